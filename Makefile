@@ -1,0 +1,101 @@
+# MES regional node. `make` builds build/mesnode; `make test` runs every test;
+# `make run` starts the demo. `make SANITIZE=1 ...` builds into build/san with ASan + UBSan.
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SANITIZE ?= 0
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT      := -O1
+else
+BUILD    := build
+SANFLAGS :=
+OPT      := -O2
+endif
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(SANFLAGS) -I. -Inode -I$(BUILD)/gen
+LDFLAGS += $(SANFLAGS)
+LDLIBS  := -lcivetweb -lsqlite3 -lsodium -ljansson -lyaml -lzstd -lpthread -lm
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS  += -DMES_VERSION=\"$(VERSION)\"
+
+# Every .c under these folders is part of the node; main.c holds only the CLI entry.
+SRC     := $(sort $(wildcard node/*.c node/*/*.c config/*.c federation/*.c))
+LIBSRC  := $(filter-out node/main.c,$(SRC))
+OBJ     := $(SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
+LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
+# Files compiled into the binary: schemas, the web interface, message catalogs.
+ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard node/web/static/*) $(wildcard node/web/i18n/*))
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test test-unit test-api test-browser bench install format format-check clean
+all: $(BUILD)/mesnode
+
+$(BUILD)/mesnode: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard node/*.h node/*/*.h config/*.h federation/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tools/mkassets: tools/mkassets.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/assets.c: $(BUILD)/tools/mkassets $(ASSETS)
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/mkassets $@ $(ASSETS)
+
+$(BUILD)/obj/gen/assets.o: $(BUILD)/gen/assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS) -lcmocka
+
+deps:
+	@bash installer/deps.sh
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/mesnode demo --data demo-data
+
+test: deps
+	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) test-unit test-api test-browser
+
+test-unit: $(UNIT_BIN)
+	@bash tests/run-unit.sh $(UNIT_BIN)
+
+test-api: $(BUILD)/mesnode
+	MESNODE=$(abspath $(BUILD)/mesnode) /usr/bin/python3 -m pytest -q tests/api
+
+test-browser: $(BUILD)/mesnode
+	MESNODE=$(abspath $(BUILD)/mesnode) node tests/browser/run.mjs
+
+bench: $(BUILD)/mesnode
+	@bash bench/run.sh
+
+install: $(BUILD)/mesnode
+	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode
+	install -D -m 0644 docs/mesnode.1 $(DESTDIR)$(PREFIX)/share/man/man1/mesnode.1
+	install -d $(DESTDIR)$(PREFIX)/share/mesnode/regions
+	install -m 0644 regions/*.yaml $(DESTDIR)$(PREFIX)/share/mesnode/regions/
+	install -D -m 0644 installer/mesnode.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mesnode.service
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,115 @@
+/*
+ * Node configuration: one YAML file per node (see regions/ and docs/configuration.md), loaded
+ * with libyaml into this fixed-size, typed structure and validated before the node starts.
+ * Every field has a default (config_defaults); a file only names what it changes. A wrong or
+ * unknown key, a bad type or value is refused with "FILE:LINE: KEY: what is wrong".
+ *
+ * The structure is plain data: copy it freely, nothing to free.
+ */
+#ifndef MES_CONFIG_H
+#define MES_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_LANGUAGES 8
+#define CFG_MAX_PERIODS   6
+#define CFG_MAX_SUBJECTS  64
+
+enum node_mode { NODE_REGION, NODE_HUB };
+enum period_system { PERIODS_QUARTERS, PERIODS_TRIMESTERS, PERIODS_SEMESTERS };
+enum sync_mode { SYNC_NORMAL, SYNC_FULL };
+
+/* One period of the school year as month/day bounds, inclusive (the year is the academic
+ * year's: months 9..12 fall in its first calendar year, 1..8 in the second). */
+struct cfg_period {
+    char name[64];
+    int start_month, start_day;
+    int end_month, end_day;
+};
+
+/* A regional subject added to the federal list, e.g. a native language. */
+struct cfg_subject {
+    char code[32];
+    char name[128];
+};
+
+struct mes_config {
+    char path[PATH_MAX]; /* file it was loaded from, "" for defaults */
+    enum node_mode mode; /* key "mode": region | hub */
+
+    struct {
+        char name[128];    /* "Республика Дагестан" */
+        char code[8];      /* two-digit region code, "05" */
+        char timezone[64]; /* IANA, "Europe/Moscow" */
+        char languages[CFG_MAX_LANGUAGES][8]; /* interface languages, first is the default */
+        int nlanguages;
+    } region;
+
+    struct {
+        enum period_system system;
+        struct cfg_period periods[CFG_MAX_PERIODS]; /* filled from `system` unless given */
+        int nperiods;
+    } school_year;
+
+    struct {
+        int min, max;   /* numeric scale, 2..5 by default */
+        bool pass_fail; /* "зачёт/незачёт" allowed besides numbers */
+    } grading;
+
+    struct cfg_subject subjects[CFG_MAX_SUBJECTS]; /* regional subjects */
+    int nsubjects;
+
+    struct {
+        char listen[64]; /* "127.0.0.1:8080" */
+        int threads;     /* CivetWeb worker threads: one per keep-alive connection */
+        int request_timeout_ms;
+        int keep_alive_timeout_ms;
+        long max_body_bytes;
+        char access_log[PATH_MAX]; /* "" = standard error, "off" = none */
+    } http;
+
+    struct {
+        char data_dir[PATH_MAX];
+        int busy_timeout_ms;
+        enum sync_mode synchronous;
+        long long mmap_bytes;
+    } storage;
+
+    struct {
+        int session_ttl_hours;
+        int max_failures_per_login;   /* within failure_window_s, then 429 */
+        int max_failures_per_address; /* within failure_window_s, then 429 */
+        int failure_window_s;
+        unsigned long long argon2_opslimit;
+        unsigned long argon2_memlimit_kib;
+        bool cookie_secure; /* set Secure on cookies (behind TLS) */
+    } auth;
+
+    struct {
+        bool enabled;
+        char hub_url[256];
+        char hub_public_key[128]; /* minisign "RW..." */
+        char secret_key_file[PATH_MAX];
+        int sync_interval_s;
+        int k_suppression; /* cells counting fewer persons are suppressed */
+    } federation;
+};
+
+/* Fills `cfg` with every default (documented in docs/configuration.md). */
+void config_defaults(struct mes_config *cfg);
+
+/* Loads and validates `path` on top of the defaults. Returns 0, or -1 with a message
+ * "PATH:LINE: KEY: reason" in `err` (always NUL-terminated) and `cfg` unspecified. */
+int config_load(const char *path, struct mes_config *cfg, char *err, size_t errlen);
+
+/* Same for a YAML text in memory; `name` stands for the file in messages. */
+int config_load_string(const char *name, const char *text, size_t len, struct mes_config *cfg,
+                       char *err, size_t errlen);
+
+/* Names for enums, for messages and /metrics. */
+const char *config_period_system_name(enum period_system s);
+
+#endif

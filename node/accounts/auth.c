@@ -1,0 +1,320 @@
+/*
+ * Authentication mechanics (see auth.h). auth_resolve runs on every request to a protected
+ * route: one point read of the session (or device token) and one of the account's grants,
+ * both by primary key or unique index with prepared statements.
+ */
+#include "auth.h"
+
+#include <civetweb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "node.h"
+
+void auth_token_hash(const char *token, unsigned char hash[32])
+{
+    crypto_generichash(hash, 32, (const unsigned char *)token, strlen(token), NULL, 0);
+}
+
+void auth_new_token(char token[TOKEN_CHARS], unsigned char hash[32])
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(token, TOKEN_CHARS, raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    auth_token_hash(token, hash);
+}
+
+int auth_hash_password(const struct mes_config *cfg, const char *password,
+                       char out[crypto_pwhash_STRBYTES])
+{
+    return crypto_pwhash_str(out, password, strlen(password), cfg->auth.argon2_opslimit,
+                             (size_t)cfg->auth.argon2_memlimit_kib * 1024);
+}
+
+bool auth_verify_password(const char *hash, const char *password)
+{
+    /* A fixed hash of a random password, so an unknown login costs as much as a known one. */
+    static const char dummy[crypto_pwhash_STRBYTES] =
+        "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+        "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE";
+    if (hash == NULL || hash[0] == '\0') {
+        if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
+            return false; /* cannot happen: nobody knows the dummy's password */
+        return false;
+    }
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+/* Extracts the session cookie's value into buf; returns 0 when present. */
+static int session_cookie(struct req *r, char *buf, size_t size)
+{
+    const char *cookie = req_header(r, "Cookie");
+    if (cookie == NULL)
+        return -1;
+    int n = mg_get_cookie(cookie, SESSION_COOKIE, buf, size);
+    return n > 0 ? 0 : -1;
+}
+
+static int load_grants(struct req *r)
+{
+    sqlite3_stmt *st =
+        db_stmt(r->db, "SELECT role, coalesce(institution_id, 0) FROM role_grants "
+                       "WHERE account_id = :a ORDER BY role, institution_id");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":a", r->caller.account_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint32_t role = role_from_name(db_col_text(st, 0));
+        if (r->caller.ngrants < MAX_GRANTS) {
+            r->caller.grants[r->caller.ngrants].role = role;
+            r->caller.grants[r->caller.ngrants].institution_id = sqlite3_column_int64(st, 1);
+            r->caller.ngrants++;
+        }
+        r->caller.roles |= role;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int resolve_session(struct req *r, const unsigned char hash[32])
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT s.account_id, a.person_id, s.csrf "
+                                      "FROM sessions s JOIN accounts a ON a.id = s.account_id "
+                                      "WHERE s.token_hash = :h AND s.expires_at > :now "
+                                      "AND a.disabled = 0");
+    if (st == NULL)
+        return -1;
+    db_bind_blob(st, ":h", hash, 32);
+    db_bind_int(st, ":now", time(NULL));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r->caller.account_id = sqlite3_column_int64(st, 0);
+        r->caller.person_id = sqlite3_column_int64(st, 1);
+        snprintf(r->caller.csrf, sizeof(r->caller.csrf), "%s", db_col_text(st, 2));
+        memcpy(r->caller.session_hash, hash, 32);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return load_grants(r);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int resolve_device(struct req *r, const unsigned char hash[32])
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, scopes, coalesce(institution_id, 0) "
+                                      "FROM device_tokens "
+                                      "WHERE token_hash = :h AND revoked_at IS NULL");
+    if (st == NULL)
+        return -1;
+    db_bind_blob(st, ":h", hash, 32);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r->caller.device_id = sqlite3_column_int64(st, 0);
+        r->caller.device_institution_id = sqlite3_column_int64(st, 2);
+        char scopes[128];
+        snprintf(scopes, sizeof(scopes), "%s", db_col_text(st, 1));
+        char *save = NULL;
+        for (char *w = strtok_r(scopes, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            r->caller.scopes |= scope_from_name(w);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int auth_load_caller(struct req *r, int64_t account_id, int64_t person_id)
+{
+    memset(&r->caller, 0, sizeof(r->caller));
+    r->caller.account_id = account_id;
+    r->caller.person_id = person_id;
+    return load_grants(r);
+}
+
+int auth_resolve(struct req *r)
+{
+    char token[128];
+    unsigned char hash[32];
+    const char *authz = req_header(r, "Authorization");
+    int rc = 0;
+    if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
+        const char *t = authz + 7;
+        while (*t == ' ')
+            t++;
+        if (strlen(t) >= sizeof(token))
+            return 0;
+        auth_token_hash(t, hash);
+        rc = resolve_session(r, hash);
+        if (rc == 0 && r->caller.account_id == 0)
+            rc = resolve_device(r, hash);
+    } else if (session_cookie(r, token, sizeof(token)) == 0) {
+        auth_token_hash(token, hash);
+        rc = resolve_session(r, hash);
+        r->caller.via_cookie = r->caller.account_id != 0;
+    }
+    sodium_memzero(token, sizeof(token));
+    if (rc != 0) {
+        reply_db_error(r);
+        return -1;
+    }
+    return 0;
+}
+
+bool auth_csrf_ok(struct req *r)
+{
+    const char *h = req_header(r, "X-CSRF-Token");
+    size_t n = strlen(r->caller.csrf);
+    return h != NULL && n > 0 && strlen(h) == n && sodium_memcmp(h, r->caller.csrf, n) == 0;
+}
+
+/* ---- throttle ------------------------------------------------------------------------------
+ * A fixed table of counters keyed by "l:<login>" or "a:<address>"; a slot whose window has
+ * passed is free. Memory is bounded whatever an attacker sends; under a flood of distinct
+ * keys the oldest entries are overwritten first. */
+
+#define THROTTLE_SLOTS 8192
+#define THROTTLE_PROBE 16
+
+struct throttle_slot {
+    char key[80];
+    int failures;
+    int64_t window_start;
+};
+
+struct throttle {
+    pthread_mutex_t lock;
+    int max_login, max_address, window;
+    struct throttle_slot slots[THROTTLE_SLOTS];
+};
+
+struct throttle *throttle_create(const struct mes_config *cfg)
+{
+    struct throttle *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    pthread_mutex_init(&t->lock, NULL);
+    t->max_login = cfg->auth.max_failures_per_login;
+    t->max_address = cfg->auth.max_failures_per_address;
+    t->window = cfg->auth.failure_window_s;
+    return t;
+}
+
+void throttle_destroy(struct throttle *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+static void make_key(char *key, size_t size, char kind, const char *value)
+{
+    snprintf(key, size, "%c:", kind);
+    /* logins are case-insensitive */
+    size_t i = 2;
+    for (; *value && i + 1 < size; value++)
+        key[i++] = (*value >= 'A' && *value <= 'Z') ? (char)(*value + 32) : *value;
+    key[i] = '\0';
+}
+
+/* Finds the live slot for key; with `create`, claims a free slot or else the probed slot whose
+ * window started first. */
+static struct throttle_slot *slot_for(struct throttle *t, const char *key, int64_t now,
+                                      bool create)
+{
+    unsigned char h[8];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)key, strlen(key), NULL, 0);
+    uint64_t x;
+    memcpy(&x, h, sizeof(x));
+    struct throttle_slot *victim = NULL;
+    int64_t victim_age = INT64_MAX;
+    for (int p = 0; p < THROTTLE_PROBE; p++) {
+        struct throttle_slot *s = &t->slots[(x + (uint64_t)p) % THROTTLE_SLOTS];
+        bool live = s->key[0] != '\0' && now - s->window_start < t->window;
+        if (live && strcmp(s->key, key) == 0)
+            return s;
+        int64_t age = live ? s->window_start : INT64_MIN;
+        if (age < victim_age) {
+            victim = s;
+            victim_age = age;
+        }
+    }
+    if (!create)
+        return NULL;
+    snprintf(victim->key, sizeof(victim->key), "%s", key);
+    victim->failures = 0;
+    victim->window_start = now;
+    return victim;
+}
+
+int throttle_wait(struct throttle *t, const char *login, const char *address, int64_t now)
+{
+    char kl[80], ka[80];
+    make_key(kl, sizeof(kl), 'l', login);
+    make_key(ka, sizeof(ka), 'a', address);
+    int wait = 0;
+    pthread_mutex_lock(&t->lock);
+    struct throttle_slot *s = slot_for(t, kl, now, false);
+    if (s && s->failures >= t->max_login)
+        wait = (int)(s->window_start + t->window - now);
+    s = slot_for(t, ka, now, false);
+    if (s && s->failures >= t->max_address) {
+        int w = (int)(s->window_start + t->window - now);
+        wait = w > wait ? w : wait;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return wait > 0 ? wait : 0;
+}
+
+void throttle_failure(struct throttle *t, const char *login, const char *address, int64_t now)
+{
+    char kl[80], ka[80];
+    make_key(kl, sizeof(kl), 'l', login);
+    make_key(ka, sizeof(ka), 'a', address);
+    pthread_mutex_lock(&t->lock);
+    slot_for(t, kl, now, true)->failures++;
+    slot_for(t, ka, now, true)->failures++;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void throttle_success(struct throttle *t, const char *login)
+{
+    char kl[80];
+    make_key(kl, sizeof(kl), 'l', login);
+    pthread_mutex_lock(&t->lock);
+    struct throttle_slot *s = slot_for(t, kl, time(NULL), false);
+    if (s)
+        s->key[0] = '\0';
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* ---- audit ---------------------------------------------------------------------------------- */
+
+int audit(struct req *r, int64_t institution_id, const char *action, const char *object,
+          json_t *detail)
+{
+    char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(detail);
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO audit_log "
+                                      "(account_id, institution_id, action, object, detail, "
+                                      "address) VALUES (:a, :i, :act, :o, :d, :addr)");
+    int rc = -1;
+    if (st == NULL)
+        goto out;
+    if (r->caller.account_id)
+        db_bind_int(st, ":a", r->caller.account_id);
+    if (institution_id)
+        db_bind_int(st, ":i", institution_id);
+    db_bind_text(st, ":act", action);
+    db_bind_text(st, ":o", object ? object : "");
+    db_bind_text(st, ":d", text ? text : "{}");
+    db_bind_text(st, ":addr", req_remote_addr(r));
+    rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+out:
+    free(text);
+    return rc;
+}

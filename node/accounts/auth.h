@@ -1,0 +1,71 @@
+/*
+ * Authentication: who is calling (session cookie, bearer token or device token), passwords
+ * (argon2id), random tokens stored as hashes, CSRF for cookie writes, login throttling and the
+ * audit log. Authorization (may this caller see this record) is in authz.h.
+ */
+#ifndef MES_AUTH_H
+#define MES_AUTH_H
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "http.h"
+
+#define SESSION_COOKIE "mes_session"
+#define TOKEN_CHARS    44 /* base64url of 32 random bytes, plus NUL */
+
+/* Fills r->caller from the request's credentials. An absent, unknown, expired or revoked
+ * token leaves the caller anonymous (the policy then answers 401). Returns 0, or -1 after
+ * answering 500 when the database fails. */
+int auth_resolve(struct req *r);
+
+/* Fills r->caller for a known account (grants included), as a session of it would. 0 or -1
+ * on a database error. */
+int auth_load_caller(struct req *r, int64_t account_id, int64_t person_id);
+
+/* True when the request's X-CSRF-Token header matches the session's token. */
+bool auth_csrf_ok(struct req *r);
+
+/* Hashes a password with argon2id at the configured cost into `out`. 0 or -1 (out of
+ * memory). Slow on purpose (tens of milliseconds). */
+int auth_hash_password(const struct mes_config *cfg, const char *password,
+                       char out[crypto_pwhash_STRBYTES]);
+/* Constant-work check of a password against a stored hash; a NULL hash still spends the
+ * time of one verification and fails. */
+bool auth_verify_password(const char *hash, const char *password);
+
+/* A new random token (base64url, NUL-terminated) and its BLAKE2b-256 hash for storage. */
+void auth_new_token(char token[TOKEN_CHARS], unsigned char hash[32]);
+void auth_token_hash(const char *token, unsigned char hash[32]);
+
+/* Login throttling: failures per login and per address in a sliding window. */
+struct throttle;
+struct throttle *throttle_create(const struct mes_config *cfg);
+void throttle_destroy(struct throttle *t);
+/* Seconds until `login`/`address` may try again, 0 when allowed now. */
+int throttle_wait(struct throttle *t, const char *login, const char *address, int64_t now);
+void throttle_failure(struct throttle *t, const char *login, const char *address, int64_t now);
+void throttle_success(struct throttle *t, const char *login);
+
+/* Appends to the audit log inside the current transaction: the caller, the institution the
+ * change concerns (0: region-wide), an action name ("class.create"), the object ("class/12")
+ * and a JSON detail (stolen; may be NULL). Returns 0 or -1 (the caller answers 500). */
+int audit(struct req *r, int64_t institution_id, const char *action, const char *object,
+          json_t *detail);
+
+/* Account creation shared by `mesnode init`, the demo and the admin API; all run in the
+ * caller's transaction and return the new id, or -1 (see db_errmsg). `password_hash` may be
+ * NULL (an account that cannot log in yet). */
+int64_t accounts_add(struct db *db, int64_t person_id, const char *login,
+                     const char *password_hash);
+int accounts_grant(struct db *db, int64_t account_id, uint32_t role, int64_t institution_id);
+
+struct node;
+/* `mesnode init`: the region's subjects, the current academic year and the first region
+ * administrator. Refuses when an administrator exists. 0 or -1 with err. */
+int accounts_bootstrap(struct node *n, const char *login, const char *password, char *err,
+                       size_t errlen);
+
+#endif

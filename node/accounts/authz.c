@@ -1,0 +1,223 @@
+/*
+ * Authorization rules (see authz.h). Each check is one or two indexed point queries inside
+ * the request's transaction.
+ */
+#include "authz.h"
+
+#include <sqlite3.h>
+
+bool caller_has(const struct req *r, uint32_t role, int64_t institution_id)
+{
+    for (int i = 0; i < r->caller.ngrants; i++) {
+        const struct grant *g = &r->caller.grants[i];
+        if (g->role == role && (g->institution_id == 0 || g->institution_id == institution_id))
+            return true;
+    }
+    return false;
+}
+
+bool caller_is_admin(const struct req *r)
+{
+    return caller_has(r, ROLE_ADMIN, 0);
+}
+
+static bool caller_any_grant_at(const struct req *r, int64_t institution_id)
+{
+    for (int i = 0; i < r->caller.ngrants; i++)
+        if (r->caller.grants[i].institution_id == institution_id ||
+            r->caller.grants[i].institution_id == 0)
+            return true;
+    return false;
+}
+
+static int deny(struct req *r, int code)
+{
+    if (code == -1)
+        reply_error(r, 404, "not_found", "no such record");
+    else if (code == -2)
+        reply_db_error(r);
+    else
+        reply_error(r, 403, "forbidden", "this record is not yours to %s",
+                    r->route && r->route->writes ? "change" : "see");
+    return -1;
+}
+
+static int institution_exists(struct req *r, int64_t id)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM institutions WHERE id = :id");
+    if (st == NULL)
+        return -2;
+    db_bind_int(st, ":id", id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? -1 : -2;
+}
+
+int authz_institution_or_respond(struct req *r, int64_t institution_id, enum authz_op op)
+{
+    int e = institution_exists(r, institution_id);
+    if (e != 1)
+        return deny(r, e);
+    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, institution_id))
+        return 0;
+    if (op == AUTHZ_READ && caller_any_grant_at(r, institution_id))
+        return 0;
+    return deny(r, 0);
+}
+
+/* Institution of a class; -1 when missing, -2 on error. */
+static int64_t class_institution(struct req *r, int64_t class_id, int64_t *class_teacher)
+{
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT institution_id, coalesce(class_teacher_id, 0) FROM classes WHERE id = :c");
+    if (st == NULL)
+        return -2;
+    db_bind_int(st, ":c", class_id);
+    int rc = sqlite3_step(st);
+    int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? -1 : -2;
+    if (rc == SQLITE_ROW && class_teacher)
+        *class_teacher = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    return inst;
+}
+
+static int teaches_class(struct req *r, int64_t class_id)
+{
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t AND class_id = :c");
+    if (st == NULL)
+        return -2;
+    db_bind_int(st, ":t", r->caller.person_id);
+    db_bind_int(st, ":c", class_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+}
+
+int authz_class_or_respond(struct req *r, int64_t class_id, enum authz_op op)
+{
+    int64_t teacher = 0;
+    int64_t inst = class_institution(r, class_id, &teacher);
+    if (inst < 0)
+        return deny(r, (int)inst);
+    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst))
+        return 0;
+    if (op == AUTHZ_WRITE)
+        return deny(r, 0);
+    if (r->caller.person_id != 0 && teacher == r->caller.person_id &&
+        caller_has(r, ROLE_CLASS_TEACHER, inst))
+        return 0;
+    if (caller_has(r, ROLE_TEACHER, inst)) {
+        int t = teaches_class(r, class_id);
+        if (t < 0)
+            return deny(r, t);
+        if (t == 1)
+            return 0;
+    }
+    return deny(r, 0);
+}
+
+int authz_student(struct req *r, int64_t student_id, enum authz_op op)
+{
+    sqlite3_stmt *st =
+        db_stmt(r->db, "SELECT c.id, c.institution_id, coalesce(c.class_teacher_id, 0) "
+                       "FROM enrollments e JOIN classes c ON c.id = e.class_id "
+                       "WHERE e.student_id = :s AND e.left_on IS NULL");
+    if (st == NULL)
+        return -2;
+    db_bind_int(st, ":s", student_id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? -1 : -2;
+    }
+    int64_t class_id = sqlite3_column_int64(st, 0);
+    int64_t inst = sqlite3_column_int64(st, 1);
+    int64_t class_teacher = sqlite3_column_int64(st, 2);
+    sqlite3_reset(st);
+
+    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst))
+        return 1;
+    if (op == AUTHZ_WRITE)
+        return 0;
+    if (r->caller.person_id == 0)
+        return 0;
+    if (r->caller.person_id == student_id)
+        return 1;
+    if (caller_has(r, ROLE_PARENT, 0)) {
+        sqlite3_stmt *g = db_stmt(
+            r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s");
+        if (g == NULL)
+            return -2;
+        db_bind_int(g, ":g", r->caller.person_id);
+        db_bind_int(g, ":s", student_id);
+        int grc = sqlite3_step(g);
+        sqlite3_reset(g);
+        if (grc == SQLITE_ROW)
+            return 1;
+        if (grc != SQLITE_DONE)
+            return -2;
+    }
+    if (caller_has(r, ROLE_MEDIC, inst))
+        return 1;
+    if (class_teacher == r->caller.person_id && caller_has(r, ROLE_CLASS_TEACHER, inst))
+        return 1;
+    if (caller_has(r, ROLE_TEACHER, inst)) {
+        int t = teaches_class(r, class_id);
+        if (t != 0)
+            return t == 1 ? 1 : -2;
+    }
+    return 0;
+}
+
+int authz_student_or_respond(struct req *r, int64_t student_id, enum authz_op op)
+{
+    int a = authz_student(r, student_id, op);
+    return a == 1 ? 0 : deny(r, a);
+}
+
+int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM persons WHERE id = :p");
+    if (st == NULL)
+        return deny(r, -2);
+    db_bind_int(st, ":p", person_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return deny(r, rc == SQLITE_DONE ? -1 : -2);
+    if (caller_is_admin(r))
+        return 0;
+    if (op == AUTHZ_READ && person_id == r->caller.person_id)
+        return 0;
+    /* A school admin reaches persons tied to one of their institutions. */
+    st = db_stmt(r->db,
+                 "SELECT institution_id FROM staff WHERE person_id = :p "
+                 "UNION SELECT c.institution_id FROM enrollments e JOIN classes c "
+                 "  ON c.id = e.class_id WHERE e.student_id = :p AND e.left_on IS NULL "
+                 "UNION SELECT c.institution_id FROM guardians g JOIN enrollments e "
+                 "  ON e.student_id = g.student_id AND e.left_on IS NULL "
+                 "  JOIN classes c ON c.id = e.class_id WHERE g.guardian_id = :p "
+                 "UNION SELECT institution_id FROM role_grants rg JOIN accounts a "
+                 "  ON a.id = rg.account_id WHERE a.person_id = :p AND institution_id IS NOT NULL");
+    if (st == NULL)
+        return deny(r, -2);
+    db_bind_int(st, ":p", person_id);
+    int allowed = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
+            allowed = 1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return deny(r, -2);
+    if (allowed)
+        return 0;
+    if (op == AUTHZ_READ) {
+        int s = authz_student(r, person_id, AUTHZ_READ);
+        if (s == 1)
+            return 0;
+        if (s == -2)
+            return deny(r, -2);
+    }
+    return deny(r, 0);
+}

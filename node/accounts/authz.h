@@ -1,0 +1,51 @@
+/*
+ * Authorization: the one place that answers "may this caller see or change this record".
+ * Every handler that touches a record asks here before reading or writing it; later
+ * subsystems add their record kinds here rather than deciding on their own.
+ *
+ * The rules (PRODUCT.md section 3.1):
+ *   region admin         everything in the region
+ *   school admin         everything in their institutions
+ *   teacher              reads students of the classes they teach
+ *   class teacher        reads students of their own classes
+ *   medic                reads students of their institutions
+ *   student              reads themselves
+ *   parent               reads their children
+ * Writes to school structure and people: region admin, or school admin of the institution.
+ *
+ * The *_or_respond functions answer 404 (no such record) or 403 (not yours) themselves and
+ * return -1; 0 means go ahead. They run inside the request's transaction.
+ */
+#ifndef MES_AUTHZ_H
+#define MES_AUTHZ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http.h"
+
+enum authz_op { AUTHZ_READ, AUTHZ_WRITE };
+
+/* True when the caller holds `role` region-wide, or for `institution_id` (0: region-wide
+ * only). */
+bool caller_has(const struct req *r, uint32_t role, int64_t institution_id);
+bool caller_is_admin(const struct req *r);
+
+/* Institutions: read by anyone holding a role there (or region-wide staff roles), written by
+ * the region admin or the institution's school admin. */
+int authz_institution_or_respond(struct req *r, int64_t institution_id, enum authz_op op);
+
+/* Classes: resolved to their institution; teachers of the class and its class teacher may
+ * read it. */
+int authz_class_or_respond(struct req *r, int64_t class_id, enum authz_op op);
+
+/* Students (persons with an enrollment): the rules above. */
+int authz_student_or_respond(struct req *r, int64_t student_id, enum authz_op op);
+/* The same without answering: 1 allowed, 0 denied, -1 no such student, -2 database error. */
+int authz_student(struct req *r, int64_t student_id, enum authz_op op);
+
+/* Persons in general (staff, parents): admin; school admin of an institution the person
+ * works or studies at, or whose child studies at; the person themselves for reads. */
+int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op);
+
+#endif

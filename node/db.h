@@ -1,0 +1,74 @@
+/*
+ * Storage: SQLite in WAL mode, one connection per worker thread, statements prepared once per
+ * connection and reused (db_stmt), versioned migrations from the subsystems' schema files.
+ *
+ * A `struct db` belongs to exactly one thread at a time. All SQL strings passed to db_stmt
+ * must be string literals (or otherwise live for the whole process): the cache is keyed by the
+ * pointer.
+ */
+#ifndef MES_DB_H
+#define MES_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+#define DB_APPLICATION_ID 0x4d455331 /* "MES1" */
+
+struct db;
+
+/* Opens (creating if absent) the database at `path` with the node's pragmas. Returns NULL
+ * with a message in `err` on failure. Does not migrate. Free with db_close. */
+struct db *db_open(const char *path, const struct mes_config *cfg, char *err, size_t errlen);
+void db_close(struct db *db);
+sqlite3 *db_handle(struct db *db);
+
+/* Applies pending migrations up to `target` (0 = latest), each in its own transaction that
+ * also sets PRAGMA user_version. Refuses a database of another application or of a newer
+ * version. Returns 0 or -1 with `err`. */
+int db_migrate(struct db *db, int target, char *err, size_t errlen);
+int db_schema_version(struct db *db);
+int db_latest_version(void);
+
+/* Returns the cached prepared statement for `sql`, reset and with bindings cleared, or NULL
+ * (logged) when it does not prepare. Never finalize it. */
+sqlite3_stmt *db_stmt(struct db *db, const char *sql);
+
+/* Named bindings (":name"). Return SQLITE_OK or an error code; binding a name the statement
+ * lacks is a bug and asserts. */
+int db_bind_int(sqlite3_stmt *st, const char *name, int64_t v);
+int db_bind_text(sqlite3_stmt *st, const char *name, const char *s); /* NULL binds NULL */
+int db_bind_null(sqlite3_stmt *st, const char *name);
+int db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, int n);
+
+/* Runs `st` to completion (no rows expected). SQLITE_DONE on success. */
+int db_exec_stmt(sqlite3_stmt *st);
+/* Runs a literal SQL script (no bindings, any number of statements). SQLITE_OK or code. */
+int db_exec(struct db *db, const char *sql);
+
+/* Transactions: db_begin_read for a consistent snapshot, db_begin_write takes the write lock
+ * up front (BEGIN IMMEDIATE). db_commit/db_rollback end either. Return SQLITE_OK or code. */
+int db_begin_read(struct db *db);
+int db_begin_write(struct db *db);
+int db_commit(struct db *db);
+int db_rollback(struct db *db);
+
+/* Column helpers: NULL text comes back as "". */
+const char *db_col_text(sqlite3_stmt *st, int i);
+
+int64_t db_last_id(struct db *db);
+int db_changes(struct db *db);
+const char *db_errmsg(struct db *db);
+
+/* Counters for /metrics, summed over all connections. */
+struct db_stats {
+    long long statements_prepared;
+    long long commits;
+    long long rollbacks;
+    long long busy;
+};
+void db_stats_get(struct db_stats *out);
+
+#endif

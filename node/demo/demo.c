@@ -1,0 +1,430 @@
+/*
+ * The demo region (see demo.h). Deterministic: the same names and numbers on every machine,
+ * so tests and the README can rely on them. Written in one transaction.
+ */
+#include "demo/demo.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts/auth.h"
+#include "node.h"
+#include "school/school.h"
+
+static const char *const surnames[] = {
+    "Иванов",  "Смирнов",  "Кузнецов", "Попов",    "Васильев", "Петров",   "Соколов",
+    "Михайлов", "Новиков", "Фёдоров",  "Морозов",  "Волков",   "Алексеев", "Лебедев",
+    "Семёнов", "Егоров",   "Павлов",   "Козлов",   "Степанов", "Николаев", "Орлов",
+    "Андреев", "Макаров",  "Никитин",  "Захаров",  "Зайцев",   "Соловьёв", "Борисов",
+    "Яковлев", "Григорьев", "Романов", "Воробьёв", "Сергеев",  "Кузьмин",  "Фролов",
+    "Александров", "Дмитриев", "Королёв", "Гусев", "Киселёв",  "Ильин",    "Максимов",
+    "Поляков", "Сорокин",  "Виноградов", "Ковалёв", "Белов",  "Медведев", "Антонов",
+    "Тарасов", "Жуков",    "Баранов",  "Филиппов", "Комаров",  "Давыдов",  "Беляев"};
+static const char *const boys[] = {"Александр", "Максим", "Михаил", "Артём",  "Иван",
+                                   "Дмитрий",   "Кирилл", "Матвей", "Тимофей", "Роман",
+                                   "Егор",      "Арсений", "Марк",  "Лев",    "Даниил",
+                                   "Никита",    "Фёдор",  "Илья",   "Андрей", "Степан"};
+static const char *const girls[] = {"София",    "Анна",    "Мария",   "Ева",       "Виктория",
+                                    "Полина",   "Алиса",   "Варвара", "Александра", "Василиса",
+                                    "Анастасия", "Дарья",  "Ксения",  "Вероника",  "Милана",
+                                    "Екатерина", "Елизавета", "Арина", "Ульяна",   "Таисия"};
+/* Fathers' names as patronymics: masculine and feminine forms. */
+static const char *const patronymics[][2] = {
+    {"Александрович", "Александровна"}, {"Сергеевич", "Сергеевна"}, {"Дмитриевич", "Дмитриевна"},
+    {"Андреевич", "Андреевна"},         {"Алексеевич", "Алексеевна"}, {"Михайлович", "Михайловна"},
+    {"Игоревич", "Игоревна"},           {"Владимирович", "Владимировна"}, {"Николаевич", "Николаевна"},
+    {"Евгеньевич", "Евгеньевна"},       {"Олегович", "Олеговна"},     {"Павлович", "Павловна"}};
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+struct demo {
+    struct db *db;
+    const struct mes_config *cfg;
+    unsigned long long rng;
+    char hash[crypto_pwhash_STRBYTES];
+    int64_t year;
+    int first_year;
+    char err[512];
+};
+
+static unsigned pick(struct demo *d, unsigned n)
+{
+    d->rng ^= d->rng << 13;
+    d->rng ^= d->rng >> 7;
+    d->rng ^= d->rng << 17;
+    return (unsigned)(d->rng % n);
+}
+
+/* A random person of the given sex born in `birth_year`, sharing `surname` (masculine form)
+ * when given. Returns the id or -1. */
+static int64_t person(struct demo *d, int female, const char *surname, int birth_year)
+{
+    const char *last = surname ? surname : surnames[pick(d, N(surnames))];
+    char lastbuf[64];
+    snprintf(lastbuf, sizeof(lastbuf), "%s%s", last, female ? "а" : "");
+    char birth[16];
+    snprintf(birth, sizeof(birth), "%04d-%02u-%02u", birth_year, 1 + pick(d, 12), 1 + pick(d, 28));
+    return school_add_person(d->db, lastbuf, female ? girls[pick(d, N(girls))] : boys[pick(d, N(boys))],
+                             patronymics[pick(d, N(patronymics))][female ? 1 : 0], birth);
+}
+
+static int64_t named(struct demo *d, const char *last, const char *first, const char *middle,
+                     const char *birth)
+{
+    return school_add_person(d->db, last, first, middle, birth);
+}
+
+static int64_t login_for(struct demo *d, int64_t person_id, const char *login)
+{
+    return accounts_add(d->db, person_id, login, d->hash);
+}
+
+static int64_t exec_id(struct demo *d, sqlite3_stmt *st)
+{
+    return st && db_exec_stmt(st) == SQLITE_DONE ? db_last_id(d->db) : -1;
+}
+
+static int64_t municipality(struct demo *d, const char *name)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO municipalities (name) VALUES (:n)");
+    if (st)
+        db_bind_text(st, ":n", name);
+    return exec_id(d, st);
+}
+
+static int64_t institution(struct demo *d, int64_t mun, const char *name, const char *short_name,
+                           const char *address)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO institutions (municipality_id, kind, name, "
+                                      "short_name, address) VALUES (:m, 'school', :n, :s, :a)");
+    if (st) {
+        db_bind_int(st, ":m", mun);
+        db_bind_text(st, ":n", name);
+        db_bind_text(st, ":s", short_name);
+        db_bind_text(st, ":a", address);
+    }
+    return exec_id(d, st);
+}
+
+static int64_t class_(struct demo *d, int64_t inst, int grade, const char *letter)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO classes (institution_id, year_id, grade, "
+                                      "letter) VALUES (:i, :y, :g, :l)");
+    if (st) {
+        db_bind_int(st, ":i", inst);
+        db_bind_int(st, ":y", d->year);
+        db_bind_int(st, ":g", grade);
+        db_bind_text(st, ":l", letter);
+    }
+    return exec_id(d, st);
+}
+
+static int set_class_teacher(struct demo *d, int64_t cls, int64_t teacher)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "UPDATE classes SET class_teacher_id = :t WHERE id = :c");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":t", teacher);
+    db_bind_int(st, ":c", cls);
+    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int staff(struct demo *d, int64_t p, int64_t inst, const char *position)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO staff (person_id, institution_id, position) "
+                                      "VALUES (:p, :i, :pos)");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":p", p);
+    db_bind_int(st, ":i", inst);
+    db_bind_text(st, ":pos", position);
+    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t subject(struct demo *d, const char *code)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "SELECT id FROM subjects WHERE code = :c");
+    if (st == NULL)
+        return -1;
+    db_bind_text(st, ":c", code);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return id;
+}
+
+static int assign(struct demo *d, int64_t teacher, int64_t cls, const char *code)
+{
+    int64_t subj = subject(d, code);
+    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO teaching_assignments (teacher_id, class_id, "
+                                      "subject_id) VALUES (:t, :c, :s) ON CONFLICT DO NOTHING");
+    if (st == NULL || subj < 0)
+        return -1;
+    db_bind_int(st, ":t", teacher);
+    db_bind_int(st, ":c", cls);
+    db_bind_int(st, ":s", subj);
+    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int enroll(struct demo *d, int64_t student, int64_t cls)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO enrollments (student_id, class_id, "
+                                      "enrolled_on) VALUES (:s, :c, :on)");
+    if (st == NULL)
+        return -1;
+    char on[16];
+    snprintf(on, sizeof(on), "%04d-09-01", d->first_year);
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":c", cls);
+    db_bind_text(st, ":on", on);
+    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int guardian(struct demo *d, int64_t parent, int64_t child, const char *relation)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO guardians (guardian_id, student_id, relation) "
+                                      "VALUES (:g, :s, :r)");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":g", parent);
+    db_bind_int(st, ":s", child);
+    db_bind_text(st, ":r", relation);
+    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+}
+
+/* Subjects taught in a grade (a simplified federal curriculum). */
+static const char *const *curriculum(int grade)
+{
+    static const char *const primary[] = {"rus", "lit_read", "math", "world", "eng", "art",
+                                          "music", "tech", "pe", NULL};
+    static const char *const middle[] = {"rus", "lit", "math", "eng", "history", "bio", "geo",
+                                         "music", "art", "tech", "pe", NULL};
+    static const char *const senior[] = {"rus", "lit", "algebra", "geometry", "prob", "cs",
+                                         "eng", "history", "social", "phys", "chem", "bio",
+                                         "geo", "pe", "obzr", NULL};
+    return grade <= 4 ? primary : grade <= 6 ? middle : senior;
+}
+
+/* Fills a class with `size` students, each with one or two parents; returns 0 or -1. */
+static int fill_class(struct demo *d, int64_t cls, int grade, int size)
+{
+    int birth_year = d->first_year - 6 - grade;
+    for (int i = 0; i < size; i++) {
+        int female = (int)pick(d, 2);
+        const char *surname = surnames[pick(d, N(surnames))];
+        int64_t child = person(d, female, surname, birth_year);
+        int64_t mother = person(d, 1, surname, birth_year - 25 - (int)pick(d, 10));
+        if (child < 0 || mother < 0 || enroll(d, child, cls) || guardian(d, mother, child, "mother"))
+            return -1;
+        if (pick(d, 3) > 0) {
+            int64_t father = person(d, 0, surname, birth_year - 27 - (int)pick(d, 10));
+            if (father < 0 || guardian(d, father, child, "father"))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* One school: its classes, a staff of subject teachers covering its curriculum, class
+ * teachers. `grades`/`letters` list its classes; returns 0 or -1. */
+static int school(struct demo *d, int64_t inst, const int *grades, const char *const *letters,
+                  int nclasses, int64_t *classes_out)
+{
+    /* One teacher per subject for the whole school (the demo keeps schools small). */
+    const char *codes[32];
+    int64_t teachers[32];
+    int ncodes = 0;
+    for (int c = 0; c < nclasses; c++) {
+        int64_t cls = class_(d, inst, grades[c], letters[c]);
+        if (cls < 0 || fill_class(d, cls, grades[c], 18 + (int)pick(d, 8)))
+            return -1;
+        classes_out[c] = cls;
+        for (const char *const *s = curriculum(grades[c]); *s; s++) {
+            int k = 0;
+            while (k < ncodes && strcmp(codes[k], *s) != 0)
+                k++;
+            if (k == ncodes) {
+                int64_t t = person(d, pick(d, 4) > 0, NULL, 1965 + (int)pick(d, 30));
+                if (t < 0 || staff(d, t, inst, "учитель"))
+                    return -1;
+                codes[ncodes] = *s;
+                teachers[ncodes++] = t;
+            }
+            if (assign(d, teachers[k], cls, *s))
+                return -1;
+        }
+        if (set_class_teacher(d, cls, teachers[(c * 3) % ncodes]))
+            return -1;
+    }
+    return 0;
+}
+
+static int build(struct demo *d)
+{
+    int64_t central = municipality(d, "Городской округ «Центральный»");
+    int64_t north = municipality(d, "Северный муниципальный район");
+    if (central < 0 || north < 0)
+        return -1;
+    int64_t s1 = institution(d, central, "Муниципальное бюджетное общеобразовательное учреждение "
+                                         "«Средняя общеобразовательная школа № 1»",
+                             "Школа № 1", "ул. Ленина, 12");
+    int64_t s2 = institution(d, central, "Муниципальное автономное общеобразовательное "
+                                         "учреждение «Гимназия № 2»",
+                             "Гимназия № 2", "пр. Мира, 40");
+    int64_t s3 = institution(d, north, "Муниципальное бюджетное общеобразовательное учреждение "
+                                       "«Лицей № 3»",
+                             "Лицей № 3", "ул. Школьная, 5");
+    if (s1 < 0 || s2 < 0 || s3 < 0)
+        return -1;
+
+    /* The named demo people of school 1 come first so their ids are stable. */
+    int64_t admin = named(d, "Орлова", "Светлана", "Викторовна", "1975-03-14");
+    int64_t sadmin = named(d, "Петров", "Андрей", "Николаевич", "1970-11-02");
+    int64_t teacher = named(d, "Смирнова", "Ольга", "Петровна", "1982-05-21");
+    int64_t cteacher = named(d, "Кузнецова", "Марина", "Игоревна", "1979-09-09");
+    int64_t medic = named(d, "Соколова", "Наталья", "Андреевна", "1985-01-30");
+    int64_t parent = named(d, "Иванова", "Елена", "Викторовна", "1986-07-12");
+    char b1[32], b2[32];
+    snprintf(b1, sizeof(b1), "%04d-04-17", d->first_year - 11);
+    snprintf(b2, sizeof(b2), "%04d-02-03", d->first_year - 15);
+    int64_t student = named(d, "Иванов", "Артём", "Сергеевич", b1);
+    int64_t sister = named(d, "Иванова", "Мария", "Сергеевна", b2);
+    if (admin < 0 || sadmin < 0 || teacher < 0 || cteacher < 0 || medic < 0 || parent < 0 ||
+        student < 0 || sister < 0)
+        return -1;
+
+    static const int g1[] = {2, 5, 5, 9};
+    static const char *const l1[] = {"А", "А", "Б", "А"};
+    static const int g2[] = {3, 6, 10};
+    static const char *const l2[] = {"А", "А", "А"};
+    static const int g3[] = {5, 7, 11};
+    static const char *const l3[] = {"А", "Б", "А"};
+    int64_t c1[4], c2[3], c3[3];
+    if (school(d, s1, g1, l1, 4, c1) || school(d, s2, g2, l2, 3, c2) ||
+        school(d, s3, g3, l3, 3, c3))
+        return -1;
+    int64_t c5a = c1[1], c5b = c1[2], c9a = c1[3];
+
+    if (staff(d, sadmin, s1, "директор") || staff(d, teacher, s1, "учитель математики") ||
+        staff(d, cteacher, s1, "учитель русского языка и литературы") ||
+        staff(d, medic, s1, "медицинская сестра"))
+        return -1;
+    if (assign(d, teacher, c5a, "math") || assign(d, teacher, c5b, "math") ||
+        assign(d, teacher, c9a, "algebra") || assign(d, teacher, c9a, "geometry") ||
+        assign(d, cteacher, c5a, "rus") || assign(d, cteacher, c5a, "lit") ||
+        assign(d, cteacher, c5b, "rus") || set_class_teacher(d, c5a, cteacher))
+        return -1;
+    /* Named teachers take those subjects over from the generated ones. */
+    sqlite3_stmt *st = db_stmt(d->db,
+                               "DELETE FROM teaching_assignments WHERE teacher_id NOT IN "
+                               "(:t, :ct) AND ((class_id IN (:a, :b) AND subject_id = "
+                               "(SELECT id FROM subjects WHERE code = 'math')) OR (class_id = :n "
+                               "AND subject_id IN (SELECT id FROM subjects WHERE code IN "
+                               "('algebra', 'geometry'))) OR (class_id = :a AND subject_id IN "
+                               "(SELECT id FROM subjects WHERE code IN ('rus', 'lit'))) OR "
+                               "(class_id = :b AND subject_id = (SELECT id FROM subjects WHERE "
+                               "code = 'rus')))");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":t", teacher);
+    db_bind_int(st, ":ct", cteacher);
+    db_bind_int(st, ":a", c5a);
+    db_bind_int(st, ":b", c5b);
+    db_bind_int(st, ":n", c9a);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return -1;
+    if (enroll(d, student, c5a) || enroll(d, sister, c9a) ||
+        guardian(d, parent, student, "mother") || guardian(d, parent, sister, "mother"))
+        return -1;
+
+    struct {
+        int64_t person;
+        const char *login;
+        uint32_t role1, role2;
+        int64_t inst;
+    } logins[] = {
+        {admin, "admin", ROLE_ADMIN, 0, 0},
+        {sadmin, "schooladmin", ROLE_SCHOOL_ADMIN, 0, s1},
+        {teacher, "teacher", ROLE_TEACHER, 0, s1},
+        {cteacher, "classteacher", ROLE_TEACHER, ROLE_CLASS_TEACHER, s1},
+        {student, "student", ROLE_STUDENT, 0, s1},
+        {parent, "parent", ROLE_PARENT, 0, 0},
+        {medic, "medic", ROLE_MEDIC, 0, s1},
+    };
+    for (int i = 0; i < N(logins); i++) {
+        int64_t acc = login_for(d, logins[i].person, logins[i].login);
+        int64_t inst = logins[i].role1 == ROLE_STUDENT || logins[i].role1 == ROLE_PARENT ||
+                               logins[i].role1 == ROLE_ADMIN
+                           ? 0
+                           : logins[i].inst;
+        if (acc < 0 || accounts_grant(d->db, acc, logins[i].role1, inst))
+            return -1;
+        if (logins[i].role2 && accounts_grant(d->db, acc, logins[i].role2, inst))
+            return -1;
+    }
+    return 0;
+}
+
+int demo_populate(struct node *n, char *err, size_t errlen)
+{
+    struct demo d = {.cfg = &n->cfg, .rng = 0x9E3779B97F4A7C15ull};
+    d.db = db_open(n->db_path, &n->cfg, err, errlen);
+    if (d.db == NULL)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *st = db_stmt(d.db, "SELECT count(*) FROM accounts");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        goto dberr;
+    int existing = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (existing > 0) {
+        rc = 0;
+        goto out;
+    }
+    if (auth_hash_password(&n->cfg, "demo", d.hash) != 0) {
+        snprintf(err, errlen, "hashing the demo password failed");
+        goto out;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    d.first_year = tm.tm_year + 1900 - (tm.tm_mon + 1 < 9 ? 1 : 0);
+    if (db_begin_write(d.db) != SQLITE_OK)
+        goto dberr;
+    if (school_seed_subjects(d.db, &n->cfg, err, errlen) != 0 ||
+        (d.year = school_ensure_year(d.db, &n->cfg, now, err, errlen)) < 0)
+        goto out;
+    if (build(&d) != 0)
+        goto dberr;
+    if (db_commit(d.db) != SQLITE_OK)
+        goto dberr;
+    rc = 1;
+    goto out;
+dberr:
+    snprintf(err, errlen, "building the demo region: %s", db_errmsg(d.db));
+out:
+    db_rollback(d.db);
+    db_close(d.db);
+    return rc;
+}
+
+void demo_print_banner(struct node *n)
+{
+    char host[64];
+    snprintf(host, sizeof(host), "%s", n->cfg.http.listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    printf("\nMES demo region is running: http://%s:%d/\n\n"
+           "Logins (password \"demo\" for each):\n"
+           "  admin         region administrator\n"
+           "  schooladmin   administrator of «Школа № 1»\n"
+           "  teacher       mathematics teacher, 5А 5Б 9А\n"
+           "  classteacher  class teacher of 5А, Russian and literature\n"
+           "  student       Артём Иванов, 5А\n"
+           "  parent        Елена Иванова, mother of Артём (5А) and Мария (9А)\n"
+           "  medic         school nurse of «Школа № 1»\n\n"
+           "Data in %s. Stop with Ctrl-C.\n",
+           host, n->port, n->cfg.storage.data_dir);
+    fflush(stdout);
+}

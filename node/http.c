@@ -1,0 +1,577 @@
+/*
+ * HTTP dispatch over CivetWeb (see http.h for the request path). One CivetWeb handler takes
+ * every request; the route table decides. CivetWeb gives a worker thread to each connection
+ * for its keep-alive life, so `http.threads` bounds concurrent clients and timeouts are short
+ * (PRODUCT.md section 8). Every answer carries Content-Length so keep-alive works.
+ */
+#include "http.h"
+
+#include <civetweb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts/auth.h"
+#include "log.h"
+#include "metrics.h"
+#include "node.h"
+
+static const char *const role_names[ROLES_COUNT] = {
+    "admin",   "school_admin", "teacher",       "class_teacher", "student",
+    "parent",  "medic",        "methodologist", "operator",      "ministry",
+};
+static const char *const scope_names[SCOPES_COUNT] = {"passage", "meals", "health"};
+
+const char *role_name(uint32_t role)
+{
+    for (int i = 0; i < ROLES_COUNT; i++)
+        if (role == 1u << i)
+            return role_names[i];
+    return NULL;
+}
+
+uint32_t role_from_name(const char *name)
+{
+    for (int i = 0; i < ROLES_COUNT; i++)
+        if (strcmp(name, role_names[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
+const char *scope_name(uint32_t scope)
+{
+    for (int i = 0; i < SCOPES_COUNT; i++)
+        if (scope == 1u << i)
+            return scope_names[i];
+    return NULL;
+}
+
+uint32_t scope_from_name(const char *name)
+{
+    for (int i = 0; i < SCOPES_COUNT; i++)
+        if (strcmp(name, scope_names[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
+/* ---- route table ---------------------------------------------------------------------- */
+
+#define MAX_ROUTES 512
+static const struct route *routes[MAX_ROUTES];
+static int nroutes;
+
+static void routes_init(void)
+{
+    if (nroutes > 0)
+        return;
+    const struct route *const tables[] = {system_routes, auth_routes, school_routes, web_routes};
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+        for (const struct route *rt = tables[t]; rt->method != NULL; rt++)
+            if (nroutes < MAX_ROUTES)
+                routes[nroutes++] = rt;
+}
+
+int http_route_count(void)
+{
+    routes_init();
+    return nroutes;
+}
+
+const struct route *http_route_at(int i)
+{
+    return i >= 0 && i < nroutes ? routes[i] : NULL;
+}
+
+/* Matches `path` against a pattern; fills params. Returns 1 on a match. */
+static int path_match(const char *pat, const char *path, struct req *r)
+{
+    int np = 0;
+    while (*pat) {
+        if (pat[0] == '*' && pat[1] == '\0') {
+            r->rest = path;
+            return 1;
+        }
+        if (*pat == '{') {
+            const char *close = strchr(pat, '}');
+            if (close == NULL || np >= MAX_PARAMS)
+                return 0;
+            int64_t v = 0;
+            int digits = 0;
+            while (*path >= '0' && *path <= '9' && digits < 18) {
+                v = v * 10 + (*path - '0');
+                path++;
+                digits++;
+            }
+            if (digits == 0 || v <= 0 || (*path != '/' && *path != '\0'))
+                return 0;
+            r->params[np++] = v;
+            pat = close + 1;
+            continue;
+        }
+        if (*pat != *path)
+            return 0;
+        pat++;
+        path++;
+    }
+    return *path == '\0';
+}
+
+/* Finds the route for method and path. Returns its index, -1 when no path matches, -2 when
+ * the path exists under other methods (their names in `allow`). */
+static int route_find(const char *method, const char *path, struct req *r, char *allow,
+                      size_t allowlen)
+{
+    int path_seen = 0;
+    allow[0] = '\0';
+    for (int i = 0; i < nroutes; i++) {
+        struct req probe = {0};
+        if (!path_match(routes[i]->path, path, &probe))
+            continue;
+        if (strcmp(routes[i]->method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(routes[i]->method, "GET") == 0)) {
+            memcpy(r->params, probe.params, sizeof(r->params));
+            r->rest = probe.rest;
+            return i;
+        }
+        path_seen = 1;
+        size_t used = strlen(allow);
+        snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", routes[i]->method);
+    }
+    return path_seen ? -2 : -1;
+}
+
+/* ---- replies ---------------------------------------------------------------------------- */
+
+static void reply_reset(struct req *r)
+{
+    json_decref(r->out_json);
+    r->out_json = NULL;
+    if (r->out_owned)
+        free((void *)r->out_data);
+    r->out_data = NULL;
+    r->out_len = 0;
+    r->out_owned = false;
+}
+
+int reply_json(struct req *r, int status, json_t *obj)
+{
+    reply_reset(r);
+    r->status = status;
+    r->out_json = obj;
+    r->out_type = "application/json; charset=utf-8";
+    return status;
+}
+
+int reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return reply_json(r, status,
+                      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+int reply_raw(struct req *r, int status, const char *type, const void *data, size_t len,
+              bool owned)
+{
+    reply_reset(r);
+    r->status = status;
+    r->out_type = type;
+    r->out_data = data;
+    r->out_len = len;
+    r->out_owned = owned;
+    return status;
+}
+
+int reply_header(struct req *r, const char *name, const char *fmt, ...)
+{
+    size_t used = strlen(r->out_headers);
+    size_t room = sizeof(r->out_headers) - used;
+    int n = snprintf(r->out_headers + used, room, "%s: ", name);
+    if (n < 0 || (size_t)n >= room)
+        goto full;
+    used += (size_t)n;
+    room -= (size_t)n;
+    va_list ap;
+    va_start(ap, fmt);
+    n = vsnprintf(r->out_headers + used, room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n + 2 >= room)
+        goto full;
+    memcpy(r->out_headers + used + n, "\r\n", 3);
+    return 0;
+full:
+    r->out_headers[sizeof(r->out_headers) - room] = '\0';
+    log_error("response headers full, dropped %s", name);
+    return -1;
+}
+
+int reply_db_error(struct req *r)
+{
+    log_error("%s %s: database: %s", r->ri->request_method, r->ri->local_uri,
+              r->db ? db_errmsg(r->db) : "no connection");
+    return reply_error(r, 500, "internal", "internal storage error");
+}
+
+/* ---- input ------------------------------------------------------------------------------ */
+
+int body_unpack_or_respond(struct req *r, const char *fmt, ...)
+{
+    if (r->body == NULL) {
+        reply_error(r, 400, "bad_request", "a JSON object body is required");
+        return -1;
+    }
+    json_error_t err;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = json_vunpack_ex(r->body, &err, JSON_STRICT, fmt, ap);
+    va_end(ap);
+    if (rc != 0) {
+        reply_error(r, 400, "bad_request", "invalid body: %s%s%s", err.text,
+                    err.source[0] && strcmp(err.source, "<validation>") ? " at " : "",
+                    err.source[0] && strcmp(err.source, "<validation>") ? err.source : "");
+        return -1;
+    }
+    return 0;
+}
+
+int req_query(struct req *r, const char *name, char *buf, size_t size)
+{
+    const char *qs = r->ri->query_string;
+    if (qs == NULL)
+        return -1;
+    int n = mg_get_var(qs, strlen(qs), name, buf, size);
+    return n >= 0 ? n : -1;
+}
+
+int req_query_id_or_respond(struct req *r, const char *name, int64_t *out)
+{
+    char buf[32];
+    if (req_query(r, name, buf, sizeof(buf)) < 0) {
+        reply_error(r, 400, "bad_request", "query parameter '%s' is required", name);
+        return -1;
+    }
+    char *end;
+    long long v = strtoll(buf, &end, 10);
+    if (*end != '\0' || v <= 0) {
+        reply_error(r, 400, "bad_request", "query parameter '%s' must be a positive integer",
+                    name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+    return mg_get_header(r->conn, name);
+}
+
+const char *req_remote_addr(struct req *r)
+{
+    return r->ri->remote_addr;
+}
+
+/* Reads the body into a NUL-terminated buffer; answers 413/400 itself. */
+static int read_body_or_respond(struct req *r, long max)
+{
+    long long len = r->ri->content_length;
+    if (len < 0) {
+        const char *te = req_header(r, "Transfer-Encoding");
+        if (te == NULL)
+            return 0; /* no body */
+        len = max + 1; /* chunked: read up to the limit and see */
+    }
+    if (len == 0)
+        return 0;
+    if (r->ri->content_length > max) {
+        reply_error(r, 413, "too_large", "request body exceeds %ld bytes", max);
+        return -1;
+    }
+    size_t cap = (size_t)(len < max + 1 ? len : max + 1);
+    char *buf = malloc(cap + 1);
+    if (buf == NULL) {
+        reply_error(r, 503, "unavailable", "out of memory");
+        return -1;
+    }
+    size_t got = 0;
+    while (got < cap) {
+        int n = mg_read(r->conn, buf + got, cap - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if ((long)got > max) {
+        free(buf);
+        reply_error(r, 413, "too_large", "request body exceeds %ld bytes", max);
+        return -1;
+    }
+    buf[got] = '\0';
+    json_error_t err;
+    r->body = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &err);
+    free(buf);
+    if (r->body == NULL) {
+        reply_error(r, 400, "bad_json", "invalid JSON at line %d column %d: %s", err.line,
+                    err.column, err.text);
+        return -1;
+    }
+    if (!json_is_object(r->body)) {
+        reply_error(r, 400, "bad_json", "the body must be a JSON object");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+static size_t send_reply(struct req *r)
+{
+    char *json = NULL;
+    const void *data = r->out_data;
+    size_t len = r->out_len;
+    if (r->out_json != NULL) {
+        json = json_dumps(r->out_json, JSON_COMPACT);
+        if (json == NULL) {
+            r->status = 500;
+            json = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"encoding failed\"}}");
+        }
+        data = json;
+        len = json ? strlen(json) : 0;
+    }
+    if (r->status == 0) {
+        r->status = 500;
+        r->out_type = "application/json";
+        data = "{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}";
+        len = strlen(data);
+        log_error("handler %s gave no reply", r->route ? r->route->name : "?");
+    }
+    bool head = strcmp(r->ri->request_method, "HEAD") == 0;
+    bool api = r->route == NULL || strncmp(r->route->path, "/api/", 5) == 0;
+    mg_printf(r->conn,
+              "HTTP/1.1 %d %s\r\n"
+              "Content-Type: %s\r\n"
+              "Content-Length: %zu\r\n"
+              "X-Content-Type-Options: nosniff\r\n"
+              "%s"
+              "%s"
+              "\r\n",
+              r->status, status_text(r->status), r->out_type ? r->out_type : "text/plain",
+              r->status == 304 ? 0 : len, api ? "Cache-Control: no-store\r\n" : "",
+              r->out_headers);
+    if (!head && r->status != 304 && len > 0)
+        mg_write(r->conn, data, len);
+    free(json);
+    return len;
+}
+
+static void access_log_line(struct req *r, size_t bytes, double seconds)
+{
+    struct node *n = r->node;
+    if (n->access_log == NULL)
+        return;
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    pthread_mutex_lock(&n->access_log_lock);
+    fprintf(n->access_log, "%s %s account=%lld device=%lld \"%s %s\" %d %zu %.3fms\n", when,
+            r->ri->remote_addr, (long long)r->caller.account_id, (long long)r->caller.device_id,
+            r->ri->request_method, r->ri->local_uri, r->status, bytes, seconds * 1e3);
+    fflush(n->access_log);
+    pthread_mutex_unlock(&n->access_log_lock);
+}
+
+/* Runs the route's policy, body parsing and handler inside one transaction. */
+static void run_route(struct req *r)
+{
+    const struct route *rt = r->route;
+    if (rt->access != ACCESS_PUBLIC || strncmp(rt->path, "/api/", 5) == 0) {
+        if (auth_resolve(r) != 0)
+            return; /* answered */
+    }
+    if (rt->access == ACCESS_USER) {
+        if (r->caller.account_id == 0) {
+            reply_error(r, r->caller.device_id ? 403 : 401,
+                        r->caller.device_id ? "forbidden" : "unauthorized",
+                        r->caller.device_id ? "device tokens cannot use this route"
+                                            : "log in first");
+            return;
+        }
+        if ((r->caller.roles & rt->allow) == 0) {
+            reply_error(r, 403, "forbidden", "your roles do not allow this");
+            return;
+        }
+        if (rt->writes && r->caller.via_cookie && !auth_csrf_ok(r)) {
+            reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
+            return;
+        }
+    } else if (rt->access == ACCESS_DEVICE) {
+        if (r->caller.device_id == 0) {
+            reply_error(r, r->caller.account_id ? 403 : 401,
+                        r->caller.account_id ? "forbidden" : "unauthorized",
+                        "a device token is required");
+            return;
+        }
+        if ((r->caller.scopes & rt->allow) == 0) {
+            reply_error(r, 403, "forbidden", "the device token lacks the scope for this");
+            return;
+        }
+    }
+    const char *m = r->ri->request_method;
+    if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
+        strcmp(m, "DELETE") == 0) {
+        if (read_body_or_respond(r, r->node->cfg.http.max_body_bytes) != 0)
+            return;
+    }
+    if (rt->self_tx) {
+        rt->handler(r);
+        db_rollback(r->db); /* a no-op unless the handler left a transaction open */
+        return;
+    }
+    int rc = rt->writes ? db_begin_write(r->db) : db_begin_read(r->db);
+    if (rc != SQLITE_OK) {
+        reply_error(r, 503, "unavailable", "storage busy, retry");
+        return;
+    }
+    rt->handler(r);
+    if (r->status < 400 || r->keep_on_error) {
+        if (db_commit(r->db) != SQLITE_OK) {
+            log_error("commit failed: %s", db_errmsg(r->db));
+            db_rollback(r->db);
+            reply_error(r, 503, "unavailable", "storage failed to commit, retry");
+        }
+    } else {
+        db_rollback(r->db);
+    }
+}
+
+static int on_request(struct mg_connection *conn, void *cbdata)
+{
+    struct node *n = cbdata;
+    double t0 = now_seconds();
+    atomic_fetch_add(&n->active_requests, 1);
+    struct req r = {.node = n, .conn = conn, .ri = mg_get_request_info(conn), .route_index = -1};
+    const char *path = r.ri->local_uri ? r.ri->local_uri : "/";
+    char allow[128];
+    int i = route_find(r.ri->request_method, path, &r, allow, sizeof(allow));
+    if (i == -2) {
+        reply_header(&r, "Allow", "%s", allow);
+        reply_error(&r, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
+                    r.ri->request_method, allow);
+    } else if (i == -1) {
+        reply_error(&r, 404, "not_found", "no such route: %s", path);
+    } else {
+        r.route = routes[i];
+        r.route_index = i;
+        r.db = node_thread_db(n);
+        if (r.db == NULL)
+            reply_error(&r, 503, "unavailable", "storage unavailable");
+        else
+            run_route(&r);
+    }
+    size_t bytes = send_reply(&r);
+    double dt = now_seconds() - t0;
+    metrics_observe(n->metrics, r.route_index, r.status, dt);
+    access_log_line(&r, bytes, dt);
+    reply_reset(&r);
+    json_decref(r.body);
+    atomic_fetch_sub(&n->active_requests, 1);
+    return r.status;
+}
+
+static void on_exit_thread(const struct mg_context *ctx, int thread_type, void *thread_pointer)
+{
+    (void)thread_type;
+    (void)thread_pointer;
+    node_thread_db_close(mg_get_user_data(ctx));
+}
+
+static int on_log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    log_error("civetweb: %s", message);
+    return 1;
+}
+
+int http_start(struct node *n, char *err, size_t errlen)
+{
+    routes_init();
+    char threads[16], req_timeout[16], ka_timeout[16];
+    snprintf(threads, sizeof(threads), "%d", n->cfg.http.threads);
+    snprintf(req_timeout, sizeof(req_timeout), "%d", n->cfg.http.request_timeout_ms);
+    snprintf(ka_timeout, sizeof(ka_timeout), "%d", n->cfg.http.keep_alive_timeout_ms);
+    const char *options[] = {"listening_ports",
+                             n->cfg.http.listen,
+                             "num_threads",
+                             threads,
+                             "request_timeout_ms",
+                             req_timeout,
+                             "keep_alive_timeout_ms",
+                             ka_timeout,
+                             "enable_keep_alive",
+                             "yes",
+                             "decode_url",
+                             "yes",
+                             NULL};
+    struct mg_callbacks cb = {0};
+    cb.exit_thread = on_exit_thread;
+    cb.log_message = on_log_message;
+    mg_init_library(0);
+    n->ctx = mg_start(&cb, n, options);
+    if (n->ctx == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (in use, or a bad address?)",
+                 n->cfg.http.listen);
+        return -1;
+    }
+    mg_set_request_handler(n->ctx, "/", on_request, n);
+    struct mg_server_port ports[4];
+    int np = mg_get_server_ports(n->ctx, 4, ports);
+    n->port = np > 0 ? ports[0].port : 0;
+    return 0;
+}
+
+void http_stop(struct node *n)
+{
+    if (n->ctx) {
+        mg_stop(n->ctx);
+        n->ctx = NULL;
+    }
+}
+
+int http_port(struct node *n)
+{
+    return n->port;
+}

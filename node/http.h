@@ -1,0 +1,162 @@
+/*
+ * HTTP: the route table, the request context every handler receives, and the replies.
+ *
+ * Request path (docs/architecture.md): CivetWeb worker thread -> http.c dispatch -> match the
+ * route table -> resolve the caller (session cookie, bearer or device token) -> enforce the
+ * route's policy (roles or device scopes, CSRF for cookie writes) -> read and parse the JSON
+ * body (bounded) -> open a transaction (IMMEDIATE for routes that write) -> handler -> commit
+ * (or roll back on an error status) -> only then send the reply -> metrics and access log.
+ *
+ * Handlers never write to the socket: they call one reply_* function and return its status.
+ * Because the reply is sent after the commit, a 2xx answer means the change is durable.
+ */
+#ifndef MES_HTTP_H
+#define MES_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct mg_connection;
+struct mg_request_info;
+struct node;
+
+/* Roles of PRODUCT.md section 2; a person may hold several. */
+enum role {
+    ROLE_ADMIN = 1u << 0,
+    ROLE_SCHOOL_ADMIN = 1u << 1,
+    ROLE_TEACHER = 1u << 2,
+    ROLE_CLASS_TEACHER = 1u << 3,
+    ROLE_STUDENT = 1u << 4,
+    ROLE_PARENT = 1u << 5,
+    ROLE_MEDIC = 1u << 6,
+    ROLE_METHODOLOGIST = 1u << 7,
+    ROLE_OPERATOR = 1u << 8,
+    ROLE_MINISTRY = 1u << 9,
+};
+#define ROLES_ANY   0x3ffu
+#define ROLES_COUNT 10
+/* Scopes of device tokens (turnstiles, buffet terminals, clinics). */
+enum scope {
+    SCOPE_PASSAGE = 1u << 0,
+    SCOPE_MEALS = 1u << 1,
+    SCOPE_HEALTH = 1u << 2,
+};
+#define SCOPES_ANY   0x7u
+#define SCOPES_COUNT 3
+
+const char *role_name(uint32_t role); /* "school_admin"; NULL for a non-role */
+uint32_t role_from_name(const char *name); /* 0 when unknown */
+const char *scope_name(uint32_t scope);
+uint32_t scope_from_name(const char *name);
+
+enum access {
+    ACCESS_PUBLIC, /* anyone, logged in or not */
+    ACCESS_USER,   /* a logged-in account holding one of `allow` roles */
+    ACCESS_DEVICE, /* a device token holding one of `allow` scopes */
+};
+
+#define MAX_GRANTS 32
+/* A role held by an account, scoped to an institution (0 = the whole region). */
+struct grant {
+    uint32_t role;
+    int64_t institution_id;
+};
+
+/* Who is calling. Filled by auth_resolve before the policy check. */
+struct caller {
+    int64_t account_id; /* 0: anonymous or device */
+    int64_t person_id;
+    uint32_t roles; /* union of grants' roles */
+    struct grant grants[MAX_GRANTS];
+    int ngrants;
+    bool via_cookie; /* session came from the cookie: writes need the CSRF token */
+    char csrf[48];
+    unsigned char session_hash[32];
+    int64_t device_id; /* device tokens */
+    uint32_t scopes;
+    int64_t device_institution_id;
+};
+
+struct req;
+typedef int (*handler_fn)(struct req *r);
+
+struct route {
+    const char *method; /* "GET", "POST", "PATCH", "PUT", "DELETE" */
+    const char *path;   /* "/api/v1/students/{id}": {name} matches a positive integer;
+                           a final star matches any rest, as in "/static/" followed by a star */
+    handler_fn handler;
+    enum access access;
+    uint32_t allow; /* roles or scopes, see `access` */
+    bool writes;    /* write transaction; CSRF required for cookie callers */
+    const char *name; /* stable label for metrics and docs/openapi.yaml operationId */
+    bool self_tx;     /* the handler runs its own transactions (login: argon2 must not hold
+                         the write lock); the dispatcher opens none */
+};
+
+#define MAX_PARAMS 4
+
+struct req {
+    struct node *node;
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    const struct route *route;
+    int route_index;
+    int64_t params[MAX_PARAMS]; /* {name} segments in path order */
+    const char *rest;           /* what a trailing "*" matched */
+    struct db *db;
+    struct caller caller;
+    json_t *body; /* parsed JSON object for requests with a body, else NULL */
+    /* The reply, sent by the dispatcher after the transaction ends. */
+    int status;
+    json_t *out_json;
+    const void *out_data; /* raw body; freed with free() when out_owned */
+    size_t out_len;
+    bool out_owned;
+    const char *out_type;
+    char out_headers[1024]; /* extra "Name: value\r\n" lines */
+    bool keep_on_error; /* commit even though the status is an error (e.g. audit a failure) */
+};
+
+/* Route tables of the subsystems, each ending with a zeroed entry. */
+extern const struct route auth_routes[];
+extern const struct route school_routes[];
+extern const struct route web_routes[];
+extern const struct route system_routes[];
+
+/* Replies. Each records the reply and returns `status` so handlers can `return reply_...`. */
+int reply_json(struct req *r, int status, json_t *obj); /* steals the reference */
+int reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int reply_raw(struct req *r, int status, const char *type, const void *data, size_t len,
+              bool owned);
+/* Adds a response header line; returns 0 or -1 when the header buffer is full. */
+int reply_header(struct req *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Input helpers. The *_or_respond ones answer 400 themselves and return -1. */
+/* Unpacks r->body with json_unpack's format in strict mode: unknown fields are refused. */
+int body_unpack_or_respond(struct req *r, const char *fmt, ...);
+/* Reads query parameter `name` into buf; returns its length, or -1 when absent. */
+int req_query(struct req *r, const char *name, char *buf, size_t size);
+/* Required positive integer query parameter. */
+int req_query_id_or_respond(struct req *r, const char *name, int64_t *out);
+const char *req_header(struct req *r, const char *name);
+const char *req_remote_addr(struct req *r);
+
+/* Replies 500 for an unexpected database failure, logging the statement's error. */
+int reply_db_error(struct req *r);
+
+/* Server lifetime. http_start returns 0 or -1 with a message in err. */
+int http_start(struct node *n, char *err, size_t errlen);
+void http_stop(struct node *n);
+/* Port actually bound (useful with port 0). */
+int http_port(struct node *n);
+
+/* All routes, flattened at start-up (for metrics and docs checks). */
+int http_route_count(void);
+const struct route *http_route_at(int i);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * mesnode: the command line (PRODUCT.md section 6). Each command is one static function;
+ * every command answers --help. Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "accounts/auth.h"
+#include "config/config.h"
+#include "demo/demo.h"
+#include "log.h"
+#include "node.h"
+#include "school/school.h"
+
+static const char usage_main[] =
+    "mesnode " MES_VERSION " - regional node of the Moscow Electronic School\n"
+    "\n"
+    "usage: mesnode COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  demo      create (if absent) and serve a demo region\n"
+    "  init      create a node's data directory and its first administrator\n"
+    "  serve     run a node from its configuration file\n"
+    "  version   print the version\n"
+    "  help      this text; `mesnode COMMAND --help` explains a command\n";
+
+static const char usage_demo[] =
+    "usage: mesnode demo [--port N] [--data DIR] [--listen ADDR]\n"
+    "\n"
+    "Creates, if DIR holds no database yet, a demo region (three schools, classes, teachers,\n"
+    "students, parents, a medical worker, administrators) and serves it.\n"
+    "  --port N       port to listen on (default 8080; 0 picks a free one)\n"
+    "  --data DIR     data directory (default ./demo-data)\n"
+    "  --listen ADDR  address to listen on (default 127.0.0.1)\n"
+    "Demo logins: admin, schooladmin, teacher, classteacher, student, parent, medic;\n"
+    "the password of each is \"demo\".\n";
+
+static const char usage_init[] =
+    "usage: mesnode init --config FILE [--admin LOGIN] [--password-file FILE]\n"
+    "\n"
+    "Creates the data directory named in FILE, its database, the region's subjects and the\n"
+    "current academic year, and the first administrator (login \"admin\" unless --admin).\n"
+    "The password is read from --password-file (first line) or asked for on the terminal;\n"
+    "it is never printed. Refuses to run when an administrator already exists.\n";
+
+static const char usage_serve[] =
+    "usage: mesnode serve --config FILE\n"
+    "\n"
+    "Runs the node described by FILE until SIGINT or SIGTERM. The database is created and\n"
+    "migrated as needed; run `mesnode init` first to create the administrator.\n";
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static int load_config_or_die(const char *path, struct mes_config *cfg)
+{
+    char err[1024];
+    if (config_load(path, cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mesnode: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("mesnode %s (SQLite %s, libsodium %s, schema %d)\n", MES_VERSION, sqlite3_libversion(),
+           sodium_version_string(), db_latest_version());
+    return 0;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    static const struct option opts[] = {{"port", required_argument, 0, 'p'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"listen", required_argument, 0, 'l'},
+                                         {0, 0, 0, 0}};
+    const char *data = "demo-data", *listen = "127.0.0.1";
+    long port = 8080;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'p':
+            port = strtol(optarg, &end, 10);
+            if (*end != '\0' || port < 0 || port > 65535) {
+                fprintf(stderr, "mesnode demo: --port must be 0-65535\n");
+                return 2;
+            }
+            break;
+        case 'd': data = optarg; break;
+        case 'l': listen = optarg; break;
+        default: fputs(usage_demo, stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fputs(usage_demo, stderr);
+        return 2;
+    }
+    static struct node n;
+    config_defaults(&n.cfg);
+    snprintf(n.cfg.storage.data_dir, sizeof(n.cfg.storage.data_dir), "%s", data);
+    snprintf(n.cfg.http.listen, sizeof(n.cfg.http.listen), "%s:%ld", listen, port);
+    /* The demo favours quick start-up over power-cut durability. */
+    n.cfg.storage.synchronous = SYNC_NORMAL;
+    char err[1024];
+    if (node_open_storage(&n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mesnode demo: %s\n", err);
+        return 1;
+    }
+    int created = demo_populate(&n, err, sizeof(err));
+    if (created < 0) {
+        fprintf(stderr, "mesnode demo: %s\n", err);
+        return 1;
+    }
+    n.demo = true;
+    return node_serve(&n);
+}
+
+/* Reads a password from the first line of `file`, or from the terminal without echo. */
+static int read_password(const char *file, char *out, size_t size)
+{
+    FILE *f = file ? fopen(file, "r") : stdin;
+    if (f == NULL) {
+        fprintf(stderr, "mesnode init: %s: %s\n", file, strerror(errno));
+        return -1;
+    }
+    struct termios old, quiet;
+    int tty = file == NULL && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fprintf(stderr, "Password for the first administrator: ");
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *ok = fgets(out, (int)size, f);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (file)
+        fclose(f);
+    if (ok == NULL) {
+        fprintf(stderr, "mesnode init: no password given\n");
+        return -1;
+    }
+    out[strcspn(out, "\r\n")] = '\0';
+    if (strlen(out) < 8) {
+        fprintf(stderr, "mesnode init: the password must have at least 8 characters\n");
+        sodium_memzero(out, size);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"admin", required_argument, 0, 'a'},
+                                         {"password-file", required_argument, 0, 'f'},
+                                         {0, 0, 0, 0}};
+    const char *config = NULL, *admin = "admin", *pwfile = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'a': admin = optarg; break;
+        case 'f': pwfile = optarg; break;
+        default: fputs(usage_init, stderr); return 2;
+        }
+    }
+    if (config == NULL || optind != argc) {
+        fputs(usage_init, stderr);
+        return 2;
+    }
+    static struct node n;
+    if (load_config_or_die(config, &n.cfg) != 0)
+        return 1;
+    char err[1024];
+    if (node_open_storage(&n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mesnode init: %s\n", err);
+        return 1;
+    }
+    char *password = sodium_malloc(512);
+    if (password == NULL || read_password(pwfile, password, 512) != 0) {
+        sodium_free(password);
+        return 1;
+    }
+    int rc = accounts_bootstrap(&n, admin, password, err, sizeof(err));
+    sodium_free(password);
+    if (rc != 0) {
+        fprintf(stderr, "mesnode init: %s\n", err);
+        return 1;
+    }
+    printf("initialised %s in %s; administrator login: %s\n", n.cfg.region.name,
+           n.cfg.storage.data_dir, admin);
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {0, 0, 0, 0}};
+    const char *config = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'c') {
+            fputs(usage_serve, stderr);
+            return 2;
+        }
+        config = optarg;
+    }
+    if (config == NULL || optind != argc) {
+        fputs(usage_serve, stderr);
+        return 2;
+    }
+    static struct node n;
+    if (load_config_or_die(config, &n.cfg) != 0)
+        return 1;
+    char err[1024];
+    if (node_open_storage(&n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mesnode serve: %s\n", err);
+        return 1;
+    }
+    return node_serve(&n);
+}
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+};
+
+static const struct command commands[] = {
+    {"demo", cmd_demo, usage_demo},
+    {"init", cmd_init, usage_init},
+    {"serve", cmd_serve, usage_serve},
+    {"version", cmd_version, "usage: mesnode version\n\nPrints the version and libraries.\n"},
+};
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fprintf(stderr, "mesnode: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        if (argc >= 3 && strcmp(argv[1], "help") == 0)
+            for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(argv[2], commands[i].name) == 0) {
+                    fputs(commands[i].usage, stdout);
+                    return 0;
+                }
+        fputs(usage_main, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc, argv);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            if (wants_help(argc - 1, argv + 1)) {
+                fputs(commands[i].usage, stdout);
+                return 0;
+            }
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "mesnode: unknown command '%s'\n\n%s", argv[1], usage_main);
+    return 2;
+}

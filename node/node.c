@@ -1,0 +1,116 @@
+/*
+ * Node lifetime: storage set-up, per-thread database connections, serving until a signal.
+ */
+#include "node.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "accounts/auth.h"
+#include "demo/demo.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+
+static _Thread_local struct db *thread_db;
+
+int node_open_storage(struct node *n, char *err, size_t errlen)
+{
+    const char *dir = n->cfg.storage.data_dir;
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create data directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    int w = snprintf(n->db_path, sizeof(n->db_path), "%s/mes.db", dir);
+    if (w < 0 || (size_t)w >= sizeof(n->db_path)) {
+        snprintf(err, errlen, "%s: data directory path too long", dir);
+        return -1;
+    }
+    struct db *db = db_open(n->db_path, &n->cfg, err, errlen);
+    if (db == NULL)
+        return -1;
+    int rc = db_migrate(db, 0, err, errlen);
+    db_close(db);
+    return rc;
+}
+
+struct db *node_thread_db(struct node *n)
+{
+    if (thread_db == NULL) {
+        char err[512];
+        thread_db = db_open(n->db_path, &n->cfg, err, sizeof(err));
+        if (thread_db == NULL) {
+            log_error("%s", err);
+            return NULL;
+        }
+        atomic_fetch_add(&n->db_connections, 1);
+    }
+    return thread_db;
+}
+
+void node_thread_db_close(struct node *n)
+{
+    if (thread_db != NULL) {
+        db_close(thread_db);
+        thread_db = NULL;
+        atomic_fetch_sub(&n->db_connections, 1);
+    }
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+int node_serve(struct node *n)
+{
+    char err[512];
+    if (pthread_mutex_init(&n->access_log_lock, NULL) != 0)
+        return 1;
+    const char *al = n->cfg.http.access_log;
+    if (strcmp(al, "off") == 0)
+        n->access_log = NULL;
+    else if (al[0] == '\0')
+        n->access_log = stderr;
+    else if ((n->access_log = fopen(al, "a")) == NULL) {
+        log_error("%s: cannot open access log: %s", al, strerror(errno));
+        return 1;
+    }
+    n->throttle = throttle_create(&n->cfg);
+    n->metrics = metrics_create(http_route_count());
+    if (n->throttle == NULL || n->metrics == NULL) {
+        log_error("out of memory");
+        return 1;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (http_start(n, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    log_info("serving %s on port %d (%d threads), data in %s", n->cfg.region.name, n->port,
+             n->cfg.http.threads, n->cfg.storage.data_dir);
+    if (n->demo)
+        demo_print_banner(n);
+    while (!stop_requested)
+        pause();
+    log_info("stopping");
+    http_stop(n);
+    node_thread_db_close(n);
+    throttle_destroy(n->throttle);
+    metrics_destroy(n->metrics);
+    if (n->access_log != NULL && n->access_log != stderr)
+        fclose(n->access_log);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * The running node: its configuration, the HTTP server and process-wide state shared by the
+ * worker threads. One per process, created by `mesnode serve` or `mesnode demo`.
+ */
+#ifndef MES_NODE_H
+#define MES_NODE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config/config.h"
+#include "db.h"
+
+struct mg_context;
+struct throttle;
+struct metrics;
+
+struct node {
+    struct mes_config cfg;
+    char db_path[PATH_MAX];
+    struct mg_context *ctx;
+    int port;
+    struct throttle *throttle; /* login failures (accounts/throttle.c) */
+    struct metrics *metrics;   /* per-route counters (metrics.c) */
+    FILE *access_log;          /* NULL: off */
+    pthread_mutex_t access_log_lock;
+    atomic_int active_requests;
+    atomic_int db_connections;
+    bool demo; /* `mesnode demo`: print the address and logins once listening */
+};
+
+/* Opens the node's data directory (creating the database and migrating it) and fills
+ * n->db_path. Returns 0 or -1 with err. */
+int node_open_storage(struct node *n, char *err, size_t errlen);
+
+/* The calling thread's database connection, opened on first use; NULL on failure (logged). */
+struct db *node_thread_db(struct node *n);
+/* Closes the calling thread's connection (worker thread exit). */
+void node_thread_db_close(struct node *n);
+
+/* Runs the server until SIGINT/SIGTERM. Returns the process exit code. */
+int node_serve(struct node *n);
+
+#endif

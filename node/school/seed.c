@@ -1,0 +1,112 @@
+/*
+ * Region set-up shared by `mesnode init`, `mesnode demo` and the admin API: regional subjects
+ * from the configuration and academic years with the region's periods.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "school/school.h"
+
+int school_seed_subjects(struct db *db, const struct mes_config *cfg, char *err, size_t errlen)
+{
+    for (int i = 0; i < cfg->nsubjects; i++) {
+        sqlite3_stmt *st = db_stmt(db, "INSERT INTO subjects (code, name, regional) "
+                                       "VALUES (:c, :n, 1) ON CONFLICT (code) DO UPDATE "
+                                       "SET name = excluded.name");
+        if (st == NULL)
+            goto fail;
+        db_bind_text(st, ":c", cfg->subjects[i].code);
+        db_bind_text(st, ":n", cfg->subjects[i].name);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto fail;
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "seeding subjects: %s", db_errmsg(db));
+    return -1;
+}
+
+/* Date of a period bound: months 9..12 in the first calendar year, 1..8 in the second. */
+static void bound(char *out, size_t size, int first_year, int month, int day)
+{
+    snprintf(out, size, "%04d-%02d-%02d", month >= 9 ? first_year : first_year + 1, month, day);
+}
+
+int64_t school_create_year(struct db *db, const struct mes_config *cfg, int first_year,
+                           char *err, size_t errlen)
+{
+    char name[32], starts[32], ends[32];
+    snprintf(name, sizeof(name), "%04d/%04d", first_year, first_year + 1);
+    snprintf(starts, sizeof(starts), "%04d-09-01", first_year);
+    snprintf(ends, sizeof(ends), "%04d-08-31", first_year + 1);
+    sqlite3_stmt *st = db_stmt(db, "INSERT INTO academic_years (name, starts_on, ends_on) "
+                                   "VALUES (:n, :s, :e) ON CONFLICT (name) DO NOTHING");
+    if (st == NULL)
+        goto fail;
+    db_bind_text(st, ":n", name);
+    db_bind_text(st, ":s", starts);
+    db_bind_text(st, ":e", ends);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        goto fail;
+    if (db_changes(db) == 0)
+        return 0;
+    int64_t year = db_last_id(db);
+    for (int i = 0; i < cfg->school_year.nperiods; i++) {
+        const struct cfg_period *p = &cfg->school_year.periods[i];
+        char ps[32], pe[32];
+        bound(ps, sizeof(ps), first_year, p->start_month, p->start_day);
+        bound(pe, sizeof(pe), first_year, p->end_month, p->end_day);
+        st = db_stmt(db, "INSERT INTO periods (year_id, number, name, starts_on, ends_on) "
+                         "VALUES (:y, :n, :name, :s, :e)");
+        if (st == NULL)
+            goto fail;
+        db_bind_int(st, ":y", year);
+        db_bind_int(st, ":n", i + 1);
+        db_bind_text(st, ":name", p->name);
+        db_bind_text(st, ":s", ps);
+        db_bind_text(st, ":e", pe);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto fail;
+    }
+    return year;
+fail:
+    snprintf(err, errlen, "creating year %s: %s", name, db_errmsg(db));
+    return -1;
+}
+
+int64_t school_ensure_year(struct db *db, const struct mes_config *cfg, time_t when, char *err,
+                           size_t errlen)
+{
+    struct tm tm;
+    localtime_r(&when, &tm);
+    int first = tm.tm_year + 1900 - (tm.tm_mon + 1 < 9 ? 1 : 0);
+    if (school_create_year(db, cfg, first, err, errlen) < 0)
+        return -1;
+    char name[32];
+    snprintf(name, sizeof(name), "%04d/%04d", first, first + 1);
+    sqlite3_stmt *st = db_stmt(db, "SELECT id FROM academic_years WHERE name = :n");
+    if (st == NULL)
+        goto fail;
+    db_bind_text(st, ":n", name);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (id > 0)
+        return id;
+fail:
+    snprintf(err, errlen, "finding year %s: %s", name, db_errmsg(db));
+    return -1;
+}
+
+int64_t school_add_person(struct db *db, const char *last, const char *first, const char *middle,
+                          const char *birth_date)
+{
+    sqlite3_stmt *st = db_stmt(db, "INSERT INTO persons (last_name, first_name, middle_name, "
+                                   "birth_date) VALUES (:l, :f, :m, :b)");
+    if (st == NULL)
+        return -1;
+    db_bind_text(st, ":l", last);
+    db_bind_text(st, ":f", first);
+    db_bind_text(st, ":m", middle ? middle : "");
+    db_bind_text(st, ":b", birth_date);
+    return db_exec_stmt(st) == SQLITE_DONE ? db_last_id(db) : -1;
+}

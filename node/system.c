@@ -1,0 +1,36 @@
+/*
+ * Operational routes: GET /healthz (the node answers and its database reads) and GET /metrics
+ * (Prometheus text format). Both are public and cheap: health checkers and scrapers call them
+ * every few seconds. In production nginx exposes /metrics only to the monitoring network.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "http.h"
+#include "metrics.h"
+#include "node.h"
+
+static int system_healthz(struct req *r)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT count(*) FROM institutions");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        return reply_error(r, 503, "unavailable", "database does not answer");
+    return reply_json(r, 200,
+                      json_pack("{s:s,s:s,s:i}", "status", "ok", "version", MES_VERSION,
+                                "schema", db_schema_version(r->db)));
+}
+
+static int system_metrics(struct req *r)
+{
+    size_t len = 0;
+    char *text = metrics_render(r->node, &len);
+    if (text == NULL)
+        return reply_error(r, 500, "internal", "out of memory");
+    return reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, true);
+}
+
+const struct route system_routes[] = {
+    {"GET", "/healthz", system_healthz, ACCESS_PUBLIC, 0, false, "healthz"},
+    {"GET", "/metrics", system_metrics, ACCESS_PUBLIC, 0, false, "metrics"},
+    {0},
+};
