@@ -16,6 +16,7 @@
 #include "demo/demo.h"
 #include "log.h"
 #include "node.h"
+#include "http.h"
 #include "school/school.h"
 
 static const char usage_main[] =
@@ -27,6 +28,7 @@ static const char usage_main[] =
     "  demo      create (if absent) and serve a demo region\n"
     "  init      create a node's data directory and its first administrator\n"
     "  serve     run a node from its configuration file\n"
+    "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
 
@@ -237,6 +239,19 @@ static int cmd_serve(int argc, char **argv)
     return node_serve(&n);
 }
 
+static int cmd_routes(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    static const char *const access[] = {"public", "user", "device"};
+    for (int i = 0; i < http_route_count(); i++) {
+        const struct route *rt = http_route_at(i);
+        printf("%-6s %-40s %-7s %s%s\n", rt->method, rt->path, access[rt->access], rt->name,
+               rt->writes ? " (writes)" : "");
+    }
+    return 0;
+}
+
 struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -247,6 +262,8 @@ static const struct command commands[] = {
     {"demo", cmd_demo, usage_demo},
     {"init", cmd_init, usage_init},
     {"serve", cmd_serve, usage_serve},
+    {"routes", cmd_routes, "usage: mesnode routes\n\nLists every HTTP route: method, path, "
+                           "who may call it, name.\n"},
     {"version", cmd_version, "usage: mesnode version\n\nPrints the version and libraries.\n"},
 };
 
