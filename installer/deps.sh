@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the node and its tests need, when they are missing, and the
+# browser-test npm packages. Safe to run repeatedly: it does nothing when all is present.
+# Used by `make deps` (and so by `make run` and `make test`) and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The node's libraries, its build tools and what the tests use.
+packages=(
+  gcc make pkg-config clang-format
+  libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
+  libcmocka-dev
+  python3 python3-pytest python3-yaml
+  chromium prometheus
+)
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+# Node.js and npm run the browser tests; any installed node >= 18 will do.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ -f tests/browser/package-lock.json && ! -d tests/browser/node_modules/playwright-core ]]; then
+  echo "installing browser-test packages (npm ci)"
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
