@@ -35,7 +35,7 @@ ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard node/web/static/*) $(wildc
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test test-unit test-api test-browser bench install format format-check clean
+.PHONY: all deps fuzz run test test-unit test-api test-browser install format format-check clean
 all: $(BUILD)/mesnode
 
 $(BUILD)/mesnode: $(OBJ)
@@ -61,6 +61,25 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS) -lcmocka
 
+# Fuzzers of outside input (libFuzzer): each runs FUZZ_SECONDS on its corpus in `make fuzz`.
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIB := config/config.c
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) config/config.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) -lyaml -lsodium
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	  name=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus-$$name; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus-$$name \
+	    tests/fuzz/corpus/$$name > build/fuzz/$$name.log 2>&1 \
+	    || { tail -40 build/fuzz/$$name.log; exit 1; }; tail -1 build/fuzz/$$name.log; \
+	done
+
 deps:
 	@bash installer/deps.sh
 
@@ -80,9 +99,6 @@ test-api: $(BUILD)/mesnode
 
 test-browser: $(BUILD)/mesnode
 	MESNODE=$(abspath $(BUILD)/mesnode) node tests/browser/run.mjs
-
-bench: $(BUILD)/mesnode
-	@bash bench/run.sh
 
 install: $(BUILD)/mesnode
 	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode

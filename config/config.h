@@ -41,9 +41,9 @@ struct mes_config {
     enum node_mode mode; /* key "mode": region | hub */
 
     struct {
-        char name[128];    /* "Республика Дагестан" */
-        char code[8];      /* two-digit region code, "05" */
-        char timezone[64]; /* IANA, "Europe/Moscow" */
+        char name[128];                       /* "Республика Дагестан" */
+        char code[8];                         /* two-digit region code, "05" */
+        char timezone[64];                    /* IANA, "Europe/Moscow" */
         char languages[CFG_MAX_LANGUAGES][8]; /* interface languages, first is the default */
         int nlanguages;
     } region;
@@ -67,7 +67,7 @@ struct mes_config {
         int threads;     /* CivetWeb worker threads: one per keep-alive connection */
         int request_timeout_ms;
         int keep_alive_timeout_ms;
-        long max_body_bytes;
+        long long max_body_bytes;
         char access_log[PATH_MAX]; /* "" = standard error, "off" = none */
     } http;
 
@@ -83,8 +83,8 @@ struct mes_config {
         int max_failures_per_login;   /* within failure_window_s, then 429 */
         int max_failures_per_address; /* within failure_window_s, then 429 */
         int failure_window_s;
-        unsigned long long argon2_opslimit;
-        unsigned long argon2_memlimit_kib;
+        long long argon2_opslimit;
+        long long argon2_memlimit_kib;
         bool cookie_secure; /* set Secure on cookies (behind TLS) */
     } auth;
 

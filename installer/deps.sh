@@ -11,7 +11,7 @@ packages=(
   libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
   libcmocka-dev
   python3 python3-pytest python3-yaml
-  chromium prometheus
+  chromium prometheus clang
 )
 missing=()
 for p in "${packages[@]}"; do

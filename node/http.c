@@ -277,7 +277,7 @@ const char *req_remote_addr(struct req *r)
 }
 
 /* Reads the body into a NUL-terminated buffer; answers 413/400 itself. */
-static int read_body_or_respond(struct req *r, long max)
+static int read_body_or_respond(struct req *r, long long max)
 {
     long long len = r->ri->content_length;
     if (len < 0) {
@@ -289,7 +289,7 @@ static int read_body_or_respond(struct req *r, long max)
     if (len == 0)
         return 0;
     if (r->ri->content_length > max) {
-        reply_error(r, 413, "too_large", "request body exceeds %ld bytes", max);
+        reply_error(r, 413, "too_large", "request body exceeds %lld bytes", max);
         return -1;
     }
     size_t cap = (size_t)(len < max + 1 ? len : max + 1);
@@ -305,9 +305,9 @@ static int read_body_or_respond(struct req *r, long max)
             break;
         got += (size_t)n;
     }
-    if ((long)got > max) {
+    if ((long long)got > max) {
         free(buf);
-        reply_error(r, 413, "too_large", "request body exceeds %ld bytes", max);
+        reply_error(r, 413, "too_large", "request body exceeds %lld bytes", max);
         return -1;
     }
     buf[got] = '\0';

@@ -32,7 +32,8 @@ void auth_new_token(char token[TOKEN_CHARS], unsigned char hash[32])
 int auth_hash_password(const struct mes_config *cfg, const char *password,
                        char out[crypto_pwhash_STRBYTES])
 {
-    return crypto_pwhash_str(out, password, strlen(password), cfg->auth.argon2_opslimit,
+    return crypto_pwhash_str(out, password, strlen(password),
+                             (unsigned long long)cfg->auth.argon2_opslimit,
                              (size_t)cfg->auth.argon2_memlimit_kib * 1024);
 }
 

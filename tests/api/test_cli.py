@@ -1,0 +1,148 @@
+"""The command line: help on every command, version, init and serve from a configuration file,
+refusal of a bad configuration, and `make install` honouring PREFIX and DESTDIR."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from conftest import MESNODE, Client
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+COMMANDS = ["demo", "init", "serve", "routes", "version"]
+
+
+def run(*args, stdin=None, timeout=60):
+    return subprocess.run([MESNODE, *args], input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_lists_every_command():
+    r = run("help")
+    assert r.returncode == 0
+    for c in COMMANDS:
+        assert re.search(rf"^\s+{c}\s", r.stdout, re.M), c
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    r = run(command, "--help")
+    assert r.returncode == 0
+    assert r.stdout.startswith("usage: mesnode " + command)
+
+
+def test_unknown_command_is_a_usage_error():
+    r = run("frobnicate")
+    assert r.returncode == 2
+    assert "unknown command" in r.stderr
+
+
+def test_version():
+    r = run("version")
+    assert r.returncode == 0
+    assert re.match(r"mesnode \d+\.\d+\.\d+ ", r.stdout)
+
+
+def write_config(d, port=0, extra=""):
+    path = os.path.join(d, "node.yaml")
+    with open(path, "w") as f:
+        f.write(f"""region:
+  name: "Тестовая область"
+  code: "99"
+http:
+  listen: "127.0.0.1:{port}"
+  threads: 8
+  access_log: "off"
+storage:
+  data_dir: "{d}/data"
+{extra}""")
+    return path
+
+
+def test_init_then_serve_then_login():
+    with tempfile.TemporaryDirectory() as d:
+        cfg = write_config(d)
+        pw = os.path.join(d, "pw")
+        with open(pw, "w") as f:
+            f.write("correct horse battery\n")
+        r = run("init", "--config", cfg, "--admin", "root", "--password-file", pw)
+        assert r.returncode == 0, r.stderr
+        assert "correct horse" not in r.stdout + r.stderr
+        assert "root" in r.stdout
+        # A second init refuses: the administrator exists.
+        again = run("init", "--config", cfg, "--password-file", pw)
+        assert again.returncode == 1
+        assert "already has an administrator" in again.stderr
+        log = open(os.path.join(d, "serve.log"), "w+")
+        proc = subprocess.Popen([MESNODE, "serve", "--config", cfg], stdout=log,
+                                stderr=subprocess.STDOUT)
+        try:
+            port = None
+            for _ in range(200):
+                log.flush()
+                m = re.search(r"on port (\d+)", open(log.name).read())
+                if m:
+                    port = int(m.group(1))
+                    break
+                time.sleep(0.05)
+            assert port, open(log.name).read()
+            c = Client(f"http://127.0.0.1:{port}")
+            bad = c.post("/api/v1/auth/login", {"login": "root", "password": "wrong password"})
+            assert bad.status == 401
+            ok = c.post("/api/v1/auth/login", {"login": "root", "password": "correct horse battery"})
+            assert ok.status == 200, ok
+            c.token = ok.json()["token"]
+            me = c.get("/api/v1/me").json()
+            assert me["roles"] == ["admin"]
+            years = c.get("/api/v1/academic-years")
+            if years.status == 200:  # the school API lists the year init created
+                assert len(years.json()["items"]) == 1
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=10) == 0
+
+
+def test_init_refuses_a_short_password():
+    with tempfile.TemporaryDirectory() as d:
+        cfg = write_config(d)
+        r = run("init", "--config", cfg, stdin="short\n")
+        assert r.returncode == 1
+        assert "at least 8" in r.stderr
+
+
+def test_bad_config_names_file_line_and_key():
+    with tempfile.TemporaryDirectory() as d:
+        cfg = write_config(d, extra="auth:\n  session_ttl_hours: lots\n")
+        r = run("serve", "--config", cfg)
+        assert r.returncode == 1
+        assert cfg in r.stderr
+        assert re.search(r":\d+:", r.stderr)
+        assert "session_ttl_hours" in r.stderr
+        assert not os.path.exists(os.path.join(d, "data")), "nothing may be created"
+
+
+def test_unknown_config_key_is_refused():
+    with tempfile.TemporaryDirectory() as d:
+        cfg = write_config(d, extra="htttp:\n  threads: 4\n")
+        r = run("serve", "--config", cfg)
+        assert r.returncode == 1
+        assert "htttp" in r.stderr
+
+
+def test_make_install_honours_prefix_and_destdir():
+    with tempfile.TemporaryDirectory() as d:
+        build = os.path.dirname(os.path.abspath(MESNODE))
+        sanitize = "1" if build.endswith("/san") else "0"
+        r = subprocess.run(["make", "-s", "-C", ROOT, "install", f"SANITIZE={sanitize}",
+                            f"DESTDIR={d}", "PREFIX=/opt/mes"], capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, r.stderr
+        binary = os.path.join(d, "opt/mes/bin/mesnode")
+        assert os.access(binary, os.X_OK)
+        assert os.path.exists(os.path.join(d, "opt/mes/share/man/man1/mesnode.1"))
+        assert os.path.exists(os.path.join(d, "opt/mes/share/mesnode/regions/dagestan.yaml"))
+        assert subprocess.run([binary, "version"], capture_output=True).returncode == 0
