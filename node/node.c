@@ -16,12 +16,14 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "school/school.h"
 
 static _Thread_local struct db *thread_db;
 
 int node_open_storage(struct node *n, char *err, size_t errlen)
 {
     const char *dir = n->cfg.storage.data_dir;
+    err[0] = '\0';
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create data directory: %s", dir, strerror(errno));
         return -1;
@@ -35,6 +37,15 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
     if (db == NULL)
         return -1;
     int rc = db_migrate(db, 0, err, errlen);
+    /* Regional subjects follow the configuration at every start. */
+    if (rc == 0 && (db_begin_write(db) != SQLITE_OK ||
+                    school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
+                    db_commit(db) != SQLITE_OK)) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "%s: %s", n->db_path, db_errmsg(db));
+        db_rollback(db);
+        rc = -1;
+    }
     db_close(db);
     return rc;
 }
