@@ -44,9 +44,8 @@ struct db *db_open(const char *path, const struct mes_config *cfg, char *err, si
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    int rc = sqlite3_open_v2(path, &db->h,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "cannot open");
         goto fail;
@@ -123,8 +122,7 @@ int db_migrate(struct db *db, int target, char *err, size_t errlen)
     int appid = pragma_int(db, "PRAGMA application_id");
     int version = db_schema_version(db);
     if (appid != 0 && appid != DB_APPLICATION_ID) {
-        snprintf(err, errlen, "database belongs to another application (application_id %d)",
-                 appid);
+        snprintf(err, errlen, "database belongs to another application (application_id %d)", appid);
         return -1;
     }
     if (appid == 0 && version != 0) {

@@ -19,8 +19,8 @@
 #include "node.h"
 
 static const char *const role_names[ROLES_COUNT] = {
-    "admin",   "school_admin", "teacher",       "class_teacher", "student",
-    "parent",  "medic",        "methodologist", "operator",      "ministry",
+    "admin",  "school_admin", "teacher",       "class_teacher", "student",
+    "parent", "medic",        "methodologist", "operator",      "ministry",
 };
 static const char *const scope_names[SCOPES_COUNT] = {"passage", "meals", "health"};
 
@@ -171,12 +171,10 @@ int reply_error(struct req *r, int status, const char *code, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return reply_json(r, status,
-                      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    return reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
-int reply_raw(struct req *r, int status, const char *type, const void *data, size_t len,
-              bool owned)
+int reply_raw(struct req *r, int status, const char *type, const void *data, size_t len, bool owned)
 {
     reply_reset(r);
     r->status = status;
@@ -258,8 +256,7 @@ int req_query_id_or_respond(struct req *r, const char *name, int64_t *out)
     char *end;
     long long v = strtoll(buf, &end, 10);
     if (*end != '\0' || v <= 0) {
-        reply_error(r, 400, "bad_request", "query parameter '%s' must be a positive integer",
-                    name);
+        reply_error(r, 400, "bad_request", "query parameter '%s' must be a positive integer", name);
         return -1;
     }
     *out = v;
@@ -283,7 +280,7 @@ static int read_body_or_respond(struct req *r, long long max)
     if (len < 0) {
         const char *te = req_header(r, "Transfer-Encoding");
         if (te == NULL)
-            return 0; /* no body */
+            return 0;  /* no body */
         len = max + 1; /* chunked: read up to the limit and see */
     }
     if (len == 0)
@@ -338,21 +335,36 @@ static double now_seconds(void)
 static const char *status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
     }
 }
 
@@ -388,8 +400,7 @@ static size_t send_reply(struct req *r)
               "%s"
               "\r\n",
               r->status, status_text(r->status), r->out_type ? r->out_type : "text/plain",
-              r->status == 304 ? 0 : len, api ? "Cache-Control: no-store\r\n" : "",
-              r->out_headers);
+              r->status == 304 ? 0 : len, api ? "Cache-Control: no-store\r\n" : "", r->out_headers);
     if (!head && r->status != 304 && len > 0)
         mg_write(r->conn, data, len);
     free(json);

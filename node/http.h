@@ -47,7 +47,7 @@ enum scope {
 #define SCOPES_ANY   0x7u
 #define SCOPES_COUNT 3
 
-const char *role_name(uint32_t role); /* "school_admin"; NULL for a non-role */
+const char *role_name(uint32_t role);      /* "school_admin"; NULL for a non-role */
 uint32_t role_from_name(const char *name); /* 0 when unknown */
 const char *scope_name(uint32_t scope);
 uint32_t scope_from_name(const char *name);
@@ -89,8 +89,8 @@ struct route {
                            a final star matches any rest, as in "/static/" followed by a star */
     handler_fn handler;
     enum access access;
-    uint32_t allow; /* roles or scopes, see `access` */
-    bool writes;    /* write transaction; CSRF required for cookie callers */
+    uint32_t allow;   /* roles or scopes, see `access` */
+    bool writes;      /* write transaction; CSRF required for cookie callers */
     const char *name; /* stable label for metrics and docs/openapi.yaml operationId */
     bool self_tx;     /* the handler runs its own transactions (login: argon2 must not hold
                          the write lock); the dispatcher opens none */
@@ -117,7 +117,7 @@ struct req {
     bool out_owned;
     const char *out_type;
     char out_headers[1024]; /* extra "Name: value\r\n" lines */
-    bool keep_on_error; /* commit even though the status is an error (e.g. audit a failure) */
+    bool keep_on_error;     /* commit even though the status is an error (e.g. audit a failure) */
 };
 
 /* Route tables of the subsystems, each ending with a zeroed entry. */

@@ -103,9 +103,15 @@ static int cmd_demo(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'd': data = optarg; break;
-        case 'l': listen = optarg; break;
-        default: fputs(usage_demo, stderr); return 2;
+        case 'd':
+            data = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        default:
+            fputs(usage_demo, stderr);
+            return 2;
         }
     }
     if (optind != argc) {
@@ -178,10 +184,18 @@ static int cmd_init(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'a': admin = optarg; break;
-        case 'f': pwfile = optarg; break;
-        default: fputs(usage_init, stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'a':
+            admin = optarg;
+            break;
+        case 'f':
+            pwfile = optarg;
+            break;
+        default:
+            fputs(usage_init, stderr);
+            return 2;
         }
     }
     if (config == NULL || optind != argc) {
@@ -262,8 +276,9 @@ static const struct command commands[] = {
     {"demo", cmd_demo, usage_demo},
     {"init", cmd_init, usage_init},
     {"serve", cmd_serve, usage_serve},
-    {"routes", cmd_routes, "usage: mesnode routes\n\nLists every HTTP route: method, path, "
-                           "who may call it, name.\n"},
+    {"routes", cmd_routes,
+     "usage: mesnode routes\n\nLists every HTTP route: method, path, "
+     "who may call it, name.\n"},
     {"version", cmd_version, "usage: mesnode version\n\nPrints the version and libraries.\n"},
 };
 

@@ -63,8 +63,7 @@ void metrics_observe(struct metrics *m, int route_index, int status, double seco
     while (b < NBUCKETS && seconds > buckets[b])
         b++;
     atomic_fetch_add_explicit(&c->bucket[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->micros_total, (long long)(seconds * 1e6),
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->micros_total, (long long)(seconds * 1e6), memory_order_relaxed);
 }
 
 /* A growing text buffer; on allocation failure it stops growing and reports at the end. */
@@ -166,8 +165,8 @@ char *metrics_render(struct node *n, size_t *len)
         }
         put(&t, "mes_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n", name,
             method, (double)atomic_load(&m->c[i].micros_total) / 1e6);
-        put(&t, "mes_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lld\n",
-            name, method, cum);
+        put(&t, "mes_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lld\n", name,
+            method, cum);
     }
 
     struct db_stats ds;

@@ -38,9 +38,9 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
         return -1;
     int rc = db_migrate(db, 0, err, errlen);
     /* Regional subjects follow the configuration at every start. */
-    if (rc == 0 && (db_begin_write(db) != SQLITE_OK ||
-                    school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
-                    db_commit(db) != SQLITE_OK)) {
+    if (rc == 0 &&
+        (db_begin_write(db) != SQLITE_OK || school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
+         db_commit(db) != SQLITE_OK)) {
         if (err[0] == '\0')
             snprintf(err, errlen, "%s: %s", n->db_path, db_errmsg(db));
         db_rollback(db);

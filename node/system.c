@@ -16,8 +16,8 @@ static int system_healthz(struct req *r)
     if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
         return reply_error(r, 503, "unavailable", "database does not answer");
     return reply_json(r, 200,
-                      json_pack("{s:s,s:s,s:i}", "status", "ok", "version", MES_VERSION,
-                                "schema", db_schema_version(r->db)));
+                      json_pack("{s:s,s:s,s:i}", "status", "ok", "version", MES_VERSION, "schema",
+                                db_schema_version(r->db)));
 }
 
 static int system_metrics(struct req *r)

@@ -24,8 +24,7 @@ static json_t *full_name(sqlite3_stmt *st, int i)
 static json_t *class_ref(sqlite3_stmt *st, int i)
 {
     return json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, i), "name",
-                     json_sprintf("%d%s", sqlite3_column_int(st, i + 1),
-                                  db_col_text(st, i + 2)));
+                     json_sprintf("%d%s", sqlite3_column_int(st, i + 1), db_col_text(st, i + 2)));
 }
 
 static json_t *institution_ref(sqlite3_stmt *st, int i)
@@ -40,14 +39,13 @@ static json_t *me_object(struct req *r)
     sqlite3_stmt *st = db_stmt(r->db, "SELECT a.login, p.last_name, p.first_name, "
                                       "p.middle_name FROM accounts a JOIN persons p "
                                       "ON p.id = a.person_id WHERE a.id = :a");
-    if (st == NULL || (db_bind_int(st, ":a", r->caller.account_id), sqlite3_step(st)) !=
-                          SQLITE_ROW)
+    if (st == NULL || (db_bind_int(st, ":a", r->caller.account_id), sqlite3_step(st)) != SQLITE_ROW)
         return NULL;
     json_t *roles = json_array(), *grants = json_array();
-    json_t *me = json_pack("{s:I,s:I,s:s,s:o,s:o,s:o}", "id", (json_int_t)r->caller.account_id,
-                           "person_id", (json_int_t)r->caller.person_id, "login",
-                           db_col_text(st, 0), "name", full_name(st, 1), "roles", roles,
-                           "grants", grants);
+    json_t *me =
+        json_pack("{s:I,s:I,s:s,s:o,s:o,s:o}", "id", (json_int_t)r->caller.account_id, "person_id",
+                  (json_int_t)r->caller.person_id, "login", db_col_text(st, 0), "name",
+                  full_name(st, 1), "roles", roles, "grants", grants);
     sqlite3_reset(st);
     for (int i = 0; i < ROLES_COUNT; i++)
         if (r->caller.roles & (1u << i))
@@ -65,14 +63,13 @@ static json_t *me_object(struct req *r)
     if (r->caller.roles & ROLE_PARENT) {
         json_t *children = json_array();
         json_object_set_new(me, "children", children);
-        st = db_stmt(r->db,
-                     "SELECT p.id, p.last_name, p.first_name, p.middle_name, c.id, c.grade, "
-                     "c.letter, i.id, i.short_name FROM guardians g "
-                     "JOIN persons p ON p.id = g.student_id "
-                     "LEFT JOIN enrollments e ON e.student_id = p.id AND e.left_on IS NULL "
-                     "LEFT JOIN classes c ON c.id = e.class_id "
-                     "LEFT JOIN institutions i ON i.id = c.institution_id "
-                     "WHERE g.guardian_id = :g ORDER BY p.birth_date, p.id");
+        st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, c.id, c.grade, "
+                            "c.letter, i.id, i.short_name FROM guardians g "
+                            "JOIN persons p ON p.id = g.student_id "
+                            "LEFT JOIN enrollments e ON e.student_id = p.id AND e.left_on IS NULL "
+                            "LEFT JOIN classes c ON c.id = e.class_id "
+                            "LEFT JOIN institutions i ON i.id = c.institution_id "
+                            "WHERE g.guardian_id = :g ORDER BY p.birth_date, p.id");
         if (st == NULL)
             goto fail;
         db_bind_int(st, ":g", r->caller.person_id);
@@ -119,9 +116,9 @@ static json_t *me_object(struct req *r)
             goto fail;
         db_bind_int(st, ":t", r->caller.person_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *a = json_pack("{s:o,s:{s:I,s:s}}", "class", class_ref(st, 0), "subject",
-                                  "id", (json_int_t)sqlite3_column_int64(st, 3), "name",
-                                  db_col_text(st, 4));
+            json_t *a =
+                json_pack("{s:o,s:{s:I,s:s}}", "class", class_ref(st, 0), "subject", "id",
+                          (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
             if (sqlite3_column_type(st, 5) != SQLITE_NULL)
                 json_object_set_new(a, "group",
                                     json_pack("{s:I,s:s}", "id",
@@ -181,8 +178,9 @@ static int accounts_login(struct req *r)
     if (body_unpack_or_respond(r, "{s:s,s:s}", "login", &login, "password", &password) != 0)
         return r->status;
     if (strlen(login) == 0 || strlen(login) > 64 || strlen(password) > 256)
-        return reply_error(r, 400, "bad_request", "login must be 1-64 and password at most "
-                                                  "256 characters");
+        return reply_error(r, 400, "bad_request",
+                           "login must be 1-64 and password at most "
+                           "256 characters");
     struct node *n = r->node;
     int64_t now = time(NULL);
     int wait = throttle_wait(n->throttle, login, req_remote_addr(r), now);
@@ -307,16 +305,17 @@ static int accounts_device_create(struct req *r)
         if (s == 0)
             return reply_error(r, 400, "bad_request", "unknown scope at index %zu", i);
         if (!(seen & s))
-            snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
-                     text[0] ? " " : "", scope_name(s));
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", text[0] ? " " : "",
+                     scope_name(s));
         seen |= s;
     }
     if (inst != 0) {
         if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
             return r->status;
     } else if (!caller_is_admin(r)) {
-        return reply_error(r, 403, "forbidden", "only a region admin creates region-wide "
-                                                "device tokens");
+        return reply_error(r, 403, "forbidden",
+                           "only a region admin creates region-wide "
+                           "device tokens");
     }
     char token[TOKEN_CHARS];
     unsigned char hash[32];
@@ -339,8 +338,9 @@ static int accounts_device_create(struct req *r)
     if (audit(r, inst, "device.create", object,
               json_pack("{s:s,s:s}", "name", name, "scopes", text)) != 0)
         return reply_db_error(r);
-    return reply_json(r, 201, json_pack("{s:I,s:s,s:s,s:O}", "id", (json_int_t)id, "name", name,
-                                        "token", token, "scopes", scopes));
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:s,s:s,s:O}", "id", (json_int_t)id, "name", name, "token",
+                                token, "scopes", scopes));
 }
 
 static int accounts_device_revoke(struct req *r)
@@ -410,11 +410,11 @@ static int accounts_audit(struct req *r)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t inst = sqlite3_column_int64(st, 4);
         json_t *detail = json_loads(db_col_text(st, 7), 0, NULL);
-        json_t *e = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "at",
-                              (json_int_t)sqlite3_column_int64(st, 1), "action",
-                              db_col_text(st, 5), "object", db_col_text(st, 6), "detail",
-                              detail ? detail : json_object(), "address", db_col_text(st, 8));
+        json_t *e =
+            json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "at", (json_int_t)sqlite3_column_int64(st, 1), "action", db_col_text(st, 5),
+                      "object", db_col_text(st, 6), "detail", detail ? detail : json_object(),
+                      "address", db_col_text(st, 8));
         if (sqlite3_column_type(st, 2) != SQLITE_NULL)
             json_object_set_new(e, "account",
                                 json_pack("{s:I,s:s}", "id",
@@ -438,12 +438,10 @@ const struct route auth_routes[] = {
     {"POST", "/api/v1/auth/login", accounts_login, ACCESS_PUBLIC, 0, true, "auth_login", true},
     {"POST", "/api/v1/auth/logout", accounts_logout, ACCESS_USER, ROLES_ANY, true, "auth_logout"},
     {"GET", "/api/v1/me", accounts_me, ACCESS_USER, ROLES_ANY, false, "me"},
-    {"POST", "/api/v1/devices", accounts_device_create, ACCESS_USER, ADMINS, true,
-     "device_create"},
+    {"POST", "/api/v1/devices", accounts_device_create, ACCESS_USER, ADMINS, true, "device_create"},
     {"DELETE", "/api/v1/devices/{id}", accounts_device_revoke, ACCESS_USER, ADMINS, true,
      "device_revoke"},
-    {"GET", "/api/v1/device/me", accounts_device_me, ACCESS_DEVICE, SCOPES_ANY, false,
-     "device_me"},
+    {"GET", "/api/v1/device/me", accounts_device_me, ACCESS_DEVICE, SCOPES_ANY, false, "device_me"},
     {"GET", "/api/v1/audit", accounts_audit, ACCESS_USER, ADMINS, false, "audit"},
     {0},
 };

@@ -63,9 +63,8 @@ static int session_cookie(struct req *r, char *buf, size_t size)
 
 static int load_grants(struct req *r)
 {
-    sqlite3_stmt *st =
-        db_stmt(r->db, "SELECT role, coalesce(institution_id, 0) FROM role_grants "
-                       "WHERE account_id = :a ORDER BY role, institution_id");
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT role, coalesce(institution_id, 0) FROM role_grants "
+                                      "WHERE account_id = :a ORDER BY role, institution_id");
     if (st == NULL)
         return -1;
     db_bind_int(st, ":a", r->caller.account_id);
@@ -224,8 +223,7 @@ static void make_key(char *key, size_t size, char kind, const char *value)
 
 /* Finds the live slot for key; with `create`, claims a free slot or else the probed slot whose
  * window started first. */
-static struct throttle_slot *slot_for(struct throttle *t, const char *key, int64_t now,
-                                      bool create)
+static struct throttle_slot *slot_for(struct throttle *t, const char *key, int64_t now, bool create)
 {
     unsigned char h[8];
     crypto_generichash(h, sizeof(h), (const unsigned char *)key, strlen(key), NULL, 0);

@@ -145,8 +145,8 @@ int authz_student(struct req *r, int64_t student_id, enum authz_op op)
     if (r->caller.person_id == student_id)
         return 1;
     if (caller_has(r, ROLE_PARENT, 0)) {
-        sqlite3_stmt *g = db_stmt(
-            r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s");
+        sqlite3_stmt *g =
+            db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s");
         if (g == NULL)
             return -2;
         db_bind_int(g, ":g", r->caller.person_id);

@@ -10,8 +10,7 @@
 #include "node.h"
 #include "school/school.h"
 
-int64_t accounts_add(struct db *db, int64_t person_id, const char *login,
-                     const char *password_hash)
+int64_t accounts_add(struct db *db, int64_t person_id, const char *login, const char *password_hash)
 {
     sqlite3_stmt *st = db_stmt(db, "INSERT INTO accounts (person_id, login, password_hash) "
                                    "VALUES (:p, :l, :h)");

@@ -14,28 +14,30 @@
 #include "school/school.h"
 
 static const char *const surnames[] = {
-    "Иванов",  "Смирнов",  "Кузнецов", "Попов",    "Васильев", "Петров",   "Соколов",
-    "Михайлов", "Новиков", "Фёдоров",  "Морозов",  "Волков",   "Алексеев", "Лебедев",
-    "Семёнов", "Егоров",   "Павлов",   "Козлов",   "Степанов", "Николаев", "Орлов",
-    "Андреев", "Макаров",  "Никитин",  "Захаров",  "Зайцев",   "Соловьёв", "Борисов",
-    "Яковлев", "Григорьев", "Романов", "Воробьёв", "Сергеев",  "Кузьмин",  "Фролов",
-    "Александров", "Дмитриев", "Королёв", "Гусев", "Киселёв",  "Ильин",    "Максимов",
-    "Поляков", "Сорокин",  "Виноградов", "Ковалёв", "Белов",  "Медведев", "Антонов",
-    "Тарасов", "Жуков",    "Баранов",  "Филиппов", "Комаров",  "Давыдов",  "Беляев"};
-static const char *const boys[] = {"Александр", "Максим", "Михаил", "Артём",  "Иван",
-                                   "Дмитрий",   "Кирилл", "Матвей", "Тимофей", "Роман",
-                                   "Егор",      "Арсений", "Марк",  "Лев",    "Даниил",
-                                   "Никита",    "Фёдор",  "Илья",   "Андрей", "Степан"};
-static const char *const girls[] = {"София",    "Анна",    "Мария",   "Ева",       "Виктория",
-                                    "Полина",   "Алиса",   "Варвара", "Александра", "Василиса",
-                                    "Анастасия", "Дарья",  "Ксения",  "Вероника",  "Милана",
-                                    "Екатерина", "Елизавета", "Арина", "Ульяна",   "Таисия"};
+    "Иванов",      "Смирнов",   "Кузнецов",   "Попов",    "Васильев", "Петров",   "Соколов",
+    "Михайлов",    "Новиков",   "Фёдоров",    "Морозов",  "Волков",   "Алексеев", "Лебедев",
+    "Семёнов",     "Егоров",    "Павлов",     "Козлов",   "Степанов", "Николаев", "Орлов",
+    "Андреев",     "Макаров",   "Никитин",    "Захаров",  "Зайцев",   "Соловьёв", "Борисов",
+    "Яковлев",     "Григорьев", "Романов",    "Воробьёв", "Сергеев",  "Кузьмин",  "Фролов",
+    "Александров", "Дмитриев",  "Королёв",    "Гусев",    "Киселёв",  "Ильин",    "Максимов",
+    "Поляков",     "Сорокин",   "Виноградов", "Ковалёв",  "Белов",    "Медведев", "Антонов",
+    "Тарасов",     "Жуков",     "Баранов",    "Филиппов", "Комаров",  "Давыдов",  "Беляев"};
+static const char *const boys[] = {"Александр", "Максим",  "Михаил", "Артём",   "Иван",
+                                   "Дмитрий",   "Кирилл",  "Матвей", "Тимофей", "Роман",
+                                   "Егор",      "Арсений", "Марк",   "Лев",     "Даниил",
+                                   "Никита",    "Фёдор",   "Илья",   "Андрей",  "Степан"};
+static const char *const girls[] = {"София",     "Анна",      "Мария",   "Ева",        "Виктория",
+                                    "Полина",    "Алиса",     "Варвара", "Александра", "Василиса",
+                                    "Анастасия", "Дарья",     "Ксения",  "Вероника",   "Милана",
+                                    "Екатерина", "Елизавета", "Арина",   "Ульяна",     "Таисия"};
 /* Fathers' names as patronymics: masculine and feminine forms. */
 static const char *const patronymics[][2] = {
-    {"Александрович", "Александровна"}, {"Сергеевич", "Сергеевна"}, {"Дмитриевич", "Дмитриевна"},
-    {"Андреевич", "Андреевна"},         {"Алексеевич", "Алексеевна"}, {"Михайлович", "Михайловна"},
-    {"Игоревич", "Игоревна"},           {"Владимирович", "Владимировна"}, {"Николаевич", "Николаевна"},
-    {"Евгеньевич", "Евгеньевна"},       {"Олегович", "Олеговна"},     {"Павлович", "Павловна"}};
+    {"Александрович", "Александровна"}, {"Сергеевич", "Сергеевна"},
+    {"Дмитриевич", "Дмитриевна"},       {"Андреевич", "Андреевна"},
+    {"Алексеевич", "Алексеевна"},       {"Михайлович", "Михайловна"},
+    {"Игоревич", "Игоревна"},           {"Владимирович", "Владимировна"},
+    {"Николаевич", "Николаевна"},       {"Евгеньевич", "Евгеньевна"},
+    {"Олегович", "Олеговна"},           {"Павлович", "Павловна"}};
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 struct demo {
@@ -65,7 +67,8 @@ static int64_t person(struct demo *d, int female, const char *surname, int birth
     snprintf(lastbuf, sizeof(lastbuf), "%s%s", last, female ? "а" : "");
     char birth[16];
     snprintf(birth, sizeof(birth), "%04d-%02u-%02u", birth_year, 1 + pick(d, 12), 1 + pick(d, 28));
-    return school_add_person(d->db, lastbuf, female ? girls[pick(d, N(girls))] : boys[pick(d, N(boys))],
+    return school_add_person(d->db, lastbuf,
+                             female ? girls[pick(d, N(girls))] : boys[pick(d, N(boys))],
                              patronymics[pick(d, N(patronymics))][female ? 1 : 0], birth);
 }
 
@@ -195,13 +198,13 @@ static int guardian(struct demo *d, int64_t parent, int64_t child, const char *r
 /* Subjects taught in a grade (a simplified federal curriculum). */
 static const char *const *curriculum(int grade)
 {
-    static const char *const primary[] = {"rus", "lit_read", "math", "world", "eng", "art",
-                                          "music", "tech", "pe", NULL};
-    static const char *const middle[] = {"rus", "lit", "math", "eng", "history", "bio", "geo",
-                                         "music", "art", "tech", "pe", NULL};
-    static const char *const senior[] = {"rus", "lit", "algebra", "geometry", "prob", "cs",
-                                         "eng", "history", "social", "phys", "chem", "bio",
-                                         "geo", "pe", "obzr", NULL};
+    static const char *const primary[] = {"rus", "lit_read", "math", "world", "eng",
+                                          "art", "music",    "tech", "pe",    NULL};
+    static const char *const middle[] = {"rus", "lit",   "math", "eng",  "history", "bio",
+                                         "geo", "music", "art",  "tech", "pe",      NULL};
+    static const char *const senior[] = {"rus", "lit",     "algebra", "geometry", "prob", "cs",
+                                         "eng", "history", "social",  "phys",     "chem", "bio",
+                                         "geo", "pe",      "obzr",    NULL};
     return grade <= 4 ? primary : grade <= 6 ? middle : senior;
 }
 
@@ -214,7 +217,8 @@ static int fill_class(struct demo *d, int64_t cls, int grade, int size)
         const char *surname = surnames[pick(d, N(surnames))];
         int64_t child = person(d, female, surname, birth_year);
         int64_t mother = person(d, 1, surname, birth_year - 25 - (int)pick(d, 10));
-        if (child < 0 || mother < 0 || enroll(d, child, cls) || guardian(d, mother, child, "mother"))
+        if (child < 0 || mother < 0 || enroll(d, child, cls) ||
+            guardian(d, mother, child, "mother"))
             return -1;
         if (pick(d, 3) > 0) {
             int64_t father = person(d, 0, surname, birth_year - 27 - (int)pick(d, 10));
@@ -265,14 +269,17 @@ static int build(struct demo *d)
     int64_t north = municipality(d, "Северный муниципальный район");
     if (central < 0 || north < 0)
         return -1;
-    int64_t s1 = institution(d, central, "Муниципальное бюджетное общеобразовательное учреждение "
-                                         "«Средняя общеобразовательная школа № 1»",
+    int64_t s1 = institution(d, central,
+                             "Муниципальное бюджетное общеобразовательное учреждение "
+                             "«Средняя общеобразовательная школа № 1»",
                              "Школа № 1", "ул. Ленина, 12");
-    int64_t s2 = institution(d, central, "Муниципальное автономное общеобразовательное "
-                                         "учреждение «Гимназия № 2»",
+    int64_t s2 = institution(d, central,
+                             "Муниципальное автономное общеобразовательное "
+                             "учреждение «Гимназия № 2»",
                              "Гимназия № 2", "пр. Мира, 40");
-    int64_t s3 = institution(d, north, "Муниципальное бюджетное общеобразовательное учреждение "
-                                       "«Лицей № 3»",
+    int64_t s3 = institution(d, north,
+                             "Муниципальное бюджетное общеобразовательное учреждение "
+                             "«Лицей № 3»",
                              "Лицей № 3", "ул. Школьная, 5");
     if (s1 < 0 || s2 < 0 || s3 < 0)
         return -1;
@@ -315,15 +322,15 @@ static int build(struct demo *d)
         assign(d, cteacher, c5b, "rus") || set_class_teacher(d, c5a, cteacher))
         return -1;
     /* Named teachers take those subjects over from the generated ones. */
-    sqlite3_stmt *st = db_stmt(d->db,
-                               "DELETE FROM teaching_assignments WHERE teacher_id NOT IN "
-                               "(:t, :ct) AND ((class_id IN (:a, :b) AND subject_id = "
-                               "(SELECT id FROM subjects WHERE code = 'math')) OR (class_id = :n "
-                               "AND subject_id IN (SELECT id FROM subjects WHERE code IN "
-                               "('algebra', 'geometry'))) OR (class_id = :a AND subject_id IN "
-                               "(SELECT id FROM subjects WHERE code IN ('rus', 'lit'))) OR "
-                               "(class_id = :b AND subject_id = (SELECT id FROM subjects WHERE "
-                               "code = 'rus')))");
+    sqlite3_stmt *st =
+        db_stmt(d->db, "DELETE FROM teaching_assignments WHERE teacher_id NOT IN "
+                       "(:t, :ct) AND ((class_id IN (:a, :b) AND subject_id = "
+                       "(SELECT id FROM subjects WHERE code = 'math')) OR (class_id = :n "
+                       "AND subject_id IN (SELECT id FROM subjects WHERE code IN "
+                       "('algebra', 'geometry'))) OR (class_id = :a AND subject_id IN "
+                       "(SELECT id FROM subjects WHERE code IN ('rus', 'lit'))) OR "
+                       "(class_id = :b AND subject_id = (SELECT id FROM subjects WHERE "
+                       "code = 'rus')))");
     if (st == NULL)
         return -1;
     db_bind_int(st, ":t", teacher);

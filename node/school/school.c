@@ -55,12 +55,12 @@ static int school_student_get(struct req *r)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *m = db_col_text(st, 3);
-        json_array_append_new(
-            guardians, json_pack("{s:I,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                 "name",
-                                 json_sprintf("%s %s%s%s", db_col_text(st, 1), db_col_text(st, 2),
-                                              m[0] ? " " : "", m),
-                                 "relation", db_col_text(st, 4)));
+        json_array_append_new(guardians,
+                              json_pack("{s:I,s:o,s:s}", "id",
+                                        (json_int_t)sqlite3_column_int64(st, 0), "name",
+                                        json_sprintf("%s %s%s%s", db_col_text(st, 1),
+                                                     db_col_text(st, 2), m[0] ? " " : "", m),
+                                        "relation", db_col_text(st, 4)));
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {

@@ -23,8 +23,8 @@ int64_t school_ensure_year(struct db *db, const struct mes_config *cfg, time_t w
 
 /* Creates a year named "YYYY/YYYY+1" starting in `first_year`, with the configured periods.
  * Returns its id, 0 when it already exists, or -1 with err. */
-int64_t school_create_year(struct db *db, const struct mes_config *cfg, int first_year,
-                           char *err, size_t errlen);
+int64_t school_create_year(struct db *db, const struct mes_config *cfg, int first_year, char *err,
+                           size_t errlen);
 
 /* Inserts a person; birth_date may be NULL. Returns the id or -1 (see db_errmsg). */
 int64_t school_add_person(struct db *db, const char *last, const char *first, const char *middle,

@@ -32,8 +32,8 @@ static void bound(char *out, size_t size, int first_year, int month, int day)
     snprintf(out, size, "%04d-%02d-%02d", month >= 9 ? first_year : first_year + 1, month, day);
 }
 
-int64_t school_create_year(struct db *db, const struct mes_config *cfg, int first_year,
-                           char *err, size_t errlen)
+int64_t school_create_year(struct db *db, const struct mes_config *cfg, int first_year, char *err,
+                           size_t errlen)
 {
     char name[32], starts[32], ends[32];
     snprintf(name, sizeof(name), "%04d/%04d", first_year, first_year + 1);
