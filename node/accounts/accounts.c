@@ -11,27 +11,7 @@
 #include "accounts/auth.h"
 #include "accounts/authz.h"
 #include "node.h"
-
-/* "Фамилия Имя Отчество" of a row's three columns starting at `i`. */
-static json_t *full_name(sqlite3_stmt *st, int i)
-{
-    const char *last = db_col_text(st, i), *first = db_col_text(st, i + 1),
-               *middle = db_col_text(st, i + 2);
-    return json_sprintf("%s %s%s%s", last, first, middle[0] ? " " : "", middle);
-}
-
-/* {"id", "name"} of a class from columns id, grade, letter at `i`. */
-static json_t *class_ref(sqlite3_stmt *st, int i)
-{
-    return json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, i), "name",
-                     json_sprintf("%d%s", sqlite3_column_int(st, i + 1), db_col_text(st, i + 2)));
-}
-
-static json_t *institution_ref(sqlite3_stmt *st, int i)
-{
-    return json_pack("{s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, i), "name",
-                     db_col_text(st, i + 1));
-}
+#include "school/school.h"
 
 /* Builds the /me object for the caller; NULL on a database error. */
 static json_t *me_object(struct req *r)
@@ -45,7 +25,7 @@ static json_t *me_object(struct req *r)
     json_t *me =
         json_pack("{s:I,s:I,s:s,s:o,s:o,s:o}", "id", (json_int_t)r->caller.account_id, "person_id",
                   (json_int_t)r->caller.person_id, "login", db_col_text(st, 0), "name",
-                  full_name(st, 1), "roles", roles, "grants", grants);
+                  school_person_name(st, 1), "roles", roles, "grants", grants);
     sqlite3_reset(st);
     for (int i = 0; i < ROLES_COUNT; i++)
         if (r->caller.roles & (1u << i))
@@ -75,10 +55,10 @@ static json_t *me_object(struct req *r)
         db_bind_int(st, ":g", r->caller.person_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             json_t *child = json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                      "name", full_name(st, 1));
+                                      "name", school_person_name(st, 1));
             if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-                json_object_set_new(child, "class", class_ref(st, 4));
-                json_object_set_new(child, "institution", institution_ref(st, 7));
+                json_object_set_new(child, "class", school_class_ref(st, 4));
+                json_object_set_new(child, "institution", school_ref(st, 7));
             }
             json_array_append_new(children, child);
         }
@@ -96,8 +76,8 @@ static json_t *me_object(struct req *r)
         db_bind_int(st, ":s", r->caller.person_id);
         json_t *student = json_pack("{s:I}", "id", (json_int_t)r->caller.person_id);
         if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            json_object_set_new(student, "class", class_ref(st, 0));
-            json_object_set_new(student, "institution", institution_ref(st, 3));
+            json_object_set_new(student, "class", school_class_ref(st, 0));
+            json_object_set_new(student, "institution", school_ref(st, 3));
         }
         sqlite3_reset(st);
         json_object_set_new(me, "student", student);
@@ -117,7 +97,7 @@ static json_t *me_object(struct req *r)
         db_bind_int(st, ":t", r->caller.person_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             json_t *a =
-                json_pack("{s:o,s:{s:I,s:s}}", "class", class_ref(st, 0), "subject", "id",
+                json_pack("{s:o,s:{s:I,s:s}}", "class", school_class_ref(st, 0), "subject", "id",
                           (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
             if (sqlite3_column_type(st, 5) != SQLITE_NULL)
                 json_object_set_new(a, "group",
@@ -139,7 +119,7 @@ static json_t *me_object(struct req *r)
             goto fail;
         db_bind_int(st, ":t", r->caller.person_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-            json_array_append_new(list, class_ref(st, 0));
+            json_array_append_new(list, school_class_ref(st, 0));
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             goto fail;
@@ -154,7 +134,7 @@ static json_t *me_object(struct req *r)
         goto fail;
     db_bind_int(st, ":a", r->caller.account_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(insts, institution_ref(st, 0));
+        json_array_append_new(insts, school_ref(st, 0));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         goto fail;

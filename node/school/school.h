@@ -6,6 +6,8 @@
 #ifndef MES_SCHOOL_H
 #define MES_SCHOOL_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -29,5 +31,15 @@ int64_t school_create_year(struct db *db, const struct mes_config *cfg, int firs
 /* Inserts a person; birth_date may be NULL. Returns the id or -1 (see db_errmsg). */
 int64_t school_add_person(struct db *db, const char *last, const char *first, const char *middle,
                           const char *birth_date);
+
+/* JSON fragments shared by every subsystem that shows people, classes and schools. Each reads
+ * consecutive columns of a row starting at `i`; returns a new reference. */
+json_t *school_person_name(sqlite3_stmt *st, int i); /* last, first, middle -> "Ф И О" */
+json_t *school_class_ref(sqlite3_stmt *st, int i);   /* id, grade, letter -> {id, name} */
+json_t *school_ref(sqlite3_stmt *st, int i);         /* id, name -> {id, name} */
+
+/* Input checks: text of min..max characters (UTF-8 aware), and an ISO date YYYY-MM-DD. */
+bool school_text_ok(const char *s, size_t min, size_t max);
+bool school_date_ok(const char *s);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "school/school.h"
 
@@ -109,4 +110,48 @@ int64_t school_add_person(struct db *db, const char *last, const char *first, co
     db_bind_text(st, ":m", middle ? middle : "");
     db_bind_text(st, ":b", birth_date);
     return db_exec_stmt(st) == SQLITE_DONE ? db_last_id(db) : -1;
+}
+
+json_t *school_person_name(sqlite3_stmt *st, int i)
+{
+    const char *middle = db_col_text(st, i + 2);
+    return json_sprintf("%s %s%s%s", db_col_text(st, i), db_col_text(st, i + 1),
+                        middle[0] ? " " : "", middle);
+}
+
+json_t *school_class_ref(sqlite3_stmt *st, int i)
+{
+    return json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, i), "name",
+                     json_sprintf("%d%s", sqlite3_column_int(st, i + 1), db_col_text(st, i + 2)));
+}
+
+json_t *school_ref(sqlite3_stmt *st, int i)
+{
+    return json_pack("{s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, i), "name",
+                     db_col_text(st, i + 1));
+}
+
+bool school_text_ok(const char *s, size_t min, size_t max)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20)
+            return false; /* no control characters in names */
+        if ((*p & 0xC0) != 0x80)
+            chars++;
+    }
+    return chars >= min && chars <= max;
+}
+
+bool school_date_ok(const char *s)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+    char tail;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+        sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return false;
+    if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return false;
+    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
 }
