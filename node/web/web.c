@@ -1,13 +1,147 @@
-/* The web interface: static assets compiled into the binary (placeholder, see web shell). */
-#include "http.h"
+/*
+ * The web shell: a Russian-language single-page interface compiled into the binary.
+ * index.html answers "/" and the shell's own page paths; /static/ serves scripts and styles,
+ * /i18n/ the message catalogs (one JSON file per language: a region adds a language by adding
+ * a catalog). Each asset carries a strong ETag (BLAKE2b of its bytes, computed once), so
+ * browsers revalidate with If-None-Match and get 304 without a body.
+ */
+#include <pthread.h>
+#include <sodium.h>
+#include <string.h>
 
+#include "assets.h"
+#include "http.h"
+#include "node.h"
+
+#define MAX_WEB_ASSETS 64
+
+struct web_asset {
+    const struct asset *a;
+    const char *url; /* "/static/app.js" */
+    char etag[36];   /* "\"" + 32 hex + "\"" */
+    const char *type;
+};
+
+static struct web_asset table[MAX_WEB_ASSETS];
+static int ntable;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static const char *content_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static void build_table(void)
+{
+    static const struct {
+        const char *dir, *url;
+    } roots[] = {{"node/web/static/", "/static/"}, {"node/web/i18n/", "/i18n/"}};
+    static char urls[MAX_WEB_ASSETS][128];
+    for (const struct asset *a = assets; a->path != NULL && ntable < MAX_WEB_ASSETS; a++) {
+        for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+            size_t n = strlen(roots[i].dir);
+            if (strncmp(a->path, roots[i].dir, n) != 0)
+                continue;
+            struct web_asset *w = &table[ntable];
+            snprintf(urls[ntable], sizeof(urls[ntable]), "%s%s", roots[i].url, a->path + n);
+            w->a = a;
+            w->url = urls[ntable];
+            w->type = content_type(a->path);
+            unsigned char h[16];
+            crypto_generichash(h, sizeof(h), a->data, (unsigned long long)a->size, NULL, 0);
+            w->etag[0] = '"';
+            sodium_bin2hex(w->etag + 1, 33, h, sizeof(h));
+            w->etag[33] = '"';
+            w->etag[34] = '\0';
+            ntable++;
+        }
+    }
+}
+
+static const struct web_asset *find(const char *url)
+{
+    pthread_once(&once, build_table);
+    for (int i = 0; i < ntable; i++)
+        if (strcmp(table[i].url, url) == 0)
+            return &table[i];
+    return NULL;
+}
+
+static int reply_asset(struct req *r, const struct web_asset *w)
+{
+    reply_header(r, "ETag", "%s", w->etag);
+    reply_header(r, "Cache-Control", "no-cache");
+    if (strncmp(w->type, "text/html", 9) == 0) {
+        reply_header(r, "Content-Security-Policy",
+                     "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                     "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                     "form-action 'self'");
+        reply_header(r, "Referrer-Policy", "same-origin");
+    }
+    const char *inm = req_header(r, "If-None-Match");
+    if (inm != NULL && strcmp(inm, w->etag) == 0)
+        return reply_raw(r, 304, w->type, NULL, 0, false);
+    return reply_raw(r, 200, w->type, w->a->data, (size_t)w->a->size, false);
+}
+
+/* "/" and the shell's page paths: the page itself; the script routes inside. */
 static int web_index(struct req *r)
 {
-    static const char page[] = "<!doctype html><meta charset=utf-8><title>МЭШ</title>";
-    return reply_raw(r, 200, "text/html; charset=utf-8", page, sizeof(page) - 1, false);
+    const struct web_asset *w = find("/static/index.html");
+    if (w == NULL)
+        return reply_error(r, 500, "internal", "index.html is not compiled in");
+    return reply_asset(r, w);
+}
+
+static int web_static(struct req *r)
+{
+    /* The route's path up to its star, then what the star matched. */
+    char url[160];
+    int n = snprintf(url, sizeof(url), "%.*s%s", (int)(strlen(r->route->path) - 1), r->route->path,
+                     r->rest);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return reply_error(r, 404, "not_found", "no such file");
+    const struct web_asset *w = find(url);
+    if (w == NULL)
+        return reply_error(r, 404, "not_found", "no such file: %s", url);
+    return reply_asset(r, w);
+}
+
+/* GET /api/v1/ui: what the shell needs before anyone logs in. */
+static int web_ui(struct req *r)
+{
+    const struct mes_config *cfg = &r->node->cfg;
+    json_t *langs = json_array();
+    for (int i = 0; i < cfg->region.nlanguages; i++)
+        json_array_append_new(langs, json_string(cfg->region.languages[i]));
+    return reply_json(r, 200,
+                      json_pack("{s:{s:s,s:s},s:o,s:s,s:s}", "region", "name", cfg->region.name,
+                                "code", cfg->region.code, "languages", langs, "default_language",
+                                cfg->region.languages[0], "version", MES_VERSION));
 }
 
 const struct route web_routes[] = {
     {"GET", "/", web_index, ACCESS_PUBLIC, 0, false, "web_index"},
+    {"GET", "/login", web_index, ACCESS_PUBLIC, 0, false, "web_page_login"},
+    {"GET", "/home", web_index, ACCESS_PUBLIC, 0, false, "web_page_home"},
+    {"GET", "/students/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_student"},
+    {"GET", "/static/*", web_static, ACCESS_PUBLIC, 0, false, "web_static"},
+    {"GET", "/i18n/*", web_static, ACCESS_PUBLIC, 0, false, "web_i18n"},
+    {"GET", "/api/v1/ui", web_ui, ACCESS_PUBLIC, 0, false, "ui"},
     {0},
 };

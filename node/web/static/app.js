@@ -1,0 +1,230 @@
+// The MES web shell: login, a home page per role, a student profile.
+//
+// Every visible text comes from the message catalog /i18n/<lang>.json (node/web/i18n/ in the
+// source). A region adds a language by putting <lang>.json beside ru.json, with every key,
+// and listing <lang> in region.languages of its configuration; the first listed language is
+// the default, and a missing catalog falls back to ru.
+//
+// Subsystems add their pages to `pages` (a path pattern and a view) and, when they have one,
+// a line to `navigation` (the roles that see it). The DOM is built with el(): text always
+// goes in as textContent, never as HTML.
+
+const state = { me: null, csrf: sessionStorage.getItem("mes.csrf"), msg: {} };
+
+export const navigation = [{ key: "nav.home", href: "/home", roles: null }];
+
+export const pages = [
+  { path: /^\/(login)?$/, view: loginView, public: true },
+  { path: /^\/home$/, view: homeView },
+  { path: /^\/students\/(\d+)$/, view: studentView },
+];
+
+export function t(key, params = {}) {
+  let s = state.msg[key] ?? key;
+  for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, String(v));
+  return s;
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "onclick" || k === "onsubmit") e.addEventListener(k.slice(2), v);
+    else if (k === "text") e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c == null) continue;
+    e.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return e;
+}
+
+export async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const r = await fetch(path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await r.json(); } catch { data = null; }
+  return { status: r.status, data, headers: r.headers };
+}
+
+export function go(path, replace = false) {
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  render();
+}
+
+function main() { return document.getElementById("main"); }
+
+function show(...nodes) {
+  const m = main();
+  m.replaceChildren(...nodes);
+}
+
+function header() {
+  const nav = document.getElementById("nav");
+  const who = document.getElementById("who");
+  nav.replaceChildren();
+  who.replaceChildren();
+  if (!state.me) return;
+  for (const n of navigation) {
+    if (n.roles && !n.roles.some((r) => state.me.roles.includes(r))) continue;
+    nav.append(el("a", { href: n.href, "data-link": "", text: t(n.key) }));
+  }
+  who.append(
+    el("span", { class: "who-name", text: state.me.name }),
+    el("button", { id: "logout", type: "button", onclick: logout, text: t("logout") }),
+  );
+}
+
+async function logout() {
+  await api("POST", "/api/v1/auth/logout", {});
+  state.me = null;
+  state.csrf = null;
+  sessionStorage.removeItem("mes.csrf");
+  go("/login", true);
+}
+
+function loginView() {
+  const login = el("input", { id: "login", name: "login", autocomplete: "username", required: "" });
+  const password = el("input", { id: "password", name: "password", type: "password",
+    autocomplete: "current-password", required: "" });
+  const error = el("p", { id: "login-error", class: "error", role: "alert" });
+  const submit = el("button", { type: "submit", text: t("login.submit") });
+  const form = el("form", { class: "card login", onsubmit: async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    if (!login.value || !password.value) { error.textContent = t("login.error.empty"); return; }
+    submit.disabled = true;
+    const r = await api("POST", "/api/v1/auth/login", { login: login.value, password: password.value });
+    submit.disabled = false;
+    if (r.status === 200) {
+      state.csrf = r.data.csrf_token;
+      sessionStorage.setItem("mes.csrf", state.csrf);
+      state.me = r.data.user;
+      go("/home", true);
+    } else if (r.status === 429) {
+      error.textContent = t("login.error.throttled", { seconds: r.headers.get("Retry-After") ?? "60" });
+    } else if (r.status === 401 || r.status === 400) {
+      error.textContent = t("login.error.invalid");
+    } else {
+      error.textContent = t("app.error");
+    }
+  } },
+    el("h1", { text: t("login.title") }),
+    el("label", { for: "login", text: t("login.login") }), login,
+    el("label", { for: "password", text: t("login.password") }), password,
+    error, submit);
+  show(form);
+  login.focus();
+}
+
+function section(titleKey, ...content) {
+  return el("section", { class: "card" }, el("h2", { text: t(titleKey) }), ...content);
+}
+
+function table(headKeys, rows) {
+  return el("table", {},
+    el("thead", {}, el("tr", {}, headKeys.map((k) => el("th", { text: t(k) })))),
+    el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c))))));
+}
+
+function homeView() {
+  const me = state.me;
+  const parts = [el("h1", { text: t("home.title", { name: me.name }) })];
+  parts.push(el("p", { class: "roles" }, `${t("home.roles")}: `,
+    me.roles.map((r) => t(`role.${r}`)).join(", ")));
+  if (me.institutions && me.institutions.length)
+    parts.push(el("p", {}, `${t("home.institutions")}: `, me.institutions.map((i) => i.name).join(", ")));
+  if (me.roles.includes("parent")) {
+    const kids = me.children || [];
+    parts.push(section("home.children", kids.length
+      ? el("ul", { class: "children" }, kids.map((c) => el("li", {},
+          el("a", { href: `/students/${c.id}`, "data-link": "", class: "child", text: c.name }),
+          c.class ? el("span", { class: "muted", text: ` · ${c.class.name} · ${c.institution.name}` }) : null)))
+      : el("p", { text: t("home.no_children") })));
+  }
+  if (me.roles.includes("student") && me.student && me.student.class)
+    parts.push(section("home.my_class", el("p", {},
+      el("strong", { text: me.student.class.name }), ` · ${me.student.institution.name}`)));
+  if (me.roles.includes("teacher")) {
+    const a = me.assignments || [];
+    parts.push(section("home.assignments", a.length
+      ? table(["col.class", "col.subject"], a.map((x) => [x.class.name,
+          x.group ? `${x.subject.name} (${x.group.name})` : x.subject.name]))
+      : el("p", { text: t("home.no_assignments") })));
+  }
+  if (me.roles.includes("class_teacher") && me.classes)
+    parts.push(section("home.homeroom", el("p", { text: me.classes.map((c) => c.name).join(", ") })));
+  if (me.roles.includes("admin")) parts.push(el("p", { class: "card", text: t("home.admin") }));
+  if (me.roles.includes("school_admin")) parts.push(el("p", { class: "card", text: t("home.school_admin") }));
+  if (me.roles.includes("medic")) parts.push(el("p", { class: "card", text: t("home.medic") }));
+  show(...parts);
+}
+
+async function studentView(id) {
+  show(el("p", { text: t("app.loading") }));
+  const r = await api("GET", `/api/v1/students/${id}`);
+  if (r.status !== 200) {
+    show(el("p", { class: "error", text: t(r.status === 404 ? "app.not_found" : r.status === 403 ? "app.forbidden" : "app.error") }));
+    return;
+  }
+  const s = r.data;
+  show(
+    el("a", { href: "/home", "data-link": "", text: t("student.back") }),
+    el("h1", { text: s.name }),
+    el("dl", { class: "card facts" },
+      el("dt", { text: t("student.class") }), el("dd", { text: s.class.name }),
+      el("dt", { text: t("student.school") }), el("dd", { text: s.institution.name }),
+      el("dt", { text: t("student.birth_date") }), el("dd", { text: s.birth_date ?? "—" })),
+    section("student.guardians", el("ul", {}, s.guardians.map((g) =>
+      el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))));
+}
+
+async function render() {
+  const path = location.pathname;
+  header();
+  for (const p of pages) {
+    const m = path.match(p.path);
+    if (!m) continue;
+    if (!p.public && !state.me) { go("/login", true); return; }
+    if (p.public && state.me) { go("/home", true); return; }
+    await p.view(...m.slice(1));
+    return;
+  }
+  show(el("p", { class: "error", text: t("app.not_found") }));
+}
+
+async function loadCatalog(lang) {
+  for (const l of [lang, "ru"]) {
+    const r = await fetch(`/i18n/${l}.json`);
+    if (r.ok) { state.msg = await r.json(); document.documentElement.lang = l; return; }
+  }
+}
+
+async function boot() {
+  const ui = await api("GET", "/api/v1/ui");
+  const lang = ui.data?.default_language ?? "ru";
+  await loadCatalog(lang);
+  document.title = t("app.title");
+  document.getElementById("region").textContent = ui.data?.region?.name ?? "";
+  const me = await api("GET", "/api/v1/me");
+  if (me.status === 200) {
+    state.me = me.data;
+    if (me.data.csrf_token) { state.csrf = me.data.csrf_token; sessionStorage.setItem("mes.csrf", state.csrf); }
+  }
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest("a[data-link]");
+    if (!a || ev.ctrlKey || ev.metaKey) return;
+    ev.preventDefault();
+    go(a.getAttribute("href"));
+  });
+  window.addEventListener("popstate", render);
+  await render();
+}
+
+boot();
