@@ -1,0 +1,116 @@
+"""The HTTP contract of PRODUCT.md section 6: JSON errors with the right status for every
+failure, bounded bodies, keep-alive with Content-Length, health and HEAD."""
+import http.client
+import json
+
+
+def error_code(r):
+    body = r.json()
+    assert set(body["error"]) == {"code", "message"} and body["error"]["message"]
+    return body["error"]["code"]
+
+
+def test_unknown_route_is_json_404(node):
+    r = node.client().get("/api/v1/no/such/thing")
+    assert r.status == 404 and error_code(r) == "not_found"
+    assert r.headers["Content-Type"].startswith("application/json")
+
+
+def test_wrong_method_is_405_with_allow(node):
+    r = node.client().request("PUT", "/api/v1/me", body={})
+    assert r.status == 405 and error_code(r) == "method_not_allowed"
+    assert "GET" in r.headers["Allow"]
+
+
+def test_malformed_json_is_400(node):
+    c = node.client()
+    r = c.request("POST", "/api/v1/auth/login", raw=b'{"login": "admin", ')
+    assert r.status == 400 and error_code(r) == "bad_json"
+    r = c.request("POST", "/api/v1/auth/login", raw=b'["admin", "demo"]')
+    assert r.status == 400 and error_code(r) == "bad_json"
+    r = c.request("POST", "/api/v1/auth/login", raw=b'{"login": "a", "login": "b", "password": "x"}')
+    assert r.status == 400
+
+
+def test_unknown_field_is_400(node):
+    r = node.login("admin").post("/api/v1/subjects", {"code": "x_1", "name": "Икс", "colour": "red"})
+    assert r.status == 400 and error_code(r) == "bad_request"
+    assert "colour" in r.json()["error"]["message"]
+
+
+def test_body_too_large_is_413(node):
+    c = node.client()
+    big = b'{"login": "' + b"a" * (1024 * 1024 + 16) + b'", "password": "x"}'
+    r = c.request("POST", "/api/v1/auth/login", raw=big)
+    assert r.status == 413 and error_code(r) == "too_large"
+
+
+def test_protected_route_without_credentials_is_401(node):
+    for path in ("/api/v1/me", "/api/v1/institutions", "/api/v1/audit"):
+        r = node.client().get(path)
+        assert r.status == 401 and error_code(r) == "unauthorized", path
+
+
+def test_role_not_allowed_is_403(node):
+    r = node.login("student").post("/api/v1/subjects", {"code": "x_2", "name": "Икс"})
+    assert r.status == 403 and error_code(r) == "forbidden"
+
+
+def test_healthz(node):
+    r = node.client().get("/healthz")
+    assert r.status == 200
+    assert r.json()["status"] == "ok"
+
+
+def test_keep_alive_and_content_length(node):
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+    conn.request("GET", "/healthz")
+    r1 = conn.getresponse()
+    assert r1.getheader("Content-Length") is not None
+    body1 = r1.read()
+    sock = conn.sock
+    conn.request("POST", "/api/v1/auth/login", body=json.dumps({"login": "x", "password": "y"}),
+                 headers={"Content-Type": "application/json"})
+    r2 = conn.getresponse()
+    assert r2.status == 401 and r2.getheader("Content-Length") == str(len(r2.read()))
+    conn.request("GET", "/api/v1/nowhere")
+    r3 = conn.getresponse()
+    r3.read()
+    assert r3.status == 404
+    assert conn.sock is sock, "the connection was not kept alive"
+    assert json.loads(body1)["status"] == "ok"
+    conn.close()
+
+
+def test_head_on_get_routes(node):
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+    conn.request("HEAD", "/healthz")
+    r = conn.getresponse()
+    assert r.status == 200
+    assert int(r.getheader("Content-Length")) > 0
+    assert r.read() == b""
+    conn.close()
+
+
+def test_api_answers_are_not_cached(node):
+    r = node.login("parent").get("/api/v1/me")
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_web_assets_have_etags(node):
+    c = node.client()
+    r = c.get("/")
+    assert r.status == 200 and b"/static/app.js" in r.body
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+    js = c.get("/static/app.js")
+    etag = js.headers["ETag"]
+    assert js.status == 200 and js.headers["Content-Type"].startswith("text/javascript")
+    again = c.get("/static/app.js", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
+    assert c.get("/static/nope.js").status == 404
+    assert c.get("/static/../node/web/web.c").status == 404
+    catalog = c.get("/i18n/ru.json").json()
+    assert catalog["login.error.invalid"] == "Неверный логин или пароль"
+    ui = c.get("/api/v1/ui").json()
+    assert ui["default_language"] == "ru"

@@ -1,0 +1,31 @@
+"""GET /metrics: Prometheus text that promtool accepts, with per-route requests and latency
+histograms, database and thread figures; and the access log."""
+import subprocess
+
+
+def test_metrics_are_valid_prometheus_text(node):
+    c = node.login("parent")
+    for _ in range(3):
+        assert c.get("/api/v1/me").status == 200
+    node.client().get("/api/v1/nowhere")
+    r = node.client().get("/metrics")
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = r.body.decode()
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    lines = dict(l.rsplit(" ", 1) for l in text.splitlines() if l and not l.startswith("#"))
+    assert int(lines['mes_http_requests_total{route="me",method="GET",status="2xx"}']) >= 3
+    assert int(lines['mes_http_requests_total{route="unmatched",method="any",status="4xx"}']) >= 1
+    assert int(lines['mes_http_request_duration_seconds_count{route="me",method="GET"}']) >= 3
+    assert 'mes_http_request_duration_seconds_bucket{route="me",method="GET",le="+Inf"}' in lines
+    assert int(lines["mes_http_threads"]) > 0
+    assert int(lines["mes_db_connections"]) >= 1
+    assert int(lines["mes_db_file_bytes"]) > 0
+
+
+def test_access_log_records_requests(node):
+    node.client().get("/api/v1/access-log-probe")
+    out = node.output()
+    assert '"GET /api/v1/access-log-probe" 404' in out
