@@ -21,11 +21,12 @@ bool caller_is_admin(const struct req *r)
     return caller_has(r, ROLE_ADMIN, 0);
 }
 
-static bool caller_any_grant_at(const struct req *r, int64_t institution_id)
+/* True when the caller holds a role scoped to this institution (staff of it). Region-wide
+ * grants such as parent or student do not count: they see only their own records. */
+static bool caller_works_at(const struct req *r, int64_t institution_id)
 {
     for (int i = 0; i < r->caller.ngrants; i++)
-        if (r->caller.grants[i].institution_id == institution_id ||
-            r->caller.grants[i].institution_id == 0)
+        if (r->caller.grants[i].institution_id == institution_id)
             return true;
     return false;
 }
@@ -60,7 +61,7 @@ int authz_institution_or_respond(struct req *r, int64_t institution_id, enum aut
         return deny(r, e);
     if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, institution_id))
         return 0;
-    if (op == AUTHZ_READ && caller_any_grant_at(r, institution_id))
+    if (op == AUTHZ_READ && caller_works_at(r, institution_id))
         return 0;
     return deny(r, 0);
 }

@@ -31,8 +31,8 @@ enum authz_op { AUTHZ_READ, AUTHZ_WRITE };
 bool caller_has(const struct req *r, uint32_t role, int64_t institution_id);
 bool caller_is_admin(const struct req *r);
 
-/* Institutions: read by anyone holding a role there (or region-wide staff roles), written by
- * the region admin or the institution's school admin. */
+/* Institutions' inner records (classes, staff): read by the region admin and by anyone holding
+ * a role scoped to that institution; written by the region admin or its school admin. */
 int authz_institution_or_respond(struct req *r, int64_t institution_id, enum authz_op op);
 
 /* Classes: resolved to their institution; teachers of the class and its class teacher may
