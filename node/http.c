@@ -210,7 +210,7 @@ full:
 
 int reply_db_error(struct req *r)
 {
-    log_error("%s %s: database: %s", r->ri->request_method, r->ri->local_uri,
+    log_error("%s: database: %s", r->route ? r->route->name : "-",
               r->db ? db_errmsg(r->db) : "no connection");
     return reply_error(r, 500, "internal", "internal storage error");
 }

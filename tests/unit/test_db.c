@@ -1,0 +1,161 @@
+/*
+ * Unit tests of the storage layer: migrations keep rows across an upgrade, foreign or newer
+ * databases are refused, pragmas are set, and statements are prepared once per connection.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+
+static struct mes_config cfg;
+static char path[64];
+static char err[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof(path), "/tmp/mes-test-db-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(path);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[80];
+    unlink(path);
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+    return 0;
+}
+
+static int64_t scalar(struct db *db, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(db, sql);
+    assert_non_null(st);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+static void test_upgrade_keeps_rows(void **state)
+{
+    (void)state;
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(db_migrate(db, 1, err, sizeof(err)), 0);
+    assert_int_equal(db_schema_version(db), 1);
+    assert_int_equal(db_exec(db, "INSERT INTO municipalities (name) VALUES ('Район');"
+                                 "INSERT INTO institutions (municipality_id, kind, name, "
+                                 "short_name) VALUES (1, 'school', 'Школа', 'Школа');"
+                                 "INSERT INTO persons (last_name, first_name) "
+                                 "VALUES ('Иванов', 'Иван');"),
+                     SQLITE_OK);
+    db_close(db);
+
+    db = db_open(path, &cfg, err, sizeof(err));
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    assert_int_equal(db_schema_version(db), db_latest_version());
+    assert_int_equal(scalar(db, "SELECT count(*) FROM institutions"), 1);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM persons WHERE last_name = 'Иванов'"), 1);
+    assert_int_equal(scalar(db, "PRAGMA application_id"), DB_APPLICATION_ID);
+    /* The new tables work with the old rows. */
+    assert_int_equal(db_exec(db, "INSERT INTO accounts (person_id, login) VALUES (1, 'ivanov')"),
+                     SQLITE_OK);
+    /* Running again changes nothing. */
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM accounts"), 1);
+    db_close(db);
+}
+
+static void test_pragmas(void **state)
+{
+    (void)state;
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(scalar(db, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(scalar(db, "PRAGMA synchronous"), 2); /* FULL */
+    sqlite3_stmt *st = db_stmt(db, "PRAGMA journal_mode");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal(db_col_text(st, 0), "wal");
+    sqlite3_reset(st);
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    /* Foreign keys are enforced. */
+    assert_int_not_equal(db_exec(db, "INSERT INTO accounts (person_id, login) VALUES (42, 'x')"),
+                         SQLITE_OK);
+    db_close(db);
+}
+
+static void test_foreign_database_refused(void **state)
+{
+    (void)state;
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_int_equal(db_exec(db, "PRAGMA application_id = 1234; CREATE TABLE t (x);"), SQLITE_OK);
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "another application"));
+    db_close(db);
+}
+
+static void test_newer_database_refused(void **state)
+{
+    (void)state;
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", db_latest_version() + 1);
+    assert_int_equal(db_exec(db, sql), SQLITE_OK);
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "newer"));
+    db_close(db);
+}
+
+static void test_statement_cache(void **state)
+{
+    (void)state;
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    static const char sql[] = "SELECT :a + 1";
+    struct db_stats before, after;
+    db_stats_get(&before);
+    sqlite3_stmt *a = db_stmt(db, sql);
+    db_bind_int(a, ":a", 41);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 42);
+    sqlite3_stmt *b = db_stmt(db, sql); /* reset, bindings cleared */
+    assert_ptr_equal(a, b);
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);
+    sqlite3_reset(b);
+    db_stats_get(&after);
+    assert_int_equal(after.statements_prepared - before.statements_prepared, 1);
+    assert_null(db_stmt(db, "SELECT * FROM no_such_table"));
+    db_close(db);
+}
+
+int main(void)
+{
+    log_set_quiet(1);
+    config_defaults(&cfg);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_upgrade_keeps_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_database_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_database_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

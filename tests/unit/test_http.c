@@ -1,0 +1,104 @@
+/*
+ * Unit tests of request helpers: strict JSON body validation (unknown fields, types,
+ * required fields), the error shape, and role names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "http.h"
+
+/* Runs body_unpack_or_respond on `text` with the login format; returns the status (0 ok). */
+static int unpack(const char *text, const char **login, const char **password)
+{
+    struct req r = {0};
+    r.body = json_loads(text, 0, NULL);
+    int rc = body_unpack_or_respond(&r, "{s:s,s:s}", "login", login, "password", password);
+    int status = rc == 0 ? 0 : r.status;
+    if (rc != 0) {
+        json_t *e = json_object_get(r.out_json, "error");
+        assert_string_equal(json_string_value(json_object_get(e, "code")), "bad_request");
+        assert_true(strlen(json_string_value(json_object_get(e, "message"))) > 0);
+    }
+    json_decref(r.out_json);
+    if (rc == 0)
+        *login = *password = NULL; /* borrowed from the body, freed below */
+    json_decref(r.body);
+    return status;
+}
+
+static void test_body_validation(void **state)
+{
+    (void)state;
+    const char *l, *p;
+    assert_int_equal(unpack("{\"login\":\"a\",\"password\":\"b\"}", &l, &p), 0);
+    assert_int_equal(unpack("{\"login\":\"a\",\"password\":\"b\",\"x\":1}", &l, &p), 400);
+    assert_int_equal(unpack("{\"login\":\"a\"}", &l, &p), 400);
+    assert_int_equal(unpack("{\"login\":1,\"password\":\"b\"}", &l, &p), 400);
+    struct req r = {0};
+    assert_int_equal(body_unpack_or_respond(&r, "{s:s}", "login", &l), -1);
+    assert_int_equal(r.status, 400); /* no body at all */
+    json_decref(r.out_json);
+}
+
+static void test_error_shape(void **state)
+{
+    (void)state;
+    struct req r = {0};
+    assert_int_equal(reply_error(&r, 409, "conflict", "class %s exists", "5А"), 409);
+    const char *code, *message;
+    assert_int_equal(json_unpack(r.out_json, "{s:{s:s,s:s}}", "error", "code", &code, "message",
+                                 &message),
+                     0);
+    assert_string_equal(code, "conflict");
+    assert_string_equal(message, "class 5А exists");
+    assert_int_equal(reply_header(&r, "Retry-After", "%d", 30), 0);
+    assert_string_equal(r.out_headers, "Retry-After: 30\r\n");
+    json_decref(r.out_json);
+}
+
+static void test_roles(void **state)
+{
+    (void)state;
+    for (int i = 0; i < ROLES_COUNT; i++)
+        assert_int_equal(role_from_name(role_name(1u << i)), 1u << i);
+    assert_string_equal(role_name(ROLE_CLASS_TEACHER), "class_teacher");
+    assert_int_equal(role_from_name("superuser"), 0);
+    assert_null(role_name(ROLE_ADMIN | ROLE_PARENT));
+    assert_int_equal(scope_from_name("meals"), SCOPE_MEALS);
+    assert_int_equal(scope_from_name("door"), 0);
+}
+
+static void test_route_table_is_well_formed(void **state)
+{
+    (void)state;
+    int n = http_route_count();
+    assert_true(n > 20);
+    for (int i = 0; i < n; i++) {
+        const struct route *a = http_route_at(i);
+        assert_non_null(a->handler);
+        assert_non_null(a->name);
+        assert_true(a->path[0] == '/');
+        if (a->access != ACCESS_PUBLIC)
+            assert_true(a->allow != 0); /* a protected route names who may call it */
+        for (int j = 0; j < i; j++) {
+            const struct route *b = http_route_at(j);
+            assert_false(strcmp(a->method, b->method) == 0 && strcmp(a->path, b->path) == 0);
+            assert_string_not_equal(a->name, b->name);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_body_validation),
+        cmocka_unit_test(test_error_shape),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_route_table_is_well_formed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
