@@ -260,8 +260,17 @@ static int cmd_routes(int argc, char **argv)
     static const char *const access[] = {"public", "user", "device"};
     for (int i = 0; i < http_route_count(); i++) {
         const struct route *rt = http_route_at(i);
-        printf("%-6s %-40s %-7s %s%s\n", rt->method, rt->path, access[rt->access], rt->name,
-               rt->writes ? " (writes)" : "");
+        char who[160] = "";
+        for (int b = 0; b < 32; b++) {
+            const char *name = !(rt->allow & (1u << b))          ? NULL
+                               : rt->access == ACCESS_DEVICE ? scope_name(1u << b)
+                                                             : role_name(1u << b);
+            if (name)
+                snprintf(who + strlen(who), sizeof(who) - strlen(who), "%s%s", who[0] ? "," : "",
+                         name);
+        }
+        printf("%-6s %-36s %-6s %-20s %-6s %s\n", rt->method, rt->path, access[rt->access],
+               rt->name, rt->writes ? "writes" : "reads", who[0] ? who : "-");
     }
     return 0;
 }
