@@ -286,6 +286,8 @@ static int read_body_or_respond(struct req *r, long long max)
     if (len == 0)
         return 0;
     if (r->ri->content_length > max) {
+        /* The unread body stays on the socket: the client must not reuse it. */
+        reply_header(r, "Connection", "close");
         reply_error(r, 413, "too_large", "request body exceeds %lld bytes", max);
         return -1;
     }

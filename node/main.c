@@ -262,7 +262,7 @@ static int cmd_routes(int argc, char **argv)
         const struct route *rt = http_route_at(i);
         char who[160] = "";
         for (int b = 0; b < 32; b++) {
-            const char *name = !(rt->allow & (1u << b))          ? NULL
+            const char *name = !(rt->allow & (1u << b))      ? NULL
                                : rt->access == ACCESS_DEVICE ? scope_name(1u << b)
                                                              : role_name(1u << b);
             if (name)

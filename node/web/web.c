@@ -136,12 +136,13 @@ static int web_ui(struct req *r)
 }
 
 const struct route web_routes[] = {
-    {"GET", "/", web_index, ACCESS_PUBLIC, 0, false, "web_index"},
-    {"GET", "/login", web_index, ACCESS_PUBLIC, 0, false, "web_page_login"},
-    {"GET", "/home", web_index, ACCESS_PUBLIC, 0, false, "web_page_home"},
-    {"GET", "/students/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_student"},
-    {"GET", "/static/*", web_static, ACCESS_PUBLIC, 0, false, "web_static"},
-    {"GET", "/i18n/*", web_static, ACCESS_PUBLIC, 0, false, "web_i18n"},
-    {"GET", "/api/v1/ui", web_ui, ACCESS_PUBLIC, 0, false, "ui"},
+    /* None of these reads the database: no transaction (self_tx). */
+    {"GET", "/", web_index, ACCESS_PUBLIC, 0, false, "web_index", true},
+    {"GET", "/login", web_index, ACCESS_PUBLIC, 0, false, "web_page_login", true},
+    {"GET", "/home", web_index, ACCESS_PUBLIC, 0, false, "web_page_home", true},
+    {"GET", "/students/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_student", true},
+    {"GET", "/static/*", web_static, ACCESS_PUBLIC, 0, false, "web_static", true},
+    {"GET", "/i18n/*", web_static, ACCESS_PUBLIC, 0, false, "web_i18n", true},
+    {"GET", "/api/v1/ui", web_ui, ACCESS_PUBLIC, 0, false, "ui", true},
     {0},
 };

@@ -48,7 +48,8 @@ static void test_tokens(void **state)
     auth_token_hash(a, check);
     assert_memory_equal(ha, check, 32);
     for (const char *p = a; *p; p++)
-        assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
+        assert_non_null(
+            strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
 }
 
 static void test_throttle_per_login(void **state)

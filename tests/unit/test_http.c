@@ -50,9 +50,8 @@ static void test_error_shape(void **state)
     struct req r = {0};
     assert_int_equal(reply_error(&r, 409, "conflict", "class %s exists", "5А"), 409);
     const char *code, *message;
-    assert_int_equal(json_unpack(r.out_json, "{s:{s:s,s:s}}", "error", "code", &code, "message",
-                                 &message),
-                     0);
+    assert_int_equal(
+        json_unpack(r.out_json, "{s:{s:s,s:s}}", "error", "code", &code, "message", &message), 0);
     assert_string_equal(code, "conflict");
     assert_string_equal(message, "class 5А exists");
     assert_int_equal(reply_header(&r, "Retry-After", "%d", 30), 0);
