@@ -275,6 +275,17 @@ int db_rollback(struct db *db)
     return exec_counted(db, "ROLLBACK");
 }
 
+int db_exists(struct db *db, const char *sql, int64_t id)
+{
+    sqlite3_stmt *st = db_stmt(db, sql);
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":id", id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 const char *db_col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);

@@ -55,6 +55,10 @@ int db_begin_write(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
 
+/* Runs `sql`, which has one parameter ":id", and tells whether it returns a row: 1 yes,
+ * 0 no, -1 on a database error. */
+int db_exists(struct db *db, const char *sql, int64_t id);
+
 /* Column helpers: NULL text comes back as "". */
 const char *db_col_text(sqlite3_stmt *st, int i);
 

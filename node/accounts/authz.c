@@ -43,22 +43,11 @@ static int deny(struct req *r, int code)
     return -1;
 }
 
-static int institution_exists(struct req *r, int64_t id)
-{
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM institutions WHERE id = :id");
-    if (st == NULL)
-        return -2;
-    db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? -1 : -2;
-}
-
 int authz_institution_or_respond(struct req *r, int64_t institution_id, enum authz_op op)
 {
-    int e = institution_exists(r, institution_id);
+    int e = db_exists(r->db, "SELECT 1 FROM institutions WHERE id = :id", institution_id);
     if (e != 1)
-        return deny(r, e);
+        return deny(r, e == 0 ? -1 : -2);
     if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, institution_id))
         return 0;
     if (op == AUTHZ_READ && caller_works_at(r, institution_id))
@@ -179,32 +168,27 @@ int authz_student_or_respond(struct req *r, int64_t student_id, enum authz_op op
 
 int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM persons WHERE id = :p");
-    if (st == NULL)
-        return deny(r, -2);
-    db_bind_int(st, ":p", person_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return deny(r, rc == SQLITE_DONE ? -1 : -2);
+    int e = db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", person_id);
+    if (e != 1)
+        return deny(r, e == 0 ? -1 : -2);
     if (caller_is_admin(r))
         return 0;
     if (op == AUTHZ_READ && person_id == r->caller.person_id)
         return 0;
     /* A school admin reaches persons tied to one of their institutions. */
-    st = db_stmt(r->db,
-                 "SELECT institution_id FROM staff WHERE person_id = :p "
-                 "UNION SELECT c.institution_id FROM enrollments e JOIN classes c "
-                 "  ON c.id = e.class_id WHERE e.student_id = :p AND e.left_on IS NULL "
-                 "UNION SELECT c.institution_id FROM guardians g JOIN enrollments e "
-                 "  ON e.student_id = g.student_id AND e.left_on IS NULL "
-                 "  JOIN classes c ON c.id = e.class_id WHERE g.guardian_id = :p "
-                 "UNION SELECT institution_id FROM role_grants rg JOIN accounts a "
-                 "  ON a.id = rg.account_id WHERE a.person_id = :p AND institution_id IS NOT NULL");
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT institution_id FROM staff WHERE person_id = :p "
+               "UNION SELECT c.institution_id FROM enrollments e JOIN classes c "
+               "  ON c.id = e.class_id WHERE e.student_id = :p AND e.left_on IS NULL "
+               "UNION SELECT c.institution_id FROM guardians g JOIN enrollments e "
+               "  ON e.student_id = g.student_id AND e.left_on IS NULL "
+               "  JOIN classes c ON c.id = e.class_id WHERE g.guardian_id = :p "
+               "UNION SELECT institution_id FROM role_grants rg JOIN accounts a "
+               "  ON a.id = rg.account_id WHERE a.person_id = :p AND institution_id IS NOT NULL");
     if (st == NULL)
         return deny(r, -2);
     db_bind_int(st, ":p", person_id);
-    int allowed = 0;
+    int allowed = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
             allowed = 1;

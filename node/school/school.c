@@ -59,18 +59,6 @@ static int reply_write_error(struct req *r, const char *what)
     return reply_db_error(r);
 }
 
-/* 1 when `sql` (one :id parameter) returns a row, 0 when not, -1 on error. */
-static int exists(struct req *r, const char *sql, int64_t id)
-{
-    sqlite3_stmt *st = db_stmt(r->db, sql);
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* The institution of a class, or -1 (missing) / -2 (error). */
 static int64_t class_institution(struct req *r, int64_t class_id)
 {
@@ -194,7 +182,7 @@ static int school_institution_create(struct req *r)
         !school_text_ok(address, 0, 300))
         return reply_error(r, 400, "bad_request",
                            "name 1-300, short_name 1-100, address 0-300 characters");
-    int e = exists(r, "SELECT 1 FROM municipalities WHERE id = :id", mun);
+    int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id", mun);
     if (e < 0)
         return reply_db_error(r);
     if (e == 0)
@@ -515,7 +503,7 @@ static int school_class_create(struct req *r)
         return reply_error(r, 400, "bad_request", "grade must be 1-11 and letter 1-2 characters");
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
-    int e = exists(r, "SELECT 1 FROM academic_years WHERE id = :id", year);
+    int e = db_exists(r->db, "SELECT 1 FROM academic_years WHERE id = :id", year);
     if (e <= 0)
         return e < 0 ? reply_db_error(r)
                      : reply_error(r, 400, "bad_request", "no academic year %lld", (long long)year);
@@ -922,7 +910,7 @@ static int school_enrollment_create(struct req *r)
         return reply_error(r, 400, "bad_request", "enrolled_on must be a date YYYY-MM-DD");
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
-    int e = exists(r, "SELECT 1 FROM persons WHERE id = :id", student);
+    int e = db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", student);
     if (e <= 0)
         return e < 0 ? reply_db_error(r) : reply_error(r, 404, "not_found", "no such person");
     /* A transfer: the school the student leaves must agree too. */
