@@ -16,7 +16,19 @@
 
 #define MAX_FILE_BYTES (1 << 20)
 
-enum kind { K_STR, K_INT, K_LLONG, K_BOOL, K_ENUM, K_LANGS, K_PERIODS, K_SUBJECTS, K_SECTION };
+enum kind {
+    K_STR,
+    K_INT,
+    K_LLONG,
+    K_BOOL,
+    K_ENUM,
+    K_LANGS,
+    K_PERIODS,
+    K_HOLIDAYS,
+    K_SUBJECTS,
+    K_FORMS,
+    K_SECTION
+};
 
 struct field {
     const char *key;
@@ -72,12 +84,14 @@ static const struct field region_fields[] = {
 static const struct field school_year_fields[] = {
     ENUM("period_system", school_year.system, period_names),
     {"periods", K_PERIODS, OFF(school_year), 0, 0, 0, NULL, NULL},
+    {"holidays", K_HOLIDAYS, OFF(school_year), 0, 0, 0, NULL, NULL},
     {NULL},
 };
 static const struct field grading_fields[] = {
     INT("min", grading.min, 0, 100),
     INT("max", grading.max, 1, 100),
     BOOL("pass_fail", grading.pass_fail),
+    {"control_forms", K_FORMS, OFF(grading), 0, 0, 0, NULL, NULL},
     {NULL},
 };
 static const struct field http_fields[] = {
@@ -160,6 +174,21 @@ static void default_periods(struct mes_config *cfg)
     cfg->school_year.nperiods = n;
 }
 
+/* Federal public holidays that fall inside school periods (Russia). */
+static const int default_holidays[][2] = {{11, 4}, {2, 23}, {3, 8}, {5, 1}, {5, 9}};
+
+/* Control forms of marks with their default weights. */
+static const struct cfg_control_form default_forms[] = {
+    {"oral", "Ответ на уроке", 1},
+    {"homework", "Домашняя работа", 1},
+    {"independent", "Самостоятельная работа", 2},
+    {"practical", "Практическая работа", 2},
+    {"test", "Проверочная работа", 2},
+    {"dictation", "Диктант", 2},
+    {"control", "Контрольная работа", 3},
+    {"exam", "Итоговая работа", 4},
+};
+
 const char *config_period_system_name(enum period_system s)
 {
     return s <= PERIODS_SEMESTERS ? period_names[s] : "?";
@@ -179,6 +208,13 @@ void config_defaults(struct mes_config *cfg)
     cfg->grading.min = 2;
     cfg->grading.max = 5;
     cfg->grading.pass_fail = true;
+    cfg->grading.nforms = (int)(sizeof(default_forms) / sizeof(default_forms[0]));
+    memcpy(cfg->grading.forms, default_forms, sizeof(default_forms));
+    cfg->school_year.nholidays = (int)(sizeof(default_holidays) / sizeof(default_holidays[0]));
+    for (int i = 0; i < cfg->school_year.nholidays; i++) {
+        cfg->school_year.holidays[i].month = default_holidays[i][0];
+        cfg->school_year.holidays[i].day = default_holidays[i][1];
+    }
     snprintf(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1:8080");
     cfg->http.threads = 32;
     cfg->http.request_timeout_ms = 5000;
@@ -401,6 +437,71 @@ static int parse_periods(struct ctx *c, const char *key, yaml_node_t *v)
     return 0;
 }
 
+static int parse_holidays(struct ctx *c, const char *key, yaml_node_t *v)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(c, v, key, "expected a list of dates MM-DD, got %s", kind_name(v));
+    int n = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+        if (n >= CFG_MAX_HOLIDAYS)
+            return fail(c, item, key, "at most %d holidays", CFG_MAX_HOLIDAYS);
+        if (parse_month_day(c, item, key, &c->cfg->school_year.holidays[n].month,
+                            &c->cfg->school_year.holidays[n].day) != 0)
+            return -1;
+        n++;
+    }
+    c->cfg->school_year.nholidays = n;
+    return 0;
+}
+
+static int form_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    struct cfg_control_form *f = arg;
+    const char *name = (const char *)k->data.scalar.value;
+    long long w;
+    if (strcmp(name, "code") == 0)
+        return copy_str(c, v, key, f->code, sizeof(f->code));
+    if (strcmp(name, "name") == 0)
+        return copy_str(c, v, key, f->name, sizeof(f->name));
+    if (strcmp(name, "weight") == 0) {
+        if (parse_int(c, v, key, 1, 10, &w) != 0)
+            return -1;
+        f->weight = (int)w;
+        return 0;
+    }
+    return fail(c, k, key, "unknown key (expected code, name, weight)");
+}
+
+static int parse_forms(struct ctx *c, const char *key, yaml_node_t *v)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(c, v, key, "expected a list of control forms, got %s", kind_name(v));
+    int n = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+        if (n >= CFG_MAX_FORMS)
+            return fail(c, item, key, "at most %d control forms", CFG_MAX_FORMS);
+        struct cfg_control_form f = {0};
+        char path[96];
+        snprintf(path, sizeof(path), "%s[%d]", key, n);
+        if (each_pair(c, item, path, form_pair, &f) != 0)
+            return -1;
+        if (f.code[0] == '\0' || f.name[0] == '\0' || f.weight == 0)
+            return fail(c, item, path, "a control form needs code, name and weight");
+        for (int j = 0; j < n; j++)
+            if (strcmp(c->cfg->grading.forms[j].code, f.code) == 0)
+                return fail(c, item, path, "code \"%s\" is listed twice", f.code);
+        c->cfg->grading.forms[n++] = f;
+    }
+    if (n == 0)
+        return fail(c, v, key, "at least one control form is needed");
+    c->cfg->grading.nforms = n;
+    return 0;
+}
+
 static int subject_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     struct cfg_subject *s = arg;
@@ -494,6 +595,10 @@ static int field_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_
         return parse_languages(c, key, v);
     case K_PERIODS:
         return parse_periods(c, key, v);
+    case K_HOLIDAYS:
+        return parse_holidays(c, key, v);
+    case K_FORMS:
+        return parse_forms(c, key, v);
     case K_SUBJECTS:
         return parse_subjects(c, key, v);
     case K_SECTION:

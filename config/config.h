@@ -17,6 +17,8 @@
 #define CFG_MAX_LANGUAGES 8
 #define CFG_MAX_PERIODS   6
 #define CFG_MAX_SUBJECTS  64
+#define CFG_MAX_FORMS     16
+#define CFG_MAX_HOLIDAYS  32
 
 enum node_mode { NODE_REGION, NODE_HUB };
 enum period_system { PERIODS_QUARTERS, PERIODS_TRIMESTERS, PERIODS_SEMESTERS };
@@ -28,6 +30,13 @@ struct cfg_period {
     char name[64];
     int start_month, start_day;
     int end_month, end_day;
+};
+
+/* A control form of a mark (oral answer, test, control work) and its default weight. */
+struct cfg_control_form {
+    char code[32];
+    char name[96];
+    int weight; /* 1..10 */
 };
 
 /* A regional subject added to the federal list, e.g. a native language. */
@@ -52,11 +61,17 @@ struct mes_config {
         enum period_system system;
         struct cfg_period periods[CFG_MAX_PERIODS]; /* filled from `system` unless given */
         int nperiods;
+        struct {
+            int month, day;
+        } holidays[CFG_MAX_HOLIDAYS]; /* days off inside periods: no lessons */
+        int nholidays;
     } school_year;
 
     struct {
         int min, max;   /* numeric scale, 2..5 by default */
         bool pass_fail; /* "зачёт/незачёт" allowed besides numbers */
+        struct cfg_control_form forms[CFG_MAX_FORMS];
+        int nforms;
     } grading;
 
     struct cfg_subject subjects[CFG_MAX_SUBJECTS]; /* regional subjects */

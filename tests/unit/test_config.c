@@ -157,6 +157,29 @@ static void test_valid_hub_key_accepted(void **state)
     assert_string_equal(cfg.federation.hub_public_key, b64);
 }
 
+static void test_forms_and_holidays(void **state)
+{
+    (void)state;
+    config_defaults(&cfg);
+    assert_true(cfg.grading.nforms >= 5);
+    assert_string_equal(cfg.grading.forms[0].code, "oral");
+    assert_int_equal(cfg.school_year.nholidays, 5);
+    assert_int_equal(load("grading:\n  control_forms:\n"
+                          "    - {code: oral, name: \"Устно\", weight: 1}\n"
+                          "    - {code: kr, name: \"Контрольная\", weight: 5}\n"
+                          "school_year:\n  holidays: [\"11-04\", \"01-07\"]\n"),
+                     0);
+    assert_int_equal(cfg.grading.nforms, 2);
+    assert_int_equal(cfg.grading.forms[1].weight, 5);
+    assert_int_equal(cfg.school_year.nholidays, 2);
+    assert_int_equal(cfg.school_year.holidays[1].month, 1);
+    refused("grading:\n  control_forms:\n    - {code: a, name: b, weight: 11}\n", 3,
+            "grading.control_forms[0].weight");
+    refused("grading:\n  control_forms:\n    - {code: a, name: b}\n", 3,
+            "grading.control_forms[0]");
+    refused("school_year:\n  holidays: [\"02-30\"]\n", 2, "school_year.holidays");
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -177,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_too_long_string_refused),
         cmocka_unit_test(test_syntax_and_shape),
         cmocka_unit_test(test_valid_hub_key_accepted),
+        cmocka_unit_test(test_forms_and_holidays),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
