@@ -125,6 +125,9 @@ extern const struct route auth_routes[];
 extern const struct route school_routes[];
 extern const struct route web_routes[];
 extern const struct route system_routes[];
+extern const struct route timetable_routes[];
+extern const struct route marks_routes[];
+extern const struct route journal_view_routes[];
 
 /* Replies. Each records the reply and returns `status` so handlers can `return reply_...`. */
 int reply_json(struct req *r, int status, json_t *obj); /* steals the reference */

@@ -14,6 +14,7 @@
 #include "accounts/auth.h"
 #include "demo/demo.h"
 #include "http.h"
+#include "journal/journal.h"
 #include "log.h"
 #include "metrics.h"
 #include "school/school.h"
@@ -37,10 +38,10 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
     if (db == NULL)
         return -1;
     int rc = db_migrate(db, 0, err, errlen);
-    /* Regional subjects follow the configuration at every start. */
+    /* Regional subjects and control forms follow the configuration at every start. */
     if (rc == 0 &&
         (db_begin_write(db) != SQLITE_OK || school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
-         db_commit(db) != SQLITE_OK)) {
+         journal_seed_forms(db, &n->cfg, err, errlen) != 0 || db_commit(db) != SQLITE_OK)) {
         if (err[0] == '\0')
             snprintf(err, errlen, "%s: %s", n->db_path, db_errmsg(db));
         db_rollback(db);

@@ -206,3 +206,82 @@ int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
     }
     return deny(r, 0);
 }
+
+/* 1 when the caller is assigned to teach `subject` in `class`. */
+static int teaches_subject(struct req *r, int64_t class_id, int64_t subject_id)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t "
+                                      "AND class_id = :c AND subject_id = :s");
+    if (st == NULL)
+        return -2;
+    db_bind_int(st, ":t", r->caller.person_id);
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+}
+
+int authz_lesson_or_respond(struct req *r, int64_t lesson_id, enum authz_op op,
+                            struct lesson_ref *out)
+{
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT l.class_id, l.subject_id, coalesce(l.group_id, 0), l.teacher_id, "
+               "coalesce(l.replacement_id, 0), c.institution_id, l.period_id, l.cancelled, "
+               "coalesce(c.class_teacher_id, 0) FROM lessons l JOIN classes c ON c.id = "
+               "l.class_id WHERE l.id = :id");
+    if (st == NULL)
+        return deny(r, -2);
+    db_bind_int(st, ":id", lesson_id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return deny(r, rc == SQLITE_DONE ? -1 : -2);
+    }
+    struct lesson_ref l = {
+        .id = lesson_id,
+        .class_id = sqlite3_column_int64(st, 0),
+        .subject_id = sqlite3_column_int64(st, 1),
+        .group_id = sqlite3_column_int64(st, 2),
+        .teacher_id = sqlite3_column_int64(st, 3),
+        .replacement_id = sqlite3_column_int64(st, 4),
+        .institution_id = sqlite3_column_int64(st, 5),
+        .period_id = sqlite3_column_int64(st, 6),
+        .cancelled = sqlite3_column_int(st, 7) != 0,
+    };
+    int64_t class_teacher = sqlite3_column_int64(st, 8);
+    sqlite3_reset(st);
+    if (out)
+        *out = l;
+    int64_t me = r->caller.person_id;
+    bool teacher = me != 0 && caller_has(r, ROLE_TEACHER, l.institution_id);
+    if (op == AUTHZ_WRITE) {
+        if (teacher && (me == l.teacher_id || me == l.replacement_id))
+            return 0;
+        int t = teacher ? teaches_subject(r, l.class_id, l.subject_id) : 0;
+        return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
+    }
+    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, l.institution_id))
+        return 0;
+    if (me != 0 && me == class_teacher && caller_has(r, ROLE_CLASS_TEACHER, l.institution_id))
+        return 0;
+    if (teacher && (me == l.teacher_id || me == l.replacement_id))
+        return 0;
+    int t = teacher ? teaches_class(r, l.class_id) : 0;
+    return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
+}
+
+int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id)
+{
+    int64_t class_teacher = 0;
+    int64_t inst = class_institution(r, class_id, &class_teacher);
+    if (inst < 0)
+        return deny(r, (int)inst);
+    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst))
+        return 0;
+    int64_t me = r->caller.person_id;
+    if (me != 0 && me == class_teacher && caller_has(r, ROLE_CLASS_TEACHER, inst))
+        return 0;
+    int t = caller_has(r, ROLE_TEACHER, inst) ? teaches_subject(r, class_id, subject_id) : 0;
+    return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
+}

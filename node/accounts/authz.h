@@ -48,4 +48,21 @@ int authz_student(struct req *r, int64_t student_id, enum authz_op op);
  * works or studies at, or whose child studies at; the person themselves for reads. */
 int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op);
 
+/* A dated lesson as authorization sees it. */
+struct lesson_ref {
+    int64_t id, class_id, subject_id, group_id, teacher_id, replacement_id, institution_id;
+    int64_t period_id;
+    bool cancelled;
+};
+
+/* Lessons. READ: the region admin, the school's admin, teachers of the class, its class
+ * teacher. WRITE (topic, marks, attendance, homework): the lesson's teacher or its
+ * replacement, or a teacher assigned to the class and subject. Fills *out when given. */
+int authz_lesson_or_respond(struct req *r, int64_t lesson_id, enum authz_op op,
+                            struct lesson_ref *out);
+
+/* The journal of a class and subject: read by teachers assigned to that class and subject,
+ * the class teacher, the school's admin and the region admin. */
+int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id);
+
 #endif

@@ -6,10 +6,12 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "accounts/auth.h"
+#include "journal/journal.h"
 #include "node.h"
 #include "school/school.h"
 
@@ -372,6 +374,219 @@ static int build(struct demo *d)
     return 0;
 }
 
+/* ---- a term of timetable, lessons, marks, attendance and homework ----------------------- */
+
+static const char *const bell_times[][2] = {
+    {"08:30", "09:15"}, {"09:25", "10:10"}, {"10:25", "11:10"}, {"11:25", "12:10"},
+    {"12:20", "13:05"}, {"13:15", "14:00"}, {"14:10", "14:55"}, {"15:05", "15:50"},
+};
+
+static int bells(struct demo *d)
+{
+    for (int i = 0; i < N(bell_times); i++) {
+        sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO bells (institution_id, number, starts_at, "
+                                          "ends_at) SELECT id, :n, :f, :t FROM institutions");
+        if (st == NULL)
+            return -1;
+        db_bind_int(st, ":n", i + 1);
+        db_bind_text(st, ":f", bell_times[i][0]);
+        db_bind_text(st, ":t", bell_times[i][1]);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+/* A weekly timetable for every class from its teaching assignments: five days, as many
+ * lessons a day as the grade needs, subjects in rotation. */
+static int timetables(struct demo *d)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "SELECT id, grade FROM classes ORDER BY id");
+    if (st == NULL)
+        return -1;
+    int64_t classes[64];
+    int grades[64], nclasses = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && nclasses < 64) {
+        classes[nclasses] = sqlite3_column_int64(st, 0);
+        grades[nclasses++] = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    for (int c = 0; c < nclasses; c++) {
+        int64_t teacher[32], subject[32];
+        int n = 0;
+        st = db_stmt(d->db, "SELECT teacher_id, subject_id FROM teaching_assignments WHERE "
+                            "class_id = :c AND group_id IS NULL ORDER BY subject_id");
+        if (st == NULL)
+            return -1;
+        db_bind_int(st, ":c", classes[c]);
+        while (sqlite3_step(st) == SQLITE_ROW && n < 32) {
+            teacher[n] = sqlite3_column_int64(st, 0);
+            subject[n++] = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_reset(st);
+        if (n == 0)
+            continue;
+        int per_day = grades[c] <= 4 ? 4 : grades[c] <= 6 ? 5 : 6;
+        int k = 0;
+        for (int day = 1; day <= 5; day++)
+            for (int num = 1; num <= per_day; num++, k++) {
+                int a = (k * 5 + day) % n;
+                st = db_stmt(d->db, "INSERT INTO timetable (class_id, weekday, number, "
+                                    "subject_id, teacher_id, room) VALUES (:c, :w, :n, :s, :t, "
+                                    ":r)");
+                if (st == NULL)
+                    return -1;
+                char room[8];
+                snprintf(room, sizeof(room), "%d", 100 + (int)(classes[c] % 30) + 1);
+                db_bind_int(st, ":c", classes[c]);
+                db_bind_int(st, ":w", day);
+                db_bind_int(st, ":n", num);
+                db_bind_int(st, ":s", subject[a]);
+                db_bind_int(st, ":t", teacher[a]);
+                db_bind_text(st, ":r", room);
+                if (db_exec_stmt(st) != SQLITE_DONE)
+                    return -1;
+            }
+    }
+    return 0;
+}
+
+/* Lessons of every period that has begun; marks, absences and homework on the past ones. */
+static int term(struct demo *d, const char *today)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "SELECT c.id, p.id FROM classes c JOIN periods p ON "
+                                      "p.year_id = c.year_id WHERE p.starts_on <= :today "
+                                      "ORDER BY c.id, p.number");
+    if (st == NULL)
+        return -1;
+    db_bind_text(st, ":today", today);
+    int64_t pairs[256][2];
+    int np = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && np < 256) {
+        pairs[np][0] = sqlite3_column_int64(st, 0);
+        pairs[np++][1] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    for (int i = 0; i < np; i++)
+        if (journal_generate_lessons(d->db, d->cfg, pairs[i][0], pairs[i][1]) < 0)
+            return -1;
+    static const char *const topics[] = {"Повторение изученного", "Новая тема: введение",
+                                         "Решение задач", "Практикум", "Самостоятельная работа",
+                                         "Обобщение и систематизация", "Работа с текстом"};
+    static const char *const forms[] = {"oral", "oral", "oral", "homework", "independent",
+                                        "test", "control"};
+    static const char *const values[] = {"5", "5", "4", "4", "4", "3", "5", "4", "2", "3"};
+    st = db_stmt(d->db, "SELECT l.id, l.class_id, l.teacher_id, l.date FROM lessons l "
+                        "WHERE l.date <= :today ORDER BY l.id");
+    if (st == NULL)
+        return -1;
+    db_bind_text(st, ":today", today);
+    /* Collected first: the inserts below use other statements on the same connection. */
+    size_t cap = 1024, n = 0;
+    struct past {
+        int64_t id, class_id, teacher;
+        char date[12];
+    } *past = malloc(cap * sizeof(*past));
+    while (past && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            struct past *more = realloc(past, cap * 2 * sizeof(*past));
+            if (more == NULL)
+                break;
+            past = more;
+            cap *= 2;
+        }
+        past[n].id = sqlite3_column_int64(st, 0);
+        past[n].class_id = sqlite3_column_int64(st, 1);
+        past[n].teacher = sqlite3_column_int64(st, 2);
+        snprintf(past[n].date, sizeof(past[n].date), "%s", db_col_text(st, 3));
+        n++;
+    }
+    sqlite3_reset(st);
+    if (past == NULL)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct past *l = &past[i];
+        st = db_stmt(d->db, "UPDATE lessons SET topic = :t WHERE id = :id");
+        if (st == NULL)
+            goto fail;
+        db_bind_text(st, ":t", topics[pick(d, N(topics))]);
+        db_bind_int(st, ":id", l->id);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto fail;
+        if (pick(d, 10) < 6) {
+            st = db_stmt(d->db, "INSERT INTO homework (lesson_id, text, due_date, created_by) "
+                                "VALUES (:l, :t, date(:d, '+2 days'), :by)");
+            if (st == NULL)
+                goto fail;
+            char text[96];
+            snprintf(text, sizeof(text), "§ %u, упражнения %u и %u", 1 + pick(d, 30),
+                     1 + pick(d, 100), 101 + pick(d, 100));
+            db_bind_int(st, ":l", l->id);
+            db_bind_text(st, ":t", text);
+            db_bind_text(st, ":d", l->date);
+            db_bind_int(st, ":by", l->teacher);
+            if (db_exec_stmt(st) != SQLITE_DONE)
+                goto fail;
+        }
+        /* About four marks a lesson and one absence in twenty, on random students. */
+        st = db_stmt(d->db, "SELECT student_id FROM enrollments WHERE class_id = :c AND "
+                            "left_on IS NULL ORDER BY student_id");
+        if (st == NULL)
+            goto fail;
+        db_bind_int(st, ":c", l->class_id);
+        int64_t kids[64];
+        int nk = 0;
+        while (sqlite3_step(st) == SQLITE_ROW && nk < 64)
+            kids[nk++] = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        for (int k = 0; k < nk; k++) {
+            unsigned roll = pick(d, 100);
+            if (roll < 5) {
+                st = db_stmt(d->db, "INSERT INTO attendance (lesson_id, student_id, status, "
+                                    "justified, set_by) VALUES (:l, :s, :st, :j, :by)");
+                if (st == NULL)
+                    goto fail;
+                db_bind_int(st, ":l", l->id);
+                db_bind_int(st, ":s", kids[k]);
+                db_bind_text(st, ":st", roll < 2 ? "ill" : roll < 4 ? "absent" : "late");
+                db_bind_int(st, ":j", roll < 2);
+                db_bind_int(st, ":by", l->teacher);
+                if (db_exec_stmt(st) != SQLITE_DONE)
+                    goto fail;
+            } else if (roll < 5 + 16) {
+                const char *form = forms[pick(d, N(forms))];
+                st = db_stmt(d->db, "INSERT INTO marks (lesson_id, student_id, value, "
+                                    "control_form_id, weight, created_by, created_at, "
+                                    "updated_at) SELECT :l, :s, :v, id, weight, :by, "
+                                    "unixepoch(:d, '+12 hours'), unixepoch(:d, '+12 hours') "
+                                    "FROM control_forms WHERE code = :f");
+                if (st == NULL)
+                    goto fail;
+                db_bind_int(st, ":l", l->id);
+                db_bind_int(st, ":s", kids[k]);
+                db_bind_text(st, ":v", values[pick(d, N(values))]);
+                db_bind_int(st, ":by", l->teacher);
+                db_bind_text(st, ":d", l->date);
+                db_bind_text(st, ":f", form);
+                if (db_exec_stmt(st) != SQLITE_DONE)
+                    goto fail;
+            }
+        }
+    }
+    /* The trail starts with the marks' creation. */
+    if (db_exec(d->db, "INSERT INTO mark_history (mark_id, lesson_id, student_id, action, new, "
+                       "by_person, at) SELECT id, lesson_id, student_id, 'create', "
+                       "json_object('id', id, 'value', value, 'weight', weight), created_by, "
+                       "created_at FROM marks") != SQLITE_OK)
+        goto fail;
+    free(past);
+    return 0;
+fail:
+    free(past);
+    return -1;
+}
+
 int demo_populate(struct node *n, char *err, size_t errlen)
 {
     struct demo d = {.cfg = &n->cfg, .rng = 0x9E3779B97F4A7C15ull};
@@ -401,7 +616,9 @@ int demo_populate(struct node *n, char *err, size_t errlen)
     if (school_seed_subjects(d.db, &n->cfg, err, errlen) != 0 ||
         (d.year = school_ensure_year(d.db, &n->cfg, now, err, errlen)) < 0)
         goto out;
-    if (build(&d) != 0)
+    char today[16];
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    if (build(&d) != 0 || bells(&d) != 0 || timetables(&d) != 0 || term(&d, today) != 0)
         goto dberr;
     if (db_commit(d.db) != SQLITE_OK)
         goto dberr;

@@ -1,0 +1,118 @@
+/*
+ * Journal logic shared by its routes, the demo and the generator: control forms, lesson
+ * generation from the weekly timetable, mark values and weighted averages.
+ */
+#include "journal/journal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int journal_seed_forms(struct db *db, const struct mes_config *cfg, char *err, size_t errlen)
+{
+    for (int i = 0; i < cfg->grading.nforms; i++) {
+        const struct cfg_control_form *f = &cfg->grading.forms[i];
+        sqlite3_stmt *st = db_stmt(db, "INSERT INTO control_forms (code, name, weight) "
+                                       "VALUES (:c, :n, :w) ON CONFLICT (code) DO UPDATE "
+                                       "SET name = excluded.name, weight = excluded.weight");
+        if (st == NULL)
+            goto fail;
+        db_bind_text(st, ":c", f->code);
+        db_bind_text(st, ":n", f->name);
+        db_bind_int(st, ":w", f->weight);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto fail;
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "seeding control forms: %s", db_errmsg(db));
+    return -1;
+}
+
+/* Parses 'YYYY-MM-DD' into a UTC midnight time; -1 when malformed. */
+static time_t parse_day(const char *s)
+{
+    struct tm tm = {0};
+    if (sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+static bool holiday(const struct mes_config *cfg, const struct tm *tm)
+{
+    for (int i = 0; i < cfg->school_year.nholidays; i++)
+        if (cfg->school_year.holidays[i].month == tm->tm_mon + 1 &&
+            cfg->school_year.holidays[i].day == tm->tm_mday)
+            return true;
+    return false;
+}
+
+int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_t class_id,
+                             int64_t period_id)
+{
+    sqlite3_stmt *st = db_stmt(db, "SELECT starts_on, ends_on FROM periods WHERE id = :id");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":id", period_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    time_t from = parse_day(db_col_text(st, 0)), to = parse_day(db_col_text(st, 1));
+    sqlite3_reset(st);
+    if (from < 0 || to < 0)
+        return -1;
+    int created = 0;
+    for (time_t day = from; day <= to; day += 86400) {
+        struct tm tm;
+        gmtime_r(&day, &tm);
+        int weekday = tm.tm_wday == 0 ? 7 : tm.tm_wday; /* Monday = 1 */
+        if (weekday == 7 || holiday(cfg, &tm))
+            continue;
+        char date[16];
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        st = db_stmt(db, "INSERT INTO lessons (class_id, group_id, subject_id, teacher_id, "
+                         "period_id, date, number, room) SELECT class_id, group_id, subject_id, "
+                         "teacher_id, :p, :d, number, room FROM timetable WHERE class_id = :c "
+                         "AND weekday = :w ON CONFLICT DO NOTHING");
+        if (st == NULL)
+            return -1;
+        db_bind_int(st, ":p", period_id);
+        db_bind_text(st, ":d", date);
+        db_bind_int(st, ":c", class_id);
+        db_bind_int(st, ":w", weekday);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return -1;
+        created += db_changes(db);
+    }
+    return created;
+}
+
+bool journal_mark_valid(const struct mes_config *cfg, const char *value)
+{
+    if (cfg->grading.pass_fail && (strcmp(value, "pass") == 0 || strcmp(value, "fail") == 0))
+        return true;
+    char *end;
+    long v = strtol(value, &end, 10);
+    return value[0] >= '0' && value[0] <= '9' && *end == '\0' && strlen(value) <= 3 &&
+           v >= cfg->grading.min && v <= cfg->grading.max;
+}
+
+void average_add(struct average *a, const char *value, int weight)
+{
+    if (value[0] < '0' || value[0] > '9')
+        return; /* pass/fail marks do not enter the average */
+    a->sum += strtod(value, NULL) * weight;
+    a->weights += weight;
+}
+
+double average_value(const struct average *a)
+{
+    if (a->weights == 0)
+        return -1;
+    return round(a->sum / (double)a->weights * 100.0) / 100.0;
+}

@@ -1,0 +1,38 @@
+/*
+ * Timetable and journal: bell schedules, weekly timetables, dated lessons, marks with control
+ * forms and weights, attendance, homework; the teacher's journal grid and the student's diary.
+ * Schema: journal.sql beside this file. Routes: timetable.c (timetable_routes), marks.c
+ * (marks_routes), views.c (journal_view_routes).
+ */
+#ifndef MES_JOURNAL_H
+#define MES_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "db.h"
+
+/* Control forms follow the configuration at every start (idempotent). 0 or -1 with err. */
+int journal_seed_forms(struct db *db, const struct mes_config *cfg, char *err, size_t errlen);
+
+/* Creates the dated lessons of `class_id` for `period_id` from its weekly timetable, skipping
+ * the configuration's holidays and slots that already have a lesson. Returns the number of
+ * lessons created, or -1 (see db_errmsg). Runs in the caller's transaction. */
+int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_t class_id,
+                             int64_t period_id);
+
+/* True when `value` is a mark of the configured scale ("2".."5") or, when allowed, "pass" or
+ * "fail". */
+bool journal_mark_valid(const struct mes_config *cfg, const char *value);
+
+/* Weighted average accumulator: Σ(mark·weight) / Σ(weight) over numeric marks. */
+struct average {
+    double sum;
+    long weights;
+};
+void average_add(struct average *a, const char *value, int weight);
+/* The average rounded to two decimals, or a negative number when there are no marks. */
+double average_value(const struct average *a);
+
+#endif

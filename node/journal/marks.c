@@ -1,0 +1,381 @@
+/*
+ * Journal writes: marks (create, change, delete, each kept in mark_history), attendance,
+ * homework and period marks. Only a teacher who may write the lesson (authz.c) writes here.
+ * Expected load: the busiest writes of the node (a teacher fills a class in a minute), each a
+ * few indexed statements in one short transaction.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts/auth.h"
+#include "accounts/authz.h"
+#include "journal/journal.h"
+#include "node.h"
+#include "school/school.h"
+
+/* 1 when the student is in the lesson's class (and group, for a group lesson). */
+static int student_in_lesson(struct req *r, const struct lesson_ref *l, int64_t student)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM enrollments e WHERE e.student_id = :s AND "
+                                      "e.class_id = :c AND e.left_on IS NULL AND (:g = 0 OR "
+                                      "EXISTS (SELECT 1 FROM group_members m WHERE "
+                                      "m.group_id = :g AND m.student_id = :s))");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":c", l->class_id);
+    db_bind_int(st, ":g", l->group_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The mark as JSON (for answers and history), or NULL when it does not exist. */
+static json_t *mark_json(struct req *r, int64_t id)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT m.id, m.lesson_id, m.student_id, m.value, f.code, "
+                                      "f.name, m.weight, m.comment, m.exam, m.created_at, "
+                                      "m.updated_at FROM marks m JOIN control_forms f ON f.id = "
+                                      "m.control_form_id WHERE m.id = :id");
+    if (st == NULL)
+        return NULL;
+    db_bind_int(st, ":id", id);
+    json_t *o = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = json_pack("{s:I,s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b,s:I,s:I}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "lesson_id",
+                      (json_int_t)sqlite3_column_int64(st, 1), "student_id",
+                      (json_int_t)sqlite3_column_int64(st, 2), "value", db_col_text(st, 3),
+                      "control_form", "code", db_col_text(st, 4), "name", db_col_text(st, 5),
+                      "weight", sqlite3_column_int(st, 6), "comment", db_col_text(st, 7), "exam",
+                      sqlite3_column_int(st, 8), "created_at",
+                      (json_int_t)sqlite3_column_int64(st, 9), "updated_at",
+                      (json_int_t)sqlite3_column_int64(st, 10));
+    sqlite3_reset(st);
+    return o;
+}
+
+/* Records a change of a mark: old and new are stolen (either may be NULL). */
+static int history(struct req *r, int64_t mark, int64_t lesson, int64_t student,
+                   const char *action, json_t *old, json_t *new)
+{
+    char *o = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *n = new ? json_dumps(new, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(old);
+    json_decref(new);
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO mark_history (mark_id, lesson_id, student_id, "
+                                      "action, old, new, by_person) VALUES (:m, :l, :s, :a, :o, "
+                                      ":n, :by)");
+    int rc = -1;
+    if (st != NULL) {
+        db_bind_int(st, ":m", mark);
+        db_bind_int(st, ":l", lesson);
+        db_bind_int(st, ":s", student);
+        db_bind_text(st, ":a", action);
+        db_bind_text(st, ":o", o);
+        db_bind_text(st, ":n", n);
+        db_bind_int(st, ":by", r->caller.person_id);
+        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    }
+    free(o);
+    free(n);
+    return rc;
+}
+
+/* Control form id and default weight by code; 0 when unknown. */
+static int64_t form_by_code(struct req *r, const char *code, int *weight)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, weight FROM control_forms WHERE code = :c");
+    if (st == NULL)
+        return -1;
+    db_bind_text(st, ":c", code);
+    int64_t id = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        *weight = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    return id;
+}
+
+/* POST /api/v1/lessons/{id}/marks {student_id, value, control_form, weight?, comment?, exam?} */
+static int marks_create(struct req *r)
+{
+    int64_t lesson = r->params[0];
+    json_int_t student, weight = 0;
+    const char *value, *form, *comment = "";
+    int exam = 0;
+    if (body_unpack_or_respond(r, "{s:I,s:s,s:s,s?I,s?s,s?b}", "student_id", &student, "value",
+                               &value, "control_form", &form, "weight", &weight, "comment",
+                               &comment, "exam", &exam) != 0)
+        return r->status;
+    if (!journal_mark_valid(&r->node->cfg, value))
+        return reply_error(r, 400, "bad_request", "value '%s' is not a mark of the scale %d-%d%s",
+                           value, r->node->cfg.grading.min, r->node->cfg.grading.max,
+                           r->node->cfg.grading.pass_fail ? " or pass/fail" : "");
+    if (weight < 0 || weight > 10 || !school_text_ok(comment, 0, 1000))
+        return reply_error(r, 400, "bad_request", "weight 1-10; comment up to 1000 characters");
+    struct lesson_ref l;
+    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
+        return r->status;
+    if (l.cancelled)
+        return reply_error(r, 409, "conflict", "the lesson is cancelled");
+    int in = student_in_lesson(r, &l, student);
+    if (in <= 0)
+        return in < 0 ? reply_db_error(r)
+                      : reply_error(r, 400, "bad_request", "student %lld is not in this lesson",
+                                    (long long)student);
+    int default_weight = 0;
+    int64_t form_id = form_by_code(r, form, &default_weight);
+    if (form_id <= 0)
+        return form_id < 0 ? reply_db_error(r)
+                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'",
+                                         form);
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO marks (lesson_id, student_id, value, "
+                                      "control_form_id, weight, comment, exam, created_by) "
+                                      "VALUES (:l, :s, :v, :f, :w, :c, :e, :by)");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":l", lesson);
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":v", value);
+    db_bind_int(st, ":f", form_id);
+    db_bind_int(st, ":w", weight ? weight : default_weight);
+    db_bind_text(st, ":c", comment);
+    db_bind_int(st, ":e", exam);
+    db_bind_int(st, ":by", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    int64_t id = db_last_id(r->db);
+    json_t *mark = mark_json(r, id);
+    if (mark == NULL || history(r, id, lesson, student, "create", NULL, json_incref(mark)) != 0) {
+        json_decref(mark);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 201, mark);
+}
+
+/* The lesson of a mark, after checking the caller may write it. */
+static int mark_lesson_or_respond(struct req *r, int64_t mark, struct lesson_ref *l,
+                                  int64_t *student)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id, student_id FROM marks WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r), -1;
+    db_bind_int(st, ":id", mark);
+    int rc = sqlite3_step(st);
+    int64_t lesson = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (student)
+        *student = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    if (lesson == 0)
+        return reply_error(r, 404, "not_found", "no such mark"), -1;
+    return authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, l);
+}
+
+/* PATCH /api/v1/marks/{id} {value?, control_form?, weight?, comment?, exam?} */
+static int marks_update(struct req *r)
+{
+    int64_t id = r->params[0];
+    const char *value = NULL, *form = NULL, *comment = NULL;
+    json_int_t weight = 0;
+    int exam = -1;
+    if (body_unpack_or_respond(r, "{s?s,s?s,s?I,s?s,s?b}", "value", &value, "control_form",
+                               &form, "weight", &weight, "comment", &comment, "exam", &exam) != 0)
+        return r->status;
+    if ((value && !journal_mark_valid(&r->node->cfg, value)) || weight < 0 || weight > 10 ||
+        (comment && !school_text_ok(comment, 0, 1000)))
+        return reply_error(r, 400, "bad_request", "value on the scale, weight 1-10, comment up "
+                                                  "to 1000 characters");
+    struct lesson_ref l;
+    int64_t student;
+    if (mark_lesson_or_respond(r, id, &l, &student) != 0)
+        return r->status;
+    int64_t form_id = 0;
+    int default_weight = 0;
+    if (form && (form_id = form_by_code(r, form, &default_weight)) <= 0)
+        return form_id < 0 ? reply_db_error(r)
+                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'",
+                                         form);
+    json_t *old = mark_json(r, id);
+    sqlite3_stmt *st = db_stmt(r->db, "UPDATE marks SET value = coalesce(:v, value), "
+                                      "control_form_id = coalesce(:f, control_form_id), "
+                                      "weight = coalesce(:w, weight), comment = coalesce(:c, "
+                                      "comment), exam = CASE WHEN :e < 0 THEN exam ELSE :e END, "
+                                      "updated_at = unixepoch() WHERE id = :id");
+    if (st == NULL || old == NULL) {
+        json_decref(old);
+        return reply_db_error(r);
+    }
+    db_bind_text(st, ":v", value);
+    if (form_id)
+        db_bind_int(st, ":f", form_id);
+    else
+        db_bind_null(st, ":f");
+    /* A new control form brings its weight unless one is given. */
+    if (weight || form_id)
+        db_bind_int(st, ":w", weight ? weight : default_weight);
+    else
+        db_bind_null(st, ":w");
+    db_bind_text(st, ":c", comment);
+    db_bind_int(st, ":e", exam);
+    db_bind_int(st, ":id", id);
+    if (db_exec_stmt(st) != SQLITE_DONE) {
+        json_decref(old);
+        return reply_db_error(r);
+    }
+    json_t *mark = mark_json(r, id);
+    if (mark == NULL || history(r, id, l.id, student, "update", old, json_incref(mark)) != 0) {
+        json_decref(mark);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, mark);
+}
+
+static int marks_delete(struct req *r)
+{
+    int64_t id = r->params[0];
+    struct lesson_ref l;
+    int64_t student;
+    if (mark_lesson_or_respond(r, id, &l, &student) != 0)
+        return r->status;
+    json_t *old = mark_json(r, id);
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM marks WHERE id = :id");
+    if (st == NULL || old == NULL) {
+        json_decref(old);
+        return reply_db_error(r);
+    }
+    db_bind_int(st, ":id", id);
+    if (db_exec_stmt(st) != SQLITE_DONE || history(r, id, l.id, student, "delete", old, NULL))
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* GET /api/v1/marks/{id}/history: the audit trail of one mark, for the school's admin. */
+static int marks_history(struct req *r)
+{
+    int64_t id = r->params[0];
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT h.lesson_id, c.institution_id FROM mark_history h "
+                                      "JOIN lessons l ON l.id = h.lesson_id JOIN classes c ON "
+                                      "c.id = l.class_id WHERE h.mark_id = :id LIMIT 1");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", id);
+    int rc = sqlite3_step(st);
+    int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    if (inst == 0)
+        return reply_error(r, 404, "not_found", "no such mark");
+    if (!caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, inst))
+        return reply_error(r, 403, "forbidden", "the trail is for the school's admin");
+    st = db_stmt(r->db, "SELECT h.action, h.old, h.new, h.at, p.id, p.last_name, p.first_name, "
+                        "p.middle_name FROM mark_history h JOIN persons p ON p.id = h.by_person "
+                        "WHERE h.mark_id = :id ORDER BY h.id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", id);
+    json_t *items = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *old = json_loads(db_col_text(st, 1), 0, NULL);
+        json_t *new = json_loads(db_col_text(st, 2), 0, NULL);
+        json_array_append_new(
+            items, json_pack("{s:s,s:o,s:o,s:I,s:{s:I,s:o}}", "action", db_col_text(st, 0), "old",
+                             old ? old : json_null(), "new", new ? new : json_null(), "at",
+                             (json_int_t)sqlite3_column_int64(st, 3), "by", "id",
+                             (json_int_t)sqlite3_column_int64(st, 4), "name",
+                             school_person_name(st, 5)));
+    }
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* PUT /api/v1/lessons/{id}/attendance {student_id, status: absent|late|ill|null,
+ * justified?}: null clears the entry (the student was present). */
+static int marks_attendance(struct req *r)
+{
+    int64_t lesson = r->params[0];
+    json_int_t student;
+    json_t *status;
+    int justified = 0;
+    if (body_unpack_or_respond(r, "{s:I,s:o,s?b}", "student_id", &student, "status", &status,
+                               "justified", &justified) != 0)
+        return r->status;
+    const char *s = json_string_value(status);
+    if (!json_is_null(status) &&
+        !(s && (!strcmp(s, "absent") || !strcmp(s, "late") || !strcmp(s, "ill"))))
+        return reply_error(r, 400, "bad_request", "status must be absent, late, ill or null");
+    struct lesson_ref l;
+    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
+        return r->status;
+    int in = student_in_lesson(r, &l, student);
+    if (in <= 0)
+        return in < 0 ? reply_db_error(r)
+                      : reply_error(r, 400, "bad_request", "student %lld is not in this lesson",
+                                    (long long)student);
+    sqlite3_stmt *st =
+        s ? db_stmt(r->db, "INSERT INTO attendance (lesson_id, student_id, status, justified, "
+                           "set_by) VALUES (:l, :s, :st, :j, :by) ON CONFLICT DO UPDATE SET "
+                           "status = excluded.status, justified = excluded.justified, "
+                           "set_by = excluded.set_by")
+          : db_stmt(r->db, "DELETE FROM attendance WHERE lesson_id = :l AND student_id = :s");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":l", lesson);
+    db_bind_int(st, ":s", student);
+    if (s) {
+        db_bind_text(st, ":st", s);
+        db_bind_int(st, ":j", justified);
+        db_bind_int(st, ":by", r->caller.person_id);
+    }
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:I,s:O,s:b}", "lesson_id", (json_int_t)lesson,
+                                "student_id", (json_int_t)student, "status", status, "justified",
+                                justified));
+}
+
+/* POST /api/v1/lessons/{id}/homework {text, due_date} */
+static int marks_homework(struct req *r)
+{
+    int64_t lesson = r->params[0];
+    const char *text, *due;
+    if (body_unpack_or_respond(r, "{s:s,s:s}", "text", &text, "due_date", &due) != 0)
+        return r->status;
+    if (!school_text_ok(text, 1, 5000) || !school_date_ok(due))
+        return reply_error(r, 400, "bad_request", "text 1-5000 characters; due_date YYYY-MM-DD");
+    struct lesson_ref l;
+    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO homework (lesson_id, text, due_date, "
+                                      "created_by) VALUES (:l, :t, :d, :by)");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":l", lesson);
+    db_bind_text(st, ":t", text);
+    db_bind_text(st, ":d", due);
+    db_bind_int(st, ":by", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)db_last_id(r->db),
+                                "lesson_id", (json_int_t)lesson, "text", text, "due_date", due));
+}
+
+const struct route marks_routes[] = {
+    {"POST", "/api/v1/lessons/{id}/marks", marks_create, ACCESS_USER, ROLE_TEACHER, true,
+     "mark_create"},
+    {"PATCH", "/api/v1/marks/{id}", marks_update, ACCESS_USER, ROLE_TEACHER, true,
+     "mark_update"},
+    {"DELETE", "/api/v1/marks/{id}", marks_delete, ACCESS_USER, ROLE_TEACHER, true,
+     "mark_delete"},
+    {"GET", "/api/v1/marks/{id}/history", marks_history, ACCESS_USER,
+     ROLE_ADMIN | ROLE_SCHOOL_ADMIN, false, "mark_history"},
+    {"PUT", "/api/v1/lessons/{id}/attendance", marks_attendance, ACCESS_USER, ROLE_TEACHER, true,
+     "attendance_set"},
+    {"POST", "/api/v1/lessons/{id}/homework", marks_homework, ACCESS_USER, ROLE_TEACHER, true,
+     "homework_create"},
+    {0},
+};

@@ -1,0 +1,316 @@
+/*
+ * Timetable routes: a school's bell schedule, a class's weekly timetable, generating the dated
+ * lessons of a period, and changing one lesson (topic by its teacher; cancellation and
+ * replacement by the school's admin). Administrative and rare, except the topic.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "accounts/auth.h"
+#include "accounts/authz.h"
+#include "journal/journal.h"
+#include "node.h"
+#include "school/school.h"
+
+#define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
+
+static bool hhmm_ok(const char *s)
+{
+    return strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' &&
+           s[1] <= '9' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' &&
+           (s[0] < '2' || s[1] <= '3');
+}
+
+/* PUT /api/v1/institutions/{id}/bells {"bells": [{number, starts_at, ends_at}]}: replaces
+ * the school's bell schedule. */
+static int timetable_bells_put(struct req *r)
+{
+    int64_t inst = r->params[0];
+    json_t *bells;
+    if (body_unpack_or_respond(r, "{s:o}", "bells", &bells) != 0)
+        return r->status;
+    if (!json_is_array(bells) || json_array_size(bells) > 13)
+        return reply_error(r, 400, "bad_request", "bells must be an array of at most 13");
+    if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM bells WHERE institution_id = :i");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":i", inst);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    size_t i;
+    json_t *b;
+    json_array_foreach(bells, i, b)
+    {
+        json_int_t number;
+        const char *from, *to;
+        json_error_t e;
+        if (json_unpack_ex(b, &e, JSON_STRICT, "{s:I,s:s,s:s}", "number", &number, "starts_at",
+                           &from, "ends_at", &to) != 0)
+            return reply_error(r, 400, "bad_request", "bells[%zu]: %s", i, e.text);
+        if (number < 0 || number > 12 || !hhmm_ok(from) || !hhmm_ok(to) || strcmp(from, to) >= 0)
+            return reply_error(r, 400, "bad_request",
+                               "bells[%zu]: number 0-12, times HH:MM, start before end", i);
+        st = db_stmt(r->db, "INSERT INTO bells (institution_id, number, starts_at, ends_at) "
+                            "VALUES (:i, :n, :f, :t)");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":i", inst);
+        db_bind_int(st, ":n", number);
+        db_bind_text(st, ":f", from);
+        db_bind_text(st, ":t", to);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return reply_error(r, 409, "conflict", "bells[%zu]: number %lld given twice", i,
+                               (long long)number);
+    }
+    char object[48];
+    snprintf(object, sizeof(object), "institution/%lld", (long long)inst);
+    if (audit(r, inst, "bells.set", object, json_deep_copy(bells)) != 0)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:O}", "bells", bells));
+}
+
+static int timetable_bells_get(struct req *r)
+{
+    int64_t inst = r->params[0];
+    if (authz_institution_or_respond(r, inst, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT number, starts_at, ends_at FROM bells "
+                                      "WHERE institution_id = :i ORDER BY number");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":i", inst);
+    json_t *list = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "number",
+                                              sqlite3_column_int(st, 0), "starts_at",
+                                              db_col_text(st, 1), "ends_at", db_col_text(st, 2)));
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "bells", list));
+}
+
+/* PUT /api/v1/classes/{id}/timetable {"entries": [{weekday, number, subject_id, teacher_id,
+ * room?, group_id?}]}: replaces the class's weekly timetable. Teachers must be on the
+ * school's staff, groups must be the class's. Lessons already generated stay as they are. */
+static int timetable_put(struct req *r)
+{
+    int64_t class_id = r->params[0];
+    json_t *entries;
+    if (body_unpack_or_respond(r, "{s:o}", "entries", &entries) != 0)
+        return r->status;
+    if (!json_is_array(entries) || json_array_size(entries) > 6 * 13 * 4)
+        return reply_error(r, 400, "bad_request", "entries must be an array");
+    if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM timetable WHERE class_id = :c");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":c", class_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e)
+    {
+        json_int_t weekday, number, subject, teacher, group = 0;
+        const char *room = "";
+        json_error_t err;
+        if (json_unpack_ex(e, &err, JSON_STRICT, "{s:I,s:I,s:I,s:I,s?s,s?I}", "weekday",
+                           &weekday, "number", &number, "subject_id", &subject, "teacher_id",
+                           &teacher, "room", &room, "group_id", &group) != 0)
+            return reply_error(r, 400, "bad_request", "entries[%zu]: %s", i, err.text);
+        if (weekday < 1 || weekday > 6 || number < 0 || number > 12 ||
+            !school_text_ok(room, 0, 20))
+            return reply_error(r, 400, "bad_request",
+                               "entries[%zu]: weekday 1-6, number 0-12, room up to 20", i);
+        /* The teacher works at the class's school; the group is the class's. */
+        st = db_stmt(r->db, "SELECT (SELECT count(*) FROM staff s JOIN classes c ON "
+                            "c.institution_id = s.institution_id WHERE c.id = :c AND "
+                            "s.person_id = :t), (:g = 0 OR EXISTS (SELECT 1 FROM groups WHERE "
+                            "id = :g AND class_id = :c)), EXISTS (SELECT 1 FROM subjects "
+                            "WHERE id = :s)");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":c", class_id);
+        db_bind_int(st, ":t", teacher);
+        db_bind_int(st, ":g", group);
+        db_bind_int(st, ":s", subject);
+        int ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0 &&
+                 sqlite3_column_int(st, 1) && sqlite3_column_int(st, 2);
+        sqlite3_reset(st);
+        if (!ok)
+            return reply_error(r, 400, "bad_request",
+                               "entries[%zu]: the teacher is not on the school's staff, or the "
+                               "group or subject does not exist here",
+                               i);
+        st = db_stmt(r->db, "INSERT INTO timetable (class_id, group_id, weekday, number, "
+                            "subject_id, teacher_id, room) VALUES (:c, :g, :w, :n, :s, :t, :r)");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":c", class_id);
+        if (group)
+            db_bind_int(st, ":g", group);
+        else
+            db_bind_null(st, ":g");
+        db_bind_int(st, ":w", weekday);
+        db_bind_int(st, ":n", number);
+        db_bind_int(st, ":s", subject);
+        db_bind_int(st, ":t", teacher);
+        db_bind_text(st, ":r", room);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return reply_error(r, 409, "conflict", "entries[%zu]: the slot is taken twice", i);
+    }
+    char object[48];
+    snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
+    if (audit(r, 0, "timetable.set", object,
+              json_pack("{s:I}", "entries", (json_int_t)json_array_size(entries))) != 0)
+        return reply_db_error(r);
+    return reply_json(r, 200,
+                      json_pack("{s:I}", "entries", (json_int_t)json_array_size(entries)));
+}
+
+static int timetable_get(struct req *r)
+{
+    int64_t class_id = r->params[0];
+    if (authz_class_or_respond(r, class_id, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT t.id, t.weekday, t.number, s.id, s.name, p.id, p.last_name, "
+               "p.first_name, p.middle_name, t.room, t.group_id FROM timetable t "
+               "JOIN subjects s ON s.id = t.subject_id JOIN persons p ON p.id = t.teacher_id "
+               "WHERE t.class_id = :c ORDER BY t.weekday, t.number, t.group_id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":c", class_id);
+    json_t *list = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *e = json_pack("{s:I,s:i,s:i,s:o,s:{s:I,s:o},s:s}", "id",
+                              (json_int_t)sqlite3_column_int64(st, 0), "weekday",
+                              sqlite3_column_int(st, 1), "number", sqlite3_column_int(st, 2),
+                              "subject", school_ref(st, 3), "teacher", "id",
+                              (json_int_t)sqlite3_column_int64(st, 5), "name",
+                              school_person_name(st, 6), "room", db_col_text(st, 9));
+        if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+            json_object_set_new(e, "group_id", json_integer(sqlite3_column_int64(st, 10)));
+        json_array_append_new(list, e);
+    }
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "entries", list));
+}
+
+/* POST /api/v1/classes/{id}/lessons {"period_id"}: generates the period's lessons. */
+static int timetable_generate(struct req *r)
+{
+    int64_t class_id = r->params[0];
+    json_int_t period;
+    if (body_unpack_or_respond(r, "{s:I}", "period_id", &period) != 0)
+        return r->status;
+    if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
+        return r->status;
+    /* The period must belong to the class's academic year. */
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM periods p JOIN classes c ON c.year_id = "
+                                      "p.year_id WHERE p.id = :p AND c.id = :c");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":p", period);
+    db_bind_int(st, ":c", class_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return reply_error(r, 400, "bad_request", "period %lld is not in the class's year",
+                           (long long)period);
+    int n = journal_generate_lessons(r->db, &r->node->cfg, class_id, period);
+    if (n < 0)
+        return reply_db_error(r);
+    char object[48];
+    snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
+    if (audit(r, 0, "lessons.generate", object,
+              json_pack("{s:I,s:i}", "period_id", (json_int_t)period, "created", n)) != 0)
+        return reply_db_error(r);
+    return reply_json(r, 201, json_pack("{s:i}", "created", n));
+}
+
+/* PATCH /api/v1/lessons/{id} {topic?, cancelled?, replacement_id?}: the topic by a teacher
+ * who may write the lesson; cancellation and replacement by the school's admin. */
+static int timetable_lesson_patch(struct req *r)
+{
+    int64_t id = r->params[0];
+    const char *topic = NULL;
+    int cancelled = -1;
+    json_t *replacement = NULL;
+    if (body_unpack_or_respond(r, "{s?s,s?b,s?o}", "topic", &topic, "cancelled", &cancelled,
+                               "replacement_id", &replacement) != 0)
+        return r->status;
+    if ((topic && !school_text_ok(topic, 0, 500)) ||
+        (replacement && !json_is_null(replacement) && !json_is_integer(replacement)))
+        return reply_error(r, 400, "bad_request", "topic up to 500 characters; replacement_id "
+                                                  "a person or null");
+    struct lesson_ref l;
+    bool admin_change = cancelled != -1 || replacement != NULL;
+    if (admin_change) {
+        if (authz_lesson_or_respond(r, id, AUTHZ_READ, &l) != 0)
+            return r->status;
+        if (!caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, l.institution_id))
+            return reply_error(r, 403, "forbidden", "only the school's admin cancels lessons or "
+                                                    "names a replacement");
+    }
+    if (topic && authz_lesson_or_respond(r, id, AUTHZ_WRITE, &l) != 0)
+        return r->status;
+    if (!topic && !admin_change)
+        return reply_error(r, 400, "bad_request", "nothing to change");
+    int64_t repl = replacement && json_is_integer(replacement) ? json_integer_value(replacement)
+                                                                : 0;
+    if (repl) {
+        sqlite3_stmt *s = db_stmt(r->db, "SELECT 1 FROM staff WHERE person_id = :p AND "
+                                         "institution_id = :i");
+        if (s == NULL)
+            return reply_db_error(r);
+        db_bind_int(s, ":p", repl);
+        db_bind_int(s, ":i", l.institution_id);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW)
+            return reply_error(r, 400, "bad_request", "the replacement is not on the staff");
+    }
+    sqlite3_stmt *st = db_stmt(r->db, "UPDATE lessons SET topic = coalesce(:topic, topic), "
+                                      "cancelled = CASE WHEN :c < 0 THEN cancelled ELSE :c END, "
+                                      "replacement_id = CASE WHEN :setr THEN :r ELSE "
+                                      "replacement_id END WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_text(st, ":topic", topic);
+    db_bind_int(st, ":c", cancelled);
+    db_bind_int(st, ":setr", replacement != NULL);
+    if (repl)
+        db_bind_int(st, ":r", repl);
+    else
+        db_bind_null(st, ":r");
+    db_bind_int(st, ":id", id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    if (admin_change) {
+        char object[48];
+        snprintf(object, sizeof(object), "lesson/%lld", (long long)id);
+        if (audit(r, l.institution_id, "lesson.update", object, json_deep_copy(r->body)) != 0)
+            return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+const struct route timetable_routes[] = {
+    {"GET", "/api/v1/institutions/{id}/bells", timetable_bells_get, ACCESS_USER, ROLES_ANY,
+     false, "bells_get"},
+    {"PUT", "/api/v1/institutions/{id}/bells", timetable_bells_put, ACCESS_USER, ADMINS, true,
+     "bells_set"},
+    {"GET", "/api/v1/classes/{id}/timetable", timetable_get, ACCESS_USER, ROLES_ANY, false,
+     "timetable_get"},
+    {"PUT", "/api/v1/classes/{id}/timetable", timetable_put, ACCESS_USER, ADMINS, true,
+     "timetable_set"},
+    {"POST", "/api/v1/classes/{id}/lessons", timetable_generate, ACCESS_USER, ADMINS, true,
+     "lessons_generate"},
+    {"PATCH", "/api/v1/lessons/{id}", timetable_lesson_patch, ACCESS_USER,
+     ADMINS | ROLE_TEACHER, true, "lesson_update"},
+    {0},
+};

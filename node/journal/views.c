@@ -1,0 +1,359 @@
+/*
+ * Journal reads: the teacher's grid (class × subject × period), the student's diary for a date
+ * range, and a student's marks by subject with weighted averages. These are the node's hottest
+ * reads (every parent opens the diary each day): each is a handful of indexed range queries
+ * assembled in memory, no query per row.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts/authz.h"
+#include "journal/journal.h"
+#include "node.h"
+#include "school/school.h"
+
+static json_t *mark_row(sqlite3_stmt *st, int i)
+{
+    return json_pack("{s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b}", "id",
+                     (json_int_t)sqlite3_column_int64(st, i), "lesson_id",
+                     (json_int_t)sqlite3_column_int64(st, i + 1), "value",
+                     db_col_text(st, i + 2), "control_form", "code", db_col_text(st, i + 3),
+                     "name", db_col_text(st, i + 4), "weight", sqlite3_column_int(st, i + 5),
+                     "comment", db_col_text(st, i + 6), "exam", sqlite3_column_int(st, i + 7));
+}
+
+static json_t *average_json(const struct average *a)
+{
+    double v = average_value(a);
+    return v < 0 ? json_null() : json_real(v);
+}
+
+/* A student entry of the grid, found by id (the class is a few dozen students). */
+struct grid_student {
+    int64_t id;
+    json_t *marks, *attendance;
+    struct average avg;
+};
+
+static struct grid_student *grid_find(struct grid_student *s, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i].id == id)
+            return &s[i];
+    return NULL;
+}
+
+/* GET /api/v1/journal?class=ID&subject=ID&period=ID */
+static int views_journal(struct req *r)
+{
+    int64_t class_id, subject_id, period_id;
+    if (req_query_id_or_respond(r, "class", &class_id) != 0 ||
+        req_query_id_or_respond(r, "subject", &subject_id) != 0 ||
+        req_query_id_or_respond(r, "period", &period_id) != 0)
+        return r->status;
+    if (authz_journal_or_respond(r, class_id, subject_id) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT c.id, c.grade, c.letter, s.id, s.name, p.id, "
+                                      "p.name, p.starts_on, p.ends_on FROM classes c, subjects s, "
+                                      "periods p WHERE c.id = :c AND s.id = :s AND p.id = :p AND "
+                                      "p.year_id = c.year_id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    db_bind_int(st, ":p", period_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return reply_error(r, 404, "not_found", "no such subject or period for this class");
+    }
+    json_t *out = json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s}}", "class", school_class_ref(st, 0),
+                            "subject", school_ref(st, 3), "period", "id",
+                            (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
+                            "starts_on", db_col_text(st, 7), "ends_on", db_col_text(st, 8));
+    sqlite3_reset(st);
+    json_t *lessons = json_array(), *students = json_array();
+    json_object_set_new(out, "lessons", lessons);
+    json_object_set_new(out, "students", students);
+
+    st = db_stmt(r->db, "SELECT l.id, l.date, l.number, l.topic, l.cancelled, l.group_id, "
+                        "(SELECT json_group_array(json_object('id', h.id, 'text', h.text, "
+                        "'due_date', h.due_date)) FROM homework h WHERE h.lesson_id = l.id) "
+                        "FROM lessons l WHERE l.class_id = :c AND l.subject_id = :s AND "
+                        "l.period_id = :p ORDER BY l.date, l.number");
+    if (st == NULL)
+        goto dberr;
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    db_bind_int(st, ":p", period_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *hw = json_loads(db_col_text(st, 6), 0, NULL);
+        json_t *l = json_pack("{s:I,s:s,s:i,s:s,s:b,s:o}", "id",
+                              (json_int_t)sqlite3_column_int64(st, 0), "date", db_col_text(st, 1),
+                              "number", sqlite3_column_int(st, 2), "topic", db_col_text(st, 3),
+                              "cancelled", sqlite3_column_int(st, 4), "homework",
+                              hw ? hw : json_array());
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+            json_object_set_new(l, "group_id", json_integer(sqlite3_column_int64(st, 5)));
+        json_array_append_new(lessons, l);
+    }
+    sqlite3_reset(st);
+
+    st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name FROM enrollments e "
+                        "JOIN persons p ON p.id = e.student_id WHERE e.class_id = :c AND "
+                        "e.left_on IS NULL ORDER BY p.last_name, p.first_name, p.id");
+    if (st == NULL)
+        goto dberr;
+    db_bind_int(st, ":c", class_id);
+    size_t cap = 64, n = 0;
+    struct grid_student *gs = calloc(cap, sizeof(*gs));
+    if (gs == NULL)
+        goto dberr;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            struct grid_student *more = realloc(gs, 2 * cap * sizeof(*gs));
+            if (more == NULL)
+                break;
+            gs = more;
+            memset(gs + cap, 0, cap * sizeof(*gs));
+            cap *= 2;
+        }
+        gs[n].id = sqlite3_column_int64(st, 0);
+        gs[n].marks = json_array();
+        gs[n].attendance = json_array();
+        json_array_append_new(students,
+                              json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)gs[n].id, "name",
+                                        school_person_name(st, 1), "marks", gs[n].marks,
+                                        "attendance", gs[n].attendance));
+        n++;
+    }
+    sqlite3_reset(st);
+
+    st = db_stmt(r->db, "SELECT m.id, m.lesson_id, m.value, f.code, f.name, m.weight, m.comment, "
+                        "m.exam, m.student_id FROM lessons l JOIN marks m ON m.lesson_id = l.id "
+                        "JOIN control_forms f ON f.id = m.control_form_id WHERE l.class_id = :c "
+                        "AND l.subject_id = :s AND l.period_id = :p ORDER BY l.date, l.number, "
+                        "m.id");
+    if (st == NULL) {
+        free(gs);
+        goto dberr;
+    }
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    db_bind_int(st, ":p", period_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct grid_student *g = grid_find(gs, n, sqlite3_column_int64(st, 8));
+        if (g == NULL)
+            continue; /* a student who has left the class */
+        json_array_append_new(g->marks, mark_row(st, 0));
+        average_add(&g->avg, db_col_text(st, 2), sqlite3_column_int(st, 5));
+    }
+    sqlite3_reset(st);
+
+    st = db_stmt(r->db, "SELECT a.lesson_id, a.student_id, a.status, a.justified FROM lessons l "
+                        "JOIN attendance a ON a.lesson_id = l.id WHERE l.class_id = :c AND "
+                        "l.subject_id = :s AND l.period_id = :p");
+    if (st == NULL) {
+        free(gs);
+        goto dberr;
+    }
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    db_bind_int(st, ":p", period_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct grid_student *g = grid_find(gs, n, sqlite3_column_int64(st, 1));
+        if (g)
+            json_array_append_new(g->attendance,
+                                  json_pack("{s:I,s:s,s:b}", "lesson_id",
+                                            (json_int_t)sqlite3_column_int64(st, 0), "status",
+                                            db_col_text(st, 2), "justified",
+                                            sqlite3_column_int(st, 3)));
+    }
+    sqlite3_reset(st);
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(json_array_get(students, i), "average", average_json(&gs[i].avg));
+    free(gs);
+    return reply_json(r, 200, out);
+dberr:
+    json_decref(out);
+    return reply_db_error(r);
+}
+
+/* Reads a YYYY-MM-DD query parameter into `out` (10 chars + NUL); 1 when present. */
+static int query_date_or_respond(struct req *r, const char *name, char out[16])
+{
+    int n = req_query(r, name, out, 16);
+    if (n < 0)
+        return 0;
+    if (!school_date_ok(out)) {
+        reply_error(r, 400, "bad_request", "%s must be a date YYYY-MM-DD", name);
+        return -1;
+    }
+    return 1;
+}
+
+static time_t day_of(const char *s)
+{
+    struct tm tm = {0};
+    sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+/* GET /api/v1/students/{id}/diary?from=YYYY-MM-DD&to=YYYY-MM-DD (default: this week) */
+static int views_diary(struct req *r)
+{
+    int64_t student = r->params[0];
+    char from[16], to[16];
+    int hf = query_date_or_respond(r, "from", from);
+    int ht = hf < 0 ? -1 : query_date_or_respond(r, "to", to);
+    if (hf < 0 || ht < 0)
+        return r->status;
+    if (!hf || !ht) {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        int back = (tm.tm_wday + 6) % 7; /* days since Monday */
+        char today[16];
+        strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+        time_t monday = day_of(today) - (time_t)back * 86400;
+        time_t sunday = monday + 6 * 86400;
+        struct tm a, b;
+        gmtime_r(&monday, &a);
+        gmtime_r(&sunday, &b);
+        if (!hf)
+            strftime(from, sizeof(from), "%Y-%m-%d", &a);
+        if (!ht)
+            strftime(to, sizeof(to), "%Y-%m-%d", &b);
+    }
+    double days = difftime(day_of(to), day_of(from)) / 86400;
+    if (days < 0 || days > 31)
+        return reply_error(r, 400, "bad_request", "from..to must span 0-31 days");
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(
+        r->db,
+        "SELECT l.id, l.date, l.number, b.starts_at, b.ends_at, s.id, s.name, t.id, t.last_name, "
+        "t.first_name, t.middle_name, l.room, l.topic, l.cancelled, "
+        "(SELECT json_group_array(json_object('id', h.id, 'text', h.text, 'due_date', "
+        "h.due_date)) FROM homework h WHERE h.lesson_id = l.id), "
+        "(SELECT json_group_array(json_object('id', m.id, 'value', m.value, 'control_form', "
+        "f.name, 'weight', m.weight, 'comment', m.comment, 'exam', json(CASE m.exam WHEN 1 THEN "
+        "'true' ELSE 'false' END))) FROM marks m JOIN control_forms f ON f.id = "
+        "m.control_form_id WHERE m.lesson_id = l.id AND m.student_id = :s), "
+        "a.status, a.justified "
+        "FROM enrollments e JOIN classes c ON c.id = e.class_id "
+        "JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN :from AND :to "
+        "JOIN subjects s ON s.id = l.subject_id "
+        "JOIN persons t ON t.id = coalesce(l.replacement_id, l.teacher_id) "
+        "LEFT JOIN bells b ON b.institution_id = c.institution_id AND b.number = l.number "
+        "LEFT JOIN attendance a ON a.lesson_id = l.id AND a.student_id = :s "
+        "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
+        "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND gm.student_id = :s)) "
+        "ORDER BY l.date, l.number");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":from", from);
+    db_bind_text(st, ":to", to);
+    json_t *out = json_pack("{s:I,s:s,s:s,s:[]}", "student_id", (json_int_t)student, "from",
+                            from, "to", to, "days");
+    json_t *days_arr = json_object_get(out, "days"), *day = NULL;
+    char current[16] = "";
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *date = db_col_text(st, 1);
+        if (strcmp(date, current) != 0) {
+            snprintf(current, sizeof(current), "%s", date);
+            day = json_pack("{s:s,s:[]}", "date", date, "lessons");
+            json_array_append_new(days_arr, day);
+        }
+        json_t *hw = json_loads(db_col_text(st, 14), 0, NULL);
+        json_t *marks = json_loads(db_col_text(st, 15), 0, NULL);
+        json_t *l = json_pack(
+            "{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:o,s:o}", "id",
+            (json_int_t)sqlite3_column_int64(st, 0), "number", sqlite3_column_int(st, 2),
+            "starts_at", db_col_text(st, 3), "ends_at", db_col_text(st, 4), "subject",
+            school_ref(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7), "name",
+            school_person_name(st, 8), "room", db_col_text(st, 11), "topic", db_col_text(st, 12),
+            "cancelled", sqlite3_column_int(st, 13), "homework", hw ? hw : json_array(), "marks",
+            marks ? marks : json_array());
+        if (sqlite3_column_type(st, 16) != SQLITE_NULL)
+            json_object_set_new(l, "attendance",
+                                json_pack("{s:s,s:b}", "status", db_col_text(st, 16),
+                                          "justified", sqlite3_column_int(st, 17)));
+        json_array_append_new(json_object_get(day, "lessons"), l);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(out);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, out);
+}
+
+/* GET /api/v1/students/{id}/marks?period=ID: marks by subject with weighted averages. */
+static int views_student_marks(struct req *r)
+{
+    int64_t student = r->params[0], period;
+    if (req_query_id_or_respond(r, "period", &period) != 0)
+        return r->status;
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT s.id, s.name, m.id, m.lesson_id, m.value, f.code, f.name, m.weight, "
+               "m.comment, m.exam, l.date FROM enrollments e "
+               "JOIN lessons l ON l.class_id = e.class_id AND l.period_id = :p "
+               "JOIN subjects s ON s.id = l.subject_id "
+               "LEFT JOIN marks m ON m.lesson_id = l.id AND m.student_id = :s "
+               "LEFT JOIN control_forms f ON f.id = m.control_form_id "
+               "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
+               "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND "
+               "gm.student_id = :s)) ORDER BY s.name, l.date, l.number, m.id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":p", period);
+    json_t *subjects = json_array(), *cur = NULL;
+    struct average avg = {0};
+    int64_t cur_id = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(st, 0) != cur_id) {
+            if (cur)
+                json_object_set_new(cur, "average", average_json(&avg));
+            avg = (struct average){0};
+            cur_id = sqlite3_column_int64(st, 0);
+            cur = json_pack("{s:o,s:[]}", "subject", school_ref(st, 0), "marks");
+            json_array_append_new(subjects, cur);
+        }
+        if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+            continue; /* a lesson without a mark for this student */
+        json_t *m = mark_row(st, 2);
+        json_object_set_new(m, "date", json_string(db_col_text(st, 10)));
+        json_array_append_new(json_object_get(cur, "marks"), m);
+        average_add(&avg, db_col_text(st, 4), sqlite3_column_int(st, 7));
+    }
+    sqlite3_reset(st);
+    if (cur)
+        json_object_set_new(cur, "average", average_json(&avg));
+    if (rc != SQLITE_DONE) {
+        json_decref(subjects);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:I,s:o}", "student_id", (json_int_t)student, "period_id",
+                                (json_int_t)period, "subjects", subjects));
+}
+
+const struct route journal_view_routes[] = {
+    {"GET", "/api/v1/journal", views_journal, ACCESS_USER,
+     ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER, false, "journal"},
+    {"GET", "/api/v1/students/{id}/diary", views_diary, ACCESS_USER, ROLES_ANY, false, "diary"},
+    {"GET", "/api/v1/students/{id}/marks", views_student_marks, ACCESS_USER, ROLES_ANY, false,
+     "student_marks"},
+    {0},
+};
