@@ -225,11 +225,11 @@ static int teaches_subject(struct req *r, int64_t class_id, int64_t subject_id)
 int authz_lesson_or_respond(struct req *r, int64_t lesson_id, enum authz_op op,
                             struct lesson_ref *out)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT l.class_id, l.subject_id, coalesce(l.group_id, 0), l.teacher_id, "
-               "coalesce(l.replacement_id, 0), c.institution_id, l.period_id, l.cancelled, "
-               "coalesce(c.class_teacher_id, 0) FROM lessons l JOIN classes c ON c.id = "
-               "l.class_id WHERE l.id = :id");
+    sqlite3_stmt *st =
+        db_stmt(r->db, "SELECT l.class_id, l.subject_id, coalesce(l.group_id, 0), l.teacher_id, "
+                       "coalesce(l.replacement_id, 0), c.institution_id, l.period_id, l.cancelled, "
+                       "coalesce(c.class_teacher_id, 0) FROM lessons l JOIN classes c ON c.id = "
+                       "l.class_id WHERE l.id = :id");
     if (st == NULL)
         return deny(r, -2);
     db_bind_int(st, ":id", lesson_id);

@@ -470,11 +470,11 @@ static int term(struct demo *d, const char *today)
     for (int i = 0; i < np; i++)
         if (journal_generate_lessons(d->db, d->cfg, pairs[i][0], pairs[i][1]) < 0)
             return -1;
-    static const char *const topics[] = {"Повторение изученного", "Новая тема: введение",
-                                         "Решение задач", "Практикум", "Самостоятельная работа",
-                                         "Обобщение и систематизация", "Работа с текстом"};
-    static const char *const forms[] = {"oral", "oral", "oral", "homework", "independent",
-                                        "test", "control"};
+    static const char *const topics[] = {
+        "Повторение изученного",  "Новая тема: введение",       "Решение задач",   "Практикум",
+        "Самостоятельная работа", "Обобщение и систематизация", "Работа с текстом"};
+    static const char *const forms[] = {"oral",        "oral", "oral",   "homework",
+                                        "independent", "test", "control"};
     static const char *const values[] = {"5", "5", "4", "4", "4", "3", "5", "4", "2", "3"};
     st = db_stmt(d->db, "SELECT l.id, l.class_id, l.teacher_id, l.date FROM lessons l "
                         "WHERE l.date <= :today ORDER BY l.id");

@@ -58,8 +58,8 @@ static json_t *mark_json(struct req *r, int64_t id)
 }
 
 /* Records a change of a mark: old and new are stolen (either may be NULL). */
-static int history(struct req *r, int64_t mark, int64_t lesson, int64_t student,
-                   const char *action, json_t *old, json_t *new)
+static int history(struct req *r, int64_t mark, int64_t lesson, int64_t student, const char *action,
+                   json_t *old, json_t *new)
 {
     char *o = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char *n = new ? json_dumps(new, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -131,8 +131,7 @@ static int marks_create(struct req *r)
     int64_t form_id = form_by_code(r, form, &default_weight);
     if (form_id <= 0)
         return form_id < 0 ? reply_db_error(r)
-                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'",
-                                         form);
+                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
     sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO marks (lesson_id, student_id, value, "
                                       "control_form_id, weight, comment, exam, created_by) "
                                       "VALUES (:l, :s, :v, :f, :w, :c, :e, :by)");
@@ -182,13 +181,14 @@ static int marks_update(struct req *r)
     const char *value = NULL, *form = NULL, *comment = NULL;
     json_int_t weight = 0;
     int exam = -1;
-    if (body_unpack_or_respond(r, "{s?s,s?s,s?I,s?s,s?b}", "value", &value, "control_form",
-                               &form, "weight", &weight, "comment", &comment, "exam", &exam) != 0)
+    if (body_unpack_or_respond(r, "{s?s,s?s,s?I,s?s,s?b}", "value", &value, "control_form", &form,
+                               "weight", &weight, "comment", &comment, "exam", &exam) != 0)
         return r->status;
     if ((value && !journal_mark_valid(&r->node->cfg, value)) || weight < 0 || weight > 10 ||
         (comment && !school_text_ok(comment, 0, 1000)))
-        return reply_error(r, 400, "bad_request", "value on the scale, weight 1-10, comment up "
-                                                  "to 1000 characters");
+        return reply_error(r, 400, "bad_request",
+                           "value on the scale, weight 1-10, comment up "
+                           "to 1000 characters");
     struct lesson_ref l;
     int64_t student;
     if (mark_lesson_or_respond(r, id, &l, &student) != 0)
@@ -197,8 +197,7 @@ static int marks_update(struct req *r)
     int default_weight = 0;
     if (form && (form_id = form_by_code(r, form, &default_weight)) <= 0)
         return form_id < 0 ? reply_db_error(r)
-                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'",
-                                         form);
+                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
     json_t *old = mark_json(r, id);
     sqlite3_stmt *st = db_stmt(r->db, "UPDATE marks SET value = coalesce(:v, value), "
                                       "control_form_id = coalesce(:f, control_form_id), "
@@ -280,12 +279,12 @@ static int marks_history(struct req *r)
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *old = json_loads(db_col_text(st, 1), 0, NULL);
         json_t *new = json_loads(db_col_text(st, 2), 0, NULL);
-        json_array_append_new(
-            items, json_pack("{s:s,s:o,s:o,s:I,s:{s:I,s:o}}", "action", db_col_text(st, 0), "old",
-                             old ? old : json_null(), "new", new ? new : json_null(), "at",
-                             (json_int_t)sqlite3_column_int64(st, 3), "by", "id",
-                             (json_int_t)sqlite3_column_int64(st, 4), "name",
-                             school_person_name(st, 5)));
+        json_array_append_new(items, json_pack("{s:s,s:o,s:o,s:I,s:{s:I,s:o}}", "action",
+                                               db_col_text(st, 0), "old", old ? old : json_null(),
+                                               "new", new ? new : json_null(), "at",
+                                               (json_int_t)sqlite3_column_int64(st, 3), "by", "id",
+                                               (json_int_t)sqlite3_column_int64(st, 4), "name",
+                                               school_person_name(st, 5)));
     }
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
@@ -332,9 +331,8 @@ static int marks_attendance(struct req *r)
     if (db_exec_stmt(st) != SQLITE_DONE)
         return reply_db_error(r);
     return reply_json(r, 200,
-                      json_pack("{s:I,s:I,s:O,s:b}", "lesson_id", (json_int_t)lesson,
-                                "student_id", (json_int_t)student, "status", status, "justified",
-                                justified));
+                      json_pack("{s:I,s:I,s:O,s:b}", "lesson_id", (json_int_t)lesson, "student_id",
+                                (json_int_t)student, "status", status, "justified", justified));
 }
 
 /* POST /api/v1/lessons/{id}/homework {text, due_date} */
@@ -367,10 +365,8 @@ static int marks_homework(struct req *r)
 const struct route marks_routes[] = {
     {"POST", "/api/v1/lessons/{id}/marks", marks_create, ACCESS_USER, ROLE_TEACHER, true,
      "mark_create"},
-    {"PATCH", "/api/v1/marks/{id}", marks_update, ACCESS_USER, ROLE_TEACHER, true,
-     "mark_update"},
-    {"DELETE", "/api/v1/marks/{id}", marks_delete, ACCESS_USER, ROLE_TEACHER, true,
-     "mark_delete"},
+    {"PATCH", "/api/v1/marks/{id}", marks_update, ACCESS_USER, ROLE_TEACHER, true, "mark_update"},
+    {"DELETE", "/api/v1/marks/{id}", marks_delete, ACCESS_USER, ROLE_TEACHER, true, "mark_delete"},
     {"GET", "/api/v1/marks/{id}/history", marks_history, ACCESS_USER,
      ROLE_ADMIN | ROLE_SCHOOL_ADMIN, false, "mark_history"},
     {"PUT", "/api/v1/lessons/{id}/attendance", marks_attendance, ACCESS_USER, ROLE_TEACHER, true,

@@ -84,9 +84,9 @@ static int timetable_bells_get(struct req *r)
     db_bind_int(st, ":i", inst);
     json_t *list = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "number",
-                                              sqlite3_column_int(st, 0), "starts_at",
-                                              db_col_text(st, 1), "ends_at", db_col_text(st, 2)));
+        json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "number", sqlite3_column_int(st, 0),
+                                              "starts_at", db_col_text(st, 1), "ends_at",
+                                              db_col_text(st, 2)));
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "bells", list));
 }
@@ -117,12 +117,11 @@ static int timetable_put(struct req *r)
         json_int_t weekday, number, subject, teacher, group = 0;
         const char *room = "";
         json_error_t err;
-        if (json_unpack_ex(e, &err, JSON_STRICT, "{s:I,s:I,s:I,s:I,s?s,s?I}", "weekday",
-                           &weekday, "number", &number, "subject_id", &subject, "teacher_id",
-                           &teacher, "room", &room, "group_id", &group) != 0)
+        if (json_unpack_ex(e, &err, JSON_STRICT, "{s:I,s:I,s:I,s:I,s?s,s?I}", "weekday", &weekday,
+                           "number", &number, "subject_id", &subject, "teacher_id", &teacher,
+                           "room", &room, "group_id", &group) != 0)
             return reply_error(r, 400, "bad_request", "entries[%zu]: %s", i, err.text);
-        if (weekday < 1 || weekday > 6 || number < 0 || number > 12 ||
-            !school_text_ok(room, 0, 20))
+        if (weekday < 1 || weekday > 6 || number < 0 || number > 12 || !school_text_ok(room, 0, 20))
             return reply_error(r, 400, "bad_request",
                                "entries[%zu]: weekday 1-6, number 0-12, room up to 20", i);
         /* The teacher works at the class's school; the group is the class's. */
@@ -167,8 +166,7 @@ static int timetable_put(struct req *r)
     if (audit(r, 0, "timetable.set", object,
               json_pack("{s:I}", "entries", (json_int_t)json_array_size(entries))) != 0)
         return reply_db_error(r);
-    return reply_json(r, 200,
-                      json_pack("{s:I}", "entries", (json_int_t)json_array_size(entries)));
+    return reply_json(r, 200, json_pack("{s:I}", "entries", (json_int_t)json_array_size(entries)));
 }
 
 static int timetable_get(struct req *r)
@@ -186,12 +184,11 @@ static int timetable_get(struct req *r)
     db_bind_int(st, ":c", class_id);
     json_t *list = json_array();
     while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *e = json_pack("{s:I,s:i,s:i,s:o,s:{s:I,s:o},s:s}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "weekday",
-                              sqlite3_column_int(st, 1), "number", sqlite3_column_int(st, 2),
-                              "subject", school_ref(st, 3), "teacher", "id",
-                              (json_int_t)sqlite3_column_int64(st, 5), "name",
-                              school_person_name(st, 6), "room", db_col_text(st, 9));
+        json_t *e = json_pack(
+            "{s:I,s:i,s:i,s:o,s:{s:I,s:o},s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+            "weekday", sqlite3_column_int(st, 1), "number", sqlite3_column_int(st, 2), "subject",
+            school_ref(st, 3), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 5), "name",
+            school_person_name(st, 6), "room", db_col_text(st, 9));
         if (sqlite3_column_type(st, 10) != SQLITE_NULL)
             json_object_set_new(e, "group_id", json_integer(sqlite3_column_int64(st, 10)));
         json_array_append_new(list, e);
@@ -245,23 +242,25 @@ static int timetable_lesson_patch(struct req *r)
         return r->status;
     if ((topic && !school_text_ok(topic, 0, 500)) ||
         (replacement && !json_is_null(replacement) && !json_is_integer(replacement)))
-        return reply_error(r, 400, "bad_request", "topic up to 500 characters; replacement_id "
-                                                  "a person or null");
+        return reply_error(r, 400, "bad_request",
+                           "topic up to 500 characters; replacement_id "
+                           "a person or null");
     struct lesson_ref l;
     bool admin_change = cancelled != -1 || replacement != NULL;
     if (admin_change) {
         if (authz_lesson_or_respond(r, id, AUTHZ_READ, &l) != 0)
             return r->status;
         if (!caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, l.institution_id))
-            return reply_error(r, 403, "forbidden", "only the school's admin cancels lessons or "
-                                                    "names a replacement");
+            return reply_error(r, 403, "forbidden",
+                               "only the school's admin cancels lessons or "
+                               "names a replacement");
     }
     if (topic && authz_lesson_or_respond(r, id, AUTHZ_WRITE, &l) != 0)
         return r->status;
     if (!topic && !admin_change)
         return reply_error(r, 400, "bad_request", "nothing to change");
-    int64_t repl = replacement && json_is_integer(replacement) ? json_integer_value(replacement)
-                                                                : 0;
+    int64_t repl =
+        replacement && json_is_integer(replacement) ? json_integer_value(replacement) : 0;
     if (repl) {
         sqlite3_stmt *s = db_stmt(r->db, "SELECT 1 FROM staff WHERE person_id = :p AND "
                                          "institution_id = :i");
@@ -300,8 +299,8 @@ static int timetable_lesson_patch(struct req *r)
 }
 
 const struct route timetable_routes[] = {
-    {"GET", "/api/v1/institutions/{id}/bells", timetable_bells_get, ACCESS_USER, ROLES_ANY,
-     false, "bells_get"},
+    {"GET", "/api/v1/institutions/{id}/bells", timetable_bells_get, ACCESS_USER, ROLES_ANY, false,
+     "bells_get"},
     {"PUT", "/api/v1/institutions/{id}/bells", timetable_bells_put, ACCESS_USER, ADMINS, true,
      "bells_set"},
     {"GET", "/api/v1/classes/{id}/timetable", timetable_get, ACCESS_USER, ROLES_ANY, false,
@@ -310,7 +309,7 @@ const struct route timetable_routes[] = {
      "timetable_set"},
     {"POST", "/api/v1/classes/{id}/lessons", timetable_generate, ACCESS_USER, ADMINS, true,
      "lessons_generate"},
-    {"PATCH", "/api/v1/lessons/{id}", timetable_lesson_patch, ACCESS_USER,
-     ADMINS | ROLE_TEACHER, true, "lesson_update"},
+    {"PATCH", "/api/v1/lessons/{id}", timetable_lesson_patch, ACCESS_USER, ADMINS | ROLE_TEACHER,
+     true, "lesson_update"},
     {0},
 };

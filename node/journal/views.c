@@ -19,10 +19,10 @@ static json_t *mark_row(sqlite3_stmt *st, int i)
 {
     return json_pack("{s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b}", "id",
                      (json_int_t)sqlite3_column_int64(st, i), "lesson_id",
-                     (json_int_t)sqlite3_column_int64(st, i + 1), "value",
-                     db_col_text(st, i + 2), "control_form", "code", db_col_text(st, i + 3),
-                     "name", db_col_text(st, i + 4), "weight", sqlite3_column_int(st, i + 5),
-                     "comment", db_col_text(st, i + 6), "exam", sqlite3_column_int(st, i + 7));
+                     (json_int_t)sqlite3_column_int64(st, i + 1), "value", db_col_text(st, i + 2),
+                     "control_form", "code", db_col_text(st, i + 3), "name", db_col_text(st, i + 4),
+                     "weight", sqlite3_column_int(st, i + 5), "comment", db_col_text(st, i + 6),
+                     "exam", sqlite3_column_int(st, i + 7));
 }
 
 static json_t *average_json(const struct average *a)
@@ -90,11 +90,10 @@ static int views_journal(struct req *r)
     db_bind_int(st, ":p", period_id);
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *hw = json_loads(db_col_text(st, 6), 0, NULL);
-        json_t *l = json_pack("{s:I,s:s,s:i,s:s,s:b,s:o}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "date", db_col_text(st, 1),
-                              "number", sqlite3_column_int(st, 2), "topic", db_col_text(st, 3),
-                              "cancelled", sqlite3_column_int(st, 4), "homework",
-                              hw ? hw : json_array());
+        json_t *l = json_pack(
+            "{s:I,s:s,s:i,s:s,s:b,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "date",
+            db_col_text(st, 1), "number", sqlite3_column_int(st, 2), "topic", db_col_text(st, 3),
+            "cancelled", sqlite3_column_int(st, 4), "homework", hw ? hw : json_array());
         if (sqlite3_column_type(st, 5) != SQLITE_NULL)
             json_object_set_new(l, "group_id", json_integer(sqlite3_column_int64(st, 5)));
         json_array_append_new(lessons, l);
@@ -123,10 +122,9 @@ static int views_journal(struct req *r)
         gs[n].id = sqlite3_column_int64(st, 0);
         gs[n].marks = json_array();
         gs[n].attendance = json_array();
-        json_array_append_new(students,
-                              json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)gs[n].id, "name",
-                                        school_person_name(st, 1), "marks", gs[n].marks,
-                                        "attendance", gs[n].attendance));
+        json_array_append_new(students, json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)gs[n].id,
+                                                  "name", school_person_name(st, 1), "marks",
+                                                  gs[n].marks, "attendance", gs[n].attendance));
         n++;
     }
     sqlite3_reset(st);
@@ -165,11 +163,10 @@ static int views_journal(struct req *r)
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct grid_student *g = grid_find(gs, n, sqlite3_column_int64(st, 1));
         if (g)
-            json_array_append_new(g->attendance,
-                                  json_pack("{s:I,s:s,s:b}", "lesson_id",
-                                            (json_int_t)sqlite3_column_int64(st, 0), "status",
-                                            db_col_text(st, 2), "justified",
-                                            sqlite3_column_int(st, 3)));
+            json_array_append_new(g->attendance, json_pack("{s:I,s:s,s:b}", "lesson_id",
+                                                           (json_int_t)sqlite3_column_int64(st, 0),
+                                                           "status", db_col_text(st, 2),
+                                                           "justified", sqlite3_column_int(st, 3)));
     }
     sqlite3_reset(st);
     for (size_t i = 0; i < n; i++)
@@ -259,8 +256,8 @@ static int views_diary(struct req *r)
     db_bind_int(st, ":s", student);
     db_bind_text(st, ":from", from);
     db_bind_text(st, ":to", to);
-    json_t *out = json_pack("{s:I,s:s,s:s,s:[]}", "student_id", (json_int_t)student, "from",
-                            from, "to", to, "days");
+    json_t *out = json_pack("{s:I,s:s,s:s,s:[]}", "student_id", (json_int_t)student, "from", from,
+                            "to", to, "days");
     json_t *days_arr = json_object_get(out, "days"), *day = NULL;
     char current[16] = "";
     int rc;
@@ -273,18 +270,18 @@ static int views_diary(struct req *r)
         }
         json_t *hw = json_loads(db_col_text(st, 14), 0, NULL);
         json_t *marks = json_loads(db_col_text(st, 15), 0, NULL);
-        json_t *l = json_pack(
-            "{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:o,s:o}", "id",
-            (json_int_t)sqlite3_column_int64(st, 0), "number", sqlite3_column_int(st, 2),
-            "starts_at", db_col_text(st, 3), "ends_at", db_col_text(st, 4), "subject",
-            school_ref(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7), "name",
-            school_person_name(st, 8), "room", db_col_text(st, 11), "topic", db_col_text(st, 12),
-            "cancelled", sqlite3_column_int(st, 13), "homework", hw ? hw : json_array(), "marks",
-            marks ? marks : json_array());
+        json_t *l =
+            json_pack("{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:o,s:o}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "number", sqlite3_column_int(st, 2),
+                      "starts_at", db_col_text(st, 3), "ends_at", db_col_text(st, 4), "subject",
+                      school_ref(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7),
+                      "name", school_person_name(st, 8), "room", db_col_text(st, 11), "topic",
+                      db_col_text(st, 12), "cancelled", sqlite3_column_int(st, 13), "homework",
+                      hw ? hw : json_array(), "marks", marks ? marks : json_array());
         if (sqlite3_column_type(st, 16) != SQLITE_NULL)
             json_object_set_new(l, "attendance",
-                                json_pack("{s:s,s:b}", "status", db_col_text(st, 16),
-                                          "justified", sqlite3_column_int(st, 17)));
+                                json_pack("{s:s,s:b}", "status", db_col_text(st, 16), "justified",
+                                          sqlite3_column_int(st, 17)));
         json_array_append_new(json_object_get(day, "lessons"), l);
     }
     sqlite3_reset(st);

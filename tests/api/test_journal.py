@@ -1,0 +1,240 @@
+"""The journal and the diary: teachers write marks, attendance and homework only in their own
+class and subject (a replacement only in that lesson); students and parents read only their
+own; every change of a mark is kept for the school's admin; averages are weighted."""
+import datetime
+
+import pytest
+
+
+def code(r):
+    return r.json()["error"]["code"]
+
+
+@pytest.fixture(scope="module")
+def w(node):
+    """Ids of the demo world: classes, subjects, the current period, lessons of 5А."""
+    teacher = node.login("teacher")
+    parent = node.login("parent")
+    a = {(x["class"]["name"], x["subject"]["name"]): x for x in teacher.user["assignments"]}
+    c5a = a[("5А", "Математика")]["class"]["id"]
+    math = a[("5А", "Математика")]["subject"]["id"]
+    years = teacher.get("/api/v1/academic-years").json()["items"]
+    today = datetime.date.today().isoformat()
+    periods = years[0]["periods"]
+    current = next((p for p in periods if p["starts_on"] <= today <= p["ends_on"]), None)
+    current = current or next(p for p in periods if p["starts_on"] <= today)
+    subjects = {s["code"]: s["id"] for s in teacher.get("/api/v1/subjects").json()["items"]}
+    grid = teacher.get(f"/api/v1/journal?class={c5a}&subject={math}&period={current['id']}").json()
+    kids = {c["name"]: c for c in parent.user["children"]}
+    return {"c5a": c5a, "math": math, "rus": subjects["rus"], "period": current, "periods": periods,
+            "lessons": grid["lessons"], "students": grid["students"],
+            "artem": kids["Иванов Артём Сергеевич"]["id"], "maria": kids["Иванова Мария Сергеевна"]["id"],
+            "year_id": years[0]["id"], "subjects": subjects}
+
+
+def lesson_of(node, w, subject):
+    """A lesson of 5А in `subject` in the current period, seen through the admin."""
+    admin = node.login("admin")
+    grid = admin.get(f"/api/v1/journal?class={w['c5a']}&subject={subject}&period={w['period']['id']}").json()
+    return next(l for l in grid["lessons"] if not l["cancelled"])
+
+
+def test_teacher_puts_a_mark_parent_sees_it(node, w):
+    teacher = node.login("teacher")
+    lesson = w["lessons"][0]["id"]
+    r = teacher.post(f"/api/v1/lessons/{lesson}/marks", {"student_id": w["artem"], "value": "5",
+                     "control_form": "control", "comment": "Отлично решил задачи"})
+    assert r.status == 201, r
+    mark = r.json()
+    assert mark["weight"] == 3 and mark["control_form"]["code"] == "control"
+    grid = teacher.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={w['period']['id']}").json()
+    artem = next(s for s in grid["students"] if s["id"] == w["artem"])
+    assert any(m["id"] == mark["id"] for m in artem["marks"])
+    parent = node.login("parent")
+    marks = parent.get(f"/api/v1/students/{w['artem']}/marks?period={w['period']['id']}").json()
+    math = next(s for s in marks["subjects"] if s["subject"]["id"] == w["math"])
+    assert any(m["id"] == mark["id"] and m["comment"] == "Отлично решил задачи" for m in math["marks"])
+    date = w["lessons"][0]["date"]
+    diary = parent.get(f"/api/v1/students/{w['artem']}/diary?from={date}&to={date}").json()
+    lessons = [l for d in diary["days"] for l in d["lessons"] if l["id"] == lesson]
+    assert lessons and any(m["value"] == "5" for m in lessons[0]["marks"])
+    assert lessons[0]["starts_at"] and lessons[0]["subject"]["name"] == "Математика"
+
+
+def test_weighted_average(node, w):
+    marks = node.login("student").get(f"/api/v1/students/{w['artem']}/marks?period={w['period']['id']}").json()
+    assert marks["subjects"]
+    for s in marks["subjects"]:
+        nums = [(int(m["value"]), m["weight"]) for m in s["marks"] if m["value"].isdigit()]
+        if not nums:
+            assert s["average"] is None
+            continue
+        expect = round(sum(v * k for v, k in nums) / sum(k for _, k in nums), 2)
+        assert abs(s["average"] - expect) < 0.005, (s["subject"], s["average"], expect)
+
+
+def test_mark_validation(node, w):
+    teacher = node.login("teacher")
+    lesson = w["lessons"][1]["id"]
+    base = {"student_id": w["artem"], "value": "4", "control_form": "oral"}
+    for bad in ({"value": "6"}, {"value": "abc"}, {"value": "1"}, {"control_form": "poem"},
+                {"weight": 11}, {"extra": 1}):
+        r = teacher.post(f"/api/v1/lessons/{lesson}/marks", dict(base, **bad))
+        assert r.status == 400, (bad, r)
+    other = next(s for s in node.login("admin").get(f"/api/v1/classes/{w['c5a']}/students").json()["items"])
+    assert other  # sanity
+    r = teacher.post(f"/api/v1/lessons/{lesson}/marks", dict(base, student_id=w["maria"]))  # 9А
+    assert r.status == 400
+    assert teacher.post(f"/api/v1/lessons/{lesson}/marks", dict(base, value="pass")).status == 201
+    assert teacher.post("/api/v1/lessons/999999/marks", base).status == 404
+
+
+def test_only_own_class_and_subject(node, w):
+    rus_lesson = lesson_of(node, w, w["rus"])
+    teacher = node.login("teacher")  # mathematics, not Russian
+    r = teacher.post(f"/api/v1/lessons/{rus_lesson['id']}/marks",
+                     {"student_id": w["artem"], "value": "4", "control_form": "oral"})
+    assert r.status == 403 and code(r) == "forbidden"
+    ct = node.login("classteacher")  # teaches Russian in 5А
+    r = ct.post(f"/api/v1/lessons/{rus_lesson['id']}/marks",
+                {"student_id": w["artem"], "value": "4", "control_form": "dictation"})
+    assert r.status == 201
+    assert ct.post(f"/api/v1/lessons/{w['lessons'][0]['id']}/marks",
+                   {"student_id": w["artem"], "value": "4", "control_form": "oral"}).status == 403
+    for login in ("student", "parent", "medic", "schooladmin", "admin"):
+        r = node.login(login).post(f"/api/v1/lessons/{w['lessons'][0]['id']}/marks",
+                                   {"student_id": w["artem"], "value": "3", "control_form": "oral"})
+        assert r.status == 403, login
+
+
+def test_mark_change_delete_and_trail(node, w):
+    teacher = node.login("teacher")
+    lesson = w["lessons"][2]["id"]
+    m = teacher.post(f"/api/v1/lessons/{lesson}/marks", {"student_id": w["artem"], "value": "3",
+                     "control_form": "oral"}).json()
+    r = teacher.patch(f"/api/v1/marks/{m['id']}", {"value": "4", "control_form": "test"})
+    assert r.status == 200 and r.json()["value"] == "4" and r.json()["weight"] == 2
+    assert teacher.patch(f"/api/v1/marks/{m['id']}", {"value": "9"}).status == 400
+    assert node.login("classteacher").patch(f"/api/v1/marks/{m['id']}", {"value": "5"}).status == 403
+    assert teacher.delete(f"/api/v1/marks/{m['id']}").status == 200
+    assert teacher.delete(f"/api/v1/marks/{m['id']}").status == 404
+    trail = node.login("schooladmin").get(f"/api/v1/marks/{m['id']}/history")
+    assert trail.status == 200
+    items = trail.json()["items"]
+    assert [i["action"] for i in items] == ["create", "update", "delete"]
+    assert items[1]["old"]["value"] == "3" and items[1]["new"]["value"] == "4"
+    assert items[2]["new"] is None and items[0]["by"]["name"] == "Смирнова Ольга Петровна"
+    assert teacher.get(f"/api/v1/marks/{m['id']}/history").status == 403
+    gym_admin_denied = node.login("parent").get(f"/api/v1/marks/{m['id']}/history")
+    assert gym_admin_denied.status == 403
+
+
+def test_attendance_and_homework(node, w):
+    teacher = node.login("teacher")
+    lesson = w["lessons"][3]
+    r = teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
+                        body={"student_id": w["artem"], "status": "late"})
+    assert r.status == 200
+    assert teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
+                           body={"student_id": w["artem"], "status": "asleep"}).status == 400
+    h = teacher.post(f"/api/v1/lessons/{lesson['id']}/homework", {"text": "№ 512, 514", "due_date": lesson["date"]})
+    assert h.status == 201
+    assert teacher.post(f"/api/v1/lessons/{lesson['id']}/homework", {"text": "", "due_date": lesson["date"]}).status == 400
+    diary = node.login("student").get(f"/api/v1/students/{w['artem']}/diary?from={lesson['date']}&to={lesson['date']}").json()
+    l = next(x for d in diary["days"] for x in d["lessons"] if x["id"] == lesson["id"])
+    assert l["attendance"]["status"] == "late"
+    assert any(x["text"] == "№ 512, 514" for x in l["homework"])
+    assert teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
+                           body={"student_id": w["artem"], "status": None}).status == 200
+    diary = node.login("student").get(f"/api/v1/students/{w['artem']}/diary?from={lesson['date']}&to={lesson['date']}").json()
+    l = next(x for d in diary["days"] for x in d["lessons"] if x["id"] == lesson["id"])
+    assert "attendance" not in l
+    rus = lesson_of(node, w, w["rus"])
+    assert teacher.post(f"/api/v1/lessons/{rus['id']}/homework", {"text": "x", "due_date": rus["date"]}).status == 403
+
+
+def test_journal_and_diary_denials(node, w):
+    q = f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={w['period']['id']}"
+    assert node.login("parent").get(q).status == 403
+    assert node.login("student").get(q).status == 403
+    assert node.login("classteacher").get(q).status == 200  # class teacher of 5А reads all subjects
+    rusq = f"/api/v1/journal?class={w['c5a']}&subject={w['rus']}&period={w['period']['id']}"
+    assert node.login("teacher").get(rusq).status == 403
+    assert node.login("teacher").get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}").status == 400
+    parent = node.login("parent")
+    other = next(s["id"] for s in w["students"] if s["id"] != w["artem"])
+    assert parent.get(f"/api/v1/students/{other}/diary").status == 403
+    assert parent.get(f"/api/v1/students/{other}/marks?period={w['period']['id']}").status == 403
+    assert parent.get(f"/api/v1/students/{w['artem']}/diary?from=2026-01-01&to=2026-03-01").status == 400
+    assert parent.get(f"/api/v1/students/{w['artem']}/diary?from=2026-13-01").status == 400
+    week = parent.get(f"/api/v1/students/{w['maria']}/diary")
+    assert week.status == 200 and week.json()["from"] <= week.json()["to"]
+    assert node.client().get(f"/api/v1/students/{w['artem']}/diary").status == 401
+
+
+def test_lesson_topic_cancel_and_replacement(node, w):
+    teacher = node.login("teacher")
+    sa = node.login("schooladmin")
+    lesson = w["lessons"][4]
+    assert teacher.patch(f"/api/v1/lessons/{lesson['id']}", {"topic": "Дроби"}).status == 200
+    assert teacher.patch(f"/api/v1/lessons/{lesson['id']}", {"cancelled": True}).status == 403
+    assert node.login("classteacher").patch(f"/api/v1/lessons/{lesson['id']}", {"topic": "x"}).status == 403
+    # A replacement teacher writes in that lesson only.
+    ct = node.login("classteacher")
+    ct_id = ct.user["person_id"]
+    assert sa.patch(f"/api/v1/lessons/{lesson['id']}", {"replacement_id": ct_id}).status == 200
+    assert ct.post(f"/api/v1/lessons/{lesson['id']}/marks", {"student_id": w["artem"], "value": "5",
+                   "control_form": "oral"}).status == 201
+    assert ct.post(f"/api/v1/lessons/{w['lessons'][5]['id']}/marks", {"student_id": w["artem"],
+                   "value": "5", "control_form": "oral"}).status == 403
+    date = lesson["date"]
+    diary = node.login("student").get(f"/api/v1/students/{w['artem']}/diary?from={date}&to={date}").json()
+    l = next(x for d in diary["days"] for x in d["lessons"] if x["id"] == lesson["id"])
+    assert l["teacher"]["name"] == "Кузнецова Марина Игоревна" and l["topic"] == "Дроби"
+    assert sa.patch(f"/api/v1/lessons/{lesson['id']}", {"cancelled": True}).status == 200
+    r = teacher.post(f"/api/v1/lessons/{lesson['id']}/marks", {"student_id": w["artem"], "value": "4",
+                     "control_form": "oral"})
+    assert r.status == 409
+    audit = sa.get("/api/v1/audit").json()["items"]
+    assert any(i["action"] == "lesson.update" for i in audit)
+
+
+def test_timetable_and_lesson_generation(node, w):
+    sa = node.login("schooladmin")
+    teacher_id = node.login("teacher").user["person_id"]
+    c = sa.post("/api/v1/institutions/1/classes", {"year_id": w["year_id"], "grade": 8, "letter": "В"}).json()
+    entries = [{"weekday": d, "number": n, "subject_id": w["math"], "teacher_id": teacher_id, "room": "21"}
+               for d in (1, 3, 5) for n in (1, 2)]
+    r = sa.request("PUT", f"/api/v1/classes/{c['id']}/timetable", body={"entries": entries})
+    assert r.status == 200 and r.json()["entries"] == 6
+    tt = sa.get(f"/api/v1/classes/{c['id']}/timetable").json()["entries"]
+    assert len(tt) == 6 and tt[0]["subject"]["name"] == "Математика"
+    bad = dict(entries[0], weekday=7)
+    assert sa.request("PUT", f"/api/v1/classes/{c['id']}/timetable", body={"entries": [bad]}).status == 400
+    dup = [entries[0], entries[0]]
+    assert sa.request("PUT", f"/api/v1/classes/{c['id']}/timetable", body={"entries": dup}).status == 409
+    assert len(sa.get(f"/api/v1/classes/{c['id']}/timetable").json()["entries"]) == 6  # unchanged
+    p3 = next(p for p in w["periods"] if p["number"] == 3)
+    g = sa.post(f"/api/v1/classes/{c['id']}/lessons", {"period_id": p3["id"]})
+    assert g.status == 201 and g.json()["created"] > 20
+    again = sa.post(f"/api/v1/classes/{c['id']}/lessons", {"period_id": p3["id"]})
+    assert again.json()["created"] == 0  # nothing twice
+    # The teacher has no assignment in 8В; the class's school admin reads the grid.
+    grid = sa.get(f"/api/v1/journal?class={c['id']}&subject={w['math']}&period={p3['id']}").json()
+    dates = {l["date"] for l in grid["lessons"]}
+    year2 = p3["starts_on"][:4]
+    assert f"{year2}-02-23" not in dates and f"{year2}-03-08" not in dates
+    for d in dates:
+        assert datetime.date.fromisoformat(d).isoweekday() in (1, 3, 5)
+    assert len(grid["lessons"]) == g.json()["created"]
+    # Denials: another school, a teacher.
+    assert sa.request("PUT", "/api/v1/classes/6/timetable", body={"entries": []}).status == 403
+    assert node.login("teacher").request("PUT", f"/api/v1/classes/{c['id']}/timetable",
+                                         body={"entries": []}).status == 403
+    bells = sa.request("PUT", "/api/v1/institutions/1/bells", body={"bells": [
+        {"number": 1, "starts_at": "08:00", "ends_at": "08:45"}]})
+    assert bells.status == 200
+    assert sa.request("PUT", "/api/v1/institutions/1/bells", body={"bells": [
+        {"number": 1, "starts_at": "09:00", "ends_at": "08:45"}]}).status == 400
+    assert sa.request("PUT", "/api/v1/institutions/2/bells", body={"bells": []}).status == 403
+    assert sa.get("/api/v1/institutions/1/bells").json()["bells"][0]["starts_at"] == "08:00"

@@ -1,0 +1,112 @@
+/*
+ * Unit tests of journal logic: mark values on the region's scale, weighted averages, and
+ * generating dated lessons from a weekly timetable around weekends and holidays.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal/journal.h"
+#include "log.h"
+
+static struct mes_config cfg;
+
+static void test_mark_values(void **state)
+{
+    (void)state;
+    assert_true(journal_mark_valid(&cfg, "2"));
+    assert_true(journal_mark_valid(&cfg, "5"));
+    assert_false(journal_mark_valid(&cfg, "1"));
+    assert_false(journal_mark_valid(&cfg, "6"));
+    assert_false(journal_mark_valid(&cfg, "4+"));
+    assert_false(journal_mark_valid(&cfg, ""));
+    assert_false(journal_mark_valid(&cfg, "-3"));
+    assert_true(journal_mark_valid(&cfg, "pass"));
+    struct mes_config ten = cfg;
+    ten.grading.min = 1;
+    ten.grading.max = 10;
+    ten.grading.pass_fail = false;
+    assert_true(journal_mark_valid(&ten, "10"));
+    assert_true(journal_mark_valid(&ten, "1"));
+    assert_false(journal_mark_valid(&ten, "pass"));
+}
+
+static void test_weighted_average(void **state)
+{
+    (void)state;
+    struct average a = {0};
+    assert_true(average_value(&a) < 0);
+    average_add(&a, "5", 3); /* control work */
+    average_add(&a, "3", 1); /* oral */
+    average_add(&a, "pass", 2);
+    /* (5*3 + 3*1) / (3 + 1) = 4.5 */
+    assert_float_equal(average_value(&a), 4.5, 1e-9);
+    average_add(&a, "4", 2);
+    /* (15 + 3 + 8) / 6 = 4.333... -> 4.33 */
+    assert_float_equal(average_value(&a), 4.33, 1e-9);
+}
+
+static void test_generate_lessons(void **state)
+{
+    (void)state;
+    char path[64] = "/tmp/mes-test-journal-XXXXXX", err[256];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    /* A period from Monday 2027-02-22 to Sunday 2027-03-14, with 02-23 and 03-08 holidays;
+     * lessons on Mondays (two) and Tuesdays (one). */
+    assert_int_equal(
+        db_exec(db, "INSERT INTO municipalities (id, name) VALUES (1, 'М');"
+                    "INSERT INTO institutions (id, municipality_id, kind, name, short_name) "
+                    "VALUES (1, 1, 'school', 'Ш', 'Ш');"
+                    "INSERT INTO academic_years (id, name, starts_on, ends_on) "
+                    "VALUES (1, '2026/2027', '2026-09-01', '2027-08-31');"
+                    "INSERT INTO periods (id, year_id, number, name, starts_on, ends_on) "
+                    "VALUES (7, 1, 3, 'p', '2027-02-22', '2027-03-14');"
+                    "INSERT INTO persons (id, last_name, first_name) VALUES (1, 'Т', 'Т');"
+                    "INSERT INTO classes (id, institution_id, year_id, grade, letter) "
+                    "VALUES (1, 1, 1, 5, 'А');"
+                    "INSERT INTO timetable (class_id, weekday, number, subject_id, teacher_id) "
+                    "VALUES (1, 1, 1, 4, 1), (1, 1, 2, 4, 1), (1, 2, 1, 1, 1);"),
+        SQLITE_OK);
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    /* Mondays 22.02, 01.03, 08.03 (holiday), Tuesdays 23.02 (holiday), 02.03, 09.03:
+     * 2 Mondays x 2 + 2 Tuesdays x 1 = 6 lessons. */
+    assert_int_equal(journal_generate_lessons(db, &cfg, 1, 7), 6);
+    assert_int_equal(journal_generate_lessons(db, &cfg, 1, 7), 0); /* idempotent */
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM lessons WHERE date IN ('2027-02-23', "
+                                   "'2027-03-08') OR strftime('%w', date) IN ('0', '6')");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_reset(st);
+    db_close(db);
+    unlink(path);
+    char p[80];
+    snprintf(p, sizeof(p), "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", path);
+    unlink(p);
+}
+
+int main(void)
+{
+    log_set_quiet(1);
+    config_defaults(&cfg);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mark_values),
+        cmocka_unit_test(test_weighted_average),
+        cmocka_unit_test(test_generate_lessons),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
