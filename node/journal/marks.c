@@ -362,7 +362,28 @@ static int marks_homework(struct req *r)
                                 "lesson_id", (json_int_t)lesson, "text", text, "due_date", due));
 }
 
+/* GET /api/v1/control-forms: the region's control forms and their default weights. */
+static int marks_forms(struct req *r)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT code, name, weight FROM control_forms ORDER BY "
+                                      "weight, id");
+    if (st == NULL)
+        return reply_db_error(r);
+    json_t *items = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(items,
+                              json_pack("{s:s,s:s,s:i}", "code", db_col_text(st, 0), "name",
+                                        db_col_text(st, 1), "weight", sqlite3_column_int(st, 2)));
+    sqlite3_reset(st);
+    const struct mes_config *cfg = &r->node->cfg;
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:{s:i,s:i,s:b}}", "items", items, "scale", "min",
+                                cfg->grading.min, "max", cfg->grading.max, "pass_fail",
+                                cfg->grading.pass_fail));
+}
+
 const struct route marks_routes[] = {
+    {"GET", "/api/v1/control-forms", marks_forms, ACCESS_USER, ROLES_ANY, false, "control_forms"},
     {"POST", "/api/v1/lessons/{id}/marks", marks_create, ACCESS_USER, ROLE_TEACHER, true,
      "mark_create"},
     {"PATCH", "/api/v1/marks/{id}", marks_update, ACCESS_USER, ROLE_TEACHER, true, "mark_update"},

@@ -71,6 +71,60 @@ const tests = {
     const text = await ctx.page.textContent("table");
     assert(text.includes("Математика") && text.includes("5А"), "assignments: " + text);
   },
+  async "teacher puts a mark in the journal, the parent sees it in the diary"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "teacher");
+    await page.waitForSelector("#nav a[href='/journal']");
+    await page.click("#nav a[href='/journal']");
+    await page.waitForSelector("#journal-grid");
+    const pick = await page.$eval("#journal-pick option:checked", (o) => o.textContent);
+    assert(pick === "5А · Математика", "first assignment: " + pick);
+    // Artem's cell in the last lesson that is not cancelled.
+    const target = await page.evaluate(() => {
+      const row = [...document.querySelectorAll("#journal-grid tbody tr")]
+        .find((tr) => tr.querySelector("th").textContent.startsWith("Иванов Артём"));
+      const cells = [...row.querySelectorAll("td.cell")];
+      const heads = [...document.querySelectorAll("#journal-grid thead th[data-lesson]")];
+      const i = heads.map((h) => !h.classList.contains("cancelled")).lastIndexOf(true);
+      return { lesson: cells[i].dataset.lesson, student: cells[i].dataset.student, date: heads[i].dataset.date };
+    });
+    await page.click(`td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
+    await page.waitForSelector(".mark-dialog");
+    await page.selectOption(".mark-dialog select", "control");
+    await page.fill(".mark-dialog input[name=comment]", "Браузерная проверка");
+    await page.click(".mark-dialog button[data-value='5']");
+    await page.waitForSelector(".mark-dialog", { state: "detached" });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes("5"),
+      `td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+
+    await login(page, base, "parent");
+    await page.waitForSelector("a.diary-link");
+    await page.click(`a.diary-link[href='/diary/${target.student}']`);
+    await page.waitForSelector("h1");
+    await page.goto(`${base}/diary/${target.student}?week=${target.date}`);
+    await page.waitForSelector(`li.lesson[data-lesson='${target.lesson}']`);
+    const text = await page.textContent(`li.lesson[data-lesson='${target.lesson}']`);
+    assert(text.includes("Математика") && text.includes("5") && text.includes("Браузерная проверка"),
+      "diary lesson: " + text);
+  },
+  async "student sees the week and the weighted averages"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "student");
+    await page.waitForSelector("#nav a");
+    await page.click("#nav a >> text=Оценки");
+    await page.waitForSelector("table.marks");
+    const rows = await page.$$eval("table.marks tbody tr", (trs) => trs.length);
+    assert(rows > 5, "subjects: " + rows);
+    await page.click("#nav a >> text=Дневник");
+    await page.waitForSelector(".week");
+    const before = await page.textContent(".week");
+    await page.click("text=← Неделя назад");
+    await page.waitForFunction((b) => document.querySelector(".week")?.textContent !== b, before);
+    const lessons = await page.$$eval("li.lesson", (l) => l.length);
+    assert(lessons > 10, "lessons in the previous week: " + lessons);
+  },
   async "home page fits a 360 px phone"(ctx) {
     await ctx.page.setViewportSize({ width: 360, height: 740 });
     await login(ctx.page, ctx.base, "parent");

@@ -11,7 +11,10 @@
 
 const state = { me: null, csrf: sessionStorage.getItem("mes.csrf"), msg: {} };
 
+// href may be a function of the logged-in person (for links to one's own pages).
 export const navigation = [{ key: "nav.home", href: "/home", roles: null }];
+
+export { state };
 
 export const pages = [
   { path: /^\/(login)?$/, view: loginView, public: true },
@@ -60,7 +63,7 @@ export function go(path, replace = false) {
 
 function main() { return document.getElementById("main"); }
 
-function show(...nodes) {
+export function show(...nodes) {
   const m = main();
   m.replaceChildren(...nodes);
 }
@@ -73,7 +76,8 @@ function header() {
   if (!state.me) return;
   for (const n of navigation) {
     if (n.roles && !n.roles.some((r) => state.me.roles.includes(r))) continue;
-    nav.append(el("a", { href: n.href, "data-link": "", text: t(n.key) }));
+    const href = typeof n.href === "function" ? n.href(state.me) : n.href;
+    nav.append(el("a", { href, "data-link": "", text: t(n.key) }));
   }
   who.append(
     el("span", { class: "who-name", text: state.me.name }),
@@ -123,11 +127,11 @@ function loginView() {
   login.focus();
 }
 
-function section(titleKey, ...content) {
-  return el("section", { class: "card" }, el("h2", { text: t(titleKey) }), ...content);
+export function section(titleKey, ...content) {
+  return el("section", { class: "card" }, titleKey ? el("h2", { text: t(titleKey) }) : null, ...content);
 }
 
-function table(headKeys, rows) {
+export function table(headKeys, rows) {
   return el("table", {},
     el("thead", {}, el("tr", {}, headKeys.map((k) => el("th", { text: t(k) })))),
     el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c))))));
@@ -145,7 +149,10 @@ function homeView() {
     parts.push(section("home.children", kids.length
       ? el("ul", { class: "children" }, kids.map((c) => el("li", {},
           el("a", { href: `/students/${c.id}`, "data-link": "", class: "child", text: c.name }),
-          c.class ? el("span", { class: "muted", text: ` · ${c.class.name} · ${c.institution.name}` }) : null)))
+          c.class ? el("span", { class: "muted", text: ` · ${c.class.name} · ${c.institution.name}` }) : null,
+          el("span", { class: "links" },
+            el("a", { href: `/diary/${c.id}`, "data-link": "", class: "diary-link", text: t("nav.diary") }),
+            el("a", { href: `/marks/${c.id}`, "data-link": "", text: t("nav.marks") })))))
       : el("p", { text: t("home.no_children") })));
   }
   if (me.roles.includes("student") && me.student && me.student.class)
@@ -185,7 +192,7 @@ async function studentView(id) {
       el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))));
 }
 
-async function render() {
+export async function render() {
   const path = location.pathname;
   header();
   for (const p of pages) {
@@ -206,7 +213,7 @@ async function loadCatalog(lang) {
   }
 }
 
-async function boot() {
+export async function boot() {
   const ui = await api("GET", "/api/v1/ui");
   const lang = ui.data?.default_language ?? "ru";
   await loadCatalog(lang);
@@ -227,4 +234,3 @@ async function boot() {
   await render();
 }
 
-boot();

@@ -1,0 +1,186 @@
+// Journal pages: the teacher's grid (class × subject × period, marks put in place), the
+// diary week of a student, and a student's marks by subject with weighted averages.
+import { api, el, go, navigation, pages, section, show, state, t } from "./app.js";
+
+navigation.push(
+  { key: "nav.journal", href: "/journal", roles: ["teacher", "class_teacher", "school_admin"] },
+  { key: "nav.diary", href: (me) => `/diary/${me.student?.id ?? me.person_id}`, roles: ["student"] },
+  { key: "nav.marks", href: (me) => `/marks/${me.student?.id ?? me.person_id}`, roles: ["student"] },
+);
+
+pages.push(
+  { path: /^\/journal$/, view: journalView },
+  { path: /^\/diary\/(\d+)$/, view: diaryView },
+  { path: /^\/marks\/(\d+)$/, view: marksView },
+);
+
+const iso = (d) => d.toISOString().slice(0, 10);
+const ddmm = (s) => `${s.slice(8, 10)}.${s.slice(5, 7)}`;
+
+function mondayOf(dateStr) {
+  const d = new Date(`${dateStr}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return d;
+}
+
+async function periods() {
+  const r = await api("GET", "/api/v1/academic-years");
+  const years = r.data?.items ?? [];
+  const today = iso(new Date());
+  const all = years.flatMap((y) => y.periods);
+  const current = all.find((p) => p.starts_on <= today && today <= p.ends_on)
+    ?? [...all].reverse().find((p) => p.starts_on <= today) ?? all[0];
+  return { all, current };
+}
+
+function errorText(status) {
+  return t(status === 403 ? "app.forbidden" : status === 404 ? "app.not_found" : "app.error");
+}
+
+// ---- the teacher's journal -------------------------------------------------------------
+
+async function journalView() {
+  const params = new URLSearchParams(location.search);
+  const assignments = state.me.assignments ?? [];
+  const { all, current } = await periods();
+  const chosen = assignments.find((a) => `${a.class.id}` === params.get("class")
+    && `${a.subject.id}` === params.get("subject")) ?? assignments[0];
+  const period = all.find((p) => `${p.id}` === params.get("period")) ?? current;
+  if (!chosen || !period) { show(el("p", { text: t("journal.none") })); return; }
+
+  const pick = el("select", { id: "journal-pick" }, assignments.map((a, i) =>
+    el("option", { value: String(i), text: `${a.class.name} · ${a.subject.name}` })));
+  pick.value = String(assignments.indexOf(chosen));
+  const per = el("select", { id: "journal-period" }, all.map((p) =>
+    el("option", { value: String(p.id), text: p.name })));
+  per.value = String(period.id);
+  const reload = () => {
+    const a = assignments[Number(pick.value)];
+    go(`/journal?class=${a.class.id}&subject=${a.subject.id}&period=${per.value}`, true);
+  };
+  pick.addEventListener("change", reload);
+  per.addEventListener("change", reload);
+
+  const r = await api("GET", `/api/v1/journal?class=${chosen.class.id}&subject=${chosen.subject.id}&period=${period.id}`);
+  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r.status) })); return; }
+  const forms = (await api("GET", "/api/v1/control-forms")).data;
+  const grid = r.data;
+  const lessons = grid.lessons;
+  const head = el("tr", {}, el("th", { text: t("journal.student") }),
+    lessons.map((l) => el("th", { class: l.cancelled ? "cancelled" : "", title: l.topic || "",
+      "data-lesson": String(l.id), "data-date": l.date, text: ddmm(l.date) })),
+    el("th", { text: t("journal.average") }));
+  const rows = grid.students.map((s) => {
+    const byLesson = new Map();
+    for (const m of s.marks) byLesson.set(m.lesson_id, [...(byLesson.get(m.lesson_id) ?? []), m]);
+    const absent = new Map(s.attendance.map((a) => [a.lesson_id, a.status]));
+    return el("tr", {}, el("th", { class: "student", text: s.name }),
+      lessons.map((l) => {
+        const marks = byLesson.get(l.id) ?? [];
+        const cell = el("td", { class: "cell", "data-student": String(s.id), "data-lesson": String(l.id) },
+          marks.map((m) => el("span", { class: `mark w${m.weight}`, title: `${m.control_form.name} · ${t("journal.weight")} ${m.weight}${m.comment ? " · " + m.comment : ""}`, text: markText(m.value) })),
+          absent.has(l.id) ? el("span", { class: "absent", text: t(`attendance.short.${absent.get(l.id)}`) }) : null);
+        if (!l.cancelled) cell.addEventListener("click", () => markDialog(cell, s, l, forms, reload));
+        return cell;
+      }),
+      el("td", { class: "avg", text: s.average == null ? "—" : s.average.toFixed(2) }));
+  });
+  show(
+    el("h1", { text: t("journal.title") }),
+    el("div", { class: "toolbar" }, pick, per),
+    el("div", { class: "grid-wrap" }, el("table", { class: "grid", id: "journal-grid" },
+      el("thead", {}, head), el("tbody", {}, rows))),
+    el("p", { class: "muted", text: t("journal.hint") }));
+}
+
+function markText(v) {
+  return v === "pass" ? t("mark.pass") : v === "fail" ? t("mark.fail") : v;
+}
+
+function markDialog(cell, student, lesson, forms, done) {
+  document.querySelector(".mark-dialog")?.remove();
+  const scale = forms.scale;
+  const values = [];
+  for (let v = scale.max; v >= scale.min; v--) values.push(String(v));
+  if (scale.pass_fail) values.push("pass", "fail");
+  const form = el("select", { name: "control_form" }, forms.items.map((f) =>
+    el("option", { value: f.code, text: `${f.name} (${t("journal.weight")} ${f.weight})` })));
+  const comment = el("input", { name: "comment", placeholder: t("journal.comment") });
+  const error = el("p", { class: "error" });
+  const save = async (value) => {
+    const r = await api("POST", `/api/v1/lessons/${lesson.id}/marks`,
+      { student_id: student.id, value, control_form: form.value, comment: comment.value });
+    if (r.status === 201) { dialog.remove(); done(); } else error.textContent = r.data?.error?.message ?? t("app.error");
+  };
+  const dialog = el("div", { class: "card mark-dialog", role: "dialog" },
+    el("h2", { text: `${student.name} · ${ddmm(lesson.date)}` }),
+    el("div", { class: "values" }, values.map((v) =>
+      el("button", { type: "button", class: "value", "data-value": v, onclick: () => save(v), text: markText(v) }))),
+    el("label", { text: t("journal.form") }), form,
+    el("label", { text: t("journal.comment") }), comment,
+    error,
+    el("button", { type: "button", class: "secondary", onclick: () => dialog.remove(), text: t("journal.close") }));
+  document.getElementById("main").append(dialog);
+}
+
+// ---- the diary ----------------------------------------------------------------------------
+
+async function diaryView(id) {
+  const params = new URLSearchParams(location.search);
+  const monday = mondayOf(params.get("week") ?? iso(new Date()));
+  const sunday = new Date(monday);
+  sunday.setUTCDate(sunday.getUTCDate() + 6);
+  const r = await api("GET", `/api/v1/students/${id}/diary?from=${iso(monday)}&to=${iso(sunday)}`);
+  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r.status) })); return; }
+  const shift = (days) => {
+    const d = new Date(monday);
+    d.setUTCDate(d.getUTCDate() + days);
+    go(`/diary/${id}?week=${iso(d)}`);
+  };
+  const days = r.data.days.map((d) => section(null, el("h2", { text: dayTitle(d.date) }),
+    el("ol", { class: "day" }, d.lessons.map((l) => el("li", { class: l.cancelled ? "lesson cancelled" : "lesson", "data-lesson": String(l.id) },
+      el("div", { class: "lesson-head" },
+        el("span", { class: "time", text: l.starts_at ? `${l.starts_at}–${l.ends_at}` : `${l.number}` }),
+        el("strong", { text: l.subject.name }),
+        l.marks.map((m) => el("span", { class: `mark w${m.weight}`, title: `${m.control_form} · ${t("journal.weight")} ${m.weight}`, text: markText(m.value) })),
+        l.attendance ? el("span", { class: "absent", text: t(`attendance.${l.attendance.status}`) }) : null),
+      l.topic ? el("div", { class: "muted", text: `${t("diary.topic")}: ${l.topic}` }) : null,
+      l.homework.map((h) => el("div", { class: "homework", text: `${t("diary.homework")}: ${h.text}` })),
+      l.marks.filter((m) => m.comment).map((m) => el("div", { class: "comment", text: `${t("diary.comment")}: ${m.comment}` })),
+      l.cancelled ? el("div", { class: "error", text: t("diary.cancelled") }) : null)))));
+  show(
+    el("h1", { text: t("diary.title") }),
+    el("div", { class: "toolbar" },
+      el("button", { type: "button", class: "secondary", onclick: () => shift(-7), text: t("diary.prev") }),
+      el("span", { class: "week", text: `${ddmm(iso(monday))} – ${ddmm(iso(sunday))}` }),
+      el("button", { type: "button", class: "secondary", onclick: () => shift(7), text: t("diary.next") }),
+      el("a", { href: `/marks/${id}`, "data-link": "", text: t("nav.marks") })),
+    ...(days.length ? days : [el("p", { class: "card", text: t("diary.empty") })]));
+}
+
+function dayTitle(date) {
+  const d = new Date(`${date}T00:00:00Z`);
+  return `${t(`weekday.${d.getUTCDay()}`)}, ${ddmm(date)}`;
+}
+
+// ---- marks by subject ---------------------------------------------------------------------
+
+async function marksView(id) {
+  const { all, current } = await periods();
+  const params = new URLSearchParams(location.search);
+  const period = all.find((p) => `${p.id}` === params.get("period")) ?? current;
+  const r = await api("GET", `/api/v1/students/${id}/marks?period=${period.id}`);
+  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r.status) })); return; }
+  const per = el("select", { id: "marks-period" }, all.map((p) => el("option", { value: String(p.id), text: p.name })));
+  per.value = String(period.id);
+  per.addEventListener("change", () => go(`/marks/${id}?period=${per.value}`, true));
+  show(
+    el("h1", { text: t("marks.title") }),
+    el("div", { class: "toolbar" }, per, el("a", { href: `/diary/${id}`, "data-link": "", text: t("nav.diary") })),
+    el("table", { class: "card marks" },
+      el("thead", {}, el("tr", {}, el("th", { text: t("col.subject") }), el("th", { text: t("marks.marks") }), el("th", { text: t("journal.average") }))),
+      el("tbody", {}, r.data.subjects.map((s) => el("tr", {},
+        el("td", { text: s.subject.name }),
+        el("td", {}, s.marks.map((m) => el("span", { class: `mark w${m.weight}`, title: `${ddmm(m.date)} · ${m.control_form.name} · ${t("journal.weight")} ${m.weight}`, text: markText(m.value) }))),
+        el("td", { class: "avg", text: s.average == null ? "—" : s.average.toFixed(2) }))))));
+}

@@ -1,0 +1,5 @@
+// Entry point: the shell (app.js), then each subsystem's pages, then start.
+import { boot } from "./app.js";
+import "./journal.js";
+
+boot();
