@@ -101,7 +101,7 @@ def test_api_answers_are_not_cached(node):
 def test_web_assets_have_etags(node):
     c = node.client()
     r = c.get("/")
-    assert r.status == 200 and b"/static/app.js" in r.body
+    assert r.status == 200 and b"/static/main.js" in r.body
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
     js = c.get("/static/app.js")
     etag = js.headers["ETag"]

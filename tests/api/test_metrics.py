@@ -1,6 +1,7 @@
 """GET /metrics: Prometheus text that promtool accepts, with per-route requests and latency
 histograms, database and thread figures; and the access log."""
 import subprocess
+import time
 
 
 def test_metrics_are_valid_prometheus_text(node):
@@ -27,5 +28,8 @@ def test_metrics_are_valid_prometheus_text(node):
 
 def test_access_log_records_requests(node):
     node.client().get("/api/v1/access-log-probe")
-    out = node.output()
-    assert '"GET /api/v1/access-log-probe" 404' in out
+    # The line is written just after the reply is sent: give the worker a moment.
+    deadline = time.time() + 5
+    while '"GET /api/v1/access-log-probe" 404' not in node.output() and time.time() < deadline:
+        time.sleep(0.05)
+    assert '"GET /api/v1/access-log-probe" 404' in node.output()
