@@ -285,3 +285,15 @@ int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id
     int t = caller_has(r, ROLE_TEACHER, inst) ? teaches_subject(r, class_id, subject_id) : 0;
     return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
 }
+
+int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_id, bool admins)
+{
+    int64_t class_teacher = 0;
+    int64_t inst = class_institution(r, class_id, &class_teacher);
+    if (inst < 0)
+        return deny(r, (int)inst);
+    if (admins && (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst)))
+        return 0;
+    int t = caller_has(r, ROLE_TEACHER, inst) ? teaches_subject(r, class_id, subject_id) : 0;
+    return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
+}

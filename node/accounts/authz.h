@@ -65,4 +65,8 @@ int authz_lesson_or_respond(struct req *r, int64_t lesson_id, enum authz_op op,
  * the class teacher, the school's admin and the region admin. */
 int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id);
 
+/* Teaching a class and subject: a teacher assigned to them (writes period marks and the
+ * calendar-thematic plan). The school's admin and the region admin may too when `admins`. */
+int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_id, bool admins);
+
 #endif

@@ -362,6 +362,79 @@ static int marks_homework(struct req *r)
                                 "lesson_id", (json_int_t)lesson, "text", text, "due_date", due));
 }
 
+/* The current class of a student, or 0 (none) / -1 (error). */
+static int64_t student_class(struct req *r, int64_t student)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT class_id FROM enrollments WHERE student_id = :s "
+                                      "AND left_on IS NULL");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":s", student);
+    int rc = sqlite3_step(st);
+    int64_t c = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return c;
+}
+
+/* PUT /api/v1/period-marks {student_id, subject_id, period_id (null: the final mark of the
+ * year), value (null removes it)}: set by a teacher of the student's class and subject. */
+static int marks_period_set(struct req *r)
+{
+    json_int_t student, subject;
+    json_t *period, *value;
+    if (body_unpack_or_respond(r, "{s:I,s:I,s:o,s:o}", "student_id", &student, "subject_id",
+                               &subject, "period_id", &period, "value", &value) != 0)
+        return r->status;
+    if (!(json_is_null(period) || json_is_integer(period)) ||
+        !(json_is_null(value) ||
+          (json_is_string(value) && journal_mark_valid(&r->node->cfg, json_string_value(value)))))
+        return reply_error(r, 400, "bad_request",
+                           "period_id an id or null (final); value a mark of the scale or null");
+    int64_t class_id = student_class(r, student);
+    if (class_id <= 0)
+        return class_id < 0 ? reply_db_error(r)
+                            : reply_error(r, 404, "not_found", "no such student in a class");
+    if (authz_teaching_or_respond(r, class_id, subject, false) != 0)
+        return r->status;
+    /* The period (when given) must be of the class's year. */
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT c.year_id FROM classes c WHERE c.id = :c AND "
+                                      "(:p = 0 OR EXISTS (SELECT 1 FROM periods p WHERE p.id = "
+                                      ":p AND p.year_id = c.year_id))");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":p", json_is_integer(period) ? json_integer_value(period) : 0);
+    int rc = sqlite3_step(st);
+    int64_t year = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (year == 0)
+        return reply_error(r, 400, "bad_request", "the period is not in the class's year");
+    st = json_is_null(value)
+             ? db_stmt(r->db, "DELETE FROM period_marks WHERE student_id = :s AND subject_id = "
+                              ":sub AND year_id = :y AND coalesce(period_id, 0) = :p")
+             : db_stmt(r->db, "INSERT INTO period_marks (student_id, subject_id, year_id, "
+                              "period_id, value, set_by) VALUES (:s, :sub, :y, nullif(:p, 0), "
+                              ":v, :by) ON CONFLICT DO UPDATE SET value = excluded.value, "
+                              "set_by = excluded.set_by, set_at = unixepoch()");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":sub", subject);
+    db_bind_int(st, ":y", year);
+    db_bind_int(st, ":p", json_is_integer(period) ? json_integer_value(period) : 0);
+    if (!json_is_null(value)) {
+        db_bind_text(st, ":v", json_string_value(value));
+        db_bind_int(st, ":by", r->caller.person_id);
+    }
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    char object[48];
+    snprintf(object, sizeof(object), "person/%lld", (long long)student);
+    if (audit(r, 0, "period_mark.set", object, json_deep_copy(r->body)) != 0)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_deep_copy(r->body));
+}
+
 /* GET /api/v1/control-forms: the region's control forms and their default weights. */
 static int marks_forms(struct req *r)
 {
@@ -383,6 +456,8 @@ static int marks_forms(struct req *r)
 }
 
 const struct route marks_routes[] = {
+    {"PUT", "/api/v1/period-marks", marks_period_set, ACCESS_USER, ROLE_TEACHER, true,
+     "period_mark_set"},
     {"GET", "/api/v1/control-forms", marks_forms, ACCESS_USER, ROLES_ANY, false, "control_forms"},
     {"POST", "/api/v1/lessons/{id}/marks", marks_create, ACCESS_USER, ROLE_TEACHER, true,
      "mark_create"},

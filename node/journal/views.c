@@ -341,12 +341,95 @@ static int views_student_marks(struct req *r)
         json_decref(subjects);
         return reply_db_error(r);
     }
+    /* Period and final marks set by the teachers. */
+    st = db_stmt(r->db, "SELECT pm.subject_id, pm.value, pm.period_id FROM period_marks pm "
+                        "JOIN periods p ON p.year_id = pm.year_id AND p.id = :p WHERE "
+                        "pm.student_id = :s AND (pm.period_id = :p OR pm.period_id IS NULL)");
+    if (st == NULL) {
+        json_decref(subjects);
+        return reply_db_error(r);
+    }
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":p", period);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t i;
+        json_t *sub;
+        json_array_foreach(subjects, i, sub)
+        {
+            json_t *sid = json_object_get(json_object_get(sub, "subject"), "id");
+            if (json_integer_value(sid) == sqlite3_column_int64(st, 0))
+                json_object_set_new(
+                    sub, sqlite3_column_type(st, 2) == SQLITE_NULL ? "final_mark" : "period_mark",
+                    json_string(db_col_text(st, 1)));
+        }
+    }
+    sqlite3_reset(st);
     return reply_json(r, 200,
                       json_pack("{s:I,s:I,s:o}", "student_id", (json_int_t)student, "period_id",
                                 (json_int_t)period, "subjects", subjects));
 }
 
+/* GET /api/v1/students/{id}/plan?period=ID&subject=ID&target=4.5[&form=CODE]
+ * "What do I need": how many marks of each value, at the weight of the control form (oral by
+ * default), would lift the weighted average of the subject in the period to the target. */
+static int views_plan(struct req *r)
+{
+    int64_t student = r->params[0], period, subject;
+    char buf[32], form[32] = "oral";
+    if (req_query_id_or_respond(r, "period", &period) != 0 ||
+        req_query_id_or_respond(r, "subject", &subject) != 0)
+        return r->status;
+    const struct mes_config *cfg = &r->node->cfg;
+    double target = req_query(r, "target", buf, sizeof(buf)) > 0 ? strtod(buf, NULL) : 0;
+    if (target < cfg->grading.min || target > cfg->grading.max)
+        return reply_error(r, 400, "bad_request", "target must be between %d and %d",
+                           cfg->grading.min, cfg->grading.max);
+    req_query(r, "form", form, sizeof(form));
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT weight FROM control_forms WHERE code = :c");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_text(st, ":c", form);
+    int weight = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    if (weight == 0)
+        return reply_error(r, 400, "bad_request", "unknown control form '%s'", form);
+    st = db_stmt(r->db, "SELECT m.value, m.weight FROM marks m JOIN lessons l ON l.id = "
+                        "m.lesson_id WHERE m.student_id = :s AND l.subject_id = :sub AND "
+                        "l.period_id = :p");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":sub", subject);
+    db_bind_int(st, ":p", period);
+    struct average avg = {0};
+    while (sqlite3_step(st) == SQLITE_ROW)
+        average_add(&avg, db_col_text(st, 0), sqlite3_column_int(st, 1));
+    sqlite3_reset(st);
+    /* n marks of value v at weight w reach the target when
+     * (S + v*w*n) / (W + w*n) >= target, i.e. n >= (target*W - S) / (w*(v - target)). */
+    json_t *options = json_array();
+    double current = average_value(&avg);
+    for (int v = cfg->grading.max; v >= cfg->grading.min && v > target; v--) {
+        double need = (target * (double)avg.weights - avg.sum) / (weight * (v - target));
+        long n = need <= 0 ? 0 : (long)need;
+        while ((avg.sum + (double)v * weight * n) / ((double)avg.weights + weight * n) <
+               target - 1e-9)
+            n++;
+        if (avg.weights == 0 && n == 0)
+            n = 1; /* no marks yet: one is needed */
+        json_array_append_new(options, json_pack("{s:o,s:I}", "value", json_sprintf("%d", v),
+                                                 "count", (json_int_t)n));
+    }
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:f,s:s,s:i,s:o}", "current",
+                                current < 0 ? json_null() : json_real(current), "target", target,
+                                "control_form", form, "weight", weight, "options", options));
+}
+
 const struct route journal_view_routes[] = {
+    {"GET", "/api/v1/students/{id}/plan", views_plan, ACCESS_USER, ROLES_ANY, false, "marks_plan"},
     {"GET", "/api/v1/journal", views_journal, ACCESS_USER,
      ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER, false, "journal"},
     {"GET", "/api/v1/students/{id}/diary", views_diary, ACCESS_USER, ROLES_ANY, false, "diary"},

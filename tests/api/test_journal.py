@@ -238,3 +238,51 @@ def test_timetable_and_lesson_generation(node, w):
         {"number": 1, "starts_at": "09:00", "ends_at": "08:45"}]}).status == 400
     assert sa.request("PUT", "/api/v1/institutions/2/bells", body={"bells": []}).status == 403
     assert sa.get("/api/v1/institutions/1/bells").json()["bells"][0]["starts_at"] == "08:00"
+
+
+def test_period_and_final_marks(node, w):
+    teacher = node.login("teacher")
+    body = {"student_id": w["artem"], "subject_id": w["math"], "period_id": w["period"]["id"], "value": "5"}
+    assert teacher.request("PUT", "/api/v1/period-marks", body=body).status == 200
+    final = dict(body, period_id=None, value="4")
+    assert teacher.request("PUT", "/api/v1/period-marks", body=final).status == 200
+    marks = node.login("parent").get(f"/api/v1/students/{w['artem']}/marks?period={w['period']['id']}").json()
+    math = next(s for s in marks["subjects"] if s["subject"]["id"] == w["math"])
+    assert math["period_mark"] == "5" and math["final_mark"] == "4"
+    # Changing is an update, not a second mark.
+    assert teacher.request("PUT", "/api/v1/period-marks", body=dict(body, value="4")).status == 200
+    marks = node.login("parent").get(f"/api/v1/students/{w['artem']}/marks?period={w['period']['id']}").json()
+    assert next(s for s in marks["subjects"] if s["subject"]["id"] == w["math"])["period_mark"] == "4"
+    # Denials and bad input.
+    assert node.login("classteacher").request("PUT", "/api/v1/period-marks", body=body).status == 403
+    assert node.login("parent").request("PUT", "/api/v1/period-marks", body=body).status == 403
+    assert teacher.request("PUT", "/api/v1/period-marks", body=dict(body, value="7")).status == 400
+    assert teacher.request("PUT", "/api/v1/period-marks", body=dict(body, student_id=999999)).status == 404
+    # Removing.
+    assert teacher.request("PUT", "/api/v1/period-marks", body=dict(final, value=None)).status == 200
+    marks = node.login("parent").get(f"/api/v1/students/{w['artem']}/marks?period={w['period']['id']}").json()
+    assert "final_mark" not in next(s for s in marks["subjects"] if s["subject"]["id"] == w["math"])
+
+
+def test_what_do_i_need(node, w):
+    student = node.login("student")
+    q = f"/api/v1/students/{w['artem']}/plan?period={w['period']['id']}&subject={w['math']}"
+    r = student.get(q + "&target=4.5&form=control")
+    assert r.status == 200, r
+    plan = r.json()
+    assert plan["weight"] == 3
+    marks = student.get(f"/api/v1/students/{w['artem']}/marks?period={w['period']['id']}").json()
+    math = next(s for s in marks["subjects"] if s["subject"]["id"] == w["math"])
+    nums = [(int(m["value"]), m["weight"]) for m in math["marks"] if m["value"].isdigit()]
+    S, W = sum(v * k for v, k in nums), sum(k for _, k in nums)
+    five = next(o for o in plan["options"] if o["value"] == "5")
+    n = five["count"]
+    # n fives of weight 3 reach the target, n - 1 do not.
+    assert (S + 15 * n) / (W + 3 * n) >= 4.5 - 1e-9
+    if n > 0 and W:
+        assert (S + 15 * (n - 1)) / (W + 3 * (n - 1)) < 4.5
+    assert all(o["value"] in ("5",) for o in plan["options"])  # only marks above the target help
+    assert student.get(q + "&target=6").status == 400
+    assert student.get(q + "&target=4&form=poem").status == 400
+    other = next(s["id"] for s in w["students"] if s["id"] != w["artem"])
+    assert node.login("parent").get(f"/api/v1/students/{other}/plan?period={w['period']['id']}&subject={w['math']}&target=4").status == 403
