@@ -65,11 +65,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ)
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB := config/config.c
+# Each target links the node's sources it needs (the plan parser pulls in the journal's module
+# and its neighbours; the linker only keeps what is used).
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -Inode -I$(BUILD)/gen -Wno-missing-field-initializers
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) config/config.h
+build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) -lyaml -lsodium
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c -lyaml -lsodium
+
+build/fuzz/fuzz_plan: tests/fuzz/fuzz_plan.c $(LIBSRC) $(BUILD)/gen/assets.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -DMES_VERSION=\"fuzz\" $(FUZZ_SAN) -o $@ $< $(LIBSRC) $(BUILD)/gen/assets.c $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \

@@ -35,4 +35,23 @@ void average_add(struct average *a, const char *value, int weight);
 /* The average rounded to two decimals, or a negative number when there are no marks. */
 double average_value(const struct average *a);
 
+/* One topic of a calendar-thematic plan. */
+struct plan_topic {
+    char title[512];
+    int hours;
+};
+#define PLAN_MAX_TOPICS 1000
+
+/* Parses a plan from CSV text (UTF-8; separator ';', ',' or tab, found on the first line;
+ * fields "title;hours" or "number;title;hours"; a header line is skipped; fields may be
+ * quoted with ""-escapes). Returns the number of topics written to `out` (at most `max`), or
+ * -1 with "line N: reason" in err. Allocates nothing. */
+int plan_parse_csv(const char *text, size_t len, struct plan_topic *out, int max, char *err,
+                   size_t errlen);
+
+/* Gives the lessons of a class and subject (the class's whole year, in date order, cancelled
+ * ones skipped) the topics of its plan, each topic `hours` lessons; lessons whose topic the
+ * teacher wrote keep it but still count. Returns lessons changed or -1. */
+int plan_apply(struct db *db, int64_t class_id, int64_t subject_id);
+
 #endif

@@ -35,6 +35,18 @@ CREATE TABLE control_forms (
     weight  INTEGER NOT NULL CHECK (weight BETWEEN 1 AND 10)
 );
 
+-- The calendar-thematic plan (КТП) of a class and subject: topics in order, each taking
+-- `hours` lessons. Lessons take their topics from it in order.
+CREATE TABLE plan_topics (
+    id          INTEGER PRIMARY KEY,
+    class_id    INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+    subject_id  INTEGER NOT NULL REFERENCES subjects(id),
+    number      INTEGER NOT NULL,
+    title       TEXT NOT NULL,
+    hours       INTEGER NOT NULL DEFAULT 1 CHECK (hours BETWEEN 1 AND 50),
+    UNIQUE (class_id, subject_id, number)
+);
+
 CREATE TABLE lessons (
     id             INTEGER PRIMARY KEY,
     class_id       INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
@@ -47,6 +59,8 @@ CREATE TABLE lessons (
     number         INTEGER NOT NULL,
     room           TEXT NOT NULL DEFAULT '',
     topic          TEXT NOT NULL DEFAULT '',
+    topic_manual   INTEGER NOT NULL DEFAULT 0,      -- the teacher wrote the topic: the plan keeps off
+    plan_topic_id  INTEGER REFERENCES plan_topics(id) ON DELETE SET NULL,
     cancelled      INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX lessons_slot ON lessons(class_id, date, number, coalesce(group_id, 0));

@@ -274,6 +274,7 @@ static int timetable_lesson_patch(struct req *r)
             return reply_error(r, 400, "bad_request", "the replacement is not on the staff");
     }
     sqlite3_stmt *st = db_stmt(r->db, "UPDATE lessons SET topic = coalesce(:topic, topic), "
+                                      "topic_manual = topic_manual OR :topic IS NOT NULL, "
                                       "cancelled = CASE WHEN :c < 0 THEN cancelled ELSE :c END, "
                                       "replacement_id = CASE WHEN :setr THEN :r ELSE "
                                       "replacement_id END WHERE id = :id");

@@ -286,3 +286,35 @@ def test_what_do_i_need(node, w):
     assert student.get(q + "&target=4&form=poem").status == 400
     other = next(s["id"] for s in w["students"] if s["id"] != w["artem"])
     assert node.login("parent").get(f"/api/v1/students/{other}/plan?period={w['period']['id']}&subject={w['math']}&target=4").status == 403
+
+
+def test_calendar_thematic_plan(node, w):
+    teacher = node.login("teacher")
+    q = f"/api/v1/plans?class={w['c5a']}&subject={w['math']}"
+    csv = "№;Тема;Часы\n1;Натуральные числа;2\n2;\"Дроби; обыкновенные\";3\n3;Десятичные дроби;100\n"
+    r = teacher.request("PUT", q, body={"csv": csv})
+    assert r.status == 400 and code(r) == "bad_csv"
+    assert "line 4" in r.json()["error"]["message"]
+    assert teacher.get(q).json()["topics"] == []  # nothing changed
+    csv = "№;Тема;Часы\n1;Натуральные числа;2\n2;\"Дроби; обыкновенные\";3\n3;Десятичные дроби;4\n"
+    r = teacher.request("PUT", q, body={"csv": csv})
+    assert r.status == 200 and r.json()["topics"] == 3
+    plan = teacher.get(q).json()["topics"]
+    assert [t["title"] for t in plan] == ["Натуральные числа", "Дроби; обыкновенные", "Десятичные дроби"]
+    # Lessons of the year take the topics in order: the first two the first topic, and so on,
+    # except lessons whose topic the teacher wrote (one was, earlier in this module).
+    admin = node.login("admin")
+    first = next(p for p in w["periods"] if p["number"] == 1)
+    lessons = admin.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={first['id']}").json()["lessons"]
+    live = [l for l in lessons if not l["cancelled"]]
+    assert [l["topic"] for l in live[:6]] == ["Натуральные числа"] * 2 + ["Дроби; обыкновенные"] * 3 + ["Десятичные дроби"]
+    assert plan[0]["lessons"] == 2 and plan[1]["lessons"] == 3
+    # JSON entry works too; a teacher of another subject cannot.
+    r = teacher.request("PUT", q, body={"topics": [{"title": "Повторение", "hours": 1}]})
+    assert r.status == 200
+    assert live and admin.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={first['id']}").json()["lessons"][0]["topic"] == "Повторение"
+    rq = f"/api/v1/plans?class={w['c5a']}&subject={w['rus']}"
+    assert teacher.request("PUT", rq, body={"topics": [{"title": "x"}]}).status == 403
+    assert node.login("parent").get(q).status == 403
+    assert teacher.request("PUT", q, body={"topics": [{"title": "", "hours": 1}]}).status == 400
+    assert teacher.request("PUT", q, body={"topics": [], "csv": "a;1"}).status == 400

@@ -99,6 +99,39 @@ static void test_generate_lessons(void **state)
     unlink(p);
 }
 
+static struct plan_topic topics[8];
+static char err[160];
+
+static int csv(const char *text)
+{
+    return plan_parse_csv(text, strlen(text), topics, 8, err, sizeof(err));
+}
+
+static void test_plan_csv(void **state)
+{
+    (void)state;
+    assert_int_equal(csv("№;Тема;Часы\n1;Натуральные числа;2\n2;Дроби;3\n"), 2);
+    assert_string_equal(topics[0].title, "Натуральные числа");
+    assert_int_equal(topics[1].hours, 3);
+    /* Two columns, commas, CRLF, a byte order mark, quotes with a separator and "" inside. */
+    assert_int_equal(csv("\xEF\xBB\xBF\"Дроби, \"\"обыкновенные\"\"\",4\r\nУравнения,1\r\n"), 2);
+    assert_string_equal(topics[0].title, "Дроби, \"обыкновенные\"");
+    assert_int_equal(topics[0].hours, 4);
+    assert_int_equal(csv("Тема\tЧасы\nГеометрия\t5\n\nИтог\t1"), 2);
+    /* Errors name the line. */
+    assert_int_equal(csv("Тема;Часы\nА;2\nБ;много\n"), -1);
+    assert_string_equal(err, "line 3: hours must be a whole number 1-50");
+    assert_int_equal(csv("А;0\n"), -1);
+    assert_int_equal(csv("А;2;3;4\n"), -1);
+    assert_non_null(strstr(err, "line 1"));
+    assert_int_equal(csv("\"А;2\n"), -1);
+    assert_non_null(strstr(err, "unterminated"));
+    assert_int_equal(csv(";2\n"), -1);
+    assert_int_equal(csv(""), -1);
+    assert_int_equal(csv("А;1\nБ;1\nВ;1\nГ;1\nД;1\nЕ;1\nЖ;1\nЗ;1\nИ;1\n"), -1);
+    assert_non_null(strstr(err, "more than 8"));
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -107,6 +140,7 @@ int main(void)
         cmocka_unit_test(test_mark_values),
         cmocka_unit_test(test_weighted_average),
         cmocka_unit_test(test_generate_lessons),
+        cmocka_unit_test(test_plan_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,358 @@
+/*
+ * The calendar-thematic plan (КТП): topics of a class and subject, entered as JSON or imported
+ * from CSV, and handed to the lessons in order. The CSV parser reads outside input: bounded,
+ * never allocates, and is fuzzed (tests/fuzz/fuzz_plan.c).
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts/auth.h"
+#include "accounts/authz.h"
+#include "journal/journal.h"
+#include "node.h"
+#include "school/school.h"
+
+#define MAX_FIELDS 3
+
+struct csv {
+    const char *p, *end;
+    char sep;
+    int line;
+};
+
+/* Reads one field into buf (NUL-terminated, truncation refused). Returns 1 when a field was
+ * read and the record goes on, 0 at the end of the record, -1 on an error. */
+static int csv_field(struct csv *c, char *buf, size_t size, char *err, size_t errlen)
+{
+    size_t n = 0;
+    int quoted = c->p < c->end && *c->p == '"';
+    if (quoted)
+        c->p++;
+    for (;;) {
+        if (c->p >= c->end) {
+            if (quoted) {
+                snprintf(err, errlen, "line %d: unterminated quoted field", c->line);
+                return -1;
+            }
+            break;
+        }
+        char ch = *c->p;
+        if (quoted && ch == '"') {
+            if (c->p + 1 < c->end && c->p[1] == '"') {
+                c->p += 2;
+                ch = '"';
+            } else {
+                c->p++;
+                quoted = 0;
+                continue;
+            }
+        } else if (!quoted && (ch == c->sep || ch == '\n' || ch == '\r')) {
+            break;
+        } else {
+            if (ch == '\n')
+                c->line++;
+            c->p++;
+        }
+        if (ch == '\0') {
+            snprintf(err, errlen, "line %d: NUL byte", c->line);
+            return -1;
+        }
+        if (n + 1 >= size) {
+            snprintf(err, errlen, "line %d: field longer than %zu bytes", c->line, size - 1);
+            return -1;
+        }
+        buf[n++] = ch;
+    }
+    buf[n] = '\0';
+    if (c->p < c->end && *c->p == c->sep) {
+        c->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Skips the end of a record (\r\n or \n). */
+static void csv_eol(struct csv *c)
+{
+    if (c->p < c->end && *c->p == '\r')
+        c->p++;
+    if (c->p < c->end && *c->p == '\n') {
+        c->p++;
+        c->line++;
+    }
+}
+
+static int parse_hours(const char *s)
+{
+    while (*s == ' ')
+        s++;
+    char *end;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ')
+        end++;
+    return s[0] >= '0' && s[0] <= '9' && *end == '\0' && v >= 1 && v <= 50 ? (int)v : -1;
+}
+
+int plan_parse_csv(const char *text, size_t len, struct plan_topic *out, int max, char *err,
+                   size_t errlen)
+{
+    struct csv c = {.p = text, .end = text + len, .sep = ';', .line = 1};
+    /* A UTF-8 byte order mark, as spreadsheet programs write it. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        c.p += 3;
+    for (const char *q = c.p; q < c.end && *q != '\n'; q++)
+        if (*q == ';' || *q == '\t' || *q == ',') {
+            c.sep = *q;
+            break;
+        }
+    int n = 0;
+    char fields[MAX_FIELDS][sizeof(out->title)];
+    while (c.p < c.end) {
+        int line = c.line, nf = 0, more = 1;
+        while (more) {
+            if (nf == MAX_FIELDS) {
+                snprintf(err, errlen, "line %d: more than 3 fields", line);
+                return -1;
+            }
+            more = csv_field(&c, fields[nf], sizeof(fields[nf]), err, errlen);
+            if (more < 0)
+                return -1;
+            nf++;
+        }
+        csv_eol(&c);
+        if (nf == 1 && fields[0][0] == '\0')
+            continue; /* an empty line */
+        if (nf < 2) {
+            snprintf(err, errlen, "line %d: expected title and hours", line);
+            return -1;
+        }
+        const char *title = fields[nf == 3 ? 1 : 0];
+        int hours = parse_hours(fields[nf - 1]);
+        if (hours < 0) {
+            if (n == 0 && line == 1)
+                continue; /* a header line */
+            snprintf(err, errlen, "line %d: hours must be a whole number 1-50", line);
+            return -1;
+        }
+        if (!school_text_ok(title, 1, 500)) {
+            snprintf(err, errlen, "line %d: the title must have 1-500 characters", line);
+            return -1;
+        }
+        if (n == max) {
+            snprintf(err, errlen, "line %d: more than %d topics", line, max);
+            return -1;
+        }
+        snprintf(out[n].title, sizeof(out[n].title), "%s", title);
+        out[n].hours = hours;
+        n++;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "line %d: no topics", c.line);
+        return -1;
+    }
+    return n;
+}
+
+int plan_apply(struct db *db, int64_t class_id, int64_t subject_id)
+{
+    sqlite3_stmt *st = db_stmt(db, "SELECT id, hours, title FROM plan_topics WHERE class_id = :c "
+                                   "AND subject_id = :s ORDER BY number");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    /* Expand to one topic id per hour. */
+    size_t cap = 256, n = 0;
+    int64_t *hour = malloc(cap * sizeof(*hour));
+    int rc;
+    while (hour && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int h = sqlite3_column_int(st, 1);
+        for (int i = 0; i < h; i++) {
+            if (n == cap) {
+                int64_t *more = realloc(hour, 2 * cap * sizeof(*hour));
+                if (more == NULL) {
+                    free(hour);
+                    hour = NULL;
+                    break;
+                }
+                hour = more;
+                cap *= 2;
+            }
+            if (hour)
+                hour[n++] = sqlite3_column_int64(st, 0);
+        }
+    }
+    sqlite3_reset(st);
+    if (hour == NULL)
+        return -1;
+    st = db_stmt(db, "SELECT id FROM lessons WHERE class_id = :c AND subject_id = :s AND "
+                     "cancelled = 0 ORDER BY date, number");
+    if (st == NULL) {
+        free(hour);
+        return -1;
+    }
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    size_t lcap = 256, nl = 0;
+    int64_t *lessons = malloc(lcap * sizeof(*lessons));
+    while (lessons && sqlite3_step(st) == SQLITE_ROW) {
+        if (nl == lcap) {
+            int64_t *more = realloc(lessons, 2 * lcap * sizeof(*lessons));
+            if (more == NULL)
+                break;
+            lessons = more;
+            lcap *= 2;
+        }
+        lessons[nl++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    int changed = 0;
+    for (size_t i = 0; lessons && i < nl; i++) {
+        st = db_stmt(db, "UPDATE lessons SET plan_topic_id = :t, topic = coalesce((SELECT title "
+                         "FROM plan_topics WHERE id = :t), '') WHERE id = :id AND "
+                         "topic_manual = 0");
+        if (st == NULL)
+            break;
+        if (i < n)
+            db_bind_int(st, ":t", hour[i]);
+        else
+            db_bind_null(st, ":t");
+        db_bind_int(st, ":id", lessons[i]);
+        if (db_exec_stmt(st) != SQLITE_DONE) {
+            changed = -1;
+            break;
+        }
+        changed += db_changes(db);
+    }
+    int ok = lessons != NULL;
+    free(hour);
+    free(lessons);
+    return ok ? changed : -1;
+}
+
+/* GET /api/v1/plans?class=ID&subject=ID */
+static int plan_get(struct req *r)
+{
+    int64_t class_id, subject_id;
+    if (req_query_id_or_respond(r, "class", &class_id) != 0 ||
+        req_query_id_or_respond(r, "subject", &subject_id) != 0)
+        return r->status;
+    if (authz_journal_or_respond(r, class_id, subject_id) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT t.number, t.title, t.hours, (SELECT count(*) FROM "
+                                      "lessons l WHERE l.plan_topic_id = t.id) FROM plan_topics "
+                                      "t WHERE t.class_id = :c AND t.subject_id = :s ORDER BY "
+                                      "t.number");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    json_t *topics = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(topics, json_pack("{s:i,s:s,s:i,s:i}", "number",
+                                                sqlite3_column_int(st, 0), "title",
+                                                db_col_text(st, 1), "hours",
+                                                sqlite3_column_int(st, 2), "lessons",
+                                                sqlite3_column_int(st, 3)));
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "topics", topics));
+}
+
+/* PUT /api/v1/plans?class=ID&subject=ID {"topics": [{title, hours}]} or {"csv": "..."}:
+ * replaces the plan and gives its topics to the lessons. */
+static int plan_put(struct req *r)
+{
+    int64_t class_id, subject_id;
+    if (req_query_id_or_respond(r, "class", &class_id) != 0 ||
+        req_query_id_or_respond(r, "subject", &subject_id) != 0)
+        return r->status;
+    json_t *topics = NULL;
+    const char *csv = NULL;
+    if (body_unpack_or_respond(r, "{s?o,s?s}", "topics", &topics, "csv", &csv) != 0)
+        return r->status;
+    if ((topics == NULL) == (csv == NULL))
+        return reply_error(r, 400, "bad_request", "give either topics or csv");
+    struct plan_topic *list = malloc(PLAN_MAX_TOPICS * sizeof(*list));
+    if (list == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    int n = 0;
+    char err[160];
+    if (csv) {
+        n = plan_parse_csv(csv, strlen(csv), list, PLAN_MAX_TOPICS, err, sizeof(err));
+        if (n < 0) {
+            free(list);
+            return reply_error(r, 400, "bad_csv", "%s", err);
+        }
+    } else {
+        size_t i;
+        json_t *t;
+        if (!json_is_array(topics) || json_array_size(topics) > PLAN_MAX_TOPICS) {
+            free(list);
+            return reply_error(r, 400, "bad_request", "topics must be an array of at most %d",
+                               PLAN_MAX_TOPICS);
+        }
+        json_array_foreach(topics, i, t)
+        {
+            const char *title;
+            json_int_t hours = 1;
+            json_error_t e;
+            if (json_unpack_ex(t, &e, JSON_STRICT, "{s:s,s?I}", "title", &title, "hours",
+                               &hours) != 0 ||
+                !school_text_ok(title, 1, 500) || hours < 1 || hours > 50) {
+                free(list);
+                return reply_error(r, 400, "bad_request",
+                                   "topics[%zu]: a title of 1-500 characters, hours 1-50", i);
+            }
+            snprintf(list[n].title, sizeof(list[n].title), "%s", title);
+            list[n++].hours = (int)hours;
+        }
+    }
+    if (authz_teaching_or_respond(r, class_id, subject_id, true) != 0) {
+        free(list);
+        return r->status;
+    }
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM plan_topics WHERE class_id = :c AND "
+                                      "subject_id = :s");
+    if (st == NULL)
+        goto dberr;
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        goto dberr;
+    for (int i = 0; i < n; i++) {
+        st = db_stmt(r->db, "INSERT INTO plan_topics (class_id, subject_id, number, title, "
+                            "hours) VALUES (:c, :s, :n, :t, :h)");
+        if (st == NULL)
+            goto dberr;
+        db_bind_int(st, ":c", class_id);
+        db_bind_int(st, ":s", subject_id);
+        db_bind_int(st, ":n", i + 1);
+        db_bind_text(st, ":t", list[i].title);
+        db_bind_int(st, ":h", list[i].hours);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto dberr;
+    }
+    free(list);
+    int changed = plan_apply(r->db, class_id, subject_id);
+    if (changed < 0)
+        return reply_db_error(r);
+    char object[48];
+    snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
+    if (audit(r, 0, "plan.set", object,
+              json_pack("{s:I,s:i}", "subject_id", (json_int_t)subject_id, "topics", n)) != 0)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:i,s:i}", "topics", n, "lessons", changed));
+dberr:
+    free(list);
+    return reply_db_error(r);
+}
+
+const struct route plan_routes[] = {
+    {"GET", "/api/v1/plans", plan_get, ACCESS_USER,
+     ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER, false, "plan_get"},
+    {"PUT", "/api/v1/plans", plan_put, ACCESS_USER,
+     ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER, true, "plan_set"},
+    {0},
+};
