@@ -108,6 +108,20 @@ CREATE TABLE attendance (
 ) WITHOUT ROWID;
 CREATE INDEX attendance_by_student ON attendance(student_id);
 
+-- A parent tells the school a child will be (or was) away; absences in the range are
+-- justified, now and when marked later.
+CREATE TABLE absence_notices (
+    id          INTEGER PRIMARY KEY,
+    student_id  INTEGER NOT NULL REFERENCES persons(id),
+    from_date   TEXT NOT NULL,
+    to_date     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    created_by  INTEGER NOT NULL REFERENCES persons(id),
+    created_at  INTEGER NOT NULL DEFAULT (unixepoch()),
+    CHECK (from_date <= to_date)
+);
+CREATE INDEX absence_notices_by_student ON absence_notices(student_id, from_date);
+
 CREATE TABLE homework (
     id          INTEGER PRIMARY KEY,
     lesson_id   INTEGER NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,

@@ -315,9 +315,11 @@ static int marks_attendance(struct req *r)
                                     (long long)student);
     sqlite3_stmt *st =
         s ? db_stmt(r->db, "INSERT INTO attendance (lesson_id, student_id, status, justified, "
-                           "set_by) VALUES (:l, :s, :st, :j, :by) ON CONFLICT DO UPDATE SET "
-                           "status = excluded.status, justified = excluded.justified, "
-                           "set_by = excluded.set_by")
+                           "set_by) VALUES (:l, :s, :st, :j OR EXISTS (SELECT 1 FROM "
+                           "absence_notices n JOIN lessons l ON l.id = :l WHERE n.student_id = "
+                           ":s AND l.date BETWEEN n.from_date AND n.to_date), :by) ON CONFLICT "
+                           "DO UPDATE SET status = excluded.status, justified = "
+                           "excluded.justified, set_by = excluded.set_by")
           : db_stmt(r->db, "DELETE FROM attendance WHERE lesson_id = :l AND student_id = :s");
     if (st == NULL)
         return reply_db_error(r);
@@ -330,6 +332,17 @@ static int marks_attendance(struct req *r)
     }
     if (db_exec_stmt(st) != SQLITE_DONE)
         return reply_db_error(r);
+    if (s) { /* a notice may have justified it */
+        st = db_stmt(r->db, "SELECT justified FROM attendance WHERE lesson_id = :l AND "
+                            "student_id = :s");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":l", lesson);
+        db_bind_int(st, ":s", student);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            justified = sqlite3_column_int(st, 0);
+        sqlite3_reset(st);
+    }
     return reply_json(r, 200,
                       json_pack("{s:I,s:I,s:O,s:b}", "lesson_id", (json_int_t)lesson, "student_id",
                                 (json_int_t)student, "status", status, "justified", justified));
@@ -435,6 +448,129 @@ static int marks_period_set(struct req *r)
     return reply_json(r, 200, json_deep_copy(r->body));
 }
 
+/* 1 when the caller is a guardian of the student. */
+static int is_guardian(struct req *r, int64_t student)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND "
+                                      "student_id = :s");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":g", r->caller.person_id);
+    db_bind_int(st, ":s", student);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* POST /api/v1/students/{id}/absence-notices {from, to, reason}: a parent tells the school
+ * about an absence; absences already marked in the range become justified. */
+static int marks_notice_create(struct req *r)
+{
+    int64_t student = r->params[0];
+    const char *from, *to, *reason;
+    if (body_unpack_or_respond(r, "{s:s,s:s,s:s}", "from", &from, "to", &to, "reason", &reason) !=
+        0)
+        return r->status;
+    if (!school_date_ok(from) || !school_date_ok(to) || strcmp(from, to) > 0 ||
+        !school_text_ok(reason, 1, 1000))
+        return reply_error(r, 400, "bad_request",
+                           "from <= to, dates YYYY-MM-DD; reason 1-1000 characters");
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    int g = is_guardian(r, student);
+    if (g <= 0)
+        return g < 0 ? reply_db_error(r)
+                     : reply_error(r, 403, "forbidden", "only the student's parents send notices");
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO absence_notices (student_id, from_date, "
+                                      "to_date, reason, created_by) VALUES (:s, :f, :t, :r, :by)");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":f", from);
+    db_bind_text(st, ":t", to);
+    db_bind_text(st, ":r", reason);
+    db_bind_int(st, ":by", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    int64_t id = db_last_id(r->db);
+    st = db_stmt(r->db, "UPDATE attendance SET justified = 1 WHERE student_id = :s AND "
+                        "status IN ('absent', 'ill') AND lesson_id IN (SELECT id FROM lessons "
+                        "WHERE date BETWEEN :f AND :t)");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":f", from);
+    db_bind_text(st, ":t", to);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    int justified = db_changes(r->db);
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:I,s:s,s:s,s:s,s:i}", "id", (json_int_t)id, "student_id",
+                                (json_int_t)student, "from", from, "to", to, "reason", reason,
+                                "justified", justified));
+}
+
+static json_t *notice_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:{s:I,s:o},s:s,s:s,s:s,s:I,s:{s:I,s:o}}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "student", "id",
+                     (json_int_t)sqlite3_column_int64(st, 1), "name", school_person_name(st, 2),
+                     "from", db_col_text(st, 5), "to", db_col_text(st, 6), "reason",
+                     db_col_text(st, 7), "created_at", (json_int_t)sqlite3_column_int64(st, 8),
+                     "by", "id", (json_int_t)sqlite3_column_int64(st, 9), "name",
+                     school_person_name(st, 10));
+}
+
+#define NOTICE_COLUMNS                                                                             \
+    "n.id, p.id, p.last_name, p.first_name, p.middle_name, n.from_date, n.to_date, n.reason, "     \
+    "n.created_at, b.id, b.last_name, b.first_name, b.middle_name"
+
+static int reply_notices(struct req *r, sqlite3_stmt *st)
+{
+    json_t *items = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, notice_row(st));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* GET /api/v1/students/{id}/absence-notices: for those who may see the student. */
+static int marks_notices_of_student(struct req *r)
+{
+    if (authz_student_or_respond(r, r->params[0], AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT " NOTICE_COLUMNS " FROM absence_notices n JOIN "
+                                      "persons p ON p.id = n.student_id JOIN persons b ON b.id = "
+                                      "n.created_by WHERE n.student_id = :s ORDER BY "
+                                      "n.from_date DESC, n.id DESC LIMIT 200");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", r->params[0]);
+    return reply_notices(r, st);
+}
+
+/* GET /api/v1/classes/{id}/absence-notices: the class teacher, the class's teachers and the
+ * school's admins see the notices of the class's students. */
+static int marks_notices_of_class(struct req *r)
+{
+    if (authz_class_or_respond(r, r->params[0], AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT " NOTICE_COLUMNS " FROM enrollments e JOIN "
+                                      "absence_notices n ON n.student_id = e.student_id JOIN "
+                                      "persons p ON p.id = n.student_id JOIN persons b ON b.id = "
+                                      "n.created_by WHERE e.class_id = :c AND e.left_on IS NULL "
+                                      "ORDER BY n.from_date DESC, n.id DESC LIMIT 500");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":c", r->params[0]);
+    return reply_notices(r, st);
+}
+
 /* GET /api/v1/control-forms: the region's control forms and their default weights. */
 static int marks_forms(struct req *r)
 {
@@ -456,6 +592,12 @@ static int marks_forms(struct req *r)
 }
 
 const struct route marks_routes[] = {
+    {"POST", "/api/v1/students/{id}/absence-notices", marks_notice_create, ACCESS_USER, ROLE_PARENT,
+     true, "absence_notice_create"},
+    {"GET", "/api/v1/students/{id}/absence-notices", marks_notices_of_student, ACCESS_USER,
+     ROLES_ANY, false, "absence_notices_student"},
+    {"GET", "/api/v1/classes/{id}/absence-notices", marks_notices_of_class, ACCESS_USER, ROLES_ANY,
+     false, "absence_notices_class"},
     {"PUT", "/api/v1/period-marks", marks_period_set, ACCESS_USER, ROLE_TEACHER, true,
      "period_mark_set"},
     {"GET", "/api/v1/control-forms", marks_forms, ACCESS_USER, ROLES_ANY, false, "control_forms"},

@@ -251,11 +251,10 @@ static int plan_get(struct req *r)
     db_bind_int(st, ":s", subject_id);
     json_t *topics = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(topics, json_pack("{s:i,s:s,s:i,s:i}", "number",
-                                                sqlite3_column_int(st, 0), "title",
-                                                db_col_text(st, 1), "hours",
-                                                sqlite3_column_int(st, 2), "lessons",
-                                                sqlite3_column_int(st, 3)));
+        json_array_append_new(
+            topics, json_pack("{s:i,s:s,s:i,s:i}", "number", sqlite3_column_int(st, 0), "title",
+                              db_col_text(st, 1), "hours", sqlite3_column_int(st, 2), "lessons",
+                              sqlite3_column_int(st, 3)));
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "topics", topics));
 }
@@ -298,8 +297,8 @@ static int plan_put(struct req *r)
             const char *title;
             json_int_t hours = 1;
             json_error_t e;
-            if (json_unpack_ex(t, &e, JSON_STRICT, "{s:s,s?I}", "title", &title, "hours",
-                               &hours) != 0 ||
+            if (json_unpack_ex(t, &e, JSON_STRICT, "{s:s,s?I}", "title", &title, "hours", &hours) !=
+                    0 ||
                 !school_text_ok(title, 1, 500) || hours < 1 || hours > 50) {
                 free(list);
                 return reply_error(r, 400, "bad_request",
@@ -352,7 +351,7 @@ dberr:
 const struct route plan_routes[] = {
     {"GET", "/api/v1/plans", plan_get, ACCESS_USER,
      ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER, false, "plan_get"},
-    {"PUT", "/api/v1/plans", plan_put, ACCESS_USER,
-     ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER, true, "plan_set"},
+    {"PUT", "/api/v1/plans", plan_put, ACCESS_USER, ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER,
+     true, "plan_set"},
     {0},
 };

@@ -318,3 +318,38 @@ def test_calendar_thematic_plan(node, w):
     assert node.login("parent").get(q).status == 403
     assert teacher.request("PUT", q, body={"topics": [{"title": "", "hours": 1}]}).status == 400
     assert teacher.request("PUT", q, body={"topics": [], "csv": "a;1"}).status == 400
+
+
+def test_absence_notice_justifies(node, w):
+    teacher = node.login("teacher")
+    parent = node.login("parent")
+    lesson = w["lessons"][6]
+    r = teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
+                        body={"student_id": w["artem"], "status": "absent"})
+    assert r.status == 200 and r.json()["justified"] is False
+    n = parent.post(f"/api/v1/students/{w['artem']}/absence-notices",
+                    {"from": lesson["date"], "to": lesson["date"], "reason": "Семейные обстоятельства"})
+    assert n.status == 201 and n.json()["justified"] >= 1
+    diary = parent.get(f"/api/v1/students/{w['artem']}/diary?from={lesson['date']}&to={lesson['date']}").json()
+    l = next(x for d in diary["days"] for x in d["lessons"] if x["id"] == lesson["id"])
+    assert l["attendance"] == {"status": "absent", "justified": True}
+    # Marked after the notice, in its range: justified at once.
+    n2 = parent.post(f"/api/v1/students/{w['artem']}/absence-notices",
+                     {"from": w["lessons"][7]["date"], "to": w["lessons"][7]["date"], "reason": "Болезнь"})
+    assert n2.status == 201
+    r = teacher.request("PUT", f"/api/v1/lessons/{w['lessons'][7]['id']}/attendance",
+                        body={"student_id": w["artem"], "status": "ill"})
+    assert r.json()["justified"] is True
+    # Who sees notices, who may send them.
+    ct = node.login("classteacher")
+    items = ct.get(f"/api/v1/classes/{w['c5a']}/absence-notices").json()["items"]
+    assert any(i["reason"] == "Семейные обстоятельства" and i["by"]["name"] == "Иванова Елена Викторовна" for i in items)
+    assert teacher.get(f"/api/v1/students/{w['artem']}/absence-notices").status == 200
+    assert parent.get(f"/api/v1/classes/{w['c5a']}/absence-notices").status == 403
+    other = next(s["id"] for s in w["students"] if s["id"] != w["artem"])
+    assert parent.post(f"/api/v1/students/{other}/absence-notices",
+                       {"from": "2026-11-01", "to": "2026-11-02", "reason": "x"}).status == 403
+    assert parent.post(f"/api/v1/students/{w['artem']}/absence-notices",
+                       {"from": "2026-11-05", "to": "2026-11-01", "reason": "x"}).status == 400
+    assert node.login("student").post(f"/api/v1/students/{w['artem']}/absence-notices",
+                                      {"from": "2026-11-01", "to": "2026-11-01", "reason": "x"}).status == 403
