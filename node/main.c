@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "accounts/auth.h"
@@ -26,6 +27,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  demo      create (if absent) and serve a demo region\n"
+    "  gen       create a synthetic region (demo, small, medium, dagestan)\n"
     "  init      create a node's data directory and its first administrator\n"
     "  serve     run a node from its configuration file\n"
     "  routes    list the HTTP routes and their access policy\n"
@@ -42,6 +44,15 @@ static const char usage_demo[] =
     "  --listen ADDR  address to listen on (default 127.0.0.1)\n"
     "Demo logins: admin, schooladmin, teacher, classteacher, student, parent, medic;\n"
     "the password of each is \"demo\".\n";
+
+static const char usage_gen[] =
+    "usage: mesnode gen --scale NAME --data DIR\n"
+    "\n"
+    "Creates a synthetic region in an empty data directory: the demo's schools and logins\n"
+    "(password \"demo\"), generated schools, classes, teachers, students and parents, weekly\n"
+    "timetables, the lessons of every period begun, and marks, attendance and homework on\n"
+    "the past lessons at realistic rates. Serve it with `mesnode demo --data DIR`.\n"
+    "Scales:\n";
 
 static const char usage_init[] =
     "usage: mesnode init --config FILE [--admin LOGIN] [--password-file FILE]\n"
@@ -136,6 +147,64 @@ static int cmd_demo(int argc, char **argv)
     }
     n.demo = true;
     return node_serve(&n);
+}
+
+static void gen_progress(const char *stage, long done, long total)
+{
+    int width = 30, filled = total > 0 ? (int)(done * width / total) : width;
+    fprintf(stderr, "\r  %-20s [%.*s%*s] %3ld%%  %ld/%ld", stage, filled,
+            "##############################", width - filled, "", total ? done * 100 / total : 100,
+            done, total);
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int cmd_gen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"scale", required_argument, 0, 's'}, {"data", required_argument, 0, 'd'}, {0, 0, 0, 0}};
+    const char *scale = NULL, *data = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            scale = optarg;
+            break;
+        case 'd':
+            data = optarg;
+            break;
+        default:
+            fprintf(stderr, "%s%s", usage_gen, demo_scales());
+            return 2;
+        }
+    }
+    if (scale == NULL || data == NULL || optind != argc) {
+        fprintf(stderr, "%s%s", usage_gen, demo_scales());
+        return 2;
+    }
+    static struct node n;
+    config_defaults(&n.cfg);
+    snprintf(n.cfg.storage.data_dir, sizeof(n.cfg.storage.data_dir), "%s", data);
+    n.cfg.storage.synchronous = SYNC_NORMAL;
+    char err[1024];
+    log_set_quiet(1);
+    if (node_open_storage(&n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mesnode gen: %s\n", err);
+        return 1;
+    }
+    time_t t0 = time(NULL);
+    int rc = demo_generate(&n, scale, gen_progress, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "mesnode gen: %s\n", err);
+        return 1;
+    }
+    if (rc == 0) {
+        fprintf(stderr, "mesnode gen: %s already holds a region\n", data);
+        return 1;
+    }
+    printf("generated the %s region in %s in %ld s\n", scale, data, (long)(time(NULL) - t0));
+    return 0;
 }
 
 /* Reads a password from the first line of `file`, or from the terminal without echo. */
@@ -283,6 +352,7 @@ struct command {
 
 static const struct command commands[] = {
     {"demo", cmd_demo, usage_demo},
+    {"gen", cmd_gen, usage_gen},
     {"init", cmd_init, usage_init},
     {"serve", cmd_serve, usage_serve},
     {"routes", cmd_routes,
@@ -314,6 +384,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0) {
             if (wants_help(argc - 1, argv + 1)) {
                 fputs(commands[i].usage, stdout);
+                if (commands[i].run == cmd_gen)
+                    fputs(demo_scales(), stdout);
                 return 0;
             }
             return commands[i].run(argc - 1, argv + 1);

@@ -42,9 +42,28 @@ static const char *const patronymics[][2] = {
     {"Олегович", "Олеговна"},           {"Павлович", "Павловна"}};
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* A synthetic region's size. The demo scale is the three named schools only; the others add
+ * generated schools (each grade 1-11 with 1..max_parallel classes) across municipalities. */
+struct scale {
+    const char *name;
+    int municipalities;
+    int schools;          /* generated, besides the demo's three */
+    int parallel_percent; /* chance of a second class in a grade */
+    const char *about;
+};
+
+static const struct scale scales[] = {
+    {"demo", 0, 0, 0, "three schools and the demo logins"},
+    {"small", 2, 3, 20, "six schools, for tests"},
+    {"medium", 10, 100, 22, "about 30,000 students"},
+    {"dagestan", 52, 1400, 31, "1,403 schools, about 470,000 students (Dagestan)"},
+};
+
 struct demo {
     struct db *db;
     const struct mes_config *cfg;
+    const struct scale *scale;
+    void (*progress)(const char *stage, long done, long total);
     unsigned long long rng;
     char hash[crypto_pwhash_STRBYTES];
     int64_t year;
@@ -236,30 +255,94 @@ static int fill_class(struct demo *d, int64_t cls, int grade, int size)
 static int school(struct demo *d, int64_t inst, const int *grades, const char *const *letters,
                   int nclasses, int64_t *classes_out)
 {
-    /* One teacher per subject for the whole school (the demo keeps schools small). */
-    const char *codes[32];
-    int64_t teachers[32];
+    /* One teacher per subject and stage (primary 1-4, middle 5-9, senior 10-11). */
+    const char *codes[96];
+    int bands[96];
+    int64_t teachers[96];
     int ncodes = 0;
     for (int c = 0; c < nclasses; c++) {
         int64_t cls = class_(d, inst, grades[c], letters[c]);
         if (cls < 0 || fill_class(d, cls, grades[c], 18 + (int)pick(d, 8)))
             return -1;
         classes_out[c] = cls;
+        int band = grades[c] <= 4 ? 0 : grades[c] <= 9 ? 1 : 2;
         for (const char *const *s = curriculum(grades[c]); *s; s++) {
             int k = 0;
-            while (k < ncodes && strcmp(codes[k], *s) != 0)
+            while (k < ncodes && (strcmp(codes[k], *s) != 0 || bands[k] != band))
                 k++;
             if (k == ncodes) {
+                if (ncodes == 96)
+                    return -1;
                 int64_t t = person(d, pick(d, 4) > 0, NULL, 1965 + (int)pick(d, 30));
                 if (t < 0 || staff(d, t, inst, "учитель"))
                     return -1;
                 codes[ncodes] = *s;
+                bands[ncodes] = band;
                 teachers[ncodes++] = t;
             }
             if (assign(d, teachers[k], cls, *s))
                 return -1;
         }
         if (set_class_teacher(d, cls, teachers[(c * 3) % ncodes]))
+            return -1;
+    }
+    return 0;
+}
+
+/* Large scales commit as they go, so the write-ahead log stays small: a failed run leaves a
+ * partial region, to be generated again in an empty directory. */
+static int checkpoint(struct demo *d)
+{
+    if (d->scale->schools == 0)
+        return 0;
+    return db_commit(d->db) == SQLITE_OK && db_begin_write(d->db) == SQLITE_OK ? 0 : -1;
+}
+
+/* Generated schools of the scale, spread over its municipalities. */
+static int generated_schools(struct demo *d)
+{
+    static const char *const streets[] = {"Ленина",      "Гагарина", "Советская", "Школьная",
+                                          "Мира",        "Пушкина",  "Садовая",   "Молодёжная",
+                                          "Центральная", "Лесная"};
+    const struct scale *sc = d->scale;
+    int64_t mun[64];
+    for (int m = 0; m < sc->municipalities && m < 64; m++) {
+        char name[96];
+        snprintf(name, sizeof(name), "Муниципальный район № %d", m + 1);
+        if ((mun[m] = municipality(d, name)) < 0)
+            return -1;
+    }
+    static const char *const letters[] = {"А", "Б", "В"};
+    for (int i = 0; i < sc->schools; i++) {
+        char name[200], short_name[64], address[96];
+        int number = i + 4;
+        snprintf(name, sizeof(name),
+                 "Муниципальное бюджетное общеобразовательное учреждение "
+                 "«Средняя общеобразовательная школа № %d»",
+                 number);
+        snprintf(short_name, sizeof(short_name), "Школа № %d", number);
+        snprintf(address, sizeof(address), "ул. %s, %u", streets[pick(d, 10)], 1 + pick(d, 120));
+        int64_t inst = institution(d, mun[i % sc->municipalities], name, short_name, address);
+        if (inst < 0)
+            return -1;
+        int grades[33];
+        const char *ls[33];
+        int n = 0;
+        for (int g = 1; g <= 11; g++) {
+            int parallel = 1 + ((int)pick(d, 100) < sc->parallel_percent) +
+                           ((int)pick(d, 100) < sc->parallel_percent / 4);
+            for (int k = 0; k < parallel; k++) {
+                grades[n] = g;
+                ls[n++] = letters[k];
+            }
+        }
+        int64_t classes[33];
+        if (staff(d, person(d, 1, NULL, 1960 + (int)pick(d, 30)), inst, "директор") ||
+            school(d, inst, grades, ls, n, classes))
+            return -1;
+        if (d->progress && (i % 10 == 9 || i + 1 == sc->schools))
+            d->progress("schools and people", i + 1, sc->schools);
+        if (i % 100 == 99 && checkpoint(d) != 0)
             return -1;
     }
     return 0;
@@ -313,6 +396,8 @@ static int build(struct demo *d)
         school(d, s3, g3, l3, 3, c3))
         return -1;
     int64_t c5a = c1[1], c5b = c1[2], c9a = c1[3];
+    if (generated_schools(d) != 0)
+        return -1;
 
     if (staff(d, sadmin, s1, "директор") || staff(d, teacher, s1, "учитель математики") ||
         staff(d, cteacher, s1, "учитель русского языка и литературы") ||
@@ -399,43 +484,67 @@ static int bells(struct demo *d)
 
 /* A weekly timetable for every class from its teaching assignments: five days, as many
  * lessons a day as the grade needs, subjects in rotation. */
-static int timetables(struct demo *d)
+/* Ids from a one-column query into a growing array; returns the count or -1. */
+static long collect_ids(sqlite3_stmt *st, int64_t **out)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "SELECT id, grade FROM classes ORDER BY id");
-    if (st == NULL)
-        return -1;
-    int64_t classes[64];
-    int grades[64], nclasses = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && nclasses < 64) {
-        classes[nclasses] = sqlite3_column_int64(st, 0);
-        grades[nclasses++] = sqlite3_column_int(st, 1);
+    size_t cap = 256, n = 0;
+    int64_t *ids = malloc(cap * sizeof(*ids));
+    while (ids && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            int64_t *more = realloc(ids, 2 * cap * sizeof(*ids));
+            if (more == NULL)
+                break;
+            ids = more;
+            cap *= 2;
+        }
+        ids[n++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);
-    for (int c = 0; c < nclasses; c++) {
+    *out = ids;
+    return ids ? (long)n : -1;
+}
+
+static int timetables(struct demo *d)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "SELECT id FROM classes ORDER BY id");
+    if (st == NULL)
+        return -1;
+    int64_t *classes;
+    long nclasses = collect_ids(st, &classes);
+    if (nclasses < 0)
+        return -1;
+    int rc = 0;
+    for (long c = 0; c < nclasses && rc == 0; c++) {
         int64_t teacher[32], subject[32];
-        int n = 0;
-        st = db_stmt(d->db, "SELECT teacher_id, subject_id FROM teaching_assignments WHERE "
-                            "class_id = :c AND group_id IS NULL ORDER BY subject_id");
-        if (st == NULL)
-            return -1;
+        int n = 0, grade = 0;
+        st = db_stmt(d->db, "SELECT a.teacher_id, a.subject_id, c.grade FROM "
+                            "teaching_assignments a JOIN classes c ON c.id = a.class_id WHERE "
+                            "a.class_id = :c AND a.group_id IS NULL ORDER BY a.subject_id");
+        if (st == NULL) {
+            rc = -1;
+            break;
+        }
         db_bind_int(st, ":c", classes[c]);
         while (sqlite3_step(st) == SQLITE_ROW && n < 32) {
             teacher[n] = sqlite3_column_int64(st, 0);
             subject[n++] = sqlite3_column_int64(st, 1);
+            grade = sqlite3_column_int(st, 2);
         }
         sqlite3_reset(st);
         if (n == 0)
             continue;
-        int per_day = grades[c] <= 4 ? 4 : grades[c] <= 6 ? 5 : 6;
+        int per_day = grade <= 4 ? 4 : grade <= 6 ? 5 : 6;
         int k = 0;
-        for (int day = 1; day <= 5; day++)
-            for (int num = 1; num <= per_day; num++, k++) {
+        for (int day = 1; day <= 5 && rc == 0; day++)
+            for (int num = 1; num <= per_day && rc == 0; num++, k++) {
                 int a = (k * 5 + day) % n;
                 st = db_stmt(d->db, "INSERT INTO timetable (class_id, weekday, number, "
                                     "subject_id, teacher_id, room) VALUES (:c, :w, :n, :s, :t, "
                                     ":r)");
-                if (st == NULL)
-                    return -1;
+                if (st == NULL) {
+                    rc = -1;
+                    break;
+                }
                 char room[8];
                 snprintf(room, sizeof(room), "%d", 100 + (int)(classes[c] % 30) + 1);
                 db_bind_int(st, ":c", classes[c]);
@@ -444,152 +553,177 @@ static int timetables(struct demo *d)
                 db_bind_int(st, ":s", subject[a]);
                 db_bind_int(st, ":t", teacher[a]);
                 db_bind_text(st, ":r", room);
-                if (db_exec_stmt(st) != SQLITE_DONE)
-                    return -1;
+                rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
             }
     }
-    return 0;
+    free(classes);
+    return rc;
 }
 
-/* Lessons of every period that has begun; marks, absences and homework on the past ones. */
-static int term(struct demo *d, const char *today)
+/* One class's past lessons: topics, homework on most, about four marks a lesson and one
+ * absence in twenty, on random students. */
+static int class_term(struct demo *d, int64_t class_id, const char *today)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "SELECT c.id, p.id FROM classes c JOIN periods p ON "
-                                      "p.year_id = c.year_id WHERE p.starts_on <= :today "
-                                      "ORDER BY c.id, p.number");
-    if (st == NULL)
-        return -1;
-    db_bind_text(st, ":today", today);
-    int64_t pairs[256][2];
-    int np = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && np < 256) {
-        pairs[np][0] = sqlite3_column_int64(st, 0);
-        pairs[np++][1] = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_reset(st);
-    for (int i = 0; i < np; i++)
-        if (journal_generate_lessons(d->db, d->cfg, pairs[i][0], pairs[i][1]) < 0)
-            return -1;
-    static const char *const topics[] = {
-        "Повторение изученного",  "Новая тема: введение",       "Решение задач",   "Практикум",
-        "Самостоятельная работа", "Обобщение и систематизация", "Работа с текстом"};
     static const char *const forms[] = {"oral",        "oral", "oral",   "homework",
                                         "independent", "test", "control"};
     static const char *const values[] = {"5", "5", "4", "4", "4", "3", "5", "4", "2", "3"};
-    st = db_stmt(d->db, "SELECT l.id, l.class_id, l.teacher_id, l.date FROM lessons l "
-                        "WHERE l.date <= :today ORDER BY l.id");
+    sqlite3_stmt *st = db_stmt(d->db, "UPDATE lessons SET topic = CASE id % 7 "
+                                      "WHEN 0 THEN 'Повторение изученного' "
+                                      "WHEN 1 THEN 'Новая тема: введение' "
+                                      "WHEN 2 THEN 'Решение задач' WHEN 3 THEN 'Практикум' "
+                                      "WHEN 4 THEN 'Самостоятельная работа' "
+                                      "WHEN 5 THEN 'Обобщение и систематизация' "
+                                      "ELSE 'Работа с текстом' END "
+                                      "WHERE class_id = :c AND date <= :today");
     if (st == NULL)
         return -1;
+    db_bind_int(st, ":c", class_id);
     db_bind_text(st, ":today", today);
-    /* Collected first: the inserts below use other statements on the same connection. */
-    size_t cap = 1024, n = 0;
-    struct past {
-        int64_t id, class_id, teacher;
-        char date[12];
-    } *past = malloc(cap * sizeof(*past));
-    while (past && sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            struct past *more = realloc(past, cap * 2 * sizeof(*past));
-            if (more == NULL)
-                break;
-            past = more;
-            cap *= 2;
-        }
-        past[n].id = sqlite3_column_int64(st, 0);
-        past[n].class_id = sqlite3_column_int64(st, 1);
-        past[n].teacher = sqlite3_column_int64(st, 2);
-        snprintf(past[n].date, sizeof(past[n].date), "%s", db_col_text(st, 3));
-        n++;
-    }
-    sqlite3_reset(st);
-    if (past == NULL)
+    if (db_exec_stmt(st) != SQLITE_DONE)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct past *l = &past[i];
-        st = db_stmt(d->db, "UPDATE lessons SET topic = :t WHERE id = :id");
-        if (st == NULL)
-            goto fail;
-        db_bind_text(st, ":t", topics[pick(d, N(topics))]);
-        db_bind_int(st, ":id", l->id);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            goto fail;
+    st = db_stmt(d->db, "SELECT student_id FROM enrollments WHERE class_id = :c AND "
+                        "left_on IS NULL ORDER BY student_id");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":c", class_id);
+    int64_t *kids;
+    long nk = collect_ids(st, &kids);
+    st = db_stmt(d->db, "SELECT id FROM lessons WHERE class_id = :c AND date <= :today "
+                        "ORDER BY id");
+    if (st == NULL || nk < 0) {
+        free(kids);
+        return -1;
+    }
+    db_bind_int(st, ":c", class_id);
+    db_bind_text(st, ":today", today);
+    int64_t *lessons;
+    long nl = collect_ids(st, &lessons);
+    int rc = nl < 0 ? -1 : 0;
+    for (long i = 0; i < nl && rc == 0; i++) {
         if (pick(d, 10) < 6) {
             st = db_stmt(d->db, "INSERT INTO homework (lesson_id, text, due_date, created_by) "
-                                "VALUES (:l, :t, date(:d, '+2 days'), :by)");
-            if (st == NULL)
-                goto fail;
+                                "SELECT id, :t, date(date, '+2 days'), teacher_id FROM lessons "
+                                "WHERE id = :l");
             char text[96];
             snprintf(text, sizeof(text), "§ %u, упражнения %u и %u", 1 + pick(d, 30),
                      1 + pick(d, 100), 101 + pick(d, 100));
-            db_bind_int(st, ":l", l->id);
-            db_bind_text(st, ":t", text);
-            db_bind_text(st, ":d", l->date);
-            db_bind_int(st, ":by", l->teacher);
-            if (db_exec_stmt(st) != SQLITE_DONE)
-                goto fail;
+            if (st == NULL)
+                rc = -1;
+            else {
+                db_bind_int(st, ":l", lessons[i]);
+                db_bind_text(st, ":t", text);
+                rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+            }
         }
-        /* About four marks a lesson and one absence in twenty, on random students. */
-        st = db_stmt(d->db, "SELECT student_id FROM enrollments WHERE class_id = :c AND "
-                            "left_on IS NULL ORDER BY student_id");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":c", l->class_id);
-        int64_t kids[64];
-        int nk = 0;
-        while (sqlite3_step(st) == SQLITE_ROW && nk < 64)
-            kids[nk++] = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        for (int k = 0; k < nk; k++) {
+        for (long k = 0; k < nk && rc == 0; k++) {
             unsigned roll = pick(d, 100);
             if (roll < 5) {
                 st = db_stmt(d->db, "INSERT INTO attendance (lesson_id, student_id, status, "
-                                    "justified, set_by) VALUES (:l, :s, :st, :j, :by)");
+                                    "justified, set_by) SELECT id, :s, :st, :j, teacher_id "
+                                    "FROM lessons WHERE id = :l");
                 if (st == NULL)
-                    goto fail;
-                db_bind_int(st, ":l", l->id);
-                db_bind_int(st, ":s", kids[k]);
-                db_bind_text(st, ":st", roll < 2 ? "ill" : roll < 4 ? "absent" : "late");
-                db_bind_int(st, ":j", roll < 2);
-                db_bind_int(st, ":by", l->teacher);
-                if (db_exec_stmt(st) != SQLITE_DONE)
-                    goto fail;
+                    rc = -1;
+                else {
+                    db_bind_int(st, ":l", lessons[i]);
+                    db_bind_int(st, ":s", kids[k]);
+                    db_bind_text(st, ":st", roll < 2 ? "ill" : roll < 4 ? "absent" : "late");
+                    db_bind_int(st, ":j", roll < 2);
+                    rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+                }
             } else if (roll < 5 + 16) {
-                const char *form = forms[pick(d, N(forms))];
                 st = db_stmt(d->db, "INSERT INTO marks (lesson_id, student_id, value, "
                                     "control_form_id, weight, created_by, created_at, "
-                                    "updated_at) SELECT :l, :s, :v, id, weight, :by, "
-                                    "unixepoch(:d, '+12 hours'), unixepoch(:d, '+12 hours') "
-                                    "FROM control_forms WHERE code = :f");
+                                    "updated_at) SELECT l.id, :s, :v, f.id, f.weight, "
+                                    "l.teacher_id, unixepoch(l.date, '+12 hours'), "
+                                    "unixepoch(l.date, '+12 hours') FROM lessons l, "
+                                    "control_forms f WHERE l.id = :l AND f.code = :f");
                 if (st == NULL)
-                    goto fail;
-                db_bind_int(st, ":l", l->id);
-                db_bind_int(st, ":s", kids[k]);
-                db_bind_text(st, ":v", values[pick(d, N(values))]);
-                db_bind_int(st, ":by", l->teacher);
-                db_bind_text(st, ":d", l->date);
-                db_bind_text(st, ":f", form);
-                if (db_exec_stmt(st) != SQLITE_DONE)
-                    goto fail;
+                    rc = -1;
+                else {
+                    db_bind_int(st, ":l", lessons[i]);
+                    db_bind_int(st, ":s", kids[k]);
+                    db_bind_text(st, ":v", values[pick(d, N(values))]);
+                    db_bind_text(st, ":f", forms[pick(d, N(forms))]);
+                    rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+                }
             }
         }
     }
+    free(kids);
+    free(lessons);
+    return rc;
+}
+
+/* Lessons of every period that has begun for every class; the past ones filled in. */
+static int term(struct demo *d, const char *today)
+{
+    sqlite3_stmt *st = db_stmt(d->db, "SELECT p.id FROM periods p WHERE p.year_id = :y AND "
+                                      "p.starts_on <= :today ORDER BY p.number");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":y", d->year);
+    db_bind_text(st, ":today", today);
+    int64_t *periods;
+    long np = collect_ids(st, &periods);
+    st = db_stmt(d->db, "SELECT id FROM classes WHERE year_id = :y ORDER BY id");
+    if (st == NULL || np < 0) {
+        free(periods);
+        return -1;
+    }
+    db_bind_int(st, ":y", d->year);
+    int64_t *classes;
+    long nc = collect_ids(st, &classes);
+    int rc = nc < 0 ? -1 : 0;
+    for (long c = 0; c < nc && rc == 0; c++) {
+        for (long p = 0; p < np && rc == 0; p++)
+            if (journal_generate_lessons(d->db, d->cfg, classes[c], periods[p]) < 0)
+                rc = -1;
+        if (rc == 0)
+            rc = class_term(d, classes[c], today);
+        if (d->progress && (c % 50 == 49 || c + 1 == nc))
+            d->progress("lessons and marks", c + 1, nc);
+        if (rc == 0 && c % 500 == 499)
+            rc = checkpoint(d);
+    }
+    free(periods);
+    free(classes);
     /* The trail starts with the marks' creation. */
-    if (db_exec(d->db, "INSERT INTO mark_history (mark_id, lesson_id, student_id, action, new, "
-                       "by_person, at) SELECT id, lesson_id, student_id, 'create', "
-                       "json_object('id', id, 'value', value, 'weight', weight), created_by, "
-                       "created_at FROM marks") != SQLITE_OK)
-        goto fail;
-    free(past);
-    return 0;
-fail:
-    free(past);
-    return -1;
+    if (rc == 0 &&
+        db_exec(d->db, "INSERT INTO mark_history (mark_id, lesson_id, student_id, "
+                       "action, new, by_person, at) SELECT id, lesson_id, "
+                       "student_id, 'create', json_object('id', id, 'value', value, "
+                       "'weight', weight), created_by, created_at FROM marks") != SQLITE_OK)
+        rc = -1;
+    return rc;
 }
 
 int demo_populate(struct node *n, char *err, size_t errlen)
 {
-    struct demo d = {.cfg = &n->cfg, .rng = 0x9E3779B97F4A7C15ull};
+    return demo_generate(n, "demo", NULL, err, errlen);
+}
+
+const char *demo_scales(void)
+{
+    static char text[512];
+    if (text[0] == '\0')
+        for (size_t i = 0; i < sizeof(scales) / sizeof(scales[0]); i++)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "  %-10s %s\n",
+                     scales[i].name, scales[i].about);
+    return text;
+}
+
+int demo_generate(struct node *n, const char *scale_name,
+                  void (*progress)(const char *stage, long done, long total), char *err,
+                  size_t errlen)
+{
+    struct demo d = {.cfg = &n->cfg, .rng = 0x9E3779B97F4A7C15ull, .progress = progress};
+    for (size_t i = 0; i < sizeof(scales) / sizeof(scales[0]); i++)
+        if (strcmp(scales[i].name, scale_name) == 0)
+            d.scale = &scales[i];
+    if (d.scale == NULL) {
+        snprintf(err, errlen, "unknown scale '%s'", scale_name);
+        return -1;
+    }
     d.db = db_open(n->db_path, &n->cfg, err, errlen);
     if (d.db == NULL)
         return -1;
@@ -611,6 +745,8 @@ int demo_populate(struct node *n, char *err, size_t errlen)
     struct tm tm;
     localtime_r(&now, &tm);
     d.first_year = tm.tm_year + 1900 - (tm.tm_mon + 1 < 9 ? 1 : 0);
+    if (d.scale->schools > 0 && db_exec(d.db, "PRAGMA cache_size = -262144") != SQLITE_OK)
+        goto dberr;
     if (db_begin_write(d.db) != SQLITE_OK)
         goto dberr;
     if (school_seed_subjects(d.db, &n->cfg, err, errlen) != 0 ||
@@ -625,7 +761,7 @@ int demo_populate(struct node *n, char *err, size_t errlen)
     rc = 1;
     goto out;
 dberr:
-    snprintf(err, errlen, "building the demo region: %s", db_errmsg(d.db));
+    snprintf(err, errlen, "building the %s region: %s", d.scale->name, db_errmsg(d.db));
 out:
     db_rollback(d.db);
     db_close(d.db);

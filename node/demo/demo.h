@@ -13,6 +13,17 @@ struct node;
  * database already held data, -1 with err on failure (nothing written). */
 int demo_populate(struct node *n, char *err, size_t errlen);
 
+/* Fills an empty database with a synthetic region of the named scale ("demo", "small",
+ * "medium", "dagestan"): the demo's schools and logins, plus generated schools, people,
+ * timetables, lessons of every period begun, and marks, attendance and homework on the past
+ * lessons. `progress` (may be NULL) is called now and then. Same returns as demo_populate. */
+int demo_generate(struct node *n, const char *scale,
+                  void (*progress)(const char *stage, long done, long total), char *err,
+                  size_t errlen);
+
+/* The scales, one "  name  description" line each (static text). */
+const char *demo_scales(void);
+
 /* Prints the address and the demo logins to standard output. */
 void demo_print_banner(struct node *n);
 

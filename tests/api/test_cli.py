@@ -13,7 +13,7 @@ import pytest
 from conftest import MESNODE, Client
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-COMMANDS = ["demo", "init", "serve", "routes", "version"]
+COMMANDS = ["demo", "gen", "init", "serve", "routes", "version"]
 
 
 def run(*args, stdin=None, timeout=60):
@@ -146,3 +146,42 @@ def test_make_install_honours_prefix_and_destdir():
         assert os.path.exists(os.path.join(d, "opt/mes/share/man/man1/mesnode.1"))
         assert os.path.exists(os.path.join(d, "opt/mes/share/mesnode/regions/dagestan.yaml"))
         assert subprocess.run([binary, "version"], capture_output=True).returncode == 0
+
+
+def test_gen_small_region_serves(tmp_path):
+    data = str(tmp_path / "small")
+    r = run("gen", "--scale", "small", "--data", data, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "100%" in r.stderr  # the progress bar reached the end
+    again = run("gen", "--scale", "small", "--data", data)
+    assert again.returncode == 1 and "already holds" in again.stderr
+    assert run("gen", "--scale", "galaxy", "--data", str(tmp_path / "x")).returncode == 1
+    log = open(str(tmp_path / "serve.log"), "w+")
+    proc = subprocess.Popen([MESNODE, "demo", "--port", "0", "--data", data], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        port = None
+        for _ in range(200):
+            m = re.search(r"running: http://127\.0\.0\.1:(\d+)/", open(log.name).read())
+            if m:
+                port = int(m.group(1))
+                break
+            time.sleep(0.05)
+        assert port
+        c = Client(f"http://127.0.0.1:{port}")
+        c.token = c.post("/api/v1/auth/login", {"login": "admin", "password": "demo"}).json()["token"]
+        schools = c.get("/api/v1/institutions").json()["items"]
+        assert len(schools) == 6
+        big = max(schools, key=lambda s: s["students"])
+        assert big["students"] >= 11 * 18  # every grade 1-11 has a class
+        classes = c.get(f"/api/v1/institutions/{big['id']}/classes").json()["items"]
+        cls = classes[-1]
+        years = c.get("/api/v1/academic-years").json()["items"]
+        p1 = years[0]["periods"][0]
+        subj = c.get(f"/api/v1/classes/{cls['id']}").json()["assignments"][0]["subject"]["id"]
+        grid = c.get(f"/api/v1/journal?class={cls['id']}&subject={subj}&period={p1['id']}").json()
+        assert len(grid["lessons"]) > 5
+        assert sum(len(s["marks"]) for s in grid["students"]) > len(grid["lessons"])
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
