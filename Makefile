@@ -35,7 +35,7 @@ ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard node/web/static/*) $(wildc
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps fuzz run test test-unit test-api test-browser install format format-check clean
+.PHONY: all bench deps fuzz run test test-unit test-api test-browser install format format-check clean
 all: $(BUILD)/mesnode
 
 $(BUILD)/mesnode: $(OBJ)
@@ -106,6 +106,9 @@ test-api: $(BUILD)/mesnode
 
 test-browser: $(BUILD)/mesnode
 	MESNODE=$(abspath $(BUILD)/mesnode) node tests/browser/run.mjs
+
+bench:
+	@bash bench/run.sh
 
 install: $(BUILD)/mesnode
 	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode

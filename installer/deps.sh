@@ -13,6 +13,8 @@ packages=(
   python3 python3-pytest python3-yaml
   chromium prometheus clang
 )
+# The benchmark's tools (make bench only).
+[[ "${MES_BENCH:-0}" == 1 ]] && packages+=(nginx-light wrk)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
