@@ -40,9 +40,19 @@ int main(int argc, char **argv)
     fclose(f);
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%s", argv[2]);
-    const char *options[] = {"listening_ports", listen, "num_threads", argv[3],
-                             "enable_keep_alive", "yes", "request_timeout_ms", "5000",
-                             "keep_alive_timeout_ms", "2000", "tcp_nodelay", "1", NULL};
+    const char *options[] = {"listening_ports",
+                             listen,
+                             "num_threads",
+                             argv[3],
+                             "enable_keep_alive",
+                             "yes",
+                             "request_timeout_ms",
+                             "5000",
+                             "keep_alive_timeout_ms",
+                             "2000",
+                             "tcp_nodelay",
+                             "1",
+                             NULL};
     struct mg_callbacks cb = {0};
     struct mg_context *ctx = mg_start(&cb, NULL, options);
     if (ctx == NULL)

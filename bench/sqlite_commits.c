@@ -28,13 +28,16 @@ int main(int argc, char **argv)
     snprintf(pragmas, sizeof(pragmas), "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;",
              strcmp(argv[2], "full") == 0 ? "FULL" : "NORMAL");
     if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, lesson INTEGER, "
-                         "student INTEGER, value TEXT, weight INTEGER, at INTEGER)",
+        sqlite3_exec(db,
+                     "CREATE TABLE IF NOT EXISTS m (id INTEGER PRIMARY KEY, lesson INTEGER, "
+                     "student INTEGER, value TEXT, weight INTEGER, at INTEGER)",
                      NULL, NULL, NULL) != SQLITE_OK)
         return 1;
     sqlite3_stmt *ins;
-    if (sqlite3_prepare_v2(db, "INSERT INTO m (lesson, student, value, weight, at) VALUES "
-                               "(?, ?, '5', 2, ?)", -1, &ins, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO m (lesson, student, value, weight, at) VALUES "
+                           "(?, ?, '5', 2, ?)",
+                           -1, &ins, NULL) != SQLITE_OK)
         return 1;
     double seconds = 0, t0 = now();
     long n = 0;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
+#include "writer.h"
 
 static const char *const role_names[ROLES_COUNT] = {
     "admin",  "school_admin", "teacher",       "class_teacher", "student",
@@ -491,6 +492,11 @@ static void run_route(struct req *r)
     if (rt->self_tx) {
         rt->handler(r);
         db_rollback(r->db); /* a no-op unless the handler left a transaction open */
+        return;
+    }
+    if (rt->writes && r->node->writer != NULL) {
+        writer_run(r->node->writer, r); /* group commit: answered after the batch's commit */
+        r->db = node_thread_db(r->node);
         return;
     }
     int rc = rt->writes ? db_begin_write(r->db) : db_begin_read(r->db);

@@ -12,6 +12,7 @@
 
 #include "http.h"
 #include "node.h"
+#include "writer.h"
 
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
@@ -195,6 +196,14 @@ char *metrics_render(struct node *n, size_t *len)
         n->cfg.http.threads, atomic_load(&n->active_requests), atomic_load(&n->db_connections),
         ds.statements_prepared, ds.commits, ds.rollbacks, ds.busy, file_size(n->db_path, ""),
         file_size(n->db_path, "-wal"), (long long)sqlite3_memory_used());
+    long long batches, grouped;
+    writer_stats(n->writer, &batches, &grouped);
+    put(&t,
+        "# HELP mes_writer_batches_total Group-commit transactions (one fsync each).\n"
+        "# TYPE mes_writer_batches_total counter\nmes_writer_batches_total %lld\n"
+        "# HELP mes_writer_requests_total Write requests committed through the writer.\n"
+        "# TYPE mes_writer_requests_total counter\nmes_writer_requests_total %lld\n",
+        batches, grouped);
     if (t.failed) {
         free(t.p);
         return NULL;

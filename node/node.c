@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "school/school.h"
+#include "writer.h"
 
 static _Thread_local struct db *thread_db;
 
@@ -107,6 +108,10 @@ int node_serve(struct node *n)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if ((n->writer = writer_start(n, err, sizeof(err))) == NULL) {
+        log_error("%s", err);
+        return 1;
+    }
     if (http_start(n, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return 1;
@@ -119,6 +124,7 @@ int node_serve(struct node *n)
         pause();
     log_info("stopping");
     http_stop(n);
+    writer_stop(n->writer);
     node_thread_db_close(n);
     throttle_destroy(n->throttle);
     metrics_destroy(n->metrics);

@@ -17,6 +17,7 @@
 struct mg_context;
 struct throttle;
 struct metrics;
+struct writer;
 
 struct node {
     struct mes_config cfg;
@@ -25,6 +26,7 @@ struct node {
     int port;
     struct throttle *throttle; /* login failures (accounts/throttle.c) */
     struct metrics *metrics;   /* per-route counters (metrics.c) */
+    struct writer *writer;     /* group commit of write requests (writer.c) */
     FILE *access_log;          /* NULL: off */
     pthread_mutex_t access_log_lock;
     atomic_int active_requests;

@@ -353,3 +353,41 @@ def test_absence_notice_justifies(node, w):
                        {"from": "2026-11-05", "to": "2026-11-01", "reason": "x"}).status == 400
     assert node.login("student").post(f"/api/v1/students/{w['artem']}/absence-notices",
                                       {"from": "2026-11-01", "to": "2026-11-01", "reason": "x"}).status == 403
+
+
+def test_concurrent_marks_group_commit(node, w):
+    """Many teachers' writes at once: every 201 is in the journal, every refusal changed
+    nothing, and the writes shared transactions."""
+    import threading
+    teacher = node.login("teacher")
+    lesson = w["lessons"][8]["id"]
+    kids = [s["id"] for s in w["students"]]
+    before = node.client().get("/metrics").body.decode()
+    results = []
+
+    def put(i):
+        body = {"student_id": kids[i % len(kids)], "value": str(2 + i % 4), "control_form": "oral",
+                "comment": f"поток {i}"}
+        if i % 7 == 0:
+            body["control_form"] = "nonsense"  # refused
+        results.append((i, teacher.post(f"/api/v1/lessons/{lesson}/marks", body).status))
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(42)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = {i for i, status in results if status == 201}
+    assert len(results) == 42
+    assert ok == {i for i in range(42) if i % 7}
+    assert all(status == 400 for i, status in results if i % 7 == 0)
+    grid = teacher.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={w['period']['id']}").json()
+    comments = {m["comment"] for s in grid["students"] for m in s["marks"] if m["lesson_id"] == lesson}
+    assert {f"поток {i}" for i in ok} <= comments
+    assert not any(f"поток {i}" in comments for i in range(0, 42, 7))
+    after = node.client().get("/metrics").body.decode()
+
+    def value(text, name):
+        return int(next(l.split()[1] for l in text.splitlines() if l.startswith(name + " ")))
+    done = value(after, "mes_writer_requests_total") - value(before, "mes_writer_requests_total")
+    assert done >= 42

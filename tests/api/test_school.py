@@ -204,6 +204,8 @@ def test_enrollment_guardian_and_transfer(node, ids):
     g = admin.post(f"/api/v1/classes/{gym}/groups", {"name": "Английский, группа 1", "student_ids": [child]})
     assert g.status == 201
     assert admin.post(f"/api/v1/classes/{c5b}/groups", {"name": "Группа", "student_ids": [child]}).status == 400
+    # The refused request changed nothing: the group it began to create is gone.
+    assert all(g["name"] != "Группа" for g in admin.get(f"/api/v1/classes/{c5b}").json()["groups"])
 
 
 def test_audit_trail_of_changes(node, ids):

@@ -1,0 +1,163 @@
+/*
+ * The group-commit writer (see writer.h). Workers queue a job and sleep on a condition
+ * variable; the writer takes every queued job (up to a batch limit), runs them in one
+ * BEGIN IMMEDIATE … COMMIT with a savepoint each, then wakes them all. Load: every write of
+ * the node passes here; a batch costs one fsync however many requests it holds.
+ */
+#include "writer.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "http.h"
+#include "log.h"
+#include "node.h"
+
+#define BATCH_MAX 512
+
+struct job {
+    struct req *r;
+    bool done;
+    struct job *next;
+};
+
+struct writer {
+    struct db *db;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t submitted, finished;
+    struct job *head, *tail;
+    bool stopping;
+    long long batches, requests;
+};
+
+static void run_batch(struct writer *w, struct job *jobs)
+{
+    bool began = db_begin_write(w->db) == SQLITE_OK;
+    for (struct job *j = jobs; j; j = j->next) {
+        struct req *r = j->r;
+        r->db = w->db;
+        if (!began) {
+            reply_error(r, 503, "unavailable", "storage busy, retry");
+            continue;
+        }
+        if (db_exec(w->db, "SAVEPOINT request") != SQLITE_OK) {
+            reply_error(r, 503, "unavailable", "storage failed, retry");
+            continue;
+        }
+        r->route->handler(r);
+        if (r->status >= 400 && !r->keep_on_error)
+            db_exec(w->db, "ROLLBACK TO request");
+        db_exec(w->db, "RELEASE request");
+    }
+    if (began && db_commit(w->db) != SQLITE_OK) {
+        log_error("group commit failed: %s", db_errmsg(w->db));
+        db_rollback(w->db);
+        for (struct job *j = jobs; j; j = j->next)
+            reply_error(j->r, 503, "unavailable", "storage failed to commit, retry");
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->submitted, &w->lock);
+        if (w->head == NULL && w->stopping)
+            break;
+        /* Take up to BATCH_MAX jobs; later arrivals wait for the next batch. */
+        struct job *batch = w->head, *last = batch;
+        int n = 1;
+        while (last->next && n < BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        w->head = last->next;
+        if (w->head == NULL)
+            w->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&w->lock);
+
+        run_batch(w, batch);
+
+        pthread_mutex_lock(&w->lock);
+        w->batches++;
+        w->requests += n;
+        for (struct job *j = batch; j; j = j->next)
+            j->done = true;
+        pthread_cond_broadcast(&w->finished);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+struct writer *writer_start(struct node *n, char *err, size_t errlen)
+{
+    struct writer *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->db = db_open(n->db_path, &n->cfg, err, errlen);
+    if (w->db == NULL) {
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->submitted, NULL);
+    pthread_cond_init(&w->finished, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        db_close(w->db);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void writer_stop(struct writer *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_signal(&w->submitted);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->submitted);
+    pthread_cond_destroy(&w->finished);
+    pthread_mutex_destroy(&w->lock);
+    db_close(w->db);
+    free(w);
+}
+
+void writer_run(struct writer *w, struct req *r)
+{
+    struct job job = {.r = r};
+    pthread_mutex_lock(&w->lock);
+    if (w->tail)
+        w->tail->next = &job;
+    else
+        w->head = &job;
+    w->tail = &job;
+    pthread_cond_signal(&w->submitted);
+    while (!job.done)
+        pthread_cond_wait(&w->finished, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void writer_stats(struct writer *w, long long *batches, long long *requests)
+{
+    if (w == NULL) {
+        *batches = *requests = 0;
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    *batches = w->batches;
+    *requests = w->requests;
+    pthread_mutex_unlock(&w->lock);
+}
