@@ -20,6 +20,7 @@ static const char *const migrations[] = {
     "node/school/school.sql",
     "node/accounts/accounts.sql",
     "node/journal/journal.sql",
+    "node/notify/notify.sql",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

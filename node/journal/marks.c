@@ -13,6 +13,7 @@
 #include "accounts/authz.h"
 #include "journal/journal.h"
 #include "node.h"
+#include "notify/notify.h"
 #include "school/school.h"
 
 /* 1 when the student is in the lesson's class (and group, for a group lesson). */
@@ -30,6 +31,39 @@ static int student_in_lesson(struct req *r, const struct lesson_ref *l, int64_t 
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* What a notification says about a lesson: {"lesson_id", "subject", "date"} plus extras. NULL
+ * on a database error. */
+static json_t *lesson_note(struct req *r, int64_t lesson)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT s.name, l.date FROM lessons l JOIN subjects s ON "
+                                      "s.id = l.subject_id WHERE l.id = :l");
+    if (st == NULL)
+        return NULL;
+    db_bind_int(st, ":l", lesson);
+    json_t *o = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = json_pack("{s:I,s:s,s:s}", "lesson_id", (json_int_t)lesson, "subject",
+                      db_col_text(st, 0), "date", db_col_text(st, 1));
+    sqlite3_reset(st);
+    return o;
+}
+
+/* Notifies the student's family of an event in a lesson; `extra` fields are stolen. */
+static int notify_lesson(struct req *r, int64_t student, int64_t lesson, const char *kind,
+                         json_t *extra)
+{
+    json_t *note = lesson_note(r, lesson);
+    if (note == NULL) {
+        json_decref(extra);
+        return -1;
+    }
+    json_object_update(note, extra);
+    json_decref(extra);
+    int rc = notify_family(r->db, student, kind, note);
+    json_decref(note);
+    return rc;
 }
 
 /* The mark as JSON (for answers and history), or NULL when it does not exist. */
@@ -149,7 +183,11 @@ static int marks_create(struct req *r)
         return reply_db_error(r);
     int64_t id = db_last_id(r->db);
     json_t *mark = mark_json(r, id);
-    if (mark == NULL || history(r, id, lesson, student, "create", NULL, json_incref(mark)) != 0) {
+    if (mark == NULL || history(r, id, lesson, student, "create", NULL, json_incref(mark)) != 0 ||
+        notify_lesson(r, student, lesson, "mark",
+                      json_pack("{s:I,s:s,s:s,s:O}", "mark_id", (json_int_t)id, "value", value,
+                                "comment", comment, "weight", json_object_get(mark, "weight"))) !=
+            0) {
         json_decref(mark);
         return reply_db_error(r);
     }
@@ -226,7 +264,16 @@ static int marks_update(struct req *r)
         return reply_db_error(r);
     }
     json_t *mark = mark_json(r, id);
+    json_t *change = mark && old ? json_pack("{s:I,s:O,s:O}", "mark_id", (json_int_t)id, "old",
+                                             json_object_get(old, "value"), "value",
+                                             json_object_get(mark, "value"))
+                                 : NULL;
     if (mark == NULL || history(r, id, l.id, student, "update", old, json_incref(mark)) != 0) {
+        json_decref(change);
+        json_decref(mark);
+        return reply_db_error(r);
+    }
+    if (notify_lesson(r, student, l.id, "mark_changed", change) != 0) { /* takes `change` */
         json_decref(mark);
         return reply_db_error(r);
     }
@@ -332,6 +379,8 @@ static int marks_attendance(struct req *r)
     }
     if (db_exec_stmt(st) != SQLITE_DONE)
         return reply_db_error(r);
+    if (s && notify_lesson(r, student, lesson, "absence", json_pack("{s:s}", "status", s)) != 0)
+        return reply_db_error(r);
     if (s) { /* a notice may have justified it */
         st = db_stmt(r->db, "SELECT justified FROM attendance WHERE lesson_id = :l AND "
                             "student_id = :s");
@@ -370,9 +419,17 @@ static int marks_homework(struct req *r)
     db_bind_int(st, ":by", r->caller.person_id);
     if (db_exec_stmt(st) != SQLITE_DONE)
         return reply_db_error(r);
+    int64_t hw = db_last_id(r->db);
+    json_t *note = lesson_note(r, lesson);
+    if (note)
+        json_object_update_new(note, json_pack("{s:s,s:s}", "text", text, "due_date", due));
+    int rc = note ? notify_class(r->db, l.class_id, "homework", note) : -1;
+    json_decref(note);
+    if (rc != 0)
+        return reply_db_error(r);
     return reply_json(r, 201,
-                      json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)db_last_id(r->db),
-                                "lesson_id", (json_int_t)lesson, "text", text, "due_date", due));
+                      json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)hw, "lesson_id",
+                                (json_int_t)lesson, "text", text, "due_date", due));
 }
 
 /* The current class of a student, or 0 (none) / -1 (error). */
@@ -504,6 +561,22 @@ static int marks_notice_create(struct req *r)
     if (db_exec_stmt(st) != SQLITE_DONE)
         return reply_db_error(r);
     int justified = db_changes(r->db);
+    st = db_stmt(r->db, "SELECT c.class_teacher_id FROM enrollments e JOIN classes c ON c.id = "
+                        "e.class_id WHERE e.student_id = :s AND e.left_on IS NULL AND "
+                        "c.class_teacher_id IS NOT NULL");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    int64_t class_teacher = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (class_teacher) {
+        json_t *note = json_pack("{s:I,s:s,s:s,s:s}", "notice_id", (json_int_t)id, "from", from,
+                                 "to", to, "reason", reason);
+        int rc = notify_person(r->db, class_teacher, student, "absence_notice", note);
+        json_decref(note);
+        if (rc != 0)
+            return reply_db_error(r);
+    }
     return reply_json(r, 201,
                       json_pack("{s:I,s:I,s:s,s:s,s:s,s:i}", "id", (json_int_t)id, "student_id",
                                 (json_int_t)student, "from", from, "to", to, "reason", reason,

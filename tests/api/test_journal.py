@@ -391,3 +391,48 @@ def test_concurrent_marks_group_commit(node, w):
         return int(next(l.split()[1] for l in text.splitlines() if l.startswith(name + " ")))
     done = value(after, "mes_writer_requests_total") - value(before, "mes_writer_requests_total")
     assert done >= 42
+
+
+def test_notifications(node, w):
+    teacher = node.login("teacher")
+    parent = node.login("parent")
+    student = node.login("student")
+    lesson = w["lessons"][9]
+    before = parent.get("/api/v1/notifications").json()["unread"]
+    m = teacher.post(f"/api/v1/lessons/{lesson['id']}/marks", {"student_id": w["artem"], "value": "4",
+                     "control_form": "test", "comment": "Хорошо"}).json()
+    feed = parent.get("/api/v1/notifications").json()
+    assert feed["unread"] == before + 1
+    n = feed["items"][0]
+    assert n["kind"] == "mark" and n["read"] is False
+    assert n["data"]["value"] == "4" and n["data"]["subject"] == "Математика" and n["data"]["mark_id"] == m["id"]
+    assert n["student"]["name"] == "Иванов Артём Сергеевич"
+    assert student.get("/api/v1/notifications").json()["items"][0]["data"]["mark_id"] == m["id"]
+    teacher.patch(f"/api/v1/marks/{m['id']}", {"value": "5"})
+    changed = parent.get("/api/v1/notifications").json()["items"][0]
+    assert changed["kind"] == "mark_changed" and changed["data"]["old"] == "4" and changed["data"]["value"] == "5"
+    # Another family hears nothing of it; nobody marks another's notifications read.
+    other = node.login("admin").post("/api/v1/persons", {"last_name": "Чужой", "first_name": "Родитель",
+        "account": {"login": "stranger", "password": "stranger-pass", "roles": [{"role": "parent"}]}})
+    assert other.status == 201
+    stranger = node.login("stranger", "stranger-pass")
+    assert stranger.get("/api/v1/notifications").json()["items"] == []
+    assert stranger.post("/api/v1/notifications/read", {"ids": [n["id"]]}).json()["read"] == 0
+    assert parent.get("/api/v1/notifications").json()["items"][1]["read"] is False
+    # Reading.
+    assert parent.post("/api/v1/notifications/read", {"ids": [n["id"]]}).json()["read"] == 1
+    assert parent.get("/api/v1/notifications?unread=1").json()["unread"] == before + 1  # the change
+    assert parent.post("/api/v1/notifications/read", {"all": True}).json()["read"] >= 1
+    assert parent.get("/api/v1/notifications").json()["unread"] == 0
+    assert parent.post("/api/v1/notifications/read", {}).status == 400
+    assert parent.get("/api/v1/notifications?limit=0").status == 400
+    # Homework reaches every family of the class; a parent's notice reaches the class teacher.
+    teacher.post(f"/api/v1/lessons/{lesson['id']}/homework", {"text": "Задачи 1-5", "due_date": lesson["date"]})
+    hw = parent.get("/api/v1/notifications?unread=1").json()["items"]
+    assert any(i["kind"] == "homework" and i["data"]["text"] == "Задачи 1-5" for i in hw)
+    assert any(i["kind"] == "homework" for i in student.get("/api/v1/notifications").json()["items"])
+    parent.post(f"/api/v1/students/{w['artem']}/absence-notices", {"from": lesson["date"], "to": lesson["date"],
+                "reason": "Поездка"})
+    ct = node.login("classteacher").get("/api/v1/notifications").json()["items"]
+    assert any(i["kind"] == "absence_notice" and i["data"]["reason"] == "Поездка" for i in ct)
+    assert node.client().get("/api/v1/notifications").status == 401

@@ -108,6 +108,13 @@ const tests = {
     const text = await page.textContent(`li.lesson[data-lesson='${target.lesson}']`);
     assert(text.includes("Математика") && text.includes("5") && text.includes("Браузерная проверка"),
       "diary lesson: " + text);
+    // The mark is also in the parent's notifications, and reading them clears the count.
+    await page.click("#nav a[href='/notifications']");
+    await page.waitForSelector("ul.feed li[data-kind='mark']");
+    const feed = await page.textContent("ul.feed li[data-kind='mark']");
+    assert(feed.includes("оценка 5") && feed.includes("Математика"), "notification: " + feed);
+    await page.click("#read-all");
+    await page.waitForFunction(() => document.querySelector("#unread")?.textContent.endsWith(": 0"));
   },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;

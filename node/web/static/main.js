@@ -1,5 +1,6 @@
 // Entry point: the shell (app.js), then each subsystem's pages, then start.
 import { boot } from "./app.js";
 import "./journal.js";
+import "./notify.js";
 
 boot();

@@ -1,0 +1,165 @@
+/*
+ * Notifications (see notify.h). Writes are one INSERT … SELECT per event inside the journal's
+ * transaction; the feed is one indexed range read per page.
+ */
+#include "notify/notify.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "school/school.h"
+
+static int insert(struct db *db, const char *sql, int64_t id, const char *kind, json_t *data)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    sqlite3_stmt *st = db_stmt(db, sql);
+    int rc = -1;
+    if (st && text) {
+        db_bind_int(st, ":id", id);
+        db_bind_text(st, ":k", kind);
+        db_bind_text(st, ":d", text);
+        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    }
+    free(text);
+    return rc;
+}
+
+int notify_family(struct db *db, int64_t student_id, const char *kind, json_t *data)
+{
+    return insert(db,
+                  "INSERT INTO notifications (person_id, kind, student_id, data) "
+                  "SELECT :id, :k, :id, :d UNION ALL "
+                  "SELECT guardian_id, :k, :id, :d FROM guardians WHERE student_id = :id",
+                  student_id, kind, data);
+}
+
+int notify_class(struct db *db, int64_t class_id, const char *kind, json_t *data)
+{
+    return insert(db,
+                  "INSERT INTO notifications (person_id, kind, student_id, data) "
+                  "SELECT e.student_id, :k, e.student_id, :d FROM enrollments e "
+                  "WHERE e.class_id = :id AND e.left_on IS NULL UNION ALL "
+                  "SELECT g.guardian_id, :k, e.student_id, :d FROM enrollments e JOIN guardians "
+                  "g ON g.student_id = e.student_id WHERE e.class_id = :id AND e.left_on IS NULL",
+                  class_id, kind, data);
+}
+
+int notify_person(struct db *db, int64_t person_id, int64_t student_id, const char *kind,
+                  json_t *data)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    sqlite3_stmt *st = db_stmt(db, "INSERT INTO notifications (person_id, kind, student_id, "
+                                   "data) VALUES (:p, :k, :s, :d)");
+    int rc = -1;
+    if (st && text) {
+        db_bind_int(st, ":p", person_id);
+        db_bind_text(st, ":k", kind);
+        db_bind_int(st, ":s", student_id);
+        db_bind_text(st, ":d", text);
+        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    }
+    free(text);
+    return rc;
+}
+
+/* GET /api/v1/notifications?unread=1&before=ID&limit=N: the caller's feed, newest first. */
+static int notify_list(struct req *r)
+{
+    char buf[24];
+    int64_t limit = 50, before = INT64_MAX;
+    int unread_only = req_query(r, "unread", buf, sizeof(buf)) > 0 && strcmp(buf, "1") == 0;
+    if (req_query(r, "limit", buf, sizeof(buf)) > 0)
+        limit = strtoll(buf, NULL, 10);
+    if (req_query(r, "before", buf, sizeof(buf)) > 0)
+        before = strtoll(buf, NULL, 10);
+    if (limit < 1 || limit > 200 || before < 1)
+        return reply_error(r, 400, "bad_request", "limit 1-200, before a positive id");
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT n.id, n.kind, n.data, n.created_at, n.read_at IS NOT NULL, p.id, "
+               "p.last_name, p.first_name, p.middle_name FROM notifications n LEFT JOIN persons "
+               "p ON p.id = n.student_id WHERE n.person_id = :me AND n.id < :before AND "
+               "(:unread = 0 OR n.read_at IS NULL) ORDER BY n.id DESC LIMIT :limit");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":me", r->caller.person_id);
+    db_bind_int(st, ":before", before);
+    db_bind_int(st, ":unread", unread_only);
+    db_bind_int(st, ":limit", limit);
+    json_t *items = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *data = json_loads(db_col_text(st, 2), 0, NULL);
+        json_t *o = json_pack("{s:I,s:s,s:o,s:I,s:b}", "id",
+                              (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1),
+                              "data", data ? data : json_object(), "created_at",
+                              (json_int_t)sqlite3_column_int64(st, 3), "read",
+                              sqlite3_column_int(st, 4));
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+            json_object_set_new(o, "student",
+                                json_pack("{s:I,s:o}", "id",
+                                          (json_int_t)sqlite3_column_int64(st, 5), "name",
+                                          school_person_name(st, 6)));
+        json_array_append_new(items, o);
+    }
+    sqlite3_reset(st);
+    st = db_stmt(r->db, "SELECT count(*) FROM notifications WHERE person_id = :me AND "
+                        "read_at IS NULL");
+    if (st == NULL) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    db_bind_int(st, ":me", r->caller.person_id);
+    int unread = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o,s:i}", "items", items, "unread", unread));
+}
+
+/* POST /api/v1/notifications/read {"ids": [...]} or {"all": true}: only the caller's own. */
+static int notify_read(struct req *r)
+{
+    json_t *ids = NULL;
+    int all = 0;
+    if (body_unpack_or_respond(r, "{s?o,s?b}", "ids", &ids, "all", &all) != 0)
+        return r->status;
+    if ((ids == NULL) == (all == 0) || (ids && !json_is_array(ids)))
+        return reply_error(r, 400, "bad_request", "give ids (an array) or all: true");
+    int changed = 0;
+    if (all) {
+        sqlite3_stmt *st = db_stmt(r->db, "UPDATE notifications SET read_at = unixepoch() WHERE "
+                                          "person_id = :me AND read_at IS NULL");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":me", r->caller.person_id);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return reply_db_error(r);
+        changed = db_changes(r->db);
+    } else {
+        size_t i;
+        json_t *v;
+        json_array_foreach(ids, i, v)
+        {
+            if (!json_is_integer(v))
+                return reply_error(r, 400, "bad_request", "ids[%zu] is not an id", i);
+            sqlite3_stmt *st = db_stmt(r->db, "UPDATE notifications SET read_at = unixepoch() "
+                                              "WHERE id = :id AND person_id = :me AND read_at "
+                                              "IS NULL");
+            if (st == NULL)
+                return reply_db_error(r);
+            db_bind_int(st, ":id", json_integer_value(v));
+            db_bind_int(st, ":me", r->caller.person_id);
+            if (db_exec_stmt(st) != SQLITE_DONE)
+                return reply_db_error(r);
+            changed += db_changes(r->db);
+        }
+    }
+    return reply_json(r, 200, json_pack("{s:i}", "read", changed));
+}
+
+const struct route notify_routes[] = {
+    {"GET", "/api/v1/notifications", notify_list, ACCESS_USER, ROLES_ANY, false,
+     "notification_list"},
+    {"POST", "/api/v1/notifications/read", notify_read, ACCESS_USER, ROLES_ANY, true,
+     "notification_read"},
+    {0},
+};

@@ -1,0 +1,24 @@
+/*
+ * Notifications: a feed per person (new or changed mark, homework, absence, a parent's notice),
+ * written by the journal in the same transaction as the change, read and marked read by the
+ * recipient. Schema: notify.sql. Routes: notify.c (notify_routes).
+ */
+#ifndef MES_NOTIFY_H
+#define MES_NOTIFY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "db.h"
+
+/* Notifies a student and each of their guardians; `data` is borrowed. 0 or -1. */
+int notify_family(struct db *db, int64_t student_id, const char *kind, json_t *data);
+
+/* Notifies every current student of a class and their guardians (homework). 0 or -1. */
+int notify_class(struct db *db, int64_t class_id, const char *kind, json_t *data);
+
+/* Notifies one person (e.g. the class teacher) about a student. 0 or -1. */
+int notify_person(struct db *db, int64_t person_id, int64_t student_id, const char *kind,
+                  json_t *data);
+
+#endif
