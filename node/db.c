@@ -17,10 +17,8 @@
 /* Migrations in order: version N is the N-th entry. Each file is commented SQL beside its
  * subsystem's code. Never edit a released entry: append a new file instead. */
 static const char *const migrations[] = {
-    "node/school/school.sql",
-    "node/accounts/accounts.sql",
-    "node/journal/journal.sql",
-    "node/notify/notify.sql",
+    "node/school/school.sql", "node/accounts/accounts.sql", "node/journal/journal.sql",
+    "node/notify/notify.sql", "node/messages/messages.sql",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -297,3 +297,72 @@ int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_i
     int t = caller_has(r, ROLE_TEACHER, inst) ? teaches_subject(r, class_id, subject_id) : 0;
     return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
 }
+
+/* 1 when `person` teaches the student's current class or leads it. */
+static int teaches_student(struct req *r, int64_t person, int64_t student)
+{
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT 1 FROM enrollments e JOIN classes c ON c.id = e.class_id WHERE "
+               "e.student_id = :s AND e.left_on IS NULL AND (c.class_teacher_id = :p OR EXISTS "
+               "(SELECT 1 FROM teaching_assignments t WHERE t.class_id = c.id AND "
+               "t.teacher_id = :p))");
+    if (st == NULL)
+        return -2;
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":p", person);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+}
+
+static int guardian_of(struct req *r, int64_t person, int64_t student)
+{
+    sqlite3_stmt *st =
+        db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s");
+    if (st == NULL)
+        return -2;
+    db_bind_int(st, ":g", person);
+    db_bind_int(st, ":s", student);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+}
+
+const char *authz_message_pair_or_respond(struct req *r, int64_t student_id, int64_t other_id)
+{
+    int64_t me = r->caller.person_id;
+    if (me == 0 || other_id == me) {
+        reply_error(r, 400, "bad_request", "a thread needs another person");
+        return NULL;
+    }
+    int e = db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", other_id);
+    int s = authz_student(r, student_id, AUTHZ_READ);
+    if (e < 0 || s == -2) {
+        deny(r, -2);
+        return NULL;
+    }
+    if (e == 0 || s == -1) {
+        deny(r, -1);
+        return NULL;
+    }
+    if (s == 0) {
+        deny(r, 0); /* one may not write about a student one may not see */
+        return NULL;
+    }
+    int me_teaches = teaches_student(r, me, student_id);
+    int other_teaches = teaches_student(r, other_id, student_id);
+    int me_guardian = guardian_of(r, me, student_id);
+    int other_guardian = guardian_of(r, other_id, student_id);
+    if (me_teaches < 0 || other_teaches < 0 || me_guardian < 0 || other_guardian < 0) {
+        deny(r, -2);
+        return NULL;
+    }
+    if ((me_guardian && other_teaches) || (me_teaches && other_guardian))
+        return "parent_teacher";
+    if ((me_teaches && other_id == student_id) || (me == student_id && other_teaches))
+        return "teacher_student";
+    reply_error(r, 403, "forbidden",
+                "messages go between a student's parents or the student "
+                "and the student's teachers");
+    return NULL;
+}

@@ -69,4 +69,10 @@ int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id
  * calendar-thematic plan). The school's admin and the region admin may too when `admins`. */
 int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_id, bool admins);
 
+/* Messages: who may open a thread with whom about a student. A parent of the student with a
+ * teacher or the class teacher of the student's class ("parent_teacher"; the child does not
+ * see it), or such a teacher with the student ("teacher_student"). Returns the kind, or NULL
+ * after answering 400/403/404. */
+const char *authz_message_pair_or_respond(struct req *r, int64_t student_id, int64_t other_id);
+
 #endif

@@ -90,11 +90,10 @@ static int notify_list(struct req *r)
     json_t *items = json_array();
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *data = json_loads(db_col_text(st, 2), 0, NULL);
-        json_t *o = json_pack("{s:I,s:s,s:o,s:I,s:b}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1),
-                              "data", data ? data : json_object(), "created_at",
-                              (json_int_t)sqlite3_column_int64(st, 3), "read",
-                              sqlite3_column_int(st, 4));
+        json_t *o =
+            json_pack("{s:I,s:s,s:o,s:I,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "kind", db_col_text(st, 1), "data", data ? data : json_object(), "created_at",
+                      (json_int_t)sqlite3_column_int64(st, 3), "read", sqlite3_column_int(st, 4));
         if (sqlite3_column_type(st, 5) != SQLITE_NULL)
             json_object_set_new(o, "student",
                                 json_pack("{s:I,s:o}", "id",

@@ -6,7 +6,7 @@ CREATE TABLE notifications (
     id          INTEGER PRIMARY KEY,
     person_id   INTEGER NOT NULL REFERENCES persons(id),   -- the recipient
     kind        TEXT NOT NULL CHECK (kind IN ('mark', 'mark_changed', 'homework', 'absence',
-                                              'absence_notice')),
+                                              'absence_notice', 'message')),
     student_id  INTEGER REFERENCES persons(id),            -- whom it is about
     data        TEXT NOT NULL DEFAULT '{}',                -- JSON: subject, value, date, ...
     created_at  INTEGER NOT NULL DEFAULT (unixepoch()),
