@@ -14,8 +14,7 @@
 
 /* Loads a thread the caller takes part in; answers 404 otherwise (a thread of others is not
  * admitted to exist). Fills the participant's side (0: a, 1: b) and the student. */
-static int thread_or_respond(struct req *r, int64_t id, int *side, int64_t *other,
-                             int64_t *student)
+static int thread_or_respond(struct req *r, int64_t id, int *side, int64_t *other, int64_t *student)
 {
     sqlite3_stmt *st = db_stmt(r->db, "SELECT a_id, b_id, student_id FROM threads WHERE id = :id");
     if (st == NULL)
@@ -36,8 +35,8 @@ static int thread_or_respond(struct req *r, int64_t id, int *side, int64_t *othe
 
 /* Appends a message, moves the thread's clock and the author's read mark, notifies the other
  * side. Returns the message id or -1. */
-static int64_t add_message(struct req *r, int64_t thread, int side, int64_t other,
-                           int64_t student, const char *text)
+static int64_t add_message(struct req *r, int64_t thread, int side, int64_t other, int64_t student,
+                           const char *text)
 {
     sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO messages (thread_id, author_id, text) "
                                       "VALUES (:t, :a, :x)");
@@ -59,8 +58,8 @@ static int64_t add_message(struct req *r, int64_t thread, int side, int64_t othe
     db_bind_int(st, ":t", thread);
     if (db_exec_stmt(st) != SQLITE_DONE)
         return -1;
-    json_t *note = json_pack("{s:I,s:I}", "thread_id", (json_int_t)thread, "message_id",
-                             (json_int_t)id);
+    json_t *note =
+        json_pack("{s:I,s:I}", "thread_id", (json_int_t)thread, "message_id", (json_int_t)id);
     int rc = notify_person(r->db, other, student, "message", note);
     json_decref(note);
     return rc == 0 ? id : -1;
@@ -93,36 +92,35 @@ static int messages_thread_create(struct req *r)
     int64_t id = db_last_id(r->db);
     if (add_message(r, id, 0, with, student, text) < 0)
         return reply_db_error(r);
-    return reply_json(r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "kind", kind,
-                                        "title", title));
+    return reply_json(
+        r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "kind", kind, "title", title));
 }
 
 /* GET /api/v1/threads: the caller's threads, latest first, with unread counts. */
 static int messages_threads(struct req *r)
 {
     sqlite3_stmt *st = db_stmt(
-        r->db,
-        "SELECT t.id, t.kind, t.title, t.last_at, s.id, s.last_name, s.first_name, "
-        "s.middle_name, o.id, o.last_name, o.first_name, o.middle_name, "
-        "(SELECT count(*) FROM messages m WHERE m.thread_id = t.id AND m.id > CASE WHEN "
-        "t.a_id = :me THEN t.a_read ELSE t.b_read END) "
-        "FROM threads t JOIN persons s ON s.id = t.student_id "
-        "JOIN persons o ON o.id = CASE WHEN t.a_id = :me THEN t.b_id ELSE t.a_id END "
-        "WHERE t.a_id = :me OR t.b_id = :me ORDER BY t.last_at DESC, t.id DESC LIMIT 200");
+        r->db, "SELECT t.id, t.kind, t.title, t.last_at, s.id, s.last_name, s.first_name, "
+               "s.middle_name, o.id, o.last_name, o.first_name, o.middle_name, "
+               "(SELECT count(*) FROM messages m WHERE m.thread_id = t.id AND m.id > CASE WHEN "
+               "t.a_id = :me THEN t.a_read ELSE t.b_read END) "
+               "FROM threads t JOIN persons s ON s.id = t.student_id "
+               "JOIN persons o ON o.id = CASE WHEN t.a_id = :me THEN t.b_id ELSE t.a_id END "
+               "WHERE t.a_id = :me OR t.b_id = :me ORDER BY t.last_at DESC, t.id DESC LIMIT 200");
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":me", r->caller.person_id);
     json_t *items = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(
-            items, json_pack("{s:I,s:s,s:s,s:I,s:{s:I,s:o},s:{s:I,s:o},s:i}", "id",
-                             (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1),
-                             "title", db_col_text(st, 2), "last_at",
-                             (json_int_t)sqlite3_column_int64(st, 3), "student", "id",
-                             (json_int_t)sqlite3_column_int64(st, 4), "name",
-                             school_person_name(st, 5), "with", "id",
-                             (json_int_t)sqlite3_column_int64(st, 8), "name",
-                             school_person_name(st, 9), "unread", sqlite3_column_int(st, 12)));
+            items,
+            json_pack("{s:I,s:s,s:s,s:I,s:{s:I,s:o},s:{s:I,s:o},s:i}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "title",
+                      db_col_text(st, 2), "last_at", (json_int_t)sqlite3_column_int64(st, 3),
+                      "student", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
+                      school_person_name(st, 5), "with", "id",
+                      (json_int_t)sqlite3_column_int64(st, 8), "name", school_person_name(st, 9),
+                      "unread", sqlite3_column_int(st, 12)));
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
@@ -147,11 +145,11 @@ static int messages_thread_get(struct req *r)
                                               (json_int_t)sqlite3_column_int64(st, 0), "text",
                                               db_col_text(st, 1), "created_at",
                                               (json_int_t)sqlite3_column_int64(st, 2), "author",
-                                              "id", (json_int_t)sqlite3_column_int64(st, 3),
-                                              "name", school_person_name(st, 4)));
+                                              "id", (json_int_t)sqlite3_column_int64(st, 3), "name",
+                                              school_person_name(st, 4)));
     sqlite3_reset(st);
-    return reply_json(r, 200, json_pack("{s:I,s:o}", "id", (json_int_t)r->params[0], "messages",
-                                        list));
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:o}", "id", (json_int_t)r->params[0], "messages", list));
 }
 
 /* POST /api/v1/threads/{id}/read: the caller has read everything in the thread. */
@@ -196,12 +194,9 @@ static int messages_post(struct req *r)
 
 const struct route messages_routes[] = {
     {"GET", "/api/v1/threads", messages_threads, ACCESS_USER, PEOPLE, false, "thread_list"},
-    {"POST", "/api/v1/threads", messages_thread_create, ACCESS_USER, PEOPLE, true,
-     "thread_create"},
-    {"GET", "/api/v1/threads/{id}", messages_thread_get, ACCESS_USER, PEOPLE, false,
-     "thread_get"},
-    {"POST", "/api/v1/threads/{id}/read", messages_read, ACCESS_USER, PEOPLE, true,
-     "thread_read"},
+    {"POST", "/api/v1/threads", messages_thread_create, ACCESS_USER, PEOPLE, true, "thread_create"},
+    {"GET", "/api/v1/threads/{id}", messages_thread_get, ACCESS_USER, PEOPLE, false, "thread_get"},
+    {"POST", "/api/v1/threads/{id}/read", messages_read, ACCESS_USER, PEOPLE, true, "thread_read"},
     {"POST", "/api/v1/threads/{id}/messages", messages_post, ACCESS_USER, PEOPLE, true,
      "message_create"},
     {0},

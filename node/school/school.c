@@ -1038,7 +1038,39 @@ static int school_student_get(struct req *r)
     return reply_json(r, 200, o);
 }
 
+/* GET /api/v1/students/{id}/teachers: who teaches the student what, and the class teacher
+ * (for parents choosing whom to write to). */
+static int school_student_teachers(struct req *r)
+{
+    int64_t id = r->params[0];
+    if (authz_student_or_respond(r, id, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
+               "group_concat(s.name, ', '), max(c.class_teacher_id = p.id) FROM enrollments e "
+               "JOIN classes c ON c.id = e.class_id "
+               "JOIN persons p ON p.id IN (SELECT teacher_id FROM teaching_assignments WHERE "
+               "class_id = c.id UNION SELECT c.class_teacher_id) "
+               "LEFT JOIN teaching_assignments t ON t.class_id = c.id AND t.teacher_id = p.id "
+               "LEFT JOIN subjects s ON s.id = t.subject_id "
+               "WHERE e.student_id = :id AND e.left_on IS NULL GROUP BY p.id "
+               "ORDER BY p.last_name, p.first_name");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", id);
+    json_t *items = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(
+            items, json_pack("{s:I,s:o,s:s,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                             "name", school_person_name(st, 1), "subjects", db_col_text(st, 4),
+                             "class_teacher", sqlite3_column_int(st, 5)));
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
 const struct route school_routes[] = {
+    {"GET", "/api/v1/students/{id}/teachers", school_student_teachers, ACCESS_USER, ROLES_ANY,
+     false, "student_teachers"},
     {"GET", "/api/v1/municipalities", school_municipalities, ACCESS_USER, ROLES_ANY, false,
      "municipality_list"},
     {"POST", "/api/v1/municipalities", school_municipality_create, ACCESS_USER, ROLE_ADMIN, true,

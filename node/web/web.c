@@ -144,6 +144,8 @@ const struct route web_routes[] = {
     {"GET", "/journal", web_index, ACCESS_PUBLIC, 0, false, "web_page_journal", true},
     {"GET", "/diary/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_diary", true},
     {"GET", "/marks/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_marks", true},
+    {"GET", "/messages", web_index, ACCESS_PUBLIC, 0, false, "web_page_messages", true},
+    {"GET", "/messages/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_thread", true},
     {"GET", "/notifications", web_index, ACCESS_PUBLIC, 0, false, "web_page_notifications", true},
     {"GET", "/static/*", web_static, ACCESS_PUBLIC, 0, false, "web_static", true},
     {"GET", "/i18n/*", web_static, ACCESS_PUBLIC, 0, false, "web_i18n", true},

@@ -132,6 +132,41 @@ const tests = {
     const lessons = await page.$$eval("li.lesson", (l) => l.length);
     assert(lessons > 10, "lessons in the previous week: " + lessons);
   },
+  async "a parent writes to a teacher, the teacher answers, the child cannot see it"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "parent");
+    await page.waitForSelector("#nav a[href='/messages']");
+    await page.click("#nav a[href='/messages']");
+    await page.waitForSelector("#thread-with option", { state: "attached" });
+    await page.selectOption("#thread-student", { label: "Иванов Артём Сергеевич" });
+    await page.waitForFunction(() => [...document.querySelectorAll("#thread-with option")]
+      .some((o) => o.textContent.startsWith("Смирнова Ольга Петровна")));
+    const teacherId = await page.$eval("#thread-with", (s) => [...s.options]
+      .find((o) => o.textContent.startsWith("Смирнова Ольга Петровна")).value);
+    await page.selectOption("#thread-with", teacherId);
+    await page.fill("#thread-title", "Олимпиада");
+    await page.fill("#thread-text", "Можно ли Артёму участвовать в олимпиаде?");
+    await page.click(".thread-new button[type=submit]");
+    await page.waitForSelector("#reply-text");
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+    await login(page, base, "teacher");
+    await page.waitForSelector("#nav a[href='/messages']");
+    await page.click("#nav a[href='/messages']");
+    await page.click("a.thread >> text=Олимпиада");
+    await page.waitForSelector("#reply-text");
+    await page.fill("#reply-text", "Да, запись до пятницы.");
+    await page.click("form button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("ul.messages")?.textContent.includes("запись до пятницы"));
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+    await login(page, base, "student");
+    await page.waitForSelector("#nav a[href='/messages']");
+    await page.click("#nav a[href='/messages']");
+    await page.waitForSelector("h1");
+    const list = await page.textContent("main");
+    assert(!list.includes("Олимпиада"), "the child sees the parents' thread");
+  },
   async "home page fits a 360 px phone"(ctx) {
     await ctx.page.setViewportSize({ width: 360, height: 740 });
     await login(ctx.page, ctx.base, "parent");

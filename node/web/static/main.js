@@ -2,5 +2,6 @@
 import { boot } from "./app.js";
 import "./journal.js";
 import "./notify.js";
+import "./messages.js";
 
 boot();

@@ -1,0 +1,78 @@
+// Messages: the list of one's threads, a thread with its messages and a reply box, and a new
+// thread to one of a child's teachers (parents) or to one's own teachers (students).
+import { api, el, go, navigation, pages, show, state, t } from "./app.js";
+
+navigation.push({ key: "nav.messages", href: "/messages", roles: ["parent", "teacher", "class_teacher", "student"] });
+pages.push(
+  { path: /^\/messages$/, view: threadsView },
+  { path: /^\/messages\/(\d+)$/, view: threadView },
+);
+
+const when = (s) => new Date(s * 1000).toLocaleString(document.documentElement.lang);
+
+// The children (or oneself) a new thread can be about.
+function subjectsOfThreads() {
+  const me = state.me;
+  if (me.roles.includes("parent")) return (me.children ?? []).map((c) => ({ id: c.id, name: c.name }));
+  if (me.roles.includes("student") && me.student) return [{ id: me.student.id, name: me.name }];
+  return [];
+}
+
+async function newThreadForm() {
+  const kids = subjectsOfThreads();
+  if (!kids.length) return null;
+  const child = el("select", { id: "thread-student" }, kids.map((k) => el("option", { value: String(k.id), text: k.name })));
+  const teacher = el("select", { id: "thread-with" });
+  const fill = async () => {
+    const r = await api("GET", `/api/v1/students/${child.value}/teachers`);
+    teacher.replaceChildren(...(r.data?.items ?? []).map((x) => el("option", { value: String(x.id),
+      text: `${x.name}${x.subjects ? " — " + x.subjects : ""}${x.class_teacher ? " (" + t("messages.class_teacher") + ")" : ""}` })));
+  };
+  child.addEventListener("change", fill);
+  await fill();
+  const title = el("input", { id: "thread-title", placeholder: t("messages.title_placeholder") });
+  const text = el("textarea", { id: "thread-text", rows: "4", placeholder: t("messages.text_placeholder") });
+  const error = el("p", { class: "error" });
+  return el("form", { class: "card thread-new", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const r = await api("POST", "/api/v1/threads", { student_id: Number(child.value), with_id: Number(teacher.value),
+      title: title.value, text: text.value });
+    if (r.status === 201) go(`/messages/${r.data.id}`);
+    else error.textContent = r.data?.error?.message ?? t("app.error");
+  } },
+    el("h2", { text: t("messages.new") }),
+    el("label", { text: t("messages.about") }), child,
+    el("label", { text: t("messages.to") }), teacher,
+    el("label", { text: t("messages.subject") }), title,
+    text, error,
+    el("button", { type: "submit", text: t("messages.send") }));
+}
+
+async function threadsView() {
+  const r = await api("GET", "/api/v1/threads");
+  if (r.status !== 200) { show(el("p", { class: "error", text: t("app.error") })); return; }
+  const list = r.data.items.length
+    ? el("ul", { class: "card feed threads" }, r.data.items.map((x) => el("li", { class: x.unread ? "unread" : "read" },
+        el("a", { href: `/messages/${x.id}`, "data-link": "", class: "thread", text: x.title }),
+        el("span", { class: "when", text: `${x.with.name} · ${x.student.name} · ${when(x.last_at)}${x.unread ? " · " + t("messages.unread", { count: x.unread }) : ""}` }))))
+    : el("p", { class: "card", text: t("messages.empty") });
+  show(el("h1", { text: t("messages.heading") }), list, await newThreadForm());
+}
+
+async function threadView(id) {
+  const r = await api("GET", `/api/v1/threads/${id}`);
+  if (r.status !== 200) { show(el("p", { class: "error", text: t(r.status === 404 ? "app.not_found" : "app.error") })); return; }
+  await api("POST", `/api/v1/threads/${id}/read`, {});
+  const text = el("textarea", { id: "reply-text", rows: "3" });
+  const error = el("p", { class: "error" });
+  show(
+    el("a", { href: "/messages", "data-link": "", text: t("messages.back") }),
+    el("ul", { class: "card feed messages" }, r.data.messages.map((m) => el("li", { class: m.author.id === state.me.person_id ? "mine" : "" },
+      el("span", { class: "when", text: `${m.author.name} · ${when(m.created_at)}` }),
+      el("span", { class: "message-text", text: m.text })))),
+    el("form", { class: "card", onsubmit: async (ev) => {
+      ev.preventDefault();
+      const p = await api("POST", `/api/v1/threads/${id}/messages`, { text: text.value });
+      if (p.status === 201) threadView(id); else error.textContent = p.data?.error?.message ?? t("app.error");
+    } }, text, error, el("button", { type: "submit", text: t("messages.send") })));
+}
