@@ -10,7 +10,7 @@ packages=(
   gcc make pkg-config clang-format
   libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
   libcmocka-dev
-  python3 python3-pytest python3-yaml
+  python3 python3-pytest python3-yaml openssl
   chromium prometheus clang
 )
 # The benchmark's tools (make bench only).

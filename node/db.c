@@ -17,8 +17,12 @@
 /* Migrations in order: version N is the N-th entry. Each file is commented SQL beside its
  * subsystem's code. Never edit a released entry: append a new file instead. */
 static const char *const migrations[] = {
-    "node/school/school.sql", "node/accounts/accounts.sql", "node/journal/journal.sql",
-    "node/notify/notify.sql", "node/messages/messages.sql",
+    "node/school/school.sql",             /* 1 */
+    "node/accounts/accounts.sql",         /* 2 */
+    "node/journal/journal.sql",           /* 3 */
+    "node/notify/notify.sql",             /* 4 */
+    "node/messages/messages.sql",         /* 5 */
+    "node/certificates/certificates.sql", /* 6 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -4,6 +4,8 @@
 #include "node.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,40 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
     return rc;
 }
 
+int node_load_key(struct node *n, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/node.key", n->cfg.storage.data_dir);
+    n->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+    if (n->sign_sk == NULL) {
+        snprintf(err, errlen, "out of memory for the key");
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (f != NULL) {
+        size_t got = fread(n->sign_sk, 1, crypto_sign_SECRETKEYBYTES, f);
+        fclose(f);
+        if (got != crypto_sign_SECRETKEYBYTES) {
+            snprintf(err, errlen, "%s: not a signing key", path);
+            return -1;
+        }
+        crypto_sign_ed25519_sk_to_pk(n->sign_pk, n->sign_sk);
+        return 0;
+    }
+    crypto_sign_keypair(n->sign_pk, n->sign_sk);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 ||
+        write(fd, n->sign_sk, crypto_sign_SECRETKEYBYTES) != (ssize_t)crypto_sign_SECRETKEYBYTES ||
+        fsync(fd) != 0) {
+        snprintf(err, errlen, "%s: cannot write the key: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 struct db *node_thread_db(struct node *n)
 {
     if (thread_db == NULL) {
@@ -97,6 +133,10 @@ int node_serve(struct node *n)
         log_error("%s: cannot open access log: %s", al, strerror(errno));
         return 1;
     }
+    if (n->sign_sk == NULL && node_load_key(n, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
     n->throttle = throttle_create(&n->cfg);
     n->metrics = metrics_create(http_route_count());
     if (n->throttle == NULL || n->metrics == NULL) {
@@ -128,6 +168,8 @@ int node_serve(struct node *n)
     node_thread_db_close(n);
     throttle_destroy(n->throttle);
     metrics_destroy(n->metrics);
+    sodium_free(n->sign_sk);
+    n->sign_sk = NULL;
     if (n->access_log != NULL && n->access_log != stderr)
         fclose(n->access_log);
     return 0;

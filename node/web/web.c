@@ -146,6 +146,7 @@ const struct route web_routes[] = {
     {"GET", "/marks/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_marks", true},
     {"GET", "/messages", web_index, ACCESS_PUBLIC, 0, false, "web_page_messages", true},
     {"GET", "/messages/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_thread", true},
+    {"GET", "/certificates/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_certificate", true},
     {"GET", "/notifications", web_index, ACCESS_PUBLIC, 0, false, "web_page_notifications", true},
     {"GET", "/static/*", web_static, ACCESS_PUBLIC, 0, false, "web_static", true},
     {"GET", "/i18n/*", web_static, ACCESS_PUBLIC, 0, false, "web_i18n", true},

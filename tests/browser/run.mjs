@@ -167,6 +167,27 @@ const tests = {
     const list = await page.textContent("main");
     assert(!list.includes("Олимпиада"), "the child sees the parents' thread");
   },
+  async "a parent gets a certificate anyone can check without logging in"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "parent");
+    await page.click("a.child >> text=Иванов Артём");
+    await page.click("#certificate");
+    await page.waitForSelector("#certificate-status");
+    const status = await page.textContent("#certificate-status");
+    assert(status.includes("подлинная"), "status: " + status);
+    const url = page.url();
+    await page.click("#logout").catch(() => {});
+    const other = await page.context().browser().newContext();
+    const anon = await other.newPage();
+    await anon.goto(url);
+    await anon.waitForSelector("#certificate-status");
+    const text = await anon.textContent("article");
+    assert(text.includes("Иванов Артём Сергеевич") && text.includes("подлинная"), "anonymous view: " + text);
+    await anon.goto(url.replace(/s=[^&]+/, "s=AAAA"));
+    await anon.waitForSelector("#certificate-status");
+    assert((await anon.textContent("#certificate-status")).includes("не найдена"), "forged link accepted");
+    await other.close();
+  },
   async "home page fits a 360 px phone"(ctx) {
     await ctx.page.setViewportSize({ width: 360, height: 740 });
     await login(ctx.page, ctx.base, "parent");

@@ -181,6 +181,12 @@ async function studentView(id) {
     return;
   }
   const s = r.data;
+  const certificate = state.me.roles.includes("parent") && (state.me.children ?? []).some((c) => c.id === s.id)
+    ? el("button", { type: "button", id: "certificate", onclick: async () => {
+        const c = await api("POST", `/api/v1/students/${s.id}/certificates`, { purpose: t("certificate.purpose_default") });
+        if (c.status === 201) go(c.data.url);
+      }, text: t("certificate.request") })
+    : null;
   show(
     el("a", { href: "/home", "data-link": "", text: t("student.back") }),
     el("h1", { text: s.name }),
@@ -189,7 +195,8 @@ async function studentView(id) {
       el("dt", { text: t("student.school") }), el("dd", { text: s.institution.name }),
       el("dt", { text: t("student.birth_date") }), el("dd", { text: s.birth_date ?? "—" })),
     section("student.guardians", el("ul", {}, s.guardians.map((g) =>
-      el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))));
+      el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))),
+    certificate);
 }
 
 export async function render() {
@@ -198,7 +205,7 @@ export async function render() {
   for (const p of pages) {
     const m = path.match(p.path);
     if (!m) continue;
-    if (!p.public && !state.me) { go("/login", true); return; }
+    if (!p.public && !p.open && !state.me) { go("/login", true); return; }
     if (p.public && state.me) { go("/home", true); return; }
     await p.view(...m.slice(1));
     return;

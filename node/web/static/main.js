@@ -3,5 +3,6 @@ import { boot } from "./app.js";
 import "./journal.js";
 import "./notify.js";
 import "./messages.js";
+import "./certificates.js";
 
 boot();

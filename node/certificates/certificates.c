@@ -1,0 +1,172 @@
+/*
+ * Certificates of study («справка об обучении»). A parent requests one for their child; the
+ * node writes the facts as canonical JSON, signs that exact text with its Ed25519 key, and
+ * answers a link carrying the signature. Anyone with the link checks it without logging in:
+ * the node verifies the signature against its public key (published at
+ * /api/v1/certificates/key, so a third party can also check offline). Without the right
+ * signature in the link, a certificate does not exist (ids are not secrets).
+ */
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts/authz.h"
+#include "node.h"
+#include "school/school.h"
+
+#define SIG_B64 (sodium_base64_ENCODED_LEN(crypto_sign_BYTES, \
+                                            sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+
+/* The facts of a student for the certificate, or NULL. */
+static json_t *facts(struct req *r, int64_t student)
+{
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT p.last_name, p.first_name, p.middle_name, p.birth_date, c.grade, "
+               "c.letter, i.name, y.name FROM persons p JOIN enrollments e ON e.student_id = "
+               "p.id AND e.left_on IS NULL JOIN classes c ON c.id = e.class_id JOIN "
+               "institutions i ON i.id = c.institution_id JOIN academic_years y ON y.id = "
+               "c.year_id WHERE p.id = :s");
+    if (st == NULL)
+        return NULL;
+    db_bind_int(st, ":s", student);
+    json_t *o = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", school_person_name(st, 0),
+                      "birth_date", db_col_text(st, 3), "class",
+                      json_sprintf("%d%s", sqlite3_column_int(st, 4), db_col_text(st, 5)),
+                      "institution", db_col_text(st, 6), "year", db_col_text(st, 7), "region",
+                      r->node->cfg.region.name);
+    sqlite3_reset(st);
+    return o;
+}
+
+/* POST /api/v1/students/{id}/certificates {"purpose"}: by a parent of the student. */
+static int certificates_issue(struct req *r)
+{
+    int64_t student = r->params[0];
+    const char *purpose;
+    if (body_unpack_or_respond(r, "{s:s}", "purpose", &purpose) != 0)
+        return r->status;
+    if (!school_text_ok(purpose, 1, 200))
+        return reply_error(r, 400, "bad_request", "purpose must be 1-200 characters");
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND "
+                                      "student_id = :s");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":g", r->caller.person_id);
+    db_bind_int(st, ":s", student);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return reply_error(r, 403, "forbidden", "certificates are issued to the student's parents");
+    if (r->node->sign_sk == NULL)
+        return reply_error(r, 503, "unavailable", "the node has no signing key");
+    json_t *payload = facts(r, student);
+    if (payload == NULL)
+        return reply_db_error(r);
+    st = db_stmt(r->db, "INSERT INTO certificates (student_id, requested_by, payload, signature) "
+                        "VALUES (:s, :by, '', x'')");
+    if (st == NULL) {
+        json_decref(payload);
+        return reply_db_error(r);
+    }
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":by", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE) {
+        json_decref(payload);
+        return reply_db_error(r);
+    }
+    int64_t id = db_last_id(r->db);
+    char today[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    json_object_set_new(payload, "number", json_integer(id));
+    json_object_set_new(payload, "purpose", json_string(purpose));
+    json_object_set_new(payload, "issued_on", json_string(today));
+    char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(payload);
+    if (text == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    unsigned char sig[crypto_sign_BYTES];
+    crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), r->node->sign_sk);
+    st = db_stmt(r->db, "UPDATE certificates SET payload = :p, signature = :sig WHERE id = :id");
+    if (st == NULL) {
+        free(text);
+        return reply_db_error(r);
+    }
+    db_bind_text(st, ":p", text);
+    db_bind_blob(st, ":sig", sig, sizeof(sig));
+    db_bind_int(st, ":id", id);
+    free(text);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    char s64[SIG_B64];
+    sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return reply_json(r, 201, json_pack("{s:I,s:s,s:o}", "id", (json_int_t)id, "signature", s64,
+                                        "url", json_sprintf("/certificates/%lld?s=%s",
+                                                            (long long)id, s64)));
+}
+
+/* GET /api/v1/certificates/{id}?s=SIGNATURE: public verification. */
+static int certificates_verify(struct req *r)
+{
+    char s64[SIG_B64 + 8];
+    unsigned char given[crypto_sign_BYTES];
+    size_t len = 0;
+    if (req_query(r, "s", s64, sizeof(s64)) <= 0 ||
+        sodium_base642bin(given, sizeof(given), s64, strlen(s64), NULL, &len, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        len != sizeof(given))
+        return reply_error(r, 404, "not_found", "no such certificate");
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT payload, signature FROM certificates WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", r->params[0]);
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != crypto_sign_BYTES ||
+        sodium_memcmp(sqlite3_column_blob(st, 1), given, crypto_sign_BYTES) != 0) {
+        sqlite3_reset(st);
+        return reply_error(r, 404, "not_found", "no such certificate");
+    }
+    const char *payload = db_col_text(st, 0);
+    bool valid = r->node->sign_sk != NULL &&
+                 crypto_sign_verify_detached(given, (const unsigned char *)payload,
+                                             strlen(payload), r->node->sign_pk) == 0;
+    json_t *facts_json = json_loads(payload, 0, NULL);
+    json_t *text = json_string(payload);
+    sqlite3_reset(st);
+    char pk64[64];
+    sodium_bin2base64(pk64, sizeof(pk64), r->node->sign_pk, sizeof(r->node->sign_pk),
+                      sodium_base64_VARIANT_ORIGINAL);
+    return reply_json(r, 200,
+                      json_pack("{s:b,s:o,s:o,s:s,s:s,s:s}", "valid", valid, "certificate",
+                                facts_json ? facts_json : json_object(), "signed_text", text,
+                                "signature", s64, "public_key", pk64, "algorithm", "Ed25519"));
+}
+
+/* GET /api/v1/certificates/key: the node's public key, for checking signatures offline. */
+static int certificates_key(struct req *r)
+{
+    char pk64[64];
+    sodium_bin2base64(pk64, sizeof(pk64), r->node->sign_pk, sizeof(r->node->sign_pk),
+                      sodium_base64_VARIANT_ORIGINAL);
+    return reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "algorithm", "Ed25519", "public_key",
+                                        pk64, "region", r->node->cfg.region.name));
+}
+
+const struct route certificates_routes[] = {
+    {"POST", "/api/v1/students/{id}/certificates", certificates_issue, ACCESS_USER, ROLE_PARENT,
+     true, "certificate_issue"},
+    {"GET", "/api/v1/certificates/key", certificates_key, ACCESS_PUBLIC, 0, false,
+     "certificate_key", true},
+    {"GET", "/api/v1/certificates/{id}", certificates_verify, ACCESS_PUBLIC, 0, false,
+     "certificate_verify"},
+    {0},
+};
