@@ -17,8 +17,8 @@
 #include "node.h"
 #include "school/school.h"
 
-#define SIG_B64 (sodium_base64_ENCODED_LEN(crypto_sign_BYTES, \
-                                            sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+#define SIG_B64                                                                                    \
+    (sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
 
 /* The facts of a student for the certificate, or NULL. */
 static json_t *facts(struct req *r, int64_t student)
@@ -108,11 +108,10 @@ static int certificates_issue(struct req *r)
     if (db_exec_stmt(st) != SQLITE_DONE)
         return reply_db_error(r);
     char s64[SIG_B64];
-    sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return reply_json(r, 201, json_pack("{s:I,s:s,s:o}", "id", (json_int_t)id, "signature", s64,
-                                        "url", json_sprintf("/certificates/%lld?s=%s",
-                                                            (long long)id, s64)));
+    sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:s,s:o}", "id", (json_int_t)id, "signature", s64, "url",
+                                json_sprintf("/certificates/%lld?s=%s", (long long)id, s64)));
 }
 
 /* GET /api/v1/certificates/{id}?s=SIGNATURE: public verification. */
@@ -137,8 +136,8 @@ static int certificates_verify(struct req *r)
     }
     const char *payload = db_col_text(st, 0);
     bool valid = r->node->sign_sk != NULL &&
-                 crypto_sign_verify_detached(given, (const unsigned char *)payload,
-                                             strlen(payload), r->node->sign_pk) == 0;
+                 crypto_sign_verify_detached(given, (const unsigned char *)payload, strlen(payload),
+                                             r->node->sign_pk) == 0;
     json_t *facts_json = json_loads(payload, 0, NULL);
     json_t *text = json_string(payload);
     sqlite3_reset(st);
@@ -157,8 +156,9 @@ static int certificates_key(struct req *r)
     char pk64[64];
     sodium_bin2base64(pk64, sizeof(pk64), r->node->sign_pk, sizeof(r->node->sign_pk),
                       sodium_base64_VARIANT_ORIGINAL);
-    return reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "algorithm", "Ed25519", "public_key",
-                                        pk64, "region", r->node->cfg.region.name));
+    return reply_json(r, 200,
+                      json_pack("{s:s,s:s,s:s}", "algorithm", "Ed25519", "public_key", pk64,
+                                "region", r->node->cfg.region.name));
 }
 
 const struct route certificates_routes[] = {
