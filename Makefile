@@ -118,10 +118,10 @@ install: $(BUILD)/mesnode
 	install -D -m 0644 installer/mesnode.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mesnode.service
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 format-check:
-	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+	clang-format --dry-run -Werror $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 clean:
 	rm -rf build

@@ -212,6 +212,20 @@ full:
     return -1;
 }
 
+int reply_rows(struct req *r, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st))
+{
+    json_t *items = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, row(st));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
 int reply_db_error(struct req *r)
 {
     log_error("%s: database: %s", r->route ? r->route->name : "-",

@@ -153,6 +153,10 @@ int req_query_id_or_respond(struct req *r, const char *name, int64_t *out);
 const char *req_header(struct req *r, const char *name);
 const char *req_remote_addr(struct req *r);
 
+/* Runs a query to its end and answers {"items": [...]}, one object per row made by `row`;
+ * 500 when the query fails. */
+int reply_rows(struct req *r, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st));
+
 /* Replies 500 for an unexpected database failure, logging the statement's error. */
 int reply_db_error(struct req *r);
 

@@ -598,20 +598,6 @@ static json_t *notice_row(sqlite3_stmt *st)
     "n.id, p.id, p.last_name, p.first_name, p.middle_name, n.from_date, n.to_date, n.reason, "     \
     "n.created_at, b.id, b.last_name, b.first_name, b.middle_name"
 
-static int reply_notices(struct req *r, sqlite3_stmt *st)
-{
-    json_t *items = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, notice_row(st));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(items);
-        return reply_db_error(r);
-    }
-    return reply_json(r, 200, json_pack("{s:o}", "items", items));
-}
-
 /* GET /api/v1/students/{id}/absence-notices: for those who may see the student. */
 static int marks_notices_of_student(struct req *r)
 {
@@ -624,7 +610,7 @@ static int marks_notices_of_student(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":s", r->params[0]);
-    return reply_notices(r, st);
+    return reply_rows(r, st, notice_row);
 }
 
 /* GET /api/v1/classes/{id}/absence-notices: the class teacher, the class's teachers and the
@@ -641,7 +627,7 @@ static int marks_notices_of_class(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":c", r->params[0]);
-    return reply_notices(r, st);
+    return reply_rows(r, st, notice_row);
 }
 
 /* GET /api/v1/control-forms: the region's control forms and their default weights. */

@@ -18,21 +18,6 @@
 
 #define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
 
-/* Runs a list query and answers {"items": [...]}, each row made by `row`. */
-static int reply_items(struct req *r, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *))
-{
-    json_t *items = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(items, row(st));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(items);
-        return reply_db_error(r);
-    }
-    return reply_json(r, 200, json_pack("{s:o}", "items", items));
-}
-
 /* Audits a change of `kind/id` at `institution` with `detail` (stolen); 0 or answered 500. */
 static int audit_or_respond(struct req *r, int64_t institution, const char *action,
                             const char *kind, int64_t id, json_t *detail)
@@ -97,7 +82,7 @@ static json_t *municipality_row(sqlite3_stmt *st)
 static int school_municipalities(struct req *r)
 {
     sqlite3_stmt *st = db_stmt(r->db, "SELECT id, name, okato FROM municipalities ORDER BY name");
-    return st ? reply_items(r, st, municipality_row) : reply_db_error(r);
+    return st ? reply_rows(r, st, municipality_row) : reply_db_error(r);
 }
 
 static int school_municipality_create(struct req *r)
@@ -145,7 +130,7 @@ static int school_institutions(struct req *r)
     sqlite3_stmt *st = db_stmt(r->db, "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
                                       "JOIN municipalities m ON m.id = i.municipality_id "
                                       "ORDER BY m.name, i.short_name");
-    return st ? reply_items(r, st, institution_row) : reply_db_error(r);
+    return st ? reply_rows(r, st, institution_row) : reply_db_error(r);
 }
 
 static int reply_institution(struct req *r, int status, int64_t id)
@@ -301,7 +286,7 @@ static int school_subjects(struct req *r)
 {
     sqlite3_stmt *st =
         db_stmt(r->db, "SELECT id, code, name, regional FROM subjects ORDER BY regional, id");
-    return st ? reply_items(r, st, subject_row) : reply_db_error(r);
+    return st ? reply_rows(r, st, subject_row) : reply_db_error(r);
 }
 
 static int school_subject_create(struct req *r)
@@ -369,7 +354,7 @@ static int school_classes(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", inst);
-    return reply_items(r, st, class_row);
+    return reply_rows(r, st, class_row);
 }
 
 /* Appends to `o` under `key` the rows of `sql` (one :id parameter) made by `row`. */
@@ -469,7 +454,7 @@ static int school_class_students(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", r->params[0]);
-    return reply_items(r, st, person_row);
+    return reply_rows(r, st, person_row);
 }
 
 /* Checks that a class teacher candidate works at the institution; answers 400 itself. */
