@@ -132,6 +132,19 @@ CREATE TABLE homework (
 );
 CREATE INDEX homework_by_lesson ON homework(lesson_id);
 
+-- A student's work on a homework: done or not, an answer, and the teacher's feedback.
+CREATE TABLE homework_submissions (
+    homework_id  INTEGER NOT NULL REFERENCES homework(id) ON DELETE CASCADE,
+    student_id   INTEGER NOT NULL REFERENCES persons(id),
+    done         INTEGER NOT NULL DEFAULT 0,
+    text         TEXT NOT NULL DEFAULT '',
+    updated_at   INTEGER NOT NULL DEFAULT (unixepoch()),
+    feedback     TEXT NOT NULL DEFAULT '',
+    feedback_by  INTEGER REFERENCES persons(id),
+    feedback_at  INTEGER,
+    PRIMARY KEY (homework_id, student_id)
+) WITHOUT ROWID;
+
 -- Period and final marks, set by the teacher (period_id NULL: the final mark of the year).
 CREATE TABLE period_marks (
     student_id  INTEGER NOT NULL REFERENCES persons(id),

@@ -436,3 +436,34 @@ def test_notifications(node, w):
     ct = node.login("classteacher").get("/api/v1/notifications").json()["items"]
     assert any(i["kind"] == "absence_notice" and i["data"]["reason"] == "Поездка" for i in ct)
     assert node.client().get("/api/v1/notifications").status == 401
+
+
+def test_homework_hand_in_and_feedback(node, w):
+    teacher = node.login("teacher")
+    student = node.login("student")
+    parent = node.login("parent")
+    lesson = w["lessons"][10]
+    hw = teacher.post(f"/api/v1/lessons/{lesson['id']}/homework", {"text": "Задача 7", "due_date": lesson["date"]}).json()
+    r = student.request("PUT", f"/api/v1/homework/{hw['id']}/submission", body={"done": True, "text": "Ответ: 42"})
+    assert r.status == 200
+    subs = teacher.get(f"/api/v1/homework/{hw['id']}/submissions").json()["items"]
+    mine = next(s for s in subs if s["student"]["id"] == w["artem"])
+    assert mine["done"] is True and mine["text"] == "Ответ: 42"
+    assert teacher.request("PUT", f"/api/v1/homework/{hw['id']}/submissions/{w['artem']}",
+                           body={"feedback": "Верно, молодец"}).status == 200
+    diary = parent.get(f"/api/v1/students/{w['artem']}/diary?from={lesson['date']}&to={lesson['date']}").json()
+    h = next(x for d in diary["days"] for l in d["lessons"] for x in l["homework"] if x["id"] == hw["id"])
+    assert h["done"] is True and h["answer"] == "Ответ: 42" and h["feedback"] == "Верно, молодец"
+    # Only the student hands in; only the lesson's teachers read hand-ins and answer.
+    assert parent.request("PUT", f"/api/v1/homework/{hw['id']}/submission", body={"done": True}).status == 403
+    assert node.login("classteacher").get(f"/api/v1/homework/{hw['id']}/submissions").status == 403
+    assert student.get(f"/api/v1/homework/{hw['id']}/submissions").status == 403
+    assert teacher.request("PUT", f"/api/v1/homework/{hw['id']}/submissions/{w['maria']}",
+                           body={"feedback": "x"}).status == 404
+    assert student.request("PUT", "/api/v1/homework/999999/submission", body={"done": True}).status == 404
+    assert student.request("PUT", f"/api/v1/homework/{hw['id']}/submission", body={}).status == 400
+    # Undo "done" keeps the answer.
+    student.request("PUT", f"/api/v1/homework/{hw['id']}/submission", body={"done": False})
+    subs = teacher.get(f"/api/v1/homework/{hw['id']}/submissions").json()["items"]
+    mine = next(s for s in subs if s["student"]["id"] == w["artem"])
+    assert mine["done"] is False and mine["text"] == "Ответ: 42"

@@ -131,6 +131,15 @@ const tests = {
     await page.waitForFunction((b) => document.querySelector(".week")?.textContent !== b, before);
     const lessons = await page.$$eval("li.lesson", (l) => l.length);
     assert(lessons > 10, "lessons in the previous week: " + lessons);
+    // The student ticks a homework done; it stays done after a reload.
+    const hw = await page.$eval("input.hw-done", (b) => b.dataset.homework);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes(`/homework/${hw}/submission`) && r.status() === 200),
+      page.check(`input.hw-done[data-homework='${hw}']`),
+    ]);
+    await page.reload();
+    await page.waitForSelector(`input.hw-done[data-homework='${hw}']`);
+    assert(await page.isChecked(`input.hw-done[data-homework='${hw}']`), "done was not kept");
   },
   async "a parent writes to a teacher, the teacher answers, the child cannot see it"(ctx) {
     const { page, base } = ctx;

@@ -145,7 +145,7 @@ async function diaryView(id) {
         l.marks.map((m) => el("span", { class: `mark w${m.weight}`, title: `${m.control_form} · ${t("journal.weight")} ${m.weight}`, text: markText(m.value) })),
         l.attendance ? el("span", { class: "absent", text: t(`attendance.${l.attendance.status}`) }) : null),
       l.topic ? el("div", { class: "muted", text: `${t("diary.topic")}: ${l.topic}` }) : null,
-      l.homework.map((h) => el("div", { class: "homework", text: `${t("diary.homework")}: ${h.text}` })),
+      l.homework.map((h) => homeworkLine(h, Number(id) === state.me.student?.id)),
       l.marks.filter((m) => m.comment).map((m) => el("div", { class: "comment", text: `${t("diary.comment")}: ${m.comment}` })),
       l.cancelled ? el("div", { class: "error", text: t("diary.cancelled") }) : null)))));
   show(
@@ -156,6 +156,22 @@ async function diaryView(id) {
       el("button", { type: "button", class: "secondary", onclick: () => shift(7), text: t("diary.next") }),
       el("a", { href: `/marks/${id}`, "data-link": "", text: t("nav.marks") })),
     ...(days.length ? days : [el("p", { class: "card", text: t("diary.empty") })]));
+}
+
+// One homework in the diary: the task, the student's "done" box (for the student only), the
+// answer handed in and the teacher's feedback.
+function homeworkLine(h, own) {
+  const box = own ? el("input", { type: "checkbox", class: "hw-done", "data-homework": String(h.id) }) : null;
+  if (box) {
+    box.checked = h.done;
+    box.addEventListener("change", () => api("PUT", `/api/v1/homework/${h.id}/submission`, { done: box.checked }));
+  }
+  return el("div", { class: "homework" },
+    box ? el("label", { class: "hw-check" }, box, ` ${t("diary.done")} `) : null,
+    `${t("diary.homework")}: ${h.text}`,
+    !own && h.done ? el("span", { class: "muted", text: ` (${t("diary.done")})` }) : null,
+    h.answer ? el("div", { class: "muted", text: `${t("diary.answer")}: ${h.answer}` }) : null,
+    h.feedback ? el("div", { class: "comment", text: `${t("diary.feedback")}: ${h.feedback}` }) : null);
 }
 
 function dayTitle(date) {
