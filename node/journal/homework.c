@@ -11,16 +11,22 @@
 #include "node.h"
 #include "school/school.h"
 
-/* The lesson of a homework, or 0 (none) / -1 (error). */
-static int64_t homework_lesson(struct req *r, int64_t homework)
+/* The lesson of a homework; answers 404 (none) or 500 itself and returns 0. */
+static int64_t homework_lesson_or_respond(struct req *r, int64_t homework)
 {
     sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id FROM homework WHERE id = :id");
     if (st == NULL)
-        return -1;
+        return reply_db_error(r), 0;
     db_bind_int(st, ":id", homework);
     int rc = sqlite3_step(st);
-    int64_t l = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+    int64_t l = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
+    if (l == 0) {
+        if (rc == SQLITE_DONE)
+            reply_error(r, 404, "not_found", "no such homework");
+        else
+            reply_db_error(r);
+    }
     return l;
 }
 
@@ -34,10 +40,9 @@ static int homework_submit(struct req *r)
         return r->status;
     if ((done == -1 && text == NULL) || (text && !school_text_ok(text, 0, 20000)))
         return reply_error(r, 400, "bad_request", "give done and/or text (up to 20000)");
-    int64_t lesson = homework_lesson(r, hw);
-    if (lesson <= 0)
-        return lesson < 0 ? reply_db_error(r)
-                          : reply_error(r, 404, "not_found", "no such homework");
+    int64_t lesson = homework_lesson_or_respond(r, hw);
+    if (lesson == 0)
+        return r->status;
     /* The caller must be a student of the lesson's class (and group). */
     sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM lessons l JOIN enrollments e ON "
                                       "e.class_id = l.class_id AND e.left_on IS NULL WHERE "
@@ -79,10 +84,9 @@ static json_t *submission_row(sqlite3_stmt *st)
 static int homework_submissions(struct req *r)
 {
     int64_t hw = r->params[0];
-    int64_t lesson = homework_lesson(r, hw);
-    if (lesson <= 0)
-        return lesson < 0 ? reply_db_error(r)
-                          : reply_error(r, 404, "not_found", "no such homework");
+    int64_t lesson = homework_lesson_or_respond(r, hw);
+    if (lesson == 0)
+        return r->status;
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
         return r->status;
     sqlite3_stmt *st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
@@ -105,10 +109,9 @@ static int homework_feedback(struct req *r)
         return r->status;
     if (!school_text_ok(feedback, 1, 5000))
         return reply_error(r, 400, "bad_request", "feedback must be 1-5000 characters");
-    int64_t lesson = homework_lesson(r, hw);
-    if (lesson <= 0)
-        return lesson < 0 ? reply_db_error(r)
-                          : reply_error(r, 404, "not_found", "no such homework");
+    int64_t lesson = homework_lesson_or_respond(r, hw);
+    if (lesson == 0)
+        return r->status;
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
         return r->status;
     sqlite3_stmt *st = db_stmt(r->db, "UPDATE homework_submissions SET feedback = :f, "
