@@ -231,20 +231,12 @@ static int views_diary(struct req *r)
         return reply_error(r, 400, "bad_request", "from..to must span 0-31 days");
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
         return r->status;
+    /* Three range queries (lessons, homework, marks of the days), joined here: no query per
+     * lesson and no JSON re-parsed from SQLite. */
     sqlite3_stmt *st = db_stmt(
         r->db,
         "SELECT l.id, l.date, l.number, b.starts_at, b.ends_at, s.id, s.name, t.id, t.last_name, "
-        "t.first_name, t.middle_name, l.room, l.topic, l.cancelled, "
-        "(SELECT json_group_array(json_object('id', h.id, 'text', h.text, 'due_date', "
-        "h.due_date, 'done', json(CASE WHEN hs.done THEN 'true' ELSE 'false' END), "
-        "'answer', coalesce(hs.text, ''), 'feedback', coalesce(hs.feedback, ''))) FROM homework "
-        "h LEFT JOIN homework_submissions hs ON hs.homework_id = h.id AND hs.student_id = :s "
-        "WHERE h.lesson_id = l.id), "
-        "(SELECT json_group_array(json_object('id', m.id, 'value', m.value, 'control_form', "
-        "f.name, 'weight', m.weight, 'comment', m.comment, 'exam', json(CASE m.exam WHEN 1 THEN "
-        "'true' ELSE 'false' END))) FROM marks m JOIN control_forms f ON f.id = "
-        "m.control_form_id WHERE m.lesson_id = l.id AND m.student_id = :s), "
-        "a.status, a.justified "
+        "t.first_name, t.middle_name, l.room, l.topic, l.cancelled, a.status, a.justified "
         "FROM enrollments e JOIN classes c ON c.id = e.class_id "
         "JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN :from AND :to "
         "JOIN subjects s ON s.id = l.subject_id "
@@ -263,36 +255,91 @@ static int views_diary(struct req *r)
                             "to", to, "days");
     json_t *days_arr = json_object_get(out, "days"), *day = NULL;
     char current[16] = "";
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    /* Lessons by id, to hang homework and marks on (a month is a few hundred lessons). */
+    enum { MAX_LESSONS = 512 };
+    int64_t ids[MAX_LESSONS];
+    json_t *objs[MAX_LESSONS];
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < MAX_LESSONS) {
         const char *date = db_col_text(st, 1);
         if (strcmp(date, current) != 0) {
             snprintf(current, sizeof(current), "%s", date);
             day = json_pack("{s:s,s:[]}", "date", date, "lessons");
             json_array_append_new(days_arr, day);
         }
-        json_t *hw = json_loads(db_col_text(st, 14), 0, NULL);
-        json_t *marks = json_loads(db_col_text(st, 15), 0, NULL);
-        json_t *l =
-            json_pack("{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:o,s:o}", "id",
-                      (json_int_t)sqlite3_column_int64(st, 0), "number", sqlite3_column_int(st, 2),
-                      "starts_at", db_col_text(st, 3), "ends_at", db_col_text(st, 4), "subject",
-                      school_ref(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7),
-                      "name", school_person_name(st, 8), "room", db_col_text(st, 11), "topic",
-                      db_col_text(st, 12), "cancelled", sqlite3_column_int(st, 13), "homework",
-                      hw ? hw : json_array(), "marks", marks ? marks : json_array());
-        if (sqlite3_column_type(st, 16) != SQLITE_NULL)
+        json_t *l = json_pack(
+            "{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:[],s:[]}", "id",
+            (json_int_t)sqlite3_column_int64(st, 0), "number", sqlite3_column_int(st, 2),
+            "starts_at", db_col_text(st, 3), "ends_at", db_col_text(st, 4), "subject",
+            school_ref(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7), "name",
+            school_person_name(st, 8), "room", db_col_text(st, 11), "topic", db_col_text(st, 12),
+            "cancelled", sqlite3_column_int(st, 13), "homework", "marks");
+        if (sqlite3_column_type(st, 14) != SQLITE_NULL)
             json_object_set_new(l, "attendance",
-                                json_pack("{s:s,s:b}", "status", db_col_text(st, 16), "justified",
-                                          sqlite3_column_int(st, 17)));
+                                json_pack("{s:s,s:b}", "status", db_col_text(st, 14), "justified",
+                                          sqlite3_column_int(st, 15)));
+        ids[n] = sqlite3_column_int64(st, 0);
+        objs[n++] = l;
         json_array_append_new(json_object_get(day, "lessons"), l);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(out);
-        return reply_db_error(r);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        goto dberr;
+
+    st = db_stmt(r->db, "SELECT h.lesson_id, h.id, h.text, h.due_date, coalesce(hs.done, 0), "
+                        "coalesce(hs.text, ''), coalesce(hs.feedback, '') FROM enrollments e "
+                        "JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN :from AND "
+                        ":to JOIN homework h ON h.lesson_id = l.id LEFT JOIN "
+                        "homework_submissions hs ON hs.homework_id = h.id AND hs.student_id = :s "
+                        "WHERE e.student_id = :s AND e.left_on IS NULL ORDER BY h.id");
+    if (st == NULL)
+        goto dberr;
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":from", from);
+    db_bind_text(st, ":to", to);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t lesson = sqlite3_column_int64(st, 0);
+        for (int i = 0; i < n; i++)
+            if (ids[i] == lesson)
+                json_array_append_new(
+                    json_object_get(objs[i], "homework"),
+                    json_pack("{s:I,s:s,s:s,s:b,s:s,s:s}", "id",
+                              (json_int_t)sqlite3_column_int64(st, 1), "text", db_col_text(st, 2),
+                              "due_date", db_col_text(st, 3), "done", sqlite3_column_int(st, 4),
+                              "answer", db_col_text(st, 5), "feedback", db_col_text(st, 6)));
     }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        goto dberr;
+
+    st = db_stmt(r->db, "SELECT m.lesson_id, m.id, m.value, f.name, m.weight, m.comment, m.exam "
+                        "FROM marks m JOIN lessons l ON l.id = m.lesson_id JOIN control_forms f "
+                        "ON f.id = m.control_form_id WHERE m.student_id = :s AND l.date BETWEEN "
+                        ":from AND :to ORDER BY m.id");
+    if (st == NULL)
+        goto dberr;
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":from", from);
+    db_bind_text(st, ":to", to);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t lesson = sqlite3_column_int64(st, 0);
+        for (int i = 0; i < n; i++)
+            if (ids[i] == lesson)
+                json_array_append_new(
+                    json_object_get(objs[i], "marks"),
+                    json_pack("{s:I,s:s,s:s,s:i,s:s,s:b}", "id",
+                              (json_int_t)sqlite3_column_int64(st, 1), "value", db_col_text(st, 2),
+                              "control_form", db_col_text(st, 3), "weight",
+                              sqlite3_column_int(st, 4), "comment", db_col_text(st, 5), "exam",
+                              sqlite3_column_int(st, 6)));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        goto dberr;
     return reply_json(r, 200, out);
+dberr:
+    json_decref(out);
+    return reply_db_error(r);
 }
 
 /* GET /api/v1/students/{id}/marks?period=ID: marks by subject with weighted averages. */
