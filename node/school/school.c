@@ -79,12 +79,14 @@ static json_t *municipality_row(sqlite3_stmt *st)
                      db_col_text(st, 1), "okato", db_col_text(st, 2));
 }
 
+/* GET /api/v1/municipalities: every municipality, for any user. */
 static int school_municipalities(struct req *r)
 {
     sqlite3_stmt *st = db_stmt(r->db, "SELECT id, name, okato FROM municipalities ORDER BY name");
     return st ? reply_rows(r, st, municipality_row) : reply_db_error(r);
 }
 
+/* POST /api/v1/municipalities {name, okato?} (region admin). */
 static int school_municipality_create(struct req *r)
 {
     const char *name, *okato = "";
@@ -125,6 +127,7 @@ static json_t *institution_row(sqlite3_stmt *st)
         "students", (json_int_t)sqlite3_column_int64(st, 8));
 }
 
+/* GET /api/v1/institutions: every institution with its counts, for any user. */
 static int school_institutions(struct req *r)
 {
     sqlite3_stmt *st = db_stmt(r->db, "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
@@ -149,11 +152,13 @@ static int reply_institution(struct req *r, int status, int64_t id)
     return o ? reply_json(r, status, o) : reply_db_error(r);
 }
 
+/* GET /api/v1/institutions/{id}: one institution with its counts of classes and students. */
 static int school_institution_get(struct req *r)
 {
     return reply_institution(r, 200, r->params[0]);
 }
 
+/* POST /api/v1/institutions {municipality_id, kind, name, short_name, address?}. */
 static int school_institution_create(struct req *r)
 {
     json_int_t mun;
@@ -190,6 +195,8 @@ static int school_institution_create(struct req *r)
     return reply_institution(r, 201, id);
 }
 
+/* PATCH /api/v1/institutions/{id} {name?, short_name?, address?}: the region admin or
+ * that school's admin. */
 static int school_institution_patch(struct req *r)
 {
     int64_t id = r->params[0];
@@ -256,6 +263,7 @@ static int school_years(struct req *r)
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+/* POST /api/v1/academic-years {first_year}: a year with the region's periods; 409 if it exists. */
 static int school_year_create(struct req *r)
 {
     json_int_t first;
@@ -282,6 +290,7 @@ static json_t *subject_row(sqlite3_stmt *st)
                      sqlite3_column_int(st, 3));
 }
 
+/* GET /api/v1/subjects: the federal and regional subjects. */
 static int school_subjects(struct req *r)
 {
     sqlite3_stmt *st =
@@ -289,6 +298,7 @@ static int school_subjects(struct req *r)
     return st ? reply_rows(r, st, subject_row) : reply_db_error(r);
 }
 
+/* POST /api/v1/subjects {code, name}: a regional subject; 409 on a taken code. */
 static int school_subject_create(struct req *r)
 {
     const char *code, *name;
@@ -343,6 +353,7 @@ static json_t *class_row(sqlite3_stmt *st)
     return o;
 }
 
+/* GET /api/v1/institutions/{id}/classes: for those who may read the institution. */
 static int school_classes(struct req *r)
 {
     int64_t inst = r->params[0];
@@ -439,6 +450,8 @@ static int reply_class(struct req *r, int status, int64_t id)
     return reply_json(r, status, o);
 }
 
+/* GET /api/v1/classes/{id}: the class with its students, groups, assignments and class
+ * teacher. */
 static int school_class_get(struct req *r)
 {
     if (authz_class_or_respond(r, r->params[0], AUTHZ_READ) != 0)
@@ -446,6 +459,7 @@ static int school_class_get(struct req *r)
     return reply_class(r, 200, r->params[0]);
 }
 
+/* GET /api/v1/classes/{id}/students: the students currently in the class. */
 static int school_class_students(struct req *r)
 {
     if (authz_class_or_respond(r, r->params[0], AUTHZ_READ) != 0)
@@ -476,6 +490,7 @@ static bool letter_ok(const char *letter)
     return school_text_ok(letter, 1, 2);
 }
 
+/* POST /api/v1/institutions/{id}/classes {year_id, grade, letter, class_teacher_id?}. */
 static int school_class_create(struct req *r)
 {
     int64_t inst = r->params[0];
@@ -514,6 +529,7 @@ static int school_class_create(struct req *r)
     return reply_class(r, 201, id);
 }
 
+/* PATCH /api/v1/classes/{id} {letter?, class_teacher_id? (null removes)}. */
 static int school_class_patch(struct req *r)
 {
     int64_t id = r->params[0];
@@ -551,6 +567,9 @@ static int school_class_patch(struct req *r)
     return reply_class(r, 200, id);
 }
 
+#define MAX_GROUP 100 /* students in one group: more than any class holds */
+
+/* POST /api/v1/classes/{id}/groups {name, student_ids}: a group of students of the class. */
 static int school_group_create(struct req *r)
 {
     int64_t class_id = r->params[0];
@@ -558,8 +577,21 @@ static int school_group_create(struct req *r)
     json_t *students;
     if (body_unpack_or_respond(r, "{s:s,s:o}", "name", &name, "student_ids", &students) != 0)
         return r->status;
-    if (!school_text_ok(name, 1, 100) || !json_is_array(students))
-        return reply_error(r, 400, "bad_request", "name 1-100 characters; student_ids an array");
+    if (!school_text_ok(name, 1, 100) || !json_is_array(students) ||
+        json_array_size(students) > MAX_GROUP)
+        return reply_error(r, 400, "bad_request",
+                           "name 1-100 characters; student_ids an array of at most %d ids",
+                           MAX_GROUP);
+    size_t i, j;
+    json_t *v;
+    json_array_foreach(students, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return reply_error(r, 400, "bad_request", "student_ids[%zu] is not an id", i);
+        for (j = 0; j < i; j++)
+            if (json_integer_value(json_array_get(students, j)) == json_integer_value(v))
+                return reply_error(r, 400, "bad_request", "student_ids[%zu] repeats [%zu]", i, j);
+    }
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
     sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO groups (class_id, name) VALUES (:c, :n)");
@@ -570,12 +602,8 @@ static int school_group_create(struct req *r)
     if (db_exec_stmt(st) != SQLITE_DONE)
         return reply_write_error(r, "group");
     int64_t id = db_last_id(r->db);
-    size_t i;
-    json_t *v;
     json_array_foreach(students, i, v)
     {
-        if (!json_is_integer(v))
-            return reply_error(r, 400, "bad_request", "student_ids[%zu] is not an id", i);
         st = db_stmt(r->db, "INSERT INTO group_members (group_id, student_id) SELECT :g, "
                             "student_id FROM enrollments WHERE student_id = :s AND class_id = :c "
                             "AND left_on IS NULL");
@@ -627,12 +655,17 @@ static int64_t caller_school(const struct req *r)
     return 0;
 }
 
-/* Validates the roles of a new account and whether this caller may grant them. Answers
- * 400/403 itself. `audit_inst` receives the institution the account belongs to. */
-static int roles_ok_or_respond(struct req *r, json_t *roles, int64_t *audit_inst)
+#define MAX_NEW_ROLES 16 /* well under MAX_GRANTS, so every grant reaches the caller */
+
+/* Checks the shape of a new account's roles without the database: known names, an
+ * institution_id exactly for the school-scoped roles, no repeats, at most MAX_NEW_ROLES.
+ * Answers 400 itself. */
+static int roles_shape_ok_or_respond(struct req *r, json_t *roles)
 {
-    if (!json_is_array(roles))
-        return reply_error(r, 400, "bad_request", "account.roles must be an array"), -1;
+    if (!json_is_array(roles) || json_array_size(roles) > MAX_NEW_ROLES)
+        return reply_error(r, 400, "bad_request", "account.roles must be an array of at most %d",
+                           MAX_NEW_ROLES),
+               -1;
     size_t i;
     json_t *g;
     json_array_foreach(roles, i, g)
@@ -648,11 +681,44 @@ static int roles_ok_or_respond(struct req *r, json_t *roles, int64_t *audit_inst
             return reply_error(r, 400, "bad_request", "account.roles[%zu]: unknown role '%s'", i,
                                name),
                    -1;
-        if (role_scoped(role) != (inst != 0))
+        if (inst < 0 || role_scoped(role) != (inst != 0))
             return reply_error(r, 400, "bad_request", "account.roles[%zu]: %s %s an institution_id",
                                i, name, role_scoped(role) ? "needs" : "takes no"),
                    -1;
+        for (size_t j = 0; j < i; j++) {
+            json_t *o = json_array_get(roles, j);
+            json_t *oi = json_object_get(o, "institution_id");
+            if (strcmp(json_string_value(json_object_get(o, "role")), name) == 0 &&
+                (oi ? json_integer_value(oi) : 0) == inst)
+                return reply_error(r, 400, "bad_request", "account.roles[%zu] repeats [%zu]", i, j),
+                       -1;
+        }
+    }
+    return 0;
+}
+
+/* Whether this caller may grant the (well-formed) roles: region-wide roles other than parent
+ * and student only by the region admin; school-scoped roles by whoever may write to that
+ * institution (authz.c). Answers 400 (no such institution) or 403 itself. `audit_inst`
+ * receives the first institution named. */
+static int roles_allowed_or_respond(struct req *r, json_t *roles, int64_t *audit_inst)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(roles, i, g)
+    {
+        const char *name = json_string_value(json_object_get(g, "role"));
+        json_t *ij = json_object_get(g, "institution_id");
+        int64_t inst = ij ? json_integer_value(ij) : 0;
+        uint32_t role = role_from_name(name);
         if (inst) {
+            int e = db_exists(r->db, "SELECT 1 FROM institutions WHERE id = :id", inst);
+            if (e <= 0)
+                return e < 0 ? reply_db_error(r)
+                             : reply_error(r, 400, "bad_request",
+                                           "account.roles[%zu]: no institution %lld", i,
+                                           (long long)inst),
+                       -1;
             if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
                 return -1;
             if (*audit_inst == 0)
@@ -708,51 +774,35 @@ static int reply_person(struct req *r, int status, int64_t id)
     return reply_json(r, status, o);
 }
 
-static int school_person_create(struct req *r)
+/* A validated POST /api/v1/persons body. */
+struct new_person {
+    const char *last, *first, *middle, *birth;
+    json_t *account, *roles; /* borrowed from r->body; NULL without an account */
+    const char *login;
+    const char *hash; /* argon2id of the password, NULL when none was given */
+};
+
+/* The checks and inserts of a person creation, inside the write transaction. */
+static int person_create_tx(struct req *r, const struct new_person *np)
 {
-    const char *last, *first, *middle = "", *birth = NULL;
-    json_t *account = NULL;
-    if (body_unpack_or_respond(r, "{s:s,s:s,s?s,s?s,s?o}", "last_name", &last, "first_name", &first,
-                               "middle_name", &middle, "birth_date", &birth, "account",
-                               &account) != 0)
-        return r->status;
-    if (!school_text_ok(last, 1, 100) || !school_text_ok(first, 1, 100) ||
-        !school_text_ok(middle, 0, 100))
-        return reply_error(r, 400, "bad_request", "names must be 1-100 characters");
-    if (birth && !school_date_ok(birth))
-        return reply_error(r, 400, "bad_request", "birth_date must be a date YYYY-MM-DD");
-    const char *login = NULL, *password = NULL;
-    json_t *roles = NULL;
     int64_t audit_inst = 0;
-    if (account) {
-        json_error_t e;
-        if (json_unpack_ex(account, &e, JSON_STRICT, "{s:s,s?s,s:o}", "login", &login, "password",
-                           &password, "roles", &roles) != 0)
-            return reply_error(r, 400, "bad_request", "account: %s", e.text);
-        if (!login_ok(login))
-            return reply_error(r, 400, "bad_request",
-                               "login: 1-64 of latin letters, digits, '.', '_', '-'");
-        if (password && (strlen(password) < 8 || strlen(password) > 256))
-            return reply_error(r, 400, "bad_request", "password must be 8-256 characters");
-        if (roles_ok_or_respond(r, roles, &audit_inst) != 0)
-            return r->status;
-    }
+    if (np->account && roles_allowed_or_respond(r, np->roles, &audit_inst) != 0)
+        return r->status;
     if (audit_inst == 0)
         audit_inst = caller_school(r);
-    int64_t id = school_add_person(r->db, last, first, middle, birth);
+    int64_t id = school_add_person(r->db, np->last, np->first, np->middle, np->birth);
     if (id < 0)
         return reply_write_error(r, "person");
-    if (account) {
-        char hash[crypto_pwhash_STRBYTES];
-        if (password && auth_hash_password(&r->node->cfg, password, hash) != 0)
-            return reply_error(r, 503, "unavailable", "out of memory hashing the password");
-        int64_t acc = accounts_add(r->db, id, login, password ? hash : NULL);
-        sodium_memzero(hash, sizeof(hash));
-        if (acc < 0)
-            return reply_write_error(r, "login");
+    if (np->account) {
+        int64_t acc = accounts_add(r->db, id, np->login, np->hash);
+        if (acc < 0) {
+            if ((sqlite3_extended_errcode(db_handle(r->db)) & 0xff) == SQLITE_CONSTRAINT)
+                return reply_error(r, 409, "conflict", "the login %s is taken", np->login);
+            return reply_db_error(r);
+        }
         size_t i;
         json_t *g;
-        json_array_foreach(roles, i, g)
+        json_array_foreach(np->roles, i, g)
         {
             uint32_t role = role_from_name(json_string_value(json_object_get(g, "role")));
             json_t *inst = json_object_get(g, "institution_id");
@@ -760,16 +810,72 @@ static int school_person_create(struct req *r)
                 return reply_write_error(r, "role");
         }
     }
-    json_t *detail = json_pack("{s:s,s:s}", "last_name", last, "first_name", first);
-    if (login)
-        json_object_set_new(detail, "login", json_string(login));
-    if (roles)
-        json_object_set(detail, "roles", roles);
+    json_t *detail = json_pack("{s:s,s:s}", "last_name", np->last, "first_name", np->first);
+    if (np->login)
+        json_object_set_new(detail, "login", json_string(np->login));
+    if (np->roles)
+        json_object_set(detail, "roles", np->roles);
     if (audit_or_respond(r, audit_inst, "person.create", "person", id, detail) != 0)
         return r->status;
     return reply_person(r, 201, id);
 }
 
+/* POST /api/v1/persons. Runs its own transaction (route flag self_tx): the password is hashed
+ * with argon2id before the write lock is taken, so the slow hash never holds up other
+ * writers. */
+static int school_person_create(struct req *r)
+{
+    struct new_person np = {.middle = ""};
+    const char *password = NULL;
+    if (body_unpack_or_respond(r, "{s:s,s:s,s?s,s?s,s?o}", "last_name", &np.last, "first_name",
+                               &np.first, "middle_name", &np.middle, "birth_date", &np.birth,
+                               "account", &np.account) != 0)
+        return r->status;
+    if (!school_text_ok(np.last, 1, 100) || !school_text_ok(np.first, 1, 100) ||
+        !school_text_ok(np.middle, 0, 100))
+        return reply_error(r, 400, "bad_request",
+                           "last and first names must be 1-100 characters, middle 0-100");
+    if (np.birth && !school_date_ok(np.birth))
+        return reply_error(r, 400, "bad_request", "birth_date must be a date YYYY-MM-DD");
+    if (np.account) {
+        json_error_t e;
+        if (json_unpack_ex(np.account, &e, JSON_STRICT, "{s:s,s?s,s:o}", "login", &np.login,
+                           "password", &password, "roles", &np.roles) != 0)
+            return reply_error(r, 400, "bad_request", "account: %s", e.text);
+        if (!login_ok(np.login))
+            return reply_error(r, 400, "bad_request",
+                               "login: 1-64 of latin letters, digits, '.', '_', '-'");
+        if (password && (strlen(password) < 8 || strlen(password) > 256))
+            return reply_error(r, 400, "bad_request", "password must be 8-256 characters");
+        if (roles_shape_ok_or_respond(r, np.roles) != 0)
+            return r->status;
+    }
+    char *hash = NULL;
+    if (password) {
+        hash = sodium_malloc(crypto_pwhash_STRBYTES);
+        if (hash == NULL || auth_hash_password(&r->node->cfg, password, hash) != 0) {
+            sodium_free(hash);
+            return reply_error(r, 503, "unavailable", "out of memory hashing the password");
+        }
+        np.hash = hash;
+    }
+    int status;
+    if (db_begin_write(r->db) != SQLITE_OK) {
+        status = reply_error(r, 503, "unavailable", "storage busy, retry");
+    } else {
+        status = person_create_tx(r, &np);
+        if (status >= 400)
+            db_rollback(r->db);
+        else if (db_commit(r->db) != SQLITE_OK) {
+            db_rollback(r->db);
+            status = reply_error(r, 503, "unavailable", "storage busy, retry");
+        }
+    }
+    sodium_free(hash); /* wipes it */
+    return status;
+}
+
+/* GET /api/v1/persons/{id}: a person and their account, for those authz.c lets read them. */
 static int school_person_get(struct req *r)
 {
     if (authz_person_or_respond(r, r->params[0], AUTHZ_READ) != 0)
@@ -806,6 +912,8 @@ static int school_staff_add(struct req *r)
                                 (json_int_t)inst, "position", position));
 }
 
+/* POST /api/v1/assignments {teacher_id, class_id, subject_id, group_id?}: the teacher
+ * must work at the class's school, the group belong to the class. */
 static int school_assignment_create(struct req *r)
 {
     json_int_t teacher, class_id, subject, group = 0;
@@ -833,8 +941,27 @@ static int school_assignment_create(struct req *r)
             return reply_error(r, 400, "bad_request", "group %lld is not a group of this class",
                                (long long)group);
     }
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO teaching_assignments (teacher_id, class_id, "
-                                      "subject_id, group_id) VALUES (:t, :c, :s, :g)");
+    /* The table's UNIQUE does not catch repeats of a whole-class assignment (NULL group_id
+     * values are distinct to SQL), so look first. */
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t "
+                                      "AND class_id = :c AND subject_id = :s AND group_id IS :g");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":t", teacher);
+    db_bind_int(st, ":c", class_id);
+    db_bind_int(st, ":s", subject);
+    if (group)
+        db_bind_int(st, ":g", group);
+    else
+        db_bind_null(st, ":g");
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return reply_error(r, 409, "conflict", "this teacher already teaches that subject there");
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r);
+    st = db_stmt(r->db, "INSERT INTO teaching_assignments (teacher_id, class_id, subject_id, "
+                        "group_id) VALUES (:t, :c, :s, :g)");
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":t", teacher);
@@ -857,6 +984,7 @@ static int school_assignment_create(struct req *r)
     return reply_json(r, 201, o);
 }
 
+/* DELETE /api/v1/assignments/{id}. */
 static int school_assignment_delete(struct req *r)
 {
     int64_t id = r->params[0];
@@ -884,6 +1012,9 @@ static int school_assignment_delete(struct req *r)
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/* POST /api/v1/enrollments {student_id, class_id, enrolled_on}. A student in another
+ * class is transferred: that enrollment ends on enrolled_on, and the caller must be allowed to
+ * change that class too. */
 static int school_enrollment_create(struct req *r)
 {
     json_int_t student, class_id;
@@ -899,18 +1030,24 @@ static int school_enrollment_create(struct req *r)
     if (e <= 0)
         return e < 0 ? reply_db_error(r) : reply_error(r, 404, "not_found", "no such person");
     /* A transfer: the school the student leaves must agree too. */
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT class_id FROM enrollments WHERE student_id = :s "
-                                      "AND left_on IS NULL");
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT class_id, enrolled_on FROM enrollments "
+                                      "WHERE student_id = :s AND left_on IS NULL");
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":s", student);
     int rc = sqlite3_step(st);
     int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    bool too_early = rc == SQLITE_ROW && strcmp(on, db_col_text(st, 1)) < 0;
     sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return reply_db_error(r);
     if (old == class_id)
         return reply_error(r, 409, "conflict", "the student is already in this class");
     if (old && authz_class_or_respond(r, old, AUTHZ_WRITE) != 0)
         return r->status;
+    if (too_early)
+        return reply_error(r, 400, "bad_request",
+                           "enrolled_on is before the start of the current enrollment");
     if (old) {
         st = db_stmt(r->db, "UPDATE enrollments SET left_on = :on WHERE student_id = :s AND "
                             "left_on IS NULL");
@@ -943,6 +1080,8 @@ static int school_enrollment_create(struct req *r)
                                 "enrolled_on", on));
 }
 
+/* POST /api/v1/guardians {guardian_id, student_id, relation}: by whoever may change the
+ * student. */
 static int school_guardian_create(struct req *r)
 {
     json_int_t guardian, student;
@@ -1087,7 +1226,8 @@ const struct route school_routes[] = {
      "class_students"},
     {"POST", "/api/v1/classes/{id}/groups", school_group_create, ACCESS_USER, ADMINS, true,
      "group_create"},
-    {"POST", "/api/v1/persons", school_person_create, ACCESS_USER, ADMINS, true, "person_create"},
+    {"POST", "/api/v1/persons", school_person_create, ACCESS_USER, ADMINS, true, "person_create",
+     true},
     {"GET", "/api/v1/persons/{id}", school_person_get, ACCESS_USER, ROLES_ANY, false, "person_get"},
     {"POST", "/api/v1/assignments", school_assignment_create, ACCESS_USER, ADMINS, true,
      "assignment_create"},

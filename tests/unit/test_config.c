@@ -1,14 +1,21 @@
 /*
- * Unit tests of the configuration loader: defaults, the shipped region files, and that every
- * kind of mistake is refused with the file, the line and the key in the message.
+ * Unit tests of the configuration loader (config/config.c): the defaults, every shipped region
+ * file, partial files keeping the defaults, and that every kind of mistake is refused with the
+ * file, the right line and the dotted key in the message. Run from the repository root (the
+ * region files are opened as regions/NAME.yaml). Needs only config.c, libyaml, libsodium and
+ * cmocka.
  */
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 
@@ -17,60 +24,170 @@ static char err[1024];
 
 static int load(const char *text)
 {
-    memset(err, 0, sizeof(err));
+    memset(err, 'x', sizeof(err));
     return config_load_string("t.yaml", text, strlen(text), &cfg, err, sizeof(err));
 }
 
-/* Asserts `text` is refused with "t.yaml:LINE: KEY" at the start of the message. */
-static void refused(const char *text, int line, const char *key)
+/* Asserts `text` is refused with a message starting "t.yaml:LINE: KEY" and, if `words` is
+ * given, containing them. */
+static void refused(const char *text, int line, const char *key, const char *words)
 {
-    assert_int_equal(load(text), -1);
+    if (load(text) != -1)
+        fail_msg("accepted, expected a refusal at %d %s:\n%s", line, key, text);
     char want[256];
-    snprintf(want, sizeof(want), "t.yaml:%d: %s", line, key);
+    int n = snprintf(want, sizeof(want), "t.yaml:%d: %s", line, key);
+    assert_true(n > 0 && (size_t)n < sizeof(want));
     if (strncmp(err, want, strlen(want)) != 0)
         fail_msg("expected \"%s...\", got \"%s\"", want, err);
+    if (words != NULL && strstr(err, words) == NULL)
+        fail_msg("expected \"%s\" in \"%s\"", words, err);
+}
+
+/* A minisign-shaped public key: base64 of `b0 b1` and `rest` random bytes. */
+static void make_key(char *out, size_t size, unsigned char b0, unsigned char b1, size_t rest)
+{
+    unsigned char raw[64] = {b0, b1};
+    assert_true(rest + 2 <= sizeof(raw));
+    randombytes_buf(raw + 2, rest);
+    sodium_bin2base64(out, size, raw, rest + 2, sodium_base64_VARIANT_ORIGINAL);
 }
 
 static void test_defaults(void **state)
 {
     (void)state;
     config_defaults(&cfg);
+    assert_string_equal(cfg.path, "");
     assert_int_equal(cfg.mode, NODE_REGION);
+    assert_string_equal(cfg.region.name, "Демонстрационный регион");
+    assert_string_equal(cfg.region.code, "00");
+    assert_string_equal(cfg.region.timezone, "Europe/Moscow");
+    assert_int_equal(cfg.region.nlanguages, 1);
     assert_string_equal(cfg.region.languages[0], "ru");
+    assert_int_equal(cfg.school_year.system, PERIODS_QUARTERS);
     assert_int_equal(cfg.school_year.nperiods, 4);
+    assert_int_equal(cfg.school_year.periods[0].start_month, 9);
+    assert_int_equal(cfg.school_year.periods[0].start_day, 1);
+    assert_int_equal(cfg.school_year.periods[3].end_month, 5);
+    assert_int_equal(cfg.school_year.periods[3].end_day, 26);
     assert_int_equal(cfg.grading.min, 2);
     assert_int_equal(cfg.grading.max, 5);
+    assert_true(cfg.grading.pass_fail);
+    assert_int_equal(cfg.nsubjects, 0);
     assert_string_equal(cfg.http.listen, "127.0.0.1:8080");
+    assert_int_equal(cfg.http.threads, 32);
+    assert_int_equal(cfg.http.request_timeout_ms, 5000);
+    assert_int_equal(cfg.http.keep_alive_timeout_ms, 2000);
+    assert_int_equal(cfg.http.max_body_bytes, 1048576);
+    assert_string_equal(cfg.http.access_log, "");
+    assert_string_equal(cfg.storage.data_dir, "/var/lib/mesnode");
+    assert_int_equal(cfg.storage.busy_timeout_ms, 5000);
     assert_int_equal(cfg.storage.synchronous, SYNC_FULL);
-    assert_int_equal(cfg.federation.k_suppression, 5);
+    assert_int_equal(cfg.storage.mmap_bytes, 268435456);
+    assert_int_equal(cfg.auth.session_ttl_hours, 12);
     assert_int_equal(cfg.auth.max_failures_per_login, 5);
+    assert_int_equal(cfg.auth.max_failures_per_address, 50);
+    assert_int_equal(cfg.auth.failure_window_s, 900);
+    assert_int_equal(cfg.auth.argon2_opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    assert_int_equal(cfg.auth.argon2_memlimit_kib, crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024);
+    assert_false(cfg.auth.cookie_secure);
+    assert_false(cfg.federation.enabled);
+    assert_string_equal(cfg.federation.hub_url, "");
+    assert_int_equal(cfg.federation.sync_interval_s, 300);
+    assert_int_equal(cfg.federation.k_suppression, 5);
+    assert_string_equal(config_period_system_name(PERIODS_TRIMESTERS), "trimesters");
+    assert_string_equal(config_period_system_name((enum period_system)7), "?");
 }
 
 static void test_region_files_load(void **state)
 {
     (void)state;
-    static const char *const files[] = {"regions/moscow-hub.yaml",    "regions/dagestan.yaml",
-                                        "regions/tyumen.yaml",        "regions/tatarstan.yaml",
-                                        "regions/kaluga-oblast.yaml", "regions/moscow-oblast.yaml"};
+    static const struct {
+        const char *file, *code, *tz;
+        enum node_mode mode;
+        enum period_system system;
+    } files[] = {
+        {"regions/moscow-hub.yaml", "77", "Europe/Moscow", NODE_HUB, PERIODS_TRIMESTERS},
+        {"regions/dagestan.yaml", "05", "Europe/Moscow", NODE_REGION, PERIODS_QUARTERS},
+        {"regions/tyumen.yaml", "72", "Asia/Yekaterinburg", NODE_REGION, PERIODS_QUARTERS},
+        {"regions/tatarstan.yaml", "16", "Europe/Moscow", NODE_REGION, PERIODS_QUARTERS},
+        {"regions/kaluga-oblast.yaml", "40", "Europe/Moscow", NODE_REGION, PERIODS_QUARTERS},
+        {"regions/moscow-oblast.yaml", "50", "Europe/Moscow", NODE_REGION, PERIODS_QUARTERS},
+    };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        if (config_load(files[i], &cfg, err, sizeof(err)) != 0)
+        if (config_load(files[i].file, &cfg, err, sizeof(err)) != 0)
             fail_msg("%s", err);
-        assert_int_equal(strlen(cfg.region.code), 2);
+        assert_string_equal(cfg.path, files[i].file);
+        assert_string_equal(cfg.region.code, files[i].code);
+        assert_string_equal(cfg.region.timezone, files[i].tz);
+        assert_int_equal(cfg.mode, files[i].mode);
+        assert_int_equal(cfg.school_year.system, files[i].system);
+        assert_int_equal(cfg.school_year.nperiods, files[i].system == PERIODS_TRIMESTERS ? 3 : 4);
+        assert_string_equal(cfg.http.listen, "127.0.0.1:8080");
+        assert_string_equal(cfg.storage.data_dir, "/var/lib/mesnode");
+        assert_false(cfg.federation.enabled);
+        assert_string_equal(cfg.federation.hub_url, "https://hub.mes.example/federation/v1");
+        assert_string_equal(cfg.federation.hub_public_key, "");
+        assert_true(cfg.auth.cookie_secure);
     }
     assert_int_equal(config_load("regions/dagestan.yaml", &cfg, err, sizeof(err)), 0);
-    assert_string_equal(cfg.region.code, "05");
-    assert_true(cfg.nsubjects > 0);
+    assert_string_equal(cfg.region.name, "Республика Дагестан");
+    assert_int_equal(cfg.http.threads, 64);
+    bool avar = false, lit = false;
+    for (int i = 0; i < cfg.nsubjects; i++) {
+        avar = avar || strcmp(cfg.subjects[i].name, "Родной язык (аварский)") == 0;
+        lit = lit || strcmp(cfg.subjects[i].name, "Родная литература") == 0;
+    }
+    assert_true(avar && lit);
+    assert_int_equal(config_load("regions/tatarstan.yaml", &cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg.nsubjects, 2);
+    assert_string_equal(cfg.subjects[0].name, "Татарский язык");
+    assert_string_equal(cfg.subjects[1].name, "Татарская литература");
     assert_int_equal(config_load("regions/moscow-hub.yaml", &cfg, err, sizeof(err)), 0);
-    assert_int_equal(cfg.mode, NODE_HUB);
+    assert_string_equal(cfg.region.name, "Москва");
+    assert_string_equal(cfg.school_year.periods[0].name, "1 триместр");
 }
 
 static void test_partial_file_keeps_defaults(void **state)
 {
     (void)state;
     assert_int_equal(load("http:\n  threads: 7\n"), 0);
+    assert_string_equal(cfg.path, "t.yaml");
     assert_int_equal(cfg.http.threads, 7);
     assert_int_equal(cfg.http.request_timeout_ms, 5000);
+    assert_string_equal(cfg.http.listen, "127.0.0.1:8080");
     assert_string_equal(cfg.storage.data_dir, "/var/lib/mesnode");
+    assert_string_equal(cfg.region.code, "00");
+    assert_int_equal(cfg.school_year.nperiods, 4);
+    assert_int_equal(cfg.grading.nforms, 8);
+    assert_int_equal(cfg.federation.k_suppression, 5);
+
+    /* A loaded file leaves nothing of an earlier load behind. */
+    assert_int_equal(load("region:\n  code: \"05\"\n  languages: [ru, av]\n"), 0);
+    assert_int_equal(load("mode: region\n"), 0);
+    assert_string_equal(cfg.region.code, "00");
+    assert_int_equal(cfg.region.nlanguages, 1);
+
+    /* Every kind of value, as an operator writes them. */
+    assert_int_equal(load("mode: hub\n"
+                          "region: {name: \"Тестовая\", code: \"99\", timezone: Asia/Yekaterinburg,"
+                          " languages: [ru, tt]}\n"
+                          "grading: {min: 1, max: 10, pass_fail: no}\n"
+                          "http: {listen: \"[::1]:0\", max_body_bytes: 2048, access_log: \"off\"}\n"
+                          "storage: {synchronous: normal, mmap_bytes: 0}\n"
+                          "auth: {cookie_secure: yes, argon2_memlimit_kib: 8}\n"
+                          "subjects:\n  - {code: tatar_lang, name: \"Татарский язык\"}\n"),
+                     0);
+    assert_int_equal(cfg.mode, NODE_HUB);
+    assert_string_equal(cfg.region.timezone, "Asia/Yekaterinburg");
+    assert_string_equal(cfg.region.languages[1], "tt");
+    assert_int_equal(cfg.grading.max, 10);
+    assert_false(cfg.grading.pass_fail);
+    assert_string_equal(cfg.http.listen, "[::1]:0");
+    assert_string_equal(cfg.http.access_log, "off");
+    assert_int_equal(cfg.storage.synchronous, SYNC_NORMAL);
+    assert_true(cfg.auth.cookie_secure);
+    assert_int_equal(cfg.nsubjects, 1);
+    assert_string_equal(cfg.subjects[0].code, "tatar_lang");
 }
 
 static void test_period_systems(void **state)
@@ -78,113 +195,278 @@ static void test_period_systems(void **state)
     (void)state;
     assert_int_equal(load("school_year:\n  period_system: trimesters\n"), 0);
     assert_int_equal(cfg.school_year.nperiods, 3);
+    assert_int_equal(cfg.school_year.periods[1].start_month, 12);
+    assert_string_equal(cfg.school_year.periods[2].name, "3 триместр");
     assert_int_equal(load("school_year:\n  period_system: semesters\n"), 0);
     assert_int_equal(cfg.school_year.nperiods, 2);
+    assert_string_equal(cfg.school_year.periods[0].name, "1 полугодие");
     assert_int_equal(load("school_year:\n  period_system: semesters\n  periods:\n"
                           "    - {name: a, start: \"09-01\", end: \"12-25\"}\n"
-                          "    - {name: b, start: \"01-10\", end: \"05-31\"}\n"),
+                          "    - {name: b, start: 01-10, end: \"05-31\"}\n"),
                      0);
     assert_string_equal(cfg.school_year.periods[1].name, "b");
+    assert_int_equal(cfg.school_year.periods[1].start_day, 10);
     assert_int_equal(cfg.school_year.periods[1].end_day, 31);
+    /* The order of the keys does not matter: periods given before the system stay. */
+    assert_int_equal(load("school_year:\n  periods:\n"
+                          "    - {name: a, start: \"09-01\", end: \"12-25\"}\n"
+                          "    - {name: b, start: \"01-10\", end: \"05-31\"}\n"
+                          "  period_system: semesters\n"),
+                     0);
+    assert_int_equal(cfg.school_year.nperiods, 2);
+    assert_string_equal(cfg.school_year.periods[0].name, "a");
+    /* Holidays and control forms replace the defaults. */
+    assert_int_equal(load("grading:\n  control_forms:\n"
+                          "    - {code: oral, name: \"Устно\", weight: 1}\n"
+                          "    - {code: kr, name: \"Контрольная\", weight: 5}\n"
+                          "school_year:\n  holidays: [\"11-04\", \"09-15\"]\n"),
+                     0);
+    assert_int_equal(cfg.grading.nforms, 2);
+    assert_int_equal(cfg.grading.forms[1].weight, 5);
+    assert_int_equal(cfg.school_year.nholidays, 2);
+    assert_int_equal(cfg.school_year.holidays[1].month, 9);
+    assert_int_equal(cfg.school_year.holidays[1].day, 15);
 }
 
-static void test_errors_name_file_line_key(void **state)
+/* Each class of mistake: the line and the dotted key of the culprit, and a word of why. */
+static void test_errors_name_line_and_key(void **state)
 {
     (void)state;
-    refused("http:\n  threads: abc\n", 2, "http.threads");
-    refused("http:\n  threads: 0\n", 2, "http.threads");
-    refused("http:\n  threads: 5000\n", 2, "http.threads");
-    refused("region:\n  name: x\n  code: \"5\"\n", 3, "region.code");
-    refused("mode: island\n", 1, "mode");
-    refused("htttp:\n  threads: 4\n", 1, "htttp");
-    refused("http:\n  thread: 4\n", 2, "http.thread");
-    refused("http:\n  threads: 4\n  threads: 5\n", 3, "http.threads");
-    refused("http: 8080\n", 1, "http");
-    refused("region:\n  languages: ru\n", 2, "region.languages");
-    refused("region:\n  languages: [RU]\n", 2, "region.languages");
-    refused("auth:\n  cookie_secure: maybe\n", 2, "auth.cookie_secure");
-    refused("storage:\n  synchronous: sometimes\n", 2, "storage.synchronous");
-    refused("grading:\n  min: 5\n  max: 2\n", 2, "grading.min");
+    /* types and ranges */
+    refused("http:\n  threads: abc\n", 2, "http.threads",
+            "expected an integer between 1 and 1024, got \"abc\"");
+    refused("http:\n  threads: 0\n", 2, "http.threads", "between 1 and 1024");
+    refused("http:\n  threads: 5000\n", 2, "http.threads", "got \"5000\"");
+    refused("http:\n  threads: \"8\"\n", 2, "http.threads", "without quotes");
+    refused("http:\n  threads: 8.5\n", 2, "http.threads", NULL);
+    refused("http:\n  threads: 99999999999999999999999\n", 2, "http.threads", NULL);
+    refused("storage:\n  mmap_bytes: -1\n", 2, "storage.mmap_bytes", NULL);
+    refused("http:\n  threads: [1, 2]\n", 2, "http.threads", "got a list");
+    refused("http:\n  threads:\n    a: 1\n", 3, "http.threads", "got a mapping");
+    refused("http: 8080\n", 1, "http", "expected a mapping");
+    refused("http:\n", 1, "http", "got nothing");
+    refused("region:\n  name: [a]\n", 2, "region.name", "expected a text");
+    refused("region:\n  languages: ru\n", 2, "region.languages", "expected a list");
+    refused("auth:\n  cookie_secure: maybe\n", 2, "auth.cookie_secure", "true or false");
+    refused("auth:\n  cookie_secure: \"true\"\n", 2, "auth.cookie_secure", "without quotes");
+    refused("auth:\n  session_ttl_hours: lots\n", 2, "auth.session_ttl_hours", NULL);
+    refused("federation:\n  k_suppression: 1\n", 2, "federation.k_suppression",
+            "between 2 and 1000");
+    /* enums */
+    refused("mode: island\n", 1, "mode", "expected one of region | hub, got \"island\"");
+    refused("storage:\n  synchronous: sometimes\n", 2, "storage.synchronous", "normal | full");
+    refused("school_year:\n  period_system: modules\n", 2, "school_year.period_system",
+            "quarters | trimesters | semesters");
+    /* unknown and duplicate keys, at every level */
+    refused("htttp:\n  threads: 4\n", 1, "htttp", "unknown key (known: mode, region");
+    refused("http:\n  thread: 4\n", 2, "http.thread", "unknown key");
+    refused("\n\nsubjects:\n  - {code: a, name: b, hours: 2}\n", 4, "subjects[0].hours",
+            "unknown key (known: code, name)");
+    refused("school_year:\n  periods:\n    - {name: a, begin: \"09-01\"}\n", 3,
+            "school_year.periods[0].begin", "unknown key");
+    refused("Mode: hub\n", 1, "unknown key \"Mode\"", NULL);
+    refused("http:\n  threads: 4\n  threads: 5\n", 3, "http.threads",
+            "duplicate key (first given on line 2)");
+    refused("mode: region\nhttp: {}\nmode: hub\n", 3, "mode", "duplicate key");
+    refused("subjects:\n  - {code: a, name: b, code: c}\n", 2, "subjects[0].code", "duplicate");
+    /* strings */
+    refused("region:\n  name: \"a\\nb\"\n", 2, "region.name", "control characters");
+    refused("federation:\n  hub_url: ~\n", 2, "federation.hub_url", "YAML null");
+    refused("federation:\n  hub_url: ftp://hub\n", 2, "federation.hub_url", "https://");
+    /* region */
+    refused("region:\n  name: x\n  code: \"5\"\n", 3, "region.code", "two-digit");
+    refused("region:\n  code: \"AB\"\n", 2, "region.code", "two-digit");
+    refused("region:\n  name: \"\"\n", 2, "region.name", "empty");
+    refused("region:\n  timezone: Moscow\n", 2, "region.timezone", "IANA");
+    refused("region:\n  languages: [ru, RU]\n", 2, "region.languages[1]",
+            "\"RU\" is not a language code");
+    refused("region:\n  languages:\n    - ru\n    - russian\n", 4, "region.languages[1]",
+            "not a language code");
+    refused("region:\n  languages: [ru, ru]\n", 2, "region.languages[1]", "listed twice");
+    refused("region:\n  languages: []\n", 2, "region.languages", "at least one");
+    refused("region:\n  languages: [aa, bb, cc, dd, ee, ff, gg, hh, ii]\n", 2, "region.languages",
+            "at most 8");
+    /* grading */
+    refused("grading:\n  min: 5\n  max: 2\n", 2, "grading.min", "below grading.max");
+    refused("grading:\n  max: 2\n", 2, "grading.max", "below grading.max");
+    refused("grading:\n  control_forms:\n    - {code: a, name: b, weight: 11}\n", 3,
+            "grading.control_forms[0].weight", NULL);
+    refused("grading:\n  control_forms:\n    - {code: a, name: b}\n", 3, "grading.control_forms[0]",
+            "needs code, name and weight");
+    /* subjects */
+    refused("subjects:\n  - {code: Bad-Code, name: x}\n", 2, "subjects[0]", "lowercase");
+    refused("subjects:\n  - {code: a, name: x}\n  - {code: a, name: y}\n", 3, "subjects[1]",
+            "listed twice");
+    refused("subjects:\n  - {code: a}\n", 2, "subjects[0]", "needs code and name");
+    refused("subjects:\n  - native_avar\n", 2, "subjects[0]", "expected a mapping");
+    /* http and storage */
+    refused("http:\n  listen: 8080\n", 2, "http.listen", "IPV4:PORT");
+    refused("http:\n  listen: \"0.0.0.0:8443s\"\n", 2, "http.listen", "nginx terminates TLS");
+    refused("http:\n  listen: \"127.0.0.1:8080,127.0.0.1:8081\"\n", 2, "http.listen", NULL);
+    refused("http:\n  listen: \"localhost:8080\"\n", 2, "http.listen", NULL);
+    refused("http:\n  listen: \"127.0.0.1:70000\"\n", 2, "http.listen", NULL);
+    refused("storage:\n  data_dir: \"\"\n", 2, "storage.data_dir", "empty");
+}
+
+static void test_dates_and_periods(void **state)
+{
+    (void)state;
     refused("school_year:\n  periods:\n    - {name: a, start: \"13-01\", end: \"10-01\"}\n", 3,
-            "school_year.periods[0].start");
+            "school_year.periods[0].start", "expected a date MM-DD");
+    refused("school_year:\n  periods:\n    - {name: a, start: \"9-1\", end: \"10-01\"}\n", 3,
+            "school_year.periods[0].start", "got \"9-1\"");
+    refused("school_year:\n  periods:\n    - {name: a, start: \"09-31\", end: \"10-01\"}\n", 3,
+            "school_year.periods[0].start", NULL);
+    refused("school_year:\n  periods:\n    - {name: a, start: \"09-01\", end: \"02-29\"}\n", 3,
+            "school_year.periods[0].end", "not in every school year");
+    refused("school_year:\n  holidays: [\"02-30\"]\n", 2, "school_year.holidays[0]", NULL);
+    refused("school_year:\n  holidays: [\"11-04\", \"11-04\"]\n", 2, "school_year.holidays[1]",
+            "listed twice");
+    /* a period ending before it starts (the year starts in September) */
+    refused("school_year:\n  period_system: semesters\n  periods:\n"
+            "    - {name: a, start: \"01-10\", end: \"12-25\"}\n"
+            "    - {name: b, start: \"01-10\", end: \"05-31\"}\n",
+            4, "school_year.periods[0]", "ends (12-25) before it starts (01-10)");
+    /* overlapping periods */
     refused("school_year:\n  period_system: semesters\n  periods:\n"
             "    - {name: a, start: \"09-01\", end: \"12-30\"}\n"
             "    - {name: b, start: \"12-01\", end: \"05-30\"}\n",
-            5, "school_year.periods[1]");
+            5, "school_year.periods[1]", "must not overlap");
+    /* periods out of order */
+    refused("school_year:\n  period_system: semesters\n  periods:\n"
+            "    - {name: b, start: \"01-10\", end: \"05-31\"}\n"
+            "    - {name: a, start: \"09-01\", end: \"12-25\"}\n",
+            5, "school_year.periods[1]", "in order");
+    /* a count that does not fit the system */
     refused("school_year:\n  period_system: semesters\n  periods:\n"
             "    - {name: a, start: \"09-01\", end: \"12-30\"}\n",
-            4, "school_year.periods");
-    refused("subjects:\n  - {code: Bad-Code, name: x}\n", 2, "subjects[0]");
-    refused("federation:\n  hub_public_key: \"RWnotakey\"\n", 2, "federation.hub_public_key");
-    refused("federation:\n  enabled: true\n", 2, "federation.enabled");
-    refused("federation:\n  k_suppression: 1\n", 2, "federation.k_suppression");
+            4, "school_year.periods", "semesters need 2 periods, 1 given");
+    refused("school_year:\n  periods:\n"
+            "    - {name: a, start: \"09-01\", end: \"12-30\"}\n"
+            "    - {name: b, start: \"01-10\", end: \"05-30\"}\n",
+            3, "school_year.periods", "quarters need 4 periods, 2 given");
+    refused("school_year:\n  periods:\n    - {name: a, start: \"09-01\"}\n", 3,
+            "school_year.periods[0]", "needs name, start and end");
+    refused("school_year:\n  periods: []\n", 2, "school_year.periods", "at least one");
 }
 
-static void test_too_long_string_refused(void **state)
+static void test_federation(void **state)
 {
     (void)state;
-    char text[512] = "region:\n  code: \"";
-    for (int i = 0; i < 20; i++)
-        strcat(text, "1");
+    char key[128], text[512];
+    make_key(key, sizeof(key), 'E', 'd', 40);
+    int n = snprintf(text, sizeof(text),
+                     "federation:\n  enabled: true\n"
+                     "  hub_url: \"https://hub.mes.example/federation/v1\"\n"
+                     "  hub_public_key: \"%s\"\n",
+                     key);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    assert_int_equal(load(text), 0);
+    assert_true(cfg.federation.enabled);
+    assert_string_equal(cfg.federation.hub_public_key, key);
+
+    refused("federation:\n  hub_public_key: \"RWnotakey\"\n", 2, "federation.hub_public_key",
+            "not a minisign public key");
+    make_key(key, sizeof(key), 'E', 'e', 40); /* "RW..." too, but not "Ed" */
+    assert_int_equal(strncmp(key, "RW", 2), 0);
+    n = snprintf(text, sizeof(text), "\nfederation:\n  hub_public_key: \"%s\"\n", key);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    refused(text, 3, "federation.hub_public_key", "minisign");
+    make_key(key, sizeof(key), 'E', 'd', 39); /* 41 bytes */
+    n = snprintf(text, sizeof(text), "federation:\n  hub_public_key: \"%s\"\n", key);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    refused(text, 2, "federation.hub_public_key", "42 bytes");
+
+    refused("federation:\n  enabled: true\n", 2, "federation.enabled", "hub_url is empty");
+    refused("federation:\n  hub_url: \"https://hub.mes.example/federation/v1\"\n"
+            "  enabled: true\n",
+            3, "federation.enabled", "hub_public_key is empty");
+    refused("mode: hub\nfederation:\n  enabled: true\n", 3, "federation.enabled", NULL);
+}
+
+static void test_too_long_strings_refused(void **state)
+{
+    (void)state;
+    char text[1024] = "region:\n  code: \"";
+    strcat(text, "12345678\"\n"); /* 8 bytes, the field holds 7 */
+    refused(text, 2, "region.code", "too long (8 bytes, at most 7)");
+
+    memset(text, 0, sizeof(text));
+    strcpy(text, "mode: region\nregion:\n  name: \"");
+    for (int i = 0; i < 64; i++)
+        strcat(text, "Я"); /* 128 bytes, the field holds 127 */
     strcat(text, "\"\n");
-    refused(text, 2, "region.code");
-    assert_non_null(strstr(err, "too long"));
+    refused(text, 3, "region.name", "too long (128 bytes, at most 127)");
+    /* the quoted value is cut on a character boundary and marked */
+    assert_non_null(strstr(err, "...\""));
+
+    memset(text, 0, sizeof(text));
+    strcpy(text, "subjects:\n  - {code: a, name: \"");
+    for (int i = 0; i < 127; i++)
+        strcat(text, "z");
+    strcat(text, "\"}\n");
+    assert_int_equal(load(text), 0);
+    assert_int_equal(strlen(cfg.subjects[0].name), 127);
 }
 
 static void test_syntax_and_shape(void **state)
 {
     (void)state;
-    refused("a: b: c\n", 1, "YAML syntax");
-    assert_int_equal(load(""), -1);
-    assert_non_null(strstr(err, "empty"));
-    refused("- 1\n- 2\n", 1, "the document must be a mapping");
+    refused("a: b: c\n", 1, "YAML syntax", "mapping values are not allowed");
+    refused("region:\n  name: x\n code: 5\n", 3, "YAML syntax",
+            "block mapping that starts on line 1");
+    refused("region:\n  name: \"unclosed\n", 3, "YAML syntax", NULL);
+    refused("", 1, "the file is empty", NULL);
+    refused("# only a comment\n", 1, "the file is empty", NULL);
+    refused("- 1\n- 2\n", 1, "the document must be a mapping", "got a list");
+    refused("just words\n", 1, "the document must be a mapping", NULL);
+    refused("mode: region\n---\nmode: hub\n", 2, "a second YAML document", NULL);
+    refused("region: &r\n  name: x\nhttp: *r\n", 3, "YAML aliases", NULL);
+    refused("mode: region\nregion:\n  name: \"\xff\xfe\"\n", 3, "not UTF-8", NULL);
+    refused("? [a, b]\n: c\n", 1, "a key must be a plain word", NULL);
 }
 
-static void test_valid_hub_key_accepted(void **state)
-{
-    (void)state;
-    unsigned char raw[42] = {'E', 'd'};
-    randombytes_buf(raw + 2, 40);
-    char b64[64];
-    sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
-    char text[256];
-    snprintf(text, sizeof(text),
-             "federation:\n  enabled: true\n  hub_url: \"https://hub.example/federation/v1\"\n"
-             "  hub_public_key: \"%s\"\n",
-             b64);
-    assert_int_equal(load(text), 0);
-    assert_true(cfg.federation.enabled);
-    assert_string_equal(cfg.federation.hub_public_key, b64);
-}
-
-static void test_forms_and_holidays(void **state)
-{
-    (void)state;
-    config_defaults(&cfg);
-    assert_true(cfg.grading.nforms >= 5);
-    assert_string_equal(cfg.grading.forms[0].code, "oral");
-    assert_int_equal(cfg.school_year.nholidays, 5);
-    assert_int_equal(load("grading:\n  control_forms:\n"
-                          "    - {code: oral, name: \"Устно\", weight: 1}\n"
-                          "    - {code: kr, name: \"Контрольная\", weight: 5}\n"
-                          "school_year:\n  holidays: [\"11-04\", \"01-07\"]\n"),
-                     0);
-    assert_int_equal(cfg.grading.nforms, 2);
-    assert_int_equal(cfg.grading.forms[1].weight, 5);
-    assert_int_equal(cfg.school_year.nholidays, 2);
-    assert_int_equal(cfg.school_year.holidays[1].month, 1);
-    refused("grading:\n  control_forms:\n    - {code: a, name: b, weight: 11}\n", 3,
-            "grading.control_forms[0].weight");
-    refused("grading:\n  control_forms:\n    - {code: a, name: b}\n", 3,
-            "grading.control_forms[0]");
-    refused("school_year:\n  holidays: [\"02-30\"]\n", 2, "school_year.holidays");
-}
-
-static void test_missing_file(void **state)
+static void test_file_errors(void **state)
 {
     (void)state;
     assert_int_equal(config_load("/nonexistent/node.yaml", &cfg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "/nonexistent/node.yaml"));
+    assert_non_null(strstr(err, "No such file"));
+    assert_int_equal(config_load("regions", &cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "regions: not a regular file"));
+
+    char path[] = "/tmp/test_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] = "# a node\nmode: region\n\nhttp:\n  listen: \"127.0.0.1:8080\"\n"
+                               "  threads: abc\n";
+    assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    close(fd);
+    assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
+    char want[128];
+    int n = snprintf(want, sizeof(want), "%s:6: http.threads: expected an integer", path);
+    assert_true(n > 0 && (size_t)n < sizeof(want));
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("expected \"%s...\", got \"%s\"", want, err);
+    unlink(path);
+}
+
+static void test_messages_are_bounded_and_clean(void **state)
+{
+    (void)state;
+    /* a value with an escape sequence is shown escaped */
+    refused("mode: \"\\e[31mred\"\n", 1, "mode", "\\x1b[31mred");
+    /* a small buffer still gets a NUL-terminated start of the message */
+    char small[16];
+    const char *text = "http:\n  threads: abc\n";
+    assert_int_equal(config_load_string("t.yaml", text, strlen(text), &cfg, small, sizeof(small)),
+                     -1);
+    assert_true(memchr(small, '\0', sizeof(small)) != NULL);
+    assert_int_equal(strncmp(small, "t.yaml:2: ", 10), 0);
+    /* text that is not NUL-terminated is read only within its length */
+    char buf[] = {'m', 'o', 'd', 'e', ':', ' ', 'h', 'u', 'b', 'X'};
+    assert_int_equal(config_load_string("t.yaml", buf, 9, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg.mode, NODE_HUB);
 }
 
 int main(void)
@@ -196,12 +478,13 @@ int main(void)
         cmocka_unit_test(test_region_files_load),
         cmocka_unit_test(test_partial_file_keeps_defaults),
         cmocka_unit_test(test_period_systems),
-        cmocka_unit_test(test_errors_name_file_line_key),
-        cmocka_unit_test(test_too_long_string_refused),
+        cmocka_unit_test(test_errors_name_line_and_key),
+        cmocka_unit_test(test_dates_and_periods),
+        cmocka_unit_test(test_federation),
+        cmocka_unit_test(test_too_long_strings_refused),
         cmocka_unit_test(test_syntax_and_shape),
-        cmocka_unit_test(test_valid_hub_key_accepted),
-        cmocka_unit_test(test_forms_and_holidays),
-        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_messages_are_bounded_and_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
