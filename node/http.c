@@ -424,8 +424,7 @@ static size_t send_reply(struct req *r)
                      "%s"
                      "\r\n",
                      r->status, status_text(r->status), r->out_type ? r->out_type : "text/plain",
-                     r->status == 304 ? 0 : len, api ? "Cache-Control: no-store\r\n" : "",
-                     r->out_headers);
+                     len, api ? "Cache-Control: no-store\r\n" : "", r->out_headers);
     if (n < 0 || (size_t)n >= sizeof(head_buf))
         n = 0;
     char *out = malloc((size_t)n + body);

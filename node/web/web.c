@@ -7,13 +7,16 @@
  */
 #include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "assets.h"
 #include "http.h"
+#include "log.h"
 #include "node.h"
 
-#define MAX_WEB_ASSETS 64
+#define MAX_WEB_ASSETS 256
 
 struct web_asset {
     const struct asset *a;
@@ -52,11 +55,15 @@ static void build_table(void)
         const char *dir, *url;
     } roots[] = {{"node/web/static/", "/static/"}, {"node/web/i18n/", "/i18n/"}};
     static char urls[MAX_WEB_ASSETS][128];
-    for (const struct asset *a = assets; a->path != NULL && ntable < MAX_WEB_ASSETS; a++) {
+    for (const struct asset *a = assets; a->path != NULL; a++) {
         for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
             size_t n = strlen(roots[i].dir);
             if (strncmp(a->path, roots[i].dir, n) != 0)
                 continue;
+            if (ntable == MAX_WEB_ASSETS) {
+                log_error("web: more than %d files, %s is not served", MAX_WEB_ASSETS, a->path);
+                continue;
+            }
             struct web_asset *w = &table[ntable];
             snprintf(urls[ntable], sizeof(urls[ntable]), "%s%s", roots[i].url, a->path + n);
             w->a = a;
@@ -82,6 +89,34 @@ static const struct web_asset *find(const char *url)
     return NULL;
 }
 
+/* Whether an If-None-Match value names `etag`: "*", or a comma-separated list of entity tags
+ * compared weakly (a W/ prefix is ignored), as RFC 9110 13.1.2 asks. False for NULL. */
+static bool etag_matches(const char *inm, const char *etag)
+{
+    if (inm == NULL)
+        return false;
+    size_t n = strlen(etag);
+    for (const char *p = inm; *p != '\0';) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, n) == 0 &&
+            (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+            return true;
+        /* Skip this tag: to the end of its quoted part, then to the next comma. */
+        if (*p == '"') {
+            const char *q = strchr(p + 1, '"');
+            p = q ? q + 1 : p + strlen(p);
+        }
+        while (*p != '\0' && *p != ',')
+            p++;
+    }
+    return false;
+}
+
 static int reply_asset(struct req *r, const struct web_asset *w)
 {
     reply_header(r, "ETag", "%s", w->etag);
@@ -93,10 +128,9 @@ static int reply_asset(struct req *r, const struct web_asset *w)
                      "form-action 'self'");
         reply_header(r, "Referrer-Policy", "same-origin");
     }
-    const char *inm = req_header(r, "If-None-Match");
-    if (inm != NULL && strcmp(inm, w->etag) == 0)
-        return reply_raw(r, 304, w->type, NULL, 0, false);
-    return reply_raw(r, 200, w->type, w->a->data, (size_t)w->a->size, false);
+    /* 304 sends no body, but its Content-Length is the one a 200 would carry (RFC 9110 8.6). */
+    int status = etag_matches(req_header(r, "If-None-Match"), w->etag) ? 304 : 200;
+    return reply_raw(r, status, w->type, w->a->data, (size_t)w->a->size, false);
 }
 
 /* "/" and the shell's page paths: the page itself; the script routes inside. */

@@ -53,8 +53,26 @@ def test_throttling_after_repeated_failures(node):
     assert r.status == 429
     assert error_of(r) == "throttled"
     assert int(r.headers["Retry-After"]) > 0
-    # Other accounts are not locked by it.
+    assert 0 < int(r.headers["Retry-After"]) <= 900  # auth.failure_window_s default
+    # It stays locked for the window: the right password does not unlock it, nor count as a try.
+    assert c.post("/api/v1/auth/login", {"login": "throttled", "password": "right-password"}).status == 429
+    # Other accounts are not locked by it (the address's own limit is 50).
     assert c.post("/api/v1/auth/login", {"login": "schooladmin", "password": "demo"}).status == 200
+
+
+def test_success_resets_the_login_counter(node):
+    admin = node.login("admin")
+    r = admin.post("/api/v1/persons", {"last_name": "Забывчивый", "first_name": "Иван", "account": {
+        "login": "forgetful", "password": "right-password", "roles": [{"role": "parent"}]}})
+    assert r.status == 201, r
+    c = node.client()
+    for _ in range(4):
+        assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "bad"}).status == 401
+    assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "right-password"}).status == 200
+    # The counter starts again: four more failures are still below the limit of five.
+    for _ in range(4):
+        assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "bad"}).status == 401
+    assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "right-password"}).status == 200
 
 
 def test_bearer_token_and_logout(node):
@@ -63,6 +81,32 @@ def test_bearer_token_and_logout(node):
     assert c.post("/api/v1/auth/logout").status == 200
     r = c.get("/api/v1/me")
     assert r.status == 401 and error_of(r) == "unauthorized"
+
+
+def test_bearer_writes_need_no_csrf(node):
+    admin = node.login("admin")
+    assert admin.csrf is None
+    r = admin.post("/api/v1/devices", {"name": "Медкабинет", "scopes": ["health"], "institution_id": 1})
+    assert r.status == 201, r
+    # A stale CSRF header next to a bearer token is ignored, not an error.
+    assert admin.post("/api/v1/auth/logout", headers={"X-CSRF-Token": "stale"}).status == 200
+    assert admin.get("/api/v1/me").status == 401
+
+
+def test_cookie_writes_elsewhere_need_csrf(node):
+    admin = node.login("admin", cookies=True)
+    csrf, admin.csrf = admin.csrf, None
+    before = len(admin.get("/api/v1/audit?limit=1000").json()["items"])
+    r = admin.post("/api/v1/devices", {"name": "Без CSRF", "scopes": ["meals"], "institution_id": 1})
+    assert r.status == 403 and error_of(r) == "csrf"
+    # Nothing was written (not even an audit entry).
+    assert len(admin.get("/api/v1/audit?limit=1000").json()["items"]) == before
+    admin.csrf = csrf
+    r = admin.post("/api/v1/devices", {"name": "С CSRF", "scopes": ["meals"], "institution_id": 1})
+    assert r.status == 201, r
+    # The cookie session also tells its CSRF token through /me, and only there.
+    assert admin.get("/api/v1/me").json()["csrf_token"] == csrf
+    assert "csrf_token" not in node.login("admin").get("/api/v1/me").json()
 
 
 def test_garbage_token_is_anonymous(node):
@@ -83,8 +127,21 @@ def test_cookie_session_and_csrf(node):
     c.csrf = "wrong" + csrf
     assert c.post("/api/v1/auth/logout").status == 403
     c.csrf = csrf
-    assert c.post("/api/v1/auth/logout").status == 200
+    r = c.post("/api/v1/auth/logout")
+    assert r.status == 200
+    assert "Max-Age=0" in r.headers["Set-Cookie"]  # the browser forgets the cookie
     assert c.get("/api/v1/me").status == 401
+
+
+def test_logout_ends_only_that_session(node):
+    a = node.login("teacher")
+    b = node.login("teacher")
+    assert a.post("/api/v1/auth/logout").status == 200
+    assert a.get("/api/v1/me").status == 401
+    assert b.get("/api/v1/me").status == 200
+    # The revoked token stays dead for writes too.
+    r = a.post("/api/v1/auth/logout")
+    assert r.status == 401 and error_of(r) == "unauthorized"
 
 
 def test_cookie_attributes(node):
@@ -114,6 +171,8 @@ def test_me_for_student(node):
     assert me["roles"] == ["student"]
     assert me["student"]["class"]["name"] == "5А"
     assert me["student"]["id"] == me["person_id"]
+    assert isinstance(me["student"]["class"]["id"], int)
+    assert me["name"] == "Иванов Артём Сергеевич"
     assert "children" not in me
 
 
@@ -169,8 +228,10 @@ def test_student_profile_access(node, world):
     other = next(s for s in world["school1"] if s not in (world["artem"], world["maria"]))
     r = parent.get(f"/api/v1/students/{other}")
     assert r.status == 403 and error_of(r) == "forbidden"
-    student = node.login("student")
-    assert student.get(f"/api/v1/students/{world['artem']}").status == 200
+    student = node.login("student")  # the student login is Артём himself
+    assert student.user["student"]["id"] == world["artem"]
+    me = student.get(f"/api/v1/students/{world['artem']}")
+    assert me.status == 200 and me.json()["id"] == world["artem"]
     assert student.get(f"/api/v1/students/{world['maria']}").status == 403
     assert node.client().get(f"/api/v1/students/{world['artem']}").status == 401
     assert node.login("admin").get("/api/v1/students/999999").status == 404
@@ -202,6 +263,9 @@ def test_device_tokens(node):
     assert me.json()["institution_id"] == 1
     assert dev.get("/api/v1/me").status == 403
     assert node.login("parent").get("/api/v1/device/me").status == 403
+    # Nor can it write as a user.
+    w = dev.post("/api/v1/auth/logout")
+    assert w.status == 403 and error_of(w) == "forbidden"
     assert node.client().get("/api/v1/device/me").status == 401
     # Bad input and denials.
     assert admin.post("/api/v1/devices", {"name": "x", "scopes": ["teleport"]}).status == 400

@@ -38,11 +38,34 @@ def test_unknown_field_is_400(node):
     assert "colour" in r.json()["error"]["message"]
 
 
+def test_unknown_field_in_login_body_is_400(node):
+    r = node.client().post("/api/v1/auth/login", {"login": "admin", "password": "demo", "otp": "1"})
+    assert r.status == 400 and error_code(r) == "bad_request"
+    assert "Set-Cookie" not in r.headers  # not logged in
+
+
+def test_wrong_method_lists_every_allowed_method(node):
+    admin = node.login("admin")
+    r = admin.request("DELETE", "/api/v1/institutions/1")
+    assert r.status == 405 and error_code(r) == "method_not_allowed"
+    assert {m.strip() for m in r.headers["Allow"].split(",")} == {"GET", "PATCH"}
+    r = node.client().request("GET", "/api/v1/auth/login")
+    assert r.status == 405 and r.headers["Allow"] == "POST"
+
+
 def test_body_too_large_is_413(node):
     c = node.client()
     big = b'{"login": "' + b"a" * (1024 * 1024 + 16) + b'", "password": "x"}'
     r = c.request("POST", "/api/v1/auth/login", raw=big)
     assert r.status == 413 and error_code(r) == "too_large"
+    # Exactly at the limit is still read (and then judged as JSON).
+    exact = b'{"login": "' + b"a" * (1024 * 1024 - 32) + b'", "password": "x"}'
+    exact += b" " * (1024 * 1024 - len(exact))
+    assert len(exact) == 1024 * 1024
+    r = c.request("POST", "/api/v1/auth/login", raw=exact)
+    assert r.status == 400 and error_code(r) == "bad_request"  # login longer than 64
+    # The node still answers afterwards.
+    assert c.get("/healthz").status == 200
 
 
 def test_protected_route_without_credentials_is_401(node):
@@ -59,6 +82,7 @@ def test_role_not_allowed_is_403(node):
 def test_healthz(node):
     r = node.client().get("/healthz")
     assert r.status == 200
+    assert r.headers["Content-Type"].startswith("application/json")
     assert r.json()["status"] == "ok"
 
 
@@ -82,13 +106,58 @@ def test_keep_alive_and_content_length(node):
     conn.close()
 
 
+def test_every_answer_has_content_length(node):
+    token = node.login("admin").token
+    auth = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    cases = [
+        ("GET", "/healthz", None, {}, 200),
+        ("GET", "/metrics", None, {}, 200),
+        ("GET", "/", None, {}, 200),
+        ("GET", "/api/v1/me", None, auth, 200),
+        ("POST", "/api/v1/subjects", json.dumps({"code": "cl_1", "name": "Длина"}).encode(), auth, 201),
+        ("POST", "/api/v1/subjects", b'{"code": ', auth, 400),
+        ("GET", "/api/v1/me", None, {}, 401),
+        ("GET", "/api/v1/students/999999", None, auth, 404),
+        ("GET", "/nowhere", None, {}, 404),
+        ("PUT", "/api/v1/me", b"{}", auth, 405),
+    ]
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+    sock = None
+    for method, path, body, headers, status in cases:
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        assert r.status == status, (method, path, data)
+        assert r.getheader("Transfer-Encoding") is None, path
+        assert r.getheader("Content-Length") == str(len(data)), (method, path)
+        # All of them on one kept-alive connection.
+        assert sock is None or conn.sock is sock, (method, path)
+        sock = conn.sock
+    conn.close()
+
+
 def test_head_on_get_routes(node):
+    token = node.login("parent").token
     conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
     conn.request("HEAD", "/healthz")
     r = conn.getresponse()
     assert r.status == 200
     assert int(r.getheader("Content-Length")) > 0
     assert r.read() == b""
+    # An authenticated API route: the same status and length as GET, no body.
+    auth = {"Authorization": "Bearer " + token}
+    conn.request("GET", "/api/v1/me", headers=auth)
+    g = conn.getresponse()
+    body = g.read()
+    conn.request("HEAD", "/api/v1/me", headers=auth)
+    h = conn.getresponse()
+    assert h.status == 200 and h.read() == b""
+    assert h.getheader("Content-Length") == str(len(body))
+    assert h.getheader("Content-Type").startswith("application/json")
+    # Policy still applies to HEAD.
+    conn.request("HEAD", "/api/v1/me")
+    h = conn.getresponse()
+    assert h.status == 401 and h.read() == b""
     conn.close()
 
 

@@ -21,9 +21,33 @@ def test_metrics_are_valid_prometheus_text(node):
     assert int(lines['mes_http_requests_total{route="unmatched",method="any",status="4xx"}']) >= 1
     assert int(lines['mes_http_request_duration_seconds_count{route="me",method="GET"}']) >= 3
     assert 'mes_http_request_duration_seconds_bucket{route="me",method="GET",le="+Inf"}' in lines
+    assert "# TYPE mes_http_request_duration_seconds histogram" in text
+    assert "# TYPE mes_http_requests_total counter" in text
+    # Buckets are cumulative and end with the count.
+    buckets = [(k, int(v)) for k, v in lines.items()
+               if k.startswith('mes_http_request_duration_seconds_bucket{route="me",method="GET",')]
+    assert len(buckets) > 3
+    counts = [v for _, v in buckets]
+    assert counts == sorted(counts)
+    assert counts[-1] == int(lines['mes_http_request_duration_seconds_count{route="me",method="GET"}'])
+    assert float(lines['mes_http_request_duration_seconds_sum{route="me",method="GET"}']) > 0
     assert int(lines["mes_http_threads"]) > 0
     assert int(lines["mes_db_connections"]) >= 1
     assert int(lines["mes_db_file_bytes"]) > 0
+
+
+def test_counters_grow_with_traffic(node):
+    def me_count():
+        text = node.client().get("/metrics").body.decode()
+        for l in text.splitlines():
+            if l.startswith('mes_http_requests_total{route="me",method="GET",status="4xx"}'):
+                return int(l.rsplit(" ", 1)[1])
+        return 0
+
+    before = me_count()
+    for _ in range(2):
+        assert node.client().get("/api/v1/me").status == 401
+    assert me_count() == before + 2
 
 
 def test_access_log_records_requests(node):

@@ -15,7 +15,11 @@ function startNode() {
     { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("mesnode did not start:\n" + out)), 60000);
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      reject(new Error("mesnode did not start:\n" + out));
+    }, 60000);
     const onData = (b) => {
       out += b.toString();
       const m = out.match(/running: http:\/\/127\.0\.0\.1:(\d+)\//);
@@ -23,7 +27,8 @@ function startNode() {
     };
     proc.stdout.on("data", onData);
     proc.stderr.on("data", (b) => { out += b.toString(); });
-    proc.on("exit", (code) => reject(new Error(`mesnode exited ${code}:\n${out}`)));
+    proc.on("exit", (code) => { clearTimeout(timer); rmSync(dir, { recursive: true, force: true }); reject(new Error(`mesnode exited ${code}:\n${out}`)); });
+    proc.on("error", (e) => { clearTimeout(timer); reject(e); });
   });
 }
 
@@ -197,6 +202,71 @@ const tests = {
     assert((await anon.textContent("#certificate-status")).includes("не найдена"), "forged link accepted");
     await other.close();
   },
+  async "roles in Russian; the student's home shows the class and school"(ctx) {
+    await login(ctx.page, ctx.base, "classteacher");
+    await ctx.page.waitForSelector("p.roles");
+    const roles = await ctx.page.textContent("p.roles");
+    assert(roles === "Роли: учитель, классный руководитель", "roles: " + roles);
+    assert((await ctx.page.textContent("main")).includes("Школа № 1"), "institution missing");
+    await ctx.page.click("#logout");
+    await ctx.page.waitForSelector("#login");
+    await login(ctx.page, ctx.base, "student");
+    await ctx.page.waitForSelector("main section");
+    const text = await ctx.page.textContent("main section");
+    assert(text.includes("5А") && text.includes("Школа № 1"), "student's class: " + text);
+  },
+  async "an ended session sends the shell back to the login page"(ctx) {
+    await login(ctx.page, ctx.base, "parent");
+    await ctx.page.waitForSelector("a.child");
+    await ctx.page.context().clearCookies();
+    await ctx.page.click("#nav a[href='/notifications']");
+    await ctx.page.waitForSelector("#login");
+    assert(new URL(ctx.page.url()).pathname === "/login", "not on /login: " + ctx.page.url());
+    assert(!(await ctx.page.$("#logout")), "logout button still shown");
+  },
+  async "too many wrong passwords show the wait from the catalog"(ctx) {
+    const { page, base } = ctx;
+    await page.goto(base + "/");
+    await page.fill("#login", "medic");
+    let status = 0;
+    for (let i = 0; i < 6 && status !== 429; i++) {
+      await page.fill("#password", "wrong-" + i);
+      const [r] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/api/v1/auth/login")),
+        page.click("button[type=submit]"),
+      ]);
+      status = r.status();
+    }
+    assert(status === 429, "no 429 after six wrong passwords: " + status);
+    await page.waitForFunction(() => document.querySelector("#login-error")?.textContent.startsWith("Слишком"));
+    const err = await page.textContent("#login-error");
+    assert(/^Слишком много неудачных попыток входа\. Повторите через \d+ мин\.$/.test(err), "error text: " + err);
+  },
+  async "assets carry ETags and CSP; unknown API paths stay JSON"(ctx) {
+    const { base } = ctx;
+    const index = await fetch(base + "/home");
+    assert(index.status === 200 && index.headers.get("content-type").startsWith("text/html"), "index");
+    assert(index.headers.get("content-security-policy")?.includes("default-src 'self'"), "no CSP");
+    const js = await fetch(base + "/static/app.js");
+    const etag = js.headers.get("etag");
+    assert(js.status === 200 && /^"[0-9a-f]{32}"$/.test(etag), "etag: " + etag);
+    assert(js.headers.get("content-type").startsWith("text/javascript"), "js type");
+    assert(js.headers.get("cache-control") === "no-cache", "cache-control");
+    const again = await fetch(base + "/static/app.js", { headers: { "If-None-Match": etag } });
+    assert(again.status === 304 && (await again.text()) === "", "revalidation: " + again.status);
+    const list = await fetch(base + "/static/app.js", { headers: { "If-None-Match": `"0", W/${etag}` } });
+    assert(list.status === 304, "If-None-Match list: " + list.status);
+    const other = await fetch(base + "/static/app.js", { headers: { "If-None-Match": `"0"` } });
+    assert(other.status === 200, "another ETag revalidated: " + other.status);
+    const cat = await fetch(base + "/i18n/ru.json");
+    assert((await cat.json())["login.error.invalid"] === "Неверный логин или пароль", "catalog");
+    for (const path of ["/api/v1/nope", "/static/nope.js"]) {
+      const r = await fetch(base + path);
+      assert(r.status === 404 && (await r.json()).error.code === "not_found", path + ": " + r.status);
+    }
+    const ui = await (await fetch(base + "/api/v1/ui")).json();
+    assert(ui.default_language === "ru" && ui.languages.includes("ru") && ui.region.name, "ui");
+  },
   async "home page fits a 360 px phone"(ctx) {
     await ctx.page.setViewportSize({ width: 360, height: 740 });
     await login(ctx.page, ctx.base, "parent");
@@ -208,14 +278,22 @@ const tests = {
   },
 };
 
-const node = await startNode();
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+let node;
+try {
+  node = await startNode();
+} catch (e) {
+  console.log(`FAIL - start mesnode: ${e.message}`);
+  console.log("browser: 0 passed, 1 failed");
+  process.exit(1);
+}
+let browser = null;
 let passed = 0, failed = 0;
 try {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
   for (const [name, fn] of Object.entries(tests)) {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -230,8 +308,11 @@ try {
       await context.close();
     }
   }
+} catch (e) {
+  failed++;
+  console.log(`FAIL - browser: ${e.message}`);
 } finally {
-  await browser.close();
+  await browser?.close();
   node.proc.removeAllListeners("exit");
   node.proc.kill("SIGTERM");
   rmSync(node.dir, { recursive: true, force: true });

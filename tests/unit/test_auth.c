@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts/auth.h"
 #include "config/config.h"
@@ -47,6 +48,11 @@ static void test_tokens(void **state)
     assert_memory_not_equal(ha, hb, 32);
     auth_token_hash(a, check);
     assert_memory_equal(ha, check, 32);
+    auth_token_hash(a, check); /* deterministic */
+    assert_memory_equal(ha, check, 32);
+    auth_token_hash(b, check);
+    assert_memory_not_equal(ha, check, 32);
+    assert_int_equal(strlen(b), 43);
     for (const char *p = a; *p; p++)
         assert_non_null(
             strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
@@ -70,22 +76,54 @@ static void test_throttle_per_login(void **state)
     throttle_destroy(t);
 }
 
-static void test_throttle_per_address_and_success(void **state)
+static void test_throttle_success_resets_login_not_address(void **state)
 {
     (void)state;
     struct mes_config c = cfg;
-    c.auth.max_failures_per_address = 3;
     c.auth.max_failures_per_login = 3;
+    c.auth.max_failures_per_address = 5;
     struct throttle *t = throttle_create(&c);
-    int64_t now = 5000;
+    assert_non_null(t);
+    /* throttle_success looks the login up at the wall clock: stamp failures with it too. */
+    int64_t now = time(NULL);
     throttle_failure(t, "a", "192.0.2.7", now);
     throttle_failure(t, "a", "192.0.2.7", now);
-    throttle_success(t, "a"); /* resets the login, not the address */
+    throttle_success(t, "A"); /* any letter case */
+    /* Without the reset these would make four failures of "a", over its limit of three. */
+    throttle_failure(t, "a", "192.0.2.7", now);
+    throttle_failure(t, "a", "192.0.2.7", now);
     assert_int_equal(throttle_wait(t, "a", "192.0.2.8", now), 0);
+    /* The address kept all four failures: a fifth, for another login, locks it. */
+    assert_int_equal(throttle_wait(t, "c", "192.0.2.7", now), 0);
     throttle_failure(t, "b", "192.0.2.7", now);
     int wait = throttle_wait(t, "c", "192.0.2.7", now + 10);
     assert_int_equal(wait, c.auth.failure_window_s - 10);
+    /* ... only that address. */
     assert_int_equal(throttle_wait(t, "c", "192.0.2.9", now + 10), 0);
+    throttle_destroy(t);
+}
+
+static void test_throttle_window(void **state)
+{
+    (void)state;
+    struct throttle *t = throttle_create(&cfg);
+    int64_t now = 2000000;
+    int w = cfg.auth.failure_window_s;
+    for (int i = 0; i < cfg.auth.max_failures_per_login; i++)
+        throttle_failure(t, "sidorov", "10.1.1.1", now + i);
+    /* Counted from the first failure of the window. */
+    assert_int_equal(throttle_wait(t, "sidorov", "10.1.1.2", now + 4), w - 4);
+    assert_int_equal(throttle_wait(t, "sidorov", "10.1.1.2", now + w - 1), 1);
+    assert_int_equal(throttle_wait(t, "sidorov", "10.1.1.2", now + w), 0);
+    /* The new window counts from zero: one failure does not lock again. */
+    throttle_failure(t, "sidorov", "10.1.1.1", now + w);
+    assert_int_equal(throttle_wait(t, "sidorov", "10.1.1.2", now + w + 1), 0);
+    /* One below the limit is allowed. */
+    for (int i = 1; i < cfg.auth.max_failures_per_login - 1; i++)
+        throttle_failure(t, "sidorov", "10.1.1.1", now + w + 1);
+    assert_int_equal(throttle_wait(t, "sidorov", "10.1.1.2", now + w + 1), 0);
+    throttle_failure(t, "sidorov", "10.1.1.1", now + w + 1);
+    assert_true(throttle_wait(t, "sidorov", "10.1.1.2", now + w + 1) > 0);
     throttle_destroy(t);
 }
 
@@ -114,7 +152,8 @@ int main(void)
         cmocka_unit_test(test_missing_hash_never_verifies),
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_throttle_per_login),
-        cmocka_unit_test(test_throttle_per_address_and_success),
+        cmocka_unit_test(test_throttle_success_resets_login_not_address),
+        cmocka_unit_test(test_throttle_window),
         cmocka_unit_test(test_throttle_bounded_under_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

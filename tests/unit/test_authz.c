@@ -126,6 +126,13 @@ static void test_students(void **state)
 static void test_classes_and_institutions(void **state)
 {
     (void)state;
+    assert_int_equal(class_status(1, 3, AUTHZ_WRITE), 0);
+    assert_int_equal(class_status(4, 2, AUTHZ_READ), 403); /* class teacher of 5A, not 6A */
+    assert_int_equal(class_status(4, 1, AUTHZ_WRITE), 403);
+    assert_int_equal(class_status(10, 1, AUTHZ_READ), 403); /* teacher of another school */
+    assert_int_equal(class_status(10, 3, AUTHZ_READ), 0);
+    assert_int_equal(class_status(5, 1, AUTHZ_READ), 403); /* a medic reads students, not classes */
+    assert_int_equal(class_status(6, 1, AUTHZ_READ), 403);
     assert_int_equal(class_status(2, 1, AUTHZ_WRITE), 0);
     assert_int_equal(class_status(2, 3, AUTHZ_WRITE), 403);
     assert_int_equal(class_status(2, 3, AUTHZ_READ), 403);
@@ -142,6 +149,122 @@ static void test_classes_and_institutions(void **state)
     assert_int_equal(institution_status(9, 1, AUTHZ_READ), 403); /* parents: region-wide grant */
     assert_int_equal(institution_status(1, 2, AUTHZ_WRITE), 0);
     assert_int_equal(institution_status(1, 9, AUTHZ_READ), 404);
+}
+
+/* Runs authz_student_or_respond for `r` and returns the status it recorded (0 when allowed),
+ * checking the error object's code on a denial. */
+static int student_status(struct req *r, int64_t student_id, enum authz_op op)
+{
+    r->status = 0;
+    int rc = authz_student_or_respond(r, student_id, op);
+    int status = r->status;
+    if (rc == 0) {
+        assert_int_equal(status, 0);
+        assert_null(r->out_json);
+    } else {
+        assert_int_equal(rc, -1);
+        json_t *e = json_object_get(r->out_json, "error");
+        assert_string_equal(json_string_value(json_object_get(e, "code")),
+                            status == 404 ? "not_found" : "forbidden");
+        json_decref(r->out_json);
+        r->out_json = NULL;
+    }
+    return status;
+}
+
+static int student_status_of(int64_t who, int64_t student_id, enum authz_op op)
+{
+    struct req r = {.db = db};
+    assert_int_equal(auth_load_caller(&r, who, who), 0);
+    return student_status(&r, student_id, op);
+}
+
+static void test_student_or_respond(void **state)
+{
+    (void)state;
+    assert_int_equal(student_status_of(1, 8, AUTHZ_READ), 0);
+    assert_int_equal(student_status_of(1, 99, AUTHZ_READ), 404);
+    assert_int_equal(student_status_of(2, 6, AUTHZ_WRITE), 0);
+    assert_int_equal(student_status_of(2, 8, AUTHZ_READ), 403);
+    assert_int_equal(student_status_of(3, 6, AUTHZ_READ), 0);
+    assert_int_equal(student_status_of(3, 8, AUTHZ_READ), 403);
+    assert_int_equal(student_status_of(4, 7, AUTHZ_READ), 403); /* class teacher, not their class */
+    assert_int_equal(student_status_of(5, 6, AUTHZ_READ), 0);
+    assert_int_equal(student_status_of(5, 6, AUTHZ_WRITE), 403);
+    assert_int_equal(student_status_of(6, 6, AUTHZ_READ), 0);
+    assert_int_equal(student_status_of(6, 8, AUTHZ_READ), 403);
+    assert_int_equal(student_status_of(6, 6, AUTHZ_WRITE), 403); /* not their own profile either */
+    assert_int_equal(student_status_of(9, 6, AUTHZ_READ), 0);
+    assert_int_equal(student_status_of(9, 8, AUTHZ_READ), 403);
+    /* A person who is not enrolled anywhere is no student: 404 even for the admin. */
+    assert_int_equal(student_status_of(1, 9, AUTHZ_READ), 404);
+}
+
+static void test_hand_built_callers(void **state)
+{
+    (void)state;
+    /* Grants decide, scoped to institutions; the roles mask alone grants nothing. */
+    struct req r = {.db = db};
+    r.caller.account_id = 100;
+    r.caller.person_id = 100;
+    r.caller.roles = ROLE_SCHOOL_ADMIN;
+    r.caller.grants[0] = (struct grant){ROLE_SCHOOL_ADMIN, 2};
+    r.caller.ngrants = 1;
+    assert_int_equal(student_status(&r, 8, AUTHZ_WRITE), 0);
+    assert_int_equal(student_status(&r, 6, AUTHZ_READ), 403);
+
+    r.caller.grants[0] = (struct grant){ROLE_MEDIC, 1};
+    r.caller.roles = ROLE_MEDIC;
+    assert_int_equal(student_status(&r, 7, AUTHZ_READ), 0);
+    assert_int_equal(student_status(&r, 8, AUTHZ_READ), 403);
+
+    r.caller.roles = ROLE_ADMIN;
+    r.caller.ngrants = 0;
+    assert_int_equal(student_status(&r, 8, AUTHZ_READ), 403);
+    assert_false(caller_is_admin(&r));
+    r.caller.grants[0] = (struct grant){ROLE_ADMIN, 0};
+    r.caller.ngrants = 1;
+    assert_true(caller_is_admin(&r));
+    assert_int_equal(student_status(&r, 8, AUTHZ_READ), 0);
+
+    /* An anonymous caller (no person) sees nobody. */
+    struct req anon = {.db = db};
+    assert_int_equal(student_status(&anon, 6, AUTHZ_READ), 403);
+
+    /* A teacher grant in the right school is not enough without teaching the class. */
+    struct req t = {.db = db};
+    t.caller.account_id = t.caller.person_id = 10; /* teaches 7A of school 2 */
+    t.caller.roles = ROLE_TEACHER;
+    t.caller.grants[0] = (struct grant){ROLE_TEACHER, 1};
+    t.caller.ngrants = 1;
+    assert_int_equal(student_status(&t, 6, AUTHZ_READ), 403);
+    assert_int_equal(student_status(&t, 8, AUTHZ_READ), 403); /* taught, but not granted there */
+}
+
+static int person_status(int64_t who, int64_t person_id, enum authz_op op)
+{
+    struct req r = {.db = db};
+    assert_int_equal(auth_load_caller(&r, who, who), 0);
+    int rc = authz_person_or_respond(&r, person_id, op);
+    json_decref(r.out_json);
+    return rc == 0 ? 0 : r.status;
+}
+
+static void test_persons(void **state)
+{
+    (void)state;
+    assert_int_equal(person_status(1, 10, AUTHZ_WRITE), 0);  /* region admin */
+    assert_int_equal(person_status(2, 3, AUTHZ_WRITE), 0);   /* school admin: their teacher */
+    assert_int_equal(person_status(2, 9, AUTHZ_WRITE), 0);   /* ... a parent of their student */
+    assert_int_equal(person_status(2, 10, AUTHZ_READ), 403); /* ... not another school's staff */
+    assert_int_equal(person_status(2, 8, AUTHZ_READ), 403);
+    assert_int_equal(person_status(9, 9, AUTHZ_READ), 0); /* oneself */
+    assert_int_equal(person_status(9, 9, AUTHZ_WRITE), 403);
+    assert_int_equal(person_status(9, 6, AUTHZ_READ), 0); /* own child, as a student */
+    assert_int_equal(person_status(9, 3, AUTHZ_READ), 403);
+    assert_int_equal(person_status(3, 6, AUTHZ_READ), 0);   /* a student they teach */
+    assert_int_equal(person_status(3, 9, AUTHZ_READ), 403); /* not the student's parent */
+    assert_int_equal(person_status(1, 999, AUTHZ_READ), 404);
 }
 
 static void test_grants(void **state)
@@ -167,6 +290,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_students),
         cmocka_unit_test(test_classes_and_institutions),
+        cmocka_unit_test(test_student_or_respond),
+        cmocka_unit_test(test_hand_built_callers),
+        cmocka_unit_test(test_persons),
         cmocka_unit_test(test_grants),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,6 +60,11 @@ static void test_upgrade_keeps_rows(void **state)
     assert_non_null(db);
     assert_int_equal(db_migrate(db, 1, err, sizeof(err)), 0);
     assert_int_equal(db_schema_version(db), 1);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 1);
+    /* Only version 1 is there: a later subsystem's table is not. */
+    assert_int_equal(
+        scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'accounts'"),
+        0);
     assert_int_equal(db_exec(db, "INSERT INTO municipalities (name) VALUES ('Район');"
                                  "INSERT INTO institutions (municipality_id, kind, name, "
                                  "short_name) VALUES (1, 'school', 'Школа', 'Школа');"
@@ -71,6 +76,9 @@ static void test_upgrade_keeps_rows(void **state)
     db = db_open(path, &cfg, err, sizeof(err));
     assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
     assert_int_equal(db_schema_version(db), db_latest_version());
+    assert_true(db_latest_version() > 1);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), db_latest_version());
+    assert_int_equal(scalar(db, "SELECT count(*) FROM municipalities WHERE name = 'Район'"), 1);
     assert_int_equal(scalar(db, "SELECT count(*) FROM institutions"), 1);
     assert_int_equal(scalar(db, "SELECT count(*) FROM persons WHERE last_name = 'Иванов'"), 1);
     assert_int_equal(scalar(db, "PRAGMA application_id"), DB_APPLICATION_ID);
@@ -98,6 +106,29 @@ static void test_pragmas(void **state)
     /* Foreign keys are enforced. */
     assert_int_not_equal(db_exec(db, "INSERT INTO accounts (person_id, login) VALUES (42, 'x')"),
                          SQLITE_OK);
+    db_close(db);
+}
+
+static void test_exists_and_bindings(void **state)
+{
+    (void)state;
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    assert_int_equal(db_exec(db, "INSERT INTO persons (id, last_name, first_name) "
+                                 "VALUES (7, 'Петров', 'Пётр')"),
+                     SQLITE_OK);
+    assert_int_equal(db_exists(db, "SELECT 1 FROM persons WHERE id = :id", 7), 1);
+    assert_int_equal(db_exists(db, "SELECT 1 FROM persons WHERE id = :id", 8), 0);
+    sqlite3_stmt *st = db_stmt(db, "UPDATE persons SET middle_name = :m WHERE id = :id");
+    assert_int_equal(db_bind_text(st, ":m", "Петрович"), SQLITE_OK);
+    assert_int_equal(db_bind_int(st, ":id", 7), SQLITE_OK);
+    assert_int_equal(db_exec_stmt(st), SQLITE_DONE);
+    assert_int_equal(db_changes(db), 1);
+    st = db_stmt(db, "SELECT middle_name FROM persons WHERE id = :id");
+    db_bind_int(st, ":id", 7);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal(db_col_text(st, 0), "Петрович");
+    sqlite3_reset(st);
     db_close(db);
 }
 
@@ -143,6 +174,12 @@ static void test_statement_cache(void **state)
     db_stats_get(&after);
     assert_int_equal(after.statements_prepared - before.statements_prepared, 1);
     assert_null(db_stmt(db, "SELECT * FROM no_such_table"));
+    /* Another literal with the same text is another cache entry (keyed by pointer). */
+    static const char same_text[] = "SELECT :a + 1";
+    sqlite3_stmt *c = db_stmt(db, same_text);
+    assert_non_null(c);
+    assert_ptr_not_equal(a, c);
+    assert_ptr_equal(db_stmt(db, sql), a);
     db_close(db);
 }
 
@@ -153,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_upgrade_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exists_and_bindings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_database_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_database_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),

@@ -44,6 +44,53 @@ static void test_body_validation(void **state)
     json_decref(r.out_json);
 }
 
+/* body_unpack_or_respond with a device-like format: a required name, an optional integer and
+ * a nested object; returns the status (0 when it passed). */
+static int unpack_optional(const char *text, json_int_t *inst)
+{
+    struct req r = {0};
+    r.body = json_loads(text, 0, NULL);
+    assert_non_null(r.body);
+    const char *name, *colour = NULL;
+    *inst = 0;
+    int rc = body_unpack_or_respond(&r, "{s:s,s?I,s?{s:s}}", "name", &name, "institution_id", inst,
+                                    "look", "colour", &colour);
+    assert_true(rc == 0 || rc == -1);
+    int status = rc == 0 ? 0 : r.status;
+    if (rc == 0)
+        assert_null(r.out_json);
+    else
+        assert_non_null(json_object_get(r.out_json, "error"));
+    json_decref(r.out_json);
+    json_decref(r.body);
+    return status;
+}
+
+static void test_optional_and_nested_fields(void **state)
+{
+    (void)state;
+    json_int_t inst;
+    assert_int_equal(unpack_optional("{\"name\":\"a\"}", &inst), 0);
+    assert_int_equal(inst, 0);
+    assert_int_equal(unpack_optional("{\"name\":\"a\",\"institution_id\":7}", &inst), 0);
+    assert_int_equal(inst, 7);
+    assert_int_equal(unpack_optional("{\"name\":\"a\",\"institution_id\":\"7\"}", &inst), 400);
+    assert_int_equal(unpack_optional("{\"name\":\"a\",\"institution_id\":1.5}", &inst), 400);
+    assert_int_equal(unpack_optional("{\"name\":\"a\",\"look\":{\"colour\":\"red\"}}", &inst), 0);
+    /* Strict mode reaches into nested objects too. */
+    assert_int_equal(
+        unpack_optional("{\"name\":\"a\",\"look\":{\"colour\":\"red\",\"size\":1}}", &inst), 400);
+    assert_int_equal(unpack_optional("{\"name\":null}", &inst), 400);
+    /* A body that is not an object does not pass an object format. */
+    struct req r = {0};
+    r.body = json_loads("[1, 2]", 0, NULL);
+    const char *name;
+    assert_int_equal(body_unpack_or_respond(&r, "{s:s}", "name", &name), -1);
+    assert_int_equal(r.status, 400);
+    json_decref(r.out_json);
+    json_decref(r.body);
+}
+
 static void test_error_shape(void **state)
 {
     (void)state;
@@ -69,6 +116,12 @@ static void test_roles(void **state)
     assert_null(role_name(ROLE_ADMIN | ROLE_PARENT));
     assert_int_equal(scope_from_name("meals"), SCOPE_MEALS);
     assert_int_equal(scope_from_name("door"), 0);
+    for (int i = 0; i < SCOPES_COUNT; i++)
+        assert_int_equal(scope_from_name(scope_name(1u << i)), 1u << i);
+    assert_null(role_name(0));
+    assert_null(role_name(1u << ROLES_COUNT));
+    assert_int_equal(role_from_name(""), 0);
+    assert_int_equal(role_from_name("Admin"), 0); /* names are exact */
 }
 
 static void test_route_table_is_well_formed(void **state)
@@ -95,6 +148,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_validation),
+        cmocka_unit_test(test_optional_and_nested_fields),
         cmocka_unit_test(test_error_shape),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_route_table_is_well_formed),

@@ -3,13 +3,17 @@
 // Every visible text comes from the message catalog /i18n/<lang>.json (node/web/i18n/ in the
 // source). A region adds a language by putting <lang>.json beside ru.json, with every key,
 // and listing <lang> in region.languages of its configuration; the first listed language is
-// the default, and a missing catalog falls back to ru.
+// the default, and a missing catalog falls back to ru. When a region lists more than one
+// language, the header offers a choice (kept in localStorage as "mes.lang").
+//
+// For example, a region with Tatar: node/web/i18n/tt.json holds the same keys as ru.json, and
+// the region's file says `languages: [ru, tt]`; `make` compiles the new catalog in.
 //
 // Subsystems add their pages to `pages` (a path pattern and a view) and, when they have one,
 // a line to `navigation` (the roles that see it). The DOM is built with el(): text always
 // goes in as textContent, never as HTML.
 
-const state = { me: null, csrf: sessionStorage.getItem("mes.csrf"), msg: {} };
+const state = { me: null, csrf: sessionStorage.getItem("mes.csrf"), msg: {}, lang: "ru", languages: ["ru"] };
 
 // href may be a function of the logged-in person (for links to one's own pages).
 export const navigation = [{ key: "nav.home", href: "/home", roles: null }];
@@ -52,7 +56,21 @@ export async function api(method, path, body) {
   });
   let data = null;
   try { data = await r.json(); } catch { data = null; }
+  // The session ended (expired, or logged out elsewhere): back to the login page. The caller's
+  // promise never settles, so the view that asked draws nothing over the login form.
+  if (r.status === 401 && state.me && !path.startsWith("/api/v1/auth/")) {
+    forget();
+    go("/login", true);
+    return new Promise(() => {});
+  }
   return { status: r.status, data, headers: r.headers };
+}
+
+// Drops what the shell knows of the logged-in person.
+function forget() {
+  state.me = null;
+  state.csrf = null;
+  sessionStorage.removeItem("mes.csrf");
 }
 
 export function go(path, replace = false) {
@@ -73,6 +91,23 @@ function header() {
   const who = document.getElementById("who");
   nav.replaceChildren();
   who.replaceChildren();
+  if (state.languages.length > 1) {
+    // Each language is named in itself ("русский", "татарча"), by the browser, not the catalog.
+    const pick = el("select", { id: "lang", "aria-label": t("app.language") },
+      state.languages.map((l) => {
+        let name = l;
+        try { name = new Intl.DisplayNames([l], { type: "language" }).of(l) ?? l; } catch { /* keep the code */ }
+        const o = el("option", { value: l, text: name });
+        if (l === state.lang) o.selected = true;
+        return o;
+      }));
+    pick.addEventListener("change", async () => {
+      localStorage.setItem("mes.lang", pick.value);
+      await loadCatalog(pick.value);
+      render();
+    });
+    who.append(pick);
+  }
   if (!state.me) return;
   for (const n of navigation) {
     if (n.roles && !n.roles.some((r) => state.me.roles.includes(r))) continue;
@@ -86,11 +121,23 @@ function header() {
 }
 
 async function logout() {
-  await api("POST", "/api/v1/auth/logout", {});
-  state.me = null;
-  state.csrf = null;
-  sessionStorage.removeItem("mes.csrf");
+  let r = await api("POST", "/api/v1/auth/logout", {});
+  if (r.status === 403) {
+    // A stale CSRF token (another tab logged in again): take the session's own and retry.
+    const me = await api("GET", "/api/v1/me");
+    if (me.status === 200 && me.data.csrf_token) {
+      state.csrf = me.data.csrf_token;
+      r = await api("POST", "/api/v1/auth/logout", {});
+    }
+  }
+  forget();
   go("/login", true);
+}
+
+// "15 мин", "40 с": a wait in the catalog's units, rounded up to whole minutes past one.
+function wait(seconds) {
+  const s = Math.max(1, Number(seconds) || 60);
+  return s >= 60 ? t("time.minutes", { n: Math.ceil(s / 60) }) : t("time.seconds", { n: s });
 }
 
 function loginView() {
@@ -112,7 +159,7 @@ function loginView() {
       state.me = r.data.user;
       go("/home", true);
     } else if (r.status === 429) {
-      error.textContent = t("login.error.throttled", { seconds: r.headers.get("Retry-After") ?? "60" });
+      error.textContent = t("login.error.throttled", { wait: wait(r.headers.get("Retry-After")) });
     } else if (r.status === 401 || r.status === 400) {
       error.textContent = t("login.error.invalid");
     } else {
@@ -149,7 +196,7 @@ function homeView() {
     parts.push(section("home.children", kids.length
       ? el("ul", { class: "children" }, kids.map((c) => el("li", {},
           el("a", { href: `/students/${c.id}`, "data-link": "", class: "child", text: c.name }),
-          c.class ? el("span", { class: "muted", text: ` · ${c.class.name} · ${c.institution.name}` }) : null,
+          c.class ? el("span", { class: "muted where", text: `${c.class.name} · ${c.institution.name}` }) : null,
           el("span", { class: "links" },
             el("a", { href: `/diary/${c.id}`, "data-link": "", class: "diary-link", text: t("nav.diary") }),
             el("a", { href: `/marks/${c.id}`, "data-link": "", text: t("nav.marks") })))))
@@ -213,18 +260,26 @@ export async function render() {
   show(el("p", { class: "error", text: t("app.not_found") }));
 }
 
+// Loads /i18n/<lang>.json, or ru.json when the region has no catalog for that language.
 async function loadCatalog(lang) {
   for (const l of [lang, "ru"]) {
     const r = await fetch(`/i18n/${l}.json`);
-    if (r.ok) { state.msg = await r.json(); document.documentElement.lang = l; return; }
+    if (r.ok) {
+      state.msg = await r.json();
+      state.lang = lang;
+      document.documentElement.lang = l;
+      document.title = t("app.title");
+      return;
+    }
   }
 }
 
 export async function boot() {
   const ui = await api("GET", "/api/v1/ui");
-  const lang = ui.data?.default_language ?? "ru";
+  state.languages = ui.data?.languages?.length ? ui.data.languages : ["ru"];
+  const chosen = localStorage.getItem("mes.lang");
+  const lang = state.languages.includes(chosen) ? chosen : ui.data?.default_language ?? "ru";
   await loadCatalog(lang);
-  document.title = t("app.title");
   document.getElementById("region").textContent = ui.data?.region?.name ?? "";
   const me = await api("GET", "/api/v1/me");
   if (me.status === 200) {
