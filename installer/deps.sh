@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 packages=(
   gcc make pkg-config clang-format
   libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
-  libcmocka-dev
-  python3 python3-pytest python3-yaml openssl
+  libqrencode-dev libcmocka-dev
+  python3 python3-pytest python3-yaml openssl zbar-tools
   chromium prometheus clang
 )
 # The benchmark's tools (make bench only).

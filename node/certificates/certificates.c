@@ -6,6 +6,8 @@
  * /api/v1/certificates/key, so a third party can also check offline). Without the right
  * signature in the link, a certificate does not exist (ids are not secrets).
  */
+#include <civetweb.h>
+#include <qrencode.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -114,26 +116,43 @@ static int certificates_issue(struct req *r)
                                 json_sprintf("/certificates/%lld?s=%s", (long long)id, s64)));
 }
 
+/* Finds certificate r->params[0] whose signature is the link's `s` (into s64, given): the
+ * statement stands on its row (payload, signature) for the caller to reset. NULL once
+ * answered: a certificate does not exist without its signature. */
+static sqlite3_stmt *certificate_or_respond(struct req *r, char s64[SIG_B64 + 8],
+                                            unsigned char given[crypto_sign_BYTES])
+{
+    size_t len = 0;
+    if (req_query(r, "s", s64, SIG_B64 + 8) <= 0 ||
+        sodium_base642bin(given, crypto_sign_BYTES, s64, strlen(s64), NULL, &len, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        len != crypto_sign_BYTES) {
+        reply_error(r, 404, "not_found", "no such certificate");
+        return NULL;
+    }
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT payload, signature FROM certificates WHERE id = :id");
+    if (st == NULL) {
+        reply_db_error(r);
+        return NULL;
+    }
+    db_bind_int(st, ":id", r->params[0]);
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != crypto_sign_BYTES ||
+        sodium_memcmp(sqlite3_column_blob(st, 1), given, crypto_sign_BYTES) != 0) {
+        sqlite3_reset(st);
+        reply_error(r, 404, "not_found", "no such certificate");
+        return NULL;
+    }
+    return st;
+}
+
 /* GET /api/v1/certificates/{id}?s=SIGNATURE: public verification. */
 static int certificates_verify(struct req *r)
 {
     char s64[SIG_B64 + 8];
     unsigned char given[crypto_sign_BYTES];
-    size_t len = 0;
-    if (req_query(r, "s", s64, sizeof(s64)) <= 0 ||
-        sodium_base642bin(given, sizeof(given), s64, strlen(s64), NULL, &len, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        len != sizeof(given))
-        return reply_error(r, 404, "not_found", "no such certificate");
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT payload, signature FROM certificates WHERE id = :id");
+    sqlite3_stmt *st = certificate_or_respond(r, s64, given);
     if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", r->params[0]);
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != crypto_sign_BYTES ||
-        sodium_memcmp(sqlite3_column_blob(st, 1), given, crypto_sign_BYTES) != 0) {
-        sqlite3_reset(st);
-        return reply_error(r, 404, "not_found", "no such certificate");
-    }
+        return r->status;
     const char *payload = db_col_text(st, 0);
     bool valid = r->node->sign_sk != NULL &&
                  crypto_sign_verify_detached(given, (const unsigned char *)payload, strlen(payload),
@@ -148,6 +167,50 @@ static int certificates_verify(struct req *r)
                       json_pack("{s:b,s:o,s:o,s:s,s:s,s:s}", "valid", valid, "certificate",
                                 facts_json ? facts_json : json_object(), "signed_text", text,
                                 "signature", s64, "public_key", pk64, "algorithm", "Ed25519"));
+}
+
+/* GET /api/v1/certificates/{id}/qr?s=SIGNATURE: an SVG QR code of the certificate's public
+ * page, printed on it so that a reader checks the paper with a phone. The page's address is
+ * the one this request came to (Host, and https behind a proxy that says so). */
+static int certificates_qr(struct req *r)
+{
+    char s64[SIG_B64 + 8];
+    unsigned char given[crypto_sign_BYTES];
+    sqlite3_stmt *st = certificate_or_respond(r, s64, given);
+    if (st == NULL)
+        return r->status;
+    sqlite3_reset(st);
+    const char *host = req_header(r, "Host"), *proto = req_header(r, "X-Forwarded-Proto");
+    if (host == NULL || host[0] == '\0' || strlen(host) > 255 || strpbrk(host, "/?#\\ ") != NULL)
+        return reply_error(r, 400, "bad_request", "a Host header is needed for the QR code");
+    bool tls = r->ri->is_ssl || (proto != NULL && strcmp(proto, "https") == 0);
+    char url[512];
+    snprintf(url, sizeof(url), "%s://%s/certificates/%lld?s=%s", tls ? "https" : "http", host,
+             (long long)r->params[0], s64);
+    QRcode *qr = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (qr == NULL)
+        return reply_error(r, 503, "unavailable", "the QR code could not be made");
+    /* One path of unit squares on a grid with a four-module quiet zone. */
+    int w = qr->width, side = w + 8;
+    size_t cap = 256 + (size_t)w * w * 20, len = 0;
+    char *svg = malloc(cap);
+    if (svg == NULL) {
+        QRcode_free(qr);
+        return reply_error(r, 503, "unavailable", "out of memory");
+    }
+    len += (size_t)snprintf(svg + len, cap - len,
+                            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+                            "shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" "
+                            "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+                            side, side, side, side);
+    for (int y = 0; y < w; y++)
+        for (int x = 0; x < w; x++)
+            if (qr->data[y * w + x] & 1)
+                len += (size_t)snprintf(svg + len, cap - len, "M%d %dh1v1h-1z", x + 4, y + 4);
+    len += (size_t)snprintf(svg + len, cap - len, "\"/></svg>\n");
+    QRcode_free(qr);
+    reply_header(r, "Cache-Control", "no-store");
+    return reply_raw(r, 200, "image/svg+xml", svg, len, true);
 }
 
 /* GET /api/v1/certificates/key: the node's public key, for checking signatures offline. */
@@ -168,5 +231,7 @@ const struct route certificates_routes[] = {
      "certificate_key", true},
     {"GET", "/api/v1/certificates/{id}", certificates_verify, ACCESS_PUBLIC, 0, false,
      "certificate_verify"},
+    {"GET", "/api/v1/certificates/{id}/qr", certificates_qr, ACCESS_PUBLIC, 0, false,
+     "certificate_qr"},
     {0},
 };

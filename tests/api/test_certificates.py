@@ -1,6 +1,7 @@
 """Certificates of study: a parent gets one signed by the node; anyone holding the link checks
 it without logging in; a forged or missing signature shows nothing; only parents request."""
 import base64
+import re
 import subprocess
 
 from conftest import Client
@@ -60,3 +61,34 @@ def verify_ed25519(pk, sig, msg):
                             "-keyform", "DER", "-rawin", "-in", paths["msg"], "-sigfile", paths["sig"]],
                            capture_output=True)
         return r.returncode == 0
+
+
+def test_qr_code_decodes_to_the_public_link(node, tmp_path):
+    parent = node.login("parent")
+    artem = next(c["id"] for c in parent.user["children"] if c["name"].startswith("Иванов Артём"))
+    cert = parent.post(f"/api/v1/students/{artem}/certificates", {"purpose": "в кружок"}).json()
+    anyone = Client(node.base)
+    r = anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={cert['signature']}")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("image/svg+xml")
+    # Draw the SVG's modules into a bitmap (scaled up) and read it with an independent decoder.
+    svg = r.body.decode()
+    side = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
+    dark = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
+    assert len(dark) > 100
+    scale = 8
+    rows = []
+    for y in range(side * scale):
+        rows.append(" ".join("1" if (x // scale, y // scale) in dark else "0" for x in range(side * scale)))
+    pbm = tmp_path / "qr.pbm"
+    pbm.write_text(f"P1\n{side * scale} {side * scale}\n" + "\n".join(rows) + "\n")
+    out = subprocess.run(["zbarimg", "--quiet", "--raw", str(pbm)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{node.base}/certificates/{cert['id']}?s={cert['signature']}"
+    # Behind a TLS proxy that says so, the link is https.
+    r = anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={cert['signature']}",
+                   headers={"X-Forwarded-Proto": "https"})
+    assert r.status == 200 and r.body != svg.encode()
+    # No QR code for a certificate that does not exist or a forged link.
+    bad = cert["signature"][:-2] + ("AA" if not cert["signature"].endswith("AA") else "BB")
+    assert anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={bad}").status == 404
+    assert anyone.get(f"/api/v1/certificates/{cert['id']}/qr").status == 404

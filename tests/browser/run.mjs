@@ -189,6 +189,7 @@ const tests = {
     await page.waitForSelector("#certificate-status");
     const status = await page.textContent("#certificate-status");
     assert(status.includes("подлинная"), "status: " + status);
+    await page.waitForFunction(() => document.querySelector("#certificate-qr")?.naturalWidth > 0);
     const url = page.url();
     await page.click("#logout").catch(() => {});
     const other = await page.context().browser().newContext();
