@@ -23,6 +23,7 @@ static const char *const migrations[] = {
     "node/notify/notify.sql",             /* 4 */
     "node/messages/messages.sql",         /* 5 */
     "node/certificates/certificates.sql", /* 6 */
+    "node/cache/cache.sql",               /* 7 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

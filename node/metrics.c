@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cache/cache.h"
 #include "http.h"
 #include "node.h"
 #include "writer.h"
@@ -204,6 +205,19 @@ char *metrics_render(struct node *n, size_t *len)
         "# HELP mes_writer_requests_total Write requests committed through the writer.\n"
         "# TYPE mes_writer_requests_total counter\nmes_writer_requests_total %lld\n",
         batches, grouped);
+    long long hits, misses;
+    size_t cache_bytes, cache_entries;
+    view_cache_stats(n->cache, &hits, &misses, &cache_bytes, &cache_entries);
+    put(&t,
+        "# HELP mes_cache_hits_total Reads answered from the read cache.\n"
+        "# TYPE mes_cache_hits_total counter\nmes_cache_hits_total %lld\n"
+        "# HELP mes_cache_misses_total Cacheable reads built from the database.\n"
+        "# TYPE mes_cache_misses_total counter\nmes_cache_misses_total %lld\n"
+        "# HELP mes_cache_bytes Memory held by cached answers.\n"
+        "# TYPE mes_cache_bytes gauge\nmes_cache_bytes %zu\n"
+        "# HELP mes_cache_entries Answers in the read cache.\n"
+        "# TYPE mes_cache_entries gauge\nmes_cache_entries %zu\n",
+        hits, misses, cache_bytes, cache_entries);
     if (t.failed) {
         free(t.p);
         return NULL;

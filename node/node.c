@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "accounts/auth.h"
+#include "cache/cache.h"
 #include "demo/demo.h"
 #include "http.h"
 #include "journal/journal.h"
@@ -139,7 +140,8 @@ int node_serve(struct node *n)
     }
     n->throttle = throttle_create(&n->cfg);
     n->metrics = metrics_create(http_route_count());
-    if (n->throttle == NULL || n->metrics == NULL) {
+    n->cache = view_cache_create((size_t)n->cfg.http.cache_mb << 20);
+    if (n->throttle == NULL || n->metrics == NULL || (n->cfg.http.cache_mb && !n->cache)) {
         log_error("out of memory");
         return 1;
     }
@@ -168,6 +170,8 @@ int node_serve(struct node *n)
     node_thread_db_close(n);
     throttle_destroy(n->throttle);
     metrics_destroy(n->metrics);
+    view_cache_destroy(n->cache);
+    n->cache = NULL;
     sodium_free(n->sign_sk);
     n->sign_sk = NULL;
     if (n->access_log != NULL && n->access_log != stderr)

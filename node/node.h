@@ -18,6 +18,7 @@ struct mg_context;
 struct throttle;
 struct metrics;
 struct writer;
+struct view_cache;
 
 struct node {
     struct mes_config cfg;
@@ -27,6 +28,7 @@ struct node {
     struct throttle *throttle; /* login failures (accounts/throttle.c) */
     struct metrics *metrics;   /* per-route counters (metrics.c) */
     struct writer *writer;     /* group commit of write requests (writer.c) */
+    struct view_cache *cache;  /* finished answers of the hottest reads (cache/cache.c) */
     FILE *access_log;          /* NULL: off */
     pthread_mutex_t access_log_lock;
     atomic_int active_requests;

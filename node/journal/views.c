@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "accounts/authz.h"
+#include "cache/cache.h"
 #include "journal/journal.h"
 #include "node.h"
 #include "school/school.h"
@@ -55,6 +56,11 @@ static int views_journal(struct req *r)
         req_query_id_or_respond(r, "period", &period_id) != 0)
         return r->status;
     if (authz_journal_or_respond(r, class_id, subject_id) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_class(r, &key, class_id);
+    if (cache_reply(r, &key))
         return r->status;
     sqlite3_stmt *st = db_stmt(r->db, "SELECT c.id, c.grade, c.letter, s.id, s.name, p.id, "
                                       "p.name, p.starts_on, p.ends_on FROM classes c, subjects s, "
@@ -172,7 +178,7 @@ static int views_journal(struct req *r)
     for (size_t i = 0; i < n; i++)
         json_object_set_new(json_array_get(students, i), "average", average_json(&gs[i].avg));
     free(gs);
-    return reply_json(r, 200, out);
+    return cache_reply_json(r, &key, 200, out);
 dberr:
     json_decref(out);
     return reply_db_error(r);
@@ -230,6 +236,14 @@ static int views_diary(struct req *r)
     if (days < 0 || days > 31)
         return reply_error(r, 400, "bad_request", "from..to must span 0-31 days");
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_student(r, &key, student);
+    char range[40];
+    snprintf(range, sizeof(range), "%s..%s", from, to);
+    cache_key_text(&key, range);
+    if (cache_reply(r, &key))
         return r->status;
     /* Three range queries (lessons, homework, marks of the days), joined here: no query per
      * lesson and no JSON re-parsed from SQLite. */
@@ -336,7 +350,7 @@ static int views_diary(struct req *r)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         goto dberr;
-    return reply_json(r, 200, out);
+    return cache_reply_json(r, &key, 200, out);
 dberr:
     json_decref(out);
     return reply_db_error(r);
@@ -349,6 +363,11 @@ static int views_student_marks(struct req *r)
     if (req_query_id_or_respond(r, "period", &period) != 0)
         return r->status;
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_student(r, &key, student);
+    if (cache_reply(r, &key))
         return r->status;
     sqlite3_stmt *st = db_stmt(
         r->db, "SELECT s.id, s.name, m.id, m.lesson_id, m.value, f.code, f.name, m.weight, "
@@ -414,9 +433,9 @@ static int views_student_marks(struct req *r)
         }
     }
     sqlite3_reset(st);
-    return reply_json(r, 200,
-                      json_pack("{s:I,s:I,s:o}", "student_id", (json_int_t)student, "period_id",
-                                (json_int_t)period, "subjects", subjects));
+    return cache_reply_json(r, &key, 200,
+                            json_pack("{s:I,s:I,s:o}", "student_id", (json_int_t)student,
+                                      "period_id", (json_int_t)period, "subjects", subjects));
 }
 
 /* GET /api/v1/students/{id}/plan?period=ID&subject=ID&target=4.5[&form=CODE]

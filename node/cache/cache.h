@@ -1,0 +1,56 @@
+/*
+ * The read cache: finished answers of the hottest reads (the diary, the journal grid, a
+ * student's marks), kept in memory and served again while nothing they were built from has
+ * changed.
+ *
+ * Freshness comes from the database, not from timers: triggers (cache.sql) bump a change
+ * counter per class, and one shared counter, in the same transaction as every write to what
+ * those views read. A view reads the counters of its scopes in its own read transaction,
+ * before its data, and the key it stores under carries them; a later write changes a counter
+ * and so the key. Authorization is checked on every request before the cache is consulted,
+ * and the cached views answer the same bytes to every caller allowed to see them.
+ *
+ * Entries live in a fixed table of slots chosen by a hash of the route and URL, so a newer
+ * version of an answer replaces the older one in place; a byte budget (http.cache_mb) bounds
+ * the whole, evicting round-robin when full.
+ */
+#ifndef MES_CACHE_H
+#define MES_CACHE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct req;
+struct view_cache;
+
+/* A cache of `bytes` bytes; NULL when bytes is 0 (caching off) or memory is short. */
+struct view_cache *view_cache_create(size_t bytes);
+void view_cache_destroy(struct view_cache *c);
+/* Figures for /metrics. */
+void view_cache_stats(struct view_cache *c, long long *hits, long long *misses, size_t *bytes,
+                      size_t *entries);
+
+struct cache_key {
+    char text[768]; /* route, URL and query, then "|scope:gen" for each scope read */
+    size_t base;    /* length of the route-and-URL part */
+    size_t len;
+    bool ok; /* false when the key overflowed or a counter could not be read: no caching */
+};
+
+/* Starts the key of this request (its route, path and query) with the shared counter. */
+void cache_key_begin(struct req *r, struct cache_key *k);
+/* Adds the counter of one class. */
+void cache_key_class(struct req *r, struct cache_key *k, int64_t class_id);
+/* Adds a part the answer depends on beyond its URL (the dates a default stands for). */
+void cache_key_text(struct cache_key *k, const char *text);
+/* Adds the counters of every class the student is enrolled in. */
+void cache_key_student(struct req *r, struct cache_key *k, int64_t student_id);
+
+/* Answers the request from the cache when it holds this exact key; true when it did. */
+bool cache_reply(struct req *r, const struct cache_key *k);
+/* Answers `obj` (stolen) with `status` and keeps the encoded answer under the key. */
+int cache_reply_json(struct req *r, const struct cache_key *k, int status, json_t *obj);
+
+#endif
