@@ -38,21 +38,30 @@ mkdir -p "$WORK/data"
 cp --reflink=auto "$DATA/mes.db" "$WORK/data/mes.db"
 RUN_DATA="$WORK/data"
 
-NODE_PORT=$(port)
-cat > "$WORK/node.yaml" <<YAML
+# Two nodes on the same database: the configured one (read cache on) and one with the read
+# cache off, so the reads are measured both from the cache and built from SQLite each time.
+start_node() { # NAME CACHE_MB -> sets NODE_PORT
+  NODE_PORT=$(port)
+  cat > "$WORK/$1.yaml" <<YAML
 http:
   listen: "127.0.0.1:$NODE_PORT"
   threads: $CONN
   access_log: "off"
+  cache_mb: $2
 storage:
   data_dir: "$RUN_DATA"
   synchronous: full
 YAML
-build/mesnode serve --config "$WORK/node.yaml" 2>"$WORK/node.log" &
-NODE_PID=$!
-PIDS+=("$NODE_PID")
-wait_port "$NODE_PORT"
+  build/mesnode serve --config "$WORK/$1.yaml" 2>"$WORK/$1.log" &
+  PIDS+=("$!")
+  wait_port "$NODE_PORT"
+}
+start_node node 64
+NODE_PID=${PIDS[-1]}
 BASE="http://127.0.0.1:$NODE_PORT"
+start_node uncached 0
+UNCACHED_PID=${PIDS[-1]}
+UNCACHED="http://127.0.0.1:$NODE_PORT"
 
 token() { curl -s -X POST "$BASE/api/v1/auth/login" -d "{\"login\":\"$1\",\"password\":\"demo\"}" |
   /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
@@ -127,11 +136,15 @@ for what in diary journal; do
   PIDS+=("$CIVET_PID")
   wait_port "$CIVET_PORT"
   read -r n_rps n_p50 n_p99 n_err < <(run_wrk "$BASE$path" -H "Authorization: Bearer $tok")
+  read -r u_rps u_p50 u_p99 u_err < <(run_wrk "$UNCACHED$path" -H "Authorization: Bearer $tok")
   read -r x_rps x_p50 x_p99 _ < <(run_wrk "http://127.0.0.1:$NGINX_PORT/$what.json")
   read -r c_rps c_p50 c_p99 _ < <(run_wrk "http://127.0.0.1:$CIVET_PORT/")
   kill "$CIVET_PID"
-  results+=("$what $(stat -c %s "$WORK/$what.json") $n_rps $n_p50 $n_p99 $n_err $x_rps $c_rps")
+  bytes=$(stat -c %s "$WORK/$what.json")
+  results+=("$what $bytes $n_rps $n_p50 $n_p99 $n_err $x_rps $c_rps")
+  results+=("$what,_cache_off $bytes $u_rps $u_p50 $u_p99 $u_err $x_rps $c_rps")
 done
+kill "$UNCACHED_PID"
 
 # Durable writes: marks over HTTP (synchronous=full) against raw single-row FULL commits.
 cat > "$WORK/mark.lua" <<LUA
@@ -153,7 +166,7 @@ echo "| route | bytes | node req/s | p50 ms | p99 ms | non-2xx | nginx req/s | C
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for r in "${results[@]}"; do
   read -r what bytes n_rps n_p50 n_p99 n_err x_rps c_rps <<< "$r"
-  echo "| $what | $bytes | $n_rps | $n_p50 | $n_p99 | $n_err | $x_rps | $c_rps | $(ratio "$n_rps" "$x_rps") | $(ratio "$n_rps" "$c_rps") |"
+  echo "| ${what//_/ } | $bytes | $n_rps | $n_p50 | $n_p99 | $n_err | $x_rps | $c_rps | $(ratio "$n_rps" "$x_rps") | $(ratio "$n_rps" "$c_rps") |"
 done
 echo
 echo "| durable writes | req/s | p50 ms | p99 ms | non-2xx |"

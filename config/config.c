@@ -277,7 +277,7 @@ void config_defaults(struct mes_config *cfg)
     set_default(cfg->storage.data_dir, sizeof(cfg->storage.data_dir), "/var/lib/mesnode");
     cfg->storage.busy_timeout_ms = 5000;
     cfg->storage.synchronous = SYNC_FULL;
-    cfg->storage.mmap_bytes = 268435456;
+    cfg->storage.mmap_bytes = 0;
     cfg->auth.session_ttl_hours = 12;
     cfg->auth.max_failures_per_login = 5;
     cfg->auth.max_failures_per_address = 50;

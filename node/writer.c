@@ -1,14 +1,18 @@
 /*
- * The group-commit writer (see writer.h). Workers queue a job and sleep on a condition
- * variable; the writer takes every queued job (up to a batch limit), runs them in one
- * BEGIN IMMEDIATE … COMMIT with a savepoint each, then wakes them all. Load: every write of
- * the node passes here; a batch costs one fsync however many requests it holds.
+ * The group-commit writer (see writer.h). Workers queue a job and sleep on a semaphore of
+ * their own; the writer takes every queued job (up to a batch limit), runs them in one
+ * BEGIN IMMEDIATE … COMMIT with a savepoint each. Load: every write of the node passes here;
+ * a batch costs one fsync however many requests it holds.
+ *
+ * Each worker waits on a semaphore of its own, so a batch's commit wakes exactly its own
+ * workers, not every thread waiting for a later batch.
  */
 #include "writer.h"
 
 #include <pthread.h>
-#include <stdio.h>
+#include <semaphore.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "http.h"
@@ -19,7 +23,7 @@
 
 struct job {
     struct req *r;
-    bool done;
+    sem_t done; /* posted once the job's batch has committed */
     struct job *next;
 };
 
@@ -27,7 +31,7 @@ struct writer {
     struct db *db;
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t submitted, finished;
+    pthread_cond_t submitted;
     struct job *head, *tail;
     bool stopping;
     long long batches, requests;
@@ -60,6 +64,15 @@ static void run_batch(struct writer *w, struct job *jobs)
     }
 }
 
+/* Wakes the workers of a list of jobs; a job lives on its worker's stack until posted. */
+static void post_all(struct job *j)
+{
+    for (struct job *next; j; j = next) {
+        next = j->next;
+        sem_post(&j->done);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
@@ -87,9 +100,9 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->lock);
         w->batches++;
         w->requests += n;
-        for (struct job *j = batch; j; j = j->next)
-            j->done = true;
-        pthread_cond_broadcast(&w->finished);
+        pthread_mutex_unlock(&w->lock);
+        post_all(batch);
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -109,9 +122,10 @@ struct writer *writer_start(struct node *n, char *err, size_t errlen)
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->submitted, NULL);
-    pthread_cond_init(&w->finished, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         snprintf(err, errlen, "cannot start the writer thread");
+        pthread_cond_destroy(&w->submitted);
+        pthread_mutex_destroy(&w->lock);
         db_close(w->db);
         free(w);
         return NULL;
@@ -129,7 +143,6 @@ void writer_stop(struct writer *w)
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->submitted);
-    pthread_cond_destroy(&w->finished);
     pthread_mutex_destroy(&w->lock);
     db_close(w->db);
     free(w);
@@ -138,6 +151,7 @@ void writer_stop(struct writer *w)
 void writer_run(struct writer *w, struct req *r)
 {
     struct job job = {.r = r};
+    sem_init(&job.done, 0, 0);
     pthread_mutex_lock(&w->lock);
     if (w->tail)
         w->tail->next = &job;
@@ -145,9 +159,10 @@ void writer_run(struct writer *w, struct req *r)
         w->head = &job;
     w->tail = &job;
     pthread_cond_signal(&w->submitted);
-    while (!job.done)
-        pthread_cond_wait(&w->finished, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    while (sem_wait(&job.done) != 0)
+        ; /* interrupted by a signal */
+    sem_destroy(&job.done);
 }
 
 void writer_stats(struct writer *w, long long *batches, long long *requests)

@@ -82,7 +82,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.storage.data_dir, "/var/lib/mesnode");
     assert_int_equal(cfg.storage.busy_timeout_ms, 5000);
     assert_int_equal(cfg.storage.synchronous, SYNC_FULL);
-    assert_int_equal(cfg.storage.mmap_bytes, 268435456);
+    assert_int_equal(cfg.storage.mmap_bytes, 0);
+    assert_int_equal(cfg.http.cache_mb, 64);
     assert_int_equal(cfg.auth.session_ttl_hours, 12);
     assert_int_equal(cfg.auth.max_failures_per_login, 5);
     assert_int_equal(cfg.auth.max_failures_per_address, 50);
