@@ -137,6 +137,7 @@ static const struct field http_fields[] = {
     INT("keep_alive_timeout_ms", http.keep_alive_timeout_ms, 0, 600000),
     LLONG("max_body_bytes", http.max_body_bytes, 1024, 1LL << 30),
     INT("cache_mb", http.cache_mb, 0, 65536),
+    LLONG("max_upload_bytes", http.max_upload_bytes, 1024, 1LL << 30),
     STR("access_log", http.access_log),
     END,
 };
@@ -274,6 +275,7 @@ void config_defaults(struct mes_config *cfg)
     cfg->http.keep_alive_timeout_ms = 2000;
     cfg->http.max_body_bytes = 1048576;
     cfg->http.cache_mb = 64;
+    cfg->http.max_upload_bytes = 20LL << 20;
     set_default(cfg->storage.data_dir, sizeof(cfg->storage.data_dir), "/var/lib/mesnode");
     cfg->storage.busy_timeout_ms = 5000;
     cfg->storage.synchronous = SYNC_FULL;

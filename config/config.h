@@ -83,8 +83,9 @@ struct mes_config {
         int request_timeout_ms;
         int keep_alive_timeout_ms;
         long long max_body_bytes;
-        int cache_mb;              /* read cache (cache/cache.c); 0 = off */
-        char access_log[PATH_MAX]; /* "" = standard error, "off" = none */
+        int cache_mb;               /* read cache (cache/cache.c); 0 = off */
+        long long max_upload_bytes; /* a file sent to an upload route */
+        char access_log[PATH_MAX];  /* "" = standard error, "off" = none */
     } http;
 
     struct {

@@ -24,6 +24,8 @@ static const char *const migrations[] = {
     "node/messages/messages.sql",         /* 5 */
     "node/certificates/certificates.sql", /* 6 */
     "node/cache/cache.sql",               /* 7 */
+    "node/files/files.sql",               /* 8 */
+    "node/journal/homework_files.sql",    /* 9 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "accounts/auth.h"
+#include "files/files.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -498,8 +499,11 @@ static void run_route(struct req *r)
         }
     }
     const char *m = r->ri->request_method;
-    if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
-        strcmp(m, "DELETE") == 0) {
+    if (rt->upload) {
+        if (upload_read_or_respond(r) != 0)
+            return;
+    } else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
+               strcmp(m, "DELETE") == 0) {
         if (read_body_or_respond(r, r->node->cfg.http.max_body_bytes) != 0)
             return;
     }
@@ -560,6 +564,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     access_log_line(&r, bytes, dt);
     reply_reset(&r);
     json_decref(r.body);
+    upload_free(r.upload);
     atomic_fetch_sub(&n->active_requests, 1);
     return r.status;
 }

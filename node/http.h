@@ -94,6 +94,18 @@ struct route {
     const char *name; /* stable label for metrics and docs/openapi.yaml operationId */
     bool self_tx;     /* the handler runs its own transactions (login: argon2 must not hold
                          the write lock); the dispatcher opens none */
+    bool upload;      /* the body is a file (up to http.max_upload_bytes), not JSON: read,
+                         hashed and compressed into r->upload before the handler runs */
+};
+
+/* A file body as the dispatcher prepared it for an upload route (files/files.c). */
+struct upload {
+    unsigned char hash[32]; /* BLAKE2b-256 of the original bytes */
+    size_t size;            /* original length */
+    void *data;             /* what is stored: the original or its zstd frame */
+    size_t len;
+    bool zstd;
+    char type[128]; /* the request's media type, checked; "application/octet-stream" if none */
 };
 
 #define MAX_PARAMS 4
@@ -108,7 +120,8 @@ struct req {
     const char *rest;           /* what a trailing "*" matched */
     struct db *db;
     struct caller caller;
-    json_t *body; /* parsed JSON object for requests with a body, else NULL */
+    json_t *body;          /* parsed JSON object for requests with a body, else NULL */
+    struct upload *upload; /* the file of an upload route, else NULL */
     /* The reply, sent by the dispatcher after the transaction ends. */
     int status;
     json_t *out_json;

@@ -1,13 +1,15 @@
 /*
- * Homework hand-ins: the student marks a homework done and may hand in an answer; the teacher
- * of the lesson sees every hand-in of the class and answers with feedback (a mark, when
- * deserved, goes through the marks route). Students see only their own.
+ * Homework hand-ins: the student marks a homework done and may hand in an answer and files;
+ * the teacher of the lesson sees every hand-in of the class and answers with feedback (a mark,
+ * when deserved, goes through the marks route). Students see only their own. The teacher may
+ * attach files (material) to the homework, which the lesson's students and their parents read.
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "accounts/authz.h"
+#include "files/files.h"
 #include "node.h"
 #include "school/school.h"
 
@@ -30,6 +32,27 @@ static int64_t homework_lesson_or_respond(struct req *r, int64_t homework)
     return l;
 }
 
+/* Whether `person` is a student of the lesson (its class and group) or, with `parents`, a
+ * parent of one: 1 yes, 0 no, -1 database error. */
+static int lesson_audience(struct req *r, int64_t lesson, int64_t person, bool parents)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM lessons l JOIN enrollments e ON "
+                                      "e.class_id = l.class_id AND e.left_on IS NULL WHERE "
+                                      "l.id = :l AND (e.student_id = :me OR (:parents AND "
+                                      "e.student_id IN (SELECT student_id FROM guardians WHERE "
+                                      "guardian_id = :me))) AND (l.group_id IS NULL OR EXISTS "
+                                      "(SELECT 1 FROM group_members m WHERE m.group_id = "
+                                      "l.group_id AND m.student_id = e.student_id)) LIMIT 1");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":l", lesson);
+    db_bind_int(st, ":me", person);
+    db_bind_int(st, ":parents", parents);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* PUT /api/v1/homework/{id}/submission {done?, text?}: by the student the homework is for. */
 static int homework_submit(struct req *r)
 {
@@ -43,24 +66,16 @@ static int homework_submit(struct req *r)
     int64_t lesson = homework_lesson_or_respond(r, hw);
     if (lesson == 0)
         return r->status;
-    /* The caller must be a student of the lesson's class (and group). */
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM lessons l JOIN enrollments e ON "
-                                      "e.class_id = l.class_id AND e.left_on IS NULL WHERE "
-                                      "l.id = :l AND e.student_id = :me AND (l.group_id IS NULL "
-                                      "OR EXISTS (SELECT 1 FROM group_members m WHERE "
-                                      "m.group_id = l.group_id AND m.student_id = :me))");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":l", lesson);
-    db_bind_int(st, ":me", r->caller.person_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
-    st = db_stmt(r->db, "INSERT INTO homework_submissions (homework_id, student_id, done, text) "
-                        "VALUES (:h, :me, max(:d, 0), coalesce(:t, '')) ON CONFLICT DO UPDATE "
-                        "SET done = CASE WHEN :d < 0 THEN done ELSE :d END, text = coalesce(:t, "
-                        "text), updated_at = unixepoch()");
+    int in = lesson_audience(r, lesson, r->caller.person_id, false);
+    if (in != 1)
+        return in < 0
+                   ? reply_db_error(r)
+                   : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
+    sqlite3_stmt *st =
+        db_stmt(r->db, "INSERT INTO homework_submissions (homework_id, student_id, done, text) "
+                       "VALUES (:h, :me, max(:d, 0), coalesce(:t, '')) ON CONFLICT DO UPDATE "
+                       "SET done = CASE WHEN :d < 0 THEN done ELSE :d END, text = coalesce(:t, "
+                       "text), updated_at = unixepoch()");
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":h", hw);
@@ -74,10 +89,12 @@ static int homework_submit(struct req *r)
 
 static json_t *submission_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:{s:I,s:o},s:b,s:s,s:I,s:s}", "student", "id",
+    json_t *files = json_loads(db_col_text(st, 8), 0, NULL);
+    return json_pack("{s:{s:I,s:o},s:b,s:s,s:I,s:s,s:o}", "student", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "name", school_person_name(st, 1),
                      "done", sqlite3_column_int(st, 4), "text", db_col_text(st, 5), "updated_at",
-                     (json_int_t)sqlite3_column_int64(st, 6), "feedback", db_col_text(st, 7));
+                     (json_int_t)sqlite3_column_int64(st, 6), "feedback", db_col_text(st, 7),
+                     "files", files ? files : json_array());
 }
 
 /* GET /api/v1/homework/{id}/submissions: for a teacher who may write the lesson. */
@@ -90,9 +107,12 @@ static int homework_submissions(struct req *r)
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
         return r->status;
     sqlite3_stmt *st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
-                                      "s.done, s.text, s.updated_at, s.feedback FROM "
-                                      "homework_submissions s JOIN persons p ON p.id = "
-                                      "s.student_id WHERE s.homework_id = :h ORDER BY "
+                                      "s.done, s.text, s.updated_at, s.feedback, (SELECT "
+                                      "json_group_array(json_object('id', f.id, 'name', f.name, "
+                                      "'type', f.type)) FROM homework_files f WHERE "
+                                      "f.homework_id = s.homework_id AND f.student_id = "
+                                      "s.student_id) FROM homework_submissions s JOIN persons p "
+                                      "ON p.id = s.student_id WHERE s.homework_id = :h ORDER BY "
                                       "p.last_name, p.first_name");
     if (st == NULL)
         return reply_db_error(r);
@@ -130,7 +150,167 @@ static int homework_feedback(struct req *r)
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/* Adds r->upload as a file of homework `hw`: the teacher's material (student 0) or a hand-in. */
+static int file_add(struct req *r, int64_t hw, int64_t student)
+{
+    char name[256];
+    if (req_query(r, "name", name, sizeof(name)) < 0 || !file_name_ok(name))
+        return reply_error(r, 400, "bad_request",
+                           "query parameter 'name' must be a file name of 1-200 bytes");
+    int64_t blob = blob_store_or_respond(r);
+    if (blob == 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO homework_files (homework_id, student_id, name, "
+                                      "type, blob_id, uploaded_by) VALUES (:h, nullif(:s, 0), "
+                                      ":n, :t, :b, :me)");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":h", hw);
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":n", name);
+    db_bind_text(st, ":t", r->upload->type);
+    db_bind_int(st, ":b", blob);
+    db_bind_int(st, ":me", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)db_last_id(r->db), "name",
+                                name, "type", r->upload->type, "size",
+                                (json_int_t)r->upload->size));
+}
+
+/* POST /api/v1/homework/{id}/files?name=NAME (body: the file): material by the lesson's
+ * teacher. */
+static int homework_file_add(struct req *r)
+{
+    int64_t lesson = homework_lesson_or_respond(r, r->params[0]);
+    if (lesson == 0 || authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
+        return r->status;
+    return file_add(r, r->params[0], 0);
+}
+
+/* POST /api/v1/homework/{id}/submission/files?name=NAME (body: the file): a student hands in
+ * a file; the hand-in is created when it is the first thing handed in. */
+static int homework_submission_file_add(struct req *r)
+{
+    int64_t hw = r->params[0], me = r->caller.person_id;
+    int64_t lesson = homework_lesson_or_respond(r, hw);
+    if (lesson == 0)
+        return r->status;
+    int in = lesson_audience(r, lesson, me, false);
+    if (in != 1)
+        return in < 0
+                   ? reply_db_error(r)
+                   : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO homework_submissions (homework_id, student_id) "
+                                      "VALUES (:h, :me) ON CONFLICT DO UPDATE SET updated_at = "
+                                      "unixepoch()");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":h", hw);
+    db_bind_int(st, ":me", me);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    return file_add(r, hw, me);
+}
+
+/* A homework file with what authorization needs; 0 after answering 404/500. */
+struct hw_file {
+    int64_t id, homework, lesson, student, blob, uploaded_by;
+    char name[256], type[128];
+};
+
+static int file_or_respond(struct req *r, int64_t id, struct hw_file *f)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT f.homework_id, h.lesson_id, coalesce(f.student_id, "
+                                      "0), f.blob_id, f.uploaded_by, f.name, f.type FROM "
+                                      "homework_files f JOIN homework h ON h.id = f.homework_id "
+                                      "WHERE f.id = :id");
+    if (st == NULL)
+        return reply_db_error(r), 0;
+    db_bind_int(st, ":id", id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *f = (struct hw_file){.id = id,
+                              .homework = sqlite3_column_int64(st, 0),
+                              .lesson = sqlite3_column_int64(st, 1),
+                              .student = sqlite3_column_int64(st, 2),
+                              .blob = sqlite3_column_int64(st, 3),
+                              .uploaded_by = sqlite3_column_int64(st, 4)};
+        snprintf(f->name, sizeof(f->name), "%s", db_col_text(st, 5));
+        snprintf(f->type, sizeof(f->type), "%s", db_col_text(st, 6));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such file")
+                                 : reply_db_error(r),
+               0;
+    return 1;
+}
+
+/* 1 when `person` is the student or one of their parents, 0 not, -1 database error. */
+static int self_or_parent(struct req *r, int64_t student, int64_t person)
+{
+    if (person == student)
+        return 1;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND "
+                                      "student_id = :s");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":g", person);
+    db_bind_int(st, ":s", student);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* GET /api/v1/homework-files/{id}: material, for the lesson's students, their parents and
+ * whoever reads the lesson; a hand-in, for its student, their parents and the teachers who
+ * may write the lesson. */
+static int homework_file_get(struct req *r)
+{
+    struct hw_file f;
+    if (!file_or_respond(r, r->params[0], &f))
+        return r->status;
+    int ok = f.student == 0 ? lesson_audience(r, f.lesson, r->caller.person_id, true)
+                            : self_or_parent(r, f.student, r->caller.person_id);
+    if (ok < 0)
+        return reply_db_error(r);
+    if (ok == 0 &&
+        authz_lesson_or_respond(r, f.lesson, f.student ? AUTHZ_WRITE : AUTHZ_READ, NULL) != 0)
+        return r->status;
+    return reply_blob(r, f.blob, f.name, f.type);
+}
+
+/* DELETE /api/v1/homework-files/{id}: by whoever uploaded it, or material by a teacher who
+ * may write the lesson. */
+static int homework_file_delete(struct req *r)
+{
+    struct hw_file f;
+    if (!file_or_respond(r, r->params[0], &f))
+        return r->status;
+    if (r->caller.person_id != f.uploaded_by &&
+        (f.student != 0 || authz_lesson_or_respond(r, f.lesson, AUTHZ_WRITE, NULL) != 0))
+        return r->status ? r->status
+                         : reply_error(r, 403, "forbidden", "only its author removes a hand-in");
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM homework_files WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", f.id);
+    if (db_exec_stmt(st) != SQLITE_DONE || blob_release(r, f.blob) != 0)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
 const struct route homework_routes[] = {
+    {"POST", "/api/v1/homework/{id}/files", homework_file_add, ACCESS_USER, ROLE_TEACHER, true,
+     "homework_file_add", false, true},
+    {"POST", "/api/v1/homework/{id}/submission/files", homework_submission_file_add, ACCESS_USER,
+     ROLE_STUDENT, true, "homework_submission_file_add", false, true},
+    {"GET", "/api/v1/homework-files/{id}", homework_file_get, ACCESS_USER, ROLES_ANY, false,
+     "homework_file_get"},
+    {"DELETE", "/api/v1/homework-files/{id}", homework_file_delete, ACCESS_USER,
+     ROLE_TEACHER | ROLE_STUDENT, true, "homework_file_delete"},
     {"PUT", "/api/v1/homework/{id}/submission", homework_submit, ACCESS_USER, ROLE_STUDENT, true,
      "homework_submit"},
     {"GET", "/api/v1/homework/{id}/submissions", homework_submissions, ACCESS_USER, ROLE_TEACHER,

@@ -86,7 +86,10 @@ static int views_journal(struct req *r)
 
     st = db_stmt(r->db, "SELECT l.id, l.date, l.number, l.topic, l.cancelled, l.group_id, "
                         "(SELECT json_group_array(json_object('id', h.id, 'text', h.text, "
-                        "'due_date', h.due_date)) FROM homework h WHERE h.lesson_id = l.id) "
+                        "'due_date', h.due_date, 'files', json((SELECT json_group_array("
+                        "json_object('id', f.id, 'name', f.name, 'type', f.type)) FROM "
+                        "homework_files f WHERE f.homework_id = h.id AND f.student_id IS "
+                        "NULL)))) FROM homework h WHERE h.lesson_id = l.id) "
                         "FROM lessons l WHERE l.class_id = :c AND l.subject_id = :s AND "
                         "l.period_id = :p ORDER BY l.date, l.number");
     if (st == NULL)
@@ -311,16 +314,52 @@ static int views_diary(struct req *r)
     db_bind_int(st, ":s", student);
     db_bind_text(st, ":from", from);
     db_bind_text(st, ":to", to);
+    /* Homework by id, to hang files on. */
+    int64_t hw_ids[MAX_LESSONS];
+    json_t *hw_objs[MAX_LESSONS];
+    int nhw = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t lesson = sqlite3_column_int64(st, 0);
         for (int i = 0; i < n; i++)
-            if (ids[i] == lesson)
-                json_array_append_new(
-                    json_object_get(objs[i], "homework"),
-                    json_pack("{s:I,s:s,s:s,s:b,s:s,s:s}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 1), "text", db_col_text(st, 2),
-                              "due_date", db_col_text(st, 3), "done", sqlite3_column_int(st, 4),
-                              "answer", db_col_text(st, 5), "feedback", db_col_text(st, 6)));
+            if (ids[i] == lesson) {
+                json_t *h = json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:[]}", "id",
+                                      (json_int_t)sqlite3_column_int64(st, 1), "text",
+                                      db_col_text(st, 2), "due_date", db_col_text(st, 3), "done",
+                                      sqlite3_column_int(st, 4), "answer", db_col_text(st, 5),
+                                      "feedback", db_col_text(st, 6), "files");
+                json_array_append_new(json_object_get(objs[i], "homework"), h);
+                if (nhw < MAX_LESSONS) {
+                    hw_ids[nhw] = sqlite3_column_int64(st, 1);
+                    hw_objs[nhw++] = h;
+                }
+            }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        goto dberr;
+
+    /* The teachers' material and the student's own hand-in files. */
+    st = db_stmt(r->db, "SELECT f.homework_id, f.id, f.name, f.type, b.size, f.student_id IS NOT "
+                        "NULL FROM enrollments e JOIN lessons l ON l.class_id = e.class_id AND "
+                        "l.date BETWEEN :from AND :to JOIN homework h ON h.lesson_id = l.id "
+                        "JOIN homework_files f ON f.homework_id = h.id AND (f.student_id IS NULL "
+                        "OR f.student_id = :s) JOIN blobs b ON b.id = f.blob_id WHERE "
+                        "e.student_id = :s AND e.left_on IS NULL ORDER BY f.id");
+    if (st == NULL)
+        goto dberr;
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":from", from);
+    db_bind_text(st, ":to", to);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t hw = sqlite3_column_int64(st, 0);
+        for (int i = 0; i < nhw; i++)
+            if (hw_ids[i] == hw)
+                json_array_append_new(json_object_get(hw_objs[i], "files"),
+                                      json_pack("{s:I,s:s,s:s,s:I,s:b}", "id",
+                                                (json_int_t)sqlite3_column_int64(st, 1), "name",
+                                                db_col_text(st, 2), "type", db_col_text(st, 3),
+                                                "size", (json_int_t)sqlite3_column_int64(st, 4),
+                                                "handed_in", sqlite3_column_int(st, 5)));
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

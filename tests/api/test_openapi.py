@@ -144,7 +144,11 @@ def test_error_object_and_responses(doc):
         if method in ("post", "put", "patch") and path.startswith("/api/"):
             # Every JSON write documents its body, and bodies refuse unknown fields.
             body = op.get("requestBody")
-            if body is not None:
+            if body is not None and "application/json" not in body["content"]:
+                # An upload: the body is the file itself.
+                assert body["content"]["application/octet-stream"]["schema"]["format"] == "binary"
+                assert any(p["name"] == "name" for p in op["parameters"]), f"{method} {path}"
+            elif body is not None:
                 schema = body["content"]["application/json"]["schema"]
                 if "$ref" not in schema and schema.get("type") == "object":
                     assert schema.get("additionalProperties") is False, f"{method} {path}"

@@ -121,6 +121,54 @@ const tests = {
     await page.click("#read-all");
     await page.waitForFunction(() => document.querySelector("#unread")?.textContent.endsWith(": 0"));
   },
+  async "teacher sets homework with a file and an absence from the grid; the student downloads it and hands in a file"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "teacher");
+    await page.waitForSelector("#nav a[href='/journal']");
+    await page.click("#nav a[href='/journal']");
+    await page.waitForSelector("#journal-grid");
+    const target = await page.evaluate(() => {
+      const row = [...document.querySelectorAll("#journal-grid tbody tr")]
+        .find((tr) => tr.querySelector("th").textContent.startsWith("Иванов Артём"));
+      const cells = [...row.querySelectorAll("td.cell")];
+      const heads = [...document.querySelectorAll("#journal-grid thead th[data-lesson]")];
+      const i = heads.map((h) => !h.classList.contains("cancelled")).indexOf(true);
+      return { lesson: cells[i].dataset.lesson, student: cells[i].dataset.student, date: heads[i].dataset.date };
+    });
+    // The lesson's column head: homework with a file.
+    await page.click(`th[data-lesson='${target.lesson}']`);
+    await page.waitForSelector(".lesson-dialog");
+    await page.fill(".lesson-dialog textarea[name=homework]", "Решить задачи из файла");
+    await page.setInputFiles(".lesson-dialog input[type=file]",
+      { name: "задачи.txt", mimeType: "text/plain", buffer: Buffer.from("1) 2+2\n2) 3*3\n") });
+    await page.click(".lesson-dialog button.add-homework");
+    await page.waitForSelector(".lesson-dialog", { state: "detached" });
+    await page.waitForSelector(`th.has-homework[data-lesson='${target.lesson}']`);
+    // Artem's cell: absent.
+    await page.click(`td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
+    await page.waitForSelector(".mark-dialog");
+    await page.click(".mark-dialog button.attendance[data-status='absent']");
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes("н"),
+      `td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+
+    await login(page, base, "student");
+    await page.waitForSelector("#nav a");
+    await page.goto(`${base}/diary/${target.student}?week=${target.date}`);
+    const lesson = `li.lesson[data-lesson='${target.lesson}']`;
+    await page.waitForSelector(`${lesson} a.file`);
+    const text = await page.textContent(lesson);
+    assert(text.includes("Решить задачи из файла") && text.includes("задачи.txt") && text.includes("отсутствовал"),
+      "diary lesson: " + text);
+    const href = await page.getAttribute(`${lesson} a.file`, "href");
+    const body = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+    assert(body === "1) 2+2\n2) 3*3\n", "downloaded: " + JSON.stringify(body));
+    await page.setInputFiles(`${lesson} input.hand-in`,
+      { name: "ответ.txt", mimeType: "text/plain", buffer: Buffer.from("4, 9") });
+    await page.waitForFunction((sel) => [...document.querySelectorAll(`${sel} a.file`)]
+      .some((a) => a.textContent === "ответ.txt"), lesson);
+  },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;
     await login(page, base, "student");

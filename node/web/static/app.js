@@ -66,6 +66,18 @@ export async function api(method, path, body) {
   return { status: r.status, data, headers: r.headers };
 }
 
+// Sends a file as the raw body of an upload route (?name= carries its name).
+export async function upload(path, file) {
+  const headers = { "Content-Type": file.type || "application/octet-stream" };
+  if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const r = await fetch(`${path}?name=${encodeURIComponent(file.name)}`, {
+    method: "POST", headers, credentials: "same-origin", body: file,
+  });
+  let data = null;
+  try { data = await r.json(); } catch { data = null; }
+  return { status: r.status, data };
+}
+
 // Drops what the shell knows of the logged-in person.
 function forget() {
   state.me = null;

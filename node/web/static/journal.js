@@ -1,6 +1,7 @@
-// Journal pages: the teacher's grid (class × subject × period, marks put in place), the
-// diary week of a student, and a student's marks by subject with weighted averages.
-import { api, el, go, navigation, pages, section, show, state, t } from "./app.js";
+// Journal pages: the teacher's grid (class × subject × period: marks and attendance put in
+// place, a lesson's topic and homework with files from its column head), the diary week of a
+// student (homework files, hand-ins), and a student's marks by subject with weighted averages.
+import { api, el, go, navigation, pages, section, show, state, t, upload } from "./app.js";
 
 navigation.push(
   { key: "nav.journal", href: "/journal", roles: ["teacher", "class_teacher", "school_admin"] },
@@ -67,8 +68,12 @@ async function journalView() {
   const grid = r.data;
   const lessons = grid.lessons;
   const head = el("tr", {}, el("th", { text: t("journal.student") }),
-    lessons.map((l) => el("th", { class: l.cancelled ? "cancelled" : "", title: l.topic || "",
-      "data-lesson": String(l.id), "data-date": l.date, text: ddmm(l.date) })),
+    lessons.map((l) => {
+      const th = el("th", { class: `lesson-head${l.cancelled ? " cancelled" : ""}${l.homework.length ? " has-homework" : ""}`,
+        title: l.topic || "", "data-lesson": String(l.id), "data-date": l.date, text: ddmm(l.date) });
+      th.addEventListener("click", () => lessonDialog(l, reload));
+      return th;
+    }),
     el("th", { text: t("journal.average") }));
   const rows = grid.students.map((s) => {
     const byLesson = new Map();
@@ -112,15 +117,70 @@ function markDialog(cell, student, lesson, forms, done) {
       { student_id: student.id, value, control_form: form.value, comment: comment.value });
     if (r.status === 201) { dialog.remove(); done(); } else error.textContent = r.data?.error?.message ?? t("app.error");
   };
+  const attend = async (status) => {
+    const r = await api("PUT", `/api/v1/lessons/${lesson.id}/attendance`, { student_id: student.id, status });
+    if (r.status === 200) { dialog.remove(); done(); } else error.textContent = r.data?.error?.message ?? t("app.error");
+  };
   const dialog = el("div", { class: "card mark-dialog", role: "dialog" },
     el("h2", { text: `${student.name} · ${ddmm(lesson.date)}` }),
     el("div", { class: "values" }, values.map((v) =>
       el("button", { type: "button", class: "value", "data-value": v, onclick: () => save(v), text: markText(v) }))),
     el("label", { text: t("journal.form") }), form,
     el("label", { text: t("journal.comment") }), comment,
+    el("label", { text: t("journal.attendance") }),
+    el("div", { class: "values" }, ["absent", "late", "ill"].map((s) =>
+      el("button", { type: "button", class: "secondary attendance", "data-status": s, onclick: () => attend(s), text: t(`attendance.${s}`) })),
+    el("button", { type: "button", class: "secondary attendance", "data-status": "", onclick: () => attend(null), text: t("journal.present") })),
     error,
     el("button", { type: "button", class: "secondary", onclick: () => dialog.remove(), text: t("journal.close") }));
   document.getElementById("main").append(dialog);
+}
+
+// A lesson's column head: its topic, its homework with their files, and a form for new
+// homework with an optional file.
+function lessonDialog(lesson, done) {
+  document.querySelector(".mark-dialog")?.remove();
+  const error = el("p", { class: "error" });
+  const fail = (r) => { error.textContent = r.data?.error?.message ?? t("app.error"); };
+  const topic = el("input", { name: "topic", value: lesson.topic ?? "" });
+  const text = el("textarea", { name: "homework", rows: "3", placeholder: t("journal.homework_text") });
+  const due = el("input", { type: "date", name: "due_date", value: lesson.date });
+  const file = el("input", { type: "file", name: "file" });
+  const saveTopic = async () => {
+    const r = await api("PATCH", `/api/v1/lessons/${lesson.id}`, { topic: topic.value });
+    if (r.status === 200) { dialog.remove(); done(); } else fail(r);
+  };
+  const addHomework = async () => {
+    const r = await api("POST", `/api/v1/lessons/${lesson.id}/homework`, { text: text.value, due_date: due.value });
+    if (r.status !== 201) return fail(r);
+    if (file.files.length) {
+      const f = await upload(`/api/v1/homework/${r.data.id}/files`, file.files[0]);
+      if (f.status !== 201) return fail(f);
+    }
+    dialog.remove();
+    done();
+  };
+  const dialog = el("div", { class: "card mark-dialog lesson-dialog", role: "dialog" },
+    el("h2", { text: `${ddmm(lesson.date)} · ${t("journal.lesson")} ${lesson.number}` }),
+    el("label", { text: t("diary.topic") }), topic,
+    el("button", { type: "button", class: "save-topic", onclick: saveTopic, text: t("journal.save") }),
+    lesson.homework.map((h) => el("div", { class: "homework" }, `${t("diary.homework")}: ${h.text}`, fileLinks(h.files))),
+    el("h3", { text: t("journal.add_homework") }),
+    text,
+    el("label", { text: t("journal.due") }), due,
+    el("label", { text: t("journal.file") }), file,
+    el("button", { type: "button", class: "add-homework", onclick: addHomework, text: t("journal.add") }),
+    error,
+    el("button", { type: "button", class: "secondary", onclick: () => dialog.remove(), text: t("journal.close") }));
+  document.getElementById("main").append(dialog);
+}
+
+// Download links of homework files.
+function fileLinks(files) {
+  if (!files?.length) return null;
+  return el("ul", { class: "files" }, files.map((f) => el("li", {},
+    el("a", { href: `/api/v1/homework-files/${f.id}`, target: "_blank", rel: "noopener", class: "file", text: f.name }),
+    f.size ? el("span", { class: "muted", text: ` (${Math.max(1, Math.round(f.size / 1024))} ${t("file.kb")})` }) : null)));
 }
 
 // ---- the diary ----------------------------------------------------------------------------
@@ -158,8 +218,8 @@ async function diaryView(id) {
     ...(days.length ? days : [el("p", { class: "card", text: t("diary.empty") })]));
 }
 
-// One homework in the diary: the task, the student's "done" box (for the student only), the
-// answer handed in and the teacher's feedback.
+// One homework in the diary: the task and its files, the student's "done" box and file
+// hand-in (for the student only), what was handed in and the teacher's feedback.
 function homeworkLine(h, own) {
   const box = own ? el("input", { type: "checkbox", class: "hw-done", "data-homework": String(h.id) }) : null;
   if (box) {
@@ -170,8 +230,25 @@ function homeworkLine(h, own) {
     box ? el("label", { class: "hw-check" }, box, ` ${t("diary.done")} `) : null,
     `${t("diary.homework")}: ${h.text}`,
     !own && h.done ? el("span", { class: "muted", text: ` (${t("diary.done")})` }) : null,
+    fileLinks(h.files.filter((f) => !f.handed_in)),
     h.answer ? el("div", { class: "muted", text: `${t("diary.answer")}: ${h.answer}` }) : null,
+    h.files.some((f) => f.handed_in) ? el("div", { class: "muted", text: `${t("diary.handed_in")}:` }) : null,
+    fileLinks(h.files.filter((f) => f.handed_in)),
+    own ? handInInput(h) : null,
     h.feedback ? el("div", { class: "comment", text: `${t("diary.feedback")}: ${h.feedback}` }) : null);
+}
+
+// The student's "hand in a file" control; the diary reloads once the file is in.
+function handInInput(h) {
+  const input = el("input", { type: "file", class: "hand-in", "data-homework": String(h.id) });
+  const error = el("span", { class: "error" });
+  input.addEventListener("change", async () => {
+    if (!input.files.length) return;
+    const r = await upload(`/api/v1/homework/${h.id}/submission/files`, input.files[0]);
+    if (r.status === 201) go(location.pathname + location.search, true);
+    else error.textContent = r.data?.error?.message ?? t("app.error");
+  });
+  return el("label", { class: "hw-file" }, `${t("diary.hand_in_file")} `, input, error);
 }
 
 function dayTitle(date) {

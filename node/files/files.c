@@ -1,0 +1,227 @@
+/*
+ * The content-addressed file store (see files.h).
+ */
+#include "files/files.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include <civetweb.h>
+
+#include "log.h"
+#include "node.h"
+
+enum { ZSTD_LEVEL = 3, MIN_COMPRESS = 64 };
+
+void upload_free(struct upload *u)
+{
+    if (u == NULL)
+        return;
+    free(u->data);
+    free(u);
+}
+
+/* The media type of the request, lower-cased and without parameters: type/subtype of token
+ * characters. 0, or -1 when malformed. */
+static int media_type(const char *header, char out[128])
+{
+    if (header == NULL || header[0] == '\0') {
+        snprintf(out, 128, "application/octet-stream");
+        return 0;
+    }
+    size_t n = strcspn(header, ";");
+    while (n > 0 && header[n - 1] == ' ')
+        n--;
+    if (n == 0 || n >= 128)
+        return -1;
+    int slashes = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)header[i];
+        if (c == '/')
+            slashes++;
+        else if (!isalnum(c) && strchr("!#$&^_.+-", c) == NULL)
+            return -1;
+        out[i] = (char)tolower(c);
+    }
+    out[n] = '\0';
+    return slashes == 1 && out[0] != '/' && out[n - 1] != '/' ? 0 : -1;
+}
+
+int upload_read_or_respond(struct req *r)
+{
+    long long max = r->node->cfg.http.max_upload_bytes, len = r->ri->content_length;
+    if (len < 0) {
+        reply_header(r, "Connection", "close");
+        return reply_error(r, 411, "length_required", "send the file with a Content-Length"), -1;
+    }
+    if (len > max) {
+        reply_header(r, "Connection", "close"); /* the body stays unread on the socket */
+        return reply_error(r, 413, "too_large", "the file exceeds %lld bytes", max), -1;
+    }
+    struct upload *u = calloc(1, sizeof(*u));
+    if (u == NULL || media_type(req_header(r, "Content-Type"), u->type) != 0) {
+        free(u);
+        return reply_error(r, u ? 400 : 503, u ? "bad_request" : "unavailable", "%s",
+                           u ? "Content-Type must be a media type such as application/pdf"
+                             : "out of memory"),
+               -1;
+    }
+    unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
+    if (buf == NULL) {
+        free(u);
+        return reply_error(r, 503, "unavailable", "out of memory"), -1;
+    }
+    size_t got = 0;
+    while (got < (size_t)len) {
+        int n = mg_read(r->conn, buf + got, (size_t)len - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got != (size_t)len) {
+        free(buf);
+        free(u);
+        reply_header(r, "Connection", "close");
+        return reply_error(r, 400, "bad_request", "the body ended before Content-Length"), -1;
+    }
+    u->size = got;
+    crypto_generichash(u->hash, sizeof(u->hash), buf, got, NULL, 0);
+    u->data = buf;
+    u->len = got;
+    if (got >= MIN_COMPRESS) {
+        size_t bound = ZSTD_compressBound(got);
+        void *z = malloc(bound);
+        size_t zl = z ? ZSTD_compress(z, bound, buf, got, ZSTD_LEVEL) : 0;
+        if (z != NULL && !ZSTD_isError(zl) && zl < got - got / 32) { /* saves 3 % or more */
+            free(buf);
+            u->data = z;
+            u->len = zl;
+            u->zstd = true;
+        } else {
+            free(z);
+        }
+    }
+    r->upload = u;
+    return 0;
+}
+
+int64_t blob_store_or_respond(struct req *r)
+{
+    const struct upload *u = r->upload;
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, "
+                                      ":s, :z, :d) ON CONFLICT (hash) DO NOTHING");
+    if (st == NULL)
+        return reply_db_error(r), 0;
+    db_bind_blob(st, ":h", u->hash, sizeof(u->hash));
+    db_bind_int(st, ":s", (int64_t)u->size);
+    db_bind_int(st, ":z", u->zstd);
+    db_bind_blob(st, ":d", u->data, u->len);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r), 0;
+    st = db_stmt(r->db, "SELECT id FROM blobs WHERE hash = :h");
+    if (st == NULL)
+        return reply_db_error(r), 0;
+    db_bind_blob(st, ":h", u->hash, sizeof(u->hash));
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (id == 0)
+        reply_db_error(r);
+    return id;
+}
+
+int blob_release(struct req *r, int64_t blob_id)
+{
+    /* Every table that names blobs is listed here. */
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM blobs WHERE id = :b AND NOT EXISTS (SELECT 1 "
+                                      "FROM homework_files WHERE blob_id = :b)");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":b", blob_id);
+    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+}
+
+/* The catalog's own string for a media type a browser shows without running anything (the
+ * reply keeps the pointer past the handler), or NULL. */
+static const char *passive_type(const char *type)
+{
+    static const char *const types[] = {"image/png",  "image/jpeg",      "image/gif",  "image/webp",
+                                        "text/plain", "application/pdf", "audio/mpeg", "video/mp4"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(type, types[i]) == 0)
+            return types[i];
+    return NULL;
+}
+
+int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *type)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT hash, size, zstd, data FROM blobs WHERE id = :b");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":b", blob_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return reply_error(r, 404, "not_found", "no such file");
+    }
+    size_t size = (size_t)sqlite3_column_int64(st, 1), len = (size_t)sqlite3_column_bytes(st, 3);
+    bool zstd = sqlite3_column_int(st, 2) != 0;
+    const void *data = sqlite3_column_blob(st, 3);
+    unsigned char want[32], got[32];
+    bool hash_ok = sqlite3_column_bytes(st, 0) == (int)sizeof(want);
+    if (hash_ok)
+        memcpy(want, sqlite3_column_blob(st, 0), sizeof(want));
+    unsigned char *out = malloc(size ? size : 1);
+    bool ok = out != NULL && hash_ok;
+    if (ok && zstd) {
+        /* The frame must say it holds exactly `size` bytes: no more is ever decompressed. */
+        ok = ZSTD_getFrameContentSize(data, len) == (unsigned long long)size &&
+             ZSTD_decompress(out, size, data, len) == size;
+    } else if (ok) {
+        ok = len == size;
+        if (ok && size)
+            memcpy(out, data, size);
+    }
+    sqlite3_reset(st);
+    if (ok) {
+        crypto_generichash(got, sizeof(got), out, size, NULL, 0);
+        ok = sodium_memcmp(want, got, sizeof(got)) == 0;
+    }
+    if (!ok) {
+        free(out);
+        log_error("blob %lld does not match its hash", (long long)blob_id);
+        return reply_error(r, 500, "damaged", "the stored file is damaged");
+    }
+    /* RFC 6266/5987: an ASCII fallback and the UTF-8 name percent-encoded. */
+    char enc[3 * 200 + 1];
+    size_t e = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && e + 4 < sizeof(enc); p++) {
+        if (isalnum(*p) || strchr("!#$&+-.^_`|~", *p))
+            enc[e++] = (char)*p;
+        else
+            e += (size_t)snprintf(enc + e, sizeof(enc) - e, "%%%02X", *p);
+    }
+    enc[e] = '\0';
+    const char *shown = passive_type(type);
+    reply_header(r, "Content-Disposition", "%s; filename=\"file\"; filename*=UTF-8''%s",
+                 shown ? "inline" : "attachment", enc);
+    reply_header(r, "Content-Security-Policy", "sandbox; default-src 'none'");
+    return reply_raw(r, 200, shown ? shown : "application/octet-stream", out, size, true);
+}
+
+int file_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 200 || strpbrk(name, "/\\") != NULL || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    json_t *j = json_string(name); /* jansson accepts only valid UTF-8 */
+    json_decref(j);
+    return j != NULL;
+}

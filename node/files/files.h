@@ -1,0 +1,36 @@
+/*
+ * Files: a content-addressed store of file bodies in the database (files.sql), used by
+ * homework attachments and, later, the library. A body is keyed by its BLAKE2b-256, stored
+ * once however many records name it, compressed with zstd when that saves space, and checked
+ * against its hash whenever it is read.
+ *
+ * An upload route (struct route .upload) receives a file as its raw body: the dispatcher
+ * reads, hashes and compresses it on the worker thread (upload_read_or_respond) so that the
+ * writer thread only inserts the prepared bytes (blob_store).
+ */
+#ifndef MES_FILES_H
+#define MES_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+
+/* Reads the request body into r->upload; answers 400/411/413 itself and returns -1. */
+int upload_read_or_respond(struct req *r);
+void upload_free(struct upload *u);
+
+/* Stores r->upload's body (once per hash) and returns its blob id, or 0 after answering. */
+int64_t blob_store_or_respond(struct req *r);
+/* Deletes a blob that no record names any more (call after deleting such a record). */
+int blob_release(struct req *r, int64_t blob_id);
+/* Answers a blob's original bytes as a download named `name` (UTF-8) of media type `type`:
+ * inline for a few passive types (images, PDF, plain text), as an attachment otherwise, always
+ * sandboxed. 500 when the stored bytes no longer match their hash. */
+int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *type);
+
+/* A file name as people give it: 1-200 bytes of UTF-8 without control characters or path
+ * separators. */
+int file_name_ok(const char *name);
+
+#endif
