@@ -26,6 +26,7 @@ static const char *const migrations[] = {
     "node/cache/cache.sql",               /* 7 */
     "node/files/files.sql",               /* 8 */
     "node/journal/homework_files.sql",    /* 9 */
+    "node/journal/medical_notes.sql",     /* 10 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -35,8 +35,8 @@ bool caller_is_admin(const struct req *r);
  * a role scoped to that institution; written by the region admin or its school admin. */
 int authz_institution_or_respond(struct req *r, int64_t institution_id, enum authz_op op);
 
-/* Classes: resolved to their institution; teachers of the class and its class teacher may
- * read it. */
+/* Classes: resolved to their institution; teachers of the class, its class teacher and the
+ * school's medic may read it. */
 int authz_class_or_respond(struct req *r, int64_t class_id, enum authz_op op);
 
 /* Students (persons with an enrollment): the rules above. */

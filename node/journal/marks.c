@@ -519,9 +519,27 @@ static int is_guardian(struct req *r, int64_t student)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* POST /api/v1/students/{id}/absence-notices {from, to, reason}: a parent tells the school
- * about an absence; absences already marked in the range become justified. */
-static int marks_notice_create(struct req *r)
+/* 1 when the caller is a medic of a school the student is enrolled in, 0 not, -1 error. */
+static int is_medic_of(struct req *r, int64_t student)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT c.institution_id FROM enrollments e JOIN classes c "
+                                      "ON c.id = e.class_id WHERE e.student_id = :s AND "
+                                      "e.left_on IS NULL");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":s", student);
+    int rc, yes = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        yes |= caller_has(r, ROLE_MEDIC, sqlite3_column_int64(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? yes : -1;
+}
+
+/* An absence notice of `kind`: "parent" (POST /api/v1/students/{id}/absence-notices, by a
+ * parent) or "medical" (POST /api/v1/students/{id}/medical-notes, by the school's medic),
+ * {from, to, reason}. Absences already marked in the range become justified, and those marked
+ * later are justified when marked. */
+static int notice_create(struct req *r, const char *kind)
 {
     int64_t student = r->params[0];
     const char *from, *to, *reason;
@@ -534,14 +552,20 @@ static int marks_notice_create(struct req *r)
                            "from <= to, dates YYYY-MM-DD; reason 1-1000 characters");
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
         return r->status;
-    int g = is_guardian(r, student);
+    bool medical = strcmp(kind, "medical") == 0;
+    int g = medical ? is_medic_of(r, student) : is_guardian(r, student);
     if (g <= 0)
         return g < 0 ? reply_db_error(r)
-                     : reply_error(r, 403, "forbidden", "only the student's parents send notices");
+                     : reply_error(r, 403, "forbidden", "%s",
+                                   medical ? "only the medic of the student's school writes "
+                                             "medical notes"
+                                           : "only the student's parents send notices");
     sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO absence_notices (student_id, from_date, "
-                                      "to_date, reason, created_by) VALUES (:s, :f, :t, :r, :by)");
+                                      "to_date, reason, created_by, kind) VALUES (:s, :f, :t, "
+                                      ":r, :by, :k)");
     if (st == NULL)
         return reply_db_error(r);
+    db_bind_text(st, ":k", kind);
     db_bind_int(st, ":s", student);
     db_bind_text(st, ":f", from);
     db_bind_text(st, ":t", to);
@@ -570,33 +594,43 @@ static int marks_notice_create(struct req *r)
     int64_t class_teacher = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (class_teacher) {
-        json_t *note = json_pack("{s:I,s:s,s:s,s:s}", "notice_id", (json_int_t)id, "from", from,
-                                 "to", to, "reason", reason);
+        json_t *note = json_pack("{s:I,s:s,s:s,s:s,s:s}", "notice_id", (json_int_t)id, "from", from,
+                                 "to", to, "reason", reason, "kind", kind);
         int rc = notify_person(r->db, class_teacher, student, "absence_notice", note);
         json_decref(note);
         if (rc != 0)
             return reply_db_error(r);
     }
     return reply_json(r, 201,
-                      json_pack("{s:I,s:I,s:s,s:s,s:s,s:i}", "id", (json_int_t)id, "student_id",
-                                (json_int_t)student, "from", from, "to", to, "reason", reason,
-                                "justified", justified));
+                      json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:i}", "id", (json_int_t)id, "student_id",
+                                (json_int_t)student, "kind", kind, "from", from, "to", to, "reason",
+                                reason, "justified", justified));
+}
+
+static int marks_notice_create(struct req *r)
+{
+    return notice_create(r, "parent");
+}
+
+static int marks_medical_note_create(struct req *r)
+{
+    return notice_create(r, "medical");
 }
 
 static json_t *notice_row(sqlite3_stmt *st)
 {
-    return json_pack("{s:I,s:{s:I,s:o},s:s,s:s,s:s,s:I,s:{s:I,s:o}}", "id",
+    return json_pack("{s:I,s:{s:I,s:o},s:s,s:s,s:s,s:I,s:{s:I,s:o},s:s}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "student", "id",
                      (json_int_t)sqlite3_column_int64(st, 1), "name", school_person_name(st, 2),
                      "from", db_col_text(st, 5), "to", db_col_text(st, 6), "reason",
                      db_col_text(st, 7), "created_at", (json_int_t)sqlite3_column_int64(st, 8),
                      "by", "id", (json_int_t)sqlite3_column_int64(st, 9), "name",
-                     school_person_name(st, 10));
+                     school_person_name(st, 10), "kind", db_col_text(st, 13));
 }
 
 #define NOTICE_COLUMNS                                                                             \
     "n.id, p.id, p.last_name, p.first_name, p.middle_name, n.from_date, n.to_date, n.reason, "     \
-    "n.created_at, b.id, b.last_name, b.first_name, b.middle_name"
+    "n.created_at, b.id, b.last_name, b.first_name, b.middle_name, n.kind"
 
 /* GET /api/v1/students/{id}/absence-notices: for those who may see the student. */
 static int marks_notices_of_student(struct req *r)
@@ -653,6 +687,8 @@ static int marks_forms(struct req *r)
 const struct route marks_routes[] = {
     {"POST", "/api/v1/students/{id}/absence-notices", marks_notice_create, ACCESS_USER, ROLE_PARENT,
      true, "absence_notice_create"},
+    {"POST", "/api/v1/students/{id}/medical-notes", marks_medical_note_create, ACCESS_USER,
+     ROLE_MEDIC, true, "medical_note_create"},
     {"GET", "/api/v1/students/{id}/absence-notices", marks_notices_of_student, ACCESS_USER,
      ROLES_ANY, false, "absence_notices_student"},
     {"GET", "/api/v1/classes/{id}/absence-notices", marks_notices_of_class, ACCESS_USER, ROLES_ANY,

@@ -355,6 +355,40 @@ def test_absence_notice_justifies(node, w):
                                       {"from": "2026-11-01", "to": "2026-11-01", "reason": "x"}).status == 403
 
 
+def test_medical_note_justifies(node, w):
+    teacher, medic = node.login("teacher"), node.login("medic")
+    lesson = w["lessons"][9]
+    assert teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
+                           body={"student_id": w["artem"], "status": "ill"}).json()["justified"] is False
+    r = medic.post(f"/api/v1/students/{w['artem']}/medical-notes",
+                   {"from": lesson["date"], "to": lesson["date"], "reason": "ОРВИ, справка поликлиники"})
+    assert r.status == 201, r
+    assert r.json()["kind"] == "medical" and r.json()["justified"] >= 1
+    diary = node.login("parent").get(f"/api/v1/students/{w['artem']}/diary?from={lesson['date']}&to={lesson['date']}").json()
+    l = next(x for d in diary["days"] for x in d["lessons"] if x["id"] == lesson["id"])
+    assert l["attendance"] == {"status": "ill", "justified": True}
+    items = node.login("classteacher").get(f"/api/v1/classes/{w['c5a']}/absence-notices").json()["items"]
+    assert any(i["kind"] == "medical" and i["reason"] == "ОРВИ, справка поликлиники" for i in items)
+    # Only a medic, and only of the student's own school; bad input changes nothing.
+    body = {"from": lesson["date"], "to": lesson["date"], "reason": "x"}
+    assert node.login("parent").post(f"/api/v1/students/{w['artem']}/medical-notes", body).status == 403
+    assert teacher.post(f"/api/v1/students/{w['artem']}/medical-notes", body).status == 403
+    admin = node.login("admin")
+    schools = admin.get("/api/v1/institutions").json()["items"]
+    mine = admin.get(f"/api/v1/classes/{w['c5a']}").json()["institution_id"]
+    other_school = next(s["id"] for s in schools if s["id"] != mine and s["students"] > 0)
+    cls = admin.get(f"/api/v1/institutions/{other_school}/classes").json()["items"][0]
+    stranger = admin.get(f"/api/v1/classes/{cls['id']}/students").json()["items"][0]["id"]
+    assert medic.post(f"/api/v1/students/{stranger}/medical-notes", body).status == 403
+    # The medic finds students through the classes of their own school only.
+    assert medic.get(f"/api/v1/classes/{w['c5a']}/students").status == 200
+    assert medic.get(f"/api/v1/classes/{cls['id']}/students").status == 403
+    assert medic.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={w['period']['id']}").status == 403
+    assert medic.post(f"/api/v1/students/{w['artem']}/medical-notes", dict(body, to="2000-01-01")).status == 400
+    n = len(node.login("classteacher").get(f"/api/v1/classes/{w['c5a']}/absence-notices").json()["items"])
+    assert n == len(items)
+
+
 def test_concurrent_marks_group_commit(node, w):
     """Many teachers' writes at once: every 201 is in the journal, every refusal changed
     nothing, and the writes shared transactions."""

@@ -169,6 +169,36 @@ const tests = {
     await page.waitForFunction((sel) => [...document.querySelectorAll(`${sel} a.file`)]
       .some((a) => a.textContent === "ответ.txt"), lesson);
   },
+  async "a parent reports an absence, the medic records a note, the class teacher sees both"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "parent");
+    await page.click("a.child >> text=Иванов Артём");
+    await page.click("#notices-link");
+    await page.waitForSelector("form.notice-form");
+    await page.fill("form.notice-form input[name=reason]", "Семейная поездка");
+    await page.click("form.notice-form button[type=submit]");
+    await page.waitForSelector("li.notice[data-kind='parent'] >> text=Семейная поездка");
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+
+    await login(page, base, "medic");
+    await page.click("#nav a[href='/medic']");
+    await page.click("a.class-link >> text=5А");
+    await page.click("a.student-link >> text=Иванов Артём");
+    await page.waitForSelector("form.notice-form");
+    await page.fill("form.notice-form input[name=reason]", "ОРВИ");
+    await page.click("form.notice-form button[type=submit]");
+    await page.waitForSelector("li.notice[data-kind='medical'] >> text=ОРВИ");
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+
+    await login(page, base, "classteacher");
+    await page.click("#nav a[href='/notices']");
+    await page.waitForSelector("li.notice[data-kind='medical']");
+    const text = await page.textContent("ul.notices");
+    assert(text.includes("Семейная поездка") && text.includes("ОРВИ") && text.includes("медицинская справка"),
+      "class teacher's notices: " + text);
+  },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;
     await login(page, base, "student");

@@ -131,7 +131,9 @@ static void test_classes_and_institutions(void **state)
     assert_int_equal(class_status(4, 1, AUTHZ_WRITE), 403);
     assert_int_equal(class_status(10, 1, AUTHZ_READ), 403); /* teacher of another school */
     assert_int_equal(class_status(10, 3, AUTHZ_READ), 0);
-    assert_int_equal(class_status(5, 1, AUTHZ_READ), 403); /* a medic reads students, not classes */
+    assert_int_equal(class_status(5, 1, AUTHZ_READ), 0); /* the school's medic finds students */
+    assert_int_equal(class_status(5, 1, AUTHZ_WRITE), 403);
+    assert_int_equal(class_status(5, 3, AUTHZ_READ), 403); /* not in another school */
     assert_int_equal(class_status(6, 1, AUTHZ_READ), 403);
     assert_int_equal(class_status(2, 1, AUTHZ_WRITE), 0);
     assert_int_equal(class_status(2, 3, AUTHZ_WRITE), 403);

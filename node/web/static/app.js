@@ -255,6 +255,8 @@ async function studentView(id) {
       el("dt", { text: t("student.birth_date") }), el("dd", { text: s.birth_date ?? "—" })),
     section("student.guardians", el("ul", {}, s.guardians.map((g) =>
       el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))),
+    el("p", {}, el("a", { href: `/students/${s.id}/notices`, "data-link": "", id: "notices-link",
+      text: t(state.me.roles.includes("medic") ? "notices.medical_title" : "notices.student_title") })),
     certificate);
 }
 

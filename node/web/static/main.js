@@ -4,5 +4,6 @@ import "./journal.js";
 import "./notify.js";
 import "./messages.js";
 import "./certificates.js";
+import "./notices.js";
 
 boot();
