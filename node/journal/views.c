@@ -449,12 +449,49 @@ static int views_student_marks(struct req *r)
         json_decref(subjects);
         return reply_db_error(r);
     }
+    /* Attendance of the period per subject: absences, lateness, illness, and how many of the
+     * absences are not justified. */
+    st = db_stmt(r->db, "SELECT l.subject_id, sum(a.status = 'absent'), sum(a.status = 'late'), "
+                        "sum(a.status = 'ill'), sum(a.status <> 'late' AND NOT a.justified) FROM "
+                        "attendance a JOIN lessons l ON l.id = a.lesson_id WHERE a.student_id = "
+                        ":s AND l.period_id = :p GROUP BY l.subject_id");
+    if (st == NULL) {
+        json_decref(subjects);
+        return reply_db_error(r);
+    }
+    db_bind_int(st, ":s", student);
+    db_bind_int(st, ":p", period);
+    json_int_t total[4] = {0};
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_int_t c[4];
+        for (int k = 0; k < 4; k++)
+            total[k] += c[k] = sqlite3_column_int64(st, k + 1);
+        size_t i;
+        json_t *sub;
+        json_array_foreach(subjects, i, sub)
+        {
+            json_t *sid = json_object_get(json_object_get(sub, "subject"), "id");
+            if (json_integer_value(sid) == sqlite3_column_int64(st, 0))
+                json_object_set_new(sub, "attendance",
+                                    json_pack("{s:I,s:I,s:I,s:I}", "absent", c[0], "late", c[1],
+                                              "ill", c[2], "unjustified", c[3]));
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(subjects);
+        return reply_db_error(r);
+    }
+    json_t *attendance = json_pack("{s:I,s:I,s:I,s:I}", "absent", total[0], "late", total[1], "ill",
+                                   total[2], "unjustified", total[3]);
+
     /* Period and final marks set by the teachers. */
     st = db_stmt(r->db, "SELECT pm.subject_id, pm.value, pm.period_id FROM period_marks pm "
                         "JOIN periods p ON p.year_id = pm.year_id AND p.id = :p WHERE "
                         "pm.student_id = :s AND (pm.period_id = :p OR pm.period_id IS NULL)");
     if (st == NULL) {
         json_decref(subjects);
+        json_decref(attendance);
         return reply_db_error(r);
     }
     db_bind_int(st, ":s", student);
@@ -473,8 +510,89 @@ static int views_student_marks(struct req *r)
     }
     sqlite3_reset(st);
     return cache_reply_json(r, &key, 200,
-                            json_pack("{s:I,s:I,s:o}", "student_id", (json_int_t)student,
-                                      "period_id", (json_int_t)period, "subjects", subjects));
+                            json_pack("{s:I,s:I,s:o,s:o}", "student_id", (json_int_t)student,
+                                      "period_id", (json_int_t)period, "subjects", subjects,
+                                      "attendance", attendance));
+}
+
+static json_t *homework_item(sqlite3_stmt *st)
+{
+    json_t *files = json_loads(db_col_text(st, 10), 0, NULL);
+    return json_pack("{s:I,s:s,s:s,s:{s:I,s:s,s:{s:I,s:s}},s:b,s:s,s:s,s:o}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "text", db_col_text(st, 1),
+                     "due_date", db_col_text(st, 2), "lesson", "id",
+                     (json_int_t)sqlite3_column_int64(st, 3), "date", db_col_text(st, 4), "subject",
+                     "id", (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
+                     "done", sqlite3_column_int(st, 7), "answer", db_col_text(st, 8), "feedback",
+                     db_col_text(st, 9), "files", files ? files : json_array());
+}
+
+/* GET /api/v1/students/{id}/homework?from=YYYY-MM-DD&to=YYYY-MM-DD: the homework due in the
+ * range (default: two weeks from today), by due date, with the student's progress. */
+static int views_homework(struct req *r)
+{
+    int64_t student = r->params[0];
+    char from[16], to[16];
+    int hf = query_date_or_respond(r, "from", from);
+    int ht = hf < 0 ? -1 : query_date_or_respond(r, "to", to);
+    if (hf < 0 || ht < 0)
+        return r->status;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    if (!hf)
+        strftime(from, sizeof(from), "%Y-%m-%d", &tm);
+    if (!ht) {
+        time_t end = day_of(from) + 13 * 86400;
+        struct tm e;
+        gmtime_r(&end, &e);
+        strftime(to, sizeof(to), "%Y-%m-%d", &e);
+    }
+    double days = difftime(day_of(to), day_of(from)) / 86400;
+    if (days < 0 || days > 62)
+        return reply_error(r, 400, "bad_request", "from..to must span 0-62 days");
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_student(r, &key, student);
+    char range[40];
+    snprintf(range, sizeof(range), "%s..%s", from, to);
+    cache_key_text(&key, range);
+    if (cache_reply(r, &key))
+        return r->status;
+    /* Homework is given at a lesson before it is due: lessons of up to 62 days before. */
+    sqlite3_stmt *st = db_stmt(
+        r->db,
+        "SELECT h.id, h.text, h.due_date, l.id, l.date, s.id, s.name, coalesce(hs.done, 0), "
+        "coalesce(hs.text, ''), coalesce(hs.feedback, ''), (SELECT json_group_array("
+        "json_object('id', f.id, 'name', f.name, 'type', f.type, 'handed_in', json(CASE WHEN "
+        "f.student_id IS NULL THEN 'false' ELSE 'true' END))) FROM homework_files f WHERE "
+        "f.homework_id = h.id AND (f.student_id IS NULL OR f.student_id = :s)) "
+        "FROM enrollments e JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN "
+        "date(:from, '-62 days') AND :to JOIN homework h ON h.lesson_id = l.id AND h.due_date "
+        "BETWEEN :from AND :to JOIN subjects s ON s.id = l.subject_id LEFT JOIN "
+        "homework_submissions hs ON hs.homework_id = h.id AND hs.student_id = :s "
+        "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
+        "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND gm.student_id = :s)) "
+        "ORDER BY h.due_date, s.name, h.id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":from", from);
+    db_bind_text(st, ":to", to);
+    json_t *items = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, homework_item(st));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return cache_reply_json(r, &key, 200,
+                            json_pack("{s:I,s:s,s:s,s:o}", "student_id", (json_int_t)student,
+                                      "from", from, "to", to, "items", items));
 }
 
 /* GET /api/v1/students/{id}/plan?period=ID&subject=ID&target=4.5[&form=CODE]
@@ -541,6 +659,8 @@ const struct route journal_view_routes[] = {
     {"GET", "/api/v1/journal", views_journal, ACCESS_USER,
      ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER, false, "journal"},
     {"GET", "/api/v1/students/{id}/diary", views_diary, ACCESS_USER, ROLES_ANY, false, "diary"},
+    {"GET", "/api/v1/students/{id}/homework", views_homework, ACCESS_USER, ROLES_ANY, false,
+     "student_homework"},
     {"GET", "/api/v1/students/{id}/marks", views_student_marks, ACCESS_USER, ROLES_ANY, false,
      "student_marks"},
     {0},

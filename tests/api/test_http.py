@@ -2,6 +2,8 @@
 failure, bounded bodies, keep-alive with Content-Length, health and HEAD."""
 import http.client
 import json
+import os
+import re
 
 
 def error_code(r):
@@ -183,3 +185,18 @@ def test_web_assets_have_etags(node):
     assert catalog["login.error.invalid"] == "Неверный логин или пароль"
     ui = c.get("/api/v1/ui").json()
     assert ui["default_language"] == "ru"
+
+
+def test_every_page_of_the_shell_is_served(node):
+    """Each page the web shell routes to (its `path:` patterns) loads the shell when opened
+    directly, as after a reload or from a link in a notification."""
+    static = os.path.join(os.path.dirname(__file__), "..", "..", "node", "web", "static")
+    patterns = []
+    for name in sorted(os.listdir(static)):
+        if name.endswith(".js"):
+            patterns += re.findall(r"path: /\^(.*?)\$/", open(os.path.join(static, name)).read())
+    assert len(patterns) >= 15
+    for p in patterns:
+        url = p.replace("(login)?", "login").replace("(\\d+)", "7").replace("\\/", "/")
+        r = node.client().get(url)
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/html"), (p, url, r.status)

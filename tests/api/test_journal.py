@@ -501,3 +501,49 @@ def test_homework_hand_in_and_feedback(node, w):
     subs = teacher.get(f"/api/v1/homework/{hw['id']}/submissions").json()["items"]
     mine = next(s for s in subs if s["student"]["id"] == w["artem"])
     assert mine["done"] is False and mine["text"] == "Ответ: 42"
+
+
+def test_homework_due_list(node, w):
+    teacher, student, parent = node.login("teacher"), node.login("student"), node.login("parent")
+    lesson = w["lessons"][4]
+    due = (datetime.date.fromisoformat(lesson["date"]) + datetime.timedelta(days=2)).isoformat()
+    hw = teacher.post(f"/api/v1/lessons/{lesson['id']}/homework", {"text": "Список: № 7", "due_date": due}).json()
+    q = f"/api/v1/students/{w['artem']}/homework?from={due}&to={due}"
+    items = parent.get(q).json()["items"]
+    mine = next(i for i in items if i["id"] == hw["id"])
+    assert mine["due_date"] == due and mine["lesson"]["id"] == lesson["id"]
+    assert mine["lesson"]["subject"]["name"] == "Математика" and mine["done"] is False
+    assert all(i["due_date"] == due for i in items)
+    assert student.request("PUT", f"/api/v1/homework/{hw['id']}/submission", body={"done": True}).status == 200
+    assert next(i for i in student.get(q).json()["items"] if i["id"] == hw["id"])["done"] is True
+    # Outside the range: not listed; the default is two weeks from today.
+    later = (datetime.date.fromisoformat(due) + datetime.timedelta(days=1)).isoformat()
+    assert all(i["id"] != hw["id"] for i in parent.get(f"/api/v1/students/{w['artem']}/homework?from={later}&to={later}").json()["items"])
+    week = parent.get(f"/api/v1/students/{w['artem']}/homework").json()
+    assert week["from"] == datetime.date.today().isoformat()
+    # Denials and bad input.
+    other = next(s["id"] for s in w["students"] if s["id"] != w["artem"])
+    assert parent.get(f"/api/v1/students/{other}/homework").status == 403
+    assert node.login("medic").get(f"/api/v1/students/{other}/homework").status == 200  # the school's medic
+    assert parent.get(f"/api/v1/students/{w['artem']}/homework?from=2026-01-01&to=2026-06-01").status == 400
+    assert parent.get(f"/api/v1/students/{w['artem']}/homework?from=2026-02-30").status == 400
+
+
+def test_attendance_counts_per_period(node, w):
+    teacher, parent = node.login("teacher"), node.login("parent")
+    q = f"/api/v1/students/{w['maria']}/marks?period={w['period']['id']}"
+    before = parent.get(q).json()["attendance"]
+    algebra = next(a for a in teacher.user["assignments"] if a["class"]["name"] == "9А" and a["subject"]["name"] == "Алгебра")
+    grid = teacher.get(f"/api/v1/journal?class={algebra['class']['id']}&subject={algebra['subject']['id']}"
+                       f"&period={w['period']['id']}").json()
+    lessons = [l for l in grid["lessons"] if not l["cancelled"]][:3]
+    assert len(lessons) == 3
+    for l, status in zip(lessons, ("absent", "late", "ill")):
+        r = teacher.request("PUT", f"/api/v1/lessons/{l['id']}/attendance", body={"student_id": w["maria"], "status": status})
+        assert r.status == 200, r
+    after = parent.get(q).json()
+    total = after["attendance"]
+    assert total["absent"] == before["absent"] + 1 and total["late"] == before["late"] + 1
+    assert total["ill"] == before["ill"] + 1 and total["unjustified"] == before["unjustified"] + 2
+    sub = next(s for s in after["subjects"] if s["subject"]["id"] == algebra["subject"]["id"])
+    assert sub["attendance"]["absent"] >= 1 and sub["attendance"]["late"] >= 1 and sub["attendance"]["ill"] >= 1

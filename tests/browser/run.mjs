@@ -207,6 +207,12 @@ const tests = {
     await page.waitForSelector("table.marks");
     const rows = await page.$$eval("table.marks tbody tr", (trs) => trs.length);
     assert(rows > 5, "subjects: " + rows);
+    const total = await page.textContent("#attendance-total");
+    assert(/отсутствовал \d+, болел \d+, опоздал \d+/.test(total), "attendance: " + total);
+    // Homework due: the page lists what the diary holds, with a link back.
+    await page.click("#nav a >> text=Домашние задания");
+    await page.waitForSelector("h1 >> text=Домашние задания");
+    await page.waitForSelector("ul.homework-list li, p.card");
     await page.click("#nav a >> text=Дневник");
     await page.waitForSelector(".week");
     const before = await page.textContent(".week");

@@ -7,12 +7,14 @@ navigation.push(
   { key: "nav.journal", href: "/journal", roles: ["teacher", "class_teacher", "school_admin"] },
   { key: "nav.diary", href: (me) => `/diary/${me.student?.id ?? me.person_id}`, roles: ["student"] },
   { key: "nav.marks", href: (me) => `/marks/${me.student?.id ?? me.person_id}`, roles: ["student"] },
+  { key: "nav.homework", href: (me) => `/homework/${me.student?.id ?? me.person_id}`, roles: ["student"] },
 );
 
 pages.push(
   { path: /^\/journal$/, view: journalView },
   { path: /^\/diary\/(\d+)$/, view: diaryView },
   { path: /^\/marks\/(\d+)$/, view: marksView },
+  { path: /^\/homework\/(\d+)$/, view: homeworkView },
 );
 
 const iso = (d) => d.toISOString().slice(0, 10);
@@ -214,7 +216,8 @@ async function diaryView(id) {
       el("button", { type: "button", class: "secondary", onclick: () => shift(-7), text: t("diary.prev") }),
       el("span", { class: "week", text: `${ddmm(iso(monday))} – ${ddmm(iso(sunday))}` }),
       el("button", { type: "button", class: "secondary", onclick: () => shift(7), text: t("diary.next") }),
-      el("a", { href: `/marks/${id}`, "data-link": "", text: t("nav.marks") })),
+      el("a", { href: `/marks/${id}`, "data-link": "", text: t("nav.marks") }),
+      el("a", { href: `/homework/${id}`, "data-link": "", id: "homework-link", text: t("nav.homework") })),
     ...(days.length ? days : [el("p", { class: "card", text: t("diary.empty") })]));
 }
 
@@ -267,13 +270,37 @@ async function marksView(id) {
   const per = el("select", { id: "marks-period" }, all.map((p) => el("option", { value: String(p.id), text: p.name })));
   per.value = String(period.id);
   per.addEventListener("change", () => go(`/marks/${id}?period=${per.value}`, true));
+  const absences = (a) => a && (a.absent + a.ill + a.late) ? t("marks.attendance_cell", a) : "—";
+  const total = r.data.attendance;
   show(
     el("h1", { text: t("marks.title") }),
     el("div", { class: "toolbar" }, per, el("a", { href: `/diary/${id}`, "data-link": "", text: t("nav.diary") })),
     el("table", { class: "card marks" },
-      el("thead", {}, el("tr", {}, el("th", { text: t("col.subject") }), el("th", { text: t("marks.marks") }), el("th", { text: t("journal.average") }))),
-      el("tbody", {}, r.data.subjects.map((s) => el("tr", {},
+      el("thead", {}, el("tr", {}, el("th", { text: t("col.subject") }), el("th", { text: t("marks.marks") }),
+        el("th", { text: t("journal.average") }), el("th", { text: t("marks.final") }), el("th", { text: t("marks.attendance") }))),
+      el("tbody", {}, r.data.subjects.map((s) => el("tr", { "data-subject": String(s.subject.id) },
         el("td", { text: s.subject.name }),
         el("td", {}, s.marks.map((m) => el("span", { class: `mark w${m.weight}`, title: `${ddmm(m.date)} · ${m.control_form.name} · ${t("journal.weight")} ${m.weight}`, text: markText(m.value) }))),
-        el("td", { class: "avg", text: s.average == null ? "—" : s.average.toFixed(2) }))))));
+        el("td", { class: "avg", text: s.average == null ? "—" : s.average.toFixed(2) }),
+        el("td", { class: "final", text: [s.period_mark, s.final_mark].filter(Boolean).map(markText).join(" / ") || "—" }),
+        el("td", { class: "attendance", text: absences(s.attendance) }))))),
+    el("p", { class: "muted", id: "attendance-total", text: t("marks.attendance_total", total) }));
+}
+
+// ---- homework due -------------------------------------------------------------------------
+
+async function homeworkView(id) {
+  const r = await api("GET", `/api/v1/students/${id}/homework`);
+  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r.status) })); return; }
+  const own = Number(id) === state.me.student?.id;
+  const byDay = new Map();
+  for (const h of r.data.items) byDay.set(h.due_date, [...(byDay.get(h.due_date) ?? []), h]);
+  show(
+    el("h1", { text: t("homework.title") }),
+    el("div", { class: "toolbar" }, el("a", { href: `/diary/${id}`, "data-link": "", text: t("nav.diary") })),
+    ...(byDay.size ? [...byDay].map(([day, items]) => section(null,
+      el("h2", { text: `${t("homework.due")} ${dayTitle(day)}` }),
+      el("ul", { class: "homework-list" }, items.map((h) => el("li", { "data-homework": String(h.id) },
+        el("strong", { text: h.lesson.subject.name }), homeworkLine(h, own))))))
+      : [el("p", { class: "card", text: t("homework.none") })]));
 }
