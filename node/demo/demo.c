@@ -250,40 +250,89 @@ static int fill_class(struct demo *d, int64_t cls, int grade, int size)
     return 0;
 }
 
-/* One school: its classes, a staff of subject teachers covering its curriculum, class
- * teachers. `grades`/`letters` list its classes; returns 0 or -1. */
+/* Weekly hours of a subject and the family of subjects one teacher teaches (a mathematics
+ * teacher takes algebra and geometry too). */
+static const struct {
+    const char *code;
+    int hours, family;
+} subject_load[] = {
+    {"rus", 4, 0},      {"lit", 3, 0},   {"lit_read", 4, 0}, {"math", 5, 1},  {"algebra", 3, 1},
+    {"geometry", 2, 1}, {"prob", 1, 1},  {"cs", 1, 2},       {"eng", 3, 3},   {"history", 2, 4},
+    {"social", 1, 4},   {"phys", 2, 5},  {"chem", 2, 6},     {"bio", 1, 7},   {"geo", 1, 8},
+    {"world", 2, 7},    {"music", 1, 9}, {"art", 1, 9},      {"tech", 1, 10}, {"pe", 2, 11},
+    {"obzr", 1, 11},
+};
+enum { FAMILIES = 12, MAX_LOAD = 22, MAX_STAFF = 160 };
+
+/* What a primary-class teacher teaches in their own class; the rest comes from specialists. */
+static bool primary_core(const char *code)
+{
+    return !strcmp(code, "rus") || !strcmp(code, "lit_read") || !strcmp(code, "math") ||
+           !strcmp(code, "world") || !strcmp(code, "art") || !strcmp(code, "tech");
+}
+
+/* One school: its classes; a primary teacher for each class of grades 1-4; subject teachers
+ * who each take classes of their subject family up to a full load (MAX_LOAD hours a week), as
+ * schools staff themselves; a class teacher for every class, none leading two. `grades` and
+ * `letters` list its classes; returns 0 or -1. */
 static int school(struct demo *d, int64_t inst, const int *grades, const char *const *letters,
                   int nclasses, int64_t *classes_out)
 {
-    /* One teacher per subject and stage (primary 1-4, middle 5-9, senior 10-11). */
-    const char *codes[96];
-    int bands[96];
-    int64_t teachers[96];
-    int ncodes = 0;
+    int64_t pool[FAMILIES] = {0}, staff_ids[MAX_STAFF];
+    int load[FAMILIES] = {0}, nstaff = 0;
+    bool leads[MAX_STAFF] = {false};
     for (int c = 0; c < nclasses; c++) {
         int64_t cls = class_(d, inst, grades[c], letters[c]);
         if (cls < 0 || fill_class(d, cls, grades[c], 18 + (int)pick(d, 8)))
             return -1;
         classes_out[c] = cls;
-        int band = grades[c] <= 4 ? 0 : grades[c] <= 9 ? 1 : 2;
+        int64_t primary = 0, lead = 0;
         for (const char *const *s = curriculum(grades[c]); *s; s++) {
-            int k = 0;
-            while (k < ncodes && (strcmp(codes[k], *s) != 0 || bands[k] != band))
+            size_t k = 0;
+            while (k < N(subject_load) && strcmp(subject_load[k].code, *s) != 0)
                 k++;
-            if (k == ncodes) {
-                if (ncodes == 96)
-                    return -1;
-                int64_t t = person(d, pick(d, 4) > 0, NULL, 1965 + (int)pick(d, 30));
-                if (t < 0 || staff(d, t, inst, "учитель"))
-                    return -1;
-                codes[ncodes] = *s;
-                bands[ncodes] = band;
-                teachers[ncodes++] = t;
-            }
-            if (assign(d, teachers[k], cls, *s))
+            if (k == N(subject_load))
                 return -1;
+            int f = subject_load[k].family, h = subject_load[k].hours;
+            int64_t t;
+            bool fresh = false;
+            if (grades[c] <= 4 && primary_core(*s)) {
+                if (primary == 0) {
+                    primary = person(d, 1, NULL, 1965 + (int)pick(d, 30));
+                    fresh = true;
+                }
+                t = primary;
+            } else {
+                if (pool[f] == 0 || load[f] + h > MAX_LOAD) {
+                    pool[f] = person(d, pick(d, 4) > 0, NULL, 1965 + (int)pick(d, 30));
+                    load[f] = 0;
+                    fresh = true;
+                }
+                load[f] += h;
+                t = pool[f];
+            }
+            if (t < 0 || nstaff == MAX_STAFF)
+                return -1;
+            if (fresh) {
+                if (staff(d, t, inst, primary == t ? "учитель начальных классов" : "учитель"))
+                    return -1;
+                staff_ids[nstaff++] = t;
+            }
+            if (assign(d, t, cls, *s))
+                return -1;
+            /* The class teacher: the primary teacher, or the first subject teacher of the
+             * class who leads no other class yet. */
+            for (int i = 0; lead == 0 && i < nstaff; i++)
+                if (staff_ids[i] == t && !leads[i] && (primary == 0 || t == primary)) {
+                    leads[i] = true;
+                    lead = t;
+                }
         }
-        if (set_class_teacher(d, cls, teachers[(c * 3) % ncodes]))
+        if (lead == 0) { /* every teacher of the class already leads one: take one anyway */
+            for (int i = nstaff - 1; i >= 0 && lead == 0; i--)
+                lead = staff_ids[i];
+        }
+        if (set_class_teacher(d, cls, lead))
             return -1;
     }
     return 0;
