@@ -265,6 +265,33 @@ const tests = {
     const list = await page.textContent("main");
     assert(!list.includes("Олимпиада"), "the child sees the parents' thread");
   },
+  async "a teacher starts a thread with a student of the class; the student answers"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "teacher");
+    await page.click("#nav a[href='/messages']");
+    await page.waitForSelector("#thread-class option", { state: "attached" });
+    await page.selectOption("#thread-class", { label: "5А" });
+    await page.waitForFunction(() => [...document.querySelectorAll("#thread-student option")]
+      .some((o) => o.textContent === "Иванов Артём Сергеевич"));
+    await page.selectOption("#thread-student", { label: "Иванов Артём Сергеевич" });
+    await page.waitForFunction(() => [...document.querySelectorAll("#thread-with option")]
+      .some((o) => o.textContent.includes("(ученик)")));
+    const self = await page.$eval("#thread-with", (s) => [...s.options].find((o) => o.textContent.includes("(ученик)")).value);
+    await page.selectOption("#thread-with", self);
+    await page.fill("#thread-title", "Доклад");
+    await page.fill("#thread-text", "Подготовь доклад о дробях к пятнице.");
+    await page.click(".thread-new button[type=submit]");
+    await page.waitForSelector("#reply-text");
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+    await login(page, base, "student");
+    await page.click("#nav a[href='/messages']");
+    await page.click("a.thread >> text=Доклад");
+    await page.waitForSelector("#reply-text");
+    await page.fill("#reply-text", "Хорошо, подготовлю.");
+    await page.click("form button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("ul.messages")?.textContent.includes("подготовлю"));
+  },
   async "a parent gets a certificate anyone can check without logging in"(ctx) {
     const { page, base } = ctx;
     await login(page, base, "parent");

@@ -1,5 +1,6 @@
 // Messages: the list of one's threads, a thread with its messages and a reply box, and a new
-// thread to one of a child's teachers (parents) or to one's own teachers (students).
+// thread: to one of a child's teachers (parents), to one's own teachers (students), or from a
+// teacher to a student of their classes or that student's parents.
 import { api, el, go, navigation, pages, show, state, t } from "./app.js";
 
 navigation.push({ key: "nav.messages", href: "/messages", roles: ["parent", "teacher", "class_teacher", "student"] });
@@ -18,7 +19,55 @@ function subjectsOfThreads() {
   return [];
 }
 
+// The form that sends the first message of a new thread.
+function threadForm(fields, target) {
+  const title = el("input", { id: "thread-title", placeholder: t("messages.title_placeholder") });
+  const text = el("textarea", { id: "thread-text", rows: "4", placeholder: t("messages.text_placeholder") });
+  const error = el("p", { class: "error" });
+  return el("form", { class: "card thread-new", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const r = await api("POST", "/api/v1/threads", { ...target(), title: title.value, text: text.value });
+    if (r.status === 201) go(`/messages/${r.data.id}`);
+    else error.textContent = r.data?.error?.message ?? t("app.error");
+  } },
+    el("h2", { text: t("messages.new") }),
+    ...fields,
+    el("label", { text: t("messages.subject") }), title,
+    text, error,
+    el("button", { type: "submit", text: t("messages.send") }));
+}
+
+// A teacher writes to a student of their classes or to that student's parents.
+async function teacherThreadForm() {
+  const me = state.me;
+  const classes = new Map();
+  for (const a of me.assignments ?? []) classes.set(a.class.id, a.class.name);
+  for (const c of me.classes ?? []) classes.set(c.id, c.name);
+  if (!classes.size) return null;
+  const cls = el("select", { id: "thread-class" }, [...classes].map(([id, name]) => el("option", { value: String(id), text: name })));
+  const student = el("select", { id: "thread-student" });
+  const whom = el("select", { id: "thread-with" });
+  const fillWhom = async () => {
+    const r = await api("GET", `/api/v1/students/${student.value}`);
+    const s = r.data;
+    whom.replaceChildren(...(s ? [el("option", { value: String(s.id), text: `${s.name} (${t("messages.the_student")})` }),
+      ...s.guardians.map((g) => el("option", { value: String(g.id), text: `${g.name} (${t(`relation.${g.relation}`)})` }))] : []));
+  };
+  const fillStudents = async () => {
+    const r = await api("GET", `/api/v1/classes/${cls.value}/students`);
+    student.replaceChildren(...(r.data?.items ?? []).map((s) => el("option", { value: String(s.id), text: s.name })));
+    await fillWhom();
+  };
+  cls.addEventListener("change", fillStudents);
+  student.addEventListener("change", fillWhom);
+  await fillStudents();
+  return threadForm([el("label", { text: t("messages.class") }), cls, el("label", { text: t("messages.about") }), student,
+    el("label", { text: t("messages.to") }), whom],
+  () => ({ student_id: Number(student.value), with_id: Number(whom.value) }));
+}
+
 async function newThreadForm() {
+  if (state.me.roles.includes("teacher") || state.me.roles.includes("class_teacher")) return teacherThreadForm();
   const kids = subjectsOfThreads();
   if (!kids.length) return null;
   const child = el("select", { id: "thread-student" }, kids.map((k) => el("option", { value: String(k.id), text: k.name })));
@@ -30,22 +79,8 @@ async function newThreadForm() {
   };
   child.addEventListener("change", fill);
   await fill();
-  const title = el("input", { id: "thread-title", placeholder: t("messages.title_placeholder") });
-  const text = el("textarea", { id: "thread-text", rows: "4", placeholder: t("messages.text_placeholder") });
-  const error = el("p", { class: "error" });
-  return el("form", { class: "card thread-new", onsubmit: async (ev) => {
-    ev.preventDefault();
-    const r = await api("POST", "/api/v1/threads", { student_id: Number(child.value), with_id: Number(teacher.value),
-      title: title.value, text: text.value });
-    if (r.status === 201) go(`/messages/${r.data.id}`);
-    else error.textContent = r.data?.error?.message ?? t("app.error");
-  } },
-    el("h2", { text: t("messages.new") }),
-    el("label", { text: t("messages.about") }), child,
-    el("label", { text: t("messages.to") }), teacher,
-    el("label", { text: t("messages.subject") }), title,
-    text, error,
-    el("button", { type: "submit", text: t("messages.send") }));
+  return threadForm([el("label", { text: t("messages.about") }), child, el("label", { text: t("messages.to") }), teacher],
+    () => ({ student_id: Number(child.value), with_id: Number(teacher.value) }));
 }
 
 async function threadsView() {
