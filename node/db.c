@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "assets.h"
+#include "library/library.h"
 #include "log.h"
 
 /* Migrations in order: version N is the N-th entry. Each file is commented SQL beside its
@@ -27,6 +28,7 @@ static const char *const migrations[] = {
     "node/files/files.sql",               /* 8 */
     "node/journal/homework_files.sql",    /* 9 */
     "node/journal/medical_notes.sql",     /* 10 */
+    "node/library/library.sql",           /* 11 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -47,6 +49,7 @@ static atomic_llong stat_prepared, stat_commits, stat_rollbacks, stat_busy;
 
 struct db *db_open(const char *path, const struct mes_config *cfg, char *err, size_t errlen)
 {
+    library_tokenizer_init(); /* the library's full-text index needs it on every connection */
     struct db *db = calloc(1, sizeof(*db));
     if (db == NULL) {
         snprintf(err, errlen, "out of memory");

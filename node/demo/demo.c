@@ -425,13 +425,14 @@ static int build(struct demo *d)
     int64_t cteacher = named(d, "Кузнецова", "Марина", "Игоревна", "1979-09-09");
     int64_t medic = named(d, "Соколова", "Наталья", "Андреевна", "1985-01-30");
     int64_t parent = named(d, "Иванова", "Елена", "Викторовна", "1986-07-12");
+    int64_t methodologist = named(d, "Орлова", "Светлана", "Николаевна", "1975-03-14");
     char b1[32], b2[32];
     snprintf(b1, sizeof(b1), "%04d-04-17", d->first_year - 11);
     snprintf(b2, sizeof(b2), "%04d-02-03", d->first_year - 15);
     int64_t student = named(d, "Иванов", "Артём", "Сергеевич", b1);
     int64_t sister = named(d, "Иванова", "Мария", "Сергеевна", b2);
     if (admin < 0 || sadmin < 0 || teacher < 0 || cteacher < 0 || medic < 0 || parent < 0 ||
-        student < 0 || sister < 0)
+        student < 0 || sister < 0 || methodologist < 0)
         return -1;
 
     static const int g1[] = {2, 5, 5, 9};
@@ -493,6 +494,7 @@ static int build(struct demo *d)
         {student, "student", ROLE_STUDENT, 0, s1},
         {parent, "parent", ROLE_PARENT, 0, 0},
         {medic, "medic", ROLE_MEDIC, 0, s1},
+        {methodologist, "methodologist", ROLE_METHODOLOGIST, 0, 0},
     };
     for (int i = 0; i < N(logins); i++) {
         int64_t acc = login_for(d, logins[i].person, logins[i].login);
@@ -505,7 +507,7 @@ static int build(struct demo *d)
         if (logins[i].role2 && accounts_grant(d->db, acc, logins[i].role2, inst))
             return -1;
     }
-    return 0;
+    return demo_sample_library(d->db, d->cfg->region.code, teacher, methodologist);
 }
 
 /* ---- a term of timetable, lessons, marks, attendance and homework ----------------------- */
@@ -835,7 +837,8 @@ void demo_print_banner(struct node *n)
            "  classteacher  class teacher of 5А, Russian and literature\n"
            "  student       Артём Иванов, 5А\n"
            "  parent        Елена Иванова, mother of Артём (5А) and Мария (9А)\n"
-           "  medic         school nurse of «Школа № 1»\n\n"
+           "  medic         school nurse of «Школа № 1»\n"
+           "  methodologist reviews the region's library items\n\n"
            "Data in %s. Stop with Ctrl-C.\n",
            host, n->port, n->cfg.storage.data_dir);
     fflush(stdout);

@@ -24,6 +24,12 @@ int demo_generate(struct node *n, const char *scale,
 /* The scales, one "  name  description" line each (static text). */
 const char *demo_scales(void);
 
+/* Adds the sample library (demo/library.c): items of every type across the main subjects,
+ * written as by `teacher` and approved by `methodologist`. 0 or -1. */
+struct db;
+int demo_sample_library(struct db *db, const char *region_code, long long teacher,
+                        long long methodologist);
+
 /* Prints the address and the demo logins to standard output. */
 void demo_print_banner(struct node *n);
 

@@ -138,7 +138,10 @@ int blob_release(struct req *r, int64_t blob_id)
 {
     /* Every table that names blobs is listed here. */
     sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM blobs WHERE id = :b AND NOT EXISTS (SELECT 1 "
-                                      "FROM homework_files WHERE blob_id = :b)");
+                                      "FROM homework_files WHERE blob_id = :b) AND NOT EXISTS "
+                                      "(SELECT 1 FROM library_files WHERE blob_id = :b) AND NOT "
+                                      "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
+                                      ":b)");
     if (st == NULL)
         return -1;
     db_bind_int(st, ":b", blob_id);

@@ -26,6 +26,11 @@ static json_t *mark_row(sqlite3_stmt *st, int i)
                      "exam", sqlite3_column_int(st, i + 7));
 }
 
+/* A lesson's library items as a JSON array (a column of the lesson queries, l = lessons). */
+#define LESSON_ITEMS                                                                               \
+    "(SELECT json_group_array(json_object('id', i.id, 'title', i.title, 'type', i.type)) FROM "    \
+    "lesson_items li JOIN library_items i ON i.id = li.item_id WHERE li.lesson_id = l.id)"
+
 static json_t *average_json(const struct average *a)
 {
     double v = average_value(a);
@@ -89,7 +94,10 @@ static int views_journal(struct req *r)
                         "'due_date', h.due_date, 'files', json((SELECT json_group_array("
                         "json_object('id', f.id, 'name', f.name, 'type', f.type)) FROM "
                         "homework_files f WHERE f.homework_id = h.id AND f.student_id IS "
-                        "NULL)))) FROM homework h WHERE h.lesson_id = l.id) "
+                        "NULL)), 'items', json((SELECT json_group_array(json_object('id', "
+                        "i.id, 'title', i.title, 'type', i.type)) FROM homework_items hi JOIN "
+                        "library_items i ON i.id = hi.item_id WHERE hi.homework_id = h.id)))) "
+                        "FROM homework h WHERE h.lesson_id = l.id), " LESSON_ITEMS " "
                         "FROM lessons l WHERE l.class_id = :c AND l.subject_id = :s AND "
                         "l.period_id = :p ORDER BY l.date, l.number");
     if (st == NULL)
@@ -99,10 +107,12 @@ static int views_journal(struct req *r)
     db_bind_int(st, ":p", period_id);
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *hw = json_loads(db_col_text(st, 6), 0, NULL);
-        json_t *l = json_pack(
-            "{s:I,s:s,s:i,s:s,s:b,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "date",
-            db_col_text(st, 1), "number", sqlite3_column_int(st, 2), "topic", db_col_text(st, 3),
-            "cancelled", sqlite3_column_int(st, 4), "homework", hw ? hw : json_array());
+        json_t *items = json_loads(db_col_text(st, 7), 0, NULL);
+        json_t *l = json_pack("{s:I,s:s,s:i,s:s,s:b,s:o,s:o}", "id",
+                              (json_int_t)sqlite3_column_int64(st, 0), "date", db_col_text(st, 1),
+                              "number", sqlite3_column_int(st, 2), "topic", db_col_text(st, 3),
+                              "cancelled", sqlite3_column_int(st, 4), "homework",
+                              hw ? hw : json_array(), "items", items ? items : json_array());
         if (sqlite3_column_type(st, 5) != SQLITE_NULL)
             json_object_set_new(l, "group_id", json_integer(sqlite3_column_int64(st, 5)));
         json_array_append_new(lessons, l);
@@ -253,8 +263,8 @@ static int views_diary(struct req *r)
     sqlite3_stmt *st = db_stmt(
         r->db,
         "SELECT l.id, l.date, l.number, b.starts_at, b.ends_at, s.id, s.name, t.id, t.last_name, "
-        "t.first_name, t.middle_name, l.room, l.topic, l.cancelled, a.status, a.justified "
-        "FROM enrollments e JOIN classes c ON c.id = e.class_id "
+        "t.first_name, t.middle_name, l.room, l.topic, l.cancelled, a.status, "
+        "a.justified, " LESSON_ITEMS " FROM enrollments e JOIN classes c ON c.id = e.class_id "
         "JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN :from AND :to "
         "JOIN subjects s ON s.id = l.subject_id "
         "JOIN persons t ON t.id = coalesce(l.replacement_id, l.teacher_id) "
@@ -291,6 +301,8 @@ static int views_diary(struct req *r)
             school_ref(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7), "name",
             school_person_name(st, 8), "room", db_col_text(st, 11), "topic", db_col_text(st, 12),
             "cancelled", sqlite3_column_int(st, 13), "homework", "marks");
+        json_t *items = json_loads(db_col_text(st, 16), 0, NULL);
+        json_object_set_new(l, "items", items ? items : json_array());
         if (sqlite3_column_type(st, 14) != SQLITE_NULL)
             json_object_set_new(l, "attendance",
                                 json_pack("{s:s,s:b}", "status", db_col_text(st, 14), "justified",
@@ -304,7 +316,10 @@ static int views_diary(struct req *r)
         goto dberr;
 
     st = db_stmt(r->db, "SELECT h.lesson_id, h.id, h.text, h.due_date, coalesce(hs.done, 0), "
-                        "coalesce(hs.text, ''), coalesce(hs.feedback, '') FROM enrollments e "
+                        "coalesce(hs.text, ''), coalesce(hs.feedback, ''), (SELECT "
+                        "json_group_array(json_object('id', i.id, 'title', i.title, 'type', "
+                        "i.type)) FROM homework_items hi JOIN library_items i ON i.id = "
+                        "hi.item_id WHERE hi.homework_id = h.id) FROM enrollments e "
                         "JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN :from AND "
                         ":to JOIN homework h ON h.lesson_id = l.id LEFT JOIN "
                         "homework_submissions hs ON hs.homework_id = h.id AND hs.student_id = :s "
@@ -322,11 +337,13 @@ static int views_diary(struct req *r)
         int64_t lesson = sqlite3_column_int64(st, 0);
         for (int i = 0; i < n; i++)
             if (ids[i] == lesson) {
-                json_t *h = json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:[]}", "id",
-                                      (json_int_t)sqlite3_column_int64(st, 1), "text",
-                                      db_col_text(st, 2), "due_date", db_col_text(st, 3), "done",
-                                      sqlite3_column_int(st, 4), "answer", db_col_text(st, 5),
-                                      "feedback", db_col_text(st, 6), "files");
+                json_t *items = json_loads(db_col_text(st, 7), 0, NULL);
+                json_t *h =
+                    json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:[],s:o}", "id",
+                              (json_int_t)sqlite3_column_int64(st, 1), "text", db_col_text(st, 2),
+                              "due_date", db_col_text(st, 3), "done", sqlite3_column_int(st, 4),
+                              "answer", db_col_text(st, 5), "feedback", db_col_text(st, 6), "files",
+                              "items", items ? items : json_array());
                 json_array_append_new(json_object_get(objs[i], "homework"), h);
                 if (nhw < MAX_LESSONS) {
                     hw_ids[nhw] = sqlite3_column_int64(st, 1);

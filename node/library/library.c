@@ -1,0 +1,971 @@
+/*
+ * The library's routes (see library.h): search and browse, items and their files, the review
+ * workflow, tests scored on the server, favourites, and items attached to lessons and
+ * homework. Who sees what: approved items every logged-in account of the region; drafts
+ * their author; submitted, rejected and approved items also the region's methodologists and
+ * admins. Only authors change their drafts; only methodologists give verdicts; items from the
+ * hub are never changed here.
+ */
+#include "library/library.h"
+
+#include <ctype.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts/authz.h"
+#include "files/files.h"
+#include "node.h"
+#include "school/school.h"
+
+static const char *const item_types[] = {"scenario", "test", "textbook", "workbook",
+                                         "fiction",  "lab",  "app",      "media"};
+
+static bool type_ok(const char *t)
+{
+    for (size_t i = 0; i < sizeof(item_types) / sizeof(item_types[0]); i++)
+        if (strcmp(t, item_types[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool reviewer(const struct req *r)
+{
+    return caller_is_admin(r) || caller_has(r, ROLE_METHODOLOGIST, 0);
+}
+
+/* An item as access checks need it. */
+struct item {
+    int64_t id, author;
+    char status[16], type[16], origin[8];
+};
+
+/* Loads item `id` and checks the caller may see it; 0, or -1 after answering 404 (an item one
+ * may not see does not exist) or 500. */
+static int item_visible_or_respond(struct req *r, int64_t id, struct item *it)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT coalesce(author_id, 0), status, type, origin FROM "
+                                      "library_items WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r), -1;
+    db_bind_int(st, ":id", id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        it->id = id;
+        it->author = sqlite3_column_int64(st, 0);
+        snprintf(it->status, sizeof(it->status), "%s", db_col_text(st, 1));
+        snprintf(it->type, sizeof(it->type), "%s", db_col_text(st, 2));
+        snprintf(it->origin, sizeof(it->origin), "%s", db_col_text(st, 3));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return (rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such item")
+                                  : reply_db_error(r)),
+               -1;
+    bool mine = it->author != 0 && it->author == r->caller.person_id;
+    bool ok = strcmp(it->status, "approved") == 0 || mine ||
+              (reviewer(r) && strcmp(it->status, "draft") != 0);
+    if (!ok)
+        return reply_error(r, 404, "not_found", "no such item"), -1;
+    return 0;
+}
+
+/* The caller may change the item: its author, while it is a draft or was rejected. */
+static int item_editable_or_respond(struct req *r, int64_t id, struct item *it)
+{
+    if (item_visible_or_respond(r, id, it) != 0)
+        return -1;
+    if (it->author == 0 || it->author != r->caller.person_id)
+        return reply_error(r, 403, "forbidden", "only its author changes an item"), -1;
+    if (strcmp(it->status, "draft") != 0 && strcmp(it->status, "rejected") != 0)
+        return reply_error(r, 409, "conflict", "a %s item cannot be changed", it->status), -1;
+    return 0;
+}
+
+/* The columns of an item in lists, then its full record. */
+#define ITEM_COLUMNS                                                                               \
+    "i.id, i.uid, i.type, i.title, i.description, i.subject_id, s.name, i.grade_min, "             \
+    "i.grade_max, i.authors, i.origin, i.status, i.version, i.uses, "                              \
+    "(SELECT f.id FROM library_files f WHERE f.item_id = i.id AND f.blob_id = i.cover_blob_id), "  \
+    "i.licence, i.language, i.review_comment, i.body, i.updated_at"
+
+static json_t *item_row(sqlite3_stmt *st)
+{
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:s,s:s,s:o,s:{s:i,s:i},s:s,s:s,s:s,s:i,s:I,s:o}", "id",
+        (json_int_t)sqlite3_column_int64(st, 0), "uid", db_col_text(st, 1), "type",
+        db_col_text(st, 2), "title", db_col_text(st, 3), "description", db_col_text(st, 4),
+        "subject",
+        sqlite3_column_type(st, 5) == SQLITE_NULL
+            ? json_null()
+            : json_pack("{s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 5), "name",
+                        db_col_text(st, 6)),
+        "grades", "min", sqlite3_column_int(st, 7), "max", sqlite3_column_int(st, 8), "authors",
+        db_col_text(st, 9), "origin", db_col_text(st, 10), "status", db_col_text(st, 11), "version",
+        sqlite3_column_int(st, 12), "uses", (json_int_t)sqlite3_column_int64(st, 13), "cover",
+        sqlite3_column_type(st, 14) == SQLITE_NULL
+            ? json_null()
+            : json_sprintf("/api/v1/library/files/%lld", (long long)sqlite3_column_int64(st, 14)));
+    return o;
+}
+
+/* Turns what a person typed into an FTS5 query: each word a quoted term, all required. Words
+ * are runs of letters and digits (any byte of a multi-byte UTF-8 letter counts); everything
+ * else, FTS5's operators included, only separates them. "" when there is no word. */
+static char *fts_query(const char *text)
+{
+    size_t n = strlen(text);
+    char *q = malloc(3 * n + 1), *o = q;
+    if (q == NULL)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p;) {
+        if (!(isalnum(*p) || *p >= 0x80)) {
+            p++;
+            continue;
+        }
+        if (o != q)
+            *o++ = ' ';
+        *o++ = '"';
+        while (*p && (isalnum(*p) || *p >= 0x80))
+            *o++ = (char)*p++;
+        *o++ = '"';
+    }
+    *o = '\0';
+    return q;
+}
+
+/* GET /api/v1/library/items?q=&type=&subject=&grade=&origin=&mine=1&status=&limit=&offset=
+ * {"items": [...], "total": N}: approved items ranked by relevance to q (BM25 over title,
+ * description, authors and text), newest first without q; mine=1 lists the caller's own items
+ * in every state; status=submitted is the methodologists' review queue. */
+static int library_search(struct req *r)
+{
+    char q[512] = "", type[16] = "", origin[8] = "", status[16] = "", buf[32];
+    int64_t subject = 0, grade = 0, limit = 20, offset = 0;
+    bool mine = false;
+    req_query(r, "q", q, sizeof(q));
+    req_query(r, "type", type, sizeof(type));
+    req_query(r, "origin", origin, sizeof(origin));
+    req_query(r, "status", status, sizeof(status));
+    if (req_query(r, "subject", buf, sizeof(buf)) > 0)
+        subject = strtoll(buf, NULL, 10);
+    if (req_query(r, "grade", buf, sizeof(buf)) > 0)
+        grade = strtoll(buf, NULL, 10);
+    if (req_query(r, "limit", buf, sizeof(buf)) > 0)
+        limit = strtoll(buf, NULL, 10);
+    if (req_query(r, "offset", buf, sizeof(buf)) > 0)
+        offset = strtoll(buf, NULL, 10);
+    if (req_query(r, "mine", buf, sizeof(buf)) > 0)
+        mine = strcmp(buf, "1") == 0 || strcmp(buf, "true") == 0;
+    if ((type[0] && !type_ok(type)) ||
+        (origin[0] && strcmp(origin, "hub") && strcmp(origin, "region") &&
+         strcmp(origin, "school")) ||
+        (grade != 0 && (grade < 1 || grade > 11)) || subject < 0 || limit < 1 || limit > 100 ||
+        offset < 0 || offset > 100000)
+        return reply_error(r, 400, "bad_request",
+                           "type, origin, grade 1-11, limit 1-100 and offset must be valid");
+    if (status[0] && strcmp(status, "approved") != 0) {
+        if (strcmp(status, "submitted") && strcmp(status, "rejected") && strcmp(status, "draft"))
+            return reply_error(r, 400, "bad_request", "unknown status '%s'", status);
+        if (!mine && !reviewer(r))
+            return reply_error(r, 403, "forbidden", "only methodologists see items under review");
+        if (!mine && strcmp(status, "draft") == 0)
+            return reply_error(r, 403, "forbidden", "drafts are their authors' own");
+    }
+    char *match = fts_query(q);
+    if (match == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    bool text = match[0] != '\0';
+    /* One statement for every combination: NULL parameters switch filters off. */
+    static const char *const sql[2][2] = {
+        {"SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN subjects s ON s.id = "
+         "i.subject_id WHERE (CASE WHEN :mine THEN i.author_id = :me AND (:status IS NULL OR "
+         "i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND (:type IS "
+         "NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) AND (:grade "
+         "IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS NULL OR "
+         "i.origin = :origin) ORDER BY i.updated_at DESC, i.id DESC LIMIT :limit OFFSET :offset",
+         "SELECT count(*) FROM library_items i WHERE (CASE WHEN :mine THEN i.author_id = :me "
+         "AND (:status IS NULL OR i.status = :status) ELSE i.status = coalesce(:status, "
+         "'approved') END) AND (:type IS NULL OR i.type = :type) AND (:subject IS NULL OR "
+         "i.subject_id = :subject) AND (:grade IS NULL OR :grade BETWEEN i.grade_min AND "
+         "i.grade_max) AND (:origin IS NULL OR i.origin = :origin)"},
+        {"SELECT " ITEM_COLUMNS " FROM library_fts JOIN library_items i ON i.id = "
+         "library_fts.rowid LEFT JOIN subjects s ON s.id = i.subject_id WHERE library_fts "
+         "MATCH :q AND (CASE WHEN :mine THEN i.author_id = :me AND (:status IS NULL OR "
+         "i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND (:type IS "
+         "NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) AND (:grade "
+         "IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS NULL OR "
+         "i.origin = :origin) ORDER BY bm25(library_fts, 10.0, 4.0, 2.0, 1.0), i.id LIMIT "
+         ":limit OFFSET :offset",
+         "SELECT count(*) FROM library_fts JOIN library_items i ON i.id = library_fts.rowid "
+         "WHERE library_fts MATCH :q AND (CASE WHEN :mine THEN i.author_id = :me AND (:status IS "
+         "NULL OR i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND "
+         "(:type IS NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) "
+         "AND (:grade IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS "
+         "NULL OR i.origin = :origin)"},
+    };
+    json_t *items = json_array();
+    json_int_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        sqlite3_stmt *st = db_stmt(r->db, sql[text][pass]);
+        if (st == NULL) {
+            free(match);
+            json_decref(items);
+            return reply_db_error(r);
+        }
+        if (text)
+            db_bind_text(st, ":q", match);
+        db_bind_int(st, ":mine", mine);
+        db_bind_int(st, ":me", r->caller.person_id);
+        db_bind_text(st, ":status", status[0] ? status : NULL);
+        db_bind_text(st, ":type", type[0] ? type : NULL);
+        db_bind_text(st, ":origin", origin[0] ? origin : NULL);
+        if (subject)
+            db_bind_int(st, ":subject", subject);
+        if (grade)
+            db_bind_int(st, ":grade", grade);
+        if (pass == 0) {
+            db_bind_int(st, ":limit", limit);
+            db_bind_int(st, ":offset", offset);
+        }
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (pass == 0)
+                json_array_append_new(items, item_row(st));
+            else
+                total = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE) {
+            free(match);
+            json_decref(items);
+            return reply_db_error(r);
+        }
+    }
+    free(match);
+    return reply_json(r, 200, json_pack("{s:o,s:I}", "items", items, "total", total));
+}
+
+/* GET /api/v1/library/items/{id}: the item, its files and, for a test, its questions
+ * (without their answers: tests are scored on the server). */
+static int library_item_get(struct req *r)
+{
+    struct item it;
+    if (item_visible_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN "
+                                      "subjects s ON s.id = i.subject_id WHERE i.id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", it.id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return reply_db_error(r);
+    }
+    json_t *o = item_row(st);
+    json_object_set_new(o, "licence", json_string(db_col_text(st, 15)));
+    json_object_set_new(o, "language", json_string(db_col_text(st, 16)));
+    json_object_set_new(o, "review_comment", json_string(db_col_text(st, 17)));
+    json_object_set_new(o, "body", json_string(db_col_text(st, 18)));
+    json_object_set_new(o, "mine", json_boolean(it.author == r->caller.person_id));
+    sqlite3_reset(st);
+    json_t *files = json_array(), *questions = json_array();
+    json_object_set_new(o, "files", files);
+    st = db_stmt(r->db, "SELECT f.id, f.name, f.type, b.size FROM library_files f JOIN blobs b "
+                        "ON b.id = f.blob_id WHERE f.item_id = :id ORDER BY f.name");
+    if (st == NULL)
+        goto fail;
+    db_bind_int(st, ":id", it.id);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(files, json_pack("{s:I,s:s,s:s,s:I}", "id",
+                                               (json_int_t)sqlite3_column_int64(st, 0), "name",
+                                               db_col_text(st, 1), "type", db_col_text(st, 2),
+                                               "size", (json_int_t)sqlite3_column_int64(st, 3)));
+    sqlite3_reset(st);
+    if (strcmp(it.type, "test") == 0) {
+        json_object_set_new(o, "questions", questions);
+        questions = NULL;
+        st = db_stmt(r->db, "SELECT id, kind, prompt, options, points FROM library_questions "
+                            "WHERE item_id = :id ORDER BY position");
+        if (st == NULL)
+            goto fail;
+        db_bind_int(st, ":id", it.id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_t *opts = json_loads(db_col_text(st, 3), 0, NULL);
+            json_array_append_new(
+                json_object_get(o, "questions"),
+                json_pack("{s:I,s:s,s:s,s:o,s:i}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                          "kind", db_col_text(st, 1), "prompt", db_col_text(st, 2), "options",
+                          opts ? opts : json_array(), "points", sqlite3_column_int(st, 4)));
+        }
+        sqlite3_reset(st);
+    }
+    json_decref(questions);
+    st = db_stmt(r->db, "SELECT 1 FROM library_favourites WHERE person_id = :me AND item_id = :id");
+    if (st == NULL)
+        goto fail;
+    db_bind_int(st, ":me", r->caller.person_id);
+    db_bind_int(st, ":id", it.id);
+    json_object_set_new(o, "favourite", json_boolean(sqlite3_step(st) == SQLITE_ROW));
+    sqlite3_reset(st);
+    return reply_json(r, 200, o);
+fail:
+    json_decref(questions);
+    json_decref(o);
+    return reply_db_error(r);
+}
+
+/* Validated item fields of a create or an update; absent ones stay NULL / 0. */
+struct item_fields {
+    const char *type, *title, *description, *body, *authors, *licence, *language;
+    json_int_t subject, grade_min, grade_max;
+};
+
+static int fields_or_respond(struct req *r, struct item_fields *f, bool create)
+{
+    *f = (struct item_fields){0};
+    json_t *subject = NULL;
+    if (body_unpack_or_respond(r, "{s?s,s?s,s?s,s?s,s?s,s?s,s?s,s?o,s?I,s?I}", "type", &f->type,
+                               "title", &f->title, "description", &f->description, "body", &f->body,
+                               "authors", &f->authors, "licence", &f->licence, "language",
+                               &f->language, "subject_id", &subject, "grade_min", &f->grade_min,
+                               "grade_max", &f->grade_max) != 0)
+        return -1;
+    if (subject && !json_is_null(subject)) {
+        if (!json_is_integer(subject) || json_integer_value(subject) <= 0)
+            return reply_error(r, 400, "bad_request", "subject_id must be an id or null"), -1;
+        f->subject = json_integer_value(subject);
+    } else if (subject) {
+        f->subject = -1; /* explicitly none */
+    }
+    if (create && (f->type == NULL || f->title == NULL || f->grade_min == 0 || f->grade_max == 0))
+        return reply_error(r, 400, "bad_request",
+                           "type, title, grade_min and grade_max are required"),
+               -1;
+    if ((f->type && !type_ok(f->type)) || (f->title && !school_text_ok(f->title, 1, 300)) ||
+        (f->description && !school_text_ok(f->description, 0, 5000)) ||
+        (f->authors && !school_text_ok(f->authors, 0, 500)) ||
+        (f->licence && !school_text_ok(f->licence, 1, 100)) ||
+        (f->language && !school_text_ok(f->language, 2, 8)) ||
+        (f->body && strlen(f->body) > 200000) ||
+        (f->grade_min && (f->grade_min < 1 || f->grade_min > 11)) ||
+        (f->grade_max && (f->grade_max < 1 || f->grade_max > 11)))
+        return reply_error(r, 400, "bad_request",
+                           "type among the item types; title 1-300, description up to 5000, "
+                           "authors up to 500 characters; grades 1-11"),
+               -1;
+    if (f->subject > 0 &&
+        db_exists(r->db, "SELECT 1 FROM subjects WHERE id = :id", f->subject) != 1)
+        return reply_error(r, 400, "bad_request", "no such subject"), -1;
+    return 0;
+}
+
+/* The school of the caller's teaching role, or 0 (a regional author). */
+static int64_t author_school(const struct req *r)
+{
+    for (int i = 0; i < r->caller.ngrants; i++)
+        if (r->caller.grants[i].role == ROLE_TEACHER && r->caller.grants[i].institution_id)
+            return r->caller.grants[i].institution_id;
+    return 0;
+}
+
+/* POST /api/v1/library/items: a draft by a teacher or a methodologist. */
+static int library_item_create(struct req *r)
+{
+    struct item_fields f;
+    if (fields_or_respond(r, &f, true) != 0)
+        return r->status;
+    if (f.grade_min > f.grade_max)
+        return reply_error(r, 400, "bad_request", "grade_min must not exceed grade_max");
+    int64_t school = author_school(r);
+    sqlite3_stmt *st = db_stmt(
+        r->db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
+               "grade_min, grade_max, authors, licence, language, origin, institution_id, "
+               "author_id, status) VALUES ('new:' || hex(randomblob(8)), :type, :title, "
+               "coalesce(:description, ''), coalesce(:body, ''), nullif(:subject, 0), :gmin, "
+               ":gmax, coalesce(:authors, (SELECT last_name || ' ' || first_name FROM persons "
+               "WHERE id = :me)), coalesce(:licence, 'CC BY 4.0'), coalesce(:language, 'ru'), "
+               ":origin, nullif(:school, 0), :me, 'draft')");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_text(st, ":type", f.type);
+    db_bind_text(st, ":title", f.title);
+    db_bind_text(st, ":description", f.description);
+    db_bind_text(st, ":body", f.body);
+    db_bind_int(st, ":subject", f.subject > 0 ? f.subject : 0);
+    db_bind_int(st, ":gmin", f.grade_min);
+    db_bind_int(st, ":gmax", f.grade_max);
+    db_bind_text(st, ":authors", f.authors);
+    db_bind_text(st, ":licence", f.licence);
+    db_bind_text(st, ":language", f.language);
+    db_bind_text(st, ":origin", school ? "school" : "region");
+    db_bind_int(st, ":school", school);
+    db_bind_int(st, ":me", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    int64_t id = db_last_id(r->db);
+    st = db_stmt(r->db, "UPDATE library_items SET uid = 'r' || :code || '-' || id WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_text(st, ":code", r->node->cfg.region.code);
+    db_bind_int(st, ":id", id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    r->params[0] = id;
+    int rc = library_item_get(r);
+    return rc == 200 ? (r->status = 201) : rc;
+}
+
+/* PATCH /api/v1/library/items/{id}: the author changes a draft or a rejected item. */
+static int library_item_patch(struct req *r)
+{
+    struct item it;
+    struct item_fields f;
+    if (fields_or_respond(r, &f, false) != 0 || item_editable_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(
+        r->db, "UPDATE library_items SET type = coalesce(:type, type), title = coalesce(:title, "
+               "title), description = coalesce(:description, description), body = "
+               "coalesce(:body, body), subject_id = CASE :subject WHEN 0 THEN subject_id WHEN -1 "
+               "THEN NULL ELSE :subject END, grade_min = coalesce(nullif(:gmin, 0), grade_min), "
+               "grade_max = coalesce(nullif(:gmax, 0), grade_max), authors = coalesce(:authors, "
+               "authors), licence = coalesce(:licence, licence), language = coalesce(:language, "
+               "language), updated_at = unixepoch() WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_text(st, ":type", f.type);
+    db_bind_text(st, ":title", f.title);
+    db_bind_text(st, ":description", f.description);
+    db_bind_text(st, ":body", f.body);
+    db_bind_int(st, ":subject", f.subject);
+    db_bind_int(st, ":gmin", f.grade_min);
+    db_bind_int(st, ":gmax", f.grade_max);
+    db_bind_text(st, ":authors", f.authors);
+    db_bind_text(st, ":licence", f.licence);
+    db_bind_text(st, ":language", f.language);
+    db_bind_int(st, ":id", it.id);
+    int rc = db_exec_stmt(st);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) /* the grades' CHECK on the merged values */
+        return reply_error(r, 400, "bad_request", "grade_min must not exceed grade_max");
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r);
+    return library_item_get(r);
+}
+
+/* POST /api/v1/library/items/{id}/submit: the author sends the item for review. */
+static int library_item_submit(struct req *r)
+{
+    struct item it;
+    if (item_editable_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    if (strcmp(it.type, "test") == 0 &&
+        db_exists(r->db, "SELECT 1 FROM library_questions WHERE item_id = :id", it.id) != 1)
+        return reply_error(r, 409, "conflict", "a test needs its questions before review");
+    sqlite3_stmt *st = db_stmt(r->db, "UPDATE library_items SET status = 'submitted', "
+                                      "updated_at = unixepoch() WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", it.id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:s}", "id", (json_int_t)it.id, "status", "submitted"));
+}
+
+/* POST /api/v1/library/items/{id}/review {verdict: approve|reject, comment}: a methodologist
+ * decides on a submitted item (not one of their own); the author sees the verdict and the
+ * comment on the item. */
+static int library_item_review(struct req *r)
+{
+    const char *verdict, *comment = "";
+    if (body_unpack_or_respond(r, "{s:s,s?s}", "verdict", &verdict, "comment", &comment) != 0)
+        return r->status;
+    bool approve = strcmp(verdict, "approve") == 0;
+    if ((!approve && strcmp(verdict, "reject") != 0) || !school_text_ok(comment, 0, 5000))
+        return reply_error(r, 400, "bad_request",
+                           "verdict is approve or reject; comment up to 5000");
+    if (!approve && comment[0] == '\0')
+        return reply_error(r, 400, "bad_request", "a rejection needs a comment for the author");
+    struct item it;
+    if (item_visible_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    if (it.author == r->caller.person_id)
+        return reply_error(r, 403, "forbidden", "nobody reviews their own item");
+    if (strcmp(it.status, "submitted") != 0)
+        return reply_error(r, 409, "conflict", "only submitted items are reviewed (this one is %s)",
+                           it.status);
+    sqlite3_stmt *st = db_stmt(r->db, "UPDATE library_items SET status = :s, review_comment = :c, "
+                                      "reviewed_by = :me, reviewed_at = unixepoch(), updated_at "
+                                      "= unixepoch() WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_text(st, ":s", approve ? "approved" : "rejected");
+    db_bind_text(st, ":c", comment);
+    db_bind_int(st, ":me", r->caller.person_id);
+    db_bind_int(st, ":id", it.id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:s,s:s}", "id", (json_int_t)it.id, "status",
+                                approve ? "approved" : "rejected", "comment", comment));
+}
+
+/* Checks one question of PUT .../questions; its normalized options and answer as JSON text. */
+static int question_ok(json_t *q, const char **kind, const char **prompt, char **options,
+                       char **answer, json_int_t *points)
+{
+    json_t *opts = NULL, *ans = NULL;
+    *points = 1;
+    if (json_unpack(q, "{s:s,s:s,s?o,s:o,s?I}", "kind", kind, "prompt", prompt, "options", &opts,
+                    "answer", &ans, "points", points) != 0 ||
+        !school_text_ok(*prompt, 1, 2000) || *points < 1 || *points > 100)
+        return -1;
+    size_t nopts = opts ? json_array_size(opts) : 0;
+    if (opts && !json_is_array(opts))
+        return -1;
+    for (size_t i = 0; i < nopts; i++)
+        if (!json_is_string(json_array_get(opts, i)) ||
+            !school_text_ok(json_string_value(json_array_get(opts, i)), 1, 500))
+            return -1;
+    if (strcmp(*kind, "single") == 0 || strcmp(*kind, "multiple") == 0) {
+        /* The key: option indexes, one for single, one or more for multiple. */
+        if (nopts < 2 || nopts > 20 || !json_is_array(ans) || json_array_size(ans) == 0 ||
+            (strcmp(*kind, "single") == 0 && json_array_size(ans) != 1))
+            return -1;
+        for (size_t i = 0; i < json_array_size(ans); i++) {
+            json_t *a = json_array_get(ans, i);
+            if (!json_is_integer(a) || json_integer_value(a) < 0 ||
+                (size_t)json_integer_value(a) >= nopts)
+                return -1;
+        }
+    } else if (strcmp(*kind, "text") == 0) {
+        /* The key: the accepted answers, compared without case and surrounding spaces. */
+        if (nopts != 0 || !json_is_array(ans) || json_array_size(ans) == 0)
+            return -1;
+        for (size_t i = 0; i < json_array_size(ans); i++)
+            if (!json_is_string(json_array_get(ans, i)) ||
+                !school_text_ok(json_string_value(json_array_get(ans, i)), 1, 200))
+                return -1;
+    } else {
+        return -1;
+    }
+    *options = json_dumps(opts ? opts : json_array(), JSON_COMPACT);
+    *answer = json_dumps(ans, JSON_COMPACT);
+    return *options && *answer ? 0 : -1;
+}
+
+/* PUT /api/v1/library/items/{id}/questions {questions: [...]}: the author sets a test's
+ * questions with their answer keys, replacing the previous ones. */
+static int library_questions_put(struct req *r)
+{
+    json_t *qs;
+    if (body_unpack_or_respond(r, "{s:o}", "questions", &qs) != 0)
+        return r->status;
+    if (!json_is_array(qs) || json_array_size(qs) == 0 || json_array_size(qs) > 200)
+        return reply_error(r, 400, "bad_request", "questions must be a list of 1-200");
+    struct item it;
+    if (item_editable_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    if (strcmp(it.type, "test") != 0)
+        return reply_error(r, 409, "conflict", "only test items have questions");
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM library_questions WHERE item_id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", it.id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    size_t i;
+    json_t *q;
+    json_array_foreach(qs, i, q)
+    {
+        const char *kind, *prompt;
+        char *options = NULL, *answer = NULL;
+        json_int_t points;
+        if (question_ok(q, &kind, &prompt, &options, &answer, &points) != 0) {
+            free(options);
+            free(answer);
+            return reply_error(r, 400, "bad_request",
+                               "question %zu: kind single|multiple (2-20 options, the answer "
+                               "their indexes) or text (accepted answers); prompt 1-2000; "
+                               "points 1-100",
+                               i + 1);
+        }
+        st = db_stmt(r->db, "INSERT INTO library_questions (item_id, position, kind, prompt, "
+                            "options, answer, points) VALUES (:id, :pos, :k, :p, :o, :a, :pts)");
+        if (st == NULL) {
+            free(options);
+            free(answer);
+            return reply_db_error(r);
+        }
+        db_bind_int(st, ":id", it.id);
+        db_bind_int(st, ":pos", (int64_t)i + 1);
+        db_bind_text(st, ":k", kind);
+        db_bind_text(st, ":p", prompt);
+        db_bind_text(st, ":o", options);
+        db_bind_text(st, ":a", answer);
+        db_bind_int(st, ":pts", points);
+        int rc = db_exec_stmt(st);
+        free(options);
+        free(answer);
+        if (rc != SQLITE_DONE)
+            return reply_db_error(r);
+    }
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:I}", "id", (json_int_t)it.id, "questions",
+                                (json_int_t)json_array_size(qs)));
+}
+
+/* Compares a text answer with an accepted one: case-insensitive for Latin letters, exact
+ * otherwise, surrounding spaces ignored. */
+static bool text_matches(const char *given, const char *accepted)
+{
+    while (*given == ' ')
+        given++;
+    size_t n = strlen(given);
+    while (n > 0 && given[n - 1] == ' ')
+        n--;
+    return strlen(accepted) == n && strncasecmp(given, accepted, n) == 0;
+}
+
+/* Whether `given` is right for a question of `kind` with key `key`. */
+static bool answer_right(const char *kind, json_t *key, json_t *given)
+{
+    if (strcmp(kind, "text") == 0) {
+        if (!json_is_string(given))
+            return false;
+        for (size_t i = 0; i < json_array_size(key); i++)
+            if (text_matches(json_string_value(given), json_string_value(json_array_get(key, i))))
+                return true;
+        return false;
+    }
+    /* single, multiple: the same set of option indexes. */
+    if (json_is_integer(given)) {
+        json_t *one = json_pack("[O]", given);
+        bool ok = answer_right(kind, key, one);
+        json_decref(one);
+        return ok;
+    }
+    if (!json_is_array(given) || json_array_size(given) != json_array_size(key))
+        return false;
+    for (size_t i = 0; i < json_array_size(key); i++) {
+        bool found = false;
+        for (size_t j = 0; j < json_array_size(given) && !found; j++)
+            found = json_is_integer(json_array_get(given, j)) &&
+                    json_integer_value(json_array_get(given, j)) ==
+                        json_integer_value(json_array_get(key, i));
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* POST /api/v1/library/items/{id}/attempts {answers: [{question_id, answer}]}: scores an
+ * attempt at a test on the server. The answer tells which questions were right, never what
+ * the right answers are. */
+static int library_attempt(struct req *r)
+{
+    json_t *answers;
+    if (body_unpack_or_respond(r, "{s:o}", "answers", &answers) != 0)
+        return r->status;
+    if (!json_is_array(answers) || json_array_size(answers) > 200)
+        return reply_error(r, 400, "bad_request", "answers must be a list");
+    struct item it;
+    if (item_visible_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    if (strcmp(it.type, "test") != 0)
+        return reply_error(r, 409, "conflict", "only tests are attempted");
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, kind, answer, points FROM library_questions "
+                                      "WHERE item_id = :id ORDER BY position");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", it.id);
+    json_t *results = json_array();
+    json_int_t score = 0, max = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_int_t qid = sqlite3_column_int64(st, 0), pts = sqlite3_column_int(st, 3);
+        json_t *key = json_loads(db_col_text(st, 2), 0, NULL), *given = NULL, *a;
+        size_t i;
+        json_array_foreach(answers, i, a)
+        {
+            json_t *id = json_object_get(a, "question_id");
+            if (json_is_integer(id) && json_integer_value(id) == qid)
+                given = json_object_get(a, "answer");
+        }
+        bool right = key != NULL && given != NULL && answer_right(db_col_text(st, 1), key, given);
+        json_decref(key);
+        max += pts;
+        score += right ? pts : 0;
+        json_array_append_new(results, json_pack("{s:I,s:b,s:I}", "question_id", qid, "correct",
+                                                 right, "points", right ? pts : 0));
+    }
+    sqlite3_reset(st);
+    st = db_stmt(r->db, "INSERT INTO library_attempts (item_id, person_id, score, max_score) "
+                        "VALUES (:id, :me, :s, :m)");
+    if (st == NULL) {
+        json_decref(results);
+        return reply_db_error(r);
+    }
+    db_bind_int(st, ":id", it.id);
+    db_bind_int(st, ":me", r->caller.person_id);
+    db_bind_int(st, ":s", score);
+    db_bind_int(st, ":m", max);
+    if (db_exec_stmt(st) != SQLITE_DONE) {
+        json_decref(results);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:I,s:I,s:o}", "attempt_id", (json_int_t)db_last_id(r->db),
+                                "score", score, "max_score", max, "results", results));
+}
+
+/* POST /api/v1/library/items/{id}/files?name=NAME (body: the file; cover=1 makes it the
+ * cover): the author adds a file to a draft. */
+static int library_file_add(struct req *r)
+{
+    char name[256], cover[8] = "";
+    if (req_query(r, "name", name, sizeof(name)) < 0 || !file_name_ok(name))
+        return reply_error(r, 400, "bad_request",
+                           "query parameter 'name' must be a file name of 1-200 bytes");
+    req_query(r, "cover", cover, sizeof(cover));
+    bool is_cover = strcmp(cover, "1") == 0;
+    if (is_cover && strncmp(r->upload->type, "image/", 6) != 0)
+        return reply_error(r, 400, "bad_request", "a cover is an image");
+    struct item it;
+    if (item_editable_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    int64_t blob = blob_store_or_respond(r);
+    if (blob == 0)
+        return r->status;
+    sqlite3_stmt *st =
+        db_stmt(r->db, "INSERT INTO library_files (item_id, name, type, blob_id) "
+                       "VALUES (:id, :n, :t, :b) ON CONFLICT (item_id, name) DO "
+                       "UPDATE SET type = excluded.type, blob_id = excluded.blob_id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", it.id);
+    db_bind_text(st, ":n", name);
+    db_bind_text(st, ":t", r->upload->type);
+    db_bind_int(st, ":b", blob);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    if (is_cover) {
+        st = db_stmt(r->db, "UPDATE library_items SET cover_blob_id = :b WHERE id = :id");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":b", blob);
+        db_bind_int(st, ":id", it.id);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return reply_db_error(r);
+    }
+    return reply_json(r, 201,
+                      json_pack("{s:s,s:s,s:I,s:b}", "name", name, "type", r->upload->type, "size",
+                                (json_int_t)r->upload->size, "cover", is_cover));
+}
+
+/* GET /api/v1/library/files/{id}: a file of an item the caller may see. */
+static int library_file_get(struct req *r)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT item_id, blob_id, name, type FROM library_files "
+                                      "WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", r->params[0]);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return reply_error(r, 404, "not_found", "no such file");
+    }
+    int64_t item_id = sqlite3_column_int64(st, 0), blob = sqlite3_column_int64(st, 1);
+    char name[256], type[128];
+    snprintf(name, sizeof(name), "%s", db_col_text(st, 2));
+    snprintf(type, sizeof(type), "%s", db_col_text(st, 3));
+    sqlite3_reset(st);
+    struct item it;
+    if (item_visible_or_respond(r, item_id, &it) != 0)
+        return r->status;
+    return reply_blob(r, blob, name, type);
+}
+
+/* PUT and DELETE /api/v1/library/items/{id}/favourite */
+static int library_favourite(struct req *r, bool on)
+{
+    struct item it;
+    if (item_visible_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(
+        r->db, on ? "INSERT INTO library_favourites (person_id, item_id) VALUES (:me, "
+                    ":id) ON CONFLICT DO NOTHING"
+                  : "DELETE FROM library_favourites WHERE person_id = :me AND item_id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":me", r->caller.person_id);
+    db_bind_int(st, ":id", it.id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:I,s:b}", "id", (json_int_t)it.id, "favourite", on));
+}
+
+static int library_favourite_put(struct req *r)
+{
+    return library_favourite(r, true);
+}
+
+static int library_favourite_delete(struct req *r)
+{
+    return library_favourite(r, false);
+}
+
+/* GET /api/v1/library/favourites: the caller's favourites that they may still see. */
+static int library_favourites(struct req *r)
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT " ITEM_COLUMNS " FROM library_favourites v JOIN "
+                                      "library_items i ON i.id = v.item_id LEFT JOIN subjects s "
+                                      "ON s.id = i.subject_id WHERE v.person_id = :me AND "
+                                      "(i.status = 'approved' OR i.author_id = :me) ORDER BY "
+                                      "v.created_at DESC LIMIT 500");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":me", r->caller.person_id);
+    return reply_rows(r, st, item_row);
+}
+
+/* Attaches an approved item to a lesson or a homework the caller may write. */
+static int attach(struct req *r, bool homework)
+{
+    json_int_t item;
+    if (body_unpack_or_respond(r, "{s:I}", "item_id", &item) != 0)
+        return r->status;
+    int64_t lesson = r->params[0];
+    if (homework) {
+        sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id FROM homework WHERE id = :id");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":id", r->params[0]);
+        lesson = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (lesson == 0)
+            return reply_error(r, 404, "not_found", "no such homework");
+    }
+    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
+        return r->status;
+    struct item it;
+    if (item_visible_or_respond(r, item, &it) != 0)
+        return r->status;
+    if (strcmp(it.status, "approved") != 0)
+        return reply_error(r, 409, "conflict", "only approved items go to lessons");
+    sqlite3_stmt *st = db_stmt(
+        r->db, homework ? "INSERT INTO homework_items (homework_id, item_id, added_by) VALUES "
+                          "(:t, :i, :me) ON CONFLICT DO NOTHING"
+                        : "INSERT INTO lesson_items (lesson_id, item_id, added_by) VALUES (:t, "
+                          ":i, :me) ON CONFLICT DO NOTHING");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":t", r->params[0]);
+    db_bind_int(st, ":i", item);
+    db_bind_int(st, ":me", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    if (db_changes(r->db) > 0) { /* each use counts once: MES rewards authors by use */
+        st = db_stmt(r->db, "UPDATE library_items SET uses = uses + 1 WHERE id = :i");
+        if (st == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":i", item);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return reply_db_error(r);
+    }
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:I}", homework ? "homework_id" : "lesson_id",
+                                (json_int_t)r->params[0], "item_id", item));
+}
+
+static int library_lesson_attach(struct req *r)
+{
+    return attach(r, false);
+}
+
+static int library_homework_attach(struct req *r)
+{
+    return attach(r, true);
+}
+
+/* DELETE /api/v1/lessons/{id}/items/{item} */
+static int library_lesson_detach(struct req *r)
+{
+    if (authz_lesson_or_respond(r, r->params[0], AUTHZ_WRITE, NULL) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM lesson_items WHERE lesson_id = :l AND "
+                                      "item_id = :i");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":l", r->params[0]);
+    db_bind_int(st, ":i", r->params[1]);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    if (db_changes(r->db) == 0)
+        return reply_error(r, 404, "not_found", "the item is not on this lesson");
+    return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* GET /api/v1/library/authors: contributions per author (approved items, their uses), which
+ * MES rewards; for methodologists and admins. */
+static int library_authors(struct req *r)
+{
+    if (!reviewer(r))
+        return reply_error(r, 403, "forbidden", "for methodologists");
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
+                                      "count(*), sum(i.uses) FROM library_items i JOIN persons p "
+                                      "ON p.id = i.author_id WHERE i.status = 'approved' GROUP "
+                                      "BY p.id ORDER BY sum(i.uses) DESC, count(*) DESC LIMIT 500");
+    if (st == NULL)
+        return reply_db_error(r);
+    json_t *items = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(items, json_pack("{s:{s:I,s:o},s:I,s:I}", "author", "id",
+                                               (json_int_t)sqlite3_column_int64(st, 0), "name",
+                                               school_person_name(st, 1), "items",
+                                               (json_int_t)sqlite3_column_int64(st, 4), "uses",
+                                               (json_int_t)sqlite3_column_int64(st, 5)));
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+#define AUTHORS (ROLE_TEACHER | ROLE_METHODOLOGIST)
+
+const struct route library_routes[] = {
+    {"GET", "/api/v1/library/items", library_search, ACCESS_USER, ROLES_ANY, false,
+     "library_search"},
+    {"POST", "/api/v1/library/items", library_item_create, ACCESS_USER, AUTHORS, true,
+     "library_item_create"},
+    {"GET", "/api/v1/library/items/{id}", library_item_get, ACCESS_USER, ROLES_ANY, false,
+     "library_item_get"},
+    {"PATCH", "/api/v1/library/items/{id}", library_item_patch, ACCESS_USER, AUTHORS, true,
+     "library_item_patch"},
+    {"POST", "/api/v1/library/items/{id}/submit", library_item_submit, ACCESS_USER, AUTHORS, true,
+     "library_item_submit"},
+    {"POST", "/api/v1/library/items/{id}/review", library_item_review, ACCESS_USER,
+     ROLE_METHODOLOGIST | ROLE_ADMIN, true, "library_item_review"},
+    {"PUT", "/api/v1/library/items/{id}/questions", library_questions_put, ACCESS_USER, AUTHORS,
+     true, "library_questions_put"},
+    {"POST", "/api/v1/library/items/{id}/attempts", library_attempt, ACCESS_USER, ROLES_ANY, true,
+     "library_attempt"},
+    {"POST", "/api/v1/library/items/{id}/files", library_file_add, ACCESS_USER, AUTHORS, true,
+     "library_file_add", false, true},
+    {"GET", "/api/v1/library/files/{id}", library_file_get, ACCESS_USER, ROLES_ANY, false,
+     "library_file_get"},
+    {"PUT", "/api/v1/library/items/{id}/favourite", library_favourite_put, ACCESS_USER, ROLES_ANY,
+     true, "library_favourite_put"},
+    {"DELETE", "/api/v1/library/items/{id}/favourite", library_favourite_delete, ACCESS_USER,
+     ROLES_ANY, true, "library_favourite_delete"},
+    {"GET", "/api/v1/library/favourites", library_favourites, ACCESS_USER, ROLES_ANY, false,
+     "library_favourites"},
+    {"GET", "/api/v1/library/authors", library_authors, ACCESS_USER,
+     ROLE_METHODOLOGIST | ROLE_ADMIN, false, "library_authors"},
+    {"POST", "/api/v1/lessons/{id}/items", library_lesson_attach, ACCESS_USER, ROLE_TEACHER, true,
+     "lesson_item_attach"},
+    {"DELETE", "/api/v1/lessons/{id}/items/{item}", library_lesson_detach, ACCESS_USER,
+     ROLE_TEACHER, true, "lesson_item_detach"},
+    {"POST", "/api/v1/homework/{id}/items", library_homework_attach, ACCESS_USER, ROLE_TEACHER,
+     true, "homework_item_attach"},
+    {0},
+};

@@ -1,0 +1,215 @@
+"""The library: Russian full-text search with word forms, the review workflow with its
+denials (a student never sees drafts, a teacher cannot approve), tests scored on the server
+without ever sending the answer key, files, favourites, and items attached to lessons and
+homework that the journal and the diary show."""
+import json
+import re
+from urllib.parse import quote
+
+import pytest
+
+from test_journal import w  # noqa: F401 (the demo world fixture)
+
+
+def search(client, **params):
+    qs = "&".join(f"{k}={quote(str(v))}" for k, v in params.items())
+    r = client.get(f"/api/v1/library/items?{qs}")
+    assert r.status == 200, r
+    return r.json()
+
+
+def titles(result):
+    return [i["title"] for i in result["items"]]
+
+
+def keys_in(obj):
+    """Every key anywhere in a JSON value."""
+    if isinstance(obj, dict):
+        return set(obj) | set().union(*(keys_in(v) for v in obj.values()))
+    if isinstance(obj, list):
+        return set().union(*(keys_in(v) for v in obj)) if obj else set()
+    return set()
+
+
+def test_search_finds_russian_word_forms(node):
+    teacher = node.login("teacher")
+    for form in ("уравнение", "уравнения", "уравнений", "Уравнениями"):
+        found = titles(search(teacher, q=form))
+        assert "Решение линейных уравнений" in found and "Квадратные уравнения и теорема Виета" in found, form
+    # Ranked: a title match comes before a match in the text only.
+    ranked = titles(search(teacher, q="дробей"))
+    assert ranked[0] == "Сложение и вычитание обыкновенных дробей"
+    assert "Математика. 5 класс. Учебник" in ranked  # "дроби" in its text
+    both = search(teacher, q="строение клетки")
+    assert set(titles(both)) == {"Интерактивный атлас: строение клетки", "Строение клетки"}
+    assert search(teacher, q="квазар")["total"] == 0
+    # Operators of the query language are just separators: no error, no injection.
+    assert search(teacher, q='уравнен* OR "NEAR(x') ["total"] >= 0
+    assert search(teacher, q="ё NOT AND")["total"] == 0
+
+
+def test_filters_paging_and_bad_parameters(node):
+    student = node.login("student")
+    subjects = {s["code"]: s["id"] for s in student.get("/api/v1/subjects").json()["items"]}
+    tests = search(student, type="test")
+    assert tests["total"] >= 3 and all(i["type"] == "test" for i in tests["items"])
+    maths = search(student, subject=subjects["math"])
+    assert maths["total"] >= 4 and all(i["subject"]["id"] == subjects["math"] for i in maths["items"])
+    grade8 = search(student, grade=8)
+    assert all(i["grades"]["min"] <= 8 <= i["grades"]["max"] for i in grade8["items"])
+    hub = search(student, origin="hub")
+    assert hub["total"] >= 5 and all(i["origin"] == "hub" for i in hub["items"])
+    combined = search(student, q="уравнения", type="test", subject=subjects["math"])
+    assert titles(combined) == ["Решение линейных уравнений"]
+    page1, page2 = search(student, limit=5, offset=0), search(student, limit=5, offset=5)
+    assert page1["total"] == page2["total"] >= 10
+    assert not set(i["id"] for i in page1["items"]) & set(i["id"] for i in page2["items"])
+    for bad in ("type=poem", "grade=12", "limit=0", "limit=1000", "origin=mars", "status=secret"):
+        assert student.get(f"/api/v1/library/items?{bad}").status == 400, bad
+
+
+def test_drafts_and_the_review_queue_stay_private(node):
+    student, teacher, methodologist = node.login("student"), node.login("teacher"), node.login("methodologist")
+    draft = next(i for i in search(teacher, mine=1, status="draft")["items"])
+    assert draft["title"] == "Задачи на движение: черновик"
+    assert "Задачи на движение: черновик" not in titles(search(student, q="движение"))
+    assert student.get(f"/api/v1/library/items/{draft['id']}").status == 404
+    assert methodologist.get(f"/api/v1/library/items/{draft['id']}").status == 404  # not yet submitted
+    assert student.get("/api/v1/library/items?status=submitted").status == 403
+    assert teacher.get("/api/v1/library/items?status=submitted").status == 403
+    queue = search(methodologist, status="submitted")
+    assert "Теорема Пифагора: практикум" in titles(queue)
+    assert node.login("parent").get("/api/v1/library/items?status=draft").status == 403
+
+
+def test_review_workflow(node):
+    teacher, methodologist, student = node.login("teacher"), node.login("methodologist"), node.login("student")
+    r = teacher.post("/api/v1/library/items", {"type": "scenario", "title": "Уравнения с параметром",
+                                               "description": "Черновик", "grade_min": 9, "grade_max": 11})
+    assert r.status == 201, r
+    item = r.json()
+    assert item["status"] == "draft" and item["origin"] == "school" and re.fullmatch(r"r\d{2}-\d+", item["uid"])
+    iid = item["id"]
+    assert teacher.patch(f"/api/v1/library/items/{iid}", {"body": "Ход урока: графический метод."}).status == 200
+    assert node.login("classteacher").patch(f"/api/v1/library/items/{iid}", {"title": "x"}).status == 404
+    assert teacher.patch(f"/api/v1/library/items/{iid}", {"grade_min": 11, "grade_max": 9}).status == 400
+    assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+    assert teacher.patch(f"/api/v1/library/items/{iid}", {"title": "y"}).status == 409  # under review
+    # A teacher cannot give verdicts; nobody reviews their own item.
+    assert teacher.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 403
+    assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "reject"}).status == 400  # no comment
+    r = methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "reject", "comment": "Добавьте задачи"})
+    assert r.status == 200 and r.json()["status"] == "rejected"
+    mine = teacher.get(f"/api/v1/library/items/{iid}").json()
+    assert mine["status"] == "rejected" and mine["review_comment"] == "Добавьте задачи"
+    assert student.get(f"/api/v1/library/items/{iid}").status == 404
+    assert teacher.patch(f"/api/v1/library/items/{iid}", {"body": "Задачи: 1) |x - a| = 2"}).status == 200
+    assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 200
+    assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 409
+    assert "Уравнения с параметром" in titles(search(student, q="параметром"))
+    assert teacher.patch(f"/api/v1/library/items/{iid}", {"title": "z"}).status == 409  # approved: fixed
+    # Contributions are counted for the methodologist.
+    authors = methodologist.get("/api/v1/library/authors").json()["items"]
+    assert any(a["author"]["name"].startswith("Смирнова") and a["items"] >= 2 for a in authors)
+    assert teacher.get("/api/v1/library/authors").status == 403
+    # Bad input changes nothing.
+    for bad in ({"type": "poem", "title": "x", "grade_min": 1, "grade_max": 2},
+                {"type": "scenario", "title": "", "grade_min": 1, "grade_max": 2},
+                {"type": "scenario", "title": "x", "grade_min": 0, "grade_max": 2},
+                {"type": "scenario", "title": "x", "grade_min": 1, "grade_max": 2, "subject_id": 99999},
+                {"type": "scenario", "title": "x", "grade_min": 1, "grade_max": 2, "extra": 1}):
+        assert teacher.post("/api/v1/library/items", bad).status == 400, bad
+    assert student.post("/api/v1/library/items", {"type": "scenario", "title": "x", "grade_min": 1, "grade_max": 2}).status == 403
+
+
+def test_tests_are_scored_on_the_server_and_never_leak_keys(node):
+    teacher, methodologist, student = node.login("teacher"), node.login("methodologist"), node.login("student")
+    t = next(i for i in search(student, q="линейных уравнений", type="test")["items"])
+    item = student.get(f"/api/v1/library/items/{t['id']}")
+    body = item.json()
+    assert len(body["questions"]) == 3
+    assert not keys_in(body) & {"answer", "answers", "key", "correct"}
+    qs = {q["kind"]: q for q in body["questions"]}
+    right = [{"question_id": qs["single"]["id"], "answer": 1},
+             {"question_id": qs["multiple"]["id"], "answer": [2, 0]},
+             {"question_id": qs["text"]["id"], "answer": " 7 "}]
+    r = student.post(f"/api/v1/library/items/{t['id']}/attempts", {"answers": right})
+    assert r.status == 201 and r.json()["score"] == 3 and r.json()["max_score"] == 3
+    wrong = [{"question_id": qs["single"]["id"], "answer": 0},
+             {"question_id": qs["multiple"]["id"], "answer": [0]},
+             {"question_id": qs["text"]["id"], "answer": "8"}]
+    r = student.post(f"/api/v1/library/items/{t['id']}/attempts", {"answers": wrong})
+    result = r.json()
+    assert result["score"] == 0 and all(not x["correct"] for x in result["results"])
+    assert not keys_in(result) & {"answer", "answers", "key", "options"}
+    assert student.post(f"/api/v1/library/items/{t['id']}/attempts", {"answers": "all"}).status == 400
+    # An author writes questions with keys; bad keys are refused; the keys stay inside.
+    r = teacher.post("/api/v1/library/items", {"type": "test", "title": "Дроби: проверка", "grade_min": 5, "grade_max": 5})
+    tid = r.json()["id"]
+    assert teacher.post(f"/api/v1/library/items/{tid}/submit").status == 409  # no questions yet
+    bad = [{"kind": "single", "prompt": "1/2 + 1/2 =", "options": ["1", "2"], "answer": [5]}]
+    assert teacher.request("PUT", f"/api/v1/library/items/{tid}/questions", body={"questions": bad}).status == 400
+    good = [{"kind": "single", "prompt": "1/2 + 1/2 =", "options": ["1", "2"], "answer": [0], "points": 2}]
+    assert teacher.request("PUT", f"/api/v1/library/items/{tid}/questions", body={"questions": good}).status == 200
+    mine = teacher.get(f"/api/v1/library/items/{tid}").json()
+    assert "answer" not in keys_in(mine)
+    assert student.request("PUT", f"/api/v1/library/items/{tid}/questions", body={"questions": good}).status == 403
+    scen = teacher.post("/api/v1/library/items", {"type": "scenario", "title": "Без вопросов", "grade_min": 5, "grade_max": 5}).json()
+    assert teacher.request("PUT", f"/api/v1/library/items/{scen['id']}/questions", body={"questions": good}).status == 409
+
+
+def test_files_favourites_and_lessons(node, w):
+    teacher, methodologist, student, parent = (node.login(x) for x in ("teacher", "methodologist", "student", "parent"))
+    item = teacher.post("/api/v1/library/items", {"type": "media", "title": "Плакат: доли и дроби", "grade_min": 5, "grade_max": 5}).json()
+    iid = item["id"]
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    r = teacher.request("POST", f"/api/v1/library/items/{iid}/files?name=poster.png&cover=1", raw=png,
+                        headers={"Content-Type": "image/png"})
+    assert r.status == 201 and r.json()["cover"] is True
+    r = teacher.request("POST", f"/api/v1/library/items/{iid}/files?name=notes.txt&cover=1", raw=b"text",
+                        headers={"Content-Type": "text/plain"})
+    assert r.status == 400  # a cover is an image
+    got = teacher.get(f"/api/v1/library/items/{iid}").json()
+    cover = got["cover"]
+    assert cover and [f["name"] for f in got["files"]] == ["poster.png"]
+    assert student.get(cover).status == 404  # a draft's file is its author's
+    assert student.request("POST", f"/api/v1/library/items/{iid}/files?name=x.png", raw=png,
+                           headers={"Content-Type": "image/png"}).status == 403
+    # Approved, it is everyone's: its cover, its favourite star, its lessons.
+    assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 200
+    dl = student.get(cover)
+    assert dl.status == 200 and dl.body == png and dl.headers["Content-Type"] == "image/png"
+    assert student.request("PUT", f"/api/v1/library/items/{iid}/favourite").status == 200
+    assert iid in [i["id"] for i in student.get("/api/v1/library/favourites").json()["items"]]
+    assert student.get(f"/api/v1/library/items/{iid}").json()["favourite"] is True
+    assert student.delete(f"/api/v1/library/items/{iid}/favourite").status == 200
+    assert iid not in [i["id"] for i in student.get("/api/v1/library/favourites").json()["items"]]
+
+    lesson = w["lessons"][2]
+    assert teacher.post(f"/api/v1/lessons/{lesson['id']}/items", {"item_id": iid}).status == 201
+    assert teacher.post(f"/api/v1/lessons/{lesson['id']}/items", {"item_id": iid}).status == 201  # once
+    assert teacher.get(f"/api/v1/library/items/{iid}").json()["uses"] == 1
+    grid = teacher.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={w['period']['id']}").json()
+    assert [i["title"] for l in grid["lessons"] if l["id"] == lesson["id"] for i in l["items"]] == ["Плакат: доли и дроби"]
+    diary = parent.get(f"/api/v1/students/{w['artem']}/diary?from={lesson['date']}&to={lesson['date']}").json()
+    dl = next(x for d in diary["days"] for x in d["lessons"] if x["id"] == lesson["id"])
+    assert [i["id"] for i in dl["items"]] == [iid]
+    hw = teacher.post(f"/api/v1/lessons/{lesson['id']}/homework", {"text": "Посмотреть плакат", "due_date": lesson["date"]}).json()
+    assert teacher.post(f"/api/v1/homework/{hw['id']}/items", {"item_id": iid}).status == 201
+    diary = parent.get(f"/api/v1/students/{w['artem']}/diary?from={lesson['date']}&to={lesson['date']}").json()
+    h = next(h for d in diary["days"] for x in d["lessons"] for h in x["homework"] if h["id"] == hw["id"])
+    assert [i["id"] for i in h["items"]] == [iid]
+    assert teacher.get(f"/api/v1/library/items/{iid}").json()["uses"] == 2
+    # Denials: a draft, another teacher's lesson, a student.
+    draft = next(i for i in search(teacher, mine=1, status="draft")["items"])
+    assert teacher.post(f"/api/v1/lessons/{lesson['id']}/items", {"item_id": draft["id"]}).status == 409
+    rus = [l for l in teacher.get(f"/api/v1/journal?class={w['c5a']}&subject={w['rus']}&period={w['period']['id']}").json().get("lessons", [])]
+    rus_lesson = node.login("classteacher").get(
+        f"/api/v1/journal?class={w['c5a']}&subject={w['rus']}&period={w['period']['id']}").json()["lessons"][0]
+    assert rus == []
+    assert teacher.post(f"/api/v1/lessons/{rus_lesson['id']}/items", {"item_id": iid}).status == 403
+    assert student.post(f"/api/v1/lessons/{lesson['id']}/items", {"item_id": iid}).status == 403
+    assert teacher.delete(f"/api/v1/lessons/{lesson['id']}/items/{iid}").status == 200
+    assert teacher.delete(f"/api/v1/lessons/{lesson['id']}/items/{iid}").status == 404

@@ -1,0 +1,104 @@
+/*
+ * Unit tests of the library's full-text tokenizer (node/library/stem.c): Russian word forms
+ * meet at one stem, English too, letters are folded to lower case, «й» and «ё» survive, and
+ * the tokenizer is there on every new connection.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "library/library.h"
+
+static sqlite3 *db;
+
+static int setup(void **state)
+{
+    (void)state;
+    library_tokenizer_init();
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+        return -1;
+    return sqlite3_exec(db,
+                        "CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'mes_stem');"
+                        "INSERT INTO t (rowid, x) VALUES (1, 'Решение линейных уравнений'),"
+                        "(2, 'Квадратное уравнение и теорема Виета'),"
+                        "(3, 'Сложение обыкновенных ДРОБЕЙ'), (4, 'Running experiments in labs'),"
+                        "(5, 'Мой край: озёра и реки'), (6, 'Строение клетки');",
+                        NULL, NULL, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return sqlite3_close(db);
+}
+
+/* The rowids matching `query`, as "1,2" (in rowid order). */
+static const char *match(const char *query)
+{
+    static char out[64];
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid", -1, &st,
+                           NULL) != SQLITE_OK)
+        return "error";
+    sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && n + 8 < sizeof(out))
+        n +=
+            (size_t)snprintf(out + n, sizeof(out) - n, n ? ",%d" : "%d", sqlite3_column_int(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void test_russian_forms(void **state)
+{
+    (void)state;
+    assert_string_equal(match("уравнение"), "1,2");
+    assert_string_equal(match("уравнения"), "1,2");
+    assert_string_equal(match("уравнений"), "1,2");
+    assert_string_equal(match("уравнениями"), "1,2");
+    assert_string_equal(match("дробь"), "3");
+    assert_string_equal(match("дробями"), "3"); /* upper case in the text */
+    assert_string_equal(match("клетку"), "6");
+    assert_string_equal(match("линейное уравнение"), "1");
+    assert_string_equal(match("теорема"), "2");
+    assert_string_equal(match("квазар"), "");
+}
+
+static void test_english_and_letters(void **state)
+{
+    (void)state;
+    assert_string_equal(match("run"), "4");
+    assert_string_equal(match("experiment"), "4");
+    assert_string_equal(match("lab"), "4");
+    assert_string_equal(match("мой"), "5"); /* «й» is not stripped to «и» */
+    assert_string_equal(match("озеро"), "5");
+}
+
+static void test_every_connection(void **state)
+{
+    (void)state;
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(":memory:", &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other,
+                                  "CREATE VIRTUAL TABLE u USING fts5(x, tokenize = "
+                                  "'mes_stem')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(other);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_russian_forms),
+        cmocka_unit_test(test_english_and_letters),
+        cmocka_unit_test(test_every_connection),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
