@@ -199,6 +199,58 @@ const tests = {
     assert(text.includes("Семейная поездка") && text.includes("ОРВИ") && text.includes("медицинская справка"),
       "class teacher's notices: " + text);
   },
+  async "a student finds a test by a word form and takes it; the score comes from the server"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "student");
+    await page.click("#nav a[href='/library']");
+    await page.fill(".library-search input[name=q]", "уравнений");
+    await page.click(".library-search button[type=submit]");
+    await page.waitForSelector("a.item-title >> text=Решение линейных уравнений");
+    const found = await page.$$eval("a.item-title", (as) => as.map((a) => a.textContent));
+    assert(found.includes("Квадратные уравнения и теорема Виета"), "results: " + found);
+    await page.click("a.item-title >> text=Решение линейных уравнений");
+    await page.waitForSelector("#test-form");
+    const html = await page.content();
+    assert(!html.includes('"answer"'), "the page holds an answer key");
+    const sets = await page.$$("#test-form fieldset");
+    await (await sets[0].$$("input"))[1].check();            // 2x + 3 = 11 → 4
+    const multi = await sets[1].$$("input");
+    await multi[0].check(); await multi[2].check();         // x + 2 = 4, 5 - x = 3
+    await (await sets[2].$("input")).fill("7");
+    await page.click("#test-form button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("#test-result")?.textContent.includes("3 из 3"));
+  },
+  async "a teacher attaches a library item to a lesson from the journal; the parent sees it in the diary"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "teacher");
+    await page.click("#nav a[href='/journal']");
+    await page.waitForSelector("#journal-grid");
+    const target = await page.evaluate(() => {
+      const heads = [...document.querySelectorAll("#journal-grid thead th[data-lesson]")];
+      const h = heads.find((x) => !x.classList.contains("cancelled"));
+      return { lesson: h.dataset.lesson, date: h.dataset.date };
+    });
+    await page.click(`th[data-lesson='${target.lesson}']`);
+    await page.waitForSelector(".lesson-dialog");
+    await page.click(".lesson-dialog details.attach-library summary");
+    await page.fill(".lesson-dialog .library-search input[name=q]", "дроби");
+    await page.click(".lesson-dialog .library-search button[type=submit]");
+    await page.waitForSelector(".lesson-dialog li.item >> text=Сложение и вычитание обыкновенных дробей");
+    const id = await page.$eval(".lesson-dialog li.item", (li) => li.dataset.item);
+    await page.click(`.lesson-dialog button.pick[data-item='${id}']`);
+    await page.waitForSelector(".lesson-dialog", { state: "detached" });
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+    await login(page, base, "parent");
+    await page.waitForSelector("a.diary-link");
+    const diary = await page.$eval("li:has(a.child:text('Иванов Артём')) a.diary-link", (a) => a.getAttribute("href"));
+    await page.goto(`${base}${diary}?week=${target.date}`);
+    const link = `li.lesson[data-lesson='${target.lesson}'] a.library-item`;
+    await page.waitForSelector(link);
+    assert((await page.textContent(link)) === "Сложение и вычитание обыкновенных дробей", "diary item");
+    await page.click(link);
+    await page.waitForSelector("article.library-item h1");
+  },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;
     await login(page, base, "student");
@@ -274,9 +326,11 @@ const tests = {
     await page.waitForFunction(() => [...document.querySelectorAll("#thread-student option")]
       .some((o) => o.textContent === "Иванов Артём Сергеевич"));
     await page.selectOption("#thread-student", { label: "Иванов Артём Сергеевич" });
+    // The recipients are filled in for the chosen student: wait for Artём's own entry.
     await page.waitForFunction(() => [...document.querySelectorAll("#thread-with option")]
-      .some((o) => o.textContent.includes("(ученик)")));
-    const self = await page.$eval("#thread-with", (s) => [...s.options].find((o) => o.textContent.includes("(ученик)")).value);
+      .some((o) => o.textContent === "Иванов Артём Сергеевич (ученик)"));
+    const self = await page.$eval("#thread-with", (s) => [...s.options]
+      .find((o) => o.textContent === "Иванов Артём Сергеевич (ученик)").value);
     await page.selectOption("#thread-with", self);
     await page.fill("#thread-title", "Доклад");
     await page.fill("#thread-text", "Подготовь доклад о дробях к пятнице.");

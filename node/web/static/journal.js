@@ -2,6 +2,7 @@
 // place, a lesson's topic and homework with files from its column head), the diary week of a
 // student (homework files, hand-ins), and a student's marks by subject with weighted averages.
 import { api, el, go, navigation, pages, section, show, state, t, upload } from "./app.js";
+import { librarySearchBox } from "./library.js";
 
 navigation.push(
   { key: "nav.journal", href: "/journal", roles: ["teacher", "class_teacher", "school_admin"] },
@@ -166,7 +167,14 @@ function lessonDialog(lesson, done) {
     el("h2", { text: `${ddmm(lesson.date)} · ${t("journal.lesson")} ${lesson.number}` }),
     el("label", { text: t("diary.topic") }), topic,
     el("button", { type: "button", class: "save-topic", onclick: saveTopic, text: t("journal.save") }),
-    lesson.homework.map((h) => el("div", { class: "homework" }, `${t("diary.homework")}: ${h.text}`, fileLinks(h.files))),
+    lesson.homework.map((h) => el("div", { class: "homework" }, `${t("diary.homework")}: ${h.text}`, fileLinks(h.files), itemLinks(h.items))),
+    el("h3", { text: t("journal.materials") }),
+    itemLinks(lesson.items),
+    el("details", { class: "attach-library" }, el("summary", { text: t("journal.attach_from_library") }),
+      librarySearchBox(async (item) => {
+        const r = await api("POST", `/api/v1/lessons/${lesson.id}/items`, { item_id: item.id });
+        if (r.status === 201) { dialog.remove(); done(); } else fail(r);
+      })),
     el("h3", { text: t("journal.add_homework") }),
     text,
     el("label", { text: t("journal.due") }), due,
@@ -175,6 +183,14 @@ function lessonDialog(lesson, done) {
     error,
     el("button", { type: "button", class: "secondary", onclick: () => dialog.remove(), text: t("journal.close") }));
   document.getElementById("main").append(dialog);
+}
+
+// Links to library items on a lesson or a homework.
+function itemLinks(items) {
+  if (!items?.length) return null;
+  return el("ul", { class: "lesson-items" }, items.map((i) => el("li", {},
+    el("a", { href: `/library/items/${i.id}`, "data-link": "", class: "library-item", text: i.title }),
+    el("span", { class: "muted", text: ` (${t(`library.type.${i.type}`)})` }))));
 }
 
 // Download links of homework files.
@@ -207,6 +223,7 @@ async function diaryView(id) {
         l.marks.map((m) => el("span", { class: `mark w${m.weight}`, title: `${m.control_form} · ${t("journal.weight")} ${m.weight}`, text: markText(m.value) })),
         l.attendance ? el("span", { class: "absent", text: t(`attendance.${l.attendance.status}`) }) : null),
       l.topic ? el("div", { class: "muted", text: `${t("diary.topic")}: ${l.topic}` }) : null,
+      itemLinks(l.items),
       l.homework.map((h) => homeworkLine(h, Number(id) === state.me.student?.id)),
       l.marks.filter((m) => m.comment).map((m) => el("div", { class: "comment", text: `${t("diary.comment")}: ${m.comment}` })),
       l.cancelled ? el("div", { class: "error", text: t("diary.cancelled") }) : null)))));
@@ -234,6 +251,7 @@ function homeworkLine(h, own) {
     `${t("diary.homework")}: ${h.text}`,
     !own && h.done ? el("span", { class: "muted", text: ` (${t("diary.done")})` }) : null,
     fileLinks(h.files.filter((f) => !f.handed_in)),
+    itemLinks(h.items),
     h.answer ? el("div", { class: "muted", text: `${t("diary.answer")}: ${h.answer}` }) : null,
     h.files.some((f) => f.handed_in) ? el("div", { class: "muted", text: `${t("diary.handed_in")}:` }) : null,
     fileLinks(h.files.filter((f) => f.handed_in)),

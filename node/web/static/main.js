@@ -5,5 +5,6 @@ import "./notify.js";
 import "./messages.js";
 import "./certificates.js";
 import "./notices.js";
+import "./library.js";
 
 boot();

@@ -48,7 +48,9 @@ async function teacherThreadForm() {
   const student = el("select", { id: "thread-student" });
   const whom = el("select", { id: "thread-with" });
   const fillWhom = async () => {
-    const r = await api("GET", `/api/v1/students/${student.value}`);
+    const chosen = student.value;
+    const r = await api("GET", `/api/v1/students/${chosen}`);
+    if (student.value !== chosen) return; /* another student was picked meanwhile */
     const s = r.data;
     whom.replaceChildren(...(s ? [el("option", { value: String(s.id), text: `${s.name} (${t("messages.the_student")})` }),
       ...s.guardians.map((g) => el("option", { value: String(g.id), text: `${g.name} (${t(`relation.${g.relation}`)})` }))] : []));
