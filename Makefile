@@ -109,6 +109,7 @@ test-browser: $(BUILD)/mesnode
 
 bench:
 	@bash bench/run.sh
+	@bash bench/library.sh
 
 install: $(BUILD)/mesnode
 	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode

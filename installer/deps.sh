@@ -14,7 +14,7 @@ packages=(
   chromium prometheus clang
 )
 # The benchmark's tools (make bench only).
-[[ "${MES_BENCH:-0}" == 1 ]] && packages+=(nginx-light wrk)
+[[ "${MES_BENCH:-0}" == 1 ]] && packages+=(nginx-light wrk sqlite3)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

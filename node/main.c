@@ -46,12 +46,15 @@ static const char usage_demo[] =
     "the password of each is \"demo\".\n";
 
 static const char usage_gen[] =
-    "usage: mesnode gen --scale NAME --data DIR\n"
+    "usage: mesnode gen --scale NAME --data DIR [--library N]\n"
+    "       mesnode gen --library N --data DIR\n"
     "\n"
     "Creates a synthetic region in an empty data directory: the demo's schools and logins\n"
     "(password \"demo\"), generated schools, classes, teachers, students and parents, weekly\n"
     "timetables, the lessons of every period begun, and marks, attendance and homework on\n"
     "the past lessons at realistic rates. Serve it with `mesnode demo --data DIR`.\n"
+    "--library N adds N library items (up to 10,000,000) to the new region, or to the region\n"
+    "already in DIR when no scale is given.\n"
     "Scales:\n";
 
 static const char usage_init[] =
@@ -162,9 +165,13 @@ static void gen_progress(const char *stage, long done, long total)
 
 static int cmd_gen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"scale", required_argument, 0, 's'}, {"data", required_argument, 0, 'd'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"scale", required_argument, 0, 's'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"library", required_argument, 0, 'l'},
+                                         {0, 0, 0, 0}};
     const char *scale = NULL, *data = NULL;
+    long library = -1;
+    char *end;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -174,12 +181,19 @@ static int cmd_gen(int argc, char **argv)
         case 'd':
             data = optarg;
             break;
+        case 'l':
+            library = strtol(optarg, &end, 10);
+            if (*end != '\0' || library < 0 || library > 10000000) {
+                fprintf(stderr, "mesnode gen: --library takes 0-10000000\n");
+                return 2;
+            }
+            break;
         default:
             fprintf(stderr, "%s%s", usage_gen, demo_scales());
             return 2;
         }
     }
-    if (scale == NULL || data == NULL || optind != argc) {
+    if ((scale == NULL && library < 0) || data == NULL || optind != argc) {
         fprintf(stderr, "%s%s", usage_gen, demo_scales());
         return 2;
     }
@@ -194,16 +208,29 @@ static int cmd_gen(int argc, char **argv)
         return 1;
     }
     time_t t0 = time(NULL);
-    int rc = demo_generate(&n, scale, gen_progress, err, sizeof(err));
-    if (rc < 0) {
-        fprintf(stderr, "mesnode gen: %s\n", err);
+    if (scale != NULL) {
+        int rc = demo_generate(&n, scale, gen_progress, err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "mesnode gen: %s\n", err);
+            return 1;
+        }
+        if (rc == 0) {
+            fprintf(stderr, "mesnode gen: %s already holds a region\n", data);
+            return 1;
+        }
+        printf("generated the %s region in %s in %ld s\n", scale, data, (long)(time(NULL) - t0));
+    } else if (!demo_has_region(&n)) {
+        fprintf(stderr, "mesnode gen: %s holds no region to add a library to\n", data);
         return 1;
     }
-    if (rc == 0) {
-        fprintf(stderr, "mesnode gen: %s already holds a region\n", data);
-        return 1;
+    if (library > 0) {
+        time_t t1 = time(NULL);
+        if (demo_generate_library(&n, library, gen_progress, err, sizeof(err)) != 0) {
+            fprintf(stderr, "mesnode gen: %s\n", err);
+            return 1;
+        }
+        printf("added %ld library items in %ld s\n", library, (long)(time(NULL) - t1));
     }
-    printf("generated the %s region in %s in %ld s\n", scale, data, (long)(time(NULL) - t0));
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #ifndef MES_DEMO_H
 #define MES_DEMO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct node;
@@ -29,6 +30,16 @@ const char *demo_scales(void);
 struct db;
 int demo_sample_library(struct db *db, const char *region_code, long long teacher,
                         long long methodologist);
+
+/* Whether the node's database already holds a region (any account). */
+bool demo_has_region(struct node *n);
+
+/* Adds `count` synthetic approved library items to the region's database (mesnode gen
+ * --library N): every type, the main subjects' topics, grades, origins and uses; the search
+ * index is rebuilt once at the end. 0, or -1 with err. */
+int demo_generate_library(struct node *n, long count,
+                          void (*progress)(const char *stage, long done, long total), char *err,
+                          size_t errlen);
 
 /* Prints the address and the demo logins to standard output. */
 void demo_print_banner(struct node *n);

@@ -5,6 +5,7 @@
  * that search, review and attaching to a lesson can be tried at once.
  */
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -160,4 +161,170 @@ int demo_sample_library(struct db *db, const char *region_code, long long teache
     return db_exec(db, "INSERT INTO library_fts (library_fts) VALUES ('rebuild')") == SQLITE_OK
                ? 0
                : -1;
+}
+
+/* ---- a synthetic library of any size (mesnode gen --library N) ------------------------- */
+
+bool demo_has_region(struct node *n)
+{
+    char err[256];
+    struct db *db = db_open(n->db_path, &n->cfg, err, sizeof(err));
+    if (db == NULL)
+        return false;
+    bool yes = db_exists(db, "SELECT 1 FROM accounts WHERE id > :id", 0) == 1;
+    db_close(db);
+    return yes;
+}
+
+static const struct {
+    const char *subject;
+    const char *topics[10];
+} topics[] = {
+    {"math",
+     {"натуральные числа", "обыкновенные дроби", "десятичные дроби", "проценты", "уравнения",
+      "задачи на движение", "площади фигур", "координатная прямая", "делимость чисел",
+      "отношения и пропорции"}},
+    {"algebra",
+     {"линейные уравнения", "квадратные уравнения", "системы уравнений", "неравенства",
+      "функции и графики", "степени", "арифметическая прогрессия", "логарифмы", "производная",
+      "тригонометрические функции"}},
+    {"geometry",
+     {"треугольники", "подобие фигур", "окружность", "векторы", "теорема Пифагора",
+      "многоугольники", "площади", "координаты", "многогранники", "тела вращения"}},
+    {"rus",
+     {"правописание приставок", "причастный оборот", "сложные предложения", "орфограммы корня",
+      "знаки препинания", "морфемный разбор", "деепричастия", "синтаксис", "лексика",
+      "стили речи"}},
+    {"lit",
+     {"поэзия Пушкина", "проза Гоголя", "романы Толстого", "лирика Лермонтова",
+      "драматургия Чехова", "басни Крылова", "поэзия Серебряного века", "повести Тургенева",
+      "романы Достоевского", "сказки"}},
+    {"phys",
+     {"законы Ньютона", "электрический ток", "закон Ома", "оптика", "давление", "работа и мощность",
+      "колебания и волны", "термодинамика", "магнитное поле", "атомное ядро"}},
+    {"chem",
+     {"периодическая система", "химические реакции", "кислоты и основания", "соли",
+      "окислительно-восстановительные реакции", "органическая химия", "растворы", "металлы",
+      "неметаллы", "строение атома"}},
+    {"bio",
+     {"строение клетки", "фотосинтез", "генетика", "эволюция", "экосистемы", "анатомия человека",
+      "ботаника", "зоология", "микроорганизмы", "наследственность"}},
+    {"history",
+     {"Древняя Русь", "Смутное время", "реформы Петра", "Отечественная война 1812 года",
+      "Великая Отечественная война", "Древний Египет", "Античная Греция", "Средние века",
+      "эпоха Возрождения", "революции XX века"}},
+    {"geo",
+     {"природные зоны", "климат России", "рельеф", "гидросфера", "население мира",
+      "материки и океаны", "полезные ископаемые", "атмосфера", "карты и планы",
+      "экономические районы"}},
+    {"eng",
+     {"Present Simple", "Past Continuous", "Future forms", "modal verbs", "conditionals",
+      "reported speech", "passive voice", "phrasal verbs", "articles", "travel vocabulary"}},
+    {"cs",
+     {"алгоритмы сортировки", "системы счисления", "логика", "программирование на Python",
+      "базы данных", "компьютерные сети", "кодирование информации", "циклы и ветвления", "графы",
+      "электронные таблицы"}},
+};
+
+static const char *const type_names[][2] = {
+    {"scenario", "Сценарий урока"},      {"test", "Тест"},
+    {"textbook", "Учебное пособие"},     {"workbook", "Рабочая тетрадь"},
+    {"fiction", "Книга для чтения"},     {"lab", "Виртуальная лаборатория"},
+    {"app", "Интерактивное приложение"}, {"media", "Видеоурок"},
+};
+
+static const char *const surnames_lib[] = {"Абдуллаев", "Магомедова", "Иванов",    "Петрова",
+                                           "Гасанов",   "Смирнова",   "Алиева",    "Кузнецов",
+                                           "Омаров",    "Васильева",  "Рамазанов", "Соколова"};
+
+int demo_generate_library(struct node *n, long count,
+                          void (*progress)(const char *stage, long done, long total), char *err,
+                          size_t errlen)
+{
+    struct db *db = db_open(n->db_path, &n->cfg, err, errlen);
+    if (db == NULL)
+        return -1;
+    /* The index is built once at the end, faster than row by row. */
+    sqlite3_db_config(db_handle(db), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+    int rc = -1;
+    uint64_t rng = 0x2545F4914F6CDD1Dull;
+    sqlite3_stmt *st = NULL;
+    long base = 0;
+    if (db_exec(db, "PRAGMA cache_size = -262144") != SQLITE_OK || db_begin_write(db) != SQLITE_OK)
+        goto out;
+    st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM library_items");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    base = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    st = db_stmt(db, "INSERT INTO library_items (uid, type, title, description, body, "
+                     "subject_id, grade_min, grade_max, authors, origin, status, uses) VALUES "
+                     "(:uid, :type, :title, :descr, :body, (SELECT id FROM subjects WHERE code "
+                     "= :subject), :gmin, :gmax, :authors, :origin, 'approved', :uses)");
+    if (st == NULL)
+        goto out;
+    for (long i = 0; i < count; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t s = rng % (sizeof(topics) / sizeof(topics[0]));
+        const char *topic = topics[s].topics[(rng >> 8) % 10];
+        const char *other = topics[s].topics[(rng >> 16) % 10];
+        size_t ty = (rng >> 24) % (sizeof(type_names) / sizeof(type_names[0]));
+        int gmin = 1 + (int)((rng >> 32) % 11), gmax = gmin + (int)((rng >> 36) % 3);
+        if (gmax > 11)
+            gmax = 11;
+        char uid[48], title[300], descr[600], body[900], authors[64];
+        snprintf(uid, sizeof(uid), "gen-%ld", base + i + 1);
+        snprintf(title, sizeof(title), "%s: %s, %d класс (№ %ld)", type_names[ty][1], topic, gmin,
+                 i + 1);
+        snprintf(descr, sizeof(descr),
+                 "Материал по теме «%s» для %d–%d классов: объяснение, примеры и задания; "
+                 "связь с темой «%s».",
+                 topic, gmin, gmax, other);
+        snprintf(body, sizeof(body),
+                 "Цели: понять тему «%s» и научиться применять её. Ход работы: повторение "
+                 "темы «%s», разбор примеров, самостоятельная работа, обсуждение ответов и "
+                 "итоги.",
+                 topic, other);
+        static const char *const initials[] = {"А", "Б", "В", "Г", "Д", "Е", "З", "И", "К",
+                                               "Л", "М", "Н", "О", "П", "Р", "С", "Т"};
+        enum { NI = sizeof(initials) / sizeof(initials[0]) };
+        snprintf(authors, sizeof(authors), "%s %s. %s.",
+                 surnames_lib[(rng >> 40) % (sizeof(surnames_lib) / sizeof(surnames_lib[0]))],
+                 initials[(rng >> 54) % NI], initials[(rng >> 58) % NI]);
+        unsigned o = (unsigned)((rng >> 44) % 10);
+        db_bind_text(st, ":uid", uid);
+        db_bind_text(st, ":type", type_names[ty][0]);
+        db_bind_text(st, ":title", title);
+        db_bind_text(st, ":descr", descr);
+        db_bind_text(st, ":body", body);
+        db_bind_text(st, ":subject", topics[s].subject);
+        db_bind_int(st, ":gmin", gmin);
+        db_bind_int(st, ":gmax", gmax);
+        db_bind_text(st, ":authors", authors);
+        db_bind_text(st, ":origin", o < 6 ? "hub" : o < 9 ? "region" : "school");
+        db_bind_int(st, ":uses", (int64_t)((rng >> 50) % 200));
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto out;
+        if ((i + 1) % 10000 == 0 || i + 1 == count) {
+            if (progress)
+                progress("library items", i + 1, count);
+            if (db_commit(db) != SQLITE_OK || db_begin_write(db) != SQLITE_OK)
+                goto out;
+        }
+    }
+    if (progress)
+        progress("search index", 0, 1);
+    if (db_exec(db, "INSERT INTO library_fts (library_fts) VALUES ('rebuild')") != SQLITE_OK ||
+        db_commit(db) != SQLITE_OK)
+        goto out;
+    if (progress)
+        progress("search index", 1, 1);
+    rc = 0;
+out:
+    if (rc != 0) {
+        snprintf(err, errlen, "generating the library failed: %s", db_errmsg(db));
+        db_rollback(db);
+    }
+    db_close(db);
+    return rc;
 }

@@ -190,7 +190,7 @@ static int library_search(struct req *r)
          "'approved') END) AND (:type IS NULL OR i.type = :type) AND (:subject IS NULL OR "
          "i.subject_id = :subject) AND (:grade IS NULL OR :grade BETWEEN i.grade_min AND "
          "i.grade_max) AND (:origin IS NULL OR i.origin = :origin)"},
-        {"SELECT " ITEM_COLUMNS " FROM library_fts JOIN library_items i ON i.id = "
+        {"SELECT " ITEM_COLUMNS " FROM library_fts CROSS JOIN library_items i ON i.id = "
          "library_fts.rowid LEFT JOIN subjects s ON s.id = i.subject_id WHERE library_fts "
          "MATCH :q AND (CASE WHEN :mine THEN i.author_id = :me AND (:status IS NULL OR "
          "i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND (:type IS "
@@ -198,7 +198,7 @@ static int library_search(struct req *r)
          "IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS NULL OR "
          "i.origin = :origin) ORDER BY bm25(library_fts, 10.0, 4.0, 2.0, 1.0), i.id LIMIT "
          ":limit OFFSET :offset",
-         "SELECT count(*) FROM library_fts JOIN library_items i ON i.id = library_fts.rowid "
+         "SELECT count(*) FROM library_fts CROSS JOIN library_items i ON i.id = library_fts.rowid "
          "WHERE library_fts MATCH :q AND (CASE WHEN :mine THEN i.author_id = :me AND (:status IS "
          "NULL OR i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND "
          "(:type IS NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) "

@@ -34,6 +34,7 @@ CREATE TABLE library_items (
     CHECK (grade_min <= grade_max)
 );
 CREATE INDEX library_items_browse ON library_items(status, subject_id, type);
+CREATE INDEX library_items_newest ON library_items(status, updated_at);
 CREATE INDEX library_items_by_author ON library_items(author_id, status);
 
 -- The files an item is made of (a textbook's PDF, a media element's video).

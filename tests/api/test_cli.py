@@ -156,6 +156,11 @@ def test_gen_small_region_serves(tmp_path):
     again = run("gen", "--scale", "small", "--data", data)
     assert again.returncode == 1 and "already holds" in again.stderr
     assert run("gen", "--scale", "galaxy", "--data", str(tmp_path / "x")).returncode == 1
+    # A library added to the region: searchable at once.
+    lib = run("gen", "--library", "400", "--data", data, timeout=300)
+    assert lib.returncode == 0 and "added 400 library items" in lib.stdout, lib.stderr
+    assert run("gen", "--library", "10", "--data", str(tmp_path / "empty")).returncode == 1
+    assert run("gen", "--library", "-5", "--data", data).returncode == 2
     log = open(str(tmp_path / "serve.log"), "w+")
     proc = subprocess.Popen([MESNODE, "demo", "--port", "0", "--data", data], stdout=log,
                             stderr=subprocess.STDOUT)
@@ -182,6 +187,9 @@ def test_gen_small_region_serves(tmp_path):
         grid = c.get(f"/api/v1/journal?class={cls['id']}&subject={subj}&period={p1['id']}").json()
         assert len(grid["lessons"]) > 5
         assert sum(len(s["marks"]) for s in grid["students"]) > len(grid["lessons"])
+        assert c.get("/api/v1/library/items").json()["total"] >= 400
+        found = c.get("/api/v1/library/items?q=%D1%83%D1%80%D0%B0%D0%B2%D0%BD%D0%B5%D0%BD%D0%B8%D0%B9").json()
+        assert found["total"] > 0 and all("уравнен" in (i["title"] + i["description"]).lower() for i in found["items"])
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
