@@ -110,10 +110,7 @@ static json_t *item_row(sqlite3_stmt *st)
     return o;
 }
 
-/* Turns what a person typed into an FTS5 query: each word a quoted term, all required. Words
- * are runs of letters and digits (any byte of a multi-byte UTF-8 letter counts); everything
- * else, FTS5's operators included, only separates them. "" when there is no word. */
-static char *fts_query(const char *text)
+char *library_fts_query(const char *text)
 {
     size_t n = strlen(text);
     char *q = malloc(3 * n + 1), *o = q;
@@ -173,7 +170,7 @@ static int library_search(struct req *r)
         if (!mine && strcmp(status, "draft") == 0)
             return reply_error(r, 403, "forbidden", "drafts are their authors' own");
     }
-    char *match = fts_query(q);
+    char *match = library_fts_query(q);
     if (match == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
     bool text = match[0] != '\0';

@@ -10,4 +10,10 @@
  * call (stem.c). Safe to call from any thread, any number of times. */
 void library_tokenizer_init(void);
 
+/* Turns what a person typed into an FTS5 query (malloc'ed, NULL when out of memory): each word
+ * a quoted term, all required. Words are runs of letters and digits (any byte of a multi-byte
+ * UTF-8 letter counts); everything else, FTS5's operators included, only separates them. ""
+ * when there is no word. */
+char *library_fts_query(const char *text);
+
 #endif
