@@ -359,6 +359,21 @@ static int fields_or_respond(struct req *r, struct item_fields *f, bool create)
     return 0;
 }
 
+/* Binds the fields both the create and the update statements name. */
+static void bind_fields(sqlite3_stmt *st, const struct item_fields *f)
+{
+    db_bind_text(st, ":type", f->type);
+    db_bind_text(st, ":title", f->title);
+    db_bind_text(st, ":description", f->description);
+    db_bind_text(st, ":body", f->body);
+    db_bind_int(st, ":subject", f->subject);
+    db_bind_int(st, ":gmin", f->grade_min);
+    db_bind_int(st, ":gmax", f->grade_max);
+    db_bind_text(st, ":authors", f->authors);
+    db_bind_text(st, ":licence", f->licence);
+    db_bind_text(st, ":language", f->language);
+}
+
 /* The school of the caller's teaching role, or 0 (a regional author). */
 static int64_t author_school(const struct req *r)
 {
@@ -381,22 +396,14 @@ static int library_item_create(struct req *r)
         r->db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
                "grade_min, grade_max, authors, licence, language, origin, institution_id, "
                "author_id, status) VALUES ('new:' || hex(randomblob(8)), :type, :title, "
-               "coalesce(:description, ''), coalesce(:body, ''), nullif(:subject, 0), :gmin, "
+               "coalesce(:description, ''), coalesce(:body, ''), CASE WHEN :subject > 0 THEN "
+               ":subject END, :gmin, "
                ":gmax, coalesce(:authors, (SELECT last_name || ' ' || first_name FROM persons "
                "WHERE id = :me)), coalesce(:licence, 'CC BY 4.0'), coalesce(:language, 'ru'), "
                ":origin, nullif(:school, 0), :me, 'draft')");
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_text(st, ":type", f.type);
-    db_bind_text(st, ":title", f.title);
-    db_bind_text(st, ":description", f.description);
-    db_bind_text(st, ":body", f.body);
-    db_bind_int(st, ":subject", f.subject > 0 ? f.subject : 0);
-    db_bind_int(st, ":gmin", f.grade_min);
-    db_bind_int(st, ":gmax", f.grade_max);
-    db_bind_text(st, ":authors", f.authors);
-    db_bind_text(st, ":licence", f.licence);
-    db_bind_text(st, ":language", f.language);
+    bind_fields(st, &f);
     db_bind_text(st, ":origin", school ? "school" : "region");
     db_bind_int(st, ":school", school);
     db_bind_int(st, ":me", r->caller.person_id);
@@ -432,16 +439,7 @@ static int library_item_patch(struct req *r)
                "language), updated_at = unixepoch() WHERE id = :id");
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_text(st, ":type", f.type);
-    db_bind_text(st, ":title", f.title);
-    db_bind_text(st, ":description", f.description);
-    db_bind_text(st, ":body", f.body);
-    db_bind_int(st, ":subject", f.subject);
-    db_bind_int(st, ":gmin", f.grade_min);
-    db_bind_int(st, ":gmax", f.grade_max);
-    db_bind_text(st, ":authors", f.authors);
-    db_bind_text(st, ":licence", f.licence);
-    db_bind_text(st, ":language", f.language);
+    bind_fields(st, &f);
     db_bind_int(st, ":id", it.id);
     int rc = db_exec_stmt(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT) /* the grades' CHECK on the merged values */

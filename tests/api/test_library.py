@@ -121,6 +121,13 @@ def test_review_workflow(node):
                 {"type": "scenario", "title": "x", "grade_min": 1, "grade_max": 2, "extra": 1}):
         assert teacher.post("/api/v1/library/items", bad).status == 400, bad
     assert student.post("/api/v1/library/items", {"type": "scenario", "title": "x", "grade_min": 1, "grade_max": 2}).status == 403
+    # No subject, said plainly; a subject given later, and taken away again.
+    none = teacher.post("/api/v1/library/items", {"type": "media", "title": "Без предмета", "grade_min": 1,
+                                                  "grade_max": 2, "subject_id": None})
+    assert none.status == 201 and none.json()["subject"] is None
+    math = next(s["id"] for s in teacher.get("/api/v1/subjects").json()["items"] if s["code"] == "math")
+    assert teacher.patch(f"/api/v1/library/items/{none.json()['id']}", {"subject_id": math}).json()["subject"]["id"] == math
+    assert teacher.patch(f"/api/v1/library/items/{none.json()['id']}", {"subject_id": None}).json()["subject"] is None
 
 
 def test_tests_are_scored_on_the_server_and_never_leak_keys(node):
