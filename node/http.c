@@ -558,10 +558,11 @@ static int on_request(struct mg_connection *conn, void *cbdata)
         else
             run_route(&r);
     }
-    size_t bytes = send_reply(&r);
+    /* Counted before the answer leaves: a client that has its answer finds it in /metrics. */
     double dt = now_seconds() - t0;
-    metrics_observe(n->metrics, r.route_index, r.status, dt);
-    access_log_line(&r, bytes, dt);
+    metrics_observe(n->metrics, r.route_index, r.status ? r.status : 500, dt);
+    size_t bytes = send_reply(&r);
+    access_log_line(&r, bytes, now_seconds() - t0);
     reply_reset(&r);
     json_decref(r.body);
     upload_free(r.upload);
