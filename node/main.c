@@ -38,12 +38,13 @@ static const char usage_demo[] =
     "usage: mesnode demo [--port N] [--data DIR] [--listen ADDR]\n"
     "\n"
     "Creates, if DIR holds no database yet, a demo region (three schools, classes, teachers,\n"
-    "students, parents, a medical worker, administrators) and serves it.\n"
+    "students, parents, a medical worker, a methodologist, administrators, a sample library)\n"
+    "and serves it.\n"
     "  --port N       port to listen on (default 8080; 0 picks a free one)\n"
     "  --data DIR     data directory (default ./demo-data)\n"
     "  --listen ADDR  address to listen on (default 127.0.0.1)\n"
-    "Demo logins: admin, schooladmin, teacher, classteacher, student, parent, medic;\n"
-    "the password of each is \"demo\".\n";
+    "Demo logins: admin, schooladmin, teacher, classteacher, student, parent, medic,\n"
+    "methodologist; the password of each is \"demo\".\n";
 
 static const char usage_gen[] =
     "usage: mesnode gen --scale NAME --data DIR [--library N]\n"
