@@ -140,6 +140,11 @@ void cache_key_class(struct req *r, struct cache_key *k, int64_t class_id)
         key_add(k, "|%lld:%lld", (long long)class_id, counter(r, class_id, &k->ok));
 }
 
+void cache_key_library(struct req *r, struct cache_key *k)
+{
+    cache_key_class(r, k, -1);
+}
+
 void cache_key_text(struct cache_key *k, const char *text)
 {
     size_t n = strlen(text);

@@ -43,6 +43,8 @@ struct cache_key {
 void cache_key_begin(struct req *r, struct cache_key *k);
 /* Adds the counter of one class. */
 void cache_key_class(struct req *r, struct cache_key *k, int64_t class_id);
+/* Adds the counter of the library (scope -1: items and their files, library.sql). */
+void cache_key_library(struct req *r, struct cache_key *k);
 /* Adds a part the answer depends on beyond its URL (the dates a default stands for). */
 void cache_key_text(struct cache_key *k, const char *text);
 /* Adds the counters of every class the student is enrolled in. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "accounts/authz.h"
+#include "cache/cache.h"
 #include "files/files.h"
 #include "node.h"
 #include "school/school.h"
@@ -208,6 +209,14 @@ static int library_search(struct req *r)
         if (!mine && strcmp(status, "draft") == 0)
             return reply_error(r, 403, "forbidden", "drafts are their authors' own");
     }
+    /* The region's shared searches are kept in the read cache; one's own items are not. */
+    struct cache_key key = {.ok = false};
+    if (!mine && !status[0]) {
+        cache_key_begin(r, &key);
+        cache_key_library(r, &key);
+        if (cache_reply(r, &key))
+            return r->status;
+    }
     char *match = library_fts_query(q);
     if (match == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
@@ -248,7 +257,8 @@ static int library_search(struct req *r)
     bool plain = text && !mine && !status[0] && !type[0] && !origin[0] && !subject && !grade;
     if (plain && search_ranked_first(r, match, limit, offset, items, &total) == 0) {
         free(match);
-        return reply_json(r, 200, json_pack("{s:o,s:I}", "items", items, "total", total));
+        return cache_reply_json(r, &key, 200,
+                                json_pack("{s:o,s:I}", "items", items, "total", total));
     }
     json_array_clear(items);
     for (int pass = 0; pass < 2; pass++) {
@@ -289,7 +299,7 @@ static int library_search(struct req *r)
         }
     }
     free(match);
-    return reply_json(r, 200, json_pack("{s:o,s:I}", "items", items, "total", total));
+    return cache_reply_json(r, &key, 200, json_pack("{s:o,s:I}", "items", items, "total", total));
 }
 
 /* GET /api/v1/library/items/{id}: the item, its files and, for a test, its questions

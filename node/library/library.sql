@@ -138,6 +138,31 @@ CREATE TRIGGER homework_items_cache_del AFTER DELETE ON homework_items BEGIN
         JOIN lessons l ON l.id = h.lesson_id WHERE h.id = OLD.homework_id
         ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
 END;
+-- Searches are kept in the read cache too, under scope -1: any change to an item or its files.
+CREATE TRIGGER library_items_search_ins AFTER INSERT ON library_items BEGIN
+    INSERT INTO change_counters (scope, gen) SELECT -1, 1 WHERE true
+        ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
+END;
+CREATE TRIGGER library_items_search_upd AFTER UPDATE ON library_items BEGIN
+    INSERT INTO change_counters (scope, gen) SELECT -1, 1 WHERE true
+        ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
+END;
+CREATE TRIGGER library_items_search_del AFTER DELETE ON library_items BEGIN
+    INSERT INTO change_counters (scope, gen) SELECT -1, 1 WHERE true
+        ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
+END;
+CREATE TRIGGER library_files_search_ins AFTER INSERT ON library_files BEGIN
+    INSERT INTO change_counters (scope, gen) SELECT -1, 1 WHERE true
+        ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
+END;
+CREATE TRIGGER library_files_search_upd AFTER UPDATE ON library_files BEGIN
+    INSERT INTO change_counters (scope, gen) SELECT -1, 1 WHERE true
+        ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
+END;
+CREATE TRIGGER library_files_search_del AFTER DELETE ON library_files BEGIN
+    INSERT INTO change_counters (scope, gen) SELECT -1, 1 WHERE true
+        ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
+END;
 CREATE TRIGGER library_items_cache_upd AFTER UPDATE OF title, type ON library_items BEGIN
     INSERT INTO change_counters (scope, gen) SELECT 0, 1 WHERE true
         ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;

@@ -99,6 +99,27 @@ def test_every_write_is_seen_by_the_next_read(node, w):
     assert not views(node, w, lesson)["diary"]["starts_at"].startswith("07:")
 
 
+def test_library_searches_are_cached_until_the_library_changes(node, w):
+    teacher = node.login("teacher")
+    q = "/api/v1/library/items?q=%D1%83%D1%80%D0%B0%D0%B2%D0%BD%D0%B5%D0%BD%D0%B8%D1%8F"
+    first = teacher.get(q)
+    hits = metric(node, "mes_cache_hits_total")
+    assert teacher.get(q).body == first.body and metric(node, "mes_cache_hits_total") == hits + 1
+    # A new draft changes the library: the next search is built again (and drafts stay out).
+    r = teacher.post("/api/v1/library/items", {"type": "scenario", "title": "Уравнения: черновик кэша",
+                                               "grade_min": 5, "grade_max": 5})
+    assert r.status == 201
+    hits = metric(node, "mes_cache_hits_total")
+    again = teacher.get(q)
+    assert metric(node, "mes_cache_hits_total") == hits and again.json()["total"] == first.json()["total"]
+    # One's own items are never served from the shared cache.
+    mine = "/api/v1/library/items?mine=1"
+    teacher.get(mine)
+    hits = metric(node, "mes_cache_hits_total")
+    teacher.get(mine)
+    assert metric(node, "mes_cache_hits_total") == hits
+
+
 def test_cached_answers_keep_their_denials(node, w):
     q = f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={w['period']['id']}"
     teacher = node.login("teacher")

@@ -105,6 +105,9 @@ def test_review_workflow(node):
     assert student.get(f"/api/v1/library/items/{iid}").status == 404
     assert teacher.patch(f"/api/v1/library/items/{iid}", {"body": "Задачи: 1) |x - a| = 2"}).status == 200
     assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+    # The search is cached; the approval is seen by the very next one.
+    assert "Уравнения с параметром" not in titles(search(student, q="параметром"))
+    assert "Уравнения с параметром" not in titles(search(student, q="параметром"))
     assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 200
     assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 409
     assert "Уравнения с параметром" in titles(search(student, q="параметром"))
