@@ -137,17 +137,10 @@ int authz_student(struct req *r, int64_t student_id, enum authz_op op)
     if (r->caller.person_id == student_id)
         return 1;
     if (caller_has(r, ROLE_PARENT, 0)) {
-        sqlite3_stmt *g =
-            db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s");
-        if (g == NULL)
-            return -2;
-        db_bind_int(g, ":g", r->caller.person_id);
-        db_bind_int(g, ":s", student_id);
-        int grc = sqlite3_step(g);
-        sqlite3_reset(g);
-        if (grc == SQLITE_ROW)
+        int g = authz_guardian(r, r->caller.person_id, student_id);
+        if (g == 1)
             return 1;
-        if (grc != SQLITE_DONE)
+        if (g < 0)
             return -2;
     }
     if (caller_has(r, ROLE_MEDIC, inst))
@@ -317,17 +310,17 @@ static int teaches_student(struct req *r, int64_t person, int64_t student)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
 }
 
-static int guardian_of(struct req *r, int64_t person, int64_t student)
+int authz_guardian(struct req *r, int64_t person, int64_t student)
 {
     sqlite3_stmt *st =
         db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s");
     if (st == NULL)
-        return -2;
+        return -1;
     db_bind_int(st, ":g", person);
     db_bind_int(st, ":s", student);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 const char *authz_message_pair_or_respond(struct req *r, int64_t student_id, int64_t other_id)
@@ -353,8 +346,8 @@ const char *authz_message_pair_or_respond(struct req *r, int64_t student_id, int
     }
     int me_teaches = teaches_student(r, me, student_id);
     int other_teaches = teaches_student(r, other_id, student_id);
-    int me_guardian = guardian_of(r, me, student_id);
-    int other_guardian = guardian_of(r, other_id, student_id);
+    int me_guardian = authz_guardian(r, me, student_id);
+    int other_guardian = authz_guardian(r, other_id, student_id);
     if (me_teaches < 0 || other_teaches < 0 || me_guardian < 0 || other_guardian < 0) {
         deny(r, -2);
         return NULL;

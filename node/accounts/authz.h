@@ -43,6 +43,8 @@ int authz_class_or_respond(struct req *r, int64_t class_id, enum authz_op op);
 int authz_student_or_respond(struct req *r, int64_t student_id, enum authz_op op);
 /* The same without answering: 1 allowed, 0 denied, -1 no such student, -2 database error. */
 int authz_student(struct req *r, int64_t student_id, enum authz_op op);
+/* 1 when `person` is a parent or guardian of the student, 0 not, -1 database error. */
+int authz_guardian(struct req *r, int64_t person, int64_t student);
 
 /* Persons in general (staff, parents): admin; school admin of an institution the person
  * works or studies at, or whose child studies at; the person themselves for reads. */

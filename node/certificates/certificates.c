@@ -56,23 +56,19 @@ static int certificates_issue(struct req *r)
         return reply_error(r, 400, "bad_request", "purpose must be 1-200 characters");
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND "
-                                      "student_id = :s");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":g", r->caller.person_id);
-    db_bind_int(st, ":s", student);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return reply_error(r, 403, "forbidden", "certificates are issued to the student's parents");
+    int g = authz_guardian(r, r->caller.person_id, student);
+    if (g != 1)
+        return g < 0 ? reply_db_error(r)
+                     : reply_error(r, 403, "forbidden",
+                                   "certificates are issued to the student's parents");
     if (r->node->sign_sk == NULL)
         return reply_error(r, 503, "unavailable", "the node has no signing key");
     json_t *payload = facts(r, student);
     if (payload == NULL)
         return reply_db_error(r);
-    st = db_stmt(r->db, "INSERT INTO certificates (student_id, requested_by, payload, signature) "
-                        "VALUES (:s, :by, '', x'')");
+    sqlite3_stmt *st =
+        db_stmt(r->db, "INSERT INTO certificates (student_id, requested_by, payload, signature) "
+                       "VALUES (:s, :by, '', x'')");
     if (st == NULL) {
         json_decref(payload);
         return reply_db_error(r);

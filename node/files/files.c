@@ -63,19 +63,23 @@ int upload_read_or_respond(struct req *r)
         reply_header(r, "Connection", "close"); /* the body stays unread on the socket */
         return reply_error(r, 413, "too_large", "the file exceeds %lld bytes", max), -1;
     }
-    struct upload *u = calloc(1, sizeof(*u));
-    if (u == NULL || media_type(req_header(r, "Content-Type"), u->type) != 0) {
-        free(u);
-        return reply_error(r, u ? 400 : 503, u ? "bad_request" : "unavailable", "%s",
-                           u ? "Content-Type must be a media type such as application/pdf"
-                             : "out of memory"),
+    /* Every refusal below leaves the body unread on the socket: the connection closes. */
+    char type[128];
+    if (media_type(req_header(r, "Content-Type"), type) != 0) {
+        reply_header(r, "Connection", "close");
+        return reply_error(r, 400, "bad_request",
+                           "Content-Type must be a media type such as application/pdf"),
                -1;
     }
+    struct upload *u = calloc(1, sizeof(*u));
     unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
-    if (buf == NULL) {
+    if (u == NULL || buf == NULL) {
         free(u);
+        free(buf);
+        reply_header(r, "Connection", "close");
         return reply_error(r, 503, "unavailable", "out of memory"), -1;
     }
+    memcpy(u->type, type, sizeof(type));
     size_t got = 0;
     while (got < (size_t)len) {
         int n = mg_read(r->conn, buf + got, (size_t)len - got);

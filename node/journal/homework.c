@@ -13,8 +13,7 @@
 #include "node.h"
 #include "school/school.h"
 
-/* The lesson of a homework; answers 404 (none) or 500 itself and returns 0. */
-static int64_t homework_lesson_or_respond(struct req *r, int64_t homework)
+int64_t homework_lesson_or_respond(struct req *r, int64_t homework)
 {
     sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id FROM homework WHERE id = :id");
     if (st == NULL)
@@ -248,22 +247,6 @@ static int file_or_respond(struct req *r, int64_t id, struct hw_file *f)
     return 1;
 }
 
-/* 1 when `person` is the student or one of their parents, 0 not, -1 database error. */
-static int self_or_parent(struct req *r, int64_t student, int64_t person)
-{
-    if (person == student)
-        return 1;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND "
-                                      "student_id = :s");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":g", person);
-    db_bind_int(st, ":s", student);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* GET /api/v1/homework-files/{id}: material, for the lesson's students, their parents and
  * whoever reads the lesson; a hand-in, for its student, their parents and the teachers who
  * may write the lesson. */
@@ -273,7 +256,8 @@ static int homework_file_get(struct req *r)
     if (!file_or_respond(r, r->params[0], &f))
         return r->status;
     int ok = f.student == 0 ? lesson_audience(r, f.lesson, r->caller.person_id, true)
-                            : self_or_parent(r, f.student, r->caller.person_id);
+             : r->caller.person_id == f.student ? 1
+                                                : authz_guardian(r, r->caller.person_id, f.student);
     if (ok < 0)
         return reply_db_error(r);
     if (ok == 0 &&

@@ -54,4 +54,9 @@ int plan_parse_csv(const char *text, size_t len, struct plan_topic *out, int max
  * teacher wrote keep it but still count. Returns lessons changed or -1. */
 int plan_apply(struct db *db, int64_t class_id, int64_t subject_id);
 
+/* The lesson of homework `homework` (homework.c); answers 404 (none) or 500 itself and
+ * returns 0. */
+struct req;
+int64_t homework_lesson_or_respond(struct req *r, int64_t homework);
+
 #endif

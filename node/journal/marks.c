@@ -505,20 +505,6 @@ static int marks_period_set(struct req *r)
     return reply_json(r, 200, json_deep_copy(r->body));
 }
 
-/* 1 when the caller is a guardian of the student. */
-static int is_guardian(struct req *r, int64_t student)
-{
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND "
-                                      "student_id = :s");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":g", r->caller.person_id);
-    db_bind_int(st, ":s", student);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* 1 when the caller is a medic of a school the student is enrolled in, 0 not, -1 error. */
 static int is_medic_of(struct req *r, int64_t student)
 {
@@ -553,7 +539,7 @@ static int notice_create(struct req *r, const char *kind)
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
         return r->status;
     bool medical = strcmp(kind, "medical") == 0;
-    int g = medical ? is_medic_of(r, student) : is_guardian(r, student);
+    int g = medical ? is_medic_of(r, student) : authz_guardian(r, r->caller.person_id, student);
     if (g <= 0)
         return g < 0 ? reply_db_error(r)
                      : reply_error(r, 403, "forbidden", "%s",

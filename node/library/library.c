@@ -17,6 +17,7 @@
 #include "accounts/authz.h"
 #include "cache/cache.h"
 #include "files/files.h"
+#include "journal/journal.h"
 #include "node.h"
 #include "school/school.h"
 
@@ -888,18 +889,8 @@ static int attach(struct req *r, bool homework)
     json_int_t item;
     if (body_unpack_or_respond(r, "{s:I}", "item_id", &item) != 0)
         return r->status;
-    int64_t lesson = r->params[0];
-    if (homework) {
-        sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id FROM homework WHERE id = :id");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":id", r->params[0]);
-        lesson = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
-        if (lesson == 0)
-            return reply_error(r, 404, "not_found", "no such homework");
-    }
-    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
+    int64_t lesson = homework ? homework_lesson_or_respond(r, r->params[0]) : r->params[0];
+    if (lesson == 0 || authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
         return r->status;
     struct item it;
     if (item_visible_or_respond(r, item, &it) != 0)

@@ -221,5 +221,13 @@ def test_files_favourites_and_lessons(node, w):
     assert rus == []
     assert teacher.post(f"/api/v1/lessons/{rus_lesson['id']}/items", {"item_id": iid}).status == 403
     assert student.post(f"/api/v1/lessons/{lesson['id']}/items", {"item_id": iid}).status == 403
+    rus_hw = node.login("classteacher").post(f"/api/v1/lessons/{rus_lesson['id']}/homework",
+                                             {"text": "Прочитать", "due_date": rus_lesson["date"]}).json()
+    assert teacher.post(f"/api/v1/homework/{rus_hw['id']}/items", {"item_id": iid}).status == 403
+    assert student.post(f"/api/v1/homework/{hw['id']}/items", {"item_id": iid}).status == 403
+    assert teacher.post("/api/v1/homework/999999/items", {"item_id": iid}).status == 404
+    assert teacher.post(f"/api/v1/homework/{hw['id']}/items", {"item_id": draft["id"]}).status == 409
+    assert node.login("classteacher").post(f"/api/v1/lessons/{rus_lesson['id']}/items", {"item_id": iid}).status == 201
+    assert teacher.delete(f"/api/v1/lessons/{rus_lesson['id']}/items/{iid}").status == 403
     assert teacher.delete(f"/api/v1/lessons/{lesson['id']}/items/{iid}").status == 200
     assert teacher.delete(f"/api/v1/lessons/{lesson['id']}/items/{iid}").status == 404
