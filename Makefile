@@ -74,11 +74,8 @@ build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c -lyaml -lsodium
 
-build/fuzz/fuzz_search: tests/fuzz/fuzz_search.c $(LIBSRC) $(BUILD)/gen/assets.c
-	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -DMES_VERSION=\"fuzz\" $(FUZZ_SAN) -o $@ $< $(LIBSRC) $(BUILD)/gen/assets.c $(LDLIBS)
-
-build/fuzz/fuzz_plan: tests/fuzz/fuzz_plan.c $(LIBSRC) $(BUILD)/gen/assets.c
+FUZZ_NODE := build/fuzz/fuzz_search build/fuzz/fuzz_plan build/fuzz/fuzz_bundle
+$(FUZZ_NODE): build/fuzz/%: tests/fuzz/%.c $(LIBSRC) $(BUILD)/gen/assets.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -DMES_VERSION=\"fuzz\" $(FUZZ_SAN) -o $@ $< $(LIBSRC) $(BUILD)/gen/assets.c $(LDLIBS)
 

@@ -10,7 +10,7 @@ packages=(
   gcc make pkg-config clang-format
   libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
   libqrencode-dev libstemmer-dev libcmocka-dev
-  python3 python3-pytest python3-yaml openssl zbar-tools
+  python3 python3-pytest python3-yaml openssl zbar-tools minisign zstd
   chromium prometheus clang
 )
 # The benchmark's tools (make bench only).

@@ -15,6 +15,7 @@
 #include "accounts/auth.h"
 #include "config/config.h"
 #include "demo/demo.h"
+#include "federation/cli.h"
 #include "log.h"
 #include "node.h"
 #include "http.h"
@@ -30,6 +31,10 @@ static const char usage_main[] =
     "  gen       create a synthetic region (demo, small, medium, dagestan)\n"
     "  init      create a node's data directory and its first administrator\n"
     "  serve     run a node from its configuration file\n"
+    "  keygen    write a key pair in minisign's formats\n"
+    "  sign      sign a file (FILE.minisig, as minisign -S)\n"
+    "  verify    check a file's minisign signature\n"
+    "  bundle    check or unpack a signed bundle (library packages)\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -383,6 +388,10 @@ static const struct command commands[] = {
     {"gen", cmd_gen, usage_gen},
     {"init", cmd_init, usage_init},
     {"serve", cmd_serve, usage_serve},
+    {"keygen", fed_cmd_keygen, fed_usage_keygen},
+    {"sign", fed_cmd_sign, fed_usage_sign},
+    {"verify", fed_cmd_verify, fed_usage_verify},
+    {"bundle", fed_cmd_bundle, fed_usage_bundle},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},

@@ -16,6 +16,7 @@
 #include "accounts/auth.h"
 #include "cache/cache.h"
 #include "demo/demo.h"
+#include "federation/minisign.h"
 #include "http.h"
 #include "journal/journal.h"
 #include "log.h"
@@ -55,37 +56,57 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
     return rc;
 }
 
+/* Writes key files through a temporary name, so that a crash leaves the old file or the new. */
+static int replace_key(const char *path, const struct ms_secret *sk, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    unlink(tmp);
+    if (ms_secret_write(tmp, sk, NULL, err, errlen) != 0)
+        return -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int node_load_key(struct node *n, char *err, size_t errlen)
 {
-    char path[PATH_MAX + 16];
+    char path[PATH_MAX + 16], pub[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/node.key", n->cfg.storage.data_dir);
-    n->sign_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-    if (n->sign_sk == NULL) {
-        snprintf(err, errlen, "out of memory for the key");
-        return -1;
-    }
-    FILE *f = fopen(path, "rb");
-    if (f != NULL) {
-        size_t got = fread(n->sign_sk, 1, crypto_sign_SECRETKEYBYTES, f);
-        fclose(f);
-        if (got != crypto_sign_SECRETKEYBYTES) {
-            snprintf(err, errlen, "%s: not a signing key", path);
+    snprintf(pub, sizeof(pub), "%s/node.pub", n->cfg.storage.data_dir);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if ((n->key = ms_secret_generate(&n->pub)) == NULL) {
+            snprintf(err, errlen, "out of memory for the key");
             return -1;
         }
-        crypto_sign_ed25519_sk_to_pk(n->sign_pk, n->sign_sk);
-        return 0;
-    }
-    crypto_sign_keypair(n->sign_pk, n->sign_sk);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 ||
-        write(fd, n->sign_sk, crypto_sign_SECRETKEYBYTES) != (ssize_t)crypto_sign_SECRETKEYBYTES ||
-        fsync(fd) != 0) {
-        snprintf(err, errlen, "%s: cannot write the key: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        if (ms_secret_write(path, n->key, NULL, err, errlen) != 0)
+            return -1;
+    } else if (st.st_size == crypto_sign_SECRETKEYBYTES) {
+        /* A raw Ed25519 key of an older node: the same key, now in minisign's format, so that
+         * the certificates it signed stay valid. */
+        FILE *f = fopen(path, "rb");
+        n->key = sodium_malloc(sizeof(*n->key));
+        if (f == NULL || n->key == NULL ||
+            fread(n->key->sk, 1, sizeof(n->key->sk), f) != sizeof(n->key->sk)) {
+            snprintf(err, errlen, "%s: cannot read the key", path);
+            if (f)
+                fclose(f);
+            return -1;
+        }
+        fclose(f);
+        randombytes_buf(n->key->id, sizeof(n->key->id));
+        unlink(pub);
+        if (replace_key(path, n->key, err, errlen) != 0)
+            return -1;
+    } else if ((n->key = ms_secret_load(path, NULL, err, errlen)) == NULL) {
         return -1;
     }
-    close(fd);
+    ms_secret_public(n->key, &n->pub);
+    if (stat(pub, &st) != 0 && ms_public_write(pub, &n->pub, err, errlen) != 0)
+        return -1;
     return 0;
 }
 
@@ -134,7 +155,7 @@ int node_serve(struct node *n)
         log_error("%s: cannot open access log: %s", al, strerror(errno));
         return 1;
     }
-    if (n->sign_sk == NULL && node_load_key(n, err, sizeof(err)) != 0) {
+    if (n->key == NULL && node_load_key(n, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return 1;
     }
@@ -172,8 +193,8 @@ int node_serve(struct node *n)
     metrics_destroy(n->metrics);
     view_cache_destroy(n->cache);
     n->cache = NULL;
-    sodium_free(n->sign_sk);
-    n->sign_sk = NULL;
+    ms_secret_free(n->key);
+    n->key = NULL;
     if (n->access_log != NULL && n->access_log != stderr)
         fclose(n->access_log);
     return 0;

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "db.h"
+#include "federation/minisign.h"
 
 struct mg_context;
 struct throttle;
@@ -33,17 +34,18 @@ struct node {
     pthread_mutex_t access_log_lock;
     atomic_int active_requests;
     atomic_int db_connections;
-    bool demo;                 /* `mesnode demo`: print the address and logins once listening */
-    unsigned char *sign_sk;    /* Ed25519 secret key (sodium_malloc), or NULL */
-    unsigned char sign_pk[32]; /* its public key */
+    bool demo;             /* `mesnode demo`: print the address and logins once listening */
+    struct ms_secret *key; /* the node's signing key (sodium_malloc), or NULL */
+    struct ms_public pub;  /* its public half */
 };
 
 /* Opens the node's data directory (creating the database and migrating it) and fills
  * n->db_path. Returns 0 or -1 with err. */
 int node_open_storage(struct node *n, char *err, size_t errlen);
 
-/* Loads the node's Ed25519 signing key from DATA_DIR/node.key, creating it (mode 0600) when
- * absent; the secret stays in sodium_malloc memory. 0 or -1 with err. */
+/* Loads the node's Ed25519 signing key from DATA_DIR/node.key (minisign's format, unencrypted),
+ * creating it (mode 0600) and DATA_DIR/node.pub when absent, converting an older node's raw
+ * key in place; the secret stays in sodium_malloc memory. 0 or -1 with err. */
 int node_load_key(struct node *n, char *err, size_t errlen);
 
 /* The calling thread's database connection, opened on first use; NULL on failure (logged). */

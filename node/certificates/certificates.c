@@ -61,7 +61,7 @@ static int certificates_issue(struct req *r)
         return g < 0 ? reply_db_error(r)
                      : reply_error(r, 403, "forbidden",
                                    "certificates are issued to the student's parents");
-    if (r->node->sign_sk == NULL)
+    if (r->node->key == NULL)
         return reply_error(r, 503, "unavailable", "the node has no signing key");
     json_t *payload = facts(r, student);
     if (payload == NULL)
@@ -93,7 +93,7 @@ static int certificates_issue(struct req *r)
     if (text == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
     unsigned char sig[crypto_sign_BYTES];
-    crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), r->node->sign_sk);
+    crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), r->node->key->sk);
     st = db_stmt(r->db, "UPDATE certificates SET payload = :p, signature = :sig WHERE id = :id");
     if (st == NULL) {
         free(text);
@@ -150,14 +150,14 @@ static int certificates_verify(struct req *r)
     if (st == NULL)
         return r->status;
     const char *payload = db_col_text(st, 0);
-    bool valid = r->node->sign_sk != NULL &&
-                 crypto_sign_verify_detached(given, (const unsigned char *)payload, strlen(payload),
-                                             r->node->sign_pk) == 0;
+    bool valid =
+        r->node->key != NULL && crypto_sign_verify_detached(given, (const unsigned char *)payload,
+                                                            strlen(payload), r->node->pub.pk) == 0;
     json_t *facts_json = json_loads(payload, 0, NULL);
     json_t *text = json_string(payload);
     sqlite3_reset(st);
     char pk64[64];
-    sodium_bin2base64(pk64, sizeof(pk64), r->node->sign_pk, sizeof(r->node->sign_pk),
+    sodium_bin2base64(pk64, sizeof(pk64), r->node->pub.pk, sizeof(r->node->pub.pk),
                       sodium_base64_VARIANT_ORIGINAL);
     return reply_json(r, 200,
                       json_pack("{s:b,s:o,s:o,s:s,s:s,s:s}", "valid", valid, "certificate",
@@ -213,7 +213,7 @@ static int certificates_qr(struct req *r)
 static int certificates_key(struct req *r)
 {
     char pk64[64];
-    sodium_bin2base64(pk64, sizeof(pk64), r->node->sign_pk, sizeof(r->node->sign_pk),
+    sodium_bin2base64(pk64, sizeof(pk64), r->node->pub.pk, sizeof(r->node->pub.pk),
                       sodium_base64_VARIANT_ORIGINAL);
     return reply_json(r, 200,
                       json_pack("{s:s,s:s,s:s}", "algorithm", "Ed25519", "public_key", pk64,

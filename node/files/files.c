@@ -164,44 +164,61 @@ static const char *passive_type(const char *type)
     return NULL;
 }
 
-int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *type)
+unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32], size_t *size,
+                         int *why)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT hash, size, zstd, data FROM blobs WHERE id = :b");
+    *why = 0;
+    sqlite3_stmt *st = db_stmt(db, "SELECT hash, size, zstd, data FROM blobs WHERE id = :b");
     if (st == NULL)
-        return reply_db_error(r);
+        return *why = -1, NULL;
     db_bind_int(st, ":b", blob_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
-        return reply_error(r, 404, "not_found", "no such file");
+        return *why = rc == SQLITE_DONE ? 404 : -1, NULL;
     }
-    size_t size = (size_t)sqlite3_column_int64(st, 1), len = (size_t)sqlite3_column_bytes(st, 3);
+    size_t n = (size_t)sqlite3_column_int64(st, 1), len = (size_t)sqlite3_column_bytes(st, 3);
     bool zstd = sqlite3_column_int(st, 2) != 0;
     const void *data = sqlite3_column_blob(st, 3);
-    unsigned char want[32], got[32];
-    bool hash_ok = sqlite3_column_bytes(st, 0) == (int)sizeof(want);
-    if (hash_ok)
-        memcpy(want, sqlite3_column_blob(st, 0), sizeof(want));
-    unsigned char *out = malloc(size ? size : 1);
-    bool ok = out != NULL && hash_ok;
+    unsigned char got[32];
+    bool ok = sqlite3_column_bytes(st, 0) == 32;
+    if (ok)
+        memcpy(hash, sqlite3_column_blob(st, 0), 32);
+    unsigned char *out = malloc(n ? n : 1);
+    ok = ok && out != NULL;
     if (ok && zstd) {
-        /* The frame must say it holds exactly `size` bytes: no more is ever decompressed. */
-        ok = ZSTD_getFrameContentSize(data, len) == (unsigned long long)size &&
-             ZSTD_decompress(out, size, data, len) == size;
+        /* The frame must say it holds exactly `n` bytes: no more is ever decompressed. */
+        ok = ZSTD_getFrameContentSize(data, len) == (unsigned long long)n &&
+             ZSTD_decompress(out, n, data, len) == n;
     } else if (ok) {
-        ok = len == size;
-        if (ok && size)
-            memcpy(out, data, size);
+        ok = len == n;
+        if (ok && n)
+            memcpy(out, data, n);
     }
     sqlite3_reset(st);
     if (ok) {
-        crypto_generichash(got, sizeof(got), out, size, NULL, 0);
-        ok = sodium_memcmp(want, got, sizeof(got)) == 0;
+        crypto_generichash(got, sizeof(got), out, n, NULL, 0);
+        ok = sodium_memcmp(hash, got, sizeof(got)) == 0;
     }
     if (!ok) {
         free(out);
         log_error("blob %lld does not match its hash", (long long)blob_id);
-        return reply_error(r, 500, "damaged", "the stored file is damaged");
+        return *why = 500, NULL;
     }
+    *size = n;
+    return out;
+}
+
+int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *type)
+{
+    unsigned char hash[32];
+    size_t size = 0;
+    int why;
+    unsigned char *out = blob_load(r->db, blob_id, hash, &size, &why);
+    if (out == NULL)
+        return why == 404   ? reply_error(r, 404, "not_found", "no such file")
+               : why == 500 ? reply_error(r, 500, "damaged", "the stored file is damaged")
+                            : reply_db_error(r);
     /* RFC 6266/5987: an ASCII fallback and the UTF-8 name percent-encoded. */
     char enc[3 * 200 + 1];
     size_t e = 0;

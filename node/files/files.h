@@ -29,6 +29,12 @@ int blob_release(struct req *r, int64_t blob_id);
  * sandboxed. 500 when the stored bytes no longer match their hash. */
 int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *type);
 
+/* A blob's original bytes (malloc'ed; the caller frees), checked against its hash, which is
+ * copied to `hash`, and their length in *size. NULL with *why: 404 no such blob, 500 the stored
+ * bytes no longer match their hash (logged), -1 a database error. */
+unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32], size_t *size,
+                         int *why);
+
 /* A file name as people give it: 1-200 bytes of UTF-8 without control characters or path
  * separators. */
 int file_name_ok(const char *name);

@@ -73,6 +73,12 @@ static int item_visible_or_respond(struct req *r, int64_t id, struct item *it)
     return 0;
 }
 
+int library_item_visible_or_respond(struct req *r, int64_t id)
+{
+    struct item it;
+    return item_visible_or_respond(r, id, &it);
+}
+
 /* The caller may change the item: its author, while it is a draft or was rejected. */
 static int item_editable_or_respond(struct req *r, int64_t id, struct item *it)
 {
@@ -1000,6 +1006,8 @@ const struct route library_routes[] = {
      true, "library_favourite_put"},
     {"DELETE", "/api/v1/library/items/{id}/favourite", library_favourite_delete, ACCESS_USER,
      ROLES_ANY, true, "library_favourite_delete"},
+    {"GET", "/api/v1/library/package", library_package, ACCESS_USER, ROLES_ANY, false,
+     "library_package"},
     {"GET", "/api/v1/library/favourites", library_favourites, ACCESS_USER, ROLES_ANY, false,
      "library_favourites"},
     {"GET", "/api/v1/library/authors", library_authors, ACCESS_USER,

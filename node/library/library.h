@@ -6,6 +6,9 @@
 #ifndef MES_LIBRARY_H
 #define MES_LIBRARY_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Registers the "mes_stem" FTS5 tokenizer for every database connection opened after this
  * call (stem.c). Safe to call from any thread, any number of times. */
 void library_tokenizer_init(void);
@@ -15,5 +18,21 @@ void library_tokenizer_init(void);
  * UTF-8 letter counts); everything else, FTS5's operators included, only separates them. ""
  * when there is no word. */
 char *library_fts_query(const char *text);
+
+struct req;
+struct ms_public;
+
+/* Checks that the caller may see item `id` (approved items everyone of the region; drafts their
+ * author; others also the region's reviewers); 0, or -1 after answering 404 or 500. */
+int library_item_visible_or_respond(struct req *r, int64_t id);
+
+/* GET /api/v1/library/package (package.c): items as one signed offline package. */
+int library_package(struct req *r);
+
+/* Checks the library package in file `path` (a bundle signed by `pk`) and unpacks it into the
+ * new directory `outdir`: index.html, manifest.json and a folder per item uid with its files
+ * and item.json. Nothing is left at `outdir` unless every check passed. 0, or -1 with err. */
+int library_package_open(const char *path, const struct ms_public *pk, const char *outdir,
+                         char *err, size_t errlen);
 
 #endif

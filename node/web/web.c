@@ -193,6 +193,8 @@ const struct route web_routes[] = {
     {"GET", "/library/items/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_item",
      true},
     {"GET", "/library/mine", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_mine", true},
+    {"GET", "/library/favourites", web_index, ACCESS_PUBLIC, 0, false,
+     "web_page_library_favourites", true},
     {"GET", "/library/review", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_review", true},
     {"GET", "/static/*", web_static, ACCESS_PUBLIC, 0, false, "web_static", true},
     {"GET", "/i18n/*", web_static, ACCESS_PUBLIC, 0, false, "web_i18n", true},

@@ -251,6 +251,26 @@ const tests = {
     await page.click(link);
     await page.waitForSelector("article.library-item h1");
   },
+  async "a teacher stars items and downloads them as one signed package"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "teacher");
+    await page.click("#nav a[href='/library']");
+    await page.fill(".library-search input[name=q]", "клетки");
+    await page.click(".library-search button[type=submit]");
+    await page.click(`a.item-title >> text="Строение клетки"`);
+    await page.waitForSelector("#download-package");
+    await page.click("#favourite");
+    await page.waitForFunction(() => document.querySelector("#favourite")?.textContent === "Убрать из избранного");
+    await page.click("#nav a[href='/library/favourites']");
+    await page.waitForSelector("#download-favourites");
+    assert((await page.textContent("ul.items")).includes("Строение клетки"), "favourites list");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-favourites")]);
+    assert(/^library-\d+-1-items\.mesb$/.test(download.suggestedFilename()), "file name: " + download.suggestedFilename());
+    const file = await download.path();
+    const { readFileSync } = await import("node:fs");
+    const bytes = readFileSync(file);
+    assert(bytes.readUInt32LE(0) === 0xfd2fb528, "a zstd stream");
+  },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;
     await login(page, base, "student");
@@ -461,7 +481,7 @@ try {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   for (const [name, fn] of Object.entries(tests)) {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
     try {
       await fn({ page, base: node.base });

@@ -6,6 +6,7 @@ import { api, el, navigation, pages, show, t } from "./app.js";
 
 navigation.push(
   { key: "nav.library", href: "/library", roles: ["teacher", "class_teacher", "student", "parent", "methodologist", "school_admin", "admin"] },
+  { key: "nav.library_favourites", href: "/library/favourites", roles: ["teacher", "class_teacher", "student", "parent", "methodologist", "school_admin", "admin"] },
   { key: "nav.library_mine", href: "/library/mine", roles: ["teacher", "methodologist"] },
   { key: "nav.library_review", href: "/library/review", roles: ["methodologist"] },
 );
@@ -14,6 +15,7 @@ pages.push(
   { path: /^\/library$/, view: searchView },
   { path: /^\/library\/items\/(\d+)$/, view: itemView },
   { path: /^\/library\/mine$/, view: mineView },
+  { path: /^\/library\/favourites$/, view: favouritesView },
   { path: /^\/library\/review$/, view: reviewView },
 );
 
@@ -86,10 +88,31 @@ async function itemView(id) {
       i.review_comment ? el("p", { class: "comment", id: "review-comment", text: `${t("library.review_comment")}: ${i.review_comment}` }) : null,
       i.files.length ? el("ul", { class: "files" }, i.files.map((f) => el("li", {},
         el("a", { href: `/api/v1/library/files/${f.id}`, target: "_blank", rel: "noopener", class: "file", text: f.name })))) : null,
-      i.status === "approved" ? star : null),
+      i.status === "approved" ? star : null,
+      el("a", { href: packageHref([i.id]), download: "", id: "download-package", class: "button secondary",
+        text: t("library.download") })),
   ];
   if (i.questions) parts.push(testForm(i));
   show(...parts);
+}
+
+// The address of an offline package of these items: one signed file that `mesnode bundle open`
+// checks and unpacks on a computer without a line.
+function packageHref(ids) {
+  return `/api/v1/library/package?items=${ids.join(",")}`;
+}
+
+// One's favourites, downloadable together as one offline package.
+async function favouritesView() {
+  const r = await api("GET", "/api/v1/library/favourites");
+  if (r.status !== 200) { show(el("p", { class: "error", text: t("app.error") })); return; }
+  const items = r.data.items;
+  show(el("h1", { text: t("library.favourites") }),
+    items.length ? el("p", {}, el("a", { href: packageHref(items.slice(0, 100).map((i) => i.id)), download: "",
+      id: "download-favourites", class: "button", text: t("library.download_all") }),
+      el("span", { class: "muted small", text: ` ${t("library.download_hint")}` })) : null,
+    items.length ? el("ul", { class: "items" }, items.map((i) => itemCard(i)))
+      : el("p", { class: "card", text: t("library.no_favourites") }));
 }
 
 // A test: the questions to answer; the server scores them and says which were right.

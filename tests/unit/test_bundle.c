@@ -1,0 +1,280 @@
+/*
+ * Unit tests of the bundle container (federation/bundle.c), the tamper suite's base: a bundle
+ * round-trips; a flipped byte anywhere, a truncation, bytes after the end, another key, a
+ * blob its manifest does not name, named twice, or longer than claimed, oversize claims and
+ * a zstd bomb are each refused, and a refused bundle reaches the consumer's blob callback
+ * only with blobs that matched their hashes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "federation/bundle.h"
+
+static struct ms_public pk, other_pk;
+static struct ms_secret *sk, *other_sk;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sodium_init() < 0)
+        return -1;
+    sk = ms_secret_generate(&pk);
+    other_sk = ms_secret_generate(&other_pk);
+    return sk && other_sk ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ms_secret_free(sk);
+    ms_secret_free(other_sk);
+    return 0;
+}
+
+struct blob {
+    unsigned char hash[32];
+    const char *data;
+};
+
+static void blob_init(struct blob *b, const char *data)
+{
+    b->data = data;
+    crypto_generichash(b->hash, 32, (const unsigned char *)data, strlen(data), NULL, 0);
+}
+
+/* A manifest naming `named` blobs (with their true sizes, plus `extra` to the first size). */
+static char *manifest_for(const struct blob *b, int named, long extra)
+{
+    json_t *blobs = json_array();
+    for (int i = 0; i < named; i++) {
+        char hex[65];
+        sodium_bin2hex(hex, sizeof(hex), b[i].hash, 32);
+        json_array_append_new(blobs, json_pack("{s:s,s:I}", "hash", hex, "size",
+                                               (json_int_t)strlen(b[i].data) + (i ? 0 : extra)));
+    }
+    json_t *m = json_pack("{s:s,s:o}", "kind", "test", "blobs", blobs);
+    char *text = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    return text;
+}
+
+/* A bundle in memory: the manifest signed by `key`, then blobs[order[i]] for each i. */
+static char *build(const struct ms_secret *key, const char *manifest, const struct blob *b,
+                   const int *order, int n, size_t *len)
+{
+    char *out = NULL, err[256];
+    FILE *f = open_memstream(&out, len);
+    struct bundle_writer *w =
+        bundle_writer_open(f, 3, key, manifest, strlen(manifest), "t", err, sizeof(err));
+    assert_non_null(w);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(bundle_writer_blob(w, b[order[i]].hash, b[order[i]].data,
+                                            strlen(b[order[i]].data), err, sizeof(err)),
+                         0);
+    assert_int_equal(bundle_writer_close(w, err, sizeof(err)), 0);
+    fclose(f);
+    return out;
+}
+
+struct seen {
+    int manifests, blobs;
+};
+
+static int on_manifest(void *ctx, json_t *m, const struct ms_sig *sig, char *err, size_t errlen)
+{
+    (void)m;
+    (void)sig;
+    (void)err;
+    (void)errlen;
+    ((struct seen *)ctx)->manifests++;
+    return 0;
+}
+
+static int on_blob(void *ctx, const unsigned char hash[32], const unsigned char *data, size_t len,
+                   char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    unsigned char got[32];
+    crypto_generichash(got, 32, data, len, NULL, 0);
+    assert_memory_equal(got, hash, 32); /* only checked blobs reach the consumer */
+    ((struct seen *)ctx)->blobs++;
+    return 0;
+}
+
+/* Reads a bundle from memory; 0 or -1, with err. */
+static int read_mem(const void *data, size_t len, const struct ms_public *key, struct seen *s,
+                    char *err, size_t errlen)
+{
+    FILE *f = fmemopen((void *)data, len, "rb");
+    struct bundle_ops ops = {on_manifest, on_blob};
+    long carried = -1;
+    int rc = bundle_read(f, key, &ops, s, &carried, err, errlen);
+    fclose(f);
+    if (rc == 0)
+        assert_int_equal(carried, s->blobs);
+    return rc;
+}
+
+static struct blob blobs[3];
+
+static void round_trip_and_incremental(void **state)
+{
+    (void)state;
+    blob_init(&blobs[0], "Квадратные уравнения: сценарий урока");
+    blob_init(&blobs[1], "");
+    blob_init(&blobs[2], "cover.svg <svg/>");
+    char *m = manifest_for(blobs, 3, 0), err[256];
+    int order[] = {0, 1, 2};
+    size_t len;
+    char *b = build(sk, m, blobs, order, 3, &len);
+    struct seen s = {0};
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), 0);
+    assert_int_equal(s.manifests, 1);
+    assert_int_equal(s.blobs, 3);
+    free(b);
+    /* An incremental bundle carries some of the named blobs. */
+    b = build(sk, m, blobs, order + 2, 1, &len);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), 0);
+    assert_int_equal(s.blobs, 1);
+    free(b);
+    free(m);
+}
+
+static void every_flipped_byte_and_truncation_is_refused(void **state)
+{
+    (void)state;
+    char *m = manifest_for(blobs, 3, 0), err[256];
+    int order[] = {0, 1, 2};
+    size_t len;
+    char *b = build(sk, m, blobs, order, 3, &len);
+    for (size_t i = 0; i < len; i++) {
+        struct seen s = {0};
+        b[i] ^= 0x20;
+        if (read_mem(b, len, &pk, &s, err, sizeof(err)) == 0)
+            fail_msg("flipped byte %zu of %zu accepted", i, len);
+        b[i] ^= 0x20;
+        s = (struct seen){0};
+        assert_int_equal(read_mem(b, i, &pk, &s, err, sizeof(err)), -1);
+    }
+    /* Bytes after the end: another frame, or garbage. */
+    char *longer = malloc(2 * len);
+    memcpy(longer, b, len);
+    memcpy(longer + len, b, len);
+    struct seen s = {0};
+    assert_int_equal(read_mem(longer, 2 * len, &pk, &s, err, sizeof(err)), -1);
+    assert_int_equal(read_mem(longer, len + 1, &pk, &s, err, sizeof(err)), -1);
+    free(longer);
+    /* Another key. */
+    s = (struct seen){0};
+    assert_int_equal(read_mem(b, len, &other_pk, &s, err, sizeof(err)), -1);
+    assert_int_equal(s.manifests, 0);
+    free(b);
+    free(m);
+}
+
+static void claims_are_enforced(void **state)
+{
+    (void)state;
+    char err[256];
+    size_t len;
+    struct seen s = {0};
+    /* A blob the manifest does not name. */
+    char *m = manifest_for(blobs, 2, 0);
+    int order[] = {0, 2};
+    char *b = build(sk, m, blobs, order, 2, &len);
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "does not name"));
+    free(b);
+    /* The same blob twice. */
+    int twice[] = {0, 0};
+    b = build(sk, m, blobs, twice, 2, &len);
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "twice"));
+    free(b);
+    free(m);
+    /* A size claim that differs from the blob. */
+    m = manifest_for(blobs, 3, 5);
+    b = build(sk, m, blobs, order, 1, &len);
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "claim"));
+    free(b);
+    free(m);
+    /* Claims beyond the limits, and manifests that are not lists of claims. */
+    const char *bad[] = {
+        "{\"blobs\":[{\"hash\":\"00\",\"size\":1}]}",
+        "{\"blobs\":[{\"hash\":\""
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "\",\"size\":999999999999}]}",
+        "{\"blobs\":[{\"hash\":\""
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "\",\"size\":-1}]}",
+        "{\"blobs\":{}}",
+        "{\"blobs\":[],\"blobs\":[]}",
+        "[1,2]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        b = build(sk, bad[i], blobs, order, 0, &len);
+        s = (struct seen){0};
+        assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
+        assert_int_equal(s.manifests, 0);
+        free(b);
+    }
+}
+
+/* A stream that claims a huge manifest, or decompresses far beyond its claims, is refused
+ * without decompressing more than the claims allow. */
+static void bombs_are_refused(void **state)
+{
+    (void)state;
+    size_t cap = 64 << 20;
+    unsigned char *plain = calloc(1, cap);
+    memcpy(plain, BUNDLE_MAGIC, 8);
+    plain[8] = 0xff, plain[9] = 0xff, plain[10] = 0xff, plain[11] = 0x7f; /* 2 GiB manifest */
+    size_t zcap = ZSTD_compressBound(cap);
+    void *z = malloc(zcap);
+    size_t zlen = ZSTD_compress(z, zcap, plain, cap, 3);
+    assert_false(ZSTD_isError(zlen));
+    assert_true(zlen < 1 << 20); /* 64 MiB of zeros squeezed small */
+    char err[256];
+    struct seen s = {0};
+    assert_int_equal(read_mem(z, zlen, &pk, &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "manifest claims"));
+    /* A valid header, then 64 MiB of zeros where the end marker should be followed by
+     * nothing: refused at the first bytes after the end. */
+    char *m = manifest_for(blobs, 1, 0);
+    int order[] = {0};
+    size_t len;
+    char *b = build(sk, m, blobs, order, 1, &len);
+    unsigned char *both = malloc(len + zcap);
+    memcpy(both, b, len);
+    size_t z2 = ZSTD_compress(both + len, zcap, plain + 12, cap - 12, 3);
+    assert_false(ZSTD_isError(z2));
+    assert_int_equal(read_mem(both, len + z2, &pk, &s, err, sizeof(err)), -1);
+    free(both);
+    free(b);
+    free(m);
+    free(z);
+    free(plain);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip_and_incremental),
+        cmocka_unit_test(every_flipped_byte_and_truncation_is_refused),
+        cmocka_unit_test(claims_are_enforced),
+        cmocka_unit_test(bombs_are_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
