@@ -29,6 +29,7 @@ static const char *const migrations[] = {
     "node/journal/homework_files.sql",    /* 9 */
     "node/journal/medical_notes.sql",     /* 10 */
     "node/library/library.sql",           /* 11 */
+    "node/library/revisions.sql",         /* 12 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

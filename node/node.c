@@ -74,8 +74,15 @@ static int replace_key(const char *path, const struct ms_secret *sk, char *err, 
 int node_load_key(struct node *n, char *err, size_t errlen)
 {
     char path[PATH_MAX + 16], pub[PATH_MAX + 16];
-    snprintf(path, sizeof(path), "%s/node.key", n->cfg.storage.data_dir);
-    snprintf(pub, sizeof(pub), "%s/node.pub", n->cfg.storage.data_dir);
+    const char *named = n->cfg.federation.secret_key_file;
+    if (named[0] != '\0')
+        snprintf(path, sizeof(path), "%s", named);
+    else
+        snprintf(path, sizeof(path), "%s/node.key", n->cfg.storage.data_dir);
+    /* The public key beside it: NAME.key gives NAME.pub, any other name NAME.pub. */
+    size_t len = strlen(path);
+    bool dot_key = len > 4 && strcmp(path + len - 4, ".key") == 0;
+    snprintf(pub, sizeof(pub), "%.*s.pub", (int)(dot_key ? len - 4 : len), path);
     struct stat st;
     if (stat(path, &st) != 0) {
         if ((n->key = ms_secret_generate(&n->pub)) == NULL) {

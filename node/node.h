@@ -43,8 +43,9 @@ struct node {
  * n->db_path. Returns 0 or -1 with err. */
 int node_open_storage(struct node *n, char *err, size_t errlen);
 
-/* Loads the node's Ed25519 signing key from DATA_DIR/node.key (minisign's format, unencrypted),
- * creating it (mode 0600) and DATA_DIR/node.pub when absent, converting an older node's raw
+/* Loads the node's Ed25519 signing key from federation.secret_key_file, or DATA_DIR/node.key
+ * when that is not set (minisign's format, unencrypted), creating it (mode 0600) and its .pub
+ * beside it when absent, converting an older node's raw
  * key in place; the secret stays in sodium_malloc memory. 0 or -1 with err. */
 int node_load_key(struct node *n, char *err, size_t errlen);
 

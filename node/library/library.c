@@ -39,7 +39,7 @@ static bool reviewer(const struct req *r)
 
 /* An item as access checks need it. */
 struct item {
-    int64_t id, author;
+    int64_t id, author, revision_of; /* revision_of: the approved item a draft revises, or 0 */
     char status[16], type[16], origin[8];
 };
 
@@ -47,8 +47,8 @@ struct item {
  * may not see does not exist) or 500. */
 static int item_visible_or_respond(struct req *r, int64_t id, struct item *it)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT coalesce(author_id, 0), status, type, origin FROM "
-                                      "library_items WHERE id = :id");
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT coalesce(author_id, 0), status, type, origin, "
+                                      "coalesce(revision_of, 0) FROM library_items WHERE id = :id");
     if (st == NULL)
         return reply_db_error(r), -1;
     db_bind_int(st, ":id", id);
@@ -59,6 +59,7 @@ static int item_visible_or_respond(struct req *r, int64_t id, struct item *it)
         snprintf(it->status, sizeof(it->status), "%s", db_col_text(st, 1));
         snprintf(it->type, sizeof(it->type), "%s", db_col_text(st, 2));
         snprintf(it->origin, sizeof(it->origin), "%s", db_col_text(st, 3));
+        it->revision_of = sqlite3_column_int64(st, 4);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
@@ -334,6 +335,20 @@ static int library_item_get(struct req *r)
     sqlite3_reset(st);
     json_t *files = json_array(), *questions = json_array();
     json_object_set_new(o, "files", files);
+    json_object_set_new(o, "revision_of",
+                        it.revision_of ? json_integer(it.revision_of) : json_null());
+    if (it.author == r->caller.person_id) {
+        /* The author's open revision of this item, if any. */
+        st = db_stmt(r->db, "SELECT id FROM library_items WHERE revision_of = :id");
+        if (st == NULL)
+            goto fail;
+        db_bind_int(st, ":id", it.id);
+        json_object_set_new(o, "revision",
+                            sqlite3_step(st) == SQLITE_ROW
+                                ? json_integer(sqlite3_column_int64(st, 0))
+                                : json_null());
+        sqlite3_reset(st);
+    }
     st = db_stmt(r->db, "SELECT f.id, f.name, f.type, b.size FROM library_files f JOIN blobs b "
                         "ON b.id = f.blob_id WHERE f.item_id = :id ORDER BY f.name");
     if (st == NULL)
@@ -533,6 +548,112 @@ static int library_item_submit(struct req *r)
                       json_pack("{s:I,s:s}", "id", (json_int_t)it.id, "status", "submitted"));
 }
 
+/* POST /api/v1/library/items/{id}/revisions: the author of an approved item of the region
+ * opens a new version of it: a draft with the item's fields, files and questions, which
+ * replaces the item when approved (revisions.sql). One open revision per item. */
+static int library_item_revise(struct req *r)
+{
+    struct item it;
+    if (item_visible_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    if (strcmp(it.origin, "hub") == 0)
+        return reply_error(r, 403, "forbidden", "items from the hub are read-only here");
+    if (it.author == 0 || it.author != r->caller.person_id)
+        return reply_error(r, 403, "forbidden", "only its author revises an item");
+    if (strcmp(it.status, "approved") != 0)
+        return reply_error(r, 409, "conflict",
+                           "change the %s item itself: only approved items "
+                           "get revisions",
+                           it.status);
+    int open = db_exists(r->db, "SELECT 1 FROM library_items WHERE revision_of = :id", it.id);
+    if (open != 0)
+        return open < 0 ? reply_db_error(r)
+                        : reply_error(r, 409, "conflict", "the item already has an open revision");
+    sqlite3_stmt *st = db_stmt(
+        r->db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
+               "grade_min, grade_max, authors, licence, language, origin, institution_id, "
+               "author_id, version, status, cover_blob_id, revision_of) SELECT uid || '.v' || "
+               "(version + 1), type, title, description, body, subject_id, grade_min, grade_max, "
+               "authors, licence, language, origin, institution_id, author_id, version + 1, "
+               "'draft', cover_blob_id, id FROM library_items WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", it.id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    int64_t draft = db_last_id(r->db);
+    static const char *const copies[] = {
+        "INSERT INTO library_files (item_id, name, type, blob_id) SELECT :new, name, type, "
+        "blob_id FROM library_files WHERE item_id = :id",
+        "INSERT INTO library_questions (item_id, position, kind, prompt, options, answer, points) "
+        "SELECT :new, position, kind, prompt, options, answer, points FROM library_questions "
+        "WHERE item_id = :id",
+    };
+    for (size_t i = 0; i < sizeof(copies) / sizeof(copies[0]); i++) {
+        if ((st = db_stmt(r->db, copies[i])) == NULL)
+            return reply_db_error(r);
+        db_bind_int(st, ":new", draft);
+        db_bind_int(st, ":id", it.id);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return reply_db_error(r);
+    }
+    r->params[0] = draft;
+    int rc = library_item_get(r);
+    return rc == 200 ? (r->status = 201) : rc;
+}
+
+/* Approval of a revision: its content replaces the approved item's (same id and uid, the
+ * revision's version), its files and questions move over, the item's old files that nothing
+ * names any more are released, and the revision goes; all in the caller's transaction. */
+static int revision_merge(struct req *r, const struct item *draft, const char *comment)
+{
+    int64_t item = draft->revision_of;
+    json_t *old_blobs = json_array();
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT blob_id FROM library_files WHERE item_id = :id");
+    if (st == NULL)
+        goto fail;
+    db_bind_int(st, ":id", item);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(old_blobs, json_integer(sqlite3_column_int64(st, 0)));
+    sqlite3_reset(st);
+    static const char *const steps[] = {
+        "UPDATE library_items SET (type, title, description, body, subject_id, grade_min, "
+        "grade_max, authors, licence, language, cover_blob_id, version) = (SELECT type, title, "
+        "description, body, subject_id, grade_min, grade_max, authors, licence, language, "
+        "cover_blob_id, version FROM library_items WHERE id = :draft), review_comment = :c, "
+        "reviewed_by = :me, reviewed_at = unixepoch(), updated_at = unixepoch() WHERE id = :item",
+        "DELETE FROM library_files WHERE item_id = :item",
+        "UPDATE library_files SET item_id = :item WHERE item_id = :draft",
+        "DELETE FROM library_questions WHERE item_id = :item",
+        "UPDATE library_questions SET item_id = :item WHERE item_id = :draft",
+        "DELETE FROM library_items WHERE id = :draft",
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if ((st = db_stmt(r->db, steps[i])) == NULL)
+            goto fail;
+        if (strstr(steps[i], ":item"))
+            db_bind_int(st, ":item", item);
+        if (strstr(steps[i], ":draft"))
+            db_bind_int(st, ":draft", draft->id);
+        if (i == 0) {
+            db_bind_text(st, ":c", comment);
+            db_bind_int(st, ":me", r->caller.person_id);
+        }
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto fail;
+    }
+    size_t i;
+    json_t *b;
+    json_array_foreach(old_blobs, i, b) if (blob_release(r, json_integer_value(b)) != 0) goto fail;
+    json_decref(old_blobs);
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)item, "status", "approved",
+                                "comment", comment, "replaced", (json_int_t)draft->id));
+fail:
+    json_decref(old_blobs);
+    return reply_db_error(r);
+}
+
 /* POST /api/v1/library/items/{id}/review {verdict: approve|reject, comment}: a methodologist
  * decides on a submitted item (not one of their own); the author sees the verdict and the
  * comment on the item. */
@@ -555,6 +676,8 @@ static int library_item_review(struct req *r)
     if (strcmp(it.status, "submitted") != 0)
         return reply_error(r, 409, "conflict", "only submitted items are reviewed (this one is %s)",
                            it.status);
+    if (approve && it.revision_of != 0)
+        return revision_merge(r, &it, comment);
     sqlite3_stmt *st = db_stmt(r->db, "UPDATE library_items SET status = :s, review_comment = :c, "
                                       "reviewed_by = :me, reviewed_at = unixepoch(), updated_at "
                                       "= unixepoch() WHERE id = :id");
@@ -610,7 +733,7 @@ static int question_ok(json_t *q, const char **kind, const char **prompt, char *
     } else {
         return -1;
     }
-    *options = json_dumps(opts ? opts : json_array(), JSON_COMPACT);
+    *options = opts ? json_dumps(opts, JSON_COMPACT) : strdup("[]");
     *answer = json_dumps(ans, JSON_COMPACT);
     return *options && *answer ? 0 : -1;
 }
@@ -992,6 +1115,8 @@ const struct route library_routes[] = {
      "library_item_patch"},
     {"POST", "/api/v1/library/items/{id}/submit", library_item_submit, ACCESS_USER, AUTHORS, true,
      "library_item_submit"},
+    {"POST", "/api/v1/library/items/{id}/revisions", library_item_revise, ACCESS_USER, AUTHORS,
+     true, "library_item_revise"},
     {"POST", "/api/v1/library/items/{id}/review", library_item_review, ACCESS_USER,
      ROLE_METHODOLOGIST | ROLE_ADMIN, true, "library_item_review"},
     {"PUT", "/api/v1/library/items/{id}/questions", library_questions_put, ACCESS_USER, AUTHORS,

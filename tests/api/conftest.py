@@ -125,6 +125,7 @@ class Node:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.last_output = self.output()
         self.log.close()
         code = self.proc.returncode
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -137,4 +138,4 @@ def node():
     yield n
     code = n.stop()
     # A clean shutdown exits 0; sanitizer findings make it non-zero.
-    assert code == 0, f"mesnode exited with {code}"
+    assert code == 0, f"mesnode exited with {code}:\n{n.last_output[-6000:]}"

@@ -231,3 +231,57 @@ def test_files_favourites_and_lessons(node, w):
     assert teacher.delete(f"/api/v1/lessons/{rus_lesson['id']}/items/{iid}").status == 403
     assert teacher.delete(f"/api/v1/lessons/{lesson['id']}/items/{iid}").status == 200
     assert teacher.delete(f"/api/v1/lessons/{lesson['id']}/items/{iid}").status == 404
+
+
+def test_an_approved_item_changes_through_a_reviewed_revision(node):
+    teacher, methodologist, student, other = (node.login(x) for x in ("teacher", "methodologist", "student", "classteacher"))
+    iid = teacher.post("/api/v1/library/items", {"type": "test", "title": "Проценты: первая редакция", "grade_min": 6, "grade_max": 6}).json()["id"]
+    put = lambda item, body: teacher.request("POST", f"/api/v1/library/items/{item}/files?name=task.txt", raw=body,
+                                             headers={"Content-Type": "text/plain"})
+    assert put(iid, b"first text").status == 201
+    qs = [{"kind": "single", "prompt": "10% of 50 =", "options": ["5", "10"], "answer": [0]}]
+    assert teacher.request("PUT", f"/api/v1/library/items/{iid}/questions", body={"questions": qs}).status == 200
+    assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 200
+    assert student.request("PUT", f"/api/v1/library/items/{iid}/favourite").status == 200
+    old_file = student.get(f"/api/v1/library/items/{iid}").json()["files"][0]["id"]
+    # Only its author opens a revision, of an approved item of the region, one at a time.
+    assert student.post(f"/api/v1/library/items/{iid}/revisions").status == 403
+    assert other.post(f"/api/v1/library/items/{iid}/revisions").status == 403
+    hub = next(i for i in search(teacher, origin="hub")["items"])
+    assert teacher.post(f"/api/v1/library/items/{hub['id']}/revisions").status == 403
+    r = teacher.post(f"/api/v1/library/items/{iid}/revisions")
+    assert r.status == 201, r
+    rev = r.json()
+    assert rev["status"] == "draft" and rev["version"] == 2 and rev["revision_of"] == iid
+    assert [f["name"] for f in rev["files"]] == ["task.txt"] and len(rev["questions"]) == 1
+    assert teacher.get(f"/api/v1/library/items/{iid}").json()["revision"] == rev["id"]
+    assert teacher.post(f"/api/v1/library/items/{iid}/revisions").status == 409
+    assert teacher.post(f"/api/v1/library/items/{rev['id']}/revisions").status == 409  # a draft
+    assert student.get(f"/api/v1/library/items/{rev['id']}").status == 404
+    # The revision is edited and reviewed; until approved, everyone sees the first version.
+    assert teacher.patch(f"/api/v1/library/items/{rev['id']}", {"title": "Проценты: вторая редакция"}).status == 200
+    assert put(rev["id"], b"second text").status == 201
+    assert teacher.post(f"/api/v1/library/items/{rev['id']}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{rev['id']}/review", {"verdict": "reject", "comment": "Добавьте задачу"}).status == 200
+    seen = student.get(f"/api/v1/library/items/{iid}").json()
+    assert seen["title"] == "Проценты: первая редакция" and seen["version"] == 1
+    assert student.get(f"/api/v1/library/files/{old_file}").body == b"first text"
+    assert teacher.post(f"/api/v1/library/items/{rev['id']}/submit").status == 200
+    r = methodologist.post(f"/api/v1/library/items/{rev['id']}/review", {"verdict": "approve"})
+    assert r.status == 200 and r.json()["id"] == iid
+    # Approved: the same item (id, uid, favourites) now holds the new version; the draft is gone.
+    seen = student.get(f"/api/v1/library/items/{iid}").json()
+    assert seen["title"] == "Проценты: вторая редакция" and seen["version"] == 2 and seen["status"] == "approved"
+    assert seen["uid"] == rev["uid"].rsplit(".v", 1)[0]
+    assert student.get(f"/api/v1/library/files/{seen['files'][0]['id']}").body == b"second text"
+    assert student.get(f"/api/v1/library/files/{old_file}").status == 404
+    assert len(seen["questions"]) == 1
+    assert teacher.get(f"/api/v1/library/items/{rev['id']}").status == 404
+    assert teacher.get(f"/api/v1/library/items/{iid}").json()["revision"] is None
+    assert iid in [i["id"] for i in student.get("/api/v1/library/favourites").json()["items"]]
+    assert iid in [i["id"] for i in search(student, q="вторая редакция")["items"]]
+    assert iid not in [i["id"] for i in search(student, q="первая редакция")["items"]]
+    # The answer key moved with the questions: the test still scores.
+    q = seen["questions"][0]["id"]
+    assert student.post(f"/api/v1/library/items/{iid}/attempts", {"answers": [{"question_id": q, "answer": 0}]}).json()["score"] == 1

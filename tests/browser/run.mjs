@@ -271,6 +271,24 @@ const tests = {
     const bytes = readFileSync(file);
     assert(bytes.readUInt32LE(0) === 0xfd2fb528, "a zstd stream");
   },
+  async "a teacher writes a draft, edits it with a file and sends it for review"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "teacher");
+    await page.click("#nav a[href='/library/mine']");
+    await page.fill(".new-item input[name=title]", "Проценты в жизни");
+    await page.click(".new-item button[type=submit]");
+    await page.click("a.item-title >> text=Проценты в жизни");
+    await page.waitForSelector("#edit-item");
+    await page.fill("#edit-item textarea[name=body]", "Скидки, вклады и налоги: задачи на проценты.");
+    await page.setInputFiles("#edit-item input[type=file]", { name: "задачи.txt", mimeType: "text/plain",
+      buffer: Buffer.from("1. Найдите 10% от 250.") });
+    await page.click("#edit-item button[type=submit]");
+    await page.waitForSelector("ul.files a.file >> text=задачи.txt");
+    assert((await page.textContent("article.library-item .body")).includes("Скидки, вклады"), "saved text");
+    await page.click("#submit-item");
+    await page.waitForFunction(() => document.querySelector("article.library-item p.muted")?.textContent.includes("на экспертизе"));
+    assert(!(await page.$("#edit-item")), "a submitted item is no longer editable");
+  },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;
     await login(page, base, "student");

@@ -2,7 +2,7 @@
 // favourite star), the author's own items with a form for new ones, and the methodologist's
 // review queue. Attaching an item to a lesson is in the journal's lesson dialog (journal.js
 // uses librarySearchBox from here).
-import { api, el, navigation, pages, show, t } from "./app.js";
+import { api, el, go, navigation, pages, show, t, upload } from "./app.js";
 
 navigation.push(
   { key: "nav.library", href: "/library", roles: ["teacher", "class_teacher", "student", "parent", "methodologist", "school_admin", "admin"] },
@@ -92,8 +92,57 @@ async function itemView(id) {
       el("a", { href: packageHref([i.id]), download: "", id: "download-package", class: "button secondary",
         text: t("library.download") })),
   ];
+  if (i.mine) parts.push(authorTools(i));
   if (i.questions) parts.push(testForm(i));
   show(...parts);
+}
+
+// The author's tools on their item's page: edit and add files while it is a draft (or was
+// returned), send it for review; for an approved item, open a new version, which replaces
+// it once a methodologist approves it.
+function authorTools(i) {
+  const error = el("p", { class: "error" });
+  const fail = (r) => { error.textContent = r.data?.error?.message ?? t("app.error"); };
+  if (i.status === "approved") {
+    if (i.origin === "hub") return el("div");
+    if (i.revision) return el("p", { class: "card" }, el("a", { href: `/library/items/${i.revision}`, "data-link": "",
+      id: "open-revision", text: t("library.open_revision") }));
+    const revise = async () => {
+      const r = await api("POST", `/api/v1/library/items/${i.id}/revisions`);
+      if (r.status === 201) go(`/library/items/${r.data.id}`); else fail(r);
+    };
+    return el("div", { class: "card" }, el("button", { type: "button", id: "revise", onclick: revise,
+      text: t("library.revise") }), error);
+  }
+  if (i.status !== "draft" && i.status !== "rejected") return el("div");
+  const title = el("input", { name: "title", value: i.title });
+  const description = el("textarea", { name: "description", rows: "2" }, i.description);
+  const body = el("textarea", { name: "body", rows: "8" }, i.body);
+  const file = el("input", { type: "file", name: "file" });
+  const save = async (ev) => {
+    ev.preventDefault();
+    const r = await api("PATCH", `/api/v1/library/items/${i.id}`, { title: title.value,
+      description: description.value, body: body.value });
+    if (r.status !== 200) { fail(r); return; }
+    if (file.files[0]) {
+      const u = await upload(`/api/v1/library/items/${i.id}/files`, file.files[0]);
+      if (u.status !== 201) { fail(u); return; }
+    }
+    itemView(i.id);
+  };
+  const submit = async () => {
+    const r = await api("POST", `/api/v1/library/items/${i.id}/submit`);
+    if (r.status === 200) itemView(i.id); else fail(r);
+  };
+  return el("form", { class: "card edit-item", id: "edit-item", onsubmit: save },
+    el("h2", { text: i.revision_of ? t("library.edit_revision", { version: i.version }) : t("library.edit") }),
+    el("label", { text: t("library.new_title") }), title,
+    el("label", { text: t("library.description") }), description,
+    el("label", { text: t("library.body") }), body,
+    el("label", { text: t("library.add_file") }), file,
+    el("div", { class: "toolbar" }, el("button", { type: "submit", text: t("library.save") }),
+      el("button", { type: "button", class: "secondary", id: "submit-item", onclick: submit, text: t("library.submit") })),
+    error);
 }
 
 // The address of an offline package of these items: one signed file that `mesnode bundle open`
