@@ -30,6 +30,7 @@ static const char *const migrations[] = {
     "node/journal/medical_notes.sql",     /* 10 */
     "node/library/library.sql",           /* 11 */
     "node/library/revisions.sql",         /* 12 */
+    "node/library/rank.sql",              /* 13 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

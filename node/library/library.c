@@ -149,8 +149,9 @@ static int search_ranked_first(struct req *r, const char *match, int64_t limit, 
 {
     sqlite3_stmt *st = db_stmt(
         r->db, "SELECT (SELECT count(*) FROM library_fts WHERE library_fts MATCH :q) - (SELECT "
-               "count(*) FROM library_items WHERE status <> 'approved' AND id IN (SELECT rowid "
-               "FROM library_fts WHERE library_fts MATCH :q))");
+               "count(*) FROM library_items i WHERE i.status IN ('draft', 'submitted', "
+               "'rejected') AND EXISTS (SELECT 1 FROM library_fts WHERE library_fts MATCH :q AND "
+               "rowid = i.id))");
     if (st == NULL)
         return -1;
     db_bind_text(st, ":q", match);
@@ -159,11 +160,14 @@ static int search_ranked_first(struct req *r, const char *match, int64_t limit, 
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return -1;
-    st = db_stmt(r->db, "SELECT " ITEM_COLUMNS " FROM (SELECT rowid AS rid, rank AS score FROM "
-                        "library_fts WHERE library_fts MATCH :q ORDER BY rank LIMIT :window) f "
-                        "CROSS JOIN library_items i ON i.id = f.rid LEFT JOIN subjects s ON s.id "
-                        "= i.subject_id WHERE i.status = 'approved' ORDER BY f.score, i.id LIMIT "
-                        ":limit OFFSET :offset");
+    st = db_stmt(r->db,
+                 "SELECT " ITEM_COLUMNS " FROM (SELECT rowid AS rid, rank AS score FROM "
+                 "library_fts WHERE library_fts MATCH :q ORDER BY rank + 0.0 LIMIT :window) f "
+                 "CROSS JOIN library_items i ON i.id = f.rid LEFT JOIN subjects s ON s.id "
+                 "= i.subject_id WHERE i.status = 'approved' ORDER BY f.score, i.id LIMIT "
+                 ":limit OFFSET :offset");
+    /* "rank + 0.0", not "rank": FTS5 would sort every match itself; as an expression SQLite
+     * keeps only the best :window rows while it reads (a top-N sort). */
     if (st == NULL)
         return -1;
     db_bind_text(st, ":q", match);
@@ -248,7 +252,7 @@ static int library_search(struct req *r)
          "i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND (:type IS "
          "NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) AND (:grade "
          "IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS NULL OR "
-         "i.origin = :origin) ORDER BY bm25(library_fts, 10.0, 4.0, 2.0, 1.0), i.id LIMIT "
+         "i.origin = :origin) ORDER BY library_fts.rank, i.id LIMIT "
          ":limit OFFSET :offset",
          "SELECT count(*) FROM library_fts CROSS JOIN library_items i ON i.id = library_fts.rowid "
          "WHERE library_fts MATCH :q AND (CASE WHEN :mine THEN i.author_id = :me AND (:status IS "

@@ -13,6 +13,11 @@
  * call (stem.c). Safe to call from any thread, any number of times. */
 void library_tokenizer_init(void);
 
+/* Registers the "mes_rank" FTS5 ranking function (rank.c) on a connection's FTS5; called with
+ * the tokenizer's registration. SQLITE_OK or an error code. */
+typedef struct fts5_api fts5_api;
+int library_rank_register(fts5_api *api);
+
 /* Turns what a person typed into an FTS5 query (malloc'ed, NULL when out of memory): each word
  * a quoted term, all required. Words are runs of letters and digits (any byte of a multi-byte
  * UTF-8 letter counts); everything else, FTS5's operators included, only separates them. ""

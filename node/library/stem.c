@@ -105,7 +105,8 @@ static int stem_register(sqlite3 *db, char **err, const void *api_routines)
     if (api == NULL)
         return SQLITE_ERROR;
     static fts5_tokenizer methods = {stem_create, stem_delete, stem_tokenize};
-    return api->xCreateTokenizer(api, "mes_stem", api, &methods, NULL);
+    int rc = api->xCreateTokenizer(api, "mes_stem", api, &methods, NULL);
+    return rc == SQLITE_OK ? library_rank_register(api) : rc;
 }
 
 static void register_once(void)

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the library's full-text tokenizer (node/library/stem.c): Russian word forms
  * meet at one stem, English too, letters are folded to lower case, «й» and «ё» survive, and
- * the tokenizer is there on every new connection.
+ * the tokenizer is there on every new connection; the ranking function orders by weighted
+ * column matches.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,12 +94,60 @@ static void test_every_connection(void **state)
     sqlite3_close(other);
 }
 
+/* The rowids matching `query` in mes_rank order over a (title, body) table weighted 10 and 1. */
+static const char *ranked(const char *query)
+{
+    static char out[64];
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT rowid FROM r WHERE r MATCH ?1 ORDER BY rank", -1, &st,
+                           NULL) != SQLITE_OK)
+        return "error";
+    sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && n + 8 < sizeof(out))
+        n +=
+            (size_t)snprintf(out + n, sizeof(out) - n, n ? ",%d" : "%d", sqlite3_column_int(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void test_rank(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE VIRTUAL TABLE r USING fts5(title, body, tokenize = 'mes_stem');"
+                     "INSERT INTO r (r, rank) VALUES ('rank', 'mes_rank(10.0, 1.0)');"
+                     "INSERT INTO r (rowid, title, body) VALUES"
+                     "(1, 'Сборник задач', 'уравнения и неравенства'),"
+                     "(2, 'Уравнения', 'задачи'),"
+                     "(3, 'Сборник', 'уравнение, уравнения, уравнений'),"
+                     "(4, 'Дроби', 'дроби и уравнения'), (5, 'Логарифмы', 'логарифм'),"
+                     "(6, 'Степени', 'степень'), (7, 'Корни', 'корень');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    /* A title match first; three mentions in the text before one; ties by rowid. */
+    assert_string_equal(ranked("уравнение"), "2,3,1,4");
+    assert_string_equal(ranked("задача"), "1,2");
+    /* Two words: rows with both, ordered by the weighted sum, where the rarer word counts more:
+     * «задача» (2 of 7 rows) in row 1's title beats «уравнение» (4 of 7) in row 2's. */
+    assert_string_equal(ranked("уравнения задачи"), "1,2");
+    /* Weights come from the arguments: with the text weighted over the title, the order flips. */
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO r (r, rank) VALUES ('rank', 'mes_rank(1.0, 10.0)')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_string_equal(ranked("уравнение"), "3,1,4,2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_russian_forms),
         cmocka_unit_test(test_english_and_letters),
         cmocka_unit_test(test_every_connection),
+        cmocka_unit_test(test_rank),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
