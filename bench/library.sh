@@ -63,11 +63,13 @@ TOKEN=$(curl -s -X POST "$BASE/api/v1/auth/login" -d '{"login":"teacher","passwo
   /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
 # Twenty searches people make, in different word forms, one after another per connection.
-cat > "$WORK/search.lua" <<'LUA'
-local words = {"уравнения", "уравнений", "дроби", "дробей", "проценты", "треугольники",
-  "законы Ньютона", "строение клетки", "фотосинтез", "Смутное время", "Present Simple",
-  "природные зоны", "логарифмы", "причастный оборот", "оптика", "периодическая система",
-  "алгоритмы сортировки", "поэзия Пушкина", "векторы", "генетика"}
+printf '%s\n' "уравнения" "уравнений" "дроби" "дробей" "проценты" "треугольники" \
+  "законы Ньютона" "строение клетки" "фотосинтез" "Смутное время" "Present Simple" \
+  "природные зоны" "логарифмы" "причастный оборот" "оптика" "периодическая система" \
+  "алгоритмы сортировки" "поэзия Пушкина" "векторы" "генетика" > "$WORK/words.txt"
+cat > "$WORK/search.lua" <<LUA
+local words = {}
+for line in io.lines("$WORK/words.txt") do words[#words + 1] = line end
 local n = 0
 request = function()
   n = n + 1
@@ -94,7 +96,7 @@ PIDS+=("$(cat "$WORK/nginx/nginx.pid")")
 wait_port "$NGINX_PORT"
 
 run_wrk() {
-  wrk -t2 -c"$CONN" -d"${SECONDS_EACH}s" --latency "$@" > "$WORK/wrk.out" 2>&1
+  wrk -t"$((CONN < 2 ? CONN : 2))" -c"$CONN" -d"${SECONDS_EACH}s" --latency "$@" > "$WORK/wrk.out" 2>&1
   /usr/bin/python3 - "$WORK/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -108,6 +110,27 @@ print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {errors.group(1) if errors els
 PY
 }
 read -r s_rps s_p50 s_p99 s_err < <(run_wrk "$BASE/" -s "$WORK/search.lua" -H "Authorization: Bearer $TOKEN")
+CONN_SAVED=$CONN
+CONN=1
+read -r s1_rps s1_p50 s1_p99 s1_err < <(run_wrk "$BASE/" -s "$WORK/search.lua" -H "Authorization: Bearer $TOKEN")
+CONN=$CONN_SAVED
+# Raw SQLite on the same texts, one connection, as one would query FTS5 directly: the count
+# and the best twenty by bm25 with the same column weights, each word as typed (no stems).
+read -r raw_qps raw_ms < <(/usr/bin/python3 - "$WORK/raw.db" "$WORK/words.txt" "$SECONDS_EACH" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+words = [w for w in open(sys.argv[2], encoding="utf-8").read().splitlines() if w]
+queries = [" ".join(f'"{t}"' for t in w.split()) for w in words]
+n, start = 0, time.monotonic()
+while time.monotonic() - start < float(sys.argv[3]):
+    q = queries[n % len(queries)]
+    db.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (q,)).fetchone()
+    db.execute("SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY bm25(fts, 10.0, 4.0, 2.0, 1.0) LIMIT 20", (q,)).fetchall()
+    n += 1
+elapsed = time.monotonic() - start
+print(f"{n / elapsed:.0f} {elapsed / n * 1000:.2f}")
+PY
+)
 read -r x_rps _ _ _ < <(run_wrk "http://127.0.0.1:$NGINX_PORT/answer.json")
 
 ratio() { /usr/bin/python3 -c "print(f'{$1 / $2 * 100:.0f} %')"; }
@@ -121,5 +144,11 @@ echo
 echo "| search | req/s | p50 ms | p99 ms | non-2xx | answer bytes | nginx req/s (same bytes) | node / nginx |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 echo "| 20 queries in turn, read cache off | $s_rps | $s_p50 | $s_p99 | $s_err | $(stat -c %s "$WORK/answer.json") | $x_rps | $(ratio "$s_rps" "$x_rps") |"
+echo
+echo "| one connection | queries/s | mean or p50 ms |"
+echo "| --- | --- | --- |"
+echo "| node: the 20 queries over HTTP (count, best 20, their items as JSON) | $s1_rps | $s1_p50 (p50) |"
+echo "| raw SQLite FTS5, same texts: count and best 20 by bm25 (no stems, no items) | $raw_qps | $raw_ms (mean) |"
+echo "| node / raw SQLite | $(ratio "$s1_rps" "$raw_qps") | |"
 echo
 echo "Database with the library: $(($(stat -c %s "$DATA/mes.db") / 1024 / 1024)) MiB."
