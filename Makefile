@@ -30,7 +30,7 @@ LIBSRC  := $(filter-out node/main.c,$(SRC))
 OBJ     := $(SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
 # Files compiled into the binary: schemas, the web interface, message catalogs.
-ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard node/web/static/*) $(wildcard node/web/i18n/*))
+ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard federation/*.sql) $(wildcard node/web/static/*) $(wildcard node/web/i18n/*))
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

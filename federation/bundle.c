@@ -447,7 +447,7 @@ int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *o
     }
     if ((claims = claims_parse(doc, &nclaims, err, errlen)) == NULL)
         goto out;
-    if (ops->manifest && ops->manifest(ctx, doc, sig, err, errlen) != 0)
+    if (ops->manifest && ops->manifest(ctx, doc, sig, manifest, mlen, err, errlen) != 0)
         goto out;
 
     for (;;) {

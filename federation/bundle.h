@@ -50,12 +50,13 @@ int bundle_writer_blob(struct bundle_writer *w, const unsigned char hash[32], co
 int bundle_writer_close(struct bundle_writer *w, char *err, size_t errlen);
 
 /* What a reader calls back, in order: `manifest` once, after the signature was checked and the
- * blob list validated (the JSON stays the reader's; the signature's trusted comment is in sig);
+ * blob list validated (the JSON and its raw bytes stay the reader's; the signature's trusted
+ * comment is in sig);
  * `blob` for each blob carried, after its hash was checked (data is the reader's, valid for the
  * call). A callback returns 0 to go on or -1 with err to refuse the bundle. */
 struct bundle_ops {
-    int (*manifest)(void *ctx, json_t *manifest, const struct ms_sig *sig, char *err,
-                    size_t errlen);
+    int (*manifest)(void *ctx, json_t *manifest, const struct ms_sig *sig, const char *raw,
+                    size_t raw_len, char *err, size_t errlen);
     int (*blob)(void *ctx, const unsigned char hash[32], const unsigned char *data, size_t len,
                 char *err, size_t errlen);
 };

@@ -12,10 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "db.h"
 #include "federation/bundle.h"
+#include "federation/channel.h"
 #include "federation/minisign.h"
 #include "library/library.h"
+#include "node.h"
 
 const char fed_usage_keygen[] =
     "usage: mesnode keygen [--secret FILE] [--public FILE] [--password-file FILE]\n"
@@ -41,9 +45,18 @@ const char fed_usage_verify[] =
     "PUBLIC (a .pub file, or the key itself as minisign prints it). Prints the trusted\n"
     "comment and exits 0 only when both signatures are valid.\n";
 
+const char fed_usage_publish[] =
+    "usage: mesnode publish --config FILE [--valid-days N]\n"
+    "\n"
+    "At the hub (mode: hub): publishes the next version of the library channel, every approved\n"
+    "item of the hub's library, signed with the hub's key and valid for N days (default 30).\n"
+    "Regions take it with `mesnode bundle import` (or, later, by pulling it).\n";
+
 const char fed_usage_bundle[] =
     "usage: mesnode bundle verify --pubkey PUBLIC FILE\n"
     "       mesnode bundle open --pubkey PUBLIC --out DIR FILE\n"
+    "       mesnode bundle build --config FILE --out BUNDLE [--version N] [--from M]\n"
+    "       mesnode bundle import --config FILE BUNDLE\n"
     "\n"
     "verify  checks a bundle (a library package or a channel bundle): the manifest's signature\n"
     "        by PUBLIC, every claim and every blob; prints what it holds; exits 0 only when all\n"
@@ -51,6 +64,12 @@ const char fed_usage_bundle[] =
     "open    checks a library package the same way and unpacks it into the new directory DIR:\n"
     "        index.html to browse it offline, each item's files under its uid, manifest.json.\n"
     "        Nothing is left in DIR unless the whole package is valid.\n"
+    "build   at the hub: writes version N of the library channel (default: the latest) as a\n"
+    "        bundle for offline delivery; with --from M only the blobs version M lacked\n"
+    "        (an incremental bundle for regions holding M).\n"
+    "import  at a region: checks a channel bundle against the hub's key pinned in FILE\n"
+    "        (federation.hub_public_key), its version (never backwards), its expiry and\n"
+    "        every blob, then switches the library to it in one transaction.\n"
     "PUBLIC is a .pub file or the key itself (a region's key: GET /federation/v1/key).\n";
 
 /* Reads the first line of a password file into sodium_malloc memory; NULL after a message. */
@@ -312,13 +331,156 @@ struct verify_ctx {
     json_t *manifest;
 };
 
-static int keep_manifest(void *ctx, json_t *manifest, const struct ms_sig *sig, char *err,
-                         size_t errlen)
+static int keep_manifest(void *ctx, json_t *manifest, const struct ms_sig *sig, const char *raw,
+                         size_t raw_len, char *err, size_t errlen)
 {
     (void)sig;
+    (void)raw;
+    (void)raw_len;
     (void)err;
     (void)errlen;
     ((struct verify_ctx *)ctx)->manifest = json_incref(manifest);
+    return 0;
+}
+
+/* Loads the configuration, opens (creating or migrating) the node's database and, when
+ * `key`, its signing key. The database handle, or NULL after a message. */
+static struct db *open_node(const char *cmd, const char *config, struct node *n, bool key)
+{
+    char err[1024];
+    if (config_load(config, &n->cfg, err, sizeof(err)) != 0 ||
+        node_open_storage(n, err, sizeof(err)) != 0 ||
+        (key && node_load_key(n, err, sizeof(err)) != 0)) {
+        fprintf(stderr, "mesnode %s: %s\n", cmd, err);
+        return NULL;
+    }
+    struct db *db = db_open(n->db_path, &n->cfg, err, sizeof(err));
+    if (db == NULL)
+        fprintf(stderr, "mesnode %s: %s\n", cmd, err);
+    return db;
+}
+
+/* A positive number from an option; -1 when malformed. */
+static int64_t number_arg(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return *end == '\0' && errno == 0 && v > 0 ? v : -1;
+}
+
+int fed_cmd_publish(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"valid-days", required_argument, 0, 'd'},
+                                         {"valid-seconds", required_argument, 0, 's'},
+                                         {0, 0, 0, 0}};
+    const char *config = NULL;
+    int64_t valid = 30 * 86400;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            config = optarg;
+        else if (c == 'd' && number_arg(optarg) > 0 && number_arg(optarg) <= 3650)
+            valid = number_arg(optarg) * 86400;
+        else if (c == 's' && number_arg(optarg) > 0) /* short validity, for tests of expiry */
+            valid = number_arg(optarg);
+        else
+            return fputs(fed_usage_publish, stderr), 2;
+    }
+    if (config == NULL || optind != argc)
+        return fputs(fed_usage_publish, stderr), 2;
+    static struct node n;
+    struct db *db = open_node("publish", config, &n, true);
+    if (db == NULL)
+        return 1;
+    char err[1024];
+    int64_t version = 0;
+    long items = 0;
+    int rc = channel_publish(db, &n.cfg, n.key, valid, &version, &items, err, sizeof(err));
+    db_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "mesnode publish: %s\n", err);
+        return 1;
+    }
+    printf("published version %lld of the library channel: %ld items\n", (long long)version, items);
+    return 0;
+}
+
+/* `mesnode bundle build`: the bundle is written under a temporary name and renamed when whole. */
+static int bundle_build(const char *config, const char *out, int64_t version, int64_t from)
+{
+    static struct node n;
+    struct db *db = open_node("bundle build", config, &n, true);
+    if (db == NULL)
+        return 1;
+    char err[1024] = "", tmp[900];
+    if (snprintf(tmp, sizeof(tmp), "%s.part", out) >= (int)sizeof(tmp)) {
+        fprintf(stderr, "mesnode bundle build: %s: name too long\n", out);
+        db_close(db);
+        return 1;
+    }
+    FILE *f = fopen(tmp, "wbx");
+    long carried = 0;
+    int rc = 1;
+    if (f == NULL)
+        snprintf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
+    else if (channel_bundle_build(db, n.key, version, from, f, &carried, err, sizeof(err)) == 0) {
+        if (fflush(f) == 0 && fsync(fileno(f)) == 0 && rename(tmp, out) == 0)
+            rc = 0;
+        else
+            snprintf(err, sizeof(err), "%s: %s", out, strerror(errno));
+    }
+    if (f != NULL) {
+        fclose(f);
+        if (rc != 0)
+            unlink(tmp);
+    }
+    db_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "mesnode bundle build: %s\n", err);
+        return 1;
+    }
+    printf("%s: %s bundle, %ld blobs\n", out, from ? "incremental" : "full", carried);
+    return 0;
+}
+
+/* `mesnode bundle import`: against the hub's key pinned in the configuration. */
+static int bundle_import(const char *config, const char *file)
+{
+    static struct node n;
+    struct db *db = open_node("bundle import", config, &n, false);
+    if (db == NULL)
+        return 1;
+    char err[1024] = "";
+    const char *pinned = n.cfg.federation.hub_public_key;
+    struct ms_public hub;
+    struct channel_import res;
+    FILE *f = NULL;
+    int rc = 1;
+    if (pinned[0] == '\0')
+        snprintf(err, sizeof(err), "%s: federation.hub_public_key is not set: pin the hub's key",
+                 config);
+    else if (ms_public_parse(pinned, strlen(pinned), &hub, err, sizeof(err)) != 0)
+        ;
+    else if ((f = fopen(file, "rb")) == NULL)
+        snprintf(err, sizeof(err), "%s: %s", file, strerror(errno));
+    else if (channel_import_bundle(db, &hub, f, &res, err, sizeof(err)) == 0)
+        rc = 0;
+    if (f != NULL)
+        fclose(f);
+    db_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "mesnode bundle import: %s: %s\n", file, err);
+        return 1;
+    }
+    if (res.already)
+        printf("%s: version %lld is already held; nothing changed\n", file, (long long)res.version);
+    else
+        printf("%s: imported version %lld (held before: %lld): %ld blobs, %ld items new or "
+               "changed, %ld removed\n",
+               file, (long long)res.version, (long long)res.previous, res.carried, res.changed,
+               res.removed);
     return 0;
 }
 
@@ -328,8 +490,11 @@ int fed_cmd_bundle(int argc, char **argv)
         return fputs(fed_usage_bundle, stderr), 2;
     const char *action = argv[1];
     static const struct option opts[] = {
-        {"pubkey", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
-    const char *pubkey = NULL, *out = NULL;
+        {"pubkey", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
+        {"config", required_argument, 0, 'c'}, {"version", required_argument, 0, 'v'},
+        {"from", required_argument, 0, 'f'},   {0, 0, 0, 0}};
+    const char *pubkey = NULL, *out = NULL, *config = NULL;
+    int64_t version = 0, from = 0;
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -337,9 +502,28 @@ int fed_cmd_bundle(int argc, char **argv)
             pubkey = optarg;
         else if (c == 'o')
             out = optarg;
+        else if (c == 'c')
+            config = optarg;
+        else if (c == 'v' && (version = number_arg(optarg)) > 0)
+            continue;
+        else if (c == 'f' && (from = number_arg(optarg)) > 0)
+            continue;
         else
             return fputs(fed_usage_bundle, stderr), 2;
     }
+    if (strcmp(action, "build") == 0) {
+        if (config == NULL || out == NULL || pubkey != NULL || optind != argc)
+            return fputs(fed_usage_bundle, stderr), 2;
+        return bundle_build(config, out, version, from);
+    }
+    if (strcmp(action, "import") == 0) {
+        if (config == NULL || out != NULL || pubkey != NULL || version || from ||
+            optind + 1 != argc)
+            return fputs(fed_usage_bundle, stderr), 2;
+        return bundle_import(config, argv[optind]);
+    }
+    if (config != NULL || version || from)
+        return fputs(fed_usage_bundle, stderr), 2;
     bool verify = strcmp(action, "verify") == 0, open_ = strcmp(action, "open") == 0;
     if ((!verify && !open_) || pubkey == NULL || optind + 1 != argc || (open_ && out == NULL) ||
         (verify && out != NULL))

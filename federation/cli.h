@@ -1,5 +1,5 @@
 /*
- * The federation's commands (`mesnode keygen|sign|verify|bundle`), called by node/main.c's
+ * The federation's commands (`mesnode keygen|sign|verify|bundle|publish`), called by node/main.c's
  * command table. Each takes the command's own argv (argv[0] is the command's name) and returns
  * the exit code: 0 success, 1 failure, 2 usage error.
  */
@@ -10,7 +10,9 @@ int fed_cmd_keygen(int argc, char **argv);
 int fed_cmd_sign(int argc, char **argv);
 int fed_cmd_verify(int argc, char **argv);
 int fed_cmd_bundle(int argc, char **argv);
+int fed_cmd_publish(int argc, char **argv);
 
-extern const char fed_usage_keygen[], fed_usage_sign[], fed_usage_verify[], fed_usage_bundle[];
+extern const char fed_usage_keygen[], fed_usage_sign[], fed_usage_verify[], fed_usage_bundle[],
+    fed_usage_publish[];
 
 #endif

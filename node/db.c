@@ -31,6 +31,7 @@ static const char *const migrations[] = {
     "node/library/library.sql",           /* 11 */
     "node/library/revisions.sql",         /* 12 */
     "node/library/rank.sql",              /* 13 */
+    "federation/channel.sql",             /* 14 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

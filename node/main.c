@@ -34,7 +34,8 @@ static const char usage_main[] =
     "  keygen    write a key pair in minisign's formats\n"
     "  sign      sign a file (FILE.minisig, as minisign -S)\n"
     "  verify    check a file's minisign signature\n"
-    "  bundle    check or unpack a signed bundle (library packages)\n"
+    "  bundle    check, unpack, build or import a signed bundle\n"
+    "  publish   publish the next version of the hub's library channel\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -392,6 +393,7 @@ static const struct command commands[] = {
     {"sign", fed_cmd_sign, fed_usage_sign},
     {"verify", fed_cmd_verify, fed_usage_verify},
     {"bundle", fed_cmd_bundle, fed_usage_bundle},
+    {"publish", fed_cmd_publish, fed_usage_publish},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},

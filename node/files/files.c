@@ -93,15 +93,23 @@ int upload_read_or_respond(struct req *r)
         reply_header(r, "Connection", "close");
         return reply_error(r, 400, "bad_request", "the body ended before Content-Length"), -1;
     }
-    u->size = got;
-    crypto_generichash(u->hash, sizeof(u->hash), buf, got, NULL, 0);
+    upload_prepare(u, buf, got);
+    r->upload = u;
+    return 0;
+}
+
+void upload_prepare(struct upload *u, unsigned char *buf, size_t len)
+{
+    u->size = len;
+    crypto_generichash(u->hash, sizeof(u->hash), buf, len, NULL, 0);
     u->data = buf;
-    u->len = got;
-    if (got >= MIN_COMPRESS) {
-        size_t bound = ZSTD_compressBound(got);
+    u->len = len;
+    u->zstd = false;
+    if (len >= MIN_COMPRESS) {
+        size_t bound = ZSTD_compressBound(len);
         void *z = malloc(bound);
-        size_t zl = z ? ZSTD_compress(z, bound, buf, got, ZSTD_LEVEL) : 0;
-        if (z != NULL && !ZSTD_isError(zl) && zl < got - got / 32) { /* saves 3 % or more */
+        size_t zl = z ? ZSTD_compress(z, bound, buf, len, ZSTD_LEVEL) : 0;
+        if (z != NULL && !ZSTD_isError(zl) && zl < len - len / 32) { /* saves 3 % or more */
             free(buf);
             u->data = z;
             u->len = zl;
@@ -110,42 +118,50 @@ int upload_read_or_respond(struct req *r)
             free(z);
         }
     }
-    r->upload = u;
-    return 0;
+}
+
+int64_t blob_put(struct db *db, const struct upload *u)
+{
+    sqlite3_stmt *st = db_stmt(db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, "
+                                   ":s, :z, :d) ON CONFLICT (hash) DO NOTHING");
+    if (st == NULL)
+        return 0;
+    db_bind_blob(st, ":h", u->hash, sizeof(u->hash));
+    db_bind_int(st, ":s", (int64_t)u->size);
+    db_bind_int(st, ":z", u->zstd);
+    db_bind_blob(st, ":d", u->data, (int)u->len);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return 0;
+    return blob_id(db, u->hash);
+}
+
+int64_t blob_id(struct db *db, const unsigned char hash[32])
+{
+    sqlite3_stmt *st = db_stmt(db, "SELECT id FROM blobs WHERE hash = :h");
+    if (st == NULL)
+        return 0;
+    db_bind_blob(st, ":h", hash, 32);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return id;
 }
 
 int64_t blob_store_or_respond(struct req *r)
 {
-    const struct upload *u = r->upload;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, "
-                                      ":s, :z, :d) ON CONFLICT (hash) DO NOTHING");
-    if (st == NULL)
-        return reply_db_error(r), 0;
-    db_bind_blob(st, ":h", u->hash, sizeof(u->hash));
-    db_bind_int(st, ":s", (int64_t)u->size);
-    db_bind_int(st, ":z", u->zstd);
-    db_bind_blob(st, ":d", u->data, u->len);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return reply_db_error(r), 0;
-    st = db_stmt(r->db, "SELECT id FROM blobs WHERE hash = :h");
-    if (st == NULL)
-        return reply_db_error(r), 0;
-    db_bind_blob(st, ":h", u->hash, sizeof(u->hash));
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    int64_t id = blob_put(r->db, r->upload);
     if (id == 0)
         reply_db_error(r);
     return id;
 }
 
-int blob_release(struct req *r, int64_t blob_id)
+int blob_release(struct db *db, int64_t blob_id)
 {
     /* Every table that names blobs is listed here. */
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM blobs WHERE id = :b AND NOT EXISTS (SELECT 1 "
-                                      "FROM homework_files WHERE blob_id = :b) AND NOT EXISTS "
-                                      "(SELECT 1 FROM library_files WHERE blob_id = :b) AND NOT "
-                                      "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
-                                      ":b)");
+    sqlite3_stmt *st = db_stmt(db, "DELETE FROM blobs WHERE id = :b AND NOT EXISTS (SELECT 1 "
+                                   "FROM homework_files WHERE blob_id = :b) AND NOT EXISTS "
+                                   "(SELECT 1 FROM library_files WHERE blob_id = :b) AND NOT "
+                                   "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
+                                   ":b)");
     if (st == NULL)
         return -1;
     db_bind_int(st, ":b", blob_id);

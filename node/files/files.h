@@ -20,10 +20,18 @@
 int upload_read_or_respond(struct req *r);
 void upload_free(struct upload *u);
 
+/* Fills `u` for `len` bytes in buf (malloc'ed; u takes it, and may swap it for its zstd
+ * frame): hash, size, the bytes to store. upload_free(u)'s data part frees it. */
+void upload_prepare(struct upload *u, unsigned char *buf, size_t len);
+
 /* Stores r->upload's body (once per hash) and returns its blob id, or 0 after answering. */
 int64_t blob_store_or_respond(struct req *r);
+/* The same outside a request: the blob id, or 0 on a database error. */
+int64_t blob_put(struct db *db, const struct upload *u);
+/* The id of the blob with this hash, or 0 when there is none (or on a database error). */
+int64_t blob_id(struct db *db, const unsigned char hash[32]);
 /* Deletes a blob that no record names any more (call after deleting such a record). */
-int blob_release(struct req *r, int64_t blob_id);
+int blob_release(struct db *db, int64_t blob_id);
 /* Answers a blob's original bytes as a download named `name` (UTF-8) of media type `type`:
  * inline for a few passive types (images, PDF, plain text), as an attachment otherwise, always
  * sandboxed. 500 when the stored bytes no longer match their hash. */

@@ -281,7 +281,7 @@ static int homework_file_delete(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", f.id);
-    if (db_exec_stmt(st) != SQLITE_DONE || blob_release(r, f.blob) != 0)
+    if (db_exec_stmt(st) != SQLITE_DONE || blob_release(r->db, f.blob) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }

@@ -648,7 +648,8 @@ static int revision_merge(struct req *r, const struct item *draft, const char *c
     }
     size_t i;
     json_t *b;
-    json_array_foreach(old_blobs, i, b) if (blob_release(r, json_integer_value(b)) != 0) goto fail;
+    json_array_foreach(old_blobs, i,
+                       b) if (blob_release(r->db, json_integer_value(b)) != 0) goto fail;
     json_decref(old_blobs);
     return reply_json(r, 200,
                       json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)item, "status", "approved",

@@ -6,6 +6,8 @@
 #ifndef MES_LIBRARY_H
 #define MES_LIBRARY_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +28,23 @@ char *library_fts_query(const char *text);
 
 struct req;
 struct ms_public;
+struct db;
+
+/* Appends item `id` as exchange JSON (docs/federation.md) to `items`: metadata, files by blob
+ * hash, a test's questions, with their answer keys only when with_keys (the hub's channel to
+ * regions; never to people). Its blobs go into `blobs` (hex hash -> {"hash", "size"}) and
+ * `blob_ids` (hex hash -> blob id), once each. 0, or -1 on a database error. */
+int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items, json_t *blobs,
+                        json_t *blob_ids);
+
+/* Applies the hub channel's `items` to this region's library inside the caller's write
+ * transaction: each item is validated and inserted or updated by uid as an approved item of
+ * origin "hub" (files by blob hash, which must already be stored; questions with their keys);
+ * the hub's items that are no longer listed are removed unless a lesson or a homework uses
+ * them; blobs nothing names any more are released. *changed and *removed count items.
+ * 0, or -1 with err (the caller rolls back). */
+int library_hub_apply(struct db *db, json_t *items, long *changed, long *removed, char *err,
+                      size_t errlen);
 
 /* Checks that the caller may see item `id` (approved items everyone of the region; drafts their
  * author; others also the region's reviewers); 0, or -1 after answering 404 or 500. */

@@ -28,74 +28,6 @@
 enum { PACKAGE_ITEMS_MAX = 100 };
 #define PACKAGE_BYTES_MAX (256u << 20)
 
-/* Appends item `id` to `items`; its files' blobs go into `blobs` (hex hash -> {hash, size})
- * and `blob_ids` (hex hash -> blob id) once each. -1 on a database error. */
-static int item_export(struct db *db, int64_t id, json_t *items, json_t *blobs, json_t *blob_ids)
-{
-    sqlite3_stmt *st = db_stmt(
-        db, "SELECT i.uid, i.type, i.title, i.description, i.body, s.name, i.grade_min, "
-            "i.grade_max, i.authors, i.licence, i.language, i.origin, i.version, "
-            "(SELECT lower(hex(hash)) FROM blobs WHERE id = i.cover_blob_id) "
-            "FROM library_items i LEFT JOIN subjects s ON s.id = i.subject_id WHERE i.id = :id");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return -1;
-    }
-    json_t *files = json_array();
-    json_t *it = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:{s:i,s:i},s:s,s:s,s:s,s:s,s:i,s:s?,s:o}",
-                           "uid", db_col_text(st, 0), "type", db_col_text(st, 1), "title",
-                           db_col_text(st, 2), "description", db_col_text(st, 3), "body",
-                           db_col_text(st, 4), "subject", (const char *)sqlite3_column_text(st, 5),
-                           "grades", "min", sqlite3_column_int(st, 6), "max",
-                           sqlite3_column_int(st, 7), "authors", db_col_text(st, 8), "licence",
-                           db_col_text(st, 9), "language", db_col_text(st, 10), "origin",
-                           db_col_text(st, 11), "version", sqlite3_column_int(st, 12), "cover",
-                           (const char *)sqlite3_column_text(st, 13), "files", files);
-    bool is_test = strcmp(db_col_text(st, 1), "test") == 0;
-    sqlite3_reset(st);
-    if (it == NULL)
-        return -1;
-    json_array_append_new(items, it);
-    st = db_stmt(db, "SELECT f.name, f.type, lower(hex(b.hash)), b.size, b.id FROM library_files "
-                     "f JOIN blobs b ON b.id = f.blob_id WHERE f.item_id = :id ORDER BY f.name");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *hex = db_col_text(st, 2);
-        json_int_t size = sqlite3_column_int64(st, 3);
-        json_array_append_new(files,
-                              json_pack("{s:s,s:s,s:s,s:I}", "name", db_col_text(st, 0), "type",
-                                        db_col_text(st, 1), "hash", hex, "size", size));
-        if (json_object_get(blobs, hex) == NULL) {
-            json_object_set_new(blobs, hex, json_pack("{s:s,s:I}", "hash", hex, "size", size));
-            json_object_set_new(blob_ids, hex, json_integer(sqlite3_column_int64(st, 4)));
-        }
-    }
-    sqlite3_reset(st);
-    if (!is_test)
-        return 0;
-    json_t *questions = json_array();
-    json_object_set_new(it, "questions", questions);
-    st = db_stmt(db, "SELECT kind, prompt, options, points FROM library_questions "
-                     "WHERE item_id = :id ORDER BY position");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *opts = json_loads(db_col_text(st, 2), 0, NULL);
-        json_array_append_new(questions,
-                              json_pack("{s:s,s:s,s:o,s:i}", "kind", db_col_text(st, 0), "prompt",
-                                        db_col_text(st, 1), "options", opts ? opts : json_array(),
-                                        "points", sqlite3_column_int(st, 3)));
-    }
-    sqlite3_reset(st);
-    return 0;
-}
-
 /* Parses "1,2,3" into distinct ids; the count, or -1. */
 static int parse_ids(const char *list, int64_t *ids, int max)
 {
@@ -140,7 +72,7 @@ int library_package(struct req *r)
     size_t body_len = 0;
     int rc;
     for (int i = 0; i < n; i++)
-        if (item_export(r->db, ids[i], items, blobs, blob_ids) != 0) {
+        if (library_item_export(r->db, ids[i], false, items, blobs, blob_ids) != 0) {
             rc = reply_db_error(r);
             goto out;
         }
@@ -230,9 +162,12 @@ static bool uid_ok(const char *uid)
 
 /* A package's items: each with a safe uid and title, files with safe, distinct names whose
  * hashes the manifest's blob list names. */
-static int package_check(void *ctx, json_t *m, const struct ms_sig *sig, char *err, size_t errlen)
+static int package_check(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
+                         size_t raw_len, char *err, size_t errlen)
 {
     (void)sig;
+    (void)raw;
+    (void)raw_len;
     json_t *items = json_object_get(m, "items"), *blobs = json_object_get(m, "blobs");
     if (!json_is_string(json_object_get(m, "format")) ||
         strcmp(json_string_value(json_object_get(m, "format")), "mes-library-1") != 0 ||

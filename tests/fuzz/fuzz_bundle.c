@@ -1,15 +1,15 @@
 /*
- * libFuzzer target for bundles (federation/bundle.c) and library packages
- * (node/library/package.c). The first byte picks the mode:
- *   even: the input is a bundle file as received, read against a fixed key (the zstd stream,
- *         the header, the length fields and the signature frame meet arbitrary bytes);
- *   odd:  the input holds a manifest and blobs that the fuzzer shapes; the target writes them
- *         as a correctly signed bundle, so that the manifest's claims, the blob framing and the
- *         package checks run on arbitrary JSON and blob lists. Format: manifest bytes up to
- *         the first NUL, then records of [selector byte, length byte, bytes]: the selector
- *         names which hash the record carries (its own, another record's, or zeros).
- * Every read must end in 0 or -1 without a sanitizer finding; a bundle written from a
- * manifest that lists exactly the carried blobs must be accepted.
+ * libFuzzer target for bundles (federation/bundle.c), library packages (node/library/package.c)
+ * and the library channel's import (federation/channel.c, node/library/exchange.c). The first byte
+ * picks the mode: even: the input is a bundle file as received, read against a fixed key (the zstd
+ * stream, the header, the length fields and the signature frame meet arbitrary bytes); odd:  the
+ * input holds a manifest and blobs that the fuzzer shapes; the target writes them as a correctly
+ * signed bundle, so that the manifest's claims, the blob framing, the package checks and a channel
+ * import (into a scratch database) run on arbitrary JSON and blob lists. Format: manifest bytes up
+ * to the first NUL, then records of [selector byte, length byte, bytes]: the selector names which
+ * hash the record carries (its own, another record's, or zeros). Every read must end in 0 or -1
+ * without a sanitizer finding; a bundle written from a manifest that lists exactly the carried
+ * blobs must be accepted.
  */
 #include <ftw.h>
 #include <sodium.h>
@@ -20,11 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/config.h"
+#include "db.h"
 #include "federation/bundle.h"
+#include "federation/channel.h"
 #include "library/library.h"
 
 static struct ms_public pk;
 static struct ms_secret *sk;
+static struct db *scratch; /* a migrated database for channel imports */
 
 static int count_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
                       size_t len, char *err, size_t errlen)
@@ -58,7 +62,15 @@ static int read_mem(const void *data, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (sk == NULL) {
-        if (sodium_init() < 0 || (sk = ms_secret_generate(&pk)) == NULL)
+        static struct mes_config cfg;
+        char path[64], err[512];
+        config_defaults(&cfg);
+        snprintf(path, sizeof(path), "/tmp/fuzz-bundle-%d.db", (int)getpid());
+        unlink(path);
+        library_tokenizer_init();
+        if (sodium_init() < 0 || (sk = ms_secret_generate(&pk)) == NULL ||
+            (scratch = db_open(path, &cfg, err, sizeof(err))) == NULL ||
+            db_migrate(scratch, 0, err, sizeof(err)) != 0)
             __builtin_trap();
     }
     if (size == 0)
@@ -99,6 +111,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bundle_writer_close(w, err, sizeof(err));
     fclose(out);
     read_mem(bundle, blen);
+    FILE *in = fmemopen(bundle, blen, "rb");
+    if (in != NULL) {
+        struct channel_import res;
+        channel_import_bundle(scratch, &pk, in, &res, err, sizeof(err));
+        fclose(in);
+    }
     /* The same bytes as a library package, unpacked into a scratch directory. */
     char path[64], dir[64];
     snprintf(path, sizeof(path), "/tmp/fuzz-bundle-%d.mesb", (int)getpid());

@@ -89,9 +89,12 @@ struct seen {
     int manifests, blobs;
 };
 
-static int on_manifest(void *ctx, json_t *m, const struct ms_sig *sig, char *err, size_t errlen)
+static int on_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
+                       size_t raw_len, char *err, size_t errlen)
 {
     (void)m;
+    (void)raw;
+    (void)raw_len;
     (void)sig;
     (void)err;
     (void)errlen;

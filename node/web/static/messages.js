@@ -56,8 +56,13 @@ async function teacherThreadForm() {
       ...s.guardians.map((g) => el("option", { value: String(g.id), text: `${g.name} (${t(`relation.${g.relation}`)})` }))] : []));
   };
   const fillStudents = async () => {
-    const r = await api("GET", `/api/v1/classes/${cls.value}/students`);
+    const chosen = cls.value;
+    const r = await api("GET", `/api/v1/classes/${chosen}/students`);
+    if (cls.value !== chosen) return; /* another class was picked meanwhile */
+    /* A student picked while the list was loading stays picked if the class has them. */
+    const kept = student.value;
     student.replaceChildren(...(r.data?.items ?? []).map((s) => el("option", { value: String(s.id), text: s.name })));
+    if ([...student.options].some((o) => o.value === kept)) student.value = kept;
     await fillWhom();
   };
   cls.addEventListener("change", fillStudents);

@@ -1,0 +1,385 @@
+/*
+ * The library channel (see channel.h). A version's manifest is built once, at publication, and
+ * kept byte for byte with its signature: bundles of it re-sign the same bytes with the same key
+ * (Ed25519 is deterministic, so the manifest signature is the same), and a region remembers its
+ * hash to refuse other content under the same number.
+ */
+#include "federation/channel.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "db.h"
+#include "federation/bundle.h"
+#include "files/files.h"
+#include "library/library.h"
+
+#define CHANNEL "library"
+
+/* The trusted comment of a version's signatures: what stock minisign prints. */
+static void trusted_comment(char *out, size_t cap, const char *origin, int64_t version,
+                            int64_t previous, int64_t expires)
+{
+    snprintf(out, cap, "mes channel=" CHANNEL " origin=%s version=%lld previous=%lld expires=%lld",
+             origin, (long long)version, (long long)previous, (long long)expires);
+}
+
+int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms_secret *sk,
+                    int64_t valid_s, int64_t *version, long *count, char *err, size_t errlen)
+{
+    if (cfg->mode != NODE_HUB) {
+        snprintf(err, errlen, "only the hub publishes the library channel (mode: hub)");
+        return -1;
+    }
+    json_t *items = json_array(), *blobs = json_object(), *blob_ids = json_object();
+    json_t *list = json_array(), *doc = NULL;
+    char *text = NULL, *sig = NULL;
+    int rc = -1;
+    if (db_begin_write(db) != SQLITE_OK)
+        goto db_error;
+    sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(version), 0) FROM channel_versions");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        goto db_error;
+    int64_t previous = sqlite3_column_int64(st, 0), next = previous + 1;
+    sqlite3_reset(st);
+    st = db_stmt(db, "SELECT id FROM library_items WHERE status = 'approved' ORDER BY id");
+    if (st == NULL)
+        goto db_error;
+    json_t *ids = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
+    sqlite3_reset(st);
+    size_t i;
+    json_t *id, *b;
+    json_array_foreach(ids, i, id)
+    {
+        if (library_item_export(db, json_integer_value(id), true, items, blobs, blob_ids) != 0) {
+            json_decref(ids);
+            goto db_error;
+        }
+    }
+    json_decref(ids);
+    const char *hex;
+    json_int_t bytes = 0;
+    json_object_foreach(blobs, hex, b)
+    {
+        json_array_append(list, b);
+        bytes += json_integer_value(json_object_get(b, "size"));
+    }
+    int64_t now = (int64_t)time(NULL), expires = now + valid_s;
+    doc = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:O,s:O}", "format", "mes-library-1", "kind",
+                    "channel", "channel", CHANNEL, "origin", cfg->region.code, "version",
+                    (json_int_t)next, "previous", (json_int_t)previous, "created", (json_int_t)now,
+                    "expires", (json_int_t)expires, "items", items, "blobs", list);
+    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char trusted[256];
+    trusted_comment(trusted, sizeof(trusted), cfg->region.code, next, previous, expires);
+    if (text == NULL ||
+        (sig = ms_sign(sk, text, strlen(text), "mes library channel manifest", trusted)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (strlen(text) > BUNDLE_MANIFEST_MAX) {
+        snprintf(err, errlen, "the manifest would exceed %u bytes", BUNDLE_MANIFEST_MAX);
+        goto fail;
+    }
+    st = db_stmt(db, "INSERT INTO channel_versions (version, previous, created_at, expires_at, "
+                     "items, bytes, manifest, signature) VALUES (:v, :p, :c, :e, :n, :b, :m, :s)");
+    if (st == NULL)
+        goto db_error;
+    db_bind_int(st, ":v", next);
+    db_bind_int(st, ":p", previous);
+    db_bind_int(st, ":c", now);
+    db_bind_int(st, ":e", expires);
+    db_bind_int(st, ":n", (int64_t)json_array_size(items));
+    db_bind_int(st, ":b", bytes);
+    db_bind_blob(st, ":m", text, (int)strlen(text));
+    db_bind_text(st, ":s", sig);
+    if (db_exec_stmt(st) != SQLITE_DONE || db_commit(db) != SQLITE_OK)
+        goto db_error;
+    *version = next;
+    *count = (long)json_array_size(items);
+    rc = 0;
+    goto out;
+db_error:
+    snprintf(err, errlen, "database: %s", db_errmsg(db));
+fail:
+    db_rollback(db);
+out:
+    json_decref(doc);
+    json_decref(items);
+    json_decref(list);
+    json_decref(blobs);
+    json_decref(blob_ids);
+    free(text);
+    free(sig);
+    return rc;
+}
+
+/* A published version's manifest (malloc'ed, NUL-terminated) and its trusted comment fields. */
+static char *load_version(struct db *db, int64_t *version, int64_t *previous, int64_t *expires,
+                          char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db_stmt(db, "SELECT version, previous, expires_at, manifest FROM "
+                                   "channel_versions WHERE version = CASE WHEN :v > 0 THEN :v "
+                                   "ELSE (SELECT max(version) FROM channel_versions) END");
+    if (st == NULL) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return NULL;
+    }
+    db_bind_int(st, ":v", *version);
+    char *text = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *version = sqlite3_column_int64(st, 0);
+        *previous = sqlite3_column_int64(st, 1);
+        *expires = sqlite3_column_int64(st, 2);
+        size_t n = (size_t)sqlite3_column_bytes(st, 3);
+        if ((text = malloc(n + 1)) != NULL) {
+            memcpy(text, sqlite3_column_blob(st, 3), n);
+            text[n] = '\0';
+        }
+    } else {
+        snprintf(err, errlen,
+                 *version > 0 ? "no version %lld has been published"
+                              : "nothing has been published yet (mesnode publish)",
+                 (long long)*version);
+    }
+    sqlite3_reset(st);
+    return text;
+}
+
+int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t version, int64_t from,
+                         FILE *out, long *carried, char *err, size_t errlen)
+{
+    int64_t previous = 0, expires = 0, base_v = from, base_p, base_e;
+    char *text = NULL, *base = NULL;
+    json_t *doc = NULL, *base_doc = NULL, *skip = json_object();
+    struct bundle_writer *w = NULL;
+    unsigned char *data = NULL;
+    int rc = -1;
+    *carried = 0;
+    if (db_begin_read(db) != SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        goto out;
+    }
+    if ((text = load_version(db, &version, &previous, &expires, err, errlen)) == NULL)
+        goto out;
+    if (from > 0) {
+        if (from >= version) {
+            snprintf(err, errlen, "--from must be older than the version built (%lld)",
+                     (long long)version);
+            goto out;
+        }
+        if ((base = load_version(db, &base_v, &base_p, &base_e, err, errlen)) == NULL)
+            goto out;
+        base_doc = json_loads(base, 0, NULL);
+        size_t i;
+        json_t *b;
+        json_array_foreach(json_object_get(base_doc, "blobs"), i, b)
+            json_object_set(skip, json_string_value(json_object_get(b, "hash")), json_true());
+    }
+    doc = json_loads(text, 0, NULL);
+    if (doc == NULL) {
+        snprintf(err, errlen, "version %lld's stored manifest is damaged", (long long)version);
+        goto out;
+    }
+    char trusted[256];
+    trusted_comment(trusted, sizeof(trusted), json_string_value(json_object_get(doc, "origin")),
+                    version, previous, expires);
+    if ((w = bundle_writer_open(out, 3, sk, text, strlen(text), trusted, err, errlen)) == NULL)
+        goto out;
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(doc, "blobs"), i, b)
+    {
+        const char *hex = json_string_value(json_object_get(b, "hash"));
+        if (json_object_get(skip, hex))
+            continue;
+        unsigned char hash[32];
+        size_t size = 0;
+        int why = 0;
+        int64_t id = bundle_hash_parse(hex, hash) == 0 ? blob_id(db, hash) : 0;
+        if (id == 0 || (data = blob_load(db, id, hash, &size, &why)) == NULL) {
+            snprintf(err, errlen, "blob %s of version %lld is missing or damaged", hex,
+                     (long long)version);
+            goto out;
+        }
+        if (bundle_writer_blob(w, hash, data, size, err, errlen) != 0)
+            goto out;
+        free(data);
+        data = NULL;
+        (*carried)++;
+    }
+    rc = bundle_writer_close(w, err, errlen);
+    w = NULL;
+out:
+    if (w != NULL) {
+        char ignored[64];
+        bundle_writer_close(w, ignored, sizeof(ignored));
+    }
+    db_rollback(db);
+    free(data);
+    free(text);
+    free(base);
+    json_decref(doc);
+    json_decref(base_doc);
+    json_decref(skip);
+    return rc;
+}
+
+/* ---- import ---- */
+
+struct importing {
+    struct db *db;
+    struct channel_import *res;
+    json_t *manifest;
+    unsigned char hash[32];
+};
+
+/* The manifest's checks before any blob is read: its kind, the version against the one held,
+ * the expiry. */
+static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
+                           size_t raw_len, char *err, size_t errlen)
+{
+    (void)sig;
+    struct importing *im = ctx;
+    const char *format = NULL, *kind = NULL, *channel = NULL;
+    json_int_t version = 0, previous = -1, expires = 0;
+    if (json_unpack(m, "{s:s,s:s,s:s,s:I,s:I,s:I}", "format", &format, "kind", &kind, "channel",
+                    &channel, "version", &version, "previous", &previous, "expires",
+                    &expires) != 0 ||
+        strcmp(format, "mes-library-1") != 0 || strcmp(kind, "channel") != 0 ||
+        strcmp(channel, CHANNEL) != 0 || version < 1 || previous < 0 || previous >= version ||
+        !json_is_array(json_object_get(m, "items"))) {
+        snprintf(err, errlen,
+                 "not a library channel manifest (format, kind, channel, version, "
+                 "previous, expires, items)");
+        return -1;
+    }
+    crypto_generichash(im->hash, sizeof(im->hash), (const unsigned char *)raw, raw_len, NULL, 0);
+    sqlite3_stmt *st = db_stmt(im->db, "SELECT version, manifest_hash FROM channel_state");
+    if (st == NULL) {
+        snprintf(err, errlen, "database: %s", db_errmsg(im->db));
+        return -1;
+    }
+    int64_t held = 0;
+    unsigned char held_hash[32] = {0};
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        held = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == 32)
+            memcpy(held_hash, sqlite3_column_blob(st, 1), 32);
+    }
+    sqlite3_reset(st);
+    im->res->previous = held;
+    if (version < held) {
+        snprintf(err, errlen,
+                 "version %lld is older than the version %lld held: refused "
+                 "(versions never go back)",
+                 (long long)version, (long long)held);
+        return -1;
+    }
+    if (version == held && sodium_memcmp(held_hash, im->hash, 32) != 0) {
+        snprintf(err, errlen,
+                 "version %lld differs from the version %lld held: refused (the "
+                 "same version with other content)",
+                 (long long)version, (long long)held);
+        return -1;
+    }
+    if (expires <= (json_int_t)time(NULL)) {
+        snprintf(err, errlen, "version %lld expired at %lld: refused", (long long)version,
+                 (long long)expires);
+        return -1;
+    }
+    im->res->version = version;
+    im->res->already = version == held;
+    im->manifest = json_incref(m);
+    return 0;
+}
+
+static int import_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
+                       size_t len, char *err, size_t errlen)
+{
+    struct importing *im = ctx;
+    (void)hash; /* the reader checked data against it */
+    unsigned char *copy = malloc(len ? len : 1);
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(copy, data, len);
+    struct upload u = {0};
+    upload_prepare(&u, copy, len);
+    int64_t id = blob_put(im->db, &u);
+    free(u.data);
+    if (id == 0) {
+        snprintf(err, errlen, "database: %s", db_errmsg(im->db));
+        return -1;
+    }
+    return 0;
+}
+
+int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
+                          struct channel_import *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    err[0] = '\0';
+    struct importing im = {.db = db, .res = res};
+    struct bundle_ops ops = {import_manifest, import_blob};
+    if (db_begin_write(db) != SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
+    int rc = bundle_read(in, hub, &ops, &im, &res->carried, err, errlen);
+    if (rc == 0 && !res->already) {
+        /* An incremental bundle leaves out the blobs of the version it builds on: the region
+         * must hold every one it did not carry. */
+        size_t i;
+        json_t *b;
+        json_array_foreach(json_object_get(im.manifest, "blobs"), i, b)
+        {
+            unsigned char hash[32];
+            if (bundle_hash_parse(json_string_value(json_object_get(b, "hash")), hash) != 0 ||
+                blob_id(db, hash) == 0) {
+                snprintf(err, errlen,
+                         "the bundle is incremental and this region lacks blobs of "
+                         "the version it builds on (held: %lld): import a full bundle",
+                         (long long)res->previous);
+                rc = -1;
+                break;
+            }
+        }
+        if (rc == 0)
+            rc = library_hub_apply(db, json_object_get(im.manifest, "items"), &res->changed,
+                                   &res->removed, err, errlen);
+        sqlite3_stmt *st =
+            rc == 0 ? db_stmt(db, "INSERT INTO channel_state (id, version, manifest_hash, "
+                                  "expires_at, imported_at) VALUES (1, :v, :h, :e, unixepoch()) "
+                                  "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
+                                  "manifest_hash = excluded.manifest_hash, expires_at = "
+                                  "excluded.expires_at, imported_at = excluded.imported_at")
+                    : NULL;
+        if (rc == 0 && st == NULL)
+            rc = -1;
+        if (st != NULL) {
+            db_bind_int(st, ":v", res->version);
+            db_bind_blob(st, ":h", im.hash, 32);
+            db_bind_int(st, ":e", json_integer_value(json_object_get(im.manifest, "expires")));
+            if (db_exec_stmt(st) != SQLITE_DONE)
+                rc = -1;
+        }
+        if (rc != 0 && err[0] == '\0')
+            snprintf(err, errlen, "database: %s", db_errmsg(db));
+    }
+    if (rc == 0 && db_commit(db) != SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        rc = -1;
+    }
+    if (rc != 0)
+        db_rollback(db);
+    json_decref(im.manifest);
+    return rc;
+}

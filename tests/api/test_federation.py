@@ -1,0 +1,236 @@
+"""The hub's library channel delivered offline: the hub publishes signed versions, builds full
+and incremental bundles, and regions import them against the hub's pinned key. Only changed
+blobs travel in an incremental bundle; a region's selections survive a new version; answer
+keys arrive so that tests score at the region yet never reach a client. The tamper suite:
+flipped bytes, truncation, a wrong key, a replayed older version, the same version with other
+content, an expired version, an incremental bundle without its base: each refused with the
+region's library unchanged."""
+import os
+import shutil
+import socket
+import subprocess
+import time
+from urllib.parse import quote
+
+import pytest
+
+from conftest import MESNODE, Client
+
+ADMIN_PASSWORD = "region-admin-pw"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """`mesnode serve --config FILE` on a free port."""
+
+    def __init__(self, d, name, config_text):
+        self.port = free_port()
+        self.config = d / f"{name}.yaml"
+        self.config.write_text(config_text.replace("PORT", str(self.port)))
+        self.log = open(d / f"{name}.log", "w")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([MESNODE, "serve", "--config", str(self.config)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{self.port}"
+        for _ in range(200):
+            try:
+                if Client(base).get("/healthz").status == 200:
+                    return base
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.config} did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            assert self.proc.wait(timeout=20) == 0
+        self.log.close()
+
+
+def login(base, user, password):
+    c = Client(base)
+    r = c.post("/api/v1/auth/login", {"login": user, "password": password})
+    assert r.status == 200, r
+    c.token = r.json()["token"]
+    return c
+
+
+def region_config(d, name, code, hub_key):
+    return (f'region:\n  name: "Регион {code}"\n  code: "{code}"\nhttp:\n  listen: "127.0.0.1:PORT"\n'
+            f'  access_log: "off"\nstorage:\n  data_dir: "{d / name}"\n'
+            f'federation:\n  hub_public_key: "{hub_key}"\n')
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fed")
+    assert run("gen", "--scale", "demo", "--data", str(d / "hub")).returncode == 0
+    hub = Served(d, "hub", f'mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nhttp:\n  listen: "127.0.0.1:PORT"\n'
+                           f'  access_log: "off"\nstorage:\n  data_dir: "{d / "hub"}"\n')
+    hub_base = hub.start()  # creates the hub's key
+    hub_key = (d / "hub" / "node.pub").read_text().splitlines()[1]
+    (d / "pw").write_text(ADMIN_PASSWORD + "\n")
+    regions = {}
+    for name, code in (("r05", "05"), ("r72", "72")):
+        srv = Served(d, name, region_config(d, name, code, hub_key))
+        assert run("init", "--config", str(srv.config), "--password-file", str(d / "pw")).returncode == 0
+        regions[name] = srv
+    bases = {name: srv.start() for name, srv in regions.items()}
+    yield {"d": d, "hub": hub, "hub_base": hub_base, "regions": regions, "bases": bases, "hub_key": hub_key}
+    for srv in regions.values():
+        srv.stop()
+    hub.stop()
+
+
+def hub_items(fed, region):
+    admin = login(fed["bases"][region], "admin", ADMIN_PASSWORD)
+    r = admin.get("/api/v1/library/items?origin=hub&limit=100")
+    assert r.status == 200, r
+    return admin, r.json()
+
+
+def state(fed, region):
+    admin, items = hub_items(fed, region)
+    return items["total"], sorted(i["uid"] + ":" + str(i["version"]) for i in items["items"])
+
+
+def test_v1_full_bundle_reaches_both_regions(fed):
+    d = fed["d"]
+    r = run("publish", "--config", str(fed["hub"].config))
+    assert r.returncode == 0 and "published version 1" in r.stdout, r.stderr
+    r = run("bundle", "build", "--config", str(fed["hub"].config), "--out", str(d / "v1.mesb"))
+    assert r.returncode == 0, r.stderr
+    r = run("bundle", "verify", "--pubkey", fed["hub_key"], str(d / "v1.mesb"))
+    assert r.returncode == 0 and "channel bundle from 77" in r.stdout, r.stderr
+    for region in ("r05", "r72"):
+        r = run("bundle", "import", "--config", str(fed["regions"][region].config), str(d / "v1.mesb"))
+        assert r.returncode == 0 and "imported version 1" in r.stdout, r.stderr
+        admin, items = hub_items(fed, region)
+        assert items["total"] == 21 and all(i["origin"] == "hub" and i["status"] == "approved" for i in items["items"])
+    # Importing the same version again changes nothing.
+    r = run("bundle", "import", "--config", str(fed["regions"]["r05"].config), str(d / "v1.mesb"))
+    assert r.returncode == 0 and "already held" in r.stdout
+    # The tests' keys came along: the region scores them, and never shows them.
+    admin, items = hub_items(fed, "r05")
+    test = next(i for i in items["items"] if i["title"] == "Решение линейных уравнений")
+    body = admin.get(f"/api/v1/library/items/{test['id']}").json()
+    assert "answer" not in str(body)
+    qs = {q["kind"]: q["id"] for q in body["questions"]}
+    right = [{"question_id": qs["single"], "answer": 1}, {"question_id": qs["multiple"], "answer": [0, 2]},
+             {"question_id": qs["text"], "answer": "7"}]
+    assert admin.post(f"/api/v1/library/items/{test['id']}/attempts", {"answers": right}).json()["score"] == 3
+
+
+def test_v2_incremental_moves_only_the_changed_blobs(fed):
+    d = fed["d"]
+    teacher, methodologist = login(fed["hub_base"], "teacher", "demo"), login(fed["hub_base"], "methodologist", "demo")
+    big = os.urandom(200_000)
+    iid = teacher.post("/api/v1/library/items", {"type": "media", "title": "Видео: площадь круга", "grade_min": 6, "grade_max": 6}).json()["id"]
+    assert teacher.request("POST", f"/api/v1/library/items/{iid}/files?name={quote('круг.mp4')}", raw=big,
+                           headers={"Content-Type": "video/mp4"}).status == 201
+    assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 200
+    # A region's favourite before the new version.
+    admin, items = hub_items(fed, "r05")
+    fav = items["items"][0]["id"]
+    assert admin.request("PUT", f"/api/v1/library/items/{fav}/favourite").status == 200
+    assert run("publish", "--config", str(fed["hub"].config)).returncode == 0
+    r = run("bundle", "build", "--config", str(fed["hub"].config), "--out", str(d / "v2-from-1.mesb"), "--from", "1")
+    assert r.returncode == 0 and "incremental bundle, 1 blobs" in r.stdout, r.stdout + r.stderr
+    r = run("bundle", "build", "--config", str(fed["hub"].config), "--out", str(d / "v2.mesb"))
+    assert r.returncode == 0, r.stderr
+    r = run("bundle", "import", "--config", str(fed["regions"]["r05"].config), str(d / "v2-from-1.mesb"))
+    assert r.returncode == 0 and "imported version 2" in r.stdout and "1 items new or changed" in r.stdout, r.stdout + r.stderr
+    admin, items = hub_items(fed, "r05")
+    assert items["total"] == 22
+    new = next(i for i in items["items"] if i["title"] == "Видео: площадь круга")
+    got = admin.get(f"/api/v1/library/items/{new['id']}").json()
+    assert admin.get(f"/api/v1/library/files/{got['files'][0]['id']}").body == big
+    assert fav in [i["id"] for i in admin.get("/api/v1/library/favourites").json()["items"]]
+
+
+TAMPERED = {
+    "flipped-header": lambda b: b[:6] + bytes([b[6] ^ 1]) + b[7:],
+    "flipped-middle": lambda b: b[:len(b) // 2] + bytes([b[len(b) // 2] ^ 0x10]) + b[len(b) // 2 + 1:],
+    "flipped-signature": lambda b: b[:-20] + bytes([b[-20] ^ 2]) + b[-19:],
+    "truncated": lambda b: b[:len(b) - 1000],
+    "appended": lambda b: b + b"\x00" * 8,
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERED))
+def test_tampered_bundles_are_refused(fed, case):
+    d = fed["d"]
+    before = state(fed, "r72")
+    bad = d / f"{case}.mesb"
+    bad.write_bytes(TAMPERED[case]((d / "v2.mesb").read_bytes()))
+    r = run("bundle", "import", "--config", str(fed["regions"]["r72"].config), str(bad))
+    assert r.returncode == 1, r.stdout
+    assert state(fed, "r72") == before
+
+
+def test_wrong_key_replay_same_version_expiry_and_missing_base_are_refused(fed):
+    d = fed["d"]
+    r72 = fed["regions"]["r72"]
+    # A bundle signed by another key: the region pins the hub's.
+    other = d / "other"
+    assert run("gen", "--scale", "demo", "--data", str(other)).returncode == 0
+    other_cfg = d / "other.yaml"
+    other_cfg.write_text(f'mode: hub\nregion:\n  name: "Чужой"\n  code: "99"\nstorage:\n  data_dir: "{other}"\n')
+    assert run("publish", "--config", str(other_cfg)).returncode == 0
+    assert run("bundle", "build", "--config", str(other_cfg), "--out", str(d / "forged.mesb")).returncode == 0
+    before = state(fed, "r72")
+    r = run("bundle", "import", "--config", str(r72.config), str(d / "forged.mesb"))
+    assert r.returncode == 1 and "expected key" in r.stderr
+    # An incremental bundle for a region that lacks its base's blobs... r72 holds v1 only: v2
+    # from 1 is fine for it; a bundle of v3 built from 2 is not.
+    assert run("publish", "--config", str(fed["hub"].config)).returncode == 0  # v3
+    assert run("bundle", "build", "--config", str(fed["hub"].config), "--out", str(d / "v3-from-2.mesb"), "--from", "2").returncode == 0
+    r = run("bundle", "import", "--config", str(r72.config), str(d / "v3-from-2.mesb"))
+    assert r.returncode == 1 and "lacks blobs" in r.stderr, r.stderr
+    assert state(fed, "r72") == before
+    # Now r72 takes v2 whole, then v1 again is a replay.
+    assert run("bundle", "import", "--config", str(r72.config), str(d / "v2.mesb")).returncode == 0
+    r = run("bundle", "import", "--config", str(r72.config), str(d / "v1.mesb"))
+    assert r.returncode == 1 and "older" in r.stderr
+    # The same version number with other content (the hub's key, another library).
+    shutil.copy(d / "hub" / "node.key", other / "node.key")
+    shutil.copy(d / "hub" / "node.pub", other / "node.pub")
+    assert run("publish", "--config", str(other_cfg)).returncode == 0  # its v2, with the hub's key
+    assert run("bundle", "build", "--config", str(other_cfg), "--out", str(d / "other-v2.mesb"), "--version", "2").returncode == 0
+    held = state(fed, "r72")
+    r = run("bundle", "import", "--config", str(r72.config), str(d / "other-v2.mesb"))
+    assert r.returncode == 1 and "same version with other content" in r.stderr, r.stderr
+    # Expired.
+    assert run("publish", "--config", str(fed["hub"].config), "--valid-seconds", "1").returncode == 0  # v4
+    assert run("bundle", "build", "--config", str(fed["hub"].config), "--out", str(d / "v4.mesb")).returncode == 0
+    time.sleep(1.5)
+    r = run("bundle", "import", "--config", str(r72.config), str(d / "v4.mesb"))
+    assert r.returncode == 1 and "expired" in r.stderr
+    assert state(fed, "r72") == held
+    # A region without the hub's key pinned takes nothing.
+    bare = d / "bare.yaml"
+    bare.write_text(f'region:\n  name: "Без ключа"\n  code: "40"\nstorage:\n  data_dir: "{d / "bare"}"\n')
+    r = run("bundle", "import", "--config", str(bare), str(d / "v2.mesb"))
+    assert r.returncode == 1 and "hub_public_key" in r.stderr
+
+
+def test_usage_errors(fed):
+    assert run("publish").returncode == 2
+    assert run("bundle", "build", "--config", str(fed["hub"].config)).returncode == 2
+    assert run("bundle", "import", "--config", str(fed["hub"].config)).returncode == 2
+    region = fed["regions"]["r05"].config
+    r = run("publish", "--config", str(region))
+    assert r.returncode == 1 and "only the hub" in r.stderr
