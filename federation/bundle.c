@@ -501,3 +501,11 @@ out:
     json_decref(doc);
     return rc;
 }
+
+int bundle_claims_check(json_t *manifest, char *err, size_t errlen)
+{
+    size_t n = 0;
+    struct claim *c = claims_parse(manifest, &n, err, errlen);
+    free(c);
+    return c ? 0 : -1;
+}

@@ -68,6 +68,10 @@ struct bundle_ops {
 int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *ops, void *ctx,
                 long *carried, char *err, size_t errlen);
 
+/* Checks a manifest's "blobs" list as a reader does (bounded count and sizes, 64-digit hashes,
+ * none twice): for manifests that come without a bundle (a pull). 0, or -1 with err. */
+int bundle_claims_check(json_t *manifest, char *err, size_t errlen);
+
 /* Parses 64 hex digits into a 32-byte hash; 0 or -1. */
 int bundle_hash_parse(const char *hex, unsigned char out[32]);
 

@@ -99,7 +99,21 @@ int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms
     db_bind_int(st, ":b", bytes);
     db_bind_blob(st, ":m", text, (int)strlen(text));
     db_bind_text(st, ":s", sig);
-    if (db_exec_stmt(st) != SQLITE_DONE || db_commit(db) != SQLITE_OK)
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        goto db_error;
+    json_object_foreach(blobs, hex, b)
+    {
+        unsigned char hash[32];
+        st = db_stmt(db, "INSERT INTO channel_blobs (hash, version) VALUES (:h, :v) ON CONFLICT "
+                         "DO NOTHING");
+        if (st == NULL || bundle_hash_parse(hex, hash) != 0)
+            goto db_error;
+        db_bind_blob(st, ":h", hash, 32);
+        db_bind_int(st, ":v", next);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto db_error;
+    }
+    if (db_commit(db) != SQLITE_OK)
         goto db_error;
     *version = next;
     *count = (long)json_array_size(items);
@@ -240,13 +254,9 @@ struct importing {
     unsigned char hash[32];
 };
 
-/* The manifest's checks before any blob is read: its kind, the version against the one held,
- * the expiry. */
-static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
-                           size_t raw_len, char *err, size_t errlen)
+int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
+                  struct channel_import *res, unsigned char hash[32], char *err, size_t errlen)
 {
-    (void)sig;
-    struct importing *im = ctx;
     const char *format = NULL, *kind = NULL, *channel = NULL;
     json_int_t version = 0, previous = -1, expires = 0;
     if (json_unpack(m, "{s:s,s:s,s:s,s:I,s:I,s:I}", "format", &format, "kind", &kind, "channel",
@@ -260,10 +270,10 @@ static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const
                  "previous, expires, items)");
         return -1;
     }
-    crypto_generichash(im->hash, sizeof(im->hash), (const unsigned char *)raw, raw_len, NULL, 0);
-    sqlite3_stmt *st = db_stmt(im->db, "SELECT version, manifest_hash FROM channel_state");
+    crypto_generichash(hash, 32, (const unsigned char *)raw, raw_len, NULL, 0);
+    sqlite3_stmt *st = db_stmt(db, "SELECT version, manifest_hash FROM channel_state");
     if (st == NULL) {
-        snprintf(err, errlen, "database: %s", db_errmsg(im->db));
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
         return -1;
     }
     int64_t held = 0;
@@ -274,7 +284,7 @@ static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const
             memcpy(held_hash, sqlite3_column_blob(st, 1), 32);
     }
     sqlite3_reset(st);
-    im->res->previous = held;
+    res->previous = held;
     if (version < held) {
         snprintf(err, errlen,
                  "version %lld is older than the version %lld held: refused "
@@ -282,7 +292,7 @@ static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const
                  (long long)version, (long long)held);
         return -1;
     }
-    if (version == held && sodium_memcmp(held_hash, im->hash, 32) != 0) {
+    if (version == held && sodium_memcmp(held_hash, hash, 32) != 0) {
         snprintf(err, errlen,
                  "version %lld differs from the version %lld held: refused (the "
                  "same version with other content)",
@@ -294,8 +304,19 @@ static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const
                  (long long)expires);
         return -1;
     }
-    im->res->version = version;
-    im->res->already = version == held;
+    res->version = version;
+    res->already = version == held;
+    return 0;
+}
+
+/* The bundle reader's manifest callback: channel_check, then the manifest is kept. */
+static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
+                           size_t raw_len, char *err, size_t errlen)
+{
+    (void)sig;
+    struct importing *im = ctx;
+    if (channel_check(im->db, m, raw, raw_len, im->res, im->hash, err, errlen) != 0)
+        return -1;
     im->manifest = json_incref(m);
     return 0;
 }
@@ -322,6 +343,49 @@ static int import_blob(void *ctx, const unsigned char hash[32], const unsigned c
     return 0;
 }
 
+int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
+                  struct channel_import *res, char *err, size_t errlen)
+{
+    int rc = 0;
+    err[0] = '\0';
+    /* Every blob the manifest lists must be stored by now: carried by the bundle or pulled, or
+     * held from the version an incremental bundle builds on. */
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(manifest, "blobs"), i, b)
+    {
+        unsigned char h[32];
+        if (bundle_hash_parse(json_string_value(json_object_get(b, "hash")), h) != 0 ||
+            blob_id(db, h) == 0) {
+            snprintf(err, errlen,
+                     "this region lacks blobs of version %lld (held: %lld): an "
+                     "incremental bundle needs the version it builds on; import a full bundle",
+                     (long long)res->version, (long long)res->previous);
+            return -1;
+        }
+    }
+    rc = library_hub_apply(db, json_object_get(manifest, "items"), &res->changed, &res->removed,
+                           err, errlen);
+    if (rc != 0)
+        return -1;
+    sqlite3_stmt *st = db_stmt(db, "INSERT INTO channel_state (id, version, manifest_hash, "
+                                   "expires_at, imported_at) VALUES (1, :v, :h, :e, unixepoch()) "
+                                   "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
+                                   "manifest_hash = excluded.manifest_hash, expires_at = "
+                                   "excluded.expires_at, imported_at = excluded.imported_at");
+    if (st == NULL)
+        goto db_error;
+    db_bind_int(st, ":v", res->version);
+    db_bind_blob(st, ":h", hash, 32);
+    db_bind_int(st, ":e", json_integer_value(json_object_get(manifest, "expires")));
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        goto db_error;
+    return 0;
+db_error:
+    snprintf(err, errlen, "database: %s", db_errmsg(db));
+    return -1;
+}
+
 int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
                           struct channel_import *res, char *err, size_t errlen)
 {
@@ -334,46 +398,8 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
         return -1;
     }
     int rc = bundle_read(in, hub, &ops, &im, &res->carried, err, errlen);
-    if (rc == 0 && !res->already) {
-        /* An incremental bundle leaves out the blobs of the version it builds on: the region
-         * must hold every one it did not carry. */
-        size_t i;
-        json_t *b;
-        json_array_foreach(json_object_get(im.manifest, "blobs"), i, b)
-        {
-            unsigned char hash[32];
-            if (bundle_hash_parse(json_string_value(json_object_get(b, "hash")), hash) != 0 ||
-                blob_id(db, hash) == 0) {
-                snprintf(err, errlen,
-                         "the bundle is incremental and this region lacks blobs of "
-                         "the version it builds on (held: %lld): import a full bundle",
-                         (long long)res->previous);
-                rc = -1;
-                break;
-            }
-        }
-        if (rc == 0)
-            rc = library_hub_apply(db, json_object_get(im.manifest, "items"), &res->changed,
-                                   &res->removed, err, errlen);
-        sqlite3_stmt *st =
-            rc == 0 ? db_stmt(db, "INSERT INTO channel_state (id, version, manifest_hash, "
-                                  "expires_at, imported_at) VALUES (1, :v, :h, :e, unixepoch()) "
-                                  "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
-                                  "manifest_hash = excluded.manifest_hash, expires_at = "
-                                  "excluded.expires_at, imported_at = excluded.imported_at")
-                    : NULL;
-        if (rc == 0 && st == NULL)
-            rc = -1;
-        if (st != NULL) {
-            db_bind_int(st, ":v", res->version);
-            db_bind_blob(st, ":h", im.hash, 32);
-            db_bind_int(st, ":e", json_integer_value(json_object_get(im.manifest, "expires")));
-            if (db_exec_stmt(st) != SQLITE_DONE)
-                rc = -1;
-        }
-        if (rc != 0 && err[0] == '\0')
-            snprintf(err, errlen, "database: %s", db_errmsg(db));
-    }
+    if (rc == 0 && !res->already)
+        rc = channel_apply(db, im.manifest, im.hash, res, err, errlen);
     if (rc == 0 && db_commit(db) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         rc = -1;

@@ -8,6 +8,7 @@
 #ifndef MES_CHANNEL_H
 #define MES_CHANNEL_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -35,6 +36,18 @@ struct channel_import {
     long changed, removed;     /* items inserted or updated, and removed */
     int already;               /* 1: the region already held exactly this version */
 };
+
+/* Region: the checks of a verified manifest before anything is fetched or read: a library
+ * channel manifest, a version not older than the one held and, if the same, the same content
+ * (its BLAKE2b-256 goes into `hash`), not expired. Fills res->version, previous, already.
+ * 0, or -1 with err. */
+int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
+                  struct channel_import *res, unsigned char hash[32], char *err, size_t errlen);
+
+/* Region, inside a write transaction, once every blob is stored: applies the manifest's items
+ * (library_hub_apply) and records the version held. 0, or -1 with err (roll back). */
+int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
+                  struct channel_import *res, char *err, size_t errlen);
 
 /* Region: checks the bundle in `in` against the hub's key `hub` and imports it in one write
  * transaction (nothing changes unless every check passes). 0, or -1 with err. */

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "federation/bundle.h"
 #include "federation/channel.h"
+#include "federation/sync.h"
 #include "federation/minisign.h"
 #include "library/library.h"
 #include "node.h"
@@ -51,6 +52,21 @@ const char fed_usage_publish[] =
     "At the hub (mode: hub): publishes the next version of the library channel, every approved\n"
     "item of the hub's library, signed with the hub's key and valid for N days (default 30).\n"
     "Regions take it with `mesnode bundle import` (or, later, by pulling it).\n";
+
+const char fed_usage_enroll[] =
+    "usage: mesnode enroll --config FILE --region CODE --pubkey PUBLIC [--name NAME] [--replace]\n"
+    "\n"
+    "At the hub: enrolls a region node by its code and public key (its node.pub, or the key from\n"
+    "its GET /federation/v1/key, checked with the region's operator). Only enrolled regions'\n"
+    "signed requests are answered. --replace gives an enrolled region a new key.\n";
+
+const char fed_usage_sync[] =
+    "usage: mesnode sync --config FILE\n"
+    "\n"
+    "At a region: one pull of the hub's library channel over HTTP (federation.hub_url), checked\n"
+    "against federation.hub_public_key before anything else is fetched; only the blobs the\n"
+    "region lacks are fetched, an interrupted transfer resumes, and the library switches to the\n"
+    "new version in one transaction.\n";
 
 const char fed_usage_bundle[] =
     "usage: mesnode bundle verify --pubkey PUBLIC FILE\n"
@@ -560,5 +576,113 @@ int fed_cmd_bundle(int argc, char **argv)
     }
     print_verified(file, ctx.manifest, carried);
     json_decref(ctx.manifest);
+    return 0;
+}
+
+int fed_cmd_enroll(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"region", required_argument, 0, 'r'},
+        {"pubkey", required_argument, 0, 'p'}, {"name", required_argument, 0, 'n'},
+        {"replace", no_argument, 0, 'R'},      {0, 0, 0, 0}};
+    const char *config = NULL, *region = NULL, *pubkey = NULL, *name = "";
+    bool replace = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            config = optarg;
+        else if (c == 'r')
+            region = optarg;
+        else if (c == 'p')
+            pubkey = optarg;
+        else if (c == 'n')
+            name = optarg;
+        else if (c == 'R')
+            replace = true;
+        else
+            return fputs(fed_usage_enroll, stderr), 2;
+    }
+    if (config == NULL || region == NULL || pubkey == NULL || optind != argc)
+        return fputs(fed_usage_enroll, stderr), 2;
+    char err[1024], b64[MS_PUBLIC_B64], id[17];
+    struct ms_public pk;
+    if (ms_public_load(pubkey, &pk, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mesnode enroll: %s\n", err);
+        return 1;
+    }
+    size_t rl = strlen(region);
+    if (rl == 0 || rl > 8 || strspn(region, "0123456789") != rl) {
+        fprintf(stderr, "mesnode enroll: --region takes the region's code (digits, as \"05\")\n");
+        return 2;
+    }
+    static struct node n;
+    struct db *db = open_node("enroll", config, &n, false);
+    if (db == NULL)
+        return 1;
+    if (n.cfg.mode != NODE_HUB) {
+        fprintf(stderr, "mesnode enroll: %s: only the hub enrolls regions (mode: hub)\n", config);
+        db_close(db);
+        return 1;
+    }
+    ms_public_base64(&pk, b64);
+    ms_id_hex(pk.id, id);
+    sqlite3_stmt *st = db_stmt(
+        db, replace ? "UPDATE fed_regions SET public_key = :k, name = CASE WHEN :n = '' THEN name "
+                      "ELSE :n END, key_changed_at = unixepoch() WHERE code = :c"
+                    : "INSERT INTO fed_regions (code, name, public_key) VALUES (:c, :n, :k) ON "
+                      "CONFLICT DO NOTHING");
+    int rc = 1;
+    if (st != NULL) {
+        db_bind_text(st, ":c", region);
+        db_bind_text(st, ":n", name);
+        db_bind_text(st, ":k", b64);
+        if (db_exec_stmt(st) == SQLITE_DONE)
+            rc = db_changes(db) == 1 ? 0 : 3;
+    }
+    if (rc == 1)
+        fprintf(stderr, "mesnode enroll: database: %s\n", db_errmsg(db));
+    else if (rc == 3)
+        fprintf(stderr,
+                replace ? "mesnode enroll: region %s is not enrolled\n"
+                        : "mesnode enroll: region %s is enrolled already (--replace "
+                          "changes its key)\n",
+                region);
+    else
+        printf("%s region %s with key %s\n", replace ? "re-keyed" : "enrolled", region, id);
+    db_close(db);
+    return rc == 0 ? 0 : 1;
+}
+
+int fed_cmd_sync(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {0, 0, 0, 0}};
+    const char *config = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'c')
+            return fputs(fed_usage_sync, stderr), 2;
+        config = optarg;
+    }
+    if (config == NULL || optind != argc)
+        return fputs(fed_usage_sync, stderr), 2;
+    static struct node n;
+    struct db *db = open_node("sync", config, &n, true);
+    if (db == NULL)
+        return 1;
+    char err[1024];
+    struct sync_result res;
+    int rc = fed_pull_channel(&n, db, &res, err, sizeof(err));
+    db_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "mesnode sync: %s\n", err);
+        return 1;
+    }
+    if (res.channel.already)
+        printf("library channel: version %lld is held already\n", (long long)res.channel.version);
+    else
+        printf("library channel: version %lld (held before: %lld): %ld blobs fetched (%lld "
+               "bytes), %ld items new or changed, %ld removed\n",
+               (long long)res.channel.version, (long long)res.channel.previous, res.fetched,
+               res.fetched_bytes, res.channel.changed, res.channel.removed);
     return 0;
 }

@@ -1,10 +1,17 @@
 /*
- * The federation's HTTP routes under /federation/v1/ (docs/federation.md). For now the node's
- * public key, with which anyone checks what the node signs: library packages, certificates.
+ * The federation's HTTP routes under /federation/v1/ (docs/federation.md): the node's public
+ * key, with which anyone checks what the node signs; at the hub, the library channel's
+ * manifests and blobs for enrolled regions' signed requests (auth.h).
  */
+#include <ctype.h>
 #include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "federation/auth.h"
+#include "federation/bundle.h"
 #include "federation/minisign.h"
+#include "files/files.h"
 #include "http.h"
 #include "node.h"
 
@@ -20,7 +27,118 @@ static int federation_key(struct req *r)
                                 r->node->cfg.region.code, "name", r->node->cfg.region.name));
 }
 
+/* Hub routes answer 404 on a region node, and only enrolled regions' signed requests. */
+static int hub_region_or_respond(struct req *r, char code[16])
+{
+    if (r->node->cfg.mode != NODE_HUB)
+        return reply_error(r, 404, "not_found", "this node is not the hub"), -1;
+    return fed_region_or_respond(r, code);
+}
+
+/* The published version asked for (?version=N) or the latest: its manifest or signature. */
+static int channel_part(struct req *r, bool signature)
+{
+    char code[16], v[24] = "";
+    if (hub_region_or_respond(r, code) != 0)
+        return r->status;
+    req_query(r, "version", v, sizeof(v));
+    char *end;
+    long long version = v[0] ? strtoll(v, &end, 10) : 0;
+    if (v[0] && (*end != '\0' || version < 1))
+        return reply_error(r, 400, "bad_request", "version must be a positive number");
+    sqlite3_stmt *st =
+        db_stmt(r->db, signature ? "SELECT version, signature FROM channel_versions WHERE "
+                                   "version = coalesce(nullif(:v, 0), (SELECT "
+                                   "max(version) FROM channel_versions))"
+                                 : "SELECT version, manifest FROM channel_versions WHERE "
+                                   "version = coalesce(nullif(:v, 0), (SELECT "
+                                   "max(version) FROM channel_versions))");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":v", version);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return reply_error(r, 404, "not_found", "no such version of the channel");
+    }
+    size_t n = (size_t)sqlite3_column_bytes(st, 1);
+    char *body = malloc(n ? n : 1);
+    if (body != NULL)
+        memcpy(body, sqlite3_column_blob(st, 1), n);
+    reply_header(r, "X-Mes-Channel-Version", "%lld", (long long)sqlite3_column_int64(st, 0));
+    sqlite3_reset(st);
+    if (body == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    reply_header(r, "Cache-Control", "no-store");
+    return reply_raw(r, 200, signature ? "text/plain; charset=utf-8" : "application/json", body, n,
+                     true);
+}
+
+/* GET /federation/v1/channel/library/manifest[?version=N] */
+static int federation_manifest(struct req *r)
+{
+    return channel_part(r, false);
+}
+
+/* GET /federation/v1/channel/library/manifest.minisig[?version=N] */
+static int federation_manifest_sig(struct req *r)
+{
+    return channel_part(r, true);
+}
+
+/* 1 when the channel published this blob, 0 when not; -1 after answering 500. */
+static int db_exists_blob_published(struct req *r, const unsigned char hash[32])
+{
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM channel_blobs WHERE hash = :h");
+    if (st == NULL)
+        return reply_db_error(r), -1;
+    db_bind_blob(st, ":h", hash, 32);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
+}
+
+/* GET /federation/v1/blobs/HASH: a blob the channel published, whole or from an offset
+ * ("Range: bytes=N-", answered 206), so that an interrupted transfer resumes. */
+static int federation_blob(struct req *r)
+{
+    char code[16];
+    unsigned char hash[32];
+    if (hub_region_or_respond(r, code) != 0)
+        return r->status;
+    if (r->rest == NULL || bundle_hash_parse(r->rest, hash) != 0)
+        return reply_error(r, 400, "bad_request", "a blob is named by 64 hex digits");
+    if (db_exists_blob_published(r, hash) != 1)
+        return r->status ? r->status : reply_error(r, 404, "not_found", "no such published blob");
+    int why = 0;
+    size_t size = 0;
+    unsigned char *data = blob_load(r->db, blob_id(r->db, hash), hash, &size, &why);
+    if (data == NULL)
+        return why == 500 ? reply_error(r, 500, "damaged", "the stored blob is damaged")
+                          : reply_error(r, 404, "not_found", "no such published blob");
+    const char *range = req_header(r, "Range");
+    if (range == NULL)
+        return reply_raw(r, 200, "application/octet-stream", data, size, true);
+    char *end;
+    long long from = strncmp(range, "bytes=", 6) == 0 && isdigit((unsigned char)range[6])
+                         ? strtoll(range + 6, &end, 10)
+                         : -1;
+    if (from < 0 || strcmp(end, "-") != 0 || (size_t)from >= size) {
+        free(data);
+        reply_header(r, "Content-Range", "bytes */%zu", size);
+        return reply_error(r, 416, "range_not_satisfiable",
+                           "only \"bytes=N-\" with N below the size (%zu) is served", size);
+    }
+    memmove(data, data + from, size - (size_t)from);
+    reply_header(r, "Content-Range", "bytes %lld-%zu/%zu", from, size - 1, size);
+    return reply_raw(r, 206, "application/octet-stream", data, size - (size_t)from, true);
+}
+
 const struct route federation_routes[] = {
     {"GET", "/federation/v1/key", federation_key, ACCESS_PUBLIC, 0, false, "federation_key"},
+    {"GET", "/federation/v1/channel/library/manifest", federation_manifest, ACCESS_PUBLIC, 0, false,
+     "federation_manifest"},
+    {"GET", "/federation/v1/channel/library/manifest.minisig", federation_manifest_sig,
+     ACCESS_PUBLIC, 0, false, "federation_manifest_sig"},
+    {"GET", "/federation/v1/blobs/*", federation_blob, ACCESS_PUBLIC, 0, false, "federation_blob"},
     {0},
 };

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   gcc make pkg-config clang-format
   libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
-  libqrencode-dev libstemmer-dev libcmocka-dev
+  libqrencode-dev libstemmer-dev libcurl4-openssl-dev libcmocka-dev
   python3 python3-pytest python3-yaml openssl zbar-tools minisign zstd
   chromium prometheus clang
 )

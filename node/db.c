@@ -32,6 +32,7 @@ static const char *const migrations[] = {
     "node/library/revisions.sql",         /* 12 */
     "node/library/rank.sql",              /* 13 */
     "federation/channel.sql",             /* 14 */
+    "federation/hub.sql",                 /* 15 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -36,6 +36,8 @@ static const char usage_main[] =
     "  verify    check a file's minisign signature\n"
     "  bundle    check, unpack, build or import a signed bundle\n"
     "  publish   publish the next version of the hub's library channel\n"
+    "  enroll    enroll a region's key at the hub\n"
+    "  sync      pull the hub's library channel (a region)\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -394,6 +396,8 @@ static const struct command commands[] = {
     {"verify", fed_cmd_verify, fed_usage_verify},
     {"bundle", fed_cmd_bundle, fed_usage_bundle},
     {"publish", fed_cmd_publish, fed_usage_publish},
+    {"enroll", fed_cmd_enroll, fed_usage_enroll},
+    {"sync", fed_cmd_sync, fed_usage_sync},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},

@@ -5,6 +5,7 @@ keys arrive so that tests score at the region yet never reach a client. The tamp
 flipped bytes, truncation, a wrong key, a replayed older version, the same version with other
 content, an expired version, an incremental bundle without its base: each refused with the
 region's library unchanged."""
+import hashlib
 import os
 import shutil
 import socket
@@ -67,10 +68,10 @@ def login(base, user, password):
     return c
 
 
-def region_config(d, name, code, hub_key):
+def region_config(d, name, code, hub_key, hub_port=1):
     return (f'region:\n  name: "Регион {code}"\n  code: "{code}"\nhttp:\n  listen: "127.0.0.1:PORT"\n'
             f'  access_log: "off"\nstorage:\n  data_dir: "{d / name}"\n'
-            f'federation:\n  hub_public_key: "{hub_key}"\n')
+            f'federation:\n  hub_public_key: "{hub_key}"\n  hub_url: "http://127.0.0.1:{hub_port}"\n')
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,8 @@ def fed(tmp_path_factory):
         assert run("init", "--config", str(srv.config), "--password-file", str(d / "pw")).returncode == 0
         regions[name] = srv
     bases = {name: srv.start() for name, srv in regions.items()}
-    yield {"d": d, "hub": hub, "hub_base": hub_base, "regions": regions, "bases": bases, "hub_key": hub_key}
+    yield {"d": d, "hub": hub, "hub_base": hub_base, "regions": regions, "bases": bases, "hub_key": hub_key,
+           "hub_port": hub.port}
     for srv in regions.values():
         srv.stop()
     hub.stop()
@@ -234,3 +236,93 @@ def test_usage_errors(fed):
     region = fed["regions"]["r05"].config
     r = run("publish", "--config", str(region))
     assert r.returncode == 1 and "only the hub" in r.stderr
+
+
+def add_hub_item(fed, title, data):
+    teacher, methodologist = login(fed["hub_base"], "teacher", "demo"), login(fed["hub_base"], "methodologist", "demo")
+    iid = teacher.post("/api/v1/library/items", {"type": "media", "title": title, "grade_min": 7, "grade_max": 7}).json()["id"]
+    assert teacher.request("POST", f"/api/v1/library/items/{iid}/files?name=file.bin", raw=data,
+                           headers={"Content-Type": "application/octet-stream"}).status == 201
+    assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 200
+    assert run("publish", "--config", str(fed["hub"].config)).returncode == 0
+
+
+def test_pull_over_http_enrolled_signed_resumed(fed):
+    d = fed["d"]
+    cfg = d / "r16.yaml"
+    cfg.write_text(region_config(d, "r16", "16", fed["hub_key"], fed["hub_port"]).replace("PORT", "1"))
+    assert run("init", "--config", str(cfg), "--password-file", str(d / "pw")).returncode == 0
+    # Not enrolled: the hub answers nothing.
+    r = run("sync", "--config", str(cfg))
+    assert r.returncode == 1 and "403" in r.stderr and "not enrolled" in r.stderr, r.stderr
+    hub_cfg = str(fed["hub"].config)
+    r = run("enroll", "--config", hub_cfg, "--region", "16", "--pubkey", str(d / "r16" / "node.pub"), "--name", "Татарстан")
+    assert r.returncode == 0, r.stderr
+    assert run("enroll", "--config", hub_cfg, "--region", "16", "--pubkey", str(d / "r16" / "node.pub")).returncode == 1
+    assert run("publish", "--config", hub_cfg).returncode == 0  # a version that has not expired
+    r = run("sync", "--config", str(cfg))
+    assert r.returncode == 0 and "1 blobs fetched (200000 bytes)" in r.stdout, r.stdout + r.stderr
+    assert "held already" in run("sync", "--config", str(cfg)).stdout
+    # An interrupted transfer resumes: a third of the next blob is already here.
+    data = os.urandom(300_000)
+    add_hub_item(fed, "Видео: теорема Пифагора", data)
+    hexhash = hashlib.blake2b(data, digest_size=32).hexdigest()
+    (d / "r16" / "incoming").mkdir(exist_ok=True)
+    (d / "r16" / "incoming" / f"{hexhash}.part").write_bytes(data[:100_000])
+    r = run("sync", "--config", str(cfg))
+    assert r.returncode == 0 and "1 blobs fetched (200000 bytes)" in r.stdout, r.stdout + r.stderr
+    assert not list((d / "r16" / "incoming").iterdir())
+    # A damaged partial file is caught by the hash, the library is unchanged, the next sync
+    # fetches the blob whole.
+    data2 = os.urandom(50_000)
+    add_hub_item(fed, "Видео: подобие", data2)
+    hex2 = hashlib.blake2b(data2, digest_size=32).hexdigest()
+    (d / "r16" / "incoming" / f"{hex2}.part").write_bytes(os.urandom(20_000))
+    r = run("sync", "--config", str(cfg))
+    assert r.returncode == 1 and "does not match" in r.stderr, r.stdout + r.stderr
+    r = run("sync", "--config", str(cfg))
+    assert r.returncode == 0 and "(50000 bytes)" in r.stdout, r.stdout + r.stderr
+    # The region's library has both, byte for byte.
+    srv = Served(d, "r16-serve", region_config(d, "r16", "16", fed["hub_key"], fed["hub_port"]))
+    base = srv.start()
+    try:
+        admin = login(base, "admin", ADMIN_PASSWORD)
+        for title, body in (("Видео: теорема Пифагора", data), ("Видео: подобие", data2)):
+            item = next(i for i in admin.get("/api/v1/library/items?origin=hub&limit=100").json()["items"] if i["title"] == title)
+            f = admin.get(f"/api/v1/library/items/{item['id']}").json()["files"][0]
+            assert admin.get(f"/api/v1/library/files/{f['id']}").body == body
+    finally:
+        srv.stop()
+    # A region whose key the hub does not know (re-keyed at the hub) is refused; so is a hub
+    # whose key the region did not pin.
+    assert run("keygen", "--secret", str(d / "k16.key"), "--public", str(d / "k16.pub")).returncode == 0
+    assert run("enroll", "--config", hub_cfg, "--region", "16", "--pubkey", str(d / "k16.pub"), "--replace").returncode == 0
+    r = run("sync", "--config", str(cfg))
+    assert r.returncode == 1 and "401" in r.stderr, r.stderr
+    assert run("enroll", "--config", hub_cfg, "--region", "16", "--pubkey", str(d / "r16" / "node.pub"), "--replace").returncode == 0
+    other = (d / "k16.pub").read_text().splitlines()[1]
+    wrong = d / "r16-wrong.yaml"
+    wrong.write_text(region_config(d, "r16", "16", other, fed["hub_port"]).replace("PORT", "1"))
+    add_hub_item(fed, "Видео: векторы", os.urandom(1000))
+    r = run("sync", "--config", str(wrong))
+    assert r.returncode == 1 and "expected key" in r.stderr, r.stderr
+    assert run("sync", "--config", str(cfg)).returncode == 0
+
+
+def test_hub_routes_refuse_unsigned_requests_and_regions_serve_none(fed):
+    hub = Client(fed["hub_base"])
+    for path in ("/federation/v1/channel/library/manifest", "/federation/v1/channel/library/manifest.minisig",
+                 "/federation/v1/blobs/" + "0" * 64):
+        assert hub.get(path).status == 401, path
+    r = hub.get("/federation/v1/channel/library/manifest", headers={"X-Mes-Region": "16", "X-Mes-Time": str(int(time.time())),
+                                                                   "X-Mes-Signature": "AAAA"})
+    assert r.status == 401  # enrolled (by the test above), but not its signature
+    r = hub.get("/federation/v1/channel/library/manifest", headers={"X-Mes-Region": "99", "X-Mes-Time": str(int(time.time())),
+                                                                   "X-Mes-Signature": "AAAA"})
+    assert r.status == 403
+    r = hub.get("/federation/v1/channel/library/manifest", headers={"X-Mes-Region": "16", "X-Mes-Time": "1",
+                                                                   "X-Mes-Signature": "AAAA"})
+    assert r.status == 401 and "clock" in r.json()["error"]["message"]
+    region = Client(fed["bases"]["r05"])
+    assert region.get("/federation/v1/channel/library/manifest").status == 404

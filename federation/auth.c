@@ -1,0 +1,86 @@
+/*
+ * Signed requests between nodes (see auth.h).
+ */
+#include "federation/auth.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <civetweb.h>
+
+#include "db.h"
+#include "http.h"
+
+/* The signed string; its length, or 0 when it does not fit. */
+static size_t auth_message(char *out, size_t cap, const char *method, const char *uri,
+                           long long when, const void *body, size_t len)
+{
+    unsigned char h[32];
+    char hex[65];
+    crypto_generichash(h, sizeof(h), body, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    int n = snprintf(out, cap, "mes-fed-1\n%s\n%s\n%lld\n%s", method, uri, when, hex);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+void fed_auth_sign(const struct ms_secret *sk, const char *method, const char *uri,
+                   const void *body, size_t len, long long now, char out[FED_SIG_B64])
+{
+    char msg[2400];
+    unsigned char sig[64];
+    size_t n = auth_message(msg, sizeof(msg), method, uri, now, body, len);
+    crypto_sign_detached(sig, NULL, (const unsigned char *)msg, n, sk->sk);
+    sodium_bin2base64(out, FED_SIG_B64, sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+}
+
+int fed_region_or_respond(struct req *r, char code[16])
+{
+    const char *region = req_header(r, "X-Mes-Region"), *when = req_header(r, "X-Mes-Time"),
+               *sig64 = req_header(r, "X-Mes-Signature");
+    if (region == NULL || when == NULL || sig64 == NULL || strlen(region) >= 16)
+        return reply_error(r, 401, "unauthorized",
+                           "a signed request of an enrolled region is "
+                           "needed (X-Mes-Region, -Time, -Signature)"),
+               -1;
+    char *end;
+    long long t = strtoll(when, &end, 10), now = (long long)time(NULL);
+    if (*end != '\0' || t < now - FED_SKEW_S || t > now + FED_SKEW_S)
+        return reply_error(r, 401, "unauthorized",
+                           "X-Mes-Time is not within %d s of the hub's "
+                           "clock",
+                           FED_SKEW_S),
+               -1;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT public_key FROM fed_regions WHERE code = :c");
+    if (st == NULL)
+        return reply_db_error(r), -1;
+    db_bind_text(st, ":c", region);
+    struct ms_public pk;
+    char err[128];
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    int bad_key = found && ms_public_parse(db_col_text(st, 0), strlen(db_col_text(st, 0)), &pk, err,
+                                           sizeof(err)) != 0;
+    sqlite3_reset(st);
+    if (!found || bad_key)
+        return reply_error(r, 403, "forbidden", "region %s is not enrolled at this hub", region),
+               -1;
+    char uri[2100], msg[2400];
+    const char *q = r->ri->query_string;
+    snprintf(uri, sizeof(uri), "%s%s%s", r->ri->local_uri, q && q[0] ? "?" : "", q ? q : "");
+    unsigned char sig[64];
+    size_t got = 0;
+    size_t n = auth_message(msg, sizeof(msg), r->ri->request_method, uri, t, "", 0);
+    if (sodium_base642bin(sig, sizeof(sig), sig64, strlen(sig64), NULL, &got, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        got != sizeof(sig) || n == 0 ||
+        crypto_sign_verify_detached(sig, (const unsigned char *)msg, n, pk.pk) != 0)
+        return reply_error(r, 401, "unauthorized",
+                           "the request's signature does not verify with "
+                           "region %s's enrolled key",
+                           region),
+               -1;
+    snprintf(code, 16, "%s", region);
+    return 0;
+}

@@ -1,0 +1,29 @@
+/*
+ * A region's exchange with the hub over HTTP (docs/federation.md, "Pulling the channel"): it
+ * pulls the channel's signature and manifest, checks them before anything else is fetched,
+ * fetches only the blobs it lacks (resuming interrupted transfers from DATA_DIR/incoming),
+ * checks each, and switches its library to the new version in one transaction. libcurl does
+ * the HTTP; every request is signed with the region's key (auth.h).
+ */
+#ifndef MES_FED_SYNC_H
+#define MES_FED_SYNC_H
+
+#include <stddef.h>
+
+#include "federation/channel.h"
+
+struct node;
+
+struct sync_result {
+    struct channel_import channel; /* what the pull did */
+    long fetched;                  /* blobs fetched */
+    long long fetched_bytes;       /* bytes received for them (resumed parts not counted) */
+};
+
+/* One pull of the library channel for node `n` (a region with federation.hub_url and
+ * federation.hub_public_key set, its key loaded) on database `db`. 0, or -1 with err; on
+ * failure the library is unchanged and completed downloads stay for the next attempt. */
+int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, char *err,
+                     size_t errlen);
+
+#endif
