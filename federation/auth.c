@@ -14,14 +14,12 @@
 #include "db.h"
 #include "http.h"
 
-/* The signed string; its length, or 0 when it does not fit. */
+/* The signed string for a body of BLAKE2b-256 `h`; its length, or 0 when it does not fit. */
 static size_t auth_message(char *out, size_t cap, const char *method, const char *uri,
-                           long long when, const void *body, size_t len)
+                           long long when, const unsigned char h[32])
 {
-    unsigned char h[32];
     char hex[65];
-    crypto_generichash(h, sizeof(h), body, len, NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    sodium_bin2hex(hex, sizeof(hex), h, 32);
     int n = snprintf(out, cap, "mes-fed-1\n%s\n%s\n%lld\n%s", method, uri, when, hex);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
@@ -30,13 +28,15 @@ void fed_auth_sign(const struct ms_secret *sk, const char *method, const char *u
                    const void *body, size_t len, long long now, char out[FED_SIG_B64])
 {
     char msg[2400];
-    unsigned char sig[64];
-    size_t n = auth_message(msg, sizeof(msg), method, uri, now, body, len);
+    unsigned char sig[64], h[32];
+    crypto_generichash(h, sizeof(h), body, len, NULL, 0);
+    size_t n = auth_message(msg, sizeof(msg), method, uri, now, h);
     crypto_sign_detached(sig, NULL, (const unsigned char *)msg, n, sk->sk);
     sodium_bin2base64(out, FED_SIG_B64, sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
 }
 
-int fed_region_or_respond(struct req *r, char code[16])
+int fed_region_or_respond(struct req *r, const unsigned char body_hash[32], char code[16],
+                          struct ms_public *pk_out)
 {
     const char *region = req_header(r, "X-Mes-Region"), *when = req_header(r, "X-Mes-Time"),
                *sig64 = req_header(r, "X-Mes-Signature");
@@ -71,7 +71,12 @@ int fed_region_or_respond(struct req *r, char code[16])
     snprintf(uri, sizeof(uri), "%s%s%s", r->ri->local_uri, q && q[0] ? "?" : "", q ? q : "");
     unsigned char sig[64];
     size_t got = 0;
-    size_t n = auth_message(msg, sizeof(msg), r->ri->request_method, uri, t, "", 0);
+    unsigned char empty[32];
+    if (body_hash == NULL) {
+        crypto_generichash(empty, sizeof(empty), (const unsigned char *)"", 0, NULL, 0);
+        body_hash = empty;
+    }
+    size_t n = auth_message(msg, sizeof(msg), r->ri->request_method, uri, t, body_hash);
     if (sodium_base642bin(sig, sizeof(sig), sig64, strlen(sig64), NULL, &got, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         got != sizeof(sig) || n == 0 ||
@@ -82,5 +87,7 @@ int fed_region_or_respond(struct req *r, char code[16])
                            region),
                -1;
     snprintf(code, 16, "%s", region);
+    if (pk_out != NULL)
+        *pk_out = pk;
     return 0;
 }

@@ -24,9 +24,11 @@ struct req;
 void fed_auth_sign(const struct ms_secret *sk, const char *method, const char *uri,
                    const void *body, size_t len, long long now, char out[FED_SIG_B64]);
 
-/* Hub side: checks the request's headers against the enrolled regions (fed_regions); the
- * region's code goes into `code`. 0, or -1 after answering 401 (missing, stale or bad
- * signature) or 403 (not enrolled). */
-int fed_region_or_respond(struct req *r, char code[16]);
+/* Hub side: checks the request's headers against the enrolled regions (fed_regions), for a
+ * body whose BLAKE2b-256 is `body_hash` (NULL: no body); the region's code goes into `code`,
+ * its enrolled key into `pk` (may be NULL). 0, or -1 after answering 401 (missing, stale or
+ * bad signature) or 403 (not enrolled). */
+int fed_region_or_respond(struct req *r, const unsigned char body_hash[32], char code[16],
+                          struct ms_public *pk);
 
 #endif

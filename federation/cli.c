@@ -17,6 +17,7 @@
 #include "db.h"
 #include "federation/bundle.h"
 #include "federation/channel.h"
+#include "federation/report.h"
 #include "federation/sync.h"
 #include "federation/minisign.h"
 #include "library/library.h"
@@ -61,12 +62,22 @@ const char fed_usage_enroll[] =
     "signed requests are answered. --replace gives an enrolled region a new key.\n";
 
 const char fed_usage_sync[] =
-    "usage: mesnode sync --config FILE\n"
+    "usage: mesnode sync --config FILE [--only pull|push]\n"
     "\n"
     "At a region: one pull of the hub's library channel over HTTP (federation.hub_url), checked\n"
     "against federation.hub_public_key before anything else is fetched; only the blobs the\n"
     "region lacks are fetched, an interrupted transfer resumes, and the library switches to the\n"
-    "new version in one transaction.\n";
+    "new version in one transaction. Then one push of the outbox's reports, in order; those the\n"
+    "hub did not take stay queued for the next sync.\n";
+
+const char fed_usage_report[] =
+    "usage: mesnode report --config FILE [--period YYYY-MM] [--print]\n"
+    "\n"
+    "At a region: computes the statistics report of a month (default: this month so far) for\n"
+    "the Ministry: coverage, marks by subject and grade, attendance, homework, library and\n"
+    "logins per role and day, every cell of fewer than federation.k_suppression persons\n"
+    "suppressed; signs it and queues it in the outbox, which `mesnode sync` empties.\n"
+    "--print shows the report instead and queues nothing.\n";
 
 const char fed_usage_bundle[] =
     "usage: mesnode bundle verify --pubkey PUBLIC FILE\n"
@@ -655,28 +666,42 @@ int fed_cmd_enroll(int argc, char **argv)
 
 int fed_cmd_sync(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {0, 0, 0, 0}};
-    const char *config = NULL;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"only", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+    const char *config = NULL, *only = "";
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'c')
+        if (c == 'c')
+            config = optarg;
+        else if (c == 'o' && (strcmp(optarg, "pull") == 0 || strcmp(optarg, "push") == 0))
+            only = optarg;
+        else
             return fputs(fed_usage_sync, stderr), 2;
-        config = optarg;
     }
     if (config == NULL || optind != argc)
         return fputs(fed_usage_sync, stderr), 2;
+    bool pull = strcmp(only, "push") != 0, push = strcmp(only, "pull") != 0;
     static struct node n;
     struct db *db = open_node("sync", config, &n, true);
     if (db == NULL)
         return 1;
-    char err[1024];
+    char err[1024], perr[1024];
     struct sync_result res;
-    int rc = fed_pull_channel(&n, db, &res, err, sizeof(err));
+    long sent = 0;
+    int rc = pull ? fed_pull_channel(&n, db, &res, err, sizeof(err)) : 0;
+    int prc = push ? report_push(&n, db, 0, &sent, perr, sizeof(perr)) : 0;
     db_close(db);
+    if (prc != 0)
+        fprintf(stderr, "mesnode sync: reports: %s (%ld sent; the rest wait in the outbox)\n", perr,
+                sent);
+    else if (push)
+        printf("reports: %ld sent\n", sent);
     if (rc != 0) {
         fprintf(stderr, "mesnode sync: %s\n", err);
         return 1;
     }
+    if (!pull)
+        return prc == 0 ? 0 : 1;
     if (res.channel.already)
         printf("library channel: version %lld is held already\n", (long long)res.channel.version);
     else
@@ -684,5 +709,62 @@ int fed_cmd_sync(int argc, char **argv)
                "bytes), %ld items new or changed, %ld removed\n",
                (long long)res.channel.version, (long long)res.channel.previous, res.fetched,
                res.fetched_bytes, res.channel.changed, res.channel.removed);
-    return 0;
+    return prc == 0 ? 0 : 1;
+}
+
+int fed_cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"period", required_argument, 0, 'p'},
+                                         {"print", no_argument, 0, 'P'},
+                                         {0, 0, 0, 0}};
+    const char *config = NULL, *period = NULL;
+    bool print = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            config = optarg;
+        else if (c == 'p')
+            period = optarg;
+        else if (c == 'P')
+            print = true;
+        else
+            return fputs(fed_usage_report, stderr), 2;
+    }
+    if (config == NULL || optind != argc)
+        return fputs(fed_usage_report, stderr), 2;
+    char month[8];
+    if (period == NULL) {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(month, sizeof(month), "%Y-%m", &tm);
+        period = month;
+    }
+    static struct node n;
+    struct db *db = open_node("report", config, &n, !print);
+    if (db == NULL)
+        return 1;
+    char err[1024];
+    int rc = 1;
+    if (print) {
+        json_t *rep = report_build(db, &n.cfg, period, err, sizeof(err));
+        if (rep != NULL) {
+            json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
+            putchar('\n');
+            json_decref(rep);
+            rc = 0;
+        }
+    } else {
+        int64_t seq = 0;
+        if (report_queue(db, &n.cfg, n.key, period, &seq, err, sizeof(err)) == 0) {
+            printf("report %lld (%s) signed and queued; `mesnode sync` sends it\n", (long long)seq,
+                   period);
+            rc = 0;
+        }
+    }
+    db_close(db);
+    if (rc != 0)
+        fprintf(stderr, "mesnode report: %s\n", err);
+    return rc;
 }

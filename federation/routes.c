@@ -32,7 +32,7 @@ static int hub_region_or_respond(struct req *r, char code[16])
 {
     if (r->node->cfg.mode != NODE_HUB)
         return reply_error(r, 404, "not_found", "this node is not the hub"), -1;
-    return fed_region_or_respond(r, code);
+    return fed_region_or_respond(r, NULL, code, NULL);
 }
 
 /* The published version asked for (?version=N) or the latest: its manifest or signature. */

@@ -52,15 +52,17 @@ static size_t on_data(char *p, size_t size, size_t n, void *user)
     return len;
 }
 
-/* A signed GET of `uri` at the hub, from byte `from` when > 0. The HTTP status, or -1 with
- * err when the transfer failed (or the answer exceeded the sink's limit). */
-static long hub_get(CURL *curl, struct node *n, const char *uri, long long from, struct sink *s,
-                    char *err, size_t errlen)
+/* A signed request of `uri` at the hub: a GET from byte `from` when > 0, or a POST of `body`
+ * (JSON) when it is not NULL. The HTTP status, or -1 with err when the transfer failed (or the
+ * answer exceeded the sink's limit). */
+static long hub_request(CURL *curl, struct node *n, const char *uri, const char *body,
+                        size_t body_len, long long from, struct sink *s, char *err, size_t errlen)
 {
     char url[2400], region[64], when[64], sig[FED_SIG_B64 + 32], range[64];
     long long now = (long long)time(NULL);
     char sig64[FED_SIG_B64];
-    fed_auth_sign(n->key, "GET", uri, "", 0, now, sig64);
+    fed_auth_sign(n->key, body ? "POST" : "GET", uri, body ? body : "", body ? body_len : 0, now,
+                  sig64);
     snprintf(url, sizeof(url), "%s%s", n->cfg.federation.hub_url, uri);
     snprintf(region, sizeof(region), "X-Mes-Region: %s", n->cfg.region.code);
     snprintf(when, sizeof(when), "X-Mes-Time: %lld", now);
@@ -71,8 +73,14 @@ static long hub_get(CURL *curl, struct node *n, const char *uri, long long from,
     h = curl_slist_append(h, sig);
     if (from > 0)
         h = curl_slist_append(h, range);
+    if (body != NULL)
+        h = curl_slist_append(h, "Content-Type: application/json");
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, s);
@@ -93,6 +101,31 @@ static long hub_get(CURL *curl, struct node *n, const char *uri, long long from,
             snprintf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
         return -1;
     }
+    return status;
+}
+
+static long hub_get(CURL *curl, struct node *n, const char *uri, long long from, struct sink *s,
+                    char *err, size_t errlen)
+{
+    return hub_request(curl, n, uri, NULL, 0, from, s, err, errlen);
+}
+
+long fed_hub_post(struct node *n, const char *uri, const char *body, size_t len, char *err,
+                  size_t errlen)
+{
+    err[0] = '\0';
+    CURL *curl = curl_easy_init();
+    if (curl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct sink s = {.max = 1 << 16};
+    long status = hub_request(curl, n, uri, body, len, 0, &s, err, errlen);
+    if (status >= 300)
+        snprintf(err, errlen, "%s%s: the hub answered %ld: %.300s", n->cfg.federation.hub_url, uri,
+                 status, s.buf ? s.buf : "");
+    free(s.buf);
+    curl_easy_cleanup(curl);
     return status;
 }
 

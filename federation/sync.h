@@ -26,4 +26,9 @@ struct sync_result {
 int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, char *err,
                      size_t errlen);
 
+/* A signed POST of a JSON body to the hub. The HTTP status (with the hub's message in err when
+ * it is 300 or more), or -1 with err when the transfer failed. */
+long fed_hub_post(struct node *n, const char *uri, const char *body, size_t len, char *err,
+                  size_t errlen);
+
 #endif

@@ -33,6 +33,7 @@ static const char *const migrations[] = {
     "node/library/rank.sql",              /* 13 */
     "federation/channel.sql",             /* 14 */
     "federation/hub.sql",                 /* 15 */
+    "federation/reports.sql",             /* 16 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

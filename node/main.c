@@ -37,7 +37,8 @@ static const char usage_main[] =
     "  bundle    check, unpack, build or import a signed bundle\n"
     "  publish   publish the next version of the hub's library channel\n"
     "  enroll    enroll a region's key at the hub\n"
-    "  sync      pull the hub's library channel (a region)\n"
+    "  sync      pull the hub's library channel and push reports (a region)\n"
+    "  report    compute, sign and queue a month's statistics report (a region)\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -398,6 +399,7 @@ static const struct command commands[] = {
     {"publish", fed_cmd_publish, fed_usage_publish},
     {"enroll", fed_cmd_enroll, fed_usage_enroll},
     {"sync", fed_cmd_sync, fed_usage_sync},
+    {"report", fed_cmd_report, fed_usage_report},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},

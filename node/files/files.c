@@ -265,3 +265,18 @@ int file_name_ok(const char *name)
     json_decref(j);
     return j != NULL;
 }
+
+unsigned char *upload_bytes(const struct upload *u, size_t *len)
+{
+    unsigned char *out = malloc(u->size ? u->size : 1);
+    if (out == NULL)
+        return NULL;
+    if (u->zstd && ZSTD_decompress(out, u->size, u->data, u->len) != u->size) {
+        free(out);
+        return NULL;
+    }
+    if (!u->zstd && u->size)
+        memcpy(out, u->data, u->size);
+    *len = u->size;
+    return out;
+}

@@ -24,6 +24,10 @@ void upload_free(struct upload *u);
  * frame): hash, size, the bytes to store. upload_free(u)'s data part frees it. */
 void upload_prepare(struct upload *u, unsigned char *buf, size_t len);
 
+/* The original bytes of an upload (malloc'ed; the caller frees), *len their length; NULL
+ * when out of memory or damaged. */
+unsigned char *upload_bytes(const struct upload *u, size_t *len);
+
 /* Stores r->upload's body (once per hash) and returns its blob id, or 0 after answering. */
 int64_t blob_store_or_respond(struct req *r);
 /* The same outside a request: the blob id, or 0 on a database error. */

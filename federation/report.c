@@ -1,0 +1,548 @@
+/*
+ * Statistics reports (see report.h): computed from the journal, school, library and audit
+ * tables with a handful of GROUP BY queries over one month, suppressed, signed, queued, pushed;
+ * and received at the hub.
+ */
+#include "federation/report.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "db.h"
+#include "federation/auth.h"
+#include "federation/sync.h"
+#include "files/files.h"
+#include "http.h"
+#include "node.h"
+
+/* ---- suppression ---- */
+
+/* A cell: what it shows and how many persons it counts. */
+struct cell {
+    json_t *obj;  /* the JSON object holding the cell's values */
+    long persons; /* distinct persons behind it */
+    bool suppressed;
+};
+
+/* Suppresses the cells counting fewer than k persons and, when exactly one of a row of cells
+ * whose total is published was suppressed, also the smallest other one: a single gap in a row
+ * with a total would be the total minus the rest. */
+static void suppress_row(struct cell *c, size_t n, long k, bool has_total)
+{
+    size_t hidden = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((c[i].suppressed = c[i].persons < k))
+            hidden++;
+    if (has_total && hidden == 1 && n > 1) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (!c[i].suppressed && (best == n || c[i].persons < c[best].persons))
+                best = i;
+        if (best < n)
+            c[best].suppressed = true;
+    }
+}
+
+/* Replaces a suppressed cell's values by nulls and marks it. */
+static void blank(json_t *obj, const char *const *keep)
+{
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, key, v)
+    {
+        bool kept = false;
+        for (const char *const *k = keep; *k; k++)
+            kept |= strcmp(key, *k) == 0;
+        if (!kept)
+            json_object_set_new(obj, key, json_null());
+    }
+    json_object_set_new(obj, "suppressed", json_true());
+}
+
+/* ---- the report ---- */
+
+static int month_range(const char *month, char from[11], char to[11])
+{
+    int y, m;
+    char extra;
+    if (month == NULL || strlen(month) != 7 || sscanf(month, "%4d-%2d%c", &y, &m, &extra) != 2 ||
+        y < 2000 || y > 2100 || m < 1 || m > 12)
+        return -1;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int last = days[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    snprintf(from, 11, "%04d-%02d-01", y, m);
+    snprintf(to, 11, "%04d-%02d-%02d", y, m, last);
+    return 0;
+}
+
+/* Runs `sql` bound to :from, :to (and :k) and hands each row to `row`. -1 on a database error. */
+static int each_row(struct db *db, const char *sql, const char *from, const char *to,
+                    void (*row)(sqlite3_stmt *, void *), void *ctx)
+{
+    sqlite3_stmt *st = db_stmt(db, sql);
+    if (st == NULL)
+        return -1;
+    if (strstr(sql, ":from"))
+        db_bind_text(st, ":from", from);
+    if (strstr(sql, ":to"))
+        db_bind_text(st, ":to", to);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        row(st, ctx);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct marks_ctx {
+    json_t *cells; /* "subject/grade" -> cell object */
+    json_t *order; /* keys in order */
+};
+
+static json_t *marks_cell(struct marks_ctx *m, const char *subject, int grade)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "%s/%d", subject, grade);
+    json_t *c = json_object_get(m->cells, key);
+    if (c == NULL) {
+        c = json_pack("{s:s,s:i,s:I,s:I,s:n,s:{}}", "subject", subject, "grade", grade, "students",
+                      (json_int_t)0, "marks", (json_int_t)0, "weighted_average", "distribution");
+        json_object_set_new(m->cells, key, c);
+        json_array_append_new(m->order, json_string(key));
+    }
+    return c;
+}
+
+static void marks_totals(sqlite3_stmt *st, void *ctx)
+{
+    json_t *c = marks_cell(ctx, db_col_text(st, 0), sqlite3_column_int(st, 1));
+    json_object_set_new(c, "students", json_integer(sqlite3_column_int64(st, 2)));
+    json_object_set_new(c, "marks", json_integer(sqlite3_column_int64(st, 3)));
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+        json_object_set_new(
+            c, "weighted_average",
+            json_real((double)(int)(sqlite3_column_double(st, 4) * 100 + 0.5) / 100));
+}
+
+static void marks_values(sqlite3_stmt *st, void *ctx)
+{
+    json_t *c = marks_cell(ctx, db_col_text(st, 0), sqlite3_column_int(st, 1));
+    json_object_set_new(json_object_get(c, "distribution"), db_col_text(st, 2),
+                        json_pack("{s:I,s:I}", "marks", (json_int_t)sqlite3_column_int64(st, 3),
+                                  "students", (json_int_t)sqlite3_column_int64(st, 4)));
+}
+
+static void grade_rows(sqlite3_stmt *st, void *ctx)
+{
+    json_t *rows = ctx;
+    char key[8];
+    snprintf(key, sizeof(key), "%d", sqlite3_column_int(st, 0));
+    json_t *r = json_object_get(rows, key);
+    if (r == NULL) {
+        r = json_pack("{s:i,s:I,s:I,s:I}", "grade", sqlite3_column_int(st, 0), "students",
+                      (json_int_t)0, "student_lessons", (json_int_t)0, "absences", (json_int_t)0);
+        json_object_set_new(rows, key, r);
+    }
+    /* Columns: grade, what, n */
+    json_object_set_new(r, db_col_text(st, 1), json_integer(sqlite3_column_int64(st, 2)));
+}
+
+static void usage_rows(sqlite3_stmt *st, void *ctx)
+{
+    json_array_append_new(ctx, json_pack("{s:s,s:s,s:I,s:I}", "day", db_col_text(st, 0), "role",
+                                         db_col_text(st, 1), "accounts",
+                                         (json_int_t)sqlite3_column_int64(st, 2), "logins",
+                                         (json_int_t)sqlite3_column_int64(st, 3)));
+}
+
+static void one_row(sqlite3_stmt *st, void *ctx)
+{
+    json_t *o = ctx;
+    for (int i = 0; i < sqlite3_column_count(st); i++)
+        json_object_set_new(o, sqlite3_column_name(st, i),
+                            json_integer(sqlite3_column_int64(st, i)));
+}
+
+json_t *report_build(struct db *db, const struct mes_config *cfg, const char *month, char *err,
+                     size_t errlen)
+{
+    char from[11], to[11];
+    if (month_range(month, from, to) != 0) {
+        snprintf(err, errlen, "the period is a month, YYYY-MM");
+        return NULL;
+    }
+    long k = cfg->federation.k_suppression;
+    json_t *coverage = json_object(), *homework = json_object(), *library = json_object();
+    json_t *grades = json_object(), *usage = json_array();
+    struct marks_ctx mc = {json_object(), json_array()};
+    json_t *report = NULL;
+    static const char *const sql_coverage =
+        "SELECT (SELECT count(*) FROM institutions) AS schools, (SELECT count(*) FROM classes c "
+        "WHERE EXISTS (SELECT 1 FROM enrollments e WHERE e.class_id = c.id AND e.enrolled_on <= "
+        ":to AND (e.left_on IS NULL OR e.left_on >= :from))) AS classes, (SELECT count(DISTINCT "
+        "student_id) FROM enrollments WHERE enrolled_on <= :to AND (left_on IS NULL OR left_on >= "
+        ":from)) AS students, (SELECT count(DISTINCT teacher_id) FROM teaching_assignments) AS "
+        "teachers";
+    static const char *const sql_marks_totals =
+        "SELECT s.code, c.grade, count(DISTINCT m.student_id), count(*), sum(CASE WHEN m.value "
+        "GLOB '[0-9]*' THEN m.weight * CAST(m.value AS REAL) END) / sum(CASE WHEN m.value GLOB "
+        "'[0-9]*' THEN m.weight END) FROM lessons l JOIN marks m ON m.lesson_id = l.id JOIN "
+        "classes c ON c.id = l.class_id JOIN subjects s ON s.id = l.subject_id WHERE l.date "
+        "BETWEEN :from AND :to GROUP BY s.code, c.grade ORDER BY s.code, c.grade";
+    static const char *const sql_marks_values =
+        "SELECT s.code, c.grade, m.value, count(*), count(DISTINCT m.student_id) FROM lessons l "
+        "JOIN marks m ON m.lesson_id = l.id JOIN classes c ON c.id = l.class_id JOIN subjects s "
+        "ON s.id = l.subject_id WHERE l.date BETWEEN :from AND :to GROUP BY s.code, c.grade, "
+        "m.value";
+    static const char *const sql_grades =
+        "SELECT c.grade, 'students', count(DISTINCT e.student_id) FROM enrollments e JOIN classes "
+        "c ON c.id = e.class_id WHERE e.enrolled_on <= :to AND (e.left_on IS NULL OR e.left_on >= "
+        ":from) GROUP BY c.grade "
+        "UNION ALL SELECT c.grade, 'student_lessons', count(*) FROM lessons l JOIN classes c ON "
+        "c.id = l.class_id JOIN enrollments e ON e.class_id = l.class_id AND e.enrolled_on <= "
+        "l.date AND (e.left_on IS NULL OR e.left_on > l.date) WHERE l.date BETWEEN :from AND :to "
+        "AND NOT l.cancelled GROUP BY c.grade "
+        "UNION ALL SELECT c.grade, 'absences', count(*) FROM lessons l JOIN attendance a ON "
+        "a.lesson_id = l.id JOIN classes c ON c.id = l.class_id WHERE l.date BETWEEN :from AND "
+        ":to AND a.status IN ('absent', 'ill') GROUP BY c.grade";
+    static const char *const sql_homework =
+        "SELECT count(*) AS assigned, (SELECT count(*) FROM homework h2 JOIN lessons l2 ON l2.id "
+        "= h2.lesson_id JOIN homework_submissions s ON s.homework_id = h2.id WHERE l2.date BETWEEN "
+        ":from AND :to AND s.done) AS done, (SELECT count(DISTINCT s.student_id) FROM homework h2 "
+        "JOIN lessons l2 ON l2.id = h2.lesson_id JOIN homework_submissions s ON s.homework_id = "
+        "h2.id WHERE l2.date BETWEEN :from AND :to AND s.done) AS students FROM homework h JOIN "
+        "lessons l ON l.id = h.lesson_id WHERE l.date BETWEEN :from AND :to";
+    static const char *const sql_library =
+        "SELECT (SELECT count(*) FROM library_items WHERE status = 'approved') AS items, (SELECT "
+        "count(*) FROM lesson_items WHERE date(added_at, 'unixepoch') BETWEEN :from AND :to) + "
+        "(SELECT count(*) FROM homework_items WHERE date(added_at, 'unixepoch') BETWEEN :from AND "
+        ":to) AS uses, (SELECT count(*) FROM library_attempts WHERE date(created_at, 'unixepoch') "
+        "BETWEEN :from AND :to) AS attempts, (SELECT count(DISTINCT person_id) FROM "
+        "library_attempts WHERE date(created_at, 'unixepoch') BETWEEN :from AND :to) AS "
+        "attempt_persons";
+    static const char *const sql_usage =
+        "SELECT date(a.at, 'unixepoch') AS day, g.role, count(DISTINCT a.account_id), count(*) "
+        "FROM audit_log a JOIN role_grants g ON g.account_id = a.account_id WHERE a.action = "
+        "'login' AND date(a.at, 'unixepoch') BETWEEN :from AND :to GROUP BY day, g.role ORDER BY "
+        "day, g.role";
+    if (each_row(db, sql_coverage, from, to, one_row, coverage) != 0 ||
+        each_row(db, sql_marks_totals, from, to, marks_totals, &mc) != 0 ||
+        each_row(db, sql_marks_values, from, to, marks_values, &mc) != 0 ||
+        each_row(db, sql_grades, from, to, grade_rows, grades) != 0 ||
+        each_row(db, sql_homework, from, to, one_row, homework) != 0 ||
+        each_row(db, sql_library, from, to, one_row, library) != 0 ||
+        each_row(db, sql_usage, from, to, usage_rows, usage) != 0) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        goto out;
+    }
+    /* Marks: a subject and grade counting fewer than k students goes whole; inside a cell,
+     * each mark value counting fewer than k students, with its complement. */
+    json_t *marks = json_array();
+    size_t i;
+    json_t *key;
+    json_array_foreach(mc.order, i, key)
+    {
+        json_t *c = json_incref(json_object_get(mc.cells, json_string_value(key)));
+        json_array_append_new(marks, c);
+        if (json_integer_value(json_object_get(c, "students")) < k) {
+            static const char *const keep[] = {"subject", "grade", NULL};
+            blank(c, keep);
+            continue;
+        }
+        json_t *dist = json_object_get(c, "distribution"), *b;
+        size_t n = json_object_size(dist), j = 0;
+        struct cell *cells = calloc(n ? n : 1, sizeof(*cells));
+        const char *value;
+        json_object_foreach(dist, value, b)
+        {
+            cells[j].obj = b;
+            cells[j++].persons = (long)json_integer_value(json_object_get(b, "students"));
+        }
+        suppress_row(cells, n, k, true);
+        for (j = 0; j < n; j++)
+            if (cells[j].suppressed) {
+                static const char *const none[] = {NULL};
+                blank(cells[j].obj, none);
+            }
+        free(cells);
+    }
+    /* Attendance by grade, with the region's total: a grade of fewer than k students goes,
+     * with its complement. */
+    json_t *attendance = json_array(), *g;
+    size_t n = json_object_size(grades), j = 0;
+    struct cell *cells = calloc(n ? n : 1, sizeof(*cells));
+    json_int_t total_sl = 0, total_abs = 0, total_students = 0;
+    const char *gk;
+    json_object_foreach(grades, gk, g)
+    {
+        json_int_t sl = json_integer_value(json_object_get(g, "student_lessons"));
+        json_int_t ab = json_integer_value(json_object_get(g, "absences"));
+        total_sl += sl;
+        total_abs += ab;
+        total_students += json_integer_value(json_object_get(g, "students"));
+        json_object_set_new(
+            g, "rate",
+            sl > 0 ? json_real((double)(int)((1.0 - (double)ab / (double)sl) * 10000 + 0.5) / 10000)
+                   : json_null());
+        json_array_append(attendance, g);
+        cells[j].obj = g;
+        cells[j++].persons = (long)json_integer_value(json_object_get(g, "students"));
+    }
+    suppress_row(cells, n, k, true);
+    for (j = 0; j < n; j++)
+        if (cells[j].suppressed) {
+            static const char *const keep[] = {"grade", NULL};
+            blank(cells[j].obj, keep);
+        }
+    free(cells);
+    json_t *att_total = json_pack(
+        "{s:I,s:I,s:I,s:o}", "students", total_students, "student_lessons", total_sl, "absences",
+        total_abs, "rate",
+        total_sl > 0
+            ? json_real((double)(int)((1.0 - (double)total_abs / (double)total_sl) * 10000 + 0.5) /
+                        10000)
+            : json_null());
+    /* Homework done, library attempts and each day's logins per role: fewer than k persons
+     * and the count goes. */
+    if (json_integer_value(json_object_get(homework, "students")) < k) {
+        json_object_set_new(homework, "done", json_null());
+        json_object_set_new(homework, "students", json_null());
+        json_object_set_new(homework, "suppressed", json_true());
+    }
+    if (json_integer_value(json_object_get(library, "attempt_persons")) < k) {
+        json_object_set_new(library, "attempts", json_null());
+        json_object_set_new(library, "attempt_persons", json_null());
+        json_object_set_new(library, "suppressed", json_true());
+    }
+    json_t *u;
+    json_array_foreach(usage, i, u)
+    {
+        if (json_integer_value(json_object_get(u, "accounts")) < k) {
+            static const char *const keep[] = {"day", "role", NULL};
+            blank(u, keep);
+        }
+    }
+    report = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s},s:I,s:i,s:O,s:o,s:{s:o,s:o},s:O,s:O,s:O}",
+                       "format", "mes-report-1", "region", cfg->region.code, "region_name",
+                       cfg->region.name, "period", "month", month, "from", from, "to", to,
+                       "created", (json_int_t)time(NULL), "k", (int)k, "coverage", coverage,
+                       "marks", marks, "attendance", "grades", attendance, "total", att_total,
+                       "homework", homework, "library", library, "usage", usage);
+    if (report == NULL)
+        snprintf(err, errlen, "out of memory");
+out:
+    json_decref(coverage);
+    json_decref(homework);
+    json_decref(library);
+    json_decref(grades);
+    json_decref(usage);
+    json_decref(mc.cells);
+    json_decref(mc.order);
+    return report;
+}
+
+int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_secret *sk,
+                 const char *month, int64_t *sequence, char *err, size_t errlen)
+{
+    if (db_begin_write(db) != SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
+    json_t *report = report_build(db, cfg, month, err, errlen);
+    char *text = NULL, *sig = NULL;
+    int rc = -1;
+    if (report == NULL)
+        goto out;
+    sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(sequence), 0) + 1 FROM fed_outbox");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        goto out;
+    }
+    *sequence = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    json_object_set_new(report, "sequence", json_integer(*sequence));
+    text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
+    char trusted[160];
+    snprintf(trusted, sizeof(trusted), "mes report region=%s sequence=%lld period=%s",
+             cfg->region.code, (long long)*sequence, month);
+    if (text == NULL ||
+        (sig = ms_sign(sk, text, strlen(text), "mes statistics report", trusted)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    st = db_stmt(db, "INSERT INTO fed_outbox (sequence, period, created_at, body, signature) "
+                     "VALUES (:s, :p, unixepoch(), :b, :sig)");
+    if (st == NULL)
+        goto db_error;
+    db_bind_int(st, ":s", *sequence);
+    db_bind_text(st, ":p", month);
+    db_bind_blob(st, ":b", text, (int)strlen(text));
+    db_bind_text(st, ":sig", sig);
+    if (db_exec_stmt(st) != SQLITE_DONE || db_commit(db) != SQLITE_OK)
+        goto db_error;
+    rc = 0;
+    goto out;
+db_error:
+    snprintf(err, errlen, "database: %s", db_errmsg(db));
+out:
+    if (rc != 0)
+        db_rollback(db);
+    json_decref(report);
+    free(text);
+    free(sig);
+    return rc;
+}
+
+int report_push(struct node *n, struct db *db, int due_only, long *sent, char *err, size_t errlen)
+{
+    *sent = 0;
+    for (;;) {
+        sqlite3_stmt *st = db_stmt(db, "SELECT sequence, body, signature, attempts FROM "
+                                       "fed_outbox WHERE sent_at IS NULL AND (:all OR "
+                                       "next_attempt <= unixepoch()) ORDER BY sequence LIMIT 1");
+        if (st == NULL) {
+            snprintf(err, errlen, "database: %s", db_errmsg(db));
+            return -1;
+        }
+        db_bind_int(st, ":all", !due_only);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_reset(st);
+            return 0;
+        }
+        int64_t seq = sqlite3_column_int64(st, 0);
+        int attempts = sqlite3_column_int(st, 3);
+        json_t *body =
+            json_pack("{s:s%,s:s}", "report", (const char *)sqlite3_column_blob(st, 1),
+                      (size_t)sqlite3_column_bytes(st, 1), "signature", db_col_text(st, 2));
+        sqlite3_reset(st);
+        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        long status =
+            text ? fed_hub_post(n, "/federation/v1/reports", text, strlen(text), err, errlen) : -1;
+        free(text);
+        bool ok = status == 200 || status == 201;
+        if (status > 0 && !ok && err[0] == '\0')
+            snprintf(err, errlen, "the hub answered %ld", status);
+        st = db_stmt(db, ok ? "UPDATE fed_outbox SET sent_at = unixepoch(), attempts = attempts "
+                              "+ 1, last_error = '' WHERE sequence = :s"
+                            : "UPDATE fed_outbox SET attempts = attempts + 1, next_attempt = "
+                              "unixepoch() + :wait, last_error = :e WHERE sequence = :s");
+        if (st == NULL)
+            return -1;
+        db_bind_int(st, ":s", seq);
+        if (!ok) {
+            int64_t wait = attempts >= 9 ? 6 * 3600 : (int64_t)60 << attempts;
+            db_bind_int(st, ":wait", wait > 6 * 3600 ? 6 * 3600 : wait);
+            db_bind_text(st, ":e", err);
+        }
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            return -1;
+        if (!ok)
+            return -1;
+        (*sent)++;
+    }
+}
+
+/* ---- the hub's side ---- */
+
+/* POST /federation/v1/reports {"report": JSON text, "signature": minisig}: an enrolled
+ * region's signed report, kept once per (region, sequence): the same again answers 200, other
+ * content under a number already taken 409. */
+static int reports_receive(struct req *r)
+{
+    char code[16];
+    if (r->node->cfg.mode != NODE_HUB)
+        return reply_error(r, 404, "not_found", "this node is not the hub");
+    struct ms_public pk;
+    if (fed_region_or_respond(r, r->upload->hash, code, &pk) != 0)
+        return r->status;
+    size_t len = 0;
+    unsigned char *raw = upload_bytes(r->upload, &len);
+    json_t *doc = raw ? json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    free(raw);
+    const char *text = NULL, *sig = NULL;
+    size_t tlen = 0;
+    if (json_unpack(doc, "{s:s%,s:s}", "report", &text, &tlen, "signature", &sig) != 0) {
+        json_decref(doc);
+        return reply_error(r, 400, "bad_request",
+                           "the body is {\"report\": ..., \"signature\": "
+                           "...}");
+    }
+    struct ms_sig parsed;
+    char why[256];
+    if (ms_verify(&pk, text, tlen, sig, strlen(sig), &parsed, why, sizeof(why)) != 0) {
+        json_decref(doc);
+        return reply_error(r, 400, "bad_request", "the report's signature: %s", why);
+    }
+    json_t *rep = json_loadb(text, tlen, JSON_REJECT_DUPLICATES, NULL);
+    const char *format = NULL, *region = NULL, *month = NULL;
+    json_int_t seq = 0;
+    int bad = json_unpack(rep, "{s:s,s:s,s:I,s:{s:s}}", "format", &format, "region", &region,
+                          "sequence", &seq, "period", "month", &month) != 0 ||
+              strcmp(format, "mes-report-1") != 0 || seq < 1 || strlen(month) != 7;
+    int foreign = !bad && strcmp(region, code) != 0;
+    unsigned char hash[32];
+    crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, tlen, NULL, 0);
+    int rc;
+    if (bad || foreign) {
+        rc = reply_error(r, foreign ? 403 : 400, foreign ? "forbidden" : "bad_request",
+                         foreign ? "a region sends only its own reports"
+                                 : "not a report (format, region, sequence, period.month)");
+        goto out;
+    }
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO fed_reports (region, sequence, period, hash, "
+                                      "body, signature) VALUES (:r, :s, :p, :h, :b, :sig) ON "
+                                      "CONFLICT DO NOTHING");
+    if (st == NULL) {
+        rc = reply_db_error(r);
+        goto out;
+    }
+    db_bind_text(st, ":r", code);
+    db_bind_int(st, ":s", seq);
+    db_bind_text(st, ":p", month);
+    db_bind_blob(st, ":h", hash, 32);
+    db_bind_blob(st, ":b", text, (int)tlen);
+    db_bind_text(st, ":sig", sig);
+    if (db_exec_stmt(st) != SQLITE_DONE) {
+        rc = reply_db_error(r);
+        goto out;
+    }
+    if (db_changes(r->db) == 1) {
+        rc = reply_json(
+            r, 201,
+            json_pack("{s:s,s:I,s:s}", "region", code, "sequence", seq, "status", "accepted"));
+        goto out;
+    }
+    st = db_stmt(r->db, "SELECT hash FROM fed_reports WHERE region = :r AND sequence = :s");
+    if (st == NULL) {
+        rc = reply_db_error(r);
+        goto out;
+    }
+    db_bind_text(st, ":r", code);
+    db_bind_int(st, ":s", seq);
+    bool same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
+                memcmp(sqlite3_column_blob(st, 0), hash, 32) == 0;
+    sqlite3_reset(st);
+    rc = same ? reply_json(r, 200,
+                           json_pack("{s:s,s:I,s:s}", "region", code, "sequence", seq, "status",
+                                     "duplicate"))
+              : reply_error(r, 409, "conflict",
+                            "report %lld of region %s was received with "
+                            "other content",
+                            (long long)seq, code);
+out:
+    json_decref(rep);
+    json_decref(doc);
+    return rc;
+}
+
+const struct route report_routes[] = {
+    {"POST", "/federation/v1/reports", reports_receive, ACCESS_PUBLIC, 0, true, "federation_report",
+     false, true},
+    {0},
+};

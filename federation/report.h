@@ -1,0 +1,43 @@
+/*
+ * Statistics for the Ministry (PRODUCT.md section 4; format in docs/federation.md, "Reports"):
+ * a region's aggregate report of one month, with every cell that counts fewer than k persons
+ * suppressed (and a second cell beside it, so that a published total cannot reveal it),
+ * signed, numbered and queued in an outbox that survives restarts; pushed to the hub, which
+ * accepts each (region, sequence) exactly once. Nothing personal is ever in a report: only
+ * counts, rates and averages over groups. reports.sql is its schema.
+ */
+#ifndef MES_FED_REPORT_H
+#define MES_FED_REPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "federation/minisign.h"
+
+struct db;
+struct mes_config;
+struct node;
+struct req;
+struct route;
+
+/* Computes the report of month `month` ("YYYY-MM") from the region's data, suppressed with
+ * k = federation.k_suppression. A new JSON object, or NULL with err. */
+json_t *report_build(struct db *db, const struct mes_config *cfg, const char *month, char *err,
+                     size_t errlen);
+
+/* Signs the report of `month` and appends it to the outbox under the next sequence number
+ * (into *sequence). 0, or -1 with err. */
+int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_secret *sk,
+                 const char *month, int64_t *sequence, char *err, size_t errlen);
+
+/* Pushes the outbox's unsent reports to the hub in sequence order (each as its own request,
+ * signed), stopping at the first failure; with `due_only`, only those whose backoff has
+ * passed. Counts in *sent; the first failure's message in err, which also goes into the
+ * report's row with its next attempt (1, 2, 4 ... minutes, at most 6 hours later).
+ * 0 when nothing failed, -1 otherwise. */
+int report_push(struct node *n, struct db *db, int due_only, long *sent, char *err, size_t errlen);
+
+/* The hub's route POST /federation/v1/reports is report_routes, declared in http.h. */
+
+#endif

@@ -1,0 +1,139 @@
+"""Statistics for the Ministry: a region's monthly report with small cells suppressed (and
+their complements), nothing personal in it (every person's name and login is looked for),
+signed and queued in an outbox that survives the hub being down, pushed exactly once, and a
+forged or foreign report refused by the hub."""
+import json
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from test_federation import MESNODE, Served, run
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stats")
+    assert run("gen", "--scale", "demo", "--data", str(d / "hub")).returncode == 0
+    hub = Served(d, "hub", f'mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nhttp:\n  listen: "127.0.0.1:PORT"\n'
+                           f'  access_log: "off"\nstorage:\n  data_dir: "{d / "hub"}"\n')
+    hub.start()
+    hub_key = (d / "hub" / "node.pub").read_text().splitlines()[1]
+    assert run("gen", "--scale", "demo", "--data", str(d / "r50")).returncode == 0
+    cfg = d / "r50.yaml"
+    cfg.write_text(f'region:\n  name: "Регион 50"\n  code: "50"\nstorage:\n  data_dir: "{d / "r50"}"\n'
+                   f'federation:\n  hub_public_key: "{hub_key}"\n  hub_url: "http://127.0.0.1:{hub.port}"\n'
+                   f'  k_suppression: 5\n')
+    yield {"d": d, "hub": hub, "cfg": cfg}
+    hub.stop()
+
+
+def report(world):
+    r = run("report", "--config", str(world["cfg"]), "--print")
+    assert r.returncode == 0, r.stderr
+    return r.stdout, json.loads(r.stdout)
+
+
+def keys_in(obj):
+    if isinstance(obj, dict):
+        return set(obj) | set().union(*(keys_in(v) for v in obj.values()))
+    if isinstance(obj, list):
+        return set().union(*(keys_in(v) for v in obj)) if obj else set()
+    return set()
+
+
+def test_nothing_personal_in_a_report(world):
+    text, rep = report(world)
+    db = sqlite3.connect(f"file:{world['d'] / 'r50' / 'mes.db'}?mode=ro", uri=True)
+    people = db.execute("SELECT last_name, first_name, middle_name, coalesce(birth_date, '') FROM persons").fetchall()
+    roles = {"admin", "school_admin", "teacher", "class_teacher", "student", "parent", "medic",
+             "methodologist", "operator", "ministry"}
+    logins = [l for (l,) in db.execute("SELECT login FROM accounts") if l not in roles]
+    assert len(people) > 200 and logins
+    for last, first, middle, birth in people:
+        for s in (last, f"{last} {first}", f"{first} {middle}".strip(), birth):
+            if s:
+                assert s not in text, s
+    for login in logins:
+        assert f'"{login}"' not in text, login
+    assert not keys_in(rep) & {"name", "login", "person", "person_id", "student_id", "account_id", "id"}
+    assert rep["region"] == "50" and rep["coverage"]["students"] > 200
+
+
+def test_small_cells_are_suppressed_with_their_complements(world):
+    _, rep = report(world)
+    k = rep["k"]
+    assert k == 5
+    suppressed = 0
+    for cell in rep["marks"]:
+        if cell.get("suppressed"):
+            suppressed += 1
+            assert cell["students"] is None and cell["marks"] is None and cell["distribution"] is None
+            continue
+        assert cell["students"] >= k
+        hidden = [v for v in cell["distribution"].values() if v.get("suppressed")]
+        shown = [v for v in cell["distribution"].values() if not v.get("suppressed")]
+        assert all(v["students"] >= k for v in shown)
+        assert len(hidden) != 1, cell  # one gap beside a published total would be derivable
+        suppressed += len(hidden)
+    for g in rep["attendance"]["grades"]:
+        assert g.get("suppressed") or g["students"] >= k
+    assert sum(1 for g in rep["attendance"]["grades"] if g.get("suppressed")) != 1
+    for u in rep["usage"]:
+        assert u.get("suppressed") or u["accounts"] >= k
+    assert suppressed > 0  # the demo has small groups: the rule did work
+
+
+def test_outbox_survives_the_hub_down_and_each_report_lands_once(world):
+    d, cfg, hub = world["d"], world["cfg"], world["hub"]
+    r = run("report", "--config", str(cfg))
+    assert r.returncode == 0 and "report 1" in r.stdout, r.stderr
+    # Not enrolled yet: refused, kept.
+    r = run("sync", "--config", str(cfg), "--only", "push")
+    assert r.returncode == 1 and "403" in r.stderr
+    assert run("enroll", "--config", str(hub.config), "--region", "50", "--pubkey", str(d / "r50" / "node.pub")).returncode == 0
+    # The hub down: kept, with a backoff.
+    hub.stop()
+    r = run("sync", "--config", str(cfg), "--only", "push")
+    assert r.returncode == 1 and "0 sent" in r.stderr
+    assert run("report", "--config", str(cfg)).returncode == 0  # report 2, queued behind
+    hub.log = open(d / "hub2.log", "w")
+    hub.start()
+    r = run("sync", "--config", str(cfg), "--only", "push")
+    assert r.returncode == 0 and "reports: 2 sent" in r.stdout, r.stdout + r.stderr
+    assert "reports: 0 sent" in run("sync", "--config", str(cfg), "--only", "push").stdout
+    # The region lost track of a send the hub took: sent again, taken once.
+    db = sqlite3.connect(d / "r50" / "mes.db")
+    db.execute("UPDATE fed_outbox SET sent_at = NULL WHERE sequence = 2")
+    db.commit()
+    assert "reports: 1 sent" in run("sync", "--config", str(cfg), "--only", "push").stdout
+    hubdb = sqlite3.connect(f"file:{d / 'hub' / 'mes.db'}?mode=ro", uri=True)
+    assert hubdb.execute("SELECT region, sequence FROM fed_reports ORDER BY sequence").fetchall() == [("50", 1), ("50", 2)]
+
+
+def test_forged_and_foreign_reports_are_refused(world):
+    d, cfg = world["d"], world["cfg"]
+    assert run("report", "--config", str(cfg)).returncode == 0  # report 3
+    db = sqlite3.connect(d / "r50" / "mes.db")
+    body = db.execute("SELECT body FROM fed_outbox WHERE sequence = 3").fetchone()[0]
+    # A changed byte: the report's signature fails at the hub; the report stays in the outbox.
+    forged = bytes(body).replace(b'"k":5', b'"k":2')
+    assert forged != bytes(body)
+    db.execute("UPDATE fed_outbox SET body = ? WHERE sequence = 3", (forged,))
+    db.commit()
+    r = run("sync", "--config", str(cfg), "--only", "push")
+    assert r.returncode == 1 and "signature" in r.stderr, r.stderr
+    # A correctly signed report that claims another region.
+    foreign = json.loads(bytes(body))
+    foreign["region"] = "77"
+    path = d / "foreign.json"
+    path.write_text(json.dumps(foreign, separators=(",", ":")))
+    assert run("sign", "--key", str(d / "r50" / "node.key"), str(path)).returncode == 0
+    db.execute("UPDATE fed_outbox SET body = ?, signature = ? WHERE sequence = 3",
+               (path.read_bytes(), (d / "foreign.json.minisig").read_text()))
+    db.commit()
+    r = run("sync", "--config", str(cfg), "--only", "push")
+    assert r.returncode == 1 and "403" in r.stderr, r.stderr
+    hubdb = sqlite3.connect(f"file:{d / 'hub' / 'mes.db'}?mode=ro", uri=True)
+    assert hubdb.execute("SELECT count(*) FROM fed_reports").fetchone()[0] == 2
