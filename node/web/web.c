@@ -193,6 +193,7 @@ const struct route web_routes[] = {
     {"GET", "/library/items/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_item",
      true},
     {"GET", "/library/mine", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_mine", true},
+    {"GET", "/ministry", web_index, ACCESS_PUBLIC, 0, false, "web_page_ministry", true},
     {"GET", "/library/favourites", web_index, ACCESS_PUBLIC, 0, false,
      "web_page_library_favourites", true},
     {"GET", "/library/review", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_review", true},

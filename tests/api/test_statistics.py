@@ -137,3 +137,58 @@ def test_forged_and_foreign_reports_are_refused(world):
     assert r.returncode == 1 and "403" in r.stderr, r.stderr
     hubdb = sqlite3.connect(f"file:{d / 'hub' / 'mes.db'}?mode=ro", uri=True)
     assert hubdb.execute("SELECT count(*) FROM fed_reports").fetchone()[0] == 2
+
+
+def test_ministry_reports_from_both_regions(world):
+    from test_federation import login
+    d, hub = world["d"], world["hub"]
+    hub_base = f"http://127.0.0.1:{hub.port}"
+    hub_key = (d / "hub" / "node.pub").read_text().splitlines()[1]
+    # A second region reports too; a third is enrolled and never reports.
+    assert run("gen", "--scale", "demo", "--data", str(d / "r51")).returncode == 0
+    cfg51 = d / "r51.yaml"
+    cfg51.write_text(f'region:\n  name: "Регион <51> & Co"\n  code: "51"\nstorage:\n  data_dir: "{d / "r51"}"\n'
+                     f'federation:\n  hub_public_key: "{hub_key}"\n  hub_url: "{hub_base}"\n')
+    assert run("report", "--config", str(cfg51)).returncode == 0
+    assert run("enroll", "--config", str(hub.config), "--region", "51", "--pubkey", str(d / "r51" / "node.pub"),
+               "--name", "Регион <51> & Co").returncode == 0
+    assert run("sync", "--config", str(cfg51), "--only", "push").returncode == 0
+    assert run("keygen", "--secret", str(d / "r52.key"), "--public", str(d / "r52.pub")).returncode == 0
+    assert run("enroll", "--config", str(hub.config), "--region", "52", "--pubkey", str(d / "r52.pub"), "--name", "Тихий регион").returncode == 0
+    admin = login(hub_base, "admin", "demo")
+    r = admin.post("/api/v1/persons", {"last_name": "Минпросвещения", "first_name": "Аналитик",
+                                       "account": {"login": "ministry1", "password": "ministry-pass-1", "roles": [{"role": "ministry"}]}})
+    assert r.status == 201, r
+    ministry = login(hub_base, "ministry1", "ministry-pass-1")
+    summary = ministry.get("/api/v1/ministry/summary").json()
+    rows = {x["region"]: x for x in summary["regions"]}
+    assert set(rows) == {"50", "51"}
+    for code, cfg in (("50", world["cfg"]), ("51", cfg51)):
+        rep = json.loads(run("report", "--config", str(cfg), "--print").stdout)
+        assert rows[code]["students"] == rep["coverage"]["students"]
+        assert rows[code]["attendance_rate"] == pytest.approx(rep["attendance"]["total"]["rate"], abs=1e-4)
+        assert 2 <= rows[code]["average_mark"] <= 5
+    csv = ministry.get(f"/api/v1/ministry/summary?period={summary['period']}&format=csv")
+    assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    lines = csv.body.decode("utf-8-sig").strip().split("\r\n")
+    assert lines[0].startswith("region,name,schools") and len(lines) == 3
+    assert '"Регион <51> & Co"' in csv.body.decode("utf-8-sig")
+    subjects = ministry.get("/api/v1/ministry/subjects").json()["rows"]
+    assert {"50", "51"} == {x["region"] for x in subjects} and any(x["subject"] == "math" for x in subjects)
+    for chart in ("coverage", "performance", "attendance", "usage"):
+        svg = ministry.get(f"/api/v1/ministry/charts/{chart}.svg")
+        assert svg.status == 200 and svg.headers["Content-Type"] == "image/svg+xml", chart
+        body = svg.body.decode()
+        assert body.startswith("<svg") and "<script" not in body
+        if chart != "usage":
+            assert "Регион &lt;51&gt; &amp; Co" in body and "<51>" not in body
+    fresh = {x["region"]: x for x in ministry.get("/api/v1/ministry/regions").json()["items"]}
+    assert fresh["50"]["last_sequence"] == 2 and fresh["51"]["days_since_report"] == 0
+    assert fresh["52"]["last_report_at"] is None
+    # Who may not look.
+    teacher = login(hub_base, "teacher", "demo")
+    assert teacher.get("/api/v1/ministry/summary").status == 403
+    from conftest import Client
+    assert Client(hub_base).get("/api/v1/ministry/summary").status == 401
+    assert ministry.get("/api/v1/ministry/summary?period=2026-13").status == 400
+    assert ministry.get("/api/v1/ministry/charts/secret.svg").status == 404

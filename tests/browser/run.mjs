@@ -1,7 +1,8 @@
 // Browser tests of the web shell: the real mesnode demo on a loopback port, Debian's
 // Chromium driven by playwright-core. Prints one line per test and "N passed, M failed".
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -33,6 +34,44 @@ function startNode() {
 }
 
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// A hub with one region's report pushed to it, and a ministry account: for the Ministry's page.
+async function startHubWithReport() {
+  const dir = mkdtempSync(join(tmpdir(), "mesnode-hub-"));
+  const run = (...args) => execFileSync(MESNODE, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+  run("gen", "--scale", "demo", "--data", join(dir, "hub"));
+  const port = await freePort();
+  writeFileSync(join(dir, "hub.yaml"), `mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nhttp:\n` +
+    `  listen: "127.0.0.1:${port}"\n  access_log: "off"\nstorage:\n  data_dir: "${join(dir, "hub")}"\n`);
+  const proc = spawn(MESNODE, ["serve", "--config", join(dir, "hub.yaml")], { stdio: "ignore" });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const hubKey = readFileSync(join(dir, "hub", "node.pub"), "utf8").split("\n")[1];
+  run("gen", "--scale", "demo", "--data", join(dir, "r50"));
+  writeFileSync(join(dir, "r50.yaml"), `region:\n  name: "Республика Пример"\n  code: "50"\nstorage:\n` +
+    `  data_dir: "${join(dir, "r50")}"\nfederation:\n  hub_public_key: "${hubKey}"\n  hub_url: "${base}"\n`);
+  run("report", "--config", join(dir, "r50.yaml"));
+  run("enroll", "--config", join(dir, "hub.yaml"), "--region", "50", "--pubkey", join(dir, "r50", "node.pub"),
+    "--name", "Республика Пример");
+  run("sync", "--config", join(dir, "r50.yaml"), "--only", "push");
+  const login = await (await fetch(`${base}/api/v1/auth/login`, { method: "POST",
+    body: JSON.stringify({ login: "admin", password: "demo" }) })).json();
+  const made = await fetch(`${base}/api/v1/persons`, { method: "POST", headers: { Authorization: `Bearer ${login.token}` },
+    body: JSON.stringify({ last_name: "Аналитик", first_name: "Мария", account: { login: "ministry1",
+      password: "ministry-pass-1", roles: [{ role: "ministry" }] } }) });
+  assert(made.status === 201, `ministry account: ${made.status}`);
+  return { base, stop: () => { proc.kill("SIGTERM"); rmSync(dir, { recursive: true, force: true }); } };
+}
 
 async function login(page, base, user, password = "demo") {
   await page.goto(base + "/");
@@ -288,6 +327,25 @@ const tests = {
     await page.click("#submit-item");
     await page.waitForFunction(() => document.querySelector("article.library-item p.muted")?.textContent.includes("на экспертизе"));
     assert(!(await page.$("#edit-item")), "a submitted item is no longer editable");
+  },
+  async "the Ministry sees each region's report at the hub: table, charts and CSV"(ctx) {
+    const { page } = ctx;
+    const hub = await startHubWithReport();
+    try {
+      await login(page, hub.base, "ministry1", "ministry-pass-1");
+      await page.click("#nav a[href='/ministry']");
+      await page.waitForSelector("#ministry-summary tr[data-region='50']");
+      const row = await page.textContent("#ministry-summary tr[data-region='50']");
+      assert(row.includes("Республика Пример"), "summary row: " + row);
+      await page.waitForFunction(() => [...document.querySelectorAll("img.chart")].every((i) => i.complete && i.naturalWidth > 0));
+      assert((await page.$$("img.chart")).length === 4, "four charts");
+      const csv = await page.getAttribute("#csv-summary", "href");
+      assert(/format=csv/.test(csv), "csv link: " + csv);
+      const fresh = await page.textContent("#ministry-regions");
+      assert(fresh.includes("Республика Пример"), "freshness: " + fresh);
+    } finally {
+      hub.stop();
+    }
   },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;

@@ -6,5 +6,6 @@ import "./messages.js";
 import "./certificates.js";
 import "./notices.js";
 import "./library.js";
+import "./ministry.js";
 
 boot();

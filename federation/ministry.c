@@ -1,0 +1,450 @@
+/*
+ * The Ministry's view at the hub (PRODUCT.md section 4, "Ministry reports"): cross-region
+ * tables, CSV and SVG charts computed only from the reports the regions sent (fed_reports),
+ * each region's latest report of a month, and every region's freshness. Suppressed cells stay
+ * out of every sum and average: the hub never sees what a region withheld.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "http.h"
+#include "node.h"
+
+#define READERS (ROLE_MINISTRY | ROLE_ADMIN)
+
+/* The month asked for (?period=YYYY-MM), or the latest month any region reported. 0, or -1
+ * after answering. */
+static int period_or_respond(struct req *r, char month[8])
+{
+    if (r->node->cfg.mode != NODE_HUB)
+        return reply_error(r, 404, "not_found", "the Ministry's reports are at the hub"), -1;
+    char p[16] = "";
+    req_query(r, "period", p, sizeof(p));
+    if (p[0] != '\0') {
+        int y, m;
+        char extra;
+        if (strlen(p) != 7 || sscanf(p, "%4d-%2d%c", &y, &m, &extra) != 2 || m < 1 || m > 12)
+            return reply_error(r, 400, "bad_request", "period is a month, YYYY-MM"), -1;
+        snprintf(month, 8, "%s", p);
+        return 0;
+    }
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT max(period) FROM fed_reports");
+    if (st == NULL)
+        return reply_db_error(r), -1;
+    snprintf(month, 8, "%s",
+             sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+                 ? db_col_text(st, 0)
+                 : "");
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* Each region's latest report of `month`, parsed, in region order: [{"region", "received_at",
+ * "report"}]. NULL on a database error. */
+static json_t *latest_reports(struct req *r, const char *month)
+{
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT f.region, f.received_at, f.body, coalesce(g.name, '') FROM fed_reports f "
+               "LEFT JOIN fed_regions g ON g.code = f.region WHERE f.period = :p AND f.sequence = "
+               "(SELECT max(sequence) FROM fed_reports WHERE region = f.region AND period = :p) "
+               "ORDER BY f.region");
+    if (st == NULL)
+        return NULL;
+    db_bind_text(st, ":p", month);
+    json_t *out = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *rep =
+            json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+        if (rep == NULL)
+            continue; /* verified when received; never expected */
+        const char *name = db_col_text(st, 3);
+        if (name[0] == '\0')
+            name = json_string_value(json_object_get(rep, "region_name"));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:I,s:o}", "region", db_col_text(st, 0), "name",
+                                        name ? name : "", "received_at",
+                                        (json_int_t)sqlite3_column_int64(st, 1), "report", rep));
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+/* A number at a path of objects, or NAN when absent or suppressed (null). */
+static double num(json_t *o, const char *a, const char *b)
+{
+    json_t *v = json_object_get(o, a);
+    if (b != NULL)
+        v = json_object_get(v, b);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The marks-weighted average over a report's published cells (optionally of one subject). */
+static double marks_average(json_t *rep, const char *subject, double *marks_out)
+{
+    double sum = 0, marks = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(rep, "marks"), i, c)
+    {
+        const char *s = json_string_value(json_object_get(c, "subject"));
+        double avg = num(c, "weighted_average", NULL), n = num(c, "marks", NULL);
+        if ((subject && (s == NULL || strcmp(s, subject) != 0)) || isnan(avg) || isnan(n))
+            continue;
+        sum += avg * n;
+        marks += n;
+    }
+    if (marks_out)
+        *marks_out = marks;
+    return marks > 0 ? sum / marks : NAN;
+}
+
+static double logins(json_t *rep)
+{
+    double total = 0;
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(rep, "usage"), i, u)
+    {
+        double n = num(u, "logins", NULL);
+        if (!isnan(n))
+            total += n;
+    }
+    return total;
+}
+
+static json_t *jnum(double v, int decimals)
+{
+    if (isnan(v))
+        return json_null();
+    double f = pow(10, decimals);
+    return decimals ? json_real(round(v * f) / f) : json_integer((json_int_t)v);
+}
+
+/* One row per region of the month's summary. */
+static json_t *summary_rows(json_t *reports)
+{
+    json_t *rows = json_array(), *x;
+    size_t i;
+    json_array_foreach(reports, i, x)
+    {
+        json_t *rep = json_object_get(x, "report");
+        json_t *cov = json_object_get(rep, "coverage");
+        json_array_append_new(
+            rows,
+            json_pack("{s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:O}", "region",
+                      json_object_get(x, "region"), "name", json_object_get(x, "name"), "schools",
+                      jnum(num(cov, "schools", NULL), 0), "classes",
+                      jnum(num(cov, "classes", NULL), 0), "students",
+                      jnum(num(cov, "students", NULL), 0), "teachers",
+                      jnum(num(cov, "teachers", NULL), 0), "average_mark",
+                      jnum(marks_average(rep, NULL, NULL), 2), "attendance_rate",
+                      jnum(num(json_object_get(rep, "attendance"), "total", "rate"), 4),
+                      "homework_assigned", jnum(num(rep, "homework", "assigned"), 0),
+                      "library_uses", jnum(num(rep, "library", "uses"), 0), "logins",
+                      jnum(logins(rep), 0), "received_at", json_object_get(x, "received_at")));
+    }
+    return rows;
+}
+
+/* Answers rows as CSV (RFC 4180, UTF-8 with a BOM for spreadsheets), columns in `cols`. */
+static int reply_csv(struct req *r, json_t *rows, const char *const *cols, const char *file)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL) {
+        json_decref(rows);
+        return reply_error(r, 503, "unavailable", "out of memory");
+    }
+    fputs("\xEF\xBB\xBF", f);
+    for (const char *const *c = cols; *c; c++)
+        fprintf(f, "%s%s", c == cols ? "" : ",", *c);
+    fputs("\r\n", f);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        for (const char *const *c = cols; *c; c++) {
+            json_t *v = json_object_get(row, *c);
+            if (c != cols)
+                fputc(',', f);
+            if (json_is_string(v)) {
+                fputc('"', f);
+                for (const char *p = json_string_value(v); *p; p++) {
+                    if (*p == '"')
+                        fputc('"', f);
+                    fputc(*p, f);
+                }
+                fputc('"', f);
+            } else if (json_is_integer(v)) {
+                fprintf(f, "%lld", (long long)json_integer_value(v));
+            } else if (json_is_real(v)) {
+                fprintf(f, "%g", json_real_value(v));
+            }
+        }
+        fputs("\r\n", f);
+    }
+    fclose(f);
+    json_decref(rows);
+    reply_header(r, "Content-Disposition", "attachment; filename=\"%s\"", file);
+    return reply_raw(r, 200, "text/csv; charset=utf-8", buf, len, true);
+}
+
+/* GET /api/v1/ministry/summary?period=YYYY-MM[&format=csv]: one row per region. */
+static int ministry_summary(struct req *r)
+{
+    char month[8], format[8] = "";
+    if (period_or_respond(r, month) != 0)
+        return r->status;
+    req_query(r, "format", format, sizeof(format));
+    json_t *reports = latest_reports(r, month);
+    if (reports == NULL)
+        return reply_db_error(r);
+    json_t *rows = summary_rows(reports);
+    json_decref(reports);
+    if (strcmp(format, "csv") == 0) {
+        static const char *const cols[] = {"region",
+                                           "name",
+                                           "schools",
+                                           "classes",
+                                           "students",
+                                           "teachers",
+                                           "average_mark",
+                                           "attendance_rate",
+                                           "homework_assigned",
+                                           "library_uses",
+                                           "logins",
+                                           NULL};
+        char file[48];
+        snprintf(file, sizeof(file), "mes-summary-%s.csv", month);
+        return reply_csv(r, rows, cols, file);
+    }
+    return reply_json(r, 200, json_pack("{s:s,s:o}", "period", month, "regions", rows));
+}
+
+/* GET /api/v1/ministry/subjects?period=YYYY-MM[&format=csv]: each region's marks-weighted
+ * average per subject, over the cells it published. */
+static int ministry_subjects(struct req *r)
+{
+    char month[8], format[8] = "";
+    if (period_or_respond(r, month) != 0)
+        return r->status;
+    req_query(r, "format", format, sizeof(format));
+    json_t *reports = latest_reports(r, month);
+    if (reports == NULL)
+        return reply_db_error(r);
+    json_t *rows = json_array(), *x, *c;
+    size_t i, j;
+    json_array_foreach(reports, i, x)
+    {
+        json_t *rep = json_object_get(x, "report"), *seen = json_object();
+        json_array_foreach(json_object_get(rep, "marks"), j, c)
+        {
+            const char *s = json_string_value(json_object_get(c, "subject"));
+            if (s == NULL || json_object_get(seen, s))
+                continue;
+            json_object_set_new(seen, s, json_true());
+            double marks = 0, avg = marks_average(rep, s, &marks);
+            json_array_append_new(rows,
+                                  json_pack("{s:O,s:s,s:o,s:o}", "region",
+                                            json_object_get(x, "region"), "subject", s,
+                                            "average_mark", jnum(avg, 2), "marks", jnum(marks, 0)));
+        }
+        json_decref(seen);
+    }
+    json_decref(reports);
+    if (strcmp(format, "csv") == 0) {
+        static const char *const cols[] = {"region", "subject", "average_mark", "marks", NULL};
+        char file[48];
+        snprintf(file, sizeof(file), "mes-subjects-%s.csv", month);
+        return reply_csv(r, rows, cols, file);
+    }
+    return reply_json(r, 200, json_pack("{s:s,s:o}", "period", month, "rows", rows));
+}
+
+/* GET /api/v1/ministry/regions: every enrolled region and when it last reported. */
+static int ministry_regions(struct req *r)
+{
+    if (r->node->cfg.mode != NODE_HUB)
+        return reply_error(r, 404, "not_found", "the Ministry's reports are at the hub");
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT g.code, g.name, g.enrolled_at, (SELECT max(received_at) FROM fed_reports "
+               "WHERE region = g.code), (SELECT max(sequence) FROM fed_reports WHERE region = "
+               "g.code), (SELECT max(period) FROM fed_reports WHERE region = g.code) FROM "
+               "fed_regions g ORDER BY g.code");
+    if (st == NULL)
+        return reply_db_error(r);
+    json_t *items = json_array();
+    time_t now = time(NULL);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        bool reported = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        int64_t last = sqlite3_column_int64(st, 3);
+        json_array_append_new(
+            items,
+            json_pack(
+                "{s:s,s:s,s:I,s:o,s:o,s:o,s:o}", "region", db_col_text(st, 0), "name",
+                db_col_text(st, 1), "enrolled_at", (json_int_t)sqlite3_column_int64(st, 2),
+                "last_report_at", reported ? json_integer(last) : json_null(), "last_sequence",
+                reported ? json_integer(sqlite3_column_int64(st, 4)) : json_null(), "last_period",
+                reported ? json_string(db_col_text(st, 5)) : json_null(), "days_since_report",
+                reported ? json_integer((json_int_t)((now - last) / 86400)) : json_null()));
+    }
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* ---- charts ---- */
+
+/* Text as XML character data or attribute value. */
+static void xml_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '"')
+            fputs("&quot;", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+/* A horizontal bar chart: one bar per label, scaled to the largest value (or to `max` > 0). */
+static void bar_chart(FILE *f, const char *title, json_t *labels, const double *values, size_t n,
+                      double max, int decimals)
+{
+    int row = 28, left = 220, width = 420, height = 50 + (int)n * row;
+    for (size_t i = 0; max <= 0 && i < n; i++)
+        if (!isnan(values[i]) && values[i] > max)
+            max = values[i];
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" font-family="
+            "\"sans-serif\" font-size=\"13\"><text x=\"10\" y=\"22\" font-size=\"15\" "
+            "font-weight=\"bold\">",
+            left + width + 90, height);
+    xml_text(f, title);
+    fputs("</text>", f);
+    for (size_t i = 0; i < n; i++) {
+        int y = 40 + (int)i * row;
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 8, y + 15);
+        xml_text(f, json_string_value(json_array_get(labels, i)));
+        fputs("</text>", f);
+        if (isnan(values[i])) {
+            fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#888\">—</text>", left + 4, y + 15);
+            continue;
+        }
+        int w = max > 0 ? (int)(values[i] / max * width) : 0;
+        fprintf(f,
+                "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"20\" fill=\"#2f6fd0\"/>"
+                "<text x=\"%d\" y=\"%d\">%.*f</text>",
+                left, y, w, left + w + 6, y + 15, decimals, values[i]);
+    }
+    fputs("</svg>\n", f);
+}
+
+/* GET /api/v1/ministry/charts/NAME.svg?period=: coverage (students), performance (average
+ * mark), attendance (rate) per region for a month; usage (logins per month over all months,
+ * every region summed) over time. */
+static int ministry_chart(struct req *r)
+{
+    static const char *const names[] = {"coverage.svg", "performance.svg", "attendance.svg",
+                                        "usage.svg", NULL};
+    int which = -1;
+    for (int i = 0; names[i]; i++)
+        if (r->rest && strcmp(r->rest, names[i]) == 0)
+            which = i;
+    if (which < 0)
+        return reply_error(r, 404, "not_found",
+                           "charts: coverage.svg, performance.svg, attendance.svg, usage.svg");
+    char month[8];
+    if (period_or_respond(r, month) != 0)
+        return r->status;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    json_t *labels = json_array();
+    double *values = NULL;
+    size_t n = 0;
+    char title[160];
+    if (which < 3) {
+        json_t *reports = latest_reports(r, month), *x;
+        if (reports == NULL) {
+            fclose(f);
+            free(buf);
+            json_decref(labels);
+            return reply_db_error(r);
+        }
+        values = calloc(json_array_size(reports) + 1, sizeof(double));
+        size_t i;
+        json_array_foreach(reports, i, x)
+        {
+            json_t *rep = json_object_get(x, "report");
+            json_array_append(labels, json_object_get(x, "name"));
+            values[n++] = which == 0 ? num(json_object_get(rep, "coverage"), "students", NULL)
+                          : which == 1
+                              ? marks_average(rep, NULL, NULL)
+                              : 100 * num(json_object_get(rep, "attendance"), "total", "rate");
+        }
+        json_decref(reports);
+        static const char *const titles[] = {"Охват: учащиеся", "Успеваемость: средний балл",
+                                             "Посещаемость, %"};
+        snprintf(title, sizeof(title), "%s (%s)", titles[which], month);
+        bar_chart(f, title, labels, values, n, which == 2 ? 100 : 0, which == 0 ? 0 : 2);
+    } else {
+        sqlite3_stmt *st = db_stmt(r->db, "SELECT period, region, body FROM fed_reports f WHERE "
+                                          "sequence = (SELECT max(sequence) FROM fed_reports "
+                                          "WHERE region = f.region AND period = f.period) ORDER "
+                                          "BY period");
+        if (st == NULL) {
+            fclose(f);
+            free(buf);
+            json_decref(labels);
+            return reply_db_error(r);
+        }
+        values = calloc(64, sizeof(double));
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *p = db_col_text(st, 0);
+            if (n == 0 || strcmp(json_string_value(json_array_get(labels, n - 1)), p) != 0) {
+                if (n == 63)
+                    break;
+                json_array_append_new(labels, json_string(p));
+                values[n++] = 0;
+            }
+            json_t *rep = json_loadb(sqlite3_column_blob(st, 2),
+                                     (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+            values[n - 1] += logins(rep);
+            json_decref(rep);
+        }
+        sqlite3_reset(st);
+        snprintf(title, sizeof(title), "Входы в систему по месяцам, все регионы");
+        bar_chart(f, title, labels, values, n, 0, 0);
+    }
+    fclose(f);
+    free(values);
+    json_decref(labels);
+    reply_header(r, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    return reply_raw(r, 200, "image/svg+xml", buf, len, true);
+}
+
+const struct route ministry_routes[] = {
+    {"GET", "/api/v1/ministry/regions", ministry_regions, ACCESS_USER, READERS, false,
+     "ministry_regions"},
+    {"GET", "/api/v1/ministry/summary", ministry_summary, ACCESS_USER, READERS, false,
+     "ministry_summary"},
+    {"GET", "/api/v1/ministry/subjects", ministry_subjects, ACCESS_USER, READERS, false,
+     "ministry_subjects"},
+    {"GET", "/api/v1/ministry/charts/*", ministry_chart, ACCESS_USER, READERS, false,
+     "ministry_chart"},
+    {0},
+};
