@@ -11,6 +11,7 @@
 #include "federation/auth.h"
 #include "federation/bundle.h"
 #include "federation/minisign.h"
+#include "federation/sync.h"
 #include "files/files.h"
 #include "http.h"
 #include "node.h"
@@ -58,7 +59,9 @@ static int channel_part(struct req *r, bool signature)
     db_bind_int(st, ":v", version);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
-        return reply_error(r, 404, "not_found", "no such version of the channel");
+        return reply_error(r, 404, "not_found",
+                           version ? "no such version of the channel"
+                                   : "no version of the channel has been published yet");
     }
     size_t n = (size_t)sqlite3_column_bytes(st, 1);
     char *body = malloc(n ? n : 1);
@@ -133,8 +136,72 @@ static int federation_blob(struct req *r)
     return reply_raw(r, 206, "application/octet-stream", data, size - (size_t)from, true);
 }
 
+/* One integer from a query without parameters, or 0. */
+static json_int_t scalar(struct req *r, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(r->db, sql);
+    json_int_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (st)
+        sqlite3_reset(st);
+    return v;
+}
+
+/* GET /api/v1/federation/status: the operator's view of the federation: at a region the
+ * channel version held, the outbox and the schedule; at the hub the versions published, the
+ * regions enrolled and the reports received. */
+static int federation_status(struct req *r)
+{
+    const struct mes_config *cfg = &r->node->cfg;
+    json_t *o = json_pack("{s:s,s:s,s:b,s:s}", "mode", cfg->mode == NODE_HUB ? "hub" : "region",
+                          "region", cfg->region.code, "enabled", cfg->federation.enabled, "hub_url",
+                          cfg->federation.hub_url);
+    if (cfg->mode == NODE_HUB) {
+        json_object_set_new(
+            o, "hub",
+            json_pack("{s:I,s:I,s:I}", "channel_version",
+                      scalar(r, "SELECT coalesce(max(version), 0) FROM channel_versions"),
+                      "regions_enrolled", scalar(r, "SELECT count(*) FROM fed_regions"),
+                      "reports_received", scalar(r, "SELECT count(*) FROM fed_reports")));
+        return reply_json(r, 200, o);
+    }
+    json_object_set_new(
+        o, "channel",
+        json_pack(
+            "{s:I,s:I,s:I}", "version",
+            scalar(r, "SELECT coalesce((SELECT version FROM channel_state), 0)"), "imported_at",
+            scalar(r, "SELECT coalesce((SELECT imported_at FROM channel_state), 0)"), "expires_at",
+            scalar(r, "SELECT coalesce((SELECT expires_at FROM channel_state), 0)")));
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT last_error, next_attempt FROM fed_outbox WHERE "
+                                      "sent_at IS NULL ORDER BY sequence LIMIT 1");
+    json_t *first = json_null();
+    if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+        first = json_pack("{s:s,s:I}", "last_error", db_col_text(st, 0), "next_attempt",
+                          (json_int_t)sqlite3_column_int64(st, 1));
+    if (st != NULL)
+        sqlite3_reset(st);
+    json_object_set_new(
+        o, "outbox",
+        json_pack("{s:I,s:I,s:o}", "waiting",
+                  scalar(r, "SELECT count(*) FROM fed_outbox WHERE sent_at IS NULL"), "sent",
+                  scalar(r, "SELECT count(*) FROM fed_outbox WHERE sent_at IS NOT NULL"),
+                  "first_waiting", first));
+    struct fed_status fs;
+    if (fed_status_get(r->node, &fs))
+        json_object_set_new(
+            o, "schedule",
+            json_pack("{s:I,s:I,s:I,s:I,s:s,s:i}", "last_sync_at", (json_int_t)fs.last_sync_at,
+                      "last_success_at", (json_int_t)fs.last_ok_at, "errors", (json_int_t)fs.errors,
+                      "reports_sent", (json_int_t)fs.reports_sent, "last_error", fs.last_error,
+                      "interval_s", cfg->federation.sync_interval_s));
+    else
+        json_object_set_new(o, "schedule", json_null());
+    return reply_json(r, 200, o);
+}
+
 const struct route federation_routes[] = {
     {"GET", "/federation/v1/key", federation_key, ACCESS_PUBLIC, 0, false, "federation_key"},
+    {"GET", "/api/v1/federation/status", federation_status, ACCESS_USER, ROLE_ADMIN | ROLE_OPERATOR,
+     false, "federation_status"},
     {"GET", "/federation/v1/channel/library/manifest", federation_manifest, ACCESS_PUBLIC, 0, false,
      "federation_manifest"},
     {"GET", "/federation/v1/channel/library/manifest.minisig", federation_manifest_sig,

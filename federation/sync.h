@@ -8,6 +8,7 @@
 #ifndef MES_FED_SYNC_H
 #define MES_FED_SYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "federation/channel.h"
@@ -25,6 +26,22 @@ struct sync_result {
  * failure the library is unchanged and completed downloads stay for the next attempt. */
 int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, char *err,
                      size_t errlen);
+
+/* The schedule inside `mesnode serve` (schedule.c): started for a region whose
+ * federation.enabled is true, a thread that every federation.sync_interval_s queues last
+ * month's report if it is not queued yet, pulls the channel and pushes due reports. */
+struct fed_status {
+    long long last_sync_at, last_ok_at; /* unix seconds; 0: never */
+    long errors;                        /* cycles that failed */
+    long reports_sent;
+    long long channel_version;
+    long outbox_depth;
+    char last_error[256];
+};
+int fed_start(struct node *n); /* 0 (also when nothing is to run), -1 on failure */
+void fed_stop(struct node *n);
+/* The status of the schedule; false when none runs. */
+bool fed_status_get(struct node *n, struct fed_status *out);
 
 /* A signed POST of a JSON body to the hub. The HTTP status (with the hub's message in err when
  * it is 300 or more), or -1 with err when the transfer failed. */

@@ -1,5 +1,6 @@
 /* Prometheus metrics (see metrics.h). */
 #include "metrics.h"
+#include "federation/sync.h"
 
 #include <civetweb.h>
 #include <sqlite3.h>
@@ -218,6 +219,27 @@ char *metrics_render(struct node *n, size_t *len)
         "# HELP mes_cache_entries Answers in the read cache.\n"
         "# TYPE mes_cache_entries gauge\nmes_cache_entries %zu\n",
         hits, misses, cache_bytes, cache_entries);
+    struct fed_status fs;
+    if (fed_status_get(n, &fs))
+        put(&t,
+            "# HELP mes_federation_channel_version Version of the hub's library channel held.\n"
+            "# TYPE mes_federation_channel_version gauge\nmes_federation_channel_version %lld\n"
+            "# HELP mes_federation_last_sync_timestamp_seconds When the last sync ran.\n"
+            "# TYPE mes_federation_last_sync_timestamp_seconds gauge\n"
+            "mes_federation_last_sync_timestamp_seconds %lld\n"
+            "# HELP mes_federation_last_success_timestamp_seconds When a sync last succeeded.\n"
+            "# TYPE mes_federation_last_success_timestamp_seconds gauge\n"
+            "mes_federation_last_success_timestamp_seconds %lld\n"
+            "# HELP mes_federation_outbox_reports Reports waiting to be taken by the hub.\n"
+            "# TYPE mes_federation_outbox_reports gauge\nmes_federation_outbox_reports %ld\n"
+            "# HELP mes_federation_sync_errors_total Syncs that failed.\n"
+            "# TYPE mes_federation_sync_errors_total counter\n"
+            "mes_federation_sync_errors_total %ld\n"
+            "# HELP mes_federation_reports_sent_total Reports the hub took.\n"
+            "# TYPE mes_federation_reports_sent_total counter\n"
+            "mes_federation_reports_sent_total %ld\n",
+            fs.channel_version, fs.last_sync_at, fs.last_ok_at, fs.outbox_depth, fs.errors,
+            fs.reports_sent);
     if (t.failed) {
         free(t.p);
         return NULL;

@@ -17,6 +17,7 @@
 #include "cache/cache.h"
 #include "demo/demo.h"
 #include "federation/minisign.h"
+#include "federation/sync.h"
 #include "http.h"
 #include "journal/journal.h"
 #include "log.h"
@@ -188,11 +189,16 @@ int node_serve(struct node *n)
     }
     log_info("serving %s on port %d (%d threads), data in %s", n->cfg.region.name, n->port,
              n->cfg.http.threads, n->cfg.storage.data_dir);
+    if (fed_start(n) != 0) {
+        log_error("federation: cannot start its schedule");
+        return 1;
+    }
     if (n->demo)
         demo_print_banner(n);
     while (!stop_requested)
         pause();
     log_info("stopping");
+    fed_stop(n);
     http_stop(n);
     writer_stop(n->writer);
     node_thread_db_close(n);

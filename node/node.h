@@ -20,6 +20,7 @@ struct throttle;
 struct metrics;
 struct writer;
 struct view_cache;
+struct fed_runtime;
 
 struct node {
     struct mes_config cfg;
@@ -34,9 +35,10 @@ struct node {
     pthread_mutex_t access_log_lock;
     atomic_int active_requests;
     atomic_int db_connections;
-    bool demo;             /* `mesnode demo`: print the address and logins once listening */
-    struct ms_secret *key; /* the node's signing key (sodium_malloc), or NULL */
-    struct ms_public pub;  /* its public half */
+    bool demo;               /* `mesnode demo`: print the address and logins once listening */
+    struct ms_secret *key;   /* the node's signing key (sodium_malloc), or NULL */
+    struct ms_public pub;    /* its public half */
+    struct fed_runtime *fed; /* the federation\'s schedule (federation/schedule.c), or NULL */
 };
 
 /* Opens the node's data directory (creating the database and migrating it) and fills

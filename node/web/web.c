@@ -194,6 +194,7 @@ const struct route web_routes[] = {
      true},
     {"GET", "/library/mine", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_mine", true},
     {"GET", "/ministry", web_index, ACCESS_PUBLIC, 0, false, "web_page_ministry", true},
+    {"GET", "/federation", web_index, ACCESS_PUBLIC, 0, false, "web_page_federation", true},
     {"GET", "/library/favourites", web_index, ACCESS_PUBLIC, 0, false,
      "web_page_library_favourites", true},
     {"GET", "/library/review", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_review", true},

@@ -192,3 +192,42 @@ def test_ministry_reports_from_both_regions(world):
     assert Client(hub_base).get("/api/v1/ministry/summary").status == 401
     assert ministry.get("/api/v1/ministry/summary?period=2026-13").status == 400
     assert ministry.get("/api/v1/ministry/charts/secret.svg").status == 404
+
+
+def test_serve_syncs_on_its_schedule_and_shows_its_status(world):
+    from test_federation import Served, login
+    d, hub = world["d"], world["hub"]
+    hub_key = (d / "hub" / "node.pub").read_text().splitlines()[1]
+    assert run("gen", "--scale", "demo", "--data", str(d / "r53")).returncode == 0
+    text = (f'region:\n  name: "Регион 53"\n  code: "53"\nhttp:\n  listen: "127.0.0.1:PORT"\n  access_log: "off"\n'
+            f'storage:\n  data_dir: "{d / "r53"}"\nfederation:\n  enabled: true\n  hub_public_key: "{hub_key}"\n'
+            f'  hub_url: "http://127.0.0.1:{hub.port}"\n  sync_interval_s: 10\n')
+    srv = Served(d, "r53", text)
+    assert run("report", "--config", str(srv.config)).returncode == 0  # this month's, by hand
+    assert run("enroll", "--config", str(hub.config), "--region", "53", "--pubkey", str(d / "r53" / "node.pub")).returncode == 0
+    base = srv.start()
+    try:
+        from conftest import Client
+        metrics = ""
+        for _ in range(100):
+            metrics = Client(base).get("/metrics").body.decode()
+            if "mes_federation_reports_sent_total 2" in metrics:
+                break
+            time.sleep(0.1)
+        # By hand this month's report, by the schedule last month's: both taken by the hub.
+        assert "mes_federation_reports_sent_total 2" in metrics, metrics[-1500:]
+        assert "mes_federation_outbox_reports 0" in metrics
+        admin = login(base, "admin", "demo")
+        status = admin.get("/api/v1/federation/status").json()
+        assert status["mode"] == "region" and status["outbox"] == {"waiting": 0, "sent": 2, "first_waiting": None}
+        assert status["schedule"]["last_sync_at"] > 0 and status["schedule"]["interval_s"] == 10
+        # The hub published nothing yet: the pull fails and says why.
+        assert "published" in status["schedule"]["last_error"] and status["schedule"]["errors"] >= 1
+        assert login(base, "teacher", "demo").get("/api/v1/federation/status").status == 403
+        hub_status = login(f"http://127.0.0.1:{hub.port}", "admin", "demo").get("/api/v1/federation/status").json()
+        assert hub_status["mode"] == "hub" and hub_status["hub"]["regions_enrolled"] >= 3
+        hubdb = sqlite3.connect(f"file:{d / 'hub' / 'mes.db'}?mode=ro", uri=True)
+        periods = [p for (p,) in hubdb.execute("SELECT period FROM fed_reports WHERE region = '53' ORDER BY sequence")]
+        assert len(periods) == 2 and periods[0] > periods[1]  # this month's, then the one before
+    finally:
+        srv.stop()

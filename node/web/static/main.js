@@ -7,5 +7,6 @@ import "./certificates.js";
 import "./notices.js";
 import "./library.js";
 import "./ministry.js";
+import "./federation.js";
 
 boot();

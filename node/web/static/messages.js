@@ -80,9 +80,14 @@ async function newThreadForm() {
   const child = el("select", { id: "thread-student" }, kids.map((k) => el("option", { value: String(k.id), text: k.name })));
   const teacher = el("select", { id: "thread-with" });
   const fill = async () => {
-    const r = await api("GET", `/api/v1/students/${child.value}/teachers`);
+    const chosen = child.value;
+    const r = await api("GET", `/api/v1/students/${chosen}/teachers`);
+    if (child.value !== chosen) return; /* another child was picked meanwhile */
+    /* A teacher picked while the list was loading stays picked if they teach this child. */
+    const kept = teacher.value;
     teacher.replaceChildren(...(r.data?.items ?? []).map((x) => el("option", { value: String(x.id),
       text: `${x.name}${x.subjects ? " — " + x.subjects : ""}${x.class_teacher ? " (" + t("messages.class_teacher") + ")" : ""}` })));
+    if ([...teacher.options].some((o) => o.value === kept)) teacher.value = kept;
   };
   child.addEventListener("change", fill);
   await fill();
