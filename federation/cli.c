@@ -17,6 +17,7 @@
 #include "db.h"
 #include "federation/bundle.h"
 #include "federation/channel.h"
+#include "federation/contrib.h"
 #include "federation/report.h"
 #include "federation/sync.h"
 #include "federation/minisign.h"
@@ -690,12 +691,20 @@ int fed_cmd_sync(int argc, char **argv)
     long sent = 0;
     int rc = pull ? fed_pull_channel(&n, db, &res, err, sizeof(err)) : 0;
     int prc = push ? report_push(&n, db, 0, &sent, perr, sizeof(perr)) : 0;
+    char cerr[1024];
+    long csent = 0, decided = 0;
+    int crc = push ? contrib_sync(&n, db, &csent, &decided, cerr, sizeof(cerr)) : 0;
     db_close(db);
+    if (crc != 0)
+        fprintf(stderr, "mesnode sync: contributions: %s\n", cerr);
+    else if (push)
+        printf("contributions: %ld sent, %ld verdicts\n", csent, decided);
     if (prc != 0)
         fprintf(stderr, "mesnode sync: reports: %s (%ld sent; the rest wait in the outbox)\n", perr,
                 sent);
     else if (push)
         printf("reports: %ld sent\n", sent);
+    prc |= crc;
     if (rc != 0) {
         fprintf(stderr, "mesnode sync: %s\n", err);
         return 1;

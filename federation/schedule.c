@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "federation/contrib.h"
 #include "federation/report.h"
 #include "log.h"
 #include "node.h"
@@ -86,6 +87,12 @@ static void cycle(struct node *n, struct fed_runtime *rt, struct db *db)
     char perr[1024] = "";
     if (report_push(n, db, 1, &sent, perr, sizeof(perr)) != 0) {
         log_error("federation: push: %s", perr);
+        snprintf(err, sizeof(err), "%s", perr);
+        ok = false;
+    }
+    long csent = 0, decided = 0;
+    if (contrib_sync(n, db, &csent, &decided, perr, sizeof(perr)) != 0) {
+        log_error("federation: contributions: %s", perr);
         snprintf(err, sizeof(err), "%s", perr);
         ok = false;
     }

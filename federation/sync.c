@@ -56,7 +56,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *user)
  * (JSON) when it is not NULL. The HTTP status, or -1 with err when the transfer failed (or the
  * answer exceeded the sink's limit). */
 static long hub_request(CURL *curl, struct node *n, const char *uri, const char *body,
-                        size_t body_len, long long from, struct sink *s, char *err, size_t errlen)
+                        size_t body_len, const char *type, long long from, struct sink *s,
+                        char *err, size_t errlen)
 {
     char url[2400], region[64], when[64], sig[FED_SIG_B64 + 32], range[64];
     long long now = (long long)time(NULL);
@@ -73,8 +74,10 @@ static long hub_request(CURL *curl, struct node *n, const char *uri, const char 
     h = curl_slist_append(h, sig);
     if (from > 0)
         h = curl_slist_append(h, range);
+    char ctype[160];
+    snprintf(ctype, sizeof(ctype), "Content-Type: %s", type ? type : "application/json");
     if (body != NULL)
-        h = curl_slist_append(h, "Content-Type: application/json");
+        h = curl_slist_append(h, ctype);
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     if (body != NULL) {
@@ -107,11 +110,11 @@ static long hub_request(CURL *curl, struct node *n, const char *uri, const char 
 static long hub_get(CURL *curl, struct node *n, const char *uri, long long from, struct sink *s,
                     char *err, size_t errlen)
 {
-    return hub_request(curl, n, uri, NULL, 0, from, s, err, errlen);
+    return hub_request(curl, n, uri, NULL, 0, NULL, from, s, err, errlen);
 }
 
-long fed_hub_post(struct node *n, const char *uri, const char *body, size_t len, char *err,
-                  size_t errlen)
+long fed_hub_post(struct node *n, const char *uri, const char *type, const char *body,
+                  size_t len, char **answer, char *err, size_t errlen)
 {
     err[0] = '\0';
     CURL *curl = curl_easy_init();
@@ -120,10 +123,14 @@ long fed_hub_post(struct node *n, const char *uri, const char *body, size_t len,
         return -1;
     }
     struct sink s = {.max = 1 << 16};
-    long status = hub_request(curl, n, uri, body, len, 0, &s, err, errlen);
+    long status = hub_request(curl, n, uri, body, len, type, 0, &s, err, errlen);
     if (status >= 300)
         snprintf(err, errlen, "%s%s: the hub answered %ld: %.300s", n->cfg.federation.hub_url, uri,
                  status, s.buf ? s.buf : "");
+    if (answer != NULL && status > 0 && status < 300) {
+        *answer = s.buf;
+        s.buf = NULL;
+    }
     free(s.buf);
     curl_easy_cleanup(curl);
     return status;
@@ -388,4 +395,17 @@ out:
     json_decref(doc);
     json_decref(missing);
     return rc;
+}
+
+char *fed_hub_get(struct node *n, const char *uri, size_t max, char *err, size_t errlen)
+{
+    CURL *curl = curl_easy_init();
+    if (curl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t len = 0;
+    char *out = hub_get_mem(curl, n, uri, max, &len, err, errlen);
+    curl_easy_cleanup(curl);
+    return out;
 }

@@ -34,6 +34,7 @@ static const char *const migrations[] = {
     "federation/channel.sql",             /* 14 */
     "federation/hub.sql",                 /* 15 */
     "federation/reports.sql",             /* 16 */
+    "federation/contributions.sql",       /* 17 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -118,10 +118,12 @@ static int64_t present_blob(struct db *db, const char *hex)
     return blob_id(db, hash);
 }
 
-/* Validates one channel item and writes it (insert or update by uid) with its files and
- * questions. The item's id, or 0 with err. */
-static int64_t apply_item(struct db *db, json_t *it, size_t n, bool *changed, char *err,
-                          size_t errlen)
+/* Validates one exchanged item and writes it (insert, or update by uid of an item of the same
+ * origin) with its files and questions, as `uid` when not NULL (else the item's own), of
+ * `origin`, in `status`. The item's id, or 0 with err. */
+static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_as,
+                          const char *origin, const char *status, const char *authors_suffix,
+                          bool *changed, char *err, size_t errlen)
 {
     static const char *const types[] = {"scenario", "test", "textbook", "workbook", "fiction",
                                         "lab",      "app",  "media",    NULL};
@@ -137,7 +139,8 @@ static int64_t apply_item(struct db *db, json_t *it, size_t n, bool *changed, ch
                     "subject_code", &subject_j, "grades", "min", &gmin, "max", &gmax, "version",
                     &version, "cover", &cover_j, "files", &files, "questions", &questions) != 0 ||
         (subject_j && !json_is_null(subject_j) && !json_is_string(subject_j)) ||
-        (cover_j && !json_is_null(cover_j) && !json_is_string(cover_j)) || !uid_ok(uid) ||
+        (cover_j && !json_is_null(cover_j) && !json_is_string(cover_j)) ||
+        !uid_ok(uid_as ? uid_as : uid) ||
         !one_of(type, types) || !school_text_ok(title, 1, 300) ||
         !school_text_ok(description, 0, 5000) || strlen(body) > 200000 || gmin < 1 || gmax > 11 ||
         gmin > gmax || version < 1 || !json_is_array(files) ||
@@ -148,6 +151,8 @@ static int64_t apply_item(struct db *db, json_t *it, size_t n, bool *changed, ch
                  n);
         return 0;
     }
+    if (uid_as != NULL)
+        uid = uid_as;
     subject = json_string_value(subject_j); /* NULL when absent or null */
     cover = json_string_value(cover_j);
     int64_t cover_id = cover ? present_blob(db, cover) : 0;
@@ -159,14 +164,15 @@ static int64_t apply_item(struct db *db, json_t *it, size_t n, bool *changed, ch
         db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
             "grade_min, grade_max, authors, licence, language, origin, version, status, "
             "cover_blob_id) VALUES (:uid, :type, :title, :description, :body, (SELECT id FROM "
-            "subjects WHERE code = :subject), :gmin, :gmax, :authors, :licence, :language, 'hub', "
-            ":version, 'approved', nullif(:cover, 0)) ON CONFLICT (uid) DO UPDATE SET type = "
+            "subjects WHERE code = :subject), :gmin, :gmax, :authors || :suffix, :licence, "
+            ":language, :origin, :version, :status, nullif(:cover, 0)) ON CONFLICT (uid) DO "
+            "UPDATE SET type = "
             "excluded.type, title = excluded.title, description = excluded.description, body = "
             "excluded.body, subject_id = excluded.subject_id, grade_min = excluded.grade_min, "
             "grade_max = excluded.grade_max, authors = excluded.authors, licence = "
             "excluded.licence, language = excluded.language, version = excluded.version, "
             "cover_blob_id = excluded.cover_blob_id, updated_at = unixepoch() WHERE origin = "
-            "'hub' AND (version, title, description, body, type, grade_min, grade_max, authors, "
+            ":origin AND (version, title, description, body, type, grade_min, grade_max, authors, "
             "licence, language, coalesce(cover_blob_id, 0), coalesce(subject_id, 0)) IS NOT "
             "(excluded.version, excluded.title, excluded.description, excluded.body, "
             "excluded.type, excluded.grade_min, excluded.grade_max, excluded.authors, "
@@ -183,6 +189,9 @@ static int64_t apply_item(struct db *db, json_t *it, size_t n, bool *changed, ch
     db_bind_int(st, ":gmin", gmin);
     db_bind_int(st, ":gmax", gmax);
     db_bind_text(st, ":authors", authors);
+    db_bind_text(st, ":suffix", authors_suffix);
+    db_bind_text(st, ":origin", origin);
+    db_bind_text(st, ":status", status);
     db_bind_text(st, ":licence", licence);
     db_bind_text(st, ":language", language);
     db_bind_int(st, ":version", version);
@@ -190,10 +199,11 @@ static int64_t apply_item(struct db *db, json_t *it, size_t n, bool *changed, ch
     if (db_exec_stmt(st) != SQLITE_DONE)
         goto db_error;
     *changed = db_changes(db) > 0;
-    st = db_stmt(db, "SELECT id FROM library_items WHERE uid = :uid AND origin = 'hub'");
+    st = db_stmt(db, "SELECT id FROM library_items WHERE uid = :uid AND origin = :origin");
     if (st == NULL)
         goto db_error;
     db_bind_text(st, ":uid", uid);
+    db_bind_text(st, ":origin", origin);
     int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (id == 0) {
@@ -312,7 +322,7 @@ int library_hub_apply(struct db *db, json_t *items, long *changed, long *removed
             goto out;
         }
         bool changed_one = false;
-        if (apply_item(db, it, i, &changed_one, err, errlen) == 0)
+        if (write_item(db, it, i, NULL, "hub", "approved", "", &changed_one, err, errlen) == 0)
             goto out;
         json_object_set_new(kept, uid, json_true());
         *changed += changed_one;
@@ -355,4 +365,13 @@ out:
     json_decref(kept);
     json_decref(held);
     return rc;
+}
+
+int64_t library_contribution_write(struct db *db, json_t *item, const char *uid,
+                                   const char *region_name, char *err, size_t errlen)
+{
+    char suffix[200];
+    snprintf(suffix, sizeof(suffix), " (%s)", region_name);
+    bool changed = false;
+    return write_item(db, item, 0, uid, "region", "submitted", suffix, &changed, err, errlen);
 }

@@ -46,6 +46,13 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
 int library_hub_apply(struct db *db, json_t *items, long *changed, long *removed, char *err,
                       size_t errlen);
 
+/* At the hub: writes a region's contributed item (exchange JSON, validated as a channel item;
+ * its blobs already stored) as a submitted item of origin "region" under `uid`, its authors
+ * followed by the region's name, for the hub's methodologists to review. Its id, or 0 with
+ * err. */
+int64_t library_contribution_write(struct db *db, json_t *item, const char *uid,
+                                   const char *region_name, char *err, size_t errlen);
+
 /* Checks that the caller may see item `id` (approved items everyone of the region; drafts their
  * author; others also the region's reviewers); 0, or -1 after answering 404 or 500. */
 int library_item_visible_or_respond(struct req *r, int64_t id);

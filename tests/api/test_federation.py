@@ -326,3 +326,62 @@ def test_hub_routes_refuse_unsigned_requests_and_regions_serve_none(fed):
     assert r.status == 401 and "clock" in r.json()["error"]["message"]
     region = Client(fed["bases"]["r05"])
     assert region.get("/federation/v1/channel/library/manifest").status == 404
+
+
+def test_contribution_round_trip(fed):
+    d, hub_cfg = fed["d"], str(fed["hub"].config)
+    assert run("gen", "--scale", "demo", "--data", str(d / "r60")).returncode == 0
+    srv = Served(d, "r60", region_config(d, "r60", "60", fed["hub_key"], fed["hub_port"]))
+    base = srv.start()
+    try:
+        teacher, methodologist = login(base, "teacher", "demo"), login(base, "methodologist", "demo")
+        ids = []
+        for title in ("Дроби на кухне: урок-практикум", "Черновая идея урока"):
+            iid = teacher.post("/api/v1/library/items", {"type": "scenario", "title": title, "grade_min": 5, "grade_max": 6}).json()["id"]
+            assert teacher.request("POST", f"/api/v1/library/items/{iid}/files?name=plan.txt", raw=title.encode() * 50,
+                                   headers={"Content-Type": "text/plain"}).status == 201
+            ids.append(iid)
+        # Only approved items, by their author or a methodologist; once at a time.
+        assert teacher.post(f"/api/v1/library/items/{ids[0]}/contribute").status == 409  # a draft
+        for iid in ids:
+            assert teacher.post(f"/api/v1/library/items/{iid}/submit").status == 200
+            assert methodologist.post(f"/api/v1/library/items/{iid}/review", {"verdict": "approve"}).status == 200
+        assert login(base, "classteacher", "demo").post(f"/api/v1/library/items/{ids[0]}/contribute").status == 403
+        assert login(base, "student", "demo").post(f"/api/v1/library/items/{ids[0]}/contribute").status == 403
+        assert teacher.post(f"/api/v1/library/items/{ids[0]}/contribute").status == 201
+        assert teacher.post(f"/api/v1/library/items/{ids[0]}/contribute").status == 409
+        assert methodologist.post(f"/api/v1/library/items/{ids[1]}/contribute").status == 201
+        # Sent to the hub, signed by the region (enrolled first).
+        r = run("sync", "--config", str(srv.config), "--only", "push")
+        assert r.returncode == 1 and "403" in r.stderr
+        assert run("enroll", "--config", hub_cfg, "--region", "60", "--pubkey", str(d / "r60" / "node.pub"), "--name", "Регион 60").returncode == 0
+        r = run("sync", "--config", str(srv.config), "--only", "push")
+        assert r.returncode == 0 and "contributions: 2 sent, 0 verdicts" in r.stdout, r.stdout + r.stderr
+        assert teacher.get(f"/api/v1/library/items/{ids[0]}/contributions").json()["items"][0]["status"] == "sent"
+        # The hub's methodologist reviews them like any item.
+        hub_m = login(fed["hub_base"], "methodologist", "demo")
+        queue = {i["uid"]: i for i in hub_m.get("/api/v1/library/items?status=submitted&limit=100").json()["items"]}
+        assert {"c60-1", "c60-2"} <= set(queue)
+        assert "Регион 60" in hub_m.get(f"/api/v1/library/items/{queue['c60-1']['id']}").json()["authors"]
+        assert hub_m.post(f"/api/v1/library/items/{queue['c60-1']['id']}/review", {"verdict": "approve", "comment": "Берём в общую библиотеку"}).status == 200
+        assert hub_m.post(f"/api/v1/library/items/{queue['c60-2']['id']}/review", {"verdict": "reject", "comment": "Пока сыро"}).status == 200
+        # The verdicts come back to the region.
+        r = run("sync", "--config", str(srv.config), "--only", "push")
+        assert "contributions: 0 sent, 2 verdicts" in r.stdout, r.stdout + r.stderr
+        first = teacher.get(f"/api/v1/library/items/{ids[0]}/contributions").json()["items"][0]
+        assert first["status"] == "approved" and first["hub_uid"] == "c60-1" and first["comment"] == "Берём в общую библиотеку"
+        second = teacher.get(f"/api/v1/library/items/{ids[1]}/contributions").json()["items"][0]
+        assert second["status"] == "rejected" and second["comment"] == "Пока сыро"
+        # A rejected item may be proposed again.
+        assert methodologist.post(f"/api/v1/library/items/{ids[1]}/contribute").status == 201
+    finally:
+        srv.stop()
+    # The approved one is in the hub's next version, for every region.
+    assert run("publish", "--config", hub_cfg).returncode == 0
+    assert run("bundle", "build", "--config", hub_cfg, "--out", str(d / "with-c60.mesb")).returncode == 0
+    r = run("bundle", "import", "--config", str(fed["regions"]["r05"].config), str(d / "with-c60.mesb"))
+    assert r.returncode == 0, r.stderr
+    admin, items = hub_items(fed, "r05")
+    got = {i["uid"]: i for i in items["items"]}
+    assert "c60-1" in got and "c60-2" not in got
+    assert got["c60-1"]["title"] == "Дроби на кухне: урок-практикум"

@@ -97,6 +97,25 @@ async function itemView(id) {
   show(...parts);
 }
 
+// Proposing an approved item of the region for the shared library, and the hub's verdict.
+function contributionTools(i, fail) {
+  const box = el("span", { id: "contribution" });
+  (async () => {
+    const r = await api("GET", `/api/v1/library/items/${i.id}/contributions`);
+    const last = r.data?.items?.[0];
+    const propose = async () => {
+      const p = await api("POST", `/api/v1/library/items/${i.id}/contribute`);
+      if (p.status === 201) itemView(i.id); else fail(p);
+    };
+    const button = el("button", { type: "button", class: "secondary", id: "contribute", onclick: propose, text: t("library.contribute") });
+    if (!last) { box.replaceChildren(button); return; }
+    box.replaceChildren(el("span", { class: "muted", id: "contribution-status",
+      text: t(`library.contribution.${last.status}`) + (last.comment ? ` — ${last.comment}` : "") }),
+    last.status === "rejected" ? button : "");
+  })();
+  return box;
+}
+
 // The author's tools on their item's page: edit and add files while it is a draft (or was
 // returned), send it for review; for an approved item, open a new version, which replaces
 // it once a methodologist approves it.
@@ -112,7 +131,7 @@ function authorTools(i) {
       if (r.status === 201) go(`/library/items/${r.data.id}`); else fail(r);
     };
     return el("div", { class: "card" }, el("button", { type: "button", id: "revise", onclick: revise,
-      text: t("library.revise") }), error);
+      text: t("library.revise") }), " ", contributionTools(i, fail), error);
   }
   if (i.status !== "draft" && i.status !== "rejected") return el("div");
   const title = el("input", { name: "title", value: i.title });

@@ -1,0 +1,407 @@
+/*
+ * Contributions to the shared library (docs/federation.md, "Contributions"): a region's
+ * approved item is proposed (by its author or a regional methodologist), sent to the hub as a
+ * bundle signed by the region, reviewed there like any item, and the verdict with its comment
+ * comes back at the region's next sync; an approved contribution is in the hub's next channel
+ * version, for every region. contributions.sql is its schema.
+ */
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts/authz.h"
+#include "db.h"
+#include "federation/auth.h"
+#include "federation/bundle.h"
+#include "federation/contrib.h"
+#include "federation/sync.h"
+#include "files/files.h"
+#include "http.h"
+#include "library/library.h"
+#include "node.h"
+
+static json_t *contribution_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:I,s:s,s:s,s:s?,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                     "item_id", (json_int_t)sqlite3_column_int64(st, 1), "status",
+                     db_col_text(st, 2), "comment", db_col_text(st, 3), "hub_uid",
+                     (const char *)sqlite3_column_text(st, 4), "proposed_at",
+                     (json_int_t)sqlite3_column_int64(st, 5));
+}
+
+/* POST /api/v1/library/items/{id}/contribute: the author of an approved item of the region, or
+ * a regional methodologist, proposes it for the shared library. */
+static int contribute(struct req *r)
+{
+    if (r->node->cfg.mode != NODE_REGION)
+        return reply_error(r, 404, "not_found", "the hub's own items are the shared library");
+    if (library_item_visible_or_respond(r, r->params[0]) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT coalesce(author_id, 0), status, origin FROM "
+                                      "library_items WHERE id = :id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":id", r->params[0]);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return reply_db_error(r);
+    }
+    int64_t author = sqlite3_column_int64(st, 0);
+    bool approved = strcmp(db_col_text(st, 1), "approved") == 0;
+    bool hub = strcmp(db_col_text(st, 2), "hub") == 0;
+    sqlite3_reset(st);
+    if (author != r->caller.person_id && !caller_has(r, ROLE_METHODOLOGIST, 0))
+        return reply_error(r, 403, "forbidden",
+                           "its author or a methodologist proposes an item for the shared library");
+    if (hub || !approved)
+        return reply_error(r, 409, "conflict", hub ? "the item is in the shared library already"
+                                                   : "only approved items are proposed");
+    st = db_stmt(r->db, "INSERT INTO fed_contributions (item_id, proposed_by) VALUES (:i, :me)");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":i", r->params[0]);
+    db_bind_int(st, ":me", r->caller.person_id);
+    int rc = db_exec_stmt(st);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return reply_error(r, 409, "conflict", "the item is proposed already; wait for the verdict");
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 201, json_pack("{s:I,s:I,s:s}", "id", (json_int_t)db_last_id(r->db),
+                                        "item_id", (json_int_t)r->params[0], "status", "queued"));
+}
+
+/* GET /api/v1/library/items/{id}/contributions: the item's proposals and their verdicts. */
+static int contributions_of_item(struct req *r)
+{
+    if (library_item_visible_or_respond(r, r->params[0]) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, item_id, status, comment, hub_uid, proposed_at "
+                                      "FROM fed_contributions WHERE item_id = :i ORDER BY id DESC");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":i", r->params[0]);
+    return reply_rows(r, st, contribution_row);
+}
+
+/* ---- a region's sync ---- */
+
+/* The bundle of contribution `id` (item `item`) in memory; NULL with err. */
+static char *contribution_bundle(struct node *n, struct db *db, int64_t id, int64_t item,
+                                 size_t *len, char *err, size_t errlen)
+{
+    json_t *items = json_array(), *blobs = json_object(), *ids = json_object(), *list = json_array();
+    char *manifest = NULL, *body = NULL;
+    FILE *mem = NULL;
+    bool ok = false;
+    if (library_item_export(db, item, true, items, blobs, ids) != 0) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        goto out;
+    }
+    const char *hex;
+    json_t *b;
+    json_object_foreach(blobs, hex, b) json_array_append(list, b);
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:I,s:O,s:O}", "format", "mes-library-1", "kind",
+                            "contribution", "region", n->cfg.region.code, "number", (json_int_t)id,
+                            "items", items, "blobs", list);
+    manifest = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    char trusted[128];
+    snprintf(trusted, sizeof(trusted), "mes contribution region=%s number=%lld", n->cfg.region.code,
+             (long long)id);
+    mem = manifest ? open_memstream(&body, len) : NULL;
+    struct bundle_writer *w =
+        mem ? bundle_writer_open(mem, 3, n->key, manifest, strlen(manifest), trusted, err, errlen)
+            : NULL;
+    ok = w != NULL;
+    json_t *bid;
+    json_object_foreach(ids, hex, bid)
+    {
+        unsigned char hash[32];
+        size_t size;
+        int why;
+        unsigned char *data =
+            ok ? blob_load(db, json_integer_value(bid), hash, &size, &why) : NULL;
+        ok = data != NULL && bundle_writer_blob(w, hash, data, size, err, errlen) == 0;
+        free(data);
+        if (!ok)
+            break;
+    }
+    if (w != NULL && bundle_writer_close(w, err, errlen) != 0)
+        ok = false;
+    if (!ok && err[0] == '\0')
+        snprintf(err, errlen, "contribution %lld: the item's files could not be read",
+                 (long long)id);
+out:
+    if (mem)
+        fclose(mem);
+    if (!ok) {
+        free(body);
+        body = NULL;
+    }
+    free(manifest);
+    json_decref(items);
+    json_decref(blobs);
+    json_decref(ids);
+    json_decref(list);
+    return body;
+}
+
+int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char *err,
+                 size_t errlen)
+{
+    *sent = *decided = 0;
+    err[0] = '\0';
+    /* Send the queued ones, in order. */
+    for (;;) {
+        sqlite3_stmt *st = db_stmt(db, "SELECT id, item_id FROM fed_contributions WHERE status = "
+                                       "'queued' ORDER BY id LIMIT 1");
+        if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
+            if (st)
+                sqlite3_reset(st);
+            break;
+        }
+        int64_t id = sqlite3_column_int64(st, 0), item = sqlite3_column_int64(st, 1);
+        sqlite3_reset(st);
+        size_t len = 0;
+        char *bundle = contribution_bundle(n, db, id, item, &len, err, errlen);
+        long status = bundle ? fed_hub_post(n, "/federation/v1/contributions",
+                                            "application/vnd.mes.bundle", bundle, len, NULL, err,
+                                            errlen)
+                             : -1;
+        free(bundle);
+        bool ok = status == 200 || status == 201;
+        st = db_stmt(db, ok ? "UPDATE fed_contributions SET status = 'sent', sent_at = "
+                              "unixepoch(), last_error = '' WHERE id = :id"
+                            : "UPDATE fed_contributions SET last_error = :e WHERE id = :id");
+        if (st == NULL)
+            return -1;
+        db_bind_int(st, ":id", id);
+        if (!ok)
+            db_bind_text(st, ":e", err);
+        if (db_exec_stmt(st) != SQLITE_DONE || !ok)
+            return -1;
+        (*sent)++;
+    }
+    /* Take the verdicts of those sent. */
+    sqlite3_stmt *waiting = db_stmt(db, "SELECT 1 FROM fed_contributions WHERE status = 'sent'");
+    bool any = waiting != NULL && sqlite3_step(waiting) == SQLITE_ROW;
+    if (waiting != NULL)
+        sqlite3_reset(waiting);
+    if (!any)
+        return 0;
+    char *text = fed_hub_get(n, "/federation/v1/contributions", 4u << 20, err, errlen);
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (doc == NULL) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "the hub's list of contributions is not JSON");
+        return -1;
+    }
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    json_array_foreach(json_object_get(doc, "items"), i, c)
+    {
+        const char *status = json_string_value(json_object_get(c, "status"));
+        if (status == NULL || (strcmp(status, "approved") != 0 && strcmp(status, "rejected") != 0))
+            continue;
+        sqlite3_stmt *st = db_stmt(db, "UPDATE fed_contributions SET status = :s, comment = :c, "
+                                       "hub_uid = :u, decided_at = unixepoch() WHERE id = :id "
+                                       "AND status = 'sent'");
+        if (st == NULL) {
+            rc = -1;
+            break;
+        }
+        const char *comment = json_string_value(json_object_get(c, "comment"));
+        db_bind_text(st, ":s", status);
+        db_bind_text(st, ":c", comment ? comment : "");
+        db_bind_text(st, ":u", json_string_value(json_object_get(c, "uid")));
+        db_bind_int(st, ":id", json_integer_value(json_object_get(c, "number")));
+        if (db_exec_stmt(st) != SQLITE_DONE) {
+            rc = -1;
+            break;
+        }
+        *decided += db_changes(db);
+    }
+    json_decref(doc);
+    if (rc != 0)
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+    return rc;
+}
+
+/* ---- the hub's side ---- */
+
+struct receiving {
+    struct db *db;
+    const char *region;
+    json_t *manifest;
+};
+
+static int receive_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
+                            size_t raw_len, char *err, size_t errlen)
+{
+    (void)sig, (void)raw, (void)raw_len;
+    struct receiving *rc = ctx;
+    const char *kind = json_string_value(json_object_get(m, "kind"));
+    const char *region = json_string_value(json_object_get(m, "region"));
+    json_t *items = json_object_get(m, "items");
+    if (kind == NULL || strcmp(kind, "contribution") != 0 || region == NULL ||
+        json_integer_value(json_object_get(m, "number")) < 1 || !json_is_array(items) ||
+        json_array_size(items) != 1) {
+        snprintf(err, errlen, "not a contribution (kind, region, number, one item)");
+        return -1;
+    }
+    if (strcmp(region, rc->region) != 0) {
+        snprintf(err, errlen, "a region contributes only in its own name");
+        return -1;
+    }
+    rc->manifest = json_incref(m);
+    return 0;
+}
+
+static int receive_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
+                        size_t len, char *err, size_t errlen)
+{
+    (void)hash;
+    struct receiving *rc = ctx;
+    unsigned char *copy = malloc(len ? len : 1);
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(copy, data, len);
+    struct upload u = {0};
+    upload_prepare(&u, copy, len);
+    int64_t id = blob_put(rc->db, &u);
+    free(u.data);
+    if (id == 0) {
+        snprintf(err, errlen, "database: %s", db_errmsg(rc->db));
+        return -1;
+    }
+    return 0;
+}
+
+/* POST /federation/v1/contributions (body: the contribution's bundle): an enrolled region's
+ * item for review, kept once per (region, number). */
+static int contributions_receive(struct req *r)
+{
+    char code[16];
+    struct ms_public pk;
+    if (r->node->cfg.mode != NODE_HUB)
+        return reply_error(r, 404, "not_found", "this node is not the hub");
+    if (fed_region_or_respond(r, r->upload->hash, code, &pk) != 0)
+        return r->status;
+    size_t len = 0;
+    unsigned char *raw = upload_bytes(r->upload, &len);
+    FILE *in = raw ? fmemopen(raw, len ? len : 1, "rb") : NULL;
+    struct receiving rc = {.db = r->db, .region = code};
+    struct bundle_ops ops = {receive_manifest, receive_blob};
+    char err[512] = "";
+    int status;
+    if (in == NULL) {
+        status = reply_error(r, 503, "unavailable", "out of memory");
+        goto out;
+    }
+    if (len == 0 || bundle_read(in, &pk, &ops, &rc, NULL, err, sizeof(err)) != 0) {
+        status = reply_error(r, 400, "bad_request", "the contribution: %s",
+                             err[0] ? err : "empty");
+        goto out;
+    }
+    int64_t number = json_integer_value(json_object_get(rc.manifest, "number"));
+    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM fed_contributions_in WHERE region = :r AND "
+                                      "number = :n");
+    if (st == NULL) {
+        status = reply_db_error(r);
+        goto out;
+    }
+    db_bind_text(st, ":r", code);
+    db_bind_int(st, ":n", number);
+    bool seen = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    if (seen) {
+        status = reply_json(r, 200, json_pack("{s:s,s:I,s:s}", "region", code, "number",
+                                              (json_int_t)number, "status", "duplicate"));
+        goto out;
+    }
+    char uid[64], name[160] = "";
+    snprintf(uid, sizeof(uid), "c%s-%lld", code, (long long)number);
+    st = db_stmt(r->db, "SELECT CASE name WHEN '' THEN 'регион ' || code ELSE name END FROM "
+                        "fed_regions WHERE code = :c");
+    if (st != NULL) {
+        db_bind_text(st, ":c", code);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            snprintf(name, sizeof(name), "%s", db_col_text(st, 0));
+        sqlite3_reset(st);
+    }
+    int64_t item = library_contribution_write(
+        r->db, json_array_get(json_object_get(rc.manifest, "items"), 0), uid, name, err,
+        sizeof(err));
+    if (item == 0) {
+        status = reply_error(r, 400, "bad_request", "the contribution: %s", err);
+        goto out;
+    }
+    st = db_stmt(r->db, "INSERT INTO fed_contributions_in (region, number, item_id) VALUES (:r, "
+                        ":n, :i)");
+    if (st == NULL) {
+        status = reply_db_error(r);
+        goto out;
+    }
+    db_bind_text(st, ":r", code);
+    db_bind_int(st, ":n", number);
+    db_bind_int(st, ":i", item);
+    if (db_exec_stmt(st) != SQLITE_DONE) {
+        status = reply_db_error(r);
+        goto out;
+    }
+    status = reply_json(r, 201, json_pack("{s:s,s:I,s:s,s:I}", "region", code, "number",
+                                          (json_int_t)number, "uid", uid, "item_id",
+                                          (json_int_t)item));
+out:
+    if (in)
+        fclose(in);
+    free(raw);
+    json_decref(rc.manifest);
+    return status;
+}
+
+/* GET /federation/v1/contributions: the calling region's contributions and their verdicts. */
+static int contributions_list(struct req *r)
+{
+    char code[16];
+    if (r->node->cfg.mode != NODE_HUB)
+        return reply_error(r, 404, "not_found", "this node is not the hub");
+    if (fed_region_or_respond(r, NULL, code, NULL) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(
+        r->db, "SELECT c.number, coalesce(i.status, 'withdrawn'), coalesce(i.review_comment, ''), "
+               "i.uid FROM fed_contributions_in c LEFT JOIN library_items i ON i.id = c.item_id "
+               "WHERE c.region = :r ORDER BY c.number");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_text(st, ":r", code);
+    json_t *items = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *s = db_col_text(st, 1);
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:s,s:s?}", "number", (json_int_t)sqlite3_column_int64(st, 0),
+                             "status", strcmp(s, "submitted") == 0 ? "pending" : s, "comment",
+                             db_col_text(st, 2), "uid", (const char *)sqlite3_column_text(st, 3)));
+    }
+    sqlite3_reset(st);
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+const struct route contrib_routes[] = {
+    {"POST", "/api/v1/library/items/{id}/contribute", contribute, ACCESS_USER,
+     ROLE_TEACHER | ROLE_METHODOLOGIST, true, "library_item_contribute"},
+    {"GET", "/api/v1/library/items/{id}/contributions", contributions_of_item, ACCESS_USER,
+     ROLES_ANY, false, "library_item_contributions"},
+    {"POST", "/federation/v1/contributions", contributions_receive, ACCESS_PUBLIC, 0, true,
+     "federation_contribution", false, true},
+    {"GET", "/federation/v1/contributions", contributions_list, ACCESS_PUBLIC, 0, false,
+     "federation_contributions"},
+    {0},
+};
