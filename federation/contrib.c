@@ -57,8 +57,9 @@ static int contribute(struct req *r)
         return reply_error(r, 403, "forbidden",
                            "its author or a methodologist proposes an item for the shared library");
     if (hub || !approved)
-        return reply_error(r, 409, "conflict", hub ? "the item is in the shared library already"
-                                                   : "only approved items are proposed");
+        return reply_error(r, 409, "conflict",
+                           hub ? "the item is in the shared library already"
+                               : "only approved items are proposed");
     st = db_stmt(r->db, "INSERT INTO fed_contributions (item_id, proposed_by) VALUES (:i, :me)");
     if (st == NULL)
         return reply_db_error(r);
@@ -66,11 +67,13 @@ static int contribute(struct req *r)
     db_bind_int(st, ":me", r->caller.person_id);
     int rc = db_exec_stmt(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return reply_error(r, 409, "conflict", "the item is proposed already; wait for the verdict");
+        return reply_error(r, 409, "conflict",
+                           "the item is proposed already; wait for the verdict");
     if (rc != SQLITE_DONE)
         return reply_db_error(r);
-    return reply_json(r, 201, json_pack("{s:I,s:I,s:s}", "id", (json_int_t)db_last_id(r->db),
-                                        "item_id", (json_int_t)r->params[0], "status", "queued"));
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:I,s:s}", "id", (json_int_t)db_last_id(r->db), "item_id",
+                                (json_int_t)r->params[0], "status", "queued"));
 }
 
 /* GET /api/v1/library/items/{id}/contributions: the item's proposals and their verdicts. */
@@ -92,7 +95,8 @@ static int contributions_of_item(struct req *r)
 static char *contribution_bundle(struct node *n, struct db *db, int64_t id, int64_t item,
                                  size_t *len, char *err, size_t errlen)
 {
-    json_t *items = json_array(), *blobs = json_object(), *ids = json_object(), *list = json_array();
+    json_t *items = json_array(), *blobs = json_object(), *ids = json_object(),
+           *list = json_array();
     char *manifest = NULL, *body = NULL;
     FILE *mem = NULL;
     bool ok = false;
@@ -122,8 +126,7 @@ static char *contribution_bundle(struct node *n, struct db *db, int64_t id, int6
         unsigned char hash[32];
         size_t size;
         int why;
-        unsigned char *data =
-            ok ? blob_load(db, json_integer_value(bid), hash, &size, &why) : NULL;
+        unsigned char *data = ok ? blob_load(db, json_integer_value(bid), hash, &size, &why) : NULL;
         ok = data != NULL && bundle_writer_blob(w, hash, data, size, err, errlen) == 0;
         free(data);
         if (!ok)
@@ -149,8 +152,7 @@ out:
     return body;
 }
 
-int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char *err,
-                 size_t errlen)
+int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char *err, size_t errlen)
 {
     *sent = *decided = 0;
     err[0] = '\0';
@@ -167,10 +169,10 @@ int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char 
         sqlite3_reset(st);
         size_t len = 0;
         char *bundle = contribution_bundle(n, db, id, item, &len, err, errlen);
-        long status = bundle ? fed_hub_post(n, "/federation/v1/contributions",
-                                            "application/vnd.mes.bundle", bundle, len, NULL, err,
-                                            errlen)
-                             : -1;
+        long status =
+            bundle ? fed_hub_post(n, "/federation/v1/contributions", "application/vnd.mes.bundle",
+                                  bundle, len, NULL, err, errlen)
+                   : -1;
         free(bundle);
         bool ok = status == 200 || status == 201;
         st = db_stmt(db, ok ? "UPDATE fed_contributions SET status = 'sent', sent_at = "
@@ -306,8 +308,7 @@ static int contributions_receive(struct req *r)
         goto out;
     }
     if (len == 0 || bundle_read(in, &pk, &ops, &rc, NULL, err, sizeof(err)) != 0) {
-        status = reply_error(r, 400, "bad_request", "the contribution: %s",
-                             err[0] ? err : "empty");
+        status = reply_error(r, 400, "bad_request", "the contribution: %s", err[0] ? err : "empty");
         goto out;
     }
     int64_t number = json_integer_value(json_object_get(rc.manifest, "number"));
@@ -322,8 +323,9 @@ static int contributions_receive(struct req *r)
     bool seen = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     if (seen) {
-        status = reply_json(r, 200, json_pack("{s:s,s:I,s:s}", "region", code, "number",
-                                              (json_int_t)number, "status", "duplicate"));
+        status = reply_json(r, 200,
+                            json_pack("{s:s,s:I,s:s}", "region", code, "number", (json_int_t)number,
+                                      "status", "duplicate"));
         goto out;
     }
     char uid[64], name[160] = "";
@@ -336,9 +338,9 @@ static int contributions_receive(struct req *r)
             snprintf(name, sizeof(name), "%s", db_col_text(st, 0));
         sqlite3_reset(st);
     }
-    int64_t item = library_contribution_write(
-        r->db, json_array_get(json_object_get(rc.manifest, "items"), 0), uid, name, err,
-        sizeof(err));
+    int64_t item =
+        library_contribution_write(r->db, json_array_get(json_object_get(rc.manifest, "items"), 0),
+                                   uid, name, err, sizeof(err));
     if (item == 0) {
         status = reply_error(r, 400, "bad_request", "the contribution: %s", err);
         goto out;
@@ -356,9 +358,9 @@ static int contributions_receive(struct req *r)
         status = reply_db_error(r);
         goto out;
     }
-    status = reply_json(r, 201, json_pack("{s:s,s:I,s:s,s:I}", "region", code, "number",
-                                          (json_int_t)number, "uid", uid, "item_id",
-                                          (json_int_t)item));
+    status = reply_json(r, 201,
+                        json_pack("{s:s,s:I,s:s,s:I}", "region", code, "number", (json_int_t)number,
+                                  "uid", uid, "item_id", (json_int_t)item));
 out:
     if (in)
         fclose(in);
@@ -385,10 +387,11 @@ static int contributions_list(struct req *r)
     json_t *items = json_array();
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *s = db_col_text(st, 1);
-        json_array_append_new(
-            items, json_pack("{s:I,s:s,s:s,s:s?}", "number", (json_int_t)sqlite3_column_int64(st, 0),
-                             "status", strcmp(s, "submitted") == 0 ? "pending" : s, "comment",
-                             db_col_text(st, 2), "uid", (const char *)sqlite3_column_text(st, 3)));
+        json_array_append_new(items, json_pack("{s:I,s:s,s:s,s:s?}", "number",
+                                               (json_int_t)sqlite3_column_int64(st, 0), "status",
+                                               strcmp(s, "submitted") == 0 ? "pending" : s,
+                                               "comment", db_col_text(st, 2), "uid",
+                                               (const char *)sqlite3_column_text(st, 3)));
     }
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "items", items));

@@ -31,7 +31,7 @@ static int period_or_respond(struct req *r, char month[8])
         char extra;
         if (strlen(p) != 7 || sscanf(p, "%4d-%2d%c", &y, &m, &extra) != 2 || m < 1 || m > 12)
             return reply_error(r, 400, "bad_request", "period is a month, YYYY-MM"), -1;
-        snprintf(month, 8, "%s", p);
+        memcpy(month, p, 8); /* 7 characters and the NUL, checked above */
         return 0;
     }
     sqlite3_stmt *st = db_stmt(r->db, "SELECT max(period) FROM fed_reports");

@@ -422,8 +422,9 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
         sqlite3_reset(st);
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
-        long status =
-            text ? fed_hub_post(n, "/federation/v1/reports", NULL, text, strlen(text), NULL, err, errlen) : -1;
+        long status = text ? fed_hub_post(n, "/federation/v1/reports", NULL, text, strlen(text),
+                                          NULL, err, errlen)
+                           : -1;
         free(text);
         bool ok = status == 200 || status == 201;
         if (status > 0 && !ok && err[0] == '\0')

@@ -102,7 +102,12 @@ static void cycle(struct node *n, struct fed_runtime *rt, struct db *db)
         rt->status.last_ok_at = rt->status.last_sync_at;
     else
         rt->status.errors++;
-    snprintf(rt->status.last_error, sizeof(rt->status.last_error), "%s", ok ? "" : err);
+    /* The message, cut to the status's room. */
+    size_t cut = ok ? 0 : strnlen(err, sizeof(rt->status.last_error) - 1);
+    while (cut > 0 && ((unsigned char)err[cut] & 0xC0) == 0x80) /* not inside a character */
+        cut--;
+    memcpy(rt->status.last_error, err, cut);
+    rt->status.last_error[cut] = '\0';
     rt->status.reports_sent += sent;
     read_state(db, &rt->status);
     pthread_mutex_unlock(&rt->lock);

@@ -113,8 +113,8 @@ static long hub_get(CURL *curl, struct node *n, const char *uri, long long from,
     return hub_request(curl, n, uri, NULL, 0, NULL, from, s, err, errlen);
 }
 
-long fed_hub_post(struct node *n, const char *uri, const char *type, const char *body,
-                  size_t len, char **answer, char *err, size_t errlen)
+long fed_hub_post(struct node *n, const char *uri, const char *type, const char *body, size_t len,
+                  char **answer, char *err, size_t errlen)
 {
     err[0] = '\0';
     CURL *curl = curl_easy_init();

@@ -46,8 +46,8 @@ bool fed_status_get(struct node *n, struct fed_status *out);
 /* A signed POST of a body of media type `type` (NULL: JSON) to the hub. The HTTP status (with
  * the hub's message in err when it is 300 or more), or -1 with err when the transfer failed;
  * a 2xx answer's body into *answer (malloc'ed) when `answer` is not NULL. */
-long fed_hub_post(struct node *n, const char *uri, const char *type, const char *body,
-                  size_t len, char **answer, char *err, size_t errlen);
+long fed_hub_post(struct node *n, const char *uri, const char *type, const char *body, size_t len,
+                  char **answer, char *err, size_t errlen);
 /* A signed GET whose answer must be 200, at most `max` bytes (malloc'ed, NUL-ended); NULL
  * with err. */
 char *fed_hub_get(struct node *n, const char *uri, size_t max, char *err, size_t errlen);

@@ -140,8 +140,7 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
                     &version, "cover", &cover_j, "files", &files, "questions", &questions) != 0 ||
         (subject_j && !json_is_null(subject_j) && !json_is_string(subject_j)) ||
         (cover_j && !json_is_null(cover_j) && !json_is_string(cover_j)) ||
-        !uid_ok(uid_as ? uid_as : uid) ||
-        !one_of(type, types) || !school_text_ok(title, 1, 300) ||
+        !uid_ok(uid_as ? uid_as : uid) || !one_of(type, types) || !school_text_ok(title, 1, 300) ||
         !school_text_ok(description, 0, 5000) || strlen(body) > 200000 || gmin < 1 || gmax > 11 ||
         gmin > gmax || version < 1 || !json_is_array(files) ||
         (questions && !json_is_array(questions) && !json_is_null(questions))) {
