@@ -74,7 +74,7 @@ build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c -lyaml -lsodium
 
-FUZZ_NODE := build/fuzz/fuzz_search build/fuzz/fuzz_plan build/fuzz/fuzz_bundle
+FUZZ_NODE := build/fuzz/fuzz_search build/fuzz/fuzz_plan build/fuzz/fuzz_bundle build/fuzz/fuzz_report
 $(FUZZ_NODE): build/fuzz/%: tests/fuzz/%.c $(LIBSRC) $(BUILD)/gen/assets.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -DMES_VERSION=\"fuzz\" $(FUZZ_SAN) -o $@ $< $(LIBSRC) $(BUILD)/gen/assets.c $(LDLIBS)
@@ -111,6 +111,7 @@ test-browser: $(BUILD)/mesnode
 bench:
 	@bash bench/run.sh
 	@bash bench/library.sh
+	@bash bench/federation.sh
 
 install: $(BUILD)/mesnode
 	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "federation/report.h"
 #include "http.h"
 #include "node.h"
 
@@ -126,29 +127,29 @@ static json_t *jnum(double v, int decimals)
     return decimals ? json_real(round(v * f) / f) : json_integer((json_int_t)v);
 }
 
+json_t *ministry_row(json_t *rep, json_t *region, json_t *name, json_t *received_at)
+{
+    json_t *cov = json_object_get(rep, "coverage");
+    return json_pack("{s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:O}", "region", region, "name",
+                     name, "schools", jnum(num(cov, "schools", NULL), 0), "classes",
+                     jnum(num(cov, "classes", NULL), 0), "students",
+                     jnum(num(cov, "students", NULL), 0), "teachers",
+                     jnum(num(cov, "teachers", NULL), 0), "average_mark",
+                     jnum(marks_average(rep, NULL, NULL), 2), "attendance_rate",
+                     jnum(num(json_object_get(rep, "attendance"), "total", "rate"), 4),
+                     "homework_assigned", jnum(num(rep, "homework", "assigned"), 0), "library_uses",
+                     jnum(num(rep, "library", "uses"), 0), "logins", jnum(logins(rep), 0),
+                     "received_at", received_at);
+}
+
 /* One row per region of the month's summary. */
 static json_t *summary_rows(json_t *reports)
 {
     json_t *rows = json_array(), *x;
     size_t i;
-    json_array_foreach(reports, i, x)
-    {
-        json_t *rep = json_object_get(x, "report");
-        json_t *cov = json_object_get(rep, "coverage");
-        json_array_append_new(
-            rows,
-            json_pack("{s:O,s:O,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:O}", "region",
-                      json_object_get(x, "region"), "name", json_object_get(x, "name"), "schools",
-                      jnum(num(cov, "schools", NULL), 0), "classes",
-                      jnum(num(cov, "classes", NULL), 0), "students",
-                      jnum(num(cov, "students", NULL), 0), "teachers",
-                      jnum(num(cov, "teachers", NULL), 0), "average_mark",
-                      jnum(marks_average(rep, NULL, NULL), 2), "attendance_rate",
-                      jnum(num(json_object_get(rep, "attendance"), "total", "rate"), 4),
-                      "homework_assigned", jnum(num(rep, "homework", "assigned"), 0),
-                      "library_uses", jnum(num(rep, "library", "uses"), 0), "logins",
-                      jnum(logins(rep), 0), "received_at", json_object_get(x, "received_at")));
-    }
+    json_array_foreach(reports, i, x) json_array_append_new(
+        rows, ministry_row(json_object_get(x, "report"), json_object_get(x, "region"),
+                           json_object_get(x, "name"), json_object_get(x, "received_at")));
     return rows;
 }
 

@@ -451,6 +451,24 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
 
 /* ---- the hub's side ---- */
 
+int report_check(const char *text, size_t len, const char *region, int64_t *sequence, char month[8])
+{
+    json_t *rep = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *format = NULL, *from = NULL, *m = NULL;
+    json_int_t seq = 0;
+    int rc = -1;
+    if (json_unpack(rep, "{s:s,s:s,s:I,s:{s:s}}", "format", &format, "region", &from, "sequence",
+                    &seq, "period", "month", &m) == 0 &&
+        strcmp(format, "mes-report-1") == 0 && seq >= 1 && strlen(m) == 7 && m[4] == '-' &&
+        strspn(m, "0123456789-") == 7) {
+        rc = strcmp(from, region) == 0 ? 0 : 1;
+        *sequence = seq;
+        memcpy(month, m, 8);
+    }
+    json_decref(rep);
+    return rc;
+}
+
 /* POST /federation/v1/reports {"report": JSON text, "signature": minisig}: an enrolled
  * region's signed report, kept once per (region, sequence): the same again answers 200, other
  * content under a number already taken 409. */
@@ -480,13 +498,11 @@ static int reports_receive(struct req *r)
         json_decref(doc);
         return reply_error(r, 400, "bad_request", "the report's signature: %s", why);
     }
-    json_t *rep = json_loadb(text, tlen, JSON_REJECT_DUPLICATES, NULL);
-    const char *format = NULL, *region = NULL, *month = NULL;
-    json_int_t seq = 0;
-    int bad = json_unpack(rep, "{s:s,s:s,s:I,s:{s:s}}", "format", &format, "region", &region,
-                          "sequence", &seq, "period", "month", &month) != 0 ||
-              strcmp(format, "mes-report-1") != 0 || seq < 1 || strlen(month) != 7;
-    int foreign = !bad && strcmp(region, code) != 0;
+    int64_t seq = 0;
+    char month[8];
+    int check = report_check(text, tlen, code, &seq, month);
+    int bad = check<0, foreign = check> 0;
+    json_t *rep = NULL;
     unsigned char hash[32];
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, tlen, NULL, 0);
     int rc;

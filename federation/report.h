@@ -38,6 +38,16 @@ int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_se
  * 0 when nothing failed, -1 otherwise. */
 int report_push(struct node *n, struct db *db, int due_only, long *sent, char *err, size_t errlen);
 
-/* The hub's route POST /federation/v1/reports is report_routes, declared in http.h. */
+/* The hub's check of a received report's text (its signature checked before): a
+ * "mes-report-1" with a sequence of at least 1 and a month YYYY-MM. 0 when it is `region`'s
+ * own (its sequence and month filled in), 1 when it names another region, -1 when it is not a
+ * report. The hub's route POST /federation/v1/reports is report_routes, declared in http.h. */
+int report_check(const char *text, size_t len, const char *region, int64_t *sequence,
+                 char month[8]);
+
+/* At the hub (ministry.c): a report's row of the Ministry's summary: coverage, the average mark
+ * over published cells, attendance, homework, library, logins; whatever the report's shape,
+ * absent or suppressed values are nulls. Borrowed arguments; NULL when one is NULL. */
+json_t *ministry_row(json_t *rep, json_t *region, json_t *name, json_t *received_at);
 
 #endif

@@ -56,15 +56,16 @@ static const char usage_demo[] =
     "methodologist; the password of each is \"demo\".\n";
 
 static const char usage_gen[] =
-    "usage: mesnode gen --scale NAME --data DIR [--library N]\n"
-    "       mesnode gen --library N --data DIR\n"
+    "usage: mesnode gen --scale NAME --data DIR [--library N [--library-bytes B]]\n"
+    "       mesnode gen --library N [--library-bytes B] --data DIR\n"
     "\n"
     "Creates a synthetic region in an empty data directory: the demo's schools and logins\n"
     "(password \"demo\"), generated schools, classes, teachers, students and parents, weekly\n"
     "timetables, the lessons of every period begun, and marks, attendance and homework on\n"
     "the past lessons at realistic rates. Serve it with `mesnode demo --data DIR`.\n"
     "--library N adds N library items (up to 10,000,000) to the new region, or to the region\n"
-    "already in DIR when no scale is given.\n"
+    "already in DIR when no scale is given; --library-bytes B gives them files of B bytes in\n"
+    "all (one file each, incompressible, as media are).\n"
     "Scales:\n";
 
 static const char usage_init[] =
@@ -178,9 +179,11 @@ static int cmd_gen(int argc, char **argv)
     static const struct option opts[] = {{"scale", required_argument, 0, 's'},
                                          {"data", required_argument, 0, 'd'},
                                          {"library", required_argument, 0, 'l'},
+                                         {"library-bytes", required_argument, 0, 'b'},
                                          {0, 0, 0, 0}};
     const char *scale = NULL, *data = NULL;
     long library = -1;
+    long long library_bytes = 0;
     char *end;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -190,6 +193,13 @@ static int cmd_gen(int argc, char **argv)
             break;
         case 'd':
             data = optarg;
+            break;
+        case 'b':
+            library_bytes = strtoll(optarg, &end, 10);
+            if (*end != '\0' || library_bytes < 0 || library_bytes > (16LL << 30)) {
+                fprintf(stderr, "mesnode gen: --library-bytes takes 0 to 16 GiB\n");
+                return 2;
+            }
             break;
         case 'l':
             library = strtol(optarg, &end, 10);
@@ -235,7 +245,8 @@ static int cmd_gen(int argc, char **argv)
     }
     if (library > 0) {
         time_t t1 = time(NULL);
-        if (demo_generate_library(&n, library, gen_progress, err, sizeof(err)) != 0) {
+        if (demo_generate_library(&n, library, library_bytes, gen_progress, err, sizeof(err)) !=
+            0) {
             fprintf(stderr, "mesnode gen: %s\n", err);
             return 1;
         }

@@ -37,7 +37,7 @@ bool demo_has_region(struct node *n);
 /* Adds `count` synthetic approved library items to the region's database (mesnode gen
  * --library N): every type, the main subjects' topics, grades, origins and uses; the search
  * index is rebuilt once at the end. 0, or -1 with err. */
-int demo_generate_library(struct node *n, long count,
+int demo_generate_library(struct node *n, long count, long long file_bytes,
                           void (*progress)(const char *stage, long done, long total), char *err,
                           size_t errlen);
 

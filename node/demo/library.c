@@ -4,6 +4,7 @@
  * questions are scored on the server, a draft and an item waiting for the methodologist, so
  * that search, review and attaching to a lesson can be tried at once.
  */
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -237,7 +238,39 @@ static const char *const surnames_lib[] = {"Абдуллаев", "Магомед
                                            "Гасанов",   "Смирнова",   "Алиева",    "Кузнецов",
                                            "Омаров",    "Васильева",  "Рамазанов", "Соколова"};
 
-int demo_generate_library(struct node *n, long count,
+/* Stores `len` pseudo-random bytes (incompressible, as media are) as a blob and names it as
+ * item `item`'s file. 0, or -1 on a database error. */
+static int generated_file(struct db *db, int64_t item, size_t len, uint64_t *rng)
+{
+    unsigned char *buf = malloc(len ? len : 1), hash[32];
+    if (buf == NULL)
+        return -1;
+    for (size_t i = 0; i < len; i += 8) {
+        *rng ^= *rng << 13, *rng ^= *rng >> 7, *rng ^= *rng << 17;
+        memcpy(buf + i, rng, len - i < 8 ? len - i : 8);
+    }
+    crypto_generichash(hash, sizeof(hash), buf, len, NULL, 0);
+    sqlite3_stmt *st = db_stmt(db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, :s, 0, "
+                                   ":d) ON CONFLICT (hash) DO NOTHING");
+    int rc = -1;
+    if (st != NULL) {
+        db_bind_blob(st, ":h", hash, 32);
+        db_bind_int(st, ":s", (int64_t)len);
+        db_bind_blob(st, ":d", buf, (int)len);
+        if (db_exec_stmt(st) == SQLITE_DONE &&
+            (st = db_stmt(db, "INSERT INTO library_files (item_id, name, type, blob_id) VALUES "
+                              "(:i, 'material.bin', 'application/octet-stream', (SELECT id FROM "
+                              "blobs WHERE hash = :h))")) != NULL) {
+            db_bind_int(st, ":i", item);
+            db_bind_blob(st, ":h", hash, 32);
+            rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+int demo_generate_library(struct node *n, long count, long long file_bytes,
                           void (*progress)(const char *stage, long done, long total), char *err,
                           size_t errlen)
 {
@@ -304,6 +337,9 @@ int demo_generate_library(struct node *n, long count,
         db_bind_text(st, ":origin", o < 6 ? "hub" : o < 9 ? "region" : "school");
         db_bind_int(st, ":uses", (int64_t)((rng >> 50) % 200));
         if (db_exec_stmt(st) != SQLITE_DONE)
+            goto out;
+        if (file_bytes > 0 &&
+            generated_file(db, db_last_id(db), (size_t)(file_bytes / count), &rng) != 0)
             goto out;
         if ((i + 1) % 10000 == 0 || i + 1 == count) {
             if (progress)

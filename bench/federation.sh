@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The federation benchmark (`make bench`, after the library one): the hub's library channel
+# of N items with B bytes of files, published, built as a bundle, verified and imported at a
+# region, against `tar | zstd` and `minisign` on the very same files in the same run; then an
+# update that adds 1 % of the items, and the bytes its incremental bundle moves. Prints a
+# Markdown report.
+#
+#   BENCH_CHANNEL_ITEMS=100000   items
+#   BENCH_CHANNEL_BYTES=1000000000  bytes of their files, one file each
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ITEMS=${BENCH_CHANNEL_ITEMS:-100000}
+BYTES=${BENCH_CHANNEL_BYTES:-1000000000}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+M=build/mesnode
+
+MES_BENCH=1 bash installer/deps.sh
+make -s all
+
+# Seconds a command takes (wall clock), its output discarded.
+took() {
+  local s e
+  s=$(date +%s.%N)
+  "$@" > /dev/null
+  e=$(date +%s.%N)
+  /usr/bin/python3 -c "print(f'{$e - $s:.2f}')"
+}
+ratio() { /usr/bin/python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+$M gen --scale small --data "$WORK/hub" --library "$ITEMS" --library-bytes "$BYTES" >&2
+printf 'mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nstorage:\n  data_dir: "%s"\n' \
+  "$WORK/hub" > "$WORK/hub.yaml"
+T_PUBLISH=$(took $M publish --config "$WORK/hub.yaml")
+T_BUILD=$(took $M bundle build --config "$WORK/hub.yaml" --out "$WORK/v1.mesb")
+FULL=$(stat -c %s "$WORK/v1.mesb")
+
+# The same files as a directory, packed and signed by the standard tools.
+mkdir "$WORK/files"
+sqlite3 "$WORK/hub/mes.db" \
+  "SELECT count(writefile('$WORK/files/' || lower(hex(hash)), data)) FROM blobs WHERE zstd = 0" \
+  > /dev/null
+minisign -G -W -p "$WORK/ref.pub" -s "$WORK/ref.key" > /dev/null
+T_TAR=$(took bash -c "tar -C '$WORK/files' -cf - . | zstd -3 -q -o '$WORK/ref.tar.zst'")
+T_SIGN=$(took minisign -S -s "$WORK/ref.key" -m "$WORK/ref.tar.zst")
+REF_BUILD=$(/usr/bin/python3 -c "print(f'{$T_TAR + $T_SIGN:.2f}')")
+
+T_VERIFY=$(took $M bundle verify --pubkey "$WORK/hub/node.pub" "$WORK/v1.mesb")
+T_REF_V=$(took bash -c "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -tf - > /dev/null")
+
+# A region takes it: into its database, one transaction, every blob checked.
+printf 'region:\n  name: "Регион"\n  code: "05"\nstorage:\n  data_dir: "%s"\nfederation:\n  hub_public_key: "%s"\n' \
+  "$WORK/region" "$(tail -1 "$WORK/hub/node.pub")" > "$WORK/region.yaml"
+echo "bench-password" > "$WORK/pw"
+$M init --config "$WORK/region.yaml" --password-file "$WORK/pw" > /dev/null 2>&1
+T_IMPORT=$(took $M bundle import --config "$WORK/region.yaml" "$WORK/v1.mesb")
+mkdir "$WORK/out"
+T_REF_I=$(took bash -c "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -xf - -C '$WORK/out'")
+
+# An update: 1 % more items with their files; the incremental bundle moves only those.
+$M gen --data "$WORK/hub" --library $((ITEMS / 100)) --library-bytes $((BYTES / 100)) >&2
+$M publish --config "$WORK/hub.yaml" > /dev/null
+$M bundle build --config "$WORK/hub.yaml" --out "$WORK/v2-from-1.mesb" --from 1 > /dev/null
+$M bundle build --config "$WORK/hub.yaml" --out "$WORK/v2.mesb" > /dev/null
+INC=$(stat -c %s "$WORK/v2-from-1.mesb")
+FULL2=$(stat -c %s "$WORK/v2.mesb")
+T_INC=$(took $M bundle import --config "$WORK/region.yaml" "$WORK/v2-from-1.mesb")
+
+echo "## Federation ($(date -u +%Y-%m-%d), $(nproc) cores, $ITEMS items, $BYTES bytes of files)"
+echo
+echo "| step | mesnode s | tools s (same files) | mesnode / tools |"
+echo "| --- | --- | --- | --- |"
+echo "| publish (the signed manifest of every item) | $T_PUBLISH | | |"
+echo "| build the bundle / tar \\| zstd -3 + minisign -S | $T_BUILD | $REF_BUILD | $(ratio "$T_BUILD" "$REF_BUILD") |"
+echo "| verify the bundle / minisign -V + zstd -d \\| tar -t | $T_VERIFY | $T_REF_V | $(ratio "$T_VERIFY" "$T_REF_V") |"
+echo "| import at a region / minisign -V + zstd -d \\| tar -x | $T_IMPORT | $T_REF_I | $(ratio "$T_IMPORT" "$T_REF_I") |"
+echo
+echo "| update adding 1 % of the items | bytes | of the full bundle |"
+echo "| --- | --- | --- |"
+echo "| full bundle of v2 | $FULL2 | 100 % |"
+echo "| incremental bundle v1 → v2 | $INC | $(/usr/bin/python3 -c "print(f'{$INC / $FULL2 * 100:.2f} %')") |"
+echo "| import of the incremental bundle | ${T_INC} s | |"
+echo
+echo "Full bundle of v1: $FULL bytes; tar.zst of the same files: $(stat -c %s "$WORK/ref.tar.zst") bytes."
