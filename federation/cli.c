@@ -19,6 +19,7 @@
 #include "federation/channel.h"
 #include "federation/contrib.h"
 #include "federation/report.h"
+#include "federation/rotation.h"
 #include "federation/sync.h"
 #include "federation/minisign.h"
 #include "library/library.h"
@@ -79,6 +80,14 @@ const char fed_usage_report[] =
     "logins per role and day, every cell of fewer than federation.k_suppression persons\n"
     "suppressed; signs it and queues it in the outbox, which `mesnode sync` empties.\n"
     "--print shows the report instead and queues nothing.\n";
+
+const char fed_usage_rotate_key[] =
+    "usage: mesnode rotate-key --config FILE --new-key SECRET\n"
+    "\n"
+    "At the hub: announces the key in SECRET (made by `mesnode keygen`, unencrypted) in a\n"
+    "statement signed by the hub's current key, then makes it the hub's key. Regions follow the\n"
+    "statement at their next sync: the key pinned in their configuration stays the root of the\n"
+    "chain. Restart `serve` afterwards.\n";
 
 const char fed_usage_bundle[] =
     "usage: mesnode bundle verify --pubkey PUBLIC FILE\n"
@@ -481,16 +490,12 @@ static int bundle_import(const char *config, const char *file)
     if (db == NULL)
         return 1;
     char err[1024] = "";
-    const char *pinned = n.cfg.federation.hub_public_key;
     struct ms_public hub;
     struct channel_import res;
     FILE *f = NULL;
     int rc = 1;
-    if (pinned[0] == '\0')
-        snprintf(err, sizeof(err), "%s: federation.hub_public_key is not set: pin the hub's key",
-                 config);
-    else if (ms_public_parse(pinned, strlen(pinned), &hub, err, sizeof(err)) != 0)
-        ;
+    if (hub_key_current(db, &n.cfg, &hub, err, sizeof(err)) != 0)
+        ; /* the key in force: pinned, or followed after the hub rotated it */
     else if ((f = fopen(file, "rb")) == NULL)
         snprintf(err, sizeof(err), "%s: %s", file, strerror(errno));
     else if (channel_import_bundle(db, &hub, f, &res, err, sizeof(err)) == 0)
@@ -776,4 +781,44 @@ int fed_cmd_report(int argc, char **argv)
     if (rc != 0)
         fprintf(stderr, "mesnode report: %s\n", err);
     return rc;
+}
+
+int fed_cmd_rotate_key(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"new-key", required_argument, 0, 'k'},
+                                         {0, 0, 0, 0}};
+    const char *config = NULL, *next = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            config = optarg;
+        else if (c == 'k')
+            next = optarg;
+        else
+            return fputs(fed_usage_rotate_key, stderr), 2;
+    }
+    if (config == NULL || next == NULL || optind != argc)
+        return fputs(fed_usage_rotate_key, stderr), 2;
+    static struct node n;
+    struct db *db = open_node("rotate-key", config, &n, true);
+    if (db == NULL)
+        return 1;
+    char err[1024] = "";
+    int rc = n.cfg.mode != NODE_HUB ? (snprintf(err, sizeof(err),
+                                                "only the hub rotates its key "
+                                                "this way (mode: hub)"),
+                                       -1)
+                                    : rotation_announce(&n, db, next, err, sizeof(err));
+    db_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "mesnode rotate-key: %s\n", err);
+        return 1;
+    }
+    char id[17];
+    ms_id_hex(n.pub.id, id);
+    printf("the hub's key is now %s, announced in a statement signed by the old key; restart "
+           "`serve` to sign with it\n",
+           id);
+    return 0;
 }

@@ -14,8 +14,10 @@ int fed_cmd_publish(int argc, char **argv);
 int fed_cmd_enroll(int argc, char **argv);
 int fed_cmd_sync(int argc, char **argv);
 int fed_cmd_report(int argc, char **argv);
+int fed_cmd_rotate_key(int argc, char **argv);
 
 extern const char fed_usage_keygen[], fed_usage_sign[], fed_usage_verify[], fed_usage_bundle[],
-    fed_usage_publish[], fed_usage_enroll[], fed_usage_sync[], fed_usage_report[];
+    fed_usage_publish[], fed_usage_enroll[], fed_usage_sync[], fed_usage_report[],
+    fed_usage_rotate_key[];
 
 #endif

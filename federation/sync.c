@@ -18,6 +18,7 @@
 #include "db.h"
 #include "federation/auth.h"
 #include "federation/bundle.h"
+#include "federation/rotation.h"
 #include "files/files.h"
 #include "node.h"
 
@@ -260,13 +261,12 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
                      size_t errlen)
 {
     memset(res, 0, sizeof(*res));
-    const char *pinned = n->cfg.federation.hub_public_key;
     struct ms_public hub;
-    if (n->cfg.federation.hub_url[0] == '\0' || pinned[0] == '\0') {
-        snprintf(err, errlen, "federation.hub_url and federation.hub_public_key must be set");
+    if (n->cfg.federation.hub_url[0] == '\0') {
+        snprintf(err, errlen, "federation.hub_url must be set");
         return -1;
     }
-    if (ms_public_parse(pinned, strlen(pinned), &hub, err, errlen) != 0)
+    if (hub_key_current(db, &n->cfg, &hub, err, errlen) != 0)
         return -1;
     CURL *curl = curl_easy_init();
     char *sigtext = NULL, *manifest = NULL;
@@ -301,6 +301,11 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
         goto out;
     unsigned char h512[MS_HASH_BYTES], hash[32];
     crypto_generichash(h512, sizeof(h512), (unsigned char *)manifest, mlen, NULL, 0);
+    /* Signed by a key this region does not know: the hub may have rotated its key; follow its
+     * statements from the key in force, each checked, then check again. */
+    if (memcmp(sig->id, hub.id, MS_ID_BYTES) != 0 &&
+        rotation_follow(n, db, sig->id, &hub, err, errlen) != 0)
+        goto out;
     if (ms_sig_check(&hub, sig, h512, manifest, mlen, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "the channel's manifest: %s: refused", why);
         goto out;

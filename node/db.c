@@ -35,6 +35,7 @@ static const char *const migrations[] = {
     "federation/hub.sql",                 /* 15 */
     "federation/reports.sql",             /* 16 */
     "federation/contributions.sql",       /* 17 */
+    "federation/rotation.sql",            /* 18 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

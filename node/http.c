@@ -73,7 +73,7 @@ static void routes_init(void)
                                           plan_routes,         notify_routes,   messages_routes,
                                           certificates_routes, homework_routes, library_routes,
                                           federation_routes,   report_routes,   ministry_routes,
-                                          contrib_routes,      web_routes};
+                                          contrib_routes,      rotation_routes, web_routes};
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (const struct route *rt = tables[t]; rt->method != NULL; rt++)
             if (nroutes < MAX_ROUTES)

@@ -151,6 +151,7 @@ extern const struct route federation_routes[];
 extern const struct route report_routes[];
 extern const struct route ministry_routes[];
 extern const struct route contrib_routes[];
+extern const struct route rotation_routes[];
 
 /* Replies. Each records the reply and returns `status` so handlers can `return reply_...`. */
 int reply_json(struct req *r, int status, json_t *obj); /* steals the reference */

@@ -39,6 +39,7 @@ static const char usage_main[] =
     "  enroll    enroll a region's key at the hub\n"
     "  sync      pull the hub's library channel and push reports (a region)\n"
     "  report    compute, sign and queue a month's statistics report (a region)\n"
+    "  rotate-key  announce and take a new key (the hub)\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -411,6 +412,7 @@ static const struct command commands[] = {
     {"enroll", fed_cmd_enroll, fed_usage_enroll},
     {"sync", fed_cmd_sync, fed_usage_sync},
     {"report", fed_cmd_report, fed_usage_report},
+    {"rotate-key", fed_cmd_rotate_key, fed_usage_rotate_key},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},

@@ -72,18 +72,44 @@ static int replace_key(const char *path, const struct ms_secret *sk, char *err, 
     return 0;
 }
 
-int node_load_key(struct node *n, char *err, size_t errlen)
+/* The paths of the node's key pair. */
+static void key_paths(const struct node *n, char *path, size_t cap, char *pub, size_t pcap)
 {
-    char path[PATH_MAX + 16], pub[PATH_MAX + 16];
     const char *named = n->cfg.federation.secret_key_file;
     if (named[0] != '\0')
-        snprintf(path, sizeof(path), "%s", named);
+        snprintf(path, cap, "%s", named);
     else
-        snprintf(path, sizeof(path), "%s/node.key", n->cfg.storage.data_dir);
+        snprintf(path, cap, "%s/node.key", n->cfg.storage.data_dir);
     /* The public key beside it: NAME.key gives NAME.pub, any other name NAME.pub. */
     size_t len = strlen(path);
     bool dot_key = len > 4 && strcmp(path + len - 4, ".key") == 0;
-    snprintf(pub, sizeof(pub), "%.*s.pub", (int)(dot_key ? len - 4 : len), path);
+    snprintf(pub, pcap, "%.*s.pub", (int)(dot_key ? len - 4 : len), path);
+}
+
+int node_replace_key(struct node *n, const struct ms_secret *sk, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 16], pub[PATH_MAX + 16], tmp[PATH_MAX + 32];
+    key_paths(n, path, sizeof(path), pub, sizeof(pub));
+    struct ms_public pk;
+    ms_secret_public(sk, &pk);
+    snprintf(tmp, sizeof(tmp), "%s.new", pub);
+    unlink(tmp);
+    if (replace_key(path, sk, err, errlen) != 0 || ms_public_write(tmp, &pk, err, errlen) != 0 ||
+        rename(tmp, pub) != 0) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "%s: %s", pub, strerror(errno));
+        return -1;
+    }
+    if (n->key != NULL)
+        memcpy(n->key, sk, sizeof(*sk));
+    n->pub = pk;
+    return 0;
+}
+
+int node_load_key(struct node *n, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 16], pub[PATH_MAX + 16];
+    key_paths(n, path, sizeof(path), pub, sizeof(pub));
     struct stat st;
     if (stat(path, &st) != 0) {
         if ((n->key = ms_secret_generate(&n->pub)) == NULL) {

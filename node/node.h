@@ -51,6 +51,10 @@ int node_open_storage(struct node *n, char *err, size_t errlen);
  * key in place; the secret stays in sodium_malloc memory. 0 or -1 with err. */
 int node_load_key(struct node *n, char *err, size_t errlen);
 
+/* Makes `sk` the node's signing key: its files replaced (through temporary names) and the key
+ * in memory. 0, or -1 with err. */
+int node_replace_key(struct node *n, const struct ms_secret *sk, char *err, size_t errlen);
+
 /* The calling thread's database connection, opened on first use; NULL on failure (logged). */
 struct db *node_thread_db(struct node *n);
 /* Closes the calling thread's connection (worker thread exit). */

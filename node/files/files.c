@@ -105,6 +105,17 @@ void upload_prepare(struct upload *u, unsigned char *buf, size_t len)
     u->data = buf;
     u->len = len;
     u->zstd = false;
+    /* A large body that does not compress in its first 64 KiB (media, archives) is stored as
+     * it is, without compressing it all to find out. */
+    enum { SAMPLE = 64 << 10 };
+    if (len > 2 * SAMPLE) {
+        size_t bound = ZSTD_compressBound(SAMPLE);
+        void *z = malloc(bound);
+        size_t zl = z ? ZSTD_compress(z, bound, buf, SAMPLE, 1) : 0;
+        free(z);
+        if (z == NULL || ZSTD_isError(zl) || zl >= SAMPLE - SAMPLE / 32)
+            return;
+    }
     if (len >= MIN_COMPRESS) {
         size_t bound = ZSTD_compressBound(len);
         void *z = malloc(bound);
@@ -129,8 +140,11 @@ int64_t blob_put(struct db *db, const struct upload *u)
     db_bind_blob(st, ":h", u->hash, sizeof(u->hash));
     db_bind_int(st, ":s", (int64_t)u->size);
     db_bind_int(st, ":z", u->zstd);
-    db_bind_blob(st, ":d", u->data, (int)u->len);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    /* The bytes outlive the statement's step: no copy. */
+    sqlite3_bind_blob64(st, sqlite3_bind_parameter_index(st, ":d"), u->data, u->len, SQLITE_STATIC);
+    int rc = db_exec_stmt(st);
+    sqlite3_clear_bindings(st); /* the cached statement keeps no pointer to the caller's bytes */
+    if (rc != SQLITE_DONE)
         return 0;
     return blob_id(db, u->hash);
 }

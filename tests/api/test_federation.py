@@ -6,6 +6,7 @@ flipped bytes, truncation, a wrong key, a replayed older version, the same versi
 content, an expired version, an incremental bundle without its base: each refused with the
 region's library unchanged."""
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -385,3 +386,39 @@ def test_contribution_round_trip(fed):
     got = {i["uid"]: i for i in items["items"]}
     assert "c60-1" in got and "c60-2" not in got
     assert got["c60-1"]["title"] == "Дроби на кухне: урок-практикум"
+
+
+def test_hub_key_rotation_is_followed_and_forgeries_refused(fed):
+    import sqlite3
+    d, hub_cfg = fed["d"], str(fed["hub"].config)
+    r16 = d / "r16.yaml"  # enrolled and pulling over HTTP since test_pull_over_http...
+    assert run("keygen", "--secret", str(d / "hub-next.key"), "--public", str(d / "hub-next.pub")).returncode == 0
+    r = run("rotate-key", "--config", hub_cfg, "--new-key", str(d / "hub-next.key"))
+    assert r.returncode == 0, r.stderr
+    new_key = (d / "hub-next.pub").read_text().splitlines()[1]
+    assert (d / "hub" / "node.pub").read_text().splitlines()[1] == new_key
+    statements = Client(fed["hub_base"]).get("/federation/v1/key-rotations").json()["items"]
+    assert len(statements) == 1 and json.loads(statements[0]["statement"])["new_key"] == new_key
+    add_hub_item(fed, "Видео: после смены ключа", os.urandom(2000))  # published with the new key
+    # A region that still trusts the old key follows the statement and takes the version.
+    r = run("sync", "--config", str(r16))
+    assert r.returncode == 0 and "library channel: version" in r.stdout, r.stdout + r.stderr
+    db = sqlite3.connect(f"file:{d / 'r16' / 'mes.db'}?mode=ro", uri=True)
+    assert db.execute("SELECT public_key FROM fed_hub_key").fetchone()[0] == new_key
+    # A statement changed at the hub no longer verifies: a region that has not followed yet
+    # refuses it, and its library stays as it was.
+    cfg17 = d / "r17.yaml"
+    cfg17.write_text(region_config(d, "r17", "17", fed["hub_key"], fed["hub_port"]).replace("PORT", "1"))
+    assert run("init", "--config", str(cfg17), "--password-file", str(d / "pw")).returncode == 0
+    run("sync", "--config", str(cfg17))  # makes the region's key
+    assert run("enroll", "--config", hub_cfg, "--region", "17", "--pubkey", str(d / "r17" / "node.pub")).returncode == 0
+    hubdb = sqlite3.connect(d / "hub" / "mes.db")
+    (original,) = hubdb.execute("SELECT statement FROM fed_key_statements").fetchone()
+    hubdb.execute("UPDATE fed_key_statements SET statement = replace(statement, '\"hub\":\"77\"', '\"hub\":\"78\"')")
+    hubdb.commit()
+    r = run("sync", "--config", str(cfg17))
+    assert r.returncode == 1 and "does not verify" in r.stderr, r.stdout + r.stderr
+    hubdb.execute("UPDATE fed_key_statements SET statement = ?", (original,))
+    hubdb.commit()
+    r = run("sync", "--config", str(cfg17))
+    assert r.returncode == 0, r.stdout + r.stderr
