@@ -326,17 +326,7 @@ static int import_blob(void *ctx, const unsigned char hash[32], const unsigned c
 {
     struct importing *im = ctx;
     (void)hash; /* the reader checked data against it */
-    unsigned char *copy = malloc(len ? len : 1);
-    if (copy == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    memcpy(copy, data, len);
-    struct upload u = {0};
-    upload_prepare(&u, copy, len);
-    int64_t id = blob_put(im->db, &u);
-    free(u.data);
-    if (id == 0) {
+    if (blob_put_data(im->db, data, len) == 0) {
         snprintf(err, errlen, "database: %s", db_errmsg(im->db));
         return -1;
     }

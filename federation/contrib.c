@@ -267,19 +267,9 @@ static int receive_manifest(void *ctx, json_t *m, const struct ms_sig *sig, cons
 static int receive_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
                         size_t len, char *err, size_t errlen)
 {
-    (void)hash;
+    (void)hash; /* the reader checked data against it */
     struct receiving *rc = ctx;
-    unsigned char *copy = malloc(len ? len : 1);
-    if (copy == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    memcpy(copy, data, len);
-    struct upload u = {0};
-    upload_prepare(&u, copy, len);
-    int64_t id = blob_put(rc->db, &u);
-    free(u.data);
-    if (id == 0) {
+    if (blob_put_data(rc->db, data, len) == 0) {
         snprintf(err, errlen, "database: %s", db_errmsg(rc->db));
         return -1;
     }

@@ -149,6 +149,19 @@ int64_t blob_put(struct db *db, const struct upload *u)
     return blob_id(db, u->hash);
 }
 
+int64_t blob_put_data(struct db *db, const void *data, size_t len)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, data, len);
+    struct upload u = {0};
+    upload_prepare(&u, copy, len);
+    int64_t id = blob_put(db, &u);
+    free(u.data);
+    return id;
+}
+
 int64_t blob_id(struct db *db, const unsigned char hash[32])
 {
     sqlite3_stmt *st = db_stmt(db, "SELECT id FROM blobs WHERE hash = :h");

@@ -32,6 +32,9 @@ unsigned char *upload_bytes(const struct upload *u, size_t *len);
 int64_t blob_store_or_respond(struct req *r);
 /* The same outside a request: the blob id, or 0 on a database error. */
 int64_t blob_put(struct db *db, const struct upload *u);
+/* Stores `len` bytes (copied; hashed and compressed here) as a blob: its id, or 0 when out of
+ * memory or on a database error. */
+int64_t blob_put_data(struct db *db, const void *data, size_t len);
 /* The id of the blob with this hash, or 0 when there is none (or on a database error). */
 int64_t blob_id(struct db *db, const unsigned char hash[32]);
 /* Deletes a blob that no record names any more (call after deleting such a record). */
