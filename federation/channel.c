@@ -55,12 +55,40 @@ int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms
     sqlite3_reset(st);
     size_t i;
     json_t *id, *b;
+    /* Each item is a document of its own, stored as a blob: the manifest names it by hash, so
+     * that it stays small (a line per item) and an unchanged item costs a region nothing. */
     json_array_foreach(ids, i, id)
     {
-        if (library_item_export(db, json_integer_value(id), true, items, blobs, blob_ids) != 0) {
+        json_t *one = json_array();
+        if (library_item_export(db, json_integer_value(id), true, one, blobs, blob_ids) != 0) {
+            json_decref(one);
             json_decref(ids);
             goto db_error;
         }
+        json_t *it = json_array_get(one, 0);
+        char *doc_text = json_dumps(it, JSON_COMPACT | JSON_SORT_KEYS);
+        unsigned char h[32];
+        char hexh[65];
+        int64_t blob = 0;
+        if (doc_text != NULL) {
+            size_t dl = strlen(doc_text);
+            crypto_generichash(h, sizeof(h), (unsigned char *)doc_text, dl, NULL, 0);
+            sodium_bin2hex(hexh, sizeof(hexh), h, sizeof(h));
+            blob = blob_put_data(db, doc_text, dl);
+            if (blob != 0 && json_object_get(blobs, hexh) == NULL)
+                json_object_set_new(blobs, hexh,
+                                    json_pack("{s:s,s:I}", "hash", hexh, "size", (json_int_t)dl));
+        }
+        free(doc_text);
+        if (blob == 0) {
+            json_decref(one);
+            json_decref(ids);
+            goto db_error;
+        }
+        json_array_append_new(items,
+                              json_pack("{s:O,s:O,s:s}", "uid", json_object_get(it, "uid"),
+                                        "version", json_object_get(it, "version"), "doc", hexh));
+        json_decref(one);
     }
     json_decref(ids);
     const char *hex;
@@ -333,6 +361,27 @@ static int import_blob(void *ctx, const unsigned char hash[32], const unsigned c
     return 0;
 }
 
+/* Reads an item's document from the blobs (the bundle or the pull stored it, checked). */
+static json_t *load_doc(void *ctx, json_t *entry, char *err, size_t errlen)
+{
+    struct db *db = ctx;
+    unsigned char h[32];
+    const char *hex = json_string_value(json_object_get(entry, "doc"));
+    int64_t id = bundle_hash_parse(hex, h) == 0 ? blob_id(db, h) : 0;
+    size_t size = 0;
+    int why = 0;
+    unsigned char *text = id ? blob_load(db, id, h, &size, &why) : NULL;
+    json_t *doc = text ? json_loadb((const char *)text, size, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    free(text);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        snprintf(err, errlen, "the document of item %s is missing or not JSON",
+                 json_string_value(json_object_get(entry, "uid")) ?: "?");
+        return NULL;
+    }
+    return doc;
+}
+
 int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
                   struct channel_import *res, char *err, size_t errlen)
 {
@@ -354,8 +403,8 @@ int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
             return -1;
         }
     }
-    rc = library_hub_apply(db, json_object_get(manifest, "items"), &res->changed, &res->removed,
-                           err, errlen);
+    rc = library_hub_apply(db, json_object_get(manifest, "items"), load_doc, db, &res->changed,
+                           &res->removed, err, errlen);
     if (rc != 0)
         return -1;
     sqlite3_stmt *st = db_stmt(db, "INSERT INTO channel_state (id, version, manifest_hash, "

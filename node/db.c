@@ -36,6 +36,7 @@ static const char *const migrations[] = {
     "federation/reports.sql",             /* 16 */
     "federation/contributions.sql",       /* 17 */
     "federation/rotation.sql",            /* 18 */
+    "node/library/exchange.sql",          /* 19 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

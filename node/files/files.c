@@ -188,7 +188,8 @@ int blob_release(struct db *db, int64_t blob_id)
                                    "FROM homework_files WHERE blob_id = :b) AND NOT EXISTS "
                                    "(SELECT 1 FROM library_files WHERE blob_id = :b) AND NOT "
                                    "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
-                                   ":b)");
+                                   ":b) AND NOT EXISTS (SELECT 1 FROM library_items WHERE "
+                                   "hub_doc = (SELECT hash FROM blobs WHERE id = :b))");
     if (st == NULL)
         return -1;
     db_bind_int(st, ":b", blob_id);

@@ -291,8 +291,9 @@ db_error:
     return 0;
 }
 
-int library_hub_apply(struct db *db, json_t *items, long *changed, long *removed, char *err,
-                      size_t errlen)
+int library_hub_apply(struct db *db, json_t *items,
+                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
+                      void *ctx, long *changed, long *removed, char *err, size_t errlen)
 {
     if (!json_is_array(items)) {
         snprintf(err, errlen, "manifest: \"items\" must be a list");
@@ -307,7 +308,8 @@ int library_hub_apply(struct db *db, json_t *items, long *changed, long *removed
     sqlite3_stmt *st = db_stmt(
         db, "SELECT f.blob_id FROM library_files f JOIN library_items i ON i.id = f.item_id "
             "WHERE i.origin = 'hub' UNION SELECT cover_blob_id FROM library_items WHERE origin = "
-            "'hub' AND cover_blob_id IS NOT NULL");
+            "'hub' AND cover_blob_id IS NOT NULL UNION SELECT b.id FROM library_items i JOIN "
+            "blobs b ON b.hash = i.hub_doc WHERE i.origin = 'hub'");
     if (st == NULL)
         goto db_error;
     while (sqlite3_step(st) == SQLITE_ROW)
@@ -320,11 +322,56 @@ int library_hub_apply(struct db *db, json_t *items, long *changed, long *removed
             snprintf(err, errlen, "manifest: item %s appears twice", uid);
             goto out;
         }
-        bool changed_one = false;
-        if (write_item(db, it, i, NULL, "hub", "approved", "", &changed_one, err, errlen) == 0)
+        /* An entry naming its document by hash: unchanged when the item came from it. */
+        const char *doc = json_string_value(json_object_get(it, "doc"));
+        unsigned char h[32];
+        size_t got = 0;
+        if (load != NULL) {
+            if (uid == NULL || doc == NULL ||
+                sodium_hex2bin(h, sizeof(h), doc, strlen(doc), NULL, &got, NULL) != 0 ||
+                got != 32) {
+                snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
+                goto out;
+            }
+            st = db_stmt(db, "SELECT 1 FROM library_items WHERE uid = :u AND origin = 'hub' AND "
+                             "hub_doc = :h");
+            if (st == NULL)
+                goto db_error;
+            db_bind_text(st, ":u", uid);
+            db_bind_blob(st, ":h", h, 32);
+            bool same = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_reset(st);
+            if (same) {
+                json_object_set_new(kept, uid, json_true());
+                continue;
+            }
+        }
+        json_t *item = load ? load(ctx, it, err, errlen) : json_incref(it);
+        if (item == NULL)
             goto out;
+        const char *inner = json_string_value(json_object_get(item, "uid"));
+        if (load != NULL && (inner == NULL || strcmp(inner, uid) != 0)) {
+            snprintf(err, errlen, "manifest: item %s's document is another item's", uid);
+            json_decref(item);
+            goto out;
+        }
+        bool changed_one = false;
+        int64_t written =
+            write_item(db, item, i, NULL, "hub", "approved", "", &changed_one, err, errlen);
+        json_decref(item);
+        if (written == 0)
+            goto out;
+        if (load != NULL) {
+            st = db_stmt(db, "UPDATE library_items SET hub_doc = :h WHERE id = :id");
+            if (st == NULL)
+                goto db_error;
+            db_bind_blob(st, ":h", h, 32);
+            db_bind_int(st, ":id", written);
+            if (db_exec_stmt(st) != SQLITE_DONE)
+                goto db_error;
+        }
         json_object_set_new(kept, uid, json_true());
-        *changed += changed_one;
+        *changed += changed_one || load != NULL;
     }
     /* The hub's items that left the channel go, unless a lesson or a homework uses them: the
      * journal keeps what a class was given. */

@@ -38,13 +38,17 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
                         json_t *blob_ids);
 
 /* Applies the hub channel's `items` to this region's library inside the caller's write
- * transaction: each item is validated and inserted or updated by uid as an approved item of
- * origin "hub" (files by blob hash, which must already be stored; questions with their keys);
+ * transaction. With `load`, each entry is {"uid", "doc": hash of the item's document}: an item
+ * that came from that very document is left as it is, any other is read with load(ctx, entry)
+ * (a new reference, or NULL with err). Without, each entry is the item itself. Each item is
+ * validated and inserted or updated by uid as an approved item of origin "hub" (files by blob
+ * hash, which must already be stored; questions with their keys);
  * the hub's items that are no longer listed are removed unless a lesson or a homework uses
  * them; blobs nothing names any more are released. *changed and *removed count items.
  * 0, or -1 with err (the caller rolls back). */
-int library_hub_apply(struct db *db, json_t *items, long *changed, long *removed, char *err,
-                      size_t errlen);
+int library_hub_apply(struct db *db, json_t *items,
+                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
+                      void *ctx, long *changed, long *removed, char *err, size_t errlen);
 
 /* At the hub: writes a region's contributed item (exchange JSON, validated as a channel item;
  * its blobs already stored) as a submitted item of origin "region" under `uid`, its authors
