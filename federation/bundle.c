@@ -112,6 +112,9 @@ struct bundle_writer *bundle_writer_open(FILE *out, int level, const struct ms_s
     /* Levels above 19 would want windows beyond what readers allow. */
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level > 19 ? 19 : level);
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+    /* Compression in a worker thread beside the one that reads and hashes, as `tar | zstd`
+     * runs in two processes (ignored by a libzstd built without threads). */
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, 1);
     unsigned char len[4];
     if (zwrite(w, BUNDLE_MAGIC, 8, ZSTD_e_continue, err, errlen) != 0)
         goto fail;
