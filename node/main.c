@@ -2,6 +2,7 @@
  * mesnode: the command line (PRODUCT.md section 6). Each command is one static function;
  * every command answers --help. Exit codes: 0 success, 1 failure, 2 usage error.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
@@ -421,8 +422,9 @@ static const struct command commands[] = {
 
 int main(int argc, char **argv)
 {
-    if (sodium_init() < 0) {
-        fprintf(stderr, "mesnode: libsodium failed to initialise\n");
+    /* Both once, before any thread: libcurl's global set-up is not thread-safe. */
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "mesnode: libsodium or libcurl failed to initialise\n");
         return 1;
     }
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
