@@ -347,6 +347,16 @@ const tests = {
       hub.stop();
     }
   },
+  async "the administrator sees the federation's status of the region"(ctx) {
+    const { page, base } = ctx;
+    await login(page, base, "admin");
+    await page.click("#nav a[href='/federation']");
+    await page.waitForSelector("#federation-channel");
+    const text = await page.textContent("main");
+    assert(text.includes("региональный") && text.includes("Синхронизация по расписанию выключена"),
+      "status page: " + text);
+    assert((await page.textContent("#federation-outbox")).includes("Ждут отправки"), "outbox");
+  },
   async "student sees the week and the weighted averages"(ctx) {
     const { page, base } = ctx;
     await login(page, base, "student");
