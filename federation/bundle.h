@@ -1,7 +1,7 @@
 /*
- * Bundles: signed content carried as one file (docs/federation.md, "Bundles"). The library's
- * offline packages use them now; the hub's channel bundles (full or incremental) use the same
- * container. A bundle is a zstd stream of
+ * Bundles: signed content carried as one file (docs/federation.md, "Bundles"): the library's
+ * offline packages, the hub's channel versions (full or incremental) and regions'
+ * contributions. A bundle is a zstd stream of
  *
  *   "MESBNDL1"
  *   u32 LE length | the manifest: a JSON object, at most BUNDLE_MANIFEST_MAX bytes
