@@ -1,7 +1,8 @@
 /*
  * The federation's HTTP routes under /federation/v1/ (docs/federation.md): the node's public
  * key, with which anyone checks what the node signs; at the hub, the library channel's
- * manifests and blobs for enrolled regions' signed requests (auth.h).
+ * manifests and blobs for enrolled regions' signed requests (auth.h); the operator's status of
+ * the federation (GET /api/v1/federation/status).
  */
 #include <ctype.h>
 #include <jansson.h>
