@@ -50,10 +50,11 @@ const char fed_usage_verify[] =
     "comment and exits 0 only when both signatures are valid.\n";
 
 const char fed_usage_publish[] =
-    "usage: mesnode publish --config FILE [--valid-days N]\n"
+    "usage: mesnode publish --config FILE [--valid-days N | --valid-seconds N]\n"
     "\n"
     "At the hub (mode: hub): publishes the next version of the library channel, every approved\n"
-    "item of the hub's library, signed with the hub's key and valid for N days (default 30).\n"
+    "item of the hub's library, signed with the hub's key and valid for N days (default 30;\n"
+    "--valid-seconds for short lives, as tests of expiry want).\n"
     "Regions take it with `mesnode bundle import` (or, later, by pulling it).\n";
 
 const char fed_usage_enroll[] =

@@ -94,7 +94,7 @@ static bool one_of(const char *s, const char *const *list)
     return false;
 }
 
-static bool uid_ok(const char *uid)
+bool library_uid_ok(const char *uid)
 {
     size_t n = uid ? strlen(uid) : 0;
     if (n == 0 || n > 64 || uid[0] == '.')
@@ -123,7 +123,7 @@ static int64_t present_blob(struct db *db, const char *hex)
  * `origin`, in `status`. The item's id, or 0 with err. */
 static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_as,
                           const char *origin, const char *status, const char *authors_suffix,
-                          bool *changed, char *err, size_t errlen)
+                          char *err, size_t errlen)
 {
     static const char *const types[] = {"scenario", "test", "textbook", "workbook", "fiction",
                                         "lab",      "app",  "media",    NULL};
@@ -140,9 +140,10 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
                     &version, "cover", &cover_j, "files", &files, "questions", &questions) != 0 ||
         (subject_j && !json_is_null(subject_j) && !json_is_string(subject_j)) ||
         (cover_j && !json_is_null(cover_j) && !json_is_string(cover_j)) ||
-        !uid_ok(uid_as ? uid_as : uid) || !one_of(type, types) || !school_text_ok(title, 1, 300) ||
-        !school_text_ok(description, 0, 5000) || strlen(body) > 200000 || gmin < 1 || gmax > 11 ||
-        gmin > gmax || version < 1 || !json_is_array(files) ||
+        !library_uid_ok(uid_as ? uid_as : uid) || !one_of(type, types) ||
+        !school_text_ok(title, 1, 300) || !school_text_ok(description, 0, 5000) ||
+        strlen(body) > 200000 || gmin < 1 || gmax > 11 || gmin > gmax || version < 1 ||
+        !json_is_array(files) ||
         (questions && !json_is_array(questions) && !json_is_null(questions))) {
         snprintf(err, errlen,
                  "item %zu: uid, type, title, grades, version or files are missing "
@@ -171,12 +172,7 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
             "grade_max = excluded.grade_max, authors = excluded.authors, licence = "
             "excluded.licence, language = excluded.language, version = excluded.version, "
             "cover_blob_id = excluded.cover_blob_id, updated_at = unixepoch() WHERE origin = "
-            ":origin AND (version, title, description, body, type, grade_min, grade_max, authors, "
-            "licence, language, coalesce(cover_blob_id, 0), coalesce(subject_id, 0)) IS NOT "
-            "(excluded.version, excluded.title, excluded.description, excluded.body, "
-            "excluded.type, excluded.grade_min, excluded.grade_max, excluded.authors, "
-            "excluded.licence, excluded.language, coalesce(excluded.cover_blob_id, 0), "
-            "coalesce(excluded.subject_id, 0))");
+            ":origin");
     if (st == NULL)
         goto db_error;
     db_bind_text(st, ":uid", uid);
@@ -197,7 +193,6 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
     db_bind_int(st, ":cover", cover_id);
     if (db_exec_stmt(st) != SQLITE_DONE)
         goto db_error;
-    *changed = db_changes(db) > 0;
     st = db_stmt(db, "SELECT id FROM library_items WHERE uid = :uid AND origin = :origin");
     if (st == NULL)
         goto db_error;
@@ -209,10 +204,6 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
         snprintf(err, errlen, "item %s: the uid belongs to one of this region's own items", uid);
         return 0;
     }
-    /* An item the hub did not change (same version and fields) keeps its files and questions:
-     * on the hub they change only with a new version. */
-    if (!*changed)
-        return id;
     /* Files and questions: the channel's, replacing what the item had. */
     static const char *const clear[] = {"DELETE FROM library_files WHERE item_id = :id",
                                         "DELETE FROM library_questions WHERE item_id = :id"};
@@ -322,56 +313,49 @@ int library_hub_apply(struct db *db, json_t *items,
             snprintf(err, errlen, "manifest: item %s appears twice", uid);
             goto out;
         }
-        /* An entry naming its document by hash: unchanged when the item came from it. */
+        /* An entry names its document by hash: an item that came from it is unchanged. */
         const char *doc = json_string_value(json_object_get(it, "doc"));
         unsigned char h[32];
         size_t got = 0;
-        if (load != NULL) {
-            if (uid == NULL || doc == NULL ||
-                sodium_hex2bin(h, sizeof(h), doc, strlen(doc), NULL, &got, NULL) != 0 ||
-                got != 32) {
-                snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
-                goto out;
-            }
-            st = db_stmt(db, "SELECT 1 FROM library_items WHERE uid = :u AND origin = 'hub' AND "
-                             "hub_doc = :h");
-            if (st == NULL)
-                goto db_error;
-            db_bind_text(st, ":u", uid);
-            db_bind_blob(st, ":h", h, 32);
-            bool same = sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_reset(st);
-            if (same) {
-                json_object_set_new(kept, uid, json_true());
-                continue;
-            }
+        if (uid == NULL || doc == NULL ||
+            sodium_hex2bin(h, sizeof(h), doc, strlen(doc), NULL, &got, NULL) != 0 || got != 32) {
+            snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
+            goto out;
         }
-        json_t *item = load ? load(ctx, it, err, errlen) : json_incref(it);
+        st = db_stmt(db, "SELECT 1 FROM library_items WHERE uid = :u AND origin = 'hub' AND "
+                         "hub_doc = :h");
+        if (st == NULL)
+            goto db_error;
+        db_bind_text(st, ":u", uid);
+        db_bind_blob(st, ":h", h, 32);
+        bool same = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_reset(st);
+        if (same) {
+            json_object_set_new(kept, uid, json_true());
+            continue;
+        }
+        json_t *item = load(ctx, it, err, errlen);
         if (item == NULL)
             goto out;
         const char *inner = json_string_value(json_object_get(item, "uid"));
-        if (load != NULL && (inner == NULL || strcmp(inner, uid) != 0)) {
+        if (inner == NULL || strcmp(inner, uid) != 0) {
             snprintf(err, errlen, "manifest: item %s's document is another item's", uid);
             json_decref(item);
             goto out;
         }
-        bool changed_one = false;
-        int64_t written =
-            write_item(db, item, i, NULL, "hub", "approved", "", &changed_one, err, errlen);
+        int64_t written = write_item(db, item, i, NULL, "hub", "approved", "", err, errlen);
         json_decref(item);
         if (written == 0)
             goto out;
-        if (load != NULL) {
-            st = db_stmt(db, "UPDATE library_items SET hub_doc = :h WHERE id = :id");
-            if (st == NULL)
-                goto db_error;
-            db_bind_blob(st, ":h", h, 32);
-            db_bind_int(st, ":id", written);
-            if (db_exec_stmt(st) != SQLITE_DONE)
-                goto db_error;
-        }
+        st = db_stmt(db, "UPDATE library_items SET hub_doc = :h WHERE id = :id");
+        if (st == NULL)
+            goto db_error;
+        db_bind_blob(st, ":h", h, 32);
+        db_bind_int(st, ":id", written);
+        if (db_exec_stmt(st) != SQLITE_DONE)
+            goto db_error;
         json_object_set_new(kept, uid, json_true());
-        *changed += changed_one || load != NULL;
+        (*changed)++;
     }
     /* The hub's items that left the channel go, unless a lesson or a homework uses them: the
      * journal keeps what a class was given. */
@@ -418,6 +402,5 @@ int64_t library_contribution_write(struct db *db, json_t *item, const char *uid,
 {
     char suffix[200];
     snprintf(suffix, sizeof(suffix), " (%s)", region_name);
-    bool changed = false;
-    return write_item(db, item, 0, uid, "region", "submitted", suffix, &changed, err, errlen);
+    return write_item(db, item, 0, uid, "region", "submitted", suffix, err, errlen);
 }

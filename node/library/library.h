@@ -30,6 +30,10 @@ struct req;
 struct ms_public;
 struct db;
 
+/* An item's uid as exchanges carry it: 1-64 letters, digits, '-', '_' or '.', not starting
+ * with '.' (a folder name when a package is unpacked). */
+bool library_uid_ok(const char *uid);
+
 /* Appends item `id` as exchange JSON (docs/federation.md) to `items`: metadata, files by blob
  * hash, a test's questions, with their answer keys only when with_keys (the hub's channel to
  * regions; never to people). Its blobs go into `blobs` (hex hash -> {"hash", "size"}) and
@@ -38,12 +42,11 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
                         json_t *blob_ids);
 
 /* Applies the hub channel's `items` to this region's library inside the caller's write
- * transaction. With `load`, each entry is {"uid", "doc": hash of the item's document}: an item
- * that came from that very document is left as it is, any other is read with load(ctx, entry)
- * (a new reference, or NULL with err). Without, each entry is the item itself. Each item is
- * validated and inserted or updated by uid as an approved item of origin "hub" (files by blob
- * hash, which must already be stored; questions with their keys);
- * the hub's items that are no longer listed are removed unless a lesson or a homework uses
+ * transaction. Each entry is {"uid", "doc": hash of the item's document}: an item that came
+ * from that very document is left as it is, any other is read with load(ctx, entry) (a new
+ * reference, or NULL with err), validated and inserted or updated by uid as an approved item
+ * of origin "hub" (files by blob hash, which must already be stored; questions with their
+ * keys); the hub's items that are no longer listed are removed unless a lesson or a homework uses
  * them; blobs nothing names any more are released. *changed and *removed count items.
  * 0, or -1 with err (the caller rolls back). */
 int library_hub_apply(struct db *db, json_t *items,

@@ -149,17 +149,6 @@ struct opening {
     json_t *manifest;
 };
 
-static bool uid_ok(const char *uid)
-{
-    size_t n = uid ? strlen(uid) : 0;
-    if (n == 0 || n > 64 || uid[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(isalnum((unsigned char)uid[i]) || strchr("-_.", uid[i])))
-            return false;
-    return true;
-}
-
 /* A package's items: each with a safe uid and title, files with safe, distinct names whose
  * hashes the manifest's blob list names. */
 static int package_check(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
@@ -187,7 +176,7 @@ static int package_check(void *ctx, json_t *m, const struct ms_sig *sig, const c
     {
         const char *uid = json_string_value(json_object_get(it, "uid"));
         json_t *files = json_object_get(it, "files"), *f;
-        if (!uid_ok(uid) || json_object_get(uids, uid) ||
+        if (!library_uid_ok(uid) || json_object_get(uids, uid) ||
             !json_is_string(json_object_get(it, "title")) || !json_is_array(files)) {
             snprintf(err, errlen, "item %zu: a unique uid, a title and files are needed", i);
             rc = -1;

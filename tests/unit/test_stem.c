@@ -38,14 +38,13 @@ static int teardown(void **state)
     return sqlite3_close(db);
 }
 
-/* The rowids matching `query`, as "1,2" (in rowid order). */
-static const char *match(const char *query)
+/* The rowids that `sql` (with ?1 the query) returns, as "1,2". */
+static const char *rows(const char *sql, const char *query)
 {
     static char out[64];
     sqlite3_stmt *st;
     out[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return "error";
     sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
     size_t n = 0;
@@ -54,6 +53,12 @@ static const char *match(const char *query)
             (size_t)snprintf(out + n, sizeof(out) - n, n ? ",%d" : "%d", sqlite3_column_int(st, 0));
     sqlite3_finalize(st);
     return out;
+}
+
+/* The rowids matching `query`, in rowid order. */
+static const char *match(const char *query)
+{
+    return rows("SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid", query);
 }
 
 static void test_russian_forms(void **state)
@@ -97,19 +102,7 @@ static void test_every_connection(void **state)
 /* The rowids matching `query` in mes_rank order over a (title, body) table weighted 10 and 1. */
 static const char *ranked(const char *query)
 {
-    static char out[64];
-    sqlite3_stmt *st;
-    out[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT rowid FROM r WHERE r MATCH ?1 ORDER BY rank", -1, &st,
-                           NULL) != SQLITE_OK)
-        return "error";
-    sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
-    size_t n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && n + 8 < sizeof(out))
-        n +=
-            (size_t)snprintf(out + n, sizeof(out) - n, n ? ",%d" : "%d", sqlite3_column_int(st, 0));
-    sqlite3_finalize(st);
-    return out;
+    return rows("SELECT rowid FROM r WHERE r MATCH ?1 ORDER BY rank", query);
 }
 
 static void test_rank(void **state)
