@@ -1,11 +1,16 @@
 /*
- * The bundle container (see bundle.h): a zstd stream written with ZSTD_compressStream2 and read
- * with a bounded ZSTD_decompressStream. The reader holds the manifest, one blob at a time and
- * a sorted table of the manifest's blob claims; its memory is bounded by those claims.
+ * The bundle container (see bundle.h): a zstd stream written with ZSTD_compressStream2 (and raw
+ * blocks for bodies known not to compress) and read with a bounded ZSTD_decompressStream. The
+ * reader holds the manifest, one blob at a time and a sorted table of the manifest's blob
+ * claims; its memory is bounded by those claims. Both sides hash the whole file for its
+ * signature on a second thread (struct hashpipe), beside the one that (de)compresses and
+ * hashes the blobs: a channel of a gigabyte is two gigabytes of hashing.
  */
 #include "federation/bundle.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +49,115 @@ static uint64_t le_load(const unsigned char *in, int bytes)
     return v;
 }
 
+/* ---- the whole-file hash, on a thread of its own ----
+ *
+ * The owner fills fixed buffers in turn and hands each over; the worker hashes them in order
+ * and, when writing, writes them to the file. A buffer is the owner's again once the worker is
+ * done with it, so that at most HASHPIPE_BUFS are in flight and memory stays fixed. */
+enum { HASHPIPE_BUFS = 4, HASHPIPE_BUF = 1 << 20 };
+
+struct hashpipe {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *buf[HASHPIPE_BUFS];
+    size_t len[HASHPIPE_BUFS];
+    unsigned long handed, done; /* buffers handed over, and hashed (and written) */
+    bool closing, running;
+    atomic_bool failed; /* a write failed */
+    FILE *out;          /* where hashed buffers go, or NULL */
+    crypto_generichash_state hash;
+};
+
+static void *pipe_work(void *arg)
+{
+    struct hashpipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->done == p->handed && !p->closing)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->done == p->handed)
+            break;
+        const unsigned char *b = p->buf[p->done % HASHPIPE_BUFS];
+        size_t len = p->len[p->done % HASHPIPE_BUFS];
+        pthread_mutex_unlock(&p->mu);
+        crypto_generichash_update(&p->hash, b, len);
+        if (p->out != NULL && len > 0 && fwrite(b, 1, len, p->out) != len)
+            p->failed = true;
+        pthread_mutex_lock(&p->mu);
+        p->done++;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Starts the worker (writing to `out` when not NULL). 0, or -1 when out of memory or threads. */
+static int pipe_start(struct hashpipe *p, FILE *out)
+{
+    memset(p, 0, sizeof(*p));
+    p->out = out;
+    crypto_generichash_init(&p->hash, NULL, 0, MS_HASH_BYTES);
+    for (int i = 0; i < HASHPIPE_BUFS; i++)
+        if ((p->buf[i] = malloc(HASHPIPE_BUF)) == NULL)
+            return -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->thread, NULL, pipe_work, p) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        return -1;
+    }
+    p->running = true;
+    return 0;
+}
+
+/* The next buffer to fill (HASHPIPE_BUF bytes), once the worker no longer needs it. */
+static unsigned char *pipe_buffer(struct hashpipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->handed - p->done >= HASHPIPE_BUFS)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    return p->buf[p->handed % HASHPIPE_BUFS];
+}
+
+/* Hands over the buffer pipe_buffer gave, with its first `len` bytes to hash. */
+static void pipe_hand(struct hashpipe *p, size_t len)
+{
+    pthread_mutex_lock(&p->mu);
+    p->len[p->handed % HASHPIPE_BUFS] = len;
+    p->handed++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits until every buffer handed over is hashed (and written), stops the worker and puts the
+ * hash in `out` (may be NULL). 0, or -1 when a write failed. Once stopped, does nothing. */
+static int pipe_finish(struct hashpipe *p, unsigned char out[MS_HASH_BYTES])
+{
+    if (p->running) {
+        pthread_mutex_lock(&p->mu);
+        p->closing = true;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->thread, NULL);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        p->running = false;
+        unsigned char h[MS_HASH_BYTES];
+        crypto_generichash_final(&p->hash, out ? out : h, MS_HASH_BYTES);
+    }
+    return p->failed ? -1 : 0;
+}
+
+static void pipe_free(struct hashpipe *p)
+{
+    pipe_finish(p, NULL);
+    for (int i = 0; i < HASHPIPE_BUFS; i++)
+        free(p->buf[i]);
+}
+
 /* ---- writing ---- */
 
 struct bundle_writer {
@@ -52,16 +166,31 @@ struct bundle_writer {
     unsigned char *buf;
     size_t cap;
     const struct ms_secret *sk;
-    crypto_generichash_state file_hash; /* of every byte written */
+    bool in_frame;        /* a compressed frame is open */
+    struct hashpipe pipe; /* hashes and writes every byte before the signature frame */
+    unsigned char *cur;   /* the pipe's buffer being filled */
+    size_t fill;
 };
 
 static int put(struct bundle_writer *w, const void *data, size_t len, char *err, size_t errlen)
 {
-    if (len && fwrite(data, 1, len, w->out) != len) {
+    const unsigned char *p = data;
+    while (len > 0) {
+        if (w->fill == HASHPIPE_BUF) {
+            pipe_hand(&w->pipe, w->fill);
+            w->cur = pipe_buffer(&w->pipe);
+            w->fill = 0;
+        }
+        size_t n = len < HASHPIPE_BUF - w->fill ? len : HASHPIPE_BUF - w->fill;
+        memcpy(w->cur + w->fill, p, n);
+        w->fill += n;
+        p += n;
+        len -= n;
+    }
+    if (w->pipe.failed) {
         snprintf(err, errlen, "cannot write the bundle");
         return -1;
     }
-    crypto_generichash_update(&w->file_hash, data, len);
     return 0;
 }
 
@@ -106,9 +235,13 @@ struct bundle_writer *bundle_writer_open(FILE *out, int level, const struct ms_s
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if (pipe_start(&w->pipe, out) != 0) {
+        snprintf(err, errlen, "out of memory or threads");
+        goto fail;
+    }
+    w->cur = pipe_buffer(&w->pipe);
     w->out = out;
     w->sk = sk;
-    crypto_generichash_init(&w->file_hash, NULL, 0, MS_HASH_BYTES);
     /* Levels above 19 would want windows beyond what readers allow. */
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level > 19 ? 19 : level);
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
@@ -126,11 +259,13 @@ struct bundle_writer *bundle_writer_open(FILE *out, int level, const struct ms_s
     if (zwrite(w, len, 4, ZSTD_e_continue, err, errlen) != 0 ||
         zwrite(w, sig, sig_len, ZSTD_e_continue, err, errlen) != 0)
         goto fail;
+    w->in_frame = true;
     free(sig);
     return w;
 fail:
     free(sig);
     if (w) {
+        pipe_free(&w->pipe);
         ZSTD_freeCCtx(w->cctx);
         free(w->buf);
         free(w);
@@ -138,12 +273,49 @@ fail:
     return NULL;
 }
 
+/* A frame of raw blocks (RFC 8878 section 3.1.1): the magic, a frame header with no content
+ * size and a 128 KiB window, then blocks of at most 128 KiB copied as they are. */
+enum { RAW_BLOCK_MAX = 128 << 10 };
+
+static int raw_block(struct bundle_writer *w, const void *data, size_t len, bool last, char *err,
+                     size_t errlen)
+{
+    unsigned char head[3];
+    le_store(head, (uint64_t)len << 3 | (last ? 1 : 0), 3); /* block type 0: raw */
+    return put(w, head, 3, err, errlen) != 0 || put(w, data, len, err, errlen) != 0 ? -1 : 0;
+}
+
+static int raw_frame(struct bundle_writer *w, const unsigned char head[40],
+                     const unsigned char *data, size_t len, char *err, size_t errlen)
+{
+    /* Magic 0xFD2FB528; descriptor 0 (no content size, not single-segment, no checksum, no
+     * dictionary); window descriptor 0x38: 2^(10 + 7) bytes. */
+    static const unsigned char frame[6] = {0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x38};
+    if (put(w, frame, sizeof(frame), err, errlen) != 0 ||
+        raw_block(w, head, 40, len == 0, err, errlen) != 0)
+        return -1;
+    for (size_t at = 0; at < len; at += RAW_BLOCK_MAX) {
+        size_t n = len - at < RAW_BLOCK_MAX ? len - at : RAW_BLOCK_MAX;
+        if (raw_block(w, data + at, n, at + n == len, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int bundle_writer_blob(struct bundle_writer *w, const unsigned char hash[32], const void *data,
-                       size_t len, char *err, size_t errlen)
+                       size_t len, bool compress, char *err, size_t errlen)
 {
     unsigned char head[40];
     memcpy(head, hash, 32);
     le_store(head + 32, len, 8);
+    if (!compress) {
+        /* The compressed frame ends first; the next compressed blob starts a new one. */
+        if (w->in_frame && zwrite(w, "", 0, ZSTD_e_end, err, errlen) != 0)
+            return -1;
+        w->in_frame = false;
+        return raw_frame(w, head, data, len, err, errlen);
+    }
+    w->in_frame = true;
     if (zwrite(w, head, sizeof(head), ZSTD_e_continue, err, errlen) != 0)
         return -1;
     return zwrite(w, data, len, ZSTD_e_continue, err, errlen);
@@ -154,17 +326,25 @@ int bundle_writer_close(struct bundle_writer *w, char *err, size_t errlen)
     unsigned char end[40] = {0}, hash[MS_HASH_BYTES], head[8];
     int rc = zwrite(w, end, sizeof(end), ZSTD_e_end, err, errlen);
     char *sig = NULL;
+    pipe_hand(&w->pipe, w->fill);
+    if (pipe_finish(&w->pipe, hash) != 0 && rc == 0) {
+        snprintf(err, errlen, "cannot write the bundle");
+        rc = -1;
+    }
     if (rc == 0) {
         /* The signature of every byte before it, in a skippable frame that zstd ignores. */
-        crypto_generichash_final(&w->file_hash, hash, sizeof(hash));
         sig = ms_sign_hash(w->sk, hash, SIG_FRAME_COMMENT, "mes bundle");
         if (sig == NULL) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
         } else {
+            size_t n = strlen(sig);
             le_store(head, SIG_FRAME_MAGIC, 4);
-            le_store(head + 4, strlen(sig), 4);
-            rc = put(w, head, 8, err, errlen) || put(w, sig, strlen(sig), err, errlen) ? -1 : 0;
+            le_store(head + 4, n, 4);
+            if (fwrite(head, 1, 8, w->out) != 8 || fwrite(sig, 1, n, w->out) != n) {
+                snprintf(err, errlen, "cannot write the bundle");
+                rc = -1;
+            }
             free(sig);
         }
     }
@@ -172,6 +352,7 @@ int bundle_writer_close(struct bundle_writer *w, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write the bundle");
         rc = -1;
     }
+    pipe_free(&w->pipe);
     ZSTD_freeCCtx(w->cctx);
     free(w->buf);
     free(w);
@@ -183,36 +364,46 @@ int bundle_writer_close(struct bundle_writer *w, char *err, size_t errlen)
 struct zin {
     FILE *f;
     ZSTD_DCtx *dctx;
-    unsigned char *ibuf, *obuf;
-    size_t icap, ocap;
+    unsigned char *ibuf, *obuf; /* ibuf: the pipe's buffer being read, HASHPIPE_BUF bytes */
+    size_t ocap;
     ZSTD_inBuffer in;
     size_t opos, olen;  /* decompressed bytes not yet taken: obuf[opos..olen) */
     size_t frame_state; /* last ZSTD_decompressStream result: 0 at a frame's end */
     bool eof;
-    crypto_generichash_state file_hash; /* of the input the decompressor consumed */
+    struct hashpipe pipe; /* hashes the input the decompressor consumed */
 };
+
+/* Reads the next input into a fresh buffer, the consumed one going to the hash: 1 when bytes
+ * came, 0 at the end of the file, -1 on a read error. */
+static int zin_more(struct zin *z)
+{
+    if (z->in.size > 0)
+        pipe_hand(&z->pipe, z->in.size);
+    z->ibuf = pipe_buffer(&z->pipe);
+    z->in.src = z->ibuf;
+    z->in.size = fread(z->ibuf, 1, HASHPIPE_BUF, z->f);
+    z->in.pos = 0;
+    if (z->in.size == 0)
+        return ferror(z->f) ? -1 : 0;
+    return 1;
+}
 
 /* Decompresses more into obuf; 1 when bytes came, 0 at the end of input, -1 on error. */
 static int zfill(struct zin *z, char *err, size_t errlen)
 {
     for (;;) {
         if (z->in.pos == z->in.size && !z->eof) {
-            z->in.size = fread(z->ibuf, 1, z->icap, z->f);
-            z->in.pos = 0;
-            if (z->in.size == 0) {
-                if (ferror(z->f)) {
-                    snprintf(err, errlen, "cannot read the bundle");
-                    return -1;
-                }
-                z->eof = true;
+            int got = zin_more(z);
+            if (got < 0) {
+                snprintf(err, errlen, "cannot read the bundle");
+                return -1;
             }
+            z->eof = got == 0;
         }
         if (z->in.pos == z->in.size && z->eof && z->frame_state == 0)
             return 0;
         ZSTD_outBuffer o = {z->obuf, z->ocap, 0};
-        size_t pos0 = z->in.pos;
         size_t rc = ZSTD_decompressStream(z->dctx, &o, &z->in);
-        crypto_generichash_update(&z->file_hash, z->ibuf + pos0, z->in.pos - pos0);
         if (ZSTD_isError(rc)) {
             snprintf(err, errlen, "not a bundle or damaged: zstd: %s", ZSTD_getErrorName(rc));
             return -1;
@@ -260,7 +451,7 @@ static int raw_read(struct zin *z, void *out, size_t n)
     unsigned char *p = out;
     while (n > 0) {
         if (z->in.pos == z->in.size) {
-            z->in.size = fread(z->ibuf, 1, z->icap, z->f);
+            z->in.size = fread(z->ibuf, 1, HASHPIPE_BUF, z->f);
             z->in.pos = 0;
             if (z->in.size == 0)
                 return -1;
@@ -283,18 +474,12 @@ static int zend(struct zin *z, const struct ms_public *pk, char *err, size_t err
         return -1;
     }
     while (z->frame_state != 0) { /* the frame's checksum may still be unread */
-        if (z->in.pos == z->in.size) {
-            z->in.size = fread(z->ibuf, 1, z->icap, z->f);
-            z->in.pos = 0;
-            if (z->in.size == 0) {
-                snprintf(err, errlen, "the bundle is truncated");
-                return -1;
-            }
+        if (z->in.pos == z->in.size && zin_more(z) <= 0) {
+            snprintf(err, errlen, "the bundle is truncated");
+            return -1;
         }
         ZSTD_outBuffer o = {z->obuf, z->ocap, 0};
-        size_t pos0 = z->in.pos;
         size_t rc = ZSTD_decompressStream(z->dctx, &o, &z->in);
-        crypto_generichash_update(&z->file_hash, z->ibuf + pos0, z->in.pos - pos0);
         if (ZSTD_isError(rc) || o.pos > 0) {
             snprintf(err, errlen,
                      ZSTD_isError(rc) ? "the bundle is damaged"
@@ -303,7 +488,11 @@ static int zend(struct zin *z, const struct ms_public *pk, char *err, size_t err
         }
         z->frame_state = rc;
     }
+    /* The hash covers what the decompressor consumed; the signature frame follows it. The
+     * raw reads below reuse the pipe's buffer once the worker is done. */
     unsigned char head[8], hash[MS_HASH_BYTES], extra;
+    pipe_hand(&z->pipe, z->in.pos);
+    pipe_finish(&z->pipe, hash);
     if (raw_read(z, head, 8) != 0 || le_load(head, 4) != SIG_FRAME_MAGIC) {
         snprintf(err, errlen, "the bundle's signature is missing (truncated or not a bundle)");
         return -1;
@@ -319,9 +508,8 @@ static int zend(struct zin *z, const struct ms_public *pk, char *err, size_t err
         snprintf(err, errlen, "the bundle's signature is malformed or truncated");
     else if (raw_read(z, &extra, 1) == 0 || ferror(z->f))
         snprintf(err, errlen, "bytes after the bundle's signature");
-    else if (crypto_generichash_final(&z->file_hash, hash, sizeof(hash)),
-             ms_sig_parse(sigtext, slen, sig, why, sizeof(why)) != 0 || !sig->prehashed ||
-                 ms_sig_check(pk, sig, hash, NULL, 0, why, sizeof(why)) != 0)
+    else if (ms_sig_parse(sigtext, slen, sig, why, sizeof(why)) != 0 || !sig->prehashed ||
+             ms_sig_check(pk, sig, hash, NULL, 0, why, sizeof(why)) != 0)
         snprintf(err, errlen, "the bundle's signature: %s",
                  sig->prehashed ? why : "not a prehashed signature");
     else
@@ -394,16 +582,13 @@ int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *o
     long count = 0;
     int rc = -1;
     z.dctx = ZSTD_createDCtx();
-    z.ibuf = malloc(z.icap = ZSTD_DStreamInSize());
     z.obuf = malloc(z.ocap = ZSTD_DStreamOutSize());
     sig = malloc(sizeof(*sig));
-    if (z.dctx == NULL || z.ibuf == NULL || z.obuf == NULL || sig == NULL) {
-        snprintf(err, errlen, "out of memory");
+    if (z.dctx == NULL || z.obuf == NULL || sig == NULL || pipe_start(&z.pipe, NULL) != 0) {
+        snprintf(err, errlen, "out of memory or threads");
         goto out;
     }
     ZSTD_DCtx_setParameter(z.dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
-    z.in.src = z.ibuf;
-    crypto_generichash_init(&z.file_hash, NULL, 0, MS_HASH_BYTES);
 
     unsigned char head[12];
     if (zread(&z, head, sizeof(head), err, errlen) != 0)
@@ -493,8 +678,8 @@ int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *o
         *carried = count;
     rc = 0;
 out:
+    pipe_free(&z.pipe);
     ZSTD_freeDCtx(z.dctx);
-    free(z.ibuf);
     free(z.obuf);
     free(manifest);
     free(sigtext);

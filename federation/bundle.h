@@ -27,6 +27,7 @@
 #define MES_BUNDLE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -45,8 +46,11 @@ struct bundle_writer;
 struct bundle_writer *bundle_writer_open(FILE *out, int level, const struct ms_secret *sk,
                                          const char *manifest, size_t manifest_len,
                                          const char *trusted, char *err, size_t errlen);
+/* Adds a blob: compressed in the stream, or with `compress` false (a body known not to
+ * compress: the store keeps it raw) copied in zstd raw blocks, a frame of its own, without
+ * trying. Writing the incompressible blobs together saves ending frames between them. */
 int bundle_writer_blob(struct bundle_writer *w, const unsigned char hash[32], const void *data,
-                       size_t len, char *err, size_t errlen);
+                       size_t len, bool compress, char *err, size_t errlen);
 int bundle_writer_close(struct bundle_writer *w, char *err, size_t errlen);
 
 /* What a reader calls back, in order: `manifest` once, after the signature was checked and the

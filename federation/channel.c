@@ -74,7 +74,7 @@ int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms
             size_t dl = strlen(doc_text);
             crypto_generichash(h, sizeof(h), (unsigned char *)doc_text, dl, NULL, 0);
             sodium_bin2hex(hexh, sizeof(hexh), h, sizeof(h));
-            blob = blob_put_data(db, doc_text, dl);
+            blob = blob_put_hashed(db, h, doc_text, dl);
             if (blob != 0 && json_object_get(blobs, hexh) == NULL)
                 json_object_set_new(blobs, hexh,
                                     json_pack("{s:s,s:I}", "hash", hexh, "size", (json_int_t)dl));
@@ -234,27 +234,34 @@ int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t vers
                     version, previous, expires);
     if ((w = bundle_writer_open(out, 3, sk, text, strlen(text), trusted, err, errlen)) == NULL)
         goto out;
-    size_t i;
-    json_t *b;
-    json_array_foreach(json_object_get(doc, "blobs"), i, b)
-    {
-        const char *hex = json_string_value(json_object_get(b, "hash"));
-        if (json_object_get(skip, hex))
-            continue;
-        unsigned char hash[32];
-        size_t size = 0;
-        int why = 0;
-        int64_t id = bundle_hash_parse(hex, hash) == 0 ? blob_id(db, hash) : 0;
-        if (id == 0 || (data = blob_load(db, id, hash, &size, &why)) == NULL) {
-            snprintf(err, errlen, "blob %s of version %lld is missing or damaged", hex,
-                     (long long)version);
-            goto out;
+    /* The blobs the store compressed go first, in the compressed stream; then those it keeps
+     * raw (they did not compress), copied as they are without trying again. */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i;
+        json_t *b;
+        json_array_foreach(json_object_get(doc, "blobs"), i, b)
+        {
+            const char *hex = json_string_value(json_object_get(b, "hash"));
+            if (json_object_get(skip, hex))
+                continue;
+            unsigned char hash[32];
+            size_t size = 0;
+            int why = 0;
+            bool packed = false;
+            int64_t id = bundle_hash_parse(hex, hash) == 0 ? blob_lookup(db, hash, &packed) : 0;
+            if (id != 0 && packed != (pass == 0))
+                continue;
+            if (id == 0 || (data = blob_load(db, id, hash, &size, &why, NULL)) == NULL) {
+                snprintf(err, errlen, "blob %s of version %lld is missing or damaged", hex,
+                         (long long)version);
+                goto out;
+            }
+            if (bundle_writer_blob(w, hash, data, size, packed, err, errlen) != 0)
+                goto out;
+            free(data);
+            data = NULL;
+            (*carried)++;
         }
-        if (bundle_writer_blob(w, hash, data, size, err, errlen) != 0)
-            goto out;
-        free(data);
-        data = NULL;
-        (*carried)++;
     }
     rc = bundle_writer_close(w, err, errlen);
     w = NULL;
@@ -353,8 +360,7 @@ static int import_blob(void *ctx, const unsigned char hash[32], const unsigned c
                        size_t len, char *err, size_t errlen)
 {
     struct importing *im = ctx;
-    (void)hash; /* the reader checked data against it */
-    if (blob_put_data(im->db, data, len) == 0) {
+    if (blob_put_hashed(im->db, hash, data, len) == 0) { /* the reader checked the hash */
         snprintf(err, errlen, "database: %s", db_errmsg(im->db));
         return -1;
     }
@@ -370,7 +376,7 @@ static json_t *load_doc(void *ctx, json_t *entry, char *err, size_t errlen)
     int64_t id = bundle_hash_parse(hex, h) == 0 ? blob_id(db, h) : 0;
     size_t size = 0;
     int why = 0;
-    unsigned char *text = id ? blob_load(db, id, h, &size, &why) : NULL;
+    unsigned char *text = id ? blob_load(db, id, h, &size, &why, NULL) : NULL;
     json_t *doc = text ? json_loadb((const char *)text, size, JSON_REJECT_DUPLICATES, NULL) : NULL;
     free(text);
     if (!json_is_object(doc)) {

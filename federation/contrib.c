@@ -126,8 +126,10 @@ static char *contribution_bundle(struct node *n, struct db *db, int64_t id, int6
         unsigned char hash[32];
         size_t size;
         int why;
-        unsigned char *data = ok ? blob_load(db, json_integer_value(bid), hash, &size, &why) : NULL;
-        ok = data != NULL && bundle_writer_blob(w, hash, data, size, err, errlen) == 0;
+        bool packed = false;
+        unsigned char *data =
+            ok ? blob_load(db, json_integer_value(bid), hash, &size, &why, &packed) : NULL;
+        ok = data != NULL && bundle_writer_blob(w, hash, data, size, packed, err, errlen) == 0;
         free(data);
         if (!ok)
             break;
@@ -267,9 +269,8 @@ static int receive_manifest(void *ctx, json_t *m, const struct ms_sig *sig, cons
 static int receive_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
                         size_t len, char *err, size_t errlen)
 {
-    (void)hash; /* the reader checked data against it */
     struct receiving *rc = ctx;
-    if (blob_put_data(rc->db, data, len) == 0) {
+    if (blob_put_hashed(rc->db, hash, data, len) == 0) { /* the reader checked the hash */
         snprintf(err, errlen, "database: %s", db_errmsg(rc->db));
         return -1;
     }

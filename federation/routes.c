@@ -115,7 +115,7 @@ static int federation_blob(struct req *r)
         return r->status ? r->status : reply_error(r, 404, "not_found", "no such published blob");
     int why = 0;
     size_t size = 0;
-    unsigned char *data = blob_load(r->db, blob_id(r->db, hash), hash, &size, &why);
+    unsigned char *data = blob_load(r->db, blob_id(r->db, hash), hash, &size, &why, NULL);
     if (data == NULL)
         return why == 500 ? reply_error(r, 500, "damaged", "the stored blob is damaged")
                           : reply_error(r, 404, "not_found", "no such published blob");

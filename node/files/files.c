@@ -4,6 +4,7 @@
 #include "files/files.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -98,6 +99,80 @@ int upload_read_or_respond(struct req *r)
     return 0;
 }
 
+/* One compression and one decompression context per thread, reused: a context made per call
+ * costs more than compressing a small body (its tables are allocated and zeroed each time). */
+static pthread_key_t zctx_key;
+static pthread_once_t zctx_once = PTHREAD_ONCE_INIT;
+
+struct zctx {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *d;
+};
+
+static void zctx_free(void *p)
+{
+    struct zctx *z = p;
+    ZSTD_freeCCtx(z->c);
+    ZSTD_freeDCtx(z->d);
+    free(z);
+}
+
+static void zctx_key_make(void)
+{
+    pthread_key_create(&zctx_key, zctx_free);
+}
+
+/* This thread's contexts, made at its first use; NULL when out of memory. */
+static struct zctx *zctx(void)
+{
+    pthread_once(&zctx_once, zctx_key_make);
+    struct zctx *z = pthread_getspecific(zctx_key);
+    if (z == NULL && (z = calloc(1, sizeof(*z))) != NULL) {
+        z->c = ZSTD_createCCtx();
+        z->d = ZSTD_createDCtx();
+        if (z->c == NULL || z->d == NULL || pthread_setspecific(zctx_key, z) != 0) {
+            zctx_free(z);
+            z = NULL;
+        }
+    }
+    return z;
+}
+
+/* The zstd frame of `len` bytes when it saves 3 % or more (malloc'ed, its length in *zlen),
+ * else NULL: the body is stored as it is. A large body that does not compress in its first
+ * 64 KiB (media, archives) is not compressed whole to find out. */
+static void *compress_if_worth(const void *buf, size_t len, size_t *zlen)
+{
+    enum { SAMPLE = 64 << 10 };
+    struct zctx *z = len >= MIN_COMPRESS ? zctx() : NULL;
+    if (z == NULL)
+        return NULL;
+    size_t bound = ZSTD_compressBound(len > 2 * SAMPLE ? SAMPLE : len);
+    void *out = malloc(bound);
+    if (out == NULL)
+        return NULL;
+    if (len > 2 * SAMPLE) {
+        size_t zl = ZSTD_compressCCtx(z->c, out, bound, buf, SAMPLE, 1);
+        if (ZSTD_isError(zl) || zl >= SAMPLE - SAMPLE / 32) {
+            free(out);
+            return NULL;
+        }
+        void *bigger = realloc(out, bound = ZSTD_compressBound(len));
+        if (bigger == NULL) {
+            free(out);
+            return NULL;
+        }
+        out = bigger;
+    }
+    size_t zl = ZSTD_compressCCtx(z->c, out, bound, buf, len, ZSTD_LEVEL);
+    if (ZSTD_isError(zl) || zl >= len - len / 32) {
+        free(out);
+        return NULL;
+    }
+    *zlen = zl;
+    return out;
+}
+
 void upload_prepare(struct upload *u, unsigned char *buf, size_t len)
 {
     u->size = len;
@@ -105,72 +180,84 @@ void upload_prepare(struct upload *u, unsigned char *buf, size_t len)
     u->data = buf;
     u->len = len;
     u->zstd = false;
-    /* A large body that does not compress in its first 64 KiB (media, archives) is stored as
-     * it is, without compressing it all to find out. */
-    enum { SAMPLE = 64 << 10 };
-    if (len > 2 * SAMPLE) {
-        size_t bound = ZSTD_compressBound(SAMPLE);
-        void *z = malloc(bound);
-        size_t zl = z ? ZSTD_compress(z, bound, buf, SAMPLE, 1) : 0;
-        free(z);
-        if (z == NULL || ZSTD_isError(zl) || zl >= SAMPLE - SAMPLE / 32)
-            return;
+    size_t zl = 0;
+    void *z = compress_if_worth(buf, len, &zl);
+    if (z != NULL) {
+        free(buf);
+        u->data = z;
+        u->len = zl;
+        u->zstd = true;
     }
-    if (len >= MIN_COMPRESS) {
-        size_t bound = ZSTD_compressBound(len);
-        void *z = malloc(bound);
-        size_t zl = z ? ZSTD_compress(z, bound, buf, len, ZSTD_LEVEL) : 0;
-        if (z != NULL && !ZSTD_isError(zl) && zl < len - len / 32) { /* saves 3 % or more */
-            free(buf);
-            u->data = z;
-            u->len = zl;
-            u->zstd = true;
-        } else {
-            free(z);
-        }
-    }
+}
+
+/* Inserts a body once per hash: `data` (len bytes) is what is stored, its zstd frame when
+ * `zstd`. The blob's id, or 0 on a database error. */
+static int64_t blob_insert(struct db *db, const unsigned char hash[32], size_t size, bool zstd,
+                           const void *data, size_t len)
+{
+    sqlite3_stmt *st = db_stmt(db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, "
+                                   ":s, :z, :d) ON CONFLICT (hash) DO NOTHING RETURNING id");
+    if (st == NULL)
+        return 0;
+    db_bind_blob(st, ":h", hash, 32);
+    db_bind_int(st, ":s", (int64_t)size);
+    db_bind_int(st, ":z", zstd);
+    /* The bytes outlive the statement's step: no copy. */
+    sqlite3_bind_blob64(st, sqlite3_bind_parameter_index(st, ":d"), data, len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* the cached statement keeps no pointer to the caller's bytes */
+    if (rc != SQLITE_DONE)
+        return 0;
+    return id ? id : blob_id(db, hash); /* 0 rows: the body was already there */
 }
 
 int64_t blob_put(struct db *db, const struct upload *u)
 {
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, "
-                                   ":s, :z, :d) ON CONFLICT (hash) DO NOTHING");
-    if (st == NULL)
-        return 0;
-    db_bind_blob(st, ":h", u->hash, sizeof(u->hash));
-    db_bind_int(st, ":s", (int64_t)u->size);
-    db_bind_int(st, ":z", u->zstd);
-    /* The bytes outlive the statement's step: no copy. */
-    sqlite3_bind_blob64(st, sqlite3_bind_parameter_index(st, ":d"), u->data, u->len, SQLITE_STATIC);
-    int rc = db_exec_stmt(st);
-    sqlite3_clear_bindings(st); /* the cached statement keeps no pointer to the caller's bytes */
-    if (rc != SQLITE_DONE)
-        return 0;
-    return blob_id(db, u->hash);
+    return blob_insert(db, u->hash, u->size, u->zstd, u->data, u->len);
 }
 
 int64_t blob_put_data(struct db *db, const void *data, size_t len)
 {
-    unsigned char *copy = malloc(len ? len : 1);
-    if (copy == NULL)
+    unsigned char hash[32];
+    crypto_generichash(hash, sizeof(hash), data, len, NULL, 0);
+    return blob_put_hashed(db, hash, data, len);
+}
+
+int64_t blob_put_hashed(struct db *db, const unsigned char hash[32], const void *data, size_t len)
+{
+    int64_t id = blob_id(db, hash);
+    if (id != 0)
+        return id;
+    size_t zl = 0;
+    void *z = compress_if_worth(data, len, &zl);
+    id = z ? blob_insert(db, hash, len, true, z, zl) : blob_insert(db, hash, len, false, data, len);
+    free(z);
+    return id;
+}
+
+int64_t blob_lookup(struct db *db, const unsigned char hash[32], bool *packed)
+{
+    sqlite3_stmt *st = db_stmt(db, "SELECT id, zstd FROM blobs WHERE hash = :h");
+    if (st == NULL)
         return 0;
-    memcpy(copy, data, len);
-    struct upload u = {0};
-    upload_prepare(&u, copy, len);
-    int64_t id = blob_put(db, &u);
-    free(u.data);
+    db_bind_blob(st, ":h", hash, 32);
+    int64_t id = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        if (packed)
+            *packed = sqlite3_column_int(st, 1) != 0;
+    }
+    sqlite3_reset(st);
     return id;
 }
 
 int64_t blob_id(struct db *db, const unsigned char hash[32])
 {
-    sqlite3_stmt *st = db_stmt(db, "SELECT id FROM blobs WHERE hash = :h");
-    if (st == NULL)
-        return 0;
-    db_bind_blob(st, ":h", hash, 32);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return id;
+    return blob_lookup(db, hash, NULL);
 }
 
 int64_t blob_store_or_respond(struct req *r)
@@ -209,7 +296,7 @@ static const char *passive_type(const char *type)
 }
 
 unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32], size_t *size,
-                         int *why)
+                         int *why, bool *packed)
 {
     *why = 0;
     sqlite3_stmt *st = db_stmt(db, "SELECT hash, size, zstd, data FROM blobs WHERE id = :b");
@@ -223,17 +310,20 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
     }
     size_t n = (size_t)sqlite3_column_int64(st, 1), len = (size_t)sqlite3_column_bytes(st, 3);
     bool zstd = sqlite3_column_int(st, 2) != 0;
+    struct zctx *z = zstd ? zctx() : NULL;
+    if (packed)
+        *packed = zstd;
     const void *data = sqlite3_column_blob(st, 3);
     unsigned char got[32];
     bool ok = sqlite3_column_bytes(st, 0) == 32;
     if (ok)
         memcpy(hash, sqlite3_column_blob(st, 0), 32);
     unsigned char *out = malloc(n ? n : 1);
-    ok = ok && out != NULL;
+    ok = ok && out != NULL && (z != NULL || !zstd);
     if (ok && zstd) {
         /* The frame must say it holds exactly `n` bytes: no more is ever decompressed. */
         ok = ZSTD_getFrameContentSize(data, len) == (unsigned long long)n &&
-             ZSTD_decompress(out, n, data, len) == n;
+             ZSTD_decompressDCtx(z->d, out, n, data, len) == n;
     } else if (ok) {
         ok = len == n;
         if (ok && n)
@@ -258,7 +348,7 @@ int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *typ
     unsigned char hash[32];
     size_t size = 0;
     int why;
-    unsigned char *out = blob_load(r->db, blob_id, hash, &size, &why);
+    unsigned char *out = blob_load(r->db, blob_id, hash, &size, &why, NULL);
     if (out == NULL)
         return why == 404   ? reply_error(r, 404, "not_found", "no such file")
                : why == 500 ? reply_error(r, 500, "damaged", "the stored file is damaged")

@@ -11,6 +11,7 @@
 #ifndef MES_FILES_H
 #define MES_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,11 +33,16 @@ unsigned char *upload_bytes(const struct upload *u, size_t *len);
 int64_t blob_store_or_respond(struct req *r);
 /* The same outside a request: the blob id, or 0 on a database error. */
 int64_t blob_put(struct db *db, const struct upload *u);
-/* Stores `len` bytes (copied; hashed and compressed here) as a blob: its id, or 0 when out of
- * memory or on a database error. */
+/* Stores `len` bytes (hashed here, compressed when that saves space; the caller keeps `data`)
+ * as a blob: its id, or 0 when out of memory or on a database error. */
 int64_t blob_put_data(struct db *db, const void *data, size_t len);
+/* The same for bytes whose BLAKE2b-256 the caller has checked to be `hash` (a bundle's reader
+ * did): not hashed again, and not compressed when the body is already stored. */
+int64_t blob_put_hashed(struct db *db, const unsigned char hash[32], const void *data, size_t len);
 /* The id of the blob with this hash, or 0 when there is none (or on a database error). */
 int64_t blob_id(struct db *db, const unsigned char hash[32]);
+/* The same, and whether the store keeps the body compressed (*packed, may be NULL). */
+int64_t blob_lookup(struct db *db, const unsigned char hash[32], bool *packed);
 /* Deletes a blob that no record names any more (call after deleting such a record). */
 int blob_release(struct db *db, int64_t blob_id);
 /* Answers a blob's original bytes as a download named `name` (UTF-8) of media type `type`:
@@ -45,10 +51,12 @@ int blob_release(struct db *db, int64_t blob_id);
 int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *type);
 
 /* A blob's original bytes (malloc'ed; the caller frees), checked against its hash, which is
- * copied to `hash`, and their length in *size. NULL with *why: 404 no such blob, 500 the stored
- * bytes no longer match their hash (logged), -1 a database error. */
+ * copied to `hash`, and their length in *size; *packed (may be NULL) says whether the store
+ * keeps it compressed (it compressed: not stored raw for want of saving space). NULL with *why:
+ * 404 no such blob, 500 the stored bytes no longer match their hash (logged), -1 a database
+ * error. */
 unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32], size_t *size,
-                         int *why);
+                         int *why, bool *packed);
 
 /* A file name as people give it: 1-200 bytes of UTF-8 without control characters or path
  * separators. */

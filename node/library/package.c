@@ -117,8 +117,9 @@ int library_package(struct req *r)
         unsigned char hash[32];
         size_t size;
         int why;
-        unsigned char *data = blob_load(r->db, json_integer_value(id), hash, &size, &why);
-        ok = data != NULL && bundle_writer_blob(w, hash, data, size, err, sizeof(err)) == 0;
+        bool packed = false;
+        unsigned char *data = blob_load(r->db, json_integer_value(id), hash, &size, &why, &packed);
+        ok = data != NULL && bundle_writer_blob(w, hash, data, size, packed, err, sizeof(err)) == 0;
         free(data);
     }
     if (w != NULL && bundle_writer_close(w, err, sizeof(err)) != 0)

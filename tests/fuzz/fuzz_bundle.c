@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         crypto_generichash(hashes[n], 32, p, len, NULL, 0);
         const unsigned char *h = sel < 128 ? hashes[n] : sel < 250 ? hashes[sel % (n + 1)] : NULL;
         unsigned char zero[32] = {0};
-        bundle_writer_blob(w, h ? h : zero, p, len, err, sizeof(err));
+        bundle_writer_blob(w, h ? h : zero, p, len, sel & 1, err, sizeof(err));
         p += len;
     }
     bundle_writer_close(w, err, sizeof(err));

@@ -78,8 +78,8 @@ static char *build(const struct ms_secret *key, const char *manifest, const stru
     assert_non_null(w);
     for (int i = 0; i < n; i++)
         assert_int_equal(bundle_writer_blob(w, b[order[i]].hash, b[order[i]].data,
-                                            strlen(b[order[i]].data), err, sizeof(err)),
-                         0);
+                                            strlen(b[order[i]].data), i % 2 == 0, err, sizeof(err)),
+                         0); /* compressed and raw frames in turn */
     assert_int_equal(bundle_writer_close(w, err, sizeof(err)), 0);
     fclose(f);
     return out;
@@ -271,6 +271,68 @@ static void bombs_are_refused(void **state)
     free(plain);
 }
 
+/* A body the store keeps raw goes out in zstd raw blocks of 128 KiB at most, a frame of its own
+ * between compressed ones: the reader takes it, and libzstd's own streaming decoder (what
+ * `zstd -d` runs) reads the same content, the skippable signature frame aside. */
+static void raw_frames_are_standard_zstd(void **state)
+{
+    (void)state;
+    enum { BIG = 300000 };
+    unsigned char *big = malloc(BIG), hash[3][32];
+    randombytes_buf(big, BIG);
+    const char *text = "Квадратные уравнения: сценарий урока, Квадратные уравнения";
+    crypto_generichash(hash[0], 32, big, BIG, NULL, 0);
+    crypto_generichash(hash[1], 32, (const unsigned char *)text, strlen(text), NULL, 0);
+    crypto_generichash(hash[2], 32, NULL, 0, NULL, 0);
+    json_t *list = json_array();
+    size_t sizes[3] = {BIG, strlen(text), 0};
+    for (int i = 0; i < 3; i++) {
+        char hex[65];
+        sodium_bin2hex(hex, sizeof(hex), hash[i], 32);
+        json_array_append_new(list,
+                              json_pack("{s:s,s:I}", "hash", hex, "size", (json_int_t)sizes[i]));
+    }
+    json_t *mj = json_pack("{s:s,s:o}", "kind", "test", "blobs", list);
+    char *m = json_dumps(mj, JSON_COMPACT), *out = NULL, err[256];
+    json_decref(mj);
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    struct bundle_writer *w = bundle_writer_open(f, 3, sk, m, strlen(m), "t", err, sizeof(err));
+    assert_non_null(w);
+    assert_int_equal(bundle_writer_blob(w, hash[1], text, sizes[1], true, err, sizeof(err)), 0);
+    assert_int_equal(bundle_writer_blob(w, hash[0], big, BIG, false, err, sizeof(err)), 0);
+    assert_int_equal(bundle_writer_blob(w, hash[2], "", 0, false, err, sizeof(err)), 0);
+    assert_int_equal(bundle_writer_close(w, err, sizeof(err)), 0);
+    fclose(f);
+    struct seen s = {0};
+    assert_int_equal(read_mem(out, len, &pk, &s, err, sizeof(err)), 0);
+    assert_int_equal(s.blobs, 3);
+    /* The raw frame is not compressed again: the bundle is barely larger than its bodies. */
+    assert_true(len < BIG + strlen(m) + 1000);
+
+    ZSTD_DStream *d = ZSTD_createDStream();
+    size_t cap = BIG + 65536, got = 0;
+    unsigned char *plain = malloc(cap);
+    ZSTD_inBuffer in = {out, len, 0};
+    while (in.pos < in.size) {
+        ZSTD_outBuffer o = {plain, cap, got};
+        size_t rc = ZSTD_decompressStream(d, &o, &in);
+        assert_false(ZSTD_isError(rc));
+        got = o.pos;
+    }
+    ZSTD_freeDStream(d);
+    /* magic, manifest, signature, the text's head and bytes, then the raw body's head. */
+    unsigned char *at = memmem(plain, got, hash[0], 32);
+    assert_non_null(at);
+    assert_true(at + 40 + BIG <= plain + got);
+    assert_memory_equal(at + 40, big, BIG);
+    assert_non_null(memmem(plain, got, text, strlen(text)));
+    free(plain);
+    free(out);
+    free(m);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +340,7 @@ int main(void)
         cmocka_unit_test(every_flipped_byte_and_truncation_is_refused),
         cmocka_unit_test(claims_are_enforced),
         cmocka_unit_test(bombs_are_refused),
+        cmocka_unit_test(raw_frames_are_standard_zstd),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
