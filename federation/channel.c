@@ -438,6 +438,7 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
     err[0] = '\0';
     struct importing im = {.db = db, .res = res};
     struct bundle_ops ops = {import_manifest, import_blob};
+    db_cache_mib(db, CHANNEL_CACHE_MIB);
     if (db_begin_write(db) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         return -1;

@@ -17,6 +17,9 @@
 struct db;
 struct mes_config;
 
+/* The page cache (MiB) of a connection that imports a version. */
+#define CHANNEL_CACHE_MIB 64
+
 /* Hub: publishes the next version of the channel from every approved item of the hub's
  * library, signed with `sk`, valid for `valid_s` seconds. Its number in *version, its item
  * count in *items. 0, or -1 with err. */

@@ -362,6 +362,7 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
         res->fetched++;
     }
     /* 3. One transaction: the blobs, the items, the version held. */
+    db_cache_mib(db, CHANNEL_CACHE_MIB);
     if (db_begin_write(db) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         goto out;

@@ -311,6 +311,13 @@ const char *db_col_text(sqlite3_stmt *st, int i)
     return s ? (const char *)s : "";
 }
 
+void db_cache_mib(struct db *db, int mib)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size=%d", -1024 * mib);
+    sqlite3_exec(db->h, sql, NULL, NULL, NULL); /* only a hint: a failure changes nothing */
+}
+
 int64_t db_last_id(struct db *db)
 {
     return sqlite3_last_insert_rowid(db->h);

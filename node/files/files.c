@@ -139,21 +139,22 @@ static struct zctx *zctx(void)
 }
 
 /* The zstd frame of `len` bytes when it saves 3 % or more (malloc'ed, its length in *zlen),
- * else NULL: the body is stored as it is. A large body that does not compress in its first
- * 64 KiB (media, archives) is not compressed whole to find out. */
+ * else NULL: the body is stored as it is. A body that does not compress in its beginning
+ * (media, archives, PDF streams: 4 KiB of a small body, 64 KiB of one over 128 KiB) is not
+ * compressed whole to find out. */
 static void *compress_if_worth(const void *buf, size_t len, size_t *zlen)
 {
-    enum { SAMPLE = 64 << 10 };
+    size_t sample = len > (128 << 10) ? 64 << 10 : len >= (8 << 10) ? 4 << 10 : 0;
     struct zctx *z = len >= MIN_COMPRESS ? zctx() : NULL;
     if (z == NULL)
         return NULL;
-    size_t bound = ZSTD_compressBound(len > 2 * SAMPLE ? SAMPLE : len);
+    size_t bound = ZSTD_compressBound(sample ? sample : len);
     void *out = malloc(bound);
     if (out == NULL)
         return NULL;
-    if (len > 2 * SAMPLE) {
-        size_t zl = ZSTD_compressCCtx(z->c, out, bound, buf, SAMPLE, 1);
-        if (ZSTD_isError(zl) || zl >= SAMPLE - SAMPLE / 32) {
+    if (sample) {
+        size_t zl = ZSTD_compressCCtx(z->c, out, bound, buf, sample, 1);
+        if (ZSTD_isError(zl) || zl >= sample - sample / 32) {
             free(out);
             return NULL;
         }
@@ -257,7 +258,14 @@ int64_t blob_lookup(struct db *db, const unsigned char hash[32], bool *packed)
 
 int64_t blob_id(struct db *db, const unsigned char hash[32])
 {
-    return blob_lookup(db, hash, NULL);
+    /* From the index alone: the row, and its first page, stay unread. */
+    sqlite3_stmt *st = db_stmt(db, "SELECT id FROM blobs WHERE hash = :h");
+    if (st == NULL)
+        return 0;
+    db_bind_blob(st, ":h", hash, 32);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return id;
 }
 
 int64_t blob_store_or_respond(struct req *r)

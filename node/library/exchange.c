@@ -118,13 +118,21 @@ static int64_t present_blob(struct db *db, const char *hex)
     return blob_id(db, hash);
 }
 
-/* Validates one exchanged item and writes it (insert, or update by uid of an item of the same
- * origin) with its files and questions, as `uid` when not NULL (else the item's own), of
- * `origin`, in `status`. The item's id, or 0 with err. */
-static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_as,
-                          const char *origin, const char *status, const char *authors_suffix,
+/* How an exchanged item is written. */
+struct item_write {
+    const char *uid_as; /* the uid to write it under, or NULL for the item's own */
+    const char *origin, *status;
+    const char *authors_suffix; /* appended to the authors */
+    const unsigned char *doc;   /* the hub's document hash to record (32 bytes), or NULL */
+    bool fresh;                 /* no item has this uid yet: nothing to replace */
+};
+
+/* Validates one exchanged item and writes it as `how` says (insert, or update by uid of an item
+ * of the same origin) with its files and questions. The item's id, or 0 with err. */
+static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item_write *how,
                           char *err, size_t errlen)
 {
+    const char *uid_as = how->uid_as;
     static const char *const types[] = {"scenario", "test", "textbook", "workbook", "fiction",
                                         "lab",      "app",  "media",    NULL};
     static const char *const kinds[] = {"single", "multiple", "text", NULL};
@@ -160,19 +168,23 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
         snprintf(err, errlen, "item %s: its cover is not among the blobs", uid);
         return 0;
     }
+#define ITEM_INSERT                                                                                \
+    "INSERT INTO library_items (uid, type, title, description, body, subject_id, grade_min, "      \
+    "grade_max, authors, licence, language, origin, version, status, cover_blob_id, hub_doc) "     \
+    "VALUES (:uid, :type, :title, :description, :body, (SELECT id FROM subjects WHERE code = "     \
+    ":subject), :gmin, :gmax, :authors || :suffix, :licence, :language, :origin, :version, "       \
+    ":status, nullif(:cover, 0), :doc)"
+    /* A new item is inserted; an item of the same origin and uid is updated in place. */
     sqlite3_stmt *st = db_stmt(
-        db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
-            "grade_min, grade_max, authors, licence, language, origin, version, status, "
-            "cover_blob_id) VALUES (:uid, :type, :title, :description, :body, (SELECT id FROM "
-            "subjects WHERE code = :subject), :gmin, :gmax, :authors || :suffix, :licence, "
-            ":language, :origin, :version, :status, nullif(:cover, 0)) ON CONFLICT (uid) DO "
-            "UPDATE SET type = "
-            "excluded.type, title = excluded.title, description = excluded.description, body = "
-            "excluded.body, subject_id = excluded.subject_id, grade_min = excluded.grade_min, "
-            "grade_max = excluded.grade_max, authors = excluded.authors, licence = "
-            "excluded.licence, language = excluded.language, version = excluded.version, "
-            "cover_blob_id = excluded.cover_blob_id, updated_at = unixepoch() WHERE origin = "
-            ":origin");
+        db, how->fresh ? ITEM_INSERT
+                       : ITEM_INSERT
+                " ON CONFLICT (uid) DO UPDATE SET type = excluded.type, title = excluded.title, "
+                "description = excluded.description, body = excluded.body, subject_id = "
+                "excluded.subject_id, grade_min = excluded.grade_min, grade_max = "
+                "excluded.grade_max, authors = excluded.authors, licence = excluded.licence, "
+                "language = excluded.language, version = excluded.version, cover_blob_id = "
+                "excluded.cover_blob_id, hub_doc = excluded.hub_doc, updated_at = unixepoch() "
+                "WHERE origin = :origin");
     if (st == NULL)
         goto db_error;
     db_bind_text(st, ":uid", uid);
@@ -184,22 +196,27 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
     db_bind_int(st, ":gmin", gmin);
     db_bind_int(st, ":gmax", gmax);
     db_bind_text(st, ":authors", authors);
-    db_bind_text(st, ":suffix", authors_suffix);
-    db_bind_text(st, ":origin", origin);
-    db_bind_text(st, ":status", status);
+    db_bind_text(st, ":suffix", how->authors_suffix);
+    db_bind_text(st, ":origin", how->origin);
+    db_bind_text(st, ":status", how->status);
     db_bind_text(st, ":licence", licence);
     db_bind_text(st, ":language", language);
     db_bind_int(st, ":version", version);
     db_bind_int(st, ":cover", cover_id);
+    if (how->doc)
+        db_bind_blob(st, ":doc", how->doc, 32);
     if (db_exec_stmt(st) != SQLITE_DONE)
         goto db_error;
-    st = db_stmt(db, "SELECT id FROM library_items WHERE uid = :uid AND origin = :origin");
-    if (st == NULL)
-        goto db_error;
-    db_bind_text(st, ":uid", uid);
-    db_bind_text(st, ":origin", origin);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    int64_t id = how->fresh ? db_last_id(db) : 0;
+    if (!how->fresh) { /* no row when the uid is taken by an item of another origin */
+        if ((st = db_stmt(db, "SELECT id FROM library_items WHERE uid = :uid AND origin = "
+                              ":origin")) == NULL)
+            goto db_error;
+        db_bind_text(st, ":uid", uid);
+        db_bind_text(st, ":origin", how->origin);
+        id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+    }
     if (id == 0) {
         snprintf(err, errlen, "item %s: the uid belongs to one of this region's own items", uid);
         return 0;
@@ -207,7 +224,7 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const char *uid_a
     /* Files and questions: the channel's, replacing what the item had. */
     static const char *const clear[] = {"DELETE FROM library_files WHERE item_id = :id",
                                         "DELETE FROM library_questions WHERE item_id = :id"};
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 2 && !how->fresh; i++) {
         if ((st = db_stmt(db, clear[i])) == NULL)
             goto db_error;
         db_bind_int(st, ":id", id);
@@ -282,6 +299,47 @@ db_error:
     return 0;
 }
 
+/* The full-text index's triggers (library.sql), set aside during a large change and put back,
+ * the index then rebuilt once: indexing item by item costs three times as much. */
+static const char *const fts_triggers[] = {"library_items_fts_ins", "library_items_fts_del",
+                                           "library_items_fts_upd"};
+enum { FTS_TRIGGERS = 3, BULK_ITEMS = 1000 };
+
+/* Drops the triggers, keeping their SQL in sql[] (malloc'ed). 0, or -1 on a database error. */
+static int fts_suspend(struct db *db, char *sql[FTS_TRIGGERS])
+{
+    for (int i = 0; i < FTS_TRIGGERS; i++) {
+        sqlite3_stmt *st =
+            db_stmt(db, "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = :n");
+        if (st == NULL)
+            return -1;
+        db_bind_text(st, ":n", fts_triggers[i]);
+        sql[i] = sqlite3_step(st) == SQLITE_ROW ? strdup(db_col_text(st, 0)) : NULL;
+        sqlite3_reset(st);
+        char drop[128];
+        snprintf(drop, sizeof(drop), "DROP TRIGGER %s", fts_triggers[i]);
+        if (sql[i] == NULL || db_exec(db, drop) != SQLITE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* Puts the triggers back and rebuilds the index from the items; frees sql[]. */
+static int fts_resume(struct db *db, char *sql[FTS_TRIGGERS])
+{
+    int rc = 0;
+    for (int i = 0; i < FTS_TRIGGERS; i++) {
+        if (rc == 0 && (sql[i] == NULL || db_exec(db, sql[i]) != SQLITE_OK))
+            rc = -1;
+        free(sql[i]);
+        sql[i] = NULL;
+    }
+    if (rc == 0 &&
+        db_exec(db, "INSERT INTO library_fts (library_fts) VALUES ('rebuild')") != SQLITE_OK)
+        rc = -1;
+    return rc;
+}
+
 int library_hub_apply(struct db *db, json_t *items,
                       json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
                       void *ctx, long *changed, long *removed, char *err, size_t errlen)
@@ -291,10 +349,19 @@ int library_hub_apply(struct db *db, json_t *items,
         return -1;
     }
     *changed = *removed = 0;
+    size_t n = json_array_size(items);
     json_t *kept = json_object(), *held = json_array();
-    size_t i;
+    /* Per entry: 0 unchanged, 1 new, 2 changed; and its document hash. */
+    unsigned char *state = calloc(n ? n : 1, 1), (*docs)[32] = calloc(n ? n : 1, 32);
+    char *fts_sql[FTS_TRIGGERS] = {NULL};
+    bool bulk = false;
+    size_t i, todo = 0;
     json_t *it, *id;
     int rc = -1;
+    if (state == NULL || docs == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     /* The blobs the hub's items name now: released at the end if nothing names them then. */
     sqlite3_stmt *st = db_stmt(
         db, "SELECT f.blob_id FROM library_files f JOIN library_items i ON i.id = f.item_id "
@@ -306,6 +373,8 @@ int library_hub_apply(struct db *db, json_t *items,
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(held, json_integer(sqlite3_column_int64(st, 0)));
     sqlite3_reset(st);
+    /* First what changes: an entry names its document by hash, and an item that came from the
+     * same document is unchanged. */
     json_array_foreach(items, i, it)
     {
         const char *uid = json_string_value(json_object_get(it, "uid"));
@@ -313,27 +382,38 @@ int library_hub_apply(struct db *db, json_t *items,
             snprintf(err, errlen, "manifest: item %s appears twice", uid);
             goto out;
         }
-        /* An entry names its document by hash: an item that came from it is unchanged. */
         const char *doc = json_string_value(json_object_get(it, "doc"));
-        unsigned char h[32];
         size_t got = 0;
         if (uid == NULL || doc == NULL ||
-            sodium_hex2bin(h, sizeof(h), doc, strlen(doc), NULL, &got, NULL) != 0 || got != 32) {
+            sodium_hex2bin(docs[i], 32, doc, strlen(doc), NULL, &got, NULL) != 0 || got != 32) {
             snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
             goto out;
         }
-        st = db_stmt(db, "SELECT 1 FROM library_items WHERE uid = :u AND origin = 'hub' AND "
-                         "hub_doc = :h");
+        st = db_stmt(db, "SELECT hub_doc IS :h AND origin = 'hub' FROM library_items WHERE "
+                         "uid = :u");
         if (st == NULL)
             goto db_error;
         db_bind_text(st, ":u", uid);
-        db_bind_blob(st, ":h", h, 32);
-        bool same = sqlite3_step(st) == SQLITE_ROW;
+        db_bind_blob(st, ":h", docs[i], 32);
+        int step = sqlite3_step(st);
+        state[i] = step != SQLITE_ROW ? 1 : sqlite3_column_int(st, 0) ? 0 : 2;
         sqlite3_reset(st);
-        if (same) {
-            json_object_set_new(kept, uid, json_true());
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            goto db_error;
+        json_object_set_new(kept, uid, json_true());
+        todo += state[i] != 0;
+    }
+    /* A large change indexes the items' text once at the end. */
+    if (todo >= BULK_ITEMS) {
+        if (fts_suspend(db, fts_sql) != 0)
+            goto db_error;
+        bulk = true;
+    }
+    json_array_foreach(items, i, it)
+    {
+        if (state[i] == 0)
             continue;
-        }
+        const char *uid = json_string_value(json_object_get(it, "uid"));
         json_t *item = load(ctx, it, err, errlen);
         if (item == NULL)
             goto out;
@@ -343,18 +423,15 @@ int library_hub_apply(struct db *db, json_t *items,
             json_decref(item);
             goto out;
         }
-        int64_t written = write_item(db, item, i, NULL, "hub", "approved", "", err, errlen);
+        struct item_write how = {.origin = "hub",
+                                 .status = "approved",
+                                 .authors_suffix = "",
+                                 .doc = docs[i],
+                                 .fresh = state[i] == 1};
+        int64_t written = write_item(db, item, i, &how, err, errlen);
         json_decref(item);
         if (written == 0)
             goto out;
-        st = db_stmt(db, "UPDATE library_items SET hub_doc = :h WHERE id = :id");
-        if (st == NULL)
-            goto db_error;
-        db_bind_blob(st, ":h", h, 32);
-        db_bind_int(st, ":id", written);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            goto db_error;
-        json_object_set_new(kept, uid, json_true());
         (*changed)++;
     }
     /* The hub's items that left the channel go, unless a lesson or a homework uses them: the
@@ -385,15 +462,27 @@ int library_hub_apply(struct db *db, json_t *items,
         (*removed)++;
     }
     json_decref(gone);
-    json_array_foreach(held, i,
-                       id) if (blob_release(db, json_integer_value(id)) != 0) goto db_error;
+    json_array_foreach(held, i, id)
+    {
+        if (blob_release(db, json_integer_value(id)) != 0)
+            goto db_error;
+    }
+    if (bulk) {
+        bulk = false;
+        if (fts_resume(db, fts_sql) != 0)
+            goto db_error;
+    }
     rc = 0;
     goto out;
 db_error:
     snprintf(err, errlen, "database: %s", db_errmsg(db));
 out:
+    for (int k = 0; k < FTS_TRIGGERS; k++)
+        free(fts_sql[k]); /* on failure: the caller rolls the dropped triggers back */
     json_decref(kept);
     json_decref(held);
+    free(state);
+    free(docs);
     return rc;
 }
 
@@ -402,5 +491,7 @@ int64_t library_contribution_write(struct db *db, json_t *item, const char *uid,
 {
     char suffix[200];
     snprintf(suffix, sizeof(suffix), " (%s)", region_name);
-    return write_item(db, item, 0, uid, "region", "submitted", suffix, err, errlen);
+    struct item_write how = {
+        .uid_as = uid, .origin = "region", .status = "submitted", .authors_suffix = suffix};
+    return write_item(db, item, 0, &how, err, errlen);
 }
