@@ -432,3 +432,51 @@ def test_hub_key_rotation_is_followed_and_forgeries_refused(fed):
     hubdb.commit()
     r = run("sync", "--config", str(cfg17))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_large_import_indexes_once_and_leaves_the_index_live(tmp_path):
+    """A version changing 1,000 items or more is indexed for search once, at its end; the
+    index's triggers are back afterwards, so a small update is searchable at once."""
+    d = tmp_path
+    assert run("gen", "--scale", "demo", "--data", str(d / "hub"), "--library", "1200").returncode == 0
+    hub = Served(d, "hub", f'mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nhttp:\n  listen: "127.0.0.1:PORT"\n'
+                           f'  access_log: "off"\nstorage:\n  data_dir: "{d / "hub"}"\n')
+    hub_base = hub.start()
+    try:
+        hub_key = (d / "hub" / "node.pub").read_text().splitlines()[1]
+        assert run("publish", "--config", str(hub.config)).returncode == 0
+        assert run("bundle", "build", "--config", str(hub.config), "--out", str(d / "v1.mesb")).returncode == 0
+        (d / "pw").write_text(ADMIN_PASSWORD + "\n")
+        region = Served(d, "r05", region_config(d, "r05", "05", hub_key))
+        assert run("init", "--config", str(region.config), "--password-file", str(d / "pw")).returncode == 0
+        r = run("bundle", "import", "--config", str(region.config), str(d / "v1.mesb"))
+        changed = int(re.search(r"(\d+) items new or changed", r.stdout).group(1))
+        assert r.returncode == 0 and changed >= 1000, r.stdout + r.stderr
+        db = sqlite3_ro(d / "r05" / "mes.db")
+        assert db.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name IN "
+                          "('library_items_fts_ins', 'library_items_fts_upd', 'library_items_fts_del')"
+                          ).fetchone()[0] == 3
+        db.close()
+        base = region.start()
+        try:
+            admin = login(base, "admin", ADMIN_PASSWORD)
+            one = admin.get("/api/v1/library/items?origin=hub&limit=1").json()["items"][0]
+            word = max(re.findall(r"\w{5,}", one["title"]), key=len)
+            found = admin.get(f"/api/v1/library/items?q={quote(word)}&limit=100").json()
+            assert found["total"] >= 1 and one["id"] in [i["id"] for i in found["items"]], word
+            # A small version after it goes through the triggers: searchable at once.
+            add_hub_item({"hub_base": hub_base, "hub": hub}, "Квазары и пульсары", b"q" * 100)
+            assert run("bundle", "build", "--config", str(hub.config), "--out", str(d / "v2.mesb"),
+                       "--from", "1").returncode == 0
+            r = run("bundle", "import", "--config", str(region.config), str(d / "v2.mesb"))
+            assert r.returncode == 0 and "1 items new or changed" in r.stdout, r.stdout + r.stderr
+            assert admin.get(f"/api/v1/library/items?q={quote('квазаров')}").json()["total"] == 1
+        finally:
+            region.stop()
+    finally:
+        hub.stop()
+
+
+def sqlite3_ro(path):
+    import sqlite3
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
