@@ -27,35 +27,70 @@ took() {
   /usr/bin/python3 -c "print(f'{$e - $s:.2f}')"
 }
 ratio() { /usr/bin/python3 -c "print(f'{$1 / $2:.2f}')"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+RUNS=${BENCH_RUNS:-3}
+# series PREPARE CMD...: runs "PREPARE; CMD" for each CMD in turn, RUNS rounds (A B A B ...: a
+# drifting machine touches all alike, and each starts after `sync` with no writeback pending),
+# and sets T1, T2, ... to the medians of their seconds. PREPARE is not timed.
+series() {
+  local prepare=$1
+  shift
+  local n=$# t=() k
+  for ((r = 0; r < RUNS; r++)); do
+    for ((k = 1; k <= n; k++)); do
+      eval "$prepare"
+      sync
+      t[k * RUNS + r]=$(took bash -c "${!k}")
+    done
+  done
+  for ((k = 1; k <= n; k++)); do
+    local v=()
+    for ((r = 0; r < RUNS; r++)); do v+=("${t[k * RUNS + r]}"); done
+    printf -v "T$k" '%s' "$(median "${v[@]}")"
+  done
+}
 
 $M gen --scale small --data "$WORK/hub" --library "$ITEMS" --library-bytes "$BYTES" >&2
 printf 'mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nstorage:\n  data_dir: "%s"\n' \
   "$WORK/hub" > "$WORK/hub.yaml"
 T_PUBLISH=$(took $M publish --config "$WORK/hub.yaml")
-T_BUILD=$(took $M bundle build --config "$WORK/hub.yaml" --out "$WORK/v1.mesb")
-FULL=$(stat -c %s "$WORK/v1.mesb")
 
-# The same files as a directory, packed and signed by the standard tools.
+# The same files as a directory, for the standard tools.
 mkdir "$WORK/files"
 sqlite3 "$WORK/hub/mes.db" \
   "SELECT count(writefile('$WORK/files/' || lower(hex(hash)), data)) FROM blobs WHERE zstd = 0" \
   > /dev/null
 minisign -G -W -p "$WORK/ref.pub" -s "$WORK/ref.key" > /dev/null
-T_TAR=$(took bash -c "tar -C '$WORK/files' -cf - . | zstd -3 -q -o '$WORK/ref.tar.zst'")
-T_SIGN=$(took minisign -S -s "$WORK/ref.key" -m "$WORK/ref.tar.zst")
-REF_BUILD=$(/usr/bin/python3 -c "print(f'{$T_TAR + $T_SIGN:.2f}')")
 
-T_VERIFY=$(took $M bundle verify --pubkey "$WORK/hub/node.pub" "$WORK/v1.mesb")
-T_REF_V=$(took bash -c "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -tf - > /dev/null")
+# Build: the bundle from the hub's database / tar | zstd -3, then minisign -S.
+series "rm -f '$WORK/v1.mesb' '$WORK/ref.tar.zst' '$WORK/ref.tar.zst.minisig'" \
+  "$M bundle build --config '$WORK/hub.yaml' --out '$WORK/v1.mesb'" \
+  "tar -C '$WORK/files' -cf - . | zstd -3 -q -o '$WORK/ref.tar.zst' && minisign -S -s '$WORK/ref.key' -m '$WORK/ref.tar.zst'"
+T_BUILD=$T1 REF_BUILD=$T2
+$M bundle build --config "$WORK/hub.yaml" --out "$WORK/v1.mesb" > /dev/null # the last round removed it
+FULL=$(stat -c %s "$WORK/v1.mesb")
 
-# A region takes it: into its database, one transaction, every blob checked.
+# Verify: every signature and blob hash / minisign -V, then zstd -d | tar -t.
+series ":" "$M bundle verify --pubkey '$WORK/hub/node.pub' '$WORK/v1.mesb'" \
+  "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -tf -"
+T_VERIFY=$T1 T_REF_V=$T2
+
+# Import: a fresh region takes it into its database, one transaction, every blob checked /
+# minisign -V, then zstd -d | tar -x; and raw SQLite storing the same files in one durable
+# transaction (WAL, synchronous=FULL, as the node), the machine's own limit for that part.
 printf 'region:\n  name: "Регион"\n  code: "05"\nstorage:\n  data_dir: "%s"\nfederation:\n  hub_public_key: "%s"\n' \
   "$WORK/region" "$(tail -1 "$WORK/hub/node.pub")" > "$WORK/region.yaml"
 echo "bench-password" > "$WORK/pw"
 $M init --config "$WORK/region.yaml" --password-file "$WORK/pw" > /dev/null 2>&1
-T_IMPORT=$(took $M bundle import --config "$WORK/region.yaml" "$WORK/v1.mesb")
-mkdir "$WORK/out"
-T_REF_I=$(took bash -c "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -xf - -C '$WORK/out'")
+cp -a "$WORK/region" "$WORK/region.new"
+fresh="rm -rf '$WORK/region' '$WORK/out' '$WORK/raw.db' '$WORK/raw.db-wal'; cp -a '$WORK/region.new' '$WORK/region'; mkdir '$WORK/out'"
+RAW_SQL="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE blobs (id INTEGER PRIMARY KEY, hash TEXT UNIQUE, data BLOB); BEGIN; INSERT INTO blobs (hash, data) SELECT name, data FROM fsdir('$WORK/files') WHERE data IS NOT NULL; COMMIT;"
+series "$fresh" "$M bundle import --config '$WORK/region.yaml' '$WORK/v1.mesb'" \
+  "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -xf - -C '$WORK/out'" \
+  "sqlite3 '$WORK/raw.db' \"$RAW_SQL\""
+T_IMPORT=$T1 T_REF_I=$T2 T_RAW=$T3
+eval "$fresh"
+$M bundle import --config "$WORK/region.yaml" "$WORK/v1.mesb" > /dev/null
 
 # An update: 1 % more items with their files; the incremental bundle moves only those.
 $M gen --data "$WORK/hub" --library $((ITEMS / 100)) --library-bytes $((BYTES / 100)) >&2
@@ -66,14 +101,15 @@ INC=$(stat -c %s "$WORK/v2-from-1.mesb")
 FULL2=$(stat -c %s "$WORK/v2.mesb")
 T_INC=$(took $M bundle import --config "$WORK/region.yaml" "$WORK/v2-from-1.mesb")
 
-echo "## Federation ($(date -u +%Y-%m-%d), $(nproc) cores, $ITEMS items, $BYTES bytes of files)"
+echo "## Federation ($(date -u +%Y-%m-%d), $(nproc) cores, $ITEMS items, $BYTES bytes of files; medians of $RUNS runs each, in turn)"
 echo
 echo "| step | mesnode s | tools s (same files) | mesnode / tools |"
 echo "| --- | --- | --- | --- |"
-echo "| publish (the signed manifest of every item) | $T_PUBLISH | | |"
+echo "| publish (every item's document and the signed manifest) | $T_PUBLISH | | |"
 echo "| build the bundle / tar \\| zstd -3 + minisign -S | $T_BUILD | $REF_BUILD | $(ratio "$T_BUILD" "$REF_BUILD") |"
 echo "| verify the bundle / minisign -V + zstd -d \\| tar -t | $T_VERIFY | $T_REF_V | $(ratio "$T_VERIFY" "$T_REF_V") |"
 echo "| import at a region / minisign -V + zstd -d \\| tar -x | $T_IMPORT | $T_REF_I | $(ratio "$T_IMPORT" "$T_REF_I") |"
+echo "| import at a region / raw SQLite storing the same files (one transaction) | $T_IMPORT | $T_RAW | $(ratio "$T_IMPORT" "$T_RAW") |"
 echo
 echo "| update adding 1 % of the items | bytes | of the full bundle |"
 echo "| --- | --- | --- |"
