@@ -54,7 +54,7 @@ static uint64_t le_load(const unsigned char *in, int bytes)
  * The owner fills fixed buffers in turn and hands each over; the worker hashes them in order
  * and, when writing, writes them to the file. A buffer is the owner's again once the worker is
  * done with it, so that at most HASHPIPE_BUFS are in flight and memory stays fixed. */
-enum { HASHPIPE_BUFS = 4, HASHPIPE_BUF = 1 << 20 };
+enum { HASHPIPE_BUFS = 4, HASHPIPE_BUF = 256 << 10 };
 
 struct hashpipe {
     pthread_t thread;
@@ -98,9 +98,8 @@ static int pipe_start(struct hashpipe *p, FILE *out)
     memset(p, 0, sizeof(*p));
     p->out = out;
     crypto_generichash_init(&p->hash, NULL, 0, MS_HASH_BYTES);
-    for (int i = 0; i < HASHPIPE_BUFS; i++)
-        if ((p->buf[i] = malloc(HASHPIPE_BUF)) == NULL)
-            return -1;
+    if ((p->buf[0] = malloc(HASHPIPE_BUF)) == NULL) /* the others when a file needs them */
+        return -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->thread, NULL, pipe_work, p) != 0) {
@@ -112,14 +111,18 @@ static int pipe_start(struct hashpipe *p, FILE *out)
     return 0;
 }
 
-/* The next buffer to fill (HASHPIPE_BUF bytes), once the worker no longer needs it. */
+/* The next buffer to fill (HASHPIPE_BUF bytes), once the worker no longer needs it; NULL when
+ * out of memory. */
 static unsigned char *pipe_buffer(struct hashpipe *p)
 {
     pthread_mutex_lock(&p->mu);
     while (p->handed - p->done >= HASHPIPE_BUFS)
         pthread_cond_wait(&p->cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
-    return p->buf[p->handed % HASHPIPE_BUFS];
+    unsigned char **b = &p->buf[p->handed % HASHPIPE_BUFS];
+    if (*b == NULL)
+        *b = malloc(HASHPIPE_BUF);
+    return *b;
 }
 
 /* Hands over the buffer pipe_buffer gave, with its first `len` bytes to hash. */
@@ -181,6 +184,10 @@ static int put(struct bundle_writer *w, const void *data, size_t len, char *err,
             w->cur = pipe_buffer(&w->pipe);
             w->fill = 0;
         }
+        if (w->cur == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         size_t n = len < HASHPIPE_BUF - w->fill ? len : HASHPIPE_BUF - w->fill;
         memcpy(w->cur + w->fill, p, n);
         w->fill += n;
@@ -239,7 +246,10 @@ struct bundle_writer *bundle_writer_open(FILE *out, int level, const struct ms_s
         snprintf(err, errlen, "out of memory or threads");
         goto fail;
     }
-    w->cur = pipe_buffer(&w->pipe);
+    if ((w->cur = pipe_buffer(&w->pipe)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     w->out = out;
     w->sk = sk;
     /* Levels above 19 would want windows beyond what readers allow. */
@@ -379,7 +389,9 @@ static int zin_more(struct zin *z)
 {
     if (z->in.size > 0)
         pipe_hand(&z->pipe, z->in.size);
-    z->ibuf = pipe_buffer(&z->pipe);
+    z->in.size = z->in.pos = 0;
+    if ((z->ibuf = pipe_buffer(&z->pipe)) == NULL)
+        return -1;
     z->in.src = z->ibuf;
     z->in.size = fread(z->ibuf, 1, HASHPIPE_BUF, z->f);
     z->in.pos = 0;
@@ -388,21 +400,23 @@ static int zin_more(struct zin *z)
     return 1;
 }
 
-/* Decompresses more into obuf; 1 when bytes came, 0 at the end of input, -1 on error. */
-static int zfill(struct zin *z, char *err, size_t errlen)
+/* Decompresses more into dst (cap bytes), *got of them; 1 when bytes came, 0 at the end of
+ * input, -1 on error. */
+static int zdecode(struct zin *z, unsigned char *dst, size_t cap, size_t *got, char *err,
+                   size_t errlen)
 {
     for (;;) {
         if (z->in.pos == z->in.size && !z->eof) {
-            int got = zin_more(z);
-            if (got < 0) {
+            int more = zin_more(z);
+            if (more < 0) {
                 snprintf(err, errlen, "cannot read the bundle");
                 return -1;
             }
-            z->eof = got == 0;
+            z->eof = more == 0;
         }
         if (z->in.pos == z->in.size && z->eof && z->frame_state == 0)
             return 0;
-        ZSTD_outBuffer o = {z->obuf, z->ocap, 0};
+        ZSTD_outBuffer o = {dst, cap, 0};
         size_t rc = ZSTD_decompressStream(z->dctx, &o, &z->in);
         if (ZSTD_isError(rc)) {
             snprintf(err, errlen, "not a bundle or damaged: zstd: %s", ZSTD_getErrorName(rc));
@@ -410,8 +424,7 @@ static int zfill(struct zin *z, char *err, size_t errlen)
         }
         z->frame_state = rc;
         if (o.pos > 0) {
-            z->opos = 0;
-            z->olen = o.pos;
+            *got = o.pos;
             return 1;
         }
         if (z->in.pos == z->in.size && z->eof) {
@@ -421,19 +434,30 @@ static int zfill(struct zin *z, char *err, size_t errlen)
     }
 }
 
-/* Takes exactly n decompressed bytes; -1 with err when the stream ends first. */
+/* Takes exactly n decompressed bytes; -1 with err when the stream ends first. A large read
+ * is decompressed straight into `out`, not through obuf. */
 static int zread(struct zin *z, void *out, size_t n, char *err, size_t errlen)
 {
     unsigned char *p = out;
     while (n > 0) {
         if (z->opos == z->olen) {
-            int rc = zfill(z, err, errlen);
+            bool direct = n >= z->ocap;
+            size_t got = 0;
+            int rc = direct ? zdecode(z, p, n, &got, err, errlen)
+                            : zdecode(z, z->obuf, z->ocap, &got, err, errlen);
             if (rc < 0)
                 return -1;
             if (rc == 0) {
                 snprintf(err, errlen, "the bundle is truncated");
                 return -1;
             }
+            if (direct) {
+                p += got;
+                n -= got;
+                continue;
+            }
+            z->opos = 0;
+            z->olen = got;
         }
         size_t take = z->olen - z->opos < n ? z->olen - z->opos : n;
         memcpy(p, z->obuf + z->opos, take);
@@ -569,12 +593,195 @@ static struct claim *claims_parse(json_t *manifest, size_t *count, char *err, si
     return c;
 }
 
+/* ---- the blobs, decoded ahead ----
+ *
+ * A worker reads each blob's head and bytes, checks them against the claims and the hash, and
+ * queues them; the consumer takes them in order and calls back. The queue holds at most
+ * DECODE_AHEAD bytes (one larger blob alone), so memory stays bounded by the claims. */
+enum { DECODE_AHEAD = 16 << 20 };
+#define DBLOB_COST(b) ((b)->cap + sizeof(struct dblob))
+/* Buffers come back to the worker for the next blobs: malloc'ed on one thread and freed on
+ * another, glibc would keep giving the worker new memory. */
+enum { DBLOB_MIN_CAP = 64 << 10 };
+
+struct dblob {
+    struct dblob *next;
+    const struct claim *claim;
+    size_t len, cap;
+    unsigned char data[];
+};
+
+struct decoder {
+    struct zin *z;
+    const struct ms_public *pk;
+    struct claim *claims;
+    size_t nclaims;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct dblob *head, *tail;
+    struct dblob *spare; /* taken buffers, for the worker to reuse */
+    size_t queued;       /* bytes the queue holds */
+    bool done;           /* the worker ended: rc and err say how */
+    bool stop;           /* the consumer refused a blob: the worker gives up */
+    int rc;
+    char err[512];
+};
+
+/* Queues a checked blob; false (the blob freed) when the consumer has stopped. */
+static bool decoder_put(struct decoder *d, struct dblob *b)
+{
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop && d->queued > 0 && d->queued + DBLOB_COST(b) > DECODE_AHEAD)
+        pthread_cond_wait(&d->cv, &d->mu);
+    bool ok = !d->stop;
+    if (ok) {
+        if (d->tail)
+            d->tail->next = b;
+        else
+            d->head = b;
+        d->tail = b;
+        d->queued += DBLOB_COST(b);
+        pthread_cond_broadcast(&d->cv);
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (!ok)
+        free(b);
+    return ok;
+}
+
+static void *decode_work(void *arg)
+{
+    struct decoder *d = arg;
+    char err[512] = "";
+    int rc = -1;
+    for (;;) {
+        unsigned char bh[40];
+        if (zread(d->z, bh, sizeof(bh), err, sizeof(err)) != 0)
+            break;
+        uint64_t len = le_load(bh + 32, 8);
+        if (memcmp(bh, zero_hash, 32) == 0 && len == 0) {
+            rc = zend(d->z, d->pk, err, sizeof(err));
+            break;
+        }
+        struct claim *c = bsearch(bh, d->claims, d->nclaims, sizeof(*d->claims), claim_cmp);
+        if (c == NULL || c->seen || c->size != len) {
+            snprintf(err, sizeof(err),
+                     c == NULL ? "the bundle carries a blob its manifest does not name"
+                     : c->seen ? "the bundle carries a blob twice"
+                               : "a blob's length differs from its manifest's claim");
+            break;
+        }
+        c->seen = true;
+        pthread_mutex_lock(&d->mu);
+        struct dblob *b = d->spare;
+        if (b != NULL)
+            d->spare = b->next;
+        pthread_mutex_unlock(&d->mu);
+        if (b != NULL && b->cap < len) {
+            free(b);
+            b = NULL;
+        }
+        size_t cap = len > DBLOB_MIN_CAP ? len : DBLOB_MIN_CAP; /* len <= BUNDLE_BLOB_MAX */
+        if (b == NULL && (b = malloc(sizeof(*b) + cap)) != NULL)
+            b->cap = cap;
+        if (b == NULL) {
+            snprintf(err, sizeof(err), "out of memory");
+            break;
+        }
+        b->next = NULL;
+        b->claim = c;
+        b->len = len;
+        unsigned char got[32];
+        if (zread(d->z, b->data, len, err, sizeof(err)) != 0 ||
+            (crypto_generichash(got, sizeof(got), b->data, len, NULL, 0),
+             sodium_memcmp(got, c->hash, 32) != 0)) {
+            if (err[0] == '\0')
+                snprintf(err, sizeof(err), "a blob does not match its hash");
+            free(b);
+            break;
+        }
+        if (!decoder_put(d, b))
+            break;
+    }
+    pthread_mutex_lock(&d->mu);
+    d->done = true;
+    d->rc = rc;
+    memcpy(d->err, err, sizeof(err));
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static int decoder_start(struct decoder *d)
+{
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    if (pthread_create(&d->thread, NULL, decode_work, d) == 0)
+        return 0;
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    return -1;
+}
+
+/* Calls ops->blob for each blob in order until the worker ends; stops the worker if a callback
+ * refuses. Joins the worker in every case. 0 when every blob was taken and the bundle's end
+ * and signature checked, else -1 with err. *count: the blobs taken. */
+static int decoder_consume(struct decoder *d, const struct bundle_ops *ops, void *ctx, long *count,
+                           char *err, size_t errlen)
+{
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&d->mu);
+        while (d->head == NULL && !d->done)
+            pthread_cond_wait(&d->cv, &d->mu);
+        struct dblob *b = d->head;
+        if (b != NULL) {
+            if ((d->head = b->next) == NULL)
+                d->tail = NULL;
+            d->queued -= DBLOB_COST(b);
+            pthread_cond_broadcast(&d->cv);
+        }
+        pthread_mutex_unlock(&d->mu);
+        if (b == NULL)
+            break;
+        if (ops->blob && ops->blob(ctx, b->claim->hash, b->data, b->len, err, errlen) != 0)
+            rc = -1;
+        pthread_mutex_lock(&d->mu);
+        b->next = d->spare;
+        d->spare = b;
+        pthread_mutex_unlock(&d->mu);
+        if (rc != 0)
+            break;
+        (*count)++;
+    }
+    pthread_mutex_lock(&d->mu);
+    d->stop = rc != 0;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL);
+    for (struct dblob *b = d->head, *next; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    for (struct dblob *b = d->spare, *next; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    if (rc == 0 && d->rc != 0) {
+        snprintf(err, errlen, "%s", d->err);
+        rc = -1;
+    }
+    return rc;
+}
+
 int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *ops, void *ctx,
                 long *carried, char *err, size_t errlen)
 {
     struct zin z = {.f = in};
     char *manifest = NULL, *sigtext = NULL;
-    unsigned char *blob = NULL;
     struct ms_sig *sig = NULL;
     struct claim *claims = NULL;
     json_t *doc = NULL;
@@ -638,41 +845,14 @@ int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *o
     if (ops->manifest && ops->manifest(ctx, doc, sig, manifest, mlen, err, errlen) != 0)
         goto out;
 
-    for (;;) {
-        unsigned char bh[40];
-        if (zread(&z, bh, sizeof(bh), err, errlen) != 0)
-            goto out;
-        uint64_t len = le_load(bh + 32, 8);
-        if (memcmp(bh, zero_hash, 32) == 0 && len == 0)
-            break;
-        struct claim *c = bsearch(bh, claims, nclaims, sizeof(*claims), claim_cmp);
-        if (c == NULL || c->seen || c->size != len) {
-            snprintf(err, errlen,
-                     c == NULL ? "the bundle carries a blob its manifest does not name"
-                     : c->seen ? "the bundle carries a blob twice"
-                               : "a blob's length differs from its manifest's claim");
-            goto out;
-        }
-        c->seen = true;
-        unsigned char *b = realloc(blob, len ? len : 1);
-        if (b == NULL) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
-        blob = b;
-        if (zread(&z, blob, len, err, errlen) != 0)
-            goto out;
-        unsigned char got[32];
-        crypto_generichash(got, sizeof(got), blob, len, NULL, 0);
-        if (sodium_memcmp(got, c->hash, 32) != 0) {
-            snprintf(err, errlen, "a blob does not match its hash");
-            goto out;
-        }
-        if (ops->blob && ops->blob(ctx, c->hash, blob, len, err, errlen) != 0)
-            goto out;
-        count++;
+    /* The blobs are decompressed and checked on a thread of their own, a few MiB ahead of the
+     * consumer, which stores them on this one. */
+    struct decoder d = {.z = &z, .pk = pk, .claims = claims, .nclaims = nclaims};
+    if (decoder_start(&d) != 0) {
+        snprintf(err, errlen, "out of memory or threads");
+        goto out;
     }
-    if (zend(&z, pk, err, errlen) != 0)
+    if (decoder_consume(&d, ops, ctx, &count, err, errlen) != 0)
         goto out;
     if (carried)
         *carried = count;
@@ -683,7 +863,6 @@ out:
     free(z.obuf);
     free(manifest);
     free(sigtext);
-    free(blob);
     free(sig);
     free(claims);
     json_decref(doc);
