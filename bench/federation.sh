@@ -28,10 +28,12 @@ took() {
 }
 ratio() { /usr/bin/python3 -c "print(f'{$1 / $2:.2f}')"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[1] "–" a[NR]}'; }
 RUNS=${BENCH_RUNS:-3}
 # series PREPARE CMD...: runs "PREPARE; CMD" for each CMD in turn, RUNS rounds (A B A B ...: a
 # drifting machine touches all alike, and each starts after `sync` with no writeback pending),
-# and sets T1, T2, ... to the medians of their seconds. PREPARE is not timed.
+# and sets T1, T2, ... to the medians of their seconds (S1, S2, ... to min–max). PREPARE is not
+# timed.
 series() {
   local prepare=$1
   shift
@@ -47,6 +49,7 @@ series() {
     local v=()
     for ((r = 0; r < RUNS; r++)); do v+=("${t[k * RUNS + r]}"); done
     printf -v "T$k" '%s' "$(median "${v[@]}")"
+    printf -v "S$k" '%s' "$(spread "${v[@]}")"
   done
 }
 
@@ -66,14 +69,14 @@ minisign -G -W -p "$WORK/ref.pub" -s "$WORK/ref.key" > /dev/null
 series "rm -f '$WORK/v1.mesb' '$WORK/ref.tar.zst' '$WORK/ref.tar.zst.minisig'" \
   "$M bundle build --config '$WORK/hub.yaml' --out '$WORK/v1.mesb'" \
   "tar -C '$WORK/files' -cf - . | zstd -3 -q -o '$WORK/ref.tar.zst' && minisign -S -s '$WORK/ref.key' -m '$WORK/ref.tar.zst'"
-T_BUILD=$T1 REF_BUILD=$T2
+T_BUILD=$T1 REF_BUILD=$T2 S_BUILD=$S1 S_REF_BUILD=$S2
 $M bundle build --config "$WORK/hub.yaml" --out "$WORK/v1.mesb" > /dev/null # the last round removed it
 FULL=$(stat -c %s "$WORK/v1.mesb")
 
 # Verify: every signature and blob hash / minisign -V, then zstd -d | tar -t.
 series ":" "$M bundle verify --pubkey '$WORK/hub/node.pub' '$WORK/v1.mesb'" \
   "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -tf -"
-T_VERIFY=$T1 T_REF_V=$T2
+T_VERIFY=$T1 T_REF_V=$T2 S_VERIFY=$S1 S_REF_V=$S2
 
 # Import: a fresh region takes it into its database, one transaction, every blob checked /
 # minisign -V, then zstd -d | tar -x; and raw SQLite storing the same files in one durable
@@ -88,7 +91,7 @@ RAW_SQL="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE blobs (i
 series "$fresh" "$M bundle import --config '$WORK/region.yaml' '$WORK/v1.mesb'" \
   "minisign -Vm '$WORK/ref.tar.zst' -p '$WORK/ref.pub' -q && zstd -dc '$WORK/ref.tar.zst' | tar -xf - -C '$WORK/out'" \
   "sqlite3 '$WORK/raw.db' \"$RAW_SQL\""
-T_IMPORT=$T1 T_REF_I=$T2 T_RAW=$T3
+T_IMPORT=$T1 T_REF_I=$T2 T_RAW=$T3 S_IMPORT=$S1 S_REF_I=$S2 S_RAW=$S3
 eval "$fresh"
 $M bundle import --config "$WORK/region.yaml" "$WORK/v1.mesb" > /dev/null
 
@@ -103,13 +106,13 @@ T_INC=$(took $M bundle import --config "$WORK/region.yaml" "$WORK/v2-from-1.mesb
 
 echo "## Federation ($(date -u +%Y-%m-%d), $(nproc) cores, $ITEMS items, $BYTES bytes of files; medians of $RUNS runs each, in turn)"
 echo
-echo "| step | mesnode s | tools s (same files) | mesnode / tools |"
+echo "| step | mesnode s (min–max) | tools s (same files) | mesnode / tools |"
 echo "| --- | --- | --- | --- |"
 echo "| publish (every item's document and the signed manifest) | $T_PUBLISH | | |"
-echo "| build the bundle / tar \\| zstd -3 + minisign -S | $T_BUILD | $REF_BUILD | $(ratio "$T_BUILD" "$REF_BUILD") |"
-echo "| verify the bundle / minisign -V + zstd -d \\| tar -t | $T_VERIFY | $T_REF_V | $(ratio "$T_VERIFY" "$T_REF_V") |"
-echo "| import at a region / minisign -V + zstd -d \\| tar -x | $T_IMPORT | $T_REF_I | $(ratio "$T_IMPORT" "$T_REF_I") |"
-echo "| import at a region / raw SQLite storing the same files (one transaction) | $T_IMPORT | $T_RAW | $(ratio "$T_IMPORT" "$T_RAW") |"
+echo "| build the bundle / tar \\| zstd -3 + minisign -S | $T_BUILD ($S_BUILD) | $REF_BUILD ($S_REF_BUILD) | $(ratio "$T_BUILD" "$REF_BUILD") |"
+echo "| verify the bundle / minisign -V + zstd -d \\| tar -t | $T_VERIFY ($S_VERIFY) | $T_REF_V ($S_REF_V) | $(ratio "$T_VERIFY" "$T_REF_V") |"
+echo "| import at a region / minisign -V + zstd -d \\| tar -x | $T_IMPORT ($S_IMPORT) | $T_REF_I ($S_REF_I) | $(ratio "$T_IMPORT" "$T_REF_I") |"
+echo "| import at a region / raw SQLite storing the same files (one transaction) | $T_IMPORT | $T_RAW ($S_RAW) | $(ratio "$T_IMPORT" "$T_RAW") |"
 echo
 echo "| update adding 1 % of the items | bytes | of the full bundle |"
 echo "| --- | --- | --- |"
