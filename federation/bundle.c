@@ -642,7 +642,8 @@ static bool decoder_put(struct decoder *d, struct dblob *b)
             d->head = b;
         d->tail = b;
         d->queued += DBLOB_COST(b);
-        pthread_cond_broadcast(&d->cv);
+        if (d->head == b) /* the consumer may be waiting for it */
+            pthread_cond_broadcast(&d->cv);
     }
     pthread_mutex_unlock(&d->mu);
     if (!ok)
@@ -724,36 +725,39 @@ static int decoder_start(struct decoder *d)
     return -1;
 }
 
-/* Calls ops->blob for each blob in order until the worker ends; stops the worker if a callback
- * refuses. Joins the worker in every case. 0 when every blob was taken and the bundle's end
- * and signature checked, else -1 with err. *count: the blobs taken. */
-static int decoder_consume(struct decoder *d, const struct bundle_ops *ops, void *ctx, long *count,
-                           char *err, size_t errlen)
+/* Calls ops->blob for each blob in order until the worker ends, taking what is queued in
+ * batches; stops the worker at once when `refuse`, or when a callback refuses. Joins the worker
+ * in every case. 0 when every blob was taken and the bundle's end and signature checked, else
+ * -1 with err. *count: the blobs taken. */
+static int decoder_consume(struct decoder *d, const struct bundle_ops *ops, void *ctx, bool refuse,
+                           long *count, char *err, size_t errlen)
 {
-    int rc = 0;
-    for (;;) {
+    int rc = refuse ? -1 : 0;
+    while (rc == 0) {
         pthread_mutex_lock(&d->mu);
         while (d->head == NULL && !d->done)
             pthread_cond_wait(&d->cv, &d->mu);
-        struct dblob *b = d->head;
-        if (b != NULL) {
-            if ((d->head = b->next) == NULL)
-                d->tail = NULL;
-            d->queued -= DBLOB_COST(b);
-            pthread_cond_broadcast(&d->cv);
+        struct dblob *batch = d->head, *last = NULL;
+        d->head = d->tail = NULL;
+        pthread_mutex_unlock(&d->mu);
+        if (batch == NULL)
+            break;
+        size_t cost = 0;
+        for (struct dblob *b = batch; b != NULL; b = b->next) {
+            if (rc == 0 && ops->blob &&
+                ops->blob(ctx, b->claim->hash, b->data, b->len, err, errlen) != 0)
+                rc = -1;
+            if (rc == 0)
+                (*count)++;
+            cost += DBLOB_COST(b);
+            last = b;
         }
+        pthread_mutex_lock(&d->mu); /* the buffers go back for reuse, the room with them */
+        last->next = d->spare;
+        d->spare = batch;
+        d->queued -= cost;
+        pthread_cond_broadcast(&d->cv);
         pthread_mutex_unlock(&d->mu);
-        if (b == NULL)
-            break;
-        if (ops->blob && ops->blob(ctx, b->claim->hash, b->data, b->len, err, errlen) != 0)
-            rc = -1;
-        pthread_mutex_lock(&d->mu);
-        b->next = d->spare;
-        d->spare = b;
-        pthread_mutex_unlock(&d->mu);
-        if (rc != 0)
-            break;
-        (*count)++;
     }
     pthread_mutex_lock(&d->mu);
     d->stop = rc != 0;
@@ -842,17 +846,15 @@ int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *o
     }
     if ((claims = claims_parse(doc, &nclaims, err, errlen)) == NULL)
         goto out;
-    if (ops->manifest && ops->manifest(ctx, doc, sig, manifest, mlen, err, errlen) != 0)
-        goto out;
-
     /* The blobs are decompressed and checked on a thread of their own, a few MiB ahead of the
-     * consumer, which stores them on this one. */
+     * consumer, which stores them on this one; it starts while the manifest is looked at. */
     struct decoder d = {.z = &z, .pk = pk, .claims = claims, .nclaims = nclaims};
     if (decoder_start(&d) != 0) {
         snprintf(err, errlen, "out of memory or threads");
         goto out;
     }
-    if (decoder_consume(&d, ops, ctx, &count, err, errlen) != 0)
+    bool refused = ops->manifest && ops->manifest(ctx, doc, sig, manifest, mlen, err, errlen) != 0;
+    if (decoder_consume(&d, ops, ctx, refused, &count, err, errlen) != 0)
         goto out;
     if (carried)
         *carried = count;

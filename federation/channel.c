@@ -194,9 +194,25 @@ static char *load_version(struct db *db, int64_t *version, int64_t *previous, in
     return text;
 }
 
+/* A blob to write, and in which order: the compressed ones first, each part by id. */
+struct out_blob {
+    int64_t id;
+    bool packed;
+    unsigned char hash[32];
+};
+
+static int out_blob_cmp(const void *a, const void *b)
+{
+    const struct out_blob *x = a, *y = b;
+    if (x->packed != y->packed)
+        return x->packed ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t version, int64_t from,
                          FILE *out, long *carried, char *err, size_t errlen)
 {
+    struct out_blob *out_blobs = NULL;
     int64_t previous = 0, expires = 0, base_v = from, base_p, base_e;
     char *text = NULL, *base = NULL;
     json_t *doc = NULL, *base_doc = NULL, *skip = json_object();
@@ -235,33 +251,43 @@ int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t vers
     if ((w = bundle_writer_open(out, 3, sk, text, strlen(text), trusted, err, errlen)) == NULL)
         goto out;
     /* The blobs the store compressed go first, in the compressed stream; then those it keeps
-     * raw (they did not compress), copied as they are without trying again. */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t i;
-        json_t *b;
-        json_array_foreach(json_object_get(doc, "blobs"), i, b)
-        {
-            const char *hex = json_string_value(json_object_get(b, "hash"));
-            if (json_object_get(skip, hex))
-                continue;
-            unsigned char hash[32];
-            size_t size = 0;
-            int why = 0;
-            bool packed = false;
-            int64_t id = bundle_hash_parse(hex, hash) == 0 ? blob_lookup(db, hash, &packed) : 0;
-            if (id != 0 && packed != (pass == 0))
-                continue;
-            if (id == 0 || (data = blob_load(db, id, hash, &size, &why, NULL)) == NULL) {
-                snprintf(err, errlen, "blob %s of version %lld is missing or damaged", hex,
-                         (long long)version);
-                goto out;
-            }
-            if (bundle_writer_blob(w, hash, data, size, packed, err, errlen) != 0)
-                goto out;
-            free(data);
-            data = NULL;
-            (*carried)++;
+     * raw (they did not compress), copied as they are without trying again; each part in the
+     * store's order, so that its pages are read in sequence. */
+    json_t *list = json_object_get(doc, "blobs");
+    if ((out_blobs = calloc(json_array_size(list) + 1, sizeof(*out_blobs))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t n = 0, i;
+    json_t *b;
+    json_array_foreach(list, i, b)
+    {
+        const char *hex = json_string_value(json_object_get(b, "hash"));
+        if (json_object_get(skip, hex))
+            continue;
+        struct out_blob *o = &out_blobs[n];
+        if (bundle_hash_parse(hex, o->hash) != 0 ||
+            (o->id = blob_lookup(db, o->hash, &o->packed)) == 0) {
+            snprintf(err, errlen, "blob %s of version %lld is missing", hex, (long long)version);
+            goto out;
         }
+        n++;
+    }
+    qsort(out_blobs, n, sizeof(*out_blobs), out_blob_cmp);
+    for (i = 0; i < n; i++) {
+        struct out_blob *o = &out_blobs[i];
+        size_t size = 0;
+        int why = 0;
+        if ((data = blob_load(db, o->id, o->hash, &size, &why, NULL)) == NULL) {
+            snprintf(err, errlen, "a blob of version %lld is damaged (%d)", (long long)version,
+                     why);
+            goto out;
+        }
+        if (bundle_writer_blob(w, o->hash, data, size, o->packed, err, errlen) != 0)
+            goto out;
+        free(data);
+        data = NULL;
+        (*carried)++;
     }
     rc = bundle_writer_close(w, err, errlen);
     w = NULL;
@@ -271,6 +297,7 @@ out:
         bundle_writer_close(w, ignored, sizeof(ignored));
     }
     db_rollback(db);
+    free(out_blobs);
     free(data);
     free(text);
     free(base);

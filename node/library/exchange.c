@@ -340,6 +340,25 @@ static int fts_resume(struct db *db, char *sql[FTS_TRIGGERS])
     return rc;
 }
 
+/* Adds the blobs item `id` names (its files, cover and hub document) to `held`, to be released
+ * once the item is rewritten or removed if nothing names them then. 0, or -1 on a database
+ * error. */
+static int hold_blobs(struct db *db, int64_t id, json_t *held)
+{
+    sqlite3_stmt *st = db_stmt(
+        db, "SELECT blob_id FROM library_files WHERE item_id = :id UNION SELECT cover_blob_id "
+            "FROM library_items WHERE id = :id AND cover_blob_id IS NOT NULL UNION SELECT b.id "
+            "FROM library_items i JOIN blobs b ON b.hash = i.hub_doc WHERE i.id = :id");
+    if (st == NULL)
+        return -1;
+    db_bind_int(st, ":id", id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(held, json_integer(sqlite3_column_int64(st, 0)));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int library_hub_apply(struct db *db, json_t *items,
                       json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
                       void *ctx, long *changed, long *removed, char *err, size_t errlen)
@@ -362,17 +381,7 @@ int library_hub_apply(struct db *db, json_t *items,
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    /* The blobs the hub's items name now: released at the end if nothing names them then. */
-    sqlite3_stmt *st = db_stmt(
-        db, "SELECT f.blob_id FROM library_files f JOIN library_items i ON i.id = f.item_id "
-            "WHERE i.origin = 'hub' UNION SELECT cover_blob_id FROM library_items WHERE origin = "
-            "'hub' AND cover_blob_id IS NOT NULL UNION SELECT b.id FROM library_items i JOIN "
-            "blobs b ON b.hash = i.hub_doc WHERE i.origin = 'hub'");
-    if (st == NULL)
-        goto db_error;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(held, json_integer(sqlite3_column_int64(st, 0)));
-    sqlite3_reset(st);
+    sqlite3_stmt *st;
     /* First what changes: an entry names its document by hash, and an item that came from the
      * same document is unchanged. */
     json_array_foreach(items, i, it)
@@ -389,7 +398,7 @@ int library_hub_apply(struct db *db, json_t *items,
             snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
             goto out;
         }
-        st = db_stmt(db, "SELECT hub_doc IS :h AND origin = 'hub' FROM library_items WHERE "
+        st = db_stmt(db, "SELECT hub_doc IS :h AND origin = 'hub', id FROM library_items WHERE "
                          "uid = :u");
         if (st == NULL)
             goto db_error;
@@ -397,7 +406,10 @@ int library_hub_apply(struct db *db, json_t *items,
         db_bind_blob(st, ":h", docs[i], 32);
         int step = sqlite3_step(st);
         state[i] = step != SQLITE_ROW ? 1 : sqlite3_column_int(st, 0) ? 0 : 2;
+        int64_t old = state[i] == 2 ? sqlite3_column_int64(st, 1) : 0;
         sqlite3_reset(st);
+        if (old != 0 && hold_blobs(db, old, held) != 0) /* what the item named before */
+            goto db_error;
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             goto db_error;
         json_object_set_new(kept, uid, json_true());
@@ -455,7 +467,7 @@ int library_hub_apply(struct db *db, json_t *items,
             goto db_error;
         }
         db_bind_int(st, ":id", json_integer_value(id));
-        if (db_exec_stmt(st) != SQLITE_DONE) {
+        if (hold_blobs(db, json_integer_value(id), held) != 0 || db_exec_stmt(st) != SQLITE_DONE) {
             json_decref(gone);
             goto db_error;
         }

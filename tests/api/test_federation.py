@@ -471,6 +471,25 @@ def test_large_import_indexes_once_and_leaves_the_index_live(tmp_path):
             r = run("bundle", "import", "--config", str(region.config), str(d / "v2.mesb"))
             assert r.returncode == 0 and "1 items new or changed" in r.stdout, r.stdout + r.stderr
             assert admin.get(f"/api/v1/library/items?q={quote('квазаров')}").json()["total"] == 1
+            # A revision with another file: the region keeps the new body and lets the old go.
+            teacher = login(hub_base, "teacher", "demo")
+            methodologist = login(hub_base, "methodologist", "demo")
+            mine = teacher.get(f"/api/v1/library/items?q={quote('квазары')}").json()["items"][0]["id"]
+            rev = teacher.post(f"/api/v1/library/items/{mine}/revisions").json()["id"]
+            assert teacher.request("POST", f"/api/v1/library/items/{rev}/files?name=file.bin", raw=b"r" * 100,
+                                   headers={"Content-Type": "application/octet-stream"}).status == 201
+            assert teacher.post(f"/api/v1/library/items/{rev}/submit").status == 200
+            assert methodologist.post(f"/api/v1/library/items/{rev}/review", {"verdict": "approve"}).status == 200
+            assert run("publish", "--config", str(hub.config)).returncode == 0
+            assert run("bundle", "build", "--config", str(hub.config), "--out", str(d / "v3.mesb"),
+                       "--from", "2").returncode == 0
+            r = run("bundle", "import", "--config", str(region.config), str(d / "v3.mesb"))
+            assert r.returncode == 0 and "1 items new or changed" in r.stdout, r.stdout + r.stderr
+            db = sqlite3_ro(d / "r05" / "mes.db")
+            held = {bytes(h) for (h,) in db.execute("SELECT hash FROM blobs")}
+            db.close()
+            assert hashlib.blake2b(b"r" * 100, digest_size=32).digest() in held
+            assert hashlib.blake2b(b"q" * 100, digest_size=32).digest() not in held
         finally:
             region.stop()
     finally:
