@@ -300,7 +300,8 @@ db_error:
 }
 
 /* The full-text index's triggers (library.sql), set aside during a large change and put back,
- * the index then rebuilt once: indexing item by item costs three times as much. */
+ * the index then rebuilt once: indexing item by item costs about three times as much per item,
+ * so a change of at least BULK_ITEMS items and a third of the library rebuilds. */
 static const char *const fts_triggers[] = {"library_items_fts_ins", "library_items_fts_del",
                                            "library_items_fts_upd"};
 enum { FTS_TRIGGERS = 3, BULK_ITEMS = 1000 };
@@ -416,7 +417,12 @@ int library_hub_apply(struct db *db, json_t *items,
         todo += state[i] != 0;
     }
     /* A large change indexes the items' text once at the end. */
-    if (todo >= BULK_ITEMS) {
+    st = db_stmt(db, "SELECT count(*) FROM library_items");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        goto db_error;
+    size_t library = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (todo >= BULK_ITEMS && 3 * todo >= library) {
         if (fts_suspend(db, fts_sql) != 0)
             goto db_error;
         bulk = true;
