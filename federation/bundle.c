@@ -607,11 +607,13 @@ enum { DBLOB_MIN_CAP = 64 << 10 };
 struct dblob {
     struct dblob *next;
     const struct claim *claim;
+    void *prepared; /* what ops->prepare made of it */
     size_t len, cap;
     unsigned char data[];
 };
 
 struct decoder {
+    const struct bundle_ops *ops;
     struct zin *z;
     const struct ms_public *pk;
     struct claim *claims;
@@ -646,8 +648,11 @@ static bool decoder_put(struct decoder *d, struct dblob *b)
             pthread_cond_broadcast(&d->cv);
     }
     pthread_mutex_unlock(&d->mu);
-    if (!ok)
+    if (!ok) {
+        if (d->ops->release)
+            d->ops->release(b->prepared);
         free(b);
+    }
     return ok;
 }
 
@@ -702,6 +707,7 @@ static void *decode_work(void *arg)
             free(b);
             break;
         }
+        b->prepared = d->ops->prepare ? d->ops->prepare(b->data, len) : NULL;
         if (!decoder_put(d, b))
             break;
     }
@@ -745,8 +751,11 @@ static int decoder_consume(struct decoder *d, const struct bundle_ops *ops, void
         size_t cost = 0;
         for (struct dblob *b = batch; b != NULL; b = b->next) {
             if (rc == 0 && ops->blob &&
-                ops->blob(ctx, b->claim->hash, b->data, b->len, err, errlen) != 0)
+                ops->blob(ctx, b->claim->hash, b->data, b->len, b->prepared, err, errlen) != 0)
                 rc = -1;
+            if (ops->release)
+                ops->release(b->prepared);
+            b->prepared = NULL;
             if (rc == 0)
                 (*count)++;
             cost += DBLOB_COST(b);
@@ -766,6 +775,8 @@ static int decoder_consume(struct decoder *d, const struct bundle_ops *ops, void
     pthread_join(d->thread, NULL);
     for (struct dblob *b = d->head, *next; b != NULL; b = next) {
         next = b->next;
+        if (ops->release)
+            ops->release(b->prepared);
         free(b);
     }
     for (struct dblob *b = d->spare, *next; b != NULL; b = next) {
@@ -848,7 +859,7 @@ int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *o
         goto out;
     /* The blobs are decompressed and checked on a thread of their own, a few MiB ahead of the
      * consumer, which stores them on this one; it starts while the manifest is looked at. */
-    struct decoder d = {.z = &z, .pk = pk, .claims = claims, .nclaims = nclaims};
+    struct decoder d = {.ops = ops, .z = &z, .pk = pk, .claims = claims, .nclaims = nclaims};
     if (decoder_start(&d) != 0) {
         snprintf(err, errlen, "out of memory or threads");
         goto out;

@@ -57,12 +57,18 @@ int bundle_writer_close(struct bundle_writer *w, char *err, size_t errlen);
  * blob list validated (the JSON and its raw bytes stay the reader's; the signature's trusted
  * comment is in sig);
  * `blob` for each blob carried, after its hash was checked (data is the reader's, valid for the
- * call). A callback returns 0 to go on or -1 with err to refuse the bundle. */
+ * call). A callback returns 0 to go on or -1 with err to refuse the bundle.
+ * `prepare` (may be NULL) is for work on a checked blob that needs nothing but its bytes
+ * (compressing it for storage, say): it runs on the reader's decoding thread, ahead of the
+ * consumer, and what it returns reaches `blob` as `prepared` (NULL without it); `release`
+ * then frees that, whether `blob` was called or not. */
 struct bundle_ops {
     int (*manifest)(void *ctx, json_t *manifest, const struct ms_sig *sig, const char *raw,
                     size_t raw_len, char *err, size_t errlen);
     int (*blob)(void *ctx, const unsigned char hash[32], const unsigned char *data, size_t len,
-                char *err, size_t errlen);
+                void *prepared, char *err, size_t errlen);
+    void *(*prepare)(const unsigned char *data, size_t len);
+    void (*release)(void *prepared);
 };
 
 /* Reads and checks a whole bundle from `in` against the signer's key `pk`. 0 when every check

@@ -383,11 +383,23 @@ static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const
     return 0;
 }
 
+/* On the reader's decoding thread: the blob as the store keeps it. */
+static void *import_prepare(const unsigned char *data, size_t len)
+{
+    return blob_pack(data, len);
+}
+
+static void import_release(void *prepared)
+{
+    blob_packed_free(prepared);
+}
+
 static int import_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
-                       size_t len, char *err, size_t errlen)
+                       size_t len, void *prepared, char *err, size_t errlen)
 {
     struct importing *im = ctx;
-    if (blob_put_hashed(im->db, hash, data, len) == 0) { /* the reader checked the hash */
+    /* The reader checked the hash. */
+    if (blob_put_packed(im->db, hash, data, len, prepared) == 0) {
         snprintf(err, errlen, "database: %s", db_errmsg(im->db));
         return -1;
     }
@@ -464,7 +476,7 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
     memset(res, 0, sizeof(*res));
     err[0] = '\0';
     struct importing im = {.db = db, .res = res};
-    struct bundle_ops ops = {import_manifest, import_blob};
+    struct bundle_ops ops = {import_manifest, import_blob, import_prepare, import_release};
     db_cache_mib(db, CHANNEL_CACHE_MIB);
     if (db_begin_write(db) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));

@@ -267,8 +267,9 @@ static int receive_manifest(void *ctx, json_t *m, const struct ms_sig *sig, cons
 }
 
 static int receive_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
-                        size_t len, char *err, size_t errlen)
+                        size_t len, void *prepared, char *err, size_t errlen)
 {
+    (void)prepared;
     struct receiving *rc = ctx;
     if (blob_put_hashed(rc->db, hash, data, len) == 0) { /* the reader checked the hash */
         snprintf(err, errlen, "database: %s", db_errmsg(rc->db));

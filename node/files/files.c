@@ -228,15 +228,43 @@ int64_t blob_put_data(struct db *db, const void *data, size_t len)
     return blob_put_hashed(db, hash, data, len);
 }
 
+struct blob_packed {
+    void *z;
+    size_t len;
+};
+
+struct blob_packed *blob_pack(const void *data, size_t len)
+{
+    struct blob_packed *p = malloc(sizeof(*p));
+    if (p != NULL && (p->z = compress_if_worth(data, len, &p->len)) == NULL) {
+        free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+void blob_packed_free(struct blob_packed *p)
+{
+    if (p != NULL)
+        free(p->z);
+    free(p);
+}
+
+int64_t blob_put_packed(struct db *db, const unsigned char hash[32], const void *data, size_t len,
+                        const struct blob_packed *p)
+{
+    return p ? blob_insert(db, hash, len, true, p->z, p->len)
+             : blob_insert(db, hash, len, false, data, len);
+}
+
 int64_t blob_put_hashed(struct db *db, const unsigned char hash[32], const void *data, size_t len)
 {
     int64_t id = blob_id(db, hash);
     if (id != 0)
         return id;
-    size_t zl = 0;
-    void *z = compress_if_worth(data, len, &zl);
-    id = z ? blob_insert(db, hash, len, true, z, zl) : blob_insert(db, hash, len, false, data, len);
-    free(z);
+    struct blob_packed *p = blob_pack(data, len);
+    id = blob_put_packed(db, hash, data, len, p);
+    blob_packed_free(p);
     return id;
 }
 

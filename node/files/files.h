@@ -39,6 +39,16 @@ int64_t blob_put_data(struct db *db, const void *data, size_t len);
 /* The same for bytes whose BLAKE2b-256 the caller has checked to be `hash` (a bundle's reader
  * did): not hashed again, and not compressed when the body is already stored. */
 int64_t blob_put_hashed(struct db *db, const unsigned char hash[32], const void *data, size_t len);
+/* The store's form of a body, made on any thread (a bundle reader's decoding thread, say): its
+ * zstd frame when compressing saves space, or NULL when it is kept raw (or out of memory: raw
+ * then too). blob_packed_free frees it. */
+struct blob_packed;
+struct blob_packed *blob_pack(const void *data, size_t len);
+void blob_packed_free(struct blob_packed *p);
+/* Stores a body whose hash the caller checked, in the form blob_pack gave (NULL: raw): its id,
+ * or 0 on a database error. */
+int64_t blob_put_packed(struct db *db, const unsigned char hash[32], const void *data, size_t len,
+                        const struct blob_packed *p);
 /* The id of the blob with this hash, or 0 when there is none (or on a database error). */
 int64_t blob_id(struct db *db, const unsigned char hash[32]);
 /* The same, and whether the store keeps the body compressed (*packed, may be NULL). */

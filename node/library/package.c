@@ -213,8 +213,9 @@ static int package_check(void *ctx, json_t *m, const struct ms_sig *sig, const c
 }
 
 static int package_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
-                        size_t len, char *err, size_t errlen)
+                        size_t len, void *prepared, char *err, size_t errlen)
 {
+    (void)prepared;
     const struct opening *o = ctx;
     char hex[65], path[4200];
     sodium_bin2hex(hex, sizeof(hex), hash, 32);

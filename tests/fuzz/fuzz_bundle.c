@@ -31,9 +31,9 @@ static struct ms_secret *sk;
 static struct db *scratch; /* a migrated database for channel imports */
 
 static int count_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
-                      size_t len, char *err, size_t errlen)
+                      size_t len, void *prepared, char *err, size_t errlen)
 {
-    (void)hash, (void)data, (void)len, (void)err, (void)errlen;
+    (void)hash, (void)data, (void)len, (void)prepared, (void)err, (void)errlen;
     ++*(int *)ctx;
     return 0;
 }

@@ -103,8 +103,9 @@ static int on_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const cha
 }
 
 static int on_blob(void *ctx, const unsigned char hash[32], const unsigned char *data, size_t len,
-                   char *err, size_t errlen)
+                   void *prepared, char *err, size_t errlen)
 {
+    (void)prepared;
     (void)err;
     (void)errlen;
     unsigned char got[32];
@@ -333,6 +334,66 @@ static void raw_frames_are_standard_zstd(void **state)
     free(big);
 }
 
+/* `prepare` runs on the decoding thread for every checked blob; what it made reaches `blob`, and
+ * `release` frees each one, also those a refusing consumer never took. */
+static int prepared_made, prepared_released;
+
+static void *copy_prepare(const unsigned char *data, size_t len)
+{
+    unsigned char *c = malloc(len + 1);
+    memcpy(c, data, len);
+    __atomic_add_fetch(&prepared_made, 1, __ATOMIC_SEQ_CST);
+    return c;
+}
+
+static void copy_release(void *p)
+{
+    if (p != NULL)
+        __atomic_add_fetch(&prepared_released, 1, __ATOMIC_SEQ_CST);
+    free(p);
+}
+
+static int check_prepared(void *ctx, const unsigned char hash[32], const unsigned char *data,
+                          size_t len, void *prepared, char *err, size_t errlen)
+{
+    (void)hash;
+    assert_non_null(prepared);
+    assert_memory_equal(prepared, data, len);
+    int *left = ctx;
+    if (--*left < 0) {
+        snprintf(err, errlen, "enough");
+        return -1;
+    }
+    return 0;
+}
+
+static void prepared_blobs_are_handed_over_and_released(void **state)
+{
+    (void)state;
+    char *m = manifest_for(blobs, 3, 0), err[256];
+    int order[] = {0, 1, 2};
+    size_t len;
+    char *b = build(sk, m, blobs, order, 3, &len);
+    struct bundle_ops ops = {NULL, check_prepared, copy_prepare, copy_release};
+    for (int take = 3; take >= 0; take--) {
+        prepared_made = prepared_released = 0;
+        int left = take;
+        FILE *f = fmemopen(b, len, "rb");
+        long carried = 0;
+        int rc = bundle_read(f, &pk, &ops, &left, &carried, err, sizeof(err));
+        fclose(f);
+        assert_int_equal(rc, take == 3 ? 0 : -1);
+        if (take == 3)
+            assert_int_equal(carried, 3);
+        else
+            assert_string_equal(err, "enough");
+        assert_true(prepared_made >= take);
+        assert_int_equal(prepared_released, prepared_made);
+    }
+    free(b);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +402,7 @@ int main(void)
         cmocka_unit_test(claims_are_enforced),
         cmocka_unit_test(bombs_are_refused),
         cmocka_unit_test(raw_frames_are_standard_zstd),
+        cmocka_unit_test(prepared_blobs_are_handed_over_and_released),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
