@@ -1,10 +1,10 @@
 /*
  * The bundle container (see bundle.h): a zstd stream written with ZSTD_compressStream2 (and raw
  * blocks for bodies known not to compress) and read with a bounded ZSTD_decompressStream. The
- * reader holds the manifest, one blob at a time and a sorted table of the manifest's blob
- * claims; its memory is bounded by those claims. Both sides hash the whole file for its
- * signature on a second thread (struct hashpipe), beside the one that (de)compresses and
- * hashes the blobs: a channel of a gigabyte is two gigabytes of hashing.
+ * reader holds the manifest, a sorted table of the manifest's blob claims and the blobs decoded
+ * ahead (DECODE_AHEAD bytes, or one larger blob); its memory is bounded by those claims. Both sides
+ * hash the whole file for its signature on a second thread (struct hashpipe), beside the one that
+ * (de)compresses and hashes the blobs: a channel of a gigabyte is two gigabytes of hashing.
  */
 #include "federation/bundle.h"
 

@@ -347,6 +347,10 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
     size_t n = (size_t)sqlite3_column_int64(st, 1), len = (size_t)sqlite3_column_bytes(st, 3);
     bool zstd = sqlite3_column_int(st, 2) != 0;
     struct zctx *z = zstd ? zctx() : NULL;
+    if (zstd && z == NULL) { /* out of memory: not the body's fault */
+        sqlite3_reset(st);
+        return *why = -1, NULL;
+    }
     if (packed)
         *packed = zstd;
     const void *data = sqlite3_column_blob(st, 3);
@@ -355,7 +359,7 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
     if (ok)
         memcpy(hash, sqlite3_column_blob(st, 0), 32);
     unsigned char *out = malloc(n ? n : 1);
-    ok = ok && out != NULL && (z != NULL || !zstd);
+    ok = ok && out != NULL;
     if (ok && zstd) {
         /* The frame must say it holds exactly `n` bytes: no more is ever decompressed. */
         ok = ZSTD_getFrameContentSize(data, len) == (unsigned long long)n &&

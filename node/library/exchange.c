@@ -185,6 +185,7 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
                 "language = excluded.language, version = excluded.version, cover_blob_id = "
                 "excluded.cover_blob_id, hub_doc = excluded.hub_doc, updated_at = unixepoch() "
                 "WHERE origin = :origin");
+#undef ITEM_INSERT
     if (st == NULL)
         goto db_error;
     db_bind_text(st, ":uid", uid);
@@ -485,11 +486,8 @@ int library_hub_apply(struct db *db, json_t *items,
         if (blob_release(db, json_integer_value(id)) != 0)
             goto db_error;
     }
-    if (bulk) {
-        bulk = false;
-        if (fts_resume(db, fts_sql) != 0)
-            goto db_error;
-    }
+    if (bulk && fts_resume(db, fts_sql) != 0)
+        goto db_error;
     rc = 0;
     goto out;
 db_error:
