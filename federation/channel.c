@@ -194,16 +194,20 @@ static char *load_version(struct db *db, int64_t *version, int64_t *previous, in
     return text;
 }
 
-/* A blob to write, and in which order: the compressed ones first, each part by id. */
+/* A blob to write, and in which order: the items' files before their documents, so that a
+ * reader can write each item as its document comes; in each part the compressed ones first,
+ * then by id. */
 struct out_blob {
     int64_t id;
-    bool packed;
+    bool doc, packed;
     unsigned char hash[32];
 };
 
 static int out_blob_cmp(const void *a, const void *b)
 {
     const struct out_blob *x = a, *y = b;
+    if (x->doc != y->doc)
+        return x->doc ? 1 : -1;
     if (x->packed != y->packed)
         return x->packed ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
@@ -215,8 +219,9 @@ int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t vers
     struct out_blob *out_blobs = NULL;
     int64_t previous = 0, expires = 0, base_v = from, base_p, base_e;
     char *text = NULL, *base = NULL;
-    json_t *doc = NULL, *base_doc = NULL, *skip = json_object();
+    json_t *doc = NULL, *base_doc = NULL, *skip = json_object(), *docs = json_object(), *b;
     struct bundle_writer *w = NULL;
+    size_t i;
     unsigned char *data = NULL;
     int rc = -1;
     *carried = 0;
@@ -235,8 +240,6 @@ int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t vers
         if ((base = load_version(db, &base_v, &base_p, &base_e, err, errlen)) == NULL)
             goto out;
         base_doc = json_loads(base, 0, NULL);
-        size_t i;
-        json_t *b;
         json_array_foreach(json_object_get(base_doc, "blobs"), i, b)
             json_object_set(skip, json_string_value(json_object_get(b, "hash")), json_true());
     }
@@ -250,22 +253,29 @@ int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t vers
                     version, previous, expires);
     if ((w = bundle_writer_open(out, 3, sk, text, strlen(text), trusted, err, errlen)) == NULL)
         goto out;
-    /* The blobs the store compressed go first, in the compressed stream; then those it keeps
-     * raw (they did not compress), copied as they are without trying again; each part in the
-     * store's order, so that its pages are read in sequence. */
+    /* The files, then the documents. The blobs the store compressed go first, in the
+     * compressed stream; then those it keeps raw (they did not compress), copied as they are
+     * without trying again; each part in the store's order, so that its pages are read in
+     * sequence. */
     json_t *list = json_object_get(doc, "blobs");
+    json_array_foreach(json_object_get(doc, "items"), i, b)
+    {
+        const char *hex = json_string_value(json_object_get(b, "doc"));
+        if (hex != NULL)
+            json_object_set_new(docs, hex, json_true());
+    }
     if ((out_blobs = calloc(json_array_size(list) + 1, sizeof(*out_blobs))) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    size_t n = 0, i;
-    json_t *b;
+    size_t n = 0;
     json_array_foreach(list, i, b)
     {
         const char *hex = json_string_value(json_object_get(b, "hash"));
         if (json_object_get(skip, hex))
             continue;
         struct out_blob *o = &out_blobs[n];
+        o->doc = json_object_get(docs, hex) != NULL;
         if (bundle_hash_parse(hex, o->hash) != 0 ||
             (o->id = blob_lookup(db, o->hash, &o->packed)) == 0) {
             snprintf(err, errlen, "blob %s of version %lld is missing", hex, (long long)version);
@@ -304,6 +314,7 @@ out:
     json_decref(doc);
     json_decref(base_doc);
     json_decref(skip);
+    json_decref(docs);
     return rc;
 }
 
@@ -314,6 +325,7 @@ struct importing {
     struct channel_import *res;
     json_t *manifest;
     unsigned char hash[32];
+    struct hub_change *change; /* the items, written as their documents come */
 };
 
 int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
@@ -371,7 +383,8 @@ int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
     return 0;
 }
 
-/* The bundle reader's manifest callback: channel_check, then the manifest is kept. */
+/* The bundle reader's manifest callback: channel_check, then the manifest is kept and the
+ * change to the library begun. */
 static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
                            size_t raw_len, char *err, size_t errlen)
 {
@@ -380,29 +393,58 @@ static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const
     if (channel_check(im->db, m, raw, raw_len, im->res, im->hash, err, errlen) != 0)
         return -1;
     im->manifest = json_incref(m);
+    if (!im->res->already &&
+        (im->change = library_hub_begin(im->db, json_object_get(m, "items"), err, errlen)) == NULL)
+        return -1;
     return 0;
 }
 
-/* On the reader's decoding thread: the blob as the store keeps it. */
+/* What the decoding thread makes of a blob: the store's form, and the JSON object a document
+ * parses to (any blob that may be one: the consumer knows which are). */
+struct prepared {
+    struct blob_packed *packed;
+    json_t *doc;
+};
+enum { DOC_MAX = 4 << 20 }; /* bytes of JSON worth parsing ahead as a document */
+
 static void *import_prepare(const unsigned char *data, size_t len)
 {
-    return blob_pack(data, len);
+    struct prepared *p = malloc(sizeof(*p));
+    if (p == NULL)
+        return NULL; /* stored raw, the document read back: slower, the same */
+    p->packed = blob_pack(data, len);
+    p->doc = len >= 2 && len <= DOC_MAX && data[0] == '{'
+                 ? json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL)
+                 : NULL;
+    if (p->doc != NULL && !json_is_object(p->doc)) {
+        json_decref(p->doc);
+        p->doc = NULL;
+    }
+    return p;
 }
 
 static void import_release(void *prepared)
 {
-    blob_packed_free(prepared);
+    struct prepared *p = prepared;
+    if (p == NULL)
+        return;
+    blob_packed_free(p->packed);
+    json_decref(p->doc);
+    free(p);
 }
 
 static int import_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
                        size_t len, void *prepared, char *err, size_t errlen)
 {
     struct importing *im = ctx;
+    struct prepared *p = prepared;
     /* The reader checked the hash. */
-    if (blob_put_packed(im->db, hash, data, len, prepared) == 0) {
+    if (blob_put_packed(im->db, hash, data, len, p ? p->packed : NULL) == 0) {
         snprintf(err, errlen, "database: %s", db_errmsg(im->db));
         return -1;
     }
+    if (im->change != NULL && p != NULL && p->doc != NULL)
+        return library_hub_offer(im->change, hash, p->doc, err, errlen);
     return 0;
 }
 
@@ -428,7 +470,7 @@ static json_t *load_doc(void *ctx, json_t *entry, char *err, size_t errlen)
 }
 
 int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
-                  struct channel_import *res, char *err, size_t errlen)
+                  struct hub_change *change, struct channel_import *res, char *err, size_t errlen)
 {
     int rc = 0;
     err[0] = '\0';
@@ -448,8 +490,9 @@ int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
             return -1;
         }
     }
-    rc = library_hub_apply(db, json_object_get(manifest, "items"), load_doc, db, &res->changed,
-                           &res->removed, err, errlen);
+    rc = change ? library_hub_end(change, load_doc, db, &res->changed, &res->removed, err, errlen)
+                : library_hub_apply(db, json_object_get(manifest, "items"), load_doc, db,
+                                    &res->changed, &res->removed, err, errlen);
     if (rc != 0)
         return -1;
     sqlite3_stmt *st = db_stmt(db, "INSERT INTO channel_state (id, version, manifest_hash, "
@@ -484,13 +527,14 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
     }
     int rc = bundle_read(in, hub, &ops, &im, &res->carried, err, errlen);
     if (rc == 0 && !res->already)
-        rc = channel_apply(db, im.manifest, im.hash, res, err, errlen);
+        rc = channel_apply(db, im.manifest, im.hash, im.change, res, err, errlen);
     if (rc == 0 && db_commit(db) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         rc = -1;
     }
     if (rc != 0)
         db_rollback(db);
+    library_hub_free(im.change);
     json_decref(im.manifest);
     return rc;
 }

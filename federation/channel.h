@@ -48,9 +48,12 @@ int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
                   struct channel_import *res, unsigned char hash[32], char *err, size_t errlen);
 
 /* Region, inside a write transaction, once every blob is stored: applies the manifest's items
- * (library_hub_apply) and records the version held. 0, or -1 with err (roll back). */
+ * (library_hub_apply; or, when the caller began the change and offered documents as they came,
+ * `change`, which stays the caller's, library_hub_end) and records the version held. 0, or -1
+ * with err (roll back). */
+struct hub_change;
 int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
-                  struct channel_import *res, char *err, size_t errlen);
+                  struct hub_change *change, struct channel_import *res, char *err, size_t errlen);
 
 /* Region: checks the bundle in `in` against the hub's key `hub` and imports it in one write
  * transaction (nothing changes unless every check passes). 0, or -1 with err. */

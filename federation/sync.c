@@ -377,7 +377,7 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
             break;
     }
     if (rc == 0)
-        rc = channel_apply(db, doc, hash, &res->channel, err, errlen);
+        rc = channel_apply(db, doc, hash, NULL, &res->channel, err, errlen);
     if (rc == 0 && db_commit(db) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         rc = -1;

@@ -106,16 +106,17 @@ bool library_uid_ok(const char *uid)
     return true;
 }
 
-/* The blob id of a hex hash that must already be in the store (a bundle or a pull put it
- * there); 0 when absent or malformed. */
-static int64_t present_blob(struct db *db, const char *hex)
+/* The blob id of a hex hash in *id, 0 when the store lacks it (a bundle or a pull puts blobs
+ * there first); -1 when the hash is malformed. */
+static int present_blob(struct db *db, const char *hex, int64_t *id)
 {
     unsigned char hash[32];
     size_t got = 0;
     if (hex == NULL || strlen(hex) != 64 ||
         sodium_hex2bin(hash, sizeof(hash), hex, 64, NULL, &got, NULL) != 0 || got != 32)
-        return 0;
-    return blob_id(db, hash);
+        return -1;
+    *id = blob_id(db, hash);
+    return 0;
 }
 
 /* How an exchanged item is written. */
@@ -128,9 +129,11 @@ struct item_write {
 };
 
 /* Validates one exchanged item and writes it as `how` says (insert, or update by uid of an item
- * of the same origin) with its files and questions. The item's id, or 0 with err. */
+ * of the same origin) with its files and questions. The item's id, or 0 with err. With
+ * `absent` (may be NULL), a blob the item names that the store lacks is no error: 0 with
+ * *absent set and nothing written, for the caller to try again once it is stored. */
 static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item_write *how,
-                          char *err, size_t errlen)
+                          bool *absent, char *err, size_t errlen)
 {
     const char *uid_as = how->uid_as;
     static const char *const types[] = {"scenario", "test", "textbook", "workbook", "fiction",
@@ -163,10 +166,35 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
         uid = uid_as;
     subject = json_string_value(subject_j); /* NULL when absent or null */
     cover = json_string_value(cover_j);
-    int64_t cover_id = cover ? present_blob(db, cover) : 0;
-    if (cover && cover_id == 0) {
-        snprintf(err, errlen, "item %s: its cover is not among the blobs", uid);
+    /* The blobs first, so that an item is written whole or not at all. */
+    size_t i, nfiles = json_array_size(files);
+    json_t *f, *q;
+    int64_t cover_id = 0, *blob_of = NULL;
+    if (cover && present_blob(db, cover, &cover_id) != 0) {
+        snprintf(err, errlen, "item %s: its cover is not a 64-digit hash", uid);
         return 0;
+    }
+    if (nfiles > 0 && (blob_of = malloc(nfiles * sizeof(*blob_of))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return 0;
+    }
+    bool lacking = cover && cover_id == 0;
+    json_array_foreach(files, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *ftype = json_string_value(json_object_get(f, "type"));
+        if (name == NULL || !file_name_ok(name) || ftype == NULL || strlen(ftype) > 127 ||
+            present_blob(db, json_string_value(json_object_get(f, "hash")), &blob_of[i]) != 0) {
+            snprintf(err, errlen, "item %s: file %zu has a bad name, type or hash", uid, i);
+            goto fail;
+        }
+        lacking = lacking || blob_of[i] == 0;
+    }
+    if (lacking) {
+        if (absent != NULL)
+            *absent = true;
+        snprintf(err, errlen, "item %s: its cover or a file is not among the blobs", uid);
+        goto fail;
     }
 #define ITEM_INSERT                                                                                \
     "INSERT INTO library_items (uid, type, title, description, body, subject_id, grade_min, "      \
@@ -220,7 +248,7 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
     }
     if (id == 0) {
         snprintf(err, errlen, "item %s: the uid belongs to one of this region's own items", uid);
-        return 0;
+        goto fail;
     }
     /* Files and questions: the channel's, replacing what the item had. */
     static const char *const clear[] = {"DELETE FROM library_files WHERE item_id = :id",
@@ -232,19 +260,10 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
         if (db_exec_stmt(st) != SQLITE_DONE)
             goto db_error;
     }
-    size_t i;
-    json_t *f, *q;
     json_array_foreach(files, i, f)
     {
         const char *name = json_string_value(json_object_get(f, "name"));
         const char *ftype = json_string_value(json_object_get(f, "type"));
-        int64_t blob = present_blob(db, json_string_value(json_object_get(f, "hash")));
-        if (name == NULL || !file_name_ok(name) || ftype == NULL || strlen(ftype) > 127 ||
-            blob == 0) {
-            snprintf(err, errlen, "item %s: file %zu has a bad name or type or an unknown blob",
-                     uid, i);
-            return 0;
-        }
         st = db_stmt(db, "INSERT INTO library_files (item_id, name, type, blob_id) VALUES (:id, "
                          ":n, :t, :b)");
         if (st == NULL)
@@ -252,11 +271,11 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
         db_bind_int(st, ":id", id);
         db_bind_text(st, ":n", name);
         db_bind_text(st, ":t", ftype);
-        db_bind_int(st, ":b", blob);
+        db_bind_int(st, ":b", blob_of[i]);
         int rc = db_exec_stmt(st);
         if ((rc & 0xff) == SQLITE_CONSTRAINT) {
             snprintf(err, errlen, "item %s: two files are named %s", uid, name);
-            return 0;
+            goto fail;
         }
         if (rc != SQLITE_DONE)
             goto db_error;
@@ -272,7 +291,7 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
             points > 100) {
             snprintf(err, errlen, "item %s: question %zu is malformed or has no answer key", uid,
                      i);
-            return 0;
+            goto fail;
         }
         char *o = opts ? json_dumps(opts, JSON_COMPACT) : strdup("[]");
         char *a = json_dumps(answer, JSON_COMPACT);
@@ -294,50 +313,61 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
         if (rc != SQLITE_DONE)
             goto db_error;
     }
+    free(blob_of);
     return id;
 db_error:
     snprintf(err, errlen, "database: %s", db_errmsg(db));
+fail:
+    free(blob_of);
     return 0;
 }
 
-/* The full-text index's triggers (library.sql), set aside during a large change and put back,
- * the index then rebuilt once: indexing item by item costs about three times as much per item,
- * so a change of at least BULK_ITEMS items and a third of the library rebuilds. */
-static const char *const fts_triggers[] = {"library_items_fts_ins", "library_items_fts_del",
-                                           "library_items_fts_upd"};
-enum { FTS_TRIGGERS = 3, BULK_ITEMS = 1000 };
+/* The triggers on the items and their files (library.sql) that a large change sets aside and
+ * puts back, doing once at the end what they would have done row by row: the full-text index
+ * rebuilt, the read cache's counters for searches (scope -1) and for the shared tables (scope
+ * 0, items' titles and types) bumped. Row by row, they cost about three times what the rows
+ * do, so a change of at least BULK_ITEMS items and a third of the library goes in bulk. A
+ * trigger not listed here stays in force. */
+static const char *const bulk_triggers[] = {"library_items_fts_ins",    "library_items_fts_del",
+                                            "library_items_fts_upd",    "library_items_search_ins",
+                                            "library_items_search_upd", "library_items_search_del",
+                                            "library_files_search_ins", "library_files_search_upd",
+                                            "library_files_search_del", "library_items_cache_upd"};
+enum { BULK_TRIGGERS = sizeof(bulk_triggers) / sizeof(bulk_triggers[0]), BULK_ITEMS = 1000 };
 
 /* Drops the triggers, keeping their SQL in sql[] (malloc'ed). 0, or -1 on a database error. */
-static int fts_suspend(struct db *db, char *sql[FTS_TRIGGERS])
+static int bulk_suspend(struct db *db, char *sql[BULK_TRIGGERS])
 {
-    for (int i = 0; i < FTS_TRIGGERS; i++) {
+    for (size_t i = 0; i < BULK_TRIGGERS; i++) {
         sqlite3_stmt *st =
             db_stmt(db, "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = :n");
         if (st == NULL)
             return -1;
-        db_bind_text(st, ":n", fts_triggers[i]);
+        db_bind_text(st, ":n", bulk_triggers[i]);
         sql[i] = sqlite3_step(st) == SQLITE_ROW ? strdup(db_col_text(st, 0)) : NULL;
         sqlite3_reset(st);
         char drop[128];
-        snprintf(drop, sizeof(drop), "DROP TRIGGER %s", fts_triggers[i]);
+        snprintf(drop, sizeof(drop), "DROP TRIGGER %s", bulk_triggers[i]);
         if (sql[i] == NULL || db_exec(db, drop) != SQLITE_OK)
             return -1;
     }
     return 0;
 }
 
-/* Puts the triggers back and rebuilds the index from the items; frees sql[]. */
-static int fts_resume(struct db *db, char *sql[FTS_TRIGGERS])
+/* Puts the triggers back and does their work once; frees sql[]. */
+static int bulk_resume(struct db *db, char *sql[BULK_TRIGGERS])
 {
     int rc = 0;
-    for (int i = 0; i < FTS_TRIGGERS; i++) {
+    for (size_t i = 0; i < BULK_TRIGGERS; i++) {
         if (rc == 0 && (sql[i] == NULL || db_exec(db, sql[i]) != SQLITE_OK))
             rc = -1;
         free(sql[i]);
         sql[i] = NULL;
     }
     if (rc == 0 &&
-        db_exec(db, "INSERT INTO library_fts (library_fts) VALUES ('rebuild')") != SQLITE_OK)
+        db_exec(db, "INSERT INTO library_fts (library_fts) VALUES ('rebuild'); INSERT INTO "
+                    "change_counters (scope, gen) VALUES (-1, 1), (0, 1) ON CONFLICT (scope) DO "
+                    "UPDATE SET gen = gen + 1") != SQLITE_OK)
         rc = -1;
     return rc;
 }
@@ -361,101 +391,168 @@ static int hold_blobs(struct db *db, int64_t id, json_t *held)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int library_hub_apply(struct db *db, json_t *items,
-                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
-                      void *ctx, long *changed, long *removed, char *err, size_t errlen)
+/* A channel's change to the library under way (library_hub_begin). */
+struct hub_change {
+    struct db *db;
+    json_t *items; /* the manifest's entries (a reference) */
+    json_t *kept;  /* uid -> true: the items the channel lists */
+    json_t *held;  /* blob ids of rewritten items, to release if nothing names them */
+    size_t n;
+    /* Per entry: 0 nothing to do (unchanged, or written already), 1 new, 2 changed; and its
+     * document's hash. */
+    unsigned char *state, (*docs)[32];
+    struct doc_entry *by_doc; /* the entries to write, by document hash */
+    size_t pending;
+    char *bulk_sql[BULK_TRIGGERS]; /* the triggers set aside (bulk) */
+    bool bulk;
+    long changed;
+};
+
+struct doc_entry {
+    unsigned char hash[32];
+    size_t entry;
+};
+
+static int doc_entry_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, size_t errlen)
 {
     if (!json_is_array(items)) {
         snprintf(err, errlen, "manifest: \"items\" must be a list");
-        return -1;
+        return NULL;
     }
-    *changed = *removed = 0;
-    size_t n = json_array_size(items);
-    json_t *kept = json_object(), *held = json_array();
-    /* Per entry: 0 unchanged, 1 new, 2 changed; and its document hash. */
-    unsigned char *state = calloc(n ? n : 1, 1), (*docs)[32] = calloc(n ? n : 1, 32);
-    char *fts_sql[FTS_TRIGGERS] = {NULL};
-    bool bulk = false;
-    size_t i, todo = 0;
-    json_t *it, *id;
-    int rc = -1;
-    if (state == NULL || docs == NULL) {
+    struct hub_change *c = calloc(1, sizeof(*c));
+    size_t n = json_array_size(items), i;
+    if (c == NULL || (c->state = calloc(n ? n : 1, 1)) == NULL ||
+        (c->docs = calloc(n ? n : 1, 32)) == NULL ||
+        (c->by_doc = calloc(n ? n : 1, sizeof(*c->by_doc))) == NULL) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        library_hub_free(c);
+        return NULL;
     }
+    c->db = db;
+    c->items = json_incref(items);
+    c->kept = json_object();
+    c->held = json_array();
+    c->n = n;
+    json_t *it;
     sqlite3_stmt *st;
     /* First what changes: an entry names its document by hash, and an item that came from the
      * same document is unchanged. */
     json_array_foreach(items, i, it)
     {
         const char *uid = json_string_value(json_object_get(it, "uid"));
-        if (uid != NULL && json_object_get(kept, uid) != NULL) {
+        if (uid != NULL && json_object_get(c->kept, uid) != NULL) {
             snprintf(err, errlen, "manifest: item %s appears twice", uid);
-            goto out;
+            goto fail;
         }
         const char *doc = json_string_value(json_object_get(it, "doc"));
         size_t got = 0;
         if (uid == NULL || doc == NULL ||
-            sodium_hex2bin(docs[i], 32, doc, strlen(doc), NULL, &got, NULL) != 0 || got != 32) {
+            sodium_hex2bin(c->docs[i], 32, doc, strlen(doc), NULL, &got, NULL) != 0 || got != 32) {
             snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
-            goto out;
+            goto fail;
         }
         st = db_stmt(db, "SELECT hub_doc IS :h AND origin = 'hub', id FROM library_items WHERE "
                          "uid = :u");
         if (st == NULL)
             goto db_error;
         db_bind_text(st, ":u", uid);
-        db_bind_blob(st, ":h", docs[i], 32);
+        db_bind_blob(st, ":h", c->docs[i], 32);
         int step = sqlite3_step(st);
-        state[i] = step != SQLITE_ROW ? 1 : sqlite3_column_int(st, 0) ? 0 : 2;
-        int64_t old = state[i] == 2 ? sqlite3_column_int64(st, 1) : 0;
+        c->state[i] = step != SQLITE_ROW ? 1 : sqlite3_column_int(st, 0) ? 0 : 2;
+        int64_t old = c->state[i] == 2 ? sqlite3_column_int64(st, 1) : 0;
         sqlite3_reset(st);
-        if (old != 0 && hold_blobs(db, old, held) != 0) /* what the item named before */
+        if (old != 0 && hold_blobs(db, old, c->held) != 0) /* what the item named before */
             goto db_error;
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             goto db_error;
-        json_object_set_new(kept, uid, json_true());
-        todo += state[i] != 0;
+        json_object_set_new(c->kept, uid, json_true());
+        if (c->state[i] != 0) {
+            memcpy(c->by_doc[c->pending].hash, c->docs[i], 32);
+            c->by_doc[c->pending++].entry = i;
+        }
     }
+    qsort(c->by_doc, c->pending, sizeof(*c->by_doc), doc_entry_cmp);
     /* A large change indexes the items' text once at the end. */
     st = db_stmt(db, "SELECT count(*) FROM library_items");
     if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
         goto db_error;
     size_t library = (size_t)sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    if (todo >= BULK_ITEMS && 3 * todo >= library) {
-        if (fts_suspend(db, fts_sql) != 0)
+    if (c->pending >= BULK_ITEMS && 3 * c->pending >= library) {
+        if (bulk_suspend(db, c->bulk_sql) != 0)
             goto db_error;
-        bulk = true;
+        c->bulk = true;
     }
-    json_array_foreach(items, i, it)
-    {
-        if (state[i] == 0)
+    return c;
+db_error:
+    snprintf(err, errlen, "database: %s", db_errmsg(db));
+fail:
+    library_hub_free(c);
+    return NULL;
+}
+
+/* Writes entry i from its document; `absent` as write_item's. 0, or -1 with err. */
+static int hub_write(struct hub_change *c, size_t i, json_t *item, bool *absent, char *err,
+                     size_t errlen)
+{
+    const char *uid = json_string_value(json_object_get(json_array_get(c->items, i), "uid"));
+    const char *inner = json_string_value(json_object_get(item, "uid"));
+    if (inner == NULL || strcmp(inner, uid) != 0) {
+        snprintf(err, errlen, "manifest: item %s's document is another item's", uid);
+        return -1;
+    }
+    struct item_write how = {.origin = "hub",
+                             .status = "approved",
+                             .authors_suffix = "",
+                             .doc = c->docs[i],
+                             .fresh = c->state[i] == 1};
+    if (write_item(c->db, item, i, &how, absent, err, errlen) == 0)
+        return -1;
+    c->state[i] = 0;
+    c->changed++;
+    return 0;
+}
+
+int library_hub_offer(struct hub_change *c, const unsigned char hash[32], json_t *doc, char *err,
+                      size_t errlen)
+{
+    struct doc_entry *e = bsearch(hash, c->by_doc, c->pending, sizeof(*e), doc_entry_cmp);
+    if (e == NULL || c->state[e->entry] == 0)
+        return 0;
+    bool absent = false;
+    if (hub_write(c, e->entry, doc, &absent, err, errlen) != 0 && !absent)
+        return -1;
+    err[0] = '\0';
+    return 0;
+}
+
+int library_hub_end(struct hub_change *c,
+                    json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen), void *ctx,
+                    long *changed, long *removed, char *err, size_t errlen)
+{
+    struct db *db = c->db;
+    size_t i;
+    json_t *id;
+    *changed = *removed = 0;
+    for (i = 0; i < c->n; i++) {
+        if (c->state[i] == 0)
             continue;
-        const char *uid = json_string_value(json_object_get(it, "uid"));
-        json_t *item = load(ctx, it, err, errlen);
+        json_t *item = load(ctx, json_array_get(c->items, i), err, errlen);
         if (item == NULL)
-            goto out;
-        const char *inner = json_string_value(json_object_get(item, "uid"));
-        if (inner == NULL || strcmp(inner, uid) != 0) {
-            snprintf(err, errlen, "manifest: item %s's document is another item's", uid);
-            json_decref(item);
-            goto out;
-        }
-        struct item_write how = {.origin = "hub",
-                                 .status = "approved",
-                                 .authors_suffix = "",
-                                 .doc = docs[i],
-                                 .fresh = state[i] == 1};
-        int64_t written = write_item(db, item, i, &how, err, errlen);
+            return -1;
+        int rc = hub_write(c, i, item, NULL, err, errlen);
         json_decref(item);
-        if (written == 0)
-            goto out;
-        (*changed)++;
+        if (rc != 0)
+            return -1;
     }
     /* The hub's items that left the channel go, unless a lesson or a homework uses them: the
      * journal keeps what a class was given. */
-    st = db_stmt(
+    sqlite3_stmt *st = db_stmt(
         db, "SELECT id, uid FROM library_items i WHERE origin = 'hub' AND NOT EXISTS (SELECT 1 "
             "FROM lesson_items WHERE item_id = i.id) AND NOT EXISTS (SELECT 1 FROM homework_items "
             "WHERE item_id = i.id)");
@@ -463,7 +560,7 @@ int library_hub_apply(struct db *db, json_t *items,
         goto db_error;
     json_t *gone = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
-        if (json_object_get(kept, db_col_text(st, 1)) == NULL)
+        if (json_object_get(c->kept, db_col_text(st, 1)) == NULL)
             json_array_append_new(gone, json_integer(sqlite3_column_int64(st, 0)));
     sqlite3_reset(st);
     json_array_foreach(gone, i, id)
@@ -474,31 +571,56 @@ int library_hub_apply(struct db *db, json_t *items,
             goto db_error;
         }
         db_bind_int(st, ":id", json_integer_value(id));
-        if (hold_blobs(db, json_integer_value(id), held) != 0 || db_exec_stmt(st) != SQLITE_DONE) {
+        if (hold_blobs(db, json_integer_value(id), c->held) != 0 ||
+            db_exec_stmt(st) != SQLITE_DONE) {
             json_decref(gone);
             goto db_error;
         }
         (*removed)++;
     }
     json_decref(gone);
-    json_array_foreach(held, i, id)
+    json_array_foreach(c->held, i, id)
     {
         if (blob_release(db, json_integer_value(id)) != 0)
             goto db_error;
     }
-    if (bulk && fts_resume(db, fts_sql) != 0)
-        goto db_error;
-    rc = 0;
-    goto out;
+    if (c->bulk) {
+        c->bulk = false;
+        if (bulk_resume(db, c->bulk_sql) != 0)
+            goto db_error;
+    }
+    *changed = c->changed;
+    return 0;
 db_error:
     snprintf(err, errlen, "database: %s", db_errmsg(db));
-out:
-    for (int k = 0; k < FTS_TRIGGERS; k++)
-        free(fts_sql[k]); /* on failure: the caller rolls the dropped triggers back */
-    json_decref(kept);
-    json_decref(held);
-    free(state);
-    free(docs);
+    return -1;
+}
+
+void library_hub_free(struct hub_change *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t k = 0; k < BULK_TRIGGERS; k++)
+        free(c->bulk_sql[k]); /* on failure: the caller rolls the dropped triggers back */
+    json_decref(c->items);
+    json_decref(c->kept);
+    json_decref(c->held);
+    free(c->state);
+    free(c->docs);
+    free(c->by_doc);
+    free(c);
+}
+
+int library_hub_apply(struct db *db, json_t *items,
+                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
+                      void *ctx, long *changed, long *removed, char *err, size_t errlen)
+{
+    *changed = *removed = 0;
+    struct hub_change *c = library_hub_begin(db, items, err, errlen);
+    if (c == NULL)
+        return -1;
+    int rc = library_hub_end(c, load, ctx, changed, removed, err, errlen);
+    library_hub_free(c);
     return rc;
 }
 
@@ -509,5 +631,5 @@ int64_t library_contribution_write(struct db *db, json_t *item, const char *uid,
     snprintf(suffix, sizeof(suffix), " (%s)", region_name);
     struct item_write how = {
         .uid_as = uid, .origin = "region", .status = "submitted", .authors_suffix = suffix};
-    return write_item(db, item, 0, &how, err, errlen);
+    return write_item(db, item, 0, &how, NULL, err, errlen);
 }

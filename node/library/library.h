@@ -52,6 +52,20 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
 int library_hub_apply(struct db *db, json_t *items,
                       json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
                       void *ctx, long *changed, long *removed, char *err, size_t errlen);
+/* The same in steps, for a reader that meets the documents as it goes (a bundle's): begin
+ * works out what changes (and sets the full-text index aside for a large change) and returns
+ * the change, NULL with err; offer gives a document whose hash the caller checked, and the
+ * entries it is the document of are written now when their blobs are already stored (at the
+ * end otherwise), 0 or -1 with err; end writes the entries not offered (read with load), then
+ * removes and releases as library_hub_apply does; free frees the change in every case. */
+struct hub_change;
+struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, size_t errlen);
+int library_hub_offer(struct hub_change *c, const unsigned char hash[32], json_t *doc, char *err,
+                      size_t errlen);
+int library_hub_end(struct hub_change *c,
+                    json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen), void *ctx,
+                    long *changed, long *removed, char *err, size_t errlen);
+void library_hub_free(struct hub_change *c);
 
 /* At the hub: writes a region's contributed item (exchange JSON, validated as a channel item;
  * its blobs already stored) as a submitted item of origin "region" under `uid`, its authors

@@ -436,7 +436,8 @@ def test_hub_key_rotation_is_followed_and_forgeries_refused(fed):
 
 def test_large_import_indexes_once_and_leaves_the_index_live(tmp_path):
     """A version changing 1,000 items or more is indexed for search once, at its end; the
-    index's triggers are back afterwards, so a small update is searchable at once."""
+    triggers set aside are all back afterwards, so a small update is searchable at once, and a
+    search cached before the import is not served stale after it."""
     d = tmp_path
     assert run("gen", "--scale", "demo", "--data", str(d / "hub"), "--library", "1200").returncode == 0
     hub = Served(d, "hub", f'mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nhttp:\n  listen: "127.0.0.1:PORT"\n'
@@ -449,18 +450,31 @@ def test_large_import_indexes_once_and_leaves_the_index_live(tmp_path):
         (d / "pw").write_text(ADMIN_PASSWORD + "\n")
         region = Served(d, "r05", region_config(d, "r05", "05", hub_key))
         assert run("init", "--config", str(region.config), "--password-file", str(d / "pw")).returncode == 0
-        r = run("bundle", "import", "--config", str(region.config), str(d / "v1.mesb"))
-        changed = int(re.search(r"(\d+) items new or changed", r.stdout).group(1))
-        assert r.returncode == 0 and changed >= 1000, r.stdout + r.stderr
+        db = sqlite3_ro(d / "hub" / "mes.db")
+        title = db.execute("SELECT title FROM library_items WHERE status = 'approved' ORDER BY id "
+                           "LIMIT 1").fetchone()[0]
+        db.close()
+        word = max(re.findall(r"\w{5,}", title), key=len)
+        triggers = "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name LIKE 'library_%'"
+        searches = "SELECT coalesce((SELECT gen FROM change_counters WHERE scope = -1), 0)"
         db = sqlite3_ro(d / "r05" / "mes.db")
-        assert db.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name IN "
-                          "('library_items_fts_ins', 'library_items_fts_upd', 'library_items_fts_del')"
-                          ).fetchone()[0] == 3
+        before, searched = {n for (n,) in db.execute(triggers)}, db.execute(searches).fetchone()[0]
         db.close()
         base = region.start()
         try:
             admin = login(base, "admin", ADMIN_PASSWORD)
+            # Asked before the import (the answer is cached), and again after it.
+            assert admin.get(f"/api/v1/library/items?q={quote(word)}&limit=100").json()["total"] == 0
+            r = run("bundle", "import", "--config", str(region.config), str(d / "v1.mesb"))
+            changed = int(re.search(r"(\d+) items new or changed", r.stdout).group(1))
+            assert r.returncode == 0 and changed >= 1000, r.stdout + r.stderr
+            db = sqlite3_ro(d / "r05" / "mes.db")
+            assert {n for (n,) in db.execute(triggers)} == before and "library_items_fts_ins" in before
+            assert db.execute(searches).fetchone()[0] > searched  # the read cache's searches move on
+            db.close()
             one = admin.get("/api/v1/library/items?origin=hub&limit=1").json()["items"][0]
+            found = admin.get(f"/api/v1/library/items?q={quote(word)}&limit=100").json()
+            assert found["total"] >= 1, word
             word = max(re.findall(r"\w{5,}", one["title"]), key=len)
             found = admin.get(f"/api/v1/library/items?q={quote(word)}&limit=100").json()
             assert found["total"] >= 1 and one["id"] in [i["id"] for i in found["items"]], word
