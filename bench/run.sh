@@ -36,6 +36,7 @@ wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/
 # Each run works on a copy, so the marks it writes never pile up in the generated region.
 mkdir -p "$WORK/data"
 cp --reflink=auto "$DATA/mes.db" "$WORK/data/mes.db"
+[[ ! -f "$DATA/mes.blobs.db" ]] || cp --reflink=auto "$DATA/mes.blobs.db" "$WORK/data/mes.blobs.db"
 RUN_DATA="$WORK/data"
 
 # Two nodes on the same database: the configured one (read cache on) and one with the read

@@ -513,6 +513,13 @@ db_error:
     return -1;
 }
 
+void channel_collect(struct db *db)
+{
+    if (db_begin_write(db) == SQLITE_OK)
+        db_store_collect(db);
+    db_rollback(db); /* nothing to commit on this database */
+}
+
 int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
                           struct channel_import *res, char *err, size_t errlen)
 {
@@ -521,8 +528,11 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
     struct importing im = {.db = db, .res = res};
     struct bundle_ops ops = {import_manifest, import_blob, import_prepare, import_release};
     db_cache_mib(db, CHANNEL_CACHE_MIB);
-    if (db_begin_write(db) != SQLITE_OK) {
+    /* Holding the write lock with nothing written yet: bodies an interrupted import left, that
+     * nothing names, go first. */
+    if (db_begin_write(db) != SQLITE_OK || db_store_collect(db) < 0) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
+        db_rollback(db);
         return -1;
     }
     int rc = bundle_read(in, hub, &ops, &im, &res->carried, err, errlen);
@@ -532,8 +542,10 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         rc = -1;
     }
-    if (rc != 0)
+    if (rc != 0) {
         db_rollback(db);
+        channel_collect(db); /* what the refused bundle stored goes */
+    }
     library_hub_free(im.change);
     json_decref(im.manifest);
     return rc;

@@ -363,8 +363,9 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
     }
     /* 3. One transaction: the blobs, the items, the version held. */
     db_cache_mib(db, CHANNEL_CACHE_MIB);
-    if (db_begin_write(db) != SQLITE_OK) {
+    if (db_begin_write(db) != SQLITE_OK || db_store_collect(db) < 0) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
+        db_rollback(db);
         goto out;
     }
     rc = 0;
@@ -384,6 +385,7 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
     }
     if (rc != 0) {
         db_rollback(db);
+        channel_collect(db);
         goto out;
     }
     json_array_foreach(missing, i, b)

@@ -47,10 +47,23 @@ struct stmt_slot {
     sqlite3_stmt *st;
 };
 
+/* The blob store (db.h): opened on first use. */
+struct store {
+    sqlite3 *h;
+    char *path, *main_path;
+    sqlite3_stmt *put, *get, *drop;
+    bool writing;                  /* a write transaction is open on it */
+    size_t written;                /* bytes put in it */
+    unsigned char (*released)[32]; /* hashes whose rows this transaction deleted */
+    size_t nreleased, capreleased;
+};
+
 struct db {
     sqlite3 *h;
     struct stmt_slot slots[STMT_SLOTS];
     int nstmts;
+    const struct mes_config *cfg;
+    struct store store;
 };
 
 static atomic_llong stat_prepared, stat_commits, stat_rollbacks, stat_busy;
@@ -71,6 +84,16 @@ struct db *db_open(const char *path, const struct mes_config *cfg, char *err, si
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, cfg->storage.busy_timeout_ms);
+    db->cfg = cfg;
+    /* The store beside it: mes.db -> mes.blobs.db. */
+    size_t plen = strlen(path);
+    bool dotdb = plen > 3 && strcmp(path + plen - 3, ".db") == 0;
+    if ((db->store.path = malloc(plen + 16)) == NULL ||
+        (db->store.main_path = strdup(path)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    snprintf(db->store.path, plen + 16, "%.*s.blobs.db", (int)(dotdb ? plen - 3 : plen), path);
     char pragmas[512];
     int n = snprintf(pragmas, sizeof(pragmas),
                      "PRAGMA journal_mode=WAL;"
@@ -104,6 +127,16 @@ void db_close(struct db *db)
         if (db->slots[i].st)
             sqlite3_finalize(db->slots[i].st);
     sqlite3_close(db->h);
+    struct store *s = &db->store;
+    if (s->writing)
+        sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(s->put);
+    sqlite3_finalize(s->get);
+    sqlite3_finalize(s->drop);
+    sqlite3_close(s->h);
+    free(s->released);
+    free(s->path);
+    free(s->main_path);
     free(db);
 }
 
@@ -278,20 +311,220 @@ int db_begin_write(struct db *db)
     return exec_counted(db, "BEGIN IMMEDIATE");
 }
 
+static int store_flush(struct store *s);
+static void store_drop_released(struct db *db);
+
 int db_commit(struct db *db)
 {
-    int rc = exec_counted(db, "COMMIT");
-    if (rc == SQLITE_OK)
+    /* The bodies first, durably: a row is never committed before the body it names. */
+    int rc = store_flush(&db->store);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = exec_counted(db, "COMMIT");
+    if (rc == SQLITE_OK) {
         atomic_fetch_add(&stat_commits, 1);
+        store_drop_released(db);
+    }
     return rc;
 }
 
 int db_rollback(struct db *db)
 {
+    struct store *s = &db->store;
+    s->nreleased = 0;
+    if (s->writing) { /* bodies of batches already committed stay, for db_store_collect */
+        sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+        s->writing = false;
+        s->written = 0;
+    }
     if (sqlite3_get_autocommit(db->h))
         return SQLITE_OK;
     atomic_fetch_add(&stat_rollbacks, 1);
     return exec_counted(db, "ROLLBACK");
+}
+
+/* ---- the blob store ---- */
+
+/* Bytes of bodies put in one store transaction before it is committed: a large import commits
+ * the store in steps, so that readers of other bodies wait at most for one step's write. */
+enum { STORE_STEP = 16 << 20 };
+
+static sqlite3 *store_open(struct db *db)
+{
+    struct store *s = &db->store;
+    if (s->h != NULL)
+        return s->h;
+    sqlite3 *h = NULL;
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=%s; "
+             "CREATE TABLE IF NOT EXISTS bodies (hash BLOB PRIMARY KEY CHECK (length(hash) = "
+             "32), data BLOB NOT NULL);",
+             db->cfg->storage.synchronous == SYNC_FULL ? "FULL" : "NORMAL");
+    if (sqlite3_open_v2(s->path, &h,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK ||
+        (sqlite3_extended_result_codes(h, 1),
+         sqlite3_busy_timeout(h, db->cfg->storage.busy_timeout_ms),
+         sqlite3_exec(h, sql, NULL, NULL, NULL)) != SQLITE_OK ||
+        sqlite3_prepare_v3(h,
+                           "INSERT INTO bodies (hash, data) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(h, "SELECT data FROM bodies WHERE hash = ?1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &s->get, NULL) != SQLITE_OK) {
+        log_error("%s: %s", s->path, h ? sqlite3_errmsg(h) : "cannot open");
+        sqlite3_finalize(s->put);
+        sqlite3_finalize(s->get);
+        s->put = s->get = NULL;
+        sqlite3_close(h);
+        return NULL;
+    }
+    return s->h = h;
+}
+
+static int store_flush(struct store *s)
+{
+    if (!s->writing)
+        return SQLITE_OK;
+    s->writing = false;
+    s->written = 0;
+    int rc = sqlite3_exec(s->h, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+        sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+int db_store_put(struct db *db, const unsigned char hash[32], const void *data, size_t len)
+{
+    struct store *s = &db->store;
+    if (store_open(db) == NULL)
+        return SQLITE_CANTOPEN;
+    if (!s->writing) {
+        int rc = sqlite3_exec(s->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+            return rc;
+        }
+        s->writing = true;
+    }
+    sqlite3_bind_blob(s->put, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob64(s->put, 2, data, len, SQLITE_STATIC);
+    int rc = sqlite3_step(s->put);
+    sqlite3_reset(s->put);
+    sqlite3_clear_bindings(s->put);
+    if (rc != SQLITE_DONE) {
+        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+        return rc;
+    }
+    s->written += len;
+    return s->written >= STORE_STEP ? store_flush(s) : SQLITE_OK;
+}
+
+void *db_store_get(struct db *db, const unsigned char hash[32], size_t *len, int *rc)
+{
+    struct store *s = &db->store;
+    *len = 0;
+    if (store_open(db) == NULL) {
+        *rc = SQLITE_CANTOPEN;
+        return NULL;
+    }
+    sqlite3_bind_blob(s->get, 1, hash, 32, SQLITE_STATIC);
+    *rc = sqlite3_step(s->get);
+    void *out = NULL;
+    if (*rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(s->get, 0);
+        if ((out = malloc(*len ? *len : 1)) == NULL)
+            *rc = SQLITE_NOMEM;
+        else if (*len)
+            memcpy(out, sqlite3_column_blob(s->get, 0), *len);
+    }
+    sqlite3_reset(s->get);
+    sqlite3_clear_bindings(s->get);
+    return out;
+}
+
+int db_store_released(struct db *db, const unsigned char hash[32])
+{
+    struct store *s = &db->store;
+    if (s->nreleased == s->capreleased) {
+        size_t cap = s->capreleased ? 2 * s->capreleased : 16;
+        void *more = realloc(s->released, cap * 32);
+        if (more == NULL)
+            return -1; /* the body stays until db_store_collect */
+        s->released = more;
+        s->capreleased = cap;
+    }
+    memcpy(s->released[s->nreleased++], hash, 32);
+    return 0;
+}
+
+/* After a commit that deleted blob rows: their bodies go, under the write lock again, unless a
+ * row for the same hash came back meanwhile. Left to db_store_collect when the lock is busy. */
+static void store_drop_released(struct db *db)
+{
+    struct store *s = &db->store;
+    size_t n = s->nreleased;
+    s->nreleased = 0;
+    if (n == 0 || store_open(db) == NULL)
+        return;
+    sqlite3_busy_timeout(db->h, 0); /* a writer elsewhere: not worth waiting for */
+    int locked = exec_counted(db, "BEGIN IMMEDIATE");
+    sqlite3_busy_timeout(db->h, db->cfg->storage.busy_timeout_ms);
+    if (locked != SQLITE_OK)
+        return;
+    if (s->drop == NULL &&
+        sqlite3_prepare_v3(s->h, "DELETE FROM bodies WHERE hash = ?1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &s->drop, NULL) != SQLITE_OK) {
+        exec_counted(db, "ROLLBACK");
+        return;
+    }
+    bool ok = sqlite3_exec(s->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    for (size_t i = 0; ok && i < n; i++) {
+        sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM blobs WHERE hash = :h");
+        if (st == NULL) {
+            ok = false;
+            break;
+        }
+        db_bind_blob(st, ":h", s->released[i], 32);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_ROW)
+            continue;
+        sqlite3_bind_blob(s->drop, 1, s->released[i], 32, SQLITE_STATIC);
+        ok = rc == SQLITE_DONE && sqlite3_step(s->drop) == SQLITE_DONE;
+        sqlite3_reset(s->drop);
+    }
+    if (sqlite3_exec(s->h, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+    exec_counted(db, "ROLLBACK"); /* nothing was written to this database */
+}
+
+long db_store_collect(struct db *db)
+{
+    struct store *s = &db->store;
+    if (store_open(db) == NULL || store_flush(s) != SQLITE_OK)
+        return -1;
+    /* The database is attached for the statement only: attached, it would take part in every
+     * write transaction of the store. */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->h, "ATTACH DATABASE ?1 AS m", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, s->main_path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+        return -1;
+    }
+    rc = sqlite3_exec(s->h, "DELETE FROM bodies WHERE hash NOT IN (SELECT hash FROM m.blobs)", NULL,
+                      NULL, NULL);
+    long gone = sqlite3_changes(s->h);
+    if (rc != SQLITE_OK)
+        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+    sqlite3_exec(s->h, "DETACH DATABASE m", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? gone : -1;
 }
 
 int db_exists(struct db *db, const char *sql, int64_t id)

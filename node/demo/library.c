@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "demo/demo.h"
+#include "files/files.h"
 #include "node.h"
 
 struct sample {
@@ -250,21 +251,15 @@ static int generated_file(struct db *db, int64_t item, size_t len, uint64_t *rng
         memcpy(buf + i, rng, len - i < 8 ? len - i : 8);
     }
     crypto_generichash(hash, sizeof(hash), buf, len, NULL, 0);
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, :s, 0, "
-                                   ":d) ON CONFLICT (hash) DO NOTHING");
+    int64_t blob = blob_put_packed(db, hash, buf, len, NULL); /* kept raw: it does not compress */
+    sqlite3_stmt *st;
     int rc = -1;
-    if (st != NULL) {
-        db_bind_blob(st, ":h", hash, 32);
-        db_bind_int(st, ":s", (int64_t)len);
-        db_bind_blob(st, ":d", buf, (int)len);
-        if (db_exec_stmt(st) == SQLITE_DONE &&
-            (st = db_stmt(db, "INSERT INTO library_files (item_id, name, type, blob_id) VALUES "
-                              "(:i, 'material.bin', 'application/octet-stream', (SELECT id FROM "
-                              "blobs WHERE hash = :h))")) != NULL) {
-            db_bind_int(st, ":i", item);
-            db_bind_blob(st, ":h", hash, 32);
-            rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-        }
+    if (blob != 0 && (st = db_stmt(db, "INSERT INTO library_files (item_id, name, type, blob_id) "
+                                       "VALUES (:i, 'material.bin', 'application/octet-stream', "
+                                       ":b)")) != NULL) {
+        db_bind_int(st, ":i", item);
+        db_bind_int(st, ":b", blob);
+        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
     }
     free(buf);
     return rc;

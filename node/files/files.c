@@ -192,28 +192,29 @@ void upload_prepare(struct upload *u, unsigned char *buf, size_t len)
 }
 
 /* Inserts a body once per hash: `data` (len bytes) is what is stored, its zstd frame when
- * `zstd`. The blob's id, or 0 on a database error. */
+ * `zstd`. The row goes in the database and the bytes in the blob store beside it (db.h); rows
+ * written before the store existed hold their bytes themselves (`data` not empty). The blob's
+ * id, or 0 on a database error. */
 static int64_t blob_insert(struct db *db, const unsigned char hash[32], size_t size, bool zstd,
                            const void *data, size_t len)
 {
     sqlite3_stmt *st = db_stmt(db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, "
-                                   ":s, :z, :d) ON CONFLICT (hash) DO NOTHING RETURNING id");
+                                   ":s, :z, x'') ON CONFLICT (hash) DO NOTHING RETURNING id");
     if (st == NULL)
         return 0;
     db_bind_blob(st, ":h", hash, 32);
     db_bind_int(st, ":s", (int64_t)size);
     db_bind_int(st, ":z", zstd);
-    /* The bytes outlive the statement's step: no copy. */
-    sqlite3_bind_blob64(st, sqlite3_bind_parameter_index(st, ":d"), data, len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st); /* the cached statement keeps no pointer to the caller's bytes */
     if (rc != SQLITE_DONE)
         return 0;
-    return id ? id : blob_id(db, hash); /* 0 rows: the body was already there */
+    if (id == 0) /* 0 rows: the body was already there */
+        return blob_id(db, hash);
+    return len == 0 || db_store_put(db, hash, data, len) == SQLITE_OK ? id : 0;
 }
 
 int64_t blob_put(struct db *db, const struct upload *u)
@@ -312,11 +313,18 @@ int blob_release(struct db *db, int64_t blob_id)
                                    "(SELECT 1 FROM library_files WHERE blob_id = :b) AND NOT "
                                    "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
                                    ":b) AND NOT EXISTS (SELECT 1 FROM library_items WHERE "
-                                   "hub_doc = (SELECT hash FROM blobs WHERE id = :b))");
+                                   "hub_doc = (SELECT hash FROM blobs WHERE id = :b)) "
+                                   "RETURNING hash");
     if (st == NULL)
         return -1;
     db_bind_int(st, ":b", blob_id);
-    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) /* the body goes after the commit */
+        db_store_released(db, sqlite3_column_blob(st, 0));
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* The catalog's own string for a media type a browser shows without running anything (the
@@ -358,7 +366,17 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
     bool ok = sqlite3_column_bytes(st, 0) == 32;
     if (ok)
         memcpy(hash, sqlite3_column_blob(st, 0), 32);
-    unsigned char *out = malloc(n ? n : 1);
+    void *held = NULL; /* the bytes from the store */
+    if (ok && len == 0 && n > 0) {
+        sqlite3_reset(st);
+        int rc = SQLITE_OK;
+        if ((data = held = db_store_get(db, hash, &len, &rc)) == NULL && rc != SQLITE_DONE)
+            return *why = -1, NULL;
+    }
+    /* The store's copy of a raw body is the answer itself. */
+    unsigned char *out = held && !zstd ? held : malloc(n ? n : 1);
+    if (out == held)
+        held = NULL;
     ok = ok && out != NULL;
     if (ok && zstd) {
         /* The frame must say it holds exactly `n` bytes: no more is ever decompressed. */
@@ -366,10 +384,11 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
              ZSTD_decompressDCtx(z->d, out, n, data, len) == n;
     } else if (ok) {
         ok = len == n;
-        if (ok && n)
+        if (ok && n && out != data)
             memcpy(out, data, n);
     }
     sqlite3_reset(st);
+    free(held);
     if (ok) {
         crypto_generichash(got, sizeof(got), out, n, NULL, 0);
         ok = sodium_memcmp(hash, got, sizeof(got)) == 0;

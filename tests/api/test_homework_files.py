@@ -2,6 +2,7 @@
 download; a student hands in files that only they, their parents and the lesson's teachers
 read. Bodies are stored once per content (BLAKE2b), compressed with zstd, and checked on every
 read; bad uploads change nothing."""
+import hashlib
 import os
 import socket
 import sqlite3
@@ -12,7 +13,10 @@ PDF = b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 200 + b"%%EOF\n
 
 
 def db(node):
-    return sqlite3.connect(os.path.join(node.dir, "data", "mes.db"), timeout=10)
+    """The node's database, with its blob store (the files' bodies) attached as `store`."""
+    c = sqlite3.connect(os.path.join(node.dir, "data", "mes.db"), timeout=10)
+    c.execute("ATTACH DATABASE ? AS store", (os.path.join(node.dir, "data", "mes.blobs.db"),))
+    return c
 
 
 def upload(client, path, body, name, ctype="application/pdf"):
@@ -58,8 +62,9 @@ def test_material_reaches_students_and_parents(node, w):
     again = upload(teacher, f"/api/v1/homework/{hw}/files", PDF, "copy.pdf")
     assert again.status == 201
     with db(node) as c:
-        rows = c.execute("SELECT count(*), max(zstd), max(length(data)), max(size) FROM blobs b "
-                         "JOIN homework_files f ON f.blob_id = b.id WHERE f.homework_id = ?", (hw,)).fetchall()
+        rows = c.execute("SELECT count(*), max(zstd), max(length(s.data)), max(size) FROM blobs b "
+                         "JOIN homework_files f ON f.blob_id = b.id JOIN store.bodies s ON s.hash = b.hash "
+                         "WHERE f.homework_id = ?", (hw,)).fetchall()
         count, zstd, stored, size = rows[0]
         assert count == 2  # two files, one body...
         assert c.execute("SELECT count(DISTINCT blob_id) FROM homework_files WHERE homework_id = ?",
@@ -96,8 +101,11 @@ def test_hand_in_files_are_private(node, w):
     assert student.delete(f"/api/v1/homework-files/{f['id']}").status == 200
     assert student.get(f"/api/v1/homework-files/{f['id']}").status == 404
     assert [x["id"] for x in diary_homework(student, w, lesson, hw)["files"]] == [material["id"]]
-    with db(node) as c:  # the body nobody names any more is gone
-        assert c.execute("SELECT count(*) FROM blobs WHERE data = ? OR hash IS NULL", (b"My answer: 42\n",)).fetchone()[0] == 0
+    with db(node) as c:  # the body nobody names any more is gone, from the store too
+        gone = hashlib.blake2b(b"My answer: 42\n", digest_size=32).digest()
+        assert c.execute("SELECT count(*) FROM blobs WHERE hash = ?", (gone,)).fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM store.bodies WHERE hash = ?", (gone,)).fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM store.bodies").fetchone()[0] > 0
     assert teacher.delete(f"/api/v1/homework-files/{material['id']}").status == 200
 
 
@@ -137,7 +145,8 @@ def test_damaged_bodies_are_refused(node, w):
     f = upload(teacher, f"/api/v1/homework/{hw}/files", body, "noise.bin", "application/octet-stream").json()
     assert student.get(f"/api/v1/homework-files/{f['id']}").body == body
     with db(node) as c:
-        c.execute("UPDATE blobs SET data = ? WHERE id = (SELECT blob_id FROM homework_files WHERE id = ?)",
-                  (bytes([body[0] ^ 1]) + body[1:], f["id"]))
+        c.execute("UPDATE store.bodies SET data = ? WHERE hash = (SELECT b.hash FROM blobs b JOIN "
+                  "homework_files f ON f.blob_id = b.id WHERE f.id = ?)", (bytes([body[0] ^ 1]) + body[1:], f["id"]))
+        assert c.execute("SELECT changes()").fetchone()[0] == 1
     r = student.get(f"/api/v1/homework-files/{f['id']}")
     assert r.status == 500 and r.json()["error"]["code"] == "damaged"

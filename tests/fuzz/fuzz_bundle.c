@@ -59,6 +59,20 @@ static int read_mem(const void *data, size_t len)
     return rc;
 }
 
+/* The scratch database's files go when the fuzzer exits. */
+static void scratch_remove(void)
+{
+    static const char *const suffixes[] = {".db", ".db-wal", ".db-shm", ".blobs.db",
+                                           ".blobs.db-journal"};
+    db_close(scratch);
+    scratch = NULL;
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/fuzz-bundle-%d%s", (int)getpid(), suffixes[i]);
+        unlink(path);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (sk == NULL) {
@@ -67,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         config_defaults(&cfg);
         snprintf(path, sizeof(path), "/tmp/fuzz-bundle-%d.db", (int)getpid());
         unlink(path);
+        atexit(scratch_remove);
         library_tokenizer_init();
         if (sodium_init() < 0 || (sk = ms_secret_generate(&pk)) == NULL ||
             (scratch = db_open(path, &cfg, err, sizeof(err))) == NULL ||
