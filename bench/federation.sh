@@ -62,7 +62,7 @@ T_PUBLISH=$(took $M publish --config "$WORK/hub.yaml")
 mkdir "$WORK/files"
 sqlite3 "$WORK/hub/mes.db" "ATTACH DATABASE '$WORK/hub/mes.blobs.db' AS store;
   SELECT count(writefile('$WORK/files/' || lower(hex(b.hash)), s.data)) FROM blobs b
-  JOIN store.bodies s ON s.hash = b.hash WHERE b.zstd = 0" > /dev/null
+  JOIN store.bodies s ON s.id = b.id WHERE b.zstd = 0" > /dev/null
 minisign -G -W -p "$WORK/ref.pub" -s "$WORK/ref.key" > /dev/null
 
 # Build: the bundle from the hub's database / tar | zstd -3, then minisign -S.

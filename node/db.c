@@ -52,9 +52,9 @@ struct store {
     sqlite3 *h;
     char *path, *main_path;
     sqlite3_stmt *put, *get, *drop;
-    bool writing;                  /* a write transaction is open on it */
-    size_t written;                /* bytes put in it */
-    unsigned char (*released)[32]; /* hashes whose rows this transaction deleted */
+    bool writing;      /* a write transaction is open on it */
+    size_t written;    /* bytes put in it */
+    int64_t *released; /* blob rows this transaction deleted */
     size_t nreleased, capreleased;
 };
 
@@ -358,8 +358,7 @@ static sqlite3 *store_open(struct db *db)
     char sql[512];
     snprintf(sql, sizeof(sql),
              "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=%s; "
-             "CREATE TABLE IF NOT EXISTS bodies (hash BLOB PRIMARY KEY CHECK (length(hash) = "
-             "32), data BLOB NOT NULL);",
+             "CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL);",
              db->cfg->storage.synchronous == SYNC_FULL ? "FULL" : "NORMAL");
     if (sqlite3_open_v2(s->path, &h,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -367,10 +366,9 @@ static sqlite3 *store_open(struct db *db)
         (sqlite3_extended_result_codes(h, 1),
          sqlite3_busy_timeout(h, db->cfg->storage.busy_timeout_ms),
          sqlite3_exec(h, sql, NULL, NULL, NULL)) != SQLITE_OK ||
-        sqlite3_prepare_v3(h,
-                           "INSERT INTO bodies (hash, data) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s->put, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v3(h, "SELECT data FROM bodies WHERE hash = ?1", -1,
+        sqlite3_prepare_v3(h, "INSERT OR REPLACE INTO bodies (id, data) VALUES (?1, ?2)", -1,
+                           SQLITE_PREPARE_PERSISTENT, &s->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(h, "SELECT data FROM bodies WHERE id = ?1", -1,
                            SQLITE_PREPARE_PERSISTENT, &s->get, NULL) != SQLITE_OK) {
         log_error("%s: %s", s->path, h ? sqlite3_errmsg(h) : "cannot open");
         sqlite3_finalize(s->put);
@@ -396,7 +394,7 @@ static int store_flush(struct store *s)
     return rc;
 }
 
-int db_store_put(struct db *db, const unsigned char hash[32], const void *data, size_t len)
+int db_store_put(struct db *db, int64_t id, const void *data, size_t len)
 {
     struct store *s = &db->store;
     if (store_open(db) == NULL)
@@ -409,7 +407,7 @@ int db_store_put(struct db *db, const unsigned char hash[32], const void *data, 
         }
         s->writing = true;
     }
-    sqlite3_bind_blob(s->put, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s->put, 1, id);
     sqlite3_bind_blob64(s->put, 2, data, len, SQLITE_STATIC);
     int rc = sqlite3_step(s->put);
     sqlite3_reset(s->put);
@@ -422,7 +420,7 @@ int db_store_put(struct db *db, const unsigned char hash[32], const void *data, 
     return s->written >= STORE_STEP ? store_flush(s) : SQLITE_OK;
 }
 
-void *db_store_get(struct db *db, const unsigned char hash[32], size_t *len, int *rc)
+void *db_store_get(struct db *db, int64_t id, size_t *len, int *rc)
 {
     struct store *s = &db->store;
     *len = 0;
@@ -430,7 +428,7 @@ void *db_store_get(struct db *db, const unsigned char hash[32], size_t *len, int
         *rc = SQLITE_CANTOPEN;
         return NULL;
     }
-    sqlite3_bind_blob(s->get, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s->get, 1, id);
     *rc = sqlite3_step(s->get);
     void *out = NULL;
     if (*rc == SQLITE_ROW) {
@@ -445,23 +443,23 @@ void *db_store_get(struct db *db, const unsigned char hash[32], size_t *len, int
     return out;
 }
 
-int db_store_released(struct db *db, const unsigned char hash[32])
+int db_store_released(struct db *db, int64_t id)
 {
     struct store *s = &db->store;
     if (s->nreleased == s->capreleased) {
         size_t cap = s->capreleased ? 2 * s->capreleased : 16;
-        void *more = realloc(s->released, cap * 32);
+        void *more = realloc(s->released, cap * sizeof(*s->released));
         if (more == NULL)
             return -1; /* the body stays until db_store_collect */
         s->released = more;
         s->capreleased = cap;
     }
-    memcpy(s->released[s->nreleased++], hash, 32);
+    s->released[s->nreleased++] = id;
     return 0;
 }
 
 /* After a commit that deleted blob rows: their bodies go, under the write lock again, unless a
- * row for the same hash came back meanwhile. Left to db_store_collect when the lock is busy. */
+ * row of the same id came back meanwhile. Left to db_store_collect when the lock is busy. */
 static void store_drop_released(struct db *db)
 {
     struct store *s = &db->store;
@@ -475,24 +473,24 @@ static void store_drop_released(struct db *db)
     if (locked != SQLITE_OK)
         return;
     if (s->drop == NULL &&
-        sqlite3_prepare_v3(s->h, "DELETE FROM bodies WHERE hash = ?1", -1,
-                           SQLITE_PREPARE_PERSISTENT, &s->drop, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v3(s->h, "DELETE FROM bodies WHERE id = ?1", -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->drop, NULL) != SQLITE_OK) {
         exec_counted(db, "ROLLBACK");
         return;
     }
     bool ok = sqlite3_exec(s->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
     for (size_t i = 0; ok && i < n; i++) {
-        sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM blobs WHERE hash = :h");
+        sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM blobs WHERE id = :b");
         if (st == NULL) {
             ok = false;
             break;
         }
-        db_bind_blob(st, ":h", s->released[i], 32);
+        db_bind_int(st, ":b", s->released[i]);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_ROW)
             continue;
-        sqlite3_bind_blob(s->drop, 1, s->released[i], 32, SQLITE_STATIC);
+        sqlite3_bind_int64(s->drop, 1, s->released[i]);
         ok = rc == SQLITE_DONE && sqlite3_step(s->drop) == SQLITE_DONE;
         sqlite3_reset(s->drop);
     }
@@ -518,7 +516,7 @@ long db_store_collect(struct db *db)
         log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
         return -1;
     }
-    rc = sqlite3_exec(s->h, "DELETE FROM bodies WHERE hash NOT IN (SELECT hash FROM m.blobs)", NULL,
+    rc = sqlite3_exec(s->h, "DELETE FROM bodies WHERE id NOT IN (SELECT id FROM m.blobs)", NULL,
                       NULL, NULL);
     long gone = sqlite3_changes(s->h);
     if (rc != SQLITE_OK)

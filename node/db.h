@@ -57,21 +57,23 @@ int db_rollback(struct db *db);
 
 /* The blob store: file bodies (files.h) in a database of their own beside this one (mes.db:
  * mes.blobs.db), with a rollback journal, so that a body is written once and not to the
- * write-ahead log and then again into the database. A body is put inside the caller's write
- * transaction on this database, and db_commit commits the store first, durably (a large
- * import commits it in steps): a crash in between leaves a body that no row names, which
- * db_store_collect deletes, and never a row without its body.
+ * write-ahead log and then again into the database. A body is kept under its row's id in
+ * `blobs` and put inside the caller's write transaction on this database; db_commit commits
+ * the store first, durably (a large import commits it in steps): a crash in between leaves a
+ * body that no row names, which db_store_collect deletes, and never a row without its body.
+ * A row id used again after a rollback replaces what such a body left; readers check every
+ * body against its row's hash.
  *
- * db_store_put stores `len` bytes under `hash` (kept when the hash is there already);
- * SQLITE_OK or a code. db_store_get returns them (malloc'ed; NULL with *rc SQLITE_DONE when
- * absent, or another code). db_store_collect deletes every body no blob row names and returns
- * how many, or -1: call it holding the write lock (db_begin_write) before writing anything. */
-int db_store_put(struct db *db, const unsigned char hash[32], const void *data, size_t len);
-/* Notes that this write transaction deleted the blob row of `hash`: after db_commit, its body
- * leaves the store too (under the write lock, unless a row names it again). 0, or -1 when out
- * of memory (the body then waits for db_store_collect). */
-int db_store_released(struct db *db, const unsigned char hash[32]);
-void *db_store_get(struct db *db, const unsigned char hash[32], size_t *len, int *rc);
+ * db_store_put stores `len` bytes as row `id`'s; SQLITE_OK or a code. db_store_get returns
+ * them (malloc'ed; NULL with *rc SQLITE_DONE when absent, or another code). db_store_collect
+ * deletes every body no blob row names and returns how many, or -1: call it holding the write
+ * lock (db_begin_write) before writing anything. */
+int db_store_put(struct db *db, int64_t id, const void *data, size_t len);
+/* Notes that this write transaction deleted blob row `id`: after db_commit its body leaves the
+ * store too (under the write lock, unless the id names a row again). 0, or -1 when out of
+ * memory (the body then waits for db_store_collect). */
+int db_store_released(struct db *db, int64_t id);
+void *db_store_get(struct db *db, int64_t id, size_t *len, int *rc);
 long db_store_collect(struct db *db);
 
 /* Runs `sql`, which has one parameter ":id", and tells whether it returns a row: 1 yes,

@@ -214,7 +214,7 @@ static int64_t blob_insert(struct db *db, const unsigned char hash[32], size_t s
         return 0;
     if (id == 0) /* 0 rows: the body was already there */
         return blob_id(db, hash);
-    return len == 0 || db_store_put(db, hash, data, len) == SQLITE_OK ? id : 0;
+    return len == 0 || db_store_put(db, id, data, len) == SQLITE_OK ? id : 0;
 }
 
 int64_t blob_put(struct db *db, const struct upload *u)
@@ -314,13 +314,13 @@ int blob_release(struct db *db, int64_t blob_id)
                                    "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
                                    ":b) AND NOT EXISTS (SELECT 1 FROM library_items WHERE "
                                    "hub_doc = (SELECT hash FROM blobs WHERE id = :b)) "
-                                   "RETURNING hash");
+                                   "RETURNING id");
     if (st == NULL)
         return -1;
     db_bind_int(st, ":b", blob_id);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) /* the body goes after the commit */
-        db_store_released(db, sqlite3_column_blob(st, 0));
+    if (rc == SQLITE_ROW) /* the body goes after the commit */
+        db_store_released(db, blob_id);
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -370,7 +370,7 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
     if (ok && len == 0 && n > 0) {
         sqlite3_reset(st);
         int rc = SQLITE_OK;
-        if ((data = held = db_store_get(db, hash, &len, &rc)) == NULL && rc != SQLITE_DONE)
+        if ((data = held = db_store_get(db, blob_id, &len, &rc)) == NULL && rc != SQLITE_DONE)
             return *why = -1, NULL;
     }
     /* The store's copy of a raw body is the answer itself. */

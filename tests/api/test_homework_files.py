@@ -63,7 +63,7 @@ def test_material_reaches_students_and_parents(node, w):
     assert again.status == 201
     with db(node) as c:
         rows = c.execute("SELECT count(*), max(zstd), max(length(s.data)), max(size) FROM blobs b "
-                         "JOIN homework_files f ON f.blob_id = b.id JOIN store.bodies s ON s.hash = b.hash "
+                         "JOIN homework_files f ON f.blob_id = b.id JOIN store.bodies s ON s.id = b.id "
                          "WHERE f.homework_id = ?", (hw,)).fetchall()
         count, zstd, stored, size = rows[0]
         assert count == 2  # two files, one body...
@@ -104,7 +104,8 @@ def test_hand_in_files_are_private(node, w):
     with db(node) as c:  # the body nobody names any more is gone, from the store too
         gone = hashlib.blake2b(b"My answer: 42\n", digest_size=32).digest()
         assert c.execute("SELECT count(*) FROM blobs WHERE hash = ?", (gone,)).fetchone()[0] == 0
-        assert c.execute("SELECT count(*) FROM store.bodies WHERE hash = ?", (gone,)).fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM store.bodies WHERE data = ?",
+                         (b"My answer: 42\n",)).fetchone()[0] == 0
         assert c.execute("SELECT count(*) FROM store.bodies").fetchone()[0] > 0
     assert teacher.delete(f"/api/v1/homework-files/{material['id']}").status == 200
 
@@ -145,8 +146,8 @@ def test_damaged_bodies_are_refused(node, w):
     f = upload(teacher, f"/api/v1/homework/{hw}/files", body, "noise.bin", "application/octet-stream").json()
     assert student.get(f"/api/v1/homework-files/{f['id']}").body == body
     with db(node) as c:
-        c.execute("UPDATE store.bodies SET data = ? WHERE hash = (SELECT b.hash FROM blobs b JOIN "
-                  "homework_files f ON f.blob_id = b.id WHERE f.id = ?)", (bytes([body[0] ^ 1]) + body[1:], f["id"]))
+        c.execute("UPDATE store.bodies SET data = ? WHERE id = (SELECT blob_id FROM homework_files WHERE id = ?)",
+                  (bytes([body[0] ^ 1]) + body[1:], f["id"]))
         assert c.execute("SELECT changes()").fetchone()[0] == 1
     r = student.get(f"/api/v1/homework-files/{f['id']}")
     assert r.status == 500 and r.json()["error"]["code"] == "damaged"

@@ -1,0 +1,159 @@
+/*
+ * Unit tests of the blob store beside the database (db.h): a body is visible with its row
+ * once both commit and goes with a rollback; bodies that outlived their transaction (an import
+ * that committed steps, then failed) are collected; a row id used again replaces what was
+ * left; a released row's body leaves after the commit; a changed body is refused on reading.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "files/files.h"
+#include "log.h"
+
+static struct mes_config cfg;
+static char path[64];
+
+static struct db *fresh_db(void)
+{
+    char err[256];
+    snprintf(path, sizeof(path), "/tmp/mes-test-store-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    return db;
+}
+
+static void remove_db(struct db *db)
+{
+    db_close(db);
+    char p[96];
+    unlink(path);
+    snprintf(p, sizeof(p), "%s.blobs.db", path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s.blobs.db-journal", path);
+    unlink(p);
+}
+
+static int64_t bodies(struct db *db)
+{
+    size_t len = 0;
+    int rc = 0;
+    int64_t n = 0;
+    for (int64_t id = 1; id <= 64; id++) {
+        void *b = db_store_get(db, id, &len, &rc);
+        n += b != NULL;
+        free(b);
+    }
+    return n;
+}
+
+static void test_bodies_follow_their_rows(void **state)
+{
+    (void)state;
+    struct db *db = fresh_db();
+    unsigned char body[5000];
+    randombytes_buf(body, sizeof(body)); /* incompressible: stored as it is */
+    /* Rolled back: neither row nor body. */
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    int64_t id = blob_put_data(db, body, sizeof(body));
+    assert_true(id > 0);
+    assert_int_equal(db_rollback(db), SQLITE_OK);
+    assert_int_equal(blob_id(db, (unsigned char[32]){0}), 0);
+    assert_int_equal(bodies(db), 0);
+    /* Committed: read back whole, checked. */
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    id = blob_put_data(db, body, sizeof(body));
+    assert_true(id > 0);
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    unsigned char hash[32];
+    size_t size = 0;
+    int why = 0;
+    unsigned char *got = blob_load(db, id, hash, &size, &why, NULL);
+    assert_non_null(got);
+    assert_int_equal(size, sizeof(body));
+    assert_memory_equal(got, body, sizeof(body));
+    free(got);
+    /* The same bytes again: one row, one body. */
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    assert_int_equal(blob_put_data(db, body, sizeof(body)), id);
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    assert_int_equal(bodies(db), 1);
+    /* Released: the body leaves with the row. */
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    assert_int_equal(blob_release(db, id), 0);
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    assert_int_equal(bodies(db), 0);
+    assert_null(blob_load(db, id, hash, &size, &why, NULL));
+    assert_int_equal(why, 404);
+    remove_db(db);
+}
+
+static void test_left_bodies_are_collected_and_replaced(void **state)
+{
+    (void)state;
+    struct db *db = fresh_db();
+    /* A body larger than a step of the store, so committed on its own as an import's steps
+     * are; then the transaction is rolled back: the body stays until collected. */
+    size_t big = 17 << 20;
+    unsigned char *left = calloc(1, big);
+    assert_non_null(left);
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    assert_int_equal(db_store_put(db, 7, left, big), SQLITE_OK);
+    assert_int_equal(db_rollback(db), SQLITE_OK);
+    free(left);
+    assert_int_equal(bodies(db), 1);
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    assert_int_equal(db_store_collect(db), 1);
+    assert_int_equal(db_rollback(db), SQLITE_OK);
+    assert_int_equal(bodies(db), 0);
+    /* A body left under the id the next row takes: replaced by that row's own. */
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    assert_int_equal(db_store_put(db, 1, "stale body", 10), SQLITE_OK);
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    unsigned char body[3000];
+    randombytes_buf(body, sizeof(body));
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    int64_t id = blob_put_data(db, body, sizeof(body));
+    assert_int_equal(id, 1);
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    unsigned char hash[32];
+    size_t size = 0;
+    int why = 0;
+    unsigned char *got = blob_load(db, id, hash, &size, &why, NULL);
+    assert_non_null(got);
+    assert_memory_equal(got, body, sizeof(body));
+    free(got);
+    /* A body changed in the store is refused. */
+    body[100] ^= 1;
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    assert_int_equal(db_store_put(db, id, body, sizeof(body)), SQLITE_OK);
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    assert_null(blob_load(db, id, hash, &size, &why, NULL));
+    assert_int_equal(why, 500);
+    remove_db(db);
+}
+
+int main(void)
+{
+    log_set_quiet(1);
+    config_defaults(&cfg);
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bodies_follow_their_rows),
+        cmocka_unit_test(test_left_bodies_are_collected_and_replaced),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
