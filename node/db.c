@@ -53,6 +53,8 @@ struct store {
     char *path, *main_path;
     sqlite3_stmt *put, *get, *drop;
     bool writing;      /* a write transaction is open on it */
+    bool reading;      /* a read transaction (store_read_end) */
+    size_t read;       /* bytes got in it */
     size_t written;    /* bytes put in it */
     int64_t *released; /* blob rows this transaction deleted */
     size_t nreleased, capreleased;
@@ -128,7 +130,7 @@ void db_close(struct db *db)
             sqlite3_finalize(db->slots[i].st);
     sqlite3_close(db->h);
     struct store *s = &db->store;
-    if (s->writing)
+    if (s->writing || s->reading)
         sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_finalize(s->put);
     sqlite3_finalize(s->get);
@@ -313,9 +315,11 @@ int db_begin_write(struct db *db)
 
 static int store_flush(struct store *s);
 static void store_drop_released(struct db *db);
+static void store_read_end(struct store *s);
 
 int db_commit(struct db *db)
 {
+    store_read_end(&db->store);
     /* The bodies first, durably: a row is never committed before the body it names. */
     int rc = store_flush(&db->store);
     if (rc != SQLITE_OK)
@@ -332,6 +336,7 @@ int db_rollback(struct db *db)
 {
     struct store *s = &db->store;
     s->nreleased = 0;
+    store_read_end(s);
     if (s->writing) { /* bodies of batches already committed stay, for db_store_collect */
         sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
         s->writing = false;
@@ -394,11 +399,25 @@ static int store_flush(struct store *s)
     return rc;
 }
 
+/* Reads inside a transaction of the database share one read transaction of the store, ended
+ * with it or after STORE_READ_STEP bytes: a read transaction of its own for each body costs
+ * more system calls than a small body's bytes (locks, the journal's and the file's checks),
+ * and one held for a whole bundle's build would keep writers of the store waiting. */
+enum { STORE_READ_STEP = 64 << 20 };
+
+static void store_read_end(struct store *s)
+{
+    if (s->reading)
+        sqlite3_exec(s->h, "COMMIT", NULL, NULL, NULL);
+    s->reading = false;
+}
+
 int db_store_put(struct db *db, int64_t id, const void *data, size_t len)
 {
     struct store *s = &db->store;
     if (store_open(db) == NULL)
         return SQLITE_CANTOPEN;
+    store_read_end(s);
     if (!s->writing) {
         int rc = sqlite3_exec(s->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
@@ -428,6 +447,11 @@ void *db_store_get(struct db *db, int64_t id, size_t *len, int *rc)
         *rc = SQLITE_CANTOPEN;
         return NULL;
     }
+    if (!s->writing && !s->reading && !sqlite3_get_autocommit(db->h) &&
+        sqlite3_exec(s->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        s->reading = true;
+        s->read = 0;
+    }
     sqlite3_bind_int64(s->get, 1, id);
     *rc = sqlite3_step(s->get);
     void *out = NULL;
@@ -440,6 +464,8 @@ void *db_store_get(struct db *db, int64_t id, size_t *len, int *rc)
     }
     sqlite3_reset(s->get);
     sqlite3_clear_bindings(s->get);
+    if (s->reading && (s->read += *len) >= STORE_READ_STEP)
+        store_read_end(s);
     return out;
 }
 
@@ -502,6 +528,7 @@ static void store_drop_released(struct db *db)
 long db_store_collect(struct db *db)
 {
     struct store *s = &db->store;
+    store_read_end(s);
     if (store_open(db) == NULL || store_flush(s) != SQLITE_OK)
         return -1;
     /* The database is attached for the statement only: attached, it would take part in every
