@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "scratch_db.h"
 
 static struct mes_config cfg;
 static char path[64];
@@ -43,16 +44,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static int64_t scalar(struct db *db, const char *sql)
-{
-    sqlite3_stmt *st = db_stmt(db, sql);
-    assert_non_null(st);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return v;
-}
-
 static void test_upgrade_keeps_rows(void **state)
 {
     (void)state;
@@ -60,10 +51,11 @@ static void test_upgrade_keeps_rows(void **state)
     assert_non_null(db);
     assert_int_equal(db_migrate(db, 1, err, sizeof(err)), 0);
     assert_int_equal(db_schema_version(db), 1);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 1);
+    assert_int_equal(scratch_scalar(db, "PRAGMA user_version"), 1);
     /* Only version 1 is there: a later subsystem's table is not. */
     assert_int_equal(
-        scalar(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'accounts'"),
+        scratch_scalar(
+            db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'accounts'"),
         0);
     assert_int_equal(db_exec(db, "INSERT INTO municipalities (name) VALUES ('Район');"
                                  "INSERT INTO institutions (municipality_id, kind, name, "
@@ -77,17 +69,19 @@ static void test_upgrade_keeps_rows(void **state)
     assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
     assert_int_equal(db_schema_version(db), db_latest_version());
     assert_true(db_latest_version() > 1);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), db_latest_version());
-    assert_int_equal(scalar(db, "SELECT count(*) FROM municipalities WHERE name = 'Район'"), 1);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM institutions"), 1);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM persons WHERE last_name = 'Иванов'"), 1);
-    assert_int_equal(scalar(db, "PRAGMA application_id"), DB_APPLICATION_ID);
+    assert_int_equal(scratch_scalar(db, "PRAGMA user_version"), db_latest_version());
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM municipalities WHERE name = 'Район'"),
+                     1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM institutions"), 1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM persons WHERE last_name = 'Иванов'"),
+                     1);
+    assert_int_equal(scratch_scalar(db, "PRAGMA application_id"), DB_APPLICATION_ID);
     /* The new tables work with the old rows. */
     assert_int_equal(db_exec(db, "INSERT INTO accounts (person_id, login) VALUES (1, 'ivanov')"),
                      SQLITE_OK);
     /* Running again changes nothing. */
     assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM accounts"), 1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM accounts"), 1);
     db_close(db);
 }
 
@@ -96,8 +90,8 @@ static void test_pragmas(void **state)
     (void)state;
     struct db *db = db_open(path, &cfg, err, sizeof(err));
     assert_non_null(db);
-    assert_int_equal(scalar(db, "PRAGMA foreign_keys"), 1);
-    assert_int_equal(scalar(db, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(scratch_scalar(db, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(scratch_scalar(db, "PRAGMA synchronous"), 2); /* FULL */
     sqlite3_stmt *st = db_stmt(db, "PRAGMA journal_mode");
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal(db_col_text(st, 0), "wal");

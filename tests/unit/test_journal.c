@@ -14,6 +14,7 @@
 
 #include "journal/journal.h"
 #include "log.h"
+#include "scratch_db.h"
 
 static struct mes_config cfg;
 
@@ -55,14 +56,8 @@ static void test_weighted_average(void **state)
 static void test_generate_lessons(void **state)
 {
     (void)state;
-    char path[64] = "/tmp/mes-test-journal-XXXXXX", err[256];
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-    struct db *db = db_open(path, &cfg, err, sizeof(err));
-    assert_non_null(db);
-    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
+    char path[64];
+    struct db *db = scratch_db(&cfg, path);
     /* A period from Monday 2027-02-22 to Sunday 2027-03-14, with 02-23 and 03-08 holidays;
      * lessons on Mondays (two) and Tuesdays (one). */
     assert_int_equal(
@@ -90,13 +85,7 @@ static void test_generate_lessons(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 0);
     sqlite3_reset(st);
-    db_close(db);
-    unlink(path);
-    char p[80];
-    snprintf(p, sizeof(p), "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", path);
-    unlink(p);
+    scratch_db_remove(db, path);
 }
 
 static struct plan_topic topics[8];

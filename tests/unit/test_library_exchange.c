@@ -17,22 +17,11 @@
 #include "files/files.h"
 #include "library/library.h"
 #include "log.h"
+#include "scratch_db.h"
 
 static struct mes_config cfg;
 
-static struct db *fresh_db(void)
-{
-    char path[64] = "/tmp/mes-test-exchange-XXXXXX", err[256];
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-    struct db *db = db_open(path, &cfg, err, sizeof(err));
-    assert_non_null(db);
-    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
-    unlink(path); /* the open connection keeps it */
-    return db;
-}
+static char path[64];
 
 static void hex_of(const void *data, size_t len, char hex[65])
 {
@@ -62,16 +51,6 @@ static json_t *entry_for(json_t *doc, unsigned char hash[32])
     return e;
 }
 
-static int64_t count(struct db *db, const char *sql)
-{
-    sqlite3_stmt *st = db_stmt(db, sql);
-    assert_non_null(st);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return n;
-}
-
 /* load() for the end: the documents by uid, from a JSON object. */
 static json_t *load_from(void *ctx, json_t *entry, char *err, size_t errlen)
 {
@@ -84,7 +63,7 @@ static json_t *load_from(void *ctx, json_t *entry, char *err, size_t errlen)
 static void test_items_written_as_documents_come(void **state)
 {
     (void)state;
-    struct db *db = fresh_db();
+    struct db *db = scratch_db(&cfg, path);
     char err[256] = "";
     json_t *a = doc_with_file("hub-a", "first body"), *b = doc_with_file("hub-b", "second body");
     unsigned char ha[32], hb[32];
@@ -96,23 +75,25 @@ static void test_items_written_as_documents_come(void **state)
     assert_non_null(c);
     unsigned char other[32] = {1};
     assert_int_equal(library_hub_offer(c, other, a, err, sizeof(err)), 0); /* not a document */
-    assert_int_equal(count(db, "SELECT count(*) FROM library_items"), 0);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM library_items"), 0);
     assert_int_equal(library_hub_offer(c, ha, a, err, sizeof(err)), 0);
-    assert_int_equal(count(db, "SELECT count(*) FROM library_items WHERE uid = 'hub-a'"), 1);
-    assert_int_equal(count(db, "SELECT count(*) FROM library_files"), 1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM library_items WHERE uid = 'hub-a'"),
+                     1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM library_files"), 1);
     /* b's file is not stored: nothing of b is written now, and no error. */
     assert_int_equal(library_hub_offer(c, hb, b, err, sizeof(err)), 0);
-    assert_int_equal(count(db, "SELECT count(*) FROM library_items"), 1);
-    assert_int_equal(count(db, "SELECT count(*) FROM library_files"), 1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM library_items"), 1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM library_files"), 1);
     assert_true(blob_put_data(db, "second body", 11) > 0);
     long changed = -1, removed = -1;
     assert_int_equal(library_hub_end(c, load_from, docs, &changed, &removed, err, sizeof(err)), 0);
     assert_int_equal(changed, 2);
     assert_int_equal(removed, 0);
-    assert_int_equal(count(db, "SELECT count(*) FROM library_items WHERE origin = 'hub' AND "
-                               "status = 'approved' AND hub_doc IS NOT NULL"),
+    assert_int_equal(scratch_scalar(db,
+                                    "SELECT count(*) FROM library_items WHERE origin = 'hub' AND "
+                                    "status = 'approved' AND hub_doc IS NOT NULL"),
                      2);
-    assert_int_equal(count(db, "SELECT count(*) FROM library_files"), 2);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM library_files"), 2);
     library_hub_free(c);
     assert_int_equal(db_commit(db), SQLITE_OK);
 
@@ -129,13 +110,13 @@ static void test_items_written_as_documents_come(void **state)
     json_decref(docs);
     json_decref(a);
     json_decref(b);
-    db_close(db);
+    scratch_db_remove(db, path);
 }
 
 static void test_a_document_of_another_item_is_refused(void **state)
 {
     (void)state;
-    struct db *db = fresh_db();
+    struct db *db = scratch_db(&cfg, path);
     char err[256] = "";
     json_t *a = doc_with_file("hub-a", "body"), *b = doc_with_file("hub-b", "body");
     unsigned char ha[32], hb[32];
@@ -161,7 +142,7 @@ static void test_a_document_of_another_item_is_refused(void **state)
     json_decref(items);
     json_decref(a);
     json_decref(b);
-    db_close(db);
+    scratch_db_remove(db, path);
 }
 
 int main(void)

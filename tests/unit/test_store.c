@@ -17,34 +17,10 @@
 
 #include "files/files.h"
 #include "log.h"
+#include "scratch_db.h"
 
 static struct mes_config cfg;
 static char path[64];
-
-static struct db *fresh_db(void)
-{
-    char err[256];
-    snprintf(path, sizeof(path), "/tmp/mes-test-store-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-    struct db *db = db_open(path, &cfg, err, sizeof(err));
-    assert_non_null(db);
-    assert_int_equal(db_migrate(db, 0, err, sizeof(err)), 0);
-    return db;
-}
-
-static void remove_db(struct db *db)
-{
-    db_close(db);
-    char p[96];
-    unlink(path);
-    snprintf(p, sizeof(p), "%s.blobs.db", path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s.blobs.db-journal", path);
-    unlink(p);
-}
 
 static int64_t bodies(struct db *db)
 {
@@ -62,7 +38,7 @@ static int64_t bodies(struct db *db)
 static void test_bodies_follow_their_rows(void **state)
 {
     (void)state;
-    struct db *db = fresh_db();
+    struct db *db = scratch_db(&cfg, path);
     unsigned char body[5000];
     randombytes_buf(body, sizeof(body)); /* incompressible: stored as it is */
     /* Rolled back: neither row nor body. */
@@ -97,13 +73,13 @@ static void test_bodies_follow_their_rows(void **state)
     assert_int_equal(bodies(db), 0);
     assert_null(blob_load(db, id, hash, &size, &why, NULL));
     assert_int_equal(why, 404);
-    remove_db(db);
+    scratch_db_remove(db, path);
 }
 
 static void test_left_bodies_are_collected_and_replaced(void **state)
 {
     (void)state;
-    struct db *db = fresh_db();
+    struct db *db = scratch_db(&cfg, path);
     /* A body larger than a step of the store, so committed on its own as an import's steps
      * are; then the transaction is rolled back: the body stays until collected. */
     size_t big = 17 << 20;
@@ -142,7 +118,7 @@ static void test_left_bodies_are_collected_and_replaced(void **state)
     assert_int_equal(db_commit(db), SQLITE_OK);
     assert_null(blob_load(db, id, hash, &size, &why, NULL));
     assert_int_equal(why, 500);
-    remove_db(db);
+    scratch_db_remove(db, path);
 }
 
 int main(void)
