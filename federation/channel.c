@@ -513,13 +513,6 @@ db_error:
     return -1;
 }
 
-void channel_collect(struct db *db)
-{
-    if (db_begin_write(db) == SQLITE_OK)
-        db_store_collect(db);
-    db_rollback(db); /* nothing to commit on this database */
-}
-
 int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
                           struct channel_import *res, char *err, size_t errlen)
 {
@@ -530,11 +523,8 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
     db_cache_mib(db, CHANNEL_CACHE_MIB);
     /* Holding the write lock with nothing written yet: bodies an interrupted import left, that
      * nothing names, go first. */
-    if (db_begin_write(db) != SQLITE_OK || db_store_collect(db) < 0) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        db_rollback(db);
+    if (db_begin_collected(db, err, errlen) != 0)
         return -1;
-    }
     int rc = bundle_read(in, hub, &ops, &im, &res->carried, err, errlen);
     if (rc == 0 && !res->already)
         rc = channel_apply(db, im.manifest, im.hash, im.change, res, err, errlen);
@@ -544,7 +534,8 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
     }
     if (rc != 0) {
         db_rollback(db);
-        channel_collect(db); /* what the refused bundle stored goes */
+        char ignored[256]; /* logged; the refusal is what the caller hears */
+        db_store_collect(db, ignored, sizeof(ignored)); /* what the refused bundle stored goes */
     }
     library_hub_free(im.change);
     json_decref(im.manifest);

@@ -55,10 +55,6 @@ struct hub_change;
 int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
                   struct hub_change *change, struct channel_import *res, char *err, size_t errlen);
 
-/* Region: deletes the blob store's bodies that no row names (those an import stored before it
- * was refused or interrupted), taking the write lock for it; a failure is only logged. */
-void channel_collect(struct db *db);
-
 /* Region: checks the bundle in `in` against the hub's key `hub` and imports it in one write
  * transaction (nothing changes unless every check passes). 0, or -1 with err. */
 int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,

@@ -363,11 +363,8 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
     }
     /* 3. One transaction: the blobs, the items, the version held. */
     db_cache_mib(db, CHANNEL_CACHE_MIB);
-    if (db_begin_write(db) != SQLITE_OK || db_store_collect(db) < 0) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        db_rollback(db);
+    if (db_begin_collected(db, err, errlen) != 0)
         goto out;
-    }
     rc = 0;
     json_array_foreach(missing, i, b)
     {
@@ -385,7 +382,8 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
     }
     if (rc != 0) {
         db_rollback(db);
-        channel_collect(db);
+        char ignored[256]; /* logged; the refusal is what the caller hears */
+        db_store_collect(db, ignored, sizeof(ignored));
         goto out;
     }
     json_array_foreach(missing, i, b)

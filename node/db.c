@@ -525,31 +525,62 @@ static void store_drop_released(struct db *db)
     exec_counted(db, "ROLLBACK"); /* nothing was written to this database */
 }
 
-long db_store_collect(struct db *db)
+/* The store's own error, for a message: its connection's, or why there is none. */
+static void store_error(struct store *s, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s", s->path, s->h ? sqlite3_errmsg(s->h) : "cannot open");
+}
+
+long db_store_collect(struct db *db, char *err, size_t errlen)
 {
     struct store *s = &db->store;
-    store_read_end(s);
-    if (store_open(db) == NULL || store_flush(s) != SQLITE_OK)
+    /* Outside a transaction it takes the write lock itself, for the collection only. */
+    bool own = sqlite3_get_autocommit(db->h);
+    if (own && db_begin_write(db) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", s->main_path, sqlite3_errmsg(db->h));
         return -1;
+    }
+    store_read_end(s);
+    long gone = -1;
+    sqlite3_stmt *st = NULL;
+    if (store_open(db) == NULL || store_flush(s) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->h, "ATTACH DATABASE ?1 AS m", -1, &st, NULL) != SQLITE_OK) {
+        store_error(s, err, errlen);
+        goto out;
+    }
     /* The database is attached for the statement only: attached, it would take part in every
      * write transaction of the store. */
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->h, "ATTACH DATABASE ?1 AS m", -1, &st, NULL) != SQLITE_OK)
-        return -1;
     sqlite3_bind_text(st, 1, s->main_path, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+    if (rc == SQLITE_DONE)
+        rc = sqlite3_exec(s->h, "DELETE FROM bodies WHERE id NOT IN (SELECT id FROM m.blobs)", NULL,
+                          NULL, NULL);
+    if (rc == SQLITE_OK)
+        gone = sqlite3_changes(s->h);
+    else
+        store_error(s, err, errlen); /* before DETACH replaces the message */
+    sqlite3_exec(s->h, "DETACH DATABASE m", NULL, NULL, NULL);
+out:
+    if (gone < 0)
+        log_error("%s", err);
+    if (own)
+        db_rollback(db); /* nothing was written to the database */
+    return gone;
+}
+
+int db_begin_collected(struct db *db, char *err, size_t errlen)
+{
+    if (db_begin_write(db) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", db->store.main_path, sqlite3_errmsg(db->h));
+        db_rollback(db);
         return -1;
     }
-    rc = sqlite3_exec(s->h, "DELETE FROM bodies WHERE id NOT IN (SELECT id FROM m.blobs)", NULL,
-                      NULL, NULL);
-    long gone = sqlite3_changes(s->h);
-    if (rc != SQLITE_OK)
-        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
-    sqlite3_exec(s->h, "DETACH DATABASE m", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? gone : -1;
+    if (db_store_collect(db, err, errlen) < 0) {
+        db_rollback(db);
+        return -1;
+    }
+    return 0;
 }
 
 int db_exists(struct db *db, const char *sql, int64_t id)

@@ -66,15 +66,19 @@ int db_rollback(struct db *db);
  *
  * db_store_put stores `len` bytes as row `id`'s; SQLITE_OK or a code. db_store_get returns
  * them (malloc'ed; NULL with *rc SQLITE_DONE when absent, or another code). db_store_collect
- * deletes every body no blob row names and returns how many, or -1: call it holding the write
- * lock (db_begin_write) before writing anything. */
+ * deletes every body no blob row names and returns how many, or -1 with a message in `err`:
+ * call it outside a transaction (it takes the write lock for itself) or holding the write lock
+ * (db_begin_write) before writing anything. */
 int db_store_put(struct db *db, int64_t id, const void *data, size_t len);
 /* Notes that this write transaction deleted blob row `id`: after db_commit its body leaves the
  * store too (under the write lock, unless the id names a row again). 0, or -1 when out of
  * memory (the body then waits for db_store_collect). */
 int db_store_released(struct db *db, int64_t id);
 void *db_store_get(struct db *db, int64_t id, size_t *len, int *rc);
-long db_store_collect(struct db *db);
+long db_store_collect(struct db *db, char *err, size_t errlen);
+/* db_begin_write, then db_store_collect: a write transaction that starts with only named bodies
+ * in the store. 0, or -1 with err and no transaction. */
+int db_begin_collected(struct db *db, char *err, size_t errlen);
 
 /* Runs `sql`, which has one parameter ":id", and tells whether it returns a row: 1 yes,
  * 0 no, -1 on a database error. */

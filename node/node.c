@@ -47,7 +47,7 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
     /* Regional subjects and control forms follow the configuration at every start; file
      * bodies nothing names any more (db.h) go then too. */
     if (rc == 0 &&
-        (db_begin_write(db) != SQLITE_OK || db_store_collect(db) < 0 ||
+        (db_begin_collected(db, err, errlen) != 0 ||
          school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
          journal_seed_forms(db, &n->cfg, err, errlen) != 0 || db_commit(db) != SQLITE_OK)) {
         if (err[0] == '\0')

@@ -319,10 +319,10 @@ int blob_release(struct db *db, int64_t blob_id)
         return -1;
     db_bind_int(st, ":b", blob_id);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) /* the body goes after the commit */
-        db_store_released(db, blob_id);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
+        db_store_released(db, blob_id); /* the body goes after the commit */
         rc = sqlite3_step(st);
+    }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -2,7 +2,8 @@
  * Unit tests of the blob store beside the database (db.h): a body is visible with its row
  * once both commit and goes with a rollback; bodies that outlived their transaction (an import
  * that committed steps, then failed) are collected; a row id used again replaces what was
- * left; a released row's body leaves after the commit; a changed body is refused on reading.
+ * left; a released row's body leaves after the commit; a changed body is refused on reading;
+ * reads inside a transaction share one of the store, which ends with it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,9 +91,8 @@ static void test_left_bodies_are_collected_and_replaced(void **state)
     assert_int_equal(db_rollback(db), SQLITE_OK);
     free(left);
     assert_int_equal(bodies(db), 1);
-    assert_int_equal(db_begin_write(db), SQLITE_OK);
-    assert_int_equal(db_store_collect(db), 1);
-    assert_int_equal(db_rollback(db), SQLITE_OK);
+    char err[256];
+    assert_int_equal(db_store_collect(db, err, sizeof(err)), 1);
     assert_int_equal(bodies(db), 0);
     /* A body left under the id the next row takes: replaced by that row's own. */
     assert_int_equal(db_begin_write(db), SQLITE_OK);
@@ -121,6 +121,54 @@ static void test_left_bodies_are_collected_and_replaced(void **state)
     scratch_db_remove(db, path);
 }
 
+/* Whether another connection could write the store now (no read transaction holds it). */
+static bool store_writable(const char *main_path)
+{
+    char p[96];
+    snprintf(p, sizeof(p), "%s.blobs.db", main_path);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
+    int rc = sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(h);
+    assert_true(rc == SQLITE_OK || rc == SQLITE_BUSY);
+    return rc == SQLITE_OK;
+}
+
+static void test_reads_share_a_transaction_ended_with_theirs(void **state)
+{
+    (void)state;
+    struct db *db = scratch_db(&cfg, path);
+    unsigned char a[2000], b[2000];
+    randombytes_buf(a, sizeof(a));
+    randombytes_buf(b, sizeof(b));
+    assert_int_equal(db_begin_write(db), SQLITE_OK);
+    int64_t ia = blob_put_data(db, a, sizeof(a)), ib = blob_put_data(db, b, sizeof(b));
+    assert_int_equal(db_commit(db), SQLITE_OK);
+    unsigned char hash[32];
+    size_t size = 0;
+    int why = 0;
+    /* Outside a transaction: each read is its own, and holds nothing after it. */
+    free(blob_load(db, ia, hash, &size, &why, NULL));
+    assert_true(store_writable(path));
+    /* Inside one: the reads share a read transaction of the store, held until it ends. */
+    for (int end = 0; end < 2; end++) {
+        assert_int_equal(db_begin_read(db), SQLITE_OK);
+        unsigned char *got = blob_load(db, ia, hash, &size, &why, NULL);
+        assert_non_null(got);
+        assert_memory_equal(got, a, sizeof(a));
+        free(got);
+        assert_false(store_writable(path));
+        got = blob_load(db, ib, hash, &size, &why, NULL);
+        assert_non_null(got);
+        assert_memory_equal(got, b, sizeof(b));
+        free(got);
+        assert_int_equal(end ? db_rollback(db) : db_commit(db), SQLITE_OK);
+        assert_true(store_writable(path));
+    }
+    scratch_db_remove(db, path);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -130,6 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bodies_follow_their_rows),
         cmocka_unit_test(test_left_bodies_are_collected_and_replaced),
+        cmocka_unit_test(test_reads_share_a_transaction_ended_with_theirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
