@@ -115,17 +115,32 @@ static int on_blob(void *ctx, const unsigned char hash[32], const unsigned char 
     return 0;
 }
 
-/* Reads a bundle from memory; 0 or -1, with err. */
+/* The error of the last read_mem's verification alone. */
+static char verify_err[256];
+
+/* Reads a bundle from memory, as a consumer that keeps the blobs and as a verification alone
+ * (no callback takes a blob's bytes, so they are checked in pieces and may wait for the claims
+ * with only their hash): both must give the same verdict and count. 0 or -1, with err. */
 static int read_mem(const void *data, size_t len, const struct ms_public *key, struct seen *s,
                     char *err, size_t errlen)
 {
     FILE *f = fmemopen((void *)data, len, "rb");
     struct bundle_ops ops = {on_manifest, on_blob};
-    long carried = -1;
+    long carried = -1, verified = -1;
     int rc = bundle_read(f, key, &ops, s, &carried, err, errlen);
     fclose(f);
     if (rc == 0)
         assert_int_equal(carried, s->blobs);
+    struct seen alone = {0};
+    struct bundle_ops verify = {.manifest = on_manifest};
+    f = fmemopen((void *)data, len, "rb");
+    int vrc = bundle_read(f, key, &verify, &alone, &verified, verify_err, sizeof(verify_err));
+    fclose(f);
+    if (vrc != rc)
+        fail_msg("kept: %d (%s), verified alone: %d (%s)", rc, rc ? err : "", vrc,
+                 vrc ? verify_err : "");
+    if (rc == 0)
+        assert_int_equal(verified, carried);
     return rc;
 }
 
@@ -199,12 +214,14 @@ static void claims_are_enforced(void **state)
     char *b = build(sk, m, blobs, order, 2, &len);
     assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "does not name"));
+    assert_non_null(strstr(verify_err, "does not name"));
     free(b);
     /* The same blob twice. */
     int twice[] = {0, 0};
     b = build(sk, m, blobs, twice, 2, &len);
     assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "twice"));
+    assert_non_null(strstr(verify_err, "twice"));
     free(b);
     free(m);
     /* A size claim that differs from the blob. */
@@ -212,6 +229,7 @@ static void claims_are_enforced(void **state)
     b = build(sk, m, blobs, order, 1, &len);
     assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "claim"));
+    assert_non_null(strstr(verify_err, "claim"));
     free(b);
     free(m);
     /* Claims beyond the limits, and manifests that are not lists of claims. */
@@ -234,6 +252,50 @@ static void claims_are_enforced(void **state)
         assert_int_equal(s.manifests, 0);
         free(b);
     }
+}
+
+/* A manifest slow to parse (a long list beside the claims): a verification's worker checks
+ * every blob's hash before the claims are in, and must still hold each to them. */
+static char *slow_manifest(const struct blob *b, int named, long extra)
+{
+    char *text = manifest_for(b, named, extra);
+    json_t *m = json_loads(text, 0, NULL), *pad = json_array();
+    free(text);
+    for (int i = 0; i < 400000; i++)
+        json_array_append_new(pad, json_integer(i));
+    json_object_set_new(m, "pad", pad);
+    text = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    return text;
+}
+
+static void claims_are_enforced_on_blobs_checked_ahead(void **state)
+{
+    (void)state;
+    char err[256];
+    size_t len;
+    struct seen s = {0};
+    char *m = slow_manifest(blobs, 2, 0);
+    int order[] = {0, 2}, twice[] = {0, 0}, both[] = {0, 1};
+    char *b = build(sk, m, blobs, order, 2, &len);
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(verify_err, "does not name"));
+    free(b);
+    b = build(sk, m, blobs, twice, 2, &len);
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(verify_err, "twice"));
+    free(b);
+    b = build(sk, m, blobs, both, 2, &len);
+    s = (struct seen){0};
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), 0);
+    free(b);
+    free(m);
+    m = slow_manifest(blobs, 3, 5);
+    b = build(sk, m, blobs, order, 1, &len);
+    assert_int_equal(read_mem(b, len, &pk, &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(verify_err, "claim"));
+    free(b);
+    free(m);
 }
 
 /* A stream that claims a huge manifest, or decompresses far beyond its claims, is refused
@@ -405,6 +467,7 @@ int main(void)
         cmocka_unit_test(round_trip_and_incremental),
         cmocka_unit_test(every_flipped_byte_and_truncation_is_refused),
         cmocka_unit_test(claims_are_enforced),
+        cmocka_unit_test(claims_are_enforced_on_blobs_checked_ahead),
         cmocka_unit_test(bombs_are_refused),
         cmocka_unit_test(raw_frames_are_standard_zstd),
         cmocka_unit_test(prepared_blobs_are_handed_over_and_released),
