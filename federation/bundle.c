@@ -8,6 +8,7 @@
  */
 #include "federation/bundle.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -53,8 +54,13 @@ static uint64_t le_load(const unsigned char *in, int bytes)
  *
  * The owner fills fixed buffers in turn and hands each over; the worker hashes them in order
  * and, when writing, writes them to the file. A buffer is the owner's again once the worker is
- * done with it, so that at most HASHPIPE_BUFS are in flight and memory stays fixed. */
-enum { HASHPIPE_BUFS = 4, HASHPIPE_BUF = 256 << 10 };
+ * done with it, so that at most HASHPIPE_BUFS are in flight and memory stays fixed.
+ *
+ * A file written is sent on to the disk every HASHPIPE_FLUSH bytes (sync_file_range, which
+ * starts the writeback and does not wait for it): the disk works while the bundle is still
+ * being made, and the writer's final fsync waits only for the last part, not for a gigabyte
+ * at once. */
+enum { HASHPIPE_BUFS = 4, HASHPIPE_BUF = 256 << 10, HASHPIPE_FLUSH = 8 << 20 };
 
 struct hashpipe {
     pthread_t thread;
@@ -66,6 +72,7 @@ struct hashpipe {
     bool closing, running;
     atomic_bool failed; /* a write failed */
     FILE *out;          /* where hashed buffers go, or NULL */
+    off_t sent, wrote;  /* of the file: handed to the disk up to `sent`, written up to `wrote` */
     crypto_generichash_state hash;
 };
 
@@ -84,6 +91,12 @@ static void *pipe_work(void *arg)
         crypto_generichash_update(&p->hash, b, len);
         if (p->out != NULL && len > 0 && fwrite(b, 1, len, p->out) != len)
             p->failed = true;
+        p->wrote += (off_t)len;
+        if (p->out != NULL && p->wrote - p->sent >= HASHPIPE_FLUSH && fflush(p->out) == 0) {
+            /* Only a hint: a file system without it (or a pipe) still gets the final fsync. */
+            sync_file_range(fileno(p->out), p->sent, p->wrote - p->sent, SYNC_FILE_RANGE_WRITE);
+            p->sent = p->wrote;
+        }
         pthread_mutex_lock(&p->mu);
         p->done++;
         pthread_cond_broadcast(&p->cv);
@@ -97,6 +110,8 @@ static int pipe_start(struct hashpipe *p, FILE *out)
 {
     memset(p, 0, sizeof(*p));
     p->out = out;
+    if (out != NULL && (p->wrote = p->sent = ftello(out)) < 0)
+        p->wrote = p->sent = 0;
     crypto_generichash_init(&p->hash, NULL, 0, MS_HASH_BYTES);
     if ((p->buf[0] = malloc(HASHPIPE_BUF)) == NULL) /* the others when a file needs them */
         return -1;
