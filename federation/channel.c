@@ -198,9 +198,8 @@ static char *load_version(struct db *db, int64_t *version, int64_t *previous, in
  * reader can write each item as its document comes; in each part the compressed ones first,
  * then by id. */
 struct out_blob {
-    int64_t id;
-    bool doc, packed, skip;
-    unsigned char hash[32];
+    struct blob_row row; /* row.hash from the manifest, the rest from the table */
+    bool doc, skip;
 };
 
 static int out_blob_cmp(const void *a, const void *b)
@@ -208,21 +207,22 @@ static int out_blob_cmp(const void *a, const void *b)
     const struct out_blob *x = a, *y = b;
     if (x->doc != y->doc)
         return x->doc ? 1 : -1;
-    if (x->packed != y->packed)
-        return x->packed ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    if (x->row.zstd != y->row.zstd)
+        return x->row.zstd ? -1 : 1;
+    return x->row.id < y->row.id ? -1 : x->row.id > y->row.id;
 }
 
 static int out_blob_by_hash(const void *a, const void *b)
 {
-    return memcmp(((const struct out_blob *)a)->hash, ((const struct out_blob *)b)->hash, 32);
+    return memcmp(((const struct out_blob *)a)->row.hash, ((const struct out_blob *)b)->row.hash,
+                  32);
 }
 
 /* The blob of `v` (n of them, sorted by hash) with this hash, or NULL. */
 static struct out_blob *out_blob_find(struct out_blob *v, size_t n, const unsigned char *hash)
 {
     struct out_blob key;
-    memcpy(key.hash, hash, 32);
+    memcpy(key.row.hash, hash, 32);
     return bsearch(&key, v, n, sizeof(*v), out_blob_by_hash);
 }
 
@@ -248,7 +248,7 @@ static struct out_blob *bundle_blobs(struct db *db, json_t *doc, json_t *base, i
     }
     json_array_foreach(list, i, b)
     {
-        if (bundle_hash_parse(json_string_value(json_object_get(b, "hash")), v[i].hash) != 0) {
+        if (bundle_hash_parse(json_string_value(json_object_get(b, "hash")), v[i].row.hash) != 0) {
             snprintf(err, errlen, "version %lld's stored manifest is damaged", (long long)version);
             goto fail;
         }
@@ -265,15 +265,17 @@ static struct out_blob *bundle_blobs(struct db *db, json_t *doc, json_t *base, i
         if ((o = out_blob_find_hex(v, n, json_string_value(json_object_get(b, "hash")))) != NULL)
             o->skip = true;
     }
-    sqlite3_stmt *st = db_stmt(db, "SELECT id, hash, zstd FROM blobs");
+    sqlite3_stmt *st = db_stmt(db, "SELECT id, hash, zstd, size, length(data) > 0 FROM blobs");
     if (st == NULL)
         goto db_error;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(st, 1) == 32 &&
             (o = out_blob_find(v, n, sqlite3_column_blob(st, 1))) != NULL) {
-            o->id = sqlite3_column_int64(st, 0);
-            o->packed = sqlite3_column_int(st, 2) != 0;
+            o->row.id = sqlite3_column_int64(st, 0);
+            o->row.zstd = sqlite3_column_int(st, 2) != 0;
+            o->row.size = (size_t)sqlite3_column_int64(st, 3);
+            o->row.in_row = sqlite3_column_int(st, 4) != 0;
         }
     }
     sqlite3_reset(st);
@@ -282,9 +284,9 @@ static struct out_blob *bundle_blobs(struct db *db, json_t *doc, json_t *base, i
     for (i = 0; i < n; i++) {
         if (v[i].skip)
             continue;
-        if (v[i].id == 0) {
+        if (v[i].row.id == 0) {
             char hex[65];
-            sodium_bin2hex(hex, sizeof(hex), v[i].hash, 32);
+            sodium_bin2hex(hex, sizeof(hex), v[i].row.hash, 32);
             snprintf(err, errlen, "blob %s of version %lld is missing", hex, (long long)version);
             goto fail;
         }
@@ -349,14 +351,13 @@ int channel_bundle_build(struct db *db, const struct ms_secret *sk, int64_t vers
         goto out;
     for (i = 0; i < n; i++) {
         struct out_blob *o = &out_blobs[i];
-        size_t size = 0;
         int why = 0;
-        if ((data = blob_load(db, o->id, o->hash, &size, &why, NULL)) == NULL) {
+        if ((data = blob_load_row(db, &o->row, &why)) == NULL) {
             snprintf(err, errlen, "a blob of version %lld is damaged (%d)", (long long)version,
                      why);
             goto out;
         }
-        if (bundle_writer_blob(w, o->hash, data, size, o->packed, err, errlen) != 0)
+        if (bundle_writer_blob(w, o->row.hash, data, o->row.size, o->row.zstd, err, errlen) != 0)
             goto out;
         free(data);
         data = NULL;

@@ -339,6 +339,69 @@ static const char *passive_type(const char *type)
     return NULL;
 }
 
+/* The checked body of row `b` from `data` (len bytes): the row's own bytes, or none when the
+ * store keeps them (len 0 for a body that is not empty). */
+static unsigned char *blob_body(struct db *db, const struct blob_row *b, const void *data,
+                                size_t len, int *why)
+{
+    size_t n = b->size;
+    struct zctx *z = b->zstd ? zctx() : NULL;
+    void *held = NULL; /* the bytes from the store */
+    if (len == 0 && n > 0) {
+        int rc = SQLITE_OK;
+        if ((data = held = db_store_get(db, b->id, &len, &rc)) == NULL && rc != SQLITE_DONE)
+            return *why = -1, NULL;
+    }
+    /* The store's copy of a raw body is the answer itself. */
+    unsigned char *out = held && !b->zstd ? held : malloc(n ? n : 1);
+    if (out == NULL || (b->zstd && z == NULL)) { /* out of memory: not the body's fault */
+        free(out);
+        free(held);
+        return *why = -1, NULL;
+    }
+    if (out == held)
+        held = NULL;
+    bool ok;
+    if (b->zstd) {
+        /* The frame must say it holds exactly `n` bytes: no more is ever decompressed. */
+        ok = ZSTD_getFrameContentSize(data, len) == (unsigned long long)n &&
+             ZSTD_decompressDCtx(z->d, out, n, data, len) == n;
+    } else {
+        ok = len == n;
+        if (ok && n && out != data)
+            memcpy(out, data, n);
+    }
+    free(held);
+    unsigned char got[32];
+    if (ok) {
+        crypto_generichash(got, sizeof(got), out, n, NULL, 0);
+        ok = sodium_memcmp(b->hash, got, sizeof(got)) == 0;
+    }
+    if (!ok) {
+        free(out);
+        log_error("blob %lld does not match its hash", (long long)b->id);
+        return *why = 500, NULL;
+    }
+    return out;
+}
+
+unsigned char *blob_load_row(struct db *db, const struct blob_row *b, int *why)
+{
+    *why = 0;
+    if (!b->in_row)
+        return blob_body(db, b, NULL, 0, why);
+    sqlite3_stmt *st = db_stmt(db, "SELECT data FROM blobs WHERE id = :b");
+    if (st == NULL)
+        return *why = -1, NULL;
+    db_bind_int(st, ":b", b->id);
+    int rc = sqlite3_step(st);
+    unsigned char *out = rc != SQLITE_ROW ? (*why = rc == SQLITE_DONE ? 404 : -1, NULL)
+                                          : blob_body(db, b, sqlite3_column_blob(st, 0),
+                                                      (size_t)sqlite3_column_bytes(st, 0), why);
+    sqlite3_reset(st);
+    return out;
+}
+
 unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32], size_t *size,
                          int *why, bool *packed)
 {
@@ -352,53 +415,29 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
         sqlite3_reset(st);
         return *why = rc == SQLITE_DONE ? 404 : -1, NULL;
     }
-    size_t n = (size_t)sqlite3_column_int64(st, 1), len = (size_t)sqlite3_column_bytes(st, 3);
-    bool zstd = sqlite3_column_int(st, 2) != 0;
-    struct zctx *z = zstd ? zctx() : NULL;
-    if (zstd && z == NULL) { /* out of memory: not the body's fault */
+    struct blob_row b = {.id = blob_id,
+                         .size = (size_t)sqlite3_column_int64(st, 1),
+                         .zstd = sqlite3_column_int(st, 2) != 0};
+    if (sqlite3_column_bytes(st, 0) != 32) {
         sqlite3_reset(st);
-        return *why = -1, NULL;
-    }
-    if (packed)
-        *packed = zstd;
-    const void *data = sqlite3_column_blob(st, 3);
-    unsigned char got[32];
-    bool ok = sqlite3_column_bytes(st, 0) == 32;
-    if (ok)
-        memcpy(hash, sqlite3_column_blob(st, 0), 32);
-    void *held = NULL; /* the bytes from the store */
-    if (ok && len == 0 && n > 0) {
-        sqlite3_reset(st);
-        int rc = SQLITE_OK;
-        if ((data = held = db_store_get(db, blob_id, &len, &rc)) == NULL && rc != SQLITE_DONE)
-            return *why = -1, NULL;
-    }
-    /* The store's copy of a raw body is the answer itself. */
-    unsigned char *out = held && !zstd ? held : malloc(n ? n : 1);
-    if (out == held)
-        held = NULL;
-    ok = ok && out != NULL;
-    if (ok && zstd) {
-        /* The frame must say it holds exactly `n` bytes: no more is ever decompressed. */
-        ok = ZSTD_getFrameContentSize(data, len) == (unsigned long long)n &&
-             ZSTD_decompressDCtx(z->d, out, n, data, len) == n;
-    } else if (ok) {
-        ok = len == n;
-        if (ok && n && out != data)
-            memcpy(out, data, n);
-    }
-    sqlite3_reset(st);
-    free(held);
-    if (ok) {
-        crypto_generichash(got, sizeof(got), out, n, NULL, 0);
-        ok = sodium_memcmp(hash, got, sizeof(got)) == 0;
-    }
-    if (!ok) {
-        free(out);
         log_error("blob %lld does not match its hash", (long long)blob_id);
         return *why = 500, NULL;
     }
-    *size = n;
+    memcpy(b.hash, sqlite3_column_blob(st, 0), 32);
+    memcpy(hash, b.hash, 32);
+    if (packed)
+        *packed = b.zstd;
+    size_t len = (size_t)sqlite3_column_bytes(st, 3);
+    unsigned char *out;
+    if (len == 0) { /* in the store (or empty): this statement is done with */
+        sqlite3_reset(st);
+        out = blob_body(db, &b, NULL, 0, why);
+    } else {
+        out = blob_body(db, &b, sqlite3_column_blob(st, 3), len, why);
+        sqlite3_reset(st);
+    }
+    if (out != NULL)
+        *size = b.size;
     return out;
 }
 

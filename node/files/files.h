@@ -68,6 +68,17 @@ int reply_blob(struct req *r, int64_t blob_id, const char *name, const char *typ
 unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32], size_t *size,
                          int *why, bool *packed);
 
+/* A blob row as a caller that read many at once has it (`in_row`: length(data) > 0, the row
+ * keeps its bytes itself, as rows written before the blob store do). */
+struct blob_row {
+    int64_t id;
+    unsigned char hash[32];
+    size_t size;
+    bool zstd, in_row;
+};
+/* blob_load for such a row, without reading it again (the body, b->size bytes). */
+unsigned char *blob_load_row(struct db *db, const struct blob_row *b, int *why);
+
 /* A file name as people give it: 1-200 bytes of UTF-8 without control characters or path
  * separators. */
 int file_name_ok(const char *name);

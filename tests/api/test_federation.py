@@ -434,6 +434,32 @@ def test_hub_key_rotation_is_followed_and_forgeries_refused(fed):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_hub_builds_no_bundle_from_a_damaged_body(fed):
+    """A file body changed in the hub's store is caught by its hash before anything is signed:
+    the build fails, leaves no bundle (nor its partial file), and succeeds again once the body
+    is back."""
+    import sqlite3
+    d, hub = fed["d"], fed["d"] / "hub"
+    data = os.urandom(5000)  # incompressible: kept as it is, so only the hash can tell
+    add_hub_item(fed, "Шум для проверки хранилища", data)
+    c = sqlite3.connect(hub / "mes.db")
+    c.execute("ATTACH DATABASE ? AS store", (str(hub / "mes.blobs.db"),))
+    bid, body = c.execute("SELECT b.id, s.data FROM blobs b JOIN store.bodies s ON s.id = b.id WHERE b.hash = ?",
+                          (hashlib.blake2b(data, digest_size=32).digest(),)).fetchone()
+    assert body == data
+    with c:
+        c.execute("UPDATE store.bodies SET data = ? WHERE id = ?", (data[:2500] + bytes([data[2500] ^ 1]) + data[2501:], bid))
+    out = d / "damaged.mesb"
+    r = run("bundle", "build", "--config", str(fed["hub"].config), "--out", str(out))
+    assert r.returncode == 1 and "damaged" in r.stderr, r.stdout + r.stderr
+    assert not out.exists() and not (d / "damaged.mesb.part").exists()
+    with c:
+        c.execute("UPDATE store.bodies SET data = ? WHERE id = ?", (body, bid))
+    c.close()
+    assert run("bundle", "build", "--config", str(fed["hub"].config), "--out", str(out)).returncode == 0
+    out.unlink()
+
+
 def test_large_import_indexes_once_and_leaves_the_index_live(tmp_path):
     """A version changing 1,000 items or more is indexed for search once, at its end; the
     triggers set aside are all back afterwards, so a small update is searchable at once, and a
