@@ -269,22 +269,6 @@ int64_t blob_put_hashed(struct db *db, const unsigned char hash[32], const void 
     return id;
 }
 
-int64_t blob_lookup(struct db *db, const unsigned char hash[32], bool *packed)
-{
-    sqlite3_stmt *st = db_stmt(db, "SELECT id, zstd FROM blobs WHERE hash = :h");
-    if (st == NULL)
-        return 0;
-    db_bind_blob(st, ":h", hash, 32);
-    int64_t id = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        if (packed)
-            *packed = sqlite3_column_int(st, 1) != 0;
-    }
-    sqlite3_reset(st);
-    return id;
-}
-
 int64_t blob_id(struct db *db, const unsigned char hash[32])
 {
     /* From the index alone: the row, and its first page, stay unread. */
@@ -406,36 +390,31 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
                          int *why, bool *packed)
 {
     *why = 0;
-    sqlite3_stmt *st = db_stmt(db, "SELECT hash, size, zstd, data FROM blobs WHERE id = :b");
+    sqlite3_stmt *st =
+        db_stmt(db, "SELECT hash, size, zstd, length(data) > 0 FROM blobs WHERE id = :b");
     if (st == NULL)
         return *why = -1, NULL;
     db_bind_int(st, ":b", blob_id);
     int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return *why = rc == SQLITE_DONE ? 404 : -1, NULL;
+    struct blob_row b = {.id = blob_id};
+    bool whole = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32;
+    if (whole) {
+        memcpy(b.hash, sqlite3_column_blob(st, 0), 32);
+        b.size = (size_t)sqlite3_column_int64(st, 1);
+        b.zstd = sqlite3_column_int(st, 2) != 0;
+        b.in_row = sqlite3_column_int(st, 3) != 0;
     }
-    struct blob_row b = {.id = blob_id,
-                         .size = (size_t)sqlite3_column_int64(st, 1),
-                         .zstd = sqlite3_column_int(st, 2) != 0};
-    if (sqlite3_column_bytes(st, 0) != 32) {
-        sqlite3_reset(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return *why = rc == SQLITE_DONE ? 404 : -1, NULL;
+    if (!whole) {
         log_error("blob %lld does not match its hash", (long long)blob_id);
         return *why = 500, NULL;
     }
-    memcpy(b.hash, sqlite3_column_blob(st, 0), 32);
     memcpy(hash, b.hash, 32);
     if (packed)
         *packed = b.zstd;
-    size_t len = (size_t)sqlite3_column_bytes(st, 3);
-    unsigned char *out;
-    if (len == 0) { /* in the store (or empty): this statement is done with */
-        sqlite3_reset(st);
-        out = blob_body(db, &b, NULL, 0, why);
-    } else {
-        out = blob_body(db, &b, sqlite3_column_blob(st, 3), len, why);
-        sqlite3_reset(st);
-    }
+    unsigned char *out = blob_load_row(db, &b, why);
     if (out != NULL)
         *size = b.size;
     return out;

@@ -51,8 +51,6 @@ int64_t blob_put_packed(struct db *db, const unsigned char hash[32], const void 
                         const struct blob_packed *p);
 /* The id of the blob with this hash, or 0 when there is none (or on a database error). */
 int64_t blob_id(struct db *db, const unsigned char hash[32]);
-/* The same, and whether the store keeps the body compressed (*packed, may be NULL). */
-int64_t blob_lookup(struct db *db, const unsigned char hash[32], bool *packed);
 /* Deletes a blob that no record names any more (call after deleting such a record). */
 int blob_release(struct db *db, int64_t blob_id);
 /* Answers a blob's original bytes as a download named `name` (UTF-8) of media type `type`:

@@ -36,6 +36,19 @@ static int64_t bodies(struct db *db)
     return n;
 }
 
+/* Blob `id` reads back as exactly `want` (len bytes), checked. */
+static void assert_body(struct db *db, int64_t id, const void *want, size_t len)
+{
+    unsigned char hash[32];
+    size_t size = 0;
+    int why = 0;
+    unsigned char *got = blob_load(db, id, hash, &size, &why, NULL);
+    assert_non_null(got);
+    assert_int_equal(size, len);
+    assert_memory_equal(got, want, len);
+    free(got);
+}
+
 static void test_bodies_follow_their_rows(void **state)
 {
     (void)state;
@@ -54,14 +67,7 @@ static void test_bodies_follow_their_rows(void **state)
     id = blob_put_data(db, body, sizeof(body));
     assert_true(id > 0);
     assert_int_equal(db_commit(db), SQLITE_OK);
-    unsigned char hash[32];
-    size_t size = 0;
-    int why = 0;
-    unsigned char *got = blob_load(db, id, hash, &size, &why, NULL);
-    assert_non_null(got);
-    assert_int_equal(size, sizeof(body));
-    assert_memory_equal(got, body, sizeof(body));
-    free(got);
+    assert_body(db, id, body, sizeof(body));
     /* The same bytes again: one row, one body. */
     assert_int_equal(db_begin_write(db), SQLITE_OK);
     assert_int_equal(blob_put_data(db, body, sizeof(body)), id);
@@ -72,6 +78,9 @@ static void test_bodies_follow_their_rows(void **state)
     assert_int_equal(blob_release(db, id), 0);
     assert_int_equal(db_commit(db), SQLITE_OK);
     assert_int_equal(bodies(db), 0);
+    unsigned char hash[32];
+    size_t size = 0;
+    int why = 0;
     assert_null(blob_load(db, id, hash, &size, &why, NULL));
     assert_int_equal(why, 404);
     scratch_db_remove(db, path);
@@ -104,18 +113,15 @@ static void test_left_bodies_are_collected_and_replaced(void **state)
     int64_t id = blob_put_data(db, body, sizeof(body));
     assert_int_equal(id, 1);
     assert_int_equal(db_commit(db), SQLITE_OK);
-    unsigned char hash[32];
-    size_t size = 0;
-    int why = 0;
-    unsigned char *got = blob_load(db, id, hash, &size, &why, NULL);
-    assert_non_null(got);
-    assert_memory_equal(got, body, sizeof(body));
-    free(got);
+    assert_body(db, id, body, sizeof(body));
     /* A body changed in the store is refused. */
     body[100] ^= 1;
     assert_int_equal(db_begin_write(db), SQLITE_OK);
     assert_int_equal(db_store_put(db, id, body, sizeof(body)), SQLITE_OK);
     assert_int_equal(db_commit(db), SQLITE_OK);
+    unsigned char hash[32];
+    size_t size = 0;
+    int why = 0;
     assert_null(blob_load(db, id, hash, &size, &why, NULL));
     assert_int_equal(why, 500);
     scratch_db_remove(db, path);
@@ -145,24 +151,15 @@ static void test_reads_share_a_transaction_ended_with_theirs(void **state)
     assert_int_equal(db_begin_write(db), SQLITE_OK);
     int64_t ia = blob_put_data(db, a, sizeof(a)), ib = blob_put_data(db, b, sizeof(b));
     assert_int_equal(db_commit(db), SQLITE_OK);
-    unsigned char hash[32];
-    size_t size = 0;
-    int why = 0;
     /* Outside a transaction: each read is its own, and holds nothing after it. */
-    free(blob_load(db, ia, hash, &size, &why, NULL));
+    assert_body(db, ia, a, sizeof(a));
     assert_true(store_writable(path));
     /* Inside one: the reads share a read transaction of the store, held until it ends. */
     for (int end = 0; end < 2; end++) {
         assert_int_equal(db_begin_read(db), SQLITE_OK);
-        unsigned char *got = blob_load(db, ia, hash, &size, &why, NULL);
-        assert_non_null(got);
-        assert_memory_equal(got, a, sizeof(a));
-        free(got);
+        assert_body(db, ia, a, sizeof(a));
         assert_false(store_writable(path));
-        got = blob_load(db, ib, hash, &size, &why, NULL);
-        assert_non_null(got);
-        assert_memory_equal(got, b, sizeof(b));
-        free(got);
+        assert_body(db, ib, b, sizeof(b));
         assert_int_equal(end ? db_rollback(db) : db_commit(db), SQLITE_OK);
         assert_true(store_writable(path));
     }
