@@ -21,12 +21,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define MAX_FILE_BYTES (1 << 20) /* a configuration is a few KiB; refuse anything absurd */
@@ -163,6 +165,7 @@ static const struct field federation_fields[] = {
     STR("hub_url", federation.hub_url),
     STR("hub_public_key", federation.hub_public_key),
     STR("secret_key_file", federation.secret_key_file),
+    STR("ca_file", federation.ca_file),
     INT("sync_interval_s", federation.sync_interval_s, 10, 86400 * 7),
     INT("k_suppression", federation.k_suppression, 2, 1000),
     END,
@@ -979,6 +982,61 @@ static bool valid_url(const char *s)
     return true;
 }
 
+/* federation.hub_url is the hub's base address: the node appends "/federation/v1/..." to it.
+ * Trailing slashes and a trailing "/federation/v1" (the form the shipped region files had
+ * before) are removed here, so that either form the operator writes reaches the same routes
+ * and the path never doubles. `url` has passed valid_url(); it is shortened in place. */
+static void hub_url_base(char *url)
+{
+    static const char api[] = "/federation/v1";
+    const size_t alen = sizeof(api) - 1;
+    const char *host = strstr(url, "://") + 3;
+    const char *path = strchr(host, '/');
+    size_t from = path ? (size_t)(path - url) : strlen(url), len = strlen(url);
+    for (;;) {
+        while (len > from && url[len - 1] == '/')
+            len--;
+        if (len < from + alen || memcmp(url + len - alen, api, alen) != 0)
+            break;
+        len -= alen;
+    }
+    url[len] = '\0';
+}
+
+/* Whether `path` names a readable regular file holding at least one PEM certificate. Sets
+ * `why` (a static text, or strerror's) when it does not. */
+static bool valid_ca_file(const char *path, const char **why)
+{
+    /* Not blocking: a FIFO named by mistake is refused, not waited on. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *why = fd < 0 ? strerror(errno) : "not a regular file";
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (f == NULL) {
+        *why = strerror(errno);
+        close(fd);
+        return false;
+    }
+    bool found = false;
+    char *line = NULL;
+    size_t cap = 0;
+    while (!found && getline(&line, &cap, f) > 0)
+        found = strncmp(line, "-----BEGIN CERTIFICATE-----", 27) == 0;
+    if (ferror(f))
+        *why = strerror(errno);
+    else if (!found)
+        *why = "no PEM certificate in it (expected \"-----BEGIN CERTIFICATE-----\" lines)";
+    found = found && !ferror(f);
+    free(line);
+    fclose(f);
+    return found;
+}
+
 static int validate(struct ctx *c)
 {
     struct mes_config *cfg = c->cfg;
@@ -1018,6 +1076,17 @@ static int validate(struct ctx *c)
         return fail(c, find(c, "federation", "hub_url"), "federation.hub_url",
                     "expected an https:// (or http://) address, got %s",
                     show(url, strlen(url), shown));
+    if (strpbrk(url, "?#") != NULL)
+        return fail(c, find(c, "federation", "hub_url"), "federation.hub_url",
+                    "expected the hub's base address, without a query or fragment, got %s",
+                    show(url, strlen(url), shown));
+    if (url[0] != '\0')
+        hub_url_base(cfg->federation.hub_url);
+    const char *ca = cfg->federation.ca_file, *why = "";
+    if (ca[0] != '\0' && !valid_ca_file(ca, &why))
+        return fail(c, find(c, "federation", "ca_file"), "federation.ca_file",
+                    "expected a readable PEM file of CA certificates, %s: %s",
+                    show(ca, strlen(ca), shown), why);
     if (pk[0] != '\0' && !valid_minisign_key(pk))
         return fail(c, find(c, "federation", "hub_public_key"), "federation.hub_public_key",
                     "not a minisign public key (base64 \"RW...\" of 42 bytes starting with Ed), "

@@ -107,9 +107,10 @@ struct mes_config {
 
     struct {
         bool enabled;
-        char hub_url[256];
+        char hub_url[256]; /* the hub's base address, without /federation/v1 (see config.c) */
         char hub_public_key[128]; /* minisign "RW..." */
         char secret_key_file[PATH_MAX];
+        char ca_file[PATH_MAX]; /* PEM bundle of the CAs trusted for the hub; "": the system's */
         int sync_interval_s;
         int k_suppression; /* cells counting fewer persons are suppressed */
     } federation;

@@ -93,16 +93,31 @@ static long hub_request(CURL *curl, struct node *n, const char *uri, const char 
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a stalled transfer ends after 60 s */
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* A hub behind a private CA: its certificates replace the system's store for the hub. */
+    const char *ca = n->cfg.federation.ca_file;
+    if (ca[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
     CURLcode rc = curl_easy_perform(curl);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL); /* `detail` ends with this call */
     curl_slist_free_all(h);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
+        const char *why = detail[0] != '\0' ? detail : curl_easy_strerror(rc);
         if (s->over)
             snprintf(err, errlen, "%s: the hub sent more than the %zu bytes allowed: refused", url,
                      s->max);
+        else if (rc == CURLE_PEER_FAILED_VERIFICATION && ca[0] == '\0')
+            snprintf(err, errlen,
+                     "%s: %s (checked against the system's CAs: a hub behind a private CA needs "
+                     "federation.ca_file)",
+                     url, why);
+        else if (rc == CURLE_PEER_FAILED_VERIFICATION)
+            snprintf(err, errlen, "%s: %s (checked against federation.ca_file %s)", url, why, ca);
         else
-            snprintf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
+            snprintf(err, errlen, "%s: %s", url, why);
         return -1;
     }
     return status;

@@ -11,10 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <glob.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -126,10 +129,23 @@ static void test_region_files_load(void **state)
         assert_string_equal(cfg.http.listen, "127.0.0.1:8080");
         assert_string_equal(cfg.storage.data_dir, "/var/lib/mesnode");
         assert_false(cfg.federation.enabled);
-        assert_string_equal(cfg.federation.hub_url, "https://hub.mes.example/federation/v1");
+        assert_string_equal(cfg.federation.hub_url, "https://hub.mes.example");
+        assert_string_equal(cfg.federation.ca_file, "");
         assert_string_equal(cfg.federation.hub_public_key, "");
         assert_true(cfg.auth.cookie_secure);
     }
+    /* Every file shipped in regions/ is one of the above. */
+    glob_t g;
+    assert_int_equal(glob("regions/*.yaml", 0, NULL, &g), 0);
+    assert_int_equal(g.gl_pathc, sizeof(files) / sizeof(files[0]));
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < sizeof(files) / sizeof(files[0]); j++)
+            listed = listed || strcmp(g.gl_pathv[i], files[j].file) == 0;
+        if (!listed)
+            fail_msg("%s is shipped but not tested here", g.gl_pathv[i]);
+    }
+    globfree(&g);
     assert_int_equal(config_load("regions/dagestan.yaml", &cfg, err, sizeof(err)), 0);
     assert_string_equal(cfg.region.name, "Республика Дагестан");
     assert_int_equal(cfg.http.threads, 64);
@@ -385,6 +401,78 @@ static void test_federation(void **state)
     refused("mode: hub\nfederation:\n  enabled: true\n", 3, "federation.enabled", NULL);
 }
 
+/* hub_url is the hub's base address: the form with the API's path, as earlier region files
+ * shipped it, and trailing slashes come out the same, so "/federation/v1" is never doubled. */
+static void test_hub_url_is_a_base_address(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *given, *used;
+    } cases[] = {
+        {"https://hub.mes.example", "https://hub.mes.example"},
+        {"https://hub.mes.example/", "https://hub.mes.example"},
+        {"https://hub.mes.example/federation/v1", "https://hub.mes.example"},
+        {"https://hub.mes.example/federation/v1/", "https://hub.mes.example"},
+        {"https://hub.mes.example//federation/v1//", "https://hub.mes.example"},
+        {"http://127.0.0.1:8080/federation/v1", "http://127.0.0.1:8080"},
+        /* A hub served under a prefix keeps it. */
+        {"https://gw.example/mes/", "https://gw.example/mes"},
+        {"https://gw.example/mes/federation/v1", "https://gw.example/mes"},
+        /* Only the path is looked at: a host named like the API stays. */
+        {"https://federation/v1", "https://federation/v1"},
+        {"http://federation", "http://federation"},
+    };
+    char text[512];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int n = snprintf(text, sizeof(text), "federation:\n  hub_url: \"%s\"\n", cases[i].given);
+        assert_true(n > 0 && (size_t)n < sizeof(text));
+        if (load(text) != 0)
+            fail_msg("%s: %s", cases[i].given, err);
+        assert_string_equal(cfg.federation.hub_url, cases[i].used);
+    }
+    refused("federation:\n  hub_url: \"https://hub.mes.example/?x=1\"\n", 2, "federation.hub_url",
+            "without a query or fragment");
+    refused("\nfederation:\n  hub_url: \"https://hub.mes.example#top\"\n", 3, "federation.hub_url",
+            "without a query or fragment");
+}
+
+/* federation.ca_file: a readable file holding PEM certificates, else refused at load. */
+static void test_ca_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mes-test-ca-XXXXXX", path[128], text[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/ca.pem", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# a private CA\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", f);
+    assert_int_equal(fclose(f), 0);
+    int n = snprintf(text, sizeof(text), "federation:\n  ca_file: \"%s\"\n", path);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    assert_int_equal(load(text), 0);
+    assert_string_equal(cfg.federation.ca_file, path);
+
+    /* Not PEM. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not a certificate\n", f);
+    assert_int_equal(fclose(f), 0);
+    refused(text, 2, "federation.ca_file", "no PEM certificate");
+    /* Missing. */
+    assert_int_equal(unlink(path), 0);
+    refused(text, 2, "federation.ca_file", "No such file or directory");
+    /* A directory, and a FIFO (refused, not waited on). */
+    n = snprintf(text, sizeof(text), "mode: region\nfederation:\n  ca_file: \"%s\"\n", dir);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    refused(text, 3, "federation.ca_file", "not a regular file");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    n = snprintf(text, sizeof(text), "federation:\n  ca_file: \"%s\"\n", path);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    refused(text, 2, "federation.ca_file", "not a regular file");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_too_long_strings_refused(void **state)
 {
     (void)state;
@@ -482,6 +570,8 @@ int main(void)
         cmocka_unit_test(test_errors_name_line_and_key),
         cmocka_unit_test(test_dates_and_periods),
         cmocka_unit_test(test_federation),
+        cmocka_unit_test(test_hub_url_is_a_base_address),
+        cmocka_unit_test(test_ca_file),
         cmocka_unit_test(test_too_long_strings_refused),
         cmocka_unit_test(test_syntax_and_shape),
         cmocka_unit_test(test_file_errors),
