@@ -5,12 +5,14 @@
 #include "federation/cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +129,27 @@ static char *password_from(const char *cmd, const char *file)
     return pw;
 }
 
+/* 0 when this user may write a key file at `path`: its directory is this user's, does not
+ * exist, or is shared by design (sticky, as /tmp); else -1 after saying which user to run
+ * keygen as (node_check_owner). A key of another user written into, say, /var/lib/mesnode
+ * would be a file of this one, mode 0600, that the service could not read. */
+static int key_dir_or_refuse(const char *path)
+{
+    char dir[PATH_MAX], err[1024];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))
+        return 0;
+    if (node_check_owner(dir, "the directory", "keygen", err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "mesnode keygen: %s\n", err);
+    return -1;
+}
+
 int fed_cmd_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {{"secret", required_argument, 0, 's'},
@@ -145,6 +168,8 @@ int fed_cmd_keygen(int argc, char **argv)
     }
     if (optind != argc)
         return fputs(fed_usage_keygen, stderr), 2;
+    if (key_dir_or_refuse(secret) != 0 || key_dir_or_refuse(public) != 0)
+        return 2;
     char *pw = NULL;
     if (pwfile && (pw = password_from("keygen", pwfile)) == NULL)
         return 1;
@@ -381,13 +406,26 @@ static int keep_manifest(void *ctx, json_t *manifest, const struct ms_sig *sig, 
     return 0;
 }
 
-/* Loads the configuration, opens (creating or migrating) the node's database and, when
- * `key`, its signing key. The database handle, or NULL after a message. */
-static struct db *open_node(const char *cmd, const char *config, struct node *n, bool key)
+/* Loads the configuration, checks that this user owns the data directory (node_check_owner),
+ * opens (creating or migrating) the node's database and, when `key`, its signing key. The
+ * database handle, or NULL after a message with *status the exit code: 2 when the data
+ * directory belongs to another user (nothing was written), else 1. */
+static struct db *open_node(const char *cmd, const char *config, struct node *n, bool key,
+                            int *status)
 {
     char err[1024];
-    if (config_load(config, &n->cfg, err, sizeof(err)) != 0 ||
-        node_open_storage(n, err, sizeof(err)) != 0 ||
+    *status = 1;
+    if (config_load(config, &n->cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mesnode %s: %s\n", cmd, err);
+        return NULL;
+    }
+    if (node_check_owner(n->cfg.storage.data_dir, "the data directory", cmd, err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "mesnode %s: %s\n", cmd, err);
+        *status = 2;
+        return NULL;
+    }
+    if (node_open_storage(n, err, sizeof(err)) != 0 ||
         (key && node_load_key(n, err, sizeof(err)) != 0)) {
         fprintf(stderr, "mesnode %s: %s\n", cmd, err);
         return NULL;
@@ -429,9 +467,10 @@ int fed_cmd_publish(int argc, char **argv)
     if (config == NULL || optind != argc)
         return fputs(fed_usage_publish, stderr), 2;
     static struct node n;
-    struct db *db = open_node("publish", config, &n, true);
+    int status;
+    struct db *db = open_node("publish", config, &n, true, &status);
     if (db == NULL)
-        return 1;
+        return status;
     char err[1024];
     int64_t version = 0;
     long items = 0;
@@ -449,9 +488,10 @@ int fed_cmd_publish(int argc, char **argv)
 static int bundle_build(const char *config, const char *out, int64_t version, int64_t from)
 {
     static struct node n;
-    struct db *db = open_node("bundle build", config, &n, true);
+    int status;
+    struct db *db = open_node("bundle build", config, &n, true, &status);
     if (db == NULL)
-        return 1;
+        return status;
     char err[1024] = "", tmp[900];
     if (snprintf(tmp, sizeof(tmp), "%s.part", out) >= (int)sizeof(tmp)) {
         fprintf(stderr, "mesnode bundle build: %s: name too long\n", out);
@@ -487,9 +527,10 @@ static int bundle_build(const char *config, const char *out, int64_t version, in
 static int bundle_import(const char *config, const char *file)
 {
     static struct node n;
-    struct db *db = open_node("bundle import", config, &n, false);
+    int status;
+    struct db *db = open_node("bundle import", config, &n, false, &status);
     if (db == NULL)
-        return 1;
+        return status;
     char err[1024] = "";
     struct ms_public hub;
     struct channel_import res;
@@ -634,9 +675,10 @@ int fed_cmd_enroll(int argc, char **argv)
         return 2;
     }
     static struct node n;
-    struct db *db = open_node("enroll", config, &n, false);
+    int status;
+    struct db *db = open_node("enroll", config, &n, false, &status);
     if (db == NULL)
-        return 1;
+        return status;
     if (n.cfg.mode != NODE_HUB) {
         fprintf(stderr, "mesnode enroll: %s: only the hub enrolls regions (mode: hub)\n", config);
         db_close(db);
@@ -689,9 +731,10 @@ int fed_cmd_sync(int argc, char **argv)
         return fputs(fed_usage_sync, stderr), 2;
     bool pull = strcmp(only, "push") != 0, push = strcmp(only, "pull") != 0;
     static struct node n;
-    struct db *db = open_node("sync", config, &n, true);
+    int status;
+    struct db *db = open_node("sync", config, &n, true, &status);
     if (db == NULL)
-        return 1;
+        return status;
     char err[1024], perr[1024];
     struct sync_result res;
     long sent = 0;
@@ -757,9 +800,10 @@ int fed_cmd_report(int argc, char **argv)
         period = month;
     }
     static struct node n;
-    struct db *db = open_node("report", config, &n, !print);
+    int status;
+    struct db *db = open_node("report", config, &n, !print, &status);
     if (db == NULL)
-        return 1;
+        return status;
     char err[1024];
     int rc = 1;
     if (print) {
@@ -802,9 +846,10 @@ int fed_cmd_rotate_key(int argc, char **argv)
     if (config == NULL || next == NULL || optind != argc)
         return fputs(fed_usage_rotate_key, stderr), 2;
     static struct node n;
-    struct db *db = open_node("rotate-key", config, &n, true);
+    int status;
+    struct db *db = open_node("rotate-key", config, &n, true, &status);
     if (db == NULL)
-        return 1;
+        return status;
     char err[1024] = "";
     int rc = n.cfg.mode != NODE_HUB ? (snprintf(err, sizeof(err),
                                                 "only the hub rotates its key "

@@ -31,6 +31,8 @@ if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
     echo "first install: create the administrator with"
     echo "  sudo -u mesnode mesnode init --config /etc/mesnode/node.yaml"
     echo "then: systemctl enable --now mesnode"
+    echo "every command that writes /var/lib/mesnode (sync, report, bundle import, ...) runs as"
+    echo "its owner: sudo -u mesnode mesnode COMMAND --config /etc/mesnode/node.yaml"
   else
     systemctl restart mesnode
     echo "mesnode restarted with the new binary"

@@ -102,6 +102,17 @@ static int load_config_or_die(const char *path, struct mes_config *cfg)
     return 0;
 }
 
+/* 0 when this user may write data directory `dir`, else 2 (the usage-error status) after
+ * saying which user to run `cmd` as (node_check_owner). */
+static int owner_or_refuse(const char *dir, const char *cmd)
+{
+    char err[1024];
+    if (node_check_owner(dir, "the data directory", cmd, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "mesnode %s: %s\n", cmd, err);
+    return 2;
+}
+
 static int cmd_version(int argc, char **argv)
 {
     (void)argc;
@@ -151,6 +162,9 @@ static int cmd_demo(int argc, char **argv)
     snprintf(n.cfg.http.listen, sizeof(n.cfg.http.listen), "%s:%ld", listen, port);
     /* The demo favours quick start-up over power-cut durability. */
     n.cfg.storage.synchronous = SYNC_NORMAL;
+    int refused = owner_or_refuse(data, "demo");
+    if (refused != 0)
+        return refused;
     char err[1024];
     if (node_open_storage(&n, err, sizeof(err)) != 0) {
         fprintf(stderr, "mesnode demo: %s\n", err);
@@ -223,6 +237,9 @@ static int cmd_gen(int argc, char **argv)
     config_defaults(&n.cfg);
     snprintf(n.cfg.storage.data_dir, sizeof(n.cfg.storage.data_dir), "%s", data);
     n.cfg.storage.synchronous = SYNC_NORMAL;
+    int refused = owner_or_refuse(data, "gen");
+    if (refused != 0)
+        return refused;
     char err[1024];
     log_set_quiet(1);
     if (node_open_storage(&n, err, sizeof(err)) != 0) {
@@ -324,6 +341,9 @@ static int cmd_init(int argc, char **argv)
     static struct node n;
     if (load_config_or_die(config, &n.cfg) != 0)
         return 1;
+    int refused = owner_or_refuse(n.cfg.storage.data_dir, "init");
+    if (refused != 0)
+        return refused;
     char err[1024];
     if (node_open_storage(&n, err, sizeof(err)) != 0) {
         fprintf(stderr, "mesnode init: %s\n", err);
@@ -364,6 +384,9 @@ static int cmd_serve(int argc, char **argv)
     static struct node n;
     if (load_config_or_die(config, &n.cfg) != 0)
         return 1;
+    int refused = owner_or_refuse(n.cfg.storage.data_dir, "serve");
+    if (refused != 0)
+        return refused;
     char err[1024];
     if (node_open_storage(&n, err, sizeof(err)) != 0) {
         fprintf(stderr, "mesnode serve: %s\n", err);

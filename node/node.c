@@ -1,10 +1,12 @@
 /*
- * Node lifetime: storage set-up, per-thread database connections, serving until a signal.
+ * Node lifetime: storage set-up (and who may write it), per-thread database connections, serving
+ * until a signal.
  */
 #include "node.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +28,54 @@
 #include "writer.h"
 
 static _Thread_local struct db *thread_db;
+
+/* The name of user `uid` into `out`, or "" when it has none. */
+static void user_name(uid_t uid, char *out, size_t size)
+{
+    struct passwd pw, *found = NULL;
+    char buf[4096];
+    out[0] = '\0';
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != NULL)
+        snprintf(out, size, "%s", found->pw_name);
+}
+
+int node_check_owner(const char *dir, const char *what, const char *cmd, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT)
+            return 0; /* created by this command: its user owns it */
+        snprintf(err, errlen, "%s %s: %s", what, dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s %s is not a directory", what, dir);
+        return -1;
+    }
+    uid_t me = geteuid();
+    if (st.st_uid == me)
+        return 0;
+    char owner[256], self[256], owner_shown[300], self_shown[300], sudo_user[300];
+    user_name(st.st_uid, owner, sizeof(owner));
+    user_name(me, self, sizeof(self));
+    if (owner[0] != '\0') {
+        snprintf(owner_shown, sizeof(owner_shown), "user %s", owner);
+        snprintf(sudo_user, sizeof(sudo_user), "%s", owner);
+    } else {
+        snprintf(owner_shown, sizeof(owner_shown), "uid %u (no user name)", (unsigned)st.st_uid);
+        snprintf(sudo_user, sizeof(sudo_user), "'#%u'", (unsigned)st.st_uid);
+    }
+    if (self[0] != '\0')
+        snprintf(self_shown, sizeof(self_shown), "%s", self);
+    else
+        snprintf(self_shown, sizeof(self_shown), "uid %u", (unsigned)me);
+    snprintf(err, errlen,
+             "%s %s belongs to %s, not to %s who runs this command (files it made there would "
+             "be %s's, and the node could not open them): run it as that user, e.g. sudo -u %s "
+             "mesnode %s ...",
+             what, dir, owner_shown, self_shown, self_shown, sudo_user, cmd);
+    return -1;
+}
 
 int node_open_storage(struct node *n, char *err, size_t errlen)
 {

@@ -41,6 +41,15 @@ struct node {
     struct fed_runtime *fed; /* the federation\'s schedule (federation/schedule.c), or NULL */
 };
 
+/* Whether this process may write directory `dir` (`what` names it in the message, as "the data
+ * directory"): a command run as another user than the directory's owner (root, say, on the
+ * service user's /var/lib/mesnode) would leave files of its own there, 0600, that the service
+ * then cannot open. 0 when the effective user owns `dir`, or when `dir` does not exist yet
+ * (the command creates it, owned by its user); -1 with err naming the owner (its user name, or
+ * its uid when it has none) and the command to run instead, "sudo -u OWNER mesnode CMD ...".
+ * `cmd` is the command as typed ("bundle import"). Commands exit 2 on -1, writing nothing. */
+int node_check_owner(const char *dir, const char *what, const char *cmd, char *err, size_t errlen);
+
 /* Opens the node's data directory (creating the database and migrating it) and fills
  * n->db_path. Returns 0 or -1 with err. */
 int node_open_storage(struct node *n, char *err, size_t errlen);

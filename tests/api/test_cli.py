@@ -3,6 +3,7 @@ refusal of a bad configuration, and `make install` honouring PREFIX and DESTDIR.
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -193,3 +194,98 @@ def test_gen_small_region_serves(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def tree(d):
+    """Every entry under `d` (and `d`) with its owner, mode, size and time: what a command that
+    writes nothing leaves unchanged."""
+    out = {}
+    for root, dirs, files in os.walk(d):
+        for name in [""] + dirs + files:
+            p = os.path.join(root, name) if name else root
+            st = os.lstat(p)
+            out[os.path.relpath(p, d)] = (st.st_uid, st.st_gid, st.st_mode, st.st_size, st.st_mtime_ns)
+    return out
+
+
+NOBODY = 65534  # the service user stand-in: Debian's nobody
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to give a scratch data directory to another "
+                                              "user (CI runs the tests as root)")
+def test_writing_commands_refuse_a_data_directory_of_another_user():
+    """Run as root on a data directory its service user owns, every command that writes the
+    data directory refuses with status 2, names the user to run it as, and writes nothing;
+    run as that user, a command works and what it makes is that user's."""
+    import pwd
+    assert pwd.getpwuid(NOBODY).pw_name == "nobody"
+    top = tempfile.mkdtemp(prefix="mesnode-owner-")
+    try:
+        os.chmod(top, 0o755)  # the service user reaches its directories through it
+        region, hub = os.path.join(top, "region"), os.path.join(top, "hub")
+        region_cfg, hub_cfg = os.path.join(top, "region.yaml"), os.path.join(top, "hub.yaml")
+        with open(region_cfg, "w") as f:
+            f.write(f'region:\n  name: "Регион"\n  code: "99"\nhttp:\n  listen: "127.0.0.1:0"\n'
+                    f'  access_log: "off"\nstorage:\n  data_dir: "{region}"\n'
+                    f'federation:\n  hub_url: "http://127.0.0.1:1"\n')
+        with open(hub_cfg, "w") as f:
+            f.write(f'mode: hub\nregion:\n  name: "Москва"\n  code: "77"\nstorage:\n  data_dir: "{hub}"\n')
+        pw = os.path.join(top, "pw")
+        with open(pw, "w") as f:
+            f.write("correct horse battery\n")
+        # Made by root, as an installer would, then given to the service user.
+        assert run("init", "--config", region_cfg, "--password-file", pw).returncode == 0
+        assert run("gen", "--scale", "demo", "--data", hub).returncode == 0
+        assert run("publish", "--config", hub_cfg).returncode == 0
+        v1 = os.path.join(top, "v1.mesb")
+        assert run("bundle", "build", "--config", hub_cfg, "--out", v1).returncode == 0
+        nxt, nxt_pub = os.path.join(top, "next.key"), os.path.join(top, "next.pub")
+        assert run("keygen", "--secret", nxt, "--public", nxt_pub).returncode == 0
+        for d in (region, hub):
+            for root, dirs, files in os.walk(d):
+                for name in [root] + [os.path.join(root, x) for x in dirs + files]:
+                    os.chown(name, NOBODY, NOBODY)
+        before = {d: tree(d) for d in (region, hub)}
+        out = os.path.join(top, "v2.mesb")
+        commands = [
+            (region, "init", ["init", "--config", region_cfg, "--password-file", pw]),
+            (region, "serve", ["serve", "--config", region_cfg]),
+            (hub, "demo", ["demo", "--port", "0", "--data", hub]),
+            (hub, "gen", ["gen", "--scale", "demo", "--data", hub]),
+            (region, "gen", ["gen", "--library", "5", "--data", region]),
+            (hub, "publish", ["publish", "--config", hub_cfg]),
+            (hub, "enroll", ["enroll", "--config", hub_cfg, "--region", "99", "--pubkey", nxt_pub]),
+            (hub, "rotate-key", ["rotate-key", "--config", hub_cfg, "--new-key", nxt]),
+            (hub, "bundle build", ["bundle", "build", "--config", hub_cfg, "--out", out]),
+            (region, "bundle import", ["bundle", "import", "--config", region_cfg, v1]),
+            (region, "sync", ["sync", "--config", region_cfg]),
+            (region, "report", ["report", "--config", region_cfg, "--period", "2026-09"]),
+            (region, "report", ["report", "--config", region_cfg, "--print"]),
+            (hub, "keygen", ["keygen", "--secret", os.path.join(hub, "next.key"),
+                             "--public", os.path.join(hub, "next.pub")]),
+        ]
+        for d, name, args in commands:
+            r = run(*args, timeout=30)
+            assert r.returncode == 2, (args, r.stdout, r.stderr)
+            assert f"{d} belongs to user nobody, not to root" in r.stderr, (args, r.stderr)
+            assert f"sudo -u nobody mesnode {name} ..." in r.stderr, (args, r.stderr)
+            assert tree(d) == before[d], args
+        assert not os.path.exists(out)
+        # As the owner (a copy of the binary it may run), the command works; its files are its.
+        binary = os.path.join(top, "mesnode")
+        shutil.copy(MESNODE, binary)
+        os.chmod(binary, 0o755)
+
+        def as_nobody():
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+
+        r = subprocess.run([binary, "publish", "--config", hub_cfg], capture_output=True, text=True,
+                           timeout=60, preexec_fn=as_nobody)
+        assert r.returncode == 0 and "published version 2" in r.stdout, r.stderr
+        after = tree(hub)
+        assert after != before[hub]
+        assert {uid for uid, *_ in after.values()} == {NOBODY}, after
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
