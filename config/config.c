@@ -152,9 +152,18 @@ static const struct field storage_fields[] = {
 };
 static const struct field auth_fields[] = {
     INT("session_ttl_hours", auth.session_ttl_hours, 1, 24 * 90),
-    INT("max_failures_per_login", auth.max_failures_per_login, 1, 1000),
-    INT("max_failures_per_address", auth.max_failures_per_address, 1, 100000),
+    INT("client_free_failures", auth.client_free_failures, 1, 1000),
+    INT("login_free_failures", auth.login_free_failures, 1, 100000),
+    INT("address_free_failures", auth.address_free_failures, 1, 100000),
+    INT("device_free_failures", auth.device_free_failures, 1, 1000),
+    INT("device_lockout_failures", auth.device_lockout_failures, 1, 1000),
+    INT("delay_s", auth.delay_s, 1, 86400),
+    INT("max_delay_s", auth.max_delay_s, 1, 86400),
     INT("failure_window_s", auth.failure_window_s, 1, 86400),
+    INT("device_cookie_days", auth.device_cookie_days, 1, 3650),
+    /* The names of the throttle before growing delays (a hard lock), still read. */
+    INT("max_failures_per_login", auth.login_free_failures, 1, 100000),
+    INT("max_failures_per_address", auth.address_free_failures, 1, 100000),
     LLONG("argon2_opslimit", auth.argon2_opslimit, 1, 64),
     LLONG("argon2_memlimit_kib", auth.argon2_memlimit_kib, 8, 4 * 1024 * 1024),
     BOOL("cookie_secure", auth.cookie_secure),
@@ -284,9 +293,15 @@ void config_defaults(struct mes_config *cfg)
     cfg->storage.synchronous = SYNC_FULL;
     cfg->storage.mmap_bytes = 0;
     cfg->auth.session_ttl_hours = 12;
-    cfg->auth.max_failures_per_login = 5;
-    cfg->auth.max_failures_per_address = 50;
+    cfg->auth.client_free_failures = 5;
+    cfg->auth.login_free_failures = 10;
+    cfg->auth.address_free_failures = 50;
+    cfg->auth.device_free_failures = 5;
+    cfg->auth.device_lockout_failures = 10;
+    cfg->auth.delay_s = 30;
+    cfg->auth.max_delay_s = 900;
     cfg->auth.failure_window_s = 900;
+    cfg->auth.device_cookie_days = 180;
     cfg->auth.argon2_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     cfg->auth.argon2_memlimit_kib = crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024;
     cfg->auth.cookie_secure = false;
@@ -1071,6 +1086,10 @@ static int validate(struct ctx *c)
                     show(cfg->http.listen, strlen(cfg->http.listen), shown));
     if (cfg->storage.data_dir[0] == '\0')
         return fail(c, find(c, "storage", "data_dir"), "storage.data_dir", "must not be empty");
+    if (cfg->auth.delay_s > cfg->auth.max_delay_s)
+        return fail(c, find(c, "auth", "delay_s"), "auth.delay_s",
+                    "the first delay (%d s) must not exceed auth.max_delay_s (%d s)",
+                    cfg->auth.delay_s, cfg->auth.max_delay_s);
     const char *url = cfg->federation.hub_url, *pk = cfg->federation.hub_public_key;
     if (url[0] != '\0' && !valid_url(url))
         return fail(c, find(c, "federation", "hub_url"), "federation.hub_url",

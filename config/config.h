@@ -97,9 +97,18 @@ struct mes_config {
 
     struct {
         int session_ttl_hours;
-        int max_failures_per_login;   /* within failure_window_s, then 429 */
-        int max_failures_per_address; /* within failure_window_s, then 429 */
+        /* The login throttle (accounts/throttle.h; docs/security.md): failures free of delay
+         * per counter, then delay_s doubling per failure up to max_delay_s; each counter
+         * forgets one failure per failure_window_s. */
+        int client_free_failures;    /* one login from one client */
+        int login_free_failures;     /* one login from clients without its device cookie */
+        int address_free_failures;   /* one client, across logins */
+        int device_free_failures;    /* one device cookie */
+        int device_lockout_failures; /* a device cookie failing this often is not trusted */
+        int delay_s;
+        int max_delay_s;
         int failure_window_s;
+        int device_cookie_days; /* lifetime of the device cookie a login sets */
         long long argon2_opslimit;
         long long argon2_memlimit_kib;
         bool cookie_secure; /* set Secure on cookies (behind TLS) */

@@ -37,6 +37,7 @@ static const char *const migrations[] = {
     "federation/contributions.sql",       /* 17 */
     "federation/rotation.sql",            /* 18 */
     "node/library/exchange.sql",          /* 19 */
+    "node/accounts/secrets.sql",          /* 20 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "accounts/auth.h"
+#include "accounts/throttle.h"
 #include "cache/cache.h"
 #include "demo/demo.h"
 #include "federation/minisign.h"
@@ -245,7 +246,20 @@ int node_serve(struct node *n)
         log_error("%s", err);
         return 1;
     }
-    n->throttle = throttle_create(&n->cfg);
+    /* The key of the login throttle's device cookies, made at the first start. */
+    unsigned char cookie_key[THROTTLE_KEY_BYTES];
+    struct db *db = db_open(n->db_path, &n->cfg, err, sizeof(err));
+    if (db == NULL || throttle_load_key(db, cookie_key) != 0) {
+        if (db != NULL)
+            log_error("%s: cannot read the device-cookie key: %s", n->db_path, db_errmsg(db));
+        else
+            log_error("%s", err);
+        db_close(db);
+        return 1;
+    }
+    db_close(db);
+    n->throttle = throttle_create(&n->cfg, cookie_key);
+    sodium_memzero(cookie_key, sizeof(cookie_key));
     n->metrics = metrics_create(http_route_count());
     n->cache = view_cache_create((size_t)n->cfg.http.cache_mb << 20);
     if (n->throttle == NULL || n->metrics == NULL || (n->cfg.http.cache_mb && !n->cache)) {

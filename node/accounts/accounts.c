@@ -10,6 +10,7 @@
 
 #include "accounts/auth.h"
 #include "accounts/authz.h"
+#include "accounts/throttle.h"
 #include "node.h"
 #include "school/school.h"
 
@@ -151,7 +152,9 @@ static int accounts_me(struct req *r)
 }
 
 /* POST /api/v1/auth/login {"login", "password"} -> {"token", "csrf_token", "expires_at",
- * "user"}; sets the session cookie. Runs its own transactions (see the file comment). */
+ * "user"}; sets the session cookie and a new device cookie. The throttle (throttle.h) judges
+ * the attempt before the password is looked at: 429 with Retry-After. Runs its own
+ * transactions (see the file comment). */
 static int accounts_login(struct req *r)
 {
     const char *login, *password;
@@ -162,16 +165,28 @@ static int accounts_login(struct req *r)
                            "login must be 1-64 and password at most "
                            "256 characters");
     struct node *n = r->node;
-    int64_t now = time(NULL);
-    int wait = throttle_wait(n->throttle, login, req_remote_addr(r), now);
-    if (wait > 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, now = ts.tv_sec;
+    /* The browser's device cookie, when it has one (throttle.h): too long is none at all. */
+    char device[DEVICE_COOKIE_CHARS];
+    const char *cookies = req_header(r, "Cookie");
+    bool has_device =
+        cookies != NULL && mg_get_cookie(cookies, DEVICE_COOKIE, device, sizeof(device)) > 0;
+    struct throttle_attempt attempt;
+    int64_t wait_ms = throttle_begin(n->throttle, &attempt, login, req_remote_addr(r),
+                                     has_device ? device : NULL, now_ms);
+    if (wait_ms > 0) {
+        int wait = (int)((wait_ms + 999) / 1000);
         reply_header(r, "Retry-After", "%d", wait);
         return reply_error(r, 429, "throttled", "too many failed logins; retry in %d s", wait);
     }
     sqlite3_stmt *st = db_stmt(r->db, "SELECT id, person_id, password_hash, disabled "
                                       "FROM accounts WHERE login = :l");
-    if (st == NULL)
+    if (st == NULL) {
+        throttle_end(n->throttle, &attempt, THROTTLE_ABANDONED);
         return reply_db_error(r);
+    }
     db_bind_text(st, ":l", login);
     int64_t account = 0, person = 0;
     char hash[crypto_pwhash_STRBYTES] = "";
@@ -184,20 +199,21 @@ static int accounts_login(struct req *r)
         disabled = sqlite3_column_int(st, 3);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        throttle_end(n->throttle, &attempt, THROTTLE_ABANDONED);
         return reply_db_error(r);
+    }
     bool ok = auth_verify_password(account ? hash : NULL, password) && !disabled;
+    throttle_end(n->throttle, &attempt, ok ? THROTTLE_SUCCEEDED : THROTTLE_FAILED);
 
     if (db_begin_write(r->db) != SQLITE_OK)
         return reply_error(r, 503, "unavailable", "storage busy, retry");
     if (!ok) {
-        throttle_failure(n->throttle, login, req_remote_addr(r), now);
         if (audit(r, 0, "login_failed", "", json_pack("{s:s}", "login", login)) != 0 ||
             db_commit(r->db) != SQLITE_OK)
             return reply_db_error(r);
         return reply_error(r, 401, "invalid_credentials", "wrong login or password");
     }
-    throttle_success(n->throttle, login);
     char token[TOKEN_CHARS], csrf[TOKEN_CHARS];
     unsigned char thash[32], chash[32];
     auth_new_token(token, thash);
@@ -239,6 +255,12 @@ static int accounts_login(struct req *r)
         return reply_db_error(r);
     reply_header(r, "Set-Cookie", "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
                  SESSION_COOKIE, token, n->cfg.auth.session_ttl_hours * 3600,
+                 n->cfg.auth.cookie_secure ? "; Secure" : "");
+    /* A new device cookie at every login: this browser is trusted for this login from now on,
+     * whatever others try (docs/security.md, "Login throttling"). */
+    throttle_device_cookie(n->throttle, login, now_ms, device);
+    reply_header(r, "Set-Cookie", "%s=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%d%s",
+                 DEVICE_COOKIE, device, DEVICE_COOKIE_PATH, n->cfg.auth.device_cookie_days * 86400,
                  n->cfg.auth.cookie_secure ? "; Secure" : "");
     return reply_json(r, 200,
                       json_pack("{s:s,s:s,s:I,s:o}", "token", token, "csrf_token", csrf,

@@ -6,7 +6,6 @@
 #include "auth.h"
 
 #include <civetweb.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -169,126 +168,6 @@ bool auth_csrf_ok(struct req *r)
     const char *h = req_header(r, "X-CSRF-Token");
     size_t n = strlen(r->caller.csrf);
     return h != NULL && n > 0 && strlen(h) == n && sodium_memcmp(h, r->caller.csrf, n) == 0;
-}
-
-/* ---- throttle ------------------------------------------------------------------------------
- * A fixed table of counters keyed by "l:<login>" or "a:<address>"; a slot whose window has
- * passed is free. Memory is bounded whatever an attacker sends; under a flood of distinct
- * keys the oldest entries are overwritten first. */
-
-#define THROTTLE_SLOTS 8192
-#define THROTTLE_PROBE 16
-
-struct throttle_slot {
-    char key[80];
-    int failures;
-    int64_t window_start;
-};
-
-struct throttle {
-    pthread_mutex_t lock;
-    int max_login, max_address, window;
-    struct throttle_slot slots[THROTTLE_SLOTS];
-};
-
-struct throttle *throttle_create(const struct mes_config *cfg)
-{
-    struct throttle *t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return NULL;
-    pthread_mutex_init(&t->lock, NULL);
-    t->max_login = cfg->auth.max_failures_per_login;
-    t->max_address = cfg->auth.max_failures_per_address;
-    t->window = cfg->auth.failure_window_s;
-    return t;
-}
-
-void throttle_destroy(struct throttle *t)
-{
-    if (t == NULL)
-        return;
-    pthread_mutex_destroy(&t->lock);
-    free(t);
-}
-
-static void make_key(char *key, size_t size, char kind, const char *value)
-{
-    snprintf(key, size, "%c:", kind);
-    /* logins are case-insensitive */
-    size_t i = 2;
-    for (; *value && i + 1 < size; value++)
-        key[i++] = (*value >= 'A' && *value <= 'Z') ? (char)(*value + 32) : *value;
-    key[i] = '\0';
-}
-
-/* Finds the live slot for key; with `create`, claims a free slot or else the probed slot whose
- * window started first. */
-static struct throttle_slot *slot_for(struct throttle *t, const char *key, int64_t now, bool create)
-{
-    unsigned char h[8];
-    crypto_generichash(h, sizeof(h), (const unsigned char *)key, strlen(key), NULL, 0);
-    uint64_t x;
-    memcpy(&x, h, sizeof(x));
-    struct throttle_slot *victim = NULL;
-    int64_t victim_age = INT64_MAX;
-    for (int p = 0; p < THROTTLE_PROBE; p++) {
-        struct throttle_slot *s = &t->slots[(x + (uint64_t)p) % THROTTLE_SLOTS];
-        bool live = s->key[0] != '\0' && now - s->window_start < t->window;
-        if (live && strcmp(s->key, key) == 0)
-            return s;
-        int64_t age = live ? s->window_start : INT64_MIN;
-        if (age < victim_age) {
-            victim = s;
-            victim_age = age;
-        }
-    }
-    if (!create)
-        return NULL;
-    snprintf(victim->key, sizeof(victim->key), "%s", key);
-    victim->failures = 0;
-    victim->window_start = now;
-    return victim;
-}
-
-int throttle_wait(struct throttle *t, const char *login, const char *address, int64_t now)
-{
-    char kl[80], ka[80];
-    make_key(kl, sizeof(kl), 'l', login);
-    make_key(ka, sizeof(ka), 'a', address);
-    int wait = 0;
-    pthread_mutex_lock(&t->lock);
-    struct throttle_slot *s = slot_for(t, kl, now, false);
-    if (s && s->failures >= t->max_login)
-        wait = (int)(s->window_start + t->window - now);
-    s = slot_for(t, ka, now, false);
-    if (s && s->failures >= t->max_address) {
-        int w = (int)(s->window_start + t->window - now);
-        wait = w > wait ? w : wait;
-    }
-    pthread_mutex_unlock(&t->lock);
-    return wait > 0 ? wait : 0;
-}
-
-void throttle_failure(struct throttle *t, const char *login, const char *address, int64_t now)
-{
-    char kl[80], ka[80];
-    make_key(kl, sizeof(kl), 'l', login);
-    make_key(ka, sizeof(ka), 'a', address);
-    pthread_mutex_lock(&t->lock);
-    slot_for(t, kl, now, true)->failures++;
-    slot_for(t, ka, now, true)->failures++;
-    pthread_mutex_unlock(&t->lock);
-}
-
-void throttle_success(struct throttle *t, const char *login)
-{
-    char kl[80];
-    make_key(kl, sizeof(kl), 'l', login);
-    pthread_mutex_lock(&t->lock);
-    struct throttle_slot *s = slot_for(t, kl, time(NULL), false);
-    if (s)
-        s->key[0] = '\0';
-    pthread_mutex_unlock(&t->lock);
 }
 
 /* ---- audit ---------------------------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * Authentication: who is calling (session cookie, bearer token or device token), passwords
- * (argon2id), random tokens stored as hashes, CSRF for cookie writes, login throttling and the
- * audit log. Authorization (may this caller see this record) is in authz.h.
+ * (argon2id), random tokens stored as hashes, CSRF for cookie writes and the audit log. The
+ * login throttle is in throttle.h, authorization (may this caller see this record) in authz.h.
  */
 #ifndef MES_AUTH_H
 #define MES_AUTH_H
@@ -39,15 +39,6 @@ bool auth_verify_password(const char *hash, const char *password);
 /* A new random token (base64url, NUL-terminated) and its BLAKE2b-256 hash for storage. */
 void auth_new_token(char token[TOKEN_CHARS], unsigned char hash[32]);
 void auth_token_hash(const char *token, unsigned char hash[32]);
-
-/* Login throttling: failures per login and per address in a sliding window. */
-struct throttle;
-struct throttle *throttle_create(const struct mes_config *cfg);
-void throttle_destroy(struct throttle *t);
-/* Seconds until `login`/`address` may try again, 0 when allowed now. */
-int throttle_wait(struct throttle *t, const char *login, const char *address, int64_t now);
-void throttle_failure(struct throttle *t, const char *login, const char *address, int64_t now);
-void throttle_success(struct throttle *t, const char *login);
 
 /* Appends to the audit log inside the current transaction: the caller, the institution the
  * change concerns (0: region-wide), an action name ("class.create"), the object ("class/12")

@@ -46,17 +46,17 @@ def test_throttling_after_repeated_failures(node):
         "login": "throttled", "password": "right-password", "roles": [{"role": "parent"}]}})
     assert r.status == 201, r
     c = node.client()
-    for _ in range(5):
+    for _ in range(5):  # auth.client_free_failures default
         assert c.post("/api/v1/auth/login", {"login": "throttled", "password": "bad"}).status == 401
-    # Locked now, even with the right password (and whatever the letter case).
+    # This client now waits before its next try of this login, even with the right password
+    # (and whatever the letter case).
     r = c.post("/api/v1/auth/login", {"login": "Throttled", "password": "right-password"})
     assert r.status == 429
     assert error_of(r) == "throttled"
-    assert int(r.headers["Retry-After"]) > 0
-    assert 0 < int(r.headers["Retry-After"]) <= 900  # auth.failure_window_s default
-    # It stays locked for the window: the right password does not unlock it, nor count as a try.
+    assert 0 < int(r.headers["Retry-After"]) <= 30  # auth.delay_s default: the first delay
+    # The right password is not checked while it waits, nor counted as a try.
     assert c.post("/api/v1/auth/login", {"login": "throttled", "password": "right-password"}).status == 429
-    # Other accounts are not locked by it (the address's own limit is 50).
+    # Other accounts are not slowed by it (the address's own budget is 50).
     assert c.post("/api/v1/auth/login", {"login": "schooladmin", "password": "demo"}).status == 200
 
 
@@ -69,7 +69,7 @@ def test_success_resets_the_login_counter(node):
     for _ in range(4):
         assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "bad"}).status == 401
     assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "right-password"}).status == 200
-    # The counter starts again: four more failures are still below the limit of five.
+    # The counter starts again: four more failures are still below the budget of five.
     for _ in range(4):
         assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "bad"}).status == 401
     assert c.post("/api/v1/auth/login", {"login": "forgetful", "password": "right-password"}).status == 200
@@ -153,6 +153,12 @@ def test_cookie_attributes(node):
     assert "HttpOnly" in cookie
     assert "SameSite=Strict" in cookie
     assert r.json()["token"] not in r.json()["csrf_token"]
+    # And the device cookie of the login throttle (tests/api/test_throttle.py), for the login
+    # route only.
+    device = [v for v in r.headers.get_all("Set-Cookie") if v.startswith("mes_device=")]
+    assert len(device) == 1
+    assert {"HttpOnly", "SameSite=Strict", "Path=/api/v1/auth/login"} <= {
+        a.strip() for a in device[0].split(";")}
 
 
 def test_me_for_parent(node):

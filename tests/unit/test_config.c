@@ -88,9 +88,15 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.storage.mmap_bytes, 0);
     assert_int_equal(cfg.http.cache_mb, 64);
     assert_int_equal(cfg.auth.session_ttl_hours, 12);
-    assert_int_equal(cfg.auth.max_failures_per_login, 5);
-    assert_int_equal(cfg.auth.max_failures_per_address, 50);
+    assert_int_equal(cfg.auth.client_free_failures, 5);
+    assert_int_equal(cfg.auth.login_free_failures, 10);
+    assert_int_equal(cfg.auth.address_free_failures, 50);
+    assert_int_equal(cfg.auth.device_free_failures, 5);
+    assert_int_equal(cfg.auth.device_lockout_failures, 10);
+    assert_int_equal(cfg.auth.delay_s, 30);
+    assert_int_equal(cfg.auth.max_delay_s, 900);
     assert_int_equal(cfg.auth.failure_window_s, 900);
+    assert_int_equal(cfg.auth.device_cookie_days, 180);
     assert_int_equal(cfg.auth.argon2_opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE);
     assert_int_equal(cfg.auth.argon2_memlimit_kib, crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024);
     assert_false(cfg.auth.cookie_secure);
@@ -473,6 +479,40 @@ static void test_ca_file(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The login throttle's keys (docs/security.md), the names of the old hard lock still read. */
+static void test_login_throttle(void **state)
+{
+    (void)state;
+    assert_int_equal(load("auth:\n  client_free_failures: 3\n  login_free_failures: 20\n"
+                          "  address_free_failures: 200\n  device_free_failures: 4\n"
+                          "  device_lockout_failures: 8\n  delay_s: 2\n  max_delay_s: 60\n"
+                          "  failure_window_s: 3600\n  device_cookie_days: 30\n"),
+                     0);
+    assert_int_equal(cfg.auth.client_free_failures, 3);
+    assert_int_equal(cfg.auth.login_free_failures, 20);
+    assert_int_equal(cfg.auth.address_free_failures, 200);
+    assert_int_equal(cfg.auth.device_free_failures, 4);
+    assert_int_equal(cfg.auth.device_lockout_failures, 8);
+    assert_int_equal(cfg.auth.delay_s, 2);
+    assert_int_equal(cfg.auth.max_delay_s, 60);
+    assert_int_equal(cfg.auth.failure_window_s, 3600);
+    assert_int_equal(cfg.auth.device_cookie_days, 30);
+    /* The old names set the per-login and per-address budgets. */
+    assert_int_equal(load("auth:\n  max_failures_per_login: 7\n"
+                          "  max_failures_per_address: 70\n"),
+                     0);
+    assert_int_equal(cfg.auth.login_free_failures, 7);
+    assert_int_equal(cfg.auth.address_free_failures, 70);
+    assert_int_equal(cfg.auth.client_free_failures, 5);
+
+    refused("auth:\n  delay_s: 0\n", 2, "auth.delay_s", "between 1 and 86400");
+    refused("auth:\n  client_free_failures: 0\n", 2, "auth.client_free_failures", NULL);
+    refused("auth:\n  device_cookie_days: 5000\n", 2, "auth.device_cookie_days", "3650");
+    refused("auth:\n  max_delay_s: 10\n  delay_s: 20\n", 3, "auth.delay_s",
+            "must not exceed auth.max_delay_s");
+    refused("auth:\n  max_delay_s: 10\n", 1, "auth.delay_s", "(30 s)");
+}
+
 static void test_too_long_strings_refused(void **state)
 {
     (void)state;
@@ -572,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_federation),
         cmocka_unit_test(test_hub_url_is_a_base_address),
         cmocka_unit_test(test_ca_file),
+        cmocka_unit_test(test_login_throttle),
         cmocka_unit_test(test_too_long_strings_refused),
         cmocka_unit_test(test_syntax_and_shape),
         cmocka_unit_test(test_file_errors),
