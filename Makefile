@@ -29,8 +29,8 @@ SRC     := $(sort $(wildcard node/*.c node/*/*.c config/*.c federation/*.c))
 LIBSRC  := $(filter-out node/main.c,$(SRC))
 OBJ     := $(SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
-# Files compiled into the binary: schemas, the web interface, message catalogs.
-ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard federation/*.sql) $(wildcard node/web/static/*) $(wildcard node/web/i18n/*))
+# Files compiled into the binary: schemas, the web interface, message catalogs, the nginx site.
+ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard federation/*.sql) $(wildcard node/web/static/*) $(wildcard node/web/i18n/*)) installer/nginx-site.conf
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

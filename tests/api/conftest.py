@@ -147,7 +147,7 @@ class ServedNode(Node):
     `http` holds extra lines of the http section (indented by two spaces), `extra` more
     sections."""
 
-    def __init__(self, http="", extra=""):
+    def __init__(self, http="", extra="", threads=16, port=0):
         self.dir = tempfile.mkdtemp(prefix="mesnode-test-")
         data = os.path.join(self.dir, "data")
         gen = subprocess.run([MESNODE, "gen", "--scale", "demo", "--data", data],
@@ -156,7 +156,7 @@ class ServedNode(Node):
             raise RuntimeError("mesnode gen failed: " + gen.stderr)
         self.config = os.path.join(self.dir, "node.yaml")
         with open(self.config, "w") as f:
-            f.write(f'http:\n  listen: "127.0.0.1:0"\n  threads: 16\n{http}\n'
+            f.write(f'http:\n  listen: "127.0.0.1:{port}"\n  threads: {threads}\n{http}\n'
                     f'storage:\n  data_dir: "{data}"\n  synchronous: normal\n{extra}')
         self.log = open(os.path.join(self.dir, "stdout.log"), "w+")
         self.proc = subprocess.Popen([MESNODE, "serve", "--config", self.config],
