@@ -306,10 +306,10 @@ def test_certificate_links_use_the_public_url(stack, tmp_path):
                                     {"purpose": "в бассейн"}, token=parent["token"])
     assert status == 201, cert
     link = f"{stack.public_url}/certificates/{cert['id']}?s={cert['signature']}"
-    assert cert["link"] == link
     status, _, svg = stack.request("127.0.0.3", "GET", f"/api/v1/certificates/{cert['id']}/qr?s={cert['signature']}")
     assert status == 200
     assert decode_qr(svg.decode(), tmp_path) == link
+    assert cert["link"] == link
     status, _, v = stack.request("127.0.0.3", "GET", f"/api/v1/certificates/{cert['id']}?s={cert['signature']}")
     assert status == 200 and v["valid"] is True and v["link"] == link
     # The link opens through nginx: the page, over HTTPS at the public address.
@@ -418,3 +418,19 @@ def test_the_printer_refuses_a_site_that_would_not_work(tmp_path):
     r = subprocess.run([MESNODE, "nginx-site", "--config", str(tmp_path / "none.yaml")], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and "cannot open" in r.stderr
+
+
+def test_the_documented_site_is_what_is_printed(tmp_path):
+    doc = open(os.path.join(REPO, "docs", "deployment.md"), encoding="utf-8").read()
+
+    def block(marker, lang):
+        m = re.search(rf"<!-- {marker} -->\n```{lang}\n(.*?)```\n", doc, re.S)
+        assert m, marker
+        return m.group(1)
+
+    cfg = tmp_path / "node.yaml"
+    cfg.write_text(block("sample-config", "yaml"))
+    r = subprocess.run([MESNODE, "nginx-site", "--config", str(cfg), "--monitoring", "10.20.0.0/24"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == block("sample-site", "nginx"), "docs/deployment.md shows another site than is printed"
