@@ -29,8 +29,8 @@ SRC     := $(sort $(wildcard node/*.c node/*/*.c config/*.c federation/*.c))
 LIBSRC  := $(filter-out node/main.c,$(SRC))
 OBJ     := $(SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
-# Files compiled into the binary: schemas, the web interface, message catalogs.
-ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard federation/*.sql) $(wildcard node/web/static/*) $(wildcard node/web/i18n/*))
+# Files compiled into the binary: schemas, the web interface, message catalogs, the nginx site.
+ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard federation/*.sql) $(wildcard node/web/static/*) $(wildcard node/web/i18n/*)) installer/nginx-site.conf
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -70,9 +70,9 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -Inode -I$(BUILD)/gen -Wno-missing-field-initializers
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined
 
-build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h
+build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h node/proxy.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c -lyaml -lsodium
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c node/proxy.c -lyaml -lsodium
 
 FUZZ_NODE := build/fuzz/fuzz_search build/fuzz/fuzz_plan build/fuzz/fuzz_bundle build/fuzz/fuzz_report
 $(FUZZ_NODE): build/fuzz/%: tests/fuzz/%.c $(LIBSRC) $(BUILD)/gen/assets.c

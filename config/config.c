@@ -31,6 +31,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "node/proxy.h"
+
 #define MAX_FILE_BYTES (1 << 20) /* a configuration is a few KiB; refuse anything absurd */
 #define MAX_KEY_BYTES  40        /* longest key word accepted (the longest real one: 24) */
 #define MAX_PATH_KEY   128       /* "school_year.periods[5].start" and the like */
@@ -47,6 +49,7 @@ enum kind {
     K_HOLIDAYS,
     K_SUBJECTS,
     K_FORMS,
+    K_PROXIES,
     K_SECTION
 };
 
@@ -141,6 +144,8 @@ static const struct field http_fields[] = {
     INT("cache_mb", http.cache_mb, 0, 65536),
     LLONG("max_upload_bytes", http.max_upload_bytes, 1024, 1LL << 30),
     STR("access_log", http.access_log),
+    STR("public_url", http.public_url),
+    LIST("trusted_proxies", K_PROXIES),
     END,
 };
 static const struct field storage_fields[] = {
@@ -815,6 +820,26 @@ static int subject_item(struct ctx *c, const char *key, yaml_node_t *item, int i
     return 0;
 }
 
+/* An address or CIDR range of http.trusted_proxies (node/proxy.c says what is accepted). */
+static int proxy_item(struct ctx *c, const char *key, yaml_node_t *item, int i, void *out)
+{
+    struct mes_config *cfg = out;
+    char(*list)[64] = cfg->http.trusted_proxies;
+    char shown[SHOW_BUF];
+    struct proxy_net net;
+    if (copy_str(c, item, key, list[i], sizeof(list[i])) != 0)
+        return -1;
+    if (proxy_net_parse(list[i], &net) != 0)
+        return fail(c, item, key,
+                    "expected an IPv4 or IPv6 address or a CIDR range with nothing set past its "
+                    "prefix (\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"), got %s",
+                    show(list[i], strlen(list[i]), shown));
+    for (int j = 0; j < i; j++)
+        if (strcmp(list[j], list[i]) == 0)
+            return fail(c, item, key, "%s is listed twice", show(list[i], strlen(list[i]), shown));
+    return 0;
+}
+
 /* One key of a section (or of the top level): finds its field and stores the value. */
 static int field_pair(struct ctx *c, const char *key, const char *word, yaml_node_t *k,
                       yaml_node_t *v, void *out, const void *table)
@@ -879,6 +904,9 @@ static int field_pair(struct ctx *c, const char *key, const char *word, yaml_nod
     case K_SUBJECTS:
         return each_item(c, v, key, "regional subjects", CFG_MAX_SUBJECTS, subject_item,
                          cfg->subjects, &cfg->nsubjects);
+    case K_PROXIES:
+        return each_item(c, v, key, "trusted proxies", CFG_MAX_PROXIES, proxy_item, cfg,
+                         &cfg->http.ntrusted_proxies);
     case K_SECTION:
         return each_pair(c, v, key, field_pair, cfg, f->section);
     }
@@ -1084,6 +1112,13 @@ static int validate(struct ctx *c)
                     "expected IPV4:PORT or [IPV6]:PORT such as \"127.0.0.1:8080\" (plain HTTP "
                     "only: nginx terminates TLS), got %s",
                     show(cfg->http.listen, strlen(cfg->http.listen), shown));
+    struct proxy_url pub;
+    const char *pu = cfg->http.public_url;
+    if (pu[0] != '\0' && proxy_url_parse(pu, &pub) != 0)
+        return fail(c, find(c, "http", "public_url"), "http.public_url",
+                    "expected http(s)://HOST[:PORT] without a path, query or fragment, such as "
+                    "\"https://mes.example.region\", got %s",
+                    show(pu, strlen(pu), shown));
     if (cfg->storage.data_dir[0] == '\0')
         return fail(c, find(c, "storage", "data_dir"), "storage.data_dir", "must not be empty");
     if (cfg->auth.delay_s > cfg->auth.max_delay_s)

@@ -19,6 +19,7 @@
 #define CFG_MAX_SUBJECTS  64
 #define CFG_MAX_FORMS     16
 #define CFG_MAX_HOLIDAYS  32
+#define CFG_MAX_PROXIES   32
 
 enum node_mode { NODE_REGION, NODE_HUB };
 enum period_system { PERIODS_QUARTERS, PERIODS_TRIMESTERS, PERIODS_SEMESTERS };
@@ -86,6 +87,13 @@ struct mes_config {
         int cache_mb;               /* read cache (cache/cache.c); 0 = off */
         long long max_upload_bytes; /* a file sent to an upload route */
         char access_log[PATH_MAX];  /* "" = standard error, "off" = none */
+        /* The address people reach the node at, "https://mes.example.region" (node/proxy.h:
+         * no path); every absolute link is built on it. "" = "http://" + http.listen. */
+        char public_url[256];
+        /* Peers whose X-Forwarded-For is believed: addresses and CIDR ranges, as written
+         * (checked with proxy_net_parse). */
+        char trusted_proxies[CFG_MAX_PROXIES][64];
+        int ntrusted_proxies;
     } http;
 
     struct {

@@ -12,6 +12,7 @@ packages=(
   libqrencode-dev libstemmer-dev libcurl4-openssl-dev libcmocka-dev
   python3 python3-pytest python3-yaml openssl zbar-tools minisign zstd
   chromium prometheus clang
+  nginx  # tests/api/test_nginx.py runs it, from a temporary prefix, in front of the node
 )
 # The benchmark's tools (make bench only).
 [[ "${MES_BENCH:-0}" == 1 ]] && packages+=(nginx-light wrk sqlite3)

@@ -3,8 +3,8 @@
 #   sudo installer/install.sh regions/dagestan.yaml
 # Builds and installs the binary, creates the `mesnode` system user, puts the region's
 # configuration in /etc/mesnode/node.yaml (kept on upgrade), installs the systemd unit, and
-# prints the nginx site that terminates TLS in front of the node (CivetWeb's own TLS is not
-# used: see docs/architecture.md). An upgrade keeps the database: the new binary migrates it
+# prints the nginx site that terminates TLS in front of the node (`mesnode nginx-site`, from
+# installer/nginx-site.conf; CivetWeb's own TLS is not used: see docs/deployment.md). An upgrade keeps the database: the new binary migrates it
 # on start, keeping every row.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,21 +38,16 @@ if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
     echo "mesnode restarted with the new binary"
   fi
 fi
-cat <<'NGINX'
-
-nginx site (TLS in front of the node), e.g. /etc/nginx/sites-available/mesnode:
-  server {
-      listen 443 ssl http2;
-      server_name mes.example.region;
-      ssl_certificate     /etc/ssl/mes/fullchain.pem;
-      ssl_certificate_key /etc/ssl/mes/privkey.pem;
-      client_max_body_size 2m;
-      location /metrics { allow 127.0.0.1; deny all; proxy_pass http://127.0.0.1:8080; }
-      location / {
-          proxy_pass http://127.0.0.1:8080;
-          proxy_http_version 1.1;
-          proxy_set_header Connection "";
-          proxy_set_header X-Forwarded-For $remote_addr;
-      }
-  }
-NGINX
+# The nginx site: installer/nginx-site.conf filled from the node's configuration (server name
+# from http.public_url, upstream from http.listen, body limit from http.max_upload_bytes).
+echo
+if site=$(/usr/local/bin/mesnode nginx-site --config /etc/mesnode/node.yaml); then
+  echo "nginx site (TLS in front of the node): save it as /etc/nginx/sites-available/mesnode,"
+  echo "put the certificate where it says, set the monitoring network, link it into"
+  echo "/etc/nginx/sites-enabled/, then: nginx -t && systemctl reload nginx (docs/deployment.md)"
+  echo
+  printf '%s\n' "$site"
+else
+  echo "no nginx site yet: fix the above in /etc/mesnode/node.yaml, then print it with"
+  echo "  mesnode nginx-site --config /etc/mesnode/node.yaml [--cert FILE --key FILE --monitoring CIDR]"
+fi

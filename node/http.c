@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "accounts/auth.h"
@@ -291,7 +292,20 @@ const char *req_header(struct req *r, const char *name)
 
 const char *req_remote_addr(struct req *r)
 {
-    return r->ri->remote_addr;
+    return r->remote_addr;
+}
+
+/* Resolves the client's address into r->remote_addr from the peer and, when the peer is a
+ * trusted proxy, every X-Forwarded-For line. */
+static void resolve_remote_addr(struct req *r)
+{
+    const char *xff[64];
+    int n = 0;
+    for (int i = 0; i < r->ri->num_headers && n < (int)(sizeof(xff) / sizeof(xff[0])); i++)
+        if (strcasecmp(r->ri->http_headers[i].name, "X-Forwarded-For") == 0)
+            xff[n++] = r->ri->http_headers[i].value;
+    proxy_client_addr(r->ri->remote_addr, xff, n, r->node->proxies, r->node->nproxies,
+                      r->remote_addr);
 }
 
 /* Reads the body into a NUL-terminated buffer; answers 413/400 itself. */
@@ -458,7 +472,7 @@ static void access_log_line(struct req *r, size_t bytes, double seconds)
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     pthread_mutex_lock(&n->access_log_lock);
     fprintf(n->access_log, "%s %s account=%lld device=%lld \"%s %s\" %d %zu %.3fms\n", when,
-            r->ri->remote_addr, (long long)r->caller.account_id, (long long)r->caller.device_id,
+            r->remote_addr, (long long)r->caller.account_id, (long long)r->caller.device_id,
             r->ri->request_method, r->ri->local_uri, r->status, bytes, seconds * 1e3);
     fflush(n->access_log);
     pthread_mutex_unlock(&n->access_log_lock);
@@ -542,6 +556,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     double t0 = now_seconds();
     atomic_fetch_add(&n->active_requests, 1);
     struct req r = {.node = n, .conn = conn, .ri = mg_get_request_info(conn), .route_index = -1};
+    resolve_remote_addr(&r);
     const char *path = r.ri->local_uri ? r.ri->local_uri : "/";
     char allow[128];
     int i = route_find(r.ri->request_method, path, &r, allow, sizeof(allow));
@@ -586,9 +601,49 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+/* Parses http.trusted_proxies into n->proxies (the configuration checked them already).
+ * Returns 0, or -1 with err. */
+static int proxies_init(struct node *n, char *err, size_t errlen)
+{
+    n->nproxies = 0;
+    for (int i = 0; i < n->cfg.http.ntrusted_proxies; i++)
+        if (proxy_net_parse(n->cfg.http.trusted_proxies[i], &n->proxies[n->nproxies++]) != 0) {
+            snprintf(err, errlen, "http.trusted_proxies: not an address or range: %s",
+                     n->cfg.http.trusted_proxies[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Sets n->public_url: http.public_url without its trailing "/", or, when that is unset,
+ * "http://" + http.listen with the port bound (a wildcard address as its loopback). */
+static int public_url_init(struct node *n, char *err, size_t errlen)
+{
+    struct proxy_url u;
+    if (n->cfg.http.public_url[0] != '\0') {
+        if (proxy_url_parse(n->cfg.http.public_url, &u) != 0) {
+            snprintf(err, errlen, "http.public_url: not http(s)://HOST[:PORT]: %s",
+                     n->cfg.http.public_url);
+            return -1;
+        }
+        snprintf(n->public_url, sizeof(n->public_url), "%s", u.base);
+        return 0;
+    }
+    char local[128];
+    if (proxy_listen_local(n->cfg.http.listen, n->port, local, sizeof(local)) != 0) {
+        snprintf(err, errlen, "http.listen: no port in %s", n->cfg.http.listen);
+        return -1;
+    }
+    snprintf(n->public_url, sizeof(n->public_url), "http://%s", local);
+    log_info("http.public_url is not set: links (certificates' QR codes) use %s", n->public_url);
+    return 0;
+}
+
 int http_start(struct node *n, char *err, size_t errlen)
 {
     routes_init();
+    if (proxies_init(n, err, errlen) != 0)
+        return -1;
     char threads[16], req_timeout[16], ka_timeout[16];
     snprintf(threads, sizeof(threads), "%d", n->cfg.http.threads);
     snprintf(req_timeout, sizeof(req_timeout), "%d", n->cfg.http.request_timeout_ms);
@@ -622,6 +677,10 @@ int http_start(struct node *n, char *err, size_t errlen)
     struct mg_server_port ports[4];
     int np = mg_get_server_ports(n->ctx, 4, ports);
     n->port = np > 0 ? ports[0].port : 0;
+    if (public_url_init(n, err, errlen) != 0) {
+        http_stop(n);
+        return -1;
+    }
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "proxy.h"
 
 struct mg_connection;
 struct mg_request_info;
@@ -114,6 +115,7 @@ struct req {
     struct node *node;
     struct mg_connection *conn;
     const struct mg_request_info *ri;
+    char remote_addr[PROXY_ADDR_TEXT]; /* the client: see req_remote_addr */
     const struct route *route;
     int route_index;
     int64_t params[MAX_PARAMS]; /* {name} segments in path order */
@@ -171,6 +173,9 @@ int req_query(struct req *r, const char *name, char *buf, size_t size);
 /* Required positive integer query parameter. */
 int req_query_id_or_respond(struct req *r, const char *name, int64_t *out);
 const char *req_header(struct req *r, const char *name);
+/* The client's address, canonical: the peer's, or through a trusted proxy the one its
+ * X-Forwarded-For names (proxy_client_addr; resolved once, before the route runs). The login
+ * throttle, the audit log, sessions and the access log all use it. */
 const char *req_remote_addr(struct req *r);
 
 /* Runs a query to its end and answers {"items": [...]}, one object per row made by `row`;

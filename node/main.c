@@ -16,6 +16,7 @@
 #include "accounts/auth.h"
 #include "config/config.h"
 #include "demo/demo.h"
+#include "nginx.h"
 #include "federation/cli.h"
 #include "log.h"
 #include "node.h"
@@ -41,6 +42,7 @@ static const char usage_main[] =
     "  sync      pull the hub's library channel and push reports (a region)\n"
     "  report    compute, sign and queue a month's statistics report (a region)\n"
     "  rotate-key  announce and take a new key (the hub)\n"
+    "  nginx-site  print the nginx site that terminates TLS in front of the node\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -437,6 +439,7 @@ static const struct command commands[] = {
     {"sync", fed_cmd_sync, fed_usage_sync},
     {"report", fed_cmd_report, fed_usage_report},
     {"rotate-key", fed_cmd_rotate_key, fed_usage_rotate_key},
+    {"nginx-site", nginx_cmd_site, nginx_usage_site},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "db.h"
 #include "federation/minisign.h"
+#include "proxy.h"
 
 struct mg_context;
 struct throttle;
@@ -39,6 +40,11 @@ struct node {
     struct ms_secret *key;   /* the node's signing key (sodium_malloc), or NULL */
     struct ms_public pub;    /* its public half */
     struct fed_runtime *fed; /* the federation\'s schedule (federation/schedule.c), or NULL */
+    /* http.trusted_proxies parsed, and the base of every absolute link (http.public_url, or
+     * derived from http.listen and the port bound): both set by http_start. */
+    struct proxy_net proxies[CFG_MAX_PROXIES];
+    int nproxies;
+    char public_url[PROXY_URL_TEXT];
 };
 
 /* Whether this process may write directory `dir` (`what` names it in the message, as "the data

@@ -108,8 +108,10 @@ static int certificates_issue(struct req *r)
     char s64[SIG_B64];
     sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return reply_json(r, 201,
-                      json_pack("{s:I,s:s,s:o}", "id", (json_int_t)id, "signature", s64, "url",
-                                json_sprintf("/certificates/%lld?s=%s", (long long)id, s64)));
+                      json_pack("{s:I,s:s,s:o,s:o}", "id", (json_int_t)id, "signature", s64, "url",
+                                json_sprintf("/certificates/%lld?s=%s", (long long)id, s64), "link",
+                                json_sprintf("%s/certificates/%lld?s=%s", r->node->public_url,
+                                             (long long)id, s64)));
 }
 
 /* Finds certificate r->params[0] whose signature is the link's `s` (into s64, given): the
@@ -160,14 +162,18 @@ static int certificates_verify(struct req *r)
     sodium_bin2base64(pk64, sizeof(pk64), r->node->pub.pk, sizeof(r->node->pub.pk),
                       sodium_base64_VARIANT_ORIGINAL);
     return reply_json(r, 200,
-                      json_pack("{s:b,s:o,s:o,s:s,s:s,s:s}", "valid", valid, "certificate",
+                      json_pack("{s:b,s:o,s:o,s:s,s:s,s:s,s:o}", "valid", valid, "certificate",
                                 facts_json ? facts_json : json_object(), "signed_text", text,
-                                "signature", s64, "public_key", pk64, "algorithm", "Ed25519"));
+                                "signature", s64, "public_key", pk64, "algorithm", "Ed25519",
+                                "link",
+                                json_sprintf("%s/certificates/%lld?s=%s", r->node->public_url,
+                                             (long long)r->params[0], s64)));
 }
 
 /* GET /api/v1/certificates/{id}/qr?s=SIGNATURE: an SVG QR code of the certificate's public
  * page, printed on it so that a reader checks the paper with a phone. The page's address is
- * the one this request came to (Host, and https behind a proxy that says so). */
+ * built on the node's public URL (http.public_url), never on the request's Host header: behind
+ * nginx that would be the node's inside address, and anyone could make the node print theirs. */
 static int certificates_qr(struct req *r)
 {
     char s64[SIG_B64 + 8];
@@ -176,12 +182,8 @@ static int certificates_qr(struct req *r)
     if (st == NULL)
         return r->status;
     sqlite3_reset(st);
-    const char *host = req_header(r, "Host"), *proto = req_header(r, "X-Forwarded-Proto");
-    if (host == NULL || host[0] == '\0' || strlen(host) > 255 || strpbrk(host, "/?#\\ ") != NULL)
-        return reply_error(r, 400, "bad_request", "a Host header is needed for the QR code");
-    bool tls = r->ri->is_ssl || (proto != NULL && strcmp(proto, "https") == 0);
     char url[512];
-    snprintf(url, sizeof(url), "%s://%s/certificates/%lld?s=%s", tls ? "https" : "http", host,
+    snprintf(url, sizeof(url), "%s/certificates/%lld?s=%s", r->node->public_url,
              (long long)r->params[0], s64);
     QRcode *qr = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
     if (qr == NULL)

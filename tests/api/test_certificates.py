@@ -63,15 +63,8 @@ def verify_ed25519(pk, sig, msg):
         return r.returncode == 0
 
 
-def test_qr_code_decodes_to_the_public_link(node, tmp_path):
-    parent = node.login("parent")
-    artem = next(c["id"] for c in parent.user["children"] if c["name"].startswith("Иванов Артём"))
-    cert = parent.post(f"/api/v1/students/{artem}/certificates", {"purpose": "в кружок"}).json()
-    anyone = Client(node.base)
-    r = anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={cert['signature']}")
-    assert r.status == 200 and r.headers["Content-Type"].startswith("image/svg+xml")
-    # Draw the SVG's modules into a bitmap (scaled up) and read it with an independent decoder.
-    svg = r.body.decode()
+def decode_qr(svg, tmp_path):
+    """The text of an SVG QR code of the node, read by an independent decoder (zbarimg)."""
     side = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
     dark = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
     assert len(dark) > 100
@@ -83,11 +76,27 @@ def test_qr_code_decodes_to_the_public_link(node, tmp_path):
     pbm.write_text(f"P1\n{side * scale} {side * scale}\n" + "\n".join(rows) + "\n")
     out = subprocess.run(["zbarimg", "--quiet", "--raw", str(pbm)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == f"{node.base}/certificates/{cert['id']}?s={cert['signature']}"
-    # Behind a TLS proxy that says so, the link is https.
-    r = anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={cert['signature']}",
-                   headers={"X-Forwarded-Proto": "https"})
-    assert r.status == 200 and r.body != svg.encode()
+    return out.stdout.strip()
+
+
+def test_qr_code_decodes_to_the_public_link(node, tmp_path):
+    parent = node.login("parent")
+    artem = next(c["id"] for c in parent.user["children"] if c["name"].startswith("Иванов Артём"))
+    cert = parent.post(f"/api/v1/students/{artem}/certificates", {"purpose": "в кружок"}).json()
+    anyone = Client(node.base)
+    r = anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={cert['signature']}")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("image/svg+xml")
+    # The demo sets no http.public_url: links are built on http.listen and the port bound.
+    link = f"{node.base}/certificates/{cert['id']}?s={cert['signature']}"
+    assert decode_qr(r.body.decode(), tmp_path) == link
+    assert cert["link"] == link
+    assert anyone.get(f"/api/v1/certificates/{cert['id']}?s={cert['signature']}").json()["link"] == link
+    # The request's Host and X-Forwarded-Proto never move the link (anyone could send them).
+    r2 = anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={cert['signature']}",
+                    headers={"Host": "evil.example", "X-Forwarded-Proto": "https"})
+    assert r2.status == 200 and r2.body == r.body
+    v = anyone.get(f"/api/v1/certificates/{cert['id']}?s={cert['signature']}", headers={"Host": "evil.example"})
+    assert v.json()["link"] == link
     # No QR code for a certificate that does not exist or a forged link.
     bad = cert["signature"][:-2] + ("AA" if not cert["signature"].endswith("AA") else "BB")
     assert anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={bad}").status == 404

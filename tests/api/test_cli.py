@@ -14,7 +14,7 @@ import pytest
 from conftest import MESNODE, Client
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-COMMANDS = ["demo", "gen", "init", "serve", "keygen", "sign", "verify", "bundle", "publish", "enroll", "sync", "report", "rotate-key", "routes", "version"]
+COMMANDS = ["demo", "gen", "init", "serve", "keygen", "sign", "verify", "bundle", "publish", "enroll", "sync", "report", "rotate-key", "nginx-site", "routes", "version"]
 
 
 def run(*args, stdin=None, timeout=60):

@@ -462,6 +462,8 @@ const tests = {
     assert(status.includes("подлинная"), "status: " + status);
     await page.waitForFunction(() => document.querySelector("#certificate-qr")?.naturalWidth > 0);
     const url = page.url();
+    // The link printed under the QR code is the node's own (http.public_url; the demo's: its address).
+    assert((await page.textContent("#certificate-link")).includes(url), "printed link: " + await page.textContent("#certificate-link"));
     await page.click("#logout").catch(() => {});
     const other = await page.context().browser().newContext();
     const anon = await other.newPage();

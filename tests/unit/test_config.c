@@ -82,6 +82,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.http.keep_alive_timeout_ms, 2000);
     assert_int_equal(cfg.http.max_body_bytes, 1048576);
     assert_string_equal(cfg.http.access_log, "");
+    assert_string_equal(cfg.http.public_url, "");
+    assert_int_equal(cfg.http.ntrusted_proxies, 0);
     assert_string_equal(cfg.storage.data_dir, "/var/lib/mesnode");
     assert_int_equal(cfg.storage.busy_timeout_ms, 5000);
     assert_int_equal(cfg.storage.synchronous, SYNC_FULL);
@@ -513,6 +515,45 @@ static void test_login_throttle(void **state)
     refused("auth:\n  max_delay_s: 10\n", 1, "auth.delay_s", "(30 s)");
 }
 
+/* http.public_url and http.trusted_proxies (the rules themselves: tests/unit/test_proxy.c). */
+static void test_proxy_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(load("http:\n  public_url: \"https://mes.example.region/\"\n"
+                          "  trusted_proxies: [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\",\n"
+                          "                    \"2001:db8::/32\"]\n"),
+                     0);
+    assert_string_equal(cfg.http.public_url, "https://mes.example.region/");
+    assert_int_equal(cfg.http.ntrusted_proxies, 4);
+    assert_string_equal(cfg.http.trusted_proxies[1], "10.0.0.0/8");
+    assert_string_equal(cfg.http.trusted_proxies[3], "2001:db8::/32");
+    assert_int_equal(load("http:\n  trusted_proxies: []\n  public_url: \"\"\n"), 0);
+    assert_int_equal(cfg.http.ntrusted_proxies, 0);
+
+    refused("http:\n  public_url: \"https://mes.example.region/mes\"\n", 2, "http.public_url",
+            "without a path");
+    refused("http:\n  public_url: \"mes.example.region\"\n", 2, "http.public_url",
+            "\"mes.example.region\"");
+    refused("http:\n  threads: 4\n\n  public_url: \"https://a.example?x=1\"\n", 4,
+            "http.public_url", NULL);
+    refused("http:\n  public_url: \"https://a.example:99999\"\n", 2, "http.public_url", NULL);
+    refused("http:\n  public_url: [\"https://a.example\"]\n", 2, "http.public_url",
+            "expected a text");
+    refused("http:\n  trusted_proxies:\n    - \"127.0.0.1\"\n    - \"10.0.0.1/8\"\n", 4,
+            "http.trusted_proxies[1]", "nothing set past its prefix");
+    refused("http:\n  trusted_proxies: [\"nginx.local\"]\n", 2, "http.trusted_proxies[0]",
+            "\"nginx.local\"");
+    refused("http:\n  trusted_proxies: [\"10.0.0.0/33\"]\n", 2, "http.trusted_proxies[0]", NULL);
+    refused("http:\n  trusted_proxies: [\"127.0.0.1\", \"127.0.0.1\"]\n", 2,
+            "http.trusted_proxies[1]", "listed twice");
+    refused("http:\n  trusted_proxies: \"127.0.0.1\"\n", 2, "http.trusted_proxies",
+            "expected a list of trusted proxies");
+    char text[4096] = "http:\n  trusted_proxies:\n";
+    for (int i = 0; i <= CFG_MAX_PROXIES; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "    - \"10.0.%d.0/24\"\n", i);
+    refused(text, 3 + CFG_MAX_PROXIES, "http.trusted_proxies", "at most 32 trusted proxies");
+}
+
 static void test_too_long_strings_refused(void **state)
 {
     (void)state;
@@ -613,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_hub_url_is_a_base_address),
         cmocka_unit_test(test_ca_file),
         cmocka_unit_test(test_login_throttle),
+        cmocka_unit_test(test_proxy_keys),
         cmocka_unit_test(test_too_long_strings_refused),
         cmocka_unit_test(test_syntax_and_shape),
         cmocka_unit_test(test_file_errors),

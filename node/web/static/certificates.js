@@ -20,7 +20,7 @@ async function certificateView(id) {
     el("div", { class: "qr" },
       el("img", { id: "certificate-qr", alt: t("certificate.qr"), width: 132, height: 132,
         src: `/api/v1/certificates/${id}/qr?s=${encodeURIComponent(s)}` }),
-      el("p", { class: "muted small", text: t("certificate.check", { url: location.href }) })),
+      el("p", { class: "muted small", id: "certificate-link", text: t("certificate.check", { url: r.data.link }) })),
     el("p", { class: "muted small", text: `Ed25519 · ${r.data.public_key}` }),
     el("button", { type: "button", class: "no-print", onclick: () => window.print(), text: t("certificate.print") })));
 }
