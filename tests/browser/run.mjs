@@ -1,12 +1,21 @@
 // Browser tests of the web shell: the real mesnode demo on a loopback port, Debian's
 // Chromium driven by playwright-core. Prints one line per test and "N passed, M failed".
-// playwright-core is pinned to the last release that runs on Debian 12's Node.js 18.
+// playwright-core is pinned to the last release that runs on Debian 12's Node.js 18 (see
+// package.json); deps.mjs checks Node.js and the installed package before it is loaded.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { browserDepsProblem } from "./deps.mjs";
+
+const problem = browserDepsProblem();
+if (problem) {
+  console.log(`FAIL - browser-test dependencies: ${problem}`);
+  console.log("browser: 0 passed, 1 failed");
+  process.exit(1);
+}
+const { chromium } = await import("playwright-core");
 
 const MESNODE = process.env.MESNODE ?? "build/mesnode";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
