@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # The node's libraries, its build tools and what the tests use.
 packages=(
-  gcc make pkg-config clang-format
+  gcc libc6-dev make pkg-config clang-format
   libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
   libqrencode-dev libstemmer-dev libcurl4-openssl-dev libcmocka-dev
   python3 python3-pytest python3-yaml openssl zbar-tools minisign zstd
