@@ -1,11 +1,21 @@
 // Browser tests of the web shell: the real mesnode demo on a loopback port, Debian's
 // Chromium driven by playwright-core. Prints one line per test and "N passed, M failed".
+// playwright-core is pinned to the last release that runs on Debian 12's Node.js 18 (see
+// package.json); deps.mjs checks Node.js and the installed package before it is loaded.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { browserDepsProblem } from "./deps.mjs";
+
+const problem = browserDepsProblem();
+if (problem) {
+  console.log(`FAIL - browser-test dependencies: ${problem}`);
+  console.log("browser: 0 passed, 1 failed");
+  process.exit(1);
+}
+const { chromium } = await import("playwright-core");
 
 const MESNODE = process.env.MESNODE ?? "build/mesnode";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -34,6 +44,22 @@ function startNode() {
 }
 
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+// Waits until fn(arg), run in the page, is truthy, like page.waitForFunction. That one, in
+// playwright-core 1.49, evaluates its predicate with eval() inside the page, which the shell's
+// Content-Security-Policy (no 'unsafe-eval') refuses; page.evaluate is not subject to the CSP.
+async function waitForTrue(page, fn, arg, timeout = 30000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      if (await page.evaluate(fn, arg)) return;
+    } catch (e) {
+      if (!/context was destroyed|navigat/i.test(e.message)) throw e; // the page moved on: again
+    }
+    if (Date.now() > deadline) throw new Error(`waited ${timeout} ms in vain for ${fn}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function freePort() {
   return new Promise((resolve) => {
@@ -97,7 +123,7 @@ const tests = {
   },
   async "wrong password shows the catalog's error"(ctx) {
     await login(ctx.page, ctx.base, "teacher", "not-the-password");
-    await ctx.page.waitForFunction(() => document.querySelector("#login-error")?.textContent);
+    await waitForTrue(ctx.page, () => document.querySelector("#login-error")?.textContent);
     const err = await ctx.page.textContent("#login-error");
     assert(err === "Неверный логин или пароль", "error text: " + err);
   },
@@ -138,7 +164,7 @@ const tests = {
     await page.fill(".mark-dialog input[name=comment]", "Браузерная проверка");
     await page.click(".mark-dialog button[data-value='5']");
     await page.waitForSelector(".mark-dialog", { state: "detached" });
-    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes("5"),
+    await waitForTrue(page, (sel) => document.querySelector(sel)?.textContent.includes("5"),
       `td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
     await page.click("#logout");
     await page.waitForSelector("#login");
@@ -158,7 +184,7 @@ const tests = {
     const feed = await page.textContent("ul.feed li[data-kind='mark']");
     assert(feed.includes("оценка 5") && feed.includes("Математика"), "notification: " + feed);
     await page.click("#read-all");
-    await page.waitForFunction(() => document.querySelector("#unread")?.textContent.endsWith(": 0"));
+    await waitForTrue(page, () => document.querySelector("#unread")?.textContent.endsWith(": 0"));
   },
   async "teacher sets homework with a file and an absence from the grid; the student downloads it and hands in a file"(ctx) {
     const { page, base } = ctx;
@@ -187,7 +213,7 @@ const tests = {
     await page.click(`td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
     await page.waitForSelector(".mark-dialog");
     await page.click(".mark-dialog button.attendance[data-status='absent']");
-    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes("н"),
+    await waitForTrue(page, (sel) => document.querySelector(sel)?.textContent.includes("н"),
       `td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
     await page.click("#logout");
     await page.waitForSelector("#login");
@@ -205,7 +231,7 @@ const tests = {
     assert(body === "1) 2+2\n2) 3*3\n", "downloaded: " + JSON.stringify(body));
     await page.setInputFiles(`${lesson} input.hand-in`,
       { name: "ответ.txt", mimeType: "text/plain", buffer: Buffer.from("4, 9") });
-    await page.waitForFunction((sel) => [...document.querySelectorAll(`${sel} a.file`)]
+    await waitForTrue(page, (sel) => [...document.querySelectorAll(`${sel} a.file`)]
       .some((a) => a.textContent === "ответ.txt"), lesson);
   },
   async "a parent reports an absence, the medic records a note, the class teacher sees both"(ctx) {
@@ -257,7 +283,7 @@ const tests = {
     await multi[0].check(); await multi[2].check();         // x + 2 = 4, 5 - x = 3
     await (await sets[2].$("input")).fill("7");
     await page.click("#test-form button[type=submit]");
-    await page.waitForFunction(() => document.querySelector("#test-result")?.textContent.includes("3 из 3"));
+    await waitForTrue(page, () => document.querySelector("#test-result")?.textContent.includes("3 из 3"));
   },
   async "a teacher attaches a library item to a lesson from the journal; the parent sees it in the diary"(ctx) {
     const { page, base } = ctx;
@@ -299,7 +325,7 @@ const tests = {
     await page.click(`a.item-title >> text="Строение клетки"`);
     await page.waitForSelector("#download-package");
     await page.click("#favourite");
-    await page.waitForFunction(() => document.querySelector("#favourite")?.textContent === "Убрать из избранного");
+    await waitForTrue(page, () => document.querySelector("#favourite")?.textContent === "Убрать из избранного");
     await page.click("#nav a[href='/library/favourites']");
     await page.waitForSelector("#download-favourites");
     assert((await page.textContent("ul.items")).includes("Строение клетки"), "favourites list");
@@ -325,7 +351,7 @@ const tests = {
     await page.waitForSelector("ul.files a.file >> text=задачи.txt");
     assert((await page.textContent("article.library-item .body")).includes("Скидки, вклады"), "saved text");
     await page.click("#submit-item");
-    await page.waitForFunction(() => document.querySelector("article.library-item p.muted")?.textContent.includes("на экспертизе"));
+    await waitForTrue(page, () => document.querySelector("article.library-item p.muted")?.textContent.includes("на экспертизе"));
     assert(!(await page.$("#edit-item")), "a submitted item is no longer editable");
   },
   async "the Ministry sees each region's report at the hub: table, charts and CSV"(ctx) {
@@ -337,7 +363,7 @@ const tests = {
       await page.waitForSelector("#ministry-summary tr[data-region='50']");
       const row = await page.textContent("#ministry-summary tr[data-region='50']");
       assert(row.includes("Республика Пример"), "summary row: " + row);
-      await page.waitForFunction(() => [...document.querySelectorAll("img.chart")].every((i) => i.complete && i.naturalWidth > 0));
+      await waitForTrue(page, () => [...document.querySelectorAll("img.chart")].every((i) => i.complete && i.naturalWidth > 0));
       assert((await page.$$("img.chart")).length === 4, "four charts");
       const csv = await page.getAttribute("#csv-summary", "href");
       assert(/format=csv/.test(csv), "csv link: " + csv);
@@ -375,7 +401,7 @@ const tests = {
     await page.waitForSelector(".week");
     const before = await page.textContent(".week");
     await page.click("text=← Неделя назад");
-    await page.waitForFunction((b) => document.querySelector(".week")?.textContent !== b, before);
+    await waitForTrue(page, (b) => document.querySelector(".week")?.textContent !== b, before);
     const lessons = await page.$$eval("li.lesson", (l) => l.length);
     assert(lessons > 10, "lessons in the previous week: " + lessons);
     // The student ticks a homework done; it stays done after a reload.
@@ -395,7 +421,7 @@ const tests = {
     await page.click("#nav a[href='/messages']");
     await page.waitForSelector("#thread-with option", { state: "attached" });
     await page.selectOption("#thread-student", { label: "Иванов Артём Сергеевич" });
-    await page.waitForFunction(() => [...document.querySelectorAll("#thread-with option")]
+    await waitForTrue(page, () => [...document.querySelectorAll("#thread-with option")]
       .some((o) => o.textContent.startsWith("Смирнова Ольга Петровна")));
     const teacherId = await page.$eval("#thread-with", (s) => [...s.options]
       .find((o) => o.textContent.startsWith("Смирнова Ольга Петровна")).value);
@@ -413,7 +439,7 @@ const tests = {
     await page.waitForSelector("#reply-text");
     await page.fill("#reply-text", "Да, запись до пятницы.");
     await page.click("form button[type=submit]");
-    await page.waitForFunction(() => document.querySelector("ul.messages")?.textContent.includes("запись до пятницы"));
+    await waitForTrue(page, () => document.querySelector("ul.messages")?.textContent.includes("запись до пятницы"));
     await page.click("#logout");
     await page.waitForSelector("#login");
     await login(page, base, "student");
@@ -429,11 +455,11 @@ const tests = {
     await page.click("#nav a[href='/messages']");
     await page.waitForSelector("#thread-class option", { state: "attached" });
     await page.selectOption("#thread-class", { label: "5А" });
-    await page.waitForFunction(() => [...document.querySelectorAll("#thread-student option")]
+    await waitForTrue(page, () => [...document.querySelectorAll("#thread-student option")]
       .some((o) => o.textContent === "Иванов Артём Сергеевич"));
     await page.selectOption("#thread-student", { label: "Иванов Артём Сергеевич" });
     // The recipients are filled in for the chosen student: wait for Artём's own entry.
-    await page.waitForFunction(() => [...document.querySelectorAll("#thread-with option")]
+    await waitForTrue(page, () => [...document.querySelectorAll("#thread-with option")]
       .some((o) => o.textContent === "Иванов Артём Сергеевич (ученик)"));
     const self = await page.$eval("#thread-with", (s) => [...s.options]
       .find((o) => o.textContent === "Иванов Артём Сергеевич (ученик)").value);
@@ -450,7 +476,7 @@ const tests = {
     await page.waitForSelector("#reply-text");
     await page.fill("#reply-text", "Хорошо, подготовлю.");
     await page.click("form button[type=submit]");
-    await page.waitForFunction(() => document.querySelector("ul.messages")?.textContent.includes("подготовлю"));
+    await waitForTrue(page, () => document.querySelector("ul.messages")?.textContent.includes("подготовлю"));
   },
   async "a parent gets a certificate anyone can check without logging in"(ctx) {
     const { page, base } = ctx;
@@ -460,7 +486,7 @@ const tests = {
     await page.waitForSelector("#certificate-status");
     const status = await page.textContent("#certificate-status");
     assert(status.includes("подлинная"), "status: " + status);
-    await page.waitForFunction(() => document.querySelector("#certificate-qr")?.naturalWidth > 0);
+    await waitForTrue(page, () => document.querySelector("#certificate-qr")?.naturalWidth > 0);
     const url = page.url();
     // The link printed under the QR code is the node's own (http.public_url; the demo's: its address).
     assert((await page.textContent("#certificate-link")).includes(url), "printed link: " + await page.textContent("#certificate-link"));
@@ -512,7 +538,7 @@ const tests = {
       status = r.status();
     }
     assert(status === 429, "no 429 after six wrong passwords: " + status);
-    await page.waitForFunction(() => document.querySelector("#login-error")?.textContent.startsWith("Слишком"));
+    await waitForTrue(page, () => document.querySelector("#login-error")?.textContent.startsWith("Слишком"));
     const err = await page.textContent("#login-error");
     assert(/^Слишком много неудачных попыток входа\. Повторите через \d+ (с|мин)\.$/.test(err), "error text: " + err);
   },
