@@ -86,6 +86,8 @@ struct mes_config {
         int cache_mb;               /* read cache (cache/cache.c); 0 = off */
         long long max_upload_bytes; /* a file sent to an upload route */
         char access_log[PATH_MAX];  /* "" = standard error, "off" = none */
+        int max_json_depth;         /* deepest nesting of a JSON body; deeper is 400 bad_json */
+        int thread_stack_kib;       /* stack of each CivetWeb thread (http.c) */
     } http;
 
     struct {
