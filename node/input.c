@@ -136,7 +136,16 @@ long input_path_decode(const char *raw, char *out, size_t size)
         out[o++] = (char)c;
     }
     out[o] = '\0';
-    return input_utf8_valid(out, o) ? (long)o : -1;
+    if (!input_utf8_valid(out, o))
+        return -1;
+    /* A segment "." or "..": CivetWeb removed the literal ones, so these were encoded. */
+    for (const char *seg = out; seg != NULL; seg = strchr(seg + 1, '/')) {
+        const char *s = *seg == '/' ? seg + 1 : seg;
+        size_t n = strcspn(s, "/");
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return -1;
+    }
+    return (long)o;
 }
 
 char *input_text_printable(const char *s, size_t len, char *out, size_t size)

@@ -42,7 +42,8 @@ bool input_utf8_valid(const char *s, size_t len);
  * query already cut off) into `out` (`size` bytes, NUL-terminated). '+' stays '+' (only query
  * strings use it for a space). Returns the decoded length, or -1 when the path is malformed:
  * a '%' not followed by two hex digits, a decoded NUL or other control character (U+0000 to
- * U+001F, U+007F), bytes that are not well-formed UTF-8, or a result that does not fit. */
+ * U+001F, U+007F), bytes that are not well-formed UTF-8, a segment that decodes to "." or
+ * ".." (CivetWeb removes the literal ones before), or a result that does not fit. */
 long input_path_decode(const char *raw, char *out, size_t size);
 
 /* Copies `s` (`len` bytes) into `out` (`size` bytes, NUL-terminated, cut at a character

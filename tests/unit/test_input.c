@@ -144,6 +144,8 @@ static void test_path_decode(void **state)
     assert_string_equal(out, "/a b/cA");
     assert_int_equal(input_path_decode("/%d1%88%D0%BA", out, sizeof(out)), 5);
     assert_string_equal(out, "/шк");
+    assert_int_equal(input_path_decode("/a/.b/..c/%2e%2e%2e", out, sizeof(out)), 13);
+    assert_string_equal(out, "/a/.b/..c/...");
     assert_int_equal(input_path_decode("/a+b", out, sizeof(out)), 4);
     assert_string_equal(out, "/a+b");
     assert_int_equal(input_path_decode("/\xD1\x88", out, sizeof(out)), 3); /* raw UTF-8 */
@@ -163,9 +165,12 @@ static void test_path_decode(void **state)
         "/%E0%80%AF",
         "/%ED%A0%80", /* a surrogate */
         "/%F4%90%80%80",
-        "/%D1",    /* cut short */
-        "/%D1%2F", /* interrupted */
-        "/\xFF",   /* raw invalid byte */
+        "/%D1",             /* cut short */
+        "/%D1%2F",          /* interrupted */
+        "/\xFF",            /* raw invalid byte */
+        "/static/%2e%2e/x", /* dot segments, encoded to slip past CivetWeb's removal */
+        "/a/%2E",
+        "/.%2e/a",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (input_path_decode(bad[i], out, sizeof(out)) != -1)
