@@ -17,7 +17,7 @@
 
 /* The depth bound of JSON documents that come from peers or files rather than a request body
  * (bundle manifests, item documents, reports, the hub's answers): far above what the formats
- * of docs/federation.md nest (at most 6 levels), far below what a stack can hold. */
+ * of docs/federation.md nest (under 10 levels), far below what a stack can hold. */
 #define INPUT_JSON_DEPTH_DOCUMENTS 64
 
 /* True when no array or object in `text` (`len` bytes) is nested more than `max_depth` levels
