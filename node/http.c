@@ -316,8 +316,10 @@ const char *req_remote_addr(struct req *r)
  * r->body; answers 400/413/503 itself and returns -1. A body is refused whole, never parsed in
  * part: shorter than its Content-Length (the client closed its side, or sent nothing for
  * http.request_timeout_ms), a chunked body CivetWeb cannot decode, or one nested deeper than
- * http.max_json_depth (jansson recurses per level). Every refusal before the body's end closes
- * the connection: what is left of the body is still on the socket. */
+ * http.max_json_depth (jansson recurses per level). A refusal before the body's end says
+ * "Connection: close": CivetWeb reads what is left of a body that is still coming (so that
+ * the client, still sending, gets the answer rather than a reset) and closes after a broken
+ * or short one. */
 static int read_body_or_respond(struct req *r, long long max)
 {
     long long len = r->ri->content_length;
@@ -462,10 +464,6 @@ static size_t send_reply(struct req *r)
         len = strlen(data);
         log_error("handler %s gave no reply", r->route ? r->route->name : "?");
     }
-    /* A refusal that leaves a body unread says "Connection: close": CivetWeb must close too,
-     * rather than read what is left of the body as the next request. */
-    if (strstr(r->out_headers, "Connection: close\r\n") != NULL)
-        mg_disable_connection_keep_alive(r->conn);
     bool head = strcmp(r->ri->request_method, "HEAD") == 0;
     bool api = r->route == NULL || strncmp(r->route->path, "/api/", 5) == 0;
     size_t body = head || r->status == 304 ? 0 : len;
@@ -592,20 +590,24 @@ static void run_route(struct req *r)
 
 /* Framing that CivetWeb lets through and a proxy in front might read otherwise: a
  * Content-Length that is not a plain decimal number (CivetWeb reads "12abc" as 12), or one
- * beside Transfer-Encoding (RFC 9112 6.3: a smuggling attempt). Answers 400 and returns -1;
- * the caller closes the connection. */
+ * beside Transfer-Encoding (RFC 9112 6.3: a smuggling attempt). Answers 400 and returns -1.
+ * Where the body ends is then unknown: the connection closes without reading on (any other
+ * refusal lets CivetWeb read the rest of the body and keep the connection). */
 static int framing_or_respond(struct req *r)
 {
     const char *cl = req_header(r, "Content-Length");
     if (cl == NULL)
         return 0;
+    const char *why = NULL;
     if (req_header(r, "Transfer-Encoding") != NULL)
-        return reply_error(r, 400, "bad_request",
-                           "Content-Length and Transfer-Encoding together are refused"),
-               -1;
-    if (cl[0] == '\0' || cl[strspn(cl, "0123456789")] != '\0')
-        return reply_error(r, 400, "bad_request", "Content-Length must be a decimal number"), -1;
-    return 0;
+        why = "Content-Length and Transfer-Encoding together are refused";
+    else if (cl[0] == '\0' || cl[strspn(cl, "0123456789")] != '\0')
+        why = "Content-Length must be a decimal number";
+    if (why == NULL)
+        return 0;
+    reply_header(r, "Connection", "close");
+    mg_disable_connection_keep_alive(r->conn);
+    return reply_error(r, 400, "bad_request", "%s", why), -1;
 }
 
 static int on_request(struct mg_connection *conn, void *cbdata)
@@ -619,24 +621,22 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     size_t rawlen = strlen(raw);
     char small[512], *path = rawlen < sizeof(small) ? small : malloc(rawlen + 1);
     char allow[128];
-    int i = -3;
+    int i = -3; /* -3: answered before routing */
     if (path == NULL)
         reply_error(&r, 503, "unavailable", "out of memory");
     else if (input_path_decode(raw, path, rawlen + 1) < 0)
         reply_error(&r, 400, "bad_path",
                     "the path is not percent-encoded UTF-8 text (a NUL, a control character, "
-                    "a bad %%-escape or invalid UTF-8)");
+                    "a bad %%-escape, an encoded dot segment or invalid UTF-8)");
     else if (framing_or_respond(&r) == 0)
         i = route_find(r.ri->request_method, path, &r, allow, sizeof(allow));
-    if (i == -3) {
-        reply_header(&r, "Connection", "close"); /* a body, if any, is left unread */
-    } else if (i == -2) {
+    if (i == -2) {
         reply_header(&r, "Allow", "%s", allow);
         reply_error(&r, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
                     r.ri->request_method, allow);
     } else if (i == -1) {
         reply_error(&r, 404, "not_found", "no such route: %s", path);
-    } else {
+    } else if (i >= 0) {
         r.route = routes[i];
         r.route_index = i;
         r.db = node_thread_db(n);

@@ -442,8 +442,9 @@ static void test_hostile_input_bounds(void **state)
             "between 256 and 65536");
     refused("http:\n  thread_stack_kib: 1048576\n", 2, "http.thread_stack_kib", NULL);
 
-    /* Nesting: 16 levels pass the first pass (and are then refused for what they are), 17 do
-     * not. 20,000 levels of flow mappings took libyaml 16 s before the bound: refused at once. */
+    /* Nesting: the document's mapping and 15 under it (16 levels) pass the first pass, and are
+     * then refused for what they are; 17 do not. 20,000 levels of flow mappings took libyaml
+     * 16 s before the bound: refused at once. */
     char text[64 + 20000 * 5];
     int depth[] = {15, 16, 20000};
     for (int d = 0; d < 3; d++) {
