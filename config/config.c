@@ -37,6 +37,11 @@
 #define MAX_KEY_BYTES  40        /* longest key word accepted (the longest real one: 24) */
 #define MAX_PATH_KEY   128       /* "school_year.periods[5].start" and the like */
 #define SHOW_BYTES     48        /* how much of a bad value a message quotes */
+/* Deepest nesting of mappings and lists accepted: a configuration needs 4 (the document, a
+ * section, a list, an item). libyaml parses without recursion, but its scanner checks every
+ * open flow level for each token, so "{a: {a: ..." costs the square of its depth (a 1 MiB file
+ * of it: hours); the first pass stops at the first level too deep. */
+#define MAX_NESTING 16
 
 enum kind {
     K_STR,
@@ -146,6 +151,8 @@ static const struct field http_fields[] = {
     STR("access_log", http.access_log),
     STR("public_url", http.public_url),
     LIST("trusted_proxies", K_PROXIES),
+    INT("max_json_depth", http.max_json_depth, 1, 1024),
+    INT("thread_stack_kib", http.thread_stack_kib, 256, 65536),
     END,
 };
 static const struct field storage_fields[] = {
@@ -293,6 +300,8 @@ void config_defaults(struct mes_config *cfg)
     cfg->http.max_body_bytes = 1048576;
     cfg->http.cache_mb = 64;
     cfg->http.max_upload_bytes = 20LL << 20;
+    cfg->http.max_json_depth = 32;
+    cfg->http.thread_stack_kib = 1024;
     set_default(cfg->storage.data_dir, sizeof(cfg->storage.data_dir), "/var/lib/mesnode");
     cfg->storage.busy_timeout_ms = 5000;
     cfg->storage.synchronous = SYNC_FULL;
@@ -1184,13 +1193,13 @@ static int syntax_error(struct ctx *c, const yaml_parser_t *parser)
 }
 
 /* First pass over the events: syntax errors, aliases (refused: a value is written where it
- * is used, so that every line number points at it) and a second document (refused: it would
- * be ignored). */
+ * is used, so that every line number points at it), a second document (refused: it would
+ * be ignored) and nesting deeper than MAX_NESTING. */
 static int check_events(struct ctx *c)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
-    int rc = -1, documents = 0;
+    int rc = -1, documents = 0, depth = 0;
     if (!yaml_parser_initialize(&parser)) {
         snprintf(c->err, c->errlen, "%s: out of memory", c->name);
         return -1;
@@ -1213,6 +1222,18 @@ static int check_events(struct ctx *c)
             if (n >= 0 && (size_t)n >= c->errlen)
                 mark_cut(c->err, c->errlen);
             goto out;
+        }
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > MAX_NESTING) {
+                int n = snprintf(c->err, c->errlen,
+                                 "%s:%lu: mappings and lists nested deeper than %d levels", c->name,
+                                 line, MAX_NESTING);
+                if (n >= 0 && (size_t)n >= c->errlen)
+                    mark_cut(c->err, c->errlen);
+                goto out;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
         }
         if (type == YAML_DOCUMENT_START_EVENT && ++documents > 1) {
             int n = snprintf(c->err, c->errlen,

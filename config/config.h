@@ -94,6 +94,8 @@ struct mes_config {
          * (checked with proxy_net_parse). */
         char trusted_proxies[CFG_MAX_PROXIES][64];
         int ntrusted_proxies;
+        int max_json_depth;   /* deepest nesting of a JSON body; deeper is 400 bad_json */
+        int thread_stack_kib; /* stack of each CivetWeb thread (http.c) */
     } http;
 
     struct {

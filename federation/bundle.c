@@ -17,6 +17,8 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "input.h"
+
 enum { WINDOW_LOG_MAX = 27 };
 
 static const unsigned char zero_hash[32];
@@ -1003,7 +1005,8 @@ int bundle_read(FILE *in, const struct ms_public *pk, const struct bundle_ops *o
     }
     json_error_t jerr;
     bool refused = true;
-    doc = json_loadb(manifest, mlen, JSON_REJECT_DUPLICATES, &jerr);
+    doc =
+        input_json_loadb(manifest, mlen, JSON_REJECT_DUPLICATES, INPUT_JSON_DEPTH_DOCUMENTS, &jerr);
     if (!json_is_object(doc))
         snprintf(err, errlen, "manifest: not a JSON object (%s)", jerr.text);
     else if ((claims = claims_parse(doc, &nclaims, err, errlen)) != NULL)

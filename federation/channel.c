@@ -16,6 +16,7 @@
 #include "db.h"
 #include "federation/bundle.h"
 #include "files/files.h"
+#include "input.h"
 #include "library/library.h"
 
 #define CHANNEL "library"
@@ -476,7 +477,8 @@ static void *import_prepare(const unsigned char *data, size_t len)
         return NULL; /* stored raw, the document read back: slower, the same */
     p->packed = blob_pack(data, len);
     p->doc = len >= 2 && len <= DOC_MAX && data[0] == '{'
-                 ? json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, NULL)
+                 ? input_json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
+                                    INPUT_JSON_DEPTH_DOCUMENTS, NULL)
                  : NULL;
     if (p->doc != NULL && !json_is_object(p->doc)) {
         json_decref(p->doc);
@@ -520,7 +522,9 @@ static json_t *load_doc(void *ctx, json_t *entry, char *err, size_t errlen)
     size_t size = 0;
     int why = 0;
     unsigned char *text = id ? blob_load(db, id, h, &size, &why, NULL) : NULL;
-    json_t *doc = text ? json_loadb((const char *)text, size, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *doc = text ? input_json_loadb((const char *)text, size, JSON_REJECT_DUPLICATES,
+                                          INPUT_JSON_DEPTH_DOCUMENTS, NULL)
+                       : NULL;
     free(text);
     if (!json_is_object(doc)) {
         json_decref(doc);

@@ -20,6 +20,7 @@
 #include "federation/sync.h"
 #include "files/files.h"
 #include "http.h"
+#include "input.h"
 #include "library/library.h"
 #include "node.h"
 
@@ -197,7 +198,8 @@ int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char 
     if (!any)
         return 0;
     char *text = fed_hub_get(n, "/federation/v1/contributions", 4u << 20, err, errlen);
-    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *doc =
+        text ? input_json_loadb(text, strlen(text), 0, INPUT_JSON_DEPTH_DOCUMENTS, NULL) : NULL;
     free(text);
     if (doc == NULL) {
         if (err[0] == '\0')

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "federation/report.h"
 #include "http.h"
+#include "input.h"
 #include "node.h"
 
 #define READERS (ROLE_MINISTRY | ROLE_ADMIN)
@@ -61,7 +62,8 @@ static json_t *latest_reports(struct req *r, const char *month)
     json_t *out = json_array();
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *rep =
-            json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+            input_json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
+                             INPUT_JSON_DEPTH_DOCUMENTS, NULL);
         if (rep == NULL)
             continue; /* verified when received; never expected */
         const char *name = db_col_text(st, 3);
@@ -422,8 +424,9 @@ static int ministry_chart(struct req *r)
                 json_array_append_new(labels, json_string(p));
                 values[n++] = 0;
             }
-            json_t *rep = json_loadb(sqlite3_column_blob(st, 2),
-                                     (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+            json_t *rep =
+                input_json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
+                                 INPUT_JSON_DEPTH_DOCUMENTS, NULL);
             values[n - 1] += logins(rep);
             json_decref(rep);
         }

@@ -18,6 +18,7 @@
 #include "federation/sync.h"
 #include "files/files.h"
 #include "http.h"
+#include "input.h"
 #include "node.h"
 
 /* ---- suppression ---- */
@@ -453,7 +454,8 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
 
 int report_check(const char *text, size_t len, const char *region, int64_t *sequence, char month[8])
 {
-    json_t *rep = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *rep =
+        input_json_loadb(text, len, JSON_REJECT_DUPLICATES, INPUT_JSON_DEPTH_DOCUMENTS, NULL);
     const char *format = NULL, *from = NULL, *m = NULL;
     json_int_t seq = 0;
     int rc = -1;
@@ -482,7 +484,9 @@ static int reports_receive(struct req *r)
         return r->status;
     size_t len = 0;
     unsigned char *raw = upload_bytes(r->upload, &len);
-    json_t *doc = raw ? json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *doc = raw ? input_json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES,
+                                         r->node->cfg.http.max_json_depth, NULL)
+                      : NULL;
     free(raw);
     const char *text = NULL, *sig = NULL;
     size_t tlen = 0;

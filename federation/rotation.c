@@ -18,6 +18,7 @@
 #include "federation/rotation.h"
 #include "federation/sync.h"
 #include "http.h"
+#include "input.h"
 #include "node.h"
 
 int hub_key_current(struct db *db, const struct mes_config *cfg, struct ms_public *pk, char *err,
@@ -98,7 +99,8 @@ int rotation_follow(struct node *n, struct db *db, const unsigned char want_id[M
                     struct ms_public *pk, char *err, size_t errlen)
 {
     char *text = fed_hub_get(n, "/federation/v1/key-rotations", 1 << 20, err, errlen);
-    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *doc =
+        text ? input_json_loadb(text, strlen(text), 0, INPUT_JSON_DEPTH_DOCUMENTS, NULL) : NULL;
     free(text);
     if (doc == NULL) {
         if (text != NULL || err[0] == '\0')
@@ -116,7 +118,7 @@ int rotation_follow(struct node *n, struct db *db, const unsigned char want_id[M
         const char *sig = json_string_value(json_object_get(x, "signature"));
         if (stmt == NULL || sig == NULL)
             continue;
-        json_t *s = json_loads(stmt, 0, NULL);
+        json_t *s = input_json_loadb(stmt, strlen(stmt), 0, INPUT_JSON_DEPTH_DOCUMENTS, NULL);
         const char *old_key = json_string_value(json_object_get(s, "old_key"));
         const char *new_key = json_string_value(json_object_get(s, "new_key"));
         struct ms_public old_pk, new_pk;

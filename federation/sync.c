@@ -20,6 +20,7 @@
 #include "federation/bundle.h"
 #include "federation/rotation.h"
 #include "files/files.h"
+#include "input.h"
 #include "node.h"
 
 /* Where an answer goes: memory up to `max` bytes, or a file up to `max` bytes. */
@@ -326,7 +327,8 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
         goto out;
     }
     json_error_t jerr;
-    doc = json_loadb(manifest, mlen, JSON_REJECT_DUPLICATES, &jerr);
+    doc =
+        input_json_loadb(manifest, mlen, JSON_REJECT_DUPLICATES, INPUT_JSON_DEPTH_DOCUMENTS, &jerr);
     if (!json_is_object(doc) || json_integer_value(json_object_get(doc, "version")) != version) {
         snprintf(err, errlen, "the channel's manifest is not the version its signature names");
         goto out;

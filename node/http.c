@@ -3,11 +3,22 @@
  * every request; the route table decides. CivetWeb gives a worker thread to each connection
  * for its keep-alive life, so `http.threads` bounds concurrent clients and timeouts are short
  * (PRODUCT.md section 8). Every answer carries Content-Length so keep-alive works.
+ *
+ * Hostile input is stopped here, before any handler: the path is percent-decoded by us (not
+ * by CivetWeb, which would cut it at a decoded NUL) and must be UTF-8 without control
+ * characters; a JSON body must be complete (a body shorter than its Content-Length is refused
+ * whole) and no deeper than http.max_json_depth before jansson, which recurses, sees it; the
+ * errors CivetWeb answers by itself go through on_http_error, in the same JSON shape. The
+ * worker threads get a stack of http.thread_stack_kib (see "worker stacks" below).
  */
 #include "http.h"
 
 #include <civetweb.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +27,7 @@
 
 #include "accounts/auth.h"
 #include "files/files.h"
+#include "input.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -174,12 +186,17 @@ int reply_json(struct req *r, int status, json_t *obj)
 
 int reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[512], clean[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    /* A message may quote client input; jansson makes no string of invalid UTF-8 (the answer
+     * would go out empty). */
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    input_text_printable(msg, len, clean, sizeof(clean));
+    return reply_json(r, status,
+                      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", clean));
 }
 
 int reply_raw(struct req *r, int status, const char *type, const void *data, size_t len, bool owned)
@@ -308,46 +325,68 @@ static void resolve_remote_addr(struct req *r)
                       r->remote_addr);
 }
 
-/* Reads the body into a NUL-terminated buffer; answers 413/400 itself. */
+/* Reads the whole body, Content-Length or chunked, and parses it as a JSON object into
+ * r->body; answers 400/413/503 itself and returns -1. A body is refused whole, never parsed in
+ * part: shorter than its Content-Length (the client closed its side, or sent nothing for
+ * http.request_timeout_ms), a chunked body CivetWeb cannot decode, or one nested deeper than
+ * http.max_json_depth (jansson recurses per level). A refusal before the body's end says
+ * "Connection: close": CivetWeb reads what is left of a body that is still coming (so that
+ * the client, still sending, gets the answer rather than a reset) and closes after a broken
+ * or short one. */
 static int read_body_or_respond(struct req *r, long long max)
 {
     long long len = r->ri->content_length;
-    if (len < 0) {
-        const char *te = req_header(r, "Transfer-Encoding");
-        if (te == NULL)
-            return 0;  /* no body */
-        len = max + 1; /* chunked: read up to the limit and see */
-    }
+    bool chunked = len < 0;
+    if (chunked && req_header(r, "Transfer-Encoding") == NULL)
+        return 0; /* no body */
     if (len == 0)
         return 0;
-    if (r->ri->content_length > max) {
-        /* The unread body stays on the socket: the client must not reuse it. */
+    if (len > max) {
         reply_header(r, "Connection", "close");
         reply_error(r, 413, "too_large", "request body exceeds %lld bytes", max);
         return -1;
     }
-    size_t cap = (size_t)(len < max + 1 ? len : max + 1);
+    /* A chunked body is read up to one byte past the limit, to see whether it ends there. */
+    size_t cap = chunked ? (size_t)max + 1 : (size_t)len;
     char *buf = malloc(cap + 1);
     if (buf == NULL) {
+        reply_header(r, "Connection", "close");
         reply_error(r, 503, "unavailable", "out of memory");
         return -1;
     }
     size_t got = 0;
-    while (got < cap) {
-        int n = mg_read(r->conn, buf + got, cap - got);
-        if (n <= 0)
-            break;
+    int n = 0;
+    while (got < cap && (n = mg_read(r->conn, buf + got, cap - got)) > 0)
         got += (size_t)n;
-    }
-    if ((long long)got > max) {
+    /* mg_read: 0 at the end of a chunked body or when the peer closed, -1 on a timeout, a
+     * reset, or a chunk CivetWeb 1.15 refuses (it reads no chunk extension: "b;x=y"). */
+    if (chunked ? n < 0 : got < (size_t)len) {
         free(buf);
+        reply_header(r, "Connection", "close");
+        if (chunked)
+            reply_error(r, 400, "bad_request",
+                        "the chunked body is malformed, cut short, or has chunk extensions "
+                        "(not supported here: send Content-Length)");
+        else
+            reply_error(r, 400, "bad_request",
+                        "the body ended before Content-Length: %zu of %lld bytes", got, len);
+        return -1;
+    }
+    if (got > (size_t)max) {
+        free(buf);
+        reply_header(r, "Connection", "close");
         reply_error(r, 413, "too_large", "request body exceeds %lld bytes", max);
         return -1;
     }
     buf[got] = '\0';
     json_error_t err;
-    r->body = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &err);
+    int depth = r->node->cfg.http.max_json_depth;
+    r->body = input_json_loadb(buf, got, JSON_REJECT_DUPLICATES, depth, &err);
     free(buf);
+    if (r->body == NULL && json_error_code(&err) == json_error_stack_overflow) {
+        reply_error(r, 400, "bad_json", "the JSON body is nested deeper than %d levels", depth);
+        return -1;
+    }
     if (r->body == NULL) {
         reply_error(r, 400, "bad_json", "invalid JSON at line %d column %d: %s", err.line,
                     err.column, err.text);
@@ -390,16 +429,28 @@ static const char *status_text(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
     case 409:
         return "Conflict";
+    case 411:
+        return "Length Required";
     case 413:
         return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Status";
     }
@@ -550,6 +601,28 @@ static void run_route(struct req *r)
     }
 }
 
+/* Framing that CivetWeb lets through and a proxy in front might read otherwise: a
+ * Content-Length that is not a plain decimal number (CivetWeb reads "12abc" as 12), or one
+ * beside Transfer-Encoding (RFC 9112 6.3: a smuggling attempt). Answers 400 and returns -1.
+ * Where the body ends is then unknown: the connection closes without reading on (any other
+ * refusal lets CivetWeb read the rest of the body and keep the connection). */
+static int framing_or_respond(struct req *r)
+{
+    const char *cl = req_header(r, "Content-Length");
+    if (cl == NULL)
+        return 0;
+    const char *why = NULL;
+    if (req_header(r, "Transfer-Encoding") != NULL)
+        why = "Content-Length and Transfer-Encoding together are refused";
+    else if (cl[0] == '\0' || cl[strspn(cl, "0123456789")] != '\0')
+        why = "Content-Length must be a decimal number";
+    if (why == NULL)
+        return 0;
+    reply_header(r, "Connection", "close");
+    mg_disable_connection_keep_alive(r->conn);
+    return reply_error(r, 400, "bad_request", "%s", why), -1;
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
     struct node *n = cbdata;
@@ -557,16 +630,27 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     atomic_fetch_add(&n->active_requests, 1);
     struct req r = {.node = n, .conn = conn, .ri = mg_get_request_info(conn), .route_index = -1};
     resolve_remote_addr(&r);
-    const char *path = r.ri->local_uri ? r.ri->local_uri : "/";
+    /* CivetWeb leaves the path as sent (decode_url: no), with dot segments removed. */
+    const char *raw = r.ri->local_uri ? r.ri->local_uri : "/";
+    size_t rawlen = strlen(raw);
+    char small[512], *path = rawlen < sizeof(small) ? small : malloc(rawlen + 1);
     char allow[128];
-    int i = route_find(r.ri->request_method, path, &r, allow, sizeof(allow));
+    int i = -3; /* -3: answered before routing */
+    if (path == NULL)
+        reply_error(&r, 503, "unavailable", "out of memory");
+    else if (input_path_decode(raw, path, rawlen + 1) < 0)
+        reply_error(&r, 400, "bad_path",
+                    "the path is not percent-encoded UTF-8 text (a NUL, a control character, "
+                    "a bad %%-escape, an encoded dot segment or invalid UTF-8)");
+    else if (framing_or_respond(&r) == 0)
+        i = route_find(r.ri->request_method, path, &r, allow, sizeof(allow));
     if (i == -2) {
         reply_header(&r, "Allow", "%s", allow);
         reply_error(&r, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
                     r.ri->request_method, allow);
     } else if (i == -1) {
         reply_error(&r, 404, "not_found", "no such route: %s", path);
-    } else {
+    } else if (i >= 0) {
         r.route = routes[i];
         r.route_index = i;
         r.db = node_thread_db(n);
@@ -583,8 +667,119 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     reply_reset(&r);
     json_decref(r.body);
     upload_free(r.upload);
+    if (path != small)
+        free(path);
     atomic_fetch_sub(&n->active_requests, 1);
     return r.status;
+}
+
+/* CivetWeb answers some requests by itself, before any handler (docs/architecture.md, "What
+ * CivetWeb answers by itself"): a request it cannot parse (400, which includes a method it
+ * does not know and headers larger than its buffer), a bad Content-Length (411), an HTTP
+ * version other than 1.0 and 1.1 (505), a Transfer-Encoding other than chunked (400). It calls
+ * this first: the answer goes out in the JSON shape of every other error, and the connection
+ * closes (CivetWeb closes it after any of these; we say so). Returns 0 (answered), or 1 to let
+ * CivetWeb answer (statuses below 400, which carry no error). */
+static int on_http_error(struct mg_connection *conn, int status, const char *errmsg)
+{
+    if (status < 400 || status > 599)
+        return 1;
+    const char *code, *what;
+    switch (status) {
+    case 400:
+        code = "bad_request", what = "malformed request";
+        break;
+    case 404:
+        code = "not_found", what = "not found";
+        break;
+    case 405:
+        code = "method_not_allowed", what = "method not allowed";
+        break;
+    case 411:
+        code = "length_required", what = "Content-Length must be a decimal number of bytes";
+        break;
+    case 413:
+        code = "too_large", what = "the request line and headers are too large";
+        break;
+    case 505:
+        code = "http_version", what = "only HTTP/1.0 and HTTP/1.1 are served";
+        break;
+    default:
+        code = status < 500 ? "bad_request" : "internal", what = "refused";
+        break;
+    }
+    char said[128], msg[256];
+    input_text_printable(errmsg ? errmsg : "", errmsg ? strlen(errmsg) : 0, said, sizeof(said));
+    if (said[0] == '\0' || strcasecmp(said, what) == 0)
+        snprintf(msg, sizeof(msg), "%s", what);
+    else
+        snprintf(msg, sizeof(msg), "%s (%s)", what, said);
+    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (body == NULL)
+        return 1;
+    char head[512];
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\n"
+                      "Content-Type: application/json; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\n"
+                      "X-Content-Type-Options: nosniff\r\n"
+                      "Cache-Control: no-store\r\n"
+                      "Connection: close\r\n\r\n",
+                      status, status_text(status), strlen(body));
+    mg_disable_connection_keep_alive(conn);
+    if (hn > 0 && (size_t)hn < sizeof(head)) {
+        mg_write(conn, head, (size_t)hn);
+        mg_write(conn, body, strlen(body));
+    }
+    free(body);
+    struct node *n = mg_get_user_data(mg_get_context(conn));
+    if (n != NULL)
+        metrics_observe(n->metrics, -1, status, 0);
+    return 0;
+}
+
+/* ---- worker stacks ---------------------------------------------------------------------- */
+
+/* CivetWeb as Debian builds it (1.15, USE_STACK_SIZE=102400) gives each thread it starts a
+ * 100 KiB stack: mg_start_thread_with_id calls pthread_attr_setstacksize with that constant,
+ * and no option changes it. That is too small for what runs on a worker (SQLite, jansson,
+ * argon2's caller, the handlers), and smaller still under AddressSanitizer.
+ *
+ * So this program defines pthread_attr_setstacksize itself. A definition in the executable
+ * comes first in the dynamic linker's lookup, so libcivetweb's calls (through its PLT) land
+ * here; this one passes every call on to the C library's (dlsym RTLD_NEXT), and only while
+ * http_start's mg_start creates CivetWeb's threads (stack_floor set) raises a smaller size to
+ * http.thread_stack_kib. At any other time, and for sizes already larger, the call is passed
+ * on unchanged. http_thread_stack_bytes lets /metrics show the size a worker really got. */
+static _Atomic size_t stack_floor;
+
+typedef int (*setstacksize_fn)(pthread_attr_t *, size_t);
+
+int pthread_attr_setstacksize(pthread_attr_t *attr, size_t size)
+{
+    static _Atomic(setstacksize_fn) real;
+    setstacksize_fn fn = atomic_load(&real);
+    if (fn == NULL) {
+        *(void **)&fn = dlsym(RTLD_NEXT, "pthread_attr_setstacksize");
+        if (fn == NULL)
+            return ENOSYS;
+        atomic_store(&real, fn);
+    }
+    size_t floor = atomic_load(&stack_floor);
+    return fn(attr, size < floor ? floor : size);
+}
+
+size_t http_thread_stack_bytes(void)
+{
+    pthread_attr_t a;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &a) != 0)
+        return 0;
+    pthread_attr_getstacksize(&a, &size);
+    pthread_attr_destroy(&a);
+    return size;
 }
 
 static void on_exit_thread(const struct mg_context *ctx, int thread_type, void *thread_pointer)
@@ -659,15 +854,18 @@ int http_start(struct node *n, char *err, size_t errlen)
                              "enable_keep_alive",
                              "yes",
                              "decode_url",
-                             "yes",
+                             "no", /* on_request decodes and checks the path */
                              "tcp_nodelay",
                              "1",
                              NULL};
     struct mg_callbacks cb = {0};
     cb.exit_thread = on_exit_thread;
     cb.log_message = on_log_message;
+    cb.http_error = on_http_error;
     mg_init_library(0);
+    atomic_store(&stack_floor, (size_t)n->cfg.http.thread_stack_kib * 1024);
     n->ctx = mg_start(&cb, n, options);
+    atomic_store(&stack_floor, 0);
     if (n->ctx == NULL) {
         snprintf(err, errlen, "cannot listen on %s (in use, or a bad address?)",
                  n->cfg.http.listen);

@@ -185,6 +185,9 @@ int reply_rows(struct req *r, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st)
 /* Replies 500 for an unexpected database failure, logging the statement's error. */
 int reply_db_error(struct req *r);
 
+/* Stack size in bytes of the calling thread (a worker: http.thread_stack_kib), 0 if unknown. */
+size_t http_thread_stack_bytes(void);
+
 /* Server lifetime. http_start returns 0 or -1 with a message in err. */
 int http_start(struct node *n, char *err, size_t errlen);
 void http_stop(struct node *n);

@@ -177,6 +177,8 @@ char *metrics_render(struct node *n, size_t *len)
     put(&t,
         "# HELP mes_http_threads Worker threads configured (one per keep-alive connection).\n"
         "# TYPE mes_http_threads gauge\nmes_http_threads %d\n"
+        "# HELP mes_http_worker_stack_bytes Stack of the worker thread that answered this.\n"
+        "# TYPE mes_http_worker_stack_bytes gauge\nmes_http_worker_stack_bytes %zu\n"
         "# HELP mes_http_active_requests Requests being handled now.\n"
         "# TYPE mes_http_active_requests gauge\nmes_http_active_requests %d\n"
         "# HELP mes_db_connections Open database connections (one per worker thread).\n"
@@ -195,9 +197,9 @@ char *metrics_render(struct node *n, size_t *len)
         "# TYPE mes_db_wal_bytes gauge\nmes_db_wal_bytes %lld\n"
         "# HELP mes_sqlite_memory_bytes Memory held by SQLite.\n"
         "# TYPE mes_sqlite_memory_bytes gauge\nmes_sqlite_memory_bytes %lld\n",
-        n->cfg.http.threads, atomic_load(&n->active_requests), atomic_load(&n->db_connections),
-        ds.statements_prepared, ds.commits, ds.rollbacks, ds.busy, file_size(n->db_path, ""),
-        file_size(n->db_path, "-wal"), (long long)sqlite3_memory_used());
+        n->cfg.http.threads, http_thread_stack_bytes(), atomic_load(&n->active_requests),
+        atomic_load(&n->db_connections), ds.statements_prepared, ds.commits, ds.rollbacks, ds.busy,
+        file_size(n->db_path, ""), file_size(n->db_path, "-wal"), (long long)sqlite3_memory_used());
     long long batches, grouped;
     writer_stats(n->writer, &batches, &grouped);
     put(&t,

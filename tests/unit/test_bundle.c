@@ -3,7 +3,8 @@
  * round-trips; a flipped byte anywhere, a truncation, bytes after the end, another key, a
  * blob its manifest does not name, named twice, or longer than claimed, oversize claims and
  * a zstd bomb are each refused, and a refused bundle reaches the consumer's blob callback
- * only with blobs that matched their hashes.
+ * only with blobs that matched their hashes. JSON from peers nested too deep (a manifest, a
+ * report) is refused before jansson, which recurses, parses it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include <zstd.h>
 
 #include "federation/bundle.h"
+#include "federation/report.h"
+#include "input.h"
 
 static struct ms_public pk, other_pk;
 static struct ms_secret *sk, *other_sk;
@@ -461,6 +464,63 @@ static void prepared_blobs_are_handed_over_and_released(void **state)
     free(m);
 }
 
+/* `prefix`, then `depth` nested arrays around 1, then `suffix`: malloc'd. */
+static char *nested(const char *prefix, int depth, const char *suffix)
+{
+    size_t lp = strlen(prefix), ls = strlen(suffix);
+    char *t = malloc(lp + 2 * (size_t)depth + ls + 2);
+    assert_non_null(t);
+    memcpy(t, prefix, lp);
+    memset(t + lp, '[', (size_t)depth);
+    t[lp + (size_t)depth] = '1';
+    memset(t + lp + (size_t)depth + 1, ']', (size_t)depth);
+    memcpy(t + lp + 2 * (size_t)depth + 1, suffix, ls + 1);
+    return t;
+}
+
+/* A signed manifest, or a report, that nests deeper than INPUT_JSON_DEPTH_DOCUMENTS is refused
+ * as a whole, even though every field the reader looks at is well-formed. */
+static void deep_json_from_peers_is_refused(void **state)
+{
+    (void)state;
+    char *m = manifest_for(blobs, 1, 0), err[256];
+    m[strlen(m) - 1] = '\0'; /* reopen the object to add a field */
+    int order[] = {0};
+    /* The manifest's object is one level: 63 arrays inside make the most accepted. */
+    int depths[] = {INPUT_JSON_DEPTH_DOCUMENTS - 1, INPUT_JSON_DEPTH_DOCUMENTS, 2000};
+    for (int d = 0; d < 3; d++) {
+        int depth = depths[d];
+        char prefix[1024];
+        snprintf(prefix, sizeof(prefix), "%s,\"note\":", m);
+        char *deep = nested(prefix, depth, "}");
+        size_t len;
+        char *b = build(sk, deep, blobs, order, 1, &len);
+        struct seen s = {0};
+        int rc = read_mem(b, len, &pk, &s, err, sizeof(err));
+        if (depth < INPUT_JSON_DEPTH_DOCUMENTS) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "nested deeper than 64 levels"));
+            assert_int_equal(s.blobs, 0);
+        }
+        free(b);
+        free(deep);
+    }
+    free(m);
+
+    const char *report = "{\"format\":\"mes-report-1\",\"region\":\"05\",\"sequence\":1,"
+                         "\"period\":{\"month\":\"2026-09\"},\"tables\":";
+    int64_t seq = 0;
+    char month[8];
+    char *ok = nested(report, 10, "}"), *deep = nested(report, 2000, "}");
+    assert_int_equal(report_check(ok, strlen(ok), "05", &seq, month), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(report_check(deep, strlen(deep), "05", &seq, month), -1);
+    free(ok);
+    free(deep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +531,7 @@ int main(void)
         cmocka_unit_test(bombs_are_refused),
         cmocka_unit_test(raw_frames_are_standard_zstd),
         cmocka_unit_test(prepared_blobs_are_handed_over_and_released),
+        cmocka_unit_test(deep_json_from_peers_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

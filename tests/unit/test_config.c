@@ -84,6 +84,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.http.access_log, "");
     assert_string_equal(cfg.http.public_url, "");
     assert_int_equal(cfg.http.ntrusted_proxies, 0);
+    assert_int_equal(cfg.http.max_json_depth, 32);
+    assert_int_equal(cfg.http.thread_stack_kib, 1024);
     assert_string_equal(cfg.storage.data_dir, "/var/lib/mesnode");
     assert_int_equal(cfg.storage.busy_timeout_ms, 5000);
     assert_int_equal(cfg.storage.synchronous, SYNC_FULL);
@@ -596,6 +598,46 @@ static void test_syntax_and_shape(void **state)
     refused("? [a, b]\n: c\n", 1, "a key must be a plain word", NULL);
 }
 
+/* The keys that bound hostile input, and nesting that would make the loader itself slow. */
+static void test_hostile_input_bounds(void **state)
+{
+    (void)state;
+    assert_int_equal(load("http:\n  max_json_depth: 8\n  thread_stack_kib: 4096\n"), 0);
+    assert_int_equal(cfg.http.max_json_depth, 8);
+    assert_int_equal(cfg.http.thread_stack_kib, 4096);
+    refused("http:\n  max_json_depth: 0\n", 2, "http.max_json_depth", "between 1 and 1024");
+    refused("http:\n  max_json_depth: 2048\n", 2, "http.max_json_depth", "got \"2048\"");
+    refused("http:\n  thread_stack_kib: 100\n", 2, "http.thread_stack_kib",
+            "between 256 and 65536");
+    refused("http:\n  thread_stack_kib: 1048576\n", 2, "http.thread_stack_kib", NULL);
+
+    /* Nesting: the document's mapping and 15 under it (16 levels) pass the first pass, and are
+     * then refused for what they are; 17 do not. 20,000 levels of flow mappings took libyaml
+     * 16 s before the bound: refused at once. */
+    char text[64 + 20000 * 5];
+    int depth[] = {15, 16, 20000};
+    for (int d = 0; d < 3; d++) {
+        size_t o = 0;
+        o += (size_t)snprintf(text + o, sizeof(text) - o, "http: ");
+        for (int i = 0; i < depth[d]; i++)
+            o += (size_t)snprintf(text + o, sizeof(text) - o, "{a: ");
+        text[o++] = '1';
+        for (int i = 0; i < depth[d]; i++)
+            text[o++] = '}';
+        text[o++] = '\n';
+        text[o] = '\0';
+        if (depth[d] < 16)
+            refused(text, 1, "http.a", "unknown key");
+        else
+            refused(text, 1, "mappings and lists nested deeper than 16 levels", NULL);
+    }
+    /* Block style counts the same way. */
+    size_t o = 0;
+    for (int i = 0; i < 17; i++)
+        o += (size_t)snprintf(text + o, sizeof(text) - o, "%*sa:\n", i * 2, "");
+    refused(text, 17, "mappings and lists nested deeper than 16 levels", NULL);
+}
+
 static void test_file_errors(void **state)
 {
     (void)state;
@@ -658,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_too_long_strings_refused),
         cmocka_unit_test(test_syntax_and_shape),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_hostile_input_bounds),
         cmocka_unit_test(test_messages_are_bounded_and_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
