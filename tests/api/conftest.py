@@ -79,21 +79,26 @@ class Node:
 
     def __init__(self, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="mesnode-test-")
+        self._start([MESNODE, "demo", "--port", "0", "--data", os.path.join(self.dir, "data"), *extra_args],
+                    r"running: http://127\.0\.0\.1:(\d+)/")
+
+    def _start(self, argv, port_pattern):
+        """Runs `argv`, its output in the node's log, and waits until the log names the port
+        (the first group of `port_pattern`)."""
         self.log = open(os.path.join(self.dir, "stdout.log"), "w+")
-        self.proc = subprocess.Popen(
-            [MESNODE, "demo", "--port", "0", "--data", os.path.join(self.dir, "data"), *extra_args],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         self.port = None
         while time.time() < deadline and self.port is None:
             if self.proc.poll() is not None:
                 raise RuntimeError("mesnode exited: " + self.output())
-            m = re.search(r"running: http://127\.0\.0\.1:(\d+)/", self.output())
+            m = re.search(port_pattern, self.output())
             if m:
                 self.port = int(m.group(1))
             else:
                 time.sleep(0.05)
         if self.port is None:
+            self.proc.kill()
             raise RuntimeError("mesnode did not start: " + self.output())
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -158,20 +163,4 @@ class ServedNode(Node):
         with open(self.config, "w") as f:
             f.write(f'http:\n  listen: "127.0.0.1:{port}"\n  threads: {threads}\n{http}\n'
                     f'storage:\n  data_dir: "{data}"\n  synchronous: normal\n{extra}')
-        self.log = open(os.path.join(self.dir, "stdout.log"), "w+")
-        self.proc = subprocess.Popen([MESNODE, "serve", "--config", self.config],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        self.port = None
-        while time.time() < deadline and self.port is None:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mesnode exited: " + self.output())
-            m = re.search(r"on port (\d+)", self.output())
-            if m:
-                self.port = int(m.group(1))
-            else:
-                time.sleep(0.05)
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("mesnode did not start: " + self.output())
-        self.base = f"http://127.0.0.1:{self.port}"
+        self._start([MESNODE, "serve", "--config", self.config], r"on port (\d+)")

@@ -5,16 +5,12 @@ which come in the JSON error shape. Raw sockets where an HTTP library would not 
 """
 import datetime
 import json
-import os
 import socket
-import subprocess
-import tempfile
-import shutil
 import time
 
 import pytest
 
-from conftest import MESNODE, Node
+from conftest import ServedNode
 
 
 # ---- raw HTTP ---------------------------------------------------------------------------------
@@ -97,43 +93,9 @@ def alive(node):
 
 # ---- a node served from a configuration -------------------------------------------------------
 
-class Served(Node):
-    """The demo region's data served by `mesnode serve` with a configuration of the test's."""
-
-    def __init__(self, http):
-        demo = Node()  # creates and fills a data directory
-        demo.proc.terminate()
-        demo.proc.wait(timeout=30)
-        self.dir = tempfile.mkdtemp(prefix="mesnode-served-")
-        shutil.copytree(os.path.join(demo.dir, "data"), os.path.join(self.dir, "data"))
-        demo.stop()  # removes its directory
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        cfg = os.path.join(self.dir, "node.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"storage:\n  data_dir: \"{os.path.join(self.dir, 'data')}\"\n"
-                    f"  synchronous: normal\nhttp:\n  listen: \"127.0.0.1:{port}\"\n")
-            for k, v in http.items():
-                f.write(f"  {k}: {v}\n")
-        self.log = open(os.path.join(self.dir, "stdout.log"), "w+")
-        self.proc = subprocess.Popen([MESNODE, "serve", "--config", cfg], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.port, self.base = port, f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mesnode serve exited: " + self.output())
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("mesnode serve did not start: " + self.output())
-
-
 def serve(http):
-    n = Served(http)
+    """The demo region served by `mesnode serve` with these http keys (conftest.ServedNode)."""
+    n = ServedNode(http="".join(f"  {k}: {v}\n" for k, v in http.items()))
     yield n
     code = n.stop()
     assert code == 0, f"mesnode exited with {code}:\n{n.last_output[-6000:]}"

@@ -4,60 +4,32 @@ the owner's browser, holding the device cookie of an earlier login, gets in at o
 its own failures only. Forged and foreign cookies earn nothing; a cookie that fails too often
 loses its trust. A node of its own (`serve` over a generated demo region) with delays of seconds
 rather than minutes; every client here is 127.0.0.1, the attacker's address and the owner's."""
-import os
 import re
-import subprocess
 import time
 
 import pytest
 
-from conftest import MESNODE, Client
+from conftest import Client, ServedNode
 
 DELAY_S, MAX_DELAY_S = 2, 8
-CONFIG = """region:
-  name: "Демонстрационный регион"
-  code: "00"
-http:
-  listen: "127.0.0.1:0"
-  access_log: "off"
-storage:
-  data_dir: "{data}"
-  synchronous: normal
-auth:
+AUTH = f"""auth:
   client_free_failures: 3
   login_free_failures: 100
   address_free_failures: 1000
   device_free_failures: 2
   device_lockout_failures: 3
-  delay_s: {delay}
-  max_delay_s: {max_delay}
+  delay_s: {DELAY_S}
+  max_delay_s: {MAX_DELAY_S}
   failure_window_s: 3600
 """
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    d = tmp_path_factory.mktemp("throttle")
-    gen = subprocess.run([MESNODE, "gen", "--scale", "demo", "--data", str(d / "data")],
-                         capture_output=True, text=True, timeout=120)
-    assert gen.returncode == 0, gen.stderr
-    (d / "node.yaml").write_text(CONFIG.format(data=d / "data", delay=DELAY_S, max_delay=MAX_DELAY_S))
-    log = open(d / "serve.log", "w+")
-    proc = subprocess.Popen([MESNODE, "serve", "--config", str(d / "node.yaml")], stdout=log,
-                            stderr=subprocess.STDOUT)
-    port = None
-    for _ in range(400):
-        m = re.search(r"on port (\d+)", (d / "serve.log").read_text())
-        if m:
-            port = int(m.group(1))
-            break
-        assert proc.poll() is None, (d / "serve.log").read_text()
-        time.sleep(0.05)
-    assert port, (d / "serve.log").read_text()
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    assert proc.wait(timeout=20) == 0, (d / "serve.log").read_text()[-4000:]
-    log.close()
+def base():
+    n = ServedNode(http='  access_log: "off"\n', extra=AUTH)
+    yield n.base
+    code = n.stop()
+    assert code == 0, n.last_output[-4000:]
 
 
 def login(client, name, password="demo"):
