@@ -78,7 +78,7 @@ FUZZ_OBJ := $(LIBSRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/assets.o
 
 build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Wall -Wextra -Werror $(FUZZ_SAN) -o $@ $< config/config.c -lyaml -lsodium
+	clang -Wall -Wextra -Werror $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c -lyaml -lsodium
 
 build/fuzz/obj/%.o: %.c $(wildcard node/*.h node/*/*.h config/*.h federation/*.h)
 	@mkdir -p $(dir $@)
@@ -91,7 +91,7 @@ build/fuzz/obj/gen/assets.o: $(BUILD)/gen/assets.c
 FUZZ_NODE := $(filter-out build/fuzz/fuzz_config,$(FUZZ_BIN))
 $(FUZZ_NODE): build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Wall -Wextra -Werror $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+	clang -Wall -Wextra -Werror $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
