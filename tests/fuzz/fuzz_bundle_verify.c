@@ -317,16 +317,17 @@ static void write_file(const char *dir, const char *name, const void *data, size
     }
 }
 
-/* A described seed: flags, the flip byte, the manifest, then records of the given texts. */
+/* A described seed: flags, the flip byte, the manifest, then records of the given texts, the
+ * last with selector `last` (the others 0, but 8 for the second: a frame of its own). */
 static void seed_described(const char *dir, const char *name, uint8_t flags, const char *manifest,
-                           const char *const *blobs, int n)
+                           const char *const *blobs, int n, uint8_t last)
 {
     struct buf b = {0};
     put(&b, &flags, 1);
     put(&b, "\x80", 1);
     put(&b, manifest, strlen(manifest) + 1);
     for (int i = 0; i < n; i++) {
-        uint8_t head[2] = {i == 1 ? 8 : 0, (uint8_t)strlen(blobs[i])};
+        uint8_t head[2] = {i == n - 1 ? last : i == 1 ? 8 : 0, (uint8_t)strlen(blobs[i])};
         put(&b, head, 2);
         put(&b, blobs[i], strlen(blobs[i]));
     }
@@ -377,11 +378,25 @@ static void write_seeds(const char *dir)
 {
     static const char *const blobs[] = {"первый файл", "второй файл, длиннее первого", "third",
                                         "{\"json\": true}"};
-    seed_described(dir, "empty", 1 | 4, "{\"kind\":\"test\"}", blobs, 0);
-    seed_described(dir, "one", 1 | 4, "{\"kind\":\"package\",\"items\":[]}", blobs, 1);
-    seed_described(dir, "four_kept", 1 | 2 | 4, "{\"kind\":\"channel\",\"version\":1}", blobs, 4);
-    seed_described(dir, "flipped", 1 | 4 | 8, "{}", blobs, 2);
-    seed_described(dir, "own_claims", 1, "{\"blobs\":[]}", blobs, 0);
+    static const struct {
+        const char *name;
+        uint8_t flags, last;
+    } faults[] = {
+        {"fault_flipped", 8, 0},      {"fault_no_marker", 16, 0},
+        {"fault_trailing", 32, 0},    {"fault_manifest_key", 64, 0},
+        {"fault_file_key", 128, 0},   {"fault_other_hash", 0, 1 | (0 << 4)},
+        {"fault_zero_hash", 0, 2},    {"fault_flipped_hash", 0, 3},
+        {"fault_longer_head", 0, 4},  {"fault_not_named", 0, 16},
+        {"fault_named_twice", 0, 32}, {"fault_claim_longer", 0, 64},
+    };
+    seed_described(dir, "empty", 1 | 4, "{\"kind\":\"test\"}", blobs, 0, 0);
+    seed_described(dir, "one", 1 | 4, "{\"kind\":\"package\",\"items\":[]}", blobs, 1, 0);
+    seed_described(dir, "four_kept", 1 | 2 | 4, "{\"kind\":\"channel\",\"version\":1}", blobs, 4,
+                   0);
+    seed_described(dir, "own_claims", 1, "{\"blobs\":[]}", blobs, 0, 0);
+    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+        seed_described(dir, faults[i].name, 1 | 4 | faults[i].flags, "{}", blobs, 2,
+                       faults[i].last);
     seed_written(dir, "written", blobs, 3, 3);
     seed_written(dir, "written_empty", blobs, 0, 1);
     printf("seeds written to %s\n", dir);
