@@ -20,7 +20,7 @@
  * A record's selector: bits 0-1 the hash its head carries (0 its own, 1 that of record
  * (selector >> 4) % count, 2 zeros, 3 its own with a bit flipped); bit 2 a head claiming one
  * byte more than follows; bit 3 a new zstd frame before it; with written claims, bit 4 leaves
- * it out of them, bit 5 names it twice, bit 6 claims one byte more, bit 7 (for clarity, none).
+ * it out of them, bit 5 names it twice, bit 6 claims one byte more; bit 7 is not used.
  *
  * Oracles besides the sanitizers: a consumer is given only blobs that match their hash; a
  * described bundle without any fault (distinct blobs, own hashes, true lengths, written claims,
