@@ -471,6 +471,45 @@ int report_check(const char *text, size_t len, const char *region, int64_t *sequ
     return rc;
 }
 
+int report_verify(const void *body, size_t len, const struct ms_public *pk, const char *region,
+                  struct report_received *out, char *err, size_t errlen)
+{
+    char why[256];
+    struct ms_sig *sig = NULL;
+    int verdict = REPORT_OK;
+    memset(out, 0, sizeof(*out));
+    out->doc =
+        input_json_loadb(body, len, JSON_REJECT_DUPLICATES, INPUT_JSON_DEPTH_DOCUMENTS, NULL);
+    if (json_unpack(out->doc, "{s:s%,s:s}", "report", &out->text, &out->len, "signature",
+                    &out->signature) != 0) {
+        snprintf(err, errlen, "the body is {\"report\": ..., \"signature\": ...}");
+        verdict = REPORT_BAD_BODY;
+        goto out;
+    }
+    /* A parsed signature holds its trusted comment (8 KiB): not on a worker's stack. */
+    if ((sig = malloc(sizeof(*sig))) == NULL ||
+        ms_verify(pk, out->text, out->len, out->signature, strlen(out->signature), sig, why,
+                  sizeof(why)) != 0) {
+        snprintf(err, errlen, "the report's signature: %s", sig ? why : "out of memory");
+        verdict = REPORT_BAD_SIGNATURE;
+        goto out;
+    }
+    int check = report_check(out->text, out->len, region, &out->sequence, out->month);
+    if (check != 0) {
+        snprintf(err, errlen, "%s",
+                 check > 0 ? "a region sends only its own reports"
+                           : "not a report (format, region, sequence, period.month)");
+        verdict = check > 0 ? REPORT_FOREIGN : REPORT_NOT_A_REPORT;
+    }
+out:
+    free(sig);
+    if (verdict != REPORT_OK) {
+        json_decref(out->doc);
+        memset(out, 0, sizeof(*out));
+    }
+    return verdict;
+}
+
 /* POST /federation/v1/reports {"report": JSON text, "signature": minisig}: an enrolled
  * region's signed report, kept once per (region, sequence): the same again answers 200, other
  * content under a number already taken 409. */
@@ -484,38 +523,22 @@ static int reports_receive(struct req *r)
         return r->status;
     size_t len = 0;
     unsigned char *raw = upload_bytes(r->upload, &len);
-    json_t *doc = raw ? input_json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES,
-                                         r->node->cfg.http.max_json_depth, NULL)
-                      : NULL;
+    if (raw == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    struct report_received rep;
+    char why[512];
+    int verdict = report_verify(raw, len, &pk, code, &rep, why, sizeof(why));
     free(raw);
-    const char *text = NULL, *sig = NULL;
-    size_t tlen = 0;
-    if (json_unpack(doc, "{s:s%,s:s}", "report", &text, &tlen, "signature", &sig) != 0) {
-        json_decref(doc);
-        return reply_error(r, 400, "bad_request",
-                           "the body is {\"report\": ..., \"signature\": "
-                           "...}");
-    }
-    struct ms_sig parsed;
-    char why[256];
-    if (ms_verify(&pk, text, tlen, sig, strlen(sig), &parsed, why, sizeof(why)) != 0) {
-        json_decref(doc);
-        return reply_error(r, 400, "bad_request", "the report's signature: %s", why);
-    }
-    int64_t seq = 0;
-    char month[8];
-    int check = report_check(text, tlen, code, &seq, month);
-    int bad = check<0, foreign = check> 0;
-    json_t *rep = NULL;
+    if (verdict != REPORT_OK)
+        return reply_error(r, verdict == REPORT_FOREIGN ? 403 : 400,
+                           verdict == REPORT_FOREIGN ? "forbidden" : "bad_request", "%s", why);
+    const char *text = rep.text, *sig = rep.signature;
+    size_t tlen = rep.len;
+    int64_t seq = rep.sequence;
+    const char *month = rep.month;
     unsigned char hash[32];
     crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, tlen, NULL, 0);
     int rc;
-    if (bad || foreign) {
-        rc = reply_error(r, foreign ? 403 : 400, foreign ? "forbidden" : "bad_request",
-                         foreign ? "a region sends only its own reports"
-                                 : "not a report (format, region, sequence, period.month)");
-        goto out;
-    }
     sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO fed_reports (region, sequence, period, hash, "
                                       "body, signature) VALUES (:r, :s, :p, :h, :b, :sig) ON "
                                       "CONFLICT DO NOTHING");
@@ -557,8 +580,7 @@ static int reports_receive(struct req *r)
                             "other content",
                             (long long)seq, code);
 out:
-    json_decref(rep);
-    json_decref(doc);
+    json_decref(rep.doc);
     return rc;
 }
 

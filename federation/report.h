@@ -45,6 +45,27 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
 int report_check(const char *text, size_t len, const char *region, int64_t *sequence,
                  char month[8]);
 
+/* A report as the hub received it: the fields point into `doc` (the parsed body), which
+ * json_decref(doc) frees. */
+struct report_received {
+    json_t *doc;
+    const char *text; /* the report's JSON text, as signed */
+    size_t len;
+    const char *signature; /* its .minisig text */
+    int64_t sequence;
+    char month[8];
+};
+enum { REPORT_OK, REPORT_BAD_BODY, REPORT_BAD_SIGNATURE, REPORT_NOT_A_REPORT, REPORT_FOREIGN };
+
+/* The hub's check of a received body (POST /federation/v1/reports, the request's own signature
+ * checked before; no database): {"report": JSON text, "signature": minisig} (duplicate keys
+ * refused), the report's signature by the region's key `pk`, then report_check against
+ * `region`. REPORT_OK with *out filled (the caller frees out->doc); otherwise *out is empty, a
+ * message is in err and the verdict says which: REPORT_BAD_BODY (not that shape),
+ * REPORT_BAD_SIGNATURE, REPORT_NOT_A_REPORT, REPORT_FOREIGN (another region's report). */
+int report_verify(const void *body, size_t len, const struct ms_public *pk, const char *region,
+                  struct report_received *out, char *err, size_t errlen);
+
 /* At the hub (ministry.c): a report's row of the Ministry's summary: coverage, the average mark
  * over published cells, attendance, homework, library, logins; whatever the report's shape,
  * absent or suppressed values are nulls. Borrowed arguments; NULL when one is NULL. */

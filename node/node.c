@@ -228,34 +228,33 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-int node_serve(struct node *n)
+int node_start(struct node *n, char *err, size_t errlen)
 {
-    char err[512];
-    if (pthread_mutex_init(&n->access_log_lock, NULL) != 0)
-        return 1;
+    if (pthread_mutex_init(&n->access_log_lock, NULL) != 0) {
+        snprintf(err, errlen, "cannot initialise a lock");
+        return -1;
+    }
     const char *al = n->cfg.http.access_log;
     if (strcmp(al, "off") == 0)
         n->access_log = NULL;
     else if (al[0] == '\0')
         n->access_log = stderr;
     else if ((n->access_log = fopen(al, "a")) == NULL) {
-        log_error("%s: cannot open access log: %s", al, strerror(errno));
-        return 1;
+        snprintf(err, errlen, "%s: cannot open access log: %s", al, strerror(errno));
+        return -1;
     }
-    if (n->key == NULL && node_load_key(n, err, sizeof(err)) != 0) {
-        log_error("%s", err);
-        return 1;
-    }
+    if (n->key == NULL && node_load_key(n, err, errlen) != 0)
+        return -1;
     /* The key of the login throttle's device cookies, made at the first start. */
     unsigned char cookie_key[THROTTLE_KEY_BYTES];
-    struct db *db = db_open(n->db_path, &n->cfg, err, sizeof(err));
-    if (db == NULL || throttle_load_key(db, cookie_key) != 0) {
-        if (db != NULL)
-            log_error("%s: cannot read the device-cookie key: %s", n->db_path, db_errmsg(db));
-        else
-            log_error("%s", err);
+    struct db *db = db_open(n->db_path, &n->cfg, err, errlen);
+    if (db == NULL)
+        return -1;
+    if (throttle_load_key(db, cookie_key) != 0) {
+        snprintf(err, errlen, "%s: cannot read the device-cookie key: %s", n->db_path,
+                 db_errmsg(db));
         db_close(db);
-        return 1;
+        return -1;
     }
     db_close(db);
     n->throttle = throttle_create(&n->cfg, cookie_key);
@@ -263,24 +262,49 @@ int node_serve(struct node *n)
     n->metrics = metrics_create(http_route_count());
     n->cache = view_cache_create((size_t)n->cfg.http.cache_mb << 20);
     if (n->throttle == NULL || n->metrics == NULL || (n->cfg.http.cache_mb && !n->cache)) {
-        log_error("out of memory");
-        return 1;
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
+    signal(SIGPIPE, SIG_IGN); /* a client gone while answered: mg_write fails instead */
+    if ((n->writer = writer_start(n, err, errlen)) == NULL)
+        return -1;
+    if (http_start(n, err, errlen) != 0)
+        return -1;
+    log_info("serving %s on port %d (%d threads), data in %s", n->cfg.region.name, n->port,
+             n->cfg.http.threads, n->cfg.storage.data_dir);
+    return 0;
+}
+
+void node_stop(struct node *n)
+{
+    http_stop(n);
+    writer_stop(n->writer);
+    n->writer = NULL;
+    node_thread_db_close(n);
+    throttle_destroy(n->throttle);
+    n->throttle = NULL;
+    metrics_destroy(n->metrics);
+    n->metrics = NULL;
+    view_cache_destroy(n->cache);
+    n->cache = NULL;
+    ms_secret_free(n->key);
+    n->key = NULL;
+    if (n->access_log != NULL && n->access_log != stderr)
+        fclose(n->access_log);
+    n->access_log = NULL;
+}
+
+int node_serve(struct node *n)
+{
+    char err[512];
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if ((n->writer = writer_start(n, err, sizeof(err))) == NULL) {
+    if (node_start(n, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return 1;
     }
-    if (http_start(n, err, sizeof(err)) != 0) {
-        log_error("%s", err);
-        return 1;
-    }
-    log_info("serving %s on port %d (%d threads), data in %s", n->cfg.region.name, n->port,
-             n->cfg.http.threads, n->cfg.storage.data_dir);
     if (fed_start(n) != 0) {
         log_error("federation: cannot start its schedule");
         return 1;
@@ -291,16 +315,6 @@ int node_serve(struct node *n)
         pause();
     log_info("stopping");
     fed_stop(n);
-    http_stop(n);
-    writer_stop(n->writer);
-    node_thread_db_close(n);
-    throttle_destroy(n->throttle);
-    metrics_destroy(n->metrics);
-    view_cache_destroy(n->cache);
-    n->cache = NULL;
-    ms_secret_free(n->key);
-    n->key = NULL;
-    if (n->access_log != NULL && n->access_log != stderr)
-        fclose(n->access_log);
+    node_stop(n);
     return 0;
 }

@@ -75,7 +75,16 @@ struct db *node_thread_db(struct node *n);
 /* Closes the calling thread's connection (worker thread exit). */
 void node_thread_db_close(struct node *n);
 
-/* Runs the server until SIGINT/SIGTERM. Returns the process exit code. */
+/* Starts serving on storage node_open_storage prepared: the access log, the signing key, the
+ * throttle, metrics, read cache, the writer and the HTTP server (n->port is then the port
+ * bound), and ignores SIGPIPE. Returns 0, or -1 with err (what was started stays; the process
+ * is expected to exit). The federation's schedule is not started (node_serve does that). */
+int node_start(struct node *n, char *err, size_t errlen);
+/* Stops what node_start started and frees it, the signing key included. */
+void node_stop(struct node *n);
+
+/* node_start, the federation's schedule, then serving until SIGINT/SIGTERM, then node_stop.
+ * Returns the process exit code. */
 int node_serve(struct node *n);
 
 #endif
