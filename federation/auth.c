@@ -59,7 +59,7 @@ int fed_region_or_respond(struct req *r, const unsigned char body_hash[32], char
     db_bind_text(st, ":c", region);
     struct ms_public pk;
     char err[128];
-    int found = sqlite3_step(st) == SQLITE_ROW;
+    int found = db_step(st) == SQLITE_ROW;
     int bad_key = found && ms_public_parse(db_col_text(st, 0), strlen(db_col_text(st, 0)), &pk, err,
                                            sizeof(err)) != 0;
     sqlite3_reset(st);

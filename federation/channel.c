@@ -43,7 +43,7 @@ int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms
     if (db_begin_write(db) != SQLITE_OK)
         goto db_error;
     sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(version), 0) FROM channel_versions");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+    if (st == NULL || db_step(st) != SQLITE_ROW)
         goto db_error;
     int64_t previous = sqlite3_column_int64(st, 0), next = previous + 1;
     sqlite3_reset(st);
@@ -51,7 +51,7 @@ int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms
     if (st == NULL)
         goto db_error;
     json_t *ids = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
     sqlite3_reset(st);
     size_t i;
@@ -176,7 +176,7 @@ static char *load_version(struct db *db, int64_t *version, int64_t *previous, in
     }
     db_bind_int(st, ":v", *version);
     char *text = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_step(st) == SQLITE_ROW) {
         *version = sqlite3_column_int64(st, 0);
         *previous = sqlite3_column_int64(st, 1);
         *expires = sqlite3_column_int64(st, 2);
@@ -270,7 +270,7 @@ static struct out_blob *bundle_blobs(struct db *db, json_t *doc, json_t *base, i
     if (st == NULL)
         goto db_error;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(st, 1) == 32 &&
             (o = out_blob_find(v, n, sqlite3_column_blob(st, 1))) != NULL) {
             o->row.id = sqlite3_column_int64(st, 0);
@@ -415,7 +415,7 @@ int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
     }
     int64_t held = 0;
     unsigned char held_hash[32] = {0};
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_step(st) == SQLITE_ROW) {
         held = sqlite3_column_int64(st, 0);
         if (sqlite3_column_bytes(st, 1) == 32)
             memcpy(held_hash, sqlite3_column_blob(st, 1), 32);

@@ -46,7 +46,7 @@ static int contribute(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", r->params[0]);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_db_error(r);
     }
@@ -163,7 +163,7 @@ int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char 
     for (;;) {
         sqlite3_stmt *st = db_stmt(db, "SELECT id, item_id FROM fed_contributions WHERE status = "
                                        "'queued' ORDER BY id LIMIT 1");
-        if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
+        if (st == NULL || db_step(st) != SQLITE_ROW) {
             if (st)
                 sqlite3_reset(st);
             break;
@@ -192,7 +192,7 @@ int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char 
     }
     /* Take the verdicts of those sent. */
     sqlite3_stmt *waiting = db_stmt(db, "SELECT 1 FROM fed_contributions WHERE status = 'sent'");
-    bool any = waiting != NULL && sqlite3_step(waiting) == SQLITE_ROW;
+    bool any = waiting != NULL && db_step(waiting) == SQLITE_ROW;
     if (waiting != NULL)
         sqlite3_reset(waiting);
     if (!any)
@@ -314,7 +314,7 @@ static int contributions_receive(struct req *r)
     }
     db_bind_text(st, ":r", code);
     db_bind_int(st, ":n", number);
-    bool seen = sqlite3_step(st) == SQLITE_ROW;
+    bool seen = db_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     if (seen) {
         status = reply_json(r, 200,
@@ -328,7 +328,7 @@ static int contributions_receive(struct req *r)
                         "fed_regions WHERE code = :c");
     if (st != NULL) {
         db_bind_text(st, ":c", code);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        if (db_step(st) == SQLITE_ROW)
             snprintf(name, sizeof(name), "%s", db_col_text(st, 0));
         sqlite3_reset(st);
     }
@@ -379,7 +379,7 @@ static int contributions_list(struct req *r)
         return reply_db_error(r);
     db_bind_text(st, ":r", code);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         const char *s = db_col_text(st, 1);
         json_array_append_new(items, json_pack("{s:I,s:s,s:s,s:s?}", "number",
                                                (json_int_t)sqlite3_column_int64(st, 0), "status",

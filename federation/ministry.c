@@ -40,7 +40,7 @@ static int period_or_respond(struct req *r, char month[8])
     if (st == NULL)
         return reply_db_error(r), -1;
     snprintf(month, 8, "%s",
-             sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+             db_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
                  ? db_col_text(st, 0)
                  : "");
     sqlite3_reset(st);
@@ -60,7 +60,7 @@ static json_t *latest_reports(struct req *r, const char *month)
         return NULL;
     db_bind_text(st, ":p", month);
     json_t *out = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         json_t *rep =
             input_json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
                              INPUT_JSON_DEPTH_DOCUMENTS, NULL);
@@ -285,7 +285,7 @@ static int ministry_regions(struct req *r)
         return reply_db_error(r);
     json_t *items = json_array();
     time_t now = time(NULL);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         bool reported = sqlite3_column_type(st, 3) != SQLITE_NULL;
         int64_t last = sqlite3_column_int64(st, 3);
         json_array_append_new(
@@ -416,7 +416,7 @@ static int ministry_chart(struct req *r)
             return reply_db_error(r);
         }
         values = calloc(64, sizeof(double));
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (db_step(st) == SQLITE_ROW) {
             const char *p = db_col_text(st, 0);
             if (n == 0 || strcmp(json_string_value(json_array_get(labels, n - 1)), p) != 0) {
                 if (n == 63)

@@ -94,7 +94,7 @@ static int each_row(struct db *db, const char *sql, const char *from, const char
     if (strstr(sql, ":to"))
         db_bind_text(st, ":to", to);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         row(st, ctx);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -360,7 +360,7 @@ int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_se
     if (report == NULL)
         goto out;
     sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(sequence), 0) + 1 FROM fed_outbox");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
+    if (st == NULL || db_step(st) != SQLITE_ROW) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         goto out;
     }
@@ -411,7 +411,7 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
             return -1;
         }
         db_bind_int(st, ":all", !due_only);
-        if (sqlite3_step(st) != SQLITE_ROW) {
+        if (db_step(st) != SQLITE_ROW) {
             sqlite3_reset(st);
             return 0;
         }
@@ -569,7 +569,7 @@ static int reports_receive(struct req *r)
     }
     db_bind_text(st, ":r", code);
     db_bind_int(st, ":s", seq);
-    bool same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
+    bool same = db_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
                 memcmp(sqlite3_column_blob(st, 0), hash, 32) == 0;
     sqlite3_reset(st);
     rc = same ? reply_json(r, 200,

@@ -25,7 +25,7 @@ int hub_key_current(struct db *db, const struct mes_config *cfg, struct ms_publi
                     size_t errlen)
 {
     sqlite3_stmt *st = db_stmt(db, "SELECT public_key FROM fed_hub_key");
-    if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+    if (st != NULL && db_step(st) == SQLITE_ROW) {
         const char *k = db_col_text(st, 0);
         int rc = ms_public_parse(k, strlen(k), pk, err, errlen);
         sqlite3_reset(st);
@@ -183,7 +183,7 @@ static int key_rotations(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(
             items, json_pack("{s:s%,s:s}", "statement", (const char *)sqlite3_column_blob(st, 0),
                              (size_t)sqlite3_column_bytes(st, 0), "signature", db_col_text(st, 1)));

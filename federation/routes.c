@@ -58,7 +58,7 @@ static int channel_part(struct req *r, bool signature)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":v", version);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_error(r, 404, "not_found",
                            version ? "no such version of the channel"
@@ -96,7 +96,7 @@ static int db_exists_blob_published(struct req *r, const unsigned char hash[32])
     if (st == NULL)
         return reply_db_error(r), -1;
     db_bind_blob(st, ":h", hash, 32);
-    int found = sqlite3_step(st) == SQLITE_ROW;
+    int found = db_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     return found;
 }
@@ -141,7 +141,7 @@ static int federation_blob(struct req *r)
 static json_int_t scalar(struct req *r, const char *sql)
 {
     sqlite3_stmt *st = db_stmt(r->db, sql);
-    json_int_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    json_int_t v = st && db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (st)
         sqlite3_reset(st);
     return v;
@@ -175,7 +175,7 @@ static int federation_status(struct req *r)
     sqlite3_stmt *st = db_stmt(r->db, "SELECT last_error, next_attempt FROM fed_outbox WHERE "
                                       "sent_at IS NULL ORDER BY sequence LIMIT 1");
     json_t *first = json_null();
-    if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+    if (st != NULL && db_step(st) == SQLITE_ROW)
         first = json_pack("{s:s,s:I}", "last_error", db_col_text(st, 0), "next_attempt",
                           (json_int_t)sqlite3_column_int64(st, 1));
     if (st != NULL)

@@ -48,7 +48,7 @@ static void read_state(struct db *db, struct fed_status *st)
 {
     sqlite3_stmt *s = db_stmt(db, "SELECT coalesce((SELECT version FROM channel_state), 0), "
                                   "(SELECT count(*) FROM fed_outbox WHERE sent_at IS NULL)");
-    if (s != NULL && sqlite3_step(s) == SQLITE_ROW) {
+    if (s != NULL && db_step(s) == SQLITE_ROW) {
         st->channel_version = sqlite3_column_int64(s, 0);
         st->outbox_depth = sqlite3_column_int64(s, 1);
     }
@@ -66,7 +66,7 @@ static void cycle(struct node *n, struct fed_runtime *rt, struct db *db)
     bool have = false;
     if (st != NULL) {
         db_bind_text(st, ":p", month);
-        have = sqlite3_step(st) == SQLITE_ROW;
+        have = db_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
     }
     int64_t seq;

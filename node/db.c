@@ -71,6 +71,9 @@ struct db {
 
 static atomic_llong stat_prepared, stat_commits, stat_rollbacks, stat_busy;
 
+/* The calling thread's first storage failure since db_failure_clear (db.h). */
+static _Thread_local int thread_failure;
+
 struct db *db_open(const char *path, const struct mes_config *cfg, char *err, size_t errlen)
 {
     library_tokenizer_init(); /* the library's full-text index needs it on every connection */
@@ -237,6 +240,8 @@ sqlite3_stmt *db_stmt(struct db *db, const char *sql)
             if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL) !=
                 SQLITE_OK) {
                 log_error("prepare failed: %s\n  in: %s", sqlite3_errmsg(db->h), sql);
+                if (thread_failure == 0)
+                    thread_failure = sqlite3_errcode(db->h);
                 s->st = NULL;
                 return NULL;
             }
@@ -278,13 +283,143 @@ int db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, int n)
     return sqlite3_bind_blob(st, param_index(st, name), p, n, SQLITE_TRANSIENT);
 }
 
-int db_exec_stmt(sqlite3_stmt *st)
+/* ---- the statement layer ---- */
+
+int db_failure(void)
+{
+    return thread_failure;
+}
+
+void db_failure_clear(void)
+{
+    thread_failure = 0;
+}
+
+/* A constraint is an answer for the caller (a duplicate, a missing parent): not a failure. */
+static bool is_failure(int rc)
+{
+    return rc != SQLITE_ROW && rc != SQLITE_DONE && rc != SQLITE_OK &&
+           (rc & 0xff) != SQLITE_CONSTRAINT;
+}
+
+static void record(sqlite3_stmt *st, int rc)
+{
+    if (rc == SQLITE_BUSY || rc == SQLITE_BUSY_SNAPSHOT)
+        atomic_fetch_add(&stat_busy, 1);
+    if (!is_failure(rc))
+        return;
+    sqlite3 *h = st ? sqlite3_db_handle(st) : NULL;
+    log_error("statement failed: %s (%d)\n  in: %s", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc), rc,
+              st ? sqlite3_sql(st) : "-");
+    if (thread_failure == 0)
+        thread_failure = rc;
+}
+
+int db_bind_args(sqlite3_stmt *st, const struct db_arg *args)
+{
+    for (const struct db_arg *a = args; a && a->name; a++) {
+        int rc;
+        switch (a->type) {
+        case 'i':
+            rc = db_bind_int(st, a->name, a->i);
+            break;
+        case 't':
+            rc = db_bind_text(st, a->name, a->s);
+            break;
+        case 'b':
+            rc = db_bind_blob(st, a->name, a->p, a->n);
+            break;
+        default:
+            rc = db_bind_null(st, a->name);
+            break;
+        }
+        if (rc != SQLITE_OK) {
+            record(st, rc);
+            return rc;
+        }
+    }
+    return SQLITE_OK;
+}
+
+sqlite3_stmt *db_query(struct db *db, const char *sql, const struct db_arg *args)
+{
+    sqlite3_stmt *st = db_stmt(db, sql);
+    if (st == NULL || db_bind_args(st, args) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+int db_step(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_BUSY)
-        atomic_fetch_add(&stat_busy, 1);
+    record(st, rc);
+    return rc;
+}
+
+bool db_next(sqlite3_stmt *st, int *rc)
+{
+    if (st == NULL) {
+        *rc = SQLITE_ERROR;
+        return false;
+    }
+    *rc = db_step(st);
+    if (*rc == SQLITE_ROW)
+        return true;
+    sqlite3_reset(st);
+    return false;
+}
+
+int db_exec_stmt(sqlite3_stmt *st)
+{
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc;
+}
+
+int db_run(struct db *db, const char *sql, const struct db_arg *args)
+{
+    sqlite3_stmt *st = db_query(db, sql, args);
+    return st ? db_exec_stmt(st) : SQLITE_ERROR;
+}
+
+int db_int(struct db *db, int64_t *out, const char *sql, const struct db_arg *args)
+{
+    sqlite3_stmt *st = db_query(db, sql, args);
+    if (st == NULL)
+        return SQLITE_ERROR;
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int db_text(struct db *db, char **out, const char *sql, const struct db_arg *args)
+{
+    *out = NULL;
+    sqlite3_stmt *st = db_query(db, sql, args);
+    if (st == NULL)
+        return SQLITE_ERROR;
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = strdup(db_col_text(st, 0));
+        if (*out == NULL) {
+            rc = SQLITE_NOMEM;
+            record(st, rc);
+        }
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int db_exists(struct db *db, const char *sql, const struct db_arg *args)
+{
+    sqlite3_stmt *st = db_query(db, sql, args);
+    if (st == NULL)
+        return -1;
+    int rc = db_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int db_exec(struct db *db, const char *sql)
@@ -582,17 +717,6 @@ int db_begin_collected(struct db *db, char *err, size_t errlen)
         return -1;
     }
     return 0;
-}
-
-int db_exists(struct db *db, const char *sql, int64_t id)
-{
-    sqlite3_stmt *st = db_stmt(db, sql);
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 const char *db_col_text(sqlite3_stmt *st, int i)

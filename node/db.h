@@ -43,8 +43,98 @@ int db_bind_text(sqlite3_stmt *st, const char *name, const char *s); /* NULL bin
 int db_bind_null(sqlite3_stmt *st, const char *name);
 int db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, int n);
 
-/* Runs `st` to completion (no rows expected). SQLITE_DONE on success. */
+/* ---- The statement layer ------------------------------------------------------------------
+ *
+ * Every query runs through these, in the manner of fossil's db.c: a query is prepared (cached),
+ * bound by name from a list of arguments and stepped in one call, and each one-shot helper
+ * reports the final result code. The arguments are a list ending with a zeroed entry:
+ *
+ *     int64_t n;
+ *     int rc = db_int(db, &n, "SELECT count(*) FROM marks WHERE lesson_id = :l",
+ *                     DB_ARGS(DB_INT(":l", lesson_id)));
+ *
+ * A row loop asks db_next for each row and gets the final code when there is none:
+ *
+ *     sqlite3_stmt *st = db_query(db, "SELECT ...", DB_ARGS(...));
+ *     int rc;
+ *     while (db_next(st, &rc)) { ... }
+ *     if (rc != SQLITE_DONE) return reply_db_error(r);
+ *
+ * A storage failure is sticky. Every step that fails with anything but a row, the end or a
+ * constraint (a constraint is an answer the caller checks for: 409, a duplicate) is logged with
+ * its SQL and remembered as the calling thread's failure until db_failure_clear; so is a query
+ * that does not prepare or bind. The dispatcher and the writer clear it before a handler runs
+ * and, when it is set afterwards, roll the handler's work back and answer 500 whatever the
+ * handler replied; the read cache keeps nothing then. A loop cut short by an error can never
+ * become a short answer with 200, even where a handler forgot to look. (A `struct db` is used
+ * by one thread at a time, so the thread's failure is its connection's.) */
+
+struct db_arg {
+    const char *name; /* ":name"; NULL ends the list */
+    char type;        /* 'i' integer, 't' text (NULL binds NULL), 'b' blob, 'n' NULL */
+    int64_t i;
+    const char *s;
+    const void *p;
+    int n;
+};
+/* Entries of a DB_ARGS list (brace initializers: used inside DB_ARGS only). */
+#define DB_INT(n_, v_)                                                                             \
+    {                                                                                              \
+        .name = (n_), .type = 'i', .i = (v_)                                                       \
+    }
+#define DB_TEXT(n_, v_)                                                                            \
+    {                                                                                              \
+        .name = (n_), .type = 't', .s = (v_)                                                       \
+    }
+#define DB_BLOB(n_, p_, l_)                                                                        \
+    {                                                                                              \
+        .name = (n_), .type = 'b', .p = (p_), .n = (l_)                                            \
+    }
+#define DB_NULL(n_)                                                                                \
+    {                                                                                              \
+        .name = (n_), .type = 'n'                                                                  \
+    }
+#define DB_ARGS(...) ((const struct db_arg[]){__VA_ARGS__, {.name = NULL}})
+
+/* Binds `args` (may be NULL) to `st`. SQLITE_OK, or the first failing code (recorded as a
+ * failure). */
+int db_bind_args(sqlite3_stmt *st, const struct db_arg *args);
+
+/* db_stmt, then binds `args` (may be NULL). NULL when it does not prepare or bind (recorded). */
+sqlite3_stmt *db_query(struct db *db, const char *sql, const struct db_arg *args);
+
+/* sqlite3_step, recording a failure (above). Returns SQLite's code. */
+int db_step(sqlite3_stmt *st);
+
+/* The row loop: true while `st` has a row. When it has none, resets `st` and sets *rc to
+ * SQLITE_DONE after the last row, or to the error that ended the loop (recorded). A NULL `st`
+ * (db_query failed) gives false with *rc SQLITE_ERROR. */
+bool db_next(sqlite3_stmt *st, int *rc);
+
+/* Runs `st` to completion (no rows expected) and resets it. SQLITE_DONE on success. */
 int db_exec_stmt(sqlite3_stmt *st);
+
+/* Runs `sql` with `args` to completion (an INSERT, UPDATE, DELETE). SQLITE_DONE, or the code:
+ * SQLITE_CONSTRAINT (any extended form) is for the caller to answer, anything else is a
+ * recorded failure. */
+int db_run(struct db *db, const char *sql, const struct db_arg *args);
+
+/* The first column of the first row as an integer into *out. SQLITE_ROW when there is a row,
+ * SQLITE_DONE when there is none (*out untouched), or the failure's code. */
+int db_int(struct db *db, int64_t *out, const char *sql, const struct db_arg *args);
+
+/* The first column of the first row as text: *out malloc'ed (NULL column: ""), freed by the
+ * caller. SQLITE_ROW, SQLITE_DONE (no row, *out NULL) or the failure's code (*out NULL). */
+int db_text(struct db *db, char **out, const char *sql, const struct db_arg *args);
+
+/* Whether `sql` with `args` returns a row: 1 yes, 0 no, -1 on a failure. */
+int db_exists(struct db *db, const char *sql, const struct db_arg *args);
+
+/* The calling thread's storage failure since db_failure_clear: 0 for none, else the first
+ * failing code. */
+int db_failure(void);
+void db_failure_clear(void);
+
 /* Runs a literal SQL script (no bindings, any number of statements). SQLITE_OK or code. */
 int db_exec(struct db *db, const char *sql);
 
@@ -79,10 +169,6 @@ long db_store_collect(struct db *db, char *err, size_t errlen);
 /* db_begin_write, then db_store_collect: a write transaction that starts with only named bodies
  * in the store. 0, or -1 with err and no transaction. */
 int db_begin_collected(struct db *db, char *err, size_t errlen);
-
-/* Runs `sql`, which has one parameter ":id", and tells whether it returns a row: 1 yes,
- * 0 no, -1 on a database error. */
-int db_exists(struct db *db, const char *sql, int64_t id);
 
 /* Column helpers: NULL text comes back as "". */
 const char *db_col_text(sqlite3_stmt *st, int i);

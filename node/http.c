@@ -237,14 +237,28 @@ int reply_rows(struct req *r, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st)
 {
     json_t *items = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while (db_next(st, &rc))
         json_array_append_new(items, row(st));
-    sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         json_decref(items);
         return reply_db_error(r);
     }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+void http_run_handler(struct req *r)
+{
+    db_failure_clear();
+    r->route->handler(r);
+    int failure = db_failure();
+    if (failure != 0 && r->status < 500) {
+        log_error("%s: answered %d after a storage failure (%s): 500 instead",
+                  r->route->name ? r->route->name : "-", r->status, sqlite3_errstr(failure));
+        r->out_headers[0] = '\0';
+        r->keep_on_error = false;
+        reply_error(r, 500, "internal", "internal storage error");
+    }
+    db_failure_clear();
 }
 
 int reply_db_error(struct req *r)
@@ -574,8 +588,19 @@ static void run_route(struct req *r)
         if (read_body_or_respond(r, r->node->cfg.http.max_body_bytes) != 0)
             return;
     }
+    if (rt->prepare != NULL) {
+        db_failure_clear();
+        if (rt->prepare(r) != 0 || db_failure() != 0) {
+            if (r->status < 500 && db_failure() != 0)
+                reply_db_error(r);
+            db_rollback(r->db); /* a no-op unless prepare left a read transaction open */
+            db_failure_clear();
+            return;
+        }
+        db_rollback(r->db);
+    }
     if (rt->self_tx) {
-        rt->handler(r);
+        http_run_handler(r);
         db_rollback(r->db); /* a no-op unless the handler left a transaction open */
         return;
     }
@@ -589,7 +614,7 @@ static void run_route(struct req *r)
         reply_error(r, 503, "unavailable", "storage busy, retry");
         return;
     }
-    rt->handler(r);
+    http_run_handler(r);
     if (r->status < 400 || r->keep_on_error) {
         if (db_commit(r->db) != SQLITE_OK) {
             log_error("commit failed: %s", db_errmsg(r->db));
@@ -667,6 +692,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     reply_reset(&r);
     json_decref(r.body);
     upload_free(r.upload);
+    if (r.prep_free != NULL)
+        r.prep_free(r.prep);
     if (path != small)
         free(path);
     atomic_fetch_sub(&n->active_requests, 1);

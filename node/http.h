@@ -90,13 +90,18 @@ struct route {
                            a final star matches any rest, as in "/static/" followed by a star */
     handler_fn handler;
     enum access access;
-    uint32_t allow;   /* roles or scopes, see `access` */
-    bool writes;      /* write transaction; CSRF required for cookie callers */
-    const char *name; /* stable label for metrics and docs/openapi.yaml operationId */
-    bool self_tx;     /* the handler runs its own transactions (login: argon2 must not hold
-                         the write lock); the dispatcher opens none */
-    bool upload;      /* the body is a file (up to http.max_upload_bytes), not JSON: read,
-                         hashed and compressed into r->upload before the handler runs */
+    uint32_t allow;     /* roles or scopes, see `access` */
+    bool writes;        /* write transaction; CSRF required for cookie callers */
+    const char *name;   /* stable label for metrics and docs/openapi.yaml operationId */
+    bool self_tx;       /* the handler runs its own transactions (login: argon2 must not hold
+                           the write lock); the dispatcher opens none */
+    bool upload;        /* the body is a file (up to http.max_upload_bytes), not JSON: read,
+                           hashed and compressed into r->upload before the handler runs */
+    handler_fn prepare; /* expensive work before the transaction, on the worker thread with
+                           no transaction open (it may open a read one: it is ended after):
+                           argon2, hashing. Returns 0 to go on to `handler` (on the writer
+                           for a writing route), or the status of the reply it made. What it
+                           found goes to the handler in r->prep. */
 };
 
 /* A file body as the dispatcher prepared it for an upload route (files/files.c). */
@@ -133,6 +138,8 @@ struct req {
     const char *out_type;
     char out_headers[1024]; /* extra "Name: value\r\n" lines */
     bool keep_on_error;     /* commit even though the status is an error (e.g. audit a failure) */
+    void *prep;             /* what the route's prepare found, for its handler */
+    void (*prep_free)(void *prep); /* called on prep when the request ends, if set */
 };
 
 /* Route tables of the subsystems, each ending with a zeroed entry. */
@@ -181,6 +188,11 @@ const char *req_remote_addr(struct req *r);
 /* Runs a query to its end and answers {"items": [...]}, one object per row made by `row`;
  * 500 when the query fails. */
 int reply_rows(struct req *r, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st));
+
+/* Runs r->route->handler inside the transaction its caller opened (the dispatcher's, or the
+ * writer's savepoint). When the handler met a storage failure (db_failure, db.h) and still
+ * answered below 500, its answer is replaced by a 500: the caller then rolls its work back. */
+void http_run_handler(struct req *r);
 
 /* Replies 500 for an unexpected database failure, logging the statement's error. */
 int reply_db_error(struct req *r);

@@ -15,7 +15,7 @@ static int system_healthz(struct req *r)
 {
     /* Reads the database header: the file is there, readable and ours. */
     sqlite3_stmt *st = db_stmt(r->db, "PRAGMA user_version");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+    if (st == NULL || db_step(st) != SQLITE_ROW)
         return reply_error(r, 503, "unavailable", "database does not answer");
     int version = sqlite3_column_int(st, 0);
     sqlite3_reset(st);

@@ -51,7 +51,7 @@ static void run_batch(struct writer *w, struct job *jobs)
             reply_error(r, 503, "unavailable", "storage failed, retry");
             continue;
         }
-        r->route->handler(r);
+        http_run_handler(r);
         if (r->status >= 400 && !r->keep_on_error)
             db_exec(w->db, "ROLLBACK TO request");
         db_exec(w->db, "RELEASE request");

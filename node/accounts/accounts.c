@@ -20,7 +20,7 @@ static json_t *me_object(struct req *r)
     sqlite3_stmt *st = db_stmt(r->db, "SELECT a.login, p.last_name, p.first_name, "
                                       "p.middle_name FROM accounts a JOIN persons p "
                                       "ON p.id = a.person_id WHERE a.id = :a");
-    if (st == NULL || (db_bind_int(st, ":a", r->caller.account_id), sqlite3_step(st)) != SQLITE_ROW)
+    if (st == NULL || (db_bind_int(st, ":a", r->caller.account_id), db_step(st)) != SQLITE_ROW)
         return NULL;
     json_t *roles = json_array(), *grants = json_array();
     json_t *me =
@@ -54,7 +54,7 @@ static json_t *me_object(struct req *r)
         if (st == NULL)
             goto fail;
         db_bind_int(st, ":g", r->caller.person_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = db_step(st)) == SQLITE_ROW) {
             json_t *child = json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
                                       "name", school_person_name(st, 1));
             if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
@@ -76,7 +76,7 @@ static json_t *me_object(struct req *r)
             goto fail;
         db_bind_int(st, ":s", r->caller.person_id);
         json_t *student = json_pack("{s:I}", "id", (json_int_t)r->caller.person_id);
-        if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = db_step(st)) == SQLITE_ROW) {
             json_object_set_new(student, "class", school_class_ref(st, 0));
             json_object_set_new(student, "institution", school_ref(st, 3));
         }
@@ -96,7 +96,7 @@ static json_t *me_object(struct req *r)
         if (st == NULL)
             goto fail;
         db_bind_int(st, ":t", r->caller.person_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = db_step(st)) == SQLITE_ROW) {
             json_t *a =
                 json_pack("{s:o,s:{s:I,s:s}}", "class", school_class_ref(st, 0), "subject", "id",
                           (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
@@ -119,7 +119,7 @@ static json_t *me_object(struct req *r)
         if (st == NULL)
             goto fail;
         db_bind_int(st, ":t", r->caller.person_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        while ((rc = db_step(st)) == SQLITE_ROW)
             json_array_append_new(list, school_class_ref(st, 0));
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
@@ -134,7 +134,7 @@ static json_t *me_object(struct req *r)
     if (st == NULL)
         goto fail;
     db_bind_int(st, ":a", r->caller.account_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(insts, school_ref(st, 0));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -191,7 +191,7 @@ static int accounts_login(struct req *r)
     int64_t account = 0, person = 0;
     char hash[crypto_pwhash_STRBYTES] = "";
     int disabled = 0;
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         account = sqlite3_column_int64(st, 0);
         person = sqlite3_column_int64(st, 1);
@@ -352,7 +352,7 @@ static int accounts_device_revoke(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", r->params[0]);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
@@ -409,7 +409,7 @@ static int accounts_audit(struct req *r)
     db_bind_int(st, ":limit", limit);
     json_t *items = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         int64_t inst = sqlite3_column_int64(st, 4);
         json_t *detail = json_loads(db_col_text(st, 7), 0, NULL);
         json_t *e =

@@ -68,7 +68,7 @@ static int load_grants(struct req *r)
         return -1;
     db_bind_int(st, ":a", r->caller.account_id);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         uint32_t role = role_from_name(db_col_text(st, 0));
         if (r->caller.ngrants < MAX_GRANTS) {
             r->caller.grants[r->caller.ngrants].role = role;
@@ -91,7 +91,7 @@ static int resolve_session(struct req *r, const unsigned char hash[32])
         return -1;
     db_bind_blob(st, ":h", hash, 32);
     db_bind_int(st, ":now", time(NULL));
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         r->caller.account_id = sqlite3_column_int64(st, 0);
         r->caller.person_id = sqlite3_column_int64(st, 1);
@@ -112,7 +112,7 @@ static int resolve_device(struct req *r, const unsigned char hash[32])
     if (st == NULL)
         return -1;
     db_bind_blob(st, ":h", hash, 32);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         r->caller.device_id = sqlite3_column_int64(st, 0);
         r->caller.device_institution_id = sqlite3_column_int64(st, 2);

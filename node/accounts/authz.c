@@ -45,7 +45,8 @@ static int deny(struct req *r, int code)
 
 int authz_institution_or_respond(struct req *r, int64_t institution_id, enum authz_op op)
 {
-    int e = db_exists(r->db, "SELECT 1 FROM institutions WHERE id = :id", institution_id);
+    int e = db_exists(r->db, "SELECT 1 FROM institutions WHERE id = :id",
+                      DB_ARGS(DB_INT(":id", institution_id)));
     if (e != 1)
         return deny(r, e == 0 ? -1 : -2);
     if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, institution_id))
@@ -63,7 +64,7 @@ static int64_t class_institution(struct req *r, int64_t class_id, int64_t *class
     if (st == NULL)
         return -2;
     db_bind_int(st, ":c", class_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? -1 : -2;
     if (rc == SQLITE_ROW && class_teacher)
         *class_teacher = sqlite3_column_int64(st, 1);
@@ -79,7 +80,7 @@ static int teaches_class(struct req *r, int64_t class_id)
         return -2;
     db_bind_int(st, ":t", r->caller.person_id);
     db_bind_int(st, ":c", class_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
 }
@@ -118,7 +119,7 @@ int authz_student(struct req *r, int64_t student_id, enum authz_op op)
     if (st == NULL)
         return -2;
     db_bind_int(st, ":s", student_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
         return rc == SQLITE_DONE ? -1 : -2;
@@ -163,7 +164,8 @@ int authz_student_or_respond(struct req *r, int64_t student_id, enum authz_op op
 
 int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
 {
-    int e = db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", person_id);
+    int e =
+        db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", DB_ARGS(DB_INT(":id", person_id)));
     if (e != 1)
         return deny(r, e == 0 ? -1 : -2);
     if (caller_is_admin(r))
@@ -184,7 +186,7 @@ int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
         return deny(r, -2);
     db_bind_int(st, ":p", person_id);
     int allowed = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         if (caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
             allowed = 1;
     sqlite3_reset(st);
@@ -212,7 +214,7 @@ static int teaches_subject(struct req *r, int64_t class_id, int64_t subject_id)
     db_bind_int(st, ":t", r->caller.person_id);
     db_bind_int(st, ":c", class_id);
     db_bind_int(st, ":s", subject_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
 }
@@ -228,7 +230,7 @@ int authz_lesson_or_respond(struct req *r, int64_t lesson_id, enum authz_op op,
     if (st == NULL)
         return deny(r, -2);
     db_bind_int(st, ":id", lesson_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
         return deny(r, rc == SQLITE_DONE ? -1 : -2);
@@ -305,7 +307,7 @@ static int teaches_student(struct req *r, int64_t person, int64_t student)
         return -2;
     db_bind_int(st, ":s", student);
     db_bind_int(st, ":p", person);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
 }
@@ -318,7 +320,7 @@ int authz_guardian(struct req *r, int64_t person, int64_t student)
         return -1;
     db_bind_int(st, ":g", person);
     db_bind_int(st, ":s", student);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
@@ -330,7 +332,8 @@ const char *authz_message_pair_or_respond(struct req *r, int64_t student_id, int
         reply_error(r, 400, "bad_request", "a thread needs another person");
         return NULL;
     }
-    int e = db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", other_id);
+    int e =
+        db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", DB_ARGS(DB_INT(":id", other_id)));
     int s = authz_student(r, student_id, AUTHZ_READ);
     if (e < 0 || s == -2) {
         deny(r, -2);

@@ -50,7 +50,7 @@ int accounts_bootstrap(struct node *n, const char *login, const char *password, 
     if (db_begin_write(db) != SQLITE_OK)
         goto dberr;
     sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM role_grants WHERE role = 'admin'");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+    if (st == NULL || db_step(st) != SQLITE_ROW)
         goto dberr;
     int admins = sqlite3_column_int(st, 0);
     sqlite3_reset(st);

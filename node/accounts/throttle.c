@@ -384,7 +384,7 @@ int throttle_load_key(struct db *db, unsigned char key[THROTTLE_KEY_BYTES])
     if (st == NULL)
         goto fail;
     db_bind_text(st, ":n", "device_cookie");
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     bool found = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == THROTTLE_KEY_BYTES;
     if (found)
         memcpy(key, sqlite3_column_blob(st, 0), THROTTLE_KEY_BYTES);

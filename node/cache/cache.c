@@ -115,7 +115,7 @@ static long long counter(struct req *r, int64_t scope, bool *ok)
         return 0;
     }
     db_bind_int(st, ":s", scope);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     long long gen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         *ok = false;
@@ -171,7 +171,7 @@ void cache_key_student(struct req *r, struct cache_key *k, int64_t student_id)
     }
     db_bind_int(st, ":s", student_id);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         key_add(k, "|%lld:%lld", sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
     if (rc != SQLITE_DONE)
         k->ok = false;
@@ -217,7 +217,9 @@ static void make_room(struct view_cache *c, size_t need)
 int cache_reply_json(struct req *r, const struct cache_key *k, int status, json_t *obj)
 {
     struct view_cache *c = r->node->cache;
-    if (c == NULL || !k->ok)
+    /* An answer built after a storage failure may be short: never kept (http_run_handler turns
+     * it into a 500). */
+    if (c == NULL || !k->ok || status != 200 || db_failure() != 0)
         return reply_json(r, status, obj);
     char *body = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);

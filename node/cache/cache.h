@@ -52,7 +52,8 @@ void cache_key_student(struct req *r, struct cache_key *k, int64_t student_id);
 
 /* Answers the request from the cache when it holds this exact key; true when it did. */
 bool cache_reply(struct req *r, const struct cache_key *k);
-/* Answers `obj` (stolen) with `status` and keeps the encoded answer under the key. */
+/* Answers `obj` (stolen) with `status` and keeps the encoded answer under the key: only a 200
+ * built without a storage failure (db_failure) is kept. */
 int cache_reply_json(struct req *r, const struct cache_key *k, int status, json_t *obj);
 
 #endif

@@ -35,7 +35,7 @@ static json_t *facts(struct req *r, int64_t student)
         return NULL;
     db_bind_int(st, ":s", student);
     json_t *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (db_step(st) == SQLITE_ROW)
         o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", school_person_name(st, 0),
                       "birth_date", db_col_text(st, 3), "class",
                       json_sprintf("%d%s", sqlite3_column_int(st, 4), db_col_text(st, 5)),
@@ -134,7 +134,7 @@ static sqlite3_stmt *certificate_or_respond(struct req *r, char s64[SIG_B64 + 8]
         return NULL;
     }
     db_bind_int(st, ":id", r->params[0]);
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != crypto_sign_BYTES ||
+    if (db_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != crypto_sign_BYTES ||
         sodium_memcmp(sqlite3_column_blob(st, 1), given, crypto_sign_BYTES) != 0) {
         sqlite3_reset(st);
         reply_error(r, 404, "not_found", "no such certificate");

@@ -172,7 +172,7 @@ static int64_t subject(struct demo *d, const char *code)
     if (st == NULL)
         return -1;
     db_bind_text(st, ":c", code);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    int64_t id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     return id;
 }
@@ -540,7 +540,7 @@ static long collect_ids(sqlite3_stmt *st, int64_t **out)
 {
     size_t cap = 256, n = 0;
     int64_t *ids = malloc(cap * sizeof(*ids));
-    while (ids && sqlite3_step(st) == SQLITE_ROW) {
+    while (ids && db_step(st) == SQLITE_ROW) {
         if (n == cap) {
             int64_t *more = realloc(ids, 2 * cap * sizeof(*ids));
             if (more == NULL)
@@ -576,7 +576,7 @@ static int timetables(struct demo *d)
             break;
         }
         db_bind_int(st, ":c", classes[c]);
-        while (sqlite3_step(st) == SQLITE_ROW && n < 32) {
+        while (db_step(st) == SQLITE_ROW && n < 32) {
             teacher[n] = sqlite3_column_int64(st, 0);
             subject[n++] = sqlite3_column_int64(st, 1);
             grade = sqlite3_column_int(st, 2);
@@ -783,7 +783,7 @@ int demo_generate(struct node *n, const char *scale_name,
     sqlite3_db_config(db_handle(d.db), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
     int rc = -1;
     sqlite3_stmt *st = db_stmt(d.db, "SELECT count(*) FROM accounts");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+    if (st == NULL || db_step(st) != SQLITE_ROW)
         goto dberr;
     int existing = sqlite3_column_int(st, 0);
     sqlite3_reset(st);

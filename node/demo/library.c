@@ -173,7 +173,8 @@ bool demo_has_region(struct node *n)
     struct db *db = db_open(n->db_path, &n->cfg, err, sizeof(err));
     if (db == NULL)
         return false;
-    bool yes = db_exists(db, "SELECT 1 FROM accounts WHERE id > :id", 0) == 1;
+    bool yes =
+        db_exists(db, "SELECT 1 FROM accounts WHERE id > :id", DB_ARGS(DB_INT(":id", 0))) == 1;
     db_close(db);
     return yes;
 }
@@ -281,7 +282,7 @@ int demo_generate_library(struct node *n, long count, long long file_bytes,
     if (db_exec(db, "PRAGMA cache_size = -262144") != SQLITE_OK || db_begin_write(db) != SQLITE_OK)
         goto out;
     st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM library_items");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+    if (st == NULL || db_step(st) != SQLITE_ROW)
         goto out;
     base = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);

@@ -205,10 +205,10 @@ static int64_t blob_insert(struct db *db, const unsigned char hash[32], size_t s
     db_bind_blob(st, ":h", hash, 32);
     db_bind_int(st, ":s", (int64_t)size);
     db_bind_int(st, ":z", zstd);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (rc == SQLITE_ROW)
-        rc = sqlite3_step(st);
+        rc = db_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return 0;
@@ -276,7 +276,7 @@ int64_t blob_id(struct db *db, const unsigned char hash[32])
     if (st == NULL)
         return 0;
     db_bind_blob(st, ":h", hash, 32);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int64_t id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return id;
 }
@@ -302,10 +302,10 @@ int blob_release(struct db *db, int64_t blob_id)
     if (st == NULL)
         return -1;
     db_bind_int(st, ":b", blob_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         db_store_released(db, blob_id); /* the body goes after the commit */
-        rc = sqlite3_step(st);
+        rc = db_step(st);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -378,7 +378,7 @@ unsigned char *blob_load_row(struct db *db, const struct blob_row *b, int *why)
     if (st == NULL)
         return *why = -1, NULL;
     db_bind_int(st, ":b", b->id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     unsigned char *out = rc != SQLITE_ROW ? (*why = rc == SQLITE_DONE ? 404 : -1, NULL)
                                           : blob_body(db, b, sqlite3_column_blob(st, 0),
                                                       (size_t)sqlite3_column_bytes(st, 0), why);
@@ -395,7 +395,7 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
     if (st == NULL)
         return *why = -1, NULL;
     db_bind_int(st, ":b", blob_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     struct blob_row b = {.id = blob_id};
     bool whole = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32;
     if (whole) {

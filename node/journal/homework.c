@@ -19,7 +19,7 @@ int64_t homework_lesson_or_respond(struct req *r, int64_t homework)
     if (st == NULL)
         return reply_db_error(r), 0;
     db_bind_int(st, ":id", homework);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t l = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (l == 0) {
@@ -47,7 +47,7 @@ static int lesson_audience(struct req *r, int64_t lesson, int64_t person, bool p
     db_bind_int(st, ":l", lesson);
     db_bind_int(st, ":me", person);
     db_bind_int(st, ":parents", parents);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
@@ -228,7 +228,7 @@ static int file_or_respond(struct req *r, int64_t id, struct hw_file *f)
     if (st == NULL)
         return reply_db_error(r), 0;
     db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *f = (struct hw_file){.id = id,
                               .homework = sqlite3_column_int64(st, 0),

@@ -58,7 +58,7 @@ int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_
     if (st == NULL)
         return -1;
     db_bind_int(st, ":id", period_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return -1;
     }

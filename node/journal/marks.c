@@ -28,7 +28,7 @@ static int student_in_lesson(struct req *r, const struct lesson_ref *l, int64_t 
     db_bind_int(st, ":s", student);
     db_bind_int(st, ":c", l->class_id);
     db_bind_int(st, ":g", l->group_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
@@ -43,7 +43,7 @@ static json_t *lesson_note(struct req *r, int64_t lesson)
         return NULL;
     db_bind_int(st, ":l", lesson);
     json_t *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (db_step(st) == SQLITE_ROW)
         o = json_pack("{s:I,s:s,s:s}", "lesson_id", (json_int_t)lesson, "subject",
                       db_col_text(st, 0), "date", db_col_text(st, 1));
     sqlite3_reset(st);
@@ -77,7 +77,7 @@ static json_t *mark_json(struct req *r, int64_t id)
         return NULL;
     db_bind_int(st, ":id", id);
     json_t *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (db_step(st) == SQLITE_ROW)
         o = json_pack("{s:I,s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b,s:I,s:I}", "id",
                       (json_int_t)sqlite3_column_int64(st, 0), "lesson_id",
                       (json_int_t)sqlite3_column_int64(st, 1), "student_id",
@@ -126,7 +126,7 @@ static int64_t form_by_code(struct req *r, const char *code, int *weight)
         return -1;
     db_bind_text(st, ":c", code);
     int64_t id = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_step(st) == SQLITE_ROW) {
         id = sqlite3_column_int64(st, 0);
         *weight = sqlite3_column_int(st, 1);
     }
@@ -202,7 +202,7 @@ static int mark_lesson_or_respond(struct req *r, int64_t mark, struct lesson_ref
     if (st == NULL)
         return reply_db_error(r), -1;
     db_bind_int(st, ":id", mark);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t lesson = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     if (student)
         *student = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
@@ -309,7 +309,7 @@ static int marks_history(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
     sqlite3_reset(st);
     if (inst == 0)
@@ -323,7 +323,7 @@ static int marks_history(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         json_t *old = json_loads(db_col_text(st, 1), 0, NULL);
         json_t *new = json_loads(db_col_text(st, 2), 0, NULL);
         json_array_append_new(items, json_pack("{s:s,s:o,s:o,s:I,s:{s:I,s:o}}", "action",
@@ -388,7 +388,7 @@ static int marks_attendance(struct req *r)
             return reply_db_error(r);
         db_bind_int(st, ":l", lesson);
         db_bind_int(st, ":s", student);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        if (db_step(st) == SQLITE_ROW)
             justified = sqlite3_column_int(st, 0);
         sqlite3_reset(st);
     }
@@ -440,7 +440,7 @@ static int64_t student_class(struct req *r, int64_t student)
     if (st == NULL)
         return -1;
     db_bind_int(st, ":s", student);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t c = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
     return c;
@@ -474,7 +474,7 @@ static int marks_period_set(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":c", class_id);
     db_bind_int(st, ":p", json_is_integer(period) ? json_integer_value(period) : 0);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t year = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (year == 0)
@@ -515,7 +515,7 @@ static int is_medic_of(struct req *r, int64_t student)
         return -1;
     db_bind_int(st, ":s", student);
     int rc, yes = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         yes |= caller_has(r, ROLE_MEDIC, sqlite3_column_int64(st, 0));
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? yes : -1;
@@ -577,7 +577,7 @@ static int notice_create(struct req *r, const char *kind)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":s", student);
-    int64_t class_teacher = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int64_t class_teacher = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (class_teacher) {
         json_t *note = json_pack("{s:I,s:s,s:s,s:s,s:s}", "notice_id", (json_int_t)id, "from", from,
@@ -658,7 +658,7 @@ static int marks_forms(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(items,
                               json_pack("{s:s,s:s,s:i}", "code", db_col_text(st, 0), "name",
                                         db_col_text(st, 1), "weight", sqlite3_column_int(st, 2)));

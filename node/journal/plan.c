@@ -167,7 +167,7 @@ int plan_apply(struct db *db, int64_t class_id, int64_t subject_id)
     size_t cap = 256, n = 0;
     int64_t *hour = malloc(cap * sizeof(*hour));
     int rc;
-    while (hour && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (hour && (rc = db_step(st)) == SQLITE_ROW) {
         int h = sqlite3_column_int(st, 1);
         for (int i = 0; i < h; i++) {
             if (n == cap) {
@@ -197,7 +197,7 @@ int plan_apply(struct db *db, int64_t class_id, int64_t subject_id)
     db_bind_int(st, ":s", subject_id);
     size_t lcap = 256, nl = 0;
     int64_t *lessons = malloc(lcap * sizeof(*lessons));
-    while (lessons && sqlite3_step(st) == SQLITE_ROW) {
+    while (lessons && db_step(st) == SQLITE_ROW) {
         if (nl == lcap) {
             int64_t *more = realloc(lessons, 2 * lcap * sizeof(*lessons));
             if (more == NULL)
@@ -250,7 +250,7 @@ static int plan_get(struct req *r)
     db_bind_int(st, ":c", class_id);
     db_bind_int(st, ":s", subject_id);
     json_t *topics = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(
             topics, json_pack("{s:i,s:s,s:i,s:i}", "number", sqlite3_column_int(st, 0), "title",
                               db_col_text(st, 1), "hours", sqlite3_column_int(st, 2), "lessons",

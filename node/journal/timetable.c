@@ -83,7 +83,7 @@ static int timetable_bells_get(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":i", inst);
     json_t *list = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "number", sqlite3_column_int(st, 0),
                                               "starts_at", db_col_text(st, 1), "ends_at",
                                               db_col_text(st, 2)));
@@ -136,7 +136,7 @@ static int timetable_put(struct req *r)
         db_bind_int(st, ":t", teacher);
         db_bind_int(st, ":g", group);
         db_bind_int(st, ":s", subject);
-        int ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0 &&
+        int ok = db_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0 &&
                  sqlite3_column_int(st, 1) && sqlite3_column_int(st, 2);
         sqlite3_reset(st);
         if (!ok)
@@ -183,7 +183,7 @@ static int timetable_get(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":c", class_id);
     json_t *list = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         json_t *e = json_pack(
             "{s:I,s:i,s:i,s:o,s:{s:I,s:o},s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
             "weekday", sqlite3_column_int(st, 1), "number", sqlite3_column_int(st, 2), "subject",
@@ -213,7 +213,7 @@ static int timetable_generate(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":p", period);
     db_bind_int(st, ":c", class_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return reply_error(r, 400, "bad_request", "period %lld is not in the class's year",
@@ -268,7 +268,7 @@ static int timetable_lesson_patch(struct req *r)
             return reply_db_error(r);
         db_bind_int(s, ":p", repl);
         db_bind_int(s, ":i", l.institution_id);
-        int rc = sqlite3_step(s);
+        int rc = db_step(s);
         sqlite3_reset(s);
         if (rc != SQLITE_ROW)
             return reply_error(r, 400, "bad_request", "the replacement is not on the staff");

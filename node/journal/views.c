@@ -76,7 +76,7 @@ static int views_journal(struct req *r)
     db_bind_int(st, ":c", class_id);
     db_bind_int(st, ":s", subject_id);
     db_bind_int(st, ":p", period_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_error(r, 404, "not_found", "no such subject or period for this class");
     }
@@ -105,7 +105,7 @@ static int views_journal(struct req *r)
     db_bind_int(st, ":c", class_id);
     db_bind_int(st, ":s", subject_id);
     db_bind_int(st, ":p", period_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         json_t *hw = json_loads(db_col_text(st, 6), 0, NULL);
         json_t *items = json_loads(db_col_text(st, 7), 0, NULL);
         json_t *l = json_pack("{s:I,s:s,s:i,s:s,s:b,s:o,s:o}", "id",
@@ -129,7 +129,7 @@ static int views_journal(struct req *r)
     struct grid_student *gs = calloc(cap, sizeof(*gs));
     if (gs == NULL)
         goto dberr;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         if (n == cap) {
             struct grid_student *more = realloc(gs, 2 * cap * sizeof(*gs));
             if (more == NULL)
@@ -160,7 +160,7 @@ static int views_journal(struct req *r)
     db_bind_int(st, ":c", class_id);
     db_bind_int(st, ":s", subject_id);
     db_bind_int(st, ":p", period_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         struct grid_student *g = grid_find(gs, n, sqlite3_column_int64(st, 8));
         if (g == NULL)
             continue; /* a student who has left the class */
@@ -179,7 +179,7 @@ static int views_journal(struct req *r)
     db_bind_int(st, ":c", class_id);
     db_bind_int(st, ":s", subject_id);
     db_bind_int(st, ":p", period_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         struct grid_student *g = grid_find(gs, n, sqlite3_column_int64(st, 1));
         if (g)
             json_array_append_new(g->attendance, json_pack("{s:I,s:s,s:b}", "lesson_id",
@@ -287,7 +287,7 @@ static int views_diary(struct req *r)
     int64_t ids[MAX_LESSONS];
     json_t *objs[MAX_LESSONS];
     int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < MAX_LESSONS) {
+    while ((rc = db_step(st)) == SQLITE_ROW && n < MAX_LESSONS) {
         const char *date = db_col_text(st, 1);
         if (strcmp(date, current) != 0) {
             snprintf(current, sizeof(current), "%s", date);
@@ -333,7 +333,7 @@ static int views_diary(struct req *r)
     int64_t hw_ids[MAX_LESSONS];
     json_t *hw_objs[MAX_LESSONS];
     int nhw = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         int64_t lesson = sqlite3_column_int64(st, 0);
         for (int i = 0; i < n; i++)
             if (ids[i] == lesson) {
@@ -367,7 +367,7 @@ static int views_diary(struct req *r)
     db_bind_int(st, ":s", student);
     db_bind_text(st, ":from", from);
     db_bind_text(st, ":to", to);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         int64_t hw = sqlite3_column_int64(st, 0);
         for (int i = 0; i < nhw; i++)
             if (hw_ids[i] == hw)
@@ -391,7 +391,7 @@ static int views_diary(struct req *r)
     db_bind_int(st, ":s", student);
     db_bind_text(st, ":from", from);
     db_bind_text(st, ":to", to);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         int64_t lesson = sqlite3_column_int64(st, 0);
         for (int i = 0; i < n; i++)
             if (ids[i] == lesson)
@@ -443,7 +443,7 @@ static int views_student_marks(struct req *r)
     struct average avg = {0};
     int64_t cur_id = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_int64(st, 0) != cur_id) {
             if (cur)
                 json_object_set_new(cur, "average", average_json(&avg));
@@ -479,7 +479,7 @@ static int views_student_marks(struct req *r)
     db_bind_int(st, ":s", student);
     db_bind_int(st, ":p", period);
     json_int_t total[4] = {0};
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         json_int_t c[4];
         for (int k = 0; k < 4; k++)
             total[k] += c[k] = sqlite3_column_int64(st, k + 1);
@@ -513,7 +513,7 @@ static int views_student_marks(struct req *r)
     }
     db_bind_int(st, ":s", student);
     db_bind_int(st, ":p", period);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         size_t i;
         json_t *sub;
         json_array_foreach(subjects, i, sub)
@@ -600,7 +600,7 @@ static int views_homework(struct req *r)
     db_bind_text(st, ":to", to);
     json_t *items = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(items, homework_item(st));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -634,7 +634,7 @@ static int views_plan(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_text(st, ":c", form);
-    int weight = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    int weight = db_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_reset(st);
     if (weight == 0)
         return reply_error(r, 400, "bad_request", "unknown control form '%s'", form);
@@ -647,7 +647,7 @@ static int views_plan(struct req *r)
     db_bind_int(st, ":sub", subject);
     db_bind_int(st, ":p", period);
     struct average avg = {0};
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         average_add(&avg, db_col_text(st, 0), sqlite3_column_int(st, 1));
     sqlite3_reset(st);
     /* n marks of value v at weight w reach the target when

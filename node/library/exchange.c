@@ -25,7 +25,7 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
     if (st == NULL)
         return -1;
     db_bind_int(st, ":id", id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return -1;
     }
@@ -50,7 +50,7 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
     if (st == NULL)
         return -1;
     db_bind_int(st, ":id", id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         const char *hex = db_col_text(st, 2);
         json_int_t size = sqlite3_column_int64(st, 3);
         json_array_append_new(files,
@@ -71,7 +71,7 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
     if (st == NULL)
         return -1;
     db_bind_int(st, ":id", id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         json_t *opts = json_loads(db_col_text(st, 2), 0, NULL);
         json_t *q =
             json_pack("{s:s,s:s,s:o,s:i}", "kind", db_col_text(st, 0), "prompt", db_col_text(st, 1),
@@ -243,7 +243,7 @@ static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item
             goto db_error;
         db_bind_text(st, ":uid", uid);
         db_bind_text(st, ":origin", how->origin);
-        id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);
     }
     if (id == 0) {
@@ -344,7 +344,7 @@ static int bulk_suspend(struct db *db, char *sql[BULK_TRIGGERS])
         if (st == NULL)
             return -1;
         db_bind_text(st, ":n", bulk_triggers[i]);
-        sql[i] = sqlite3_step(st) == SQLITE_ROW ? strdup(db_col_text(st, 0)) : NULL;
+        sql[i] = db_step(st) == SQLITE_ROW ? strdup(db_col_text(st, 0)) : NULL;
         sqlite3_reset(st);
         char drop[128];
         snprintf(drop, sizeof(drop), "DROP TRIGGER %s", bulk_triggers[i]);
@@ -385,7 +385,7 @@ static int hold_blobs(struct db *db, int64_t id, json_t *held)
         return -1;
     db_bind_int(st, ":id", id);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(held, json_integer(sqlite3_column_int64(st, 0)));
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -462,7 +462,7 @@ struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, si
             goto db_error;
         db_bind_text(st, ":u", uid);
         db_bind_blob(st, ":h", c->docs[i], 32);
-        int step = sqlite3_step(st);
+        int step = db_step(st);
         c->state[i] = step != SQLITE_ROW ? 1 : sqlite3_column_int(st, 0) ? 0 : 2;
         int64_t old = c->state[i] == 2 ? sqlite3_column_int64(st, 1) : 0;
         sqlite3_reset(st);
@@ -479,7 +479,7 @@ struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, si
     qsort(c->by_doc, c->pending, sizeof(*c->by_doc), doc_entry_cmp);
     /* A large change indexes the items' text once at the end. */
     st = db_stmt(db, "SELECT count(*) FROM library_items");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+    if (st == NULL || db_step(st) != SQLITE_ROW)
         goto db_error;
     size_t library = (size_t)sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
@@ -559,7 +559,7 @@ int library_hub_end(struct hub_change *c,
     if (st == NULL)
         goto db_error;
     json_t *gone = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         if (json_object_get(c->kept, db_col_text(st, 1)) == NULL)
             json_array_append_new(gone, json_integer(sqlite3_column_int64(st, 0)));
     sqlite3_reset(st);

@@ -52,7 +52,7 @@ static int item_visible_or_respond(struct req *r, int64_t id, struct item *it)
     if (st == NULL)
         return reply_db_error(r), -1;
     db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         it->id = id;
         it->author = sqlite3_column_int64(st, 0);
@@ -155,7 +155,7 @@ static int search_ranked_first(struct req *r, const char *match, int64_t limit, 
     if (st == NULL)
         return -1;
     db_bind_text(st, ":q", match);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
@@ -174,7 +174,7 @@ static int search_ranked_first(struct req *r, const char *match, int64_t limit, 
     db_bind_int(st, ":window", 200 + 2 * (offset + limit));
     db_bind_int(st, ":limit", limit);
     db_bind_int(st, ":offset", offset);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(items, item_row(st));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -296,7 +296,7 @@ static int library_search(struct req *r)
             db_bind_int(st, ":offset", offset);
         }
         int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = db_step(st)) == SQLITE_ROW) {
             if (pass == 0)
                 json_array_append_new(items, item_row(st));
             else
@@ -326,7 +326,7 @@ static int library_item_get(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", it.id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_db_error(r);
     }
@@ -348,9 +348,8 @@ static int library_item_get(struct req *r)
             goto fail;
         db_bind_int(st, ":id", it.id);
         json_object_set_new(o, "revision",
-                            sqlite3_step(st) == SQLITE_ROW
-                                ? json_integer(sqlite3_column_int64(st, 0))
-                                : json_null());
+                            db_step(st) == SQLITE_ROW ? json_integer(sqlite3_column_int64(st, 0))
+                                                      : json_null());
         sqlite3_reset(st);
     }
     st = db_stmt(r->db, "SELECT f.id, f.name, f.type, b.size FROM library_files f JOIN blobs b "
@@ -358,7 +357,7 @@ static int library_item_get(struct req *r)
     if (st == NULL)
         goto fail;
     db_bind_int(st, ":id", it.id);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(files, json_pack("{s:I,s:s,s:s,s:I}", "id",
                                                (json_int_t)sqlite3_column_int64(st, 0), "name",
                                                db_col_text(st, 1), "type", db_col_text(st, 2),
@@ -372,7 +371,7 @@ static int library_item_get(struct req *r)
         if (st == NULL)
             goto fail;
         db_bind_int(st, ":id", it.id);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (db_step(st) == SQLITE_ROW) {
             json_t *opts = json_loads(db_col_text(st, 3), 0, NULL);
             json_array_append_new(
                 json_object_get(o, "questions"),
@@ -388,7 +387,7 @@ static int library_item_get(struct req *r)
         goto fail;
     db_bind_int(st, ":me", r->caller.person_id);
     db_bind_int(st, ":id", it.id);
-    json_object_set_new(o, "favourite", json_boolean(sqlite3_step(st) == SQLITE_ROW));
+    json_object_set_new(o, "favourite", json_boolean(db_step(st) == SQLITE_ROW));
     sqlite3_reset(st);
     return reply_json(r, 200, o);
 fail:
@@ -436,8 +435,8 @@ static int fields_or_respond(struct req *r, struct item_fields *f, bool create)
                            "type among the item types; title 1-300, description up to 5000, "
                            "authors up to 500 characters; grades 1-11"),
                -1;
-    if (f->subject > 0 &&
-        db_exists(r->db, "SELECT 1 FROM subjects WHERE id = :id", f->subject) != 1)
+    if (f->subject > 0 && db_exists(r->db, "SELECT 1 FROM subjects WHERE id = :id",
+                                    DB_ARGS(DB_INT(":id", f->subject))) != 1)
         return reply_error(r, 400, "bad_request", "no such subject"), -1;
     return 0;
 }
@@ -539,7 +538,8 @@ static int library_item_submit(struct req *r)
     if (item_editable_or_respond(r, r->params[0], &it) != 0)
         return r->status;
     if (strcmp(it.type, "test") == 0 &&
-        db_exists(r->db, "SELECT 1 FROM library_questions WHERE item_id = :id", it.id) != 1)
+        db_exists(r->db, "SELECT 1 FROM library_questions WHERE item_id = :id",
+                  DB_ARGS(DB_INT(":id", it.id))) != 1)
         return reply_error(r, 409, "conflict", "a test needs its questions before review");
     sqlite3_stmt *st = db_stmt(r->db, "UPDATE library_items SET status = 'submitted', "
                                       "updated_at = unixepoch() WHERE id = :id");
@@ -569,7 +569,8 @@ static int library_item_revise(struct req *r)
                            "change the %s item itself: only approved items "
                            "get revisions",
                            it.status);
-    int open = db_exists(r->db, "SELECT 1 FROM library_items WHERE revision_of = :id", it.id);
+    int open = db_exists(r->db, "SELECT 1 FROM library_items WHERE revision_of = :id",
+                         DB_ARGS(DB_INT(":id", it.id)));
     if (open != 0)
         return open < 0 ? reply_db_error(r)
                         : reply_error(r, 409, "conflict", "the item already has an open revision");
@@ -617,7 +618,7 @@ static int revision_merge(struct req *r, const struct item *draft, const char *c
     if (st == NULL)
         goto fail;
     db_bind_int(st, ":id", item);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(old_blobs, json_integer(sqlite3_column_int64(st, 0)));
     sqlite3_reset(st);
     static const char *const steps[] = {
@@ -870,7 +871,7 @@ static int library_attempt(struct req *r)
     db_bind_int(st, ":id", it.id);
     json_t *results = json_array();
     json_int_t score = 0, max = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         json_int_t qid = sqlite3_column_int64(st, 0), pts = sqlite3_column_int(st, 3);
         json_t *key = json_loads(db_col_text(st, 2), 0, NULL), *given = NULL, *a;
         size_t i;
@@ -959,7 +960,7 @@ static int library_file_get(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", r->params[0]);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_error(r, 404, "not_found", "no such file");
     }
@@ -1097,7 +1098,7 @@ static int library_authors(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(items, json_pack("{s:{s:I,s:o},s:I,s:I}", "author", "id",
                                                (json_int_t)sqlite3_column_int64(st, 0), "name",
                                                school_person_name(st, 1), "items",

@@ -20,7 +20,7 @@ static int thread_or_respond(struct req *r, int64_t id, int *side, int64_t *othe
     if (st == NULL)
         return reply_db_error(r), -1;
     db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t a = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     int64_t b = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
     *student = rc == SQLITE_ROW ? sqlite3_column_int64(st, 2) : 0;
@@ -111,7 +111,7 @@ static int messages_threads(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":me", r->caller.person_id);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(
             items,
             json_pack("{s:I,s:s,s:s,s:I,s:{s:I,s:o},s:{s:I,s:o},s:i}", "id",
@@ -140,7 +140,7 @@ static int messages_thread_get(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":t", r->params[0]);
     json_t *list = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(list, json_pack("{s:I,s:s,s:I,s:{s:I,s:o}}", "id",
                                               (json_int_t)sqlite3_column_int64(st, 0), "text",
                                               db_col_text(st, 1), "created_at",

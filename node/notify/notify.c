@@ -88,7 +88,7 @@ static int notify_list(struct req *r)
     db_bind_int(st, ":unread", unread_only);
     db_bind_int(st, ":limit", limit);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (db_step(st) == SQLITE_ROW) {
         json_t *data = json_loads(db_col_text(st, 2), 0, NULL);
         json_t *o =
             json_pack("{s:I,s:s,s:o,s:I,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
@@ -109,7 +109,7 @@ static int notify_list(struct req *r)
         return reply_db_error(r);
     }
     db_bind_int(st, ":me", r->caller.person_id);
-    int unread = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    int unread = db_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o,s:i}", "items", items, "unread", unread));
 }

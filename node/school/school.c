@@ -51,7 +51,7 @@ static int64_t class_institution(struct req *r, int64_t class_id)
     if (st == NULL)
         return -2;
     db_bind_int(st, ":id", class_id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? -1 : -2;
     sqlite3_reset(st);
     return inst;
@@ -66,7 +66,7 @@ static int is_staff(struct req *r, int64_t person, int64_t inst)
         return -1;
     db_bind_int(st, ":p", person);
     db_bind_int(st, ":i", inst);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
@@ -144,7 +144,7 @@ static int reply_institution(struct req *r, int status, int64_t id)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     json_t *o = rc == SQLITE_ROW ? institution_row(st) : NULL;
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
@@ -172,7 +172,8 @@ static int school_institution_create(struct req *r)
         !school_text_ok(address, 0, 300))
         return reply_error(r, 400, "bad_request",
                            "name 1-300, short_name 1-100, address 0-300 characters");
-    int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id", mun);
+    int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id",
+                      DB_ARGS(DB_INT(":id", mun)));
     if (e < 0)
         return reply_db_error(r);
     if (e == 0)
@@ -240,7 +241,7 @@ static int school_years(struct req *r)
     json_t *items = json_array(), *year = NULL;
     int64_t last = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_int64(st, 0) != last) {
             last = sqlite3_column_int64(st, 0);
             year = json_pack("{s:I,s:s,s:s,s:s,s:[]}", "id", (json_int_t)last, "name",
@@ -378,7 +379,7 @@ static int add_list(struct req *r, json_t *o, const char *key, const char *sql, 
     db_bind_int(st, ":id", id);
     json_t *list = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_step(st)) == SQLITE_ROW)
         json_array_append_new(list, row(st));
     sqlite3_reset(st);
     json_object_set_new(o, key, list);
@@ -427,7 +428,7 @@ static int reply_class(struct req *r, int status, int64_t id)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     json_t *o = rc == SQLITE_ROW ? class_row(st) : NULL;
     sqlite3_reset(st);
     if (o == NULL)
@@ -503,7 +504,8 @@ static int school_class_create(struct req *r)
         return reply_error(r, 400, "bad_request", "grade must be 1-11 and letter 1-2 characters");
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
-    int e = db_exists(r->db, "SELECT 1 FROM academic_years WHERE id = :id", year);
+    int e = db_exists(r->db, "SELECT 1 FROM academic_years WHERE id = :id",
+                      DB_ARGS(DB_INT(":id", year)));
     if (e <= 0)
         return e < 0 ? reply_db_error(r)
                      : reply_error(r, 400, "bad_request", "no academic year %lld", (long long)year);
@@ -712,7 +714,8 @@ static int roles_allowed_or_respond(struct req *r, json_t *roles, int64_t *audit
         int64_t inst = ij ? json_integer_value(ij) : 0;
         uint32_t role = role_from_name(name);
         if (inst) {
-            int e = db_exists(r->db, "SELECT 1 FROM institutions WHERE id = :id", inst);
+            int e = db_exists(r->db, "SELECT 1 FROM institutions WHERE id = :id",
+                              DB_ARGS(DB_INT(":id", inst)));
             if (e <= 0)
                 return e < 0 ? reply_db_error(r)
                              : reply_error(r, 400, "bad_request",
@@ -739,7 +742,7 @@ static int reply_person(struct req *r, int status, int64_t id)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_error(r, 404, "not_found", "no such person");
     }
@@ -763,7 +766,7 @@ static int reply_person(struct req *r, int status, int64_t id)
         }
         db_bind_int(st, ":a", account);
         json_t *roles = json_object_get(json_object_get(o, "account"), "roles");
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (db_step(st) == SQLITE_ROW) {
             json_t *g = json_pack("{s:s}", "role", db_col_text(st, 0));
             if (sqlite3_column_type(st, 1) != SQLITE_NULL)
                 json_object_set_new(g, "institution_id", json_integer(sqlite3_column_int64(st, 1)));
@@ -934,7 +937,7 @@ static int school_assignment_create(struct req *r)
         if (g == NULL)
             return reply_db_error(r);
         db_bind_int(g, ":id", group);
-        int rc = sqlite3_step(g);
+        int rc = db_step(g);
         int64_t gc = rc == SQLITE_ROW ? sqlite3_column_int64(g, 0) : 0;
         sqlite3_reset(g);
         if (gc != class_id)
@@ -954,7 +957,7 @@ static int school_assignment_create(struct req *r)
         db_bind_int(st, ":g", group);
     else
         db_bind_null(st, ":g");
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
         return reply_error(r, 409, "conflict", "this teacher already teaches that subject there");
@@ -992,7 +995,7 @@ static int school_assignment_delete(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t class_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (class_id == 0)
@@ -1026,7 +1029,8 @@ static int school_enrollment_create(struct req *r)
         return reply_error(r, 400, "bad_request", "enrolled_on must be a date YYYY-MM-DD");
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
-    int e = db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", student);
+    int e =
+        db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", DB_ARGS(DB_INT(":id", student)));
     if (e <= 0)
         return e < 0 ? reply_db_error(r) : reply_error(r, 404, "not_found", "no such person");
     /* A transfer: the school the student leaves must agree too. */
@@ -1035,7 +1039,7 @@ static int school_enrollment_create(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":s", student);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     bool too_early = rc == SQLITE_ROW && strcmp(on, db_col_text(st, 1)) < 0;
     sqlite3_reset(st);
@@ -1112,7 +1116,7 @@ static int school_guardian_create(struct req *r)
     int64_t inst = 0;
     if (c) {
         db_bind_int(c, ":id", student);
-        if (sqlite3_step(c) == SQLITE_ROW)
+        if (db_step(c) == SQLITE_ROW)
             inst = sqlite3_column_int64(c, 0);
         sqlite3_reset(c);
     }
@@ -1140,7 +1144,7 @@ static int school_student_get(struct req *r)
     if (st == NULL)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_db_error(r);
     }
@@ -1183,7 +1187,7 @@ static int school_student_teachers(struct req *r)
         return reply_db_error(r);
     db_bind_int(st, ":id", id);
     json_t *items = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == SQLITE_ROW)
         json_array_append_new(
             items, json_pack("{s:I,s:o,s:s,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
                              "name", school_person_name(st, 1), "subjects", db_col_text(st, 4),

@@ -89,7 +89,7 @@ int64_t school_ensure_year(struct db *db, const struct mes_config *cfg, time_t w
     if (st == NULL)
         goto fail;
     db_bind_text(st, ":n", name);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    int64_t id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
     if (id > 0)
         return id;

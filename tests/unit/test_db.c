@@ -111,8 +111,10 @@ static void test_exists_and_bindings(void **state)
     assert_int_equal(db_exec(db, "INSERT INTO persons (id, last_name, first_name) "
                                  "VALUES (7, 'Петров', 'Пётр')"),
                      SQLITE_OK);
-    assert_int_equal(db_exists(db, "SELECT 1 FROM persons WHERE id = :id", 7), 1);
-    assert_int_equal(db_exists(db, "SELECT 1 FROM persons WHERE id = :id", 8), 0);
+    assert_int_equal(
+        db_exists(db, "SELECT 1 FROM persons WHERE id = :id", DB_ARGS(DB_INT(":id", 7))), 1);
+    assert_int_equal(
+        db_exists(db, "SELECT 1 FROM persons WHERE id = :id", DB_ARGS(DB_INT(":id", 8))), 0);
     sqlite3_stmt *st = db_stmt(db, "UPDATE persons SET middle_name = :m WHERE id = :id");
     assert_int_equal(db_bind_text(st, ":m", "Петрович"), SQLITE_OK);
     assert_int_equal(db_bind_int(st, ":id", 7), SQLITE_OK);
@@ -177,6 +179,109 @@ static void test_statement_cache(void **state)
     db_close(db);
 }
 
+/* An SQL function that fails on the row where its argument is 5: a step that fails midway, as a
+ * damaged page or an I/O error would. */
+static void fail_at_five(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_int(argv[0]) == 5) {
+        sqlite3_result_error(ctx, "injected failure", -1);
+        return;
+    }
+    sqlite3_result_int(ctx, sqlite3_value_int(argv[0]));
+}
+
+static struct db *numbers_db(void)
+{
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(sqlite3_create_function(db_handle(db), "fail_at_five", 1, SQLITE_UTF8, NULL,
+                                             fail_at_five, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(db_exec(db, "CREATE TABLE n (x INTEGER PRIMARY KEY);"
+                                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                                 "WHERE x < 10) INSERT INTO n SELECT x FROM c;"),
+                     SQLITE_OK);
+    return db;
+}
+
+static void test_loop_reports_failure_midway(void **state)
+{
+    (void)state;
+    struct db *db = numbers_db();
+    db_failure_clear();
+    /* The whole table: ten rows and SQLITE_DONE, no failure. */
+    sqlite3_stmt *st =
+        db_query(db, "SELECT x FROM n WHERE x >= :from ORDER BY x", DB_ARGS(DB_INT(":from", 1)));
+    int rc, rows = 0;
+    while (db_next(st, &rc))
+        rows++;
+    assert_int_equal(rows, 10);
+    assert_int_equal(rc, SQLITE_DONE);
+    assert_int_equal(db_failure(), 0);
+    /* A step fails at the fifth row: four rows came, then the loop ends with the error, and the
+     * thread's failure is set for the dispatcher. */
+    st = db_query(db, "SELECT fail_at_five(x) FROM n ORDER BY x", NULL);
+    rows = 0;
+    while (db_next(st, &rc))
+        rows++;
+    assert_int_equal(rows, 4);
+    assert_int_equal(rc, SQLITE_ERROR);
+    assert_int_equal(db_failure(), SQLITE_ERROR);
+    db_failure_clear();
+    assert_int_equal(db_failure(), 0);
+    /* One-shot helpers give the same code. */
+    int64_t v = -1;
+    assert_int_equal(db_int(db, &v, "SELECT sum(fail_at_five(x)) FROM n", NULL), SQLITE_ERROR);
+    assert_int_equal(v, -1);
+    assert_int_equal(
+        db_exists(db, "SELECT 1 FROM n WHERE fail_at_five(x) = :v", DB_ARGS(DB_INT(":v", 7))), -1);
+    assert_int_not_equal(db_failure(), 0);
+    db_failure_clear();
+    /* A query that does not prepare is a failure too, and its loop runs no row. */
+    st = db_query(db, "SELECT nothing FROM nowhere", NULL);
+    assert_null(st);
+    assert_false(db_next(st, &rc));
+    assert_int_equal(rc, SQLITE_ERROR);
+    assert_int_not_equal(db_failure(), 0);
+    db_failure_clear();
+    db_close(db);
+}
+
+static void test_one_shot_helpers(void **state)
+{
+    (void)state;
+    struct db *db = numbers_db();
+    db_failure_clear();
+    int64_t v = -1;
+    assert_int_equal(db_int(db, &v, "SELECT x * 10 FROM n WHERE x = :x", DB_ARGS(DB_INT(":x", 4))),
+                     SQLITE_ROW);
+    assert_int_equal(v, 40);
+    assert_int_equal(db_int(db, &v, "SELECT x FROM n WHERE x = :x", DB_ARGS(DB_INT(":x", 99))),
+                     SQLITE_DONE);
+    assert_int_equal(v, 40); /* untouched when there is no row */
+    char *t = NULL;
+    assert_int_equal(
+        db_text(db, &t, "SELECT :a || '-' || :b", DB_ARGS(DB_TEXT(":a", "урок"), DB_INT(":b", 3))),
+        SQLITE_ROW);
+    assert_string_equal(t, "урок-3");
+    free(t);
+    assert_int_equal(db_text(db, &t, "SELECT x FROM n WHERE x > 100", NULL), SQLITE_DONE);
+    assert_null(t);
+    assert_int_equal(db_exists(db, "SELECT 1 FROM n WHERE x = :x AND :y IS NULL",
+                               DB_ARGS(DB_INT(":x", 3), DB_NULL(":y"))),
+                     1);
+    assert_int_equal(db_exists(db, "SELECT 1 FROM n WHERE x = :x", DB_ARGS(DB_INT(":x", 11))), 0);
+    assert_int_equal(db_run(db, "DELETE FROM n WHERE x > :x", DB_ARGS(DB_INT(":x", 8))),
+                     SQLITE_DONE);
+    assert_int_equal(db_changes(db), 2);
+    /* A constraint is the caller's answer, not a storage failure. */
+    int rc = db_run(db, "INSERT INTO n (x) VALUES (:x)", DB_ARGS(DB_INT(":x", 1)));
+    assert_int_equal(rc & 0xff, SQLITE_CONSTRAINT);
+    assert_int_equal(db_failure(), 0);
+    db_close(db);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -188,6 +293,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_database_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_database_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loop_reports_failure_midway, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_shot_helpers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,13 +1,16 @@
 /*
  * Unit tests of request helpers: strict JSON body validation (unknown fields, types,
- * required fields), the error shape, and role names.
+ * required fields), the error shape, role names, and that a handler meeting a storage
+ * failure never answers below 500.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 
@@ -144,6 +147,58 @@ static void test_route_table_is_well_formed(void **state)
     }
 }
 
+/* A handler that meets a storage failure in its loop and answers 200 with what it got. */
+static int short_answer_handler(struct req *r)
+{
+    sqlite3_stmt *st = db_query(r->db, "SELECT x FROM no_such_table", NULL);
+    int rc;
+    json_t *items = json_array();
+    while (db_next(st, &rc))
+        json_array_append_new(items, json_integer(sqlite3_column_int(st, 0)));
+    return reply_json(r, 200, json_pack("{s:o}", "items", items)); /* rc not looked at */
+}
+
+static int fine_handler(struct req *r)
+{
+    int64_t v = 0;
+    if (db_int(r->db, &v, "SELECT 6 * 7", NULL) != SQLITE_ROW)
+        return reply_db_error(r);
+    return reply_json(r, 201, json_pack("{s:I}", "v", (json_int_t)v));
+}
+
+static void test_storage_failure_is_never_a_short_answer(void **state)
+{
+    (void)state;
+    struct mes_config cfg;
+    config_defaults(&cfg);
+    char path[] = "/tmp/mes-test-http-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[256];
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(db);
+    struct route bad = {
+        .method = "GET", .path = "/x", .handler = short_answer_handler, .name = "x"};
+    struct req r = {.db = db, .route = &bad, .keep_on_error = true};
+    http_run_handler(&r);
+    assert_int_equal(r.status, 500);
+    const char *code = NULL;
+    assert_int_equal(json_unpack(r.out_json, "{s:{s:s}}", "error", "code", &code), 0);
+    assert_string_equal(code, "internal");
+    assert_false(r.keep_on_error);     /* the caller rolls back */
+    assert_int_equal(db_failure(), 0); /* cleared for the next request on this thread */
+    json_decref(r.out_json);
+    /* A handler that met no failure keeps its answer. */
+    struct route good = {.method = "GET", .path = "/y", .handler = fine_handler, .name = "y"};
+    struct req r2 = {.db = db, .route = &good};
+    http_run_handler(&r2);
+    assert_int_equal(r2.status, 201);
+    json_decref(r2.out_json);
+    db_close(db);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_error_shape),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_route_table_is_well_formed),
+        cmocka_unit_test(test_storage_failure_is_never_a_short_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
