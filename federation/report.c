@@ -23,33 +23,26 @@
 
 /* ---- suppression ---- */
 
-/* A cell: what it shows and how many persons it counts. */
-struct cell {
-    json_t *obj;  /* the JSON object holding the cell's values */
-    long persons; /* distinct persons behind it */
-    bool suppressed;
-};
-
-/* Suppresses the cells counting fewer than k persons and, when exactly one of a row of cells
- * whose total is published was suppressed, also the smallest other one: a single gap in a row
- * with a total would be the total minus the rest. */
-static void suppress_row(struct cell *c, size_t n, long k, bool has_total)
+bool report_suppress(struct report_cell *cells, size_t n, long total, long k)
 {
     size_t hidden = 0;
     for (size_t i = 0; i < n; i++)
-        if ((c[i].suppressed = c[i].persons < k))
+        if ((cells[i].suppressed = cells[i].persons < k))
             hidden++;
-    if (has_total && hidden == 1 && n > 1) {
+    if (total == REPORT_NO_TOTAL)
+        return false;
+    if (hidden == 1) {
         size_t best = n;
         for (size_t i = 0; i < n; i++)
-            if (!c[i].suppressed && (best == n || c[i].persons < c[best].persons))
+            if (!cells[i].suppressed && (best == n || cells[i].persons < cells[best].persons))
                 best = i;
         if (best < n)
-            c[best].suppressed = true;
+            cells[best].suppressed = true;
     }
+    return total < k;
 }
 
-/* Replaces a suppressed cell's values by nulls and marks it. */
+/* Replaces a suppressed cell's values by nulls, but for the keys in `keep`, and marks it. */
 static void blank(json_t *obj, const char *const *keep)
 {
     const char *key;
@@ -66,7 +59,13 @@ static void blank(json_t *obj, const char *const *keep)
     json_object_set_new(obj, "suppressed", json_true());
 }
 
-/* ---- the report ---- */
+/* The persons a cell counts: its integer under `key`. */
+static long persons(json_t *cell, const char *key)
+{
+    return (long)json_integer_value(json_object_get(cell, key));
+}
+
+/* ---- the queries ---- */
 
 static int month_range(const char *month, char from[11], char to[11])
 {
@@ -82,21 +81,14 @@ static int month_range(const char *month, char from[11], char to[11])
     return 0;
 }
 
-/* Runs `sql` bound to :from, :to (and :k) and hands each row to `row`. -1 on a database error. */
+/* Runs `sql` bound to :from and :to and hands each row to `row`. -1 on a database error. */
 static int each_row(struct db *db, const char *sql, const char *from, const char *to,
                     void (*row)(sqlite3_stmt *, void *), void *ctx)
 {
-    sqlite3_stmt *st = db_stmt(db, sql);
-    if (st == NULL)
-        return -1;
-    if (strstr(sql, ":from"))
-        db_bind_text(st, ":from", from);
-    if (strstr(sql, ":to"))
-        db_bind_text(st, ":to", to);
+    sqlite3_stmt *st = db_query(db, sql, DB_ARGS(DB_TEXT(":from", from), DB_TEXT(":to", to)));
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW)
+    while (db_next(st, &rc))
         row(st, ctx);
-    sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -169,6 +161,234 @@ static void one_row(sqlite3_stmt *st, void *ctx)
                             json_integer(sqlite3_column_int64(st, i)));
 }
 
+static const char *const sql_coverage =
+    "SELECT (SELECT count(*) FROM institutions) AS schools, (SELECT count(*) FROM classes c "
+    "WHERE EXISTS (SELECT 1 FROM enrollments e WHERE e.class_id = c.id AND e.enrolled_on <= "
+    ":to AND (e.left_on IS NULL OR e.left_on >= :from))) AS classes, (SELECT count(DISTINCT "
+    "student_id) FROM enrollments WHERE enrolled_on <= :to AND (left_on IS NULL OR left_on >= "
+    ":from)) AS students, (SELECT count(DISTINCT teacher_id) FROM teaching_assignments) AS "
+    "teachers";
+static const char *const sql_marks_totals =
+    "SELECT s.code, c.grade, count(DISTINCT m.student_id), count(*), sum(CASE WHEN m.value "
+    "GLOB '[0-9]*' THEN m.weight * CAST(m.value AS REAL) END) / sum(CASE WHEN m.value GLOB "
+    "'[0-9]*' THEN m.weight END) FROM lessons l JOIN marks m ON m.lesson_id = l.id JOIN "
+    "classes c ON c.id = l.class_id JOIN subjects s ON s.id = l.subject_id WHERE l.date "
+    "BETWEEN :from AND :to GROUP BY s.code, c.grade ORDER BY s.code, c.grade";
+static const char *const sql_marks_values =
+    "SELECT s.code, c.grade, m.value, count(*), count(DISTINCT m.student_id) FROM lessons l "
+    "JOIN marks m ON m.lesson_id = l.id JOIN classes c ON c.id = l.class_id JOIN subjects s "
+    "ON s.id = l.subject_id WHERE l.date BETWEEN :from AND :to GROUP BY s.code, c.grade, "
+    "m.value";
+static const char *const sql_grades =
+    "SELECT c.grade, 'students', count(DISTINCT e.student_id) FROM enrollments e JOIN classes "
+    "c ON c.id = e.class_id WHERE e.enrolled_on <= :to AND (e.left_on IS NULL OR e.left_on >= "
+    ":from) GROUP BY c.grade "
+    "UNION ALL SELECT c.grade, 'student_lessons', count(*) FROM lessons l JOIN classes c ON "
+    "c.id = l.class_id JOIN enrollments e ON e.class_id = l.class_id AND e.enrolled_on <= "
+    "l.date AND (e.left_on IS NULL OR e.left_on > l.date) WHERE l.date BETWEEN :from AND :to "
+    "AND NOT l.cancelled GROUP BY c.grade "
+    "UNION ALL SELECT c.grade, 'absences', count(*) FROM lessons l JOIN attendance a ON "
+    "a.lesson_id = l.id JOIN classes c ON c.id = l.class_id WHERE l.date BETWEEN :from AND "
+    ":to AND a.status IN ('absent', 'ill') GROUP BY c.grade";
+static const char *const sql_homework =
+    "SELECT count(*) AS assigned, (SELECT count(*) FROM homework h2 JOIN lessons l2 ON l2.id "
+    "= h2.lesson_id JOIN homework_submissions s ON s.homework_id = h2.id WHERE l2.date BETWEEN "
+    ":from AND :to AND s.done) AS done, (SELECT count(DISTINCT s.student_id) FROM homework h2 "
+    "JOIN lessons l2 ON l2.id = h2.lesson_id JOIN homework_submissions s ON s.homework_id = "
+    "h2.id WHERE l2.date BETWEEN :from AND :to AND s.done) AS students FROM homework h JOIN "
+    "lessons l ON l.id = h.lesson_id WHERE l.date BETWEEN :from AND :to";
+static const char *const sql_library =
+    "SELECT (SELECT count(*) FROM library_items WHERE status = 'approved') AS items, (SELECT "
+    "count(*) FROM lesson_items WHERE date(added_at, 'unixepoch') BETWEEN :from AND :to) + "
+    "(SELECT count(*) FROM homework_items WHERE date(added_at, 'unixepoch') BETWEEN :from AND "
+    ":to) AS uses, (SELECT count(*) FROM library_attempts WHERE date(created_at, 'unixepoch') "
+    "BETWEEN :from AND :to) AS attempts, (SELECT count(DISTINCT person_id) FROM "
+    "library_attempts WHERE date(created_at, 'unixepoch') BETWEEN :from AND :to) AS "
+    "attempt_persons";
+static const char *const sql_usage =
+    "SELECT date(a.at, 'unixepoch') AS day, g.role, count(DISTINCT a.account_id), count(*) "
+    "FROM audit_log a JOIN role_grants g ON g.account_id = a.account_id WHERE a.action = "
+    "'login' AND date(a.at, 'unixepoch') BETWEEN :from AND :to GROUP BY day, g.role ORDER BY "
+    "day, g.role";
+
+/* What the queries found for one month, before suppression. */
+struct report_parts {
+    json_t *coverage, *homework, *library; /* one object each */
+    json_t *grades;                        /* "grade" -> attendance of the grade */
+    json_t *usage;                         /* [{day, role, accounts, logins}] */
+    struct marks_ctx marks;
+};
+
+static void parts_free(struct report_parts *p)
+{
+    json_decref(p->coverage);
+    json_decref(p->homework);
+    json_decref(p->library);
+    json_decref(p->grades);
+    json_decref(p->usage);
+    json_decref(p->marks.cells);
+    json_decref(p->marks.order);
+}
+
+/* Runs the queries of the month from..to into *p (freed with parts_free, also on failure).
+ * 0, or -1 with err. */
+static int parts_query(struct db *db, const char *from, const char *to, struct report_parts *p,
+                       char *err, size_t errlen)
+{
+    *p = (struct report_parts){json_object(), json_object(), json_object(),
+                               json_object(), json_array(),  {json_object(), json_array()}};
+    if (!p->coverage || !p->homework || !p->library || !p->grades || !p->usage || !p->marks.cells ||
+        !p->marks.order) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (each_row(db, sql_coverage, from, to, one_row, p->coverage) != 0 ||
+        each_row(db, sql_marks_totals, from, to, marks_totals, &p->marks) != 0 ||
+        each_row(db, sql_marks_values, from, to, marks_values, &p->marks) != 0 ||
+        each_row(db, sql_grades, from, to, grade_rows, p->grades) != 0 ||
+        each_row(db, sql_homework, from, to, one_row, p->homework) != 0 ||
+        each_row(db, sql_library, from, to, one_row, p->library) != 0 ||
+        each_row(db, sql_usage, from, to, usage_rows, p->usage) != 0) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the report ---- */
+
+/* Suppresses one subject and grade's cell `c`: whole when it counts fewer than k students,
+ * else each mark value of its distribution given to fewer than k students (with its
+ * complement, the cell's counts being its total). -1 when out of memory. */
+static int suppress_marks_cell(json_t *c, long k)
+{
+    json_t *dist = json_object_get(c, "distribution"), *b;
+    size_t n = json_object_size(dist), j = 0;
+    struct report_cell *cells = calloc(n ? n : 1, sizeof(*cells));
+    if (cells == NULL)
+        return -1;
+    const char *value;
+    json_object_foreach(dist, value, b)
+    {
+        cells[j++].persons = persons(b, "students");
+    }
+    if (report_suppress(cells, n, persons(c, "students"), k)) {
+        static const char *const keep[] = {"subject", "grade", NULL};
+        blank(c, keep);
+    } else {
+        static const char *const none[] = {NULL};
+        j = 0;
+        json_object_foreach(dist, value, b)
+        {
+            if (cells[j++].suppressed)
+                blank(b, none);
+        }
+    }
+    free(cells);
+    return 0;
+}
+
+/* The report's "marks": every subject and grade in order, suppressed. NULL when out of memory. */
+static json_t *marks_part(struct marks_ctx *mc, long k)
+{
+    json_t *marks = json_array(), *key;
+    size_t i;
+    if (marks == NULL)
+        return NULL;
+    json_array_foreach(mc->order, i, key)
+    {
+        json_t *c = json_object_get(mc->cells, json_string_value(key));
+        if (json_array_append(marks, c) != 0 || suppress_marks_cell(c, k) != 0) {
+            json_decref(marks);
+            return NULL;
+        }
+    }
+    return marks;
+}
+
+/* The share of student-lessons attended, to 4 decimals; null without any. */
+static json_t *attendance_rate(json_int_t student_lessons, json_int_t absences)
+{
+    if (student_lessons <= 0)
+        return json_null();
+    double rate = 1.0 - (double)absences / (double)student_lessons;
+    return json_real((double)(int)(rate * 10000 + 0.5) / 10000);
+}
+
+/* The report's "attendance": {"grades": each grade with its rate, "total": the region's}. A
+ * grade of fewer than k students is suppressed with its complement; the total when it counts
+ * fewer than k. NULL when out of memory. */
+static json_t *attendance_part(json_t *grades, long k)
+{
+    size_t n = json_object_size(grades), j = 0;
+    struct report_cell *cells = calloc(n ? n : 1, sizeof(*cells));
+    json_t *list = json_array(), *g;
+    json_int_t lessons = 0, absences = 0, students = 0;
+    const char *gk;
+    if (cells == NULL || list == NULL)
+        goto oom;
+    json_object_foreach(grades, gk, g)
+    {
+        json_int_t sl = json_integer_value(json_object_get(g, "student_lessons"));
+        json_int_t ab = json_integer_value(json_object_get(g, "absences"));
+        lessons += sl;
+        absences += ab;
+        students += json_integer_value(json_object_get(g, "students"));
+        json_object_set_new(g, "rate", attendance_rate(sl, ab));
+        if (json_array_append(list, g) != 0)
+            goto oom;
+        cells[j++].persons = persons(g, "students");
+    }
+    bool total_hidden = report_suppress(cells, n, (long)students, k);
+    static const char *const keep[] = {"grade", NULL}, *const none[] = {NULL};
+    json_array_foreach(list, j, g)
+    {
+        if (cells[j].suppressed)
+            blank(g, keep);
+    }
+    json_t *total = json_pack("{s:I,s:I,s:I,s:o}", "students", students, "student_lessons", lessons,
+                              "absences", absences, "rate", attendance_rate(lessons, absences));
+    if (total != NULL && total_hidden)
+        blank(total, none);
+    free(cells);
+    if (total == NULL) {
+        json_decref(list);
+        return NULL;
+    }
+    return json_pack("{s:o,s:o}", "grades", list, "total", total);
+oom:
+    free(cells);
+    json_decref(list);
+    return NULL;
+}
+
+/* Suppresses the one cell `obj`, but for the keys in `keep`, when the persons under `key` are
+ * fewer than k. */
+static void suppress_single(json_t *obj, const char *key, long k, const char *const *keep)
+{
+    struct report_cell c = {.persons = persons(obj, key)};
+    report_suppress(&c, 1, REPORT_NO_TOTAL, k);
+    if (c.suppressed)
+        blank(obj, keep);
+}
+
+/* Homework done, library attempts and each day's logins per role: fewer than k persons and
+ * the counts go. */
+static void suppress_singles(struct report_parts *p, long k)
+{
+    static const char *const homework[] = {"assigned", NULL},
+                             *const library[] = {"items", "uses", NULL},
+                             *const usage[] = {"day", "role", NULL};
+    suppress_single(p->homework, "students", k, homework);
+    suppress_single(p->library, "attempt_persons", k, library);
+    size_t i;
+    json_t *u;
+    json_array_foreach(p->usage, i, u)
+    {
+        suppress_single(u, "accounts", k, usage);
+    }
+}
+
 json_t *report_build(struct db *db, const struct mes_config *cfg, const char *month, char *err,
                      size_t errlen)
 {
@@ -178,172 +398,27 @@ json_t *report_build(struct db *db, const struct mes_config *cfg, const char *mo
         return NULL;
     }
     long k = cfg->federation.k_suppression;
-    json_t *coverage = json_object(), *homework = json_object(), *library = json_object();
-    json_t *grades = json_object(), *usage = json_array();
-    struct marks_ctx mc = {json_object(), json_array()};
-    json_t *report = NULL;
-    static const char *const sql_coverage =
-        "SELECT (SELECT count(*) FROM institutions) AS schools, (SELECT count(*) FROM classes c "
-        "WHERE EXISTS (SELECT 1 FROM enrollments e WHERE e.class_id = c.id AND e.enrolled_on <= "
-        ":to AND (e.left_on IS NULL OR e.left_on >= :from))) AS classes, (SELECT count(DISTINCT "
-        "student_id) FROM enrollments WHERE enrolled_on <= :to AND (left_on IS NULL OR left_on >= "
-        ":from)) AS students, (SELECT count(DISTINCT teacher_id) FROM teaching_assignments) AS "
-        "teachers";
-    static const char *const sql_marks_totals =
-        "SELECT s.code, c.grade, count(DISTINCT m.student_id), count(*), sum(CASE WHEN m.value "
-        "GLOB '[0-9]*' THEN m.weight * CAST(m.value AS REAL) END) / sum(CASE WHEN m.value GLOB "
-        "'[0-9]*' THEN m.weight END) FROM lessons l JOIN marks m ON m.lesson_id = l.id JOIN "
-        "classes c ON c.id = l.class_id JOIN subjects s ON s.id = l.subject_id WHERE l.date "
-        "BETWEEN :from AND :to GROUP BY s.code, c.grade ORDER BY s.code, c.grade";
-    static const char *const sql_marks_values =
-        "SELECT s.code, c.grade, m.value, count(*), count(DISTINCT m.student_id) FROM lessons l "
-        "JOIN marks m ON m.lesson_id = l.id JOIN classes c ON c.id = l.class_id JOIN subjects s "
-        "ON s.id = l.subject_id WHERE l.date BETWEEN :from AND :to GROUP BY s.code, c.grade, "
-        "m.value";
-    static const char *const sql_grades =
-        "SELECT c.grade, 'students', count(DISTINCT e.student_id) FROM enrollments e JOIN classes "
-        "c ON c.id = e.class_id WHERE e.enrolled_on <= :to AND (e.left_on IS NULL OR e.left_on >= "
-        ":from) GROUP BY c.grade "
-        "UNION ALL SELECT c.grade, 'student_lessons', count(*) FROM lessons l JOIN classes c ON "
-        "c.id = l.class_id JOIN enrollments e ON e.class_id = l.class_id AND e.enrolled_on <= "
-        "l.date AND (e.left_on IS NULL OR e.left_on > l.date) WHERE l.date BETWEEN :from AND :to "
-        "AND NOT l.cancelled GROUP BY c.grade "
-        "UNION ALL SELECT c.grade, 'absences', count(*) FROM lessons l JOIN attendance a ON "
-        "a.lesson_id = l.id JOIN classes c ON c.id = l.class_id WHERE l.date BETWEEN :from AND "
-        ":to AND a.status IN ('absent', 'ill') GROUP BY c.grade";
-    static const char *const sql_homework =
-        "SELECT count(*) AS assigned, (SELECT count(*) FROM homework h2 JOIN lessons l2 ON l2.id "
-        "= h2.lesson_id JOIN homework_submissions s ON s.homework_id = h2.id WHERE l2.date BETWEEN "
-        ":from AND :to AND s.done) AS done, (SELECT count(DISTINCT s.student_id) FROM homework h2 "
-        "JOIN lessons l2 ON l2.id = h2.lesson_id JOIN homework_submissions s ON s.homework_id = "
-        "h2.id WHERE l2.date BETWEEN :from AND :to AND s.done) AS students FROM homework h JOIN "
-        "lessons l ON l.id = h.lesson_id WHERE l.date BETWEEN :from AND :to";
-    static const char *const sql_library =
-        "SELECT (SELECT count(*) FROM library_items WHERE status = 'approved') AS items, (SELECT "
-        "count(*) FROM lesson_items WHERE date(added_at, 'unixepoch') BETWEEN :from AND :to) + "
-        "(SELECT count(*) FROM homework_items WHERE date(added_at, 'unixepoch') BETWEEN :from AND "
-        ":to) AS uses, (SELECT count(*) FROM library_attempts WHERE date(created_at, 'unixepoch') "
-        "BETWEEN :from AND :to) AS attempts, (SELECT count(DISTINCT person_id) FROM "
-        "library_attempts WHERE date(created_at, 'unixepoch') BETWEEN :from AND :to) AS "
-        "attempt_persons";
-    static const char *const sql_usage =
-        "SELECT date(a.at, 'unixepoch') AS day, g.role, count(DISTINCT a.account_id), count(*) "
-        "FROM audit_log a JOIN role_grants g ON g.account_id = a.account_id WHERE a.action = "
-        "'login' AND date(a.at, 'unixepoch') BETWEEN :from AND :to GROUP BY day, g.role ORDER BY "
-        "day, g.role";
-    if (each_row(db, sql_coverage, from, to, one_row, coverage) != 0 ||
-        each_row(db, sql_marks_totals, from, to, marks_totals, &mc) != 0 ||
-        each_row(db, sql_marks_values, from, to, marks_values, &mc) != 0 ||
-        each_row(db, sql_grades, from, to, grade_rows, grades) != 0 ||
-        each_row(db, sql_homework, from, to, one_row, homework) != 0 ||
-        each_row(db, sql_library, from, to, one_row, library) != 0 ||
-        each_row(db, sql_usage, from, to, usage_rows, usage) != 0) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
+    struct report_parts p;
+    json_t *report = NULL, *marks = NULL, *attendance = NULL;
+    if (parts_query(db, from, to, &p, err, errlen) != 0)
+        goto out;
+    if ((marks = marks_part(&p.marks, k)) == NULL ||
+        (attendance = attendance_part(p.grades, k)) == NULL) {
+        json_decref(marks);
+        snprintf(err, errlen, "out of memory");
         goto out;
     }
-    /* Marks: a subject and grade counting fewer than k students goes whole; inside a cell,
-     * each mark value counting fewer than k students, with its complement. */
-    json_t *marks = json_array();
-    size_t i;
-    json_t *key;
-    json_array_foreach(mc.order, i, key)
-    {
-        json_t *c = json_incref(json_object_get(mc.cells, json_string_value(key)));
-        json_array_append_new(marks, c);
-        if (json_integer_value(json_object_get(c, "students")) < k) {
-            static const char *const keep[] = {"subject", "grade", NULL};
-            blank(c, keep);
-            continue;
-        }
-        json_t *dist = json_object_get(c, "distribution"), *b;
-        size_t n = json_object_size(dist), j = 0;
-        struct cell *cells = calloc(n ? n : 1, sizeof(*cells));
-        const char *value;
-        json_object_foreach(dist, value, b)
-        {
-            cells[j].obj = b;
-            cells[j++].persons = (long)json_integer_value(json_object_get(b, "students"));
-        }
-        suppress_row(cells, n, k, true);
-        for (j = 0; j < n; j++)
-            if (cells[j].suppressed) {
-                static const char *const none[] = {NULL};
-                blank(cells[j].obj, none);
-            }
-        free(cells);
-    }
-    /* Attendance by grade, with the region's total: a grade of fewer than k students goes,
-     * with its complement. */
-    json_t *attendance = json_array(), *g;
-    size_t n = json_object_size(grades), j = 0;
-    struct cell *cells = calloc(n ? n : 1, sizeof(*cells));
-    json_int_t total_sl = 0, total_abs = 0, total_students = 0;
-    const char *gk;
-    json_object_foreach(grades, gk, g)
-    {
-        json_int_t sl = json_integer_value(json_object_get(g, "student_lessons"));
-        json_int_t ab = json_integer_value(json_object_get(g, "absences"));
-        total_sl += sl;
-        total_abs += ab;
-        total_students += json_integer_value(json_object_get(g, "students"));
-        json_object_set_new(
-            g, "rate",
-            sl > 0 ? json_real((double)(int)((1.0 - (double)ab / (double)sl) * 10000 + 0.5) / 10000)
-                   : json_null());
-        json_array_append(attendance, g);
-        cells[j].obj = g;
-        cells[j++].persons = (long)json_integer_value(json_object_get(g, "students"));
-    }
-    suppress_row(cells, n, k, true);
-    for (j = 0; j < n; j++)
-        if (cells[j].suppressed) {
-            static const char *const keep[] = {"grade", NULL};
-            blank(cells[j].obj, keep);
-        }
-    free(cells);
-    json_t *att_total = json_pack(
-        "{s:I,s:I,s:I,s:o}", "students", total_students, "student_lessons", total_sl, "absences",
-        total_abs, "rate",
-        total_sl > 0
-            ? json_real((double)(int)((1.0 - (double)total_abs / (double)total_sl) * 10000 + 0.5) /
-                        10000)
-            : json_null());
-    /* Homework done, library attempts and each day's logins per role: fewer than k persons
-     * and the count goes. */
-    if (json_integer_value(json_object_get(homework, "students")) < k) {
-        json_object_set_new(homework, "done", json_null());
-        json_object_set_new(homework, "students", json_null());
-        json_object_set_new(homework, "suppressed", json_true());
-    }
-    if (json_integer_value(json_object_get(library, "attempt_persons")) < k) {
-        json_object_set_new(library, "attempts", json_null());
-        json_object_set_new(library, "attempt_persons", json_null());
-        json_object_set_new(library, "suppressed", json_true());
-    }
-    json_t *u;
-    json_array_foreach(usage, i, u)
-    {
-        if (json_integer_value(json_object_get(u, "accounts")) < k) {
-            static const char *const keep[] = {"day", "role", NULL};
-            blank(u, keep);
-        }
-    }
-    report = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s},s:I,s:i,s:O,s:o,s:{s:o,s:o},s:O,s:O,s:O}",
-                       "format", "mes-report-1", "region", cfg->region.code, "region_name",
-                       cfg->region.name, "period", "month", month, "from", from, "to", to,
-                       "created", (json_int_t)time(NULL), "k", (int)k, "coverage", coverage,
-                       "marks", marks, "attendance", "grades", attendance, "total", att_total,
-                       "homework", homework, "library", library, "usage", usage);
+    suppress_singles(&p, k);
+    report = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s},s:I,s:i,s:O,s:o,s:o,s:O,s:O,s:O}", "format",
+                       "mes-report-1", "region", cfg->region.code, "region_name", cfg->region.name,
+                       "period", "month", month, "from", from, "to", to, "created",
+                       (json_int_t)time(NULL), "k", (int)k, "coverage", p.coverage, "marks", marks,
+                       "attendance", attendance, "homework", p.homework, "library", p.library,
+                       "usage", p.usage);
     if (report == NULL)
         snprintf(err, errlen, "out of memory");
 out:
-    json_decref(coverage);
-    json_decref(homework);
-    json_decref(library);
-    json_decref(grades);
-    json_decref(usage);
-    json_decref(mc.cells);
-    json_decref(mc.order);
+    parts_free(&p);
     return report;
 }
 

@@ -10,6 +10,7 @@
 #define MES_FED_REPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,25 @@ struct mes_config;
 struct node;
 struct req;
 struct route;
+
+/* ---- Small-cell suppression (no database) ----------------------------------------------------
+ *
+ * A report's cell counts persons; a cell of fewer than k persons is suppressed (its values
+ * replaced by nulls). One row of cells may come with a published total (the mark values of a
+ * subject and grade beside its counts; the grades of attendance beside the region's total). */
+struct report_cell {
+    long persons;    /* in: the distinct persons the cell counts (0 or more) */
+    bool suppressed; /* out: set by report_suppress */
+};
+#define REPORT_NO_TOTAL (-1L)
+
+/* Suppresses, with threshold k (>= 1), every cell of the row counting fewer than k persons
+ * (a cell of none too). When the row has a published total (`total`, the persons it counts, is
+ * not REPORT_NO_TOTAL) and exactly one cell went, the smallest other one goes too (the first of
+ * equals): a single gap would be the total minus the rest. Returns true when the total itself
+ * counts fewer than k persons and must be suppressed as well (a row of one small cell would
+ * otherwise show it as its total); false without a total. `cells` may be NULL when n is 0. */
+bool report_suppress(struct report_cell *cells, size_t n, long total, long k);
 
 /* Computes the report of month `month` ("YYYY-MM") from the region's data, suppressed with
  * k = federation.k_suppression. A new JSON object, or NULL with err. */
