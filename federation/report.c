@@ -434,13 +434,9 @@ int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_se
     int rc = -1;
     if (report == NULL)
         goto out;
-    sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(sequence), 0) + 1 FROM fed_outbox");
-    if (st == NULL || db_step(st) != SQLITE_ROW) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        goto out;
-    }
-    *sequence = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    if (db_int(db, sequence, "SELECT coalesce(max(sequence), 0) + 1 FROM fed_outbox", NULL) !=
+        SQLITE_ROW)
+        goto db_error;
     json_object_set_new(report, "sequence", json_integer(*sequence));
     text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
     char trusted[160];
@@ -451,15 +447,13 @@ int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_se
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    st = db_stmt(db, "INSERT INTO fed_outbox (sequence, period, created_at, body, signature) "
-                     "VALUES (:s, :p, unixepoch(), :b, :sig)");
-    if (st == NULL)
-        goto db_error;
-    db_bind_int(st, ":s", *sequence);
-    db_bind_text(st, ":p", month);
-    db_bind_blob(st, ":b", text, (int)strlen(text));
-    db_bind_text(st, ":sig", sig);
-    if (db_exec_stmt(st) != SQLITE_DONE || db_commit(db) != SQLITE_OK)
+    if (db_run(db,
+               "INSERT INTO fed_outbox (sequence, period, created_at, body, signature) VALUES "
+               "(:s, :p, unixepoch(), :b, :sig)",
+               DB_ARGS(DB_INT(":s", *sequence), DB_TEXT(":p", month),
+                       DB_BLOB(":b", text, (int)strlen(text)), DB_TEXT(":sig", sig))) !=
+            SQLITE_DONE ||
+        db_commit(db) != SQLITE_OK)
         goto db_error;
     rc = 0;
     goto out;
@@ -478,17 +472,17 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
 {
     *sent = 0;
     for (;;) {
-        sqlite3_stmt *st = db_stmt(db, "SELECT sequence, body, signature, attempts FROM "
-                                       "fed_outbox WHERE sent_at IS NULL AND (:all OR "
-                                       "next_attempt <= unixepoch()) ORDER BY sequence LIMIT 1");
-        if (st == NULL) {
+        sqlite3_stmt *st = db_query(db,
+                                    "SELECT sequence, body, signature, attempts FROM fed_outbox "
+                                    "WHERE sent_at IS NULL AND (:all OR next_attempt <= "
+                                    "unixepoch()) ORDER BY sequence LIMIT 1",
+                                    DB_ARGS(DB_INT(":all", !due_only)));
+        int rc;
+        if (!db_next(st, &rc)) {
+            if (rc == SQLITE_DONE)
+                return 0;
             snprintf(err, errlen, "database: %s", db_errmsg(db));
             return -1;
-        }
-        db_bind_int(st, ":all", !due_only);
-        if (db_step(st) != SQLITE_ROW) {
-            sqlite3_reset(st);
-            return 0;
         }
         int64_t seq = sqlite3_column_int64(st, 0);
         int attempts = sqlite3_column_int(st, 3);
@@ -505,22 +499,24 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
         bool ok = status == 200 || status == 201;
         if (status > 0 && !ok && err[0] == '\0')
             snprintf(err, errlen, "the hub answered %ld", status);
-        st = db_stmt(db, ok ? "UPDATE fed_outbox SET sent_at = unixepoch(), attempts = attempts "
-                              "+ 1, last_error = '' WHERE sequence = :s"
-                            : "UPDATE fed_outbox SET attempts = attempts + 1, next_attempt = "
-                              "unixepoch() + :wait, last_error = :e WHERE sequence = :s");
-        if (st == NULL)
-            return -1;
-        db_bind_int(st, ":s", seq);
         if (!ok) {
             int64_t wait = attempts >= 9 ? 6 * 3600 : (int64_t)60 << attempts;
-            db_bind_int(st, ":wait", wait > 6 * 3600 ? 6 * 3600 : wait);
-            db_bind_text(st, ":e", err);
+            db_run(db,
+                   "UPDATE fed_outbox SET attempts = attempts + 1, next_attempt = unixepoch() + "
+                   ":wait, last_error = :e WHERE sequence = :s",
+                   DB_ARGS(DB_INT(":s", seq), DB_INT(":wait", wait > 6 * 3600 ? 6 * 3600 : wait),
+                           DB_TEXT(":e", err)));
+            /* err says why the push failed; a failure to note it is logged by db_run, and
+             * the report is simply tried again sooner. */
+            return -1;
         }
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db,
+                   "UPDATE fed_outbox SET sent_at = unixepoch(), attempts = attempts + 1, "
+                   "last_error = '' WHERE sequence = :s",
+                   DB_ARGS(DB_INT(":s", seq))) != SQLITE_DONE) {
+            snprintf(err, errlen, "database: %s", db_errmsg(db));
             return -1;
-        if (!ok)
-            return -1;
+        }
         (*sent)++;
     }
 }
