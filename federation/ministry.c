@@ -36,31 +36,27 @@ static int period_or_respond(struct req *r, char month[8])
         memcpy(month, p, 8); /* 7 characters and the NUL, checked above */
         return 0;
     }
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT max(period) FROM fed_reports");
-    if (st == NULL)
+    char *latest = NULL; /* "" when no region reported yet */
+    if (db_text(r->db, &latest, "SELECT max(period) FROM fed_reports", NULL) != SQLITE_ROW)
         return reply_db_error(r), -1;
-    snprintf(month, 8, "%s",
-             db_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
-                 ? db_col_text(st, 0)
-                 : "");
-    sqlite3_reset(st);
+    snprintf(month, 8, "%s", latest);
+    free(latest);
     return 0;
 }
 
 /* Each region's latest report of `month`, parsed, in region order: [{"region", "received_at",
- * "report"}]. NULL on a database error. */
+ * "report"}]. NULL on a database error (or out of memory). */
 static json_t *latest_reports(struct req *r, const char *month)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT f.region, f.received_at, f.body, coalesce(g.name, '') FROM fed_reports f "
-               "LEFT JOIN fed_regions g ON g.code = f.region WHERE f.period = :p AND f.sequence = "
-               "(SELECT max(sequence) FROM fed_reports WHERE region = f.region AND period = :p) "
-               "ORDER BY f.region");
-    if (st == NULL)
-        return NULL;
-    db_bind_text(st, ":p", month);
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT f.region, f.received_at, f.body, coalesce(g.name, '') FROM fed_reports f LEFT JOIN "
+        "fed_regions g ON g.code = f.region WHERE f.period = :p AND f.sequence = (SELECT "
+        "max(sequence) FROM fed_reports WHERE region = f.region AND period = :p) ORDER BY f.region",
+        DB_ARGS(DB_TEXT(":p", month)));
     json_t *out = json_array();
-    while (db_step(st) == SQLITE_ROW) {
+    int rc;
+    while (db_next(st, &rc)) {
         json_t *rep =
             input_json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
                              INPUT_JSON_DEPTH_DOCUMENTS, NULL);
@@ -74,7 +70,10 @@ static json_t *latest_reports(struct req *r, const char *month)
                                         name ? name : "", "received_at",
                                         (json_int_t)sqlite3_column_int64(st, 1), "report", rep));
     }
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE || out == NULL) {
+        json_decref(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -276,16 +275,16 @@ static int ministry_regions(struct req *r)
 {
     if (r->node->cfg.mode != NODE_HUB)
         return reply_error(r, 404, "not_found", "the Ministry's reports are at the hub");
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT g.code, g.name, g.enrolled_at, (SELECT max(received_at) FROM fed_reports "
-               "WHERE region = g.code), (SELECT max(sequence) FROM fed_reports WHERE region = "
-               "g.code), (SELECT max(period) FROM fed_reports WHERE region = g.code) FROM "
-               "fed_regions g ORDER BY g.code");
-    if (st == NULL)
-        return reply_db_error(r);
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT g.code, g.name, g.enrolled_at, (SELECT max(received_at) FROM fed_reports WHERE "
+        "region = g.code), (SELECT max(sequence) FROM fed_reports WHERE region = g.code), (SELECT "
+        "max(period) FROM fed_reports WHERE region = g.code) FROM fed_regions g ORDER BY g.code",
+        NULL);
     json_t *items = json_array();
     time_t now = time(NULL);
-    while (db_step(st) == SQLITE_ROW) {
+    int rc;
+    while (db_next(st, &rc)) {
         bool reported = sqlite3_column_type(st, 3) != SQLITE_NULL;
         int64_t last = sqlite3_column_int64(st, 3);
         json_array_append_new(
@@ -298,7 +297,10 @@ static int ministry_regions(struct req *r)
                 reported ? json_string(db_col_text(st, 5)) : json_null(), "days_since_report",
                 reported ? json_integer((json_int_t)((now - last) / 86400)) : json_null()));
     }
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
@@ -354,6 +356,83 @@ static void bar_chart(FILE *f, const char *title, json_t *labels, const double *
     fputs("</svg>\n", f);
 }
 
+/* A chart's bars, as many as there are: labels (strings) and values (NAN: none). */
+struct bars {
+    json_t *labels;
+    double *values;
+    size_t n, cap;
+};
+
+/* Appends a bar labelled `label` (a new reference, stolen). 0, or -1 when out of memory. */
+static int bars_add(struct bars *b, json_t *label, double value)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 16;
+        double *values = realloc(b->values, cap * sizeof(*values));
+        if (values == NULL) {
+            json_decref(label);
+            return -1;
+        }
+        b->values = values;
+        b->cap = cap;
+    }
+    if (json_array_append_new(b->labels, label) != 0)
+        return -1;
+    b->values[b->n++] = value;
+    return 0;
+}
+
+/* One bar per region for `month` into *b: students (which 0), the average mark (1) or the
+ * attendance in percent (2). 0, or -1 after answering. */
+static int region_bars_or_respond(struct req *r, int which, const char *month, struct bars *b)
+{
+    json_t *reports = latest_reports(r, month), *x;
+    if (reports == NULL)
+        return reply_db_error(r), -1;
+    size_t i;
+    json_array_foreach(reports, i, x)
+    {
+        json_t *rep = json_object_get(x, "report");
+        double v = which == 0   ? num(json_object_get(rep, "coverage"), "students", NULL)
+                   : which == 1 ? marks_average(rep, NULL, NULL)
+                                : 100 * num(json_object_get(rep, "attendance"), "total", "rate");
+        if (bars_add(b, json_incref(json_object_get(x, "name")), v) != 0) {
+            json_decref(reports);
+            return reply_error(r, 503, "unavailable", "out of memory"), -1;
+        }
+    }
+    json_decref(reports);
+    return 0;
+}
+
+/* One bar per month that any region reported, every month, into *b: the logins of each
+ * region's latest report of the month, summed. 0, or -1 after answering. */
+static int usage_bars_or_respond(struct req *r, struct bars *b)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT period, region, body FROM fed_reports f WHERE sequence = "
+                                "(SELECT max(sequence) FROM fed_reports WHERE region = f.region "
+                                "AND period = f.period) ORDER BY period",
+                                NULL);
+    int rc;
+    while (db_next(st, &rc)) {
+        const char *p = db_col_text(st, 0);
+        if ((b->n == 0 || strcmp(json_string_value(json_array_get(b->labels, b->n - 1)), p) != 0) &&
+            bars_add(b, json_string(p), 0) != 0) {
+            sqlite3_reset(st);
+            return reply_error(r, 503, "unavailable", "out of memory"), -1;
+        }
+        json_t *rep =
+            input_json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
+                             INPUT_JSON_DEPTH_DOCUMENTS, NULL);
+        b->values[b->n - 1] += logins(rep);
+        json_decref(rep);
+    }
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r), -1;
+    return 0;
+}
+
 /* GET /api/v1/ministry/charts/NAME.svg?period=: coverage (students), performance (average
  * mark), attendance (rate) per region for a month; usage (logins per month over all months,
  * every region summed) over time. */
@@ -371,74 +450,45 @@ static int ministry_chart(struct req *r)
     char month[8];
     if (period_or_respond(r, month) != 0)
         return r->status;
+    struct bars b = {.labels = json_array()};
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL)
-        return reply_error(r, 503, "unavailable", "out of memory");
-    json_t *labels = json_array();
-    double *values = NULL;
-    size_t n = 0;
-    char title[160];
-    if (which < 3) {
-        json_t *reports = latest_reports(r, month), *x;
-        if (reports == NULL) {
-            fclose(f);
-            free(buf);
-            json_decref(labels);
-            return reply_db_error(r);
-        }
-        values = calloc(json_array_size(reports) + 1, sizeof(double));
-        size_t i;
-        json_array_foreach(reports, i, x)
-        {
-            json_t *rep = json_object_get(x, "report");
-            json_array_append(labels, json_object_get(x, "name"));
-            values[n++] = which == 0 ? num(json_object_get(rep, "coverage"), "students", NULL)
-                          : which == 1
-                              ? marks_average(rep, NULL, NULL)
-                              : 100 * num(json_object_get(rep, "attendance"), "total", "rate");
-        }
-        json_decref(reports);
-        static const char *const titles[] = {"Охват: учащиеся", "Успеваемость: средний балл",
-                                             "Посещаемость, %"};
-        snprintf(title, sizeof(title), "%s (%s)", titles[which], month);
-        bar_chart(f, title, labels, values, n, which == 2 ? 100 : 0, which == 0 ? 0 : 2);
-    } else {
-        sqlite3_stmt *st = db_stmt(r->db, "SELECT period, region, body FROM fed_reports f WHERE "
-                                          "sequence = (SELECT max(sequence) FROM fed_reports "
-                                          "WHERE region = f.region AND period = f.period) ORDER "
-                                          "BY period");
-        if (st == NULL) {
-            fclose(f);
-            free(buf);
-            json_decref(labels);
-            return reply_db_error(r);
-        }
-        values = calloc(64, sizeof(double));
-        while (db_step(st) == SQLITE_ROW) {
-            const char *p = db_col_text(st, 0);
-            if (n == 0 || strcmp(json_string_value(json_array_get(labels, n - 1)), p) != 0) {
-                if (n == 63)
-                    break;
-                json_array_append_new(labels, json_string(p));
-                values[n++] = 0;
-            }
-            json_t *rep =
-                input_json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
-                                 INPUT_JSON_DEPTH_DOCUMENTS, NULL);
-            values[n - 1] += logins(rep);
-            json_decref(rep);
-        }
-        sqlite3_reset(st);
-        snprintf(title, sizeof(title), "Входы в систему по месяцам, все регионы");
-        bar_chart(f, title, labels, values, n, 0, 0);
+    FILE *f = NULL;
+    int status;
+    if (b.labels == NULL) {
+        status = reply_error(r, 503, "unavailable", "out of memory");
+        goto out;
     }
+    if ((which < 3 ? region_bars_or_respond(r, which, month, &b) : usage_bars_or_respond(r, &b)) !=
+        0) {
+        status = r->status;
+        goto out;
+    }
+    if ((f = open_memstream(&buf, &len)) == NULL) {
+        status = reply_error(r, 503, "unavailable", "out of memory");
+        goto out;
+    }
+    static const char *const titles[] = {"Охват: учащиеся", "Успеваемость: средний балл",
+                                         "Посещаемость, %"};
+    char title[160];
+    if (which < 3)
+        snprintf(title, sizeof(title), "%s (%s)", titles[which], month);
+    else
+        snprintf(title, sizeof(title), "Входы в систему по месяцам, все регионы");
+    bar_chart(f, title, b.labels, b.values, b.n, which == 2 ? 100 : 0,
+              which == 0 || which == 3 ? 0 : 2);
     fclose(f);
-    free(values);
-    json_decref(labels);
+    f = NULL;
     reply_header(r, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
-    return reply_raw(r, 200, "image/svg+xml", buf, len, true);
+    status = reply_raw(r, 200, "image/svg+xml", buf, len, true);
+    buf = NULL;
+out:
+    if (f != NULL)
+        fclose(f);
+    free(buf);
+    free(b.values);
+    json_decref(b.labels);
+    return status;
 }
 
 const struct route ministry_routes[] = {

@@ -198,6 +198,34 @@ def test_ministry_reports_from_both_regions(world):
     assert ministry.get("/api/v1/ministry/charts/secret.svg").status == 404
 
 
+def test_the_usage_chart_shows_every_month(world):
+    """Logins per month over time: every month any region reported gets its bar, however many
+    (it stopped at 63 before), each the sum of the regions' latest reports of the month."""
+    from test_federation import login
+    d, hub = world["d"], world["hub"]
+    hubdb = sqlite3.connect(d / "hub" / "mes.db")
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(70)]
+    for i, month in enumerate(months):
+        for seq, logins in ((2 * i + 1, 1), (2 * i + 2, 1000 + i)):  # only the latest counts
+            hubdb.execute("INSERT INTO fed_reports (region, sequence, period, hash, body, signature) "
+                          "VALUES ('99', ?, ?, ?, ?, '')",
+                          (seq, month, bytes(32), json.dumps({"usage": [{"logins": logins}]}).encode()))
+    hubdb.commit()
+    try:
+        reported = {p for (p,) in hubdb.execute("SELECT DISTINCT period FROM fed_reports")}
+        admin = login(f"http://127.0.0.1:{hub.port}", "admin", "demo")
+        svg = admin.get("/api/v1/ministry/charts/usage.svg")
+        assert svg.status == 200
+        body = svg.body.decode()
+        assert len(reported) > 70 and body.count("<rect") == len(reported)
+        assert ">2000-01</text>" in body and ">1000</text>" in body
+        assert ">2005-10</text>" in body and ">1069</text>" in body
+    finally:
+        hubdb.execute("DELETE FROM fed_reports WHERE region = '99'")
+        hubdb.commit()
+        hubdb.close()
+
+
 def test_serve_syncs_on_its_schedule_and_shows_its_status(world):
     from test_federation import Served, login
     d, hub = world["d"], world["hub"]
