@@ -41,15 +41,13 @@ static int contribute(struct req *r)
         return reply_error(r, 404, "not_found", "the hub's own items are the shared library");
     if (library_item_visible_or_respond(r, r->params[0]) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT coalesce(author_id, 0), status, origin FROM "
-                                      "library_items WHERE id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT coalesce(author_id, 0), status, origin FROM library_items "
+                                "WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", r->params[0])));
+    int rc;
+    if (!db_next(st, &rc)) /* no row: it was visible a moment ago */
         return reply_db_error(r);
-    db_bind_int(st, ":id", r->params[0]);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return reply_db_error(r);
-    }
     int64_t author = sqlite3_column_int64(st, 0);
     bool approved = strcmp(db_col_text(st, 1), "approved") == 0;
     bool hub = strcmp(db_col_text(st, 2), "hub") == 0;
@@ -61,12 +59,8 @@ static int contribute(struct req *r)
         return reply_error(r, 409, "conflict",
                            hub ? "the item is in the shared library already"
                                : "only approved items are proposed");
-    st = db_stmt(r->db, "INSERT INTO fed_contributions (item_id, proposed_by) VALUES (:i, :me)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":i", r->params[0]);
-    db_bind_int(st, ":me", r->caller.person_id);
-    int rc = db_exec_stmt(st);
+    rc = db_run(r->db, "INSERT INTO fed_contributions (item_id, proposed_by) VALUES (:i, :me)",
+                DB_ARGS(DB_INT(":i", r->params[0]), DB_INT(":me", r->caller.person_id)));
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return reply_error(r, 409, "conflict",
                            "the item is proposed already; wait for the verdict");
@@ -82,12 +76,12 @@ static int contributions_of_item(struct req *r)
 {
     if (library_item_visible_or_respond(r, r->params[0]) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, item_id, status, comment, hub_uid, proposed_at "
-                                      "FROM fed_contributions WHERE item_id = :i ORDER BY id DESC");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":i", r->params[0]);
-    return reply_rows(r, st, contribution_row);
+    return reply_rows(r,
+                      db_query(r->db,
+                               "SELECT id, item_id, status, comment, hub_uid, proposed_at FROM "
+                               "fed_contributions WHERE item_id = :i ORDER BY id DESC",
+                               DB_ARGS(DB_INT(":i", r->params[0]))),
+                      contribution_row);
 }
 
 /* ---- a region's sync ---- */
@@ -155,18 +149,21 @@ out:
     return body;
 }
 
-int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char *err, size_t errlen)
+/* Sends the queued contributions to the hub in order, each as its bundle, stopping at the
+ * first failure (noted in its row). Counts in *sent. 0, or -1 with err. */
+static int send_queued(struct node *n, struct db *db, long *sent, char *err, size_t errlen)
 {
-    *sent = *decided = 0;
-    err[0] = '\0';
-    /* Send the queued ones, in order. */
     for (;;) {
-        sqlite3_stmt *st = db_stmt(db, "SELECT id, item_id FROM fed_contributions WHERE status = "
-                                       "'queued' ORDER BY id LIMIT 1");
-        if (st == NULL || db_step(st) != SQLITE_ROW) {
-            if (st)
-                sqlite3_reset(st);
-            break;
+        sqlite3_stmt *st = db_query(db,
+                                    "SELECT id, item_id FROM fed_contributions WHERE status = "
+                                    "'queued' ORDER BY id LIMIT 1",
+                                    NULL);
+        int rc;
+        if (!db_next(st, &rc)) {
+            if (rc == SQLITE_DONE)
+                return 0;
+            snprintf(err, errlen, "database: %s", db_errmsg(db));
+            return -1;
         }
         int64_t id = sqlite3_column_int64(st, 0), item = sqlite3_column_int64(st, 1);
         sqlite3_reset(st);
@@ -177,25 +174,60 @@ int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char 
                                   bundle, len, NULL, err, errlen)
                    : -1;
         free(bundle);
-        bool ok = status == 200 || status == 201;
-        st = db_stmt(db, ok ? "UPDATE fed_contributions SET status = 'sent', sent_at = "
-                              "unixepoch(), last_error = '' WHERE id = :id"
-                            : "UPDATE fed_contributions SET last_error = :e WHERE id = :id");
-        if (st == NULL)
+        if (status != 200 && status != 201) {
+            /* err says why; a failure to note it is logged by db_run. */
+            db_run(db, "UPDATE fed_contributions SET last_error = :e WHERE id = :id",
+                   DB_ARGS(DB_INT(":id", id), DB_TEXT(":e", err)));
             return -1;
-        db_bind_int(st, ":id", id);
-        if (!ok)
-            db_bind_text(st, ":e", err);
-        if (db_exec_stmt(st) != SQLITE_DONE || !ok)
+        }
+        if (db_run(db,
+                   "UPDATE fed_contributions SET status = 'sent', sent_at = unixepoch(), "
+                   "last_error = '' WHERE id = :id",
+                   DB_ARGS(DB_INT(":id", id))) != SQLITE_DONE) {
+            snprintf(err, errlen, "database: %s", db_errmsg(db));
             return -1;
+        }
         (*sent)++;
     }
-    /* Take the verdicts of those sent. */
-    sqlite3_stmt *waiting = db_stmt(db, "SELECT 1 FROM fed_contributions WHERE status = 'sent'");
-    bool any = waiting != NULL && db_step(waiting) == SQLITE_ROW;
-    if (waiting != NULL)
-        sqlite3_reset(waiting);
-    if (!any)
+}
+
+/* Records the verdicts in the hub's list of contributions `doc` on those sent. Counts in
+ * *decided. 0, or -1 with err. */
+static int record_verdicts(struct db *db, json_t *doc, long *decided, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "items"), i, c)
+    {
+        const char *status = json_string_value(json_object_get(c, "status"));
+        if (status == NULL || (strcmp(status, "approved") != 0 && strcmp(status, "rejected") != 0))
+            continue;
+        const char *comment = json_string_value(json_object_get(c, "comment"));
+        if (db_run(db,
+                   "UPDATE fed_contributions SET status = :s, comment = :c, hub_uid = :u, "
+                   "decided_at = unixepoch() WHERE id = :id AND status = 'sent'",
+                   DB_ARGS(DB_TEXT(":s", status), DB_TEXT(":c", comment ? comment : ""),
+                           DB_TEXT(":u", json_string_value(json_object_get(c, "uid"))),
+                           DB_INT(":id", json_integer_value(json_object_get(c, "number"))))) !=
+            SQLITE_DONE) {
+            snprintf(err, errlen, "database: %s", db_errmsg(db));
+            return -1;
+        }
+        *decided += db_changes(db);
+    }
+    return 0;
+}
+
+/* Takes the hub's verdicts on the contributions sent, when any waits for one. Counts in
+ * *decided. 0, or -1 with err. */
+static int take_verdicts(struct node *n, struct db *db, long *decided, char *err, size_t errlen)
+{
+    int waiting = db_exists(db, "SELECT 1 FROM fed_contributions WHERE status = 'sent'", NULL);
+    if (waiting < 0) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
+    if (waiting == 0)
         return 0;
     char *text = fed_hub_get(n, "/federation/v1/contributions", 4u << 20, err, errlen);
     json_t *doc =
@@ -206,36 +238,18 @@ int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char 
             snprintf(err, errlen, "the hub's list of contributions is not JSON");
         return -1;
     }
-    size_t i;
-    json_t *c;
-    int rc = 0;
-    json_array_foreach(json_object_get(doc, "items"), i, c)
-    {
-        const char *status = json_string_value(json_object_get(c, "status"));
-        if (status == NULL || (strcmp(status, "approved") != 0 && strcmp(status, "rejected") != 0))
-            continue;
-        sqlite3_stmt *st = db_stmt(db, "UPDATE fed_contributions SET status = :s, comment = :c, "
-                                       "hub_uid = :u, decided_at = unixepoch() WHERE id = :id "
-                                       "AND status = 'sent'");
-        if (st == NULL) {
-            rc = -1;
-            break;
-        }
-        const char *comment = json_string_value(json_object_get(c, "comment"));
-        db_bind_text(st, ":s", status);
-        db_bind_text(st, ":c", comment ? comment : "");
-        db_bind_text(st, ":u", json_string_value(json_object_get(c, "uid")));
-        db_bind_int(st, ":id", json_integer_value(json_object_get(c, "number")));
-        if (db_exec_stmt(st) != SQLITE_DONE) {
-            rc = -1;
-            break;
-        }
-        *decided += db_changes(db);
-    }
+    int rc = record_verdicts(db, doc, decided, err, errlen);
     json_decref(doc);
-    if (rc != 0)
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
     return rc;
+}
+
+int contrib_sync(struct node *n, struct db *db, long *sent, long *decided, char *err, size_t errlen)
+{
+    *sent = *decided = 0;
+    err[0] = '\0';
+    if (send_queued(n, db, sent, err, errlen) != 0)
+        return -1;
+    return take_verdicts(n, db, decided, err, errlen);
 }
 
 /* ---- the hub's side ---- */
@@ -280,6 +294,57 @@ static int receive_blob(void *ctx, const unsigned char hash[32], const unsigned 
     return 0;
 }
 
+/* Reads the uploaded bundle, signed by `pk`, into *rc: its blobs stored, its manifest kept
+ * (rc->manifest, released by the caller). 0, or -1 after answering. */
+static int read_contribution_or_respond(struct req *r, const struct ms_public *pk,
+                                        struct receiving *rc)
+{
+    size_t len = 0;
+    unsigned char *raw = upload_bytes(r->upload, &len);
+    FILE *in = raw ? fmemopen(raw, len ? len : 1, "rb") : NULL;
+    struct bundle_ops ops = {receive_manifest, receive_blob};
+    char err[512] = "";
+    int ok = -1;
+    if (in == NULL)
+        reply_error(r, 503, "unavailable", "out of memory");
+    else if (len == 0 || bundle_read(in, pk, &ops, rc, NULL, err, sizeof(err)) != 0)
+        reply_error(r, 400, "bad_request", "the contribution: %s", err[0] ? err : "empty");
+    else
+        ok = 0;
+    if (in)
+        fclose(in);
+    free(raw);
+    return ok;
+}
+
+/* Puts contribution `number` of region `code` (the one item of `manifest`) in the library for
+ * review and records it. Answers 201, or the refusal. */
+static int accept_contribution(struct req *r, const char *code, int64_t number, json_t *manifest)
+{
+    char uid[64], name[160] = "", err[512] = "";
+    snprintf(uid, sizeof(uid), "c%s-%lld", code, (long long)number);
+    char *region = NULL;
+    int rc = db_text(r->db, &region,
+                     "SELECT CASE name WHEN '' THEN 'регион ' || code ELSE name END FROM "
+                     "fed_regions WHERE code = :c",
+                     DB_ARGS(DB_TEXT(":c", code)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return reply_db_error(r);
+    snprintf(name, sizeof(name), "%s", region ? region : "");
+    free(region);
+    int64_t item = library_contribution_write(
+        r->db, json_array_get(json_object_get(manifest, "items"), 0), uid, name, err, sizeof(err));
+    if (item == 0)
+        return reply_error(r, 400, "bad_request", "the contribution: %s", err);
+    if (db_run(
+            r->db, "INSERT INTO fed_contributions_in (region, number, item_id) VALUES (:r, :n, :i)",
+            DB_ARGS(DB_TEXT(":r", code), DB_INT(":n", number), DB_INT(":i", item))) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 201,
+                      json_pack("{s:s,s:I,s:s,s:I}", "region", code, "number", (json_int_t)number,
+                                "uid", uid, "item_id", (json_int_t)item));
+}
+
 /* POST /federation/v1/contributions (body: the contribution's bundle): an enrolled region's
  * item for review, kept once per (region, number). */
 static int contributions_receive(struct req *r)
@@ -290,75 +355,25 @@ static int contributions_receive(struct req *r)
         return reply_error(r, 404, "not_found", "this node is not the hub");
     if (fed_region_or_respond(r, r->upload->hash, code, &pk) != 0)
         return r->status;
-    size_t len = 0;
-    unsigned char *raw = upload_bytes(r->upload, &len);
-    FILE *in = raw ? fmemopen(raw, len ? len : 1, "rb") : NULL;
     struct receiving rc = {.db = r->db, .region = code};
-    struct bundle_ops ops = {receive_manifest, receive_blob};
-    char err[512] = "";
     int status;
-    if (in == NULL) {
-        status = reply_error(r, 503, "unavailable", "out of memory");
-        goto out;
-    }
-    if (len == 0 || bundle_read(in, &pk, &ops, &rc, NULL, err, sizeof(err)) != 0) {
-        status = reply_error(r, 400, "bad_request", "the contribution: %s", err[0] ? err : "empty");
+    if (read_contribution_or_respond(r, &pk, &rc) != 0) {
+        status = r->status;
         goto out;
     }
     int64_t number = json_integer_value(json_object_get(rc.manifest, "number"));
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM fed_contributions_in WHERE region = :r AND "
-                                      "number = :n");
-    if (st == NULL) {
+    int seen =
+        db_exists(r->db, "SELECT 1 FROM fed_contributions_in WHERE region = :r AND number = :n",
+                  DB_ARGS(DB_TEXT(":r", code), DB_INT(":n", number)));
+    if (seen < 0)
         status = reply_db_error(r);
-        goto out;
-    }
-    db_bind_text(st, ":r", code);
-    db_bind_int(st, ":n", number);
-    bool seen = db_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
-    if (seen) {
+    else if (seen)
         status = reply_json(r, 200,
                             json_pack("{s:s,s:I,s:s}", "region", code, "number", (json_int_t)number,
                                       "status", "duplicate"));
-        goto out;
-    }
-    char uid[64], name[160] = "";
-    snprintf(uid, sizeof(uid), "c%s-%lld", code, (long long)number);
-    st = db_stmt(r->db, "SELECT CASE name WHEN '' THEN 'регион ' || code ELSE name END FROM "
-                        "fed_regions WHERE code = :c");
-    if (st != NULL) {
-        db_bind_text(st, ":c", code);
-        if (db_step(st) == SQLITE_ROW)
-            snprintf(name, sizeof(name), "%s", db_col_text(st, 0));
-        sqlite3_reset(st);
-    }
-    int64_t item =
-        library_contribution_write(r->db, json_array_get(json_object_get(rc.manifest, "items"), 0),
-                                   uid, name, err, sizeof(err));
-    if (item == 0) {
-        status = reply_error(r, 400, "bad_request", "the contribution: %s", err);
-        goto out;
-    }
-    st = db_stmt(r->db, "INSERT INTO fed_contributions_in (region, number, item_id) VALUES (:r, "
-                        ":n, :i)");
-    if (st == NULL) {
-        status = reply_db_error(r);
-        goto out;
-    }
-    db_bind_text(st, ":r", code);
-    db_bind_int(st, ":n", number);
-    db_bind_int(st, ":i", item);
-    if (db_exec_stmt(st) != SQLITE_DONE) {
-        status = reply_db_error(r);
-        goto out;
-    }
-    status = reply_json(r, 201,
-                        json_pack("{s:s,s:I,s:s,s:I}", "region", code, "number", (json_int_t)number,
-                                  "uid", uid, "item_id", (json_int_t)item));
+    else
+        status = accept_contribution(r, code, number, rc.manifest);
 out:
-    if (in)
-        fclose(in);
-    free(raw);
     json_decref(rc.manifest);
     return status;
 }
@@ -371,15 +386,15 @@ static int contributions_list(struct req *r)
         return reply_error(r, 404, "not_found", "this node is not the hub");
     if (fed_region_or_respond(r, NULL, code, NULL) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT c.number, coalesce(i.status, 'withdrawn'), coalesce(i.review_comment, ''), "
-               "i.uid FROM fed_contributions_in c LEFT JOIN library_items i ON i.id = c.item_id "
-               "WHERE c.region = :r ORDER BY c.number");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":r", code);
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT c.number, coalesce(i.status, 'withdrawn'), coalesce(i.review_comment, ''), i.uid "
+        "FROM fed_contributions_in c LEFT JOIN library_items i ON i.id = c.item_id WHERE "
+        "c.region = :r ORDER BY c.number",
+        DB_ARGS(DB_TEXT(":r", code)));
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW) {
+    int rc;
+    while (db_next(st, &rc)) {
         const char *s = db_col_text(st, 1);
         json_array_append_new(items, json_pack("{s:I,s:s,s:s,s:s?}", "number",
                                                (json_int_t)sqlite3_column_int64(st, 0), "status",
@@ -387,7 +402,10 @@ static int contributions_list(struct req *r)
                                                "comment", db_col_text(st, 2), "uid",
                                                (const char *)sqlite3_column_text(st, 3)));
     }
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
