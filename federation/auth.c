@@ -53,16 +53,16 @@ int fed_region_or_respond(struct req *r, const unsigned char body_hash[32], char
                            "clock",
                            FED_SKEW_S),
                -1;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT public_key FROM fed_regions WHERE code = :c");
-    if (st == NULL)
+    char *key = NULL; /* NULL: not enrolled */
+    int rc = db_text(r->db, &key, "SELECT public_key FROM fed_regions WHERE code = :c",
+                     DB_ARGS(DB_TEXT(":c", region)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return reply_db_error(r), -1;
-    db_bind_text(st, ":c", region);
     struct ms_public pk;
     char err[128];
-    int found = db_step(st) == SQLITE_ROW;
-    int bad_key = found && ms_public_parse(db_col_text(st, 0), strlen(db_col_text(st, 0)), &pk, err,
-                                           sizeof(err)) != 0;
-    sqlite3_reset(st);
+    bool bad_key = key != NULL && ms_public_parse(key, strlen(key), &pk, err, sizeof(err)) != 0;
+    bool found = key != NULL;
+    free(key);
     if (!found || bad_key)
         return reply_error(r, 403, "forbidden", "region %s is not enrolled at this hub", region),
                -1;

@@ -638,6 +638,27 @@ int fed_cmd_bundle(int argc, char **argv)
     return 0;
 }
 
+/* Enrolls region `code` with `name` and the key `b64` in the hub's database, or with `replace`
+ * gives the enrolled region that key (and the name, unless it is ""). 0 when done, 3 when there
+ * is nothing to do (enrolled already; not enrolled, to replace), 1 on a database error. */
+static int enroll_write(struct db *db, bool replace, const char *code, const char *name,
+                        const char *b64)
+{
+    const struct db_arg *args =
+        DB_ARGS(DB_TEXT(":c", code), DB_TEXT(":n", name), DB_TEXT(":k", b64));
+    int rc = replace ? db_run(db,
+                              "UPDATE fed_regions SET public_key = :k, name = CASE WHEN :n = '' "
+                              "THEN name ELSE :n END, key_changed_at = unixepoch() WHERE code = :c",
+                              args)
+                     : db_run(db,
+                              "INSERT INTO fed_regions (code, name, public_key) VALUES (:c, :n, "
+                              ":k) ON CONFLICT DO NOTHING",
+                              args);
+    if (rc != SQLITE_DONE)
+        return 1;
+    return db_changes(db) == 1 ? 0 : 3;
+}
+
 int fed_cmd_enroll(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -686,19 +707,7 @@ int fed_cmd_enroll(int argc, char **argv)
     }
     ms_public_base64(&pk, b64);
     ms_id_hex(pk.id, id);
-    sqlite3_stmt *st = db_stmt(
-        db, replace ? "UPDATE fed_regions SET public_key = :k, name = CASE WHEN :n = '' THEN name "
-                      "ELSE :n END, key_changed_at = unixepoch() WHERE code = :c"
-                    : "INSERT INTO fed_regions (code, name, public_key) VALUES (:c, :n, :k) ON "
-                      "CONFLICT DO NOTHING");
-    int rc = 1;
-    if (st != NULL) {
-        db_bind_text(st, ":c", region);
-        db_bind_text(st, ":n", name);
-        db_bind_text(st, ":k", b64);
-        if (db_exec_stmt(st) == SQLITE_DONE)
-            rc = db_changes(db) == 1 ? 0 : 3;
-    }
+    int rc = enroll_write(db, replace, region, name, b64);
     if (rc == 1)
         fprintf(stderr, "mesnode enroll: database: %s\n", db_errmsg(db));
     else if (rc == 3)

@@ -46,35 +46,41 @@ static void previous_month(char out[8])
 /* Reads the channel version held and the outbox depth into `st`. */
 static void read_state(struct db *db, struct fed_status *st)
 {
-    sqlite3_stmt *s = db_stmt(db, "SELECT coalesce((SELECT version FROM channel_state), 0), "
-                                  "(SELECT count(*) FROM fed_outbox WHERE sent_at IS NULL)");
-    if (s != NULL && db_step(s) == SQLITE_ROW) {
+    sqlite3_stmt *s = db_query(db,
+                               "SELECT coalesce((SELECT version FROM channel_state), 0), (SELECT "
+                               "count(*) FROM fed_outbox WHERE sent_at IS NULL)",
+                               NULL);
+    int rc;
+    if (db_next(s, &rc)) {
         st->channel_version = sqlite3_column_int64(s, 0);
         st->outbox_depth = sqlite3_column_int64(s, 1);
-    }
-    if (s != NULL)
         sqlite3_reset(s);
+    } /* else the failure is logged (db_step) and the status keeps the values read before */
+}
+
+/* Queues last month's report unless one for that month is queued already. false on a failure
+ * (logged, its message in err). */
+static bool queue_last_month(struct node *n, struct db *db, char *err, size_t errlen)
+{
+    char month[8];
+    previous_month(month);
+    int have =
+        db_exists(db, "SELECT 1 FROM fed_outbox WHERE period = :p", DB_ARGS(DB_TEXT(":p", month)));
+    int64_t seq;
+    if (have == 1 ||
+        (have == 0 && report_queue(db, &n->cfg, n->key, month, &seq, err, errlen) == 0))
+        return true;
+    if (have < 0)
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+    log_error("federation: report of %s: %s", month, err);
+    return false;
 }
 
 /* One cycle. */
 static void cycle(struct node *n, struct fed_runtime *rt, struct db *db)
 {
-    char err[1024] = "", month[8];
-    bool ok = true;
-    previous_month(month);
-    sqlite3_stmt *st = db_stmt(db, "SELECT 1 FROM fed_outbox WHERE period = :p");
-    bool have = false;
-    if (st != NULL) {
-        db_bind_text(st, ":p", month);
-        have = db_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
-    }
-    int64_t seq;
-    if (st != NULL && !have &&
-        report_queue(db, &n->cfg, n->key, month, &seq, err, sizeof(err)) != 0) {
-        log_error("federation: report of %s: %s", month, err);
-        ok = false;
-    }
+    char err[1024] = "";
+    bool ok = queue_last_month(n, db, err, sizeof(err));
     struct sync_result res;
     if (fed_pull_channel(n, db, &res, err, sizeof(err)) != 0) {
         log_error("federation: pull: %s", err);
