@@ -2,11 +2,11 @@
  * Unit tests of federation/report.c without a network: the small-cell suppression of a region's
  * statistics report (report_suppress, no database: the threshold k, cells of none, the
  * complement beside a published total, the total itself), report_build on a scratch database
- * (an empty month, a query that fails); and the hub's check of a received report
- * (report_verify, no database): a region's own signed report is accepted with its sequence
- * and month; a body of another shape, a report changed after signing, signed by another key
- * or with a malformed signature, one that is not a report, and another region's are each
- * refused with their verdict and a message, leaving nothing to free.
+ * (an empty month, a query that fails), report_push's read of the outbox failing; and the hub's
+ * check of a received report (report_verify, no database): a region's own signed report is accepted
+ * with its sequence and month; a body of another shape, a report changed after signing, signed by
+ * another key or with a malformed signature, one that is not a report, and another region's are
+ * each refused with their verdict and a message, leaving nothing to free.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "federation/report.h"
+#include "node.h"
 #include "scratch_db.h"
 
 /* ---- small-cell suppression ---- */
@@ -146,6 +147,25 @@ static void an_empty_month_shows_no_small_total(void **state)
     assert_int_equal(db_exec(db, "DROP TABLE audit_log"), SQLITE_OK);
     err[0] = '\0';
     assert_null(report_build(db, &cfg, "2026-11", err, sizeof(err)));
+    assert_non_null(strstr(err, "database"));
+    db_failure_clear();
+    scratch_db_remove(db, path);
+}
+
+static void a_failing_outbox_read_is_an_error(void **state)
+{
+    (void)state;
+    static struct node n; /* no hub: nothing is sent */
+    config_defaults(&n.cfg);
+    char path[64], err[256] = "";
+    struct db *db = scratch_db(&n.cfg, path);
+    long sent = -1;
+    assert_int_equal(report_push(&n, db, 0, &sent, err, sizeof(err)), 0);
+    assert_int_equal(sent, 0);
+    /* The outbox's table goes: the prepared read fails when stepped, not as an empty outbox. */
+    assert_int_equal(db_exec(db, "DROP TABLE fed_outbox"), SQLITE_OK);
+    assert_int_equal(report_push(&n, db, 0, &sent, err, sizeof(err)), -1);
+    assert_int_equal(sent, 0);
     assert_non_null(strstr(err, "database"));
     db_failure_clear();
     scratch_db_remove(db, path);
@@ -293,6 +313,7 @@ int main(void)
         cmocka_unit_test(a_single_gap_beside_a_total_takes_its_complement),
         cmocka_unit_test(a_total_of_fewer_than_k_goes_too),
         cmocka_unit_test(an_empty_month_shows_no_small_total),
+        cmocka_unit_test(a_failing_outbox_read_is_an_error),
         cmocka_unit_test(accepts_own_signed_report),
         cmocka_unit_test(refuses_other_shapes),
         cmocka_unit_test(refuses_bad_signatures),
