@@ -16,6 +16,7 @@
 #include "federation/report.h"
 #include "http.h"
 #include "input.h"
+#include "log.h"
 #include "node.h"
 
 #define READERS (ROLE_MINISTRY | ROLE_ADMIN)
@@ -60,8 +61,11 @@ static json_t *latest_reports(struct req *r, const char *month)
         json_t *rep =
             input_json_loadb(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
                              INPUT_JSON_DEPTH_DOCUMENTS, NULL);
-        if (rep == NULL)
-            continue; /* verified when received; never expected */
+        if (rep == NULL) { /* verified when received; never expected */
+            log_error("ministry: region %s's report of %s is not JSON: left out",
+                      db_col_text(st, 0), month);
+            continue;
+        }
         const char *name = db_col_text(st, 3);
         if (name[0] == '\0')
             name = json_string_value(json_object_get(rep, "region_name"));
