@@ -221,10 +221,12 @@ static int search_params_or_respond(struct req *r, struct search *s)
     "(:subject IS NULL OR i.subject_id = :subject) AND (:grade IS NULL OR :grade BETWEEN "         \
     "i.grade_min AND i.grade_max) AND (:origin IS NULL OR i.origin = :origin)"
 
-/* The arguments of a search statement into `args` (room for 10): the filters, the words when
- * `match` is not NULL, the page when `page`. */
+/* The arguments of a search statement into `args`: the filters, the words when `match` is not
+ * NULL, the page when `page`, and the end of the list. */
+enum { SEARCH_ARGS = 11 };
 static const struct db_arg *search_args(const struct req *r, const struct search *s,
-                                        const char *match, bool page, struct db_arg args[10])
+                                        const char *match, bool page,
+                                        struct db_arg args[SEARCH_ARGS])
 {
     size_t n = 0;
     args[n++] = (struct db_arg)DB_INT(":mine", s->mine);
@@ -241,6 +243,7 @@ static const struct db_arg *search_args(const struct req *r, const struct search
         args[n++] = (struct db_arg)DB_INT(":limit", s->limit);
         args[n++] = (struct db_arg)DB_INT(":offset", s->offset);
     }
+    assert(n < SEARCH_ARGS);
     args[n] = (struct db_arg){.name = NULL};
     return args;
 }
@@ -263,7 +266,7 @@ static int search_full(struct req *r, const struct search *s, const char *match,
         "SELECT count(*) FROM library_fts CROSS JOIN library_items i ON i.id = library_fts.rowid "
         "WHERE library_fts MATCH :q AND " SEARCH_FILTERS};
     bool text = match[0] != '\0';
-    struct db_arg args[10];
+    struct db_arg args[SEARCH_ARGS];
     sqlite3_stmt *st =
         db_query(r->db, page_sql[text], search_args(r, s, text ? match : NULL, true, args));
     int rc;
