@@ -952,19 +952,62 @@ static int library_favourite_delete(struct req *r)
     return library_favourite(r, false);
 }
 
-/* GET /api/v1/library/favourites: the caller's favourites that they may still see (the newest
- * 500). */
+/* A page of a list: ?limit= (1-LIST_PAGE_MAX, LIST_PAGE_MAX when absent) and ?offset= (0 or
+ * more). 0, or -1 after answering 400. */
+enum { LIST_PAGE_MAX = 500 };
+static int page_or_respond(struct req *r, int64_t *limit, int64_t *offset)
+{
+    char buf[32];
+    char *end;
+    *limit = LIST_PAGE_MAX;
+    *offset = 0;
+    if (req_query(r, "limit", buf, sizeof(buf)) > 0 &&
+        ((*limit = strtoll(buf, &end, 10)) < 1 || *limit > LIST_PAGE_MAX || *end != '\0'))
+        return reply_error(r, 400, "bad_request", "limit must be 1-%d", LIST_PAGE_MAX), -1;
+    if (req_query(r, "offset", buf, sizeof(buf)) > 0 &&
+        ((*offset = strtoll(buf, &end, 10)) < 0 || *end != '\0'))
+        return reply_error(r, 400, "bad_request", "offset must be 0 or more"), -1;
+    return 0;
+}
+
+/* Answers {"items": [one `row` per row of `page`], "total": the count `count_sql` gives with
+ * `args`}, or 500 when a step of either fails. */
+static int reply_page(struct req *r, sqlite3_stmt *page, json_t *(*row)(sqlite3_stmt *st),
+                      const char *count_sql, const struct db_arg *args)
+{
+    json_t *items = json_array();
+    int rc;
+    while (db_next(page, &rc))
+        json_array_append_new(items, row(page));
+    int64_t total = 0;
+    if (rc != SQLITE_DONE || db_int(r->db, &total, count_sql, args) != SQLITE_ROW) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)total));
+}
+
+/* GET /api/v1/library/favourites?limit=&offset=: the caller's favourites that they may still
+ * see, newest first, a page of them (up to 500) and their total. */
 static int library_favourites(struct req *r)
 {
-    return reply_rows(r,
-                      db_query(r->db,
-                               "SELECT " ITEM_COLUMNS " FROM library_favourites v JOIN "
-                               "library_items i ON i.id = v.item_id LEFT JOIN subjects s "
-                               "ON s.id = i.subject_id WHERE v.person_id = :me AND "
-                               "(i.status = 'approved' OR i.author_id = :me) ORDER BY "
-                               "v.created_at DESC LIMIT 500",
-                               DB_ARGS(DB_INT(":me", r->caller.person_id))),
-                      item_row);
+    int64_t limit, offset;
+    if (page_or_respond(r, &limit, &offset) != 0)
+        return r->status;
+    const struct db_arg *me = DB_ARGS(DB_INT(":me", r->caller.person_id));
+    sqlite3_stmt *page = db_query(
+        r->db,
+        "SELECT " ITEM_COLUMNS " FROM library_favourites v JOIN library_items i ON i.id = "
+        "v.item_id LEFT JOIN subjects s ON s.id = i.subject_id WHERE v.person_id = :me AND "
+        "(i.status = 'approved' OR i.author_id = :me) ORDER BY v.created_at DESC, v.item_id DESC "
+        "LIMIT :limit OFFSET :offset",
+        DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":limit", limit),
+                DB_INT(":offset", offset)));
+    return reply_page(r, page, item_row,
+                      "SELECT count(*) FROM library_favourites v JOIN library_items i ON i.id = "
+                      "v.item_id WHERE v.person_id = :me AND (i.status = 'approved' OR "
+                      "i.author_id = :me)",
+                      me);
 }
 
 /* Attaches an approved item to a lesson or a homework the caller may write. */
@@ -1030,20 +1073,27 @@ static json_t *author_row(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 5));
 }
 
-/* GET /api/v1/library/authors: contributions per author (approved items, their uses), which
- * MES rewards; for methodologists and admins. The 500 most used. */
+/* GET /api/v1/library/authors?limit=&offset=: contributions per author (approved items, their
+ * uses), which MES rewards, the most used first, a page of them (up to 500) and their total;
+ * for methodologists and admins. */
 static int library_authors(struct req *r)
 {
     if (!reviewer(r))
         return reply_error(r, 403, "forbidden", "for methodologists");
-    return reply_rows(r,
-                      db_query(r->db,
-                               "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
-                               "count(*), sum(i.uses) FROM library_items i JOIN persons p "
-                               "ON p.id = i.author_id WHERE i.status = 'approved' GROUP "
-                               "BY p.id ORDER BY sum(i.uses) DESC, count(*) DESC LIMIT 500",
-                               NULL),
-                      author_row);
+    int64_t limit, offset;
+    if (page_or_respond(r, &limit, &offset) != 0)
+        return r->status;
+    sqlite3_stmt *page = db_query(r->db,
+                                  "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
+                                  "count(*), sum(i.uses) FROM library_items i JOIN persons p "
+                                  "ON p.id = i.author_id WHERE i.status = 'approved' GROUP "
+                                  "BY p.id ORDER BY sum(i.uses) DESC, count(*) DESC, p.id LIMIT "
+                                  ":limit OFFSET :offset",
+                                  DB_ARGS(DB_INT(":limit", limit), DB_INT(":offset", offset)));
+    return reply_page(r, page, author_row,
+                      "SELECT count(DISTINCT author_id) FROM library_items WHERE status = "
+                      "'approved'",
+                      NULL);
 }
 
 /* GET /api/v1/library/types: {"types": [...]}, the item types (library_item_types), for the

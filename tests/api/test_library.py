@@ -307,3 +307,29 @@ def test_item_types_come_from_one_list(node):
     assert bad.status == 400 and "type" in bad.json()["error"]["message"]
     assert student.get("/api/v1/library/items?type=poster").status == 400
     assert node.client().get("/api/v1/library/types").status == 401
+
+
+def test_favourites_and_authors_come_in_pages(node):
+    """Favourites and the authors' list are paged (limit up to 500, offset) with their total,
+    rather than cut at 500 without a word."""
+    student = node.login("student")
+    approved = search(student, limit=3)["items"]
+    assert len(approved) == 3
+    for item in approved:
+        assert student.request("PUT", f"/api/v1/library/items/{item['id']}/favourite").status == 200
+    everything = student.get("/api/v1/library/favourites").json()
+    assert everything["total"] == len(everything["items"]) >= 3
+    first = student.get("/api/v1/library/favourites?limit=2").json()
+    rest = student.get("/api/v1/library/favourites?limit=2&offset=2").json()
+    assert first["total"] == rest["total"] == everything["total"]
+    assert [i["id"] for i in first["items"] + rest["items"]] == [i["id"] for i in everything["items"]][:4]
+    for bad in ("limit=0", "limit=501", "offset=-1", "limit=x"):
+        assert student.get(f"/api/v1/library/favourites?{bad}").status == 400, bad
+    methodologist = node.login("methodologist")
+    authors = methodologist.get("/api/v1/library/authors").json()
+    assert authors["total"] == len(authors["items"]) >= 1
+    one = methodologist.get("/api/v1/library/authors?limit=1").json()
+    assert one["total"] == authors["total"] and one["items"] == authors["items"][:1]
+    assert methodologist.get("/api/v1/library/authors?limit=501").status == 400
+    for item in approved:
+        assert student.delete(f"/api/v1/library/items/{item['id']}/favourite").status == 200
