@@ -198,18 +198,15 @@ void upload_prepare(struct upload *u, unsigned char *buf, size_t len)
 static int64_t blob_insert(struct db *db, const unsigned char hash[32], size_t size, bool zstd,
                            const void *data, size_t len)
 {
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, "
-                                   ":s, :z, x'') ON CONFLICT (hash) DO NOTHING RETURNING id");
-    if (st == NULL)
-        return 0;
-    db_bind_blob(st, ":h", hash, 32);
-    db_bind_int(st, ":s", (int64_t)size);
-    db_bind_int(st, ":z", zstd);
-    int rc = db_step(st);
-    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    if (rc == SQLITE_ROW)
-        rc = db_step(st);
-    sqlite3_reset(st);
+    sqlite3_stmt *st =
+        db_query(db,
+                 "INSERT INTO blobs (hash, size, zstd, data) VALUES (:h, :s, :z, "
+                 "x'') ON CONFLICT (hash) DO NOTHING RETURNING id",
+                 DB_ARGS(DB_BLOB(":h", hash, 32), DB_INT(":s", (int64_t)size), DB_INT(":z", zstd)));
+    int64_t id = 0;
+    int rc;
+    while (db_next(st, &rc)) /* one row, or none */
+        id = sqlite3_column_int64(st, 0);
     if (rc != SQLITE_DONE)
         return 0;
     if (id == 0) /* 0 rows: the body was already there */
@@ -272,13 +269,10 @@ int64_t blob_put_hashed(struct db *db, const unsigned char hash[32], const void 
 int64_t blob_id(struct db *db, const unsigned char hash[32])
 {
     /* From the index alone: the row, and its first page, stay unread. */
-    sqlite3_stmt *st = db_stmt(db, "SELECT id FROM blobs WHERE hash = :h");
-    if (st == NULL)
-        return 0;
-    db_bind_blob(st, ":h", hash, 32);
-    int64_t id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return id;
+    int64_t id = 0;
+    int rc =
+        db_int(db, &id, "SELECT id FROM blobs WHERE hash = :h", DB_ARGS(DB_BLOB(":h", hash, 32)));
+    return rc == SQLITE_ROW ? id : 0;
 }
 
 int64_t blob_store_or_respond(struct req *r)
@@ -292,22 +286,18 @@ int64_t blob_store_or_respond(struct req *r)
 int blob_release(struct db *db, int64_t blob_id)
 {
     /* Every table that names blobs is listed here. */
-    sqlite3_stmt *st = db_stmt(db, "DELETE FROM blobs WHERE id = :b AND NOT EXISTS (SELECT 1 "
-                                   "FROM homework_files WHERE blob_id = :b) AND NOT EXISTS "
-                                   "(SELECT 1 FROM library_files WHERE blob_id = :b) AND NOT "
-                                   "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
-                                   ":b) AND NOT EXISTS (SELECT 1 FROM library_items WHERE "
-                                   "hub_doc = (SELECT hash FROM blobs WHERE id = :b)) "
-                                   "RETURNING id");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":b", blob_id);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) {
+    sqlite3_stmt *st = db_query(db,
+                                "DELETE FROM blobs WHERE id = :b AND NOT EXISTS (SELECT 1 "
+                                "FROM homework_files WHERE blob_id = :b) AND NOT EXISTS "
+                                "(SELECT 1 FROM library_files WHERE blob_id = :b) AND NOT "
+                                "EXISTS (SELECT 1 FROM library_items WHERE cover_blob_id = "
+                                ":b) AND NOT EXISTS (SELECT 1 FROM library_items WHERE "
+                                "hub_doc = (SELECT hash FROM blobs WHERE id = :b)) "
+                                "RETURNING id",
+                                DB_ARGS(DB_INT(":b", blob_id)));
+    int rc;
+    while (db_next(st, &rc))            /* one row when it went, or none */
         db_store_released(db, blob_id); /* the body goes after the commit */
-        rc = db_step(st);
-    }
-    sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -374,14 +364,13 @@ unsigned char *blob_load_row(struct db *db, const struct blob_row *b, int *why)
     *why = 0;
     if (!b->in_row)
         return blob_body(db, b, NULL, 0, why);
-    sqlite3_stmt *st = db_stmt(db, "SELECT data FROM blobs WHERE id = :b");
-    if (st == NULL)
-        return *why = -1, NULL;
-    db_bind_int(st, ":b", b->id);
-    int rc = db_step(st);
-    unsigned char *out = rc != SQLITE_ROW ? (*why = rc == SQLITE_DONE ? 404 : -1, NULL)
-                                          : blob_body(db, b, sqlite3_column_blob(st, 0),
-                                                      (size_t)sqlite3_column_bytes(st, 0), why);
+    sqlite3_stmt *st =
+        db_query(db, "SELECT data FROM blobs WHERE id = :b", DB_ARGS(DB_INT(":b", b->id)));
+    int rc;
+    if (!db_next(st, &rc))
+        return *why = rc == SQLITE_DONE ? 404 : -1, NULL;
+    unsigned char *out =
+        blob_body(db, b, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), why);
     sqlite3_reset(st);
     return out;
 }
@@ -390,14 +379,15 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
                          int *why, bool *packed)
 {
     *why = 0;
-    sqlite3_stmt *st =
-        db_stmt(db, "SELECT hash, size, zstd, length(data) > 0 FROM blobs WHERE id = :b");
-    if (st == NULL)
-        return *why = -1, NULL;
-    db_bind_int(st, ":b", blob_id);
-    int rc = db_step(st);
+    sqlite3_stmt *st = db_query(db,
+                                "SELECT hash, size, zstd, length(data) > 0 FROM blobs WHERE id "
+                                "= :b",
+                                DB_ARGS(DB_INT(":b", blob_id)));
+    int rc;
+    if (!db_next(st, &rc))
+        return *why = rc == SQLITE_DONE ? 404 : -1, NULL;
     struct blob_row b = {.id = blob_id};
-    bool whole = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32;
+    bool whole = sqlite3_column_bytes(st, 0) == 32;
     if (whole) {
         memcpy(b.hash, sqlite3_column_blob(st, 0), 32);
         b.size = (size_t)sqlite3_column_int64(st, 1);
@@ -405,8 +395,6 @@ unsigned char *blob_load(struct db *db, int64_t blob_id, unsigned char hash[32],
         b.in_row = sqlite3_column_int(st, 3) != 0;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return *why = rc == SQLITE_DONE ? 404 : -1, NULL;
     if (!whole) {
         log_error("blob %lld does not match its hash", (long long)blob_id);
         return *why = 500, NULL;

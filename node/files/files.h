@@ -49,7 +49,8 @@ void blob_packed_free(struct blob_packed *p);
  * or 0 on a database error. */
 int64_t blob_put_packed(struct db *db, const unsigned char hash[32], const void *data, size_t len,
                         const struct blob_packed *p);
-/* The id of the blob with this hash, or 0 when there is none (or on a database error). */
+/* The id of the blob with this hash, or 0 when there is none or on a database error (which is
+ * recorded as the thread's failure: db.h). */
 int64_t blob_id(struct db *db, const unsigned char hash[32]);
 /* Deletes a blob that no record names any more (call after deleting such a record). */
 int blob_release(struct db *db, int64_t blob_id);

@@ -14,21 +14,64 @@
 #include "node.h"
 #include "school/school.h"
 
+/* Appends item `id`'s files to the exported `files`, and their blobs to `blobs` and `blob_ids`
+ * once each (library_item_export). 0, or -1 on a database error. */
+static int export_files(struct db *db, int64_t id, json_t *files, json_t *blobs, json_t *blob_ids)
+{
+    sqlite3_stmt *st =
+        db_query(db,
+                 "SELECT f.name, f.type, lower(hex(b.hash)), b.size, b.id FROM library_files "
+                 "f JOIN blobs b ON b.id = f.blob_id WHERE f.item_id = :id ORDER BY f.name",
+                 DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        const char *hex = db_col_text(st, 2);
+        json_int_t size = sqlite3_column_int64(st, 3);
+        json_array_append_new(files,
+                              json_pack("{s:s,s:s,s:s,s:I}", "name", db_col_text(st, 0), "type",
+                                        db_col_text(st, 1), "hash", hex, "size", size));
+        if (json_object_get(blobs, hex) == NULL) {
+            json_object_set_new(blobs, hex, json_pack("{s:s,s:I}", "hash", hex, "size", size));
+            json_object_set_new(blob_ids, hex, json_integer(sqlite3_column_int64(st, 4)));
+        }
+    }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Appends test `id`'s questions to the exported `questions`, with their keys when with_keys.
+ * 0, or -1 on a database error. */
+static int export_questions(struct db *db, int64_t id, bool with_keys, json_t *questions)
+{
+    sqlite3_stmt *st = db_query(db,
+                                "SELECT kind, prompt, options, points, answer FROM "
+                                "library_questions WHERE item_id = :id ORDER BY position",
+                                DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        json_t *opts = json_loads(db_col_text(st, 2), 0, NULL);
+        json_t *q =
+            json_pack("{s:s,s:s,s:o,s:i}", "kind", db_col_text(st, 0), "prompt", db_col_text(st, 1),
+                      "options", opts ? opts : json_array(), "points", sqlite3_column_int(st, 3));
+        if (q != NULL && with_keys)
+            json_object_set_new(q, "answer", json_loads(db_col_text(st, 4), 0, NULL));
+        json_array_append_new(questions, q);
+    }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items, json_t *blobs,
                         json_t *blob_ids)
 {
-    sqlite3_stmt *st = db_stmt(
-        db, "SELECT i.uid, i.type, i.title, i.description, i.body, s.name, i.grade_min, "
-            "i.grade_max, i.authors, i.licence, i.language, i.origin, i.version, "
-            "(SELECT lower(hex(hash)) FROM blobs WHERE id = i.cover_blob_id), s.code "
-            "FROM library_items i LEFT JOIN subjects s ON s.id = i.subject_id WHERE i.id = :id");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return -1;
-    }
+    sqlite3_stmt *st = db_query(
+        db,
+        "SELECT i.uid, i.type, i.title, i.description, i.body, s.name, i.grade_min, "
+        "i.grade_max, i.authors, i.licence, i.language, i.origin, i.version, "
+        "(SELECT lower(hex(hash)) FROM blobs WHERE id = i.cover_blob_id), s.code "
+        "FROM library_items i LEFT JOIN subjects s ON s.id = i.subject_id WHERE i.id = :id",
+        DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    if (!db_next(st, &rc))
+        return -1; /* no such item, or a database error */
     json_t *files = json_array();
     json_t *it = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:s?,s:s?,s:{s:i,s:i},s:s,s:s,s:s,s:s,s:i,s:s?,s:o}", "uid",
@@ -45,54 +88,16 @@ int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items
     if (it == NULL)
         return -1;
     json_array_append_new(items, it);
-    st = db_stmt(db, "SELECT f.name, f.type, lower(hex(b.hash)), b.size, b.id FROM library_files "
-                     "f JOIN blobs b ON b.id = f.blob_id WHERE f.item_id = :id ORDER BY f.name");
-    if (st == NULL)
+    if (export_files(db, id, files, blobs, blob_ids) != 0)
         return -1;
-    db_bind_int(st, ":id", id);
-    while (db_step(st) == SQLITE_ROW) {
-        const char *hex = db_col_text(st, 2);
-        json_int_t size = sqlite3_column_int64(st, 3);
-        json_array_append_new(files,
-                              json_pack("{s:s,s:s,s:s,s:I}", "name", db_col_text(st, 0), "type",
-                                        db_col_text(st, 1), "hash", hex, "size", size));
-        if (json_object_get(blobs, hex) == NULL) {
-            json_object_set_new(blobs, hex, json_pack("{s:s,s:I}", "hash", hex, "size", size));
-            json_object_set_new(blob_ids, hex, json_integer(sqlite3_column_int64(st, 4)));
-        }
-    }
-    sqlite3_reset(st);
     if (!is_test)
         return 0;
     json_t *questions = json_array();
     json_object_set_new(it, "questions", questions);
-    st = db_stmt(db, "SELECT kind, prompt, options, points, answer FROM library_questions "
-                     "WHERE item_id = :id ORDER BY position");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
-    while (db_step(st) == SQLITE_ROW) {
-        json_t *opts = json_loads(db_col_text(st, 2), 0, NULL);
-        json_t *q =
-            json_pack("{s:s,s:s,s:o,s:i}", "kind", db_col_text(st, 0), "prompt", db_col_text(st, 1),
-                      "options", opts ? opts : json_array(), "points", sqlite3_column_int(st, 3));
-        if (q != NULL && with_keys)
-            json_object_set_new(q, "answer", json_loads(db_col_text(st, 4), 0, NULL));
-        json_array_append_new(questions, q);
-    }
-    sqlite3_reset(st);
-    return 0;
+    return export_questions(db, id, with_keys, questions);
 }
 
 /* ---- applying the hub's channel ---- */
-
-static bool one_of(const char *s, const char *const *list)
-{
-    for (; s && *list; list++)
-        if (strcmp(s, *list) == 0)
-            return true;
-    return false;
-}
 
 bool library_uid_ok(const char *uid)
 {
@@ -107,7 +112,7 @@ bool library_uid_ok(const char *uid)
 }
 
 /* The blob id of a hex hash in *id, 0 when the store lacks it (a bundle or a pull puts blobs
- * there first); -1 when the hash is malformed. */
+ * there first). 0; -1 when the hash is malformed, -2 on a database error. */
 static int present_blob(struct db *db, const char *hex, int64_t *id)
 {
     unsigned char hash[32];
@@ -115,8 +120,10 @@ static int present_blob(struct db *db, const char *hex, int64_t *id)
     if (hex == NULL || strlen(hex) != 64 ||
         sodium_hex2bin(hash, sizeof(hash), hex, 64, NULL, &got, NULL) != 0 || got != 32)
         return -1;
-    *id = blob_id(db, hash);
-    return 0;
+    *id = 0;
+    int rc =
+        db_int(db, id, "SELECT id FROM blobs WHERE hash = :h", DB_ARGS(DB_BLOB(":h", hash, 32)));
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -2;
 }
 
 /* How an exchanged item is written. */
@@ -128,198 +135,260 @@ struct item_write {
     bool fresh;                 /* no item has this uid yet: nothing to replace */
 };
 
-/* Validates one exchanged item and writes it as `how` says (insert, or update by uid of an item
- * of the same origin) with its files and questions. The item's id, or 0 with err. With
- * `absent` (may be NULL), a blob the item names that the store lacks is no error: 0 with
- * *absent set and nothing written, for the caller to try again once it is stored. */
-static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item_write *how,
-                          bool *absent, char *err, size_t errlen)
+/* An exchanged item read and checked (item_read), ready to be written. Strings point into the
+ * item's JSON but for `authors`; free with item_clear. */
+struct exchanged {
+    const char *uid, *subject, *cover;
+    struct library_fields f; /* f.authors: with the suffix, malloc'ed */
+    int64_t version;
+    json_t *files;
+    struct library_question *questions; /* nquestions of them, checked */
+    size_t nquestions;
+    int64_t cover_id, *blob_of; /* the cover's blob, each file's (item_blobs) */
+};
+
+static void item_clear(struct exchanged *x)
 {
-    const char *uid_as = how->uid_as;
-    static const char *const types[] = {"scenario", "test", "textbook", "workbook", "fiction",
-                                        "lab",      "app",  "media",    NULL};
-    static const char *const kinds[] = {"single", "multiple", "text", NULL};
-    const char *uid = NULL, *type = NULL, *title = NULL, *description = "", *body = "",
-               *authors = "", *licence = "CC BY 4.0", *language = "ru", *subject = NULL,
-               *cover = NULL;
+    for (size_t i = 0; i < x->nquestions; i++)
+        library_question_free(&x->questions[i]);
+    free(x->questions);
+    free((char *)x->f.authors);
+    free(x->blob_of);
+    *x = (struct exchanged){0};
+}
+
+/* Checks every question of an exchanged item into x->questions, as library.c checks an
+ * author's. 0, or -1 with err. */
+static int item_read_questions(struct exchanged *x, json_t *questions, char *err, size_t errlen)
+{
+    size_t n = json_array_size(questions), i;
+    json_t *q;
+    if (n > 0 && (x->questions = calloc(n, sizeof(*x->questions))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_array_foreach(questions, i, q)
+    {
+        char why[128];
+        if (library_question_check(q, &x->questions[i], why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "item %s: question %zu: %s", x->uid, i + 1, why);
+            return -1;
+        }
+        x->nquestions = i + 1;
+    }
+    return 0;
+}
+
+/* Reads exchanged item `it` (the n-th of its list) into `x` and checks it whole: its fields as
+ * they will be stored (the authors with how's suffix), its uid, version, files list and
+ * questions. 0, or -1 with err (x to be cleared either way). */
+static int item_read(json_t *it, size_t n, const struct item_write *how, struct exchanged *x,
+                     char *err, size_t errlen)
+{
+    const char *authors = "";
     json_int_t gmin = 0, gmax = 0, version = 1;
-    json_t *files = NULL, *questions = NULL, *subject_j = NULL, *cover_j = NULL;
+    json_t *questions = NULL, *subject = NULL, *cover = NULL;
+    *x = (struct exchanged){
+        .f = {.description = "", .body = "", .licence = "CC BY 4.0", .language = "ru"}};
     if (json_unpack(it, "{s:s,s:s,s:s,s?s,s?s,s?s,s?s,s?s,s?o,s:{s:I,s:I},s?I,s?o,s:o,s?o}", "uid",
-                    &uid, "type", &type, "title", &title, "description", &description, "body",
-                    &body, "authors", &authors, "licence", &licence, "language", &language,
-                    "subject_code", &subject_j, "grades", "min", &gmin, "max", &gmax, "version",
-                    &version, "cover", &cover_j, "files", &files, "questions", &questions) != 0 ||
-        (subject_j && !json_is_null(subject_j) && !json_is_string(subject_j)) ||
-        (cover_j && !json_is_null(cover_j) && !json_is_string(cover_j)) ||
-        !library_uid_ok(uid_as ? uid_as : uid) || !one_of(type, types) ||
-        !school_text_ok(title, 1, 300) || !school_text_ok(description, 0, 5000) ||
-        strlen(body) > 200000 || gmin < 1 || gmax > 11 || gmin > gmax || version < 1 ||
-        !json_is_array(files) ||
+                    &x->uid, "type", &x->f.type, "title", &x->f.title, "description",
+                    &x->f.description, "body", &x->f.body, "authors", &authors, "licence",
+                    &x->f.licence, "language", &x->f.language, "subject_code", &subject, "grades",
+                    "min", &gmin, "max", &gmax, "version", &version, "cover", &cover, "files",
+                    &x->files, "questions", &questions) != 0 ||
+        (subject && !json_is_null(subject) && !json_is_string(subject)) ||
+        (cover && !json_is_null(cover) && !json_is_string(cover)) || version < 1 || gmin == 0 ||
+        gmax == 0 || !json_is_array(x->files) ||
         (questions && !json_is_array(questions) && !json_is_null(questions))) {
         snprintf(err, errlen,
-                 "item %zu: uid, type, title, grades, version or files are missing "
-                 "or out of range",
+                 "item %zu: uid, type, title, grades, version or files are missing or out of "
+                 "range",
                  n);
-        return 0;
+        return -1;
     }
-    if (uid_as != NULL)
-        uid = uid_as;
-    subject = json_string_value(subject_j); /* NULL when absent or null */
-    cover = json_string_value(cover_j);
-    /* The blobs first, so that an item is written whole or not at all. */
-    size_t i, nfiles = json_array_size(files);
-    json_t *f, *q;
-    int64_t cover_id = 0, *blob_of = NULL;
-    if (cover && present_blob(db, cover, &cover_id) != 0) {
-        snprintf(err, errlen, "item %s: its cover is not a 64-digit hash", uid);
-        return 0;
-    }
-    if (nfiles > 0 && (blob_of = malloc(nfiles * sizeof(*blob_of))) == NULL) {
+    if (how->uid_as != NULL)
+        x->uid = how->uid_as;
+    x->version = version;
+    x->f.grade_min = gmin;
+    x->f.grade_max = gmax;
+    x->subject = json_string_value(subject); /* NULL when absent or null */
+    x->cover = json_string_value(cover);
+    size_t alen = strlen(authors) + strlen(how->authors_suffix) + 1;
+    char *all = malloc(alen), why[128];
+    if (all == NULL) {
         snprintf(err, errlen, "out of memory");
-        return 0;
+        return -1;
     }
-    bool lacking = cover && cover_id == 0;
-    json_array_foreach(files, i, f)
+    snprintf(all, alen, "%s%s", authors, how->authors_suffix);
+    x->f.authors = all;
+    if (!library_uid_ok(x->uid)) {
+        snprintf(err, errlen, "item %zu: the uid is not 1-64 letters, digits, '-', '_' or '.'", n);
+        return -1;
+    }
+    if (!library_fields_ok(&x->f, why, sizeof(why))) {
+        snprintf(err, errlen, "item %s: %s", x->uid, why);
+        return -1;
+    }
+    return item_read_questions(x, questions, err, errlen);
+}
+
+/* Finds the blobs the item names: its cover and every file's, which must be well-formed and
+ * already stored. 0; or -1 with err, and *absent set (when `absent` is not NULL) if only a
+ * stored blob is lacking. */
+static int item_blobs(struct db *db, struct exchanged *x, bool *absent, char *err, size_t errlen)
+{
+    size_t i, nfiles = json_array_size(x->files);
+    json_t *f;
+    int bad = x->cover ? present_blob(db, x->cover, &x->cover_id) : 0;
+    if (bad == -1) {
+        snprintf(err, errlen, "item %s: its cover is not a 64-digit hash", x->uid);
+        return -1;
+    }
+    if (nfiles > 0 && (x->blob_of = calloc(nfiles, sizeof(*x->blob_of))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    bool lacking = x->cover && x->cover_id == 0;
+    json_array_foreach(x->files, i, f)
     {
+        if (bad == -2)
+            break;
         const char *name = json_string_value(json_object_get(f, "name"));
         const char *ftype = json_string_value(json_object_get(f, "type"));
         if (name == NULL || !file_name_ok(name) || ftype == NULL || strlen(ftype) > 127 ||
-            present_blob(db, json_string_value(json_object_get(f, "hash")), &blob_of[i]) != 0) {
-            snprintf(err, errlen, "item %s: file %zu has a bad name, type or hash", uid, i);
-            goto fail;
+            (bad = present_blob(db, json_string_value(json_object_get(f, "hash")),
+                                &x->blob_of[i])) == -1) {
+            snprintf(err, errlen, "item %s: file %zu has a bad name, type or hash", x->uid, i);
+            return -1;
         }
-        lacking = lacking || blob_of[i] == 0;
+        lacking = lacking || x->blob_of[i] == 0;
+    }
+    if (bad == -2) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
     }
     if (lacking) {
         if (absent != NULL)
             *absent = true;
-        snprintf(err, errlen, "item %s: its cover or a file is not among the blobs", uid);
-        goto fail;
+        snprintf(err, errlen, "item %s: its cover or a file is not among the blobs", x->uid);
+        return -1;
     }
+    return 0;
+}
+
+/* Inserts the item, or updates the item of the same origin and uid in place. Its id; 0 with
+ * err when the uid is another origin's, or on a database error. */
+static int64_t item_upsert(struct db *db, const struct exchanged *x, const struct item_write *how,
+                           char *err, size_t errlen)
+{
 #define ITEM_INSERT                                                                                \
     "INSERT INTO library_items (uid, type, title, description, body, subject_id, grade_min, "      \
     "grade_max, authors, licence, language, origin, version, status, cover_blob_id, hub_doc) "     \
     "VALUES (:uid, :type, :title, :description, :body, (SELECT id FROM subjects WHERE code = "     \
-    ":subject), :gmin, :gmax, :authors || :suffix, :licence, :language, :origin, :version, "       \
-    ":status, nullif(:cover, 0), :doc)"
-    /* A new item is inserted; an item of the same origin and uid is updated in place. */
-    sqlite3_stmt *st = db_stmt(
-        db, how->fresh ? ITEM_INSERT
-                       : ITEM_INSERT
-                " ON CONFLICT (uid) DO UPDATE SET type = excluded.type, title = excluded.title, "
-                "description = excluded.description, body = excluded.body, subject_id = "
-                "excluded.subject_id, grade_min = excluded.grade_min, grade_max = "
-                "excluded.grade_max, authors = excluded.authors, licence = excluded.licence, "
-                "language = excluded.language, version = excluded.version, cover_blob_id = "
-                "excluded.cover_blob_id, hub_doc = excluded.hub_doc, updated_at = unixepoch() "
-                "WHERE origin = :origin");
+    ":subject), :gmin, :gmax, :authors, :licence, :language, :origin, :version, :status, "         \
+    "nullif(:cover, 0), :doc)"
+    const char *sql =
+        how->fresh ? ITEM_INSERT
+                   : ITEM_INSERT
+            " ON CONFLICT (uid) DO UPDATE SET type = excluded.type, title = excluded.title, "
+            "description = excluded.description, body = excluded.body, subject_id = "
+            "excluded.subject_id, grade_min = excluded.grade_min, grade_max = "
+            "excluded.grade_max, authors = excluded.authors, licence = excluded.licence, "
+            "language = excluded.language, version = excluded.version, cover_blob_id = "
+            "excluded.cover_blob_id, hub_doc = excluded.hub_doc, updated_at = unixepoch() "
+            "WHERE origin = :origin";
 #undef ITEM_INSERT
-    if (st == NULL)
-        goto db_error;
-    db_bind_text(st, ":uid", uid);
-    db_bind_text(st, ":type", type);
-    db_bind_text(st, ":title", title);
-    db_bind_text(st, ":description", description);
-    db_bind_text(st, ":body", body);
-    db_bind_text(st, ":subject", subject);
-    db_bind_int(st, ":gmin", gmin);
-    db_bind_int(st, ":gmax", gmax);
-    db_bind_text(st, ":authors", authors);
-    db_bind_text(st, ":suffix", how->authors_suffix);
-    db_bind_text(st, ":origin", how->origin);
-    db_bind_text(st, ":status", how->status);
-    db_bind_text(st, ":licence", licence);
-    db_bind_text(st, ":language", language);
-    db_bind_int(st, ":version", version);
-    db_bind_int(st, ":cover", cover_id);
-    if (how->doc)
-        db_bind_blob(st, ":doc", how->doc, 32);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        goto db_error;
+    int rc = db_run(
+        db, sql,
+        DB_ARGS(DB_TEXT(":uid", x->uid), DB_TEXT(":type", x->f.type), DB_TEXT(":title", x->f.title),
+                DB_TEXT(":description", x->f.description), DB_TEXT(":body", x->f.body),
+                DB_TEXT(":subject", x->subject), DB_INT(":gmin", x->f.grade_min),
+                DB_INT(":gmax", x->f.grade_max), DB_TEXT(":authors", x->f.authors),
+                DB_TEXT(":licence", x->f.licence), DB_TEXT(":language", x->f.language),
+                DB_TEXT(":origin", how->origin), DB_INT(":version", x->version),
+                DB_TEXT(":status", how->status), DB_INT(":cover", x->cover_id),
+                {.name = ":doc", .type = how->doc ? 'b' : 'n', .p = how->doc, .n = 32}));
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return 0;
+    }
     int64_t id = how->fresh ? db_last_id(db) : 0;
     if (!how->fresh) { /* no row when the uid is taken by an item of another origin */
-        if ((st = db_stmt(db, "SELECT id FROM library_items WHERE uid = :uid AND origin = "
-                              ":origin")) == NULL)
-            goto db_error;
-        db_bind_text(st, ":uid", uid);
-        db_bind_text(st, ":origin", how->origin);
-        id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
+        rc = db_int(db, &id, "SELECT id FROM library_items WHERE uid = :uid AND origin = :origin",
+                    DB_ARGS(DB_TEXT(":uid", x->uid), DB_TEXT(":origin", how->origin)));
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            snprintf(err, errlen, "database: %s", db_errmsg(db));
+            return 0;
+        }
     }
-    if (id == 0) {
-        snprintf(err, errlen, "item %s: the uid belongs to one of this region's own items", uid);
-        goto fail;
-    }
-    /* Files and questions: the channel's, replacing what the item had. */
+    if (id == 0)
+        snprintf(err, errlen, "item %s: the uid belongs to one of this region's own items", x->uid);
+    return id;
+}
+
+/* Writes item `id`'s files and questions, the exchanged item's, replacing what it had. 0, or
+ * -1 with err. */
+static int item_parts(struct db *db, int64_t id, const struct exchanged *x, bool fresh, char *err,
+                      size_t errlen)
+{
     static const char *const clear[] = {"DELETE FROM library_files WHERE item_id = :id",
                                         "DELETE FROM library_questions WHERE item_id = :id"};
-    for (size_t i = 0; i < 2 && !how->fresh; i++) {
-        if ((st = db_stmt(db, clear[i])) == NULL)
+    for (size_t i = 0; i < 2 && !fresh; i++)
+        if (db_run(db, clear[i], DB_ARGS(DB_INT(":id", id))) != SQLITE_DONE)
             goto db_error;
-        db_bind_int(st, ":id", id);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            goto db_error;
-    }
-    json_array_foreach(files, i, f)
+    size_t i;
+    json_t *f;
+    json_array_foreach(x->files, i, f)
     {
         const char *name = json_string_value(json_object_get(f, "name"));
-        const char *ftype = json_string_value(json_object_get(f, "type"));
-        st = db_stmt(db, "INSERT INTO library_files (item_id, name, type, blob_id) VALUES (:id, "
-                         ":n, :t, :b)");
-        if (st == NULL)
-            goto db_error;
-        db_bind_int(st, ":id", id);
-        db_bind_text(st, ":n", name);
-        db_bind_text(st, ":t", ftype);
-        db_bind_int(st, ":b", blob_of[i]);
-        int rc = db_exec_stmt(st);
+        int rc = db_run(db,
+                        "INSERT INTO library_files (item_id, name, type, blob_id) VALUES (:id, "
+                        ":n, :t, :b)",
+                        DB_ARGS(DB_INT(":id", id), DB_TEXT(":n", name),
+                                DB_TEXT(":t", json_string_value(json_object_get(f, "type"))),
+                                DB_INT(":b", x->blob_of[i])));
         if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-            snprintf(err, errlen, "item %s: two files are named %s", uid, name);
-            goto fail;
+            snprintf(err, errlen, "item %s: two files are named %s", x->uid, name);
+            return -1;
         }
         if (rc != SQLITE_DONE)
             goto db_error;
     }
-    json_array_foreach(questions, i, q)
-    {
-        const char *kind = json_string_value(json_object_get(q, "kind"));
-        const char *prompt = json_string_value(json_object_get(q, "prompt"));
-        json_t *opts = json_object_get(q, "options"), *answer = json_object_get(q, "answer");
-        json_int_t points = json_integer_value(json_object_get(q, "points"));
-        if (!one_of(kind, kinds) || !school_text_ok(prompt, 1, 2000) ||
-            (opts && !json_is_array(opts)) || !json_is_array(answer) || points < 1 ||
-            points > 100) {
-            snprintf(err, errlen, "item %s: question %zu is malformed or has no answer key", uid,
-                     i);
-            goto fail;
-        }
-        char *o = opts ? json_dumps(opts, JSON_COMPACT) : strdup("[]");
-        char *a = json_dumps(answer, JSON_COMPACT);
-        st = db_stmt(db, "INSERT INTO library_questions (item_id, position, kind, prompt, "
-                         "options, answer, points) VALUES (:id, :pos, :kind, :prompt, :o, :a, :p)");
-        int rc = st == NULL || o == NULL || a == NULL ? SQLITE_ERROR : SQLITE_OK;
-        if (rc == SQLITE_OK) {
-            db_bind_int(st, ":id", id);
-            db_bind_int(st, ":pos", (int64_t)i + 1);
-            db_bind_text(st, ":kind", kind);
-            db_bind_text(st, ":prompt", prompt);
-            db_bind_text(st, ":o", o);
-            db_bind_text(st, ":a", a);
-            db_bind_int(st, ":p", points);
-            rc = db_exec_stmt(st);
-        }
-        free(o);
-        free(a);
-        if (rc != SQLITE_DONE)
+    for (i = 0; i < x->nquestions; i++) {
+        const struct library_question *q = &x->questions[i];
+        if (db_run(db,
+                   "INSERT INTO library_questions (item_id, position, kind, prompt, options, "
+                   "answer, points) VALUES (:id, :pos, :kind, :prompt, :o, :a, :p)",
+                   DB_ARGS(DB_INT(":id", id), DB_INT(":pos", (int64_t)i + 1),
+                           DB_TEXT(":kind", q->kind), DB_TEXT(":prompt", q->prompt),
+                           DB_TEXT(":o", q->options), DB_TEXT(":a", q->answer),
+                           DB_INT(":p", q->points))) != SQLITE_DONE)
             goto db_error;
     }
-    free(blob_of);
-    return id;
+    return 0;
 db_error:
     snprintf(err, errlen, "database: %s", db_errmsg(db));
-fail:
-    free(blob_of);
-    return 0;
+    return -1;
+}
+
+/* Validates one exchanged item (item_read) and writes it as `how` says (insert, or update by
+ * uid of an item of the same origin) with its files and questions. The item's id, or 0 with
+ * err. With `absent` (may be NULL), a blob the item names that the store lacks is no error: 0
+ * with *absent set and nothing written, for the caller to try again once it is stored. */
+static int64_t write_item(struct db *db, json_t *it, size_t n, const struct item_write *how,
+                          bool *absent, char *err, size_t errlen)
+{
+    struct exchanged x;
+    int64_t id = 0;
+    /* Everything is checked and the blobs found first, so that an item is written whole or
+     * not at all. */
+    if (item_read(it, n, how, &x, err, errlen) == 0 &&
+        item_blobs(db, &x, absent, err, errlen) == 0 &&
+        (id = item_upsert(db, &x, how, err, errlen)) != 0 &&
+        item_parts(db, id, &x, how->fresh, err, errlen) != 0)
+        id = 0;
+    item_clear(&x);
+    return id;
 }
 
 /* The triggers on the items and their files (library.sql) that a large change sets aside and
@@ -339,16 +408,13 @@ enum { BULK_TRIGGERS = sizeof(bulk_triggers) / sizeof(bulk_triggers[0]), BULK_IT
 static int bulk_suspend(struct db *db, char *sql[BULK_TRIGGERS])
 {
     for (size_t i = 0; i < BULK_TRIGGERS; i++) {
-        sqlite3_stmt *st =
-            db_stmt(db, "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = :n");
-        if (st == NULL)
+        if (db_text(db, &sql[i],
+                    "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = :n",
+                    DB_ARGS(DB_TEXT(":n", bulk_triggers[i]))) != SQLITE_ROW)
             return -1;
-        db_bind_text(st, ":n", bulk_triggers[i]);
-        sql[i] = db_step(st) == SQLITE_ROW ? strdup(db_col_text(st, 0)) : NULL;
-        sqlite3_reset(st);
         char drop[128];
         snprintf(drop, sizeof(drop), "DROP TRIGGER %s", bulk_triggers[i]);
-        if (sql[i] == NULL || db_exec(db, drop) != SQLITE_OK)
+        if (db_exec(db, drop) != SQLITE_OK)
             return -1;
     }
     return 0;
@@ -377,17 +443,15 @@ static int bulk_resume(struct db *db, char *sql[BULK_TRIGGERS])
  * error. */
 static int hold_blobs(struct db *db, int64_t id, json_t *held)
 {
-    sqlite3_stmt *st = db_stmt(
-        db, "SELECT blob_id FROM library_files WHERE item_id = :id UNION SELECT cover_blob_id "
-            "FROM library_items WHERE id = :id AND cover_blob_id IS NOT NULL UNION SELECT b.id "
-            "FROM library_items i JOIN blobs b ON b.hash = i.hub_doc WHERE i.id = :id");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":id", id);
+    sqlite3_stmt *st = db_query(
+        db,
+        "SELECT blob_id FROM library_files WHERE item_id = :id UNION SELECT cover_blob_id "
+        "FROM library_items WHERE id = :id AND cover_blob_id IS NOT NULL UNION SELECT b.id "
+        "FROM library_items i JOIN blobs b ON b.hash = i.hub_doc WHERE i.id = :id",
+        DB_ARGS(DB_INT(":id", id)));
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW)
+    while (db_next(st, &rc))
         json_array_append_new(held, json_integer(sqlite3_column_int64(st, 0)));
-    sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -418,6 +482,48 @@ static int doc_entry_cmp(const void *a, const void *b)
     return memcmp(a, b, 32);
 }
 
+/* Works out what manifest entry i (`it`) changes: state 1 (a new item), 2 (an item from another
+ * document: what it named is held) or 0 (unchanged); a changed entry is listed by its
+ * document's hash. 0, or -1 with err. */
+static int hub_classify(struct hub_change *c, size_t i, json_t *it, char *err, size_t errlen)
+{
+    const char *uid = json_string_value(json_object_get(it, "uid"));
+    if (uid != NULL && json_object_get(c->kept, uid) != NULL) {
+        snprintf(err, errlen, "manifest: item %s appears twice", uid);
+        return -1;
+    }
+    const char *doc = json_string_value(json_object_get(it, "doc"));
+    size_t got = 0;
+    if (uid == NULL || doc == NULL ||
+        sodium_hex2bin(c->docs[i], 32, doc, strlen(doc), NULL, &got, NULL) != 0 || got != 32) {
+        snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
+        return -1;
+    }
+    sqlite3_stmt *st = db_query(c->db,
+                                "SELECT hub_doc IS :h AND origin = 'hub', id FROM library_items "
+                                "WHERE uid = :u",
+                                DB_ARGS(DB_TEXT(":u", uid), DB_BLOB(":h", c->docs[i], 32)));
+    int rc;
+    int64_t old = 0;
+    c->state[i] = 1;
+    if (db_next(st, &rc)) {
+        c->state[i] = sqlite3_column_int(st, 0) ? 0 : 2;
+        old = c->state[i] == 2 ? sqlite3_column_int64(st, 1) : 0;
+        sqlite3_reset(st);
+    }
+    if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
+        (old != 0 && hold_blobs(c->db, old, c->held) != 0)) { /* what the item named before */
+        snprintf(err, errlen, "database: %s", db_errmsg(c->db));
+        return -1;
+    }
+    json_object_set_new(c->kept, uid, json_true());
+    if (c->state[i] != 0) {
+        memcpy(c->by_doc[c->pending].hash, c->docs[i], 32);
+        c->by_doc[c->pending++].entry = i;
+    }
+    return 0;
+}
+
 struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, size_t errlen)
 {
     if (!json_is_array(items)) {
@@ -439,51 +545,19 @@ struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, si
     c->held = json_array();
     c->n = n;
     json_t *it;
-    sqlite3_stmt *st;
     /* First what changes: an entry names its document by hash, and an item that came from the
      * same document is unchanged. */
     json_array_foreach(items, i, it)
     {
-        const char *uid = json_string_value(json_object_get(it, "uid"));
-        if (uid != NULL && json_object_get(c->kept, uid) != NULL) {
-            snprintf(err, errlen, "manifest: item %s appears twice", uid);
+        if (hub_classify(c, i, it, err, errlen) != 0)
             goto fail;
-        }
-        const char *doc = json_string_value(json_object_get(it, "doc"));
-        size_t got = 0;
-        if (uid == NULL || doc == NULL ||
-            sodium_hex2bin(c->docs[i], 32, doc, strlen(doc), NULL, &got, NULL) != 0 || got != 32) {
-            snprintf(err, errlen, "manifest: item %zu needs a uid and a 64-digit doc", i);
-            goto fail;
-        }
-        st = db_stmt(db, "SELECT hub_doc IS :h AND origin = 'hub', id FROM library_items WHERE "
-                         "uid = :u");
-        if (st == NULL)
-            goto db_error;
-        db_bind_text(st, ":u", uid);
-        db_bind_blob(st, ":h", c->docs[i], 32);
-        int step = db_step(st);
-        c->state[i] = step != SQLITE_ROW ? 1 : sqlite3_column_int(st, 0) ? 0 : 2;
-        int64_t old = c->state[i] == 2 ? sqlite3_column_int64(st, 1) : 0;
-        sqlite3_reset(st);
-        if (old != 0 && hold_blobs(db, old, c->held) != 0) /* what the item named before */
-            goto db_error;
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
-            goto db_error;
-        json_object_set_new(c->kept, uid, json_true());
-        if (c->state[i] != 0) {
-            memcpy(c->by_doc[c->pending].hash, c->docs[i], 32);
-            c->by_doc[c->pending++].entry = i;
-        }
     }
     qsort(c->by_doc, c->pending, sizeof(*c->by_doc), doc_entry_cmp);
     /* A large change indexes the items' text once at the end. */
-    st = db_stmt(db, "SELECT count(*) FROM library_items");
-    if (st == NULL || db_step(st) != SQLITE_ROW)
+    int64_t library = 0;
+    if (db_int(db, &library, "SELECT count(*) FROM library_items", NULL) != SQLITE_ROW)
         goto db_error;
-    size_t library = (size_t)sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (c->pending >= BULK_ITEMS && 3 * c->pending >= library) {
+    if (c->pending >= BULK_ITEMS && 3 * c->pending >= (size_t)library) {
         if (bulk_suspend(db, c->bulk_sql) != 0)
             goto db_error;
         c->bulk = true;
@@ -531,6 +605,38 @@ int library_hub_offer(struct hub_change *c, const unsigned char hash[32], json_t
     return 0;
 }
 
+/* Removes the hub's items that left the channel, unless a lesson or a homework uses them (the
+ * journal keeps what a class was given), holding what they named; counts them in *removed. 0,
+ * or -1 on a database error. */
+static int hub_remove_gone(struct hub_change *c, long *removed)
+{
+    json_t *gone = json_array(), *id;
+    sqlite3_stmt *st = db_query(
+        c->db,
+        "SELECT id, uid FROM library_items i WHERE origin = 'hub' AND NOT EXISTS (SELECT 1 "
+        "FROM lesson_items WHERE item_id = i.id) AND NOT EXISTS (SELECT 1 FROM homework_items "
+        "WHERE item_id = i.id)",
+        NULL);
+    int rc;
+    while (db_next(st, &rc))
+        if (json_object_get(c->kept, db_col_text(st, 1)) == NULL)
+            json_array_append_new(gone, json_integer(sqlite3_column_int64(st, 0)));
+    size_t i;
+    json_array_foreach(gone, i, id)
+    {
+        if (rc != SQLITE_DONE)
+            break;
+        if (hold_blobs(c->db, json_integer_value(id), c->held) != 0 ||
+            db_run(c->db, "DELETE FROM library_items WHERE id = :id",
+                   DB_ARGS(DB_INT(":id", json_integer_value(id)))) != SQLITE_DONE)
+            rc = SQLITE_ERROR;
+        else
+            (*removed)++;
+    }
+    json_decref(gone);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int library_hub_end(struct hub_change *c,
                     json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen), void *ctx,
                     long *changed, long *removed, char *err, size_t errlen)
@@ -550,35 +656,8 @@ int library_hub_end(struct hub_change *c,
         if (rc != 0)
             return -1;
     }
-    /* The hub's items that left the channel go, unless a lesson or a homework uses them: the
-     * journal keeps what a class was given. */
-    sqlite3_stmt *st = db_stmt(
-        db, "SELECT id, uid FROM library_items i WHERE origin = 'hub' AND NOT EXISTS (SELECT 1 "
-            "FROM lesson_items WHERE item_id = i.id) AND NOT EXISTS (SELECT 1 FROM homework_items "
-            "WHERE item_id = i.id)");
-    if (st == NULL)
+    if (hub_remove_gone(c, removed) != 0)
         goto db_error;
-    json_t *gone = json_array();
-    while (db_step(st) == SQLITE_ROW)
-        if (json_object_get(c->kept, db_col_text(st, 1)) == NULL)
-            json_array_append_new(gone, json_integer(sqlite3_column_int64(st, 0)));
-    sqlite3_reset(st);
-    json_array_foreach(gone, i, id)
-    {
-        st = db_stmt(db, "DELETE FROM library_items WHERE id = :id");
-        if (st == NULL) {
-            json_decref(gone);
-            goto db_error;
-        }
-        db_bind_int(st, ":id", json_integer_value(id));
-        if (hold_blobs(db, json_integer_value(id), c->held) != 0 ||
-            db_exec_stmt(st) != SQLITE_DONE) {
-            json_decref(gone);
-            goto db_error;
-        }
-        (*removed)++;
-    }
-    json_decref(gone);
     json_array_foreach(c->held, i, id)
     {
         if (blob_release(db, json_integer_value(id)) != 0)

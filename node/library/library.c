@@ -8,6 +8,7 @@
  */
 #include "library/library.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,17 +21,6 @@
 #include "journal/journal.h"
 #include "node.h"
 #include "school/school.h"
-
-static const char *const item_types[] = {"scenario", "test", "textbook", "workbook",
-                                         "fiction",  "lab",  "app",      "media"};
-
-static bool type_ok(const char *t)
-{
-    for (size_t i = 0; i < sizeof(item_types) / sizeof(item_types[0]); i++)
-        if (strcmp(t, item_types[i]) == 0)
-            return true;
-    return false;
-}
 
 static bool reviewer(const struct req *r)
 {
@@ -47,21 +37,20 @@ struct item {
  * may not see does not exist) or 500. */
 static int item_visible_or_respond(struct req *r, int64_t id, struct item *it)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT coalesce(author_id, 0), status, type, origin, "
-                                      "coalesce(revision_of, 0) FROM library_items WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r), -1;
-    db_bind_int(st, ":id", id);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) {
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT coalesce(author_id, 0), status, type, origin, "
+                                "coalesce(revision_of, 0) FROM library_items WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    if (db_next(st, &rc)) {
         it->id = id;
         it->author = sqlite3_column_int64(st, 0);
         snprintf(it->status, sizeof(it->status), "%s", db_col_text(st, 1));
         snprintf(it->type, sizeof(it->type), "%s", db_col_text(st, 2));
         snprintf(it->origin, sizeof(it->origin), "%s", db_col_text(st, 3));
         it->revision_of = sqlite3_column_int64(st, 4);
+        sqlite3_reset(st);
     }
-    sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return (rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such item")
                                   : reply_db_error(r)),
@@ -147,40 +136,150 @@ char *library_fts_query(const char *text)
 static int search_ranked_first(struct req *r, const char *match, int64_t limit, int64_t offset,
                                json_t *items, json_int_t *total)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT (SELECT count(*) FROM library_fts WHERE library_fts MATCH :q) - (SELECT "
+    int64_t n = 0;
+    int rc =
+        db_int(r->db, &n,
+               "SELECT (SELECT count(*) FROM library_fts WHERE library_fts MATCH :q) - (SELECT "
                "count(*) FROM library_items i WHERE i.status IN ('draft', 'submitted', "
                "'rejected') AND EXISTS (SELECT 1 FROM library_fts WHERE library_fts MATCH :q AND "
-               "rowid = i.id))");
-    if (st == NULL)
-        return -1;
-    db_bind_text(st, ":q", match);
-    int rc = db_step(st);
-    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+               "rowid = i.id))",
+               DB_ARGS(DB_TEXT(":q", match)));
     if (rc != SQLITE_ROW)
         return -1;
-    st = db_stmt(r->db,
+    *total = n;
+    /* "rank + 0.0", not "rank": FTS5 would sort every match itself; as an expression SQLite
+     * keeps only the best :window rows while it reads (a top-N sort). */
+    sqlite3_stmt *st =
+        db_query(r->db,
                  "SELECT " ITEM_COLUMNS " FROM (SELECT rowid AS rid, rank AS score FROM "
                  "library_fts WHERE library_fts MATCH :q ORDER BY rank + 0.0 LIMIT :window) f "
                  "CROSS JOIN library_items i ON i.id = f.rid LEFT JOIN subjects s ON s.id "
                  "= i.subject_id WHERE i.status = 'approved' ORDER BY f.score, i.id LIMIT "
-                 ":limit OFFSET :offset");
-    /* "rank + 0.0", not "rank": FTS5 would sort every match itself; as an expression SQLite
-     * keeps only the best :window rows while it reads (a top-N sort). */
-    if (st == NULL)
-        return -1;
-    db_bind_text(st, ":q", match);
-    db_bind_int(st, ":window", 200 + 2 * (offset + limit));
-    db_bind_int(st, ":limit", limit);
-    db_bind_int(st, ":offset", offset);
-    while ((rc = db_step(st)) == SQLITE_ROW)
+                 ":limit OFFSET :offset",
+                 DB_ARGS(DB_TEXT(":q", match), DB_INT(":window", 200 + 2 * (offset + limit)),
+                         DB_INT(":limit", limit), DB_INT(":offset", offset)));
+    while (db_next(st, &rc))
         json_array_append_new(items, item_row(st));
-    sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return -1;
     json_int_t want = *total - offset < limit ? *total - offset : limit;
     return (json_int_t)json_array_size(items) >= want ? 0 : 1;
+}
+
+/* A search's query parameters (library_search). */
+struct search {
+    char q[512], type[16], origin[8], status[16];
+    int64_t subject, grade, limit, offset;
+    bool mine;
+};
+
+/* Reads and checks the query parameters into `s`; 0, or -1 after answering 400 or 403. */
+static int search_params_or_respond(struct req *r, struct search *s)
+{
+    char buf[32];
+    *s = (struct search){.limit = 20};
+    req_query(r, "q", s->q, sizeof(s->q));
+    req_query(r, "type", s->type, sizeof(s->type));
+    req_query(r, "origin", s->origin, sizeof(s->origin));
+    req_query(r, "status", s->status, sizeof(s->status));
+    if (req_query(r, "subject", buf, sizeof(buf)) > 0)
+        s->subject = strtoll(buf, NULL, 10);
+    if (req_query(r, "grade", buf, sizeof(buf)) > 0)
+        s->grade = strtoll(buf, NULL, 10);
+    if (req_query(r, "limit", buf, sizeof(buf)) > 0)
+        s->limit = strtoll(buf, NULL, 10);
+    if (req_query(r, "offset", buf, sizeof(buf)) > 0)
+        s->offset = strtoll(buf, NULL, 10);
+    if (req_query(r, "mine", buf, sizeof(buf)) > 0)
+        s->mine = strcmp(buf, "1") == 0 || strcmp(buf, "true") == 0;
+    if ((s->type[0] && !library_type_ok(s->type)) ||
+        (s->origin[0] && strcmp(s->origin, "hub") && strcmp(s->origin, "region") &&
+         strcmp(s->origin, "school")) ||
+        (s->grade != 0 && (s->grade < 1 || s->grade > 11)) || s->subject < 0 || s->limit < 1 ||
+        s->limit > 100 || s->offset < 0 || s->offset > 100000)
+        return reply_error(r, 400, "bad_request",
+                           "type, origin, grade 1-11, limit 1-100 and offset must be valid"),
+               -1;
+    if (s->status[0] && strcmp(s->status, "approved") != 0) {
+        if (strcmp(s->status, "submitted") && strcmp(s->status, "rejected") &&
+            strcmp(s->status, "draft"))
+            return reply_error(r, 400, "bad_request", "unknown status '%s'", s->status), -1;
+        if (!s->mine && !reviewer(r))
+            return reply_error(r, 403, "forbidden", "only methodologists see items under review"),
+                   -1;
+        if (!s->mine && strcmp(s->status, "draft") == 0)
+            return reply_error(r, 403, "forbidden", "drafts are their authors' own"), -1;
+    }
+    return 0;
+}
+
+/* The filters of a search, as the WHERE clause every search statement shares: NULL
+ * parameters switch filters off. */
+#define SEARCH_FILTERS                                                                             \
+    "(CASE WHEN :mine THEN i.author_id = :me AND (:status IS NULL OR i.status = :status) ELSE "    \
+    "i.status = coalesce(:status, 'approved') END) AND (:type IS NULL OR i.type = :type) AND "     \
+    "(:subject IS NULL OR i.subject_id = :subject) AND (:grade IS NULL OR :grade BETWEEN "         \
+    "i.grade_min AND i.grade_max) AND (:origin IS NULL OR i.origin = :origin)"
+
+/* The arguments of a search statement into `args`: the filters, the words when `match` is not
+ * NULL, the page when `page`, and the end of the list. */
+enum { SEARCH_ARGS = 11 };
+static const struct db_arg *search_args(const struct req *r, const struct search *s,
+                                        const char *match, bool page,
+                                        struct db_arg args[SEARCH_ARGS])
+{
+    size_t n = 0;
+    args[n++] = (struct db_arg)DB_INT(":mine", s->mine);
+    args[n++] = (struct db_arg)DB_INT(":me", r->caller.person_id);
+    args[n++] = (struct db_arg)DB_TEXT(":status", s->status[0] ? s->status : NULL);
+    args[n++] = (struct db_arg)DB_TEXT(":type", s->type[0] ? s->type : NULL);
+    args[n++] = (struct db_arg)DB_TEXT(":origin", s->origin[0] ? s->origin : NULL);
+    args[n++] =
+        (struct db_arg){.name = ":subject", .type = s->subject ? 'i' : 'n', .i = s->subject};
+    args[n++] = (struct db_arg){.name = ":grade", .type = s->grade ? 'i' : 'n', .i = s->grade};
+    if (match != NULL)
+        args[n++] = (struct db_arg)DB_TEXT(":q", match);
+    if (page) {
+        args[n++] = (struct db_arg)DB_INT(":limit", s->limit);
+        args[n++] = (struct db_arg)DB_INT(":offset", s->offset);
+    }
+    assert(n < SEARCH_ARGS);
+    args[n] = (struct db_arg){.name = NULL};
+    return args;
+}
+
+/* The full search: the page into `items`, the count into `total`. 0, or -1 on a database
+ * error. `match` is the FTS5 query, "" for none. */
+static int search_full(struct req *r, const struct search *s, const char *match, json_t *items,
+                       json_int_t *total)
+{
+    static const char *const page_sql[2] = {
+        "SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN subjects s ON s.id = "
+        "i.subject_id WHERE " SEARCH_FILTERS " ORDER BY i.updated_at DESC, i.id DESC LIMIT "
+        ":limit OFFSET :offset",
+        "SELECT " ITEM_COLUMNS " FROM library_fts CROSS JOIN library_items i ON i.id = "
+        "library_fts.rowid LEFT JOIN subjects s ON s.id = i.subject_id WHERE library_fts "
+        "MATCH :q AND " SEARCH_FILTERS " ORDER BY library_fts.rank, i.id LIMIT :limit OFFSET "
+        ":offset"};
+    static const char *const count_sql[2] = {
+        "SELECT count(*) FROM library_items i WHERE " SEARCH_FILTERS,
+        "SELECT count(*) FROM library_fts CROSS JOIN library_items i ON i.id = library_fts.rowid "
+        "WHERE library_fts MATCH :q AND " SEARCH_FILTERS};
+    bool text = match[0] != '\0';
+    struct db_arg args[SEARCH_ARGS];
+    sqlite3_stmt *st =
+        db_query(r->db, page_sql[text], search_args(r, s, text ? match : NULL, true, args));
+    int rc;
+    while (db_next(st, &rc))
+        json_array_append_new(items, item_row(st));
+    if (rc != SQLITE_DONE)
+        return -1;
+    int64_t n = 0;
+    if (db_int(r->db, &n, count_sql[text], search_args(r, s, text ? match : NULL, false, args)) !=
+        SQLITE_ROW)
+        return -1;
+    *total = n;
+    return 0;
 }
 
 /* GET /api/v1/library/items?q=&type=&subject=&grade=&origin=&mine=1&status=&limit=&offset=
@@ -189,129 +288,125 @@ static int search_ranked_first(struct req *r, const char *match, int64_t limit, 
  * in every state; status=submitted is the methodologists' review queue. */
 static int library_search(struct req *r)
 {
-    char q[512] = "", type[16] = "", origin[8] = "", status[16] = "", buf[32];
-    int64_t subject = 0, grade = 0, limit = 20, offset = 0;
-    bool mine = false;
-    req_query(r, "q", q, sizeof(q));
-    req_query(r, "type", type, sizeof(type));
-    req_query(r, "origin", origin, sizeof(origin));
-    req_query(r, "status", status, sizeof(status));
-    if (req_query(r, "subject", buf, sizeof(buf)) > 0)
-        subject = strtoll(buf, NULL, 10);
-    if (req_query(r, "grade", buf, sizeof(buf)) > 0)
-        grade = strtoll(buf, NULL, 10);
-    if (req_query(r, "limit", buf, sizeof(buf)) > 0)
-        limit = strtoll(buf, NULL, 10);
-    if (req_query(r, "offset", buf, sizeof(buf)) > 0)
-        offset = strtoll(buf, NULL, 10);
-    if (req_query(r, "mine", buf, sizeof(buf)) > 0)
-        mine = strcmp(buf, "1") == 0 || strcmp(buf, "true") == 0;
-    if ((type[0] && !type_ok(type)) ||
-        (origin[0] && strcmp(origin, "hub") && strcmp(origin, "region") &&
-         strcmp(origin, "school")) ||
-        (grade != 0 && (grade < 1 || grade > 11)) || subject < 0 || limit < 1 || limit > 100 ||
-        offset < 0 || offset > 100000)
-        return reply_error(r, 400, "bad_request",
-                           "type, origin, grade 1-11, limit 1-100 and offset must be valid");
-    if (status[0] && strcmp(status, "approved") != 0) {
-        if (strcmp(status, "submitted") && strcmp(status, "rejected") && strcmp(status, "draft"))
-            return reply_error(r, 400, "bad_request", "unknown status '%s'", status);
-        if (!mine && !reviewer(r))
-            return reply_error(r, 403, "forbidden", "only methodologists see items under review");
-        if (!mine && strcmp(status, "draft") == 0)
-            return reply_error(r, 403, "forbidden", "drafts are their authors' own");
-    }
+    struct search s;
+    if (search_params_or_respond(r, &s) != 0)
+        return r->status;
     /* The region's shared searches are kept in the read cache; one's own items are not. */
     struct cache_key key = {.ok = false};
-    if (!mine && !status[0]) {
+    if (!s.mine && !s.status[0]) {
         cache_key_begin(r, &key);
         cache_key_library(r, &key);
         if (cache_reply(r, &key))
             return r->status;
     }
-    char *match = library_fts_query(q);
+    char *match = library_fts_query(s.q);
     if (match == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
-    bool text = match[0] != '\0';
-    /* One statement for every combination: NULL parameters switch filters off. */
-    static const char *const sql[2][2] = {
-        {"SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN subjects s ON s.id = "
-         "i.subject_id WHERE (CASE WHEN :mine THEN i.author_id = :me AND (:status IS NULL OR "
-         "i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND (:type IS "
-         "NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) AND (:grade "
-         "IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS NULL OR "
-         "i.origin = :origin) ORDER BY i.updated_at DESC, i.id DESC LIMIT :limit OFFSET :offset",
-         "SELECT count(*) FROM library_items i WHERE (CASE WHEN :mine THEN i.author_id = :me "
-         "AND (:status IS NULL OR i.status = :status) ELSE i.status = coalesce(:status, "
-         "'approved') END) AND (:type IS NULL OR i.type = :type) AND (:subject IS NULL OR "
-         "i.subject_id = :subject) AND (:grade IS NULL OR :grade BETWEEN i.grade_min AND "
-         "i.grade_max) AND (:origin IS NULL OR i.origin = :origin)"},
-        {"SELECT " ITEM_COLUMNS " FROM library_fts CROSS JOIN library_items i ON i.id = "
-         "library_fts.rowid LEFT JOIN subjects s ON s.id = i.subject_id WHERE library_fts "
-         "MATCH :q AND (CASE WHEN :mine THEN i.author_id = :me AND (:status IS NULL OR "
-         "i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND (:type IS "
-         "NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) AND (:grade "
-         "IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS NULL OR "
-         "i.origin = :origin) ORDER BY library_fts.rank, i.id LIMIT "
-         ":limit OFFSET :offset",
-         "SELECT count(*) FROM library_fts CROSS JOIN library_items i ON i.id = library_fts.rowid "
-         "WHERE library_fts MATCH :q AND (CASE WHEN :mine THEN i.author_id = :me AND (:status IS "
-         "NULL OR i.status = :status) ELSE i.status = coalesce(:status, 'approved') END) AND "
-         "(:type IS NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) "
-         "AND (:grade IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS "
-         "NULL OR i.origin = :origin)"},
-    };
     json_t *items = json_array();
     json_int_t total = 0;
     /* The common search, words and nothing else: rank in the index first and read only the
      * best items' rows, and count the matches from the index (less the few not approved).
      * When the approved items of the window fall short of the page, the full query runs. */
-    bool plain = text && !mine && !status[0] && !type[0] && !origin[0] && !subject && !grade;
-    if (plain && search_ranked_first(r, match, limit, offset, items, &total) == 0) {
-        free(match);
-        return cache_reply_json(r, &key, 200,
-                                json_pack("{s:o,s:I}", "items", items, "total", total));
-    }
-    json_array_clear(items);
-    for (int pass = 0; pass < 2; pass++) {
-        sqlite3_stmt *st = db_stmt(r->db, sql[text][pass]);
-        if (st == NULL) {
-            free(match);
-            json_decref(items);
-            return reply_db_error(r);
-        }
-        if (text)
-            db_bind_text(st, ":q", match);
-        db_bind_int(st, ":mine", mine);
-        db_bind_int(st, ":me", r->caller.person_id);
-        db_bind_text(st, ":status", status[0] ? status : NULL);
-        db_bind_text(st, ":type", type[0] ? type : NULL);
-        db_bind_text(st, ":origin", origin[0] ? origin : NULL);
-        if (subject)
-            db_bind_int(st, ":subject", subject);
-        if (grade)
-            db_bind_int(st, ":grade", grade);
-        if (pass == 0) {
-            db_bind_int(st, ":limit", limit);
-            db_bind_int(st, ":offset", offset);
-        }
-        int rc;
-        while ((rc = db_step(st)) == SQLITE_ROW) {
-            if (pass == 0)
-                json_array_append_new(items, item_row(st));
-            else
-                total = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        if (rc != SQLITE_DONE) {
-            free(match);
-            json_decref(items);
-            return reply_db_error(r);
-        }
+    bool plain =
+        match[0] && !s.mine && !s.status[0] && !s.type[0] && !s.origin[0] && !s.subject && !s.grade;
+    int rc = plain ? search_ranked_first(r, match, s.limit, s.offset, items, &total) : 1;
+    if (rc == 1) {
+        json_array_clear(items);
+        rc = search_full(r, &s, match, items, &total);
     }
     free(match);
+    if (rc != 0) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return cache_reply_json(r, &key, 200, json_pack("{s:o,s:I}", "items", items, "total", total));
+}
+
+/* Appends item `id`'s files to `files`. 0, or -1 on a database error. */
+static int item_files(struct req *r, int64_t id, json_t *files)
+{
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT f.id, f.name, f.type, b.size FROM library_files f JOIN blobs b "
+                 "ON b.id = f.blob_id WHERE f.item_id = :id ORDER BY f.name",
+                 DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    while (db_next(st, &rc))
+        json_array_append_new(files, json_pack("{s:I,s:s,s:s,s:I}", "id",
+                                               (json_int_t)sqlite3_column_int64(st, 0), "name",
+                                               db_col_text(st, 1), "type", db_col_text(st, 2),
+                                               "size", (json_int_t)sqlite3_column_int64(st, 3)));
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Appends test `id`'s questions, without their answers, to `questions`. 0, or -1 on a
+ * database error. */
+static int item_questions(struct req *r, int64_t id, json_t *questions)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT id, kind, prompt, options, points FROM library_questions "
+                                "WHERE item_id = :id ORDER BY position",
+                                DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        json_t *opts = json_loads(db_col_text(st, 3), 0, NULL);
+        json_array_append_new(questions, json_pack("{s:I,s:s,s:s,s:o,s:i}", "id",
+                                                   (json_int_t)sqlite3_column_int64(st, 0), "kind",
+                                                   db_col_text(st, 1), "prompt", db_col_text(st, 2),
+                                                   "options", opts ? opts : json_array(), "points",
+                                                   sqlite3_column_int(st, 4)));
+    }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Item `it` as the caller sees it in full, or NULL on a database error. */
+static json_t *item_full(struct req *r, const struct item *it)
+{
+    int rc;
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN "
+                                "subjects s ON s.id = i.subject_id WHERE i.id = :id",
+                                DB_ARGS(DB_INT(":id", it->id)));
+    if (!db_next(st, &rc))
+        return NULL;
+    json_t *o = item_row(st);
+    json_object_set_new(o, "licence", json_string(db_col_text(st, 15)));
+    json_object_set_new(o, "language", json_string(db_col_text(st, 16)));
+    json_object_set_new(o, "review_comment", json_string(db_col_text(st, 17)));
+    json_object_set_new(o, "body", json_string(db_col_text(st, 18)));
+    json_object_set_new(o, "mine", json_boolean(it->author == r->caller.person_id));
+    sqlite3_reset(st);
+    json_object_set_new(o, "revision_of",
+                        it->revision_of ? json_integer(it->revision_of) : json_null());
+    if (it->author == r->caller.person_id) {
+        /* The author's open revision of this item, if any. */
+        int64_t rev = 0;
+        rc = db_int(r->db, &rev, "SELECT id FROM library_items WHERE revision_of = :id",
+                    DB_ARGS(DB_INT(":id", it->id)));
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            goto fail;
+        json_object_set_new(o, "revision", rev ? json_integer(rev) : json_null());
+    }
+    json_t *files = json_array();
+    json_object_set_new(o, "files", files);
+    if (item_files(r, it->id, files) != 0)
+        goto fail;
+    if (strcmp(it->type, "test") == 0) {
+        json_t *questions = json_array();
+        json_object_set_new(o, "questions", questions);
+        if (item_questions(r, it->id, questions) != 0)
+            goto fail;
+    }
+    int fav =
+        db_exists(r->db, "SELECT 1 FROM library_favourites WHERE person_id = :me AND item_id = :id",
+                  DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":id", it->id)));
+    if (fav < 0)
+        goto fail;
+    json_object_set_new(o, "favourite", json_boolean(fav == 1));
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
 }
 
 /* GET /api/v1/library/items/{id}: the item, its files and, for a test, its questions
@@ -321,139 +416,79 @@ static int library_item_get(struct req *r)
     struct item it;
     if (item_visible_or_respond(r, r->params[0], &it) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN "
-                                      "subjects s ON s.id = i.subject_id WHERE i.id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", it.id);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return reply_db_error(r);
-    }
-    json_t *o = item_row(st);
-    json_object_set_new(o, "licence", json_string(db_col_text(st, 15)));
-    json_object_set_new(o, "language", json_string(db_col_text(st, 16)));
-    json_object_set_new(o, "review_comment", json_string(db_col_text(st, 17)));
-    json_object_set_new(o, "body", json_string(db_col_text(st, 18)));
-    json_object_set_new(o, "mine", json_boolean(it.author == r->caller.person_id));
-    sqlite3_reset(st);
-    json_t *files = json_array(), *questions = json_array();
-    json_object_set_new(o, "files", files);
-    json_object_set_new(o, "revision_of",
-                        it.revision_of ? json_integer(it.revision_of) : json_null());
-    if (it.author == r->caller.person_id) {
-        /* The author's open revision of this item, if any. */
-        st = db_stmt(r->db, "SELECT id FROM library_items WHERE revision_of = :id");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":id", it.id);
-        json_object_set_new(o, "revision",
-                            db_step(st) == SQLITE_ROW ? json_integer(sqlite3_column_int64(st, 0))
-                                                      : json_null());
-        sqlite3_reset(st);
-    }
-    st = db_stmt(r->db, "SELECT f.id, f.name, f.type, b.size FROM library_files f JOIN blobs b "
-                        "ON b.id = f.blob_id WHERE f.item_id = :id ORDER BY f.name");
-    if (st == NULL)
-        goto fail;
-    db_bind_int(st, ":id", it.id);
-    while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(files, json_pack("{s:I,s:s,s:s,s:I}", "id",
-                                               (json_int_t)sqlite3_column_int64(st, 0), "name",
-                                               db_col_text(st, 1), "type", db_col_text(st, 2),
-                                               "size", (json_int_t)sqlite3_column_int64(st, 3)));
-    sqlite3_reset(st);
-    if (strcmp(it.type, "test") == 0) {
-        json_object_set_new(o, "questions", questions);
-        questions = NULL;
-        st = db_stmt(r->db, "SELECT id, kind, prompt, options, points FROM library_questions "
-                            "WHERE item_id = :id ORDER BY position");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":id", it.id);
-        while (db_step(st) == SQLITE_ROW) {
-            json_t *opts = json_loads(db_col_text(st, 3), 0, NULL);
-            json_array_append_new(
-                json_object_get(o, "questions"),
-                json_pack("{s:I,s:s,s:s,s:o,s:i}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                          "kind", db_col_text(st, 1), "prompt", db_col_text(st, 2), "options",
-                          opts ? opts : json_array(), "points", sqlite3_column_int(st, 4)));
-        }
-        sqlite3_reset(st);
-    }
-    json_decref(questions);
-    st = db_stmt(r->db, "SELECT 1 FROM library_favourites WHERE person_id = :me AND item_id = :id");
-    if (st == NULL)
-        goto fail;
-    db_bind_int(st, ":me", r->caller.person_id);
-    db_bind_int(st, ":id", it.id);
-    json_object_set_new(o, "favourite", json_boolean(db_step(st) == SQLITE_ROW));
-    sqlite3_reset(st);
-    return reply_json(r, 200, o);
-fail:
-    json_decref(questions);
-    json_decref(o);
-    return reply_db_error(r);
+    json_t *o = item_full(r, &it);
+    return o ? reply_json(r, 200, o) : reply_db_error(r);
 }
 
-/* Validated item fields of a create or an update; absent ones stay NULL / 0. */
+/* Validated item fields of a create or an update; absent ones stay NULL / 0. `subject`: 0
+ * absent, -1 explicitly none, else the subject's id. */
 struct item_fields {
-    const char *type, *title, *description, *body, *authors, *licence, *language;
-    json_int_t subject, grade_min, grade_max;
+    struct library_fields f;
+    int64_t subject;
 };
 
-static int fields_or_respond(struct req *r, struct item_fields *f, bool create)
+static int fields_or_respond(struct req *r, struct item_fields *fs, bool create)
 {
-    *f = (struct item_fields){0};
+    *fs = (struct item_fields){0};
+    struct library_fields *f = &fs->f;
     json_t *subject = NULL;
+    json_int_t gmin = 0, gmax = 0;
     if (body_unpack_or_respond(r, "{s?s,s?s,s?s,s?s,s?s,s?s,s?s,s?o,s?I,s?I}", "type", &f->type,
                                "title", &f->title, "description", &f->description, "body", &f->body,
                                "authors", &f->authors, "licence", &f->licence, "language",
-                               &f->language, "subject_id", &subject, "grade_min", &f->grade_min,
-                               "grade_max", &f->grade_max) != 0)
+                               &f->language, "subject_id", &subject, "grade_min", &gmin,
+                               "grade_max", &gmax) != 0)
         return -1;
+    f->grade_min = gmin;
+    f->grade_max = gmax;
     if (subject && !json_is_null(subject)) {
         if (!json_is_integer(subject) || json_integer_value(subject) <= 0)
             return reply_error(r, 400, "bad_request", "subject_id must be an id or null"), -1;
-        f->subject = json_integer_value(subject);
+        fs->subject = json_integer_value(subject);
     } else if (subject) {
-        f->subject = -1; /* explicitly none */
+        fs->subject = -1; /* explicitly none */
     }
-    if (create && (f->type == NULL || f->title == NULL || f->grade_min == 0 || f->grade_max == 0))
+    if (create && (f->type == NULL || f->title == NULL || gmin == 0 || gmax == 0))
         return reply_error(r, 400, "bad_request",
                            "type, title, grade_min and grade_max are required"),
                -1;
-    if ((f->type && !type_ok(f->type)) || (f->title && !school_text_ok(f->title, 1, 300)) ||
-        (f->description && !school_text_ok(f->description, 0, 5000)) ||
-        (f->authors && !school_text_ok(f->authors, 0, 500)) ||
-        (f->licence && !school_text_ok(f->licence, 1, 100)) ||
-        (f->language && !school_text_ok(f->language, 2, 8)) ||
-        (f->body && strlen(f->body) > 200000) ||
-        (f->grade_min && (f->grade_min < 1 || f->grade_min > 11)) ||
-        (f->grade_max && (f->grade_max < 1 || f->grade_max > 11)))
-        return reply_error(r, 400, "bad_request",
-                           "type among the item types; title 1-300, description up to 5000, "
-                           "authors up to 500 characters; grades 1-11"),
-               -1;
-    if (f->subject > 0 && db_exists(r->db, "SELECT 1 FROM subjects WHERE id = :id",
-                                    DB_ARGS(DB_INT(":id", f->subject))) != 1)
+    char why[128];
+    if (!library_fields_ok(f, why, sizeof(why)))
+        return reply_error(r, 400, "bad_request", "%s", why), -1;
+    int e = fs->subject > 0 ? db_exists(r->db, "SELECT 1 FROM subjects WHERE id = :id",
+                                        DB_ARGS(DB_INT(":id", fs->subject)))
+                            : 1;
+    if (e < 0)
+        return reply_db_error(r), -1;
+    if (e == 0)
         return reply_error(r, 400, "bad_request", "no such subject"), -1;
     return 0;
 }
 
-/* Binds the fields both the create and the update statements name. */
-static void bind_fields(sqlite3_stmt *st, const struct item_fields *f)
+/* The arguments both the create and the update statements name, then `extra` (a DB_ARGS
+ * list), into `args` (room for ITEM_ARGS_MAX). */
+enum { ITEM_ARGS_MAX = 16 };
+static const struct db_arg *fields_args(const struct item_fields *fs, const struct db_arg *extra,
+                                        struct db_arg args[ITEM_ARGS_MAX])
 {
-    db_bind_text(st, ":type", f->type);
-    db_bind_text(st, ":title", f->title);
-    db_bind_text(st, ":description", f->description);
-    db_bind_text(st, ":body", f->body);
-    db_bind_int(st, ":subject", f->subject);
-    db_bind_int(st, ":gmin", f->grade_min);
-    db_bind_int(st, ":gmax", f->grade_max);
-    db_bind_text(st, ":authors", f->authors);
-    db_bind_text(st, ":licence", f->licence);
-    db_bind_text(st, ":language", f->language);
+    const struct library_fields *f = &fs->f;
+    size_t n = 0;
+    args[n++] = (struct db_arg)DB_TEXT(":type", f->type);
+    args[n++] = (struct db_arg)DB_TEXT(":title", f->title);
+    args[n++] = (struct db_arg)DB_TEXT(":description", f->description);
+    args[n++] = (struct db_arg)DB_TEXT(":body", f->body);
+    args[n++] = (struct db_arg)DB_INT(":subject", fs->subject);
+    args[n++] = (struct db_arg)DB_INT(":gmin", f->grade_min);
+    args[n++] = (struct db_arg)DB_INT(":gmax", f->grade_max);
+    args[n++] = (struct db_arg)DB_TEXT(":authors", f->authors);
+    args[n++] = (struct db_arg)DB_TEXT(":licence", f->licence);
+    args[n++] = (struct db_arg)DB_TEXT(":language", f->language);
+    for (; extra != NULL && extra->name != NULL; extra++) {
+        assert(n < ITEM_ARGS_MAX - 1);
+        args[n++] = *extra;
+    }
+    args[n] = (struct db_arg){.name = NULL};
+    return args;
 }
 
 /* The school of the caller's teaching role, or 0 (a regional author). */
@@ -471,36 +506,31 @@ static int library_item_create(struct req *r)
     struct item_fields f;
     if (fields_or_respond(r, &f, true) != 0)
         return r->status;
-    if (f.grade_min > f.grade_max)
-        return reply_error(r, 400, "bad_request", "grade_min must not exceed grade_max");
     int64_t school = author_school(r);
-    sqlite3_stmt *st = db_stmt(
-        r->db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
+    struct db_arg args[ITEM_ARGS_MAX];
+    int rc =
+        db_run(r->db,
+               "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
                "grade_min, grade_max, authors, licence, language, origin, institution_id, "
                "author_id, status) VALUES ('new:' || hex(randomblob(8)), :type, :title, "
                "coalesce(:description, ''), coalesce(:body, ''), CASE WHEN :subject > 0 THEN "
                ":subject END, :gmin, "
                ":gmax, coalesce(:authors, (SELECT last_name || ' ' || first_name FROM persons "
                "WHERE id = :me)), coalesce(:licence, 'CC BY 4.0'), coalesce(:language, 'ru'), "
-               ":origin, nullif(:school, 0), :me, 'draft')");
-    if (st == NULL)
-        return reply_db_error(r);
-    bind_fields(st, &f);
-    db_bind_text(st, ":origin", school ? "school" : "region");
-    db_bind_int(st, ":school", school);
-    db_bind_int(st, ":me", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+               ":origin, nullif(:school, 0), :me, 'draft')",
+               fields_args(&f,
+                           DB_ARGS(DB_TEXT(":origin", school ? "school" : "region"),
+                                   DB_INT(":school", school), DB_INT(":me", r->caller.person_id)),
+                           args));
+    if (rc != SQLITE_DONE)
         return reply_db_error(r);
     int64_t id = db_last_id(r->db);
-    st = db_stmt(r->db, "UPDATE library_items SET uid = 'r' || :code || '-' || id WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":code", r->node->cfg.region.code);
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "UPDATE library_items SET uid = 'r' || :code || '-' || id WHERE id = :id",
+               DB_ARGS(DB_TEXT(":code", r->node->cfg.region.code), DB_INT(":id", id))) !=
+        SQLITE_DONE)
         return reply_db_error(r);
     r->params[0] = id;
-    int rc = library_item_get(r);
+    rc = library_item_get(r);
     return rc == 200 ? (r->status = 201) : rc;
 }
 
@@ -511,19 +541,17 @@ static int library_item_patch(struct req *r)
     struct item_fields f;
     if (fields_or_respond(r, &f, false) != 0 || item_editable_or_respond(r, r->params[0], &it) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(
-        r->db, "UPDATE library_items SET type = coalesce(:type, type), title = coalesce(:title, "
+    struct db_arg args[ITEM_ARGS_MAX];
+    int rc =
+        db_run(r->db,
+               "UPDATE library_items SET type = coalesce(:type, type), title = coalesce(:title, "
                "title), description = coalesce(:description, description), body = "
                "coalesce(:body, body), subject_id = CASE :subject WHEN 0 THEN subject_id WHEN -1 "
                "THEN NULL ELSE :subject END, grade_min = coalesce(nullif(:gmin, 0), grade_min), "
                "grade_max = coalesce(nullif(:gmax, 0), grade_max), authors = coalesce(:authors, "
                "authors), licence = coalesce(:licence, licence), language = coalesce(:language, "
-               "language), updated_at = unixepoch() WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    bind_fields(st, &f);
-    db_bind_int(st, ":id", it.id);
-    int rc = db_exec_stmt(st);
+               "language), updated_at = unixepoch() WHERE id = :id",
+               fields_args(&f, DB_ARGS(DB_INT(":id", it.id)), args));
     if ((rc & 0xff) == SQLITE_CONSTRAINT) /* the grades' CHECK on the merged values */
         return reply_error(r, 400, "bad_request", "grade_min must not exceed grade_max");
     if (rc != SQLITE_DONE)
@@ -537,16 +565,18 @@ static int library_item_submit(struct req *r)
     struct item it;
     if (item_editable_or_respond(r, r->params[0], &it) != 0)
         return r->status;
-    if (strcmp(it.type, "test") == 0 &&
-        db_exists(r->db, "SELECT 1 FROM library_questions WHERE item_id = :id",
-                  DB_ARGS(DB_INT(":id", it.id))) != 1)
-        return reply_error(r, 409, "conflict", "a test needs its questions before review");
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE library_items SET status = 'submitted', "
-                                      "updated_at = unixepoch() WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", it.id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (strcmp(it.type, "test") == 0) {
+        int has = db_exists(r->db, "SELECT 1 FROM library_questions WHERE item_id = :id",
+                            DB_ARGS(DB_INT(":id", it.id)));
+        if (has != 1)
+            return has < 0 ? reply_db_error(r)
+                           : reply_error(r, 409, "conflict",
+                                         "a test needs its questions before review");
+    }
+    if (db_run(r->db,
+               "UPDATE library_items SET status = 'submitted', updated_at = unixepoch() WHERE id "
+               "= :id",
+               DB_ARGS(DB_INT(":id", it.id))) != SQLITE_DONE)
         return reply_db_error(r);
     return reply_json(r, 200,
                       json_pack("{s:I,s:s}", "id", (json_int_t)it.id, "status", "submitted"));
@@ -574,17 +604,14 @@ static int library_item_revise(struct req *r)
     if (open != 0)
         return open < 0 ? reply_db_error(r)
                         : reply_error(r, 409, "conflict", "the item already has an open revision");
-    sqlite3_stmt *st = db_stmt(
-        r->db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
+    if (db_run(r->db,
+               "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
                "grade_min, grade_max, authors, licence, language, origin, institution_id, "
                "author_id, version, status, cover_blob_id, revision_of) SELECT uid || '.v' || "
                "(version + 1), type, title, description, body, subject_id, grade_min, grade_max, "
                "authors, licence, language, origin, institution_id, author_id, version + 1, "
-               "'draft', cover_blob_id, id FROM library_items WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", it.id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+               "'draft', cover_blob_id, id FROM library_items WHERE id = :id",
+               DB_ARGS(DB_INT(":id", it.id))) != SQLITE_DONE)
         return reply_db_error(r);
     int64_t draft = db_last_id(r->db);
     static const char *const copies[] = {
@@ -594,14 +621,10 @@ static int library_item_revise(struct req *r)
         "SELECT :new, position, kind, prompt, options, answer, points FROM library_questions "
         "WHERE item_id = :id",
     };
-    for (size_t i = 0; i < sizeof(copies) / sizeof(copies[0]); i++) {
-        if ((st = db_stmt(r->db, copies[i])) == NULL)
+    for (size_t i = 0; i < sizeof(copies) / sizeof(copies[0]); i++)
+        if (db_run(r->db, copies[i], DB_ARGS(DB_INT(":new", draft), DB_INT(":id", it.id))) !=
+            SQLITE_DONE)
             return reply_db_error(r);
-        db_bind_int(st, ":new", draft);
-        db_bind_int(st, ":id", it.id);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            return reply_db_error(r);
-    }
     r->params[0] = draft;
     int rc = library_item_get(r);
     return rc == 200 ? (r->status = 201) : rc;
@@ -614,43 +637,47 @@ static int revision_merge(struct req *r, const struct item *draft, const char *c
 {
     int64_t item = draft->revision_of;
     json_t *old_blobs = json_array();
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT blob_id FROM library_files WHERE item_id = :id");
-    if (st == NULL)
-        goto fail;
-    db_bind_int(st, ":id", item);
-    while (db_step(st) == SQLITE_ROW)
+    sqlite3_stmt *st = db_query(r->db, "SELECT blob_id FROM library_files WHERE item_id = :id",
+                                DB_ARGS(DB_INT(":id", item)));
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(old_blobs, json_integer(sqlite3_column_int64(st, 0)));
-    sqlite3_reset(st);
-    static const char *const steps[] = {
-        "UPDATE library_items SET (type, title, description, body, subject_id, grade_min, "
-        "grade_max, authors, licence, language, cover_blob_id, version) = (SELECT type, title, "
-        "description, body, subject_id, grade_min, grade_max, authors, licence, language, "
-        "cover_blob_id, version FROM library_items WHERE id = :draft), review_comment = :c, "
-        "reviewed_by = :me, reviewed_at = unixepoch(), updated_at = unixepoch() WHERE id = :item",
-        "DELETE FROM library_files WHERE item_id = :item",
-        "UPDATE library_files SET item_id = :item WHERE item_id = :draft",
-        "DELETE FROM library_questions WHERE item_id = :item",
-        "UPDATE library_questions SET item_id = :item WHERE item_id = :draft",
-        "DELETE FROM library_items WHERE id = :draft",
+    if (rc != SQLITE_DONE)
+        goto fail;
+    rc = db_run(r->db,
+                "UPDATE library_items SET (type, title, description, body, subject_id, grade_min, "
+                "grade_max, authors, licence, language, cover_blob_id, version) = (SELECT type, "
+                "title, description, body, subject_id, grade_min, grade_max, authors, licence, "
+                "language, cover_blob_id, version FROM library_items WHERE id = :draft), "
+                "review_comment = :c, reviewed_by = :me, reviewed_at = unixepoch(), updated_at = "
+                "unixepoch() WHERE id = :item",
+                DB_ARGS(DB_INT(":draft", draft->id), DB_TEXT(":c", comment),
+                        DB_INT(":me", r->caller.person_id), DB_INT(":item", item)));
+    if (rc != SQLITE_DONE)
+        goto fail;
+    const struct db_arg *on_item = DB_ARGS(DB_INT(":item", item));
+    const struct db_arg *on_draft = DB_ARGS(DB_INT(":draft", draft->id));
+    const struct db_arg *moving = DB_ARGS(DB_INT(":item", item), DB_INT(":draft", draft->id));
+    const struct {
+        const char *sql;
+        const struct db_arg *args;
+    } steps[] = {
+        {"DELETE FROM library_files WHERE item_id = :item", on_item},
+        {"UPDATE library_files SET item_id = :item WHERE item_id = :draft", moving},
+        {"DELETE FROM library_questions WHERE item_id = :item", on_item},
+        {"UPDATE library_questions SET item_id = :item WHERE item_id = :draft", moving},
+        {"DELETE FROM library_items WHERE id = :draft", on_draft},
     };
-    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        if ((st = db_stmt(r->db, steps[i])) == NULL)
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+        if (db_run(r->db, steps[i].sql, steps[i].args) != SQLITE_DONE)
             goto fail;
-        if (strstr(steps[i], ":item"))
-            db_bind_int(st, ":item", item);
-        if (strstr(steps[i], ":draft"))
-            db_bind_int(st, ":draft", draft->id);
-        if (i == 0) {
-            db_bind_text(st, ":c", comment);
-            db_bind_int(st, ":me", r->caller.person_id);
-        }
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            goto fail;
-    }
     size_t i;
     json_t *b;
-    json_array_foreach(old_blobs, i,
-                       b) if (blob_release(r->db, json_integer_value(b)) != 0) goto fail;
+    json_array_foreach(old_blobs, i, b)
+    {
+        if (blob_release(r->db, json_integer_value(b)) != 0)
+            goto fail;
+    }
     json_decref(old_blobs);
     return reply_json(r, 200,
                       json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)item, "status", "approved",
@@ -684,68 +711,19 @@ static int library_item_review(struct req *r)
                            it.status);
     if (approve && it.revision_of != 0)
         return revision_merge(r, &it, comment);
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE library_items SET status = :s, review_comment = :c, "
-                                      "reviewed_by = :me, reviewed_at = unixepoch(), updated_at "
-                                      "= unixepoch() WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":s", approve ? "approved" : "rejected");
-    db_bind_text(st, ":c", comment);
-    db_bind_int(st, ":me", r->caller.person_id);
-    db_bind_int(st, ":id", it.id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "UPDATE library_items SET status = :s, review_comment = :c, reviewed_by = :me, "
+               "reviewed_at = unixepoch(), updated_at = unixepoch() WHERE id = :id",
+               DB_ARGS(DB_TEXT(":s", approve ? "approved" : "rejected"), DB_TEXT(":c", comment),
+                       DB_INT(":me", r->caller.person_id), DB_INT(":id", it.id))) != SQLITE_DONE)
         return reply_db_error(r);
     return reply_json(r, 200,
                       json_pack("{s:I,s:s,s:s}", "id", (json_int_t)it.id, "status",
                                 approve ? "approved" : "rejected", "comment", comment));
 }
 
-/* Checks one question of PUT .../questions; its normalized options and answer as JSON text. */
-static int question_ok(json_t *q, const char **kind, const char **prompt, char **options,
-                       char **answer, json_int_t *points)
-{
-    json_t *opts = NULL, *ans = NULL;
-    *points = 1;
-    if (json_unpack(q, "{s:s,s:s,s?o,s:o,s?I}", "kind", kind, "prompt", prompt, "options", &opts,
-                    "answer", &ans, "points", points) != 0 ||
-        !school_text_ok(*prompt, 1, 2000) || *points < 1 || *points > 100)
-        return -1;
-    size_t nopts = opts ? json_array_size(opts) : 0;
-    if (opts && !json_is_array(opts))
-        return -1;
-    for (size_t i = 0; i < nopts; i++)
-        if (!json_is_string(json_array_get(opts, i)) ||
-            !school_text_ok(json_string_value(json_array_get(opts, i)), 1, 500))
-            return -1;
-    if (strcmp(*kind, "single") == 0 || strcmp(*kind, "multiple") == 0) {
-        /* The key: option indexes, one for single, one or more for multiple. */
-        if (nopts < 2 || nopts > 20 || !json_is_array(ans) || json_array_size(ans) == 0 ||
-            (strcmp(*kind, "single") == 0 && json_array_size(ans) != 1))
-            return -1;
-        for (size_t i = 0; i < json_array_size(ans); i++) {
-            json_t *a = json_array_get(ans, i);
-            if (!json_is_integer(a) || json_integer_value(a) < 0 ||
-                (size_t)json_integer_value(a) >= nopts)
-                return -1;
-        }
-    } else if (strcmp(*kind, "text") == 0) {
-        /* The key: the accepted answers, compared without case and surrounding spaces. */
-        if (nopts != 0 || !json_is_array(ans) || json_array_size(ans) == 0)
-            return -1;
-        for (size_t i = 0; i < json_array_size(ans); i++)
-            if (!json_is_string(json_array_get(ans, i)) ||
-                !school_text_ok(json_string_value(json_array_get(ans, i)), 1, 200))
-                return -1;
-    } else {
-        return -1;
-    }
-    *options = opts ? json_dumps(opts, JSON_COMPACT) : strdup("[]");
-    *answer = json_dumps(ans, JSON_COMPACT);
-    return *options && *answer ? 0 : -1;
-}
-
 /* PUT /api/v1/library/items/{id}/questions {questions: [...]}: the author sets a test's
- * questions with their answer keys, replacing the previous ones. */
+ * questions with their answer keys (library_question_check), replacing the previous ones. */
 static int library_questions_put(struct req *r)
 {
     json_t *qs;
@@ -758,45 +736,29 @@ static int library_questions_put(struct req *r)
         return r->status;
     if (strcmp(it.type, "test") != 0)
         return reply_error(r, 409, "conflict", "only test items have questions");
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM library_questions WHERE item_id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", it.id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "DELETE FROM library_questions WHERE item_id = :id",
+               DB_ARGS(DB_INT(":id", it.id))) != SQLITE_DONE)
         return reply_db_error(r);
     size_t i;
     json_t *q;
     json_array_foreach(qs, i, q)
     {
-        const char *kind, *prompt;
-        char *options = NULL, *answer = NULL;
-        json_int_t points;
-        if (question_ok(q, &kind, &prompt, &options, &answer, &points) != 0) {
-            free(options);
-            free(answer);
+        struct library_question lq;
+        char why[128];
+        if (library_question_check(q, &lq, why, sizeof(why)) != 0)
             return reply_error(r, 400, "bad_request",
-                               "question %zu: kind single|multiple (2-20 options, the answer "
-                               "their indexes) or text (accepted answers); prompt 1-2000; "
-                               "points 1-100",
-                               i + 1);
-        }
-        st = db_stmt(r->db, "INSERT INTO library_questions (item_id, position, kind, prompt, "
-                            "options, answer, points) VALUES (:id, :pos, :k, :p, :o, :a, :pts)");
-        if (st == NULL) {
-            free(options);
-            free(answer);
-            return reply_db_error(r);
-        }
-        db_bind_int(st, ":id", it.id);
-        db_bind_int(st, ":pos", (int64_t)i + 1);
-        db_bind_text(st, ":k", kind);
-        db_bind_text(st, ":p", prompt);
-        db_bind_text(st, ":o", options);
-        db_bind_text(st, ":a", answer);
-        db_bind_int(st, ":pts", points);
-        int rc = db_exec_stmt(st);
-        free(options);
-        free(answer);
+                               "question %zu: %s (kind single|multiple with 2-20 options and "
+                               "the answer their indexes, or text with accepted answers; "
+                               "prompt 1-2000; points 1-100)",
+                               i + 1, why);
+        int rc = db_run(r->db,
+                        "INSERT INTO library_questions (item_id, position, kind, prompt, "
+                        "options, answer, points) VALUES (:id, :pos, :k, :p, :o, :a, :pts)",
+                        DB_ARGS(DB_INT(":id", it.id), DB_INT(":pos", (int64_t)i + 1),
+                                DB_TEXT(":k", lq.kind), DB_TEXT(":p", lq.prompt),
+                                DB_TEXT(":o", lq.options), DB_TEXT(":a", lq.answer),
+                                DB_INT(":pts", lq.points)));
+        library_question_free(&lq);
         if (rc != SQLITE_DONE)
             return reply_db_error(r);
     }
@@ -849,6 +811,36 @@ static bool answer_right(const char *kind, json_t *key, json_t *given)
     return true;
 }
 
+/* Scores `answers` against test `id`'s keys: the per-question results into `results`, the
+ * totals into *score and *max. 0, or -1 on a database error. */
+static int attempt_score(struct req *r, int64_t id, json_t *answers, json_t *results,
+                         json_int_t *score, json_int_t *max)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT id, kind, answer, points FROM library_questions "
+                                "WHERE item_id = :id ORDER BY position",
+                                DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        json_int_t qid = sqlite3_column_int64(st, 0), pts = sqlite3_column_int(st, 3);
+        json_t *key = json_loads(db_col_text(st, 2), 0, NULL), *given = NULL, *a;
+        size_t i;
+        json_array_foreach(answers, i, a)
+        {
+            json_t *qa = json_object_get(a, "question_id");
+            if (json_is_integer(qa) && json_integer_value(qa) == qid)
+                given = json_object_get(a, "answer");
+        }
+        bool right = key != NULL && given != NULL && answer_right(db_col_text(st, 1), key, given);
+        json_decref(key);
+        *max += pts;
+        *score += right ? pts : 0;
+        json_array_append_new(results, json_pack("{s:I,s:b,s:I}", "question_id", qid, "correct",
+                                                 right, "points", right ? pts : 0));
+    }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* POST /api/v1/library/items/{id}/attempts {answers: [{question_id, answer}]}: scores an
  * attempt at a test on the server. The answer tells which questions were right, never what
  * the right answers are. */
@@ -864,42 +856,14 @@ static int library_attempt(struct req *r)
         return r->status;
     if (strcmp(it.type, "test") != 0)
         return reply_error(r, 409, "conflict", "only tests are attempted");
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, kind, answer, points FROM library_questions "
-                                      "WHERE item_id = :id ORDER BY position");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", it.id);
     json_t *results = json_array();
     json_int_t score = 0, max = 0;
-    while (db_step(st) == SQLITE_ROW) {
-        json_int_t qid = sqlite3_column_int64(st, 0), pts = sqlite3_column_int(st, 3);
-        json_t *key = json_loads(db_col_text(st, 2), 0, NULL), *given = NULL, *a;
-        size_t i;
-        json_array_foreach(answers, i, a)
-        {
-            json_t *id = json_object_get(a, "question_id");
-            if (json_is_integer(id) && json_integer_value(id) == qid)
-                given = json_object_get(a, "answer");
-        }
-        bool right = key != NULL && given != NULL && answer_right(db_col_text(st, 1), key, given);
-        json_decref(key);
-        max += pts;
-        score += right ? pts : 0;
-        json_array_append_new(results, json_pack("{s:I,s:b,s:I}", "question_id", qid, "correct",
-                                                 right, "points", right ? pts : 0));
-    }
-    sqlite3_reset(st);
-    st = db_stmt(r->db, "INSERT INTO library_attempts (item_id, person_id, score, max_score) "
-                        "VALUES (:id, :me, :s, :m)");
-    if (st == NULL) {
-        json_decref(results);
-        return reply_db_error(r);
-    }
-    db_bind_int(st, ":id", it.id);
-    db_bind_int(st, ":me", r->caller.person_id);
-    db_bind_int(st, ":s", score);
-    db_bind_int(st, ":m", max);
-    if (db_exec_stmt(st) != SQLITE_DONE) {
+    if (attempt_score(r, it.id, answers, results, &score, &max) != 0 ||
+        db_run(r->db,
+               "INSERT INTO library_attempts (item_id, person_id, score, max_score) VALUES (:id, "
+               ":me, :s, :m)",
+               DB_ARGS(DB_INT(":id", it.id), DB_INT(":me", r->caller.person_id),
+                       DB_INT(":s", score), DB_INT(":m", max))) != SQLITE_DONE) {
         json_decref(results);
         return reply_db_error(r);
     }
@@ -926,27 +890,16 @@ static int library_file_add(struct req *r)
     int64_t blob = blob_store_or_respond(r);
     if (blob == 0)
         return r->status;
-    sqlite3_stmt *st =
-        db_stmt(r->db, "INSERT INTO library_files (item_id, name, type, blob_id) "
-                       "VALUES (:id, :n, :t, :b) ON CONFLICT (item_id, name) DO "
-                       "UPDATE SET type = excluded.type, blob_id = excluded.blob_id");
-    if (st == NULL)
+    if (db_run(r->db,
+               "INSERT INTO library_files (item_id, name, type, blob_id) VALUES (:id, :n, :t, "
+               ":b) ON CONFLICT (item_id, name) DO UPDATE SET type = excluded.type, blob_id = "
+               "excluded.blob_id",
+               DB_ARGS(DB_INT(":id", it.id), DB_TEXT(":n", name), DB_TEXT(":t", r->upload->type),
+                       DB_INT(":b", blob))) != SQLITE_DONE)
         return reply_db_error(r);
-    db_bind_int(st, ":id", it.id);
-    db_bind_text(st, ":n", name);
-    db_bind_text(st, ":t", r->upload->type);
-    db_bind_int(st, ":b", blob);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (is_cover && db_run(r->db, "UPDATE library_items SET cover_blob_id = :b WHERE id = :id",
+                           DB_ARGS(DB_INT(":b", blob), DB_INT(":id", it.id))) != SQLITE_DONE)
         return reply_db_error(r);
-    if (is_cover) {
-        st = db_stmt(r->db, "UPDATE library_items SET cover_blob_id = :b WHERE id = :id");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":b", blob);
-        db_bind_int(st, ":id", it.id);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            return reply_db_error(r);
-    }
     return reply_json(r, 201,
                       json_pack("{s:s,s:s,s:I,s:b}", "name", name, "type", r->upload->type, "size",
                                 (json_int_t)r->upload->size, "cover", is_cover));
@@ -955,15 +908,14 @@ static int library_file_add(struct req *r)
 /* GET /api/v1/library/files/{id}: a file of an item the caller may see. */
 static int library_file_get(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT item_id, blob_id, name, type FROM library_files "
-                                      "WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", r->params[0]);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return reply_error(r, 404, "not_found", "no such file");
-    }
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT item_id, blob_id, name, type FROM library_files "
+                                "WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", r->params[0])));
+    int rc;
+    if (!db_next(st, &rc))
+        return rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such file")
+                                 : reply_db_error(r);
     int64_t item_id = sqlite3_column_int64(st, 0), blob = sqlite3_column_int64(st, 1);
     char name[256], type[128];
     snprintf(name, sizeof(name), "%s", db_col_text(st, 2));
@@ -981,15 +933,11 @@ static int library_favourite(struct req *r, bool on)
     struct item it;
     if (item_visible_or_respond(r, r->params[0], &it) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(
-        r->db, on ? "INSERT INTO library_favourites (person_id, item_id) VALUES (:me, "
-                    ":id) ON CONFLICT DO NOTHING"
-                  : "DELETE FROM library_favourites WHERE person_id = :me AND item_id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":me", r->caller.person_id);
-    db_bind_int(st, ":id", it.id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               on ? "INSERT INTO library_favourites (person_id, item_id) VALUES (:me, :id) ON "
+                    "CONFLICT DO NOTHING"
+                  : "DELETE FROM library_favourites WHERE person_id = :me AND item_id = :id",
+               DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":id", it.id))) != SQLITE_DONE)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:I,s:b}", "id", (json_int_t)it.id, "favourite", on));
 }
@@ -1004,18 +952,62 @@ static int library_favourite_delete(struct req *r)
     return library_favourite(r, false);
 }
 
-/* GET /api/v1/library/favourites: the caller's favourites that they may still see. */
+/* A page of a list: ?limit= (1-LIST_PAGE_MAX, LIST_PAGE_MAX when absent) and ?offset= (0 or
+ * more). 0, or -1 after answering 400. */
+enum { LIST_PAGE_MAX = 500 };
+static int page_or_respond(struct req *r, int64_t *limit, int64_t *offset)
+{
+    char buf[32];
+    char *end;
+    *limit = LIST_PAGE_MAX;
+    *offset = 0;
+    if (req_query(r, "limit", buf, sizeof(buf)) > 0 &&
+        ((*limit = strtoll(buf, &end, 10)) < 1 || *limit > LIST_PAGE_MAX || *end != '\0'))
+        return reply_error(r, 400, "bad_request", "limit must be 1-%d", LIST_PAGE_MAX), -1;
+    if (req_query(r, "offset", buf, sizeof(buf)) > 0 &&
+        ((*offset = strtoll(buf, &end, 10)) < 0 || *end != '\0'))
+        return reply_error(r, 400, "bad_request", "offset must be 0 or more"), -1;
+    return 0;
+}
+
+/* Answers {"items": [one `row` per row of `page`], "total": the count `count_sql` gives with
+ * `args`}, or 500 when a step of either fails. */
+static int reply_page(struct req *r, sqlite3_stmt *page, json_t *(*row)(sqlite3_stmt *st),
+                      const char *count_sql, const struct db_arg *args)
+{
+    json_t *items = json_array();
+    int rc;
+    while (db_next(page, &rc))
+        json_array_append_new(items, row(page));
+    int64_t total = 0;
+    if (rc != SQLITE_DONE || db_int(r->db, &total, count_sql, args) != SQLITE_ROW) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)total));
+}
+
+/* GET /api/v1/library/favourites?limit=&offset=: the caller's favourites that they may still
+ * see, newest first, a page of them (up to 500) and their total. */
 static int library_favourites(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " ITEM_COLUMNS " FROM library_favourites v JOIN "
-                                      "library_items i ON i.id = v.item_id LEFT JOIN subjects s "
-                                      "ON s.id = i.subject_id WHERE v.person_id = :me AND "
-                                      "(i.status = 'approved' OR i.author_id = :me) ORDER BY "
-                                      "v.created_at DESC LIMIT 500");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":me", r->caller.person_id);
-    return reply_rows(r, st, item_row);
+    int64_t limit, offset;
+    if (page_or_respond(r, &limit, &offset) != 0)
+        return r->status;
+    const struct db_arg *me = DB_ARGS(DB_INT(":me", r->caller.person_id));
+    sqlite3_stmt *page = db_query(
+        r->db,
+        "SELECT " ITEM_COLUMNS " FROM library_favourites v JOIN library_items i ON i.id = "
+        "v.item_id LEFT JOIN subjects s ON s.id = i.subject_id WHERE v.person_id = :me AND "
+        "(i.status = 'approved' OR i.author_id = :me) ORDER BY v.created_at DESC, v.item_id DESC "
+        "LIMIT :limit OFFSET :offset",
+        DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":limit", limit),
+                DB_INT(":offset", offset)));
+    return reply_page(r, page, item_row,
+                      "SELECT count(*) FROM library_favourites v JOIN library_items i ON i.id = "
+                      "v.item_id WHERE v.person_id = :me AND (i.status = 'approved' OR "
+                      "i.author_id = :me)",
+                      me);
 }
 
 /* Attaches an approved item to a lesson or a homework the caller may write. */
@@ -1032,26 +1024,19 @@ static int attach(struct req *r, bool homework)
         return r->status;
     if (strcmp(it.status, "approved") != 0)
         return reply_error(r, 409, "conflict", "only approved items go to lessons");
-    sqlite3_stmt *st = db_stmt(
-        r->db, homework ? "INSERT INTO homework_items (homework_id, item_id, added_by) VALUES "
+    if (db_run(r->db,
+               homework ? "INSERT INTO homework_items (homework_id, item_id, added_by) VALUES "
                           "(:t, :i, :me) ON CONFLICT DO NOTHING"
                         : "INSERT INTO lesson_items (lesson_id, item_id, added_by) VALUES (:t, "
-                          ":i, :me) ON CONFLICT DO NOTHING");
-    if (st == NULL)
+                          ":i, :me) ON CONFLICT DO NOTHING",
+               DB_ARGS(DB_INT(":t", r->params[0]), DB_INT(":i", item),
+                       DB_INT(":me", r->caller.person_id))) != SQLITE_DONE)
         return reply_db_error(r);
-    db_bind_int(st, ":t", r->params[0]);
-    db_bind_int(st, ":i", item);
-    db_bind_int(st, ":me", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    /* Each use counts once: MES rewards authors by use. */
+    if (db_changes(r->db) > 0 &&
+        db_run(r->db, "UPDATE library_items SET uses = uses + 1 WHERE id = :i",
+               DB_ARGS(DB_INT(":i", item))) != SQLITE_DONE)
         return reply_db_error(r);
-    if (db_changes(r->db) > 0) { /* each use counts once: MES rewards authors by use */
-        st = db_stmt(r->db, "UPDATE library_items SET uses = uses + 1 WHERE id = :i");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":i", item);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            return reply_db_error(r);
-    }
     return reply_json(r, 201,
                       json_pack("{s:I,s:I}", homework ? "homework_id" : "lesson_id",
                                 (json_int_t)r->params[0], "item_id", item));
@@ -1072,40 +1057,53 @@ static int library_lesson_detach(struct req *r)
 {
     if (authz_lesson_or_respond(r, r->params[0], AUTHZ_WRITE, NULL) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM lesson_items WHERE lesson_id = :l AND "
-                                      "item_id = :i");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":l", r->params[0]);
-    db_bind_int(st, ":i", r->params[1]);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "DELETE FROM lesson_items WHERE lesson_id = :l AND item_id = :i",
+               DB_ARGS(DB_INT(":l", r->params[0]), DB_INT(":i", r->params[1]))) != SQLITE_DONE)
         return reply_db_error(r);
     if (db_changes(r->db) == 0)
         return reply_error(r, 404, "not_found", "the item is not on this lesson");
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
-/* GET /api/v1/library/authors: contributions per author (approved items, their uses), which
- * MES rewards; for methodologists and admins. */
+static json_t *author_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:{s:I,s:o},s:I,s:I}", "author", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "name", school_person_name(st, 1),
+                     "items", (json_int_t)sqlite3_column_int64(st, 4), "uses",
+                     (json_int_t)sqlite3_column_int64(st, 5));
+}
+
+/* GET /api/v1/library/authors?limit=&offset=: contributions per author (approved items, their
+ * uses), which MES rewards, the most used first, a page of them (up to 500) and their total;
+ * for methodologists and admins. */
 static int library_authors(struct req *r)
 {
     if (!reviewer(r))
         return reply_error(r, 403, "forbidden", "for methodologists");
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
-                                      "count(*), sum(i.uses) FROM library_items i JOIN persons p "
-                                      "ON p.id = i.author_id WHERE i.status = 'approved' GROUP "
-                                      "BY p.id ORDER BY sum(i.uses) DESC, count(*) DESC LIMIT 500");
-    if (st == NULL)
-        return reply_db_error(r);
-    json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(items, json_pack("{s:{s:I,s:o},s:I,s:I}", "author", "id",
-                                               (json_int_t)sqlite3_column_int64(st, 0), "name",
-                                               school_person_name(st, 1), "items",
-                                               (json_int_t)sqlite3_column_int64(st, 4), "uses",
-                                               (json_int_t)sqlite3_column_int64(st, 5)));
-    sqlite3_reset(st);
-    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+    int64_t limit, offset;
+    if (page_or_respond(r, &limit, &offset) != 0)
+        return r->status;
+    sqlite3_stmt *page = db_query(r->db,
+                                  "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
+                                  "count(*), sum(i.uses) FROM library_items i JOIN persons p "
+                                  "ON p.id = i.author_id WHERE i.status = 'approved' GROUP "
+                                  "BY p.id ORDER BY sum(i.uses) DESC, count(*) DESC, p.id LIMIT "
+                                  ":limit OFFSET :offset",
+                                  DB_ARGS(DB_INT(":limit", limit), DB_INT(":offset", offset)));
+    return reply_page(r, page, author_row,
+                      "SELECT count(DISTINCT author_id) FROM library_items WHERE status = "
+                      "'approved'",
+                      NULL);
+}
+
+/* GET /api/v1/library/types: {"types": [...]}, the item types (library_item_types), for the
+ * web interface's choices. */
+static int library_types(struct req *r)
+{
+    json_t *types = json_array();
+    for (const char *const *t = library_item_types; *t != NULL; t++)
+        json_array_append_new(types, json_string(*t));
+    return reply_json(r, 200, json_pack("{s:o}", "types", types));
 }
 
 #define AUTHORS (ROLE_TEACHER | ROLE_METHODOLOGIST)
@@ -1143,6 +1141,8 @@ const struct route library_routes[] = {
      "library_favourites"},
     {"GET", "/api/v1/library/authors", library_authors, ACCESS_USER,
      ROLE_METHODOLOGIST | ROLE_ADMIN, false, "library_authors"},
+    {"GET", "/api/v1/library/types", library_types, ACCESS_USER, ROLES_ANY, false, "library_types",
+     true},
     {"POST", "/api/v1/lessons/{id}/items", library_lesson_attach, ACCESS_USER, ROLE_TEACHER, true,
      "lesson_item_attach"},
     {"DELETE", "/api/v1/lessons/{id}/items/{item}", library_lesson_detach, ACCESS_USER,

@@ -30,6 +30,44 @@ struct req;
 struct ms_public;
 struct db;
 
+/* ---- What an item is (item.c): one check for items from people and from other machines ---- */
+
+/* The item types, NULL-terminated: the one list. library.sql's CHECK names the same (a unit
+ * test compares them) and the web interface reads it from GET /api/v1/library/types. */
+extern const char *const library_item_types[];
+/* A test question's kinds, NULL-terminated (library.sql's CHECK on library_questions.kind). */
+extern const char *const library_question_kinds[];
+bool library_type_ok(const char *type);
+
+#define LIBRARY_BODY_MAX 200000 /* bytes of an item's text */
+
+/* An item's own fields; NULL (or 0 for a grade) is a field left out, which is not checked. */
+struct library_fields {
+    const char *type, *title, *description, *body, *authors, *licence, *language;
+    int64_t grade_min, grade_max;
+};
+/* Checks the fields that are there: the type among library_item_types, title 1-300,
+ * description up to 5000, authors up to 500, licence 1-100 and language 2-8 characters (no
+ * control characters), body up to LIBRARY_BODY_MAX bytes, grades 1-11 and grade_min <=
+ * grade_max when both are given. true, or false with the reason in err. */
+bool library_fields_ok(const struct library_fields *f, char *err, size_t errlen);
+
+/* A checked test question: kind and prompt point into the question's JSON; options (a JSON
+ * list of strings) and answer (the key: option indexes, or accepted texts) are compact JSON
+ * text, malloc'ed, freed by library_question_free. */
+struct library_question {
+    const char *kind, *prompt;
+    char *options, *answer;
+    int64_t points;
+};
+/* Checks question `q` ({kind, prompt, options, answer, points}; other fields are ignored): kind
+ * single or multiple with 2-20 options of 1-500 characters and a key of option indexes (one
+ * for single), or text with no options and 1-200-character accepted answers; a prompt of
+ * 1-2000 characters; points 1-100 (1 when absent). 0 with `out` filled, or -1 with the reason
+ * in err and nothing to free. */
+int library_question_check(json_t *q, struct library_question *out, char *err, size_t errlen);
+void library_question_free(struct library_question *q);
+
 /* An item's uid as exchanges carry it: 1-64 letters, digits, '-', '_' or '.', not starting
  * with '.' (a folder name when a package is unpacked). */
 bool library_uid_ok(const char *uid);

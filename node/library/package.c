@@ -50,6 +50,40 @@ static int parse_ids(const char *list, int64_t *ids, int max)
     return n;
 }
 
+/* Writes the signed bundle of `manifest` (its trusted comment `trusted`) with the blobs of
+ * `blob_ids` (hex hash -> blob id), each checked against its hash as it is read, into *body
+ * (malloc'ed, *len bytes; the caller frees it, also on failure). 0, or -1 (logged by the store
+ * when a blob is damaged). */
+static int package_write(struct req *r, const char *manifest, const char *trusted, json_t *blob_ids,
+                         char **body, size_t *len)
+{
+    FILE *mem = open_memstream(body, len);
+    char err[256];
+    struct bundle_writer *w = mem ? bundle_writer_open(mem, 6, r->node->key, manifest,
+                                                       strlen(manifest), trusted, err, sizeof(err))
+                                  : NULL;
+    bool ok = w != NULL;
+    const char *hex;
+    json_t *id;
+    json_object_foreach(blob_ids, hex, id)
+    {
+        if (!ok)
+            break;
+        unsigned char hash[32];
+        size_t size;
+        int why;
+        bool packed = false;
+        unsigned char *data = blob_load(r->db, json_integer_value(id), hash, &size, &why, &packed);
+        ok = data != NULL && bundle_writer_blob(w, hash, data, size, packed, err, sizeof(err)) == 0;
+        free(data);
+    }
+    if (w != NULL && bundle_writer_close(w, err, sizeof(err)) != 0)
+        ok = false;
+    if (mem != NULL)
+        fclose(mem);
+    return ok ? 0 : -1;
+}
+
 /* GET /api/v1/library/package?items=1,2,3: the items (each one the caller may see) as one
  * signed bundle, checked with the region's public key (GET /federation/v1/key). */
 int library_package(struct req *r)
@@ -103,29 +137,7 @@ int library_package(struct req *r)
         rc = reply_error(r, 503, "unavailable", "out of memory");
         goto out;
     }
-    FILE *mem = open_memstream(&body, &body_len);
-    char err[256];
-    struct bundle_writer *w = mem ? bundle_writer_open(mem, 6, r->node->key, manifest,
-                                                       strlen(manifest), trusted, err, sizeof(err))
-                                  : NULL;
-    bool ok = w != NULL;
-    json_t *id;
-    json_object_foreach(blob_ids, hex, id)
-    {
-        if (!ok)
-            break;
-        unsigned char hash[32];
-        size_t size;
-        int why;
-        bool packed = false;
-        unsigned char *data = blob_load(r->db, json_integer_value(id), hash, &size, &why, &packed);
-        ok = data != NULL && bundle_writer_blob(w, hash, data, size, packed, err, sizeof(err)) == 0;
-        free(data);
-    }
-    if (w != NULL && bundle_writer_close(w, err, sizeof(err)) != 0)
-        ok = false;
-    if (mem != NULL)
-        fclose(mem);
+    bool ok = package_write(r, manifest, trusted, blob_ids, &body, &body_len) == 0;
     if (!ok) {
         rc = reply_error(r, 500, "internal", "the package could not be made");
         goto out;

@@ -97,6 +97,9 @@ static int stem_register(sqlite3 *db, char **err, const void *api_routines)
     (void)api_routines;
     fts5_api *api = NULL;
     sqlite3_stmt *st = NULL;
+    /* SQLite's own calls, not the statement layer's: this runs inside sqlite3_open, on a
+     * connection no `struct db` holds yet, and reads no data (FTS5 hands its API through the
+     * bound pointer; a NULL pointer afterwards is the failure). */
     if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
         return SQLITE_ERROR;
     sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);

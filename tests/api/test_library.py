@@ -3,10 +3,12 @@ denials (a student never sees drafts, a teacher cannot approve), tests scored on
 without ever sending the answer key, files, favourites, and items attached to lessons and
 homework that the journal and the diary show."""
 import json
+import os
 import re
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 from test_journal import w  # noqa: F401 (the demo world fixture)
 
@@ -285,3 +287,49 @@ def test_an_approved_item_changes_through_a_reviewed_revision(node):
     # The answer key moved with the questions: the test still scores.
     q = seen["questions"][0]["id"]
     assert student.post(f"/api/v1/library/items/{iid}/attempts", {"answers": [{"question_id": q, "answer": 0}]}).json()["score"] == 1
+
+
+def test_item_types_come_from_one_list(node):
+    """The web interface's item types are the node's (GET /api/v1/library/types), which the
+    API documents as the same enum everywhere; a type outside them is refused."""
+    student = node.login("student")
+    r = student.get("/api/v1/library/types")
+    assert r.status == 200
+    served = r.json()["types"]
+    assert served == ["scenario", "test", "textbook", "workbook", "fiction", "lab", "app", "media"]
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "openapi.yaml"), encoding="utf-8") as f:
+        doc = f.read()
+    enums = re.findall(r"type: \{type: string, enum: \[(scenario[^\]]*)\]\}", doc)
+    assert len(enums) == 3 and all([e.strip() for e in x.split(",")] == served for x in enums), enums
+    assert yaml.safe_load(doc)["components"]["schemas"]["LibraryItem"]["properties"]["type"]["enum"] == served
+    teacher = node.login("teacher")
+    bad = teacher.post("/api/v1/library/items", {"type": "poster", "title": "Плакат", "grade_min": 5, "grade_max": 5})
+    assert bad.status == 400 and "type" in bad.json()["error"]["message"]
+    assert student.get("/api/v1/library/items?type=poster").status == 400
+    assert node.client().get("/api/v1/library/types").status == 401
+
+
+def test_favourites_and_authors_come_in_pages(node):
+    """Favourites and the authors' list are paged (limit up to 500, offset) with their total,
+    rather than cut at 500 without a word."""
+    student = node.login("student")
+    approved = search(student, limit=3)["items"]
+    assert len(approved) == 3
+    for item in approved:
+        assert student.request("PUT", f"/api/v1/library/items/{item['id']}/favourite").status == 200
+    everything = student.get("/api/v1/library/favourites").json()
+    assert everything["total"] == len(everything["items"]) >= 3
+    first = student.get("/api/v1/library/favourites?limit=2").json()
+    rest = student.get("/api/v1/library/favourites?limit=2&offset=2").json()
+    assert first["total"] == rest["total"] == everything["total"]
+    assert [i["id"] for i in first["items"] + rest["items"]] == [i["id"] for i in everything["items"]][:4]
+    for bad in ("limit=0", "limit=501", "offset=-1", "limit=x"):
+        assert student.get(f"/api/v1/library/favourites?{bad}").status == 400, bad
+    methodologist = node.login("methodologist")
+    authors = methodologist.get("/api/v1/library/authors").json()
+    assert authors["total"] == len(authors["items"]) >= 1
+    one = methodologist.get("/api/v1/library/authors?limit=1").json()
+    assert one["total"] == authors["total"] and one["items"] == authors["items"][:1]
+    assert methodologist.get("/api/v1/library/authors?limit=501").status == 400
+    for item in approved:
+        assert student.delete(f"/api/v1/library/items/{item['id']}/favourite").status == 200

@@ -1,13 +1,15 @@
 /*
  * Unit tests of a hub channel's change applied in steps (library_hub_begin, offer, end), as a
  * bundle's import does it: an item is written as its document comes when its files are held,
- * later when they are not, never in part; a document of another item is refused.
+ * later when they are not, never in part; a document of another item is refused. And an
+ * item's export that a failing step cuts short is an error, never a short item.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +147,70 @@ static void test_a_document_of_another_item_is_refused(void **state)
     scratch_db_remove(db, path);
 }
 
+/* Counts the virtual machine's steps and interrupts the statement at the `stop`-th. */
+static int interrupt_at(void *arg)
+{
+    long *left = arg;
+    return --*left == 0;
+}
+
+/* An item exported while a step fails somewhere (each possible place in turn, by interrupting
+ * the statement after 1, 2, 3 ... instructions): an error, or the whole item with its 40 files
+ * and its question, never a short item. */
+static void test_an_export_cut_short_is_an_error(void **state)
+{
+    (void)state;
+    struct db *db = scratch_db(&cfg, path);
+    assert_int_equal(
+        db_exec(db, "INSERT INTO library_items (id, uid, type, title, grade_min, grade_max, "
+                    "origin, status) VALUES (1, 'hub-t', 'test', 'Тест', 5, 6, 'hub', 'approved');"
+                    "INSERT INTO library_questions (item_id, position, kind, prompt, options, "
+                    "answer) VALUES (1, 1, 'single', 'p', '[\"a\",\"b\"]', '[1]')"),
+        SQLITE_OK);
+    for (int i = 0; i < 40; i++) {
+        char body[32];
+        snprintf(body, sizeof(body), "file %d", i);
+        int64_t blob = blob_put_data(db, body, strlen(body));
+        assert_true(blob > 0);
+        char name[32];
+        snprintf(name, sizeof(name), "f%02d.txt", i);
+        assert_int_equal(db_run(db,
+                                "INSERT INTO library_files (item_id, name, type, blob_id) VALUES "
+                                "(1, :n, 'text/plain', :b)",
+                                DB_ARGS(DB_TEXT(":n", name), DB_INT(":b", blob))),
+                         SQLITE_DONE);
+    }
+    int failed = 0, quiet = open("/dev/null", O_WRONLY), err = dup(2);
+    assert_true(quiet >= 0 && err >= 0);
+    for (long stop = 1;; stop++) {
+        long left = stop;
+        json_t *items = json_array(), *blobs = json_object(), *ids = json_object();
+        dup2(quiet, 2); /* each failing step is logged */
+        sqlite3_progress_handler(db_handle(db), 1, interrupt_at, &left);
+        int rc = library_item_export(db, 1, true, items, blobs, ids);
+        sqlite3_progress_handler(db_handle(db), 0, NULL, NULL);
+        dup2(err, 2);
+        db_failure_clear();
+        if (rc == 0) {
+            json_t *it = json_array_get(items, 0);
+            assert_int_equal(json_array_size(json_object_get(it, "files")), 40);
+            assert_int_equal(json_object_size(blobs), 40);
+            assert_int_equal(json_array_size(json_object_get(it, "questions")), 1);
+        } else {
+            failed++;
+        }
+        json_decref(items);
+        json_decref(blobs);
+        json_decref(ids);
+        if (left > 0) /* not interrupted: every place was tried */
+            break;
+    }
+    close(quiet);
+    close(err);
+    assert_true(failed > 40); /* the interruptions fell in the loops too */
+    scratch_db_remove(db, path);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -154,6 +220,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_items_written_as_documents_come),
         cmocka_unit_test(test_a_document_of_another_item_is_refused),
+        cmocka_unit_test(test_an_export_cut_short_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,21 @@ pages.push(
   { path: /^\/library\/review$/, view: reviewView },
 );
 
-const TYPES = ["scenario", "test", "textbook", "workbook", "fiction", "lab", "app", "media"];
+// The item types as the node lists them (GET /api/v1/library/types, the one list), asked for
+// once; a failed answer is asked again next time.
+let types = null;
+function itemTypes() {
+  types ??= api("GET", "/api/v1/library/types").then((r) => {
+    if (r.status === 200) return r.data.types;
+    types = null;
+    return [];
+  });
+  return types;
+}
+
+function typeOption(x) {
+  return el("option", { value: x, text: t(`library.type.${x}`) });
+}
 
 function itemCard(i, extra) {
   return el("li", { class: "item", "data-item": String(i.id) },
@@ -36,8 +50,8 @@ function itemCard(i, extra) {
 // A search box with results; `onPick` (optional) adds a button to each result.
 export function librarySearchBox(onPick) {
   const q = el("input", { type: "search", name: "q", placeholder: t("library.search_placeholder") });
-  const type = el("select", { name: "type" }, el("option", { value: "", text: t("library.all_types") }),
-    TYPES.map((x) => el("option", { value: x, text: t(`library.type.${x}`) })));
+  const type = el("select", { name: "type" }, el("option", { value: "", text: t("library.all_types") }));
+  itemTypes().then((list) => type.append(...list.map(typeOption)));
   const grade = el("select", { name: "grade" }, el("option", { value: "", text: t("library.all_grades") }),
     Array.from({ length: 11 }, (_, k) => el("option", { value: String(k + 1), text: String(k + 1) })));
   const out = el("div", { class: "results" });
@@ -215,7 +229,7 @@ async function mineView() {
   const r = await api("GET", "/api/v1/library/items?mine=1&limit=100");
   const subjects = (await api("GET", "/api/v1/subjects")).data?.items ?? [];
   const title = el("input", { name: "title", placeholder: t("library.new_title") });
-  const type = el("select", { name: "type" }, TYPES.map((x) => el("option", { value: x, text: t(`library.type.${x}`) })));
+  const type = el("select", { name: "type" }, (await itemTypes()).map(typeOption));
   const subject = el("select", { name: "subject" }, el("option", { value: "", text: "—" }),
     subjects.map((s) => el("option", { value: String(s.id), text: s.name })));
   const gmin = el("input", { type: "number", name: "grade_min", min: "1", max: "11", value: "5" });
