@@ -1,5 +1,7 @@
 /*
- * Homework hand-ins: the student marks a homework done and may hand in an answer and files;
+ * Homework, from its creation to its hand-ins: the lesson's teacher gives homework (the class
+ * is notified); the student's list of homework due in a range, with progress and files; the
+ * student marks a homework done and may hand in an answer and files;
  * the teacher of the lesson sees every hand-in of the class and answers with feedback (a mark,
  * when deserved, goes through the marks route). Students see only their own. The teacher may
  * attach files (material) to the homework, which the lesson's students and their parents read.
@@ -7,10 +9,14 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts/authz.h"
+#include "cache/cache.h"
 #include "files/files.h"
+#include "journal/journal.h"
 #include "node.h"
+#include "notify/notify.h"
 #include "school/school.h"
 
 int64_t homework_lesson_or_respond(struct req *r, int64_t homework)
@@ -286,6 +292,121 @@ static int homework_file_delete(struct req *r)
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/* POST /api/v1/lessons/{id}/homework {text, due_date} */
+static int homework_create(struct req *r)
+{
+    int64_t lesson = r->params[0];
+    const char *text, *due;
+    if (body_unpack_or_respond(r, "{s:s,s:s}", "text", &text, "due_date", &due) != 0)
+        return r->status;
+    if (!school_text_ok(text, 1, 5000) || !school_date_ok(due))
+        return reply_error(r, 400, "bad_request", "text 1-5000 characters; due_date YYYY-MM-DD");
+    struct lesson_ref l;
+    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO homework (lesson_id, text, due_date, "
+                                      "created_by) VALUES (:l, :t, :d, :by)");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":l", lesson);
+    db_bind_text(st, ":t", text);
+    db_bind_text(st, ":d", due);
+    db_bind_int(st, ":by", r->caller.person_id);
+    if (db_exec_stmt(st) != SQLITE_DONE)
+        return reply_db_error(r);
+    int64_t hw = db_last_id(r->db);
+    json_t *note = journal_lesson_note(r->db, lesson);
+    if (note)
+        json_object_update_new(note, json_pack("{s:s,s:s}", "text", text, "due_date", due));
+    int rc = note ? notify_class(r->db, l.class_id, "homework", note) : -1;
+    json_decref(note);
+    if (rc != 0)
+        return reply_db_error(r);
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)hw, "lesson_id",
+                                (json_int_t)lesson, "text", text, "due_date", due));
+}
+
+static json_t *homework_item(sqlite3_stmt *st)
+{
+    json_t *files = json_loads(db_col_text(st, 10), 0, NULL);
+    return json_pack("{s:I,s:s,s:s,s:{s:I,s:s,s:{s:I,s:s}},s:b,s:s,s:s,s:o}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "text", db_col_text(st, 1),
+                     "due_date", db_col_text(st, 2), "lesson", "id",
+                     (json_int_t)sqlite3_column_int64(st, 3), "date", db_col_text(st, 4), "subject",
+                     "id", (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
+                     "done", sqlite3_column_int(st, 7), "answer", db_col_text(st, 8), "feedback",
+                     db_col_text(st, 9), "files", files ? files : json_array());
+}
+
+/* GET /api/v1/students/{id}/homework?from=YYYY-MM-DD&to=YYYY-MM-DD: the homework due in the
+ * range (default: two weeks from today), by due date, with the student's progress. */
+static int homework_of_student(struct req *r)
+{
+    int64_t student = r->params[0];
+    char from[16], to[16];
+    int hf = journal_query_date_or_respond(r, "from", from);
+    int ht = hf < 0 ? -1 : journal_query_date_or_respond(r, "to", to);
+    if (hf < 0 || ht < 0)
+        return r->status;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    if (!hf)
+        strftime(from, sizeof(from), "%Y-%m-%d", &tm);
+    if (!ht) {
+        time_t end = journal_day(from) + 13 * 86400;
+        struct tm e;
+        gmtime_r(&end, &e);
+        strftime(to, sizeof(to), "%Y-%m-%d", &e);
+    }
+    double days = difftime(journal_day(to), journal_day(from)) / 86400;
+    if (days < 0 || days > 62)
+        return reply_error(r, 400, "bad_request", "from..to must span 0-62 days");
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_student(r, &key, student);
+    char range[40];
+    snprintf(range, sizeof(range), "%s..%s", from, to);
+    cache_key_text(&key, range);
+    if (cache_reply(r, &key))
+        return r->status;
+    /* Homework is given at a lesson before it is due: lessons of up to 62 days before. */
+    sqlite3_stmt *st = db_stmt(
+        r->db,
+        "SELECT h.id, h.text, h.due_date, l.id, l.date, s.id, s.name, coalesce(hs.done, 0), "
+        "coalesce(hs.text, ''), coalesce(hs.feedback, ''), (SELECT json_group_array("
+        "json_object('id', f.id, 'name', f.name, 'type', f.type, 'handed_in', json(CASE WHEN "
+        "f.student_id IS NULL THEN 'false' ELSE 'true' END))) FROM homework_files f WHERE "
+        "f.homework_id = h.id AND (f.student_id IS NULL OR f.student_id = :s)) "
+        "FROM enrollments e JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN "
+        "date(:from, '-62 days') AND :to JOIN homework h ON h.lesson_id = l.id AND h.due_date "
+        "BETWEEN :from AND :to JOIN subjects s ON s.id = l.subject_id LEFT JOIN "
+        "homework_submissions hs ON hs.homework_id = h.id AND hs.student_id = :s "
+        "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
+        "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND gm.student_id = :s)) "
+        "ORDER BY h.due_date, s.name, h.id");
+    if (st == NULL)
+        return reply_db_error(r);
+    db_bind_int(st, ":s", student);
+    db_bind_text(st, ":from", from);
+    db_bind_text(st, ":to", to);
+    json_t *items = json_array();
+    int rc;
+    while ((rc = db_step(st)) == SQLITE_ROW)
+        json_array_append_new(items, homework_item(st));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return cache_reply_json(r, &key, 200,
+                            json_pack("{s:I,s:s,s:s,s:o}", "student_id", (json_int_t)student,
+                                      "from", from, "to", to, "items", items));
+}
+
 const struct route homework_routes[] = {
     {"POST", "/api/v1/homework/{id}/files", homework_file_add, ACCESS_USER, ROLE_TEACHER, true,
      "homework_file_add", false, true},
@@ -301,5 +422,9 @@ const struct route homework_routes[] = {
      false, "homework_submissions"},
     {"PUT", "/api/v1/homework/{id}/submissions/{student}", homework_feedback, ACCESS_USER,
      ROLE_TEACHER, true, "homework_feedback"},
+    {"POST", "/api/v1/lessons/{id}/homework", homework_create, ACCESS_USER, ROLE_TEACHER, true,
+     "homework_create"},
+    {"GET", "/api/v1/students/{id}/homework", homework_of_student, ACCESS_USER, ROLES_ANY, false,
+     "student_homework"},
     {0},
 };
