@@ -144,7 +144,9 @@ struct req {
 
 /* Route tables of the subsystems, each ending with a zeroed entry. */
 extern const struct route auth_routes[];
-extern const struct route school_routes[];
+extern const struct route institutions_routes[];
+extern const struct route classes_routes[];
+extern const struct route persons_routes[];
 extern const struct route web_routes[];
 extern const struct route system_routes[];
 extern const struct route timetable_routes[];
