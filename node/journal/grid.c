@@ -35,72 +35,80 @@ static json_t *average_json(const struct average *a)
 /* A student entry of the grid, found by id (the class is a few dozen students). */
 struct grid_student {
     int64_t id;
-    json_t *marks, *attendance;
+    json_t *marks, *attendance; /* borrowed: owned by the answer's "students" */
     struct average avg;
 };
 
-static struct grid_student *grid_find(struct grid_student *s, size_t n, int64_t id)
+/* The grid being built: what it is of, and its students in the order of the answer. */
+struct grid {
+    int64_t class_id, subject_id, period_id;
+    json_t *out;      /* the answer */
+    json_t *students; /* borrowed from out */
+    struct grid_student *s;
+    size_t n, cap;
+};
+
+static struct grid_student *grid_find(const struct grid *g, int64_t id)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s[i].id == id)
-            return &s[i];
+    for (size_t i = 0; i < g->n; i++)
+        if (g->s[i].id == id)
+            return &g->s[i];
     return NULL;
 }
 
-/* GET /api/v1/journal?class=ID&subject=ID&period=ID */
-static int grid_journal(struct req *r)
+/* The grid's class, subject and period into g->out. 0; -1 after answering 404 (the period or
+ * subject does not fit the class) or 500. */
+static int grid_head_or_respond(struct req *r, struct grid *g)
 {
-    int64_t class_id, subject_id, period_id;
-    if (req_query_id_or_respond(r, "class", &class_id) != 0 ||
-        req_query_id_or_respond(r, "subject", &subject_id) != 0 ||
-        req_query_id_or_respond(r, "period", &period_id) != 0)
-        return r->status;
-    if (authz_journal_or_respond(r, class_id, subject_id) != 0)
-        return r->status;
-    struct cache_key key;
-    cache_key_begin(r, &key);
-    cache_key_class(r, &key, class_id);
-    if (cache_reply(r, &key))
-        return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT c.id, c.grade, c.letter, s.id, s.name, p.id, "
-                                      "p.name, p.starts_on, p.ends_on FROM classes c, subjects s, "
-                                      "periods p WHERE c.id = :c AND s.id = :s AND p.id = :p AND "
-                                      "p.year_id = c.year_id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    db_bind_int(st, ":p", period_id);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return reply_error(r, 404, "not_found", "no such subject or period for this class");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT c.id, c.grade, c.letter, s.id, s.name, p.id, p.name, "
+                                "p.starts_on, p.ends_on FROM classes c, subjects s, periods p "
+                                "WHERE c.id = :c AND s.id = :s AND p.id = :p AND "
+                                "p.year_id = c.year_id",
+                                DB_ARGS(DB_INT(":c", g->class_id), DB_INT(":s", g->subject_id),
+                                        DB_INT(":p", g->period_id)));
+    int rc;
+    if (!db_next(st, &rc)) {
+        if (rc == SQLITE_DONE)
+            reply_error(r, 404, "not_found", "no such subject or period for this class");
+        else
+            reply_db_error(r);
+        return -1;
     }
-    json_t *out = json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s}}", "class", school_class_ref(st, 0),
-                            "subject", school_ref(st, 3), "period", "id",
-                            (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
-                            "starts_on", db_col_text(st, 7), "ends_on", db_col_text(st, 8));
+    g->out =
+        json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s},s:[],s:[]}", "class", school_class_ref(st, 0),
+                  "subject", school_ref(st, 3), "period", "id",
+                  (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6), "starts_on",
+                  db_col_text(st, 7), "ends_on", db_col_text(st, 8), "lessons", "students");
     sqlite3_reset(st);
-    json_t *lessons = json_array(), *students = json_array();
-    json_object_set_new(out, "lessons", lessons);
-    json_object_set_new(out, "students", students);
+    if (g->out == NULL)
+        return reply_error(r, 500, "internal", "out of memory"), -1;
+    g->students = json_object_get(g->out, "students");
+    return 0;
+}
 
-    st = db_stmt(r->db, "SELECT l.id, l.date, l.number, l.topic, l.cancelled, l.group_id, "
-                        "(SELECT json_group_array(json_object('id', h.id, 'text', h.text, "
-                        "'due_date', h.due_date, 'files', json((SELECT json_group_array("
-                        "json_object('id', f.id, 'name', f.name, 'type', f.type)) FROM "
-                        "homework_files f WHERE f.homework_id = h.id AND f.student_id IS "
-                        "NULL)), 'items', json((SELECT json_group_array(json_object('id', "
-                        "i.id, 'title', i.title, 'type', i.type)) FROM homework_items hi JOIN "
-                        "library_items i ON i.id = hi.item_id WHERE hi.homework_id = h.id)))) "
-                        "FROM homework h WHERE h.lesson_id = l.id), " JOURNAL_LESSON_ITEMS " "
-                        "FROM lessons l WHERE l.class_id = :c AND l.subject_id = :s AND "
-                        "l.period_id = :p ORDER BY l.date, l.number");
-    if (st == NULL)
-        goto dberr;
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    db_bind_int(st, ":p", period_id);
-    while (db_step(st) == SQLITE_ROW) {
+/* The lessons of the grid with their homework (files, items) and library items. SQLITE_DONE or
+ * the failure's code. */
+static int grid_lessons(struct req *r, struct grid *g)
+{
+    json_t *lessons = json_object_get(g->out, "lessons");
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT l.id, l.date, l.number, l.topic, l.cancelled, l.group_id, "
+                 "(SELECT json_group_array(json_object('id', h.id, 'text', h.text, "
+                 "'due_date', h.due_date, 'files', json((SELECT json_group_array("
+                 "json_object('id', f.id, 'name', f.name, 'type', f.type)) FROM "
+                 "homework_files f WHERE f.homework_id = h.id AND f.student_id IS "
+                 "NULL)), 'items', json((SELECT json_group_array(json_object('id', "
+                 "i.id, 'title', i.title, 'type', i.type)) FROM homework_items hi JOIN "
+                 "library_items i ON i.id = hi.item_id WHERE hi.homework_id = h.id)))) "
+                 "FROM homework h WHERE h.lesson_id = l.id), " JOURNAL_LESSON_ITEMS " "
+                 "FROM lessons l WHERE l.class_id = :c AND l.subject_id = :s AND "
+                 "l.period_id = :p ORDER BY l.date, l.number",
+                 DB_ARGS(DB_INT(":c", g->class_id), DB_INT(":s", g->subject_id),
+                         DB_INT(":p", g->period_id)));
+    int rc;
+    while (db_next(st, &rc)) {
         json_t *hw = json_loads(db_col_text(st, 6), 0, NULL);
         json_t *items = json_loads(db_col_text(st, 7), 0, NULL);
         json_t *l = json_pack("{s:I,s:s,s:i,s:s,s:b,s:o,s:o}", "id",
@@ -112,84 +120,126 @@ static int grid_journal(struct req *r)
             json_object_set_new(l, "group_id", json_integer(sqlite3_column_int64(st, 5)));
         json_array_append_new(lessons, l);
     }
-    sqlite3_reset(st);
+    return rc;
+}
 
-    st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name FROM enrollments e "
-                        "JOIN persons p ON p.id = e.student_id WHERE e.class_id = :c AND "
-                        "e.left_on IS NULL ORDER BY p.last_name, p.first_name, p.id");
-    if (st == NULL)
-        goto dberr;
-    db_bind_int(st, ":c", class_id);
-    size_t cap = 64, n = 0;
-    struct grid_student *gs = calloc(cap, sizeof(*gs));
-    if (gs == NULL)
-        goto dberr;
-    while (db_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            struct grid_student *more = realloc(gs, 2 * cap * sizeof(*gs));
-            if (more == NULL)
-                break;
-            gs = more;
-            memset(gs + cap, 0, cap * sizeof(*gs));
-            cap *= 2;
+/* Adds a student to the grid (and to the answer's "students"). 0, or -1 out of memory. */
+static int grid_add_student(struct grid *g, sqlite3_stmt *st)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        struct grid_student *more = realloc(g->s, cap * sizeof(*more));
+        if (more == NULL)
+            return -1;
+        g->s = more;
+        g->cap = cap;
+    }
+    struct grid_student *s = &g->s[g->n];
+    *s = (struct grid_student){.id = sqlite3_column_int64(st, 0)};
+    s->marks = json_array();
+    s->attendance = json_array();
+    json_t *o =
+        json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)s->id, "name", school_person_name(st, 1),
+                  "marks", s->marks, "attendance", s->attendance);
+    if (o == NULL || json_array_append_new(g->students, o) != 0)
+        return -1;
+    g->n++;
+    return 0;
+}
+
+/* The class's current students, by name. SQLITE_DONE, SQLITE_NOMEM or the failure's code. */
+static int grid_students(struct req *r, struct grid *g)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT p.id, p.last_name, p.first_name, p.middle_name FROM "
+                                "enrollments e JOIN persons p ON p.id = e.student_id WHERE "
+                                "e.class_id = :c AND e.left_on IS NULL ORDER BY p.last_name, "
+                                "p.first_name, p.id",
+                                DB_ARGS(DB_INT(":c", g->class_id)));
+    int rc;
+    while (db_next(st, &rc))
+        if (grid_add_student(g, st) != 0) {
+            sqlite3_reset(st);
+            return SQLITE_NOMEM;
         }
-        gs[n].id = sqlite3_column_int64(st, 0);
-        gs[n].marks = json_array();
-        gs[n].attendance = json_array();
-        json_array_append_new(students, json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)gs[n].id,
-                                                  "name", school_person_name(st, 1), "marks",
-                                                  gs[n].marks, "attendance", gs[n].attendance));
-        n++;
-    }
-    sqlite3_reset(st);
+    return rc;
+}
 
-    st = db_stmt(r->db, "SELECT m.id, m.lesson_id, m.value, f.code, f.name, m.weight, m.comment, "
-                        "m.exam, m.student_id FROM lessons l JOIN marks m ON m.lesson_id = l.id "
-                        "JOIN control_forms f ON f.id = m.control_form_id WHERE l.class_id = :c "
-                        "AND l.subject_id = :s AND l.period_id = :p ORDER BY l.date, l.number, "
-                        "m.id");
-    if (st == NULL) {
-        free(gs);
-        goto dberr;
+/* Every mark of the grid's lessons onto its student, and into the student's average (marks of
+ * students who have left the class are not shown). SQLITE_DONE or the failure's code. */
+static int grid_marks(struct req *r, struct grid *g)
+{
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT m.id, m.lesson_id, m.value, f.code, f.name, m.weight, m.comment, "
+                 "m.exam, m.student_id FROM lessons l JOIN marks m ON m.lesson_id = l.id "
+                 "JOIN control_forms f ON f.id = m.control_form_id WHERE l.class_id = :c "
+                 "AND l.subject_id = :s AND l.period_id = :p ORDER BY l.date, l.number, m.id",
+                 DB_ARGS(DB_INT(":c", g->class_id), DB_INT(":s", g->subject_id),
+                         DB_INT(":p", g->period_id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        struct grid_student *s = grid_find(g, sqlite3_column_int64(st, 8));
+        if (s == NULL)
+            continue;
+        json_array_append_new(s->marks, mark_row(st, 0));
+        average_add(&s->avg, db_col_text(st, 2), sqlite3_column_int(st, 5));
     }
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    db_bind_int(st, ":p", period_id);
-    while (db_step(st) == SQLITE_ROW) {
-        struct grid_student *g = grid_find(gs, n, sqlite3_column_int64(st, 8));
-        if (g == NULL)
-            continue; /* a student who has left the class */
-        json_array_append_new(g->marks, mark_row(st, 0));
-        average_add(&g->avg, db_col_text(st, 2), sqlite3_column_int(st, 5));
-    }
-    sqlite3_reset(st);
+    return rc;
+}
 
-    st = db_stmt(r->db, "SELECT a.lesson_id, a.student_id, a.status, a.justified FROM lessons l "
-                        "JOIN attendance a ON a.lesson_id = l.id WHERE l.class_id = :c AND "
-                        "l.subject_id = :s AND l.period_id = :p");
-    if (st == NULL) {
-        free(gs);
-        goto dberr;
-    }
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    db_bind_int(st, ":p", period_id);
-    while (db_step(st) == SQLITE_ROW) {
-        struct grid_student *g = grid_find(gs, n, sqlite3_column_int64(st, 1));
-        if (g)
-            json_array_append_new(g->attendance, json_pack("{s:I,s:s,s:b}", "lesson_id",
+/* The attendance entries of the grid's lessons onto their students. SQLITE_DONE or the
+ * failure's code. */
+static int grid_attendance(struct req *r, struct grid *g)
+{
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT a.lesson_id, a.student_id, a.status, a.justified FROM lessons l "
+                 "JOIN attendance a ON a.lesson_id = l.id WHERE l.class_id = :c AND "
+                 "l.subject_id = :s AND l.period_id = :p",
+                 DB_ARGS(DB_INT(":c", g->class_id), DB_INT(":s", g->subject_id),
+                         DB_INT(":p", g->period_id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        struct grid_student *s = grid_find(g, sqlite3_column_int64(st, 1));
+        if (s)
+            json_array_append_new(s->attendance, json_pack("{s:I,s:s,s:b}", "lesson_id",
                                                            (json_int_t)sqlite3_column_int64(st, 0),
                                                            "status", db_col_text(st, 2),
                                                            "justified", sqlite3_column_int(st, 3)));
     }
-    sqlite3_reset(st);
-    for (size_t i = 0; i < n; i++)
-        json_object_set_new(json_array_get(students, i), "average", average_json(&gs[i].avg));
-    free(gs);
-    return cache_reply_json(r, &key, 200, out);
-dberr:
-    json_decref(out);
-    return reply_db_error(r);
+    return rc;
+}
+
+/* GET /api/v1/journal?class=ID&subject=ID&period=ID: the grid, built in steps (heading,
+ * lessons, students, marks, attendance, averages); any step that fails answers 500 and
+ * nothing is cached. */
+static int grid_journal(struct req *r)
+{
+    struct grid g = {0};
+    if (req_query_id_or_respond(r, "class", &g.class_id) != 0 ||
+        req_query_id_or_respond(r, "subject", &g.subject_id) != 0 ||
+        req_query_id_or_respond(r, "period", &g.period_id) != 0)
+        return r->status;
+    if (authz_journal_or_respond(r, g.class_id, g.subject_id) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_class(r, &key, g.class_id);
+    if (cache_reply(r, &key))
+        return r->status;
+    if (grid_head_or_respond(r, &g) != 0)
+        return r->status;
+    if (grid_lessons(r, &g) != SQLITE_DONE || grid_students(r, &g) != SQLITE_DONE ||
+        grid_marks(r, &g) != SQLITE_DONE || grid_attendance(r, &g) != SQLITE_DONE) {
+        free(g.s);
+        json_decref(g.out);
+        return reply_db_error(r);
+    }
+    for (size_t i = 0; i < g.n; i++)
+        json_object_set_new(json_array_get(g.students, i), "average", average_json(&g.s[i].avg));
+    free(g.s);
+    return cache_reply_json(r, &key, 200, g.out);
 }
 
 /* GET /api/v1/students/{id}/marks?period=ID: marks by subject with weighted averages. */
