@@ -233,6 +233,51 @@ static void test_grid_step_failure_answers_500(void **state)
     scratch_db_remove(db, path);
 }
 
+/* The diary has no cap: a month of 27 days with 25 lessons each (more than the 512 it once
+ * stopped at) comes whole, with the mark of the last lesson. */
+static void test_diary_has_no_cap(void **state)
+{
+    (void)state;
+    char path[64];
+    struct db *db = scratch_db(&cfg, path);
+    assert_int_equal(db_exec(db, grid_world), SQLITE_OK);
+    assert_int_equal(
+        db_exec(db, "WITH RECURSIVE d(i) AS (SELECT 4 UNION ALL SELECT i + 1 FROM d WHERE i < 30),"
+                    " n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 25) "
+                    "INSERT INTO lessons (class_id, subject_id, teacher_id, period_id, date, "
+                    "number) SELECT 1, 4, 2, 1, printf('2026-09-%02d', i), k FROM d, n;"
+                    "INSERT INTO marks (lesson_id, student_id, value, control_form_id, weight, "
+                    "created_by) SELECT id, 3, '3', 1, 1, 2 FROM lessons WHERE date = "
+                    "'2026-09-30' AND number = 25;"),
+        SQLITE_OK);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM lessons"), 2 + 27 * 25);
+    static struct node node;
+    node.cfg = cfg;
+    struct mg_request_info ri = {.request_method = "GET",
+                                 .local_uri = "/api/v1/students/3/diary",
+                                 .query_string = "from=2026-09-01&to=2026-09-30"};
+    const struct route *rt = route_named("diary");
+    struct req r = {.node = &node, .ri = &ri, .route = rt, .db = db, .params = {3}};
+    r.caller = (struct caller){.account_id = 1, .person_id = 1, .roles = ROLE_ADMIN, .ngrants = 1};
+    r.caller.grants[0] = (struct grant){.role = ROLE_ADMIN, .institution_id = 0};
+    db_failure_clear();
+    assert_int_equal(db_begin_read(db), SQLITE_OK);
+    assert_int_equal(rt->handler(&r), 200);
+    db_rollback(db);
+    json_t *days = json_object_get(r.out_json, "days");
+    size_t lessons = 0;
+    for (size_t i = 0; i < json_array_size(days); i++)
+        lessons += json_array_size(json_object_get(json_array_get(days, i), "lessons"));
+    assert_int_equal(lessons, 2 + 27 * 25);
+    json_t *last_day = json_array_get(days, json_array_size(days) - 1);
+    json_t *last_lessons = json_object_get(last_day, "lessons");
+    json_t *last = json_array_get(last_lessons, json_array_size(last_lessons) - 1);
+    assert_int_equal(json_integer_value(json_object_get(last, "number")), 25);
+    assert_int_equal(json_array_size(json_object_get(last, "marks")), 1);
+    json_decref(r.out_json);
+    scratch_db_remove(db, path);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -243,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_generate_lessons),
         cmocka_unit_test(test_plan_csv),
         cmocka_unit_test(test_grid_step_failure_answers_500),
+        cmocka_unit_test(test_diary_has_no_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
