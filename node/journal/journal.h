@@ -90,6 +90,10 @@ int journal_notify_lesson(struct db *db, int64_t student, int64_t lesson, const 
  * after answering 400 for a malformed one. */
 int journal_query_date_or_respond(struct req *r, const char *name, char out[16]);
 
+/* The statement that justifies a student's absences when a notice is filed (notices.c), for the
+ * test of its query plan: binds :s (the student), :f and :t (the notice's dates). */
+extern const char notices_justify_sql[];
+
 /* A YYYY-MM-DD date as the time of its UTC midnight; -1 when malformed. */
 time_t journal_day(const char *s);
 

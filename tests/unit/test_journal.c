@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,45 @@ static void test_diary_has_no_cap(void **state)
     scratch_db_remove(db, path);
 }
 
+/* Filing an absence notice justifies the student's absences through indexes: the student's
+ * attendance entries and each one's lesson by key, never a scan of the region's lessons. And it
+ * justifies exactly the absences of the range. */
+static void test_notice_justify_uses_indexes(void **state)
+{
+    (void)state;
+    char path[64];
+    struct db *db = scratch_db(&cfg, path);
+    assert_int_equal(db_exec(db, grid_world), SQLITE_OK);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", notices_justify_sql);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+    bool by_student = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(st, 3);
+        if (strncmp(detail, "SCAN", 4) == 0)
+            fail_msg("a scan in the notice's plan: %s", detail);
+        by_student |= strstr(detail, "attendance_by_student") != NULL;
+    }
+    sqlite3_finalize(st);
+    assert_true(by_student);
+    /* Student 3 absent at both lessons, student 4 ill at the second: a notice of student 3
+     * for 3 September justifies only the second lesson's absence of student 3. */
+    assert_int_equal(db_exec(db, "INSERT INTO attendance (lesson_id, student_id, status, "
+                                 "set_by) VALUES (1, 3, 'absent', 2), (2, 3, 'absent', 2), "
+                                 "(2, 4, 'ill', 2)"),
+                     SQLITE_OK);
+    assert_int_equal(
+        db_run(db, notices_justify_sql,
+               DB_ARGS(DB_INT(":s", 3), DB_TEXT(":f", "2026-09-03"), DB_TEXT(":t", "2026-09-04"))),
+        SQLITE_DONE);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM attendance WHERE justified"), 1);
+    assert_int_equal(scratch_scalar(db, "SELECT justified FROM attendance WHERE lesson_id = 2 "
+                                        "AND student_id = 3"),
+                     1);
+    scratch_db_remove(db, path);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -289,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_plan_csv),
         cmocka_unit_test(test_grid_step_failure_answers_500),
         cmocka_unit_test(test_diary_has_no_cap),
+        cmocka_unit_test(test_notice_justify_uses_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
