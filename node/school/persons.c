@@ -1,10 +1,12 @@
 /*
- * Persons: creating a person with an optional account and roles (the password hashed before the
- * write), a person's record, staff of an institution, guardians of a student, a student's profile
- * and who teaches them. Every change is audited with the institution it concerns.
+ * Persons: creating a person with an optional account and roles (the password hashed by the
+ * route's prepare step, before the writer), a person's record, staff of an institution, guardians
+ * of a student, a student's profile and who teaches them. Every change is audited with the
+ * institution it concerns.
  */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "accounts/auth.h"
@@ -209,10 +211,23 @@ static int person_create_tx(struct req *r, const struct new_person *np)
     return reply_person(r, 201, id);
 }
 
-/* POST /api/v1/persons. Runs its own transaction (route flag self_tx): the password is hashed
- * with argon2id before the write lock is taken, so the slow hash never holds up other
- * writers. */
-static int school_person_create(struct req *r)
+/* What the prepare step of POST /api/v1/persons found, for its handler (r->prep). */
+struct person_prep {
+    struct new_person np;
+    char *hash; /* sodium_malloc'ed argon2id string, or NULL without a password */
+};
+
+static void person_prep_free(void *p)
+{
+    struct person_prep *pp = p;
+    sodium_free(pp->hash); /* wipes it */
+    free(pp);
+}
+
+/* POST /api/v1/persons, before the write: validates the body (400 answered here) and hashes
+ * the password with argon2id on the worker thread, outside any transaction, so the slow hash
+ * never holds the writer. Leaves a struct person_prep in r->prep; 0, or the status answered. */
+static int persons_create_prepare(struct req *r)
 {
     struct new_person np = {.middle = ""};
     const char *password = NULL;
@@ -239,29 +254,27 @@ static int school_person_create(struct req *r)
         if (roles_shape_ok_or_respond(r, np.roles) != 0)
             return r->status;
     }
-    char *hash = NULL;
+    struct person_prep *pp = calloc(1, sizeof(*pp));
+    if (pp == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    pp->np = np;
+    r->prep = pp;
+    r->prep_free = person_prep_free;
     if (password) {
-        hash = sodium_malloc(crypto_pwhash_STRBYTES);
-        if (hash == NULL || auth_hash_password(&r->node->cfg, password, hash) != 0) {
-            sodium_free(hash);
+        pp->hash = sodium_malloc(crypto_pwhash_STRBYTES);
+        if (pp->hash == NULL || auth_hash_password(&r->node->cfg, password, pp->hash) != 0)
             return reply_error(r, 503, "unavailable", "out of memory hashing the password");
-        }
-        np.hash = hash;
+        pp->np.hash = pp->hash;
     }
-    int status;
-    if (db_begin_write(r->db) != SQLITE_OK) {
-        status = reply_error(r, 503, "unavailable", "storage busy, retry");
-    } else {
-        status = person_create_tx(r, &np);
-        if (status >= 400)
-            db_rollback(r->db);
-        else if (db_commit(r->db) != SQLITE_OK) {
-            db_rollback(r->db);
-            status = reply_error(r, 503, "unavailable", "storage busy, retry");
-        }
-    }
-    sodium_free(hash); /* wipes it */
-    return status;
+    return 0;
+}
+
+/* POST /api/v1/persons {last_name, first_name, middle_name?, birth_date?, account?: {login,
+ * password?, roles}}: in the write transaction, after persons_create_prepare. */
+static int persons_create(struct req *r)
+{
+    const struct person_prep *pp = r->prep;
+    return person_create_tx(r, &pp->np);
 }
 
 /* GET /api/v1/persons/{id}: a person and their account, for those authz.c lets read them. */
@@ -424,8 +437,8 @@ const struct route persons_routes[] = {
      false, "student_teachers"},
     {"POST", "/api/v1/institutions/{id}/staff", school_staff_add, ACCESS_USER, ADMINS, true,
      "staff_add"},
-    {"POST", "/api/v1/persons", school_person_create, ACCESS_USER, ADMINS, true, "person_create",
-     true},
+    {"POST", "/api/v1/persons", persons_create, ACCESS_USER, ADMINS, true, "person_create", false,
+     false, persons_create_prepare},
     {"GET", "/api/v1/persons/{id}", school_person_get, ACCESS_USER, ROLES_ANY, false, "person_get"},
     {"POST", "/api/v1/guardians", school_guardian_create, ACCESS_USER, ADMINS, true,
      "guardian_create"},
