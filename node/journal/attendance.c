@@ -35,38 +35,30 @@ static int attendance_set(struct req *r)
         return in < 0 ? reply_db_error(r)
                       : reply_error(r, 400, "bad_request", "student %lld is not in this lesson",
                                     (long long)student);
-    sqlite3_stmt *st =
-        s ? db_stmt(r->db, "INSERT INTO attendance (lesson_id, student_id, status, justified, "
-                           "set_by) VALUES (:l, :s, :st, :j OR EXISTS (SELECT 1 FROM "
-                           "absence_notices n JOIN lessons l ON l.id = :l WHERE n.student_id = "
-                           ":s AND l.date BETWEEN n.from_date AND n.to_date), :by) ON CONFLICT "
-                           "DO UPDATE SET status = excluded.status, justified = "
-                           "excluded.justified, set_by = excluded.set_by")
-          : db_stmt(r->db, "DELETE FROM attendance WHERE lesson_id = :l AND student_id = :s");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":l", lesson);
-    db_bind_int(st, ":s", student);
-    if (s) {
-        db_bind_text(st, ":st", s);
-        db_bind_int(st, ":j", justified);
-        db_bind_int(st, ":by", r->caller.person_id);
-    }
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return reply_db_error(r);
-    if (s && journal_notify_lesson(r->db, student, lesson, "absence",
-                                   json_pack("{s:s}", "status", s)) != 0)
-        return reply_db_error(r);
-    if (s) { /* a notice may have justified it */
-        st = db_stmt(r->db, "SELECT justified FROM attendance WHERE lesson_id = :l AND "
-                            "student_id = :s");
-        if (st == NULL)
+    if (s == NULL) {
+        if (db_run(r->db, "DELETE FROM attendance WHERE lesson_id = :l AND student_id = :s",
+                   DB_ARGS(DB_INT(":l", lesson), DB_INT(":s", student))) != SQLITE_DONE)
             return reply_db_error(r);
-        db_bind_int(st, ":l", lesson);
-        db_bind_int(st, ":s", student);
-        if (db_step(st) == SQLITE_ROW)
-            justified = sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
+    } else {
+        int64_t j = 0;
+        if (db_run(r->db,
+                   "INSERT INTO attendance (lesson_id, student_id, status, justified, set_by) "
+                   "VALUES (:l, :s, :st, :j OR EXISTS (SELECT 1 FROM absence_notices n JOIN "
+                   "lessons l ON l.id = :l WHERE n.student_id = :s AND l.date BETWEEN "
+                   "n.from_date AND n.to_date), :by) ON CONFLICT DO UPDATE SET status = "
+                   "excluded.status, justified = excluded.justified, set_by = excluded.set_by",
+                   DB_ARGS(DB_INT(":l", lesson), DB_INT(":s", student), DB_TEXT(":st", s),
+                           DB_INT(":j", justified), DB_INT(":by", r->caller.person_id))) !=
+                SQLITE_DONE ||
+            journal_notify_lesson(r->db, student, lesson, "absence",
+                                  json_pack("{s:s}", "status", s)) != 0)
+            return reply_db_error(r);
+        /* a notice may have justified it */
+        if (db_int(r->db, &j,
+                   "SELECT justified FROM attendance WHERE lesson_id = :l AND student_id = :s",
+                   DB_ARGS(DB_INT(":l", lesson), DB_INT(":s", student))) != SQLITE_ROW)
+            return reply_db_error(r);
+        justified = (int)j;
     }
     return reply_json(r, 200,
                       json_pack("{s:I,s:I,s:O,s:b}", "lesson_id", (json_int_t)lesson, "student_id",

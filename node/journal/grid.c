@@ -242,38 +242,40 @@ static int grid_journal(struct req *r)
     return cache_reply_json(r, &key, 200, g.out);
 }
 
-/* GET /api/v1/students/{id}/marks?period=ID: marks by subject with weighted averages. */
-static int grid_student_marks(struct req *r)
+/* The subject entry of `id` in a student's marks, or NULL. */
+static json_t *subject_find(json_t *subjects, int64_t id)
 {
-    int64_t student = r->params[0], period;
-    if (req_query_id_or_respond(r, "period", &period) != 0)
-        return r->status;
-    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
-        return r->status;
-    struct cache_key key;
-    cache_key_begin(r, &key);
-    cache_key_student(r, &key, student);
-    if (cache_reply(r, &key))
-        return r->status;
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT s.id, s.name, m.id, m.lesson_id, m.value, f.code, f.name, m.weight, "
-               "m.comment, m.exam, l.date FROM enrollments e "
-               "JOIN lessons l ON l.class_id = e.class_id AND l.period_id = :p "
-               "JOIN subjects s ON s.id = l.subject_id "
-               "LEFT JOIN marks m ON m.lesson_id = l.id AND m.student_id = :s "
-               "LEFT JOIN control_forms f ON f.id = m.control_form_id "
-               "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
-               "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND "
-               "gm.student_id = :s)) ORDER BY s.name, l.date, l.number, m.id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":p", period);
-    json_t *subjects = json_array(), *cur = NULL;
+    size_t i;
+    json_t *sub;
+    json_array_foreach(subjects, i, sub)
+    {
+        if (json_integer_value(json_object_get(json_object_get(sub, "subject"), "id")) == id)
+            return sub;
+    }
+    return NULL;
+}
+
+/* The student's marks of the period by subject (every subject with a lesson in the period),
+ * each with its weighted average, appended to `subjects`. SQLITE_DONE or the failure's code. */
+static int student_marks_subjects(struct req *r, int64_t student, int64_t period, json_t *subjects)
+{
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT s.id, s.name, m.id, m.lesson_id, m.value, f.code, f.name, m.weight, "
+                 "m.comment, m.exam, l.date FROM enrollments e "
+                 "JOIN lessons l ON l.class_id = e.class_id AND l.period_id = :p "
+                 "JOIN subjects s ON s.id = l.subject_id "
+                 "LEFT JOIN marks m ON m.lesson_id = l.id AND m.student_id = :s "
+                 "LEFT JOIN control_forms f ON f.id = m.control_form_id "
+                 "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
+                 "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND "
+                 "gm.student_id = :s)) ORDER BY s.name, l.date, l.number, m.id",
+                 DB_ARGS(DB_INT(":s", student), DB_INT(":p", period)));
+    json_t *cur = NULL;
     struct average avg = {0};
     int64_t cur_id = 0;
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
+    while (db_next(st, &rc)) {
         if (sqlite3_column_int64(st, 0) != cur_id) {
             if (cur)
                 json_object_set_new(cur, "average", average_json(&avg));
@@ -289,73 +291,83 @@ static int grid_student_marks(struct req *r)
         json_array_append_new(json_object_get(cur, "marks"), m);
         average_add(&avg, db_col_text(st, 4), sqlite3_column_int(st, 7));
     }
-    sqlite3_reset(st);
     if (cur)
         json_object_set_new(cur, "average", average_json(&avg));
-    if (rc != SQLITE_DONE) {
-        json_decref(subjects);
-        return reply_db_error(r);
-    }
-    /* Attendance of the period per subject: absences, lateness, illness, and how many of the
-     * absences are not justified. */
-    st = db_stmt(r->db, "SELECT l.subject_id, sum(a.status = 'absent'), sum(a.status = 'late'), "
-                        "sum(a.status = 'ill'), sum(a.status <> 'late' AND NOT a.justified) FROM "
-                        "attendance a JOIN lessons l ON l.id = a.lesson_id WHERE a.student_id = "
-                        ":s AND l.period_id = :p GROUP BY l.subject_id");
-    if (st == NULL) {
-        json_decref(subjects);
-        return reply_db_error(r);
-    }
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":p", period);
+    return rc;
+}
+
+/* Attendance of the period per subject onto `subjects` (absences, lateness, illness, and how
+ * many of the absences are not justified), and the totals into *out (a new object).
+ * SQLITE_DONE or the failure's code. */
+static int student_marks_attendance(struct req *r, int64_t student, int64_t period,
+                                    json_t *subjects, json_t **out)
+{
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT l.subject_id, sum(a.status = 'absent'), sum(a.status = 'late'), "
+                 "sum(a.status = 'ill'), sum(a.status <> 'late' AND NOT a.justified) FROM "
+                 "attendance a JOIN lessons l ON l.id = a.lesson_id WHERE a.student_id = "
+                 ":s AND l.period_id = :p GROUP BY l.subject_id",
+                 DB_ARGS(DB_INT(":s", student), DB_INT(":p", period)));
     json_int_t total[4] = {0};
-    while ((rc = db_step(st)) == SQLITE_ROW) {
+    int rc;
+    while (db_next(st, &rc)) {
         json_int_t c[4];
         for (int k = 0; k < 4; k++)
             total[k] += c[k] = sqlite3_column_int64(st, k + 1);
-        size_t i;
-        json_t *sub;
-        json_array_foreach(subjects, i, sub)
-        {
-            json_t *sid = json_object_get(json_object_get(sub, "subject"), "id");
-            if (json_integer_value(sid) == sqlite3_column_int64(st, 0))
-                json_object_set_new(sub, "attendance",
-                                    json_pack("{s:I,s:I,s:I,s:I}", "absent", c[0], "late", c[1],
-                                              "ill", c[2], "unjustified", c[3]));
-        }
+        json_t *sub = subject_find(subjects, sqlite3_column_int64(st, 0));
+        if (sub)
+            json_object_set_new(sub, "attendance",
+                                json_pack("{s:I,s:I,s:I,s:I}", "absent", c[0], "late", c[1], "ill",
+                                          c[2], "unjustified", c[3]));
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(subjects);
-        return reply_db_error(r);
-    }
-    json_t *attendance = json_pack("{s:I,s:I,s:I,s:I}", "absent", total[0], "late", total[1], "ill",
-                                   total[2], "unjustified", total[3]);
+    *out = json_pack("{s:I,s:I,s:I,s:I}", "absent", total[0], "late", total[1], "ill", total[2],
+                     "unjustified", total[3]);
+    return rc;
+}
 
-    /* Period and final marks set by the teachers. */
-    st = db_stmt(r->db, "SELECT pm.subject_id, pm.value, pm.period_id FROM period_marks pm "
-                        "JOIN periods p ON p.year_id = pm.year_id AND p.id = :p WHERE "
-                        "pm.student_id = :s AND (pm.period_id = :p OR pm.period_id IS NULL)");
-    if (st == NULL) {
+/* The period and final marks the teachers set onto `subjects`. SQLITE_DONE or the code. */
+static int student_marks_period(struct req *r, int64_t student, int64_t period, json_t *subjects)
+{
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT pm.subject_id, pm.value, pm.period_id FROM period_marks pm "
+                 "JOIN periods p ON p.year_id = pm.year_id AND p.id = :p WHERE "
+                 "pm.student_id = :s AND (pm.period_id = :p OR pm.period_id IS NULL)",
+                 DB_ARGS(DB_INT(":s", student), DB_INT(":p", period)));
+    int rc;
+    while (db_next(st, &rc)) {
+        json_t *sub = subject_find(subjects, sqlite3_column_int64(st, 0));
+        if (sub)
+            json_object_set_new(
+                sub, sqlite3_column_type(st, 2) == SQLITE_NULL ? "final_mark" : "period_mark",
+                json_string(db_col_text(st, 1)));
+    }
+    return rc;
+}
+
+/* GET /api/v1/students/{id}/marks?period=ID: marks by subject with weighted averages,
+ * attendance and period marks. */
+static int grid_student_marks(struct req *r)
+{
+    int64_t student = r->params[0], period;
+    if (req_query_id_or_respond(r, "period", &period) != 0)
+        return r->status;
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_student(r, &key, student);
+    if (cache_reply(r, &key))
+        return r->status;
+    json_t *subjects = json_array(), *attendance = NULL;
+    if (student_marks_subjects(r, student, period, subjects) != SQLITE_DONE ||
+        student_marks_attendance(r, student, period, subjects, &attendance) != SQLITE_DONE ||
+        student_marks_period(r, student, period, subjects) != SQLITE_DONE) {
         json_decref(subjects);
         json_decref(attendance);
         return reply_db_error(r);
     }
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":p", period);
-    while (db_step(st) == SQLITE_ROW) {
-        size_t i;
-        json_t *sub;
-        json_array_foreach(subjects, i, sub)
-        {
-            json_t *sid = json_object_get(json_object_get(sub, "subject"), "id");
-            if (json_integer_value(sid) == sqlite3_column_int64(st, 0))
-                json_object_set_new(
-                    sub, sqlite3_column_type(st, 2) == SQLITE_NULL ? "final_mark" : "period_mark",
-                    json_string(db_col_text(st, 1)));
-        }
-    }
-    sqlite3_reset(st);
     return cache_reply_json(r, &key, 200,
                             json_pack("{s:I,s:I,s:o,s:o}", "student_id", (json_int_t)student,
                                       "period_id", (json_int_t)period, "subjects", subjects,
@@ -380,26 +392,25 @@ static int grid_plan(struct req *r)
     req_query(r, "form", form, sizeof(form));
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT weight FROM control_forms WHERE code = :c");
-    if (st == NULL)
+    int64_t w = 0;
+    int rc = db_int(r->db, &w, "SELECT weight FROM control_forms WHERE code = :c",
+                    DB_ARGS(DB_TEXT(":c", form)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return reply_db_error(r);
-    db_bind_text(st, ":c", form);
-    int weight = db_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_reset(st);
+    int weight = (int)w;
     if (weight == 0)
         return reply_error(r, 400, "bad_request", "unknown control form '%s'", form);
-    st = db_stmt(r->db, "SELECT m.value, m.weight FROM marks m JOIN lessons l ON l.id = "
-                        "m.lesson_id WHERE m.student_id = :s AND l.subject_id = :sub AND "
-                        "l.period_id = :p");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":sub", subject);
-    db_bind_int(st, ":p", period);
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT m.value, m.weight FROM marks m JOIN lessons l ON l.id = "
+                 "m.lesson_id WHERE m.student_id = :s AND l.subject_id = :sub AND "
+                 "l.period_id = :p",
+                 DB_ARGS(DB_INT(":s", student), DB_INT(":sub", subject), DB_INT(":p", period)));
     struct average avg = {0};
-    while (db_step(st) == SQLITE_ROW)
+    while (db_next(st, &rc))
         average_add(&avg, db_col_text(st, 0), sqlite3_column_int(st, 1));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r);
     /* n marks of value v at weight w reach the target when
      * (S + v*w*n) / (W + w*n) >= target, i.e. n >= (target*W - S) / (w*(v - target)). */
     json_t *options = json_array();

@@ -19,21 +19,16 @@ int journal_seed_forms(struct db *db, const struct mes_config *cfg, char *err, s
 {
     for (int i = 0; i < cfg->grading.nforms; i++) {
         const struct cfg_control_form *f = &cfg->grading.forms[i];
-        sqlite3_stmt *st = db_stmt(db, "INSERT INTO control_forms (code, name, weight) "
-                                       "VALUES (:c, :n, :w) ON CONFLICT (code) DO UPDATE "
-                                       "SET name = excluded.name, weight = excluded.weight");
-        if (st == NULL)
-            goto fail;
-        db_bind_text(st, ":c", f->code);
-        db_bind_text(st, ":n", f->name);
-        db_bind_int(st, ":w", f->weight);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            goto fail;
+        if (db_run(db,
+                   "INSERT INTO control_forms (code, name, weight) VALUES (:c, :n, :w) ON "
+                   "CONFLICT (code) DO UPDATE SET name = excluded.name, weight = excluded.weight",
+                   DB_ARGS(DB_TEXT(":c", f->code), DB_TEXT(":n", f->name),
+                           DB_INT(":w", f->weight))) != SQLITE_DONE) {
+            snprintf(err, errlen, "seeding control forms: %s", db_errmsg(db));
+            return -1;
+        }
     }
     return 0;
-fail:
-    snprintf(err, errlen, "seeding control forms: %s", db_errmsg(db));
-    return -1;
 }
 
 time_t journal_day(const char *s)
@@ -58,14 +53,11 @@ static bool holiday(const struct mes_config *cfg, const struct tm *tm)
 int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_t class_id,
                              int64_t period_id)
 {
-    sqlite3_stmt *st = db_stmt(db, "SELECT starts_on, ends_on FROM periods WHERE id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(db, "SELECT starts_on, ends_on FROM periods WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", period_id)));
+    int rc;
+    if (!db_next(st, &rc))
         return -1;
-    db_bind_int(st, ":id", period_id);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return -1;
-    }
     time_t from = journal_day(db_col_text(st, 0)), to = journal_day(db_col_text(st, 1));
     sqlite3_reset(st);
     if (from < 0 || to < 0)
@@ -79,17 +71,13 @@ int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_
             continue;
         char date[16];
         strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-        st = db_stmt(db, "INSERT INTO lessons (class_id, group_id, subject_id, teacher_id, "
-                         "period_id, date, number, room) SELECT class_id, group_id, subject_id, "
-                         "teacher_id, :p, :d, number, room FROM timetable WHERE class_id = :c "
-                         "AND weekday = :w ON CONFLICT DO NOTHING");
-        if (st == NULL)
-            return -1;
-        db_bind_int(st, ":p", period_id);
-        db_bind_text(st, ":d", date);
-        db_bind_int(st, ":c", class_id);
-        db_bind_int(st, ":w", weekday);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db,
+                   "INSERT INTO lessons (class_id, group_id, subject_id, teacher_id, period_id, "
+                   "date, number, room) SELECT class_id, group_id, subject_id, teacher_id, :p, "
+                   ":d, number, room FROM timetable WHERE class_id = :c AND weekday = :w ON "
+                   "CONFLICT DO NOTHING",
+                   DB_ARGS(DB_INT(":p", period_id), DB_TEXT(":d", date), DB_INT(":c", class_id),
+                           DB_INT(":w", weekday))) != SQLITE_DONE)
             return -1;
         created += db_changes(db);
     }

@@ -16,32 +16,33 @@
 #include "node.h"
 #include "school/school.h"
 
-/* The mark as JSON (for answers and history), or NULL when it does not exist. */
+/* The mark as JSON (for answers and history), or NULL when it does not exist or on a storage
+ * failure. */
 static json_t *mark_json(struct req *r, int64_t id)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT m.id, m.lesson_id, m.student_id, m.value, f.code, "
-                                      "f.name, m.weight, m.comment, m.exam, m.created_at, "
-                                      "m.updated_at FROM marks m JOIN control_forms f ON f.id = "
-                                      "m.control_form_id WHERE m.id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT m.id, m.lesson_id, m.student_id, m.value, f.code, f.name, "
+                                "m.weight, m.comment, m.exam, m.created_at, m.updated_at FROM "
+                                "marks m JOIN control_forms f ON f.id = m.control_form_id WHERE "
+                                "m.id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    if (!db_next(st, &rc))
         return NULL;
-    db_bind_int(st, ":id", id);
-    json_t *o = NULL;
-    if (db_step(st) == SQLITE_ROW)
-        o = json_pack("{s:I,s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b,s:I,s:I}", "id",
-                      (json_int_t)sqlite3_column_int64(st, 0), "lesson_id",
-                      (json_int_t)sqlite3_column_int64(st, 1), "student_id",
-                      (json_int_t)sqlite3_column_int64(st, 2), "value", db_col_text(st, 3),
-                      "control_form", "code", db_col_text(st, 4), "name", db_col_text(st, 5),
-                      "weight", sqlite3_column_int(st, 6), "comment", db_col_text(st, 7), "exam",
-                      sqlite3_column_int(st, 8), "created_at",
-                      (json_int_t)sqlite3_column_int64(st, 9), "updated_at",
-                      (json_int_t)sqlite3_column_int64(st, 10));
+    json_t *o =
+        json_pack("{s:I,s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b,s:I,s:I}", "id",
+                  (json_int_t)sqlite3_column_int64(st, 0), "lesson_id",
+                  (json_int_t)sqlite3_column_int64(st, 1), "student_id",
+                  (json_int_t)sqlite3_column_int64(st, 2), "value", db_col_text(st, 3),
+                  "control_form", "code", db_col_text(st, 4), "name", db_col_text(st, 5), "weight",
+                  sqlite3_column_int(st, 6), "comment", db_col_text(st, 7), "exam",
+                  sqlite3_column_int(st, 8), "created_at", (json_int_t)sqlite3_column_int64(st, 9),
+                  "updated_at", (json_int_t)sqlite3_column_int64(st, 10));
     sqlite3_reset(st);
     return o;
 }
 
-/* Records a change of a mark: old and new are stolen (either may be NULL). */
+/* Records a change of a mark: old and new are stolen (either may be NULL). 0 or -1. */
 static int history(struct req *r, int64_t mark, int64_t lesson, int64_t student, const char *action,
                    json_t *old, json_t *new)
 {
@@ -49,37 +50,27 @@ static int history(struct req *r, int64_t mark, int64_t lesson, int64_t student,
     char *n = new ? json_dumps(new, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(old);
     json_decref(new);
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO mark_history (mark_id, lesson_id, student_id, "
-                                      "action, old, new, by_person) VALUES (:m, :l, :s, :a, :o, "
-                                      ":n, :by)");
-    int rc = -1;
-    if (st != NULL) {
-        db_bind_int(st, ":m", mark);
-        db_bind_int(st, ":l", lesson);
-        db_bind_int(st, ":s", student);
-        db_bind_text(st, ":a", action);
-        db_bind_text(st, ":o", o);
-        db_bind_text(st, ":n", n);
-        db_bind_int(st, ":by", r->caller.person_id);
-        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-    }
+    int rc = db_run(r->db,
+                    "INSERT INTO mark_history (mark_id, lesson_id, student_id, action, old, new, "
+                    "by_person) VALUES (:m, :l, :s, :a, :o, :n, :by)",
+                    DB_ARGS(DB_INT(":m", mark), DB_INT(":l", lesson), DB_INT(":s", student),
+                            DB_TEXT(":a", action), DB_TEXT(":o", o), DB_TEXT(":n", n),
+                            DB_INT(":by", r->caller.person_id)));
     free(o);
     free(n);
-    return rc;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Control form id and default weight by code; 0 when unknown. */
+/* Control form id and default weight by code; 0 when unknown, -1 on a storage failure. */
 static int64_t form_by_code(struct req *r, const char *code, int *weight)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, weight FROM control_forms WHERE code = :c");
-    if (st == NULL)
-        return -1;
-    db_bind_text(st, ":c", code);
-    int64_t id = 0;
-    if (db_step(st) == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        *weight = sqlite3_column_int(st, 1);
-    }
+    sqlite3_stmt *st = db_query(r->db, "SELECT id, weight FROM control_forms WHERE code = :c",
+                                DB_ARGS(DB_TEXT(":c", code)));
+    int rc;
+    if (!db_next(st, &rc))
+        return rc == SQLITE_DONE ? 0 : -1;
+    int64_t id = sqlite3_column_int64(st, 0);
+    *weight = sqlite3_column_int(st, 1);
     sqlite3_reset(st);
     return id;
 }
@@ -116,20 +107,13 @@ static int marks_create(struct req *r)
     if (form_id <= 0)
         return form_id < 0 ? reply_db_error(r)
                            : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO marks (lesson_id, student_id, value, "
-                                      "control_form_id, weight, comment, exam, created_by) "
-                                      "VALUES (:l, :s, :v, :f, :w, :c, :e, :by)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":l", lesson);
-    db_bind_int(st, ":s", student);
-    db_bind_text(st, ":v", value);
-    db_bind_int(st, ":f", form_id);
-    db_bind_int(st, ":w", weight ? weight : default_weight);
-    db_bind_text(st, ":c", comment);
-    db_bind_int(st, ":e", exam);
-    db_bind_int(st, ":by", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO marks (lesson_id, student_id, value, control_form_id, weight, "
+               "comment, exam, created_by) VALUES (:l, :s, :v, :f, :w, :c, :e, :by)",
+               DB_ARGS(DB_INT(":l", lesson), DB_INT(":s", student), DB_TEXT(":v", value),
+                       DB_INT(":f", form_id), DB_INT(":w", weight ? weight : default_weight),
+                       DB_TEXT(":c", comment), DB_INT(":e", exam),
+                       DB_INT(":by", r->caller.person_id))) != SQLITE_DONE)
         return reply_db_error(r);
     int64_t id = db_last_id(r->db);
     json_t *mark = mark_json(r, id);
@@ -144,21 +128,23 @@ static int marks_create(struct req *r)
     return reply_json(r, 201, mark);
 }
 
-/* The lesson of a mark, after checking the caller may write it. */
+/* The lesson of a mark, after checking the caller may write it. 0; -1 after answering 404,
+ * 403 or 500. */
 static int mark_lesson_or_respond(struct req *r, int64_t mark, struct lesson_ref *l,
                                   int64_t *student)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id, student_id FROM marks WHERE id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(r->db, "SELECT lesson_id, student_id FROM marks WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", mark)));
+    int rc;
+    if (!db_next(st, &rc)) {
+        if (rc == SQLITE_DONE)
+            return reply_error(r, 404, "not_found", "no such mark"), -1;
         return reply_db_error(r), -1;
-    db_bind_int(st, ":id", mark);
-    int rc = db_step(st);
-    int64_t lesson = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    }
+    int64_t lesson = sqlite3_column_int64(st, 0);
     if (student)
-        *student = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+        *student = sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
-    if (lesson == 0)
-        return reply_error(r, 404, "not_found", "no such mark"), -1;
     return authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, l);
 }
 
@@ -187,29 +173,18 @@ static int marks_update(struct req *r)
         return form_id < 0 ? reply_db_error(r)
                            : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
     json_t *old = mark_json(r, id);
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE marks SET value = coalesce(:v, value), "
-                                      "control_form_id = coalesce(:f, control_form_id), "
-                                      "weight = coalesce(:w, weight), comment = coalesce(:c, "
-                                      "comment), exam = CASE WHEN :e < 0 THEN exam ELSE :e END, "
-                                      "updated_at = unixepoch() WHERE id = :id");
-    if (st == NULL || old == NULL) {
-        json_decref(old);
+    if (old == NULL)
         return reply_db_error(r);
-    }
-    db_bind_text(st, ":v", value);
-    if (form_id)
-        db_bind_int(st, ":f", form_id);
-    else
-        db_bind_null(st, ":f");
     /* A new control form brings its weight unless one is given. */
-    if (weight || form_id)
-        db_bind_int(st, ":w", weight ? weight : default_weight);
-    else
-        db_bind_null(st, ":w");
-    db_bind_text(st, ":c", comment);
-    db_bind_int(st, ":e", exam);
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE) {
+    int64_t new_weight = weight ? weight : form_id ? default_weight : 0;
+    if (db_run(r->db,
+               "UPDATE marks SET value = coalesce(:v, value), control_form_id = "
+               "coalesce(nullif(:f, 0), control_form_id), weight = coalesce(nullif(:w, 0), "
+               "weight), comment = coalesce(:c, comment), exam = CASE WHEN :e < 0 THEN exam "
+               "ELSE :e END, updated_at = unixepoch() WHERE id = :id",
+               DB_ARGS(DB_TEXT(":v", value), DB_INT(":f", form_id), DB_INT(":w", new_weight),
+                       DB_TEXT(":c", comment), DB_INT(":e", exam), DB_INT(":id", id))) !=
+        SQLITE_DONE) {
         json_decref(old);
         return reply_db_error(r);
     }
@@ -239,13 +214,14 @@ static int marks_delete(struct req *r)
     if (mark_lesson_or_respond(r, id, &l, &student) != 0)
         return r->status;
     json_t *old = mark_json(r, id);
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM marks WHERE id = :id");
-    if (st == NULL || old == NULL) {
+    if (old == NULL)
+        return reply_db_error(r);
+    if (db_run(r->db, "DELETE FROM marks WHERE id = :id", DB_ARGS(DB_INT(":id", id))) !=
+        SQLITE_DONE) {
         json_decref(old);
         return reply_db_error(r);
     }
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE || history(r, id, l.id, student, "delete", old, NULL))
+    if (history(r, id, l.id, student, "delete", old, NULL) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
@@ -254,27 +230,25 @@ static int marks_delete(struct req *r)
 static int marks_history(struct req *r)
 {
     int64_t id = r->params[0];
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT h.lesson_id, c.institution_id FROM mark_history h "
-                                      "JOIN lessons l ON l.id = h.lesson_id JOIN classes c ON "
-                                      "c.id = l.class_id WHERE h.mark_id = :id LIMIT 1");
-    if (st == NULL)
+    int64_t inst = 0;
+    int rc = db_int(r->db, &inst,
+                    "SELECT c.institution_id FROM mark_history h JOIN lessons l ON l.id = "
+                    "h.lesson_id JOIN classes c ON c.id = l.class_id WHERE h.mark_id = :id "
+                    "LIMIT 1",
+                    DB_ARGS(DB_INT(":id", id)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return reply_db_error(r);
-    db_bind_int(st, ":id", id);
-    int rc = db_step(st);
-    int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-    sqlite3_reset(st);
     if (inst == 0)
         return reply_error(r, 404, "not_found", "no such mark");
     if (!caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, inst))
         return reply_error(r, 403, "forbidden", "the trail is for the school's admin");
-    st = db_stmt(r->db, "SELECT h.action, h.old, h.new, h.at, p.id, p.last_name, p.first_name, "
-                        "p.middle_name FROM mark_history h JOIN persons p ON p.id = h.by_person "
-                        "WHERE h.mark_id = :id ORDER BY h.id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", id);
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT h.action, h.old, h.new, h.at, p.id, p.last_name, "
+                                "p.first_name, p.middle_name FROM mark_history h JOIN persons p "
+                                "ON p.id = h.by_person WHERE h.mark_id = :id ORDER BY h.id",
+                                DB_ARGS(DB_INT(":id", id)));
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_next(st, &rc)) {
         json_t *old = json_loads(db_col_text(st, 1), 0, NULL);
         json_t *new = json_loads(db_col_text(st, 2), 0, NULL);
         json_array_append_new(items, json_pack("{s:s,s:o,s:o,s:I,s:{s:I,s:o}}", "action",
@@ -284,22 +258,21 @@ static int marks_history(struct req *r)
                                                (json_int_t)sqlite3_column_int64(st, 4), "name",
                                                school_person_name(st, 5)));
     }
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
 /* The current class of a student, or 0 (none) / -1 (error). */
 static int64_t student_class(struct req *r, int64_t student)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT class_id FROM enrollments WHERE student_id = :s "
-                                      "AND left_on IS NULL");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":s", student);
-    int rc = db_step(st);
-    int64_t c = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(st);
-    return c;
+    int64_t c = 0;
+    int rc = db_int(r->db, &c,
+                    "SELECT class_id FROM enrollments WHERE student_id = :s AND left_on IS NULL",
+                    DB_ARGS(DB_INT(":s", student)));
+    return rc == SQLITE_ROW ? c : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* PUT /api/v1/period-marks {student_id, subject_id, period_id (null: the final mark of the
@@ -323,36 +296,30 @@ static int marks_period_set(struct req *r)
     if (authz_teaching_or_respond(r, class_id, subject, false) != 0)
         return r->status;
     /* The period (when given) must be of the class's year. */
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT c.year_id FROM classes c WHERE c.id = :c AND "
-                                      "(:p = 0 OR EXISTS (SELECT 1 FROM periods p WHERE p.id = "
-                                      ":p AND p.year_id = c.year_id))");
-    if (st == NULL)
+    int64_t p = json_is_integer(period) ? json_integer_value(period) : 0, year = 0;
+    int rc = db_int(r->db, &year,
+                    "SELECT c.year_id FROM classes c WHERE c.id = :c AND (:p = 0 OR EXISTS "
+                    "(SELECT 1 FROM periods p WHERE p.id = :p AND p.year_id = c.year_id))",
+                    DB_ARGS(DB_INT(":c", class_id), DB_INT(":p", p)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return reply_db_error(r);
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":p", json_is_integer(period) ? json_integer_value(period) : 0);
-    int rc = db_step(st);
-    int64_t year = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
     if (year == 0)
         return reply_error(r, 400, "bad_request", "the period is not in the class's year");
-    st = json_is_null(value)
-             ? db_stmt(r->db, "DELETE FROM period_marks WHERE student_id = :s AND subject_id = "
-                              ":sub AND year_id = :y AND coalesce(period_id, 0) = :p")
-             : db_stmt(r->db, "INSERT INTO period_marks (student_id, subject_id, year_id, "
-                              "period_id, value, set_by) VALUES (:s, :sub, :y, nullif(:p, 0), "
-                              ":v, :by) ON CONFLICT DO UPDATE SET value = excluded.value, "
-                              "set_by = excluded.set_by, set_at = unixepoch()");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":sub", subject);
-    db_bind_int(st, ":y", year);
-    db_bind_int(st, ":p", json_is_integer(period) ? json_integer_value(period) : 0);
-    if (!json_is_null(value)) {
-        db_bind_text(st, ":v", json_string_value(value));
-        db_bind_int(st, ":by", r->caller.person_id);
-    }
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    rc = json_is_null(value)
+             ? db_run(r->db,
+                      "DELETE FROM period_marks WHERE student_id = :s AND subject_id = :sub AND "
+                      "year_id = :y AND coalesce(period_id, 0) = :p",
+                      DB_ARGS(DB_INT(":s", student), DB_INT(":sub", subject), DB_INT(":y", year),
+                              DB_INT(":p", p)))
+             : db_run(r->db,
+                      "INSERT INTO period_marks (student_id, subject_id, year_id, period_id, "
+                      "value, set_by) VALUES (:s, :sub, :y, nullif(:p, 0), :v, :by) ON CONFLICT "
+                      "DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = "
+                      "unixepoch()",
+                      DB_ARGS(DB_INT(":s", student), DB_INT(":sub", subject), DB_INT(":y", year),
+                              DB_INT(":p", p), DB_TEXT(":v", json_string_value(value)),
+                              DB_INT(":by", r->caller.person_id)));
+    if (rc != SQLITE_DONE)
         return reply_db_error(r);
     char object[48];
     snprintf(object, sizeof(object), "person/%lld", (long long)student);
@@ -364,16 +331,18 @@ static int marks_period_set(struct req *r)
 /* GET /api/v1/control-forms: the region's control forms and their default weights. */
 static int marks_forms(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT code, name, weight FROM control_forms ORDER BY "
-                                      "weight, id");
-    if (st == NULL)
-        return reply_db_error(r);
+    sqlite3_stmt *st =
+        db_query(r->db, "SELECT code, name, weight FROM control_forms ORDER BY weight, id", NULL);
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(items,
                               json_pack("{s:s,s:s,s:i}", "code", db_col_text(st, 0), "name",
                                         db_col_text(st, 1), "weight", sqlite3_column_int(st, 2)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     const struct mes_config *cfg = &r->node->cfg;
     return reply_json(r, 200,
                       json_pack("{s:o,s:{s:i,s:i,s:b}}", "items", items, "scale", "min",
