@@ -48,12 +48,13 @@ static int school_classes(struct req *r)
     int64_t inst = r->params[0];
     if (authz_institution_or_respond(r, inst, AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " CLASS_COLUMNS " FROM classes c "
-                                      "LEFT JOIN persons t ON t.id = c.class_teacher_id "
-                                      "WHERE c.institution_id = :id ORDER BY c.grade, c.letter");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT " CLASS_COLUMNS " FROM classes c "
+                                "LEFT JOIN persons t ON t.id = c.class_teacher_id "
+                                "WHERE c.institution_id = :id ORDER BY c.grade, c.letter",
+                                DB_ARGS(DB_INT(":id", inst)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":id", inst);
     return reply_rows(r, st, class_row);
 }
 
@@ -87,12 +88,13 @@ static const char class_students_sql[] =
 
 static int reply_class(struct req *r, int status, int64_t id)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " CLASS_COLUMNS " FROM classes c "
-                                      "LEFT JOIN persons t ON t.id = c.class_teacher_id "
-                                      "WHERE c.id = :id");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT " CLASS_COLUMNS " FROM classes c "
+                                "LEFT JOIN persons t ON t.id = c.class_teacher_id "
+                                "WHERE c.id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":id", id);
     int rc = db_step(st);
     json_t *o = rc == SQLITE_ROW ? class_row(st) : NULL;
     sqlite3_reset(st);
@@ -132,10 +134,9 @@ static int school_class_students(struct req *r)
 {
     if (authz_class_or_respond(r, r->params[0], AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, class_students_sql);
+    sqlite3_stmt *st = db_query(r->db, class_students_sql, DB_ARGS(DB_INT(":id", r->params[0])));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":id", r->params[0]);
     return reply_rows(r, st, person_row);
 }
 
@@ -178,19 +179,11 @@ static int school_class_create(struct req *r)
                      : reply_error(r, 400, "bad_request", "no academic year %lld", (long long)year);
     if (teacher && class_teacher_ok_or_respond(r, teacher, inst) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO classes (institution_id, year_id, grade, "
-                                      "letter, class_teacher_id) VALUES (:i, :y, :g, :l, :t)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":i", inst);
-    db_bind_int(st, ":y", year);
-    db_bind_int(st, ":g", grade);
-    db_bind_text(st, ":l", letter);
-    if (teacher)
-        db_bind_int(st, ":t", teacher);
-    else
-        db_bind_null(st, ":t");
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO classes (institution_id, year_id, grade, letter, class_teacher_id) "
+               "VALUES (:i, :y, :g, :l, nullif(:t, 0))",
+               DB_ARGS(DB_INT(":i", inst), DB_INT(":y", year), DB_INT(":g", grade),
+                       DB_TEXT(":l", letter), DB_INT(":t", teacher))) != SQLITE_DONE)
         return school_reply_write_error(r, "class");
     int64_t id = db_last_id(r->db);
     if (school_audit_or_respond(r, inst, "class.create", "class", id, json_deep_copy(r->body)) != 0)
@@ -217,19 +210,12 @@ static int school_class_patch(struct req *r)
     if (teacher && json_is_integer(teacher) &&
         class_teacher_ok_or_respond(r, json_integer_value(teacher), inst) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE classes SET letter = coalesce(:l, letter), "
-                                      "class_teacher_id = CASE WHEN :set THEN :t ELSE "
-                                      "class_teacher_id END WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":l", letter);
-    db_bind_int(st, ":set", teacher != NULL);
-    if (teacher && json_is_integer(teacher))
-        db_bind_int(st, ":t", json_integer_value(teacher));
-    else
-        db_bind_null(st, ":t");
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    int64_t t = teacher && json_is_integer(teacher) ? json_integer_value(teacher) : 0;
+    if (db_run(r->db,
+               "UPDATE classes SET letter = coalesce(:l, letter), class_teacher_id = CASE WHEN "
+               ":set THEN nullif(:t, 0) ELSE class_teacher_id END WHERE id = :id",
+               DB_ARGS(DB_TEXT(":l", letter), DB_INT(":set", teacher != NULL), DB_INT(":t", t),
+                       DB_INT(":id", id))) != SQLITE_DONE)
         return school_reply_write_error(r, "class");
     if (school_audit_or_respond(r, inst, "class.update", "class", id, json_deep_copy(r->body)) != 0)
         return r->status;
@@ -263,25 +249,18 @@ static int school_group_create(struct req *r)
     }
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO groups (class_id, name) VALUES (:c, :n)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":c", class_id);
-    db_bind_text(st, ":n", name);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "INSERT INTO groups (class_id, name) VALUES (:c, :n)",
+               DB_ARGS(DB_INT(":c", class_id), DB_TEXT(":n", name))) != SQLITE_DONE)
         return school_reply_write_error(r, "group");
     int64_t id = db_last_id(r->db);
     json_array_foreach(students, i, v)
     {
-        st = db_stmt(r->db, "INSERT INTO group_members (group_id, student_id) SELECT :g, "
-                            "student_id FROM enrollments WHERE student_id = :s AND class_id = :c "
-                            "AND left_on IS NULL");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":g", id);
-        db_bind_int(st, ":s", json_integer_value(v));
-        db_bind_int(st, ":c", class_id);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(r->db,
+                   "INSERT INTO group_members (group_id, student_id) SELECT :g, "
+                   "student_id FROM enrollments WHERE student_id = :s AND class_id = :c "
+                   "AND left_on IS NULL",
+                   DB_ARGS(DB_INT(":g", id), DB_INT(":s", json_integer_value(v)),
+                           DB_INT(":c", class_id))) != SQLITE_DONE)
             return school_reply_write_error(r, "group member");
         if (db_changes(r->db) != 1)
             return reply_error(r, 400, "bad_request", "student %lld is not in this class",
@@ -313,48 +292,31 @@ static int school_assignment_create(struct req *r)
                                    "person %lld is not on the staff of this institution",
                                    (long long)teacher);
     if (group) {
-        sqlite3_stmt *g = db_stmt(r->db, "SELECT class_id FROM groups WHERE id = :id");
-        if (g == NULL)
+        int64_t gc = 0;
+        int rc = db_int(r->db, &gc, "SELECT class_id FROM groups WHERE id = :id",
+                        DB_ARGS(DB_INT(":id", group)));
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             return reply_db_error(r);
-        db_bind_int(g, ":id", group);
-        int rc = db_step(g);
-        int64_t gc = rc == SQLITE_ROW ? sqlite3_column_int64(g, 0) : 0;
-        sqlite3_reset(g);
         if (gc != class_id)
             return reply_error(r, 400, "bad_request", "group %lld is not a group of this class",
                                (long long)group);
     }
     /* The table's UNIQUE does not catch repeats of a whole-class assignment (NULL group_id
      * values are distinct to SQL), so look first. */
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t "
-                                      "AND class_id = :c AND subject_id = :s AND group_id IS :g");
-    if (st == NULL)
+    int dup = db_exists(r->db,
+                        "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t AND class_id = "
+                        ":c AND subject_id = :s AND group_id IS nullif(:g, 0)",
+                        DB_ARGS(DB_INT(":t", teacher), DB_INT(":c", class_id),
+                                DB_INT(":s", subject), DB_INT(":g", group)));
+    if (dup < 0)
         return reply_db_error(r);
-    db_bind_int(st, ":t", teacher);
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject);
-    if (group)
-        db_bind_int(st, ":g", group);
-    else
-        db_bind_null(st, ":g");
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
+    if (dup)
         return reply_error(r, 409, "conflict", "this teacher already teaches that subject there");
-    if (rc != SQLITE_DONE)
-        return reply_db_error(r);
-    st = db_stmt(r->db, "INSERT INTO teaching_assignments (teacher_id, class_id, subject_id, "
-                        "group_id) VALUES (:t, :c, :s, :g)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":t", teacher);
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject);
-    if (group)
-        db_bind_int(st, ":g", group);
-    else
-        db_bind_null(st, ":g");
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO teaching_assignments (teacher_id, class_id, subject_id, group_id) "
+               "VALUES (:t, :c, :s, nullif(:g, 0))",
+               DB_ARGS(DB_INT(":t", teacher), DB_INT(":c", class_id), DB_INT(":s", subject),
+                       DB_INT(":g", group))) != SQLITE_DONE)
         return school_reply_write_error(r, "assignment");
     int64_t id = db_last_id(r->db);
     if (school_audit_or_respond(r, inst, "assignment.create", "assignment", id,
@@ -372,10 +334,10 @@ static int school_assignment_create(struct req *r)
 static int school_assignment_delete(struct req *r)
 {
     int64_t id = r->params[0];
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT class_id FROM teaching_assignments WHERE id = :id");
+    sqlite3_stmt *st = db_query(r->db, "SELECT class_id FROM teaching_assignments WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":id", id);
     int rc = db_step(st);
     int64_t class_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -384,11 +346,8 @@ static int school_assignment_delete(struct req *r)
                                  : reply_db_error(r);
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
-    st = db_stmt(r->db, "DELETE FROM teaching_assignments WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "DELETE FROM teaching_assignments WHERE id = :id",
+               DB_ARGS(DB_INT(":id", id))) != SQLITE_DONE)
         return reply_db_error(r);
     if (school_audit_or_respond(r, school_class_institution(r, class_id), "assignment.delete",
                                 "assignment", id, NULL) != 0)
@@ -415,11 +374,12 @@ static int school_enrollment_create(struct req *r)
     if (e <= 0)
         return e < 0 ? reply_db_error(r) : reply_error(r, 404, "not_found", "no such person");
     /* A transfer: the school the student leaves must agree too. */
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT class_id, enrolled_on FROM enrollments "
-                                      "WHERE student_id = :s AND left_on IS NULL");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT class_id, enrolled_on FROM enrollments "
+                                "WHERE student_id = :s AND left_on IS NULL",
+                                DB_ARGS(DB_INT(":s", student)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":s", student);
     int rc = db_step(st);
     int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     bool too_early = rc == SQLITE_ROW && strcmp(on, db_col_text(st, 1)) < 0;
@@ -434,23 +394,17 @@ static int school_enrollment_create(struct req *r)
         return reply_error(r, 400, "bad_request",
                            "enrolled_on is before the start of the current enrollment");
     if (old) {
-        st = db_stmt(r->db, "UPDATE enrollments SET left_on = :on WHERE student_id = :s AND "
-                            "left_on IS NULL");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_text(st, ":on", on);
-        db_bind_int(st, ":s", student);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(r->db,
+                   "UPDATE enrollments SET left_on = :on WHERE student_id = :s AND "
+                   "left_on IS NULL",
+                   DB_ARGS(DB_TEXT(":on", on), DB_INT(":s", student))) != SQLITE_DONE)
             return reply_db_error(r);
     }
-    st = db_stmt(r->db, "INSERT INTO enrollments (student_id, class_id, enrolled_on) "
-                        "VALUES (:s, :c, :on)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":c", class_id);
-    db_bind_text(st, ":on", on);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO enrollments (student_id, class_id, enrolled_on) "
+               "VALUES (:s, :c, :on)",
+               DB_ARGS(DB_INT(":s", student), DB_INT(":c", class_id), DB_TEXT(":on", on))) !=
+        SQLITE_DONE)
         return school_reply_write_error(r, "enrollment");
     int64_t id = db_last_id(r->db);
     json_t *detail = json_deep_copy(r->body);

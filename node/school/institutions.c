@@ -26,7 +26,8 @@ static json_t *municipality_row(sqlite3_stmt *st)
 /* GET /api/v1/municipalities: every municipality, for any user. */
 static int school_municipalities(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, name, okato FROM municipalities ORDER BY name");
+    sqlite3_stmt *st =
+        db_query(r->db, "SELECT id, name, okato FROM municipalities ORDER BY name", NULL);
     return st ? reply_rows(r, st, municipality_row) : reply_db_error(r);
 }
 
@@ -38,12 +39,8 @@ static int school_municipality_create(struct req *r)
         return r->status;
     if (!school_text_ok(name, 1, 200) || !school_text_ok(okato, 0, 20))
         return reply_error(r, 400, "bad_request", "name must be 1-200 characters, okato 0-20");
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO municipalities (name, okato) VALUES (:n, :o)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":n", name);
-    db_bind_text(st, ":o", okato);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "INSERT INTO municipalities (name, okato) VALUES (:n, :o)",
+               DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":o", okato))) != SQLITE_DONE)
         return school_reply_write_error(r, "municipality");
     int64_t id = db_last_id(r->db);
     if (school_audit_or_respond(r, 0, "municipality.create", "municipality", id,
@@ -74,20 +71,23 @@ static json_t *institution_row(sqlite3_stmt *st)
 /* GET /api/v1/institutions: every institution with its counts, for any user. */
 static int school_institutions(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
-                                      "JOIN municipalities m ON m.id = i.municipality_id "
-                                      "ORDER BY m.name, i.short_name");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
+                                "JOIN municipalities m ON m.id = i.municipality_id "
+                                "ORDER BY m.name, i.short_name",
+                                NULL);
     return st ? reply_rows(r, st, institution_row) : reply_db_error(r);
 }
 
 static int reply_institution(struct req *r, int status, int64_t id)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
-                                      "JOIN municipalities m ON m.id = i.municipality_id "
-                                      "WHERE i.id = :id");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
+                                "JOIN municipalities m ON m.id = i.municipality_id "
+                                "WHERE i.id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":id", id);
     int rc = db_step(st);
     json_t *o = rc == SQLITE_ROW ? institution_row(st) : NULL;
     sqlite3_reset(st);
@@ -122,16 +122,11 @@ static int school_institution_create(struct req *r)
         return reply_db_error(r);
     if (e == 0)
         return reply_error(r, 400, "bad_request", "no municipality %lld", (long long)mun);
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO institutions (municipality_id, kind, name, "
-                                      "short_name, address) VALUES (:m, :k, :n, :s, :a)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":m", mun);
-    db_bind_text(st, ":k", kind);
-    db_bind_text(st, ":n", name);
-    db_bind_text(st, ":s", short_name);
-    db_bind_text(st, ":a", address);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO institutions (municipality_id, kind, name, "
+               "short_name, address) VALUES (:m, :k, :n, :s, :a)",
+               DB_ARGS(DB_INT(":m", mun), DB_TEXT(":k", kind), DB_TEXT(":n", name),
+                       DB_TEXT(":s", short_name), DB_TEXT(":a", address))) != SQLITE_DONE)
         return school_reply_write_error(r, "institution");
     int64_t id = db_last_id(r->db);
     if (school_audit_or_respond(r, id, "institution.create", "institution", id,
@@ -156,16 +151,12 @@ static int school_institution_patch(struct req *r)
                            "name 1-300, short_name 1-100, address 0-300 characters");
     if (authz_institution_or_respond(r, id, AUTHZ_WRITE) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE institutions SET name = coalesce(:n, name), "
-                                      "short_name = coalesce(:s, short_name), "
-                                      "address = coalesce(:a, address) WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":n", name);
-    db_bind_text(st, ":s", short_name);
-    db_bind_text(st, ":a", address);
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "UPDATE institutions SET name = coalesce(:n, name), "
+               "short_name = coalesce(:s, short_name), "
+               "address = coalesce(:a, address) WHERE id = :id",
+               DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":s", short_name), DB_TEXT(":a", address),
+                       DB_INT(":id", id))) != SQLITE_DONE)
         return school_reply_write_error(r, "institution");
     if (school_audit_or_respond(r, id, "institution.update", "institution", id,
                                 json_deep_copy(r->body)))
@@ -177,16 +168,18 @@ static int school_institution_patch(struct req *r)
 
 static int school_years(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT y.id, y.name, y.starts_on, y.ends_on, p.id, "
-                                      "p.number, p.name, p.starts_on, p.ends_on "
-                                      "FROM academic_years y LEFT JOIN periods p "
-                                      "ON p.year_id = y.id ORDER BY y.starts_on, p.number");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT y.id, y.name, y.starts_on, y.ends_on, p.id, "
+                                "p.number, p.name, p.starts_on, p.ends_on "
+                                "FROM academic_years y LEFT JOIN periods p "
+                                "ON p.year_id = y.id ORDER BY y.starts_on, p.number",
+                                NULL);
     if (st == NULL)
         return reply_db_error(r);
     json_t *items = json_array(), *year = NULL;
     int64_t last = 0;
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
+    while (db_next(st, &rc)) {
         if (sqlite3_column_int64(st, 0) != last) {
             last = sqlite3_column_int64(st, 0);
             year = json_pack("{s:I,s:s,s:s,s:s,s:[]}", "id", (json_int_t)last, "name",
@@ -239,8 +232,8 @@ static json_t *subject_row(sqlite3_stmt *st)
 /* GET /api/v1/subjects: the federal and regional subjects. */
 static int school_subjects(struct req *r)
 {
-    sqlite3_stmt *st =
-        db_stmt(r->db, "SELECT id, code, name, regional FROM subjects ORDER BY regional, id");
+    sqlite3_stmt *st = db_query(
+        r->db, "SELECT id, code, name, regional FROM subjects ORDER BY regional, id", NULL);
     return st ? reply_rows(r, st, subject_row) : reply_db_error(r);
 }
 
@@ -256,13 +249,8 @@ static int school_subject_create(struct req *r)
     if (!ok)
         return reply_error(r, 400, "bad_request",
                            "code: 1-32 of a-z 0-9 _; name: 1-120 characters");
-    sqlite3_stmt *st =
-        db_stmt(r->db, "INSERT INTO subjects (code, name, regional) VALUES (:c, :n, 1)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":c", code);
-    db_bind_text(st, ":n", name);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "INSERT INTO subjects (code, name, regional) VALUES (:c, :n, 1)",
+               DB_ARGS(DB_TEXT(":c", code), DB_TEXT(":n", name))) != SQLITE_DONE)
         return school_reply_write_error(r, "subject");
     int64_t id = db_last_id(r->db);
     if (school_audit_or_respond(r, 0, "subject.create", "subject", id,

@@ -124,16 +124,15 @@ static int roles_allowed_or_respond(struct req *r, json_t *roles, int64_t *audit
 
 static int reply_person(struct req *r, int status, int64_t id)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
-                                      "p.birth_date, a.id, a.login FROM persons p LEFT JOIN "
-                                      "accounts a ON a.person_id = p.id WHERE p.id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", id);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return reply_error(r, 404, "not_found", "no such person");
-    }
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
+                                "p.birth_date, a.id, a.login FROM persons p LEFT JOIN "
+                                "accounts a ON a.person_id = p.id WHERE p.id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    if (!db_next(st, &rc))
+        return rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such person")
+                                 : reply_db_error(r);
     json_t *o = json_pack(
         "{s:I,s:o,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "name", school_person_name(st, 1),
         "last_name", db_col_text(st, 1), "first_name", db_col_text(st, 2), "middle_name",
@@ -146,21 +145,21 @@ static int reply_person(struct req *r, int status, int64_t id)
                                       db_col_text(st, 6), "roles"));
     sqlite3_reset(st);
     if (account) {
-        st = db_stmt(r->db, "SELECT role, institution_id FROM role_grants WHERE account_id = :a "
-                            "ORDER BY role, institution_id");
-        if (st == NULL) {
-            json_decref(o);
-            return reply_db_error(r);
-        }
-        db_bind_int(st, ":a", account);
+        st = db_query(r->db,
+                      "SELECT role, institution_id FROM role_grants WHERE account_id = :a "
+                      "ORDER BY role, institution_id",
+                      DB_ARGS(DB_INT(":a", account)));
         json_t *roles = json_object_get(json_object_get(o, "account"), "roles");
-        while (db_step(st) == SQLITE_ROW) {
+        while (db_next(st, &rc)) {
             json_t *g = json_pack("{s:s}", "role", db_col_text(st, 0));
             if (sqlite3_column_type(st, 1) != SQLITE_NULL)
                 json_object_set_new(g, "institution_id", json_integer(sqlite3_column_int64(st, 1)));
             json_array_append_new(roles, g);
         }
-        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            json_decref(o);
+            return reply_db_error(r);
+        }
     }
     return reply_json(r, status, o);
 }
@@ -298,14 +297,11 @@ static int school_staff_add(struct req *r)
         return reply_error(r, 400, "bad_request", "position must be 1-100 characters");
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO staff (person_id, institution_id, position) "
-                                      "VALUES (:p, :i, :pos)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":p", person);
-    db_bind_int(st, ":i", inst);
-    db_bind_text(st, ":pos", position);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO staff (person_id, institution_id, position) "
+               "VALUES (:p, :i, :pos)",
+               DB_ARGS(DB_INT(":p", person), DB_INT(":i", inst), DB_TEXT(":pos", position))) !=
+        SQLITE_DONE)
         return school_reply_write_error(r, "staff member");
     if (school_audit_or_respond(r, inst, "staff.add", "person", person, json_deep_copy(r->body)) !=
         0)
@@ -336,25 +332,19 @@ static int school_guardian_create(struct req *r)
         return reply_error(r, 400, "bad_request", "a student cannot be their own guardian");
     if (authz_student_or_respond(r, student, AUTHZ_WRITE) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO guardians (guardian_id, student_id, relation) "
-                                      "VALUES (:g, :s, :r)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":g", guardian);
-    db_bind_int(st, ":s", student);
-    db_bind_text(st, ":r", relation);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO guardians (guardian_id, student_id, relation) "
+               "VALUES (:g, :s, :r)",
+               DB_ARGS(DB_INT(":g", guardian), DB_INT(":s", student), DB_TEXT(":r", relation))) !=
+        SQLITE_DONE)
         return school_reply_write_error(r, "guardian");
-    sqlite3_stmt *c = db_stmt(r->db, "SELECT c.institution_id FROM enrollments e JOIN classes c "
-                                     "ON c.id = e.class_id WHERE e.student_id = :id AND "
-                                     "e.left_on IS NULL");
-    int64_t inst = 0;
-    if (c) {
-        db_bind_int(c, ":id", student);
-        if (db_step(c) == SQLITE_ROW)
-            inst = sqlite3_column_int64(c, 0);
-        sqlite3_reset(c);
-    }
+    int64_t inst = 0; /* the student's school, or the region's (0) when not enrolled */
+    int rc = db_int(r->db, &inst,
+                    "SELECT c.institution_id FROM enrollments e JOIN classes c ON c.id = "
+                    "e.class_id WHERE e.student_id = :id AND e.left_on IS NULL",
+                    DB_ARGS(DB_INT(":id", student)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return reply_db_error(r);
     if (school_audit_or_respond(r, inst, "guardian.create", "person", student,
                                 json_deep_copy(r->body)))
         return r->status;
@@ -371,15 +361,16 @@ static int school_student_get(struct req *r)
     int64_t id = r->params[0];
     if (authz_student_or_respond(r, id, AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, p.birth_date, "
-               "c.id, c.grade, c.letter, i.id, i.short_name FROM persons p "
-               "JOIN enrollments e ON e.student_id = p.id AND e.left_on IS NULL "
-               "JOIN classes c ON c.id = e.class_id JOIN institutions i ON i.id = c.institution_id "
-               "WHERE p.id = :id");
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT p.id, p.last_name, p.first_name, p.middle_name, p.birth_date, "
+        "c.id, c.grade, c.letter, i.id, i.short_name FROM persons p "
+        "JOIN enrollments e ON e.student_id = p.id AND e.left_on IS NULL "
+        "JOIN classes c ON c.id = e.class_id JOIN institutions i ON i.id = c.institution_id "
+        "WHERE p.id = :id",
+        DB_ARGS(DB_INT(":id", id)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":id", id);
     if (db_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return reply_db_error(r);
@@ -409,26 +400,31 @@ static int school_student_teachers(struct req *r)
     int64_t id = r->params[0];
     if (authz_student_or_respond(r, id, AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
-               "group_concat(s.name, ', '), max(c.class_teacher_id = p.id) FROM enrollments e "
-               "JOIN classes c ON c.id = e.class_id "
-               "JOIN persons p ON p.id IN (SELECT teacher_id FROM teaching_assignments WHERE "
-               "class_id = c.id UNION SELECT c.class_teacher_id) "
-               "LEFT JOIN teaching_assignments t ON t.class_id = c.id AND t.teacher_id = p.id "
-               "LEFT JOIN subjects s ON s.id = t.subject_id "
-               "WHERE e.student_id = :id AND e.left_on IS NULL GROUP BY p.id "
-               "ORDER BY p.last_name, p.first_name");
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
+                 "group_concat(s.name, ', '), max(c.class_teacher_id = p.id) FROM enrollments e "
+                 "JOIN classes c ON c.id = e.class_id "
+                 "JOIN persons p ON p.id IN (SELECT teacher_id FROM teaching_assignments WHERE "
+                 "class_id = c.id UNION SELECT c.class_teacher_id) "
+                 "LEFT JOIN teaching_assignments t ON t.class_id = c.id AND t.teacher_id = p.id "
+                 "LEFT JOIN subjects s ON s.id = t.subject_id "
+                 "WHERE e.student_id = :id AND e.left_on IS NULL GROUP BY p.id "
+                 "ORDER BY p.last_name, p.first_name",
+                 DB_ARGS(DB_INT(":id", id)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":id", id);
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(
             items, json_pack("{s:I,s:o,s:s,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
                              "name", school_person_name(st, 1), "subjects", db_col_text(st, 4),
                              "class_teacher", sqlite3_column_int(st, 5)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 

@@ -38,41 +38,32 @@ int school_reply_write_error(struct req *r, const char *what)
 
 int64_t school_class_institution(struct req *r, int64_t class_id)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT institution_id FROM classes WHERE id = :id");
-    if (st == NULL)
-        return -2;
-    db_bind_int(st, ":id", class_id);
-    int rc = db_step(st);
-    int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? -1 : -2;
-    sqlite3_reset(st);
-    return inst;
+    int64_t inst = 0;
+    int rc = db_int(r->db, &inst, "SELECT institution_id FROM classes WHERE id = :id",
+                    DB_ARGS(DB_INT(":id", class_id)));
+    return rc == SQLITE_ROW ? inst : rc == SQLITE_DONE ? -1 : -2;
 }
 
 int school_is_staff(struct req *r, int64_t person, int64_t inst)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM staff WHERE person_id = :p AND "
-                                      "institution_id = :i");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":p", person);
-    db_bind_int(st, ":i", inst);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return db_exists(r->db, "SELECT 1 FROM staff WHERE person_id = :p AND institution_id = :i",
+                     DB_ARGS(DB_INT(":p", person), DB_INT(":i", inst)));
 }
 
 int school_add_list(struct req *r, json_t *o, const char *key, const char *sql, int64_t id,
                     json_t *(*row)(sqlite3_stmt *))
 {
-    sqlite3_stmt *st = db_stmt(r->db, sql);
+    sqlite3_stmt *st = db_query(r->db, sql, DB_ARGS(DB_INT(":id", id)));
     if (st == NULL)
         return -1;
-    db_bind_int(st, ":id", id);
     json_t *list = json_array();
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW)
+    while (db_next(st, &rc))
         json_array_append_new(list, row(st));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return -1;
+    }
     json_object_set_new(o, key, list);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return 0;
 }
