@@ -81,12 +81,13 @@ static void routes_init(void)
 {
     if (nroutes > 0)
         return;
-    const struct route *const tables[] = {system_routes,       auth_routes,     school_routes,
-                                          timetable_routes,    marks_routes,    journal_view_routes,
-                                          plan_routes,         notify_routes,   messages_routes,
-                                          certificates_routes, homework_routes, library_routes,
-                                          federation_routes,   report_routes,   ministry_routes,
-                                          contrib_routes,      rotation_routes, web_routes};
+    const struct route *const tables[] = {
+        system_routes,  auth_routes,       institutions_routes, classes_routes,
+        persons_routes, timetable_routes,  marks_routes,        attendance_routes,
+        notices_routes, diary_routes,      grid_routes,         plan_routes,
+        notify_routes,  messages_routes,   certificates_routes, homework_routes,
+        library_routes, federation_routes, report_routes,       ministry_routes,
+        contrib_routes, rotation_routes,   web_routes};
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (const struct route *rt = tables[t]; rt->method != NULL; rt++)
             if (nroutes < MAX_ROUTES)

@@ -144,12 +144,17 @@ struct req {
 
 /* Route tables of the subsystems, each ending with a zeroed entry. */
 extern const struct route auth_routes[];
-extern const struct route school_routes[];
+extern const struct route institutions_routes[];
+extern const struct route classes_routes[];
+extern const struct route persons_routes[];
 extern const struct route web_routes[];
 extern const struct route system_routes[];
 extern const struct route timetable_routes[];
 extern const struct route marks_routes[];
-extern const struct route journal_view_routes[];
+extern const struct route attendance_routes[];
+extern const struct route notices_routes[];
+extern const struct route diary_routes[];
+extern const struct route grid_routes[];
 extern const struct route plan_routes[];
 extern const struct route notify_routes[];
 extern const struct route messages_routes[];

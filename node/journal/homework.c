@@ -1,5 +1,7 @@
 /*
- * Homework hand-ins: the student marks a homework done and may hand in an answer and files;
+ * Homework, from its creation to its hand-ins: the lesson's teacher gives homework (the class
+ * is notified); the student's list of homework due in a range, with progress and files; the
+ * student marks a homework done and may hand in an answer and files;
  * the teacher of the lesson sees every hand-in of the class and answers with feedback (a mark,
  * when deserved, goes through the marks route). Students see only their own. The teacher may
  * attach files (material) to the homework, which the lesson's students and their parents read.
@@ -7,49 +9,40 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts/authz.h"
+#include "cache/cache.h"
 #include "files/files.h"
+#include "journal/journal.h"
 #include "node.h"
+#include "notify/notify.h"
 #include "school/school.h"
 
 int64_t homework_lesson_or_respond(struct req *r, int64_t homework)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id FROM homework WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r), 0;
-    db_bind_int(st, ":id", homework);
-    int rc = db_step(st);
-    int64_t l = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (l == 0) {
-        if (rc == SQLITE_DONE)
-            reply_error(r, 404, "not_found", "no such homework");
-        else
-            reply_db_error(r);
-    }
-    return l;
+    int64_t l = 0;
+    int rc = db_int(r->db, &l, "SELECT lesson_id FROM homework WHERE id = :id",
+                    DB_ARGS(DB_INT(":id", homework)));
+    if (rc == SQLITE_DONE)
+        reply_error(r, 404, "not_found", "no such homework");
+    else if (rc != SQLITE_ROW)
+        reply_db_error(r);
+    return rc == SQLITE_ROW ? l : 0;
 }
 
 /* Whether `person` is a student of the lesson (its class and group) or, with `parents`, a
  * parent of one: 1 yes, 0 no, -1 database error. */
 static int lesson_audience(struct req *r, int64_t lesson, int64_t person, bool parents)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM lessons l JOIN enrollments e ON "
-                                      "e.class_id = l.class_id AND e.left_on IS NULL WHERE "
-                                      "l.id = :l AND (e.student_id = :me OR (:parents AND "
-                                      "e.student_id IN (SELECT student_id FROM guardians WHERE "
-                                      "guardian_id = :me))) AND (l.group_id IS NULL OR EXISTS "
-                                      "(SELECT 1 FROM group_members m WHERE m.group_id = "
-                                      "l.group_id AND m.student_id = e.student_id)) LIMIT 1");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":l", lesson);
-    db_bind_int(st, ":me", person);
-    db_bind_int(st, ":parents", parents);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return db_exists(
+        r->db,
+        "SELECT 1 FROM lessons l JOIN enrollments e ON e.class_id = l.class_id AND "
+        "e.left_on IS NULL WHERE l.id = :l AND (e.student_id = :me OR (:parents AND "
+        "e.student_id IN (SELECT student_id FROM guardians WHERE guardian_id = "
+        ":me))) AND (l.group_id IS NULL OR EXISTS (SELECT 1 FROM group_members m "
+        "WHERE m.group_id = l.group_id AND m.student_id = e.student_id)) LIMIT 1",
+        DB_ARGS(DB_INT(":l", lesson), DB_INT(":me", person), DB_INT(":parents", parents)));
 }
 
 /* PUT /api/v1/homework/{id}/submission {done?, text?}: by the student the homework is for. */
@@ -70,18 +63,13 @@ static int homework_submit(struct req *r)
         return in < 0
                    ? reply_db_error(r)
                    : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
-    sqlite3_stmt *st =
-        db_stmt(r->db, "INSERT INTO homework_submissions (homework_id, student_id, done, text) "
-                       "VALUES (:h, :me, max(:d, 0), coalesce(:t, '')) ON CONFLICT DO UPDATE "
-                       "SET done = CASE WHEN :d < 0 THEN done ELSE :d END, text = coalesce(:t, "
-                       "text), updated_at = unixepoch()");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":h", hw);
-    db_bind_int(st, ":me", r->caller.person_id);
-    db_bind_int(st, ":d", done);
-    db_bind_text(st, ":t", text);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO homework_submissions (homework_id, student_id, done, text) "
+               "VALUES (:h, :me, max(:d, 0), coalesce(:t, '')) ON CONFLICT DO UPDATE "
+               "SET done = CASE WHEN :d < 0 THEN done ELSE :d END, text = coalesce(:t, "
+               "text), updated_at = unixepoch()",
+               DB_ARGS(DB_INT(":h", hw), DB_INT(":me", r->caller.person_id), DB_INT(":d", done),
+                       DB_TEXT(":t", text))) != SQLITE_DONE)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:I,s:b}", "homework_id", (json_int_t)hw, "ok", 1));
 }
@@ -105,17 +93,18 @@ static int homework_submissions(struct req *r)
         return r->status;
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
-                                      "s.done, s.text, s.updated_at, s.feedback, (SELECT "
-                                      "json_group_array(json_object('id', f.id, 'name', f.name, "
-                                      "'type', f.type)) FROM homework_files f WHERE "
-                                      "f.homework_id = s.homework_id AND f.student_id = "
-                                      "s.student_id) FROM homework_submissions s JOIN persons p "
-                                      "ON p.id = s.student_id WHERE s.homework_id = :h ORDER BY "
-                                      "p.last_name, p.first_name");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
+                                "s.done, s.text, s.updated_at, s.feedback, (SELECT "
+                                "json_group_array(json_object('id', f.id, 'name', f.name, "
+                                "'type', f.type)) FROM homework_files f WHERE "
+                                "f.homework_id = s.homework_id AND f.student_id = "
+                                "s.student_id) FROM homework_submissions s JOIN persons p "
+                                "ON p.id = s.student_id WHERE s.homework_id = :h ORDER BY "
+                                "p.last_name, p.first_name",
+                                DB_ARGS(DB_INT(":h", hw)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":h", hw);
     return reply_rows(r, st, submission_row);
 }
 
@@ -133,16 +122,12 @@ static int homework_feedback(struct req *r)
         return r->status;
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE homework_submissions SET feedback = :f, "
-                                      "feedback_by = :me, feedback_at = unixepoch() WHERE "
-                                      "homework_id = :h AND student_id = :s");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":f", feedback);
-    db_bind_int(st, ":me", r->caller.person_id);
-    db_bind_int(st, ":h", hw);
-    db_bind_int(st, ":s", student);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "UPDATE homework_submissions SET feedback = :f, "
+               "feedback_by = :me, feedback_at = unixepoch() WHERE "
+               "homework_id = :h AND student_id = :s",
+               DB_ARGS(DB_TEXT(":f", feedback), DB_INT(":me", r->caller.person_id),
+                       DB_INT(":h", hw), DB_INT(":s", student))) != SQLITE_DONE)
         return reply_db_error(r);
     if (db_changes(r->db) == 0)
         return reply_error(r, 404, "not_found", "the student has not handed anything in");
@@ -159,18 +144,13 @@ static int file_add(struct req *r, int64_t hw, int64_t student)
     int64_t blob = blob_store_or_respond(r);
     if (blob == 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO homework_files (homework_id, student_id, name, "
-                                      "type, blob_id, uploaded_by) VALUES (:h, nullif(:s, 0), "
-                                      ":n, :t, :b, :me)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":h", hw);
-    db_bind_int(st, ":s", student);
-    db_bind_text(st, ":n", name);
-    db_bind_text(st, ":t", r->upload->type);
-    db_bind_int(st, ":b", blob);
-    db_bind_int(st, ":me", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO homework_files (homework_id, student_id, name, "
+               "type, blob_id, uploaded_by) VALUES (:h, nullif(:s, 0), "
+               ":n, :t, :b, :me)",
+               DB_ARGS(DB_INT(":h", hw), DB_INT(":s", student), DB_TEXT(":n", name),
+                       DB_TEXT(":t", r->upload->type), DB_INT(":b", blob),
+                       DB_INT(":me", r->caller.person_id))) != SQLITE_DONE)
         return reply_db_error(r);
     return reply_json(r, 201,
                       json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)db_last_id(r->db), "name",
@@ -201,14 +181,11 @@ static int homework_submission_file_add(struct req *r)
         return in < 0
                    ? reply_db_error(r)
                    : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO homework_submissions (homework_id, student_id) "
-                                      "VALUES (:h, :me) ON CONFLICT DO UPDATE SET updated_at = "
-                                      "unixepoch()");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":h", hw);
-    db_bind_int(st, ":me", me);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO homework_submissions (homework_id, student_id) "
+               "VALUES (:h, :me) ON CONFLICT DO UPDATE SET updated_at = "
+               "unixepoch()",
+               DB_ARGS(DB_INT(":h", hw), DB_INT(":me", me))) != SQLITE_DONE)
         return reply_db_error(r);
     return file_add(r, hw, me);
 }
@@ -221,13 +198,14 @@ struct hw_file {
 
 static int file_or_respond(struct req *r, int64_t id, struct hw_file *f)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT f.homework_id, h.lesson_id, coalesce(f.student_id, "
-                                      "0), f.blob_id, f.uploaded_by, f.name, f.type FROM "
-                                      "homework_files f JOIN homework h ON h.id = f.homework_id "
-                                      "WHERE f.id = :id");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT f.homework_id, h.lesson_id, coalesce(f.student_id, "
+                                "0), f.blob_id, f.uploaded_by, f.name, f.type FROM "
+                                "homework_files f JOIN homework h ON h.id = f.homework_id "
+                                "WHERE f.id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
     if (st == NULL)
         return reply_db_error(r), 0;
-    db_bind_int(st, ":id", id);
     int rc = db_step(st);
     if (rc == SQLITE_ROW) {
         *f = (struct hw_file){.id = id,
@@ -277,13 +255,120 @@ static int homework_file_delete(struct req *r)
         (f.student != 0 || authz_lesson_or_respond(r, f.lesson, AUTHZ_WRITE, NULL) != 0))
         return r->status ? r->status
                          : reply_error(r, 403, "forbidden", "only its author removes a hand-in");
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM homework_files WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", f.id);
-    if (db_exec_stmt(st) != SQLITE_DONE || blob_release(r->db, f.blob) != 0)
+    if (db_run(r->db, "DELETE FROM homework_files WHERE id = :id", DB_ARGS(DB_INT(":id", f.id))) !=
+            SQLITE_DONE ||
+        blob_release(r->db, f.blob) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* POST /api/v1/lessons/{id}/homework {text, due_date} */
+static int homework_create(struct req *r)
+{
+    int64_t lesson = r->params[0];
+    const char *text, *due;
+    if (body_unpack_or_respond(r, "{s:s,s:s}", "text", &text, "due_date", &due) != 0)
+        return r->status;
+    if (!school_text_ok(text, 1, 5000) || !school_date_ok(due))
+        return reply_error(r, 400, "bad_request", "text 1-5000 characters; due_date YYYY-MM-DD");
+    struct lesson_ref l;
+    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
+        return r->status;
+    if (db_run(r->db,
+               "INSERT INTO homework (lesson_id, text, due_date, "
+               "created_by) VALUES (:l, :t, :d, :by)",
+               DB_ARGS(DB_INT(":l", lesson), DB_TEXT(":t", text), DB_TEXT(":d", due),
+                       DB_INT(":by", r->caller.person_id))) != SQLITE_DONE)
+        return reply_db_error(r);
+    int64_t hw = db_last_id(r->db);
+    json_t *note = journal_lesson_note(r->db, lesson);
+    if (note)
+        json_object_update_new(note, json_pack("{s:s,s:s}", "text", text, "due_date", due));
+    int rc = note ? notify_class(r->db, l.class_id, "homework", note) : -1;
+    json_decref(note);
+    if (rc != 0)
+        return reply_db_error(r);
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)hw, "lesson_id",
+                                (json_int_t)lesson, "text", text, "due_date", due));
+}
+
+static json_t *homework_item(sqlite3_stmt *st)
+{
+    json_t *files = json_loads(db_col_text(st, 10), 0, NULL);
+    return json_pack("{s:I,s:s,s:s,s:{s:I,s:s,s:{s:I,s:s}},s:b,s:s,s:s,s:o}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "text", db_col_text(st, 1),
+                     "due_date", db_col_text(st, 2), "lesson", "id",
+                     (json_int_t)sqlite3_column_int64(st, 3), "date", db_col_text(st, 4), "subject",
+                     "id", (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
+                     "done", sqlite3_column_int(st, 7), "answer", db_col_text(st, 8), "feedback",
+                     db_col_text(st, 9), "files", files ? files : json_array());
+}
+
+/* GET /api/v1/students/{id}/homework?from=YYYY-MM-DD&to=YYYY-MM-DD: the homework due in the
+ * range (default: two weeks from today), by due date, with the student's progress. */
+static int homework_of_student(struct req *r)
+{
+    int64_t student = r->params[0];
+    char from[16], to[16];
+    int hf = journal_query_date_or_respond(r, "from", from);
+    int ht = hf < 0 ? -1 : journal_query_date_or_respond(r, "to", to);
+    if (hf < 0 || ht < 0)
+        return r->status;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    if (!hf)
+        strftime(from, sizeof(from), "%Y-%m-%d", &tm);
+    if (!ht) {
+        time_t end = journal_day(from) + 13 * 86400;
+        struct tm e;
+        gmtime_r(&end, &e);
+        strftime(to, sizeof(to), "%Y-%m-%d", &e);
+    }
+    double days = difftime(journal_day(to), journal_day(from)) / 86400;
+    if (days < 0 || days > 62)
+        return reply_error(r, 400, "bad_request", "from..to must span 0-62 days");
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return r->status;
+    struct cache_key key;
+    cache_key_begin(r, &key);
+    cache_key_student(r, &key, student);
+    char range[40];
+    snprintf(range, sizeof(range), "%s..%s", from, to);
+    cache_key_text(&key, range);
+    if (cache_reply(r, &key))
+        return r->status;
+    /* Homework is given at a lesson before it is due: lessons of up to 62 days before. */
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT h.id, h.text, h.due_date, l.id, l.date, s.id, s.name, coalesce(hs.done, 0), "
+        "coalesce(hs.text, ''), coalesce(hs.feedback, ''), (SELECT json_group_array("
+        "json_object('id', f.id, 'name', f.name, 'type', f.type, 'handed_in', json(CASE WHEN "
+        "f.student_id IS NULL THEN 'false' ELSE 'true' END))) FROM homework_files f WHERE "
+        "f.homework_id = h.id AND (f.student_id IS NULL OR f.student_id = :s)) "
+        "FROM enrollments e JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN "
+        "date(:from, '-62 days') AND :to JOIN homework h ON h.lesson_id = l.id AND h.due_date "
+        "BETWEEN :from AND :to JOIN subjects s ON s.id = l.subject_id LEFT JOIN "
+        "homework_submissions hs ON hs.homework_id = h.id AND hs.student_id = :s "
+        "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
+        "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND gm.student_id = :s)) "
+        "ORDER BY h.due_date, s.name, h.id",
+        DB_ARGS(DB_INT(":s", student), DB_TEXT(":from", from), DB_TEXT(":to", to)));
+    if (st == NULL)
+        return reply_db_error(r);
+    json_t *items = json_array();
+    int rc;
+    while (db_next(st, &rc))
+        json_array_append_new(items, homework_item(st));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return cache_reply_json(r, &key, 200,
+                            json_pack("{s:I,s:s,s:s,s:o}", "student_id", (json_int_t)student,
+                                      "from", from, "to", to, "items", items));
 }
 
 const struct route homework_routes[] = {
@@ -301,5 +386,9 @@ const struct route homework_routes[] = {
      false, "homework_submissions"},
     {"PUT", "/api/v1/homework/{id}/submissions/{student}", homework_feedback, ACCESS_USER,
      ROLE_TEACHER, true, "homework_feedback"},
+    {"POST", "/api/v1/lessons/{id}/homework", homework_create, ACCESS_USER, ROLE_TEACHER, true,
+     "homework_create"},
+    {"GET", "/api/v1/students/{id}/homework", homework_of_student, ACCESS_USER, ROLES_ANY, false,
+     "student_homework"},
     {0},
 };

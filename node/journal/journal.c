@@ -1,6 +1,7 @@
 /*
  * Journal logic shared by its routes, the demo and the generator: control forms, lesson
- * generation from the weekly timetable, mark values and weighted averages.
+ * generation from the weekly timetable, mark values and weighted averages, and the helpers the
+ * route files share (who is in a lesson, a lesson's notification, date parameters).
  */
 #include "journal/journal.h"
 
@@ -10,29 +11,27 @@
 #include <string.h>
 #include <time.h>
 
+#include "http.h"
+#include "notify/notify.h"
+#include "school/school.h"
+
 int journal_seed_forms(struct db *db, const struct mes_config *cfg, char *err, size_t errlen)
 {
     for (int i = 0; i < cfg->grading.nforms; i++) {
         const struct cfg_control_form *f = &cfg->grading.forms[i];
-        sqlite3_stmt *st = db_stmt(db, "INSERT INTO control_forms (code, name, weight) "
-                                       "VALUES (:c, :n, :w) ON CONFLICT (code) DO UPDATE "
-                                       "SET name = excluded.name, weight = excluded.weight");
-        if (st == NULL)
-            goto fail;
-        db_bind_text(st, ":c", f->code);
-        db_bind_text(st, ":n", f->name);
-        db_bind_int(st, ":w", f->weight);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            goto fail;
+        if (db_run(db,
+                   "INSERT INTO control_forms (code, name, weight) VALUES (:c, :n, :w) ON "
+                   "CONFLICT (code) DO UPDATE SET name = excluded.name, weight = excluded.weight",
+                   DB_ARGS(DB_TEXT(":c", f->code), DB_TEXT(":n", f->name),
+                           DB_INT(":w", f->weight))) != SQLITE_DONE) {
+            snprintf(err, errlen, "seeding control forms: %s", db_errmsg(db));
+            return -1;
+        }
     }
     return 0;
-fail:
-    snprintf(err, errlen, "seeding control forms: %s", db_errmsg(db));
-    return -1;
 }
 
-/* Parses 'YYYY-MM-DD' into a UTC midnight time; -1 when malformed. */
-static time_t parse_day(const char *s)
+time_t journal_day(const char *s)
 {
     struct tm tm = {0};
     if (sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
@@ -54,15 +53,12 @@ static bool holiday(const struct mes_config *cfg, const struct tm *tm)
 int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_t class_id,
                              int64_t period_id)
 {
-    sqlite3_stmt *st = db_stmt(db, "SELECT starts_on, ends_on FROM periods WHERE id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(db, "SELECT starts_on, ends_on FROM periods WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", period_id)));
+    int rc;
+    if (!db_next(st, &rc))
         return -1;
-    db_bind_int(st, ":id", period_id);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return -1;
-    }
-    time_t from = parse_day(db_col_text(st, 0)), to = parse_day(db_col_text(st, 1));
+    time_t from = journal_day(db_col_text(st, 0)), to = journal_day(db_col_text(st, 1));
     sqlite3_reset(st);
     if (from < 0 || to < 0)
         return -1;
@@ -75,17 +71,13 @@ int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_
             continue;
         char date[16];
         strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-        st = db_stmt(db, "INSERT INTO lessons (class_id, group_id, subject_id, teacher_id, "
-                         "period_id, date, number, room) SELECT class_id, group_id, subject_id, "
-                         "teacher_id, :p, :d, number, room FROM timetable WHERE class_id = :c "
-                         "AND weekday = :w ON CONFLICT DO NOTHING");
-        if (st == NULL)
-            return -1;
-        db_bind_int(st, ":p", period_id);
-        db_bind_text(st, ":d", date);
-        db_bind_int(st, ":c", class_id);
-        db_bind_int(st, ":w", weekday);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db,
+                   "INSERT INTO lessons (class_id, group_id, subject_id, teacher_id, period_id, "
+                   "date, number, room) SELECT class_id, group_id, subject_id, teacher_id, :p, "
+                   ":d, number, room FROM timetable WHERE class_id = :c AND weekday = :w ON "
+                   "CONFLICT DO NOTHING",
+                   DB_ARGS(DB_INT(":p", period_id), DB_TEXT(":d", date), DB_INT(":c", class_id),
+                           DB_INT(":w", weekday))) != SQLITE_DONE)
             return -1;
         created += db_changes(db);
     }
@@ -115,4 +107,57 @@ double average_value(const struct average *a)
     if (a->weights == 0)
         return -1;
     return round(a->sum / (double)a->weights * 100.0) / 100.0;
+}
+
+int journal_student_in_lesson(struct db *db, int64_t class_id, int64_t group_id, int64_t student)
+{
+    return db_exists(
+        db,
+        "SELECT 1 FROM enrollments e WHERE e.student_id = :s AND e.class_id = :c AND "
+        "e.left_on IS NULL AND (:g = 0 OR EXISTS (SELECT 1 FROM group_members m "
+        "WHERE m.group_id = :g AND m.student_id = :s))",
+        DB_ARGS(DB_INT(":s", student), DB_INT(":c", class_id), DB_INT(":g", group_id)));
+}
+
+json_t *journal_lesson_note(struct db *db, int64_t lesson)
+{
+    sqlite3_stmt *st = db_query(db,
+                                "SELECT s.name, l.date FROM lessons l JOIN subjects s ON "
+                                "s.id = l.subject_id WHERE l.id = :l",
+                                DB_ARGS(DB_INT(":l", lesson)));
+    int rc;
+    if (!db_next(st, &rc))
+        return NULL;
+    json_t *o = json_pack("{s:I,s:s,s:s}", "lesson_id", (json_int_t)lesson, "subject",
+                          db_col_text(st, 0), "date", db_col_text(st, 1));
+    sqlite3_reset(st);
+    return o;
+}
+
+int journal_notify_lesson(struct db *db, int64_t student, int64_t lesson, const char *kind,
+                          json_t *extra)
+{
+    json_t *note = journal_lesson_note(db, lesson);
+    if (note == NULL) {
+        json_decref(extra);
+        return -1;
+    }
+    if (extra)
+        json_object_update(note, extra);
+    json_decref(extra);
+    int rc = notify_family(db, student, kind, note);
+    json_decref(note);
+    return rc;
+}
+
+int journal_query_date_or_respond(struct req *r, const char *name, char out[16])
+{
+    int n = req_query(r, name, out, 16);
+    if (n < 0)
+        return 0;
+    if (!school_date_ok(out)) {
+        reply_error(r, 400, "bad_request", "%s must be a date YYYY-MM-DD", name);
+        return -1;
+    }
+    return 1;
 }

@@ -1,8 +1,9 @@
 /*
- * Journal writes: marks (create, change, delete, each kept in mark_history), attendance,
- * homework and period marks. Only a teacher who may write the lesson (authz.c) writes here.
- * Expected load: the busiest writes of the node (a teacher fills a class in a minute), each a
- * few indexed statements in one short transaction.
+ * Marks: a teacher gives, changes and deletes marks (each change kept in mark_history, the
+ * family notified), the school's admin reads a mark's trail, a teacher sets period and final
+ * marks; the region's control forms and their weights. Only a teacher who may write the lesson
+ * (authz.c) writes here. Expected load: the busiest writes of the node (a teacher fills a class
+ * in a minute), each a few indexed statements in one short transaction.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,85 +14,35 @@
 #include "accounts/authz.h"
 #include "journal/journal.h"
 #include "node.h"
-#include "notify/notify.h"
 #include "school/school.h"
 
-/* 1 when the student is in the lesson's class (and group, for a group lesson). */
-static int student_in_lesson(struct req *r, const struct lesson_ref *l, int64_t student)
-{
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM enrollments e WHERE e.student_id = :s AND "
-                                      "e.class_id = :c AND e.left_on IS NULL AND (:g = 0 OR "
-                                      "EXISTS (SELECT 1 FROM group_members m WHERE "
-                                      "m.group_id = :g AND m.student_id = :s))");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":c", l->class_id);
-    db_bind_int(st, ":g", l->group_id);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* What a notification says about a lesson: {"lesson_id", "subject", "date"} plus extras. NULL
- * on a database error. */
-static json_t *lesson_note(struct req *r, int64_t lesson)
-{
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT s.name, l.date FROM lessons l JOIN subjects s ON "
-                                      "s.id = l.subject_id WHERE l.id = :l");
-    if (st == NULL)
-        return NULL;
-    db_bind_int(st, ":l", lesson);
-    json_t *o = NULL;
-    if (db_step(st) == SQLITE_ROW)
-        o = json_pack("{s:I,s:s,s:s}", "lesson_id", (json_int_t)lesson, "subject",
-                      db_col_text(st, 0), "date", db_col_text(st, 1));
-    sqlite3_reset(st);
-    return o;
-}
-
-/* Notifies the student's family of an event in a lesson; `extra` fields are stolen. */
-static int notify_lesson(struct req *r, int64_t student, int64_t lesson, const char *kind,
-                         json_t *extra)
-{
-    json_t *note = lesson_note(r, lesson);
-    if (note == NULL) {
-        json_decref(extra);
-        return -1;
-    }
-    json_object_update(note, extra);
-    json_decref(extra);
-    int rc = notify_family(r->db, student, kind, note);
-    json_decref(note);
-    return rc;
-}
-
-/* The mark as JSON (for answers and history), or NULL when it does not exist. */
+/* The mark as JSON (for answers and history), or NULL when it does not exist or on a storage
+ * failure. */
 static json_t *mark_json(struct req *r, int64_t id)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT m.id, m.lesson_id, m.student_id, m.value, f.code, "
-                                      "f.name, m.weight, m.comment, m.exam, m.created_at, "
-                                      "m.updated_at FROM marks m JOIN control_forms f ON f.id = "
-                                      "m.control_form_id WHERE m.id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT m.id, m.lesson_id, m.student_id, m.value, f.code, f.name, "
+                                "m.weight, m.comment, m.exam, m.created_at, m.updated_at FROM "
+                                "marks m JOIN control_forms f ON f.id = m.control_form_id WHERE "
+                                "m.id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
+    int rc;
+    if (!db_next(st, &rc))
         return NULL;
-    db_bind_int(st, ":id", id);
-    json_t *o = NULL;
-    if (db_step(st) == SQLITE_ROW)
-        o = json_pack("{s:I,s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b,s:I,s:I}", "id",
-                      (json_int_t)sqlite3_column_int64(st, 0), "lesson_id",
-                      (json_int_t)sqlite3_column_int64(st, 1), "student_id",
-                      (json_int_t)sqlite3_column_int64(st, 2), "value", db_col_text(st, 3),
-                      "control_form", "code", db_col_text(st, 4), "name", db_col_text(st, 5),
-                      "weight", sqlite3_column_int(st, 6), "comment", db_col_text(st, 7), "exam",
-                      sqlite3_column_int(st, 8), "created_at",
-                      (json_int_t)sqlite3_column_int64(st, 9), "updated_at",
-                      (json_int_t)sqlite3_column_int64(st, 10));
+    json_t *o =
+        json_pack("{s:I,s:I,s:I,s:s,s:{s:s,s:s},s:i,s:s,s:b,s:I,s:I}", "id",
+                  (json_int_t)sqlite3_column_int64(st, 0), "lesson_id",
+                  (json_int_t)sqlite3_column_int64(st, 1), "student_id",
+                  (json_int_t)sqlite3_column_int64(st, 2), "value", db_col_text(st, 3),
+                  "control_form", "code", db_col_text(st, 4), "name", db_col_text(st, 5), "weight",
+                  sqlite3_column_int(st, 6), "comment", db_col_text(st, 7), "exam",
+                  sqlite3_column_int(st, 8), "created_at", (json_int_t)sqlite3_column_int64(st, 9),
+                  "updated_at", (json_int_t)sqlite3_column_int64(st, 10));
     sqlite3_reset(st);
     return o;
 }
 
-/* Records a change of a mark: old and new are stolen (either may be NULL). */
+/* Records a change of a mark: old and new are stolen (either may be NULL). 0 or -1. */
 static int history(struct req *r, int64_t mark, int64_t lesson, int64_t student, const char *action,
                    json_t *old, json_t *new)
 {
@@ -99,37 +50,27 @@ static int history(struct req *r, int64_t mark, int64_t lesson, int64_t student,
     char *n = new ? json_dumps(new, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(old);
     json_decref(new);
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO mark_history (mark_id, lesson_id, student_id, "
-                                      "action, old, new, by_person) VALUES (:m, :l, :s, :a, :o, "
-                                      ":n, :by)");
-    int rc = -1;
-    if (st != NULL) {
-        db_bind_int(st, ":m", mark);
-        db_bind_int(st, ":l", lesson);
-        db_bind_int(st, ":s", student);
-        db_bind_text(st, ":a", action);
-        db_bind_text(st, ":o", o);
-        db_bind_text(st, ":n", n);
-        db_bind_int(st, ":by", r->caller.person_id);
-        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-    }
+    int rc = db_run(r->db,
+                    "INSERT INTO mark_history (mark_id, lesson_id, student_id, action, old, new, "
+                    "by_person) VALUES (:m, :l, :s, :a, :o, :n, :by)",
+                    DB_ARGS(DB_INT(":m", mark), DB_INT(":l", lesson), DB_INT(":s", student),
+                            DB_TEXT(":a", action), DB_TEXT(":o", o), DB_TEXT(":n", n),
+                            DB_INT(":by", r->caller.person_id)));
     free(o);
     free(n);
-    return rc;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Control form id and default weight by code; 0 when unknown. */
+/* Control form id and default weight by code; 0 when unknown, -1 on a storage failure. */
 static int64_t form_by_code(struct req *r, const char *code, int *weight)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, weight FROM control_forms WHERE code = :c");
-    if (st == NULL)
-        return -1;
-    db_bind_text(st, ":c", code);
-    int64_t id = 0;
-    if (db_step(st) == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        *weight = sqlite3_column_int(st, 1);
-    }
+    sqlite3_stmt *st = db_query(r->db, "SELECT id, weight FROM control_forms WHERE code = :c",
+                                DB_ARGS(DB_TEXT(":c", code)));
+    int rc;
+    if (!db_next(st, &rc))
+        return rc == SQLITE_DONE ? 0 : -1;
+    int64_t id = sqlite3_column_int64(st, 0);
+    *weight = sqlite3_column_int(st, 1);
     sqlite3_reset(st);
     return id;
 }
@@ -156,7 +97,7 @@ static int marks_create(struct req *r)
         return r->status;
     if (l.cancelled)
         return reply_error(r, 409, "conflict", "the lesson is cancelled");
-    int in = student_in_lesson(r, &l, student);
+    int in = journal_student_in_lesson(r->db, l.class_id, l.group_id, student);
     if (in <= 0)
         return in < 0 ? reply_db_error(r)
                       : reply_error(r, 400, "bad_request", "student %lld is not in this lesson",
@@ -166,49 +107,44 @@ static int marks_create(struct req *r)
     if (form_id <= 0)
         return form_id < 0 ? reply_db_error(r)
                            : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO marks (lesson_id, student_id, value, "
-                                      "control_form_id, weight, comment, exam, created_by) "
-                                      "VALUES (:l, :s, :v, :f, :w, :c, :e, :by)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":l", lesson);
-    db_bind_int(st, ":s", student);
-    db_bind_text(st, ":v", value);
-    db_bind_int(st, ":f", form_id);
-    db_bind_int(st, ":w", weight ? weight : default_weight);
-    db_bind_text(st, ":c", comment);
-    db_bind_int(st, ":e", exam);
-    db_bind_int(st, ":by", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO marks (lesson_id, student_id, value, control_form_id, weight, "
+               "comment, exam, created_by) VALUES (:l, :s, :v, :f, :w, :c, :e, :by)",
+               DB_ARGS(DB_INT(":l", lesson), DB_INT(":s", student), DB_TEXT(":v", value),
+                       DB_INT(":f", form_id), DB_INT(":w", weight ? weight : default_weight),
+                       DB_TEXT(":c", comment), DB_INT(":e", exam),
+                       DB_INT(":by", r->caller.person_id))) != SQLITE_DONE)
         return reply_db_error(r);
     int64_t id = db_last_id(r->db);
     json_t *mark = mark_json(r, id);
     if (mark == NULL || history(r, id, lesson, student, "create", NULL, json_incref(mark)) != 0 ||
-        notify_lesson(r, student, lesson, "mark",
-                      json_pack("{s:I,s:s,s:s,s:O}", "mark_id", (json_int_t)id, "value", value,
-                                "comment", comment, "weight", json_object_get(mark, "weight"))) !=
-            0) {
+        journal_notify_lesson(r->db, student, lesson, "mark",
+                              json_pack("{s:I,s:s,s:s,s:O}", "mark_id", (json_int_t)id, "value",
+                                        value, "comment", comment, "weight",
+                                        json_object_get(mark, "weight"))) != 0) {
         json_decref(mark);
         return reply_db_error(r);
     }
     return reply_json(r, 201, mark);
 }
 
-/* The lesson of a mark, after checking the caller may write it. */
+/* The lesson of a mark, after checking the caller may write it. 0; -1 after answering 404,
+ * 403 or 500. */
 static int mark_lesson_or_respond(struct req *r, int64_t mark, struct lesson_ref *l,
                                   int64_t *student)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT lesson_id, student_id FROM marks WHERE id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(r->db, "SELECT lesson_id, student_id FROM marks WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", mark)));
+    int rc;
+    if (!db_next(st, &rc)) {
+        if (rc == SQLITE_DONE)
+            return reply_error(r, 404, "not_found", "no such mark"), -1;
         return reply_db_error(r), -1;
-    db_bind_int(st, ":id", mark);
-    int rc = db_step(st);
-    int64_t lesson = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    }
+    int64_t lesson = sqlite3_column_int64(st, 0);
     if (student)
-        *student = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+        *student = sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
-    if (lesson == 0)
-        return reply_error(r, 404, "not_found", "no such mark"), -1;
     return authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, l);
 }
 
@@ -237,29 +173,18 @@ static int marks_update(struct req *r)
         return form_id < 0 ? reply_db_error(r)
                            : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
     json_t *old = mark_json(r, id);
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE marks SET value = coalesce(:v, value), "
-                                      "control_form_id = coalesce(:f, control_form_id), "
-                                      "weight = coalesce(:w, weight), comment = coalesce(:c, "
-                                      "comment), exam = CASE WHEN :e < 0 THEN exam ELSE :e END, "
-                                      "updated_at = unixepoch() WHERE id = :id");
-    if (st == NULL || old == NULL) {
-        json_decref(old);
+    if (old == NULL)
         return reply_db_error(r);
-    }
-    db_bind_text(st, ":v", value);
-    if (form_id)
-        db_bind_int(st, ":f", form_id);
-    else
-        db_bind_null(st, ":f");
     /* A new control form brings its weight unless one is given. */
-    if (weight || form_id)
-        db_bind_int(st, ":w", weight ? weight : default_weight);
-    else
-        db_bind_null(st, ":w");
-    db_bind_text(st, ":c", comment);
-    db_bind_int(st, ":e", exam);
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE) {
+    int64_t new_weight = weight ? weight : form_id ? default_weight : 0;
+    if (db_run(r->db,
+               "UPDATE marks SET value = coalesce(:v, value), control_form_id = "
+               "coalesce(nullif(:f, 0), control_form_id), weight = coalesce(nullif(:w, 0), "
+               "weight), comment = coalesce(:c, comment), exam = CASE WHEN :e < 0 THEN exam "
+               "ELSE :e END, updated_at = unixepoch() WHERE id = :id",
+               DB_ARGS(DB_TEXT(":v", value), DB_INT(":f", form_id), DB_INT(":w", new_weight),
+                       DB_TEXT(":c", comment), DB_INT(":e", exam), DB_INT(":id", id))) !=
+        SQLITE_DONE) {
         json_decref(old);
         return reply_db_error(r);
     }
@@ -273,7 +198,8 @@ static int marks_update(struct req *r)
         json_decref(mark);
         return reply_db_error(r);
     }
-    if (notify_lesson(r, student, l.id, "mark_changed", change) != 0) { /* takes `change` */
+    if (journal_notify_lesson(r->db, student, l.id, "mark_changed", change) !=
+        0) { /* takes `change` */
         json_decref(mark);
         return reply_db_error(r);
     }
@@ -288,13 +214,14 @@ static int marks_delete(struct req *r)
     if (mark_lesson_or_respond(r, id, &l, &student) != 0)
         return r->status;
     json_t *old = mark_json(r, id);
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM marks WHERE id = :id");
-    if (st == NULL || old == NULL) {
+    if (old == NULL)
+        return reply_db_error(r);
+    if (db_run(r->db, "DELETE FROM marks WHERE id = :id", DB_ARGS(DB_INT(":id", id))) !=
+        SQLITE_DONE) {
         json_decref(old);
         return reply_db_error(r);
     }
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE || history(r, id, l.id, student, "delete", old, NULL))
+    if (history(r, id, l.id, student, "delete", old, NULL) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
@@ -303,27 +230,25 @@ static int marks_delete(struct req *r)
 static int marks_history(struct req *r)
 {
     int64_t id = r->params[0];
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT h.lesson_id, c.institution_id FROM mark_history h "
-                                      "JOIN lessons l ON l.id = h.lesson_id JOIN classes c ON "
-                                      "c.id = l.class_id WHERE h.mark_id = :id LIMIT 1");
-    if (st == NULL)
+    int64_t inst = 0;
+    int rc = db_int(r->db, &inst,
+                    "SELECT c.institution_id FROM mark_history h JOIN lessons l ON l.id = "
+                    "h.lesson_id JOIN classes c ON c.id = l.class_id WHERE h.mark_id = :id "
+                    "LIMIT 1",
+                    DB_ARGS(DB_INT(":id", id)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return reply_db_error(r);
-    db_bind_int(st, ":id", id);
-    int rc = db_step(st);
-    int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-    sqlite3_reset(st);
     if (inst == 0)
         return reply_error(r, 404, "not_found", "no such mark");
     if (!caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, inst))
         return reply_error(r, 403, "forbidden", "the trail is for the school's admin");
-    st = db_stmt(r->db, "SELECT h.action, h.old, h.new, h.at, p.id, p.last_name, p.first_name, "
-                        "p.middle_name FROM mark_history h JOIN persons p ON p.id = h.by_person "
-                        "WHERE h.mark_id = :id ORDER BY h.id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", id);
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT h.action, h.old, h.new, h.at, p.id, p.last_name, "
+                                "p.first_name, p.middle_name FROM mark_history h JOIN persons p "
+                                "ON p.id = h.by_person WHERE h.mark_id = :id ORDER BY h.id",
+                                DB_ARGS(DB_INT(":id", id)));
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_next(st, &rc)) {
         json_t *old = json_loads(db_col_text(st, 1), 0, NULL);
         json_t *new = json_loads(db_col_text(st, 2), 0, NULL);
         json_array_append_new(items, json_pack("{s:s,s:o,s:o,s:I,s:{s:I,s:o}}", "action",
@@ -333,117 +258,21 @@ static int marks_history(struct req *r)
                                                (json_int_t)sqlite3_column_int64(st, 4), "name",
                                                school_person_name(st, 5)));
     }
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
-}
-
-/* PUT /api/v1/lessons/{id}/attendance {student_id, status: absent|late|ill|null,
- * justified?}: null clears the entry (the student was present). */
-static int marks_attendance(struct req *r)
-{
-    int64_t lesson = r->params[0];
-    json_int_t student;
-    json_t *status;
-    int justified = 0;
-    if (body_unpack_or_respond(r, "{s:I,s:o,s?b}", "student_id", &student, "status", &status,
-                               "justified", &justified) != 0)
-        return r->status;
-    const char *s = json_string_value(status);
-    if (!json_is_null(status) &&
-        !(s && (!strcmp(s, "absent") || !strcmp(s, "late") || !strcmp(s, "ill"))))
-        return reply_error(r, 400, "bad_request", "status must be absent, late, ill or null");
-    struct lesson_ref l;
-    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
-        return r->status;
-    int in = student_in_lesson(r, &l, student);
-    if (in <= 0)
-        return in < 0 ? reply_db_error(r)
-                      : reply_error(r, 400, "bad_request", "student %lld is not in this lesson",
-                                    (long long)student);
-    sqlite3_stmt *st =
-        s ? db_stmt(r->db, "INSERT INTO attendance (lesson_id, student_id, status, justified, "
-                           "set_by) VALUES (:l, :s, :st, :j OR EXISTS (SELECT 1 FROM "
-                           "absence_notices n JOIN lessons l ON l.id = :l WHERE n.student_id = "
-                           ":s AND l.date BETWEEN n.from_date AND n.to_date), :by) ON CONFLICT "
-                           "DO UPDATE SET status = excluded.status, justified = "
-                           "excluded.justified, set_by = excluded.set_by")
-          : db_stmt(r->db, "DELETE FROM attendance WHERE lesson_id = :l AND student_id = :s");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":l", lesson);
-    db_bind_int(st, ":s", student);
-    if (s) {
-        db_bind_text(st, ":st", s);
-        db_bind_int(st, ":j", justified);
-        db_bind_int(st, ":by", r->caller.person_id);
-    }
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return reply_db_error(r);
-    if (s && notify_lesson(r, student, lesson, "absence", json_pack("{s:s}", "status", s)) != 0)
-        return reply_db_error(r);
-    if (s) { /* a notice may have justified it */
-        st = db_stmt(r->db, "SELECT justified FROM attendance WHERE lesson_id = :l AND "
-                            "student_id = :s");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":l", lesson);
-        db_bind_int(st, ":s", student);
-        if (db_step(st) == SQLITE_ROW)
-            justified = sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
-    }
-    return reply_json(r, 200,
-                      json_pack("{s:I,s:I,s:O,s:b}", "lesson_id", (json_int_t)lesson, "student_id",
-                                (json_int_t)student, "status", status, "justified", justified));
-}
-
-/* POST /api/v1/lessons/{id}/homework {text, due_date} */
-static int marks_homework(struct req *r)
-{
-    int64_t lesson = r->params[0];
-    const char *text, *due;
-    if (body_unpack_or_respond(r, "{s:s,s:s}", "text", &text, "due_date", &due) != 0)
-        return r->status;
-    if (!school_text_ok(text, 1, 5000) || !school_date_ok(due))
-        return reply_error(r, 400, "bad_request", "text 1-5000 characters; due_date YYYY-MM-DD");
-    struct lesson_ref l;
-    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
-        return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO homework (lesson_id, text, due_date, "
-                                      "created_by) VALUES (:l, :t, :d, :by)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":l", lesson);
-    db_bind_text(st, ":t", text);
-    db_bind_text(st, ":d", due);
-    db_bind_int(st, ":by", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return reply_db_error(r);
-    int64_t hw = db_last_id(r->db);
-    json_t *note = lesson_note(r, lesson);
-    if (note)
-        json_object_update_new(note, json_pack("{s:s,s:s}", "text", text, "due_date", due));
-    int rc = note ? notify_class(r->db, l.class_id, "homework", note) : -1;
-    json_decref(note);
-    if (rc != 0)
-        return reply_db_error(r);
-    return reply_json(r, 201,
-                      json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)hw, "lesson_id",
-                                (json_int_t)lesson, "text", text, "due_date", due));
 }
 
 /* The current class of a student, or 0 (none) / -1 (error). */
 static int64_t student_class(struct req *r, int64_t student)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT class_id FROM enrollments WHERE student_id = :s "
-                                      "AND left_on IS NULL");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":s", student);
-    int rc = db_step(st);
-    int64_t c = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
-    sqlite3_reset(st);
-    return c;
+    int64_t c = 0;
+    int rc = db_int(r->db, &c,
+                    "SELECT class_id FROM enrollments WHERE student_id = :s AND left_on IS NULL",
+                    DB_ARGS(DB_INT(":s", student)));
+    return rc == SQLITE_ROW ? c : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* PUT /api/v1/period-marks {student_id, subject_id, period_id (null: the final mark of the
@@ -467,36 +296,30 @@ static int marks_period_set(struct req *r)
     if (authz_teaching_or_respond(r, class_id, subject, false) != 0)
         return r->status;
     /* The period (when given) must be of the class's year. */
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT c.year_id FROM classes c WHERE c.id = :c AND "
-                                      "(:p = 0 OR EXISTS (SELECT 1 FROM periods p WHERE p.id = "
-                                      ":p AND p.year_id = c.year_id))");
-    if (st == NULL)
+    int64_t p = json_is_integer(period) ? json_integer_value(period) : 0, year = 0;
+    int rc = db_int(r->db, &year,
+                    "SELECT c.year_id FROM classes c WHERE c.id = :c AND (:p = 0 OR EXISTS "
+                    "(SELECT 1 FROM periods p WHERE p.id = :p AND p.year_id = c.year_id))",
+                    DB_ARGS(DB_INT(":c", class_id), DB_INT(":p", p)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return reply_db_error(r);
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":p", json_is_integer(period) ? json_integer_value(period) : 0);
-    int rc = db_step(st);
-    int64_t year = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
     if (year == 0)
         return reply_error(r, 400, "bad_request", "the period is not in the class's year");
-    st = json_is_null(value)
-             ? db_stmt(r->db, "DELETE FROM period_marks WHERE student_id = :s AND subject_id = "
-                              ":sub AND year_id = :y AND coalesce(period_id, 0) = :p")
-             : db_stmt(r->db, "INSERT INTO period_marks (student_id, subject_id, year_id, "
-                              "period_id, value, set_by) VALUES (:s, :sub, :y, nullif(:p, 0), "
-                              ":v, :by) ON CONFLICT DO UPDATE SET value = excluded.value, "
-                              "set_by = excluded.set_by, set_at = unixepoch()");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":sub", subject);
-    db_bind_int(st, ":y", year);
-    db_bind_int(st, ":p", json_is_integer(period) ? json_integer_value(period) : 0);
-    if (!json_is_null(value)) {
-        db_bind_text(st, ":v", json_string_value(value));
-        db_bind_int(st, ":by", r->caller.person_id);
-    }
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    rc = json_is_null(value)
+             ? db_run(r->db,
+                      "DELETE FROM period_marks WHERE student_id = :s AND subject_id = :sub AND "
+                      "year_id = :y AND coalesce(period_id, 0) = :p",
+                      DB_ARGS(DB_INT(":s", student), DB_INT(":sub", subject), DB_INT(":y", year),
+                              DB_INT(":p", p)))
+             : db_run(r->db,
+                      "INSERT INTO period_marks (student_id, subject_id, year_id, period_id, "
+                      "value, set_by) VALUES (:s, :sub, :y, nullif(:p, 0), :v, :by) ON CONFLICT "
+                      "DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = "
+                      "unixepoch()",
+                      DB_ARGS(DB_INT(":s", student), DB_INT(":sub", subject), DB_INT(":y", year),
+                              DB_INT(":p", p), DB_TEXT(":v", json_string_value(value)),
+                              DB_INT(":by", r->caller.person_id)));
+    if (rc != SQLITE_DONE)
         return reply_db_error(r);
     char object[48];
     snprintf(object, sizeof(object), "person/%lld", (long long)student);
@@ -505,164 +328,21 @@ static int marks_period_set(struct req *r)
     return reply_json(r, 200, json_deep_copy(r->body));
 }
 
-/* 1 when the caller is a medic of a school the student is enrolled in, 0 not, -1 error. */
-static int is_medic_of(struct req *r, int64_t student)
-{
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT c.institution_id FROM enrollments e JOIN classes c "
-                                      "ON c.id = e.class_id WHERE e.student_id = :s AND "
-                                      "e.left_on IS NULL");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":s", student);
-    int rc, yes = 0;
-    while ((rc = db_step(st)) == SQLITE_ROW)
-        yes |= caller_has(r, ROLE_MEDIC, sqlite3_column_int64(st, 0));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? yes : -1;
-}
-
-/* An absence notice of `kind`: "parent" (POST /api/v1/students/{id}/absence-notices, by a
- * parent) or "medical" (POST /api/v1/students/{id}/medical-notes, by the school's medic),
- * {from, to, reason}. Absences already marked in the range become justified, and those marked
- * later are justified when marked. */
-static int notice_create(struct req *r, const char *kind)
-{
-    int64_t student = r->params[0];
-    const char *from, *to, *reason;
-    if (body_unpack_or_respond(r, "{s:s,s:s,s:s}", "from", &from, "to", &to, "reason", &reason) !=
-        0)
-        return r->status;
-    if (!school_date_ok(from) || !school_date_ok(to) || strcmp(from, to) > 0 ||
-        !school_text_ok(reason, 1, 1000))
-        return reply_error(r, 400, "bad_request",
-                           "from <= to, dates YYYY-MM-DD; reason 1-1000 characters");
-    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
-        return r->status;
-    bool medical = strcmp(kind, "medical") == 0;
-    int g = medical ? is_medic_of(r, student) : authz_guardian(r, r->caller.person_id, student);
-    if (g <= 0)
-        return g < 0 ? reply_db_error(r)
-                     : reply_error(r, 403, "forbidden", "%s",
-                                   medical ? "only the medic of the student's school writes "
-                                             "medical notes"
-                                           : "only the student's parents send notices");
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO absence_notices (student_id, from_date, "
-                                      "to_date, reason, created_by, kind) VALUES (:s, :f, :t, "
-                                      ":r, :by, :k)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":k", kind);
-    db_bind_int(st, ":s", student);
-    db_bind_text(st, ":f", from);
-    db_bind_text(st, ":t", to);
-    db_bind_text(st, ":r", reason);
-    db_bind_int(st, ":by", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return reply_db_error(r);
-    int64_t id = db_last_id(r->db);
-    st = db_stmt(r->db, "UPDATE attendance SET justified = 1 WHERE student_id = :s AND "
-                        "status IN ('absent', 'ill') AND lesson_id IN (SELECT id FROM lessons "
-                        "WHERE date BETWEEN :f AND :t)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", student);
-    db_bind_text(st, ":f", from);
-    db_bind_text(st, ":t", to);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return reply_db_error(r);
-    int justified = db_changes(r->db);
-    st = db_stmt(r->db, "SELECT c.class_teacher_id FROM enrollments e JOIN classes c ON c.id = "
-                        "e.class_id WHERE e.student_id = :s AND e.left_on IS NULL AND "
-                        "c.class_teacher_id IS NOT NULL");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", student);
-    int64_t class_teacher = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (class_teacher) {
-        json_t *note = json_pack("{s:I,s:s,s:s,s:s,s:s}", "notice_id", (json_int_t)id, "from", from,
-                                 "to", to, "reason", reason, "kind", kind);
-        int rc = notify_person(r->db, class_teacher, student, "absence_notice", note);
-        json_decref(note);
-        if (rc != 0)
-            return reply_db_error(r);
-    }
-    return reply_json(r, 201,
-                      json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:i}", "id", (json_int_t)id, "student_id",
-                                (json_int_t)student, "kind", kind, "from", from, "to", to, "reason",
-                                reason, "justified", justified));
-}
-
-static int marks_notice_create(struct req *r)
-{
-    return notice_create(r, "parent");
-}
-
-static int marks_medical_note_create(struct req *r)
-{
-    return notice_create(r, "medical");
-}
-
-static json_t *notice_row(sqlite3_stmt *st)
-{
-    return json_pack("{s:I,s:{s:I,s:o},s:s,s:s,s:s,s:I,s:{s:I,s:o},s:s}", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "student", "id",
-                     (json_int_t)sqlite3_column_int64(st, 1), "name", school_person_name(st, 2),
-                     "from", db_col_text(st, 5), "to", db_col_text(st, 6), "reason",
-                     db_col_text(st, 7), "created_at", (json_int_t)sqlite3_column_int64(st, 8),
-                     "by", "id", (json_int_t)sqlite3_column_int64(st, 9), "name",
-                     school_person_name(st, 10), "kind", db_col_text(st, 13));
-}
-
-#define NOTICE_COLUMNS                                                                             \
-    "n.id, p.id, p.last_name, p.first_name, p.middle_name, n.from_date, n.to_date, n.reason, "     \
-    "n.created_at, b.id, b.last_name, b.first_name, b.middle_name, n.kind"
-
-/* GET /api/v1/students/{id}/absence-notices: for those who may see the student. */
-static int marks_notices_of_student(struct req *r)
-{
-    if (authz_student_or_respond(r, r->params[0], AUTHZ_READ) != 0)
-        return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " NOTICE_COLUMNS " FROM absence_notices n JOIN "
-                                      "persons p ON p.id = n.student_id JOIN persons b ON b.id = "
-                                      "n.created_by WHERE n.student_id = :s ORDER BY "
-                                      "n.from_date DESC, n.id DESC LIMIT 200");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":s", r->params[0]);
-    return reply_rows(r, st, notice_row);
-}
-
-/* GET /api/v1/classes/{id}/absence-notices: the class teacher, the class's teachers and the
- * school's admins see the notices of the class's students. */
-static int marks_notices_of_class(struct req *r)
-{
-    if (authz_class_or_respond(r, r->params[0], AUTHZ_READ) != 0)
-        return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT " NOTICE_COLUMNS " FROM enrollments e JOIN "
-                                      "absence_notices n ON n.student_id = e.student_id JOIN "
-                                      "persons p ON p.id = n.student_id JOIN persons b ON b.id = "
-                                      "n.created_by WHERE e.class_id = :c AND e.left_on IS NULL "
-                                      "ORDER BY n.from_date DESC, n.id DESC LIMIT 500");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":c", r->params[0]);
-    return reply_rows(r, st, notice_row);
-}
-
 /* GET /api/v1/control-forms: the region's control forms and their default weights. */
 static int marks_forms(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT code, name, weight FROM control_forms ORDER BY "
-                                      "weight, id");
-    if (st == NULL)
-        return reply_db_error(r);
+    sqlite3_stmt *st =
+        db_query(r->db, "SELECT code, name, weight FROM control_forms ORDER BY weight, id", NULL);
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(items,
                               json_pack("{s:s,s:s,s:i}", "code", db_col_text(st, 0), "name",
                                         db_col_text(st, 1), "weight", sqlite3_column_int(st, 2)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     const struct mes_config *cfg = &r->node->cfg;
     return reply_json(r, 200,
                       json_pack("{s:o,s:{s:i,s:i,s:b}}", "items", items, "scale", "min",
@@ -671,14 +351,6 @@ static int marks_forms(struct req *r)
 }
 
 const struct route marks_routes[] = {
-    {"POST", "/api/v1/students/{id}/absence-notices", marks_notice_create, ACCESS_USER, ROLE_PARENT,
-     true, "absence_notice_create"},
-    {"POST", "/api/v1/students/{id}/medical-notes", marks_medical_note_create, ACCESS_USER,
-     ROLE_MEDIC, true, "medical_note_create"},
-    {"GET", "/api/v1/students/{id}/absence-notices", marks_notices_of_student, ACCESS_USER,
-     ROLES_ANY, false, "absence_notices_student"},
-    {"GET", "/api/v1/classes/{id}/absence-notices", marks_notices_of_class, ACCESS_USER, ROLES_ANY,
-     false, "absence_notices_class"},
     {"PUT", "/api/v1/period-marks", marks_period_set, ACCESS_USER, ROLE_TEACHER, true,
      "period_mark_set"},
     {"GET", "/api/v1/control-forms", marks_forms, ACCESS_USER, ROLES_ANY, false, "control_forms"},
@@ -688,9 +360,5 @@ const struct route marks_routes[] = {
     {"DELETE", "/api/v1/marks/{id}", marks_delete, ACCESS_USER, ROLE_TEACHER, true, "mark_delete"},
     {"GET", "/api/v1/marks/{id}/history", marks_history, ACCESS_USER,
      ROLE_ADMIN | ROLE_SCHOOL_ADMIN, false, "mark_history"},
-    {"PUT", "/api/v1/lessons/{id}/attendance", marks_attendance, ACCESS_USER, ROLE_TEACHER, true,
-     "attendance_set"},
-    {"POST", "/api/v1/lessons/{id}/homework", marks_homework, ACCESS_USER, ROLE_TEACHER, true,
-     "homework_create"},
     {0},
 };

@@ -155,81 +155,87 @@ int plan_parse_csv(const char *text, size_t len, struct plan_topic *out, int max
     return n;
 }
 
+/* A growing list of ids. */
+struct id_list {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static int ids_push(struct id_list *l, int64_t id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        int64_t *more = realloc(l->v, cap * sizeof(*more));
+        if (more == NULL)
+            return -1;
+        l->v = more;
+        l->cap = cap;
+    }
+    l->v[l->n++] = id;
+    return 0;
+}
+
+/* The plan's topics expanded to one topic id per hour, in order, into `hours`. SQLITE_DONE,
+ * SQLITE_NOMEM or the failure's code. */
+static int plan_hours(struct db *db, int64_t class_id, int64_t subject_id, struct id_list *hours)
+{
+    sqlite3_stmt *st = db_query(db,
+                                "SELECT id, hours FROM plan_topics WHERE class_id = :c AND "
+                                "subject_id = :s ORDER BY number",
+                                DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id)));
+    int rc;
+    while (db_next(st, &rc))
+        for (int i = 0; i < sqlite3_column_int(st, 1); i++)
+            if (ids_push(hours, sqlite3_column_int64(st, 0)) != 0) {
+                sqlite3_reset(st);
+                return SQLITE_NOMEM;
+            }
+    return rc;
+}
+
+/* The class's lessons of the subject that take place, in date order, into `lessons`.
+ * SQLITE_DONE, SQLITE_NOMEM or the failure's code. */
+static int plan_lessons(struct db *db, int64_t class_id, int64_t subject_id,
+                        struct id_list *lessons)
+{
+    sqlite3_stmt *st = db_query(db,
+                                "SELECT id FROM lessons WHERE class_id = :c AND subject_id = :s "
+                                "AND cancelled = 0 ORDER BY date, number",
+                                DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id)));
+    int rc;
+    while (db_next(st, &rc))
+        if (ids_push(lessons, sqlite3_column_int64(st, 0)) != 0) {
+            sqlite3_reset(st);
+            return SQLITE_NOMEM;
+        }
+    return rc;
+}
+
 int plan_apply(struct db *db, int64_t class_id, int64_t subject_id)
 {
-    sqlite3_stmt *st = db_stmt(db, "SELECT id, hours, title FROM plan_topics WHERE class_id = :c "
-                                   "AND subject_id = :s ORDER BY number");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    /* Expand to one topic id per hour. */
-    size_t cap = 256, n = 0;
-    int64_t *hour = malloc(cap * sizeof(*hour));
-    int rc;
-    while (hour && (rc = db_step(st)) == SQLITE_ROW) {
-        int h = sqlite3_column_int(st, 1);
-        for (int i = 0; i < h; i++) {
-            if (n == cap) {
-                int64_t *more = realloc(hour, 2 * cap * sizeof(*hour));
-                if (more == NULL) {
-                    free(hour);
-                    hour = NULL;
-                    break;
-                }
-                hour = more;
-                cap *= 2;
-            }
-            if (hour)
-                hour[n++] = sqlite3_column_int64(st, 0);
-        }
-    }
-    sqlite3_reset(st);
-    if (hour == NULL)
-        return -1;
-    st = db_stmt(db, "SELECT id FROM lessons WHERE class_id = :c AND subject_id = :s AND "
-                     "cancelled = 0 ORDER BY date, number");
-    if (st == NULL) {
-        free(hour);
-        return -1;
-    }
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    size_t lcap = 256, nl = 0;
-    int64_t *lessons = malloc(lcap * sizeof(*lessons));
-    while (lessons && db_step(st) == SQLITE_ROW) {
-        if (nl == lcap) {
-            int64_t *more = realloc(lessons, 2 * lcap * sizeof(*lessons));
-            if (more == NULL)
-                break;
-            lessons = more;
-            lcap *= 2;
-        }
-        lessons[nl++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    int changed = 0;
-    for (size_t i = 0; lessons && i < nl; i++) {
-        st = db_stmt(db, "UPDATE lessons SET plan_topic_id = :t, topic = coalesce((SELECT title "
-                         "FROM plan_topics WHERE id = :t), '') WHERE id = :id AND "
-                         "topic_manual = 0");
-        if (st == NULL)
-            break;
-        if (i < n)
-            db_bind_int(st, ":t", hour[i]);
-        else
-            db_bind_null(st, ":t");
-        db_bind_int(st, ":id", lessons[i]);
-        if (db_exec_stmt(st) != SQLITE_DONE) {
+    struct id_list hours = {0}, lessons = {0};
+    int changed = -1;
+    if (plan_hours(db, class_id, subject_id, &hours) != SQLITE_DONE ||
+        plan_lessons(db, class_id, subject_id, &lessons) != SQLITE_DONE)
+        goto out;
+    changed = 0;
+    for (size_t i = 0; i < lessons.n; i++) {
+        /* Lessons past the plan's hours lose their planned topic (:t 0 is none). */
+        if (db_run(db,
+                   "UPDATE lessons SET plan_topic_id = nullif(:t, 0), topic = coalesce((SELECT "
+                   "title FROM plan_topics WHERE id = :t), '') WHERE id = :id AND "
+                   "topic_manual = 0",
+                   DB_ARGS(DB_INT(":t", i < hours.n ? hours.v[i] : 0),
+                           DB_INT(":id", lessons.v[i]))) != SQLITE_DONE) {
             changed = -1;
-            break;
+            goto out;
         }
         changed += db_changes(db);
     }
-    int ok = lessons != NULL;
-    free(hour);
-    free(lessons);
-    return ok ? changed : -1;
+out:
+    free(hours.v);
+    free(lessons.v);
+    return changed;
 }
 
 /* GET /api/v1/plans?class=ID&subject=ID */
@@ -241,21 +247,25 @@ static int plan_get(struct req *r)
         return r->status;
     if (authz_journal_or_respond(r, class_id, subject_id) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT t.number, t.title, t.hours, (SELECT count(*) FROM "
-                                      "lessons l WHERE l.plan_topic_id = t.id) FROM plan_topics "
-                                      "t WHERE t.class_id = :c AND t.subject_id = :s ORDER BY "
-                                      "t.number");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT t.number, t.title, t.hours, (SELECT count(*) FROM "
+                                "lessons l WHERE l.plan_topic_id = t.id) FROM plan_topics "
+                                "t WHERE t.class_id = :c AND t.subject_id = :s ORDER BY "
+                                "t.number",
+                                DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
     json_t *topics = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(
             topics, json_pack("{s:i,s:s,s:i,s:i}", "number", sqlite3_column_int(st, 0), "title",
                               db_col_text(st, 1), "hours", sqlite3_column_int(st, 2), "lessons",
                               sqlite3_column_int(st, 3)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(topics);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "topics", topics));
 }
 
@@ -312,25 +322,18 @@ static int plan_put(struct req *r)
         free(list);
         return r->status;
     }
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM plan_topics WHERE class_id = :c AND "
-                                      "subject_id = :s");
-    if (st == NULL)
-        goto dberr;
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "DELETE FROM plan_topics WHERE class_id = :c AND "
+               "subject_id = :s",
+               DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id))) != SQLITE_DONE)
         goto dberr;
     for (int i = 0; i < n; i++) {
-        st = db_stmt(r->db, "INSERT INTO plan_topics (class_id, subject_id, number, title, "
-                            "hours) VALUES (:c, :s, :n, :t, :h)");
-        if (st == NULL)
-            goto dberr;
-        db_bind_int(st, ":c", class_id);
-        db_bind_int(st, ":s", subject_id);
-        db_bind_int(st, ":n", i + 1);
-        db_bind_text(st, ":t", list[i].title);
-        db_bind_int(st, ":h", list[i].hours);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(r->db,
+                   "INSERT INTO plan_topics (class_id, subject_id, number, title, "
+                   "hours) VALUES (:c, :s, :n, :t, :h)",
+                   DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id), DB_INT(":n", i + 1),
+                           DB_TEXT(":t", list[i].title), DB_INT(":h", list[i].hours))) !=
+            SQLITE_DONE)
             goto dberr;
     }
     free(list);

@@ -34,11 +34,8 @@ static int timetable_bells_put(struct req *r)
         return reply_error(r, 400, "bad_request", "bells must be an array of at most 13");
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM bells WHERE institution_id = :i");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":i", inst);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "DELETE FROM bells WHERE institution_id = :i", DB_ARGS(DB_INT(":i", inst))) !=
+        SQLITE_DONE)
         return reply_db_error(r);
     size_t i;
     json_t *b;
@@ -53,17 +50,15 @@ static int timetable_bells_put(struct req *r)
         if (number < 0 || number > 12 || !hhmm_ok(from) || !hhmm_ok(to) || strcmp(from, to) >= 0)
             return reply_error(r, 400, "bad_request",
                                "bells[%zu]: number 0-12, times HH:MM, start before end", i);
-        st = db_stmt(r->db, "INSERT INTO bells (institution_id, number, starts_at, ends_at) "
-                            "VALUES (:i, :n, :f, :t)");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":i", inst);
-        db_bind_int(st, ":n", number);
-        db_bind_text(st, ":f", from);
-        db_bind_text(st, ":t", to);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            return reply_error(r, 409, "conflict", "bells[%zu]: number %lld given twice", i,
-                               (long long)number);
+        if (db_run(r->db,
+                   "INSERT INTO bells (institution_id, number, starts_at, ends_at) "
+                   "VALUES (:i, :n, :f, :t)",
+                   DB_ARGS(DB_INT(":i", inst), DB_INT(":n", number), DB_TEXT(":f", from),
+                           DB_TEXT(":t", to))) != SQLITE_DONE)
+            return db_failure()
+                       ? reply_db_error(r)
+                       : reply_error(r, 409, "conflict", "bells[%zu]: number %lld given twice", i,
+                                     (long long)number);
     }
     char object[48];
     snprintf(object, sizeof(object), "institution/%lld", (long long)inst);
@@ -77,17 +72,22 @@ static int timetable_bells_get(struct req *r)
     int64_t inst = r->params[0];
     if (authz_institution_or_respond(r, inst, AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT number, starts_at, ends_at FROM bells "
-                                      "WHERE institution_id = :i ORDER BY number");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT number, starts_at, ends_at FROM bells "
+                                "WHERE institution_id = :i ORDER BY number",
+                                DB_ARGS(DB_INT(":i", inst)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":i", inst);
     json_t *list = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(list, json_pack("{s:i,s:s,s:s}", "number", sqlite3_column_int(st, 0),
                                               "starts_at", db_col_text(st, 1), "ends_at",
                                               db_col_text(st, 2)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "bells", list));
 }
 
@@ -104,11 +104,8 @@ static int timetable_put(struct req *r)
         return reply_error(r, 400, "bad_request", "entries must be an array");
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM timetable WHERE class_id = :c");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":c", class_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db, "DELETE FROM timetable WHERE class_id = :c",
+               DB_ARGS(DB_INT(":c", class_id))) != SQLITE_DONE)
         return reply_db_error(r);
     size_t i;
     json_t *e;
@@ -125,41 +122,39 @@ static int timetable_put(struct req *r)
             return reply_error(r, 400, "bad_request",
                                "entries[%zu]: weekday 1-6, number 0-12, room up to 20", i);
         /* The teacher works at the class's school; the group is the class's. */
-        st = db_stmt(r->db, "SELECT (SELECT count(*) FROM staff s JOIN classes c ON "
-                            "c.institution_id = s.institution_id WHERE c.id = :c AND "
-                            "s.person_id = :t), (:g = 0 OR EXISTS (SELECT 1 FROM groups WHERE "
-                            "id = :g AND class_id = :c)), EXISTS (SELECT 1 FROM subjects "
-                            "WHERE id = :s)");
-        if (st == NULL)
+        sqlite3_stmt *st =
+            db_query(r->db,
+                     "SELECT (SELECT count(*) FROM staff s JOIN classes c ON "
+                     "c.institution_id = s.institution_id WHERE c.id = :c AND "
+                     "s.person_id = :t), (:g = 0 OR EXISTS (SELECT 1 FROM groups WHERE "
+                     "id = :g AND class_id = :c)), EXISTS (SELECT 1 FROM subjects "
+                     "WHERE id = :s)",
+                     DB_ARGS(DB_INT(":c", class_id), DB_INT(":t", teacher), DB_INT(":g", group),
+                             DB_INT(":s", subject)));
+        int rc, ok = 0;
+        if (db_next(st, &rc)) {
+            ok = sqlite3_column_int(st, 0) > 0 && sqlite3_column_int(st, 1) &&
+                 sqlite3_column_int(st, 2);
+            sqlite3_reset(st);
+            rc = SQLITE_ROW;
+        }
+        if (rc != SQLITE_ROW)
             return reply_db_error(r);
-        db_bind_int(st, ":c", class_id);
-        db_bind_int(st, ":t", teacher);
-        db_bind_int(st, ":g", group);
-        db_bind_int(st, ":s", subject);
-        int ok = db_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0 &&
-                 sqlite3_column_int(st, 1) && sqlite3_column_int(st, 2);
-        sqlite3_reset(st);
         if (!ok)
             return reply_error(r, 400, "bad_request",
                                "entries[%zu]: the teacher is not on the school's staff, or the "
                                "group or subject does not exist here",
                                i);
-        st = db_stmt(r->db, "INSERT INTO timetable (class_id, group_id, weekday, number, "
-                            "subject_id, teacher_id, room) VALUES (:c, :g, :w, :n, :s, :t, :r)");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":c", class_id);
-        if (group)
-            db_bind_int(st, ":g", group);
-        else
-            db_bind_null(st, ":g");
-        db_bind_int(st, ":w", weekday);
-        db_bind_int(st, ":n", number);
-        db_bind_int(st, ":s", subject);
-        db_bind_int(st, ":t", teacher);
-        db_bind_text(st, ":r", room);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        rc = db_run(r->db,
+                    "INSERT INTO timetable (class_id, group_id, weekday, number, subject_id, "
+                    "teacher_id, room) VALUES (:c, nullif(:g, 0), :w, :n, :s, :t, :r)",
+                    DB_ARGS(DB_INT(":c", class_id), DB_INT(":g", group), DB_INT(":w", weekday),
+                            DB_INT(":n", number), DB_INT(":s", subject), DB_INT(":t", teacher),
+                            DB_TEXT(":r", room)));
+        if ((rc & 0xff) == SQLITE_CONSTRAINT)
             return reply_error(r, 409, "conflict", "entries[%zu]: the slot is taken twice", i);
+        if (rc != SQLITE_DONE)
+            return reply_db_error(r);
     }
     char object[48];
     snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
@@ -174,16 +169,18 @@ static int timetable_get(struct req *r)
     int64_t class_id = r->params[0];
     if (authz_class_or_respond(r, class_id, AUTHZ_READ) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT t.id, t.weekday, t.number, s.id, s.name, p.id, p.last_name, "
-               "p.first_name, p.middle_name, t.room, t.group_id FROM timetable t "
-               "JOIN subjects s ON s.id = t.subject_id JOIN persons p ON p.id = t.teacher_id "
-               "WHERE t.class_id = :c ORDER BY t.weekday, t.number, t.group_id");
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT t.id, t.weekday, t.number, s.id, s.name, p.id, p.last_name, "
+                 "p.first_name, p.middle_name, t.room, t.group_id FROM timetable t "
+                 "JOIN subjects s ON s.id = t.subject_id JOIN persons p ON p.id = t.teacher_id "
+                 "WHERE t.class_id = :c ORDER BY t.weekday, t.number, t.group_id",
+                 DB_ARGS(DB_INT(":c", class_id)));
     if (st == NULL)
         return reply_db_error(r);
-    db_bind_int(st, ":c", class_id);
     json_t *list = json_array();
-    while (db_step(st) == SQLITE_ROW) {
+    int rc;
+    while (db_next(st, &rc)) {
         json_t *e = json_pack(
             "{s:I,s:i,s:i,s:o,s:{s:I,s:o},s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
             "weekday", sqlite3_column_int(st, 1), "number", sqlite3_column_int(st, 2), "subject",
@@ -193,7 +190,10 @@ static int timetable_get(struct req *r)
             json_object_set_new(e, "group_id", json_integer(sqlite3_column_int64(st, 10)));
         json_array_append_new(list, e);
     }
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "entries", list));
 }
 
@@ -207,15 +207,13 @@ static int timetable_generate(struct req *r)
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
     /* The period must belong to the class's academic year. */
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM periods p JOIN classes c ON c.year_id = "
-                                      "p.year_id WHERE p.id = :p AND c.id = :c");
-    if (st == NULL)
+    int in = db_exists(r->db,
+                       "SELECT 1 FROM periods p JOIN classes c ON c.year_id = p.year_id WHERE "
+                       "p.id = :p AND c.id = :c",
+                       DB_ARGS(DB_INT(":p", period), DB_INT(":c", class_id)));
+    if (in < 0)
         return reply_db_error(r);
-    db_bind_int(st, ":p", period);
-    db_bind_int(st, ":c", class_id);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
+    if (in == 0)
         return reply_error(r, 400, "bad_request", "period %lld is not in the class's year",
                            (long long)period);
     int n = journal_generate_lessons(r->db, &r->node->cfg, class_id, period);
@@ -262,33 +260,22 @@ static int timetable_lesson_patch(struct req *r)
     int64_t repl =
         replacement && json_is_integer(replacement) ? json_integer_value(replacement) : 0;
     if (repl) {
-        sqlite3_stmt *s = db_stmt(r->db, "SELECT 1 FROM staff WHERE person_id = :p AND "
-                                         "institution_id = :i");
-        if (s == NULL)
+        int staff =
+            db_exists(r->db, "SELECT 1 FROM staff WHERE person_id = :p AND institution_id = :i",
+                      DB_ARGS(DB_INT(":p", repl), DB_INT(":i", l.institution_id)));
+        if (staff < 0)
             return reply_db_error(r);
-        db_bind_int(s, ":p", repl);
-        db_bind_int(s, ":i", l.institution_id);
-        int rc = db_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_ROW)
+        if (staff == 0)
             return reply_error(r, 400, "bad_request", "the replacement is not on the staff");
     }
-    sqlite3_stmt *st = db_stmt(r->db, "UPDATE lessons SET topic = coalesce(:topic, topic), "
-                                      "topic_manual = topic_manual OR :topic IS NOT NULL, "
-                                      "cancelled = CASE WHEN :c < 0 THEN cancelled ELSE :c END, "
-                                      "replacement_id = CASE WHEN :setr THEN :r ELSE "
-                                      "replacement_id END WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":topic", topic);
-    db_bind_int(st, ":c", cancelled);
-    db_bind_int(st, ":setr", replacement != NULL);
-    if (repl)
-        db_bind_int(st, ":r", repl);
-    else
-        db_bind_null(st, ":r");
-    db_bind_int(st, ":id", id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "UPDATE lessons SET topic = coalesce(:topic, topic), topic_manual = topic_manual "
+               "OR :topic IS NOT NULL, cancelled = CASE WHEN :c < 0 THEN cancelled ELSE :c END, "
+               "replacement_id = CASE WHEN :setr THEN nullif(:r, 0) ELSE replacement_id END "
+               "WHERE id = :id",
+               DB_ARGS(DB_TEXT(":topic", topic), DB_INT(":c", cancelled),
+                       DB_INT(":setr", replacement != NULL), DB_INT(":r", repl),
+                       DB_INT(":id", id))) != SQLITE_DONE)
         return reply_db_error(r);
     if (admin_change) {
         char object[48];

@@ -1,7 +1,10 @@
 /*
  * School structure: municipalities, institutions, academic years and periods, subjects,
  * classes and groups, staff, teaching assignments, enrollments, guardians.
- * Schema: school.sql beside this file. Routes: school.c (school_routes).
+ * Schema: school.sql beside this file. Routes, one file per entity: institutions.c
+ * (municipalities, institutions, academic years, subjects), classes.c (classes, groups,
+ * assignments, enrollments), persons.c (persons, staff, guardians, students); school.c holds
+ * what they share, seed.c the configuration's subjects and years.
  */
 #ifndef MES_SCHOOL_H
 #define MES_SCHOOL_H
@@ -41,5 +44,24 @@ json_t *school_ref(sqlite3_stmt *st, int i);         /* id, name -> {id, name} *
 /* Input checks: text of min..max characters (UTF-8 aware), and an ISO date YYYY-MM-DD. */
 bool school_text_ok(const char *s, size_t min, size_t max);
 bool school_date_ok(const char *s);
+
+/* ---- Shared by the school's route files (school.c) ---- */
+struct req;
+
+/* Audits a change of `kind/id` at `institution` with `detail` (stolen). 0, or -1 after
+ * answering 500. */
+int school_audit_or_respond(struct req *r, int64_t institution, const char *action,
+                            const char *kind, int64_t id, json_t *detail);
+/* Answers a failed insert or update of `what`: 400 for a reference to nothing, 409 for another
+ * constraint, 500 otherwise. Returns the status. */
+int school_reply_write_error(struct req *r, const char *what);
+/* The institution of a class, or -1 (no such class) / -2 (storage failure). */
+int64_t school_class_institution(struct req *r, int64_t class_id);
+/* Whether the person works at the institution: 1 yes, 0 no, -1 storage failure. */
+int school_is_staff(struct req *r, int64_t person, int64_t inst);
+/* Appends to `o` under `key` the rows of `sql` (one :id parameter) made by `row` (each a new
+ * reference). 0, or -1 on a storage failure. */
+int school_add_list(struct req *r, json_t *o, const char *key, const char *sql, int64_t id,
+                    json_t *(*row)(sqlite3_stmt *));
 
 #endif

@@ -11,14 +11,12 @@
 int school_seed_subjects(struct db *db, const struct mes_config *cfg, char *err, size_t errlen)
 {
     for (int i = 0; i < cfg->nsubjects; i++) {
-        sqlite3_stmt *st = db_stmt(db, "INSERT INTO subjects (code, name, regional) "
-                                       "VALUES (:c, :n, 1) ON CONFLICT (code) DO UPDATE "
-                                       "SET name = excluded.name");
-        if (st == NULL)
-            goto fail;
-        db_bind_text(st, ":c", cfg->subjects[i].code);
-        db_bind_text(st, ":n", cfg->subjects[i].name);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db,
+                   "INSERT INTO subjects (code, name, regional) "
+                   "VALUES (:c, :n, 1) ON CONFLICT (code) DO UPDATE "
+                   "SET name = excluded.name",
+                   DB_ARGS(DB_TEXT(":c", cfg->subjects[i].code),
+                           DB_TEXT(":n", cfg->subjects[i].name))) != SQLITE_DONE)
             goto fail;
     }
     return 0;
@@ -40,14 +38,11 @@ int64_t school_create_year(struct db *db, const struct mes_config *cfg, int firs
     snprintf(name, sizeof(name), "%04d/%04d", first_year, first_year + 1);
     snprintf(starts, sizeof(starts), "%04d-09-01", first_year);
     snprintf(ends, sizeof(ends), "%04d-08-31", first_year + 1);
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO academic_years (name, starts_on, ends_on) "
-                                   "VALUES (:n, :s, :e) ON CONFLICT (name) DO NOTHING");
-    if (st == NULL)
-        goto fail;
-    db_bind_text(st, ":n", name);
-    db_bind_text(st, ":s", starts);
-    db_bind_text(st, ":e", ends);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(db,
+               "INSERT INTO academic_years (name, starts_on, ends_on) "
+               "VALUES (:n, :s, :e) ON CONFLICT (name) DO NOTHING",
+               DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":s", starts), DB_TEXT(":e", ends))) !=
+        SQLITE_DONE)
         goto fail;
     if (db_changes(db) == 0)
         return 0;
@@ -57,16 +52,11 @@ int64_t school_create_year(struct db *db, const struct mes_config *cfg, int firs
         char ps[32], pe[32];
         bound(ps, sizeof(ps), first_year, p->start_month, p->start_day);
         bound(pe, sizeof(pe), first_year, p->end_month, p->end_day);
-        st = db_stmt(db, "INSERT INTO periods (year_id, number, name, starts_on, ends_on) "
-                         "VALUES (:y, :n, :name, :s, :e)");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":y", year);
-        db_bind_int(st, ":n", i + 1);
-        db_bind_text(st, ":name", p->name);
-        db_bind_text(st, ":s", ps);
-        db_bind_text(st, ":e", pe);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db,
+                   "INSERT INTO periods (year_id, number, name, starts_on, ends_on) "
+                   "VALUES (:y, :n, :name, :s, :e)",
+                   DB_ARGS(DB_INT(":y", year), DB_INT(":n", i + 1), DB_TEXT(":name", p->name),
+                           DB_TEXT(":s", ps), DB_TEXT(":e", pe))) != SQLITE_DONE)
             goto fail;
     }
     return year;
@@ -85,15 +75,10 @@ int64_t school_ensure_year(struct db *db, const struct mes_config *cfg, time_t w
         return -1;
     char name[32];
     snprintf(name, sizeof(name), "%04d/%04d", first, first + 1);
-    sqlite3_stmt *st = db_stmt(db, "SELECT id FROM academic_years WHERE name = :n");
-    if (st == NULL)
-        goto fail;
-    db_bind_text(st, ":n", name);
-    int64_t id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
-    if (id > 0)
+    int64_t id = 0;
+    if (db_int(db, &id, "SELECT id FROM academic_years WHERE name = :n",
+               DB_ARGS(DB_TEXT(":n", name))) == SQLITE_ROW)
         return id;
-fail:
     snprintf(err, errlen, "finding year %s: %s", name, db_errmsg(db));
     return -1;
 }
@@ -101,15 +86,14 @@ fail:
 int64_t school_add_person(struct db *db, const char *last, const char *first, const char *middle,
                           const char *birth_date)
 {
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO persons (last_name, first_name, middle_name, "
-                                   "birth_date) VALUES (:l, :f, :m, :b)");
-    if (st == NULL)
-        return -1;
-    db_bind_text(st, ":l", last);
-    db_bind_text(st, ":f", first);
-    db_bind_text(st, ":m", middle ? middle : "");
-    db_bind_text(st, ":b", birth_date);
-    return db_exec_stmt(st) == SQLITE_DONE ? db_last_id(db) : -1;
+    return db_run(db,
+                  "INSERT INTO persons (last_name, first_name, middle_name, "
+                  "birth_date) VALUES (:l, :f, :m, :b)",
+                  DB_ARGS(DB_TEXT(":l", last), DB_TEXT(":f", first),
+                          DB_TEXT(":m", middle ? middle : ""), DB_TEXT(":b", birth_date))) ==
+                   SQLITE_DONE
+               ? db_last_id(db)
+               : -1;
 }
 
 json_t *school_person_name(sqlite3_stmt *st, int i)

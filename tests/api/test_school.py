@@ -1,4 +1,4 @@
-"""School structure administration (node/school/school.c): what admins may create and change,
+"""School structure administration (node/school/): what admins may create and change,
 and the denials: a school admin only inside their school, teachers, medics, students and
 parents not at all; bad input changes nothing; every change is audited."""
 import pytest

@@ -1,0 +1,284 @@
+/*
+ * Institutions and what the region sets up around them: municipalities, institutions (schools),
+ * academic years with their periods, and subjects. Region admins create them, a school's admin
+ * changes their school; everyone signed in reads them. Every change is audited.
+ * Load: rare administrative writes; reads are small indexed lists.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "accounts/auth.h"
+#include "accounts/authz.h"
+#include "node.h"
+#include "school/school.h"
+
+#define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
+
+/* ---- municipalities ---------------------------------------------------------------------- */
+
+static json_t *municipality_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+                     db_col_text(st, 1), "okato", db_col_text(st, 2));
+}
+
+/* GET /api/v1/municipalities: every municipality, for any user. */
+static int school_municipalities(struct req *r)
+{
+    sqlite3_stmt *st =
+        db_query(r->db, "SELECT id, name, okato FROM municipalities ORDER BY name", NULL);
+    return st ? reply_rows(r, st, municipality_row) : reply_db_error(r);
+}
+
+/* POST /api/v1/municipalities {name, okato?} (region admin). */
+static int school_municipality_create(struct req *r)
+{
+    const char *name, *okato = "";
+    if (body_unpack_or_respond(r, "{s:s,s?s}", "name", &name, "okato", &okato) != 0)
+        return r->status;
+    if (!school_text_ok(name, 1, 200) || !school_text_ok(okato, 0, 20))
+        return reply_error(r, 400, "bad_request", "name must be 1-200 characters, okato 0-20");
+    if (db_run(r->db, "INSERT INTO municipalities (name, okato) VALUES (:n, :o)",
+               DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":o", okato))) != SQLITE_DONE)
+        return school_reply_write_error(r, "municipality");
+    int64_t id = db_last_id(r->db);
+    if (school_audit_or_respond(r, 0, "municipality.create", "municipality", id,
+                                json_pack("{s:s}", "name", name)) != 0)
+        return r->status;
+    return reply_json(
+        r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "name", name, "okato", okato));
+}
+
+/* ---- institutions ------------------------------------------------------------------------ */
+
+#define INSTITUTION_COLUMNS                                                                        \
+    "i.id, i.municipality_id, m.name, i.kind, i.name, i.short_name, i.address, "                   \
+    "(SELECT count(*) FROM classes c WHERE c.institution_id = i.id), "                             \
+    "(SELECT count(*) FROM enrollments e JOIN classes c ON c.id = e.class_id "                     \
+    " WHERE c.institution_id = i.id AND e.left_on IS NULL)"
+
+static json_t *institution_row(sqlite3_stmt *st)
+{
+    return json_pack(
+        "{s:I,s:{s:I,s:s},s:s,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+        "municipality", "id", (json_int_t)sqlite3_column_int64(st, 1), "name", db_col_text(st, 2),
+        "kind", db_col_text(st, 3), "name", db_col_text(st, 4), "short_name", db_col_text(st, 5),
+        "address", db_col_text(st, 6), "classes", (json_int_t)sqlite3_column_int64(st, 7),
+        "students", (json_int_t)sqlite3_column_int64(st, 8));
+}
+
+/* GET /api/v1/institutions: every institution with its counts, for any user. */
+static int school_institutions(struct req *r)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
+                                "JOIN municipalities m ON m.id = i.municipality_id "
+                                "ORDER BY m.name, i.short_name",
+                                NULL);
+    return st ? reply_rows(r, st, institution_row) : reply_db_error(r);
+}
+
+static int reply_institution(struct req *r, int status, int64_t id)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT " INSTITUTION_COLUMNS " FROM institutions i "
+                                "JOIN municipalities m ON m.id = i.municipality_id "
+                                "WHERE i.id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
+    if (st == NULL)
+        return reply_db_error(r);
+    int rc = db_step(st);
+    json_t *o = rc == SQLITE_ROW ? institution_row(st) : NULL;
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return reply_error(r, 404, "not_found", "no such institution");
+    return o ? reply_json(r, status, o) : reply_db_error(r);
+}
+
+/* GET /api/v1/institutions/{id}: one institution with its counts of classes and students. */
+static int school_institution_get(struct req *r)
+{
+    return reply_institution(r, 200, r->params[0]);
+}
+
+/* POST /api/v1/institutions {municipality_id, kind, name, short_name, address?}. */
+static int school_institution_create(struct req *r)
+{
+    json_int_t mun;
+    const char *kind, *name, *short_name, *address = "";
+    if (body_unpack_or_respond(r, "{s:I,s:s,s:s,s:s,s?s}", "municipality_id", &mun, "kind", &kind,
+                               "name", &name, "short_name", &short_name, "address", &address) != 0)
+        return r->status;
+    if (strcmp(kind, "school") != 0 && strcmp(kind, "college") != 0)
+        return reply_error(r, 400, "bad_request", "kind must be school or college");
+    if (!school_text_ok(name, 1, 300) || !school_text_ok(short_name, 1, 100) ||
+        !school_text_ok(address, 0, 300))
+        return reply_error(r, 400, "bad_request",
+                           "name 1-300, short_name 1-100, address 0-300 characters");
+    int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id",
+                      DB_ARGS(DB_INT(":id", mun)));
+    if (e < 0)
+        return reply_db_error(r);
+    if (e == 0)
+        return reply_error(r, 400, "bad_request", "no municipality %lld", (long long)mun);
+    if (db_run(r->db,
+               "INSERT INTO institutions (municipality_id, kind, name, "
+               "short_name, address) VALUES (:m, :k, :n, :s, :a)",
+               DB_ARGS(DB_INT(":m", mun), DB_TEXT(":k", kind), DB_TEXT(":n", name),
+                       DB_TEXT(":s", short_name), DB_TEXT(":a", address))) != SQLITE_DONE)
+        return school_reply_write_error(r, "institution");
+    int64_t id = db_last_id(r->db);
+    if (school_audit_or_respond(r, id, "institution.create", "institution", id,
+                                json_pack("{s:s}", "name", name)) != 0)
+        return r->status;
+    return reply_institution(r, 201, id);
+}
+
+/* PATCH /api/v1/institutions/{id} {name?, short_name?, address?}: the region admin or
+ * that school's admin. */
+static int school_institution_patch(struct req *r)
+{
+    int64_t id = r->params[0];
+    const char *name = NULL, *short_name = NULL, *address = NULL;
+    if (body_unpack_or_respond(r, "{s?s,s?s,s?s}", "name", &name, "short_name", &short_name,
+                               "address", &address) != 0)
+        return r->status;
+    if ((name && !school_text_ok(name, 1, 300)) ||
+        (short_name && !school_text_ok(short_name, 1, 100)) ||
+        (address && !school_text_ok(address, 0, 300)))
+        return reply_error(r, 400, "bad_request",
+                           "name 1-300, short_name 1-100, address 0-300 characters");
+    if (authz_institution_or_respond(r, id, AUTHZ_WRITE) != 0)
+        return r->status;
+    if (db_run(r->db,
+               "UPDATE institutions SET name = coalesce(:n, name), "
+               "short_name = coalesce(:s, short_name), "
+               "address = coalesce(:a, address) WHERE id = :id",
+               DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":s", short_name), DB_TEXT(":a", address),
+                       DB_INT(":id", id))) != SQLITE_DONE)
+        return school_reply_write_error(r, "institution");
+    if (school_audit_or_respond(r, id, "institution.update", "institution", id,
+                                json_deep_copy(r->body)))
+        return r->status;
+    return reply_institution(r, 200, id);
+}
+
+/* ---- academic years and subjects ---------------------------------------------------------- */
+
+static int school_years(struct req *r)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT y.id, y.name, y.starts_on, y.ends_on, p.id, "
+                                "p.number, p.name, p.starts_on, p.ends_on "
+                                "FROM academic_years y LEFT JOIN periods p "
+                                "ON p.year_id = y.id ORDER BY y.starts_on, p.number",
+                                NULL);
+    if (st == NULL)
+        return reply_db_error(r);
+    json_t *items = json_array(), *year = NULL;
+    int64_t last = 0;
+    int rc;
+    while (db_next(st, &rc)) {
+        if (sqlite3_column_int64(st, 0) != last) {
+            last = sqlite3_column_int64(st, 0);
+            year = json_pack("{s:I,s:s,s:s,s:s,s:[]}", "id", (json_int_t)last, "name",
+                             db_col_text(st, 1), "starts_on", db_col_text(st, 2), "ends_on",
+                             db_col_text(st, 3), "periods");
+            json_array_append_new(items, year);
+        }
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+            json_array_append_new(
+                json_object_get(year, "periods"),
+                json_pack("{s:I,s:i,s:s,s:s,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 4),
+                          "number", sqlite3_column_int(st, 5), "name", db_col_text(st, 6),
+                          "starts_on", db_col_text(st, 7), "ends_on", db_col_text(st, 8)));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* POST /api/v1/academic-years {first_year}: a year with the region's periods; 409 if it exists. */
+static int school_year_create(struct req *r)
+{
+    json_int_t first;
+    if (body_unpack_or_respond(r, "{s:I}", "first_year", &first) != 0)
+        return r->status;
+    if (first < 2000 || first > 2100)
+        return reply_error(r, 400, "bad_request", "first_year must be 2000-2100");
+    char err[256];
+    int64_t id = school_create_year(r->db, &r->node->cfg, (int)first, err, sizeof(err));
+    if (id < 0)
+        return reply_db_error(r);
+    if (id == 0)
+        return reply_error(r, 409, "conflict", "the year %lld/%lld exists", (long long)first,
+                           (long long)first + 1);
+    if (school_audit_or_respond(r, 0, "year.create", "year", id, NULL) != 0)
+        return r->status;
+    return reply_json(r, 201, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+static json_t *subject_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0), "code",
+                     db_col_text(st, 1), "name", db_col_text(st, 2), "regional",
+                     sqlite3_column_int(st, 3));
+}
+
+/* GET /api/v1/subjects: the federal and regional subjects. */
+static int school_subjects(struct req *r)
+{
+    sqlite3_stmt *st = db_query(
+        r->db, "SELECT id, code, name, regional FROM subjects ORDER BY regional, id", NULL);
+    return st ? reply_rows(r, st, subject_row) : reply_db_error(r);
+}
+
+/* POST /api/v1/subjects {code, name}: a regional subject; 409 on a taken code. */
+static int school_subject_create(struct req *r)
+{
+    const char *code, *name;
+    if (body_unpack_or_respond(r, "{s:s,s:s}", "code", &code, "name", &name) != 0)
+        return r->status;
+    bool ok = school_text_ok(code, 1, 32) && school_text_ok(name, 1, 120);
+    for (const char *p = code; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (!ok)
+        return reply_error(r, 400, "bad_request",
+                           "code: 1-32 of a-z 0-9 _; name: 1-120 characters");
+    if (db_run(r->db, "INSERT INTO subjects (code, name, regional) VALUES (:c, :n, 1)",
+               DB_ARGS(DB_TEXT(":c", code), DB_TEXT(":n", name))) != SQLITE_DONE)
+        return school_reply_write_error(r, "subject");
+    int64_t id = db_last_id(r->db);
+    if (school_audit_or_respond(r, 0, "subject.create", "subject", id,
+                                json_pack("{s:s}", "code", code)))
+        return r->status;
+    return reply_json(r, 201,
+                      json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)id, "code", code, "name",
+                                name, "regional", 1));
+}
+
+const struct route institutions_routes[] = {
+    {"GET", "/api/v1/municipalities", school_municipalities, ACCESS_USER, ROLES_ANY, false,
+     "municipality_list"},
+    {"POST", "/api/v1/municipalities", school_municipality_create, ACCESS_USER, ROLE_ADMIN, true,
+     "municipality_create"},
+    {"GET", "/api/v1/institutions", school_institutions, ACCESS_USER, ROLES_ANY, false,
+     "institution_list"},
+    {"POST", "/api/v1/institutions", school_institution_create, ACCESS_USER, ROLE_ADMIN, true,
+     "institution_create"},
+    {"GET", "/api/v1/institutions/{id}", school_institution_get, ACCESS_USER, ROLES_ANY, false,
+     "institution_get"},
+    {"PATCH", "/api/v1/institutions/{id}", school_institution_patch, ACCESS_USER, ADMINS, true,
+     "institution_update"},
+    {"GET", "/api/v1/academic-years", school_years, ACCESS_USER, ROLES_ANY, false, "year_list"},
+    {"POST", "/api/v1/academic-years", school_year_create, ACCESS_USER, ROLE_ADMIN, true,
+     "year_create"},
+    {"GET", "/api/v1/subjects", school_subjects, ACCESS_USER, ROLES_ANY, false, "subject_list"},
+    {"POST", "/api/v1/subjects", school_subject_create, ACCESS_USER, ROLE_ADMIN, true,
+     "subject_create"},
+    {0},
+};
