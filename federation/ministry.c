@@ -15,7 +15,7 @@
 #include "db.h"
 #include "federation/report.h"
 #include "http.h"
-#include "input.h"
+#include "lib/input.h"
 #include "node.h"
 
 #define READERS (ROLE_MINISTRY | ROLE_ADMIN)
