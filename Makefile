@@ -16,7 +16,7 @@ SANFLAGS :=
 OPT      := -O2
 endif
 
-# Where #include "..." looks after the including file's folder.
+# Where #include "..." looks after the including file's folder (tools/includes.py too).
 INCDIRS := . node
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(SANFLAGS) $(INCDIRS:%=-I%) -I$(BUILD)/gen
@@ -38,7 +38,7 @@ ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard federation/*.sql) $(wildca
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all bench deps fuzz run test test-unit test-api test-browser install format format-check clean
+.PHONY: all bench deps fuzz run test test-includes test-unit test-api test-browser install format format-check clean
 all: $(BUILD)/mesnode
 
 $(BUILD)/mesnode: $(OBJ)
@@ -117,7 +117,13 @@ run: deps
 
 test: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-unit test-api test-browser
+	$(MAKE) test-includes test-unit test-api test-browser
+
+# Folders form a DAG: fails on an include cycle between folders, or on lib/ including anything
+# outside lib/ (tools/includes.py; its own tests in tests/tools/).
+test-includes:
+	/usr/bin/python3 tools/includes.py $(INCDIRS:%=-I%)
+	/usr/bin/python3 -m pytest -q tests/tools
 
 test-unit: $(UNIT_BIN)
 	@bash tests/run-unit.sh $(UNIT_BIN)
