@@ -87,11 +87,12 @@ class Node:
         self._start([MESNODE, "demo", "--port", "0", "--data", os.path.join(self.dir, "data"), *extra_args],
                     r"running: http://127\.0\.0\.1:(\d+)/")
 
-    def _start(self, argv, port_pattern):
-        """Runs `argv`, its output in the node's log, and waits until the log names the port
-        (the first group of `port_pattern`)."""
+    def _start(self, argv, port_pattern, env=None):
+        """Runs `argv` (with `env` added to the environment), its output in the node's log, and
+        waits until the log names the port (the first group of `port_pattern`)."""
         self.log = open(os.path.join(self.dir, "stdout.log"), "w+")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **env) if env else None)
         deadline = time.time() + 60
         self.port = None
         while time.time() < deadline and self.port is None:
@@ -155,9 +156,9 @@ class ServedNode(Node):
     """`mesnode serve --config FILE` on the demo region (made by `mesnode gen --scale demo`, so
     the demo's logins work), for tests that need configuration keys the demo does not take.
     `http` holds extra lines of the http section (indented by two spaces), `extra` more
-    sections."""
+    sections; `env`, variables added to the environment of `serve` (not of `gen`)."""
 
-    def __init__(self, http="", extra="", threads=16, port=0):
+    def __init__(self, http="", extra="", threads=16, port=0, env=None):
         self.dir = tempfile.mkdtemp(prefix="mesnode-test-")
         data = os.path.join(self.dir, "data")
         gen = subprocess.run([MESNODE, "gen", "--scale", "demo", "--data", data],
@@ -168,7 +169,7 @@ class ServedNode(Node):
         with open(self.config, "w") as f:
             f.write(f'http:\n  listen: "127.0.0.1:{port}"\n  threads: {threads}\n{http}\n'
                     f'storage:\n  data_dir: "{data}"\n  synchronous: normal\n{extra}')
-        self._start([MESNODE, "serve", "--config", self.config], r"on port (\d+)")
+        self._start([MESNODE, "serve", "--config", self.config], r"on port (\d+)", env)
 
 
 @pytest.fixture(scope="module")
