@@ -16,16 +16,19 @@ SANFLAGS :=
 OPT      := -O2
 endif
 
+# Where #include "..." looks after the including file's folder (tools/includes.py too).
+INCDIRS := . node
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(SANFLAGS) -I. -Inode -I$(BUILD)/gen
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(SANFLAGS) $(INCDIRS:%=-I%) -I$(BUILD)/gen
 LDFLAGS += $(SANFLAGS)
 LDLIBS  := -lcivetweb -lsqlite3 -lsodium -ljansson -lyaml -lzstd -lqrencode -lstemmer -lcurl -lpthread -lm
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS  += -DMES_VERSION=\"$(VERSION)\"
 
-# Every .c under these folders is part of the node; main.c holds only the CLI entry.
-SRC     := $(sort $(wildcard node/*.c node/*/*.c config/*.c federation/*.c))
+# Every .c under these folders is part of the node; main.c holds only the CLI entry. lib/ holds
+# formats and checks that include nothing outside lib/ (minisign, bundles, input, proxies).
+SRC     := $(sort $(wildcard lib/*.c node/*.c node/*/*.c config/*.c federation/*.c))
 LIBSRC  := $(filter-out node/main.c,$(SRC))
 OBJ     := $(SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/assets.o
@@ -35,13 +38,13 @@ ASSETS  := $(sort $(wildcard node/*/*.sql) $(wildcard federation/*.sql) $(wildca
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all bench deps fuzz run test test-unit test-api test-browser install format format-check clean
+.PHONY: all bench deps fuzz run test test-includes test-unit test-api test-browser install format format-check clean
 all: $(BUILD)/mesnode
 
 $(BUILD)/mesnode: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard node/*.h node/*/*.h config/*.h federation/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h node/*.h node/*/*.h config/*.h federation/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -76,11 +79,11 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined
 # coverage, not linked with libFuzzer's main).
 FUZZ_OBJ := $(LIBSRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/assets.o
 
-build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h node/proxy.c
+build/fuzz/fuzz_config: tests/fuzz/fuzz_config.c config/config.c config/config.h lib/proxy.c
 	@mkdir -p $(dir $@)
-	clang -Wall -Wextra -Werror $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c node/proxy.c -lyaml -lsodium
+	clang -Wall -Wextra -Werror $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< config/config.c lib/proxy.c -lyaml -lsodium
 
-build/fuzz/obj/%.o: %.c $(wildcard node/*.h node/*/*.h config/*.h federation/*.h)
+build/fuzz/obj/%.o: %.c $(wildcard lib/*.h node/*.h node/*/*.h config/*.h federation/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -DMES_VERSION=\"fuzz\" -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
@@ -114,7 +117,13 @@ run: deps
 
 test: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) test-unit test-api test-browser
+	$(MAKE) test-includes test-unit test-api test-browser
+
+# Folders form a DAG: fails on an include cycle between folders, or on lib/ including anything
+# outside lib/ (tools/includes.py; its own tests in tests/tools/).
+test-includes:
+	/usr/bin/python3 tools/includes.py $(INCDIRS:%=-I%)
+	/usr/bin/python3 -m pytest -q tests/tools
 
 test-unit: $(UNIT_BIN)
 	@bash tests/run-unit.sh $(UNIT_BIN)

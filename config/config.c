@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "node/proxy.h"
+#include "lib/proxy.h"
 
 #define MAX_FILE_BYTES (1 << 20) /* a configuration is a few KiB; refuse anything absurd */
 #define MAX_KEY_BYTES  40        /* longest key word accepted (the longest real one: 24) */
@@ -829,7 +829,7 @@ static int subject_item(struct ctx *c, const char *key, yaml_node_t *item, int i
     return 0;
 }
 
-/* An address or CIDR range of http.trusted_proxies (node/proxy.c says what is accepted). */
+/* An address or CIDR range of http.trusted_proxies (lib/proxy.c says what is accepted). */
 static int proxy_item(struct ctx *c, const char *key, yaml_node_t *item, int i, void *out)
 {
     struct mes_config *cfg = out;

@@ -87,7 +87,7 @@ struct mes_config {
         int cache_mb;               /* read cache (cache/cache.c); 0 = off */
         long long max_upload_bytes; /* a file sent to an upload route */
         char access_log[PATH_MAX];  /* "" = standard error, "off" = none */
-        /* The address people reach the node at, "https://mes.example.region" (node/proxy.h:
+        /* The address people reach the node at, "https://mes.example.region" (lib/proxy.h:
          * no path); every absolute link is built on it. "" = "http://" + http.listen. */
         char public_url[256];
         /* Peers whose X-Forwarded-For is believed: addresses and CIDR ranges, as written

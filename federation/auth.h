@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 struct req;
 

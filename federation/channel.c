@@ -14,9 +14,9 @@
 
 #include "config/config.h"
 #include "db.h"
-#include "federation/bundle.h"
 #include "files/files.h"
-#include "input.h"
+#include "lib/bundle.h"
+#include "lib/input.h"
 #include "library/library.h"
 
 #define CHANNEL "library"

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 struct db;
 struct mes_config;

@@ -1,6 +1,6 @@
 /*
  * `mesnode keygen`, `sign`, `verify` and `bundle`: minisign-compatible keys and signatures
- * (minisign.h) and bundles (bundle.h) from the command line.
+ * (lib/minisign.h) and bundles (lib/bundle.h) from the command line.
  */
 #include "federation/cli.h"
 
@@ -17,13 +17,13 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "federation/bundle.h"
 #include "federation/channel.h"
 #include "federation/contrib.h"
 #include "federation/report.h"
 #include "federation/rotation.h"
 #include "federation/sync.h"
-#include "federation/minisign.h"
+#include "lib/bundle.h"
+#include "lib/minisign.h"
 #include "library/library.h"
 #include "node.h"
 

@@ -15,7 +15,7 @@
 #include "db.h"
 #include "federation/report.h"
 #include "http.h"
-#include "input.h"
+#include "lib/input.h"
 #include "log.h"
 #include "node.h"
 

@@ -18,7 +18,7 @@
 #include "federation/sync.h"
 #include "files/files.h"
 #include "http.h"
-#include "input.h"
+#include "lib/input.h"
 #include "node.h"
 
 /* ---- suppression ---- */

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 struct db;
 struct mes_config;

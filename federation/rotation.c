@@ -18,7 +18,7 @@
 #include "federation/rotation.h"
 #include "federation/sync.h"
 #include "http.h"
-#include "input.h"
+#include "lib/input.h"
 #include "node.h"
 
 int hub_key_current(struct db *db, const struct mes_config *cfg, struct ms_public *pk, char *err,

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 struct db;
 struct mes_config;

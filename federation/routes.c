@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include "federation/auth.h"
-#include "federation/bundle.h"
-#include "federation/minisign.h"
 #include "federation/sync.h"
 #include "files/files.h"
 #include "http.h"
+#include "lib/bundle.h"
+#include "lib/minisign.h"
 #include "node.h"
 
 /* GET /federation/v1/key: the node's public key in minisign's form, its id and the region. */

@@ -17,10 +17,10 @@
 
 #include "db.h"
 #include "federation/auth.h"
-#include "federation/bundle.h"
 #include "federation/rotation.h"
 #include "files/files.h"
-#include "input.h"
+#include "lib/bundle.h"
+#include "lib/input.h"
 #include "node.h"
 
 /* Where an answer goes: memory up to `max` bytes, or a file up to `max` bytes. */

@@ -32,6 +32,14 @@ int db_migrate(struct db *db, int target, char *err, size_t errlen);
 int db_schema_version(struct db *db);
 int db_latest_version(void);
 
+/* Names what the connection is for in the query plans that tests collect: "writer" for the
+ * writer thread's (writer.c marks it); unmarked connections are "worker". `role` must live as
+ * long as the connection (a literal). With MES_QUERY_PLANS=FILE in the environment, the first
+ * prepare of each statement on a connection appends one JSON line {"role", "sql", "plan": [{"id",
+ * "parent", "detail"}...]} (EXPLAIN QUERY PLAN's rows) to FILE; docs/testing.md says how the
+ * API tests check them. Unset (as deployed), nothing is written and nothing is explained. */
+void db_set_role(struct db *db, const char *role);
+
 /* Returns the cached prepared statement for `sql`, reset and with bindings cleared, or NULL
  * (logged) when it does not prepare. Never finalize it. */
 sqlite3_stmt *db_stmt(struct db *db, const char *sql);

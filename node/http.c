@@ -27,7 +27,7 @@
 
 #include "accounts/auth.h"
 #include "files/files.h"
-#include "input.h"
+#include "lib/input.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "proxy.h"
+#include "lib/proxy.h"
 
 struct mg_connection;
 struct mg_request_info;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "assets.h"
-#include "proxy.h"
+#include "lib/proxy.h"
 
 #define TEMPLATE "installer/nginx-site.conf"
 

@@ -13,8 +13,8 @@
 
 #include "config/config.h"
 #include "db.h"
-#include "federation/minisign.h"
-#include "proxy.h"
+#include "lib/minisign.h"
+#include "lib/proxy.h"
 
 struct mg_context;
 struct throttle;

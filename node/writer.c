@@ -120,6 +120,7 @@ struct writer *writer_start(struct node *n, char *err, size_t errlen)
         free(w);
         return NULL;
     }
+    db_set_role(w->db, "writer");
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->submitted, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

@@ -1,6 +1,6 @@
 /*
  * Offline packages of library items: a set of items with their files as one signed bundle
- * (federation/bundle.h) that a teacher downloads and `mesnode bundle open` checks and unpacks
+ * (lib/bundle.h) that a teacher downloads and `mesnode bundle open` checks and unpacks
  * on another machine, for a school without a line (docs/library.md, "Offline packages").
  *
  * The manifest: {"format": "mes-library-1", "kind": "package", "origin": region code,
@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "federation/bundle.h"
 #include "files/files.h"
+#include "lib/bundle.h"
 #include "library/library.h"
 #include "node.h"
 

@@ -2,12 +2,17 @@
 
 Each test module gets its own demo node in a fresh data directory (module-scoped fixture
 `node`), so tests that change state or trip the login throttle do not leak into others.
+What several modules share lives here, never imported from another test module (whose
+module-scoped state would then be shared too): the demo world's ids (fixture `w`), nodes
+served from a configuration (`ServedNode`, `Served`), the QR decoder.
 """
+import datetime
 import http.cookiejar
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -82,11 +87,12 @@ class Node:
         self._start([MESNODE, "demo", "--port", "0", "--data", os.path.join(self.dir, "data"), *extra_args],
                     r"running: http://127\.0\.0\.1:(\d+)/")
 
-    def _start(self, argv, port_pattern):
-        """Runs `argv`, its output in the node's log, and waits until the log names the port
-        (the first group of `port_pattern`)."""
+    def _start(self, argv, port_pattern, env=None):
+        """Runs `argv` (with `env` added to the environment), its output in the node's log, and
+        waits until the log names the port (the first group of `port_pattern`)."""
         self.log = open(os.path.join(self.dir, "stdout.log"), "w+")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **env) if env else None)
         deadline = time.time() + 60
         self.port = None
         while time.time() < deadline and self.port is None:
@@ -150,9 +156,9 @@ class ServedNode(Node):
     """`mesnode serve --config FILE` on the demo region (made by `mesnode gen --scale demo`, so
     the demo's logins work), for tests that need configuration keys the demo does not take.
     `http` holds extra lines of the http section (indented by two spaces), `extra` more
-    sections."""
+    sections; `env`, variables added to the environment of `serve` (not of `gen`)."""
 
-    def __init__(self, http="", extra="", threads=16, port=0):
+    def __init__(self, http="", extra="", threads=16, port=0, env=None):
         self.dir = tempfile.mkdtemp(prefix="mesnode-test-")
         data = os.path.join(self.dir, "data")
         gen = subprocess.run([MESNODE, "gen", "--scale", "demo", "--data", data],
@@ -163,4 +169,93 @@ class ServedNode(Node):
         with open(self.config, "w") as f:
             f.write(f'http:\n  listen: "127.0.0.1:{port}"\n  threads: {threads}\n{http}\n'
                     f'storage:\n  data_dir: "{data}"\n  synchronous: normal\n{extra}')
-        self._start([MESNODE, "serve", "--config", self.config], r"on port (\d+)")
+        self._start([MESNODE, "serve", "--config", self.config], r"on port (\d+)", env)
+
+
+@pytest.fixture(scope="module")
+def w(node):
+    """Ids of the demo world: classes, subjects, the current period, lessons of 5А."""
+    teacher = node.login("teacher")
+    parent = node.login("parent")
+    a = {(x["class"]["name"], x["subject"]["name"]): x for x in teacher.user["assignments"]}
+    c5a = a[("5А", "Математика")]["class"]["id"]
+    math = a[("5А", "Математика")]["subject"]["id"]
+    years = teacher.get("/api/v1/academic-years").json()["items"]
+    today = datetime.date.today().isoformat()
+    periods = years[0]["periods"]
+    current = next((p for p in periods if p["starts_on"] <= today <= p["ends_on"]), None)
+    current = current or next(p for p in periods if p["starts_on"] <= today)
+    subjects = {s["code"]: s["id"] for s in teacher.get("/api/v1/subjects").json()["items"]}
+    grid = teacher.get(f"/api/v1/journal?class={c5a}&subject={math}&period={current['id']}").json()
+    kids = {c["name"]: c for c in parent.user["children"]}
+    return {"c5a": c5a, "math": math, "rus": subjects["rus"], "period": current, "periods": periods,
+            "lessons": grid["lessons"], "students": grid["students"],
+            "artem": kids["Иванов Артём Сергеевич"]["id"], "maria": kids["Иванова Мария Сергеевна"]["id"],
+            "year_id": years[0]["id"], "subjects": subjects}
+
+
+def run(*args, cwd=None):
+    """Runs `mesnode ARGS...` to its end; the CompletedProcess, output as text."""
+    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def free_port():
+    """A loopback port free at the time of asking."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """`mesnode serve --config FILE` on a free port."""
+
+    def __init__(self, d, name, config_text):
+        self.port = free_port()
+        self.config = d / f"{name}.yaml"
+        self.config.write_text(config_text.replace("PORT", str(self.port)))
+        self.log = open(d / f"{name}.log", "w")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([MESNODE, "serve", "--config", str(self.config)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{self.port}"
+        for _ in range(200):
+            try:
+                if Client(base).get("/healthz").status == 200:
+                    return base
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.config} did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            assert self.proc.wait(timeout=20) == 0
+        self.log.close()
+
+
+def login(base, user, password):
+    """A Client logged in as `user` at the node at `base`, with its bearer token."""
+    c = Client(base)
+    r = c.post("/api/v1/auth/login", {"login": user, "password": password})
+    assert r.status == 200, r
+    c.token = r.json()["token"]
+    return c
+
+
+def decode_qr(svg, tmp_path):
+    """The text of an SVG QR code of the node, read by an independent decoder (zbarimg)."""
+    side = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
+    dark = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
+    assert len(dark) > 100
+    scale = 8
+    rows = []
+    for y in range(side * scale):
+        rows.append(" ".join("1" if (x // scale, y // scale) in dark else "0" for x in range(side * scale)))
+    pbm = tmp_path / "qr.pbm"
+    pbm.write_text(f"P1\n{side * scale} {side * scale}\n" + "\n".join(rows) + "\n")
+    out = subprocess.run(["zbarimg", "--quiet", "--raw", str(pbm)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()

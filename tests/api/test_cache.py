@@ -3,7 +3,6 @@ answered from memory, every kind of write that changes them is seen by the very 
 a cached answer is never given to a caller the authorization layer refuses."""
 import re
 
-from test_journal import w  # noqa: F401 (the demo world fixture)
 
 
 def metric(node, name):

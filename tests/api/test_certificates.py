@@ -1,10 +1,9 @@
 """Certificates of study: a parent gets one signed by the node; anyone holding the link checks
 it without logging in; a forged or missing signature shows nothing; only parents request."""
 import base64
-import re
 import subprocess
 
-from conftest import Client
+from conftest import Client, decode_qr
 
 
 def test_issue_and_verify(node):
@@ -61,22 +60,6 @@ def verify_ed25519(pk, sig, msg):
                             "-keyform", "DER", "-rawin", "-in", paths["msg"], "-sigfile", paths["sig"]],
                            capture_output=True)
         return r.returncode == 0
-
-
-def decode_qr(svg, tmp_path):
-    """The text of an SVG QR code of the node, read by an independent decoder (zbarimg)."""
-    side = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
-    dark = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
-    assert len(dark) > 100
-    scale = 8
-    rows = []
-    for y in range(side * scale):
-        rows.append(" ".join("1" if (x // scale, y // scale) in dark else "0" for x in range(side * scale)))
-    pbm = tmp_path / "qr.pbm"
-    pbm.write_text(f"P1\n{side * scale} {side * scale}\n" + "\n".join(rows) + "\n")
-    out = subprocess.run(["zbarimg", "--quiet", "--raw", str(pbm)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
 
 
 def test_qr_code_decodes_to_the_public_link(node, tmp_path):

@@ -22,57 +22,9 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import MESNODE, Client
+from conftest import Client, Served, login, run
 
 ADMIN_PASSWORD = "region-admin-pw"
-
-
-def run(*args, cwd=None):
-    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Served:
-    """`mesnode serve --config FILE` on a free port."""
-
-    def __init__(self, d, name, config_text):
-        self.port = free_port()
-        self.config = d / f"{name}.yaml"
-        self.config.write_text(config_text.replace("PORT", str(self.port)))
-        self.log = open(d / f"{name}.log", "w")
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([MESNODE, "serve", "--config", str(self.config)], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{self.port}"
-        for _ in range(200):
-            try:
-                if Client(base).get("/healthz").status == 200:
-                    return base
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.config} did not start")
-
-    def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            assert self.proc.wait(timeout=20) == 0
-        self.log.close()
-
-
-def login(base, user, password):
-    c = Client(base)
-    r = c.post("/api/v1/auth/login", {"login": user, "password": password})
-    assert r.status == 200, r
-    c.token = r.json()["token"]
-    return c
 
 
 def region_config(d, name, code, hub_key, hub_port=1):

@@ -7,7 +7,6 @@ import os
 import socket
 import sqlite3
 
-from test_journal import w  # noqa: F401 (the demo world fixture)
 
 PDF = b"%PDF-1.4\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 200 + b"%%EOF\n"
 

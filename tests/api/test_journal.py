@@ -3,33 +3,9 @@ class and subject (a replacement only in that lesson); students and parents read
 own; every change of a mark is kept for the school's admin; averages are weighted."""
 import datetime
 
-import pytest
-
 
 def code(r):
     return r.json()["error"]["code"]
-
-
-@pytest.fixture(scope="module")
-def w(node):
-    """Ids of the demo world: classes, subjects, the current period, lessons of 5А."""
-    teacher = node.login("teacher")
-    parent = node.login("parent")
-    a = {(x["class"]["name"], x["subject"]["name"]): x for x in teacher.user["assignments"]}
-    c5a = a[("5А", "Математика")]["class"]["id"]
-    math = a[("5А", "Математика")]["subject"]["id"]
-    years = teacher.get("/api/v1/academic-years").json()["items"]
-    today = datetime.date.today().isoformat()
-    periods = years[0]["periods"]
-    current = next((p for p in periods if p["starts_on"] <= today <= p["ends_on"]), None)
-    current = current or next(p for p in periods if p["starts_on"] <= today)
-    subjects = {s["code"]: s["id"] for s in teacher.get("/api/v1/subjects").json()["items"]}
-    grid = teacher.get(f"/api/v1/journal?class={c5a}&subject={math}&period={current['id']}").json()
-    kids = {c["name"]: c for c in parent.user["children"]}
-    return {"c5a": c5a, "math": math, "rus": subjects["rus"], "period": current, "periods": periods,
-            "lessons": grid["lessons"], "students": grid["students"],
-            "artem": kids["Иванов Артём Сергеевич"]["id"], "maria": kids["Иванова Мария Сергеевна"]["id"],
-            "year_id": years[0]["id"], "subjects": subjects}
 
 
 def lesson_of(node, w, subject):

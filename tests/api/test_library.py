@@ -10,7 +10,6 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from test_journal import w  # noqa: F401 (the demo world fixture)
 
 
 def search(client, **params):
@@ -45,8 +44,16 @@ def test_search_finds_russian_word_forms(node):
     both = search(teacher, q="строение клетки")
     assert set(titles(both)) == {"Интерактивный атлас: строение клетки", "Строение клетки"}
     assert search(teacher, q="квазар")["total"] == 0
-    # Operators of the query language are just separators: no error, no injection.
-    assert search(teacher, q='уравнен* OR "NEAR(x') ["total"] >= 0
+    # Operators of the query language are just separators: no error, no injection. Every word
+    # is required: "уравнения*" is the word "уравнения"; OR and NEAR are words no item holds, so
+    # a query with them finds nothing (as FTS5 syntax, OR would have found the items on
+    # equations and on fractions, and the open quote and bracket would have been an error).
+    eq = search(teacher, q="уравнения")["total"]
+    assert eq >= 2 and search(teacher, q="уравнения*")["total"] == eq
+    assert search(teacher, q="дробей")["total"] >= 2
+    assert search(teacher, q='уравнен* OR "NEAR(x')["total"] == 0
+    assert search(teacher, q='уравнения OR "NEAR(x')["total"] == 0
+    assert search(teacher, q="уравнения OR дробей")["total"] == 0
     assert search(teacher, q="ё NOT AND")["total"] == 0
 
 

@@ -10,8 +10,7 @@ import re
 
 import pytest
 
-from conftest import ServedNode
-from test_certificates import decode_qr
+from conftest import ServedNode, decode_qr
 
 PUBLIC = "https://mes.example.test"
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from test_federation import MESNODE, Served, run
+from conftest import Client, Served, login, run
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,8 @@ def test_nothing_personal_in_a_report(world):
         for s in (last, f"{last} {first}", f"{first} {middle}".strip(), birth):
             if s:
                 assert s not in text, s
-    for login in logins:
-        assert f'"{login}"' not in text, login
+    for name in logins:
+        assert f'"{name}"' not in text, name
     assert not keys_in(rep) & {"name", "login", "person", "person_id", "student_id", "account_id", "id"}
     assert rep["region"] == "50" and rep["coverage"]["students"] > 200
 
@@ -140,7 +140,6 @@ def test_forged_and_foreign_reports_are_refused(world):
 
 
 def test_ministry_reports_from_both_regions(world):
-    from test_federation import login
     d, hub = world["d"], world["hub"]
     hub_base = f"http://127.0.0.1:{hub.port}"
     hub_key = (d / "hub" / "node.pub").read_text().splitlines()[1]
@@ -192,7 +191,6 @@ def test_ministry_reports_from_both_regions(world):
     # Who may not look.
     teacher = login(hub_base, "teacher", "demo")
     assert teacher.get("/api/v1/ministry/summary").status == 403
-    from conftest import Client
     assert Client(hub_base).get("/api/v1/ministry/summary").status == 401
     assert ministry.get("/api/v1/ministry/summary?period=2026-13").status == 400
     assert ministry.get("/api/v1/ministry/charts/secret.svg").status == 404
@@ -227,7 +225,6 @@ def test_the_usage_chart_shows_every_month(world):
 
 
 def test_serve_syncs_on_its_schedule_and_shows_its_status(world):
-    from test_federation import Served, login
     d, hub = world["d"], world["hub"]
     hub_key = (d / "hub" / "node.pub").read_text().splitlines()[1]
     assert run("gen", "--scale", "demo", "--data", str(d / "r53")).returncode == 0
@@ -239,7 +236,6 @@ def test_serve_syncs_on_its_schedule_and_shows_its_status(world):
     assert run("enroll", "--config", str(hub.config), "--region", "53", "--pubkey", str(d / "r53" / "node.pub")).returncode == 0
     base = srv.start()
     try:
-        from conftest import Client
         metrics = ""
         for _ in range(100):
             metrics = Client(base).get("/metrics").body.decode()

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for bundles (federation/bundle.c), library packages (node/library/package.c)
+ * libFuzzer target for bundles (lib/bundle.c), library packages (node/library/package.c)
  * and the library channel's import (federation/channel.c, node/library/exchange.c). The first byte
  * picks the mode: even: the input is a bundle file as received, read against a fixed key (the zstd
  * stream, the header, the length fields and the signature frame meet arbitrary bytes); odd:  the
@@ -22,8 +22,8 @@
 
 #include "config/config.h"
 #include "db.h"
-#include "federation/bundle.h"
 #include "federation/channel.h"
+#include "lib/bundle.h"
 #include "library/library.h"
 
 static struct ms_public pk;

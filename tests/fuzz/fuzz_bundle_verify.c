@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the bundle reader alone (federation/bundle.c's bundle_read), without a
+ * libFuzzer target for the bundle reader alone (lib/bundle.c's bundle_read), without a
  * database: what `mesnode bundle verify` runs, and the blob queue the importers consume. The
  * database-backed import of a bundle is fuzz_bundle.c's.
  *
@@ -40,8 +40,8 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "federation/bundle.h"
 #include "fuzz_keys.h"
+#include "lib/bundle.h"
 
 #define MAX_RECORDS 32
 #define SIG_FRAME   0x184D2A5Du

@@ -9,7 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 /* Key `which` (0 the signer the targets trust, 1 another): its secret in *sk, public in *pk. */
 static inline void fuzz_key(int which, struct ms_secret *sk, struct ms_public *pk)

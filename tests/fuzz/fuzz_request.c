@@ -62,12 +62,12 @@
 
 #include "accounts/auth.h"
 #include "accounts/throttle.h"
-#include "federation/auth.h"
-#include "federation/minisign.h"
 #include "cache/cache.h"
 #include "db.h"
 #include "demo/demo.h"
+#include "federation/auth.h"
 #include "http.h"
+#include "lib/minisign.h"
 #include "log.h"
 #include "node.h"
 

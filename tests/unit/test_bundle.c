@@ -1,5 +1,5 @@
 /*
- * Unit tests of the bundle container (federation/bundle.c), the tamper suite's base: a bundle
+ * Unit tests of the bundle container (lib/bundle.c), the tamper suite's base: a bundle
  * round-trips; a flipped byte anywhere, a truncation, bytes after the end, another key, a
  * blob its manifest does not name, named twice, or longer than claimed, oversize claims and
  * a zstd bomb are each refused, and a refused bundle reaches the consumer's blob callback
@@ -18,9 +18,9 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "federation/bundle.h"
 #include "federation/report.h"
-#include "input.h"
+#include "lib/bundle.h"
+#include "lib/input.h"
 
 static struct ms_public pk, other_pk;
 static struct ms_secret *sk, *other_sk;

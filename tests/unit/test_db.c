@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 static struct mes_config cfg;
 static char path[64];
 static char err[512];
+static char plans[64]; /* MES_QUERY_PLANS, set in main before any statement is prepared */
 
 static int setup(void **state)
 {
@@ -282,10 +284,67 @@ static void test_one_shot_helpers(void **state)
     db_close(db);
 }
 
+/* The records of `plans` whose SQL is `sql`, as a JSON array (freed by the caller). */
+static json_t *plan_records(const char *sql)
+{
+    json_t *out = json_array();
+    FILE *f = fopen(plans, "r");
+    assert_non_null(f);
+    static char line[65536];
+    while (fgets(line, sizeof(line), f) != NULL) {
+        json_t *r = json_loads(line, 0, NULL);
+        assert_non_null(r);
+        if (strcmp(json_string_value(json_object_get(r, "sql")), sql) == 0)
+            json_array_append(out, r);
+        json_decref(r);
+    }
+    fclose(f);
+    return out;
+}
+
+/* With MES_QUERY_PLANS set, the first prepare of a statement on each connection writes its
+ * plan once, with the connection's role. */
+static void test_query_plans_written(void **state)
+{
+    (void)state;
+    static const char *const sql = "SELECT x FROM q WHERE y = :y";
+    struct db *w = db_open(path, &cfg, err, sizeof(err)),
+              *r = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(w);
+    assert_non_null(r);
+    assert_int_equal(db_exec(w, "CREATE TABLE q (x INTEGER, y INTEGER);"
+                                "CREATE INDEX q_by_x ON q(x);"),
+                     SQLITE_OK);
+    db_set_role(w, "writer");
+    assert_non_null(db_stmt(w, sql));
+    assert_non_null(db_stmt(w, sql)); /* cached: no second record */
+    assert_non_null(db_stmt(r, sql));
+    json_t *recs = plan_records(sql);
+    assert_int_equal(json_array_size(recs), 2);
+    const char *roles[2] = {"writer", "worker"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *rec = json_array_get(recs, i);
+        assert_string_equal(json_string_value(json_object_get(rec, "role")), roles[i]);
+        json_t *plan = json_object_get(rec, "plan");
+        assert_int_equal(json_array_size(plan), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(plan, 0), "detail")),
+                            "SCAN q");
+    }
+    json_decref(recs);
+    db_close(r);
+    db_close(w);
+}
+
 int main(void)
 {
     log_set_quiet(1);
     config_defaults(&cfg);
+    snprintf(plans, sizeof(plans), "/tmp/mes-test-plans-XXXXXX");
+    int fd = mkstemp(plans);
+    if (fd < 0)
+        return 1;
+    close(fd);
+    setenv("MES_QUERY_PLANS", plans, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_upgrade_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
@@ -295,6 +354,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_reports_failure_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_shot_helpers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_plans_written, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    unlink(plans);
+    return failed;
 }

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the checks of untrusted input (node/input.c): the JSON depth scan and its
+ * Unit tests of the checks of untrusted input (lib/input.c): the JSON depth scan and its
  * loader, UTF-8 validation, the request path's percent-decoding, and the printable copy used
  * in error messages.
  */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "input.h"
+#include "lib/input.h"
 
 static bool depth_ok(const char *text, int max, size_t *where)
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests of minisign's formats (federation/minisign.c): keys round-trip through their
+ * Unit tests of minisign's formats (lib/minisign.c): keys round-trip through their
  * files, encrypted or not; signatures verify, and any change to the message, the signature,
  * the trusted comment or the key is refused; malformed texts are refused with a message.
  */
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 static char dir[] = "/tmp/mes-test-minisign-XXXXXX";
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests of node/proxy.c: addresses and CIDR ranges (IPv4, IPv6, IPv4-mapped IPv6), the
+ * Unit tests of lib/proxy.c: addresses and CIDR ranges (IPv4, IPv6, IPv4-mapped IPv6), the
  * client's address from X-Forwarded-For through trusted proxies (the rightmost untrusted entry;
  * what the client wrote further left ignored; garbage gives the peer), public URLs and the
  * loopback address of a listen address.
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "lib/proxy.h"
 
 /* Whether `addr` (text) is in the range `net` (text); both must parse. */
 static bool in(const char *net, const char *addr)

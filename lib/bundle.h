@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 #define BUNDLE_MAGIC        "MESBNDL1"
 #define BUNDLE_MANIFEST_MAX (64u << 20)  /* bytes of manifest JSON */

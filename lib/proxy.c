@@ -11,7 +11,7 @@
  * written by trusted proxies and that address is the client as the last of them saw it; what
  * lies further left was written by the client and is never believed.
  */
-#include "proxy.h"
+#include "lib/proxy.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * pass over its bytes, without recursion or allocation: they run on CivetWeb's worker threads
  * for every request and on the federation's readers for every document.
  */
-#include "input.h"
+#include "lib/input.h"
 
 #include <stdio.h>
 #include <string.h>

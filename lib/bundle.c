@@ -6,7 +6,7 @@
  * hash the whole file for its signature on a second thread (struct hashpipe), beside the one that
  * (de)compresses and hashes the blobs: a channel of a gigabyte is two gigabytes of hashing.
  */
-#include "federation/bundle.h"
+#include "lib/bundle.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "input.h"
+#include "lib/input.h"
 
 enum { WINDOW_LOG_MAX = 27 };
 

@@ -1,7 +1,7 @@
 /*
  * Checks of untrusted input that come before any parser sees it: the nesting depth of a JSON
  * text, and a request path percent-decoded and checked as UTF-8. Nothing here knows the node
- * (no request, no database, no configuration), so the formats in federation/ use it too.
+ * (no request, no database, no configuration), so the formats beside it in lib/ use it too.
  *
  * Why a depth bound: jansson parses nested arrays and objects by recursion, one set of stack
  * frames per level, up to 2,048 levels; a short text of "[[[[..." is enough to overflow a

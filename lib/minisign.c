@@ -2,7 +2,7 @@
  * minisign's key and signature formats over libsodium (formats in minisign.h). Key files are
  * a few hundred bytes and signatures at most MS_SIG_TEXT_MAX: both are read whole.
  */
-#include "federation/minisign.h"
+#include "lib/minisign.h"
 
 #include <errno.h>
 #include <fcntl.h>
