@@ -5,6 +5,7 @@
  */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "accounts/authz.h"
@@ -89,9 +90,31 @@ static int messages_thread_create(struct req *r)
         r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "kind", kind, "title", title));
 }
 
-/* GET /api/v1/threads: the caller's threads, latest first, with unread counts. */
+/* One row of the thread list as JSON. */
+static json_t *thread_json(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:s,s:s,s:I,s:{s:I,s:o},s:{s:I,s:o},s:i}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "title",
+                     db_col_text(st, 2), "last_at", (json_int_t)sqlite3_column_int64(st, 3),
+                     "student", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
+                     school_person_name(st, 5), "with", "id",
+                     (json_int_t)sqlite3_column_int64(st, 8), "name", school_person_name(st, 9),
+                     "unread", sqlite3_column_int(st, 12));
+}
+
+/* GET /api/v1/threads?limit=N&before=ID: the caller's threads, latest first, with unread
+ * counts, a page at a time: at most `limit` (1-200, 200 by default) threads that come after
+ * thread `before` (the last of the previous page), and "more" when further ones follow. */
 static int messages_threads(struct req *r)
 {
+    char buf[24];
+    int64_t limit = 200, before = 0;
+    if (req_query(r, "limit", buf, sizeof(buf)) > 0)
+        limit = strtoll(buf, NULL, 10);
+    if (req_query(r, "before", buf, sizeof(buf)) > 0 && (before = strtoll(buf, NULL, 10)) < 1)
+        return reply_error(r, 400, "bad_request", "before must be a thread id");
+    if (limit < 1 || limit > 200)
+        return reply_error(r, 400, "bad_request", "limit must be 1-200");
     sqlite3_stmt *st =
         db_query(r->db,
                  "SELECT t.id, t.kind, t.title, t.last_at, s.id, s.last_name, s.first_name, "
@@ -100,25 +123,26 @@ static int messages_threads(struct req *r)
                  "t.a_id = :me THEN t.a_read ELSE t.b_read END) "
                  "FROM threads t JOIN persons s ON s.id = t.student_id "
                  "JOIN persons o ON o.id = CASE WHEN t.a_id = :me THEN t.b_id ELSE t.a_id END "
-                 "WHERE t.a_id = :me OR t.b_id = :me ORDER BY t.last_at DESC, t.id DESC LIMIT 200",
-                 DB_ARGS(DB_INT(":me", r->caller.person_id)));
+                 "WHERE (t.a_id = :me OR t.b_id = :me) AND (:before = 0 OR (t.last_at, t.id) < "
+                 "(SELECT p.last_at, p.id FROM threads p WHERE p.id = :before AND "
+                 "(p.a_id = :me OR p.b_id = :me))) "
+                 "ORDER BY t.last_at DESC, t.id DESC LIMIT :limit + 1",
+                 DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":before", before),
+                         DB_INT(":limit", limit)));
     json_t *items = json_array();
+    bool more = false;
     int rc;
-    while (db_next(st, &rc))
-        json_array_append_new(
-            items,
-            json_pack("{s:I,s:s,s:s,s:I,s:{s:I,s:o},s:{s:I,s:o},s:i}", "id",
-                      (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "title",
-                      db_col_text(st, 2), "last_at", (json_int_t)sqlite3_column_int64(st, 3),
-                      "student", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
-                      school_person_name(st, 5), "with", "id",
-                      (json_int_t)sqlite3_column_int64(st, 8), "name", school_person_name(st, 9),
-                      "unread", sqlite3_column_int(st, 12)));
+    while (db_next(st, &rc)) {
+        if ((int64_t)json_array_size(items) == limit)
+            more = true; /* the one row asked beyond the page */
+        else
+            json_array_append_new(items, thread_json(st));
+    }
     if (rc != SQLITE_DONE) {
         json_decref(items);
         return reply_db_error(r);
     }
-    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+    return reply_json(r, 200, json_pack("{s:o,s:b}", "items", items, "more", more));
 }
 
 /* GET /api/v1/threads/{id}: the messages, for the two participants only. */
