@@ -140,12 +140,14 @@ static _Thread_local struct {
     char *sql[AUDIT_STATEMENTS];
 } noted;
 
+/* Stops noting and forgets what was noted. */
 static void noted_clear(void)
 {
     for (int i = 0; i < noted.n; i++)
         free(noted.sql[i]);
     noted.n = 0;
     noted.overflow = false;
+    noted.on = false;
 }
 
 static int audit_trace(unsigned type, void *ctx, void *p, void *x)
@@ -252,13 +254,14 @@ static void audit_end(struct req *r)
 {
     if (!noted.on)
         return;
-    noted.on = false;
+    noted.on = false; /* the audit's own statements are not noted */
     const char *route = r->route ? r->route->name : "?";
     char err[256];
     struct db *db =
         db_open(sqlite3_db_filename(db_handle(r->db), "main"), &r->node->cfg, err, sizeof(err));
     if (db == NULL) {
         log_error("cache audit: %s: %s", route, err);
+        noted_clear();
         return;
     }
     struct audit_tables t = {0};
@@ -360,7 +363,7 @@ bool cache_reply(struct req *r, const struct cache_key *k)
         atomic_fetch_add(&c->misses, 1);
         return false;
     }
-    noted.on = false; /* answered from memory: nothing read to audit */
+    noted_clear(); /* answered from memory: nothing read to audit */
     atomic_fetch_add(&c->hits, 1);
     reply_raw(r, 200, "application/json; charset=utf-8", body, blen, true);
     return true;
@@ -383,7 +386,7 @@ int cache_reply_json(struct req *r, const struct cache_key *k, int status, json_
     /* An answer built after a storage failure may be short: never kept (http_run_handler turns
      * it into a 500). */
     if (c == NULL || !k->ok || status != 200 || db_failure() != 0) {
-        noted.on = false;
+        noted_clear();
         return reply_json(r, status, obj);
     }
     audit_end(r);
