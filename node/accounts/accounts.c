@@ -3,6 +3,7 @@
  * Login checks the password (argon2id: tens of milliseconds) in its route's prepare step,
  * before and outside the write transaction, and records the outcome on the writer.
  */
+#include <assert.h>
 #include <civetweb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,7 @@ static int login_record_session(struct req *r, const struct login_check *c, char
 static int accounts_login(struct req *r)
 {
     struct login_check *c = r->prep;
+    assert(c != NULL); /* the route's prepare made it */
     struct node *n = r->node;
     bool ok = c->ok;
     if (ok) {
