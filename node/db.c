@@ -40,6 +40,7 @@ static const char *const migrations[] = {
     "federation/rotation.sql",            /* 18 */
     "node/library/exchange.sql",          /* 19 */
     "node/accounts/secrets.sql",          /* 20 */
+    "node/cache/cache_watch.sql",         /* 21 */
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

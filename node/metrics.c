@@ -125,30 +125,29 @@ static void route_labels(int i, int nroutes, const char **method, const char **n
     *name = rt->name;
 }
 
-char *metrics_render(struct node *n, size_t *len)
+/* Requests answered, by route and status class. */
+static void render_requests(struct text *t, const struct metrics *m)
 {
-    struct metrics *m = n->metrics;
-    struct text t = {.cap = 16384};
-    t.p = malloc(t.cap);
-    if (t.p == NULL)
-        return NULL;
-    t.p[0] = '\0';
     static const char *const classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-
-    put(&t, "# HELP mes_http_requests_total HTTP requests answered, by route and status class.\n"
-            "# TYPE mes_http_requests_total counter\n");
+    put(t, "# HELP mes_http_requests_total HTTP requests answered, by route and status class.\n"
+           "# TYPE mes_http_requests_total counter\n");
     for (int i = 0; i <= m->nroutes; i++) {
         const char *method, *name;
         route_labels(i, m->nroutes, &method, &name);
         for (int c = 0; c < 6; c++) {
             long long v = atomic_load(&m->c[i].by_class[c]);
             if (v > 0 || c == 2)
-                put(&t, "mes_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %lld\n",
+                put(t, "mes_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %lld\n",
                     name, method, classes[c], v);
         }
     }
-    put(&t, "# HELP mes_http_request_duration_seconds Time from request to reply, by route.\n"
-            "# TYPE mes_http_request_duration_seconds histogram\n");
+}
+
+/* The latency histogram, by route. */
+static void render_durations(struct text *t, const struct metrics *m)
+{
+    put(t, "# HELP mes_http_request_duration_seconds Time from request to reply, by route.\n"
+           "# TYPE mes_http_request_duration_seconds histogram\n");
     for (int i = 0; i <= m->nroutes; i++) {
         const char *method, *name;
         route_labels(i, m->nroutes, &method, &name);
@@ -156,25 +155,29 @@ char *metrics_render(struct node *n, size_t *len)
         for (int b = 0; b <= NBUCKETS; b++) {
             cum += atomic_load(&m->c[i].bucket[b]);
             if (b < NBUCKETS)
-                put(&t,
+                put(t,
                     "mes_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
                     "le=\"%g\"} %lld\n",
                     name, method, buckets[b], cum);
             else
-                put(&t,
+                put(t,
                     "mes_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
                     "le=\"+Inf\"} %lld\n",
                     name, method, cum);
         }
-        put(&t, "mes_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n", name,
+        put(t, "mes_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n", name,
             method, (double)atomic_load(&m->c[i].micros_total) / 1e6);
-        put(&t, "mes_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lld\n", name,
+        put(t, "mes_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lld\n", name,
             method, cum);
     }
+}
 
+/* Threads, storage, the writer and the read cache. */
+static void render_storage(struct text *t, struct node *n)
+{
     struct db_stats ds;
     db_stats_get(&ds);
-    put(&t,
+    put(t,
         "# HELP mes_http_threads Worker threads configured (one per keep-alive connection).\n"
         "# TYPE mes_http_threads gauge\nmes_http_threads %d\n"
         "# HELP mes_http_worker_stack_bytes Stack of the worker thread that answered this.\n"
@@ -202,7 +205,7 @@ char *metrics_render(struct node *n, size_t *len)
         file_size(n->db_path, ""), file_size(n->db_path, "-wal"), (long long)sqlite3_memory_used());
     long long batches, grouped;
     writer_stats(n->writer, &batches, &grouped);
-    put(&t,
+    put(t,
         "# HELP mes_writer_batches_total Group-commit transactions (one fsync each).\n"
         "# TYPE mes_writer_batches_total counter\nmes_writer_batches_total %lld\n"
         "# HELP mes_writer_requests_total Write requests committed through the writer.\n"
@@ -211,7 +214,7 @@ char *metrics_render(struct node *n, size_t *len)
     long long hits, misses;
     size_t cache_bytes, cache_entries;
     view_cache_stats(n->cache, &hits, &misses, &cache_bytes, &cache_entries);
-    put(&t,
+    put(t,
         "# HELP mes_cache_hits_total Reads answered from the read cache.\n"
         "# TYPE mes_cache_hits_total counter\nmes_cache_hits_total %lld\n"
         "# HELP mes_cache_misses_total Cacheable reads built from the database.\n"
@@ -221,9 +224,14 @@ char *metrics_render(struct node *n, size_t *len)
         "# HELP mes_cache_entries Answers in the read cache.\n"
         "# TYPE mes_cache_entries gauge\nmes_cache_entries %zu\n",
         hits, misses, cache_bytes, cache_entries);
+}
+
+/* The federation's state, when the node takes part. */
+static void render_federation(struct text *t, struct node *n)
+{
     struct fed_status fs;
     if (fed_status_get(n, &fs))
-        put(&t,
+        put(t,
             "# HELP mes_federation_channel_version Version of the hub's library channel held.\n"
             "# TYPE mes_federation_channel_version gauge\nmes_federation_channel_version %lld\n"
             "# HELP mes_federation_last_sync_timestamp_seconds When the last sync ran.\n"
@@ -242,6 +250,19 @@ char *metrics_render(struct node *n, size_t *len)
             "mes_federation_reports_sent_total %ld\n",
             fs.channel_version, fs.last_sync_at, fs.last_ok_at, fs.outbox_depth, fs.errors,
             fs.reports_sent);
+}
+
+char *metrics_render(struct node *n, size_t *len)
+{
+    struct text t = {.cap = 16384};
+    t.p = malloc(t.cap);
+    if (t.p == NULL)
+        return NULL;
+    t.p[0] = '\0';
+    render_requests(&t, n->metrics);
+    render_durations(&t, n->metrics);
+    render_storage(&t, n);
+    render_federation(&t, n);
     if (t.failed) {
         free(t.p);
         return NULL;

@@ -96,11 +96,13 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
         return -1;
     int rc = db_migrate(db, 0, err, errlen);
     /* Regional subjects and control forms follow the configuration at every start; file
-     * bodies nothing names any more (db.h) go then too. */
+     * bodies nothing names any more (db.h) go then too; the read cache's triggers follow its
+     * watch table (cache.h). */
     if (rc == 0 &&
         (db_begin_collected(db, err, errlen) != 0 ||
          school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
-         journal_seed_forms(db, &n->cfg, err, errlen) != 0 || db_commit(db) != SQLITE_OK)) {
+         journal_seed_forms(db, &n->cfg, err, errlen) != 0 ||
+         cache_watch_install(db, cache_watches, err, errlen) != 0 || db_commit(db) != SQLITE_OK)) {
         if (err[0] == '\0')
             snprintf(err, errlen, "%s: %s", n->db_path, db_errmsg(db));
         db_rollback(db);

@@ -14,14 +14,12 @@
 static int system_healthz(struct req *r)
 {
     /* Reads the database header: the file is there, readable and ours. */
-    sqlite3_stmt *st = db_stmt(r->db, "PRAGMA user_version");
-    if (st == NULL || db_step(st) != SQLITE_ROW)
+    int64_t version = 0;
+    if (db_int(r->db, &version, "PRAGMA user_version", NULL) != SQLITE_ROW)
         return reply_error(r, 503, "unavailable", "database does not answer");
-    int version = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    return reply_json(
-        r, 200,
-        json_pack("{s:s,s:s,s:i}", "status", "ok", "version", MES_VERSION, "schema", version));
+    return reply_json(r, 200,
+                      json_pack("{s:s,s:s,s:I}", "status", "ok", "version", MES_VERSION, "schema",
+                                (json_int_t)version));
 }
 
 static int system_metrics(struct req *r)

@@ -1,8 +1,9 @@
 /*
  * Accounts routes: login, logout, who am I, device tokens, the audit log.
- * Login is the one route that manages its own transactions: argon2id takes tens of
- * milliseconds and must not hold the database's write lock.
+ * Login checks the password (argon2id: tens of milliseconds) in its route's prepare step,
+ * before and outside the write transaction, and records the outcome on the writer.
  */
+#include <assert.h>
 #include <civetweb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,20 +15,35 @@
 #include "node.h"
 #include "school/school.h"
 
-/* Builds the /me object for the caller; NULL on a database error. */
-static json_t *me_object(struct req *r)
+/* The caller's login and name: {"id", "person_id", "login", "name"}. NULL on a database error
+ * or when the account is gone. */
+static json_t *me_base(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT a.login, p.last_name, p.first_name, "
-                                      "p.middle_name FROM accounts a JOIN persons p "
-                                      "ON p.id = a.person_id WHERE a.id = :a");
-    if (st == NULL || (db_bind_int(st, ":a", r->caller.account_id), db_step(st)) != SQLITE_ROW)
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT a.login, p.last_name, p.first_name, "
+                                "p.middle_name FROM accounts a JOIN persons p "
+                                "ON p.id = a.person_id WHERE a.id = :a",
+                                DB_ARGS(DB_INT(":a", r->caller.account_id)));
+    json_t *me = NULL;
+    int rc;
+    while (db_next(st, &rc))
+        if (me == NULL)
+            me = json_pack("{s:I,s:I,s:s,s:o}", "id", (json_int_t)r->caller.account_id, "person_id",
+                           (json_int_t)r->caller.person_id, "login", db_col_text(st, 0), "name",
+                           school_person_name(st, 1));
+    if (rc != SQLITE_DONE) {
+        json_decref(me);
         return NULL;
+    }
+    return me;
+}
+
+/* Adds "roles" and "grants" (and "csrf_token" for a cookie caller) from r->caller. */
+static void me_roles(struct req *r, json_t *me)
+{
     json_t *roles = json_array(), *grants = json_array();
-    json_t *me =
-        json_pack("{s:I,s:I,s:s,s:o,s:o,s:o}", "id", (json_int_t)r->caller.account_id, "person_id",
-                  (json_int_t)r->caller.person_id, "login", db_col_text(st, 0), "name",
-                  school_person_name(st, 1), "roles", roles, "grants", grants);
-    sqlite3_reset(st);
+    json_object_set_new(me, "roles", roles);
+    json_object_set_new(me, "grants", grants);
     for (int i = 0; i < ROLES_COUNT; i++)
         if (r->caller.roles & (1u << i))
             json_array_append_new(roles, json_string(role_name(1u << i)));
@@ -40,109 +56,134 @@ static json_t *me_object(struct req *r)
     }
     if (r->caller.via_cookie)
         json_object_set_new(me, "csrf_token", json_string(r->caller.csrf));
-    int rc = SQLITE_DONE;
-    if (r->caller.roles & ROLE_PARENT) {
-        json_t *children = json_array();
-        json_object_set_new(me, "children", children);
-        st = db_stmt(r->db, "SELECT p.id, p.last_name, p.first_name, p.middle_name, c.id, c.grade, "
-                            "c.letter, i.id, i.short_name FROM guardians g "
-                            "JOIN persons p ON p.id = g.student_id "
-                            "LEFT JOIN enrollments e ON e.student_id = p.id AND e.left_on IS NULL "
-                            "LEFT JOIN classes c ON c.id = e.class_id "
-                            "LEFT JOIN institutions i ON i.id = c.institution_id "
-                            "WHERE g.guardian_id = :g ORDER BY p.birth_date, p.id");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":g", r->caller.person_id);
-        while ((rc = db_step(st)) == SQLITE_ROW) {
-            json_t *child = json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                      "name", school_person_name(st, 1));
-            if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-                json_object_set_new(child, "class", school_class_ref(st, 4));
-                json_object_set_new(child, "institution", school_ref(st, 7));
-            }
-            json_array_append_new(children, child);
+}
+
+/* A parent's "children", each with the class and school they attend. 0, or -1 on a database
+ * error. The me_* helpers below each add one part of the /me object the same way. */
+static int me_children(struct req *r, json_t *me)
+{
+    json_t *children = json_array();
+    json_object_set_new(me, "children", children);
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT p.id, p.last_name, p.first_name, p.middle_name, c.id, c.grade, "
+                 "c.letter, i.id, i.short_name FROM guardians g "
+                 "JOIN persons p ON p.id = g.student_id "
+                 "LEFT JOIN enrollments e ON e.student_id = p.id AND e.left_on IS NULL "
+                 "LEFT JOIN classes c ON c.id = e.class_id "
+                 "LEFT JOIN institutions i ON i.id = c.institution_id "
+                 "WHERE g.guardian_id = :g ORDER BY p.birth_date, p.id",
+                 DB_ARGS(DB_INT(":g", r->caller.person_id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        json_t *child = json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                                  "name", school_person_name(st, 1));
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+            json_object_set_new(child, "class", school_class_ref(st, 4));
+            json_object_set_new(child, "institution", school_ref(st, 7));
         }
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
+        json_array_append_new(children, child);
     }
-    if (r->caller.roles & ROLE_STUDENT) {
-        st = db_stmt(r->db, "SELECT c.id, c.grade, c.letter, i.id, i.short_name "
-                            "FROM enrollments e JOIN classes c ON c.id = e.class_id "
-                            "JOIN institutions i ON i.id = c.institution_id "
-                            "WHERE e.student_id = :s AND e.left_on IS NULL");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":s", r->caller.person_id);
-        json_t *student = json_pack("{s:I}", "id", (json_int_t)r->caller.person_id);
-        if ((rc = db_step(st)) == SQLITE_ROW) {
-            json_object_set_new(student, "class", school_class_ref(st, 0));
-            json_object_set_new(student, "institution", school_ref(st, 3));
-        }
-        sqlite3_reset(st);
-        json_object_set_new(me, "student", student);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            goto fail;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A student's "student": {id, class?, institution?} of the current enrollment (the first). */
+static int me_student(struct req *r, json_t *me)
+{
+    json_t *student = json_pack("{s:I}", "id", (json_int_t)r->caller.person_id);
+    json_object_set_new(me, "student", student);
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT c.id, c.grade, c.letter, i.id, i.short_name "
+                                "FROM enrollments e JOIN classes c ON c.id = e.class_id "
+                                "JOIN institutions i ON i.id = c.institution_id "
+                                "WHERE e.student_id = :s AND e.left_on IS NULL",
+                                DB_ARGS(DB_INT(":s", r->caller.person_id)));
+    bool found = false;
+    int rc;
+    while (db_next(st, &rc)) {
+        if (found)
+            continue;
+        found = true;
+        json_object_set_new(student, "class", school_class_ref(st, 0));
+        json_object_set_new(student, "institution", school_ref(st, 3));
     }
-    if (r->caller.roles & ROLE_TEACHER) {
-        json_t *list = json_array();
-        json_object_set_new(me, "assignments", list);
-        st = db_stmt(r->db, "SELECT c.id, c.grade, c.letter, s.id, s.name, g.id, g.name "
-                            "FROM teaching_assignments t JOIN classes c ON c.id = t.class_id "
-                            "JOIN subjects s ON s.id = t.subject_id "
-                            "LEFT JOIN groups g ON g.id = t.group_id "
-                            "WHERE t.teacher_id = :t ORDER BY c.grade, c.letter, s.name");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":t", r->caller.person_id);
-        while ((rc = db_step(st)) == SQLITE_ROW) {
-            json_t *a =
-                json_pack("{s:o,s:{s:I,s:s}}", "class", school_class_ref(st, 0), "subject", "id",
-                          (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
-            if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-                json_object_set_new(a, "group",
-                                    json_pack("{s:I,s:s}", "id",
-                                              (json_int_t)sqlite3_column_int64(st, 5), "name",
-                                              db_col_text(st, 6)));
-            json_array_append_new(list, a);
-        }
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A teacher's "assignments": class, subject and group of each teaching assignment. */
+static int me_assignments(struct req *r, json_t *me)
+{
+    json_t *list = json_array();
+    json_object_set_new(me, "assignments", list);
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT c.id, c.grade, c.letter, s.id, s.name, g.id, g.name "
+                                "FROM teaching_assignments t JOIN classes c ON c.id = t.class_id "
+                                "JOIN subjects s ON s.id = t.subject_id "
+                                "LEFT JOIN groups g ON g.id = t.group_id "
+                                "WHERE t.teacher_id = :t ORDER BY c.grade, c.letter, s.name",
+                                DB_ARGS(DB_INT(":t", r->caller.person_id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        json_t *a =
+            json_pack("{s:o,s:{s:I,s:s}}", "class", school_class_ref(st, 0), "subject", "id",
+                      (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+            json_object_set_new(a, "group",
+                                json_pack("{s:I,s:s}", "id",
+                                          (json_int_t)sqlite3_column_int64(st, 5), "name",
+                                          db_col_text(st, 6)));
+        json_array_append_new(list, a);
     }
-    if (r->caller.roles & ROLE_CLASS_TEACHER) {
-        json_t *list = json_array();
-        json_object_set_new(me, "classes", list);
-        st = db_stmt(r->db, "SELECT c.id, c.grade, c.letter FROM classes c "
-                            "WHERE c.class_teacher_id = :t ORDER BY c.grade, c.letter");
-        if (st == NULL)
-            goto fail;
-        db_bind_int(st, ":t", r->caller.person_id);
-        while ((rc = db_step(st)) == SQLITE_ROW)
-            json_array_append_new(list, school_class_ref(st, 0));
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
-    }
-    /* Institutions the caller's grants name, for the shell's header. */
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A class teacher's "classes". */
+static int me_classes(struct req *r, json_t *me)
+{
+    json_t *list = json_array();
+    json_object_set_new(me, "classes", list);
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT c.id, c.grade, c.letter FROM classes c "
+                                "WHERE c.class_teacher_id = :t ORDER BY c.grade, c.letter",
+                                DB_ARGS(DB_INT(":t", r->caller.person_id)));
+    int rc;
+    while (db_next(st, &rc))
+        json_array_append_new(list, school_class_ref(st, 0));
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* "institutions": the ones the caller's grants name, for the shell's header. */
+static int me_institutions(struct req *r, json_t *me)
+{
     json_t *insts = json_array();
     json_object_set_new(me, "institutions", insts);
-    st = db_stmt(r->db, "SELECT DISTINCT i.id, i.short_name FROM role_grants g "
-                        "JOIN institutions i ON i.id = g.institution_id "
-                        "WHERE g.account_id = :a ORDER BY i.id");
-    if (st == NULL)
-        goto fail;
-    db_bind_int(st, ":a", r->caller.account_id);
-    while ((rc = db_step(st)) == SQLITE_ROW)
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT DISTINCT i.id, i.short_name FROM role_grants g "
+                                "JOIN institutions i ON i.id = g.institution_id "
+                                "WHERE g.account_id = :a ORDER BY i.id",
+                                DB_ARGS(DB_INT(":a", r->caller.account_id)));
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(insts, school_ref(st, 0));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        goto fail;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Builds the /me object for the caller; NULL on a database error. */
+static json_t *me_object(struct req *r)
+{
+    json_t *me = me_base(r);
+    if (me == NULL)
+        return NULL;
+    me_roles(r, me);
+    if (((r->caller.roles & ROLE_PARENT) && me_children(r, me) != 0) ||
+        ((r->caller.roles & ROLE_STUDENT) && me_student(r, me) != 0) ||
+        ((r->caller.roles & ROLE_TEACHER) && me_assignments(r, me) != 0) ||
+        ((r->caller.roles & ROLE_CLASS_TEACHER) && me_classes(r, me) != 0) ||
+        me_institutions(r, me) != 0) {
+        json_decref(me);
+        return NULL;
+    }
     return me;
-fail:
-    json_decref(me);
-    return NULL;
 }
 
 static int accounts_me(struct req *r)
@@ -151,11 +192,58 @@ static int accounts_me(struct req *r)
     return me ? reply_json(r, 200, me) : reply_db_error(r);
 }
 
-/* POST /api/v1/auth/login {"login", "password"} -> {"token", "csrf_token", "expires_at",
- * "user"}; sets the session cookie and a new device cookie. The throttle (throttle.h) judges
- * the attempt before the password is looked at: 429 with Retry-After. Runs its own
- * transactions (see the file comment). */
-static int accounts_login(struct req *r)
+/* ---- login ----------------------------------------------------------------------------------
+ *
+ * In two steps, so that argon2id never holds the write lock. accounts_login_check (the route's
+ * prepare, on the worker, no transaction) asks the throttle, reads the account and checks the
+ * password; what it found waits in a struct login_check (r->prep). accounts_login (on the
+ * writer) ends the throttle's attempt and records: the session, or the failure's audit line.
+ * When the account's hash or disabled flag changed in between, the password was judged
+ * against a hash that is no longer the account's: the login fails (401). */
+
+struct login_check {
+    struct throttle *throttle;
+    struct throttle_attempt attempt;
+    bool ended; /* throttle_end was called */
+    bool ok;    /* the password matched an enabled account */
+    int64_t account, person;
+    int64_t now_ms; /* the wall clock when the attempt began */
+    char login[65];
+    char hash[crypto_pwhash_STRBYTES]; /* the hash the password was checked against */
+};
+
+/* r->prep_free of the login: an attempt the handler never judged (the writer was busy, the
+ * server failed) gives its charge back. Wipes and frees the check. */
+static void login_check_free(void *p)
+{
+    struct login_check *c = p;
+    if (!c->ended)
+        throttle_end(c->throttle, &c->attempt, THROTTLE_ABANDONED);
+    sodium_memzero(c, sizeof(*c));
+    free(c);
+}
+
+/* Reads the account of c->login into c (no row: account 0). SQLite's final code. */
+static int login_read_account(struct req *r, struct login_check *c, bool *disabled)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT id, person_id, password_hash, disabled "
+                                "FROM accounts WHERE login = :l",
+                                DB_ARGS(DB_TEXT(":l", c->login)));
+    int rc;
+    while (db_next(st, &rc)) {
+        c->account = sqlite3_column_int64(st, 0);
+        c->person = sqlite3_column_int64(st, 1);
+        snprintf(c->hash, sizeof(c->hash), "%s", db_col_text(st, 2));
+        *disabled = sqlite3_column_int(st, 3) != 0;
+    }
+    return rc;
+}
+
+/* The prepare of POST /api/v1/auth/login: validates the body, asks the throttle (429 with
+ * Retry-After), reads the account and checks the password. 0 to go on to accounts_login, or
+ * the status of the reply it made. */
+static int accounts_login_check(struct req *r)
 {
     const char *login, *password;
     if (body_unpack_or_respond(r, "{s:s,s:s}", "login", &login, "password", &password) != 0)
@@ -164,91 +252,103 @@ static int accounts_login(struct req *r)
         return reply_error(r, 400, "bad_request",
                            "login must be 1-64 and password at most "
                            "256 characters");
-    struct node *n = r->node;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, now = ts.tv_sec;
     /* The browser's device cookie, when it has one (throttle.h): too long is none at all. */
     char device[DEVICE_COOKIE_CHARS];
     const char *cookies = req_header(r, "Cookie");
     bool has_device =
         cookies != NULL && mg_get_cookie(cookies, DEVICE_COOKIE, device, sizeof(device)) > 0;
-    struct throttle_attempt attempt;
-    int64_t wait_ms = throttle_begin(n->throttle, &attempt, login, req_remote_addr(r),
-                                     has_device ? device : NULL, now_ms);
+    struct login_check *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    c->throttle = r->node->throttle;
+    c->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    snprintf(c->login, sizeof(c->login), "%s", login);
+    int64_t wait_ms = throttle_begin(c->throttle, &c->attempt, login, req_remote_addr(r),
+                                     has_device ? device : NULL, c->now_ms);
     if (wait_ms > 0) {
+        free(c);
         int wait = (int)((wait_ms + 999) / 1000);
         reply_header(r, "Retry-After", "%d", wait);
         return reply_error(r, 429, "throttled", "too many failed logins; retry in %d s", wait);
     }
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, person_id, password_hash, disabled "
-                                      "FROM accounts WHERE login = :l");
-    if (st == NULL) {
-        throttle_end(n->throttle, &attempt, THROTTLE_ABANDONED);
-        return reply_db_error(r);
-    }
-    db_bind_text(st, ":l", login);
-    int64_t account = 0, person = 0;
-    char hash[crypto_pwhash_STRBYTES] = "";
-    int disabled = 0;
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) {
-        account = sqlite3_column_int64(st, 0);
-        person = sqlite3_column_int64(st, 1);
-        snprintf(hash, sizeof(hash), "%s", db_col_text(st, 2));
-        disabled = sqlite3_column_int(st, 3);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        throttle_end(n->throttle, &attempt, THROTTLE_ABANDONED);
-        return reply_db_error(r);
-    }
-    bool ok = auth_verify_password(account ? hash : NULL, password) && !disabled;
-    throttle_end(n->throttle, &attempt, ok ? THROTTLE_SUCCEEDED : THROTTLE_FAILED);
+    r->prep = c;
+    r->prep_free = login_check_free;
+    bool disabled = false;
+    if (login_read_account(r, c, &disabled) != SQLITE_DONE)
+        return reply_db_error(r); /* login_check_free abandons the attempt */
+    c->ok = auth_verify_password(c->account ? c->hash : NULL, password) && !disabled;
+    return 0;
+}
 
-    if (db_begin_write(r->db) != SQLITE_OK)
-        return reply_error(r, 503, "unavailable", "storage busy, retry");
-    if (!ok) {
-        if (audit(r, 0, "login_failed", "", json_pack("{s:s}", "login", login)) != 0 ||
-            db_commit(r->db) != SQLITE_OK)
-            return reply_db_error(r);
-        return reply_error(r, 401, "invalid_credentials", "wrong login or password");
-    }
-    char token[TOKEN_CHARS], csrf[TOKEN_CHARS];
+/* Whether the account still has the hash the password was checked against and is enabled:
+ * 1 yes, 0 no (changed in between), -1 on a database error. */
+static int login_still_valid(struct req *r, const struct login_check *c)
+{
+    return db_exists(r->db,
+                     "SELECT 1 FROM accounts WHERE id = :a AND password_hash = :h "
+                     "AND disabled = 0",
+                     DB_ARGS(DB_INT(":a", c->account), DB_TEXT(":h", c->hash)));
+}
+
+/* Records a new session of c's account, drops its expired ones and audits the login. Fills
+ * token and csrf; *expires is the session's end. 0, or -1 on a database error. */
+static int login_record_session(struct req *r, const struct login_check *c, char token[TOKEN_CHARS],
+                                char csrf[TOKEN_CHARS], int64_t *expires)
+{
     unsigned char thash[32], chash[32];
     auth_new_token(token, thash);
     auth_new_token(csrf, chash);
-    int64_t expires = now + (int64_t)n->cfg.auth.session_ttl_hours * 3600;
-    st = db_stmt(r->db, "INSERT INTO sessions (token_hash, account_id, csrf, created_at, "
-                        "expires_at, address) VALUES (:h, :a, :c, :now, :exp, :addr)");
-    if (st == NULL)
-        goto fail;
-    db_bind_blob(st, ":h", thash, 32);
-    db_bind_int(st, ":a", account);
-    db_bind_text(st, ":c", csrf);
-    db_bind_int(st, ":now", now);
-    db_bind_int(st, ":exp", expires);
-    db_bind_text(st, ":addr", req_remote_addr(r));
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        goto fail;
+    int64_t now = c->now_ms / 1000;
+    *expires = now + (int64_t)r->node->cfg.auth.session_ttl_hours * 3600;
+    if (db_run(r->db,
+               "INSERT INTO sessions (token_hash, account_id, csrf, created_at, "
+               "expires_at, address) VALUES (:h, :a, :c, :now, :exp, :addr)",
+               DB_ARGS(DB_BLOB(":h", thash, 32), DB_INT(":a", c->account), DB_TEXT(":c", csrf),
+                       DB_INT(":now", now), DB_INT(":exp", *expires),
+                       DB_TEXT(":addr", req_remote_addr(r)))) != SQLITE_DONE)
+        return -1;
     /* Expired sessions of this account go now; there is no other sweeper to forget. */
-    st = db_stmt(r->db, "DELETE FROM sessions WHERE account_id = :a AND expires_at <= :now");
-    if (st == NULL)
-        goto fail;
-    db_bind_int(st, ":a", account);
-    db_bind_int(st, ":now", now);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        goto fail;
-    r->caller.account_id = account;
-    r->caller.person_id = person;
-    if (audit(r, 0, "login", "", NULL) != 0)
-        goto fail;
-    if (db_commit(r->db) != SQLITE_OK)
-        goto fail;
+    if (db_run(r->db, "DELETE FROM sessions WHERE account_id = :a AND expires_at <= :now",
+               DB_ARGS(DB_INT(":a", c->account), DB_INT(":now", now))) != SQLITE_DONE)
+        return -1;
+    r->caller.account_id = c->account;
+    r->caller.person_id = c->person;
+    return audit(r, 0, "login", "", NULL);
+}
+
+/* POST /api/v1/auth/login {"login", "password"} -> {"token", "csrf_token", "expires_at",
+ * "user"}; sets the session cookie and a new device cookie. Runs on the writer after
+ * accounts_login_check (see "login" above); a failure is 401 with its audit line kept. */
+static int accounts_login(struct req *r)
+{
+    struct login_check *c = r->prep;
+    assert(c != NULL); /* the route's prepare made it */
+    struct node *n = r->node;
+    bool ok = c->ok;
+    if (ok) {
+        int still = login_still_valid(r, c);
+        if (still < 0)
+            return reply_db_error(r); /* the attempt is abandoned */
+        ok = still == 1;
+    }
+    throttle_end(c->throttle, &c->attempt, ok ? THROTTLE_SUCCEEDED : THROTTLE_FAILED);
+    c->ended = true;
+    if (!ok) {
+        if (audit(r, 0, "login_failed", "", json_pack("{s:s}", "login", c->login)) != 0)
+            return reply_db_error(r);
+        r->keep_on_error = true; /* the audit line stays */
+        return reply_error(r, 401, "invalid_credentials", "wrong login or password");
+    }
+    char token[TOKEN_CHARS], csrf[TOKEN_CHARS];
+    int64_t expires;
+    if (login_record_session(r, c, token, csrf, &expires) != 0)
+        return reply_db_error(r);
     /* The user object as the new session will see it. */
     struct req probe = *r;
     probe.out_json = NULL;
-    if (auth_load_caller(&probe, account, person) != 0)
+    if (auth_load_caller(&probe, c->account, c->person) != 0)
         return reply_db_error(r);
     json_t *user = me_object(&probe);
     if (user == NULL)
@@ -258,25 +358,21 @@ static int accounts_login(struct req *r)
                  n->cfg.auth.cookie_secure ? "; Secure" : "");
     /* A new device cookie at every login: this browser is trusted for this login from now on,
      * whatever others try (docs/security.md, "Login throttling"). */
-    throttle_device_cookie(n->throttle, login, now_ms, device);
+    char device[DEVICE_COOKIE_CHARS];
+    throttle_device_cookie(c->throttle, c->login, c->now_ms, device);
     reply_header(r, "Set-Cookie", "%s=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%d%s",
                  DEVICE_COOKIE, device, DEVICE_COOKIE_PATH, n->cfg.auth.device_cookie_days * 86400,
                  n->cfg.auth.cookie_secure ? "; Secure" : "");
     return reply_json(r, 200,
                       json_pack("{s:s,s:s,s:I,s:o}", "token", token, "csrf_token", csrf,
                                 "expires_at", (json_int_t)expires, "user", user));
-fail:
-    db_rollback(r->db);
-    return reply_db_error(r);
 }
 
 static int accounts_logout(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "DELETE FROM sessions WHERE token_hash = :h");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_blob(st, ":h", r->caller.session_hash, 32);
-    if (db_exec_stmt(st) != SQLITE_DONE || audit(r, 0, "logout", "", NULL) != 0)
+    if (db_run(r->db, "DELETE FROM sessions WHERE token_hash = :h",
+               DB_ARGS(DB_BLOB(":h", r->caller.session_hash, 32))) != SQLITE_DONE ||
+        audit(r, 0, "logout", "", NULL) != 0)
         return reply_db_error(r);
     reply_header(r, "Set-Cookie", "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
                  SESSION_COOKIE);
@@ -322,17 +418,12 @@ static int accounts_device_create(struct req *r)
     char token[TOKEN_CHARS];
     unsigned char hash[32];
     auth_new_token(token, hash);
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO device_tokens (name, scopes, institution_id, "
-                                      "token_hash, created_by) VALUES (:n, :s, :i, :h, :by)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":n", name);
-    db_bind_text(st, ":s", text);
-    if (inst)
-        db_bind_int(st, ":i", inst);
-    db_bind_blob(st, ":h", hash, 32);
-    db_bind_int(st, ":by", r->caller.account_id);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO device_tokens (name, scopes, institution_id, "
+               "token_hash, created_by) VALUES (:n, :s, nullif(:i, 0), :h, :by)",
+               DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":s", text), DB_INT(":i", inst),
+                       DB_BLOB(":h", hash, 32), DB_INT(":by", r->caller.account_id))) !=
+        SQLITE_DONE)
         return reply_db_error(r);
     int64_t id = db_last_id(r->db);
     char object[32];
@@ -347,25 +438,22 @@ static int accounts_device_create(struct req *r)
 
 static int accounts_device_revoke(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT coalesce(institution_id, 0) FROM device_tokens "
-                                      "WHERE id = :id AND revoked_at IS NULL");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", r->params[0]);
-    int rc = db_step(st);
-    int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
+    int64_t inst = 0;
+    int rc = db_int(r->db, &inst,
+                    "SELECT coalesce(institution_id, 0) FROM device_tokens "
+                    "WHERE id = :id AND revoked_at IS NULL",
+                    DB_ARGS(DB_INT(":id", r->params[0])));
+    if (rc == SQLITE_DONE)
         return reply_error(r, 404, "not_found", "no such active device token");
+    if (rc != SQLITE_ROW)
+        return reply_db_error(r);
     if (!caller_is_admin(r) && !(inst && caller_has(r, ROLE_SCHOOL_ADMIN, inst)))
         return reply_error(r, 403, "forbidden", "this device is not yours to revoke");
-    st = db_stmt(r->db, "UPDATE device_tokens SET revoked_at = unixepoch() WHERE id = :id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":id", r->params[0]);
     char object[32];
     snprintf(object, sizeof(object), "device/%lld", (long long)r->params[0]);
-    if (db_exec_stmt(st) != SQLITE_DONE || audit(r, inst, "device.revoke", object, NULL) != 0)
+    if (db_run(r->db, "UPDATE device_tokens SET revoked_at = unixepoch() WHERE id = :id",
+               DB_ARGS(DB_INT(":id", r->params[0]))) != SQLITE_DONE ||
+        audit(r, inst, "device.revoke", object, NULL) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
@@ -395,21 +483,18 @@ static int accounts_audit(struct req *r)
         before = strtoll(buf, NULL, 10);
     if (limit < 1 || limit > 1000 || before < 1)
         return reply_error(r, 400, "bad_request", "limit must be 1-1000, before positive");
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT l.id, l.at, l.account_id, a.login, l.institution_id, l.action, l.object, "
-               "l.detail, l.address FROM audit_log l LEFT JOIN accounts a ON a.id = l.account_id "
-               "WHERE l.id < :before AND (:all OR l.institution_id IN (SELECT institution_id "
-               "FROM role_grants WHERE account_id = :me AND role = 'school_admin')) "
-               "ORDER BY l.id DESC LIMIT :limit");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":before", before);
-    db_bind_int(st, ":all", caller_is_admin(r));
-    db_bind_int(st, ":me", r->caller.account_id);
-    db_bind_int(st, ":limit", limit);
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT l.id, l.at, l.account_id, a.login, l.institution_id, l.action, l.object, "
+                 "l.detail, l.address FROM audit_log l LEFT JOIN accounts a ON a.id = l.account_id "
+                 "WHERE l.id < :before AND (:all OR l.institution_id IN (SELECT institution_id "
+                 "FROM role_grants WHERE account_id = :me AND role = 'school_admin')) "
+                 "ORDER BY l.id DESC LIMIT :limit",
+                 DB_ARGS(DB_INT(":before", before), DB_INT(":all", caller_is_admin(r)),
+                         DB_INT(":me", r->caller.account_id), DB_INT(":limit", limit)));
     json_t *items = json_array();
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
+    while (db_next(st, &rc)) {
         int64_t inst = sqlite3_column_int64(st, 4);
         json_t *detail = json_loads(db_col_text(st, 7), 0, NULL);
         json_t *e =
@@ -426,7 +511,6 @@ static int accounts_audit(struct req *r)
             json_object_set_new(e, "institution_id", json_integer(inst));
         json_array_append_new(items, e);
     }
-    sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         json_decref(items);
         return reply_db_error(r);
@@ -437,7 +521,8 @@ static int accounts_audit(struct req *r)
 #define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
 
 const struct route auth_routes[] = {
-    {"POST", "/api/v1/auth/login", accounts_login, ACCESS_PUBLIC, 0, true, "auth_login", true},
+    {"POST", "/api/v1/auth/login", accounts_login, ACCESS_PUBLIC, 0, true, "auth_login", false,
+     false, accounts_login_check},
     {"POST", "/api/v1/auth/logout", accounts_logout, ACCESS_USER, ROLES_ANY, true, "auth_logout"},
     {"GET", "/api/v1/me", accounts_me, ACCESS_USER, ROLES_ANY, false, "me"},
     {"POST", "/api/v1/devices", accounts_device_create, ACCESS_USER, ADMINS, true, "device_create"},

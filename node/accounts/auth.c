@@ -62,13 +62,12 @@ static int session_cookie(struct req *r, char *buf, size_t size)
 
 static int load_grants(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT role, coalesce(institution_id, 0) FROM role_grants "
-                                      "WHERE account_id = :a ORDER BY role, institution_id");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":a", r->caller.account_id);
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT role, coalesce(institution_id, 0) FROM role_grants "
+                                "WHERE account_id = :a ORDER BY role, institution_id",
+                                DB_ARGS(DB_INT(":a", r->caller.account_id)));
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
+    while (db_next(st, &rc)) {
         uint32_t role = role_from_name(db_col_text(st, 0));
         if (r->caller.ngrants < MAX_GRANTS) {
             r->caller.grants[r->caller.ngrants].role = role;
@@ -77,43 +76,38 @@ static int load_grants(struct req *r)
         }
         r->caller.roles |= role;
     }
-    sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int resolve_session(struct req *r, const unsigned char hash[32])
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT s.account_id, a.person_id, s.csrf "
-                                      "FROM sessions s JOIN accounts a ON a.id = s.account_id "
-                                      "WHERE s.token_hash = :h AND s.expires_at > :now "
-                                      "AND a.disabled = 0");
-    if (st == NULL)
-        return -1;
-    db_bind_blob(st, ":h", hash, 32);
-    db_bind_int(st, ":now", time(NULL));
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) {
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT s.account_id, a.person_id, s.csrf "
+                                "FROM sessions s JOIN accounts a ON a.id = s.account_id "
+                                "WHERE s.token_hash = :h AND s.expires_at > :now "
+                                "AND a.disabled = 0",
+                                DB_ARGS(DB_BLOB(":h", hash, 32), DB_INT(":now", time(NULL))));
+    int rc;
+    while (db_next(st, &rc)) { /* by the token's hash: one row at most */
         r->caller.account_id = sqlite3_column_int64(st, 0);
         r->caller.person_id = sqlite3_column_int64(st, 1);
         snprintf(r->caller.csrf, sizeof(r->caller.csrf), "%s", db_col_text(st, 2));
         memcpy(r->caller.session_hash, hash, 32);
     }
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return load_grants(r);
-    return rc == SQLITE_DONE ? 0 : -1;
+    if (rc != SQLITE_DONE)
+        return -1;
+    return r->caller.account_id != 0 ? load_grants(r) : 0;
 }
 
 static int resolve_device(struct req *r, const unsigned char hash[32])
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT id, scopes, coalesce(institution_id, 0) "
-                                      "FROM device_tokens "
-                                      "WHERE token_hash = :h AND revoked_at IS NULL");
-    if (st == NULL)
-        return -1;
-    db_bind_blob(st, ":h", hash, 32);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) {
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT id, scopes, coalesce(institution_id, 0) "
+                                "FROM device_tokens "
+                                "WHERE token_hash = :h AND revoked_at IS NULL",
+                                DB_ARGS(DB_BLOB(":h", hash, 32)));
+    int rc;
+    while (db_next(st, &rc)) { /* by the token's hash: one row at most */
         r->caller.device_id = sqlite3_column_int64(st, 0);
         r->caller.device_institution_id = sqlite3_column_int64(st, 2);
         char scopes[128];
@@ -122,8 +116,7 @@ static int resolve_device(struct req *r, const unsigned char hash[32])
         for (char *w = strtok_r(scopes, " ", &save); w; w = strtok_r(NULL, " ", &save))
             r->caller.scopes |= scope_from_name(w);
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int auth_load_caller(struct req *r, int64_t account_id, int64_t person_id)
@@ -177,22 +170,15 @@ int audit(struct req *r, int64_t institution_id, const char *action, const char 
 {
     char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(detail);
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO audit_log "
-                                      "(account_id, institution_id, action, object, detail, "
-                                      "address) VALUES (:a, :i, :act, :o, :d, :addr)");
-    int rc = -1;
-    if (st == NULL)
-        goto out;
-    if (r->caller.account_id)
-        db_bind_int(st, ":a", r->caller.account_id);
-    if (institution_id)
-        db_bind_int(st, ":i", institution_id);
-    db_bind_text(st, ":act", action);
-    db_bind_text(st, ":o", object ? object : "");
-    db_bind_text(st, ":d", text ? text : "{}");
-    db_bind_text(st, ":addr", req_remote_addr(r));
-    rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-out:
+    int rc =
+        db_run(r->db,
+               "INSERT INTO audit_log "
+               "(account_id, institution_id, action, object, detail, "
+               "address) VALUES (nullif(:a, 0), nullif(:i, 0), :act, :o, :d, :addr)",
+               DB_ARGS(DB_INT(":a", r->caller.account_id), DB_INT(":i", institution_id),
+                       DB_TEXT(":act", action), DB_TEXT(":o", object ? object : ""),
+                       DB_TEXT(":d", text ? text : "{}"), DB_TEXT(":addr", req_remote_addr(r))));
+    rc = rc == SQLITE_DONE ? 0 : -1;
     free(text);
     return rc;
 }

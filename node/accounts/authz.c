@@ -59,30 +59,25 @@ int authz_institution_or_respond(struct req *r, int64_t institution_id, enum aut
 /* Institution of a class; -1 when missing, -2 on error. */
 static int64_t class_institution(struct req *r, int64_t class_id, int64_t *class_teacher)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT institution_id, coalesce(class_teacher_id, 0) FROM classes WHERE id = :c");
-    if (st == NULL)
-        return -2;
-    db_bind_int(st, ":c", class_id);
-    int rc = db_step(st);
-    int64_t inst = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? -1 : -2;
-    if (rc == SQLITE_ROW && class_teacher)
-        *class_teacher = sqlite3_column_int64(st, 1);
-    sqlite3_reset(st);
-    return inst;
+    sqlite3_stmt *st = db_query(
+        r->db, "SELECT institution_id, coalesce(class_teacher_id, 0) FROM classes WHERE id = :c",
+        DB_ARGS(DB_INT(":c", class_id)));
+    int64_t inst = -1;
+    int rc;
+    while (db_next(st, &rc)) { /* by primary key: one row at most */
+        inst = sqlite3_column_int64(st, 0);
+        if (class_teacher)
+            *class_teacher = sqlite3_column_int64(st, 1);
+    }
+    return rc == SQLITE_DONE ? inst : -2;
 }
 
 static int teaches_class(struct req *r, int64_t class_id)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t AND class_id = :c");
-    if (st == NULL)
-        return -2;
-    db_bind_int(st, ":t", r->caller.person_id);
-    db_bind_int(st, ":c", class_id);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+    int rc = db_exists(r->db,
+                       "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t AND class_id = :c",
+                       DB_ARGS(DB_INT(":t", r->caller.person_id), DB_INT(":c", class_id)));
+    return rc < 0 ? -2 : rc;
 }
 
 int authz_class_or_respond(struct req *r, int64_t class_id, enum authz_op op)
@@ -112,22 +107,24 @@ int authz_class_or_respond(struct req *r, int64_t class_id, enum authz_op op)
 
 int authz_student(struct req *r, int64_t student_id, enum authz_op op)
 {
-    sqlite3_stmt *st =
-        db_stmt(r->db, "SELECT c.id, c.institution_id, coalesce(c.class_teacher_id, 0) "
-                       "FROM enrollments e JOIN classes c ON c.id = e.class_id "
-                       "WHERE e.student_id = :s AND e.left_on IS NULL");
-    if (st == NULL)
-        return -2;
-    db_bind_int(st, ":s", student_id);
-    int rc = db_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? -1 : -2;
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT c.id, c.institution_id, coalesce(c.class_teacher_id, 0) "
+                                "FROM enrollments e JOIN classes c ON c.id = e.class_id "
+                                "WHERE e.student_id = :s AND e.left_on IS NULL",
+                                DB_ARGS(DB_INT(":s", student_id)));
+    int64_t class_id = 0, inst = 0, class_teacher = 0;
+    int rc;
+    while (db_next(st, &rc)) {
+        if (class_id != 0)
+            continue; /* the first current enrollment decides */
+        class_id = sqlite3_column_int64(st, 0);
+        inst = sqlite3_column_int64(st, 1);
+        class_teacher = sqlite3_column_int64(st, 2);
     }
-    int64_t class_id = sqlite3_column_int64(st, 0);
-    int64_t inst = sqlite3_column_int64(st, 1);
-    int64_t class_teacher = sqlite3_column_int64(st, 2);
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -2;
+    if (class_id == 0)
+        return -1;
 
     if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst))
         return 1;
@@ -173,23 +170,21 @@ int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
     if (op == AUTHZ_READ && person_id == r->caller.person_id)
         return 0;
     /* A school admin reaches persons tied to one of their institutions. */
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT institution_id FROM staff WHERE person_id = :p "
-               "UNION SELECT c.institution_id FROM enrollments e JOIN classes c "
-               "  ON c.id = e.class_id WHERE e.student_id = :p AND e.left_on IS NULL "
-               "UNION SELECT c.institution_id FROM guardians g JOIN enrollments e "
-               "  ON e.student_id = g.student_id AND e.left_on IS NULL "
-               "  JOIN classes c ON c.id = e.class_id WHERE g.guardian_id = :p "
-               "UNION SELECT institution_id FROM role_grants rg JOIN accounts a "
-               "  ON a.id = rg.account_id WHERE a.person_id = :p AND institution_id IS NOT NULL");
-    if (st == NULL)
-        return deny(r, -2);
-    db_bind_int(st, ":p", person_id);
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT institution_id FROM staff WHERE person_id = :p "
+                 "UNION SELECT c.institution_id FROM enrollments e JOIN classes c "
+                 "  ON c.id = e.class_id WHERE e.student_id = :p AND e.left_on IS NULL "
+                 "UNION SELECT c.institution_id FROM guardians g JOIN enrollments e "
+                 "  ON e.student_id = g.student_id AND e.left_on IS NULL "
+                 "  JOIN classes c ON c.id = e.class_id WHERE g.guardian_id = :p "
+                 "UNION SELECT institution_id FROM role_grants rg JOIN accounts a "
+                 "  ON a.id = rg.account_id WHERE a.person_id = :p AND institution_id IS NOT NULL",
+                 DB_ARGS(DB_INT(":p", person_id)));
     int allowed = 0, rc;
-    while ((rc = db_step(st)) == SQLITE_ROW)
+    while (db_next(st, &rc))
         if (caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
             allowed = 1;
-    sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return deny(r, -2);
     if (allowed)
@@ -207,47 +202,43 @@ int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
 /* 1 when the caller is assigned to teach `subject` in `class`. */
 static int teaches_subject(struct req *r, int64_t class_id, int64_t subject_id)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t "
-                                      "AND class_id = :c AND subject_id = :s");
-    if (st == NULL)
-        return -2;
-    db_bind_int(st, ":t", r->caller.person_id);
-    db_bind_int(st, ":c", class_id);
-    db_bind_int(st, ":s", subject_id);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+    int rc = db_exists(r->db,
+                       "SELECT 1 FROM teaching_assignments WHERE teacher_id = :t "
+                       "AND class_id = :c AND subject_id = :s",
+                       DB_ARGS(DB_INT(":t", r->caller.person_id), DB_INT(":c", class_id),
+                               DB_INT(":s", subject_id)));
+    return rc < 0 ? -2 : rc;
 }
 
 int authz_lesson_or_respond(struct req *r, int64_t lesson_id, enum authz_op op,
                             struct lesson_ref *out)
 {
     sqlite3_stmt *st =
-        db_stmt(r->db, "SELECT l.class_id, l.subject_id, coalesce(l.group_id, 0), l.teacher_id, "
-                       "coalesce(l.replacement_id, 0), c.institution_id, l.period_id, l.cancelled, "
-                       "coalesce(c.class_teacher_id, 0) FROM lessons l JOIN classes c ON c.id = "
-                       "l.class_id WHERE l.id = :id");
-    if (st == NULL)
-        return deny(r, -2);
-    db_bind_int(st, ":id", lesson_id);
-    int rc = db_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return deny(r, rc == SQLITE_DONE ? -1 : -2);
+        db_query(r->db,
+                 "SELECT l.class_id, l.subject_id, coalesce(l.group_id, 0), l.teacher_id, "
+                 "coalesce(l.replacement_id, 0), c.institution_id, l.period_id, l.cancelled, "
+                 "coalesce(c.class_teacher_id, 0) FROM lessons l JOIN classes c ON c.id = "
+                 "l.class_id WHERE l.id = :id",
+                 DB_ARGS(DB_INT(":id", lesson_id)));
+    struct lesson_ref l = {0};
+    int64_t class_teacher = 0;
+    int rc;
+    while (db_next(st, &rc)) { /* by primary key: one row at most */
+        l = (struct lesson_ref){
+            .id = lesson_id,
+            .class_id = sqlite3_column_int64(st, 0),
+            .subject_id = sqlite3_column_int64(st, 1),
+            .group_id = sqlite3_column_int64(st, 2),
+            .teacher_id = sqlite3_column_int64(st, 3),
+            .replacement_id = sqlite3_column_int64(st, 4),
+            .institution_id = sqlite3_column_int64(st, 5),
+            .period_id = sqlite3_column_int64(st, 6),
+            .cancelled = sqlite3_column_int(st, 7) != 0,
+        };
+        class_teacher = sqlite3_column_int64(st, 8);
     }
-    struct lesson_ref l = {
-        .id = lesson_id,
-        .class_id = sqlite3_column_int64(st, 0),
-        .subject_id = sqlite3_column_int64(st, 1),
-        .group_id = sqlite3_column_int64(st, 2),
-        .teacher_id = sqlite3_column_int64(st, 3),
-        .replacement_id = sqlite3_column_int64(st, 4),
-        .institution_id = sqlite3_column_int64(st, 5),
-        .period_id = sqlite3_column_int64(st, 6),
-        .cancelled = sqlite3_column_int(st, 7) != 0,
-    };
-    int64_t class_teacher = sqlite3_column_int64(st, 8);
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE || l.id == 0)
+        return deny(r, rc == SQLITE_DONE ? -1 : -2);
     if (out)
         *out = l;
     int64_t me = r->caller.person_id;
@@ -298,31 +289,20 @@ int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_i
 /* 1 when `person` teaches the student's current class or leads it. */
 static int teaches_student(struct req *r, int64_t person, int64_t student)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT 1 FROM enrollments e JOIN classes c ON c.id = e.class_id WHERE "
-               "e.student_id = :s AND e.left_on IS NULL AND (c.class_teacher_id = :p OR EXISTS "
-               "(SELECT 1 FROM teaching_assignments t WHERE t.class_id = c.id AND "
-               "t.teacher_id = :p))");
-    if (st == NULL)
-        return -2;
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":p", person);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -2;
+    int rc =
+        db_exists(r->db,
+                  "SELECT 1 FROM enrollments e JOIN classes c ON c.id = e.class_id WHERE "
+                  "e.student_id = :s AND e.left_on IS NULL AND (c.class_teacher_id = :p OR EXISTS "
+                  "(SELECT 1 FROM teaching_assignments t WHERE t.class_id = c.id AND "
+                  "t.teacher_id = :p))",
+                  DB_ARGS(DB_INT(":s", student), DB_INT(":p", person)));
+    return rc < 0 ? -2 : rc;
 }
 
 int authz_guardian(struct req *r, int64_t person, int64_t student)
 {
-    sqlite3_stmt *st =
-        db_stmt(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":g", person);
-    db_bind_int(st, ":s", student);
-    int rc = db_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return db_exists(r->db, "SELECT 1 FROM guardians WHERE guardian_id = :g AND student_id = :s",
+                     DB_ARGS(DB_INT(":g", person), DB_INT(":s", student)));
 }
 
 const char *authz_message_pair_or_respond(struct req *r, int64_t student_id, int64_t other_id)

@@ -380,26 +380,23 @@ int throttle_load_key(struct db *db, unsigned char key[THROTTLE_KEY_BYTES])
 {
     if (db_begin_write(db) != SQLITE_OK)
         return -1;
-    sqlite3_stmt *st = db_stmt(db, "SELECT value FROM node_secrets WHERE name = :n");
-    if (st == NULL)
-        goto fail;
-    db_bind_text(st, ":n", "device_cookie");
-    int rc = db_step(st);
-    bool found = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == THROTTLE_KEY_BYTES;
-    if (found)
-        memcpy(key, sqlite3_column_blob(st, 0), THROTTLE_KEY_BYTES);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    sqlite3_stmt *st = db_query(db, "SELECT value FROM node_secrets WHERE name = :n",
+                                DB_ARGS(DB_TEXT(":n", "device_cookie")));
+    bool found = false;
+    int rc;
+    while (db_next(st, &rc)) { /* by primary key: one row at most */
+        found = sqlite3_column_bytes(st, 0) == THROTTLE_KEY_BYTES;
+        if (found)
+            memcpy(key, sqlite3_column_blob(st, 0), THROTTLE_KEY_BYTES);
+    }
+    if (rc != SQLITE_DONE)
         goto fail;
     if (!found) {
         /* The first start (or a damaged row): a new key; cookies made before stop counting. */
         randombytes_buf(key, THROTTLE_KEY_BYTES);
-        st = db_stmt(db, "INSERT OR REPLACE INTO node_secrets (name, value) VALUES (:n, :v)");
-        if (st == NULL)
-            goto fail;
-        db_bind_text(st, ":n", "device_cookie");
-        db_bind_blob(st, ":v", key, THROTTLE_KEY_BYTES);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db, "INSERT OR REPLACE INTO node_secrets (name, value) VALUES (:n, :v)",
+                   DB_ARGS(DB_TEXT(":n", "device_cookie"),
+                           DB_BLOB(":v", key, THROTTLE_KEY_BYTES))) != SQLITE_DONE)
             goto fail;
     }
     if (db_commit(db) != SQLITE_OK)

@@ -3,12 +3,13 @@
  * student's marks), kept in memory and served again while nothing they were built from has
  * changed.
  *
- * Freshness comes from the database, not from timers: triggers (cache.sql) bump a change
- * counter per class, and one shared counter, in the same transaction as every write to what
- * those views read. A view reads the counters of its scopes in its own read transaction,
- * before its data, and the key it stores under carries them; a later write changes a counter
- * and so the key. Authorization is checked on every request before the cache is consulted,
- * and the cached views answer the same bytes to every caller allowed to see them.
+ * Freshness comes from the database, not from timers: triggers bump a change counter per class,
+ * and one shared counter, in the same transaction as every write to what those views read. The
+ * triggers are made from one table, cache_watches (watch.c, below), at every start. A view reads
+ * the counters of its scopes in its own read transaction, before its data, and the key it stores
+ * under carries them; a later write changes a counter and so the key. Authorization is checked on
+ * every request before the cache is consulted, and the cached views answer the same bytes to every
+ * caller allowed to see them.
  *
  * Entries live in a fixed table of slots chosen by a hash of the route and URL, so a newer
  * version of an answer replaces the older one in place; a byte budget (http.cache_mb) bounds
@@ -22,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct db;
 struct req;
 struct view_cache;
 
@@ -55,5 +57,39 @@ bool cache_reply(struct req *r, const struct cache_key *k);
 /* Answers `obj` (stolen) with `status` and keeps the encoded answer under the key: only a 200
  * built without a storage failure (db_failure) is kept. */
 int cache_reply_json(struct req *r, const struct cache_key *k, int status, json_t *obj);
+
+/* ---- The watch table ------------------------------------------------------------------------
+ *
+ * Every table a cached view reads is one row: a change (insert, update, delete) of one of its
+ * rows bumps, in change_counters (cache.sql), the scopes the row selects:
+ *
+ *     INSERT INTO change_counters (scope, gen) SELECT <scope>, 1 <from>
+ *         ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;
+ *
+ * with ROW in `scope` and `from` standing for the row (NEW for an insert, OLD for a delete, both
+ * in turn for an update; an update of a table whose scope does not depend on the row bumps
+ * once). The triggers are named TABLE_cache_ins, _upd and _del. A subsystem whose views are
+ * cached hands in its rows as a list of its own, ending with a zeroed entry. */
+struct cache_watch {
+    const char *table; /* the table watched */
+    const char *scope; /* SQL expression of the scope: "0", "ROW.class_id", "l.class_id" */
+    const char *from; /* NULL, or what selects the scope: "FROM lessons WHERE id = ROW.lesson_id" */
+};
+
+enum cache_event { CACHE_INSERT, CACHE_UPDATE, CACHE_DELETE };
+
+/* The tables the journal's views read (the library's searches have their triggers in
+ * library.sql). Ends with a zeroed entry. */
+extern const struct cache_watch cache_watches[];
+
+/* Writes the name of w's trigger for event `e` into name and its CREATE TRIGGER statement into
+ * out. 0, or -1 when either does not fit. */
+int cache_watch_trigger(const struct cache_watch *w, enum cache_event e, char *name,
+                        size_t namesize, char *out, size_t size);
+
+/* Makes the three triggers of each row of `list` (ending with a zeroed entry) as
+ * cache_watch_trigger writes them, replacing any of the same name that reads otherwise. Runs
+ * inside the caller's write transaction. 0, or -1 with a message in err. */
+int cache_watch_install(struct db *db, const struct cache_watch *list, char *err, size_t errlen);
 
 #endif

@@ -25,23 +25,27 @@
 /* The facts of a student for the certificate, or NULL. */
 static json_t *facts(struct req *r, int64_t student)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT p.last_name, p.first_name, p.middle_name, p.birth_date, c.grade, "
-               "c.letter, i.name, y.name FROM persons p JOIN enrollments e ON e.student_id = "
-               "p.id AND e.left_on IS NULL JOIN classes c ON c.id = e.class_id JOIN "
-               "institutions i ON i.id = c.institution_id JOIN academic_years y ON y.id = "
-               "c.year_id WHERE p.id = :s");
-    if (st == NULL)
-        return NULL;
-    db_bind_int(st, ":s", student);
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT p.last_name, p.first_name, p.middle_name, p.birth_date, c.grade, "
+                 "c.letter, i.name, y.name FROM persons p JOIN enrollments e ON e.student_id = "
+                 "p.id AND e.left_on IS NULL JOIN classes c ON c.id = e.class_id JOIN "
+                 "institutions i ON i.id = c.institution_id JOIN academic_years y ON y.id = "
+                 "c.year_id WHERE p.id = :s",
+                 DB_ARGS(DB_INT(":s", student)));
     json_t *o = NULL;
-    if (db_step(st) == SQLITE_ROW)
-        o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", school_person_name(st, 0),
-                      "birth_date", db_col_text(st, 3), "class",
-                      json_sprintf("%d%s", sqlite3_column_int(st, 4), db_col_text(st, 5)),
-                      "institution", db_col_text(st, 6), "year", db_col_text(st, 7), "region",
-                      r->node->cfg.region.name);
-    sqlite3_reset(st);
+    int rc;
+    while (db_next(st, &rc))
+        if (o == NULL) /* the first current enrollment */
+            o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", school_person_name(st, 0),
+                          "birth_date", db_col_text(st, 3), "class",
+                          json_sprintf("%d%s", sqlite3_column_int(st, 4), db_col_text(st, 5)),
+                          "institution", db_col_text(st, 6), "year", db_col_text(st, 7), "region",
+                          r->node->cfg.region.name);
+    if (rc != SQLITE_DONE) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -66,16 +70,10 @@ static int certificates_issue(struct req *r)
     json_t *payload = facts(r, student);
     if (payload == NULL)
         return reply_db_error(r);
-    sqlite3_stmt *st =
-        db_stmt(r->db, "INSERT INTO certificates (student_id, requested_by, payload, signature) "
-                       "VALUES (:s, :by, '', x'')");
-    if (st == NULL) {
-        json_decref(payload);
-        return reply_db_error(r);
-    }
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":by", r->caller.person_id);
-    if (db_exec_stmt(st) != SQLITE_DONE) {
+    if (db_run(r->db,
+               "INSERT INTO certificates (student_id, requested_by, payload, signature) "
+               "VALUES (:s, :by, '', x'')",
+               DB_ARGS(DB_INT(":s", student), DB_INT(":by", r->caller.person_id))) != SQLITE_DONE) {
         json_decref(payload);
         return reply_db_error(r);
     }
@@ -94,16 +92,11 @@ static int certificates_issue(struct req *r)
         return reply_error(r, 503, "unavailable", "out of memory");
     unsigned char sig[crypto_sign_BYTES];
     crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), r->node->key->sk);
-    st = db_stmt(r->db, "UPDATE certificates SET payload = :p, signature = :sig WHERE id = :id");
-    if (st == NULL) {
-        free(text);
-        return reply_db_error(r);
-    }
-    db_bind_text(st, ":p", text);
-    db_bind_blob(st, ":sig", sig, sizeof(sig));
-    db_bind_int(st, ":id", id);
+    int rc =
+        db_run(r->db, "UPDATE certificates SET payload = :p, signature = :sig WHERE id = :id",
+               DB_ARGS(DB_TEXT(":p", text), DB_BLOB(":sig", sig, sizeof(sig)), DB_INT(":id", id)));
     free(text);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (rc != SQLITE_DONE)
         return reply_db_error(r);
     char s64[SIG_B64];
     sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -114,11 +107,11 @@ static int certificates_issue(struct req *r)
                                              (long long)id, s64)));
 }
 
-/* Finds certificate r->params[0] whose signature is the link's `s` (into s64, given): the
- * statement stands on its row (payload, signature) for the caller to reset. NULL once
- * answered: a certificate does not exist without its signature. */
-static sqlite3_stmt *certificate_or_respond(struct req *r, char s64[SIG_B64 + 8],
-                                            unsigned char given[crypto_sign_BYTES])
+/* Finds certificate r->params[0] whose signature is the link's `s` (into s64, given) and
+ * returns its signed payload (malloc'ed, freed by the caller). NULL once answered: 404 (a
+ * certificate does not exist without its signature) or 500. */
+static char *certificate_or_respond(struct req *r, char s64[SIG_B64 + 8],
+                                    unsigned char given[crypto_sign_BYTES])
 {
     size_t len = 0;
     if (req_query(r, "s", s64, SIG_B64 + 8) <= 0 ||
@@ -128,19 +121,30 @@ static sqlite3_stmt *certificate_or_respond(struct req *r, char s64[SIG_B64 + 8]
         reply_error(r, 404, "not_found", "no such certificate");
         return NULL;
     }
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT payload, signature FROM certificates WHERE id = :id");
-    if (st == NULL) {
+    sqlite3_stmt *st = db_query(r->db, "SELECT payload, signature FROM certificates WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", r->params[0])));
+    char *payload = NULL;
+    bool oom = false;
+    int rc;
+    while (db_next(st, &rc)) { /* by primary key: one row at most */
+        if (sqlite3_column_bytes(st, 1) == crypto_sign_BYTES &&
+            sodium_memcmp(sqlite3_column_blob(st, 1), given, crypto_sign_BYTES) == 0) {
+            payload = strdup(db_col_text(st, 0));
+            oom = payload == NULL;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        free(payload);
         reply_db_error(r);
         return NULL;
     }
-    db_bind_int(st, ":id", r->params[0]);
-    if (db_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != crypto_sign_BYTES ||
-        sodium_memcmp(sqlite3_column_blob(st, 1), given, crypto_sign_BYTES) != 0) {
-        sqlite3_reset(st);
-        reply_error(r, 404, "not_found", "no such certificate");
+    if (oom) {
+        reply_error(r, 503, "unavailable", "out of memory");
         return NULL;
     }
-    return st;
+    if (payload == NULL)
+        reply_error(r, 404, "not_found", "no such certificate");
+    return payload;
 }
 
 /* GET /api/v1/certificates/{id}?s=SIGNATURE: public verification. */
@@ -148,16 +152,15 @@ static int certificates_verify(struct req *r)
 {
     char s64[SIG_B64 + 8];
     unsigned char given[crypto_sign_BYTES];
-    sqlite3_stmt *st = certificate_or_respond(r, s64, given);
-    if (st == NULL)
+    char *payload = certificate_or_respond(r, s64, given);
+    if (payload == NULL)
         return r->status;
-    const char *payload = db_col_text(st, 0);
     bool valid =
         r->node->key != NULL && crypto_sign_verify_detached(given, (const unsigned char *)payload,
                                                             strlen(payload), r->node->pub.pk) == 0;
     json_t *facts_json = json_loads(payload, 0, NULL);
     json_t *text = json_string(payload);
-    sqlite3_reset(st);
+    free(payload);
     char pk64[64];
     sodium_bin2base64(pk64, sizeof(pk64), r->node->pub.pk, sizeof(r->node->pub.pk),
                       sodium_base64_VARIANT_ORIGINAL);
@@ -178,10 +181,10 @@ static int certificates_qr(struct req *r)
 {
     char s64[SIG_B64 + 8];
     unsigned char given[crypto_sign_BYTES];
-    sqlite3_stmt *st = certificate_or_respond(r, s64, given);
-    if (st == NULL)
+    char *payload = certificate_or_respond(r, s64, given);
+    if (payload == NULL)
         return r->status;
-    sqlite3_reset(st);
+    free(payload);
     char url[512];
     snprintf(url, sizeof(url), "%s/certificates/%lld?s=%s", r->node->public_url,
              (long long)r->params[0], s64);

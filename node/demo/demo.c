@@ -104,116 +104,93 @@ static int64_t login_for(struct demo *d, int64_t person_id, const char *login)
     return accounts_add(d->db, person_id, login, d->hash);
 }
 
-static int64_t exec_id(struct demo *d, sqlite3_stmt *st)
+/* Runs an INSERT; the new row's id, or -1 on a failure. */
+static int64_t insert_id(struct demo *d, const char *sql, const struct db_arg *args)
 {
-    return st && db_exec_stmt(st) == SQLITE_DONE ? db_last_id(d->db) : -1;
+    return db_run(d->db, sql, args) == SQLITE_DONE ? db_last_id(d->db) : -1;
+}
+
+/* Runs an INSERT, UPDATE or DELETE; 0, or -1 on a failure. */
+static int run(struct demo *d, const char *sql, const struct db_arg *args)
+{
+    return db_run(d->db, sql, args) == SQLITE_DONE ? 0 : -1;
 }
 
 static int64_t municipality(struct demo *d, const char *name)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO municipalities (name) VALUES (:n)");
-    if (st)
-        db_bind_text(st, ":n", name);
-    return exec_id(d, st);
+    return insert_id(d, "INSERT INTO municipalities (name) VALUES (:n)",
+                     DB_ARGS(DB_TEXT(":n", name)));
 }
 
 static int64_t institution(struct demo *d, int64_t mun, const char *name, const char *short_name,
                            const char *address)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO institutions (municipality_id, kind, name, "
-                                      "short_name, address) VALUES (:m, 'school', :n, :s, :a)");
-    if (st) {
-        db_bind_int(st, ":m", mun);
-        db_bind_text(st, ":n", name);
-        db_bind_text(st, ":s", short_name);
-        db_bind_text(st, ":a", address);
-    }
-    return exec_id(d, st);
+    return insert_id(d,
+                     "INSERT INTO institutions (municipality_id, kind, name, "
+                     "short_name, address) VALUES (:m, 'school', :n, :s, :a)",
+                     DB_ARGS(DB_INT(":m", mun), DB_TEXT(":n", name), DB_TEXT(":s", short_name),
+                             DB_TEXT(":a", address)));
 }
 
 static int64_t class_(struct demo *d, int64_t inst, int grade, const char *letter)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO classes (institution_id, year_id, grade, "
-                                      "letter) VALUES (:i, :y, :g, :l)");
-    if (st) {
-        db_bind_int(st, ":i", inst);
-        db_bind_int(st, ":y", d->year);
-        db_bind_int(st, ":g", grade);
-        db_bind_text(st, ":l", letter);
-    }
-    return exec_id(d, st);
+    return insert_id(d,
+                     "INSERT INTO classes (institution_id, year_id, grade, "
+                     "letter) VALUES (:i, :y, :g, :l)",
+                     DB_ARGS(DB_INT(":i", inst), DB_INT(":y", d->year), DB_INT(":g", grade),
+                             DB_TEXT(":l", letter)));
 }
 
 static int set_class_teacher(struct demo *d, int64_t cls, int64_t teacher)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "UPDATE classes SET class_teacher_id = :t WHERE id = :c");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":t", teacher);
-    db_bind_int(st, ":c", cls);
-    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    return run(d, "UPDATE classes SET class_teacher_id = :t WHERE id = :c",
+               DB_ARGS(DB_INT(":t", teacher), DB_INT(":c", cls)));
 }
 
 static int staff(struct demo *d, int64_t p, int64_t inst, const char *position)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO staff (person_id, institution_id, position) "
-                                      "VALUES (:p, :i, :pos)");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":p", p);
-    db_bind_int(st, ":i", inst);
-    db_bind_text(st, ":pos", position);
-    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    return run(d,
+               "INSERT INTO staff (person_id, institution_id, position) "
+               "VALUES (:p, :i, :pos)",
+               DB_ARGS(DB_INT(":p", p), DB_INT(":i", inst), DB_TEXT(":pos", position)));
 }
 
+/* The id of the subject with `code`; -1 when there is none or on a failure. */
 static int64_t subject(struct demo *d, const char *code)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "SELECT id FROM subjects WHERE code = :c");
-    if (st == NULL)
-        return -1;
-    db_bind_text(st, ":c", code);
-    int64_t id = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
-    return id;
+    int64_t id = -1;
+    int rc =
+        db_int(d->db, &id, "SELECT id FROM subjects WHERE code = :c", DB_ARGS(DB_TEXT(":c", code)));
+    return rc == SQLITE_ROW ? id : -1;
 }
 
 static int assign(struct demo *d, int64_t teacher, int64_t cls, const char *code)
 {
     int64_t subj = subject(d, code);
-    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO teaching_assignments (teacher_id, class_id, "
-                                      "subject_id) VALUES (:t, :c, :s) ON CONFLICT DO NOTHING");
-    if (st == NULL || subj < 0)
+    if (subj < 0)
         return -1;
-    db_bind_int(st, ":t", teacher);
-    db_bind_int(st, ":c", cls);
-    db_bind_int(st, ":s", subj);
-    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    return run(d,
+               "INSERT INTO teaching_assignments (teacher_id, class_id, "
+               "subject_id) VALUES (:t, :c, :s) ON CONFLICT DO NOTHING",
+               DB_ARGS(DB_INT(":t", teacher), DB_INT(":c", cls), DB_INT(":s", subj)));
 }
 
 static int enroll(struct demo *d, int64_t student, int64_t cls)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO enrollments (student_id, class_id, "
-                                      "enrolled_on) VALUES (:s, :c, :on)");
-    if (st == NULL)
-        return -1;
     char on[16];
     snprintf(on, sizeof(on), "%04d-09-01", d->first_year);
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":c", cls);
-    db_bind_text(st, ":on", on);
-    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    return run(d,
+               "INSERT INTO enrollments (student_id, class_id, "
+               "enrolled_on) VALUES (:s, :c, :on)",
+               DB_ARGS(DB_INT(":s", student), DB_INT(":c", cls), DB_TEXT(":on", on)));
 }
 
 static int guardian(struct demo *d, int64_t parent, int64_t child, const char *relation)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO guardians (guardian_id, student_id, relation) "
-                                      "VALUES (:g, :s, :r)");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":g", parent);
-    db_bind_int(st, ":s", child);
-    db_bind_text(st, ":r", relation);
-    return db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+    return run(d,
+               "INSERT INTO guardians (guardian_id, student_id, relation) "
+               "VALUES (:g, :s, :r)",
+               DB_ARGS(DB_INT(":g", parent), DB_INT(":s", child), DB_TEXT(":r", relation)));
 }
 
 /* Subjects taught in a grade (a simplified federal curriculum). */
@@ -397,44 +374,123 @@ static int generated_schools(struct demo *d)
     return 0;
 }
 
-static int build(struct demo *d)
+/* The named people of the demo (their logins in docs), made first so their ids are stable. */
+struct named_people {
+    int64_t admin, sadmin, teacher, cteacher, medic, parent, methodologist, student, sister;
+};
+
+/* The two municipalities and the three schools the named people work in: s[0..2]. */
+static int places(struct demo *d, int64_t s[3])
 {
     int64_t central = municipality(d, "Городской округ «Центральный»");
     int64_t north = municipality(d, "Северный муниципальный район");
     if (central < 0 || north < 0)
         return -1;
-    int64_t s1 = institution(d, central,
-                             "Муниципальное бюджетное общеобразовательное учреждение "
-                             "«Средняя общеобразовательная школа № 1»",
-                             "Школа № 1", "ул. Ленина, 12");
-    int64_t s2 = institution(d, central,
-                             "Муниципальное автономное общеобразовательное "
-                             "учреждение «Гимназия № 2»",
-                             "Гимназия № 2", "пр. Мира, 40");
-    int64_t s3 = institution(d, north,
-                             "Муниципальное бюджетное общеобразовательное учреждение "
-                             "«Лицей № 3»",
-                             "Лицей № 3", "ул. Школьная, 5");
-    if (s1 < 0 || s2 < 0 || s3 < 0)
-        return -1;
+    s[0] = institution(d, central,
+                       "Муниципальное бюджетное общеобразовательное учреждение "
+                       "«Средняя общеобразовательная школа № 1»",
+                       "Школа № 1", "ул. Ленина, 12");
+    s[1] = institution(d, central,
+                       "Муниципальное автономное общеобразовательное "
+                       "учреждение «Гимназия № 2»",
+                       "Гимназия № 2", "пр. Мира, 40");
+    s[2] = institution(d, north,
+                       "Муниципальное бюджетное общеобразовательное учреждение "
+                       "«Лицей № 3»",
+                       "Лицей № 3", "ул. Школьная, 5");
+    return s[0] < 0 || s[1] < 0 || s[2] < 0 ? -1 : 0;
+}
 
-    /* The named demo people of school 1 come first so their ids are stable. */
-    int64_t admin = named(d, "Орлова", "Светлана", "Викторовна", "1975-03-14");
-    int64_t sadmin = named(d, "Петров", "Андрей", "Николаевич", "1970-11-02");
-    int64_t teacher = named(d, "Смирнова", "Ольга", "Петровна", "1982-05-21");
-    int64_t cteacher = named(d, "Кузнецова", "Марина", "Игоревна", "1979-09-09");
-    int64_t medic = named(d, "Соколова", "Наталья", "Андреевна", "1985-01-30");
-    int64_t parent = named(d, "Иванова", "Елена", "Викторовна", "1986-07-12");
-    int64_t methodologist = named(d, "Орлова", "Светлана", "Николаевна", "1975-03-14");
+static int people(struct demo *d, struct named_people *p)
+{
+    p->admin = named(d, "Орлова", "Светлана", "Викторовна", "1975-03-14");
+    p->sadmin = named(d, "Петров", "Андрей", "Николаевич", "1970-11-02");
+    p->teacher = named(d, "Смирнова", "Ольга", "Петровна", "1982-05-21");
+    p->cteacher = named(d, "Кузнецова", "Марина", "Игоревна", "1979-09-09");
+    p->medic = named(d, "Соколова", "Наталья", "Андреевна", "1985-01-30");
+    p->parent = named(d, "Иванова", "Елена", "Викторовна", "1986-07-12");
+    p->methodologist = named(d, "Орлова", "Светлана", "Николаевна", "1975-03-14");
     char b1[32], b2[32];
     snprintf(b1, sizeof(b1), "%04d-04-17", d->first_year - 11);
     snprintf(b2, sizeof(b2), "%04d-02-03", d->first_year - 15);
-    int64_t student = named(d, "Иванов", "Артём", "Сергеевич", b1);
-    int64_t sister = named(d, "Иванова", "Мария", "Сергеевна", b2);
-    if (admin < 0 || sadmin < 0 || teacher < 0 || cteacher < 0 || medic < 0 || parent < 0 ||
-        student < 0 || sister < 0 || methodologist < 0)
-        return -1;
+    p->student = named(d, "Иванов", "Артём", "Сергеевич", b1);
+    p->sister = named(d, "Иванова", "Мария", "Сергеевна", b2);
+    return p->admin < 0 || p->sadmin < 0 || p->teacher < 0 || p->cteacher < 0 || p->medic < 0 ||
+                   p->parent < 0 || p->student < 0 || p->sister < 0 || p->methodologist < 0
+               ? -1
+               : 0;
+}
 
+/* The named staff of school s1, what they teach in 5А, 5Б and 9А, the children's classes. */
+static int teaching(struct demo *d, const struct named_people *p, int64_t s1, int64_t c5a,
+                    int64_t c5b, int64_t c9a)
+{
+    if (staff(d, p->sadmin, s1, "директор") || staff(d, p->teacher, s1, "учитель математики") ||
+        staff(d, p->cteacher, s1, "учитель русского языка и литературы") ||
+        staff(d, p->medic, s1, "медицинская сестра"))
+        return -1;
+    if (assign(d, p->teacher, c5a, "math") || assign(d, p->teacher, c5b, "math") ||
+        assign(d, p->teacher, c9a, "algebra") || assign(d, p->teacher, c9a, "geometry") ||
+        assign(d, p->cteacher, c5a, "rus") || assign(d, p->cteacher, c5a, "lit") ||
+        assign(d, p->cteacher, c5b, "rus") || set_class_teacher(d, c5a, p->cteacher))
+        return -1;
+    /* Named teachers take those subjects over from the generated ones. */
+    if (run(d,
+            "DELETE FROM teaching_assignments WHERE teacher_id NOT IN "
+            "(:t, :ct) AND ((class_id IN (:a, :b) AND subject_id = "
+            "(SELECT id FROM subjects WHERE code = 'math')) OR (class_id = :n "
+            "AND subject_id IN (SELECT id FROM subjects WHERE code IN "
+            "('algebra', 'geometry'))) OR (class_id = :a AND subject_id IN "
+            "(SELECT id FROM subjects WHERE code IN ('rus', 'lit'))) OR "
+            "(class_id = :b AND subject_id = (SELECT id FROM subjects WHERE "
+            "code = 'rus')))",
+            DB_ARGS(DB_INT(":t", p->teacher), DB_INT(":ct", p->cteacher), DB_INT(":a", c5a),
+                    DB_INT(":b", c5b), DB_INT(":n", c9a))) != 0)
+        return -1;
+    if (enroll(d, p->student, c5a) || enroll(d, p->sister, c9a) ||
+        guardian(d, p->parent, p->student, "mother") || guardian(d, p->parent, p->sister, "mother"))
+        return -1;
+    return 0;
+}
+
+/* The demo logins (password "demo") and their roles. */
+static int logins(struct demo *d, const struct named_people *p, int64_t s1)
+{
+    struct {
+        int64_t person;
+        const char *login;
+        uint32_t role1, role2;
+        int64_t inst;
+    } list[] = {
+        {p->admin, "admin", ROLE_ADMIN, 0, 0},
+        {p->sadmin, "schooladmin", ROLE_SCHOOL_ADMIN, 0, s1},
+        {p->teacher, "teacher", ROLE_TEACHER, 0, s1},
+        {p->cteacher, "classteacher", ROLE_TEACHER, ROLE_CLASS_TEACHER, s1},
+        {p->student, "student", ROLE_STUDENT, 0, s1},
+        {p->parent, "parent", ROLE_PARENT, 0, 0},
+        {p->medic, "medic", ROLE_MEDIC, 0, s1},
+        {p->methodologist, "methodologist", ROLE_METHODOLOGIST, 0, 0},
+    };
+    for (int i = 0; i < N(list); i++) {
+        int64_t acc = login_for(d, list[i].person, list[i].login);
+        int64_t inst = list[i].role1 == ROLE_STUDENT || list[i].role1 == ROLE_PARENT ||
+                               list[i].role1 == ROLE_ADMIN
+                           ? 0
+                           : list[i].inst;
+        if (acc < 0 || accounts_grant(d->db, acc, list[i].role1, inst))
+            return -1;
+        if (list[i].role2 && accounts_grant(d->db, acc, list[i].role2, inst))
+            return -1;
+    }
+    return 0;
+}
+
+static int build(struct demo *d)
+{
+    int64_t s[3];
+    struct named_people p;
+    if (places(d, s) != 0 || people(d, &p) != 0)
+        return -1;
     static const int g1[] = {2, 5, 5, 9};
     static const char *const l1[] = {"А", "А", "Б", "А"};
     static const int g2[] = {3, 6, 10};
@@ -442,72 +498,13 @@ static int build(struct demo *d)
     static const int g3[] = {5, 7, 11};
     static const char *const l3[] = {"А", "Б", "А"};
     int64_t c1[4], c2[3], c3[3];
-    if (school(d, s1, g1, l1, 4, c1) || school(d, s2, g2, l2, 3, c2) ||
-        school(d, s3, g3, l3, 3, c3))
+    if (school(d, s[0], g1, l1, 4, c1) || school(d, s[1], g2, l2, 3, c2) ||
+        school(d, s[2], g3, l3, 3, c3))
         return -1;
-    int64_t c5a = c1[1], c5b = c1[2], c9a = c1[3];
-    if (generated_schools(d) != 0)
+    if (generated_schools(d) != 0 || teaching(d, &p, s[0], c1[1], c1[2], c1[3]) != 0 ||
+        logins(d, &p, s[0]) != 0)
         return -1;
-
-    if (staff(d, sadmin, s1, "директор") || staff(d, teacher, s1, "учитель математики") ||
-        staff(d, cteacher, s1, "учитель русского языка и литературы") ||
-        staff(d, medic, s1, "медицинская сестра"))
-        return -1;
-    if (assign(d, teacher, c5a, "math") || assign(d, teacher, c5b, "math") ||
-        assign(d, teacher, c9a, "algebra") || assign(d, teacher, c9a, "geometry") ||
-        assign(d, cteacher, c5a, "rus") || assign(d, cteacher, c5a, "lit") ||
-        assign(d, cteacher, c5b, "rus") || set_class_teacher(d, c5a, cteacher))
-        return -1;
-    /* Named teachers take those subjects over from the generated ones. */
-    sqlite3_stmt *st =
-        db_stmt(d->db, "DELETE FROM teaching_assignments WHERE teacher_id NOT IN "
-                       "(:t, :ct) AND ((class_id IN (:a, :b) AND subject_id = "
-                       "(SELECT id FROM subjects WHERE code = 'math')) OR (class_id = :n "
-                       "AND subject_id IN (SELECT id FROM subjects WHERE code IN "
-                       "('algebra', 'geometry'))) OR (class_id = :a AND subject_id IN "
-                       "(SELECT id FROM subjects WHERE code IN ('rus', 'lit'))) OR "
-                       "(class_id = :b AND subject_id = (SELECT id FROM subjects WHERE "
-                       "code = 'rus')))");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":t", teacher);
-    db_bind_int(st, ":ct", cteacher);
-    db_bind_int(st, ":a", c5a);
-    db_bind_int(st, ":b", c5b);
-    db_bind_int(st, ":n", c9a);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return -1;
-    if (enroll(d, student, c5a) || enroll(d, sister, c9a) ||
-        guardian(d, parent, student, "mother") || guardian(d, parent, sister, "mother"))
-        return -1;
-
-    struct {
-        int64_t person;
-        const char *login;
-        uint32_t role1, role2;
-        int64_t inst;
-    } logins[] = {
-        {admin, "admin", ROLE_ADMIN, 0, 0},
-        {sadmin, "schooladmin", ROLE_SCHOOL_ADMIN, 0, s1},
-        {teacher, "teacher", ROLE_TEACHER, 0, s1},
-        {cteacher, "classteacher", ROLE_TEACHER, ROLE_CLASS_TEACHER, s1},
-        {student, "student", ROLE_STUDENT, 0, s1},
-        {parent, "parent", ROLE_PARENT, 0, 0},
-        {medic, "medic", ROLE_MEDIC, 0, s1},
-        {methodologist, "methodologist", ROLE_METHODOLOGIST, 0, 0},
-    };
-    for (int i = 0; i < N(logins); i++) {
-        int64_t acc = login_for(d, logins[i].person, logins[i].login);
-        int64_t inst = logins[i].role1 == ROLE_STUDENT || logins[i].role1 == ROLE_PARENT ||
-                               logins[i].role1 == ROLE_ADMIN
-                           ? 0
-                           : logins[i].inst;
-        if (acc < 0 || accounts_grant(d->db, acc, logins[i].role1, inst))
-            return -1;
-        if (logins[i].role2 && accounts_grant(d->db, acc, logins[i].role2, inst))
-            return -1;
-    }
-    return demo_sample_library(d->db, d->cfg->region.code, teacher, methodologist);
+    return demo_sample_library(d->db, d->cfg->region.code, p.teacher, p.methodologist);
 }
 
 /* ---- a term of timetable, lessons, marks, attendance and homework ----------------------- */
@@ -520,14 +517,11 @@ static const char *const bell_times[][2] = {
 static int bells(struct demo *d)
 {
     for (int i = 0; i < N(bell_times); i++) {
-        sqlite3_stmt *st = db_stmt(d->db, "INSERT INTO bells (institution_id, number, starts_at, "
-                                          "ends_at) SELECT id, :n, :f, :t FROM institutions");
-        if (st == NULL)
-            return -1;
-        db_bind_int(st, ":n", i + 1);
-        db_bind_text(st, ":f", bell_times[i][0]);
-        db_bind_text(st, ":t", bell_times[i][1]);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (run(d,
+                "INSERT INTO bells (institution_id, number, starts_at, "
+                "ends_at) SELECT id, :n, :f, :t FROM institutions",
+                DB_ARGS(DB_INT(":n", i + 1), DB_TEXT(":f", bell_times[i][0]),
+                        DB_TEXT(":t", bell_times[i][1]))) != 0)
             return -1;
     }
     return 0;
@@ -535,53 +529,65 @@ static int bells(struct demo *d)
 
 /* A weekly timetable for every class from its teaching assignments: five days, as many
  * lessons a day as the grade needs, subjects in rotation. */
-/* Ids from a one-column query into a growing array; returns the count or -1. */
-static long collect_ids(sqlite3_stmt *st, int64_t **out)
+/* The ids a one-column query returns, into *out (malloc'ed, freed by the caller; NULL on a
+ * failure). Returns how many, or -1 when the query fails or memory runs out. */
+static long collect_ids(struct demo *d, const char *sql, const struct db_arg *args, int64_t **out)
 {
     size_t cap = 256, n = 0;
     int64_t *ids = malloc(cap * sizeof(*ids));
-    while (ids && db_step(st) == SQLITE_ROW) {
-        if (n == cap) {
+    sqlite3_stmt *st = db_query(d->db, sql, args);
+    bool oom = ids == NULL;
+    int rc;
+    while (db_next(st, &rc)) {
+        if (!oom && n == cap) {
             int64_t *more = realloc(ids, 2 * cap * sizeof(*ids));
-            if (more == NULL)
-                break;
-            ids = more;
-            cap *= 2;
+            oom = more == NULL;
+            if (more != NULL) {
+                ids = more;
+                cap *= 2;
+            }
         }
-        ids[n++] = sqlite3_column_int64(st, 0);
+        if (!oom)
+            ids[n++] = sqlite3_column_int64(st, 0);
     }
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE || oom) {
+        free(ids);
+        *out = NULL;
+        return -1;
+    }
     *out = ids;
-    return ids ? (long)n : -1;
+    return (long)n;
 }
 
 static int timetables(struct demo *d)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "SELECT id FROM classes ORDER BY id");
-    if (st == NULL)
-        return -1;
     int64_t *classes;
-    long nclasses = collect_ids(st, &classes);
+    long nclasses = collect_ids(d, "SELECT id FROM classes ORDER BY id", NULL, &classes);
     if (nclasses < 0)
         return -1;
     int rc = 0;
     for (long c = 0; c < nclasses && rc == 0; c++) {
         int64_t teacher[32], subject[32];
-        int n = 0, grade = 0;
-        st = db_stmt(d->db, "SELECT a.teacher_id, a.subject_id, c.grade FROM "
-                            "teaching_assignments a JOIN classes c ON c.id = a.class_id WHERE "
-                            "a.class_id = :c AND a.group_id IS NULL ORDER BY a.subject_id");
-        if (st == NULL) {
-            rc = -1;
-            break;
-        }
-        db_bind_int(st, ":c", classes[c]);
-        while (db_step(st) == SQLITE_ROW && n < 32) {
+        int n = 0, grade = 0, step;
+        sqlite3_stmt *st =
+            db_query(d->db,
+                     "SELECT a.teacher_id, a.subject_id, c.grade FROM "
+                     "teaching_assignments a JOIN classes c ON c.id = a.class_id WHERE "
+                     "a.class_id = :c AND a.group_id IS NULL ORDER BY a.subject_id",
+                     DB_ARGS(DB_INT(":c", classes[c])));
+        bool many = false; /* the curriculum has fewer subjects than the arrays hold */
+        while (db_next(st, &step)) {
+            many = many || n == 32;
+            if (many)
+                continue;
             teacher[n] = sqlite3_column_int64(st, 0);
             subject[n++] = sqlite3_column_int64(st, 1);
             grade = sqlite3_column_int(st, 2);
         }
-        sqlite3_reset(st);
+        if (step != SQLITE_DONE || many) {
+            rc = -1;
+            break;
+        }
         if (n == 0)
             continue;
         int per_day = grade <= 4 ? 4 : grade <= 6 ? 5 : 6;
@@ -589,22 +595,14 @@ static int timetables(struct demo *d)
         for (int day = 1; day <= 5 && rc == 0; day++)
             for (int num = 1; num <= per_day && rc == 0; num++, k++) {
                 int a = (k * 5 + day) % n;
-                st = db_stmt(d->db, "INSERT INTO timetable (class_id, weekday, number, "
-                                    "subject_id, teacher_id, room) VALUES (:c, :w, :n, :s, :t, "
-                                    ":r)");
-                if (st == NULL) {
-                    rc = -1;
-                    break;
-                }
                 char room[8];
                 snprintf(room, sizeof(room), "%d", 100 + (int)(classes[c] % 30) + 1);
-                db_bind_int(st, ":c", classes[c]);
-                db_bind_int(st, ":w", day);
-                db_bind_int(st, ":n", num);
-                db_bind_int(st, ":s", subject[a]);
-                db_bind_int(st, ":t", teacher[a]);
-                db_bind_text(st, ":r", room);
-                rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
+                rc = run(d,
+                         "INSERT INTO timetable (class_id, weekday, number, "
+                         "subject_id, teacher_id, room) VALUES (:c, :w, :n, :s, :t, :r)",
+                         DB_ARGS(DB_INT(":c", classes[c]), DB_INT(":w", day), DB_INT(":n", num),
+                                 DB_INT(":s", subject[a]), DB_INT(":t", teacher[a]),
+                                 DB_TEXT(":r", room)));
             }
     }
     free(classes);
@@ -618,85 +616,65 @@ static int class_term(struct demo *d, int64_t class_id, const char *today)
     static const char *const forms[] = {"oral",        "oral", "oral",   "homework",
                                         "independent", "test", "control"};
     static const char *const values[] = {"5", "5", "4", "4", "4", "3", "5", "4", "2", "3"};
-    sqlite3_stmt *st = db_stmt(d->db, "UPDATE lessons SET topic = CASE id % 7 "
-                                      "WHEN 0 THEN 'Повторение изученного' "
-                                      "WHEN 1 THEN 'Новая тема: введение' "
-                                      "WHEN 2 THEN 'Решение задач' WHEN 3 THEN 'Практикум' "
-                                      "WHEN 4 THEN 'Самостоятельная работа' "
-                                      "WHEN 5 THEN 'Обобщение и систематизация' "
-                                      "ELSE 'Работа с текстом' END "
-                                      "WHERE class_id = :c AND date <= :today");
-    if (st == NULL)
+    if (run(d,
+            "UPDATE lessons SET topic = CASE id % 7 "
+            "WHEN 0 THEN 'Повторение изученного' "
+            "WHEN 1 THEN 'Новая тема: введение' "
+            "WHEN 2 THEN 'Решение задач' WHEN 3 THEN 'Практикум' "
+            "WHEN 4 THEN 'Самостоятельная работа' "
+            "WHEN 5 THEN 'Обобщение и систематизация' "
+            "ELSE 'Работа с текстом' END "
+            "WHERE class_id = :c AND date <= :today",
+            DB_ARGS(DB_INT(":c", class_id), DB_TEXT(":today", today))) != 0)
         return -1;
-    db_bind_int(st, ":c", class_id);
-    db_bind_text(st, ":today", today);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        return -1;
-    st = db_stmt(d->db, "SELECT student_id FROM enrollments WHERE class_id = :c AND "
-                        "left_on IS NULL ORDER BY student_id");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":c", class_id);
-    int64_t *kids;
-    long nk = collect_ids(st, &kids);
-    st = db_stmt(d->db, "SELECT id FROM lessons WHERE class_id = :c AND date <= :today "
-                        "ORDER BY id");
-    if (st == NULL || nk < 0) {
-        free(kids);
-        return -1;
-    }
-    db_bind_int(st, ":c", class_id);
-    db_bind_text(st, ":today", today);
-    int64_t *lessons;
-    long nl = collect_ids(st, &lessons);
+    int64_t *kids, *lessons = NULL;
+    long nk = collect_ids(d,
+                          "SELECT student_id FROM enrollments WHERE class_id = :c AND "
+                          "left_on IS NULL ORDER BY student_id",
+                          DB_ARGS(DB_INT(":c", class_id)), &kids);
+    long nl =
+        nk < 0 ? -1
+               : collect_ids(d,
+                             "SELECT id FROM lessons WHERE class_id = :c AND date <= :today "
+                             "ORDER BY id",
+                             DB_ARGS(DB_INT(":c", class_id), DB_TEXT(":today", today)), &lessons);
     int rc = nl < 0 ? -1 : 0;
     for (long i = 0; i < nl && rc == 0; i++) {
         if (pick(d, 10) < 6) {
-            st = db_stmt(d->db, "INSERT INTO homework (lesson_id, text, due_date, created_by) "
-                                "SELECT id, :t, date(date, '+2 days'), teacher_id FROM lessons "
-                                "WHERE id = :l");
             char text[96];
             snprintf(text, sizeof(text), "§ %u, упражнения %u и %u", 1 + pick(d, 30),
                      1 + pick(d, 100), 101 + pick(d, 100));
-            if (st == NULL)
-                rc = -1;
-            else {
-                db_bind_int(st, ":l", lessons[i]);
-                db_bind_text(st, ":t", text);
-                rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-            }
+            rc = run(d,
+                     "INSERT INTO homework (lesson_id, text, due_date, created_by) "
+                     "SELECT id, :t, date(date, '+2 days'), teacher_id FROM lessons "
+                     "WHERE id = :l",
+                     DB_ARGS(DB_INT(":l", lessons[i]), DB_TEXT(":t", text)));
         }
         for (long k = 0; k < nk && rc == 0; k++) {
             unsigned roll = pick(d, 100);
             if (roll < 5) {
-                st = db_stmt(d->db, "INSERT INTO attendance (lesson_id, student_id, status, "
-                                    "justified, set_by) SELECT id, :s, :st, :j, teacher_id "
-                                    "FROM lessons WHERE id = :l");
-                if (st == NULL)
-                    rc = -1;
-                else {
-                    db_bind_int(st, ":l", lessons[i]);
-                    db_bind_int(st, ":s", kids[k]);
-                    db_bind_text(st, ":st", roll < 2 ? "ill" : roll < 4 ? "absent" : "late");
-                    db_bind_int(st, ":j", roll < 2);
-                    rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-                }
+                rc = run(d,
+                         "INSERT INTO attendance (lesson_id, student_id, status, "
+                         "justified, set_by) SELECT id, :s, :st, :j, teacher_id "
+                         "FROM lessons WHERE id = :l",
+                         DB_ARGS(DB_INT(":l", lessons[i]), DB_INT(":s", kids[k]),
+                                 DB_TEXT(":st", roll < 2   ? "ill"
+                                                : roll < 4 ? "absent"
+                                                           : "late"),
+                                 DB_INT(":j", roll < 2)));
             } else if (roll < 5 + 16) {
-                st = db_stmt(d->db, "INSERT INTO marks (lesson_id, student_id, value, "
-                                    "control_form_id, weight, created_by, created_at, "
-                                    "updated_at) SELECT l.id, :s, :v, f.id, f.weight, "
-                                    "l.teacher_id, unixepoch(l.date, '+12 hours'), "
-                                    "unixepoch(l.date, '+12 hours') FROM lessons l, "
-                                    "control_forms f WHERE l.id = :l AND f.code = :f");
-                if (st == NULL)
-                    rc = -1;
-                else {
-                    db_bind_int(st, ":l", lessons[i]);
-                    db_bind_int(st, ":s", kids[k]);
-                    db_bind_text(st, ":v", values[pick(d, N(values))]);
-                    db_bind_text(st, ":f", forms[pick(d, N(forms))]);
-                    rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-                }
+                /* The value before the form: the generator's order of draws. */
+                const char *value = values[pick(d, N(values))];
+                const char *form = forms[pick(d, N(forms))];
+                rc = run(d,
+                         "INSERT INTO marks (lesson_id, student_id, value, "
+                         "control_form_id, weight, created_by, created_at, "
+                         "updated_at) SELECT l.id, :s, :v, f.id, f.weight, "
+                         "l.teacher_id, unixepoch(l.date, '+12 hours'), "
+                         "unixepoch(l.date, '+12 hours') FROM lessons l, "
+                         "control_forms f WHERE l.id = :l AND f.code = :f",
+                         DB_ARGS(DB_INT(":l", lessons[i]), DB_INT(":s", kids[k]),
+                                 DB_TEXT(":v", value), DB_TEXT(":f", form)));
             }
         }
     }
@@ -708,22 +686,14 @@ static int class_term(struct demo *d, int64_t class_id, const char *today)
 /* Lessons of every period that has begun for every class; the past ones filled in. */
 static int term(struct demo *d, const char *today)
 {
-    sqlite3_stmt *st = db_stmt(d->db, "SELECT p.id FROM periods p WHERE p.year_id = :y AND "
-                                      "p.starts_on <= :today ORDER BY p.number");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":y", d->year);
-    db_bind_text(st, ":today", today);
-    int64_t *periods;
-    long np = collect_ids(st, &periods);
-    st = db_stmt(d->db, "SELECT id FROM classes WHERE year_id = :y ORDER BY id");
-    if (st == NULL || np < 0) {
-        free(periods);
-        return -1;
-    }
-    db_bind_int(st, ":y", d->year);
-    int64_t *classes;
-    long nc = collect_ids(st, &classes);
+    int64_t *periods, *classes = NULL;
+    long np = collect_ids(d,
+                          "SELECT p.id FROM periods p WHERE p.year_id = :y AND "
+                          "p.starts_on <= :today ORDER BY p.number",
+                          DB_ARGS(DB_INT(":y", d->year), DB_TEXT(":today", today)), &periods);
+    long nc = np < 0 ? -1
+                     : collect_ids(d, "SELECT id FROM classes WHERE year_id = :y ORDER BY id",
+                                   DB_ARGS(DB_INT(":y", d->year)), &classes);
     int rc = nc < 0 ? -1 : 0;
     for (long c = 0; c < nc && rc == 0; c++) {
         for (long p = 0; p < np && rc == 0; p++)
@@ -782,11 +752,9 @@ int demo_generate(struct node *n, const char *scale_name,
      * (cache/cache.sql) need not count the millions of generated rows. */
     sqlite3_db_config(db_handle(d.db), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
     int rc = -1;
-    sqlite3_stmt *st = db_stmt(d.db, "SELECT count(*) FROM accounts");
-    if (st == NULL || db_step(st) != SQLITE_ROW)
+    int64_t existing = 0;
+    if (db_int(d.db, &existing, "SELECT count(*) FROM accounts", NULL) != SQLITE_ROW)
         goto dberr;
-    int existing = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
     if (existing > 0) {
         rc = 0;
         goto out;

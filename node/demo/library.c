@@ -108,17 +108,15 @@ static const struct {
 int demo_sample_library(struct db *db, const char *region_code, long long teacher,
                         long long methodologist)
 {
-    sqlite3_stmt *st = db_stmt(
-        db, "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
-            "grade_min, grade_max, authors, origin, institution_id, author_id, status, "
-            "reviewed_by, reviewed_at) VALUES (:uid, :type, :title, :descr, :body, (SELECT id "
-            "FROM subjects WHERE code = :subject), :gmin, :gmax, :authors, :origin, CASE WHEN "
-            ":origin = 'school' THEN (SELECT institution_id FROM staff WHERE person_id = :t "
-            "LIMIT 1) END, CASE WHEN :origin = 'hub' THEN NULL WHEN :authors = 'Смирнова О. П.' "
-            "THEN :t END, :status, CASE WHEN :status = 'approved' AND :origin <> 'hub' THEN :m "
-            "END, CASE WHEN :status = 'approved' THEN unixepoch() END)");
-    if (st == NULL)
-        return -1;
+    static const char insert_item[] =
+        "INSERT INTO library_items (uid, type, title, description, body, subject_id, "
+        "grade_min, grade_max, authors, origin, institution_id, author_id, status, "
+        "reviewed_by, reviewed_at) VALUES (:uid, :type, :title, :descr, :body, (SELECT id "
+        "FROM subjects WHERE code = :subject), :gmin, :gmax, :authors, :origin, CASE WHEN "
+        ":origin = 'school' THEN (SELECT institution_id FROM staff WHERE person_id = :t "
+        "LIMIT 1) END, CASE WHEN :origin = 'hub' THEN NULL WHEN :authors = 'Смирнова О. П.' "
+        "THEN :t END, :status, CASE WHEN :status = 'approved' AND :origin <> 'hub' THEN :m "
+        "END, CASE WHEN :status = 'approved' THEN unixepoch() END)";
     long long test_id = 0;
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
         const struct sample *s = &samples[i];
@@ -127,36 +125,26 @@ int demo_sample_library(struct db *db, const char *region_code, long long teache
             snprintf(uid, sizeof(uid), "hub-demo-%zu", i + 1);
         else
             snprintf(uid, sizeof(uid), "r%s-demo-%zu", region_code, i + 1);
-        db_bind_text(st, ":uid", uid);
-        db_bind_text(st, ":type", s->type);
-        db_bind_text(st, ":title", s->title);
-        db_bind_text(st, ":descr", s->description);
-        db_bind_text(st, ":body", s->body);
-        db_bind_text(st, ":subject", s->subject);
-        db_bind_int(st, ":gmin", s->grade_min);
-        db_bind_int(st, ":gmax", s->grade_max);
-        db_bind_text(st, ":authors", s->authors);
-        db_bind_text(st, ":origin", s->origin);
-        db_bind_text(st, ":status", s->status);
-        db_bind_int(st, ":t", teacher);
-        db_bind_int(st, ":m", methodologist);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db, insert_item,
+                   DB_ARGS(DB_TEXT(":uid", uid), DB_TEXT(":type", s->type),
+                           DB_TEXT(":title", s->title), DB_TEXT(":descr", s->description),
+                           DB_TEXT(":body", s->body), DB_TEXT(":subject", s->subject),
+                           DB_INT(":gmin", s->grade_min), DB_INT(":gmax", s->grade_max),
+                           DB_TEXT(":authors", s->authors), DB_TEXT(":origin", s->origin),
+                           DB_TEXT(":status", s->status), DB_INT(":t", teacher),
+                           DB_INT(":m", methodologist))) != SQLITE_DONE)
             return -1;
         if (strcmp(s->title, "Решение линейных уравнений") == 0)
             test_id = db_last_id(db);
     }
-    st = db_stmt(db, "INSERT INTO library_questions (item_id, position, kind, prompt, options, "
-                     "answer) VALUES (:id, :pos, :k, :p, :o, :a)");
-    if (st == NULL)
-        return -1;
     for (size_t i = 0; i < sizeof(questions) / sizeof(questions[0]); i++) {
-        db_bind_int(st, ":id", test_id);
-        db_bind_int(st, ":pos", (long long)i + 1);
-        db_bind_text(st, ":k", questions[i].kind);
-        db_bind_text(st, ":p", questions[i].prompt);
-        db_bind_text(st, ":o", questions[i].options);
-        db_bind_text(st, ":a", questions[i].answer);
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db,
+                   "INSERT INTO library_questions (item_id, position, kind, prompt, options, "
+                   "answer) VALUES (:id, :pos, :k, :p, :o, :a)",
+                   DB_ARGS(DB_INT(":id", test_id), DB_INT(":pos", (long long)i + 1),
+                           DB_TEXT(":k", questions[i].kind), DB_TEXT(":p", questions[i].prompt),
+                           DB_TEXT(":o", questions[i].options),
+                           DB_TEXT(":a", questions[i].answer))) != SQLITE_DONE)
             return -1;
     }
     /* Generation runs without triggers: build the full-text index once, at the end. */
@@ -253,15 +241,14 @@ static int generated_file(struct db *db, int64_t item, size_t len, uint64_t *rng
     }
     crypto_generichash(hash, sizeof(hash), buf, len, NULL, 0);
     int64_t blob = blob_put_packed(db, hash, buf, len, NULL); /* kept raw: it does not compress */
-    sqlite3_stmt *st;
     int rc = -1;
-    if (blob != 0 && (st = db_stmt(db, "INSERT INTO library_files (item_id, name, type, blob_id) "
-                                       "VALUES (:i, 'material.bin', 'application/octet-stream', "
-                                       ":b)")) != NULL) {
-        db_bind_int(st, ":i", item);
-        db_bind_int(st, ":b", blob);
-        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-    }
+    if (blob != 0)
+        rc = db_run(db,
+                    "INSERT INTO library_files (item_id, name, type, blob_id) "
+                    "VALUES (:i, 'material.bin', 'application/octet-stream', :b)",
+                    DB_ARGS(DB_INT(":i", item), DB_INT(":b", blob))) == SQLITE_DONE
+                 ? 0
+                 : -1;
     free(buf);
     return rc;
 }
@@ -277,20 +264,10 @@ int demo_generate_library(struct node *n, long count, long long file_bytes,
     sqlite3_db_config(db_handle(db), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
     int rc = -1;
     uint64_t rng = 0x2545F4914F6CDD1Dull;
-    sqlite3_stmt *st = NULL;
-    long base = 0;
+    int64_t base = 0;
     if (db_exec(db, "PRAGMA cache_size = -262144") != SQLITE_OK || db_begin_write(db) != SQLITE_OK)
         goto out;
-    st = db_stmt(db, "SELECT coalesce(max(id), 0) FROM library_items");
-    if (st == NULL || db_step(st) != SQLITE_ROW)
-        goto out;
-    base = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    st = db_stmt(db, "INSERT INTO library_items (uid, type, title, description, body, "
-                     "subject_id, grade_min, grade_max, authors, origin, status, uses) VALUES "
-                     "(:uid, :type, :title, :descr, :body, (SELECT id FROM subjects WHERE code "
-                     "= :subject), :gmin, :gmax, :authors, :origin, 'approved', :uses)");
-    if (st == NULL)
+    if (db_int(db, &base, "SELECT coalesce(max(id), 0) FROM library_items", NULL) != SQLITE_ROW)
         goto out;
     for (long i = 0; i < count; i++) {
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
@@ -302,7 +279,7 @@ int demo_generate_library(struct node *n, long count, long long file_bytes,
         if (gmax > 11)
             gmax = 11;
         char uid[48], title[300], descr[600], body[900], authors[64];
-        snprintf(uid, sizeof(uid), "gen-%ld", base + i + 1);
+        snprintf(uid, sizeof(uid), "gen-%ld", (long)base + i + 1);
         snprintf(title, sizeof(title), "%s: %s, %d класс (№ %ld)", type_names[ty][1], topic, gmin,
                  i + 1);
         snprintf(descr, sizeof(descr),
@@ -321,18 +298,20 @@ int demo_generate_library(struct node *n, long count, long long file_bytes,
                  surnames_lib[(rng >> 40) % (sizeof(surnames_lib) / sizeof(surnames_lib[0]))],
                  initials[(rng >> 54) % NI], initials[(rng >> 58) % NI]);
         unsigned o = (unsigned)((rng >> 44) % 10);
-        db_bind_text(st, ":uid", uid);
-        db_bind_text(st, ":type", type_names[ty][0]);
-        db_bind_text(st, ":title", title);
-        db_bind_text(st, ":descr", descr);
-        db_bind_text(st, ":body", body);
-        db_bind_text(st, ":subject", topics[s].subject);
-        db_bind_int(st, ":gmin", gmin);
-        db_bind_int(st, ":gmax", gmax);
-        db_bind_text(st, ":authors", authors);
-        db_bind_text(st, ":origin", o < 6 ? "hub" : o < 9 ? "region" : "school");
-        db_bind_int(st, ":uses", (int64_t)((rng >> 50) % 200));
-        if (db_exec_stmt(st) != SQLITE_DONE)
+        if (db_run(db,
+                   "INSERT INTO library_items (uid, type, title, description, body, "
+                   "subject_id, grade_min, grade_max, authors, origin, status, uses) VALUES "
+                   "(:uid, :type, :title, :descr, :body, (SELECT id FROM subjects WHERE code "
+                   "= :subject), :gmin, :gmax, :authors, :origin, 'approved', :uses)",
+                   DB_ARGS(DB_TEXT(":uid", uid), DB_TEXT(":type", type_names[ty][0]),
+                           DB_TEXT(":title", title), DB_TEXT(":descr", descr),
+                           DB_TEXT(":body", body), DB_TEXT(":subject", topics[s].subject),
+                           DB_INT(":gmin", gmin), DB_INT(":gmax", gmax),
+                           DB_TEXT(":authors", authors),
+                           DB_TEXT(":origin", o < 6   ? "hub"
+                                              : o < 9 ? "region"
+                                                      : "school"),
+                           DB_INT(":uses", (int64_t)((rng >> 50) % 200)))) != SQLITE_DONE)
             goto out;
         if (file_bytes > 0 &&
             generated_file(db, db_last_id(db), (size_t)(file_bytes / count), &rng) != 0)

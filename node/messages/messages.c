@@ -5,6 +5,7 @@
  */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "accounts/authz.h"
@@ -16,15 +17,18 @@
  * admitted to exist). Fills the participant's side (0: a, 1: b) and the student. */
 static int thread_or_respond(struct req *r, int64_t id, int *side, int64_t *other, int64_t *student)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT a_id, b_id, student_id FROM threads WHERE id = :id");
-    if (st == NULL)
+    sqlite3_stmt *st = db_query(r->db, "SELECT a_id, b_id, student_id FROM threads WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", id)));
+    int64_t a = 0, b = 0;
+    *student = 0;
+    int rc;
+    while (db_next(st, &rc)) { /* by primary key: one row at most */
+        a = sqlite3_column_int64(st, 0);
+        b = sqlite3_column_int64(st, 1);
+        *student = sqlite3_column_int64(st, 2);
+    }
+    if (rc != SQLITE_DONE)
         return reply_db_error(r), -1;
-    db_bind_int(st, ":id", id);
-    int rc = db_step(st);
-    int64_t a = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    int64_t b = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-    *student = rc == SQLITE_ROW ? sqlite3_column_int64(st, 2) : 0;
-    sqlite3_reset(st);
     int64_t me = r->caller.person_id;
     if (me == 0 || (me != a && me != b))
         return reply_error(r, 404, "not_found", "no such thread"), -1;
@@ -38,25 +42,19 @@ static int thread_or_respond(struct req *r, int64_t id, int *side, int64_t *othe
 static int64_t add_message(struct req *r, int64_t thread, int side, int64_t other, int64_t student,
                            const char *text)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO messages (thread_id, author_id, text) "
-                                      "VALUES (:t, :a, :x)");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":t", thread);
-    db_bind_int(st, ":a", r->caller.person_id);
-    db_bind_text(st, ":x", text);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO messages (thread_id, author_id, text) "
+               "VALUES (:t, :a, :x)",
+               DB_ARGS(DB_INT(":t", thread), DB_INT(":a", r->caller.person_id),
+                       DB_TEXT(":x", text))) != SQLITE_DONE)
         return -1;
     int64_t id = db_last_id(r->db);
-    st = db_stmt(r->db, side == 0 ? "UPDATE threads SET last_at = unixepoch(), a_read = :m "
-                                    "WHERE id = :t"
-                                  : "UPDATE threads SET last_at = unixepoch(), b_read = :m "
-                                    "WHERE id = :t");
-    if (st == NULL)
-        return -1;
-    db_bind_int(st, ":m", id);
-    db_bind_int(st, ":t", thread);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               side == 0 ? "UPDATE threads SET last_at = unixepoch(), a_read = :m "
+                           "WHERE id = :t"
+                         : "UPDATE threads SET last_at = unixepoch(), b_read = :m "
+                           "WHERE id = :t",
+               DB_ARGS(DB_INT(":m", id), DB_INT(":t", thread))) != SQLITE_DONE)
         return -1;
     json_t *note =
         json_pack("{s:I,s:I}", "thread_id", (json_int_t)thread, "message_id", (json_int_t)id);
@@ -78,16 +76,12 @@ static int messages_thread_create(struct req *r)
     const char *kind = authz_message_pair_or_respond(r, student, with);
     if (kind == NULL)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO threads (kind, student_id, a_id, b_id, title) "
-                                      "VALUES (:k, :s, :a, :b, :t)");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_text(st, ":k", kind);
-    db_bind_int(st, ":s", student);
-    db_bind_int(st, ":a", r->caller.person_id);
-    db_bind_int(st, ":b", with);
-    db_bind_text(st, ":t", title);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               "INSERT INTO threads (kind, student_id, a_id, b_id, title) "
+               "VALUES (:k, :s, :a, :b, :t)",
+               DB_ARGS(DB_TEXT(":k", kind), DB_INT(":s", student),
+                       DB_INT(":a", r->caller.person_id), DB_INT(":b", with),
+                       DB_TEXT(":t", title))) != SQLITE_DONE)
         return reply_db_error(r);
     int64_t id = db_last_id(r->db);
     if (add_message(r, id, 0, with, student, text) < 0)
@@ -96,33 +90,59 @@ static int messages_thread_create(struct req *r)
         r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "kind", kind, "title", title));
 }
 
-/* GET /api/v1/threads: the caller's threads, latest first, with unread counts. */
+/* One row of the thread list as JSON. */
+static json_t *thread_json(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:s,s:s,s:I,s:{s:I,s:o},s:{s:I,s:o},s:i}", "id",
+                     (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "title",
+                     db_col_text(st, 2), "last_at", (json_int_t)sqlite3_column_int64(st, 3),
+                     "student", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
+                     school_person_name(st, 5), "with", "id",
+                     (json_int_t)sqlite3_column_int64(st, 8), "name", school_person_name(st, 9),
+                     "unread", sqlite3_column_int(st, 12));
+}
+
+/* GET /api/v1/threads?limit=N&before=ID: the caller's threads, latest first, with unread
+ * counts, a page at a time: at most `limit` (1-200, 200 by default) threads that come after
+ * thread `before` (the last of the previous page), and "more" when further ones follow. */
 static int messages_threads(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT t.id, t.kind, t.title, t.last_at, s.id, s.last_name, s.first_name, "
-               "s.middle_name, o.id, o.last_name, o.first_name, o.middle_name, "
-               "(SELECT count(*) FROM messages m WHERE m.thread_id = t.id AND m.id > CASE WHEN "
-               "t.a_id = :me THEN t.a_read ELSE t.b_read END) "
-               "FROM threads t JOIN persons s ON s.id = t.student_id "
-               "JOIN persons o ON o.id = CASE WHEN t.a_id = :me THEN t.b_id ELSE t.a_id END "
-               "WHERE t.a_id = :me OR t.b_id = :me ORDER BY t.last_at DESC, t.id DESC LIMIT 200");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":me", r->caller.person_id);
+    char buf[24];
+    int64_t limit = 200, before = 0;
+    if (req_query(r, "limit", buf, sizeof(buf)) > 0)
+        limit = strtoll(buf, NULL, 10);
+    if (req_query(r, "before", buf, sizeof(buf)) > 0 && (before = strtoll(buf, NULL, 10)) < 1)
+        return reply_error(r, 400, "bad_request", "before must be a thread id");
+    if (limit < 1 || limit > 200)
+        return reply_error(r, 400, "bad_request", "limit must be 1-200");
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT t.id, t.kind, t.title, t.last_at, s.id, s.last_name, s.first_name, "
+                 "s.middle_name, o.id, o.last_name, o.first_name, o.middle_name, "
+                 "(SELECT count(*) FROM messages m WHERE m.thread_id = t.id AND m.id > CASE WHEN "
+                 "t.a_id = :me THEN t.a_read ELSE t.b_read END) "
+                 "FROM threads t JOIN persons s ON s.id = t.student_id "
+                 "JOIN persons o ON o.id = CASE WHEN t.a_id = :me THEN t.b_id ELSE t.a_id END "
+                 "WHERE (t.a_id = :me OR t.b_id = :me) AND (:before = 0 OR (t.last_at, t.id) < "
+                 "(SELECT p.last_at, p.id FROM threads p WHERE p.id = :before AND "
+                 "(p.a_id = :me OR p.b_id = :me))) "
+                 "ORDER BY t.last_at DESC, t.id DESC LIMIT :limit + 1",
+                 DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":before", before),
+                         DB_INT(":limit", limit)));
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(
-            items,
-            json_pack("{s:I,s:s,s:s,s:I,s:{s:I,s:o},s:{s:I,s:o},s:i}", "id",
-                      (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "title",
-                      db_col_text(st, 2), "last_at", (json_int_t)sqlite3_column_int64(st, 3),
-                      "student", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
-                      school_person_name(st, 5), "with", "id",
-                      (json_int_t)sqlite3_column_int64(st, 8), "name", school_person_name(st, 9),
-                      "unread", sqlite3_column_int(st, 12)));
-    sqlite3_reset(st);
-    return reply_json(r, 200, json_pack("{s:o}", "items", items));
+    bool more = false;
+    int rc;
+    while (db_next(st, &rc)) {
+        if ((int64_t)json_array_size(items) == limit)
+            more = true; /* the one row asked beyond the page */
+        else
+            json_array_append_new(items, thread_json(st));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:o,s:b}", "items", items, "more", more));
 }
 
 /* GET /api/v1/threads/{id}: the messages, for the two participants only. */
@@ -132,22 +152,25 @@ static int messages_thread_get(struct req *r)
     int64_t other, student;
     if (thread_or_respond(r, r->params[0], &side, &other, &student) != 0)
         return r->status;
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT m.id, m.text, m.created_at, p.id, p.last_name, "
-                                      "p.first_name, p.middle_name FROM messages m JOIN persons "
-                                      "p ON p.id = m.author_id WHERE m.thread_id = :t ORDER BY "
-                                      "m.id");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":t", r->params[0]);
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT m.id, m.text, m.created_at, p.id, p.last_name, "
+                                "p.first_name, p.middle_name FROM messages m JOIN persons "
+                                "p ON p.id = m.author_id WHERE m.thread_id = :t ORDER BY "
+                                "m.id",
+                                DB_ARGS(DB_INT(":t", r->params[0])));
     json_t *list = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(list, json_pack("{s:I,s:s,s:I,s:{s:I,s:o}}", "id",
                                               (json_int_t)sqlite3_column_int64(st, 0), "text",
                                               db_col_text(st, 1), "created_at",
                                               (json_int_t)sqlite3_column_int64(st, 2), "author",
                                               "id", (json_int_t)sqlite3_column_int64(st, 3), "name",
                                               school_person_name(st, 4)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200,
                       json_pack("{s:I,s:o}", "id", (json_int_t)r->params[0], "messages", list));
 }
@@ -159,15 +182,12 @@ static int messages_read(struct req *r)
     int64_t other, student;
     if (thread_or_respond(r, r->params[0], &side, &other, &student) != 0)
         return r->status;
-    sqlite3_stmt *st =
-        db_stmt(r->db, side == 0 ? "UPDATE threads SET a_read = (SELECT coalesce(max(id), 0) "
-                                   "FROM messages WHERE thread_id = :t) WHERE id = :t"
-                                 : "UPDATE threads SET b_read = (SELECT coalesce(max(id), 0) "
-                                   "FROM messages WHERE thread_id = :t) WHERE id = :t");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":t", r->params[0]);
-    if (db_exec_stmt(st) != SQLITE_DONE)
+    if (db_run(r->db,
+               side == 0 ? "UPDATE threads SET a_read = (SELECT coalesce(max(id), 0) "
+                           "FROM messages WHERE thread_id = :t) WHERE id = :t"
+                         : "UPDATE threads SET b_read = (SELECT coalesce(max(id), 0) "
+                           "FROM messages WHERE thread_id = :t) WHERE id = :t",
+               DB_ARGS(DB_INT(":t", r->params[0]))) != SQLITE_DONE)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }

@@ -11,17 +11,18 @@
 #include "http.h"
 #include "school/school.h"
 
+/* Runs one INSERT of notifications with :id, :k and :d (the data as JSON). 0, or -1 on a
+ * failure (out of memory or the database). */
 static int insert(struct db *db, const char *sql, int64_t id, const char *kind, json_t *data)
 {
     char *text = json_dumps(data, JSON_COMPACT);
-    sqlite3_stmt *st = db_stmt(db, sql);
     int rc = -1;
-    if (st && text) {
-        db_bind_int(st, ":id", id);
-        db_bind_text(st, ":k", kind);
-        db_bind_text(st, ":d", text);
-        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-    }
+    if (text != NULL)
+        rc =
+            db_run(db, sql, DB_ARGS(DB_INT(":id", id), DB_TEXT(":k", kind), DB_TEXT(":d", text))) ==
+                    SQLITE_DONE
+                ? 0
+                : -1;
     free(text);
     return rc;
 }
@@ -50,16 +51,15 @@ int notify_person(struct db *db, int64_t person_id, int64_t student_id, const ch
                   json_t *data)
 {
     char *text = json_dumps(data, JSON_COMPACT);
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO notifications (person_id, kind, student_id, "
-                                   "data) VALUES (:p, :k, :s, :d)");
     int rc = -1;
-    if (st && text) {
-        db_bind_int(st, ":p", person_id);
-        db_bind_text(st, ":k", kind);
-        db_bind_int(st, ":s", student_id);
-        db_bind_text(st, ":d", text);
-        rc = db_exec_stmt(st) == SQLITE_DONE ? 0 : -1;
-    }
+    if (text != NULL)
+        rc = db_run(db,
+                    "INSERT INTO notifications (person_id, kind, student_id, "
+                    "data) VALUES (:p, :k, :s, :d)",
+                    DB_ARGS(DB_INT(":p", person_id), DB_TEXT(":k", kind), DB_INT(":s", student_id),
+                            DB_TEXT(":d", text))) == SQLITE_DONE
+                 ? 0
+                 : -1;
     free(text);
     return rc;
 }
@@ -76,19 +76,17 @@ static int notify_list(struct req *r)
         before = strtoll(buf, NULL, 10);
     if (limit < 1 || limit > 200 || before < 1)
         return reply_error(r, 400, "bad_request", "limit 1-200, before a positive id");
-    sqlite3_stmt *st = db_stmt(
-        r->db, "SELECT n.id, n.kind, n.data, n.created_at, n.read_at IS NOT NULL, p.id, "
-               "p.last_name, p.first_name, p.middle_name FROM notifications n LEFT JOIN persons "
-               "p ON p.id = n.student_id WHERE n.person_id = :me AND n.id < :before AND "
-               "(:unread = 0 OR n.read_at IS NULL) ORDER BY n.id DESC LIMIT :limit");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":me", r->caller.person_id);
-    db_bind_int(st, ":before", before);
-    db_bind_int(st, ":unread", unread_only);
-    db_bind_int(st, ":limit", limit);
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT n.id, n.kind, n.data, n.created_at, n.read_at IS NOT NULL, p.id, "
+                 "p.last_name, p.first_name, p.middle_name FROM notifications n LEFT JOIN persons "
+                 "p ON p.id = n.student_id WHERE n.person_id = :me AND n.id < :before AND "
+                 "(:unread = 0 OR n.read_at IS NULL) ORDER BY n.id DESC LIMIT :limit",
+                 DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":before", before),
+                         DB_INT(":unread", unread_only), DB_INT(":limit", limit)));
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW) {
+    int rc;
+    while (db_next(st, &rc)) {
         json_t *data = json_loads(db_col_text(st, 2), 0, NULL);
         json_t *o =
             json_pack("{s:I,s:s,s:o,s:I,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
@@ -101,20 +99,22 @@ static int notify_list(struct req *r)
                                           school_person_name(st, 6)));
         json_array_append_new(items, o);
     }
-    sqlite3_reset(st);
-    st = db_stmt(r->db, "SELECT count(*) FROM notifications WHERE person_id = :me AND "
-                        "read_at IS NULL");
-    if (st == NULL) {
+    int64_t unread = 0;
+    if (rc != SQLITE_DONE || db_int(r->db, &unread,
+                                    "SELECT count(*) FROM notifications WHERE person_id = :me AND "
+                                    "read_at IS NULL",
+                                    DB_ARGS(DB_INT(":me", r->caller.person_id))) != SQLITE_ROW) {
         json_decref(items);
         return reply_db_error(r);
     }
-    db_bind_int(st, ":me", r->caller.person_id);
-    int unread = db_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_reset(st);
-    return reply_json(r, 200, json_pack("{s:o,s:i}", "items", items, "unread", unread));
+    return reply_json(r, 200, json_pack("{s:o,s:I}", "items", items, "unread", (json_int_t)unread));
 }
 
-/* POST /api/v1/notifications/read {"ids": [...]} or {"all": true}: only the caller's own. */
+/* The most ids one POST /api/v1/notifications/read names (docs/openapi.yaml): 400 beyond. */
+#define NOTIFY_READ_MAX_IDS 200
+
+/* POST /api/v1/notifications/read {"ids": [...]} or {"all": true}: only the caller's own. The
+ * ids (at most NOTIFY_READ_MAX_IDS) are marked in one UPDATE, each by its primary key. */
 static int notify_read(struct req *r)
 {
     json_t *ids = NULL;
@@ -123,36 +123,35 @@ static int notify_read(struct req *r)
         return r->status;
     if ((ids == NULL) == (all == 0) || (ids && !json_is_array(ids)))
         return reply_error(r, 400, "bad_request", "give ids (an array) or all: true");
-    int changed = 0;
+    int rc;
     if (all) {
-        sqlite3_stmt *st = db_stmt(r->db, "UPDATE notifications SET read_at = unixepoch() WHERE "
-                                          "person_id = :me AND read_at IS NULL");
-        if (st == NULL)
-            return reply_db_error(r);
-        db_bind_int(st, ":me", r->caller.person_id);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            return reply_db_error(r);
-        changed = db_changes(r->db);
+        rc = db_run(r->db,
+                    "UPDATE notifications SET read_at = unixepoch() WHERE "
+                    "person_id = :me AND read_at IS NULL",
+                    DB_ARGS(DB_INT(":me", r->caller.person_id)));
     } else {
+        if (json_array_size(ids) > NOTIFY_READ_MAX_IDS)
+            return reply_error(r, 400, "bad_request", "at most %d ids at a time",
+                               NOTIFY_READ_MAX_IDS);
         size_t i;
         json_t *v;
         json_array_foreach(ids, i, v)
         {
             if (!json_is_integer(v))
                 return reply_error(r, 400, "bad_request", "ids[%zu] is not an id", i);
-            sqlite3_stmt *st = db_stmt(r->db, "UPDATE notifications SET read_at = unixepoch() "
-                                              "WHERE id = :id AND person_id = :me AND read_at "
-                                              "IS NULL");
-            if (st == NULL)
-                return reply_db_error(r);
-            db_bind_int(st, ":id", json_integer_value(v));
-            db_bind_int(st, ":me", r->caller.person_id);
-            if (db_exec_stmt(st) != SQLITE_DONE)
-                return reply_db_error(r);
-            changed += db_changes(r->db);
         }
+        char *list = json_dumps(ids, JSON_COMPACT);
+        if (list == NULL)
+            return reply_error(r, 503, "unavailable", "out of memory");
+        rc = db_run(r->db,
+                    "UPDATE notifications SET read_at = unixepoch() WHERE person_id = :me "
+                    "AND read_at IS NULL AND id IN (SELECT value FROM json_each(:ids))",
+                    DB_ARGS(DB_INT(":me", r->caller.person_id), DB_TEXT(":ids", list)));
+        free(list);
     }
-    return reply_json(r, 200, json_pack("{s:i}", "read", changed));
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:i}", "read", db_changes(r->db)));
 }
 
 const struct route notify_routes[] = {

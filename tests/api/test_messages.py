@@ -59,3 +59,28 @@ def test_who_may_write_to_whom(node):
     assert parent.post("/api/v1/threads", {"student_id": artem, "with_id": parent.user["person_id"],
                                            "title": "x", "text": "x"}).status == 400
     assert node.client().get("/api/v1/threads").status == 401
+
+
+def test_thread_list_pages(node):
+    """The thread list comes a page at a time: `limit` threads after `before`, and `more` while
+    others follow; never a list cut short without saying so."""
+    parent = node.login("parent")
+    teacher = node.login("teacher")
+    artem = next(c["id"] for c in parent.user["children"] if c["name"].startswith("Иванов Артём"))
+    for i in range(3):
+        assert parent.post("/api/v1/threads", {"student_id": artem, "with_id": teacher.user["person_id"],
+                                               "title": f"Страница {i}", "text": "?"}).status == 201
+    everything = parent.get("/api/v1/threads").json()
+    assert everything["more"] is False and len(everything["items"]) >= 3
+    ids = [t["id"] for t in everything["items"]]
+    first = parent.get("/api/v1/threads?limit=2").json()
+    assert [t["id"] for t in first["items"]] == ids[:2] and first["more"] is True
+    rest = parent.get(f"/api/v1/threads?limit=200&before={ids[1]}").json()
+    assert [t["id"] for t in rest["items"]] == ids[2:] and rest["more"] is False
+    last = parent.get(f"/api/v1/threads?before={ids[-1]}").json()
+    assert last == {"items": [], "more": False}
+    # Another's thread is no place to start from; bad limits are refused.
+    mine_only = node.login("student").get(f"/api/v1/threads?before={ids[0]}").json()
+    assert mine_only["items"] == []
+    for q in ("limit=0", "limit=201", "before=0", "before=x"):
+        assert parent.get(f"/api/v1/threads?{q}").status == 400, q

@@ -1,0 +1,155 @@
+/*
+ * What the read cache watches (see cache.h, "The watch table"): the tables the cached views
+ * read, each with the change counters a change of one of its rows bumps, and the triggers made
+ * from them. The triggers are SQL built here from this table's constant strings (a trigger
+ * cannot take bound parameters); nothing of a request ever reaches them.
+ *
+ * Load: cache_watch_install runs once per start, inside the start's write transaction; it reads
+ * each trigger's stored text and rewrites only those that differ, so a start that changes
+ * nothing changes no schema.
+ */
+#include "cache/cache.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+/* Scopes: a class id, 0 for what every view shares (names, classes, bells, subjects, periods,
+ * control forms), -1 for the library's searches (those triggers live in library.sql). */
+#define BY_LESSON "FROM lessons WHERE id = ROW.lesson_id"
+#define BY_HOMEWORK                                                                                \
+    "FROM homework h JOIN lessons l ON l.id = h.lesson_id WHERE h.id = ROW.homework_id"
+
+const struct cache_watch cache_watches[] = {
+    /* The journal: a row's class, or its lesson's. */
+    {"lessons", "ROW.class_id", NULL},
+    {"enrollments", "ROW.class_id", NULL},
+    {"groups", "ROW.class_id", NULL},
+    {"marks", "class_id", BY_LESSON},
+    {"attendance", "class_id", BY_LESSON},
+    {"homework", "class_id", BY_LESSON},
+    {"homework_submissions", "l.class_id", BY_HOMEWORK},
+    {"group_members", "class_id", "FROM groups WHERE id = ROW.group_id"},
+    {"period_marks", "class_id", "FROM enrollments WHERE student_id = ROW.student_id"},
+    /* The library's items given with a lesson or its homework (library.sql made the insert
+     * and delete triggers of these two by hand, with the same names and effect). */
+    {"lesson_items", "class_id", BY_LESSON},
+    {"homework_items", "l.class_id", BY_HOMEWORK},
+    /* A file's size and name beside homework (files.sql): bodies are written once and deleted
+     * when nothing names them, so only a change while a homework file names it bumps. */
+    {"blobs", "l.class_id",
+     "FROM homework_files f JOIN homework h ON h.id = f.homework_id "
+     "JOIN lessons l ON l.id = h.lesson_id WHERE f.blob_id = ROW.id"},
+    /* The tables every view shares. */
+    {"institutions", "0", NULL},
+    {"academic_years", "0", NULL},
+    {"periods", "0", NULL},
+    {"subjects", "0", NULL},
+    {"persons", "0", NULL},
+    {"classes", "0", NULL},
+    {"bells", "0", NULL},
+    {"control_forms", "0", NULL},
+    {0},
+};
+
+/* Appends to out (of `size`, holding *len bytes) what fmt makes; false when it does not fit. */
+__attribute__((format(printf, 4, 5))) static bool put(char *out, size_t size, size_t *len,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size - *len)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
+/* Appends one bump: the scope(s) `w` selects for row `row` ("OLD" or "NEW"). */
+static bool put_bump(char *out, size_t size, size_t *len, const struct cache_watch *w,
+                     const char *row)
+{
+    char part[512];
+    size_t plen = 0;
+    if (!put(part, sizeof(part), &plen, "SELECT %s, 1 %s", w->scope,
+             w->from ? w->from : "WHERE true"))
+        return false;
+    /* ROW stands for the row: OLD or NEW (both three letters, so in place). */
+    for (char *p = strstr(part, "ROW."); p != NULL; p = strstr(p + 4, "ROW."))
+        memcpy(p, row, 3);
+    return put(out, size, len,
+               "\n    INSERT INTO change_counters (scope, gen) %s"
+               "\n        ON CONFLICT (scope) DO UPDATE SET gen = gen + 1;",
+               part);
+}
+
+/* Whether the scope depends on the row (else one bump serves an UPDATE's old and new row). */
+static bool row_dependent(const struct cache_watch *w)
+{
+    return strstr(w->scope, "ROW.") != NULL || (w->from && strstr(w->from, "ROW.") != NULL);
+}
+
+int cache_watch_trigger(const struct cache_watch *w, enum cache_event e, char *name,
+                        size_t namesize, char *out, size_t size)
+{
+    static const char *const suffix[] = {"ins", "upd", "del"};
+    static const char *const event[] = {"INSERT", "UPDATE", "DELETE"};
+    int n = snprintf(name, namesize, "%s_cache_%s", w->table, suffix[e]);
+    if (n < 0 || (size_t)n >= namesize)
+        return -1;
+    size_t len = 0;
+    bool ok = put(out, size, &len, "CREATE TRIGGER %s AFTER %s ON ", name, event[e]) &&
+              put(out, size, &len, "%s BEGIN", w->table);
+    if (e == CACHE_UPDATE && row_dependent(w))
+        ok = ok && put_bump(out, size, &len, w, "OLD") && put_bump(out, size, &len, w, "NEW");
+    else
+        ok = ok && put_bump(out, size, &len, w, e == CACHE_INSERT ? "NEW" : "OLD");
+    ok = ok && put(out, size, &len, "\nEND");
+    return ok ? 0 : -1;
+}
+
+/* Makes trigger `name` read `sql`, unless it already does. 0, or -1 with err. */
+static int install_one(struct db *db, const char *name, const char *sql, char *err, size_t errlen)
+{
+    char *stored = NULL;
+    int rc = db_text(db, &stored,
+                     "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                     "name = :n",
+                     DB_ARGS(DB_TEXT(":n", name)));
+    bool same = rc == SQLITE_ROW && strcmp(stored, sql) == 0;
+    free(stored);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, errlen, "cache trigger %s: %s", name, db_errmsg(db));
+        return -1;
+    }
+    if (same)
+        return 0;
+    char drop[160];
+    snprintf(drop, sizeof(drop), "DROP TRIGGER IF EXISTS %s", name);
+    if (db_exec(db, drop) != SQLITE_OK || db_exec(db, sql) != SQLITE_OK) {
+        snprintf(err, errlen, "cache trigger %s: %s", name, db_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+int cache_watch_install(struct db *db, const struct cache_watch *list, char *err, size_t errlen)
+{
+    for (const struct cache_watch *w = list; w->table != NULL; w++) {
+        for (int e = CACHE_INSERT; e <= CACHE_DELETE; e++) {
+            char name[128], sql[2048];
+            if (cache_watch_trigger(w, (enum cache_event)e, name, sizeof(name), sql, sizeof(sql)) !=
+                0) {
+                snprintf(err, errlen, "cache trigger of %s: too long", w->table);
+                return -1;
+            }
+            if (install_one(db, name, sql, err, errlen) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
