@@ -26,10 +26,6 @@ SMALL = {"municipalities", "institutions", "academic_years", "periods", "subject
 # entry that no statement matches any more fails the test, so the list only shrinks). Keyed by
 # the table scanned and a fragment of the statement's SQL.
 KNOWN = {
-    # Filing an absence notice justifies the absences of its days through
-    # `lesson_id IN (SELECT id FROM lessons WHERE date BETWEEN ...)`: every lesson of the
-    # region (the journal's part of issue 14 rewrites the query).
-    ("lessons", "SELECT id FROM lessons WHERE date BETWEEN"),
     # Listing the library without words (filters only, the newest first): every condition is
     # `:x IS NULL OR ...` inside a CASE on :mine, which no index can serve, so the listing and
     # its count read every item. No part of issue 14 has it yet.
