@@ -213,13 +213,29 @@ static int search_params_or_respond(struct req *r, struct search *s)
     return 0;
 }
 
-/* The filters of a search, as the WHERE clause every search statement shares: NULL
- * parameters switch filters off. */
+/* The filters of a search, as the WHERE clause of its statements: NULL parameters switch
+ * filters off. One's own items (mine=1) and the shared ones are two statements, so that each
+ * starts from its index: the author's (library_items_by_author) or the status's, in the order
+ * of the newest (library_items_newest); one clause for both could use neither and read every
+ * item of the library. */
+#define SEARCH_MINE   "i.author_id = :me AND (:status IS NULL OR i.status = :status)"
+#define SEARCH_SHARED "i.status = coalesce(:status, 'approved')"
 #define SEARCH_FILTERS                                                                             \
-    "(CASE WHEN :mine THEN i.author_id = :me AND (:status IS NULL OR i.status = :status) ELSE "    \
-    "i.status = coalesce(:status, 'approved') END) AND (:type IS NULL OR i.type = :type) AND "     \
-    "(:subject IS NULL OR i.subject_id = :subject) AND (:grade IS NULL OR :grade BETWEEN "         \
-    "i.grade_min AND i.grade_max) AND (:origin IS NULL OR i.origin = :origin)"
+    " AND (:type IS NULL OR i.type = :type) AND (:subject IS NULL OR i.subject_id = :subject) "    \
+    "AND (:grade IS NULL OR :grade BETWEEN i.grade_min AND i.grade_max) AND (:origin IS NULL OR "  \
+    "i.origin = :origin)"
+#define SEARCH_PAGE(who)                                                                           \
+    "SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN subjects s ON s.id = i.subject_id "    \
+    "WHERE " who SEARCH_FILTERS " ORDER BY i.updated_at DESC, i.id DESC LIMIT :limit OFFSET "      \
+    ":offset"
+#define SEARCH_PAGE_WORDS(who)                                                                     \
+    "SELECT " ITEM_COLUMNS " FROM library_fts CROSS JOIN library_items i ON i.id = "               \
+    "library_fts.rowid LEFT JOIN subjects s ON s.id = i.subject_id WHERE library_fts MATCH :q "    \
+    "AND " who SEARCH_FILTERS " ORDER BY library_fts.rank, i.id LIMIT :limit OFFSET :offset"
+#define SEARCH_COUNT(who) "SELECT count(*) FROM library_items i WHERE " who SEARCH_FILTERS
+#define SEARCH_COUNT_WORDS(who)                                                                    \
+    "SELECT count(*) FROM library_fts CROSS JOIN library_items i ON i.id = library_fts.rowid "     \
+    "WHERE library_fts MATCH :q AND " who SEARCH_FILTERS
 
 /* The arguments of a search statement into `args`: the filters, the words when `match` is not
  * NULL, the page when `page`, and the end of the list. */
@@ -229,8 +245,8 @@ static const struct db_arg *search_args(const struct req *r, const struct search
                                         struct db_arg args[SEARCH_ARGS])
 {
     size_t n = 0;
-    args[n++] = (struct db_arg)DB_INT(":mine", s->mine);
-    args[n++] = (struct db_arg)DB_INT(":me", r->caller.person_id);
+    if (s->mine)
+        args[n++] = (struct db_arg)DB_INT(":me", r->caller.person_id);
     args[n++] = (struct db_arg)DB_TEXT(":status", s->status[0] ? s->status : NULL);
     args[n++] = (struct db_arg)DB_TEXT(":type", s->type[0] ? s->type : NULL);
     args[n++] = (struct db_arg)DB_TEXT(":origin", s->origin[0] ? s->origin : NULL);
@@ -253,30 +269,25 @@ static const struct db_arg *search_args(const struct req *r, const struct search
 static int search_full(struct req *r, const struct search *s, const char *match, json_t *items,
                        json_int_t *total)
 {
-    static const char *const page_sql[2] = {
-        "SELECT " ITEM_COLUMNS " FROM library_items i LEFT JOIN subjects s ON s.id = "
-        "i.subject_id WHERE " SEARCH_FILTERS " ORDER BY i.updated_at DESC, i.id DESC LIMIT "
-        ":limit OFFSET :offset",
-        "SELECT " ITEM_COLUMNS " FROM library_fts CROSS JOIN library_items i ON i.id = "
-        "library_fts.rowid LEFT JOIN subjects s ON s.id = i.subject_id WHERE library_fts "
-        "MATCH :q AND " SEARCH_FILTERS " ORDER BY library_fts.rank, i.id LIMIT :limit OFFSET "
-        ":offset"};
-    static const char *const count_sql[2] = {
-        "SELECT count(*) FROM library_items i WHERE " SEARCH_FILTERS,
-        "SELECT count(*) FROM library_fts CROSS JOIN library_items i ON i.id = library_fts.rowid "
-        "WHERE library_fts MATCH :q AND " SEARCH_FILTERS};
-    bool text = match[0] != '\0';
+    /* [mine][words] */
+    static const char *const page_sql[2][2] = {
+        {SEARCH_PAGE(SEARCH_SHARED), SEARCH_PAGE_WORDS(SEARCH_SHARED)},
+        {SEARCH_PAGE(SEARCH_MINE), SEARCH_PAGE_WORDS(SEARCH_MINE)}};
+    static const char *const count_sql[2][2] = {
+        {SEARCH_COUNT(SEARCH_SHARED), SEARCH_COUNT_WORDS(SEARCH_SHARED)},
+        {SEARCH_COUNT(SEARCH_MINE), SEARCH_COUNT_WORDS(SEARCH_MINE)}};
+    bool text = match[0] != '\0', mine = s->mine;
     struct db_arg args[SEARCH_ARGS];
     sqlite3_stmt *st =
-        db_query(r->db, page_sql[text], search_args(r, s, text ? match : NULL, true, args));
+        db_query(r->db, page_sql[mine][text], search_args(r, s, text ? match : NULL, true, args));
     int rc;
     while (db_next(st, &rc))
         json_array_append_new(items, item_row(st));
     if (rc != SQLITE_DONE)
         return -1;
     int64_t n = 0;
-    if (db_int(r->db, &n, count_sql[text], search_args(r, s, text ? match : NULL, false, args)) !=
-        SQLITE_ROW)
+    if (db_int(r->db, &n, count_sql[mine][text],
+               search_args(r, s, text ? match : NULL, false, args)) != SQLITE_ROW)
         return -1;
     *total = n;
     return 0;

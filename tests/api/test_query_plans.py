@@ -25,13 +25,7 @@ SMALL = {"municipalities", "institutions", "academic_years", "periods", "subject
 # Scans known today, each fixed by another part of issue 14; remove an entry with its fix (an
 # entry that no statement matches any more fails the test, so the list only shrinks). Keyed by
 # the table scanned and a fragment of the statement's SQL.
-KNOWN = {
-    # Listing the library without words (filters only, the newest first): every condition is
-    # `:x IS NULL OR ...` inside a CASE on :mine, which no index can serve, so the listing and
-    # its count read every item. No part of issue 14 has it yet.
-    ("library_items", "FROM library_items i LEFT JOIN subjects s ON s.id = i.subject_id WHERE (CASE"),
-    ("library_items", "SELECT count(*) FROM library_items i WHERE (CASE"),
-}
+KNOWN: set = set()
 
 # Scans in a plan that never run as scans, with the reason; these stay.
 EXEMPT = {
