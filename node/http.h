@@ -19,39 +19,11 @@
 
 #include "db.h"
 #include "proxy.h"
+#include "roles.h"
 
 struct mg_connection;
 struct mg_request_info;
 struct node;
-
-/* Roles of PRODUCT.md section 2; a person may hold several. */
-enum role {
-    ROLE_ADMIN = 1u << 0,
-    ROLE_SCHOOL_ADMIN = 1u << 1,
-    ROLE_TEACHER = 1u << 2,
-    ROLE_CLASS_TEACHER = 1u << 3,
-    ROLE_STUDENT = 1u << 4,
-    ROLE_PARENT = 1u << 5,
-    ROLE_MEDIC = 1u << 6,
-    ROLE_METHODOLOGIST = 1u << 7,
-    ROLE_OPERATOR = 1u << 8,
-    ROLE_MINISTRY = 1u << 9,
-};
-#define ROLES_ANY   0x3ffu
-#define ROLES_COUNT 10
-/* Scopes of device tokens (turnstiles, buffet terminals, clinics). */
-enum scope {
-    SCOPE_PASSAGE = 1u << 0,
-    SCOPE_MEALS = 1u << 1,
-    SCOPE_HEALTH = 1u << 2,
-};
-#define SCOPES_ANY   0x7u
-#define SCOPES_COUNT 3
-
-const char *role_name(uint32_t role);      /* "school_admin"; NULL for a non-role */
-uint32_t role_from_name(const char *name); /* 0 when unknown */
-const char *scope_name(uint32_t scope);
-uint32_t scope_from_name(const char *name);
 
 enum access {
     ACCESS_PUBLIC, /* anyone, logged in or not */
