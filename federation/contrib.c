@@ -284,12 +284,9 @@ static int receive_blob(void *ctx, const unsigned char hash[32], const unsigned 
  * item for review, kept once per (region, number). */
 static int contributions_receive(struct req *r)
 {
-    char code[16];
+    const char *code = r->caller.node_code; /* the dispatcher checked its signature */
     struct ms_public pk;
-    if (r->node->cfg.mode != NODE_HUB)
-        return reply_error(r, 404, "not_found", "this node is not the hub");
-    if (fed_region_or_respond(r, r->upload->hash, code, &pk) != 0)
-        return r->status;
+    fed_caller_key(r, &pk);
     size_t len = 0;
     unsigned char *raw = upload_bytes(r->upload, &len);
     FILE *in = raw ? fmemopen(raw, len ? len : 1, "rb") : NULL;
@@ -366,11 +363,7 @@ out:
 /* GET /federation/v1/contributions: the calling region's contributions and their verdicts. */
 static int contributions_list(struct req *r)
 {
-    char code[16];
-    if (r->node->cfg.mode != NODE_HUB)
-        return reply_error(r, 404, "not_found", "this node is not the hub");
-    if (fed_region_or_respond(r, NULL, code, NULL) != 0)
-        return r->status;
+    const char *code = r->caller.node_code; /* the dispatcher checked its signature */
     sqlite3_stmt *st = db_stmt(
         r->db, "SELECT c.number, coalesce(i.status, 'withdrawn'), coalesce(i.review_comment, ''), "
                "i.uid FROM fed_contributions_in c LEFT JOIN library_items i ON i.id = c.item_id "
@@ -396,9 +389,9 @@ const struct route contrib_routes[] = {
      ROLE_TEACHER | ROLE_METHODOLOGIST, true, "library_item_contribute"},
     {"GET", "/api/v1/library/items/{id}/contributions", contributions_of_item, ACCESS_USER,
      ROLES_ANY, false, "library_item_contributions"},
-    {"POST", "/federation/v1/contributions", contributions_receive, ACCESS_PUBLIC, 0, true,
-     "federation_contribution", false, true},
-    {"GET", "/federation/v1/contributions", contributions_list, ACCESS_PUBLIC, 0, false,
-     "federation_contributions"},
+    {"POST", "/federation/v1/contributions", contributions_receive, ACCESS_NODE, 0, true,
+     "federation_contribution", false, true, NULL, SIGNER_REGION},
+    {"GET", "/federation/v1/contributions", contributions_list, ACCESS_NODE, 0, false,
+     "federation_contributions", false, false, NULL, SIGNER_REGION},
     {0},
 };

@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -308,11 +309,14 @@ static void resolve_remote_addr(struct req *r)
  * http.max_json_depth (jansson recurses per level). A refusal before the body's end says
  * "Connection: close": CivetWeb reads what is left of a body that is still coming (so that
  * the client, still sending, gets the answer rather than a reset) and closes after a broken
- * or short one. */
-static int read_body_or_respond(struct req *r, long long max)
+ * or short one. When `hash` is not NULL, the BLAKE2b-256 of the bytes read goes there (of
+ * nothing when there is no body). */
+static int read_body_or_respond(struct req *r, long long max, unsigned char hash[32])
 {
     long long len = r->ri->content_length;
     bool chunked = len < 0;
+    if (hash != NULL)
+        crypto_generichash(hash, 32, (const unsigned char *)"", 0, NULL, 0);
     if (chunked && req_header(r, "Transfer-Encoding") == NULL)
         return 0; /* no body */
     if (len == 0)
@@ -355,6 +359,8 @@ static int read_body_or_respond(struct req *r, long long max)
         return -1;
     }
     buf[got] = '\0';
+    if (hash != NULL)
+        crypto_generichash(hash, 32, (const unsigned char *)buf, got, NULL, 0);
     json_error_t err;
     int depth = r->node->cfg.http.max_json_depth;
     r->body = input_json_loadb(buf, got, JSON_REJECT_DUPLICATES, depth, &err);
@@ -505,51 +511,88 @@ static void access_log_line(struct req *r, size_t bytes, double seconds)
     pthread_mutex_unlock(&n->access_log_lock);
 }
 
-/* Runs the route's policy, body parsing and handler inside one transaction. */
-static void run_route(struct req *r)
+static http_node_check_fn node_check;
+
+void http_set_node_check(http_node_check_fn check)
+{
+    node_check = check;
+}
+
+/* The policy of an ACCESS_USER or ACCESS_DEVICE route for the caller auth_resolve found: 0
+ * when it may call the route, or -1 after answering 401 or 403. */
+static int caller_allowed_or_respond(struct req *r)
 {
     const struct route *rt = r->route;
-    if (rt->access != ACCESS_PUBLIC || strncmp(rt->path, "/api/", 5) == 0) {
-        if (auth_resolve(r) != 0)
-            return; /* answered */
-    }
     if (rt->access == ACCESS_USER) {
         if (r->caller.account_id == 0) {
             reply_error(r, r->caller.device_id ? 403 : 401,
                         r->caller.device_id ? "forbidden" : "unauthorized",
                         r->caller.device_id ? "device tokens cannot use this route"
                                             : "log in first");
-            return;
+            return -1;
         }
         if ((r->caller.roles & rt->allow) == 0) {
             reply_error(r, 403, "forbidden", "your roles do not allow this");
-            return;
+            return -1;
         }
         if (rt->writes && r->caller.via_cookie && !auth_csrf_ok(r)) {
             reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
-            return;
+            return -1;
         }
     } else if (rt->access == ACCESS_DEVICE) {
         if (r->caller.device_id == 0) {
             reply_error(r, r->caller.account_id ? 403 : 401,
                         r->caller.account_id ? "forbidden" : "unauthorized",
                         "a device token is required");
-            return;
+            return -1;
         }
         if ((r->caller.scopes & rt->allow) == 0) {
             reply_error(r, 403, "forbidden", "the device token lacks the scope for this");
-            return;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* Reads the request's body as the route wants it (a file, JSON, or none) and, on a
+ * node-signed route, checks the signature over it. 0, or -1 after answering. */
+static int body_and_signature_or_respond(struct req *r)
+{
+    const struct route *rt = r->route;
     const char *m = r->ri->request_method;
+    unsigned char hash[32];
+    bool signed_route = rt->access == ACCESS_NODE;
     if (rt->upload) {
         if (upload_read_or_respond(r) != 0)
-            return;
+            return -1;
+        if (signed_route)
+            memcpy(hash, r->upload->hash, sizeof(hash));
     } else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
                strcmp(m, "DELETE") == 0) {
-        if (read_body_or_respond(r, r->node->cfg.http.max_body_bytes) != 0)
-            return;
+        if (read_body_or_respond(r, r->node->cfg.http.max_body_bytes, signed_route ? hash : NULL) !=
+            0)
+            return -1;
+    } else if (signed_route) {
+        crypto_generichash(hash, sizeof(hash), (const unsigned char *)"", 0, NULL, 0);
     }
+    if (!signed_route)
+        return 0;
+    if (node_check == NULL)
+        return reply_error(r, 404, "not_found", "this node serves no federation routes"), -1;
+    return node_check(r, rt->signer, hash) != 0 ? -1 : 0;
+}
+
+/* Runs the route's policy, body parsing and handler inside one transaction. */
+static void run_route(struct req *r)
+{
+    const struct route *rt = r->route;
+    if (rt->access == ACCESS_USER || rt->access == ACCESS_DEVICE ||
+        strncmp(rt->path, "/api/", 5) == 0) {
+        if (auth_resolve(r) != 0)
+            return; /* answered */
+    }
+    if (caller_allowed_or_respond(r) != 0 || body_and_signature_or_respond(r) != 0)
+        return;
     if (rt->prepare != NULL) {
         db_failure_clear();
         if (rt->prepare(r) != 0 || db_failure() != 0) {

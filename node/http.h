@@ -29,6 +29,17 @@ enum access {
     ACCESS_PUBLIC, /* anyone, logged in or not */
     ACCESS_USER,   /* a logged-in account holding one of `allow` roles */
     ACCESS_DEVICE, /* a device token holding one of `allow` scopes */
+    ACCESS_NODE,   /* a request signed by another node of the federation: see `signer` */
+};
+
+/* Which nodes may sign the requests of an ACCESS_NODE route (docs/federation.md, "Requests
+ * between nodes"). The dispatcher checks the signature before the handler runs, through the
+ * hook the federation registers (http_set_node_check), and puts the signer in r->caller. */
+enum signer {
+    SIGNER_NONE,   /* not a node-signed route */
+    SIGNER_REGION, /* an enrolled region: the route is served at the hub only (404 elsewhere) */
+    SIGNER_HUB,    /* the hub, with the key the region follows: served at a region only */
+    SIGNER_ANY,    /* either, as this node's mode allows */
 };
 
 #define MAX_GRANTS 32
@@ -51,18 +62,28 @@ struct caller {
     int64_t device_id; /* device tokens */
     uint32_t scopes;
     int64_t device_institution_id;
+    /* A node-signed route's caller (ACCESS_NODE): the region's code, or the hub's, and the key
+     * that verified the request (minisign's key id and Ed25519 public key). */
+    char node_code[16];
+    unsigned char node_key_id[8];
+    unsigned char node_key[32];
 };
 
 struct req;
 typedef int (*handler_fn)(struct req *r);
 
+/* One row of a route table: the whole policy of a route. The dispatcher enforces `access`,
+ * `allow` and `signer` before the handler runs, so a handler never checks who may call it
+ * (only whether this caller may touch *this* record). Rows are written with designated
+ * initializers, `{.method = "GET", .path = ..., .handler = ..., .access = ...}`; a table ends
+ * with a zeroed row. */
 struct route {
     const char *method; /* "GET", "POST", "PATCH", "PUT", "DELETE" */
     const char *path;   /* "/api/v1/students/{id}": {name} matches a positive integer;
                            a final star matches any rest, as in "/static/" followed by a star */
     handler_fn handler;
     enum access access;
-    uint32_t allow;     /* roles or scopes, see `access` */
+    uint32_t allow;     /* roles (ACCESS_USER) or scopes (ACCESS_DEVICE), roles.h */
     bool writes;        /* write transaction; CSRF required for cookie callers */
     const char *name;   /* stable label for metrics and docs/openapi.yaml operationId */
     bool self_tx;       /* the handler runs its own transactions (login: argon2 must not hold
@@ -74,6 +95,7 @@ struct route {
                            argon2, hashing. Returns 0 to go on to `handler` (on the writer
                            for a writing route), or the status of the reply it made. What it
                            found goes to the handler in r->prep. */
+    enum signer signer; /* ACCESS_NODE: which nodes may sign (SIGNER_NONE otherwise) */
 };
 
 /* A file body as the dispatcher prepared it for an upload route (files/files.c). */
@@ -177,6 +199,16 @@ int http_start(struct node *n, char *err, size_t errlen);
 void http_stop(struct node *n);
 /* Port actually bound (useful with port 0). */
 int http_port(struct node *n);
+
+/* The check of a node-signed request, registered by the federation (the core knows nothing of
+ * signatures or keys): 0 when the request is signed by a node `signer` allows, with
+ * r->caller.node_* filled; otherwise -1 after answering (401 unsigned or a bad signature, 403
+ * an unknown node, 404 a route this node's mode does not serve). `body_hash` is the
+ * BLAKE2b-256 of the request's body (of nothing when it has none). Without a hook every
+ * node-signed route answers 404. Call before http_start. */
+typedef int (*http_node_check_fn)(struct req *r, enum signer signer,
+                                  const unsigned char body_hash[32]);
+void http_set_node_check(http_node_check_fn check);
 
 /* All routes, flattened at start-up (for metrics and docs checks). */
 int http_route_count(void);

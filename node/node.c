@@ -19,6 +19,7 @@
 #include "accounts/throttle.h"
 #include "cache/cache.h"
 #include "demo/demo.h"
+#include "federation/auth.h"
 #include "federation/minisign.h"
 #include "federation/sync.h"
 #include "http.h"
@@ -268,6 +269,7 @@ int node_start(struct node *n, char *err, size_t errlen)
     signal(SIGPIPE, SIG_IGN); /* a client gone while answered: mg_write fails instead */
     if ((n->writer = writer_start(n, err, errlen)) == NULL)
         return -1;
+    http_set_node_check(fed_node_check);
     if (http_start(n, err, errlen) != 0)
         return -1;
     log_info("serving %s on port %d (%d threads), data in %s", n->cfg.region.name, n->port,
