@@ -582,7 +582,13 @@ out:
 }
 
 const struct route report_routes[] = {
-    {"POST", "/federation/v1/reports", reports_receive, ACCESS_NODE, 0, true, "federation_report",
-     false, true, NULL, SIGNER_REGION},
+    {.method = "POST",
+     .path = "/federation/v1/reports",
+     .handler = reports_receive,
+     .access = ACCESS_NODE,
+     .writes = true,
+     .name = "federation_report",
+     .upload = true,
+     .signer = SIGNER_REGION},
     {0},
 };

@@ -156,9 +156,18 @@ static int notify_read(struct req *r)
 }
 
 const struct route notify_routes[] = {
-    {"GET", "/api/v1/notifications", notify_list, ACCESS_USER, ROLES_ANY, false,
-     "notification_list"},
-    {"POST", "/api/v1/notifications/read", notify_read, ACCESS_USER, ROLES_ANY, true,
-     "notification_read"},
+    {.method = "GET",
+     .path = "/api/v1/notifications",
+     .handler = notify_list,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "notification_list"},
+    {.method = "POST",
+     .path = "/api/v1/notifications/read",
+     .handler = notify_read,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .writes = true,
+     .name = "notification_read"},
     {0},
 };
