@@ -26,12 +26,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "accounts/auth.h"
-#include "files/files.h"
 #include "input.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
+#include "subsystem.h"
 #include "writer.h"
 
 /* ---- route table ---------------------------------------------------------------------- */
@@ -39,21 +38,46 @@
 #define MAX_ROUTES 512
 static const struct route *routes[MAX_ROUTES];
 static int nroutes;
+/* The subsystems' pages as routes: the web shell's page for each path. */
+static struct route page_routes[MAX_ROUTES];
+static pthread_once_t routes_once = PTHREAD_ONCE_INIT;
+
+static void route_add(const struct route *rt)
+{
+    if (nroutes < MAX_ROUTES)
+        routes[nroutes++] = rt;
+    else
+        log_error("more than %d routes: %s %s is not served", MAX_ROUTES, rt->method, rt->path);
+}
+
+/* The core's own routes, then every subsystem's tables in list order, then their pages. */
+static void routes_build(void)
+{
+    for (const struct route *rt = system_routes; rt->method != NULL; rt++)
+        route_add(rt);
+    for (int s = 0; subsystems[s] != NULL; s++)
+        for (int t = 0; subsystems[s]->routes && subsystems[s]->routes[t]; t++)
+            for (const struct route *rt = subsystems[s]->routes[t]; rt->method != NULL; rt++)
+                route_add(rt);
+    int npages = 0;
+    for (int s = 0; subsystems[s] != NULL; s++)
+        for (const struct page *p = subsystems[s]->pages; p && p->path; p++) {
+            if (npages == MAX_ROUTES)
+                break;
+            struct route *rt = &page_routes[npages++];
+            *rt = (struct route){.method = "GET",
+                                 .path = p->path,
+                                 .handler = registry_hooks()->page_handler,
+                                 .access = ACCESS_PUBLIC,
+                                 .name = p->name,
+                                 .self_tx = true};
+            route_add(rt);
+        }
+}
 
 static void routes_init(void)
 {
-    if (nroutes > 0)
-        return;
-    const struct route *const tables[] = {system_routes,       auth_routes,     school_routes,
-                                          timetable_routes,    marks_routes,    journal_view_routes,
-                                          plan_routes,         notify_routes,   messages_routes,
-                                          certificates_routes, homework_routes, library_routes,
-                                          federation_routes,   report_routes,   ministry_routes,
-                                          contrib_routes,      rotation_routes, web_routes};
-    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (const struct route *rt = tables[t]; rt->method != NULL; rt++)
-            if (nroutes < MAX_ROUTES)
-                routes[nroutes++] = rt;
+    pthread_once(&routes_once, routes_build);
 }
 
 int http_route_count(void)
@@ -511,13 +535,6 @@ static void access_log_line(struct req *r, size_t bytes, double seconds)
     pthread_mutex_unlock(&n->access_log_lock);
 }
 
-static http_node_check_fn node_check;
-
-void http_set_node_check(http_node_check_fn check)
-{
-    node_check = check;
-}
-
 /* The policy of an ACCESS_USER or ACCESS_DEVICE route for the caller auth_resolve found: 0
  * when it may call the route, or -1 after answering 401 or 403. */
 static int caller_allowed_or_respond(struct req *r)
@@ -535,7 +552,8 @@ static int caller_allowed_or_respond(struct req *r)
             reply_error(r, 403, "forbidden", "your roles do not allow this");
             return -1;
         }
-        if (rt->writes && r->caller.via_cookie && !auth_csrf_ok(r)) {
+        bool (*csrf_ok)(struct req *) = registry_hooks()->csrf_ok;
+        if (rt->writes && r->caller.via_cookie && (csrf_ok == NULL || !csrf_ok(r))) {
             reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
             return -1;
         }
@@ -563,7 +581,10 @@ static int body_and_signature_or_respond(struct req *r)
     unsigned char hash[32];
     bool signed_route = rt->access == ACCESS_NODE;
     if (rt->upload) {
-        if (upload_read_or_respond(r) != 0)
+        int (*upload_read)(struct req *) = registry_hooks()->upload_read;
+        if (upload_read == NULL)
+            return reply_error(r, 500, "internal", "no subsystem reads uploads"), -1;
+        if (upload_read(r) != 0)
             return -1;
         if (signed_route)
             memcpy(hash, r->upload->hash, sizeof(hash));
@@ -577,6 +598,7 @@ static int body_and_signature_or_respond(struct req *r)
     }
     if (!signed_route)
         return 0;
+    http_node_check_fn node_check = registry_hooks()->node_check;
     if (node_check == NULL)
         return reply_error(r, 404, "not_found", "this node serves no federation routes"), -1;
     return node_check(r, rt->signer, hash) != 0 ? -1 : 0;
@@ -588,7 +610,8 @@ static void run_route(struct req *r)
     const struct route *rt = r->route;
     if (rt->access == ACCESS_USER || rt->access == ACCESS_DEVICE ||
         strncmp(rt->path, "/api/", 5) == 0) {
-        if (auth_resolve(r) != 0)
+        int (*resolve)(struct req *) = registry_hooks()->resolve_caller;
+        if (resolve != NULL && resolve(r) != 0)
             return; /* answered */
     }
     if (caller_allowed_or_respond(r) != 0 || body_and_signature_or_respond(r) != 0)
@@ -696,7 +719,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     access_log_line(&r, bytes, now_seconds() - t0);
     reply_reset(&r);
     json_decref(r.body);
-    upload_free(r.upload);
+    if (r.upload != NULL && registry_hooks()->upload_free != NULL)
+        registry_hooks()->upload_free(r.upload);
     if (r.prep_free != NULL)
         r.prep_free(r.prep);
     if (path != small)
@@ -868,6 +892,8 @@ static int public_url_init(struct node *n, char *err, size_t errlen)
 
 int http_start(struct node *n, char *err, size_t errlen)
 {
+    if (registry_check(err, errlen) != 0)
+        return -1;
     routes_init();
     if (proxies_init(n, err, errlen) != 0)
         return -1;

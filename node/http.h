@@ -34,7 +34,8 @@ enum access {
 
 /* Which nodes may sign the requests of an ACCESS_NODE route (docs/federation.md, "Requests
  * between nodes"). The dispatcher checks the signature before the handler runs, through the
- * hook the federation registers (http_set_node_check), and puts the signer in r->caller. */
+ * hook the federation registers (struct subsystem's node_check), and puts the signer in r->caller.
+ */
 enum signer {
     SIGNER_NONE,   /* not a node-signed route */
     SIGNER_REGION, /* an enrolled region: the route is served at the hub only (404 elsewhere) */
@@ -136,25 +137,9 @@ struct req {
     void (*prep_free)(void *prep); /* called on prep when the request ends, if set */
 };
 
-/* Route tables of the subsystems, each ending with a zeroed entry. */
-extern const struct route auth_routes[];
-extern const struct route school_routes[];
-extern const struct route web_routes[];
+/* The core's own routes (system.c: /healthz, /metrics); the subsystems' are in their
+ * struct subsystem (subsystem.h). Ends with a zeroed entry. */
 extern const struct route system_routes[];
-extern const struct route timetable_routes[];
-extern const struct route marks_routes[];
-extern const struct route journal_view_routes[];
-extern const struct route plan_routes[];
-extern const struct route notify_routes[];
-extern const struct route messages_routes[];
-extern const struct route certificates_routes[];
-extern const struct route homework_routes[];
-extern const struct route library_routes[];
-extern const struct route federation_routes[];
-extern const struct route report_routes[];
-extern const struct route ministry_routes[];
-extern const struct route contrib_routes[];
-extern const struct route rotation_routes[];
 
 /* Replies. Each records the reply and returns `status` so handlers can `return reply_...`. */
 int reply_json(struct req *r, int status, json_t *obj); /* steals the reference */
@@ -204,11 +189,10 @@ int http_port(struct node *n);
  * signatures or keys): 0 when the request is signed by a node `signer` allows, with
  * r->caller.node_* filled; otherwise -1 after answering (401 unsigned or a bad signature, 403
  * an unknown node, 404 a route this node's mode does not serve). `body_hash` is the
- * BLAKE2b-256 of the request's body (of nothing when it has none). Without a hook every
- * node-signed route answers 404. Call before http_start. */
+ * BLAKE2b-256 of the request's body (of nothing when it has none). Without one, every
+ * node-signed route answers 404. */
 typedef int (*http_node_check_fn)(struct req *r, enum signer signer,
                                   const unsigned char body_hash[32]);
-void http_set_node_check(http_node_check_fn check);
 
 /* All routes, flattened at start-up (for metrics and docs checks). */
 int http_route_count(void);
