@@ -356,7 +356,7 @@ static int cmd_init(int argc, char **argv)
         sodium_free(password);
         return 1;
     }
-    int rc = accounts_bootstrap(&n, admin, password, err, sizeof(err));
+    int rc = school_bootstrap(&n, admin, password, err, sizeof(err));
     sodium_free(password);
     if (rc != 0) {
         fprintf(stderr, "mesnode init: %s\n", err);

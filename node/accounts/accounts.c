@@ -12,7 +12,7 @@
 #include "accounts/authz.h"
 #include "accounts/throttle.h"
 #include "node.h"
-#include "school/school.h"
+#include "refs.h"
 
 /* Builds the /me object for the caller; NULL on a database error. */
 static json_t *me_object(struct req *r)
@@ -26,7 +26,7 @@ static json_t *me_object(struct req *r)
     json_t *me =
         json_pack("{s:I,s:I,s:s,s:o,s:o,s:o}", "id", (json_int_t)r->caller.account_id, "person_id",
                   (json_int_t)r->caller.person_id, "login", db_col_text(st, 0), "name",
-                  school_person_name(st, 1), "roles", roles, "grants", grants);
+                  ref_person_name(st, 1), "roles", roles, "grants", grants);
     sqlite3_reset(st);
     for (int i = 0; i < ROLES_COUNT; i++)
         if (r->caller.roles & (1u << i))
@@ -56,10 +56,10 @@ static json_t *me_object(struct req *r)
         db_bind_int(st, ":g", r->caller.person_id);
         while ((rc = db_step(st)) == SQLITE_ROW) {
             json_t *child = json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                      "name", school_person_name(st, 1));
+                                      "name", ref_person_name(st, 1));
             if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-                json_object_set_new(child, "class", school_class_ref(st, 4));
-                json_object_set_new(child, "institution", school_ref(st, 7));
+                json_object_set_new(child, "class", ref_class(st, 4));
+                json_object_set_new(child, "institution", ref_named(st, 7));
             }
             json_array_append_new(children, child);
         }
@@ -77,8 +77,8 @@ static json_t *me_object(struct req *r)
         db_bind_int(st, ":s", r->caller.person_id);
         json_t *student = json_pack("{s:I}", "id", (json_int_t)r->caller.person_id);
         if ((rc = db_step(st)) == SQLITE_ROW) {
-            json_object_set_new(student, "class", school_class_ref(st, 0));
-            json_object_set_new(student, "institution", school_ref(st, 3));
+            json_object_set_new(student, "class", ref_class(st, 0));
+            json_object_set_new(student, "institution", ref_named(st, 3));
         }
         sqlite3_reset(st);
         json_object_set_new(me, "student", student);
@@ -98,7 +98,7 @@ static json_t *me_object(struct req *r)
         db_bind_int(st, ":t", r->caller.person_id);
         while ((rc = db_step(st)) == SQLITE_ROW) {
             json_t *a =
-                json_pack("{s:o,s:{s:I,s:s}}", "class", school_class_ref(st, 0), "subject", "id",
+                json_pack("{s:o,s:{s:I,s:s}}", "class", ref_class(st, 0), "subject", "id",
                           (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
             if (sqlite3_column_type(st, 5) != SQLITE_NULL)
                 json_object_set_new(a, "group",
@@ -120,7 +120,7 @@ static json_t *me_object(struct req *r)
             goto fail;
         db_bind_int(st, ":t", r->caller.person_id);
         while ((rc = db_step(st)) == SQLITE_ROW)
-            json_array_append_new(list, school_class_ref(st, 0));
+            json_array_append_new(list, ref_class(st, 0));
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             goto fail;
@@ -135,7 +135,7 @@ static json_t *me_object(struct req *r)
         goto fail;
     db_bind_int(st, ":a", r->caller.account_id);
     while ((rc = db_step(st)) == SQLITE_ROW)
-        json_array_append_new(insts, school_ref(st, 0));
+        json_array_append_new(insts, ref_named(st, 0));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         goto fail;

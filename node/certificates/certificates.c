@@ -36,8 +36,8 @@ static json_t *facts(struct req *r, int64_t student)
     db_bind_int(st, ":s", student);
     json_t *o = NULL;
     if (db_step(st) == SQLITE_ROW)
-        o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", school_person_name(st, 0),
-                      "birth_date", db_col_text(st, 3), "class",
+        o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", ref_person_name(st, 0), "birth_date",
+                      db_col_text(st, 3), "class",
                       json_sprintf("%d%s", sqlite3_column_int(st, 4), db_col_text(st, 5)),
                       "institution", db_col_text(st, 6), "year", db_col_text(st, 7), "region",
                       r->node->cfg.region.name);

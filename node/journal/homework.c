@@ -90,7 +90,7 @@ static json_t *submission_row(sqlite3_stmt *st)
 {
     json_t *files = json_loads(db_col_text(st, 8), 0, NULL);
     return json_pack("{s:{s:I,s:o},s:b,s:s,s:I,s:s,s:o}", "student", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "name", school_person_name(st, 1),
+                     (json_int_t)sqlite3_column_int64(st, 0), "name", ref_person_name(st, 1),
                      "done", sqlite3_column_int(st, 4), "text", db_col_text(st, 5), "updated_at",
                      (json_int_t)sqlite3_column_int64(st, 6), "feedback", db_col_text(st, 7),
                      "files", files ? files : json_array());

@@ -331,7 +331,7 @@ static int marks_history(struct req *r)
                                                "new", new ? new : json_null(), "at",
                                                (json_int_t)sqlite3_column_int64(st, 3), "by", "id",
                                                (json_int_t)sqlite3_column_int64(st, 4), "name",
-                                               school_person_name(st, 5)));
+                                               ref_person_name(st, 5)));
     }
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
@@ -607,11 +607,11 @@ static json_t *notice_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:{s:I,s:o},s:s,s:s,s:s,s:I,s:{s:I,s:o},s:s}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "student", "id",
-                     (json_int_t)sqlite3_column_int64(st, 1), "name", school_person_name(st, 2),
+                     (json_int_t)sqlite3_column_int64(st, 1), "name", ref_person_name(st, 2),
                      "from", db_col_text(st, 5), "to", db_col_text(st, 6), "reason",
                      db_col_text(st, 7), "created_at", (json_int_t)sqlite3_column_int64(st, 8),
                      "by", "id", (json_int_t)sqlite3_column_int64(st, 9), "name",
-                     school_person_name(st, 10), "kind", db_col_text(st, 13));
+                     ref_person_name(st, 10), "kind", db_col_text(st, 13));
 }
 
 #define NOTICE_COLUMNS                                                                             \

@@ -187,8 +187,8 @@ static int timetable_get(struct req *r)
         json_t *e = json_pack(
             "{s:I,s:i,s:i,s:o,s:{s:I,s:o},s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
             "weekday", sqlite3_column_int(st, 1), "number", sqlite3_column_int(st, 2), "subject",
-            school_ref(st, 3), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 5), "name",
-            school_person_name(st, 6), "room", db_col_text(st, 9));
+            ref_named(st, 3), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 5), "name",
+            ref_person_name(st, 6), "room", db_col_text(st, 9));
         if (sqlite3_column_type(st, 10) != SQLITE_NULL)
             json_object_set_new(e, "group_id", json_integer(sqlite3_column_int64(st, 10)));
         json_array_append_new(list, e);

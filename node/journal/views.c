@@ -80,8 +80,8 @@ static int views_journal(struct req *r)
         sqlite3_reset(st);
         return reply_error(r, 404, "not_found", "no such subject or period for this class");
     }
-    json_t *out = json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s}}", "class", school_class_ref(st, 0),
-                            "subject", school_ref(st, 3), "period", "id",
+    json_t *out = json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s}}", "class", ref_class(st, 0), "subject",
+                            ref_named(st, 3), "period", "id",
                             (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
                             "starts_on", db_col_text(st, 7), "ends_on", db_col_text(st, 8));
     sqlite3_reset(st);
@@ -142,7 +142,7 @@ static int views_journal(struct req *r)
         gs[n].marks = json_array();
         gs[n].attendance = json_array();
         json_array_append_new(students, json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)gs[n].id,
-                                                  "name", school_person_name(st, 1), "marks",
+                                                  "name", ref_person_name(st, 1), "marks",
                                                   gs[n].marks, "attendance", gs[n].attendance));
         n++;
     }
@@ -298,8 +298,8 @@ static int views_diary(struct req *r)
             "{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:[],s:[]}", "id",
             (json_int_t)sqlite3_column_int64(st, 0), "number", sqlite3_column_int(st, 2),
             "starts_at", db_col_text(st, 3), "ends_at", db_col_text(st, 4), "subject",
-            school_ref(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7), "name",
-            school_person_name(st, 8), "room", db_col_text(st, 11), "topic", db_col_text(st, 12),
+            ref_named(st, 5), "teacher", "id", (json_int_t)sqlite3_column_int64(st, 7), "name",
+            ref_person_name(st, 8), "room", db_col_text(st, 11), "topic", db_col_text(st, 12),
             "cancelled", sqlite3_column_int(st, 13), "homework", "marks");
         json_t *items = json_loads(db_col_text(st, 16), 0, NULL);
         json_object_set_new(l, "items", items ? items : json_array());
@@ -449,7 +449,7 @@ static int views_student_marks(struct req *r)
                 json_object_set_new(cur, "average", average_json(&avg));
             avg = (struct average){0};
             cur_id = sqlite3_column_int64(st, 0);
-            cur = json_pack("{s:o,s:[]}", "subject", school_ref(st, 0), "marks");
+            cur = json_pack("{s:o,s:[]}", "subject", ref_named(st, 0), "marks");
             json_array_append_new(subjects, cur);
         }
         if (sqlite3_column_type(st, 2) == SQLITE_NULL)

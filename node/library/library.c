@@ -1101,7 +1101,7 @@ static int library_authors(struct req *r)
     while (db_step(st) == SQLITE_ROW)
         json_array_append_new(items, json_pack("{s:{s:I,s:o},s:I,s:I}", "author", "id",
                                                (json_int_t)sqlite3_column_int64(st, 0), "name",
-                                               school_person_name(st, 1), "items",
+                                               ref_person_name(st, 1), "items",
                                                (json_int_t)sqlite3_column_int64(st, 4), "uses",
                                                (json_int_t)sqlite3_column_int64(st, 5)));
     sqlite3_reset(st);

@@ -118,9 +118,8 @@ static int messages_threads(struct req *r)
                       (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "title",
                       db_col_text(st, 2), "last_at", (json_int_t)sqlite3_column_int64(st, 3),
                       "student", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
-                      school_person_name(st, 5), "with", "id",
-                      (json_int_t)sqlite3_column_int64(st, 8), "name", school_person_name(st, 9),
-                      "unread", sqlite3_column_int(st, 12)));
+                      ref_person_name(st, 5), "with", "id", (json_int_t)sqlite3_column_int64(st, 8),
+                      "name", ref_person_name(st, 9), "unread", sqlite3_column_int(st, 12)));
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
@@ -146,7 +145,7 @@ static int messages_thread_get(struct req *r)
                                               db_col_text(st, 1), "created_at",
                                               (json_int_t)sqlite3_column_int64(st, 2), "author",
                                               "id", (json_int_t)sqlite3_column_int64(st, 3), "name",
-                                              school_person_name(st, 4)));
+                                              ref_person_name(st, 4)));
     sqlite3_reset(st);
     return reply_json(r, 200,
                       json_pack("{s:I,s:o}", "id", (json_int_t)r->params[0], "messages", list));

@@ -98,7 +98,7 @@ static int notify_list(struct req *r)
             json_object_set_new(o, "student",
                                 json_pack("{s:I,s:o}", "id",
                                           (json_int_t)sqlite3_column_int64(st, 5), "name",
-                                          school_person_name(st, 6)));
+                                          ref_person_name(st, 6)));
         json_array_append_new(items, o);
     }
     sqlite3_reset(st);

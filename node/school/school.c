@@ -337,7 +337,7 @@ static int school_subject_create(struct req *r)
 /* A class row of CLASS_COLUMNS (the class teacher's middle name comes last). */
 static json_t *class_row(sqlite3_stmt *st)
 {
-    json_t *o = school_class_ref(st, 0);
+    json_t *o = ref_class(st, 0);
     json_object_set_new(o, "grade", json_integer(sqlite3_column_int(st, 1)));
     json_object_set_new(o, "letter", json_string(db_col_text(st, 2)));
     json_object_set_new(o, "year_id", json_integer(sqlite3_column_int64(st, 3)));
@@ -389,7 +389,7 @@ static int add_list(struct req *r, json_t *o, const char *key, const char *sql, 
 static json_t *person_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
-                     school_person_name(st, 1));
+                     ref_person_name(st, 1));
 }
 
 static json_t *group_row(sqlite3_stmt *st)
@@ -401,14 +401,14 @@ static json_t *group_row(sqlite3_stmt *st)
 static json_t *guardian_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
-                     school_person_name(st, 1), "relation", db_col_text(st, 4));
+                     ref_person_name(st, 1), "relation", db_col_text(st, 4));
 }
 
 static json_t *assignment_row(sqlite3_stmt *st)
 {
     json_t *o = json_pack(
         "{s:I,s:{s:I,s:o},s:{s:I,s:s}}", "id", (json_int_t)sqlite3_column_int64(st, 0), "teacher",
-        "id", (json_int_t)sqlite3_column_int64(st, 1), "name", school_person_name(st, 2), "subject",
+        "id", (json_int_t)sqlite3_column_int64(st, 1), "name", ref_person_name(st, 2), "subject",
         "id", (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6));
     if (sqlite3_column_type(st, 7) != SQLITE_NULL)
         json_object_set_new(o, "group_id", json_integer(sqlite3_column_int64(st, 7)));
@@ -747,7 +747,7 @@ static int reply_person(struct req *r, int status, int64_t id)
         return reply_error(r, 404, "not_found", "no such person");
     }
     json_t *o = json_pack(
-        "{s:I,s:o,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "name", school_person_name(st, 1),
+        "{s:I,s:o,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "name", ref_person_name(st, 1),
         "last_name", db_col_text(st, 1), "first_name", db_col_text(st, 2), "middle_name",
         db_col_text(st, 3), "birth_date",
         sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null() : json_string(db_col_text(st, 4)));
@@ -1149,11 +1149,11 @@ static int school_student_get(struct req *r)
         return reply_db_error(r);
     }
     json_t *o = json_pack(
-        "{s:I,s:o,s:s,s:s,s:s,s:o,s:o,s:o}", "id", (json_int_t)id, "name",
-        school_person_name(st, 1), "last_name", db_col_text(st, 1), "first_name",
-        db_col_text(st, 2), "middle_name", db_col_text(st, 3), "birth_date",
+        "{s:I,s:o,s:s,s:s,s:s,s:o,s:o,s:o}", "id", (json_int_t)id, "name", ref_person_name(st, 1),
+        "last_name", db_col_text(st, 1), "first_name", db_col_text(st, 2), "middle_name",
+        db_col_text(st, 3), "birth_date",
         sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null() : json_string(db_col_text(st, 4)),
-        "class", school_class_ref(st, 5), "institution", school_ref(st, 8));
+        "class", ref_class(st, 5), "institution", ref_named(st, 8));
     sqlite3_reset(st);
     if (add_list(r, o, "guardians",
                  "SELECT p.id, p.last_name, p.first_name, p.middle_name, g.relation "
@@ -1190,7 +1190,7 @@ static int school_student_teachers(struct req *r)
     while (db_step(st) == SQLITE_ROW)
         json_array_append_new(
             items, json_pack("{s:I,s:o,s:s,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                             "name", school_person_name(st, 1), "subjects", db_col_text(st, 4),
+                             "name", ref_person_name(st, 1), "subjects", db_col_text(st, 4),
                              "class_teacher", sqlite3_column_int(st, 5)));
     sqlite3_reset(st);
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
