@@ -78,6 +78,10 @@ static void registry_build(void)
     GATHER(upload_free);
     GATHER(node_check);
     GATHER(page_handler);
+    for (int s = 0; subsystems[s] != NULL && reg.err[0] == '\0'; s++)
+        if (subsystems[s]->pages != NULL && reg.hooks.page_handler == NULL)
+            snprintf(reg.err, sizeof(reg.err), "%s has pages but no subsystem answers them",
+                     subsystems[s]->name);
 }
 
 int registry_check(char *err, size_t errlen)
