@@ -13,9 +13,8 @@
 
 #include <stddef.h>
 
+#include "http.h"
 #include "lib/minisign.h"
-
-struct req;
 
 #define FED_SKEW_S  300
 #define FED_SIG_B64 96
@@ -24,11 +23,15 @@ struct req;
 void fed_auth_sign(const struct ms_secret *sk, const char *method, const char *uri,
                    const void *body, size_t len, long long now, char out[FED_SIG_B64]);
 
-/* Hub side: checks the request's headers against the enrolled regions (fed_regions), for a
- * body whose BLAKE2b-256 is `body_hash` (NULL: no body); the region's code goes into `code`,
- * its enrolled key into `pk` (may be NULL). 0, or -1 after answering 401 (missing, stale or
- * bad signature) or 403 (not enrolled). */
-int fed_region_or_respond(struct req *r, const unsigned char body_hash[32], char code[16],
-                          struct ms_public *pk);
+/* The dispatcher's check of a node-signed route (http.h's http_node_check_fn, registered by
+ * the federation): at the hub, a route signed by SIGNER_REGION (or ANY) takes an enrolled
+ * region (fed_regions) whose key verifies the signature; at a region, SIGNER_HUB (or ANY) the
+ * hub's key the region follows. On success r->caller.node_code is the X-Mes-Region named and
+ * node_key_* the key; 0. Otherwise -1 after answering 401 (missing, stale or bad signature),
+ * 403 (not enrolled), 404 (a route this node's mode does not serve) or 500. */
+int fed_node_check(struct req *r, enum signer signer, const unsigned char body_hash[32]);
+
+/* The key that verified a node-signed request (after fed_node_check), as minisign's key. */
+void fed_caller_key(const struct req *r, struct ms_public *pk);
 
 #endif

@@ -349,12 +349,9 @@ static int accept_contribution(struct req *r, const char *code, int64_t number, 
  * item for review, kept once per (region, number). */
 static int contributions_receive(struct req *r)
 {
-    char code[16];
+    const char *code = r->caller.node_code; /* the dispatcher checked its signature */
     struct ms_public pk;
-    if (r->node->cfg.mode != NODE_HUB)
-        return reply_error(r, 404, "not_found", "this node is not the hub");
-    if (fed_region_or_respond(r, r->upload->hash, code, &pk) != 0)
-        return r->status;
+    fed_caller_key(r, &pk);
     struct receiving rc = {.db = r->db, .region = code};
     int status;
     if (read_contribution_or_respond(r, &pk, &rc) != 0) {
@@ -381,11 +378,7 @@ out:
 /* GET /federation/v1/contributions: the calling region's contributions and their verdicts. */
 static int contributions_list(struct req *r)
 {
-    char code[16];
-    if (r->node->cfg.mode != NODE_HUB)
-        return reply_error(r, 404, "not_found", "this node is not the hub");
-    if (fed_region_or_respond(r, NULL, code, NULL) != 0)
-        return r->status;
+    const char *code = r->caller.node_code; /* the dispatcher checked its signature */
     sqlite3_stmt *st = db_query(
         r->db,
         "SELECT c.number, coalesce(i.status, 'withdrawn'), coalesce(i.review_comment, ''), i.uid "
@@ -410,13 +403,32 @@ static int contributions_list(struct req *r)
 }
 
 const struct route contrib_routes[] = {
-    {"POST", "/api/v1/library/items/{id}/contribute", contribute, ACCESS_USER,
-     ROLE_TEACHER | ROLE_METHODOLOGIST, true, "library_item_contribute"},
-    {"GET", "/api/v1/library/items/{id}/contributions", contributions_of_item, ACCESS_USER,
-     ROLES_ANY, false, "library_item_contributions"},
-    {"POST", "/federation/v1/contributions", contributions_receive, ACCESS_PUBLIC, 0, true,
-     "federation_contribution", false, true},
-    {"GET", "/federation/v1/contributions", contributions_list, ACCESS_PUBLIC, 0, false,
-     "federation_contributions"},
+    {.method = "POST",
+     .path = "/api/v1/library/items/{id}/contribute",
+     .handler = contribute,
+     .access = ACCESS_USER,
+     .allow = ROLE_TEACHER | ROLE_METHODOLOGIST,
+     .writes = true,
+     .name = "library_item_contribute"},
+    {.method = "GET",
+     .path = "/api/v1/library/items/{id}/contributions",
+     .handler = contributions_of_item,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "library_item_contributions"},
+    {.method = "POST",
+     .path = "/federation/v1/contributions",
+     .handler = contributions_receive,
+     .access = ACCESS_NODE,
+     .writes = true,
+     .name = "federation_contribution",
+     .upload = true,
+     .signer = SIGNER_REGION},
+    {.method = "GET",
+     .path = "/federation/v1/contributions",
+     .handler = contributions_list,
+     .access = ACCESS_NODE,
+     .name = "federation_contributions",
+     .signer = SIGNER_REGION},
     {0},
 };

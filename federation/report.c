@@ -586,12 +586,9 @@ out:
  * content under a number already taken 409. */
 static int reports_receive(struct req *r)
 {
-    char code[16];
-    if (r->node->cfg.mode != NODE_HUB)
-        return reply_error(r, 404, "not_found", "this node is not the hub");
+    const char *code = r->caller.node_code; /* the dispatcher checked its signature */
     struct ms_public pk;
-    if (fed_region_or_respond(r, r->upload->hash, code, &pk) != 0)
-        return r->status;
+    fed_caller_key(r, &pk);
     size_t len = 0;
     unsigned char *raw = upload_bytes(r->upload, &len);
     if (raw == NULL)
@@ -656,7 +653,13 @@ out:
 }
 
 const struct route report_routes[] = {
-    {"POST", "/federation/v1/reports", reports_receive, ACCESS_PUBLIC, 0, true, "federation_report",
-     false, true},
+    {.method = "POST",
+     .path = "/federation/v1/reports",
+     .handler = reports_receive,
+     .access = ACCESS_NODE,
+     .writes = true,
+     .name = "federation_report",
+     .upload = true,
+     .signer = SIGNER_REGION},
     {0},
 };

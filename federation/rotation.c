@@ -192,7 +192,10 @@ static int key_rotations(struct req *r)
 }
 
 const struct route rotation_routes[] = {
-    {"GET", "/federation/v1/key-rotations", key_rotations, ACCESS_PUBLIC, 0, false,
-     "federation_key_rotations"},
+    {.method = "GET",
+     .path = "/federation/v1/key-rotations",
+     .handler = key_rotations,
+     .access = ACCESS_PUBLIC,
+     .name = "federation_key_rotations"},
     {0},
 };

@@ -29,20 +29,10 @@ static int federation_key(struct req *r)
                                 r->node->cfg.region.code, "name", r->node->cfg.region.name));
 }
 
-/* Hub routes answer 404 on a region node, and only enrolled regions' signed requests. */
-static int hub_region_or_respond(struct req *r, char code[16])
-{
-    if (r->node->cfg.mode != NODE_HUB)
-        return reply_error(r, 404, "not_found", "this node is not the hub"), -1;
-    return fed_region_or_respond(r, NULL, code, NULL);
-}
-
 /* The published version asked for (?version=N) or the latest: its manifest or signature. */
 static int channel_part(struct req *r, bool signature)
 {
-    char code[16], v[24] = "";
-    if (hub_region_or_respond(r, code) != 0)
-        return r->status;
+    char v[24] = "";
     req_query(r, "version", v, sizeof(v));
     char *end;
     long long version = v[0] ? strtoll(v, &end, 10) : 0;
@@ -105,10 +95,7 @@ static int db_exists_blob_published(struct req *r, const unsigned char hash[32])
  * ("Range: bytes=N-", answered 206), so that an interrupted transfer resumes. */
 static int federation_blob(struct req *r)
 {
-    char code[16];
     unsigned char hash[32];
-    if (hub_region_or_respond(r, code) != 0)
-        return r->status;
     if (r->rest == NULL || bundle_hash_parse(r->rest, hash) != 0)
         return reply_error(r, 400, "bad_request", "a blob is named by 64 hex digits");
     if (db_exists_blob_published(r, hash) != 1)
@@ -200,13 +187,34 @@ static int federation_status(struct req *r)
 }
 
 const struct route federation_routes[] = {
-    {"GET", "/federation/v1/key", federation_key, ACCESS_PUBLIC, 0, false, "federation_key"},
-    {"GET", "/api/v1/federation/status", federation_status, ACCESS_USER, ROLE_ADMIN | ROLE_OPERATOR,
-     false, "federation_status"},
-    {"GET", "/federation/v1/channel/library/manifest", federation_manifest, ACCESS_PUBLIC, 0, false,
-     "federation_manifest"},
-    {"GET", "/federation/v1/channel/library/manifest.minisig", federation_manifest_sig,
-     ACCESS_PUBLIC, 0, false, "federation_manifest_sig"},
-    {"GET", "/federation/v1/blobs/*", federation_blob, ACCESS_PUBLIC, 0, false, "federation_blob"},
+    {.method = "GET",
+     .path = "/federation/v1/key",
+     .handler = federation_key,
+     .access = ACCESS_PUBLIC,
+     .name = "federation_key"},
+    {.method = "GET",
+     .path = "/api/v1/federation/status",
+     .handler = federation_status,
+     .access = ACCESS_USER,
+     .allow = ROLE_ADMIN | ROLE_OPERATOR,
+     .name = "federation_status"},
+    {.method = "GET",
+     .path = "/federation/v1/channel/library/manifest",
+     .handler = federation_manifest,
+     .access = ACCESS_NODE,
+     .name = "federation_manifest",
+     .signer = SIGNER_REGION},
+    {.method = "GET",
+     .path = "/federation/v1/channel/library/manifest.minisig",
+     .handler = federation_manifest_sig,
+     .access = ACCESS_NODE,
+     .name = "federation_manifest_sig",
+     .signer = SIGNER_REGION},
+    {.method = "GET",
+     .path = "/federation/v1/blobs/*",
+     .handler = federation_blob,
+     .access = ACCESS_NODE,
+     .name = "federation_blob",
+     .signer = SIGNER_REGION},
     {0},
 };

@@ -14,35 +14,8 @@
 #include <string.h>
 
 #include "assets.h"
-#include "library/library.h"
 #include "log.h"
-
-/* Migrations in order: version N is the N-th entry. Each file is commented SQL beside its
- * subsystem's code. Never edit a released entry: append a new file instead. */
-static const char *const migrations[] = {
-    "node/school/school.sql",             /* 1 */
-    "node/accounts/accounts.sql",         /* 2 */
-    "node/journal/journal.sql",           /* 3 */
-    "node/notify/notify.sql",             /* 4 */
-    "node/messages/messages.sql",         /* 5 */
-    "node/certificates/certificates.sql", /* 6 */
-    "node/cache/cache.sql",               /* 7 */
-    "node/files/files.sql",               /* 8 */
-    "node/journal/homework_files.sql",    /* 9 */
-    "node/journal/medical_notes.sql",     /* 10 */
-    "node/library/library.sql",           /* 11 */
-    "node/library/revisions.sql",         /* 12 */
-    "node/library/rank.sql",              /* 13 */
-    "federation/channel.sql",             /* 14 */
-    "federation/hub.sql",                 /* 15 */
-    "federation/reports.sql",             /* 16 */
-    "federation/contributions.sql",       /* 17 */
-    "federation/rotation.sql",            /* 18 */
-    "node/library/exchange.sql",          /* 19 */
-    "node/accounts/secrets.sql",          /* 20 */
-    "node/cache/cache_watch.sql",         /* 21 */
-};
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#include "subsystem.h"
 
 #define STMT_SLOTS 512 /* power of two; more distinct queries than this is a design smell */
 
@@ -80,7 +53,7 @@ static _Thread_local int thread_failure;
 
 struct db *db_open(const char *path, const struct mes_config *cfg, char *err, size_t errlen)
 {
-    library_tokenizer_init(); /* the library's full-text index needs it on every connection */
+    registry_connection_init(); /* what every connection needs: the library's tokenizer */
     struct db *db = calloc(1, sizeof(*db));
     if (db == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -174,13 +147,17 @@ int db_schema_version(struct db *db)
 
 int db_latest_version(void)
 {
-    return NMIGRATIONS;
+    return registry_latest_version();
 }
 
 int db_migrate(struct db *db, int target, char *err, size_t errlen)
 {
-    if (target <= 0 || target > NMIGRATIONS)
-        target = NMIGRATIONS;
+    /* The list is the subsystems' migrations in version order, checked for gaps first. */
+    if (registry_check(err, errlen) != 0)
+        return -1;
+    int latest = registry_latest_version();
+    if (target <= 0 || target > latest)
+        target = latest;
     int appid = pragma_int(db, "PRAGMA application_id");
     int version = db_schema_version(db);
     if (appid != 0 && appid != DB_APPLICATION_ID) {
@@ -191,15 +168,16 @@ int db_migrate(struct db *db, int target, char *err, size_t errlen)
         snprintf(err, errlen, "database has user_version %d but no application_id", version);
         return -1;
     }
-    if (version > NMIGRATIONS) {
+    if (version > latest) {
         snprintf(err, errlen, "database schema %d is newer than this mesnode (%d): upgrade it",
-                 version, NMIGRATIONS);
+                 version, latest);
         return -1;
     }
     for (int v = version + 1; v <= target; v++) {
-        const struct asset *a = asset_find(migrations[v - 1]);
+        const char *file = registry_migration(v);
+        const struct asset *a = asset_find(file);
         if (a == NULL) {
-            snprintf(err, errlen, "migration %d: %s not compiled in", v, migrations[v - 1]);
+            snprintf(err, errlen, "migration %d: %s not compiled in", v, file);
             return -1;
         }
         char tail[96];
@@ -210,13 +188,13 @@ int db_migrate(struct db *db, int target, char *err, size_t errlen)
             sqlite3_exec(db->h, (const char *)a->data, NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(db->h, tail, NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(db->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-            snprintf(err, errlen, "migration %d (%s): %s", v, migrations[v - 1],
+            snprintf(err, errlen, "migration %d (%s): %s", v, file,
                      msg ? msg : sqlite3_errmsg(db->h));
             sqlite3_free(msg);
             sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
-        log_info("database migrated to version %d (%s)", v, migrations[v - 1]);
+        log_info("database migrated to version %d (%s)", v, file);
     }
     return 0;
 }

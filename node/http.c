@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,73 +26,58 @@
 #include <strings.h>
 #include <time.h>
 
-#include "accounts/auth.h"
-#include "files/files.h"
 #include "lib/input.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
+#include "subsystem.h"
 #include "writer.h"
-
-static const char *const role_names[ROLES_COUNT] = {
-    "admin",  "school_admin", "teacher",       "class_teacher", "student",
-    "parent", "medic",        "methodologist", "operator",      "ministry",
-};
-static const char *const scope_names[SCOPES_COUNT] = {"passage", "meals", "health"};
-
-const char *role_name(uint32_t role)
-{
-    for (int i = 0; i < ROLES_COUNT; i++)
-        if (role == 1u << i)
-            return role_names[i];
-    return NULL;
-}
-
-uint32_t role_from_name(const char *name)
-{
-    for (int i = 0; i < ROLES_COUNT; i++)
-        if (strcmp(name, role_names[i]) == 0)
-            return 1u << i;
-    return 0;
-}
-
-const char *scope_name(uint32_t scope)
-{
-    for (int i = 0; i < SCOPES_COUNT; i++)
-        if (scope == 1u << i)
-            return scope_names[i];
-    return NULL;
-}
-
-uint32_t scope_from_name(const char *name)
-{
-    for (int i = 0; i < SCOPES_COUNT; i++)
-        if (strcmp(name, scope_names[i]) == 0)
-            return 1u << i;
-    return 0;
-}
 
 /* ---- route table ---------------------------------------------------------------------- */
 
 #define MAX_ROUTES 512
 static const struct route *routes[MAX_ROUTES];
 static int nroutes;
+/* The subsystems' pages as routes: the web shell's page for each path. */
+static struct route page_routes[MAX_ROUTES];
+static pthread_once_t routes_once = PTHREAD_ONCE_INIT;
+
+static void route_add(const struct route *rt)
+{
+    if (nroutes < MAX_ROUTES)
+        routes[nroutes++] = rt;
+    else
+        log_error("more than %d routes: %s %s is not served", MAX_ROUTES, rt->method, rt->path);
+}
+
+/* The core's own routes, then every subsystem's tables in list order, then their pages. */
+static void routes_build(void)
+{
+    for (const struct route *rt = system_routes; rt->method != NULL; rt++)
+        route_add(rt);
+    for (int s = 0; subsystems[s] != NULL; s++)
+        for (int t = 0; subsystems[s]->routes && subsystems[s]->routes[t]; t++)
+            for (const struct route *rt = subsystems[s]->routes[t]; rt->method != NULL; rt++)
+                route_add(rt);
+    int npages = 0;
+    for (int s = 0; subsystems[s] != NULL; s++)
+        for (const struct page *p = subsystems[s]->pages; p && p->path; p++) {
+            if (npages == MAX_ROUTES)
+                break;
+            struct route *rt = &page_routes[npages++];
+            *rt = (struct route){.method = "GET",
+                                 .path = p->path,
+                                 .handler = registry_hooks()->page_handler,
+                                 .access = ACCESS_PUBLIC,
+                                 .name = p->name,
+                                 .self_tx = true};
+            route_add(rt);
+        }
+}
 
 static void routes_init(void)
 {
-    if (nroutes > 0)
-        return;
-    const struct route *const tables[] = {
-        system_routes,  auth_routes,       institutions_routes, classes_routes,
-        persons_routes, timetable_routes,  marks_routes,        attendance_routes,
-        notices_routes, diary_routes,      grid_routes,         plan_routes,
-        notify_routes,  messages_routes,   certificates_routes, homework_routes,
-        library_routes, federation_routes, report_routes,       ministry_routes,
-        contrib_routes, rotation_routes,   web_routes};
-    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
-        for (const struct route *rt = tables[t]; rt->method != NULL; rt++)
-            if (nroutes < MAX_ROUTES)
-                routes[nroutes++] = rt;
+    pthread_once(&routes_once, routes_build);
 }
 
 int http_route_count(void)
@@ -347,11 +333,14 @@ static void resolve_remote_addr(struct req *r)
  * http.max_json_depth (jansson recurses per level). A refusal before the body's end says
  * "Connection: close": CivetWeb reads what is left of a body that is still coming (so that
  * the client, still sending, gets the answer rather than a reset) and closes after a broken
- * or short one. */
-static int read_body_or_respond(struct req *r, long long max)
+ * or short one. When `hash` is not NULL, the BLAKE2b-256 of the bytes read goes there (of
+ * nothing when there is no body). */
+static int read_body_or_respond(struct req *r, long long max, unsigned char hash[32])
 {
     long long len = r->ri->content_length;
     bool chunked = len < 0;
+    if (hash != NULL)
+        crypto_generichash(hash, 32, (const unsigned char *)"", 0, NULL, 0);
     if (chunked && req_header(r, "Transfer-Encoding") == NULL)
         return 0; /* no body */
     if (len == 0)
@@ -394,6 +383,8 @@ static int read_body_or_respond(struct req *r, long long max)
         return -1;
     }
     buf[got] = '\0';
+    if (hash != NULL)
+        crypto_generichash(hash, 32, (const unsigned char *)buf, got, NULL, 0);
     json_error_t err;
     int depth = r->node->cfg.http.max_json_depth;
     r->body = input_json_loadb(buf, got, JSON_REJECT_DUPLICATES, depth, &err);
@@ -544,51 +535,87 @@ static void access_log_line(struct req *r, size_t bytes, double seconds)
     pthread_mutex_unlock(&n->access_log_lock);
 }
 
-/* Runs the route's policy, body parsing and handler inside one transaction. */
-static void run_route(struct req *r)
+/* The policy of an ACCESS_USER or ACCESS_DEVICE route for the caller auth_resolve found: 0
+ * when it may call the route, or -1 after answering 401 or 403. */
+static int caller_allowed_or_respond(struct req *r)
 {
     const struct route *rt = r->route;
-    if (rt->access != ACCESS_PUBLIC || strncmp(rt->path, "/api/", 5) == 0) {
-        if (auth_resolve(r) != 0)
-            return; /* answered */
-    }
     if (rt->access == ACCESS_USER) {
         if (r->caller.account_id == 0) {
             reply_error(r, r->caller.device_id ? 403 : 401,
                         r->caller.device_id ? "forbidden" : "unauthorized",
                         r->caller.device_id ? "device tokens cannot use this route"
                                             : "log in first");
-            return;
+            return -1;
         }
         if ((r->caller.roles & rt->allow) == 0) {
             reply_error(r, 403, "forbidden", "your roles do not allow this");
-            return;
+            return -1;
         }
-        if (rt->writes && r->caller.via_cookie && !auth_csrf_ok(r)) {
+        bool (*csrf_ok)(struct req *) = registry_hooks()->csrf_ok;
+        if (rt->writes && r->caller.via_cookie && (csrf_ok == NULL || !csrf_ok(r))) {
             reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token header");
-            return;
+            return -1;
         }
     } else if (rt->access == ACCESS_DEVICE) {
         if (r->caller.device_id == 0) {
             reply_error(r, r->caller.account_id ? 403 : 401,
                         r->caller.account_id ? "forbidden" : "unauthorized",
                         "a device token is required");
-            return;
+            return -1;
         }
         if ((r->caller.scopes & rt->allow) == 0) {
             reply_error(r, 403, "forbidden", "the device token lacks the scope for this");
-            return;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* Reads the request's body as the route wants it (a file, JSON, or none) and, on a
+ * node-signed route, checks the signature over it. 0, or -1 after answering. */
+static int body_and_signature_or_respond(struct req *r)
+{
+    const struct route *rt = r->route;
     const char *m = r->ri->request_method;
+    unsigned char hash[32];
+    bool signed_route = rt->access == ACCESS_NODE;
     if (rt->upload) {
-        if (upload_read_or_respond(r) != 0)
-            return;
+        int (*upload_read)(struct req *) = registry_hooks()->upload_read;
+        if (upload_read == NULL)
+            return reply_error(r, 500, "internal", "no subsystem reads uploads"), -1;
+        if (upload_read(r) != 0)
+            return -1;
+        if (signed_route)
+            memcpy(hash, r->upload->hash, sizeof(hash));
     } else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0 ||
                strcmp(m, "DELETE") == 0) {
-        if (read_body_or_respond(r, r->node->cfg.http.max_body_bytes) != 0)
-            return;
+        if (read_body_or_respond(r, r->node->cfg.http.max_body_bytes, signed_route ? hash : NULL) !=
+            0)
+            return -1;
+    } else if (signed_route) {
+        crypto_generichash(hash, sizeof(hash), (const unsigned char *)"", 0, NULL, 0);
     }
+    if (!signed_route)
+        return 0;
+    http_node_check_fn node_check = registry_hooks()->node_check;
+    if (node_check == NULL)
+        return reply_error(r, 404, "not_found", "this node serves no federation routes"), -1;
+    return node_check(r, rt->signer, hash) != 0 ? -1 : 0;
+}
+
+/* Runs the route's policy, body parsing and handler inside one transaction. */
+static void run_route(struct req *r)
+{
+    const struct route *rt = r->route;
+    if (rt->access == ACCESS_USER || rt->access == ACCESS_DEVICE ||
+        strncmp(rt->path, "/api/", 5) == 0) {
+        int (*resolve)(struct req *) = registry_hooks()->resolve_caller;
+        if (resolve != NULL && resolve(r) != 0)
+            return; /* answered */
+    }
+    if (caller_allowed_or_respond(r) != 0 || body_and_signature_or_respond(r) != 0)
+        return;
     if (rt->prepare != NULL) {
         db_failure_clear();
         if (rt->prepare(r) != 0 || db_failure() != 0) {
@@ -692,7 +719,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     access_log_line(&r, bytes, now_seconds() - t0);
     reply_reset(&r);
     json_decref(r.body);
-    upload_free(r.upload);
+    if (r.upload != NULL && registry_hooks()->upload_free != NULL)
+        registry_hooks()->upload_free(r.upload);
     if (r.prep_free != NULL)
         r.prep_free(r.prep);
     if (path != small)
@@ -864,6 +892,8 @@ static int public_url_init(struct node *n, char *err, size_t errlen)
 
 int http_start(struct node *n, char *err, size_t errlen)
 {
+    if (registry_check(err, errlen) != 0)
+        return -1;
     routes_init();
     if (proxies_init(n, err, errlen) != 0)
         return -1;

@@ -19,44 +19,28 @@
 
 #include "db.h"
 #include "lib/proxy.h"
+#include "roles.h"
 
 struct mg_connection;
 struct mg_request_info;
 struct node;
 
-/* Roles of PRODUCT.md section 2; a person may hold several. */
-enum role {
-    ROLE_ADMIN = 1u << 0,
-    ROLE_SCHOOL_ADMIN = 1u << 1,
-    ROLE_TEACHER = 1u << 2,
-    ROLE_CLASS_TEACHER = 1u << 3,
-    ROLE_STUDENT = 1u << 4,
-    ROLE_PARENT = 1u << 5,
-    ROLE_MEDIC = 1u << 6,
-    ROLE_METHODOLOGIST = 1u << 7,
-    ROLE_OPERATOR = 1u << 8,
-    ROLE_MINISTRY = 1u << 9,
-};
-#define ROLES_ANY   0x3ffu
-#define ROLES_COUNT 10
-/* Scopes of device tokens (turnstiles, buffet terminals, clinics). */
-enum scope {
-    SCOPE_PASSAGE = 1u << 0,
-    SCOPE_MEALS = 1u << 1,
-    SCOPE_HEALTH = 1u << 2,
-};
-#define SCOPES_ANY   0x7u
-#define SCOPES_COUNT 3
-
-const char *role_name(uint32_t role);      /* "school_admin"; NULL for a non-role */
-uint32_t role_from_name(const char *name); /* 0 when unknown */
-const char *scope_name(uint32_t scope);
-uint32_t scope_from_name(const char *name);
-
 enum access {
     ACCESS_PUBLIC, /* anyone, logged in or not */
     ACCESS_USER,   /* a logged-in account holding one of `allow` roles */
     ACCESS_DEVICE, /* a device token holding one of `allow` scopes */
+    ACCESS_NODE,   /* a request signed by another node of the federation: see `signer` */
+};
+
+/* Which nodes may sign the requests of an ACCESS_NODE route (docs/federation.md, "Requests
+ * between nodes"). The dispatcher checks the signature before the handler runs, through the
+ * hook the federation registers (struct subsystem's node_check), and puts the signer in r->caller.
+ */
+enum signer {
+    SIGNER_NONE,   /* not a node-signed route */
+    SIGNER_REGION, /* an enrolled region: the route is served at the hub only (404 elsewhere) */
+    SIGNER_HUB,    /* the hub, with the key the region follows: served at a region only */
+    SIGNER_ANY,    /* either, as this node's mode allows */
 };
 
 #define MAX_GRANTS 32
@@ -79,18 +63,28 @@ struct caller {
     int64_t device_id; /* device tokens */
     uint32_t scopes;
     int64_t device_institution_id;
+    /* A node-signed route's caller (ACCESS_NODE): the region's code, or the hub's, and the key
+     * that verified the request (minisign's key id and Ed25519 public key). */
+    char node_code[16];
+    unsigned char node_key_id[8];
+    unsigned char node_key[32];
 };
 
 struct req;
 typedef int (*handler_fn)(struct req *r);
 
+/* One row of a route table: the whole policy of a route. The dispatcher enforces `access`,
+ * `allow` and `signer` before the handler runs, so a handler never checks who may call it
+ * (only whether this caller may touch *this* record). Rows are written with designated
+ * initializers, `{.method = "GET", .path = ..., .handler = ..., .access = ...}`; a table ends
+ * with a zeroed row. */
 struct route {
     const char *method; /* "GET", "POST", "PATCH", "PUT", "DELETE" */
     const char *path;   /* "/api/v1/students/{id}": {name} matches a positive integer;
                            a final star matches any rest, as in "/static/" followed by a star */
     handler_fn handler;
     enum access access;
-    uint32_t allow;     /* roles or scopes, see `access` */
+    uint32_t allow;     /* roles (ACCESS_USER) or scopes (ACCESS_DEVICE), roles.h */
     bool writes;        /* write transaction; CSRF required for cookie callers */
     const char *name;   /* stable label for metrics and docs/openapi.yaml operationId */
     bool self_tx;       /* the handler runs its own transactions (login: argon2 must not hold
@@ -102,6 +96,7 @@ struct route {
                            argon2, hashing. Returns 0 to go on to `handler` (on the writer
                            for a writing route), or the status of the reply it made. What it
                            found goes to the handler in r->prep. */
+    enum signer signer; /* ACCESS_NODE: which nodes may sign (SIGNER_NONE otherwise) */
 };
 
 /* A file body as the dispatcher prepared it for an upload route (files/files.c). */
@@ -142,30 +137,9 @@ struct req {
     void (*prep_free)(void *prep); /* called on prep when the request ends, if set */
 };
 
-/* Route tables of the subsystems, each ending with a zeroed entry. */
-extern const struct route auth_routes[];
-extern const struct route institutions_routes[];
-extern const struct route classes_routes[];
-extern const struct route persons_routes[];
-extern const struct route web_routes[];
+/* The core's own routes (system.c: /healthz, /metrics); the subsystems' are in their
+ * struct subsystem (subsystem.h). Ends with a zeroed entry. */
 extern const struct route system_routes[];
-extern const struct route timetable_routes[];
-extern const struct route marks_routes[];
-extern const struct route attendance_routes[];
-extern const struct route notices_routes[];
-extern const struct route diary_routes[];
-extern const struct route grid_routes[];
-extern const struct route plan_routes[];
-extern const struct route notify_routes[];
-extern const struct route messages_routes[];
-extern const struct route certificates_routes[];
-extern const struct route homework_routes[];
-extern const struct route library_routes[];
-extern const struct route federation_routes[];
-extern const struct route report_routes[];
-extern const struct route ministry_routes[];
-extern const struct route contrib_routes[];
-extern const struct route rotation_routes[];
 
 /* Replies. Each records the reply and returns `status` so handlers can `return reply_...`. */
 int reply_json(struct req *r, int status, json_t *obj); /* steals the reference */
@@ -210,6 +184,15 @@ int http_start(struct node *n, char *err, size_t errlen);
 void http_stop(struct node *n);
 /* Port actually bound (useful with port 0). */
 int http_port(struct node *n);
+
+/* The check of a node-signed request, registered by the federation (the core knows nothing of
+ * signatures or keys): 0 when the request is signed by a node `signer` allows, with
+ * r->caller.node_* filled; otherwise -1 after answering (401 unsigned or a bad signature, 403
+ * an unknown node, 404 a route this node's mode does not serve). `body_hash` is the
+ * BLAKE2b-256 of the request's body (of nothing when it has none). Without one, every
+ * node-signed route answers 404. */
+typedef int (*http_node_check_fn)(struct req *r, enum signer signer,
+                                  const unsigned char body_hash[32]);
 
 /* All routes, flattened at start-up (for metrics and docs checks). */
 int http_route_count(void);

@@ -356,7 +356,7 @@ static int cmd_init(int argc, char **argv)
         sodium_free(password);
         return 1;
     }
-    int rc = accounts_bootstrap(&n, admin, password, err, sizeof(err));
+    int rc = school_bootstrap(&n, admin, password, err, sizeof(err));
     sodium_free(password);
     if (rc != 0) {
         fprintf(stderr, "mesnode init: %s\n", err);
@@ -401,7 +401,8 @@ static int cmd_routes(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    static const char *const access[] = {"public", "user", "device"};
+    static const char *const access[] = {"public", "user", "device", "node-signed"};
+    static const char *const signers[] = {"-", "region", "hub", "any"};
     for (int i = 0; i < http_route_count(); i++) {
         const struct route *rt = http_route_at(i);
         char who[160] = "";
@@ -413,6 +414,8 @@ static int cmd_routes(int argc, char **argv)
                 snprintf(who + strlen(who), sizeof(who) - strlen(who), "%s%s", who[0] ? "," : "",
                          name);
         }
+        if (rt->access == ACCESS_NODE)
+            snprintf(who, sizeof(who), "%s", signers[rt->signer]);
         printf("%-6s %-36s %-6s %-20s %-6s %s\n", rt->method, rt->path, access[rt->access],
                rt->name, rt->writes ? "writes" : "reads", who[0] ? who : "-");
     }

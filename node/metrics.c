@@ -1,6 +1,5 @@
 /* Prometheus metrics (see metrics.h). */
 #include "metrics.h"
-#include "federation/sync.h"
 
 #include <civetweb.h>
 #include <sqlite3.h>
@@ -11,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cache/cache.h"
 #include "http.h"
 #include "node.h"
+#include "subsystem.h"
 #include "writer.h"
 
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -103,6 +102,26 @@ static void put(struct text *t, const char *fmt, ...)
         t->p = p;
         t->cap = cap;
     }
+}
+
+/* What a subsystem's metrics hook appends to (metrics_put). */
+struct metrics_text {
+    struct text *t;
+};
+
+void metrics_put(struct metrics_text *m, const char *fmt, ...)
+{
+    char *line = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        m->t->failed = 1;
+        return;
+    }
+    put(m->t, "%s", line);
+    free(line);
 }
 
 static long long file_size(const char *path, const char *suffix)
@@ -211,45 +230,15 @@ static void render_storage(struct text *t, struct node *n)
         "# HELP mes_writer_requests_total Write requests committed through the writer.\n"
         "# TYPE mes_writer_requests_total counter\nmes_writer_requests_total %lld\n",
         batches, grouped);
-    long long hits, misses;
-    size_t cache_bytes, cache_entries;
-    view_cache_stats(n->cache, &hits, &misses, &cache_bytes, &cache_entries);
-    put(t,
-        "# HELP mes_cache_hits_total Reads answered from the read cache.\n"
-        "# TYPE mes_cache_hits_total counter\nmes_cache_hits_total %lld\n"
-        "# HELP mes_cache_misses_total Cacheable reads built from the database.\n"
-        "# TYPE mes_cache_misses_total counter\nmes_cache_misses_total %lld\n"
-        "# HELP mes_cache_bytes Memory held by cached answers.\n"
-        "# TYPE mes_cache_bytes gauge\nmes_cache_bytes %zu\n"
-        "# HELP mes_cache_entries Answers in the read cache.\n"
-        "# TYPE mes_cache_entries gauge\nmes_cache_entries %zu\n",
-        hits, misses, cache_bytes, cache_entries);
 }
 
-/* The federation's state, when the node takes part. */
-static void render_federation(struct text *t, struct node *n)
+/* Every subsystem's own figures (the read cache, the federation). */
+static void render_subsystems(struct text *t, struct node *n)
 {
-    struct fed_status fs;
-    if (fed_status_get(n, &fs))
-        put(t,
-            "# HELP mes_federation_channel_version Version of the hub's library channel held.\n"
-            "# TYPE mes_federation_channel_version gauge\nmes_federation_channel_version %lld\n"
-            "# HELP mes_federation_last_sync_timestamp_seconds When the last sync ran.\n"
-            "# TYPE mes_federation_last_sync_timestamp_seconds gauge\n"
-            "mes_federation_last_sync_timestamp_seconds %lld\n"
-            "# HELP mes_federation_last_success_timestamp_seconds When a sync last succeeded.\n"
-            "# TYPE mes_federation_last_success_timestamp_seconds gauge\n"
-            "mes_federation_last_success_timestamp_seconds %lld\n"
-            "# HELP mes_federation_outbox_reports Reports waiting to be taken by the hub.\n"
-            "# TYPE mes_federation_outbox_reports gauge\nmes_federation_outbox_reports %ld\n"
-            "# HELP mes_federation_sync_errors_total Syncs that failed.\n"
-            "# TYPE mes_federation_sync_errors_total counter\n"
-            "mes_federation_sync_errors_total %ld\n"
-            "# HELP mes_federation_reports_sent_total Reports the hub took.\n"
-            "# TYPE mes_federation_reports_sent_total counter\n"
-            "mes_federation_reports_sent_total %ld\n",
-            fs.channel_version, fs.last_sync_at, fs.last_ok_at, fs.outbox_depth, fs.errors,
-            fs.reports_sent);
+    struct metrics_text mt = {t};
+    for (int i = 0; subsystems[i] != NULL; i++)
+        if (subsystems[i]->metrics != NULL)
+            subsystems[i]->metrics(n, &mt);
 }
 
 char *metrics_render(struct node *n, size_t *len)
@@ -262,7 +251,7 @@ char *metrics_render(struct node *n, size_t *len)
     render_requests(&t, n->metrics);
     render_durations(&t, n->metrics);
     render_storage(&t, n);
-    render_federation(&t, n);
+    render_subsystems(&t, n);
     if (t.failed) {
         free(t.p);
         return NULL;

@@ -22,4 +22,10 @@ void metrics_observe(struct metrics *m, int route_index, int status, double seco
  * NULL when out of memory. */
 char *metrics_render(struct node *n, size_t *len);
 
+/* A subsystem's metrics hook (struct subsystem) appends its lines with this, printf-style, in
+ * the text exposition format ("# HELP", "# TYPE", then the samples). */
+struct metrics_text;
+void metrics_put(struct metrics_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

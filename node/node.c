@@ -15,17 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "accounts/auth.h"
-#include "accounts/throttle.h"
-#include "cache/cache.h"
-#include "demo/demo.h"
-#include "federation/sync.h"
 #include "http.h"
-#include "journal/journal.h"
 #include "lib/minisign.h"
 #include "log.h"
 #include "metrics.h"
-#include "school/school.h"
+#include "subsystem.h"
 #include "writer.h"
 
 static _Thread_local struct db *thread_db;
@@ -78,6 +72,16 @@ int node_check_owner(const char *dir, const char *what, const char *cmd, char *e
     return -1;
 }
 
+/* Every subsystem's storage_init, in list order: 0, or -1 with err. */
+static int storage_init_all(struct db *db, const struct mes_config *cfg, char *err, size_t errlen)
+{
+    for (int s = 0; subsystems[s] != NULL; s++)
+        if (subsystems[s]->storage_init != NULL &&
+            subsystems[s]->storage_init(db, cfg, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
 int node_open_storage(struct node *n, char *err, size_t errlen)
 {
     const char *dir = n->cfg.storage.data_dir;
@@ -95,14 +99,11 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
     if (db == NULL)
         return -1;
     int rc = db_migrate(db, 0, err, errlen);
-    /* Regional subjects and control forms follow the configuration at every start; file
-     * bodies nothing names any more (db.h) go then too; the read cache's triggers follow its
-     * watch table (cache.h). */
+    /* The subsystems' seeding from the configuration (regional subjects, control forms) runs
+     * at every start; file bodies nothing names any more (db.h) go then too. */
     if (rc == 0 &&
         (db_begin_collected(db, err, errlen) != 0 ||
-         school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
-         journal_seed_forms(db, &n->cfg, err, errlen) != 0 ||
-         cache_watch_install(db, cache_watches, err, errlen) != 0 || db_commit(db) != SQLITE_OK)) {
+         storage_init_all(db, &n->cfg, err, errlen) != 0 || db_commit(db) != SQLITE_OK)) {
         if (err[0] == '\0')
             snprintf(err, errlen, "%s: %s", n->db_path, db_errmsg(db));
         db_rollback(db);
@@ -247,23 +248,13 @@ int node_start(struct node *n, char *err, size_t errlen)
     }
     if (n->key == NULL && node_load_key(n, err, errlen) != 0)
         return -1;
-    /* The key of the login throttle's device cookies, made at the first start. */
-    unsigned char cookie_key[THROTTLE_KEY_BYTES];
-    struct db *db = db_open(n->db_path, &n->cfg, err, errlen);
-    if (db == NULL)
+    if (registry_check(err, errlen) != 0)
         return -1;
-    if (throttle_load_key(db, cookie_key) != 0) {
-        snprintf(err, errlen, "%s: cannot read the device-cookie key: %s", n->db_path,
-                 db_errmsg(db));
-        db_close(db);
-        return -1;
-    }
-    db_close(db);
-    n->throttle = throttle_create(&n->cfg, cookie_key);
-    sodium_memzero(cookie_key, sizeof(cookie_key));
+    for (int s = 0; subsystems[s] != NULL; s++)
+        if (subsystems[s]->start != NULL && subsystems[s]->start(n, err, errlen) != 0)
+            return -1;
     n->metrics = metrics_create(http_route_count());
-    n->cache = view_cache_create((size_t)n->cfg.http.cache_mb << 20);
-    if (n->throttle == NULL || n->metrics == NULL || (n->cfg.http.cache_mb && !n->cache)) {
+    if (n->metrics == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -283,12 +274,14 @@ void node_stop(struct node *n)
     writer_stop(n->writer);
     n->writer = NULL;
     node_thread_db_close(n);
-    throttle_destroy(n->throttle);
-    n->throttle = NULL;
+    int count = 0;
+    while (subsystems[count] != NULL)
+        count++;
+    for (int s = count - 1; s >= 0; s--) /* what a start made, in reverse */
+        if (subsystems[s]->stop != NULL)
+            subsystems[s]->stop(n);
     metrics_destroy(n->metrics);
     n->metrics = NULL;
-    view_cache_destroy(n->cache);
-    n->cache = NULL;
     ms_secret_free(n->key);
     n->key = NULL;
     if (n->access_log != NULL && n->access_log != stderr)
@@ -307,16 +300,15 @@ int node_serve(struct node *n)
         log_error("%s", err);
         return 1;
     }
-    if (fed_start(n) != 0) {
-        log_error("federation: cannot start its schedule");
-        return 1;
-    }
-    if (n->demo)
-        demo_print_banner(n);
+    for (int s = 0; subsystems[s] != NULL; s++)
+        if (subsystems[s]->serve_start != NULL && subsystems[s]->serve_start(n) != 0)
+            return 1;
     while (!stop_requested)
         pause();
     log_info("stopping");
-    fed_stop(n);
+    for (int s = 0; subsystems[s] != NULL; s++)
+        if (subsystems[s]->serve_stop != NULL)
+            subsystems[s]->serve_stop(n);
     node_stop(n);
     return 0;
 }

@@ -32,7 +32,16 @@ static int system_metrics(struct req *r)
 }
 
 const struct route system_routes[] = {
-    {"GET", "/healthz", system_healthz, ACCESS_PUBLIC, 0, false, "healthz"},
-    {"GET", "/metrics", system_metrics, ACCESS_PUBLIC, 0, false, "metrics", true},
+    {.method = "GET",
+     .path = "/healthz",
+     .handler = system_healthz,
+     .access = ACCESS_PUBLIC,
+     .name = "healthz"},
+    {.method = "GET",
+     .path = "/metrics",
+     .handler = system_metrics,
+     .access = ACCESS_PUBLIC,
+     .name = "metrics",
+     .self_tx = true},
     {0},
 };

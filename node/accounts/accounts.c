@@ -13,7 +13,7 @@
 #include "accounts/authz.h"
 #include "accounts/throttle.h"
 #include "node.h"
-#include "school/school.h"
+#include "refs.h"
 
 /* The caller's login and name: {"id", "person_id", "login", "name"}. NULL on a database error
  * or when the account is gone. */
@@ -30,7 +30,7 @@ static json_t *me_base(struct req *r)
         if (me == NULL)
             me = json_pack("{s:I,s:I,s:s,s:o}", "id", (json_int_t)r->caller.account_id, "person_id",
                            (json_int_t)r->caller.person_id, "login", db_col_text(st, 0), "name",
-                           school_person_name(st, 1));
+                           ref_person_name(st, 1));
     if (rc != SQLITE_DONE) {
         json_decref(me);
         return NULL;
@@ -77,10 +77,10 @@ static int me_children(struct req *r, json_t *me)
     int rc;
     while (db_next(st, &rc)) {
         json_t *child = json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                  "name", school_person_name(st, 1));
+                                  "name", ref_person_name(st, 1));
         if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-            json_object_set_new(child, "class", school_class_ref(st, 4));
-            json_object_set_new(child, "institution", school_ref(st, 7));
+            json_object_set_new(child, "class", ref_class(st, 4));
+            json_object_set_new(child, "institution", ref_named(st, 7));
         }
         json_array_append_new(children, child);
     }
@@ -104,8 +104,8 @@ static int me_student(struct req *r, json_t *me)
         if (found)
             continue;
         found = true;
-        json_object_set_new(student, "class", school_class_ref(st, 0));
-        json_object_set_new(student, "institution", school_ref(st, 3));
+        json_object_set_new(student, "class", ref_class(st, 0));
+        json_object_set_new(student, "institution", ref_named(st, 3));
     }
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -124,9 +124,8 @@ static int me_assignments(struct req *r, json_t *me)
                                 DB_ARGS(DB_INT(":t", r->caller.person_id)));
     int rc;
     while (db_next(st, &rc)) {
-        json_t *a =
-            json_pack("{s:o,s:{s:I,s:s}}", "class", school_class_ref(st, 0), "subject", "id",
-                      (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
+        json_t *a = json_pack("{s:o,s:{s:I,s:s}}", "class", ref_class(st, 0), "subject", "id",
+                              (json_int_t)sqlite3_column_int64(st, 3), "name", db_col_text(st, 4));
         if (sqlite3_column_type(st, 5) != SQLITE_NULL)
             json_object_set_new(a, "group",
                                 json_pack("{s:I,s:s}", "id",
@@ -148,7 +147,7 @@ static int me_classes(struct req *r, json_t *me)
                                 DB_ARGS(DB_INT(":t", r->caller.person_id)));
     int rc;
     while (db_next(st, &rc))
-        json_array_append_new(list, school_class_ref(st, 0));
+        json_array_append_new(list, ref_class(st, 0));
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -164,7 +163,7 @@ static int me_institutions(struct req *r, json_t *me)
                                 DB_ARGS(DB_INT(":a", r->caller.account_id)));
     int rc;
     while (db_next(st, &rc))
-        json_array_append_new(insts, school_ref(st, 0));
+        json_array_append_new(insts, ref_named(st, 0));
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -521,14 +520,51 @@ static int accounts_audit(struct req *r)
 #define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
 
 const struct route auth_routes[] = {
-    {"POST", "/api/v1/auth/login", accounts_login, ACCESS_PUBLIC, 0, true, "auth_login", false,
-     false, accounts_login_check},
-    {"POST", "/api/v1/auth/logout", accounts_logout, ACCESS_USER, ROLES_ANY, true, "auth_logout"},
-    {"GET", "/api/v1/me", accounts_me, ACCESS_USER, ROLES_ANY, false, "me"},
-    {"POST", "/api/v1/devices", accounts_device_create, ACCESS_USER, ADMINS, true, "device_create"},
-    {"DELETE", "/api/v1/devices/{id}", accounts_device_revoke, ACCESS_USER, ADMINS, true,
-     "device_revoke"},
-    {"GET", "/api/v1/device/me", accounts_device_me, ACCESS_DEVICE, SCOPES_ANY, false, "device_me"},
-    {"GET", "/api/v1/audit", accounts_audit, ACCESS_USER, ADMINS, false, "audit"},
+    {.method = "POST",
+     .path = "/api/v1/auth/login",
+     .handler = accounts_login,
+     .access = ACCESS_PUBLIC,
+     .writes = true,
+     .name = "auth_login",
+     .prepare = accounts_login_check},
+    {.method = "POST",
+     .path = "/api/v1/auth/logout",
+     .handler = accounts_logout,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .writes = true,
+     .name = "auth_logout"},
+    {.method = "GET",
+     .path = "/api/v1/me",
+     .handler = accounts_me,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "me"},
+    {.method = "POST",
+     .path = "/api/v1/devices",
+     .handler = accounts_device_create,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "device_create"},
+    {.method = "DELETE",
+     .path = "/api/v1/devices/{id}",
+     .handler = accounts_device_revoke,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "device_revoke"},
+    {.method = "GET",
+     .path = "/api/v1/device/me",
+     .handler = accounts_device_me,
+     .access = ACCESS_DEVICE,
+     .allow = SCOPES_ANY,
+     .name = "device_me"},
+    {.method = "GET",
+     .path = "/api/v1/audit",
+     .handler = accounts_audit,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .name = "audit"},
     {0},
 };

@@ -53,10 +53,4 @@ int64_t accounts_add(struct db *db, int64_t person_id, const char *login,
                      const char *password_hash);
 int accounts_grant(struct db *db, int64_t account_id, uint32_t role, int64_t institution_id);
 
-struct node;
-/* `mesnode init`: the region's subjects, the current academic year and the first region
- * administrator. Refuses when an administrator exists. 0 or -1 with err. */
-int accounts_bootstrap(struct node *n, const char *login, const char *password, char *err,
-                       size_t errlen);
-
 #endif

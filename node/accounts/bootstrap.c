@@ -1,14 +1,12 @@
 /*
- * Creating accounts outside a request: `mesnode init` (the first administrator) and the
- * shared insert helpers used by the demo and the admin API.
+ * Creating accounts outside a request: the shared insert helpers used by `mesnode init`
+ * (school/bootstrap.c), the demo and the admin API.
  */
 #include <sqlite3.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "accounts/auth.h"
 #include "node.h"
-#include "school/school.h"
 
 int64_t accounts_add(struct db *db, int64_t person_id, const char *login, const char *password_hash)
 {
@@ -28,52 +26,4 @@ int accounts_grant(struct db *db, int64_t account_id, uint32_t role, int64_t ins
                     DB_ARGS(DB_INT(":a", account_id), DB_TEXT(":r", role_name(role)),
                             DB_INT(":i", institution_id)));
     return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int accounts_bootstrap(struct node *n, const char *login, const char *password, char *err,
-                       size_t errlen)
-{
-    char hash[crypto_pwhash_STRBYTES];
-    if (auth_hash_password(&n->cfg, password, hash) != 0) {
-        snprintf(err, errlen, "hashing the password failed (out of memory?)");
-        return -1;
-    }
-    struct db *db = db_open(n->db_path, &n->cfg, err, errlen);
-    if (db == NULL)
-        return -1;
-    int rc = -1;
-    if (db_begin_write(db) != SQLITE_OK)
-        goto dberr;
-    int64_t admins = 0;
-    if (db_int(db, &admins, "SELECT count(*) FROM role_grants WHERE role = 'admin'", NULL) !=
-        SQLITE_ROW)
-        goto dberr;
-    if (admins > 0) {
-        snprintf(err, errlen, "%s already has an administrator", n->db_path);
-        goto out;
-    }
-    if (school_seed_subjects(db, &n->cfg, err, errlen) != 0 ||
-        school_ensure_year(db, &n->cfg, time(NULL), err, errlen) < 0)
-        goto out;
-    int64_t person = school_add_person(db, "Администратор", n->cfg.region.name, "", NULL);
-    int64_t account = person > 0 ? accounts_add(db, person, login, hash) : -1;
-    if (account < 0 || accounts_grant(db, account, ROLE_ADMIN, 0) != 0)
-        goto dberr;
-    char object[48];
-    snprintf(object, sizeof(object), "account/%lld", (long long)account);
-    if (db_run(db,
-               "INSERT INTO audit_log (account_id, action, object) "
-               "VALUES (NULL, 'admin.bootstrap', :o)",
-               DB_ARGS(DB_TEXT(":o", object))) != SQLITE_DONE ||
-        db_commit(db) != SQLITE_OK)
-        goto dberr;
-    rc = 0;
-    goto out;
-dberr:
-    snprintf(err, errlen, "%s", db_errmsg(db));
-out:
-    db_rollback(db);
-    db_close(db);
-    sodium_memzero(hash, sizeof(hash));
-    return rc;
 }

@@ -5,11 +5,11 @@
  *
  * Freshness comes from the database, not from timers: triggers bump a change counter per class,
  * and one shared counter, in the same transaction as every write to what those views read. The
- * triggers are made from one table, cache_watches (watch.c, below), at every start. A view reads
- * the counters of its scopes in its own read transaction, before its data, and the key it stores
- * under carries them; a later write changes a counter and so the key. Authorization is checked on
- * every request before the cache is consulted, and the cached views answer the same bytes to every
- * caller allowed to see them.
+ * triggers are made from the watch tables the subsystems register (struct cache_watch, below), at
+ * every start. A view reads the counters of its scopes in its own read transaction, before its
+ * data, and the key it stores under carries them; a later write changes a counter and so the key.
+ * Authorization is checked on every request before the cache is consulted, and the cached views
+ * answer the same bytes to every caller allowed to see them.
  *
  * Entries live in a fixed table of slots chosen by a hash of the route and URL, so a newer
  * version of an answer replaces the older one in place; a byte budget (http.cache_mb) bounds
@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 struct db;
+struct mes_config;
 struct req;
 struct view_cache;
 
@@ -78,9 +79,10 @@ struct cache_watch {
 
 enum cache_event { CACHE_INSERT, CACHE_UPDATE, CACHE_DELETE };
 
-/* The tables the journal's views read (the library's searches have their triggers in
- * library.sql). Ends with a zeroed entry. */
-extern const struct cache_watch cache_watches[];
+/* What selects the class of a row that names a lesson, or a homework, for the `from` of a watch. */
+#define CACHE_BY_LESSON "FROM lessons WHERE id = ROW.lesson_id"
+#define CACHE_BY_HOMEWORK                                                                          \
+    "FROM homework h JOIN lessons l ON l.id = h.lesson_id WHERE h.id = ROW.homework_id"
 
 /* Writes the name of w's trigger for event `e` into name and its CREATE TRIGGER statement into
  * out. 0, or -1 when either does not fit. */
@@ -91,5 +93,9 @@ int cache_watch_trigger(const struct cache_watch *w, enum cache_event e, char *n
  * cache_watch_trigger writes them, replacing any of the same name that reads otherwise. Runs
  * inside the caller's write transaction. 0, or -1 with a message in err. */
 int cache_watch_install(struct db *db, const struct cache_watch *list, char *err, size_t errlen);
+
+/* cache_watch_install for the watches of every subsystem (subsystem.h): the cache subsystem's
+ * storage_init, at every start. */
+int cache_watch_install_all(struct db *db, const struct mes_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * What the read cache watches (see cache.h, "The watch table"): the tables the cached views
- * read, each with the change counters a change of one of its rows bumps, and the triggers made
- * from them. The triggers are SQL built here from this table's constant strings (a trigger
- * cannot take bound parameters); nothing of a request ever reaches them.
+ * The triggers of what the read cache watches (see cache.h, "The watch table"): each subsystem
+ * registers the tables of its own that cached views read (struct subsystem's cache_watches),
+ * each with the change counters a change of one of its rows bumps. The triggers are SQL built
+ * here from those tables' constant strings (a trigger cannot take bound parameters); nothing of
+ * a request ever reaches them.
  *
  * Load: cache_watch_install runs once per start, inside the start's write transaction; it reads
  * each trigger's stored text and rewrites only those that differ, so a start that changes
@@ -16,44 +17,7 @@
 #include <string.h>
 
 #include "db.h"
-
-/* Scopes: a class id, 0 for what every view shares (names, classes, bells, subjects, periods,
- * control forms), -1 for the library's searches (those triggers live in library.sql). */
-#define BY_LESSON "FROM lessons WHERE id = ROW.lesson_id"
-#define BY_HOMEWORK                                                                                \
-    "FROM homework h JOIN lessons l ON l.id = h.lesson_id WHERE h.id = ROW.homework_id"
-
-const struct cache_watch cache_watches[] = {
-    /* The journal: a row's class, or its lesson's. */
-    {"lessons", "ROW.class_id", NULL},
-    {"enrollments", "ROW.class_id", NULL},
-    {"groups", "ROW.class_id", NULL},
-    {"marks", "class_id", BY_LESSON},
-    {"attendance", "class_id", BY_LESSON},
-    {"homework", "class_id", BY_LESSON},
-    {"homework_submissions", "l.class_id", BY_HOMEWORK},
-    {"group_members", "class_id", "FROM groups WHERE id = ROW.group_id"},
-    {"period_marks", "class_id", "FROM enrollments WHERE student_id = ROW.student_id"},
-    /* The library's items given with a lesson or its homework (library.sql made the insert
-     * and delete triggers of these two by hand, with the same names and effect). */
-    {"lesson_items", "class_id", BY_LESSON},
-    {"homework_items", "l.class_id", BY_HOMEWORK},
-    /* A file's size and name beside homework (files.sql): bodies are written once and deleted
-     * when nothing names them, so only a change while a homework file names it bumps. */
-    {"blobs", "l.class_id",
-     "FROM homework_files f JOIN homework h ON h.id = f.homework_id "
-     "JOIN lessons l ON l.id = h.lesson_id WHERE f.blob_id = ROW.id"},
-    /* The tables every view shares. */
-    {"institutions", "0", NULL},
-    {"academic_years", "0", NULL},
-    {"periods", "0", NULL},
-    {"subjects", "0", NULL},
-    {"persons", "0", NULL},
-    {"classes", "0", NULL},
-    {"bells", "0", NULL},
-    {"control_forms", "0", NULL},
-    {0},
-};
+#include "subsystem.h"
 
 /* Appends to out (of `size`, holding *len bytes) what fmt makes; false when it does not fit. */
 __attribute__((format(printf, 4, 5))) static bool put(char *out, size_t size, size_t *len,
@@ -151,5 +115,15 @@ int cache_watch_install(struct db *db, const struct cache_watch *list, char *err
                 return -1;
         }
     }
+    return 0;
+}
+
+int cache_watch_install_all(struct db *db, const struct mes_config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    for (int i = 0; subsystems[i] != NULL; i++)
+        if (subsystems[i]->cache_watches != NULL &&
+            cache_watch_install(db, subsystems[i]->cache_watches, err, errlen) != 0)
+            return -1;
     return 0;
 }

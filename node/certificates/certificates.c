@@ -37,7 +37,7 @@ static json_t *facts(struct req *r, int64_t student)
     int rc;
     while (db_next(st, &rc))
         if (o == NULL) /* the first current enrollment */
-            o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", school_person_name(st, 0),
+            o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", ref_person_name(st, 0),
                           "birth_date", db_col_text(st, 3), "class",
                           json_sprintf("%d%s", sqlite3_column_int(st, 4), db_col_text(st, 5)),
                           "institution", db_col_text(st, 6), "year", db_col_text(st, 7), "region",
@@ -226,13 +226,28 @@ static int certificates_key(struct req *r)
 }
 
 const struct route certificates_routes[] = {
-    {"POST", "/api/v1/students/{id}/certificates", certificates_issue, ACCESS_USER, ROLE_PARENT,
-     true, "certificate_issue"},
-    {"GET", "/api/v1/certificates/key", certificates_key, ACCESS_PUBLIC, 0, false,
-     "certificate_key", true},
-    {"GET", "/api/v1/certificates/{id}", certificates_verify, ACCESS_PUBLIC, 0, false,
-     "certificate_verify"},
-    {"GET", "/api/v1/certificates/{id}/qr", certificates_qr, ACCESS_PUBLIC, 0, false,
-     "certificate_qr"},
+    {.method = "POST",
+     .path = "/api/v1/students/{id}/certificates",
+     .handler = certificates_issue,
+     .access = ACCESS_USER,
+     .allow = ROLE_PARENT,
+     .writes = true,
+     .name = "certificate_issue"},
+    {.method = "GET",
+     .path = "/api/v1/certificates/key",
+     .handler = certificates_key,
+     .access = ACCESS_PUBLIC,
+     .name = "certificate_key",
+     .self_tx = true},
+    {.method = "GET",
+     .path = "/api/v1/certificates/{id}",
+     .handler = certificates_verify,
+     .access = ACCESS_PUBLIC,
+     .name = "certificate_verify"},
+    {.method = "GET",
+     .path = "/api/v1/certificates/{id}/qr",
+     .handler = certificates_qr,
+     .access = ACCESS_PUBLIC,
+     .name = "certificate_qr"},
     {0},
 };

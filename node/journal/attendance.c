@@ -66,7 +66,12 @@ static int attendance_set(struct req *r)
 }
 
 const struct route attendance_routes[] = {
-    {"PUT", "/api/v1/lessons/{id}/attendance", attendance_set, ACCESS_USER, ROLE_TEACHER, true,
-     "attendance_set"},
+    {.method = "PUT",
+     .path = "/api/v1/lessons/{id}/attendance",
+     .handler = attendance_set,
+     .access = ACCESS_USER,
+     .allow = ROLE_TEACHER,
+     .writes = true,
+     .name = "attendance_set"},
     {0},
 };

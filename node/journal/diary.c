@@ -109,13 +109,13 @@ static int diary_range_or_respond(struct req *r, struct diary *d)
 /* One lesson of the diary as JSON (homework and marks empty, filled by the later steps). */
 static json_t *diary_lesson(sqlite3_stmt *st)
 {
-    json_t *l = json_pack(
-        "{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:[],s:[]}", "id",
-        (json_int_t)sqlite3_column_int64(st, 0), "number", sqlite3_column_int(st, 2), "starts_at",
-        db_col_text(st, 3), "ends_at", db_col_text(st, 4), "subject", school_ref(st, 5), "teacher",
-        "id", (json_int_t)sqlite3_column_int64(st, 7), "name", school_person_name(st, 8), "room",
-        db_col_text(st, 11), "topic", db_col_text(st, 12), "cancelled", sqlite3_column_int(st, 13),
-        "homework", "marks");
+    json_t *l = json_pack("{s:I,s:i,s:s,s:s,s:o,s:{s:I,s:o},s:s,s:s,s:b,s:[],s:[]}", "id",
+                          (json_int_t)sqlite3_column_int64(st, 0), "number",
+                          sqlite3_column_int(st, 2), "starts_at", db_col_text(st, 3), "ends_at",
+                          db_col_text(st, 4), "subject", ref_named(st, 5), "teacher", "id",
+                          (json_int_t)sqlite3_column_int64(st, 7), "name", ref_person_name(st, 8),
+                          "room", db_col_text(st, 11), "topic", db_col_text(st, 12), "cancelled",
+                          sqlite3_column_int(st, 13), "homework", "marks");
     if (l == NULL)
         return NULL;
     json_t *items = json_loads(db_col_text(st, 16), 0, NULL);
@@ -288,6 +288,11 @@ static int diary_get(struct req *r)
 }
 
 const struct route diary_routes[] = {
-    {"GET", "/api/v1/students/{id}/diary", diary_get, ACCESS_USER, ROLES_ANY, false, "diary"},
+    {.method = "GET",
+     .path = "/api/v1/students/{id}/diary",
+     .handler = diary_get,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "diary"},
     {0},
 };

@@ -76,10 +76,10 @@ static int grid_head_or_respond(struct req *r, struct grid *g)
         return -1;
     }
     g->out =
-        json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s},s:[],s:[]}", "class", school_class_ref(st, 0),
-                  "subject", school_ref(st, 3), "period", "id",
-                  (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6), "starts_on",
-                  db_col_text(st, 7), "ends_on", db_col_text(st, 8), "lessons", "students");
+        json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s},s:[],s:[]}", "class", ref_class(st, 0), "subject",
+                  ref_named(st, 3), "period", "id", (json_int_t)sqlite3_column_int64(st, 5), "name",
+                  db_col_text(st, 6), "starts_on", db_col_text(st, 7), "ends_on",
+                  db_col_text(st, 8), "lessons", "students");
     sqlite3_reset(st);
     if (g->out == NULL)
         return reply_error(r, 500, "internal", "out of memory"), -1;
@@ -138,9 +138,8 @@ static int grid_add_student(struct grid *g, sqlite3_stmt *st)
     *s = (struct grid_student){.id = sqlite3_column_int64(st, 0)};
     s->marks = json_array();
     s->attendance = json_array();
-    json_t *o =
-        json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)s->id, "name", school_person_name(st, 1),
-                  "marks", s->marks, "attendance", s->attendance);
+    json_t *o = json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)s->id, "name",
+                          ref_person_name(st, 1), "marks", s->marks, "attendance", s->attendance);
     if (o == NULL || json_array_append_new(g->students, o) != 0)
         return -1;
     g->n++;
@@ -281,7 +280,7 @@ static int student_marks_subjects(struct req *r, int64_t student, int64_t period
                 json_object_set_new(cur, "average", average_json(&avg));
             avg = (struct average){0};
             cur_id = sqlite3_column_int64(st, 0);
-            cur = json_pack("{s:o,s:[]}", "subject", school_ref(st, 0), "marks");
+            cur = json_pack("{s:o,s:[]}", "subject", ref_named(st, 0), "marks");
             json_array_append_new(subjects, cur);
         }
         if (sqlite3_column_type(st, 2) == SQLITE_NULL)
@@ -433,10 +432,23 @@ static int grid_plan(struct req *r)
 }
 
 const struct route grid_routes[] = {
-    {"GET", "/api/v1/students/{id}/plan", grid_plan, ACCESS_USER, ROLES_ANY, false, "marks_plan"},
-    {"GET", "/api/v1/journal", grid_journal, ACCESS_USER,
-     ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER, false, "journal"},
-    {"GET", "/api/v1/students/{id}/marks", grid_student_marks, ACCESS_USER, ROLES_ANY, false,
-     "student_marks"},
+    {.method = "GET",
+     .path = "/api/v1/students/{id}/plan",
+     .handler = grid_plan,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "marks_plan"},
+    {.method = "GET",
+     .path = "/api/v1/journal",
+     .handler = grid_journal,
+     .access = ACCESS_USER,
+     .allow = ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER,
+     .name = "journal"},
+    {.method = "GET",
+     .path = "/api/v1/students/{id}/marks",
+     .handler = grid_student_marks,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "student_marks"},
     {0},
 };

@@ -115,11 +115,11 @@ static json_t *notice_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:{s:I,s:o},s:s,s:s,s:s,s:I,s:{s:I,s:o},s:s}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "student", "id",
-                     (json_int_t)sqlite3_column_int64(st, 1), "name", school_person_name(st, 2),
+                     (json_int_t)sqlite3_column_int64(st, 1), "name", ref_person_name(st, 2),
                      "from", db_col_text(st, 5), "to", db_col_text(st, 6), "reason",
                      db_col_text(st, 7), "created_at", (json_int_t)sqlite3_column_int64(st, 8),
                      "by", "id", (json_int_t)sqlite3_column_int64(st, 9), "name",
-                     school_person_name(st, 10), "kind", db_col_text(st, 13));
+                     ref_person_name(st, 10), "kind", db_col_text(st, 13));
 }
 
 #define NOTICE_COLUMNS                                                                             \
@@ -161,13 +161,31 @@ static int notices_of_class(struct req *r)
 }
 
 const struct route notices_routes[] = {
-    {"POST", "/api/v1/students/{id}/absence-notices", notices_create, ACCESS_USER, ROLE_PARENT,
-     true, "absence_notice_create"},
-    {"POST", "/api/v1/students/{id}/medical-notes", notices_medical_create, ACCESS_USER, ROLE_MEDIC,
-     true, "medical_note_create"},
-    {"GET", "/api/v1/students/{id}/absence-notices", notices_of_student, ACCESS_USER, ROLES_ANY,
-     false, "absence_notices_student"},
-    {"GET", "/api/v1/classes/{id}/absence-notices", notices_of_class, ACCESS_USER, ROLES_ANY, false,
-     "absence_notices_class"},
+    {.method = "POST",
+     .path = "/api/v1/students/{id}/absence-notices",
+     .handler = notices_create,
+     .access = ACCESS_USER,
+     .allow = ROLE_PARENT,
+     .writes = true,
+     .name = "absence_notice_create"},
+    {.method = "POST",
+     .path = "/api/v1/students/{id}/medical-notes",
+     .handler = notices_medical_create,
+     .access = ACCESS_USER,
+     .allow = ROLE_MEDIC,
+     .writes = true,
+     .name = "medical_note_create"},
+    {.method = "GET",
+     .path = "/api/v1/students/{id}/absence-notices",
+     .handler = notices_of_student,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "absence_notices_student"},
+    {.method = "GET",
+     .path = "/api/v1/classes/{id}/absence-notices",
+     .handler = notices_of_class,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "absence_notices_class"},
     {0},
 };

@@ -352,9 +352,18 @@ dberr:
 }
 
 const struct route plan_routes[] = {
-    {"GET", "/api/v1/plans", plan_get, ACCESS_USER,
-     ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER, false, "plan_get"},
-    {"PUT", "/api/v1/plans", plan_put, ACCESS_USER, ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER,
-     true, "plan_set"},
+    {.method = "GET",
+     .path = "/api/v1/plans",
+     .handler = plan_get,
+     .access = ACCESS_USER,
+     .allow = ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER,
+     .name = "plan_get"},
+    {.method = "PUT",
+     .path = "/api/v1/plans",
+     .handler = plan_put,
+     .access = ACCESS_USER,
+     .allow = ROLE_ADMIN | ROLE_SCHOOL_ADMIN | ROLE_TEACHER,
+     .writes = true,
+     .name = "plan_set"},
     {0},
 };

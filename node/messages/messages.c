@@ -97,9 +97,8 @@ static json_t *thread_json(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 0), "kind", db_col_text(st, 1), "title",
                      db_col_text(st, 2), "last_at", (json_int_t)sqlite3_column_int64(st, 3),
                      "student", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
-                     school_person_name(st, 5), "with", "id",
-                     (json_int_t)sqlite3_column_int64(st, 8), "name", school_person_name(st, 9),
-                     "unread", sqlite3_column_int(st, 12));
+                     ref_person_name(st, 5), "with", "id", (json_int_t)sqlite3_column_int64(st, 8),
+                     "name", ref_person_name(st, 9), "unread", sqlite3_column_int(st, 12));
 }
 
 /* GET /api/v1/threads?limit=N&before=ID: the caller's threads, latest first, with unread
@@ -166,7 +165,7 @@ static int messages_thread_get(struct req *r)
                                               db_col_text(st, 1), "created_at",
                                               (json_int_t)sqlite3_column_int64(st, 2), "author",
                                               "id", (json_int_t)sqlite3_column_int64(st, 3), "name",
-                                              school_person_name(st, 4)));
+                                              ref_person_name(st, 4)));
     if (rc != SQLITE_DONE) {
         json_decref(list);
         return reply_db_error(r);
@@ -213,11 +212,38 @@ static int messages_post(struct req *r)
 #define PEOPLE (ROLE_TEACHER | ROLE_CLASS_TEACHER | ROLE_PARENT | ROLE_STUDENT)
 
 const struct route messages_routes[] = {
-    {"GET", "/api/v1/threads", messages_threads, ACCESS_USER, PEOPLE, false, "thread_list"},
-    {"POST", "/api/v1/threads", messages_thread_create, ACCESS_USER, PEOPLE, true, "thread_create"},
-    {"GET", "/api/v1/threads/{id}", messages_thread_get, ACCESS_USER, PEOPLE, false, "thread_get"},
-    {"POST", "/api/v1/threads/{id}/read", messages_read, ACCESS_USER, PEOPLE, true, "thread_read"},
-    {"POST", "/api/v1/threads/{id}/messages", messages_post, ACCESS_USER, PEOPLE, true,
-     "message_create"},
+    {.method = "GET",
+     .path = "/api/v1/threads",
+     .handler = messages_threads,
+     .access = ACCESS_USER,
+     .allow = PEOPLE,
+     .name = "thread_list"},
+    {.method = "POST",
+     .path = "/api/v1/threads",
+     .handler = messages_thread_create,
+     .access = ACCESS_USER,
+     .allow = PEOPLE,
+     .writes = true,
+     .name = "thread_create"},
+    {.method = "GET",
+     .path = "/api/v1/threads/{id}",
+     .handler = messages_thread_get,
+     .access = ACCESS_USER,
+     .allow = PEOPLE,
+     .name = "thread_get"},
+    {.method = "POST",
+     .path = "/api/v1/threads/{id}/read",
+     .handler = messages_read,
+     .access = ACCESS_USER,
+     .allow = PEOPLE,
+     .writes = true,
+     .name = "thread_read"},
+    {.method = "POST",
+     .path = "/api/v1/threads/{id}/messages",
+     .handler = messages_post,
+     .access = ACCESS_USER,
+     .allow = PEOPLE,
+     .writes = true,
+     .name = "message_create"},
     {0},
 };

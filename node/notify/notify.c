@@ -96,7 +96,7 @@ static int notify_list(struct req *r)
             json_object_set_new(o, "student",
                                 json_pack("{s:I,s:o}", "id",
                                           (json_int_t)sqlite3_column_int64(st, 5), "name",
-                                          school_person_name(st, 6)));
+                                          ref_person_name(st, 6)));
         json_array_append_new(items, o);
     }
     int64_t unread = 0;
@@ -155,9 +155,18 @@ static int notify_read(struct req *r)
 }
 
 const struct route notify_routes[] = {
-    {"GET", "/api/v1/notifications", notify_list, ACCESS_USER, ROLES_ANY, false,
-     "notification_list"},
-    {"POST", "/api/v1/notifications/read", notify_read, ACCESS_USER, ROLES_ANY, true,
-     "notification_read"},
+    {.method = "GET",
+     .path = "/api/v1/notifications",
+     .handler = notify_list,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "notification_list"},
+    {.method = "POST",
+     .path = "/api/v1/notifications/read",
+     .handler = notify_read,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .writes = true,
+     .name = "notification_read"},
     {0},
 };

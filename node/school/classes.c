@@ -25,7 +25,7 @@
 /* A class row of CLASS_COLUMNS (the class teacher's middle name comes last). */
 static json_t *class_row(sqlite3_stmt *st)
 {
-    json_t *o = school_class_ref(st, 0);
+    json_t *o = ref_class(st, 0);
     json_object_set_new(o, "grade", json_integer(sqlite3_column_int(st, 1)));
     json_object_set_new(o, "letter", json_string(db_col_text(st, 2)));
     json_object_set_new(o, "year_id", json_integer(sqlite3_column_int64(st, 3)));
@@ -61,7 +61,7 @@ static int school_classes(struct req *r)
 static json_t *person_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
-                     school_person_name(st, 1));
+                     ref_person_name(st, 1));
 }
 
 static json_t *group_row(sqlite3_stmt *st)
@@ -74,7 +74,7 @@ static json_t *assignment_row(sqlite3_stmt *st)
 {
     json_t *o = json_pack(
         "{s:I,s:{s:I,s:o},s:{s:I,s:s}}", "id", (json_int_t)sqlite3_column_int64(st, 0), "teacher",
-        "id", (json_int_t)sqlite3_column_int64(st, 1), "name", school_person_name(st, 2), "subject",
+        "id", (json_int_t)sqlite3_column_int64(st, 1), "name", ref_person_name(st, 2), "subject",
         "id", (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6));
     if (sqlite3_column_type(st, 7) != SQLITE_NULL)
         json_object_set_new(o, "group_id", json_integer(sqlite3_column_int64(st, 7)));
@@ -423,22 +423,65 @@ static int school_enrollment_create(struct req *r)
  * student. */
 
 const struct route classes_routes[] = {
-    {"GET", "/api/v1/institutions/{id}/classes", school_classes, ACCESS_USER, ROLES_ANY, false,
-     "class_list"},
-    {"POST", "/api/v1/institutions/{id}/classes", school_class_create, ACCESS_USER, ADMINS, true,
-     "class_create"},
-    {"GET", "/api/v1/classes/{id}", school_class_get, ACCESS_USER, ROLES_ANY, false, "class_get"},
-    {"PATCH", "/api/v1/classes/{id}", school_class_patch, ACCESS_USER, ADMINS, true,
-     "class_update"},
-    {"GET", "/api/v1/classes/{id}/students", school_class_students, ACCESS_USER, ROLES_ANY, false,
-     "class_students"},
-    {"POST", "/api/v1/classes/{id}/groups", school_group_create, ACCESS_USER, ADMINS, true,
-     "group_create"},
-    {"POST", "/api/v1/assignments", school_assignment_create, ACCESS_USER, ADMINS, true,
-     "assignment_create"},
-    {"DELETE", "/api/v1/assignments/{id}", school_assignment_delete, ACCESS_USER, ADMINS, true,
-     "assignment_delete"},
-    {"POST", "/api/v1/enrollments", school_enrollment_create, ACCESS_USER, ADMINS, true,
-     "enrollment_create"},
+    {.method = "GET",
+     .path = "/api/v1/institutions/{id}/classes",
+     .handler = school_classes,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "class_list"},
+    {.method = "POST",
+     .path = "/api/v1/institutions/{id}/classes",
+     .handler = school_class_create,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "class_create"},
+    {.method = "GET",
+     .path = "/api/v1/classes/{id}",
+     .handler = school_class_get,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "class_get"},
+    {.method = "PATCH",
+     .path = "/api/v1/classes/{id}",
+     .handler = school_class_patch,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "class_update"},
+    {.method = "GET",
+     .path = "/api/v1/classes/{id}/students",
+     .handler = school_class_students,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "class_students"},
+    {.method = "POST",
+     .path = "/api/v1/classes/{id}/groups",
+     .handler = school_group_create,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "group_create"},
+    {.method = "POST",
+     .path = "/api/v1/assignments",
+     .handler = school_assignment_create,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "assignment_create"},
+    {.method = "DELETE",
+     .path = "/api/v1/assignments/{id}",
+     .handler = school_assignment_delete,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "assignment_delete"},
+    {.method = "POST",
+     .path = "/api/v1/enrollments",
+     .handler = school_enrollment_create,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "enrollment_create"},
     {0},
 };

@@ -134,7 +134,7 @@ static int reply_person(struct req *r, int status, int64_t id)
         return rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such person")
                                  : reply_db_error(r);
     json_t *o = json_pack(
-        "{s:I,s:o,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "name", school_person_name(st, 1),
+        "{s:I,s:o,s:s,s:s,s:s,s:o}", "id", (json_int_t)id, "name", ref_person_name(st, 1),
         "last_name", db_col_text(st, 1), "first_name", db_col_text(st, 2), "middle_name",
         db_col_text(st, 3), "birth_date",
         sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null() : json_string(db_col_text(st, 4)));
@@ -314,7 +314,7 @@ static int school_staff_add(struct req *r)
 static json_t *guardian_row(sqlite3_stmt *st)
 {
     return json_pack("{s:I,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
-                     school_person_name(st, 1), "relation", db_col_text(st, 4));
+                     ref_person_name(st, 1), "relation", db_col_text(st, 4));
 }
 
 static int school_guardian_create(struct req *r)
@@ -376,11 +376,11 @@ static int school_student_get(struct req *r)
         return reply_db_error(r);
     }
     json_t *o = json_pack(
-        "{s:I,s:o,s:s,s:s,s:s,s:o,s:o,s:o}", "id", (json_int_t)id, "name",
-        school_person_name(st, 1), "last_name", db_col_text(st, 1), "first_name",
-        db_col_text(st, 2), "middle_name", db_col_text(st, 3), "birth_date",
+        "{s:I,s:o,s:s,s:s,s:s,s:o,s:o,s:o}", "id", (json_int_t)id, "name", ref_person_name(st, 1),
+        "last_name", db_col_text(st, 1), "first_name", db_col_text(st, 2), "middle_name",
+        db_col_text(st, 3), "birth_date",
         sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null() : json_string(db_col_text(st, 4)),
-        "class", school_class_ref(st, 5), "institution", school_ref(st, 8));
+        "class", ref_class(st, 5), "institution", ref_named(st, 8));
     sqlite3_reset(st);
     if (school_add_list(r, o, "guardians",
                         "SELECT p.id, p.last_name, p.first_name, p.middle_name, g.relation "
@@ -419,7 +419,7 @@ static int school_student_teachers(struct req *r)
     while (db_next(st, &rc))
         json_array_append_new(
             items, json_pack("{s:I,s:o,s:s,s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                             "name", school_person_name(st, 1), "subjects", db_col_text(st, 4),
+                             "name", ref_person_name(st, 1), "subjects", db_col_text(st, 4),
                              "class_teacher", sqlite3_column_int(st, 5)));
     if (rc != SQLITE_DONE) {
         json_decref(items);
@@ -429,17 +429,46 @@ static int school_student_teachers(struct req *r)
 }
 
 const struct route persons_routes[] = {
-    {"GET", "/api/v1/students/{id}/teachers", school_student_teachers, ACCESS_USER, ROLES_ANY,
-     false, "student_teachers"},
-    {"POST", "/api/v1/institutions/{id}/staff", school_staff_add, ACCESS_USER, ADMINS, true,
-     "staff_add"},
-    {"POST", "/api/v1/persons", persons_create, ACCESS_USER, ADMINS, true, "person_create", false,
-     false, persons_create_prepare},
-    {"GET", "/api/v1/persons/{id}", school_person_get, ACCESS_USER, ROLES_ANY, false, "person_get"},
-    {"POST", "/api/v1/guardians", school_guardian_create, ACCESS_USER, ADMINS, true,
-     "guardian_create"},
-    {"GET", "/api/v1/students/{id}", school_student_get, ACCESS_USER, ROLES_ANY, false,
-     "student_get"},
+    {.method = "GET",
+     .path = "/api/v1/students/{id}/teachers",
+     .handler = school_student_teachers,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "student_teachers"},
+    {.method = "POST",
+     .path = "/api/v1/institutions/{id}/staff",
+     .handler = school_staff_add,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "staff_add"},
+    {.method = "POST",
+     .path = "/api/v1/persons",
+     .handler = persons_create,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "person_create",
+     .prepare = persons_create_prepare},
+    {.method = "GET",
+     .path = "/api/v1/persons/{id}",
+     .handler = school_person_get,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "person_get"},
+    {.method = "POST",
+     .path = "/api/v1/guardians",
+     .handler = school_guardian_create,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .writes = true,
+     .name = "guardian_create"},
+    {.method = "GET",
+     .path = "/api/v1/students/{id}",
+     .handler = school_student_get,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "student_get"},
 
     {0},
 };

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "db.h"
+#include "refs.h" /* the JSON fragments of people, classes and schools */
 
 /* Adds the configuration's regional subjects (idempotent). 0 or -1 with err. Runs in the
  * caller's transaction. */
@@ -35,11 +36,11 @@ int64_t school_create_year(struct db *db, const struct mes_config *cfg, int firs
 int64_t school_add_person(struct db *db, const char *last, const char *first, const char *middle,
                           const char *birth_date);
 
-/* JSON fragments shared by every subsystem that shows people, classes and schools. Each reads
- * consecutive columns of a row starting at `i`; returns a new reference. */
-json_t *school_person_name(sqlite3_stmt *st, int i); /* last, first, middle -> "Ф И О" */
-json_t *school_class_ref(sqlite3_stmt *st, int i);   /* id, grade, letter -> {id, name} */
-json_t *school_ref(sqlite3_stmt *st, int i);         /* id, name -> {id, name} */
+struct node;
+/* `mesnode init` (bootstrap.c): the region's subjects, the current academic year and the
+ * first region administrator. Refuses when an administrator exists. 0 or -1 with err. */
+int school_bootstrap(struct node *n, const char *login, const char *password, char *err,
+                     size_t errlen);
 
 /* Input checks: text of min..max characters (UTF-8 aware), and an ISO date YYYY-MM-DD. */
 bool school_text_ok(const char *s, size_t min, size_t max);

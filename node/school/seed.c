@@ -96,25 +96,6 @@ int64_t school_add_person(struct db *db, const char *last, const char *first, co
                : -1;
 }
 
-json_t *school_person_name(sqlite3_stmt *st, int i)
-{
-    const char *middle = db_col_text(st, i + 2);
-    return json_sprintf("%s %s%s%s", db_col_text(st, i), db_col_text(st, i + 1),
-                        middle[0] ? " " : "", middle);
-}
-
-json_t *school_class_ref(sqlite3_stmt *st, int i)
-{
-    return json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, i), "name",
-                     json_sprintf("%d%s", sqlite3_column_int(st, i + 1), db_col_text(st, i + 2)));
-}
-
-json_t *school_ref(sqlite3_stmt *st, int i)
-{
-    return json_pack("{s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, i), "name",
-                     db_col_text(st, i + 1));
-}
-
 bool school_text_ok(const char *s, size_t min, size_t max)
 {
     size_t chars = 0;

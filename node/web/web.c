@@ -15,6 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "node.h"
+#include "subsystem.h"
 
 #define MAX_WEB_ASSETS 256
 
@@ -49,8 +50,62 @@ static const char *content_type(const char *path)
     return "application/octet-stream";
 }
 
+/* /static/main.js, the shell's entry point, made from the list of subsystems: the shell
+ * (app.js), then each subsystem's scripts in list order (each adds its pages and menu entries),
+ * then boot(). A subsystem with pages names its scripts in its struct subsystem. */
+static char main_js[4096];
+static struct asset main_js_asset = {.path = "node/web/static/main.js"};
+
+static void main_js_build(void)
+{
+    size_t used = 0;
+    int n = snprintf(main_js, sizeof(main_js),
+                     "// Entry point, made by the node from its subsystems' scripts (web.c).\n"
+                     "import { boot } from \"./app.js\";\n");
+    used = n > 0 ? (size_t)n : 0;
+    for (int s = 0; subsystems[s] != NULL; s++)
+        for (int i = 0; subsystems[s]->scripts && subsystems[s]->scripts[i]; i++) {
+            n = snprintf(main_js + used, sizeof(main_js) - used, "import \"./%s\";\n",
+                         subsystems[s]->scripts[i]);
+            if (n < 0 || (size_t)n >= sizeof(main_js) - used) {
+                log_error("web: main.js is full, %s is not loaded", subsystems[s]->scripts[i]);
+                main_js[used] = '\0';
+                continue;
+            }
+            used += (size_t)n;
+        }
+    n = snprintf(main_js + used, sizeof(main_js) - used, "\nboot();\n");
+    if (n > 0 && (size_t)n < sizeof(main_js) - used)
+        used += (size_t)n;
+    main_js_asset.data = (const unsigned char *)main_js;
+    main_js_asset.size = (long)used;
+}
+
+/* Adds `a` to the table under `url`; false when the table is full. */
+static bool table_add(const struct asset *a, const char *url)
+{
+    if (ntable == MAX_WEB_ASSETS) {
+        log_error("web: more than %d files, %s is not served", MAX_WEB_ASSETS, a->path);
+        return false;
+    }
+    struct web_asset *w = &table[ntable];
+    w->a = a;
+    w->url = url;
+    w->type = content_type(a->path);
+    unsigned char h[16];
+    crypto_generichash(h, sizeof(h), a->data, (unsigned long long)a->size, NULL, 0);
+    w->etag[0] = '"';
+    sodium_bin2hex(w->etag + 1, 33, h, sizeof(h));
+    w->etag[33] = '"';
+    w->etag[34] = '\0';
+    ntable++;
+    return true;
+}
+
 static void build_table(void)
 {
+    main_js_build();
+    table_add(&main_js_asset, "/static/main.js");
     static const struct {
         const char *dir, *url;
     } roots[] = {{"node/web/static/", "/static/"}, {"node/web/i18n/", "/i18n/"}};
@@ -64,18 +119,8 @@ static void build_table(void)
                 log_error("web: more than %d files, %s is not served", MAX_WEB_ASSETS, a->path);
                 continue;
             }
-            struct web_asset *w = &table[ntable];
             snprintf(urls[ntable], sizeof(urls[ntable]), "%s%s", roots[i].url, a->path + n);
-            w->a = a;
-            w->url = urls[ntable];
-            w->type = content_type(a->path);
-            unsigned char h[16];
-            crypto_generichash(h, sizeof(h), a->data, (unsigned long long)a->size, NULL, 0);
-            w->etag[0] = '"';
-            sodium_bin2hex(w->etag + 1, 33, h, sizeof(h));
-            w->etag[33] = '"';
-            w->etag[34] = '\0';
-            ntable++;
+            table_add(a, urls[ntable]);
         }
     }
 }
@@ -169,37 +214,41 @@ static int web_ui(struct req *r)
                                 cfg->region.languages[0], "version", MES_VERSION));
 }
 
-const struct route web_routes[] = {
+static const struct route web_routes[] = {
     /* None of these reads the database: no transaction (self_tx). */
-    {"GET", "/", web_index, ACCESS_PUBLIC, 0, false, "web_index", true},
-    {"GET", "/login", web_index, ACCESS_PUBLIC, 0, false, "web_page_login", true},
-    {"GET", "/home", web_index, ACCESS_PUBLIC, 0, false, "web_page_home", true},
-    {"GET", "/students/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_student", true},
-    {"GET", "/journal", web_index, ACCESS_PUBLIC, 0, false, "web_page_journal", true},
-    {"GET", "/diary/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_diary", true},
-    {"GET", "/marks/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_marks", true},
-    {"GET", "/messages", web_index, ACCESS_PUBLIC, 0, false, "web_page_messages", true},
-    {"GET", "/messages/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_thread", true},
-    {"GET", "/certificates/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_certificate", true},
-    {"GET", "/notifications", web_index, ACCESS_PUBLIC, 0, false, "web_page_notifications", true},
-    {"GET", "/notices", web_index, ACCESS_PUBLIC, 0, false, "web_page_notices", true},
-    {"GET", "/students/{id}/notices", web_index, ACCESS_PUBLIC, 0, false,
-     "web_page_student_notices", true},
-    {"GET", "/medic", web_index, ACCESS_PUBLIC, 0, false, "web_page_medic", true},
-    {"GET", "/medic/classes/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_medic_class",
-     true},
-    {"GET", "/homework/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_homework", true},
-    {"GET", "/library", web_index, ACCESS_PUBLIC, 0, false, "web_page_library", true},
-    {"GET", "/library/items/{id}", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_item",
-     true},
-    {"GET", "/library/mine", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_mine", true},
-    {"GET", "/ministry", web_index, ACCESS_PUBLIC, 0, false, "web_page_ministry", true},
-    {"GET", "/federation", web_index, ACCESS_PUBLIC, 0, false, "web_page_federation", true},
-    {"GET", "/library/favourites", web_index, ACCESS_PUBLIC, 0, false,
-     "web_page_library_favourites", true},
-    {"GET", "/library/review", web_index, ACCESS_PUBLIC, 0, false, "web_page_library_review", true},
-    {"GET", "/static/*", web_static, ACCESS_PUBLIC, 0, false, "web_static", true},
-    {"GET", "/i18n/*", web_static, ACCESS_PUBLIC, 0, false, "web_i18n", true},
-    {"GET", "/api/v1/ui", web_ui, ACCESS_PUBLIC, 0, false, "ui", true},
+    {.method = "GET",
+     .path = "/static/*",
+     .handler = web_static,
+     .access = ACCESS_PUBLIC,
+     .name = "web_static",
+     .self_tx = true},
+    {.method = "GET",
+     .path = "/i18n/*",
+     .handler = web_static,
+     .access = ACCESS_PUBLIC,
+     .name = "web_i18n",
+     .self_tx = true},
+    {.method = "GET",
+     .path = "/api/v1/ui",
+     .handler = web_ui,
+     .access = ACCESS_PUBLIC,
+     .name = "ui",
+     .self_tx = true},
     {0},
+};
+
+/* The shell's own pages (app.js); every subsystem's pages answer index.html too, as routes
+ * the dispatcher makes from their struct subsystem (page_handler). */
+const struct subsystem web_subsystem = {
+    .name = "web",
+    .routes = (const struct route *const[]){web_routes, NULL},
+    .pages =
+        (const struct page[]){
+            {"/", "web_index"},
+            {"/login", "web_page_login"},
+            {"/home", "web_page_home"},
+            {"/students/{id}", "web_page_student"},
+            {0},
+        },
+    .page_handler = web_index,
 };

@@ -5,6 +5,7 @@ keys arrive so that tests score at the region yet never reach a client. The tamp
 flipped bytes, truncation, a wrong key, a replayed older version, the same version with other
 content, an expired version, an incremental bundle without its base: each refused with the
 region's library unchanged."""
+import base64
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from conftest import Client, Served, login, run
 
@@ -294,6 +296,74 @@ def test_hub_routes_refuse_unsigned_requests_and_regions_serve_none(fed):
     assert r.status == 401 and "clock" in r.json()["error"]["message"]
     region = Client(fed["bases"]["r05"])
     assert region.get("/federation/v1/channel/library/manifest").status == 404
+
+
+def minisign_seed(path):
+    """The Ed25519 seed of an unencrypted minisign secret key file (node.key, `mesnode keygen`)."""
+    raw = base64.b64decode(Path(path).read_text().splitlines()[1])
+    assert raw[2:4] == b"\0\0", "an encrypted key"
+    return raw[54 + 8:54 + 8 + 32]  # after the algorithms, salt and limits: key id, then the seed
+
+
+def signed_headers(seed, code, method, uri, body=b"", when=None):
+    """X-Mes-* headers of a request signed as docs/federation.md says."""
+    when = int(time.time()) if when is None else when
+    digest = hashlib.blake2b(body, digest_size=32).hexdigest()
+    msg = f"mes-fed-1\n{method}\n{uri}\n{when}\n{digest}".encode()
+    sig = Ed25519PrivateKey.from_private_bytes(seed).sign(msg)
+    return {"X-Mes-Region": code, "X-Mes-Time": str(when), "X-Mes-Signature": base64.b64encode(sig).decode()}
+
+
+NODE_SIGNED = {("GET", "/federation/v1/channel/library/manifest"), ("GET", "/federation/v1/channel/library/manifest.minisig"),
+               ("GET", "/federation/v1/blobs/*"), ("POST", "/federation/v1/reports"),
+               ("POST", "/federation/v1/contributions"), ("GET", "/federation/v1/contributions")}
+
+
+def test_routes_print_the_federation_routes_as_node_signed():
+    out = subprocess.run([MESNODE, "routes"], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines()]
+    signed = {(m, p) for m, p, access, _name, _w, who in rows if access == "node-signed" and who == "region"}
+    assert signed == NODE_SIGNED
+    public = {p for m, p, access, *_ in rows if p.startswith("/federation/v1/") and access == "public"}
+    assert public == {"/federation/v1/key", "/federation/v1/key-rotations"}
+
+
+def test_the_dispatcher_refuses_node_signed_requests(fed):
+    """Every node-signed route, before its handler: unsigned 401, an unknown region 403, a key
+    that is not the one enrolled 401, a stale time 401, a region node 404; a request signed by
+    the enrolled key reaches the handler (which answers as for any caller: 200, 400, 404)."""
+    d, hub_cfg = fed["d"], str(fed["hub"].config)
+    for name in ("k88", "k88-other"):
+        assert run("keygen", "--secret", str(d / f"{name}.key"), "--public", str(d / f"{name}.pub")).returncode == 0
+    assert run("enroll", "--config", hub_cfg, "--region", "88", "--pubkey", str(d / "k88.pub")).returncode == 0
+    good, other = minisign_seed(d / "k88.key"), minisign_seed(d / "k88-other.key")
+    hub, region = Client(fed["hub_base"]), Client(fed["bases"]["r05"])
+    for method, pattern in sorted(NODE_SIGNED):
+        path = pattern.replace("*", "0" * 64)
+        body = b"not a bundle" if method == "POST" else b""
+
+        def send(client, headers, payload=body):
+            return client.request(method, path, headers={**headers, "Content-Type": "application/octet-stream"},
+                                  raw=payload if method == "POST" else None)
+
+        where = f"{method} {path}"
+        r = send(hub, {})
+        assert r.status == 401 and r.json()["error"]["code"] == "unauthorized", where
+        r = send(hub, signed_headers(good, "99", method, path, body))
+        assert r.status == 403 and "not enrolled" in r.json()["error"]["message"], where
+        r = send(hub, signed_headers(other, "88", method, path, body))
+        assert r.status == 401 and "does not verify" in r.json()["error"]["message"], where
+        r = send(hub, signed_headers(good, "88", method, path, body, when=int(time.time()) - 3600))
+        assert r.status == 401 and "clock" in r.json()["error"]["message"], where
+        if method == "POST":  # the signature covers the body
+            r = send(hub, signed_headers(good, "88", method, path, body), payload=b"another body")
+            assert r.status == 401, where
+        r = send(region, signed_headers(good, "88", method, path, body))
+        assert r.status == 404 and "not the hub" in r.json()["error"]["message"], where
+        r = send(hub, signed_headers(good, "88", method, path, body))
+        assert r.status in (200, 400, 404) and r.status not in (401, 403), where
+        if (method, pattern) == ("GET", "/federation/v1/contributions"):
+            assert r.status == 200 and r.json() == {"items": []}, where
 
 
 def test_contribution_round_trip(fed):

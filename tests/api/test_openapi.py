@@ -55,7 +55,9 @@ def test_every_route_is_documented(doc):
             continue
         assert op["operationId"] == name, path
         assert op["x-access"] == access, path
-        if access != "public":
+        if access == "node-signed":
+            assert op["x-signer"] == who, path
+        elif access != "public":
             roles = ",".join(op["x-roles"])
             assert (ALL_ROLES if roles == "any" else roles) == who, f"{path}: {roles} vs {who}"
     assert not missing, f"not in docs/openapi.yaml: {missing}"
@@ -82,6 +84,9 @@ def test_roles_and_security_per_route(doc):
             assert security == [], where
             continue
         description = op.get("description", "")
+        if access == "node-signed":
+            assert security == [{"node": []}], where
+            continue
         if access == "device":
             assert security == [{"device": []}], where
             assert all(s in description for s in who.split(",")), where

@@ -137,8 +137,17 @@ static void test_route_table_is_well_formed(void **state)
         assert_non_null(a->handler);
         assert_non_null(a->name);
         assert_true(a->path[0] == '/');
-        if (a->access != ACCESS_PUBLIC)
-            assert_true(a->allow != 0); /* a protected route names who may call it */
+        /* A protected route names who may call it: roles, scopes, or signing nodes. */
+        if (a->access == ACCESS_NODE)
+            assert_true(a->signer != SIGNER_NONE && a->allow == 0);
+        else
+            assert_true(a->signer == SIGNER_NONE);
+        if (a->access == ACCESS_USER || a->access == ACCESS_DEVICE)
+            assert_true(a->allow != 0);
+        /* Every route under /federation/v1/ but the public keys is node-signed. */
+        if (strncmp(a->path, "/federation/v1/", 15) == 0 && strcmp(a->path, "/federation/v1/key") &&
+            strcmp(a->path, "/federation/v1/key-rotations"))
+            assert_int_equal(a->access, ACCESS_NODE);
         for (int j = 0; j < i; j++) {
             const struct route *b = http_route_at(j);
             assert_false(strcmp(a->method, b->method) == 0 && strcmp(a->path, b->path) == 0);

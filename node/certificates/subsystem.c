@@ -1,0 +1,15 @@
+/*
+ * The certificates subsystem's registration (subsystem.h): certificates of study and their
+ * page.
+ */
+#include "subsystem.h"
+
+extern const struct route certificates_routes[]; /* certificates.c */
+
+const struct subsystem certificates_subsystem = {
+    .name = "certificates",
+    .routes = (const struct route *const[]){certificates_routes, NULL},
+    .migrations = (const struct migration[]){{6, "node/certificates/certificates.sql"}, {0}},
+    .pages = (const struct page[]){{"/certificates/{id}", "web_page_certificate"}, {0}},
+    .scripts = (const char *const[]){"certificates.js", NULL},
+};

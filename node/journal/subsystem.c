@@ -1,0 +1,68 @@
+/*
+ * The journal subsystem's registration (subsystem.h): the timetable, marks, attendance,
+ * homework, absence notices, the grid and the diary, the thematic plan; control forms seeded
+ * from the configuration at every start; the teacher's, student's, parent's and medic's pages.
+ */
+#include "journal/journal.h"
+#include "cache/cache.h"
+#include "subsystem.h"
+
+/* Its route tables, one per file. */
+extern const struct route timetable_routes[];
+extern const struct route marks_routes[];
+extern const struct route attendance_routes[];
+extern const struct route notices_routes[];
+extern const struct route homework_routes[];
+extern const struct route diary_routes[];
+extern const struct route grid_routes[];
+extern const struct route plan_routes[];
+
+const struct subsystem journal_subsystem = {
+    .name = "journal",
+    .routes =
+        (const struct route *const[]){
+            timetable_routes,
+            marks_routes,
+            attendance_routes,
+            notices_routes,
+            homework_routes,
+            diary_routes,
+            grid_routes,
+            plan_routes,
+            NULL,
+        },
+    .migrations =
+        (const struct migration[]){
+            {3, "node/journal/journal.sql"},
+            {9, "node/journal/homework_files.sql"},
+            {10, "node/journal/medical_notes.sql"},
+            {0},
+        },
+    /* What the cached diary, grid and marks read: a row's class, or its lesson's. */
+    .cache_watches =
+        (const struct cache_watch[]){
+            {"lessons", "ROW.class_id", NULL},
+            {"marks", "class_id", CACHE_BY_LESSON},
+            {"attendance", "class_id", CACHE_BY_LESSON},
+            {"homework", "class_id", CACHE_BY_LESSON},
+            {"homework_submissions", "l.class_id", CACHE_BY_HOMEWORK},
+            {"period_marks", "class_id", "FROM enrollments WHERE student_id = ROW.student_id"},
+            {"bells", "0", NULL},
+            {"control_forms", "0", NULL},
+            {0},
+        },
+    .storage_init = journal_seed_forms,
+    .pages =
+        (const struct page[]){
+            {"/journal", "web_page_journal"},
+            {"/diary/{id}", "web_page_diary"},
+            {"/marks/{id}", "web_page_marks"},
+            {"/notices", "web_page_notices"},
+            {"/students/{id}/notices", "web_page_student_notices"},
+            {"/medic", "web_page_medic"},
+            {"/medic/classes/{id}", "web_page_medic_class"},
+            {"/homework/{id}", "web_page_homework"},
+            {0},
+        },
+    .scripts = (const char *const[]){"journal.js", "notices.js", NULL},
+};

@@ -1,0 +1,34 @@
+/*
+ * The school subsystem's registration (subsystem.h): institutions, classes and persons; the
+ * region's subjects seeded from the configuration at every start.
+ */
+#include "school/school.h"
+#include "cache/cache.h"
+#include "subsystem.h"
+
+extern const struct route institutions_routes[]; /* institutions.c */
+extern const struct route classes_routes[];      /* classes.c */
+extern const struct route persons_routes[];      /* persons.c */
+
+const struct subsystem school_subsystem = {
+    .name = "school",
+    .routes =
+        (const struct route *const[]){institutions_routes, classes_routes, persons_routes, NULL},
+    .migrations = (const struct migration[]){{1, "node/school/school.sql"}, {0}},
+    /* The tables the journal's cached views read: a class's members by its class, the rest
+     * for every view (scope 0). */
+    .cache_watches =
+        (const struct cache_watch[]){
+            {"enrollments", "ROW.class_id", NULL},
+            {"groups", "ROW.class_id", NULL},
+            {"group_members", "class_id", "FROM groups WHERE id = ROW.group_id"},
+            {"institutions", "0", NULL},
+            {"academic_years", "0", NULL},
+            {"periods", "0", NULL},
+            {"subjects", "0", NULL},
+            {"persons", "0", NULL},
+            {"classes", "0", NULL},
+            {0},
+        },
+    .storage_init = school_seed_subjects,
+};
