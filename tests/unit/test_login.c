@@ -26,9 +26,9 @@ static struct mes_config cfg;
 
 static const struct route *login_route(void)
 {
-    for (const struct route *rt = auth_routes; rt->method != NULL; rt++)
-        if (strcmp(rt->name, "auth_login") == 0)
-            return rt;
+    for (int i = 0; i < http_route_count(); i++)
+        if (strcmp(http_route_at(i)->name, "auth_login") == 0)
+            return http_route_at(i);
     fail_msg("no auth_login route");
     return NULL;
 }
