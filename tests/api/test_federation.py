@@ -320,7 +320,9 @@ NODE_SIGNED = {("GET", "/federation/v1/channel/library/manifest"), ("GET", "/fed
 
 
 def test_routes_print_the_federation_routes_as_node_signed():
-    out = subprocess.run([MESNODE, "routes"], capture_output=True, text=True, check=True).stdout
+    result = run("routes")
+    assert result.returncode == 0
+    out = result.stdout
     rows = [line.split() for line in out.splitlines()]
     signed = {(m, p) for m, p, access, _name, _w, who in rows if access == "node-signed" and who == "region"}
     assert signed == NODE_SIGNED
