@@ -18,6 +18,7 @@
 #include "files/files.h"
 #include "input.h"
 #include "library/library.h"
+#include "writer.h"
 
 #define CHANNEL "library"
 
@@ -381,15 +382,13 @@ out:
     return rc;
 }
 
-/* ---- import ---- */
-
-struct importing {
-    struct db *db;
-    struct channel_import *res;
-    json_t *manifest;
-    unsigned char hash[32];
-    struct hub_change *change; /* the items, written as their documents come */
-};
+/* ---- import ----
+ *
+ * In two parts, so that the write lock is held only briefly: the bundle is read whole and
+ * checked, its new bodies stored meanwhile as a stage in the blob store (db.h) outside any
+ * transaction of the database; then the switch-over writes the rows in short steps, each a
+ * job of the writer (serve) or a short transaction of its own (a command), so that a serving
+ * node's writer waits at most one step. */
 
 int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
                   struct channel_import *res, unsigned char hash[32], char *err, size_t errlen)
@@ -446,69 +445,100 @@ int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
     return 0;
 }
 
-/* The bundle reader's manifest callback: channel_check, then the manifest is kept and the
- * change to the library begun. */
-static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
-                           size_t raw_len, char *err, size_t errlen)
+/* Blob rows inserted per step of the switch-over, and items written per step. */
+enum { ROWS_STEP = 2000, ITEMS_STEP = 100 };
+
+/* A staged body, and whether its row went in. */
+struct staged_blob {
+    unsigned char hash[32];
+    int64_t id;
+    size_t size;
+    bool zstd, used;
+};
+
+int channel_stage_begin(struct db *db, struct channel_stage *cs, char *err, size_t errlen)
 {
-    (void)sig;
-    struct importing *im = ctx;
-    if (channel_check(im->db, m, raw, raw_len, im->res, im->hash, err, errlen) != 0)
+    memset(cs, 0, sizeof(*cs));
+    cs->stage.fd = -1;
+    if (db_stage_begin(db, &cs->stage, err, errlen) != 0)
         return -1;
-    im->manifest = json_incref(m);
-    if (!im->res->already &&
-        (im->change = library_hub_begin(im->db, json_object_get(m, "items"), err, errlen)) == NULL)
+    /* Bodies an interrupted import left, that nothing names, go first. */
+    if (db_store_collect(db, err, errlen) < 0) {
+        channel_stage_end(db, cs);
         return -1;
+    }
     return 0;
 }
 
-/* What the decoding thread makes of a blob: the store's form, and the JSON object a document
- * parses to (any blob that may be one: the consumer knows which are). */
-struct prepared {
-    struct blob_packed *packed;
-    json_t *doc;
-};
-enum { DOC_MAX = 4 << 20 }; /* bytes of JSON worth parsing ahead as a document */
-
-static void *import_prepare(const unsigned char *data, size_t len)
+int channel_stage_blob(struct db *db, struct channel_stage *cs, const unsigned char hash[32],
+                       const void *data, size_t len, const struct blob_packed *p, char *err,
+                       size_t errlen)
 {
-    struct prepared *p = malloc(sizeof(*p));
-    if (p == NULL)
-        return NULL; /* stored raw, the document read back: slower, the same */
-    p->packed = blob_pack(data, len);
-    p->doc = len >= 2 && len <= DOC_MAX && data[0] == '{'
-                 ? input_json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
-                                    INPUT_JSON_DEPTH_DOCUMENTS, NULL)
-                 : NULL;
-    if (p->doc != NULL && !json_is_object(p->doc)) {
-        json_decref(p->doc);
-        p->doc = NULL;
+    if (blob_id(db, hash) != 0)
+        return 0; /* held already (an incremental bundle's base, another item's file) */
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? 2 * cs->cap : 1024;
+        struct staged_blob *more = realloc(cs->rows, cap * sizeof(*more));
+        if (more == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        cs->rows = more;
+        cs->cap = cap;
     }
-    return p;
-}
-
-static void import_release(void *prepared)
-{
-    struct prepared *p = prepared;
-    if (p == NULL)
-        return;
-    blob_packed_free(p->packed);
-    json_decref(p->doc);
-    free(p);
-}
-
-static int import_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
-                       size_t len, void *prepared, char *err, size_t errlen)
-{
-    struct importing *im = ctx;
-    struct prepared *p = prepared;
-    /* The reader checked the hash. */
-    if (blob_put_packed(im->db, hash, data, len, p ? p->packed : NULL) == 0) {
-        snprintf(err, errlen, "database: %s", db_errmsg(im->db));
+    struct staged_blob *b = &cs->rows[cs->n];
+    memset(b, 0, sizeof(*b));
+    memcpy(b->hash, hash, 32);
+    b->size = len;
+    if ((b->id = blob_stage(db, &cs->stage, data, len, p, &b->zstd)) == 0) {
+        snprintf(err, errlen, "the blob store failed (logged)");
         return -1;
     }
-    if (im->change != NULL && p != NULL && p->doc != NULL)
-        return library_hub_offer(im->change, hash, p->doc, err, errlen);
+    cs->n++;
+    return 0;
+}
+
+void channel_stage_end(struct db *db, struct channel_stage *cs)
+{
+    size_t m = 0;
+    int64_t *drop = malloc((cs->n ? cs->n : 1) * sizeof(*drop));
+    for (size_t i = 0; drop != NULL && i < cs->n; i++)
+        if (!cs->rows[i].used)
+            drop[m++] = cs->rows[i].id;
+    /* Out of memory: the unused bodies wait for the next collection. */
+    db_stage_end(db, &cs->stage, drop, m);
+    free(drop);
+    free(cs->rows);
+    cs->rows = NULL;
+    cs->n = cs->cap = 0;
+}
+
+/* The switch-over's state, for its steps. */
+struct switching {
+    struct channel_stage *cs;
+    size_t from, to;           /* rows: the step's range */
+    struct hub_change *change; /* items */
+    long left;
+    json_t *manifest;
+    const unsigned char *hash;
+    struct channel_import *res;
+    char *err;
+    size_t errlen;
+};
+
+/* A step: the rows of cs->rows[from, to). */
+static int insert_rows(struct db *db, void *ctx)
+{
+    struct switching *sw = ctx;
+    for (size_t i = sw->from; i < sw->to; i++) {
+        struct staged_blob *b = &sw->cs->rows[i];
+        int rc = blob_insert_staged(db, b->id, b->hash, b->size, b->zstd);
+        if (rc < 0) {
+            snprintf(sw->err, sw->errlen, "database: %s", db_errmsg(db));
+            return -1;
+        }
+        b->used = rc == 1;
+    }
     return 0;
 }
 
@@ -535,13 +565,54 @@ static json_t *load_doc(void *ctx, json_t *entry, char *err, size_t errlen)
     return doc;
 }
 
-int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
-                  struct hub_change *change, struct channel_import *res, char *err, size_t errlen)
+/* A step: up to ITEMS_STEP items. */
+static int write_items(struct db *db, void *ctx)
 {
-    int rc = 0;
-    err[0] = '\0';
-    /* Every blob the manifest lists must be stored by now: carried by the bundle or pulled, or
-     * held from the version an incremental bundle builds on. */
+    struct switching *sw = ctx;
+    sw->left = library_hub_step(sw->change, db, load_doc, db, ITEMS_STEP, sw->err, sw->errlen);
+    return sw->left < 0 ? -1 : 0;
+}
+
+/* The last step: the items that left, the blobs released, the version held. */
+static int finish(struct db *db, void *ctx)
+{
+    struct switching *sw = ctx;
+    struct channel_import *res = sw->res;
+    if (library_hub_step(sw->change, db, load_doc, db, 0, sw->err, sw->errlen) != 0 ||
+        library_hub_end(sw->change, load_doc, db, &res->changed, &res->removed, sw->err,
+                        sw->errlen) != 0)
+        return -1;
+    int rc =
+        db_run(db,
+               "INSERT INTO channel_state (id, version, manifest_hash, expires_at, "
+               "imported_at) VALUES (1, :v, :h, :e, unixepoch()) ON CONFLICT (id) DO UPDATE "
+               "SET version = excluded.version, manifest_hash = excluded.manifest_hash, "
+               "expires_at = excluded.expires_at, imported_at = excluded.imported_at",
+               DB_ARGS(DB_INT(":v", res->version), DB_BLOB(":h", sw->hash, 32),
+                       DB_INT(":e", json_integer_value(json_object_get(sw->manifest, "expires")))));
+    if (rc != SQLITE_DONE) {
+        snprintf(sw->err, sw->errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs a step; a failure without a message of its own gets the storage's. */
+static int step(struct writer *w, struct db *db, writer_fn fn, struct switching *sw)
+{
+    sw->err[0] = '\0';
+    if (writer_call(w, db, fn, sw) == 0)
+        return 0;
+    if (sw->err[0] == '\0')
+        snprintf(sw->err, sw->errlen, "the write failed (storage busy or failing: logged)");
+    return -1;
+}
+
+/* Every blob the manifest lists is stored by now: carried by the bundle or pulled, or held
+ * from the version an incremental bundle builds on. 0, or -1 with err. */
+static int blobs_all_held(struct db *db, json_t *manifest, const struct channel_import *res,
+                          char *err, size_t errlen)
+{
     size_t i;
     json_t *b;
     json_array_foreach(json_object_get(manifest, "blobs"), i, b)
@@ -556,30 +627,84 @@ int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
             return -1;
         }
     }
-    rc = change ? library_hub_end(change, load_doc, db, &res->changed, &res->removed, err, errlen)
-                : library_hub_apply(db, json_object_get(manifest, "items"), load_doc, db,
-                                    &res->changed, &res->removed, err, errlen);
-    if (rc != 0)
-        return -1;
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO channel_state (id, version, manifest_hash, "
-                                   "expires_at, imported_at) VALUES (1, :v, :h, :e, unixepoch()) "
-                                   "ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
-                                   "manifest_hash = excluded.manifest_hash, expires_at = "
-                                   "excluded.expires_at, imported_at = excluded.imported_at");
-    if (st == NULL)
-        goto db_error;
-    db_bind_int(st, ":v", res->version);
-    db_bind_blob(st, ":h", hash, 32);
-    db_bind_int(st, ":e", json_integer_value(json_object_get(manifest, "expires")));
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        goto db_error;
     return 0;
-db_error:
-    snprintf(err, errlen, "database: %s", db_errmsg(db));
-    return -1;
 }
 
-int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
+int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, json_t *manifest,
+                   const unsigned char hash[32], struct channel_import *res, char *err,
+                   size_t errlen)
+{
+    struct switching sw = {
+        .cs = cs, .manifest = manifest, .hash = hash, .res = res, .err = err, .errlen = errlen};
+    err[0] = '\0';
+    /* The bodies reach the disk before any row names them. */
+    if (db_stage_flush(db) != SQLITE_OK) {
+        snprintf(err, errlen, "the blob store failed to commit (logged)");
+        return -1;
+    }
+    for (sw.from = 0; sw.from < cs->n; sw.from = sw.to) {
+        sw.to = sw.from + ROWS_STEP < cs->n ? sw.from + ROWS_STEP : cs->n;
+        if (step(w, db, insert_rows, &sw) != 0)
+            return -1;
+    }
+    if (blobs_all_held(db, manifest, res, err, errlen) != 0)
+        return -1;
+    sw.change = library_hub_begin_steps(db, json_object_get(manifest, "items"), err, errlen);
+    if (sw.change == NULL)
+        return -1;
+    int rc = 0;
+    do
+        rc = step(w, db, write_items, &sw);
+    while (rc == 0 && sw.left > 0);
+    if (rc == 0)
+        rc = step(w, db, finish, &sw);
+    library_hub_free(sw.change);
+    return rc;
+}
+
+/* A bundle's import: the bundle reader's callbacks. */
+struct importing {
+    struct db *db;
+    struct channel_import *res;
+    json_t *manifest;
+    unsigned char hash[32];
+    struct channel_stage stage;
+};
+
+/* The manifest: channel_check, then it is kept. */
+static int import_manifest(void *ctx, json_t *m, const struct ms_sig *sig, const char *raw,
+                           size_t raw_len, char *err, size_t errlen)
+{
+    (void)sig;
+    struct importing *im = ctx;
+    if (channel_check(im->db, m, raw, raw_len, im->res, im->hash, err, errlen) != 0)
+        return -1;
+    im->manifest = json_incref(m);
+    return 0;
+}
+
+/* The decoding thread makes the store's form of each blob. */
+static void *import_prepare(const unsigned char *data, size_t len)
+{
+    return blob_pack(data, len); /* NULL: stored raw */
+}
+
+static void import_release(void *prepared)
+{
+    blob_packed_free(prepared);
+}
+
+static int import_blob(void *ctx, const unsigned char hash[32], const unsigned char *data,
+                       size_t len, void *prepared, char *err, size_t errlen)
+{
+    struct importing *im = ctx;
+    if (im->res->already)
+        return 0;
+    /* The reader checked the hash. */
+    return channel_stage_blob(im->db, &im->stage, hash, data, len, prepared, err, errlen);
+}
+
+int channel_import_bundle(struct db *db, struct writer *w, const struct ms_public *hub, FILE *in,
                           struct channel_import *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof(*res));
@@ -587,23 +712,13 @@ int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
     struct importing im = {.db = db, .res = res};
     struct bundle_ops ops = {import_manifest, import_blob, import_prepare, import_release};
     db_cache_mib(db, CHANNEL_CACHE_MIB);
-    /* Holding the write lock with nothing written yet: bodies an interrupted import left, that
-     * nothing names, go first. */
-    if (db_begin_collected(db, err, errlen) != 0)
+    /* One import at a time: the version held is checked and changed under the stage's lock. */
+    if (channel_stage_begin(db, &im.stage, err, errlen) != 0)
         return -1;
     int rc = bundle_read(in, hub, &ops, &im, &res->carried, err, errlen);
     if (rc == 0 && !res->already)
-        rc = channel_apply(db, im.manifest, im.hash, im.change, res, err, errlen);
-    if (rc == 0 && db_commit(db) != SQLITE_OK) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        rc = -1;
-    }
-    if (rc != 0) {
-        db_rollback(db);
-        char ignored[256]; /* logged; the refusal is what the caller hears */
-        db_store_collect(db, ignored, sizeof(ignored)); /* what the refused bundle stored goes */
-    }
-    library_hub_free(im.change);
+        rc = channel_switch(db, w, &im.stage, im.manifest, im.hash, res, err, errlen);
+    channel_stage_end(db, &im.stage); /* what a refused bundle staged goes */
     json_decref(im.manifest);
     return rc;
 }

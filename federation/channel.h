@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "db.h"
 #include "federation/minisign.h"
 
 struct db;
@@ -47,17 +48,44 @@ struct channel_import {
 int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
                   struct channel_import *res, unsigned char hash[32], char *err, size_t errlen);
 
-/* Region, inside a write transaction, once every blob is stored: applies the manifest's items
- * (library_hub_apply; or, when the caller began the change and offered documents as they came,
- * `change`, which stays the caller's, library_hub_end) and records the version held. 0, or -1
- * with err (roll back). */
-struct hub_change;
-int channel_apply(struct db *db, json_t *manifest, const unsigned char hash[32],
-                  struct hub_change *change, struct channel_import *res, char *err, size_t errlen);
+/* Region: a version's import under way. Its new blobs are staged (db.h) while the bundle or
+ * the pull is read and checked, outside any transaction; channel_switch then makes the version
+ * the one held in short write steps. One import at a time per node (the stage's lock).
+ *
+ * stage_begin takes the lock and collects bodies nothing names (an interrupted import's):
+ * 0, or -1 with err (another import is under way). stage_blob stages a body whose hash the
+ * caller checked (`p`: blob_pack's form, NULL raw), unless a blob of this hash is held: 0, or
+ * -1 with err. stage_end deletes the staged bodies no row names and releases the lock. */
+struct blob_packed;
+struct staged_blob;
+struct writer;
+struct channel_stage {
+    struct db_stage stage;
+    struct staged_blob *rows;
+    size_t n, cap;
+};
+int channel_stage_begin(struct db *db, struct channel_stage *cs, char *err, size_t errlen);
+int channel_stage_blob(struct db *db, struct channel_stage *cs, const unsigned char hash[32],
+                       const void *data, size_t len, const struct blob_packed *p, char *err,
+                       size_t errlen);
+void channel_stage_end(struct db *db, struct channel_stage *cs);
 
-/* Region: checks the bundle in `in` against the hub's key `hub` and imports it in one write
- * transaction (nothing changes unless every check passes). 0, or -1 with err. */
-int channel_import_bundle(struct db *db, const struct ms_public *hub, FILE *in,
+/* Region, once the version is checked and its blobs staged: the switch-over, each step through
+ * the writer `w` (writer_call: a job of its next batch) or, `w` NULL, a short transaction of
+ * its own on `db`: the staged blobs' rows (ROWS_STEP a step), then the manifest's items
+ * (library_hub_begin_steps, ITEMS_STEP a step), then the items that left, the blobs they
+ * released and the version held, in the last step. A serving node's writer waits at most one
+ * step. Readers see the items arrive over the switch-over; the version held moves in the last
+ * step, and an import cut short (failure, crash) leaves items of the new version that the next
+ * import of it finds unchanged. 0, or -1 with err. */
+int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, json_t *manifest,
+                   const unsigned char hash[32], struct channel_import *res, char *err,
+                   size_t errlen);
+
+/* Region: checks the bundle in `in` against the hub's key `hub` and imports it: staged while
+ * it is read, switched over (channel_switch, through `w` or short transactions on `db`) once
+ * every check has passed; nothing changes unless every check passes. 0, or -1 with err. */
+int channel_import_bundle(struct db *db, struct writer *w, const struct ms_public *hub, FILE *in,
                           struct channel_import *res, char *err, size_t errlen);
 
 #endif
