@@ -445,8 +445,16 @@ int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
     return 0;
 }
 
-/* Blob rows inserted per step of the switch-over, and items written per step. */
-enum { ROWS_STEP = 2000, ITEMS_STEP = 100 };
+/* A step of the switch-over holds the write lock for about STEP_MS of work (then its commit):
+ * blob rows ROWS_STEP at a time and items ITEMS_STEP at a time until that much has passed. */
+enum { STEP_MS = 10, ROWS_STEP = 100, ITEMS_STEP = 2 };
+
+static double elapsed_ms(const struct timespec *since)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - since->tv_sec) * 1e3 + (double)(t.tv_nsec - since->tv_nsec) / 1e6;
+}
 
 /* A staged body, and whether its row went in. */
 struct staged_blob {
@@ -526,12 +534,17 @@ struct switching {
     size_t errlen;
 };
 
-/* A step: the rows of cs->rows[from, to). */
+/* A step: the rows from cs->rows[from], ROWS_STEP at a time for STEP_MS; `to` where it ended. */
 static int insert_rows(struct db *db, void *ctx)
 {
     struct switching *sw = ctx;
-    for (size_t i = sw->from; i < sw->to; i++) {
-        struct staged_blob *b = &sw->cs->rows[i];
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    size_t i = sw->from;
+    while (i < sw->cs->n) {
+        if (i > sw->from && (i - sw->from) % ROWS_STEP == 0 && elapsed_ms(&start) >= STEP_MS)
+            break;
+        struct staged_blob *b = &sw->cs->rows[i++];
         int rc = blob_insert_staged(db, b->id, b->hash, b->size, b->zstd);
         if (rc < 0) {
             snprintf(sw->err, sw->errlen, "database: %s", db_errmsg(db));
@@ -539,6 +552,7 @@ static int insert_rows(struct db *db, void *ctx)
         }
         b->used = rc == 1;
     }
+    sw->to = i;
     return 0;
 }
 
@@ -565,11 +579,15 @@ static json_t *load_doc(void *ctx, json_t *entry, char *err, size_t errlen)
     return doc;
 }
 
-/* A step: up to ITEMS_STEP items. */
+/* A step: items, ITEMS_STEP at a time for STEP_MS. */
 static int write_items(struct db *db, void *ctx)
 {
     struct switching *sw = ctx;
-    sw->left = library_hub_step(sw->change, db, load_doc, db, ITEMS_STEP, sw->err, sw->errlen);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do
+        sw->left = library_hub_step(sw->change, db, load_doc, db, ITEMS_STEP, sw->err, sw->errlen);
+    while (sw->left > 0 && elapsed_ms(&start) < STEP_MS);
     return sw->left < 0 ? -1 : 0;
 }
 
@@ -630,6 +648,8 @@ static int blobs_all_held(struct db *db, json_t *manifest, const struct channel_
     return 0;
 }
 
+static int switch_steps(struct db *db, struct writer *w, struct switching *sw);
+
 int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, json_t *manifest,
                    const unsigned char hash[32], struct channel_import *res, char *err,
                    size_t errlen)
@@ -642,23 +662,36 @@ int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, js
         snprintf(err, errlen, "the blob store failed to commit (logged)");
         return -1;
     }
-    for (sw.from = 0; sw.from < cs->n; sw.from = sw.to) {
-        sw.to = sw.from + ROWS_STEP < cs->n ? sw.from + ROWS_STEP : cs->n;
-        if (step(w, db, insert_rows, &sw) != 0)
-            return -1;
-    }
-    if (blobs_all_held(db, manifest, res, err, errlen) != 0)
-        return -1;
-    sw.change = library_hub_begin_steps(db, json_object_get(manifest, "items"), err, errlen);
-    if (sw.change == NULL)
-        return -1;
-    int rc = 0;
-    do
-        rc = step(w, db, write_items, &sw);
-    while (rc == 0 && sw.left > 0);
+    /* The steps before the last are redone by the next import if a power loss undid them: on a
+     * connection of the import's own, their commits do not wait for the disk, so that each
+     * holds the lock for its work only (the writer's batches commit as configured). */
+    db_sync_relaxed(db, true);
+    int rc = switch_steps(db, w, &sw);
+    db_sync_relaxed(db, false);
     if (rc == 0)
         rc = step(w, db, finish, &sw);
     library_hub_free(sw.change);
+    return rc;
+}
+
+/* channel_switch's steps before the last: the rows, then the items. 0, or -1 with sw->err. */
+static int switch_steps(struct db *db, struct writer *w, struct switching *sw)
+{
+    struct channel_stage *cs = sw->cs;
+    char *err = sw->err;
+    size_t errlen = sw->errlen;
+    for (sw->from = 0; sw->from < cs->n; sw->from = sw->to)
+        if (step(w, db, insert_rows, sw) != 0)
+            return -1;
+    if (blobs_all_held(db, sw->manifest, sw->res, err, errlen) != 0)
+        return -1;
+    sw->change = library_hub_begin_steps(db, json_object_get(sw->manifest, "items"), err, errlen);
+    if (sw->change == NULL)
+        return -1;
+    int rc = 0;
+    do
+        rc = step(w, db, write_items, sw);
+    while (rc == 0 && sw->left > 0);
     return rc;
 }
 

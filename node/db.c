@@ -78,6 +78,26 @@ static atomic_llong stat_prepared, stat_commits, stat_rollbacks, stat_busy;
 /* The calling thread's first storage failure since db_failure_clear (db.h). */
 static _Thread_local int thread_failure;
 
+/* Waiting for a lock another connection holds: polls every millisecond up to the busy timeout.
+ * SQLite's own handler sleeps up to 100 ms between tries, so that a writer that takes the lock
+ * in a quick succession of short transactions (a command's staged import in another process)
+ * would keep it from the node's writer for as long as it runs; each of those leaves the lock
+ * free for a few milliseconds between its transactions, which a poll every millisecond finds. */
+static int busy_wait(void *arg, int count)
+{
+    const struct db *db = arg;
+    if ((long long)count >= (long long)db->cfg->storage.busy_timeout_ms)
+        return 0;
+    usleep(1000);
+    return 1;
+}
+
+/* Waits for locks as busy_wait does, or (wait false) not at all. */
+static void busy_set(struct db *db, bool wait)
+{
+    sqlite3_busy_handler(db->h, wait ? busy_wait : NULL, db);
+}
+
 struct db *db_open(const char *path, const struct mes_config *cfg, char *err, size_t errlen)
 {
     library_tokenizer_init(); /* the library's full-text index needs it on every connection */
@@ -93,8 +113,8 @@ struct db *db_open(const char *path, const struct mes_config *cfg, char *err, si
         goto fail;
     }
     sqlite3_extended_result_codes(db->h, 1);
-    sqlite3_busy_timeout(db->h, cfg->storage.busy_timeout_ms);
     db->cfg = cfg;
+    busy_set(db, true);
     /* The store beside it: mes.db -> mes.blobs.db. */
     size_t plen = strlen(path);
     bool dotdb = plen > 3 && strcmp(path + plen - 3, ".db") == 0;
@@ -634,9 +654,9 @@ static void store_drop_released(struct db *db)
     s->nreleased = 0;
     if (n == 0 || store_open(db) == NULL)
         return;
-    sqlite3_busy_timeout(db->h, 0); /* a writer elsewhere: not worth waiting for */
+    busy_set(db, false); /* a writer elsewhere: not worth waiting for */
     int locked = exec_counted(db, "BEGIN IMMEDIATE");
-    sqlite3_busy_timeout(db->h, db->cfg->storage.busy_timeout_ms);
+    busy_set(db, true);
     if (locked != SQLITE_OK)
         return;
     if (s->drop == NULL &&
@@ -867,6 +887,14 @@ const char *db_col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
     return s ? (const char *)s : "";
+}
+
+void db_sync_relaxed(struct db *db, bool relaxed)
+{
+    bool full = !relaxed && db->cfg->storage.synchronous == SYNC_FULL;
+    /* Only a setting of this connection: a failure changes nothing but the fsyncs. */
+    sqlite3_exec(db->h, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+                 NULL);
 }
 
 void db_cache_mib(struct db *db, int mib)

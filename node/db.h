@@ -200,6 +200,12 @@ int db_stage_end(struct db *db, struct db_stage *sg, const int64_t *drop, size_t
 /* Column helpers: NULL text comes back as "". */
 const char *db_col_text(sqlite3_stmt *st, int i);
 
+/* relaxed: this connection's commits stop waiting for the disk (synchronous=NORMAL: in WAL mode
+ * a power loss may undo the last ones, never corrupt), for a succession of steps that the
+ * next attempt redoes anyway (a staged import's switch-over); false: the configured setting
+ * again, before the step whose commit must last. */
+void db_sync_relaxed(struct db *db, bool relaxed);
+
 int64_t db_last_id(struct db *db);
 /* Sets this connection's page cache to `mib` MiB (a large transaction, such as a channel import
  * of a gigabyte, rereads fewer pages from the write-ahead log). */

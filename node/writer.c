@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "log.h"
@@ -217,6 +218,9 @@ static int call_alone(struct db *db, writer_fn fn, void *ctx)
     }
     if (rc != 0)
         db_rollback(db);
+    /* The lock stays free a moment, for a serving node's writer waiting for it (db.c polls
+     * every millisecond): a caller that calls again at once would otherwise keep it. */
+    usleep(2000);
     return rc;
 }
 
