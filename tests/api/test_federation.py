@@ -28,7 +28,7 @@ ADMIN_PASSWORD = "region-admin-pw"
 
 
 def run(*args, cwd=None):
-    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=1800)
 
 
 def free_port():
@@ -799,7 +799,9 @@ def test_marks_keep_committing_during_a_large_channel_import(tmp_path):
         writer.start()
         try:
             time.sleep(0.3)
+            began = time.monotonic()
             r = run("bundle", "import", "--config", str(region.config), str(bundle))
+            seconds = time.monotonic() - began
         finally:
             time.sleep(0.3)
             stop.set()
@@ -810,6 +812,8 @@ def test_marks_keep_committing_during_a_large_channel_import(tmp_path):
         assert len(answers) >= 20 and set(statuses) == {201}, [a for a in answers if a[0] != 201][:3]
         took = sorted(t for _, t, _ in answers)
         p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
+        print(f"import {seconds:.1f} s; marks: {len(took)}, p50 {took[len(took) // 2] * 1000:.0f} ms, "
+              f"p99 {p99 * 1000:.0f} ms, max {took[-1] * 1000:.0f} ms")  # shown with -s
         assert p99 < 0.100, f"p99 {p99 * 1000:.0f} ms over {len(took)} marks, max {took[-1] * 1000:.0f} ms"
     finally:
         region.stop()
