@@ -30,6 +30,194 @@ static void trusted_comment(char *out, size_t cap, const char *origin, int64_t v
              origin, (long long)version, (long long)previous, (long long)expires);
 }
 
+/* ---- publication ----
+ *
+ * In steps, so that the hub's write lock is held briefly: the approved items are read and each
+ * one's document made and staged in the blob store (a read transaction, no lock), the manifest
+ * signed, the documents' blob rows written in short steps, and the version with the blobs it
+ * publishes first in one short transaction last. */
+
+/* A publication under way. */
+struct publishing {
+    int64_t previous, next, now, expires;
+    json_t *items;    /* the manifest's entries */
+    json_t *blobs;    /* hex hash -> {"hash", "size"}: every blob the version lists */
+    json_t *blob_ids; /* hex hash -> blob id (library_item_export's) */
+    json_t *fresh;    /* hex hashes no earlier version published */
+    json_int_t bytes;
+    char *text, *sig;
+    struct channel_stage cs;
+};
+
+static void publishing_free(struct publishing *p)
+{
+    json_decref(p->items);
+    json_decref(p->blobs);
+    json_decref(p->blob_ids);
+    json_decref(p->fresh);
+    free(p->text);
+    free(p->sig);
+}
+
+/* Item `id` as a document of its own, stored as a blob (staged when new): the manifest names it
+ * by hash, so that it stays small (a line per item) and an unchanged item costs a region
+ * nothing. 0, or -1 with err. */
+static int publish_item(struct db *db, struct publishing *p, int64_t id, char *err, size_t errlen)
+{
+    json_t *one = json_array();
+    char *text = NULL;
+    int rc = -1;
+    if (library_item_export(db, id, true, one, p->blobs, p->blob_ids) != 0) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        goto out;
+    }
+    json_t *it = json_array_get(one, 0);
+    if ((text = json_dumps(it, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t len = strlen(text);
+    unsigned char h[32];
+    char hex[65];
+    crypto_generichash(h, sizeof(h), (unsigned char *)text, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    if (json_object_get(p->blobs, hex) == NULL) {
+        struct blob_packed *packed = blob_pack(text, len);
+        int staged = channel_stage_blob(db, &p->cs, h, text, len, packed, err, errlen);
+        blob_packed_free(packed);
+        if (staged != 0)
+            goto out;
+        json_object_set_new(p->blobs, hex,
+                            json_pack("{s:s,s:I}", "hash", hex, "size", (json_int_t)len));
+    }
+    json_array_append_new(p->items,
+                          json_pack("{s:O,s:O,s:s}", "uid", json_object_get(it, "uid"), "version",
+                                    json_object_get(it, "version"), "doc", hex));
+    rc = 0;
+out:
+    free(text);
+    json_decref(one);
+    return rc;
+}
+
+/* In one read transaction: the version to publish, every approved item's document, and which
+ * blobs no earlier version published. 0, or -1 with err. */
+static int publish_collect(struct db *db, struct publishing *p, char *err, size_t errlen)
+{
+    int rc = -1, step;
+    if (db_begin_read(db) != SQLITE_OK ||
+        db_int(db, &p->previous, "SELECT coalesce(max(version), 0) FROM channel_versions", NULL) !=
+            SQLITE_ROW)
+        goto db_error;
+    p->next = p->previous + 1;
+    json_t *ids = json_array();
+    sqlite3_stmt *st =
+        db_query(db, "SELECT id FROM library_items WHERE status = 'approved' ORDER BY id", NULL);
+    while (db_next(st, &step))
+        json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
+    size_t i;
+    json_t *id;
+    bool failed = false;
+    json_array_foreach(ids, i, id)
+    {
+        if (step != SQLITE_DONE ||
+            (failed = publish_item(db, p, json_integer_value(id), err, errlen) != 0))
+            break;
+    }
+    json_decref(ids);
+    if (step != SQLITE_DONE)
+        goto db_error;
+    if (failed)
+        goto out; /* publish_item's err */
+    const char *hex;
+    json_t *b;
+    json_object_foreach(p->blobs, hex, b)
+    {
+        unsigned char hash[32];
+        p->bytes += json_integer_value(json_object_get(b, "size"));
+        int held = bundle_hash_parse(hex, hash) != 0
+                       ? -1
+                       : db_exists(db, "SELECT 1 FROM channel_blobs WHERE hash = :h",
+                                   DB_ARGS(DB_BLOB(":h", hash, 32)));
+        if (held < 0)
+            goto db_error;
+        if (!held)
+            json_array_append_new(p->fresh, json_string(hex));
+    }
+    rc = 0;
+    goto out;
+db_error:
+    snprintf(err, errlen, "database: %s", db_errmsg(db));
+out:
+    db_rollback(db); /* the read transaction; the stage's bodies are apart from it */
+    return rc;
+}
+
+/* The manifest, signed by `sk`. 0, or -1 with err. */
+static int publish_sign(struct publishing *p, const struct mes_config *cfg,
+                        const struct ms_secret *sk, int64_t valid_s, char *err, size_t errlen)
+{
+    json_t *list = json_array(), *b;
+    const char *hex;
+    json_object_foreach(p->blobs, hex, b) json_array_append(list, b);
+    p->now = (int64_t)time(NULL);
+    p->expires = p->now + valid_s;
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:O,s:o}", "format", "mes-library-1",
+                            "kind", "channel", "channel", CHANNEL, "origin", cfg->region.code,
+                            "version", (json_int_t)p->next, "previous", (json_int_t)p->previous,
+                            "created", (json_int_t)p->now, "expires", (json_int_t)p->expires,
+                            "items", p->items, "blobs", list);
+    p->text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    char trusted[256];
+    trusted_comment(trusted, sizeof(trusted), cfg->region.code, p->next, p->previous, p->expires);
+    if (p->text == NULL || (p->sig = ms_sign(sk, p->text, strlen(p->text),
+                                             "mes library channel manifest", trusted)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (strlen(p->text) > BUNDLE_MANIFEST_MAX) {
+        snprintf(err, errlen, "the manifest would exceed %u bytes", BUNDLE_MANIFEST_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* The last step (a writer_call): the version, and the blobs it publishes first. */
+static int publish_write(struct db *db, void *ctx)
+{
+    struct publishing *p = ctx;
+    int64_t now_held = 0;
+    if (db_int(db, &now_held, "SELECT coalesce(max(version), 0) FROM channel_versions", NULL) !=
+            SQLITE_ROW ||
+        now_held != p->previous)
+        return -1; /* the stage's lock keeps publications apart: not expected */
+    if (db_run(db,
+               "INSERT INTO channel_versions (version, previous, created_at, expires_at, items, "
+               "bytes, manifest, signature) VALUES (:v, :p, :c, :e, :n, :b, :m, :s)",
+               DB_ARGS(DB_INT(":v", p->next), DB_INT(":p", p->previous), DB_INT(":c", p->now),
+                       DB_INT(":e", p->expires), DB_INT(":n", (int64_t)json_array_size(p->items)),
+                       DB_INT(":b", p->bytes), DB_BLOB(":m", p->text, (int)strlen(p->text)),
+                       DB_TEXT(":s", p->sig))) != SQLITE_DONE)
+        return -1;
+    size_t i;
+    json_t *hex;
+    json_array_foreach(p->fresh, i, hex)
+    {
+        unsigned char hash[32];
+        if (bundle_hash_parse(json_string_value(hex), hash) != 0 ||
+            db_run(db,
+                   "INSERT INTO channel_blobs (hash, version) VALUES (:h, :v) ON CONFLICT DO "
+                   "NOTHING",
+                   DB_ARGS(DB_BLOB(":h", hash, 32), DB_INT(":v", p->next))) != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+static int stage_rows(struct db *db, struct writer *w, struct channel_stage *cs, char *err,
+                      size_t errlen);
+
 int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms_secret *sk,
                     int64_t valid_s, int64_t *version, long *count, char *err, size_t errlen)
 {
@@ -37,130 +225,34 @@ int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms
         snprintf(err, errlen, "only the hub publishes the library channel (mode: hub)");
         return -1;
     }
-    json_t *items = json_array(), *blobs = json_object(), *blob_ids = json_object();
-    json_t *list = json_array(), *doc = NULL;
-    char *text = NULL, *sig = NULL;
-    int rc = -1;
-    if (db_begin_write(db) != SQLITE_OK)
-        goto db_error;
-    sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(version), 0) FROM channel_versions");
-    if (st == NULL || db_step(st) != SQLITE_ROW)
-        goto db_error;
-    int64_t previous = sqlite3_column_int64(st, 0), next = previous + 1;
-    sqlite3_reset(st);
-    st = db_stmt(db, "SELECT id FROM library_items WHERE status = 'approved' ORDER BY id");
-    if (st == NULL)
-        goto db_error;
-    json_t *ids = json_array();
-    while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(ids, json_integer(sqlite3_column_int64(st, 0)));
-    sqlite3_reset(st);
-    size_t i;
-    json_t *id, *b;
-    /* Each item is a document of its own, stored as a blob: the manifest names it by hash, so
-     * that it stays small (a line per item) and an unchanged item costs a region nothing. */
-    json_array_foreach(ids, i, id)
-    {
-        json_t *one = json_array();
-        if (library_item_export(db, json_integer_value(id), true, one, blobs, blob_ids) != 0) {
-            json_decref(one);
-            json_decref(ids);
-            goto db_error;
-        }
-        json_t *it = json_array_get(one, 0);
-        char *doc_text = json_dumps(it, JSON_COMPACT | JSON_SORT_KEYS);
-        unsigned char h[32];
-        char hexh[65];
-        int64_t blob = 0;
-        if (doc_text != NULL) {
-            size_t dl = strlen(doc_text);
-            crypto_generichash(h, sizeof(h), (unsigned char *)doc_text, dl, NULL, 0);
-            sodium_bin2hex(hexh, sizeof(hexh), h, sizeof(h));
-            blob = blob_put_hashed(db, h, doc_text, dl);
-            if (blob != 0 && json_object_get(blobs, hexh) == NULL)
-                json_object_set_new(blobs, hexh,
-                                    json_pack("{s:s,s:I}", "hash", hexh, "size", (json_int_t)dl));
-        }
-        free(doc_text);
-        if (blob == 0) {
-            json_decref(one);
-            json_decref(ids);
-            goto db_error;
-        }
-        json_array_append_new(items,
-                              json_pack("{s:O,s:O,s:s}", "uid", json_object_get(it, "uid"),
-                                        "version", json_object_get(it, "version"), "doc", hexh));
-        json_decref(one);
+    struct publishing p = {.items = json_array(),
+                           .blobs = json_object(),
+                           .blob_ids = json_object(),
+                           .fresh = json_array()};
+    /* One at a time, with imports too: the version number is read and written under it. */
+    if (channel_stage_begin(db, &p.cs, err, errlen) != 0) {
+        publishing_free(&p);
+        return -1;
     }
-    json_decref(ids);
-    const char *hex;
-    json_int_t bytes = 0;
-    json_object_foreach(blobs, hex, b)
-    {
-        json_array_append(list, b);
-        bytes += json_integer_value(json_object_get(b, "size"));
+    int rc = publish_collect(db, &p, err, errlen);
+    if (rc == 0)
+        rc = publish_sign(&p, cfg, sk, valid_s, err, errlen);
+    if (rc == 0) {
+        /* Rows a power loss undid are written again by the next publication. */
+        db_sync_relaxed(db, true);
+        rc = stage_rows(db, NULL, &p.cs, err, errlen);
+        db_sync_relaxed(db, false);
     }
-    int64_t now = (int64_t)time(NULL), expires = now + valid_s;
-    doc = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:O,s:O}", "format", "mes-library-1", "kind",
-                    "channel", "channel", CHANNEL, "origin", cfg->region.code, "version",
-                    (json_int_t)next, "previous", (json_int_t)previous, "created", (json_int_t)now,
-                    "expires", (json_int_t)expires, "items", items, "blobs", list);
-    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    char trusted[256];
-    trusted_comment(trusted, sizeof(trusted), cfg->region.code, next, previous, expires);
-    if (text == NULL ||
-        (sig = ms_sign(sk, text, strlen(text), "mes library channel manifest", trusted)) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
+    if (rc == 0 && writer_call(NULL, db, publish_write, &p) != 0) {
+        snprintf(err, errlen, "database: the version was not written (logged)");
+        rc = -1;
     }
-    if (strlen(text) > BUNDLE_MANIFEST_MAX) {
-        snprintf(err, errlen, "the manifest would exceed %u bytes", BUNDLE_MANIFEST_MAX);
-        goto fail;
+    channel_stage_end(db, &p.cs);
+    if (rc == 0) {
+        *version = p.next;
+        *count = (long)json_array_size(p.items);
     }
-    st = db_stmt(db, "INSERT INTO channel_versions (version, previous, created_at, expires_at, "
-                     "items, bytes, manifest, signature) VALUES (:v, :p, :c, :e, :n, :b, :m, :s)");
-    if (st == NULL)
-        goto db_error;
-    db_bind_int(st, ":v", next);
-    db_bind_int(st, ":p", previous);
-    db_bind_int(st, ":c", now);
-    db_bind_int(st, ":e", expires);
-    db_bind_int(st, ":n", (int64_t)json_array_size(items));
-    db_bind_int(st, ":b", bytes);
-    db_bind_blob(st, ":m", text, (int)strlen(text));
-    db_bind_text(st, ":s", sig);
-    if (db_exec_stmt(st) != SQLITE_DONE)
-        goto db_error;
-    json_object_foreach(blobs, hex, b)
-    {
-        unsigned char hash[32];
-        st = db_stmt(db, "INSERT INTO channel_blobs (hash, version) VALUES (:h, :v) ON CONFLICT "
-                         "DO NOTHING");
-        if (st == NULL || bundle_hash_parse(hex, hash) != 0)
-            goto db_error;
-        db_bind_blob(st, ":h", hash, 32);
-        db_bind_int(st, ":v", next);
-        if (db_exec_stmt(st) != SQLITE_DONE)
-            goto db_error;
-    }
-    if (db_commit(db) != SQLITE_OK)
-        goto db_error;
-    *version = next;
-    *count = (long)json_array_size(items);
-    rc = 0;
-    goto out;
-db_error:
-    snprintf(err, errlen, "database: %s", db_errmsg(db));
-fail:
-    db_rollback(db);
-out:
-    json_decref(doc);
-    json_decref(items);
-    json_decref(list);
-    json_decref(blobs);
-    json_decref(blob_ids);
-    free(text);
-    free(sig);
+    publishing_free(&p);
     return rc;
 }
 
@@ -456,6 +548,17 @@ static double elapsed_ms(const struct timespec *since)
     return (double)(t.tv_sec - since->tv_sec) * 1e3 + (double)(t.tv_nsec - since->tv_nsec) / 1e6;
 }
 
+/* Look-ups of blobs staging shares a read transaction between. */
+enum { STAGE_READS = 1024 };
+
+/* Ends the read transaction staging's look-ups shared. */
+static void stage_reads_end(struct db *db, struct channel_stage *cs)
+{
+    if (cs->reading)
+        db_rollback(db);
+    cs->reading = false;
+}
+
 /* A staged body, and whether its row went in. */
 struct staged_blob {
     unsigned char hash[32];
@@ -482,6 +585,15 @@ int channel_stage_blob(struct db *db, struct channel_stage *cs, const unsigned c
                        const void *data, size_t len, const struct blob_packed *p, char *err,
                        size_t errlen)
 {
+    /* The look-ups share a read transaction, renewed now and then (one of its own each costs
+     * the database's locks and checks of its log); a held one is never ended here. */
+    if (cs->reading && cs->lookups % STAGE_READS == 0) {
+        db_rollback(db);
+        cs->reading = false;
+    }
+    if (!cs->reading && sqlite3_get_autocommit(db_handle(db)) && db_begin_read(db) == SQLITE_OK)
+        cs->reading = true;
+    cs->lookups++;
     if (blob_id(db, hash) != 0)
         return 0; /* held already (an incremental bundle's base, another item's file) */
     if (cs->n == cs->cap) {
@@ -508,6 +620,7 @@ int channel_stage_blob(struct db *db, struct channel_stage *cs, const unsigned c
 
 void channel_stage_end(struct db *db, struct channel_stage *cs)
 {
+    stage_reads_end(db, cs);
     size_t m = 0;
     int64_t *drop = malloc((cs->n ? cs->n : 1) * sizeof(*drop));
     for (size_t i = 0; drop != NULL && i < cs->n; i++)
@@ -650,6 +763,22 @@ static int blobs_all_held(struct db *db, json_t *manifest, const struct channel_
 
 static int switch_steps(struct db *db, struct writer *w, struct switching *sw);
 
+/* The staged blobs' rows, in steps, once their bodies are on the disk. 0, or -1 with err. */
+static int stage_rows(struct db *db, struct writer *w, struct channel_stage *cs, char *err,
+                      size_t errlen)
+{
+    struct switching sw = {.cs = cs, .err = err, .errlen = errlen};
+    stage_reads_end(db, cs);
+    if (db_stage_flush(db) != SQLITE_OK) {
+        snprintf(err, errlen, "the blob store failed to commit (logged)");
+        return -1;
+    }
+    for (sw.from = 0; sw.from < cs->n; sw.from = sw.to)
+        if (step(w, db, insert_rows, &sw) != 0)
+            return -1;
+    return 0;
+}
+
 int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, json_t *manifest,
                    const unsigned char hash[32], struct channel_import *res, char *err,
                    size_t errlen)
@@ -657,11 +786,6 @@ int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, js
     struct switching sw = {
         .cs = cs, .manifest = manifest, .hash = hash, .res = res, .err = err, .errlen = errlen};
     err[0] = '\0';
-    /* The bodies reach the disk before any row names them. */
-    if (db_stage_flush(db) != SQLITE_OK) {
-        snprintf(err, errlen, "the blob store failed to commit (logged)");
-        return -1;
-    }
     /* The steps before the last are redone by the next import if a power loss undid them: on a
      * connection of the import's own, their commits do not wait for the disk, so that each
      * holds the lock for its work only (the writer's batches commit as configured). */
@@ -677,15 +801,19 @@ int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, js
 /* channel_switch's steps before the last: the rows, then the items. 0, or -1 with sw->err. */
 static int switch_steps(struct db *db, struct writer *w, struct switching *sw)
 {
-    struct channel_stage *cs = sw->cs;
     char *err = sw->err;
     size_t errlen = sw->errlen;
-    for (sw->from = 0; sw->from < cs->n; sw->from = sw->to)
-        if (step(w, db, insert_rows, sw) != 0)
-            return -1;
+    if (stage_rows(db, w, sw->cs, err, errlen) != 0)
+        return -1;
     if (blobs_all_held(db, sw->manifest, sw->res, err, errlen) != 0)
         return -1;
+    /* What changes, read in one snapshot (a transaction per look-up costs the locks each). */
+    if (db_begin_read(db) != SQLITE_OK) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
     sw->change = library_hub_begin_steps(db, json_object_get(sw->manifest, "items"), err, errlen);
+    db_rollback(db);
     if (sw->change == NULL)
         return -1;
     int rc = 0;

@@ -9,6 +9,7 @@
 #define MES_CHANNEL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -63,6 +64,8 @@ struct channel_stage {
     struct db_stage stage;
     struct staged_blob *rows;
     size_t n, cap;
+    size_t lookups; /* of blobs held, sharing a read transaction (reading) */
+    bool reading;
 };
 int channel_stage_begin(struct db *db, struct channel_stage *cs, char *err, size_t errlen);
 int channel_stage_blob(struct db *db, struct channel_stage *cs, const unsigned char hash[32],

@@ -59,6 +59,8 @@ struct store {
     sqlite3_stmt *put, *get, *drop;
     bool writing;      /* a write transaction is open on it */
     bool reading;      /* a read transaction (store_read_end) */
+    bool staging;      /* a write transaction of a stage's (db_stage_put), apart from the
+                          database's transactions */
     size_t read;       /* bytes got in it */
     size_t written;    /* bytes put in it */
     int64_t *released; /* blob rows this transaction deleted */
@@ -158,7 +160,7 @@ void db_close(struct db *db)
             sqlite3_finalize(db->slots[i].st);
     sqlite3_close(db->h);
     struct store *s = &db->store;
-    if (s->writing || s->reading)
+    if (s->writing || s->reading || s->staging)
         sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_finalize(s->put);
     sqlite3_finalize(s->get);
@@ -807,14 +809,29 @@ int db_stage_begin(struct db *db, struct db_stage *sg, char *err, size_t errlen)
     return 0;
 }
 
+/* Commits, durably, what a stage put. SQLITE_OK or the code (rolled back then). */
+static int stage_commit(struct store *s)
+{
+    if (!s->staging)
+        return SQLITE_OK;
+    s->staging = false;
+    s->written = 0;
+    int rc = store_exec(s, "COMMIT");
+    if (rc != SQLITE_OK)
+        sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int64_t db_stage_put(struct db *db, struct db_stage *sg, const void *data, size_t len)
 {
     struct store *s = &db->store;
     int64_t id = sg->next++;
-    if (!s->writing) {
+    assert(!s->writing); /* a stage's connection writes no bodies of its own meanwhile */
+    store_read_end(s);
+    if (!s->staging) {
         if (store_exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
             return 0;
-        s->writing = true;
+        s->staging = true;
     }
     sqlite3_stmt *mark = NULL;
     int rc =
@@ -836,14 +853,14 @@ int64_t db_stage_put(struct db *db, struct db_stage *sg, const void *data, size_
         return 0;
     }
     s->written += len;
-    if (s->written >= STORE_STEP && store_flush(s) != SQLITE_OK)
+    if (s->written >= STORE_STEP && stage_commit(s) != SQLITE_OK)
         return 0;
     return id;
 }
 
 int db_stage_flush(struct db *db)
 {
-    return store_flush(&db->store);
+    return stage_commit(&db->store);
 }
 
 int db_stage_end(struct db *db, struct db_stage *sg, const int64_t *drop, size_t ndrop)
@@ -851,7 +868,7 @@ int db_stage_end(struct db *db, struct db_stage *sg, const int64_t *drop, size_t
     struct store *s = &db->store;
     if (sg->fd < 0)
         return 0;
-    int rc = store_flush(s);
+    int rc = stage_commit(s);
     sqlite3_stmt *del = NULL, *unmark = NULL;
     if (rc == SQLITE_OK && s->h != NULL) {
         rc = store_exec(s, "BEGIN IMMEDIATE");
