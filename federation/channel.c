@@ -260,16 +260,14 @@ int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms
 static char *load_version(struct db *db, int64_t *version, int64_t *previous, int64_t *expires,
                           char *err, size_t errlen)
 {
-    sqlite3_stmt *st = db_stmt(db, "SELECT version, previous, expires_at, manifest FROM "
-                                   "channel_versions WHERE version = CASE WHEN :v > 0 THEN :v "
-                                   "ELSE (SELECT max(version) FROM channel_versions) END");
-    if (st == NULL) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        return NULL;
-    }
-    db_bind_int(st, ":v", *version);
+    sqlite3_stmt *st = db_query(db,
+                                "SELECT version, previous, expires_at, manifest FROM "
+                                "channel_versions WHERE version = CASE WHEN :v > 0 THEN :v "
+                                "ELSE (SELECT max(version) FROM channel_versions) END",
+                                DB_ARGS(DB_INT(":v", *version)));
     char *text = NULL;
-    if (db_step(st) == SQLITE_ROW) {
+    int rc = st ? db_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) {
         *version = sqlite3_column_int64(st, 0);
         *previous = sqlite3_column_int64(st, 1);
         *expires = sqlite3_column_int64(st, 2);
@@ -277,14 +275,19 @@ static char *load_version(struct db *db, int64_t *version, int64_t *previous, in
         if ((text = malloc(n + 1)) != NULL) {
             memcpy(text, sqlite3_column_blob(st, 3), n);
             text[n] = '\0';
+        } else {
+            snprintf(err, errlen, "out of memory");
         }
-    } else {
+    } else if (rc == SQLITE_DONE) {
         snprintf(err, errlen,
                  *version > 0 ? "no version %lld has been published"
                               : "nothing has been published yet (mesnode publish)",
                  (long long)*version);
+    } else {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
     }
-    sqlite3_reset(st);
+    if (st != NULL)
+        sqlite3_reset(st);
     return text;
 }
 
@@ -359,11 +362,10 @@ static struct out_blob *bundle_blobs(struct db *db, json_t *doc, json_t *base, i
         if ((o = out_blob_find_hex(v, n, json_string_value(json_object_get(b, "hash")))) != NULL)
             o->skip = true;
     }
-    sqlite3_stmt *st = db_stmt(db, "SELECT id, hash, zstd, size, length(data) > 0 FROM blobs");
-    if (st == NULL)
-        goto db_error;
+    sqlite3_stmt *st =
+        db_query(db, "SELECT id, hash, zstd, size, length(data) > 0 FROM blobs", NULL);
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
+    while (db_next(st, &rc)) {
         if (sqlite3_column_bytes(st, 1) == 32 &&
             (o = out_blob_find(v, n, sqlite3_column_blob(st, 1))) != NULL) {
             o->row.id = sqlite3_column_int64(st, 0);
@@ -372,7 +374,6 @@ static struct out_blob *bundle_blobs(struct db *db, json_t *doc, json_t *base, i
             o->row.in_row = sqlite3_column_int(st, 4) != 0;
         }
     }
-    sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         goto db_error;
     for (i = 0; i < n; i++) {
@@ -499,19 +500,21 @@ int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
         return -1;
     }
     crypto_generichash(hash, 32, (const unsigned char *)raw, raw_len, NULL, 0);
-    sqlite3_stmt *st = db_stmt(db, "SELECT version, manifest_hash FROM channel_state");
-    if (st == NULL) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        return -1;
-    }
+    sqlite3_stmt *st = db_query(db, "SELECT version, manifest_hash FROM channel_state", NULL);
     int64_t held = 0;
     unsigned char held_hash[32] = {0};
-    if (db_step(st) == SQLITE_ROW) {
+    int rc = st ? db_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) {
         held = sqlite3_column_int64(st, 0);
         if (sqlite3_column_bytes(st, 1) == 32)
             memcpy(held_hash, sqlite3_column_blob(st, 1), 32);
     }
-    sqlite3_reset(st);
+    if (st != NULL)
+        sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { /* never taken for "nothing held" */
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
     res->previous = held;
     if (version < held) {
         snprintf(err, errlen,

@@ -25,15 +25,18 @@
 int hub_key_current(struct db *db, const struct mes_config *cfg, struct ms_public *pk, char *err,
                     size_t errlen)
 {
-    sqlite3_stmt *st = db_stmt(db, "SELECT public_key FROM fed_hub_key");
-    if (st != NULL && db_step(st) == SQLITE_ROW) {
-        const char *k = db_col_text(st, 0);
-        int rc = ms_public_parse(k, strlen(k), pk, err, errlen);
-        sqlite3_reset(st);
-        return rc;
+    /* A key followed after a rotation comes first; a failure to read it is not "none". */
+    char *followed = NULL;
+    int rc = db_text(db, &followed, "SELECT public_key FROM fed_hub_key", NULL);
+    if (rc == SQLITE_ROW) {
+        int parsed = ms_public_parse(followed, strlen(followed), pk, err, errlen);
+        free(followed);
+        return parsed;
     }
-    if (st != NULL)
-        sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
     const char *pinned = cfg->federation.hub_public_key;
     if (pinned[0] == '\0') {
         snprintf(err, errlen, "federation.hub_public_key is not set: pin the hub's key");
@@ -191,16 +194,18 @@ out:
  * it replaces (public: they prove themselves). */
 static int key_rotations(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT statement, signature FROM fed_key_statements "
-                                      "ORDER BY id");
-    if (st == NULL)
-        return reply_db_error(r);
+    sqlite3_stmt *st =
+        db_query(r->db, "SELECT statement, signature FROM fed_key_statements ORDER BY id", NULL);
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(
             items, json_pack("{s:s%,s:s}", "statement", (const char *)sqlite3_column_blob(st, 0),
                              (size_t)sqlite3_column_bytes(st, 0), "signature", db_col_text(st, 1)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
