@@ -3,7 +3,8 @@
  * its library as numbered, signed versions; a region imports a version from a bundle (and,
  * later, by pulling it over HTTP), checking the signature against the hub's pinned key, the
  * version (never backwards; the same version with other content is refused), the expiry and
- * every blob, and switches to it in one transaction. channel.sql is its schema.
+ * every blob, and switches to it in short steps once every check has passed (its blobs staged
+ * meanwhile, outside the write lock). channel.sql is its schema.
  */
 #ifndef MES_CHANNEL_H
 #define MES_CHANNEL_H
@@ -23,7 +24,9 @@ struct mes_config;
 #define CHANNEL_CACHE_MIB 64
 
 /* Hub: publishes the next version of the channel from every approved item of the hub's
- * library, signed with `sk`, valid for `valid_s` seconds. Its number in *version, its item
+ * library, signed with `sk`, valid for `valid_s` seconds: the documents made and staged in a
+ * read transaction, their rows and then the version in short write transactions (a command's
+ * own: a serving hub's writer waits at most one). Its number in *version, its item
  * count in *items. 0, or -1 with err. */
 int channel_publish(struct db *db, const struct mes_config *cfg, const struct ms_secret *sk,
                     int64_t valid_s, int64_t *version, long *items, char *err, size_t errlen);
@@ -49,9 +52,10 @@ struct channel_import {
 int channel_check(struct db *db, json_t *m, const char *raw, size_t raw_len,
                   struct channel_import *res, unsigned char hash[32], char *err, size_t errlen);
 
-/* Region: a version's import under way. Its new blobs are staged (db.h) while the bundle or
- * the pull is read and checked, outside any transaction; channel_switch then makes the version
- * the one held in short write steps. One import at a time per node (the stage's lock).
+/* A version's import under way (or, at the hub, a publication's documents). Its new blobs are
+ * staged (db.h) while the bundle or the pull is read and checked, outside any write
+ * transaction; channel_switch then makes the version the one held in short write steps. One at
+ * a time per node (the stage's lock); the stage's rows are freed by stage_end.
  *
  * stage_begin takes the lock and collects bodies nothing names (an interrupted import's):
  * 0, or -1 with err (another import is under way). stage_blob stages a body whose hash the
@@ -75,12 +79,13 @@ void channel_stage_end(struct db *db, struct channel_stage *cs);
 
 /* Region, once the version is checked and its blobs staged: the switch-over, each step through
  * the writer `w` (writer_call: a job of its next batch) or, `w` NULL, a short transaction of
- * its own on `db`: the staged blobs' rows (ROWS_STEP a step), then the manifest's items
- * (library_hub_begin_steps, ITEMS_STEP a step), then the items that left, the blobs they
- * released and the version held, in the last step. A serving node's writer waits at most one
- * step. Readers see the items arrive over the switch-over; the version held moves in the last
- * step, and an import cut short (failure, crash) leaves items of the new version that the next
- * import of it finds unchanged. 0, or -1 with err. */
+ * its own on `db`, each about 10 ms of work (channel.c, STEP_MS): the staged blobs' rows,
+ * then the manifest's items (library_hub_begin_steps, library_hub_step), then the items that
+ * left, the blobs they released and the version held, in the last step; the steps before the
+ * last commit without waiting for the disk (db_sync_relaxed). A serving node's writer waits at
+ * most one step. Readers see the items arrive over the switch-over; the version held moves
+ * in the last step, and an import cut short (failure, crash) leaves items of the new version
+ * that the next import of it finds unchanged. 0, or -1 with err. */
 int channel_switch(struct db *db, struct writer *w, struct channel_stage *cs, json_t *manifest,
                    const unsigned char hash[32], struct channel_import *res, char *err,
                    size_t errlen);
