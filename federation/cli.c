@@ -540,7 +540,7 @@ static int bundle_import(const char *config, const char *file)
         ; /* the key in force: pinned, or followed after the hub rotated it */
     else if ((f = fopen(file, "rb")) == NULL)
         snprintf(err, sizeof(err), "%s: %s", file, strerror(errno));
-    else if (channel_import_bundle(db, &hub, f, &res, err, sizeof(err)) == 0)
+    else if (channel_import_bundle(db, NULL, &hub, f, &res, err, sizeof(err)) == 0)
         rc = 0;
     if (f != NULL)
         fclose(f);

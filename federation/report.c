@@ -581,75 +581,83 @@ out:
     return verdict;
 }
 
-/* POST /federation/v1/reports {"report": JSON text, "signature": minisig}: an enrolled
- * region's signed report, kept once per (region, sequence): the same again answers 200, other
- * content under a number already taken 409. */
-static int reports_receive(struct req *r)
+/* A received report, verified by reports_verify for reports_receive. */
+struct received {
+    char code[16];
+    struct report_received rep;
+    unsigned char hash[32]; /* BLAKE2b-256 of the report's text */
+};
+
+static void received_free(void *p)
 {
-    const char *code = r->caller.node_code; /* the dispatcher checked its signature */
+    struct received *got = p;
+    if (got != NULL)
+        json_decref(got->rep.doc);
+    free(got);
+}
+
+/* The prepare step of POST /federation/v1/reports, on the worker thread before the writer
+ * (the dispatcher has checked the request's signature by an enrolled region): the report's
+ * own signature (report_verify) and its hash; the writer only inserts. 0 with r->prep set, or
+ * the status of the reply made. */
+static int reports_verify(struct req *r)
+{
+    struct received *got = calloc(1, sizeof(*got));
+    if (got == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
+    r->prep = got;
+    r->prep_free = received_free;
+    snprintf(got->code, sizeof(got->code), "%s", r->caller.node_code);
     struct ms_public pk;
     fed_caller_key(r, &pk);
     size_t len = 0;
     unsigned char *raw = upload_bytes(r->upload, &len);
     if (raw == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
-    struct report_received rep;
     char why[512];
-    int verdict = report_verify(raw, len, &pk, code, &rep, why, sizeof(why));
+    int verdict = report_verify(raw, len, &pk, got->code, &got->rep, why, sizeof(why));
     free(raw);
     if (verdict != REPORT_OK)
         return reply_error(r, verdict == REPORT_FOREIGN ? 403 : 400,
                            verdict == REPORT_FOREIGN ? "forbidden" : "bad_request", "%s", why);
-    const char *text = rep.text, *sig = rep.signature;
-    size_t tlen = rep.len;
-    int64_t seq = rep.sequence;
-    const char *month = rep.month;
-    unsigned char hash[32];
-    crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, tlen, NULL, 0);
-    int rc;
-    sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO fed_reports (region, sequence, period, hash, "
-                                      "body, signature) VALUES (:r, :s, :p, :h, :b, :sig) ON "
-                                      "CONFLICT DO NOTHING");
-    if (st == NULL) {
-        rc = reply_db_error(r);
-        goto out;
-    }
-    db_bind_text(st, ":r", code);
-    db_bind_int(st, ":s", seq);
-    db_bind_text(st, ":p", month);
-    db_bind_blob(st, ":h", hash, 32);
-    db_bind_blob(st, ":b", text, (int)tlen);
-    db_bind_text(st, ":sig", sig);
-    if (db_exec_stmt(st) != SQLITE_DONE) {
-        rc = reply_db_error(r);
-        goto out;
-    }
-    if (db_changes(r->db) == 1) {
-        rc = reply_json(
-            r, 201,
-            json_pack("{s:s,s:I,s:s}", "region", code, "sequence", seq, "status", "accepted"));
-        goto out;
-    }
-    st = db_stmt(r->db, "SELECT hash FROM fed_reports WHERE region = :r AND sequence = :s");
-    if (st == NULL) {
-        rc = reply_db_error(r);
-        goto out;
-    }
-    db_bind_text(st, ":r", code);
-    db_bind_int(st, ":s", seq);
-    bool same = db_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 &&
-                memcmp(sqlite3_column_blob(st, 0), hash, 32) == 0;
-    sqlite3_reset(st);
-    rc = same ? reply_json(r, 200,
-                           json_pack("{s:s,s:I,s:s}", "region", code, "sequence", seq, "status",
-                                     "duplicate"))
-              : reply_error(r, 409, "conflict",
-                            "report %lld of region %s was received with "
-                            "other content",
-                            (long long)seq, code);
-out:
-    json_decref(rep.doc);
-    return rc;
+    crypto_generichash(got->hash, sizeof(got->hash), (const unsigned char *)got->rep.text,
+                       got->rep.len, NULL, 0);
+    return 0;
+}
+
+/* POST /federation/v1/reports {"report": JSON text, "signature": minisig}: an enrolled
+ * region's signed report (verified by reports_verify), kept once per (region, sequence): the
+ * same again answers 200, other content under a number already taken 409. */
+static int reports_receive(struct req *r)
+{
+    const struct received *got = r->prep;
+    const struct report_received *rep = &got->rep;
+    int rc =
+        db_run(r->db,
+               "INSERT INTO fed_reports (region, sequence, period, hash, body, signature) "
+               "VALUES (:r, :s, :p, :h, :b, :sig) ON CONFLICT DO NOTHING",
+               DB_ARGS(DB_TEXT(":r", got->code), DB_INT(":s", rep->sequence),
+                       DB_TEXT(":p", rep->month), DB_BLOB(":h", got->hash, 32),
+                       DB_BLOB(":b", rep->text, (int)rep->len), DB_TEXT(":sig", rep->signature)));
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r);
+    if (db_changes(r->db) == 1)
+        return reply_json(r, 201,
+                          json_pack("{s:s,s:I,s:s}", "region", got->code, "sequence",
+                                    (json_int_t)rep->sequence, "status", "accepted"));
+    int same = db_exists(r->db,
+                         "SELECT 1 FROM fed_reports WHERE region = :r AND sequence = :s AND "
+                         "hash = :h",
+                         DB_ARGS(DB_TEXT(":r", got->code), DB_INT(":s", rep->sequence),
+                                 DB_BLOB(":h", got->hash, 32)));
+    if (same < 0)
+        return reply_db_error(r);
+    return same ? reply_json(r, 200,
+                             json_pack("{s:s,s:I,s:s}", "region", got->code, "sequence",
+                                       (json_int_t)rep->sequence, "status", "duplicate"))
+                : reply_error(r, 409, "conflict",
+                              "report %lld of region %s was received with other content",
+                              (long long)rep->sequence, got->code);
 }
 
 const struct route report_routes[] = {
@@ -660,6 +668,7 @@ const struct route report_routes[] = {
      .writes = true,
      .name = "federation_report",
      .upload = true,
-     .signer = SIGNER_REGION},
+     .signer = SIGNER_REGION,
+     .prepare = reports_verify},
     {0},
 };

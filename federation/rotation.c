@@ -20,25 +20,48 @@
 #include "http.h"
 #include "lib/input.h"
 #include "node.h"
+#include "writer.h"
 
 int hub_key_current(struct db *db, const struct mes_config *cfg, struct ms_public *pk, char *err,
                     size_t errlen)
 {
-    sqlite3_stmt *st = db_stmt(db, "SELECT public_key FROM fed_hub_key");
-    if (st != NULL && db_step(st) == SQLITE_ROW) {
-        const char *k = db_col_text(st, 0);
-        int rc = ms_public_parse(k, strlen(k), pk, err, errlen);
-        sqlite3_reset(st);
-        return rc;
+    /* A key followed after a rotation comes first; a failure to read it is not "none". */
+    char *followed = NULL;
+    int rc = db_text(db, &followed, "SELECT public_key FROM fed_hub_key", NULL);
+    if (rc == SQLITE_ROW) {
+        int parsed = ms_public_parse(followed, strlen(followed), pk, err, errlen);
+        free(followed);
+        return parsed;
     }
-    if (st != NULL)
-        sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "database: %s", db_errmsg(db));
+        return -1;
+    }
     const char *pinned = cfg->federation.hub_public_key;
     if (pinned[0] == '\0') {
         snprintf(err, errlen, "federation.hub_public_key is not set: pin the hub's key");
         return -1;
     }
     return ms_public_parse(pinned, strlen(pinned), pk, err, errlen);
+}
+
+/* A signed key statement, to keep (keep_statement, a writer_call). */
+struct key_statement {
+    const char *old64, *new64;
+    long long created;
+    const char *text, *sig;
+};
+
+static int keep_statement(struct db *db, void *ctx)
+{
+    const struct key_statement *ks = ctx;
+    int rc = db_run(
+        db,
+        "INSERT INTO fed_key_statements (old_key, new_key, created_at, statement, "
+        "signature) VALUES (:o, :n, :c, :s, :sig)",
+        DB_ARGS(DB_TEXT(":o", ks->old64), DB_TEXT(":n", ks->new64), DB_INT(":c", ks->created),
+                DB_BLOB(":s", ks->text, (int)strlen(ks->text)), DB_TEXT(":sig", ks->sig)));
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int rotation_announce(struct node *n, struct db *db, const char *new_key_file, char *err,
@@ -68,19 +91,9 @@ int rotation_announce(struct node *n, struct db *db, const char *new_key_file, c
         snprintf(err, errlen, sig ? "the new key is the key in use" : "out of memory");
         goto out;
     }
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO fed_key_statements (old_key, new_key, created_at, "
-                                   "statement, signature) VALUES (:o, :n, :c, :s, :sig)");
-    if (st == NULL || db_begin_write(db) != SQLITE_OK)
+    struct key_statement ks = {old64, new64, now, text, sig};
+    if (writer_call(n->writer, db, keep_statement, &ks) != 0)
         goto db_error;
-    db_bind_text(st, ":o", old64);
-    db_bind_text(st, ":n", new64);
-    db_bind_int(st, ":c", now);
-    db_bind_blob(st, ":s", text, (int)strlen(text));
-    db_bind_text(st, ":sig", sig);
-    if (db_exec_stmt(st) != SQLITE_DONE || db_commit(db) != SQLITE_OK) {
-        db_rollback(db);
-        goto db_error;
-    }
     /* The statement is kept: now the new key becomes the node's, through temporary names. */
     if (node_replace_key(n, next, err, errlen) != 0)
         goto out;
@@ -93,6 +106,17 @@ out:
     free(text);
     free(sig);
     return rc;
+}
+
+/* A writer_call: the hub's key in force (base64 text in ctx) becomes the one followed. */
+static int keep_hub_key(struct db *db, void *ctx)
+{
+    int rc = db_run(db,
+                    "INSERT INTO fed_hub_key (id, public_key, followed_at) VALUES (1, :k, "
+                    "unixepoch()) ON CONFLICT (id) DO UPDATE SET public_key = "
+                    "excluded.public_key, followed_at = excluded.followed_at",
+                    DB_ARGS(DB_TEXT(":k", (const char *)ctx)));
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int rotation_follow(struct node *n, struct db *db, const unsigned char want_id[MS_ID_BYTES],
@@ -154,17 +178,9 @@ int rotation_follow(struct node *n, struct db *db, const unsigned char want_id[M
     }
     char b64[MS_PUBLIC_B64];
     ms_public_base64(&at, b64);
-    sqlite3_stmt *st = db_stmt(db, "INSERT INTO fed_hub_key (id, public_key, followed_at) VALUES "
-                                   "(1, :k, unixepoch()) ON CONFLICT (id) DO UPDATE SET "
-                                   "public_key = excluded.public_key, followed_at = "
-                                   "excluded.followed_at");
-    if (st == NULL) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        goto out;
-    }
-    db_bind_text(st, ":k", b64);
-    if (db_exec_stmt(st) != SQLITE_DONE) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
+    /* The key followed is kept: through the node's writer when it serves. */
+    if (writer_call(n->writer, db, keep_hub_key, b64) != 0) {
+        snprintf(err, errlen, "database: cannot keep the hub's new key (logged)");
         goto out;
     }
     *pk = at;
@@ -178,16 +194,18 @@ out:
  * it replaces (public: they prove themselves). */
 static int key_rotations(struct req *r)
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT statement, signature FROM fed_key_statements "
-                                      "ORDER BY id");
-    if (st == NULL)
-        return reply_db_error(r);
+    sqlite3_stmt *st =
+        db_query(r->db, "SELECT statement, signature FROM fed_key_statements ORDER BY id", NULL);
     json_t *items = json_array();
-    while (db_step(st) == SQLITE_ROW)
+    int rc;
+    while (db_next(st, &rc))
         json_array_append_new(
             items, json_pack("{s:s%,s:s}", "statement", (const char *)sqlite3_column_blob(st, 0),
                              (size_t)sqlite3_column_bytes(st, 0), "signature", db_col_text(st, 1)));
-    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 

@@ -249,8 +249,9 @@ static int fetch_blob(CURL *curl, struct node *n, const char *dir, const char *h
     return 0;
 }
 
-/* Reads a fetched blob file and stores it in the database. */
-static int store_fetched(struct db *db, const char *path, size_t size, char *err, size_t errlen)
+/* Reads a fetched (checked) blob file and stages it for the switch-over. */
+static int stage_fetched(struct db *db, struct channel_stage *cs, const char *path,
+                         const unsigned char hash[32], size_t size, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     unsigned char *buf = malloc(size ? size : 1);
@@ -262,45 +263,42 @@ static int store_fetched(struct db *db, const char *path, size_t size, char *err
         snprintf(err, errlen, "%s: cannot read the fetched blob", path);
         return -1;
     }
-    struct upload u = {0};
-    upload_prepare(&u, buf, size);
-    int64_t id = blob_put(db, &u);
-    free(u.data);
-    if (id == 0) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        return -1;
-    }
-    return 0;
+    struct blob_packed *p = blob_pack(buf, size);
+    int rc = channel_stage_blob(db, cs, hash, buf, size, p, err, errlen);
+    blob_packed_free(p);
+    free(buf);
+    return rc;
 }
 
-int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, char *err,
-                     size_t errlen)
-{
-    memset(res, 0, sizeof(*res));
+/* A pull under way: the hub's manifest of the version its signature names, checked. */
+struct pull {
+    struct node *n;
+    struct db *db;
+    CURL *curl;
     struct ms_public hub;
-    if (n->cfg.federation.hub_url[0] == '\0') {
-        snprintf(err, errlen, "federation.hub_url must be set");
-        return -1;
-    }
-    if (hub_key_current(db, &n->cfg, &hub, err, errlen) != 0)
-        return -1;
-    CURL *curl = curl_easy_init();
-    char *sigtext = NULL, *manifest = NULL;
-    struct ms_sig *sig = malloc(sizeof(*sig));
-    json_t *doc = NULL, *missing = json_array();
-    int rc = -1;
-    size_t siglen = 0, mlen = 0;
+    char *manifest;
+    size_t mlen;
+    json_t *doc, *missing;
+    unsigned char hash[32];
+    char dir[4200];
+};
+
+/* The signature, then the manifest of the version it names; both checked (following the hub's
+ * key statements when another key signed it) before anything else is fetched, then
+ * channel_check. 0, or -1 with err. */
+static int pull_manifest(struct pull *p, struct sync_result *res, char *err, size_t errlen)
+{
+    size_t siglen = 0;
     char why[512], uri[160];
-    if (curl == NULL || sig == NULL) {
-        snprintf(err, errlen, "out of memory");
+    int rc = -1;
+    struct ms_sig *sig = malloc(sizeof(*sig));
+    char *sigtext = hub_get_mem(p->curl, p->n, "/federation/v1/channel/library/manifest.minisig",
+                                MS_SIG_TEXT_MAX, &siglen, err, errlen);
+    if (sig == NULL || sigtext == NULL) {
+        if (sig == NULL)
+            snprintf(err, errlen, "out of memory");
         goto out;
     }
-    /* 1. The signature, then the manifest of the version it names; both checked before
-     * anything else is fetched. */
-    sigtext = hub_get_mem(curl, n, "/federation/v1/channel/library/manifest.minisig",
-                          MS_SIG_TEXT_MAX, &siglen, err, errlen);
-    if (sigtext == NULL)
-        goto out;
     if (ms_sig_parse(sigtext, siglen, sig, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "the channel's signature: %s", why);
         goto out;
@@ -312,111 +310,145 @@ int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, cha
         goto out;
     }
     snprintf(uri, sizeof(uri), "/federation/v1/channel/library/manifest?version=%lld", version);
-    manifest = hub_get_mem(curl, n, uri, BUNDLE_MANIFEST_MAX, &mlen, err, errlen);
-    if (manifest == NULL)
+    p->manifest = hub_get_mem(p->curl, p->n, uri, BUNDLE_MANIFEST_MAX, &p->mlen, err, errlen);
+    if (p->manifest == NULL)
         goto out;
-    unsigned char h512[MS_HASH_BYTES], hash[32];
-    crypto_generichash(h512, sizeof(h512), (unsigned char *)manifest, mlen, NULL, 0);
+    unsigned char h512[MS_HASH_BYTES];
+    crypto_generichash(h512, sizeof(h512), (unsigned char *)p->manifest, p->mlen, NULL, 0);
     /* Signed by a key this region does not know: the hub may have rotated its key; follow its
      * statements from the key in force, each checked, then check again. */
-    if (memcmp(sig->id, hub.id, MS_ID_BYTES) != 0 &&
-        rotation_follow(n, db, sig->id, &hub, err, errlen) != 0)
+    if (memcmp(sig->id, p->hub.id, MS_ID_BYTES) != 0 &&
+        rotation_follow(p->n, p->db, sig->id, &p->hub, err, errlen) != 0)
         goto out;
-    if (ms_sig_check(&hub, sig, h512, manifest, mlen, why, sizeof(why)) != 0) {
+    if (ms_sig_check(&p->hub, sig, h512, p->manifest, p->mlen, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "the channel's manifest: %s: refused", why);
         goto out;
     }
     json_error_t jerr;
-    doc =
-        input_json_loadb(manifest, mlen, JSON_REJECT_DUPLICATES, INPUT_JSON_DEPTH_DOCUMENTS, &jerr);
-    if (!json_is_object(doc) || json_integer_value(json_object_get(doc, "version")) != version) {
+    p->doc = input_json_loadb(p->manifest, p->mlen, JSON_REJECT_DUPLICATES,
+                              INPUT_JSON_DEPTH_DOCUMENTS, &jerr);
+    if (!json_is_object(p->doc) ||
+        json_integer_value(json_object_get(p->doc, "version")) != version) {
         snprintf(err, errlen, "the channel's manifest is not the version its signature names");
         goto out;
     }
-    if (bundle_claims_check(doc, err, errlen) != 0 ||
-        channel_check(db, doc, manifest, mlen, &res->channel, hash, err, errlen) != 0)
+    if (bundle_claims_check(p->doc, err, errlen) != 0 ||
+        channel_check(p->db, p->doc, p->manifest, p->mlen, &res->channel, p->hash, err, errlen) !=
+            0)
         goto out;
-    if (res->channel.already) {
-        rc = 0;
-        goto out;
-    }
-    /* 2. The blobs this region lacks, if the disk holds them. */
+    rc = 0;
+out:
+    free(sigtext);
+    free(sig);
+    return rc;
+}
+
+/* The blobs this region lacks, fetched into DIR/incoming if the disk holds them (twice their
+ * size: the files and the store). 0, or -1 with err. */
+static int pull_blobs(struct pull *p, struct sync_result *res, char *err, size_t errlen)
+{
     long long need = 0;
     size_t i;
     json_t *b;
-    json_array_foreach(json_object_get(doc, "blobs"), i, b)
+    json_array_foreach(json_object_get(p->doc, "blobs"), i, b)
     {
         unsigned char h[32];
         bundle_hash_parse(json_string_value(json_object_get(b, "hash")), h);
-        if (blob_id(db, h) == 0) {
-            json_array_append(missing, b);
+        if (blob_id(p->db, h) == 0) {
+            json_array_append(p->missing, b);
             need += json_integer_value(json_object_get(b, "size"));
         }
     }
-    char dir[4200];
-    snprintf(dir, sizeof(dir), "%s/incoming", n->cfg.storage.data_dir);
+    snprintf(p->dir, sizeof(p->dir), "%s/incoming", p->n->cfg.storage.data_dir);
     struct statvfs vfs;
-    if ((mkdir(dir, 0750) != 0 && errno != EEXIST) || statvfs(dir, &vfs) != 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        goto out;
+    if ((mkdir(p->dir, 0750) != 0 && errno != EEXIST) || statvfs(p->dir, &vfs) != 0) {
+        snprintf(err, errlen, "%s: %s", p->dir, strerror(errno));
+        return -1;
     }
     if ((unsigned long long)vfs.f_bavail * vfs.f_frsize <
         (unsigned long long)need * 2 + (64 << 20)) {
         snprintf(err, errlen,
                  "version %lld needs %lld bytes of blobs and the disk lacks room for "
                  "them: refused",
-                 version, need);
-        goto out;
+                 (long long)res->channel.version, need);
+        return -1;
     }
-    json_array_foreach(missing, i, b)
+    json_array_foreach(p->missing, i, b)
     {
         const char *hex = json_string_value(json_object_get(b, "hash"));
         unsigned char h[32];
         bundle_hash_parse(hex, h);
-        if (fetch_blob(curl, n, dir, hex, h, json_integer_value(json_object_get(b, "size")),
-                       &res->fetched_bytes, err, errlen) != 0)
-            goto out;
+        if (fetch_blob(p->curl, p->n, p->dir, hex, h,
+                       json_integer_value(json_object_get(b, "size")), &res->fetched_bytes, err,
+                       errlen) != 0)
+            return -1;
         res->fetched++;
     }
-    /* 3. One transaction: the blobs, the items, the version held. */
-    db_cache_mib(db, CHANNEL_CACHE_MIB);
-    if (db_begin_collected(db, err, errlen) != 0)
-        goto out;
-    rc = 0;
-    json_array_foreach(missing, i, b)
+    return 0;
+}
+
+/* The fetched blobs staged, then the switch-over through the node's writer (serve) or short
+ * transactions of the pull's own (a command); the fetched files go once it is done. 0, or -1
+ * with err. */
+static int pull_apply(struct pull *p, struct channel_stage *cs, struct sync_result *res, char *err,
+                      size_t errlen)
+{
+    size_t i;
+    json_t *b;
+    char path[4300];
+    json_array_foreach(p->missing, i, b)
     {
-        char path[4300];
-        snprintf(path, sizeof(path), "%s/%s", dir, json_string_value(json_object_get(b, "hash")));
-        if ((rc = store_fetched(db, path, (size_t)json_integer_value(json_object_get(b, "size")),
-                                err, errlen)) != 0)
-            break;
+        const char *hex = json_string_value(json_object_get(b, "hash"));
+        unsigned char h[32];
+        snprintf(path, sizeof(path), "%s/%s", p->dir, hex);
+        if (bundle_hash_parse(hex, h) != 0 ||
+            stage_fetched(p->db, cs, path, h,
+                          (size_t)json_integer_value(json_object_get(b, "size")), err, errlen) != 0)
+            return -1;
     }
-    if (rc == 0)
-        rc = channel_apply(db, doc, hash, NULL, &res->channel, err, errlen);
-    if (rc == 0 && db_commit(db) != SQLITE_OK) {
-        snprintf(err, errlen, "database: %s", db_errmsg(db));
-        rc = -1;
-    }
-    if (rc != 0) {
-        db_rollback(db);
-        char ignored[256]; /* logged; the refusal is what the caller hears */
-        db_store_collect(db, ignored, sizeof(ignored));
-        goto out;
-    }
-    json_array_foreach(missing, i, b)
+    if (channel_switch(p->db, p->n->writer, cs, p->doc, p->hash, &res->channel, err, errlen) != 0)
+        return -1;
+    json_array_foreach(p->missing, i, b)
     {
-        char path[4300];
-        snprintf(path, sizeof(path), "%s/%s", dir, json_string_value(json_object_get(b, "hash")));
+        snprintf(path, sizeof(path), "%s/%s", p->dir,
+                 json_string_value(json_object_get(b, "hash")));
         unlink(path);
     }
-out:
-    if (curl != NULL)
-        curl_easy_cleanup(curl);
-    free(sigtext);
-    free(manifest);
-    free(sig);
-    json_decref(doc);
-    json_decref(missing);
+    return 0;
+}
+
+int fed_pull_channel(struct node *n, struct db *db, struct sync_result *res, char *err,
+                     size_t errlen)
+{
+    memset(res, 0, sizeof(*res));
+    if (n->cfg.federation.hub_url[0] == '\0') {
+        snprintf(err, errlen, "federation.hub_url must be set");
+        return -1;
+    }
+    struct pull p = {.n = n, .db = db, .missing = json_array()};
+    struct channel_stage cs;
+    int rc = -1;
+    if (hub_key_current(db, &n->cfg, &p.hub, err, errlen) != 0) {
+        json_decref(p.missing);
+        return -1;
+    }
+    /* One import at a time: the version held is checked and changed under the stage's lock. */
+    if (channel_stage_begin(db, &cs, err, errlen) != 0) {
+        json_decref(p.missing);
+        return -1;
+    }
+    if ((p.curl = curl_easy_init()) == NULL)
+        snprintf(err, errlen, "out of memory");
+    else if (pull_manifest(&p, res, err, errlen) == 0)
+        rc = res->channel.already                    ? 0
+             : pull_blobs(&p, res, err, errlen) == 0 ? pull_apply(&p, &cs, res, err, errlen)
+                                                     : -1;
+    channel_stage_end(db, &cs);
+    if (p.curl != NULL)
+        curl_easy_cleanup(p.curl);
+    free(p.manifest);
+    json_decref(p.doc);
+    json_decref(p.missing);
     return rc;
 }
 

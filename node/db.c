@@ -6,12 +6,16 @@
 #include "db.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "assets.h"
 #include "log.h"
@@ -31,6 +35,8 @@ struct store {
     sqlite3_stmt *put, *get, *drop;
     bool writing;      /* a write transaction is open on it */
     bool reading;      /* a read transaction (store_read_end) */
+    bool staging;      /* a write transaction of a stage's (db_stage_put), apart from the
+                          database's transactions */
     size_t read;       /* bytes got in it */
     size_t written;    /* bytes put in it */
     int64_t *released; /* blob rows this transaction deleted */
@@ -51,6 +57,26 @@ static atomic_llong stat_prepared, stat_commits, stat_rollbacks, stat_busy;
 /* The calling thread's first storage failure since db_failure_clear (db.h). */
 static _Thread_local int thread_failure;
 
+/* Waiting for a lock another connection holds: polls every millisecond up to the busy timeout.
+ * SQLite's own handler sleeps up to 100 ms between tries, so that a writer that takes the lock
+ * in a quick succession of short transactions (a command's staged import in another process)
+ * would keep it from the node's writer for as long as it runs; each of those leaves the lock
+ * free for a few milliseconds between its transactions, which a poll every millisecond finds. */
+static int busy_wait(void *arg, int count)
+{
+    const struct db *db = arg;
+    if ((long long)count >= (long long)db->cfg->storage.busy_timeout_ms)
+        return 0;
+    usleep(1000);
+    return 1;
+}
+
+/* Waits for locks as busy_wait does, or (wait false) not at all. */
+static void busy_set(struct db *db, bool wait)
+{
+    sqlite3_busy_handler(db->h, wait ? busy_wait : NULL, db);
+}
+
 struct db *db_open(const char *path, const struct mes_config *cfg, char *err, size_t errlen)
 {
     registry_connection_init(); /* what every connection needs: the library's tokenizer */
@@ -66,8 +92,8 @@ struct db *db_open(const char *path, const struct mes_config *cfg, char *err, si
         goto fail;
     }
     sqlite3_extended_result_codes(db->h, 1);
-    sqlite3_busy_timeout(db->h, cfg->storage.busy_timeout_ms);
     db->cfg = cfg;
+    busy_set(db, true);
     /* The store beside it: mes.db -> mes.blobs.db. */
     size_t plen = strlen(path);
     bool dotdb = plen > 3 && strcmp(path + plen - 3, ".db") == 0;
@@ -111,7 +137,7 @@ void db_close(struct db *db)
             sqlite3_finalize(db->slots[i].st);
     sqlite3_close(db->h);
     struct store *s = &db->store;
-    if (s->writing || s->reading)
+    if (s->writing || s->reading || s->staging)
         sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_finalize(s->put);
     sqlite3_finalize(s->get);
@@ -552,7 +578,8 @@ static sqlite3 *store_open(struct db *db)
     char sql[512];
     snprintf(sql, sizeof(sql),
              "PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=%s; "
-             "CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL);",
+             "CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+             "CREATE TABLE IF NOT EXISTS staged (id INTEGER PRIMARY KEY);",
              db->cfg->storage.synchronous == SYNC_FULL ? "FULL" : "NORMAL");
     if (sqlite3_open_v2(s->path, &h,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -682,9 +709,9 @@ static void store_drop_released(struct db *db)
     s->nreleased = 0;
     if (n == 0 || store_open(db) == NULL)
         return;
-    sqlite3_busy_timeout(db->h, 0); /* a writer elsewhere: not worth waiting for */
+    busy_set(db, false); /* a writer elsewhere: not worth waiting for */
     int locked = exec_counted(db, "BEGIN IMMEDIATE");
-    sqlite3_busy_timeout(db->h, db->cfg->storage.busy_timeout_ms);
+    busy_set(db, true);
     if (locked != SQLITE_OK)
         return;
     if (s->drop == NULL &&
@@ -743,8 +770,10 @@ long db_store_collect(struct db *db, char *err, size_t errlen)
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
-        rc = sqlite3_exec(s->h, "DELETE FROM bodies WHERE id NOT IN (SELECT id FROM m.blobs)", NULL,
-                          NULL, NULL);
+        rc = sqlite3_exec(s->h,
+                          "DELETE FROM bodies WHERE id NOT IN (SELECT id FROM m.blobs) AND id NOT "
+                          "IN (SELECT id FROM staged)",
+                          NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         gone = sqlite3_changes(s->h);
     else
@@ -772,10 +801,170 @@ int db_begin_collected(struct db *db, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- staging ---- */
+
+/* Ids a stage reserves start this far above every id in use: the rows other writers insert
+ * meanwhile (max + 1 each) never reach them. */
+enum { STAGE_GAP = 1 << 24 };
+
+/* Runs a literal script on the store, logging a failure. SQLITE_OK or the code. */
+static int store_exec(struct store *s, const char *sql)
+{
+    int rc = sqlite3_exec(s->h, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+    return rc;
+}
+
+/* The largest id of the store's bodies and markers, or -1. */
+static int64_t store_max_id(struct store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(s->h,
+                           "SELECT max(coalesce((SELECT max(id) FROM bodies), 0), "
+                           "coalesce((SELECT max(id) FROM staged), 0))",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int db_stage_begin(struct db *db, struct db_stage *sg, char *err, size_t errlen)
+{
+    struct store *s = &db->store;
+    char path[4200];
+    sg->fd = -1;
+    snprintf(path, sizeof(path), "%s.stage.lock", s->main_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "another import into this node is under way: try again later");
+        close(fd);
+        return -1;
+    }
+    /* Holding the lock, no stage is under way: markers left are a crashed one's, and its
+     * bodies go at the next collection. */
+    int64_t rows = 0;
+    if (store_open(db) == NULL || store_exec(s, "DELETE FROM staged") != SQLITE_OK ||
+        db_int(db, &rows, "SELECT coalesce(max(id), 0) FROM blobs", NULL) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s: %s", s->path, s->h ? sqlite3_errmsg(s->h) : db_errmsg(db));
+        close(fd);
+        return -1;
+    }
+    int64_t held = store_max_id(s);
+    sg->fd = fd;
+    sg->base = sg->next = (held > rows ? held : rows) + STAGE_GAP;
+    return 0;
+}
+
+/* Commits, durably, what a stage put. SQLITE_OK or the code (rolled back then). */
+static int stage_commit(struct store *s)
+{
+    if (!s->staging)
+        return SQLITE_OK;
+    s->staging = false;
+    s->written = 0;
+    int rc = store_exec(s, "COMMIT");
+    if (rc != SQLITE_OK)
+        sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int64_t db_stage_put(struct db *db, struct db_stage *sg, const void *data, size_t len)
+{
+    struct store *s = &db->store;
+    int64_t id = sg->next++;
+    assert(!s->writing); /* a stage's connection writes no bodies of its own meanwhile */
+    store_read_end(s);
+    if (!s->staging) {
+        if (store_exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+            return 0;
+        s->staging = true;
+    }
+    sqlite3_stmt *mark = NULL;
+    int rc =
+        sqlite3_prepare_v2(s->h, "INSERT OR IGNORE INTO staged (id) VALUES (?1)", -1, &mark, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(mark, 1, id);
+        rc = sqlite3_step(mark) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(mark);
+    if (rc == SQLITE_OK && len > 0) {
+        sqlite3_bind_int64(s->put, 1, id);
+        sqlite3_bind_blob64(s->put, 2, data, len, SQLITE_STATIC);
+        rc = sqlite3_step(s->put) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_reset(s->put);
+        sqlite3_clear_bindings(s->put);
+    }
+    if (rc != SQLITE_OK) {
+        log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+        return 0;
+    }
+    s->written += len;
+    if (s->written >= STORE_STEP && stage_commit(s) != SQLITE_OK)
+        return 0;
+    return id;
+}
+
+int db_stage_flush(struct db *db)
+{
+    return stage_commit(&db->store);
+}
+
+int db_stage_end(struct db *db, struct db_stage *sg, const int64_t *drop, size_t ndrop)
+{
+    struct store *s = &db->store;
+    if (sg->fd < 0)
+        return 0;
+    int rc = stage_commit(s);
+    sqlite3_stmt *del = NULL, *unmark = NULL;
+    if (rc == SQLITE_OK && s->h != NULL) {
+        rc = store_exec(s, "BEGIN IMMEDIATE");
+        if (rc == SQLITE_OK &&
+            (sqlite3_prepare_v2(s->h, "DELETE FROM bodies WHERE id = ?1", -1, &del, NULL) !=
+                 SQLITE_OK ||
+             sqlite3_prepare_v2(s->h, "DELETE FROM staged WHERE id BETWEEN ?1 AND ?2", -1, &unmark,
+                                NULL) != SQLITE_OK))
+            rc = SQLITE_ERROR;
+        for (size_t i = 0; rc == SQLITE_OK && i < ndrop; i++) {
+            sqlite3_bind_int64(del, 1, drop[i]);
+            rc = sqlite3_step(del) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+            sqlite3_reset(del);
+        }
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(unmark, 1, sg->base);
+            sqlite3_bind_int64(unmark, 2, sg->next);
+            rc = sqlite3_step(unmark) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        if (rc != SQLITE_OK)
+            log_error("%s: %s", s->path, sqlite3_errmsg(s->h));
+        sqlite3_finalize(del);
+        sqlite3_finalize(unmark);
+        if (store_exec(s, rc == SQLITE_OK ? "COMMIT" : "ROLLBACK") != SQLITE_OK && rc == SQLITE_OK)
+            rc = SQLITE_ERROR;
+    }
+    close(sg->fd); /* releases the lock */
+    sg->fd = -1;
+    return rc;
+}
+
 const char *db_col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
     return s ? (const char *)s : "";
+}
+
+void db_sync_relaxed(struct db *db, bool relaxed)
+{
+    bool full = !relaxed && db->cfg->storage.synchronous == SYNC_FULL;
+    /* Only a setting of this connection: a failure changes nothing but the fsyncs. */
+    sqlite3_exec(db->h, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+                 NULL);
 }
 
 void db_cache_mib(struct db *db, int mib)

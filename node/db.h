@@ -178,8 +178,41 @@ long db_store_collect(struct db *db, char *err, size_t errlen);
  * in the store. 0, or -1 with err and no transaction. */
 int db_begin_collected(struct db *db, char *err, size_t errlen);
 
+/* Staging: the bodies of a large import stored before, and outside, the write lock on this
+ * database, so that the switch-over that names them is short. A stage reserves ids far above
+ * every id in use (other writers' new rows stay below them meanwhile) and puts each body in the
+ * store under the next one, marked as staged: db_store_collect leaves marked bodies alone. The
+ * caller then inserts the blob rows with those very ids (short write transactions) and ends
+ * the stage, which removes the marks and deletes the bodies it names as unused (a row that
+ * was not inserted: the import failed, or another writer stored the same hash meanwhile).
+ * One stage at a time per database, across processes (a lock file beside it, mes.db.stage.lock,
+ * held until db_stage_end); marks a crashed stage left are cleared when the next one begins,
+ * and its bodies go at the next collection.
+ *
+ * db_stage_begin: 0, or -1 with err (another stage is under way, or the store failed).
+ * db_stage_put: stores `len` bytes (the store's form: raw or a zstd frame) and returns their
+ *   id (never 0), or 0 on a store failure (logged). Commits the store in steps.
+ * db_stage_flush: commits, durably, what was put: before a row naming it commits. SQLITE_OK
+ *   or the code.
+ * db_stage_end: removes the stage's marks and deletes the `ndrop` bodies of `drop`, then
+ *   releases the lock. SQLITE_OK or the code (the marks then go when the next stage begins). */
+struct db_stage {
+    int fd;             /* the lock file, -1 when no stage is held */
+    int64_t base, next; /* the ids reserved so far: [base, next) */
+};
+int db_stage_begin(struct db *db, struct db_stage *sg, char *err, size_t errlen);
+int64_t db_stage_put(struct db *db, struct db_stage *sg, const void *data, size_t len);
+int db_stage_flush(struct db *db);
+int db_stage_end(struct db *db, struct db_stage *sg, const int64_t *drop, size_t ndrop);
+
 /* Column helpers: NULL text comes back as "". */
 const char *db_col_text(sqlite3_stmt *st, int i);
+
+/* relaxed: this connection's commits stop waiting for the disk (synchronous=NORMAL: in WAL mode
+ * a power loss may undo the last ones, never corrupt), for a succession of steps that the
+ * next attempt redoes anyway (a staged import's switch-over); false: the configured setting
+ * again, before the step whose commit must last. */
+void db_sync_relaxed(struct db *db, bool relaxed);
 
 int64_t db_last_id(struct db *db);
 /* Sets this connection's page cache to `mib` MiB (a large transaction, such as a channel import

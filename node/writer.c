@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "log.h"
@@ -21,8 +22,12 @@
 
 #define BATCH_MAX 512
 
+/* A request (r), or a call (fn, ctx; its result in `result`). */
 struct job {
     struct req *r;
+    writer_fn fn;
+    void *ctx;
+    int result;
     sem_t done; /* posted once the job's batch has committed */
     struct job *next;
 };
@@ -37,10 +42,30 @@ struct writer {
     long long batches, requests;
 };
 
+/* A call's job in the batch's transaction: its savepoint is rolled back unless fn kept it. */
+static void run_call(struct writer *w, struct job *j, bool began)
+{
+    j->result = -1;
+    if (!began || db_exec(w->db, "SAVEPOINT call") != SQLITE_OK)
+        return;
+    db_failure_clear();
+    j->result = j->fn(w->db, j->ctx);
+    if (db_failure() != 0 && j->result == 0)
+        j->result = -1;
+    db_failure_clear();
+    if (j->result != 0)
+        db_exec(w->db, "ROLLBACK TO call");
+    db_exec(w->db, "RELEASE call");
+}
+
 static void run_batch(struct writer *w, struct job *jobs)
 {
     bool began = db_begin_write(w->db) == SQLITE_OK;
     for (struct job *j = jobs; j; j = j->next) {
+        if (j->fn != NULL) {
+            run_call(w, j, began);
+            continue;
+        }
         struct req *r = j->r;
         r->db = w->db;
         if (!began) {
@@ -59,8 +84,12 @@ static void run_batch(struct writer *w, struct job *jobs)
     if (began && db_commit(w->db) != SQLITE_OK) {
         log_error("group commit failed: %s", db_errmsg(w->db));
         db_rollback(w->db);
-        for (struct job *j = jobs; j; j = j->next)
-            reply_error(j->r, 503, "unavailable", "storage failed to commit, retry");
+        for (struct job *j = jobs; j; j = j->next) {
+            if (j->fn != NULL)
+                j->result = -1;
+            else
+                reply_error(j->r, 503, "unavailable", "storage failed to commit, retry");
+        }
     }
 }
 
@@ -149,21 +178,60 @@ void writer_stop(struct writer *w)
     free(w);
 }
 
+/* Queues `job` (on the caller's stack) and waits for its batch. */
+static void submit(struct writer *w, struct job *job)
+{
+    sem_init(&job->done, 0, 0);
+    pthread_mutex_lock(&w->lock);
+    if (w->tail)
+        w->tail->next = job;
+    else
+        w->head = job;
+    w->tail = job;
+    pthread_cond_signal(&w->submitted);
+    pthread_mutex_unlock(&w->lock);
+    while (sem_wait(&job->done) != 0)
+        ; /* interrupted by a signal */
+    sem_destroy(&job->done);
+}
+
 void writer_run(struct writer *w, struct req *r)
 {
     struct job job = {.r = r};
-    sem_init(&job.done, 0, 0);
-    pthread_mutex_lock(&w->lock);
-    if (w->tail)
-        w->tail->next = &job;
-    else
-        w->head = &job;
-    w->tail = &job;
-    pthread_cond_signal(&w->submitted);
-    pthread_mutex_unlock(&w->lock);
-    while (sem_wait(&job.done) != 0)
-        ; /* interrupted by a signal */
-    sem_destroy(&job.done);
+    submit(w, &job);
+}
+
+/* writer_call without a writer: a short transaction of its own on `db`. */
+static int call_alone(struct db *db, writer_fn fn, void *ctx)
+{
+    if (db_begin_write(db) != SQLITE_OK) {
+        log_error("write: %s", db_errmsg(db));
+        return -1;
+    }
+    db_failure_clear();
+    int rc = fn(db, ctx);
+    if (rc == 0 && db_failure() != 0)
+        rc = -1;
+    db_failure_clear();
+    if (rc == 0 && db_commit(db) != SQLITE_OK) {
+        log_error("commit failed: %s", db_errmsg(db));
+        rc = -1;
+    }
+    if (rc != 0)
+        db_rollback(db);
+    /* The lock stays free a moment, for a serving node's writer waiting for it (db.c polls
+     * every millisecond): a caller that calls again at once would otherwise keep it. */
+    usleep(2000);
+    return rc;
+}
+
+int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx)
+{
+    if (w == NULL)
+        return call_alone(db, fn, ctx);
+    struct job job = {.fn = fn, .ctx = ctx};
+    submit(w, &job);
+    return job.result;
 }
 
 void writer_stats(struct writer *w, long long *batches, long long *requests)

@@ -9,9 +9,14 @@
 
 #include <stddef.h>
 
+struct db;
 struct node;
 struct req;
 struct writer;
+
+/* A write that is not an HTTP request (writer_call): runs on `db` inside a write transaction
+ * and returns 0 to keep its work, anything else to have it rolled back. */
+typedef int (*writer_fn)(struct db *db, void *ctx);
 
 /* Opens the writer's own database connection and starts its thread. NULL with err. */
 struct writer *writer_start(struct node *n, char *err, size_t errlen);
@@ -23,6 +28,19 @@ void writer_stop(struct writer *w);
  * status rolls back its own savepoint only. Called by worker threads; r stays valid (on the
  * caller's stack) until this returns. */
 void writer_run(struct writer *w, struct req *r);
+
+/* Runs fn(db, ctx) as a job of the writer's next batch, in a savepoint of its own, and returns
+ * once that batch has committed: fn's result, or -1 when fn failed on storage (db_failure) or
+ * the batch did not begin or commit (its work is then rolled back). A non-zero result rolls
+ * back fn's savepoint only. For work outside a request that must not hold the write lock on a
+ * connection of its own (the federation's imports in serve): its slow parts are done before,
+ * and each call is short, since the batch's requests wait for it.
+ *
+ * With `w` NULL (a CLI command: the serving node's writer, if any, is in another process)
+ * it runs fn on `db` in a write transaction of its own (BEGIN IMMEDIATE ... COMMIT), waiting
+ * for the write lock up to the busy timeout; a serving node's writer then waits at most as
+ * long as fn takes. `db` is unused when `w` is set. Called from any thread but the writer's. */
+int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx);
 
 /* Figures for /metrics. */
 void writer_stats(struct writer *w, long long *batches, long long *requests);

@@ -255,6 +255,26 @@ int64_t blob_put_packed(struct db *db, const unsigned char hash[32], const void 
              : blob_insert(db, hash, len, false, data, len);
 }
 
+int64_t blob_stage(struct db *db, struct db_stage *sg, const void *data, size_t len,
+                   const struct blob_packed *p, bool *zstd)
+{
+    *zstd = p != NULL;
+    return p ? db_stage_put(db, sg, p->z, p->len) : db_stage_put(db, sg, data, len);
+}
+
+int blob_insert_staged(struct db *db, int64_t id, const unsigned char hash[32], size_t size,
+                       bool zstd)
+{
+    int rc = db_run(db,
+                    "INSERT INTO blobs (id, hash, size, zstd, data) VALUES (:id, :h, :s, :z, x'') "
+                    "ON CONFLICT (hash) DO NOTHING",
+                    DB_ARGS(DB_INT(":id", id), DB_BLOB(":h", hash, 32), DB_INT(":s", (int64_t)size),
+                            DB_INT(":z", zstd)));
+    if (rc != SQLITE_DONE)
+        return -1;
+    return db_changes(db) == 1 ? 1 : 0;
+}
+
 int64_t blob_put_hashed(struct db *db, const unsigned char hash[32], const void *data, size_t len)
 {
     int64_t id = blob_id(db, hash);

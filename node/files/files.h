@@ -49,6 +49,16 @@ void blob_packed_free(struct blob_packed *p);
  * or 0 on a database error. */
 int64_t blob_put_packed(struct db *db, const unsigned char hash[32], const void *data, size_t len,
                         const struct blob_packed *p);
+/* A large import's bodies, staged outside the write lock (db.h, db_stage_*): blob_stage puts
+ * the store's form of `len` bytes (blob_pack's `p`, NULL: raw) under a staged id and returns
+ * it with *zstd, or 0 on a store failure; blob_insert_staged, inside a write transaction once
+ * the stage is flushed, inserts the row of that id: 1 inserted, 0 when a blob of this hash is
+ * stored already (the staged body is then unused), -1 on a database error. */
+struct db_stage;
+int64_t blob_stage(struct db *db, struct db_stage *sg, const void *data, size_t len,
+                   const struct blob_packed *p, bool *zstd);
+int blob_insert_staged(struct db *db, int64_t id, const unsigned char hash[32], size_t size,
+                       bool zstd);
 /* The id of the blob with this hash, or 0 when there is none or on a database error (which is
  * recorded as the thread's failure: db.h). */
 int64_t blob_id(struct db *db, const unsigned char hash[32]);

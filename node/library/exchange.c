@@ -470,6 +470,7 @@ struct hub_change {
     char *bulk_sql[BULK_TRIGGERS]; /* the triggers set aside (bulk) */
     bool bulk;
     long changed;
+    size_t next; /* library_hub_step: the first entry it has not looked at */
 };
 
 struct doc_entry {
@@ -524,7 +525,9 @@ static int hub_classify(struct hub_change *c, size_t i, json_t *it, char *err, s
     return 0;
 }
 
-struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, size_t errlen)
+/* library_hub_begin, setting the full-text index aside for a large change when `bulk_ok`. */
+static struct hub_change *hub_begin(struct db *db, json_t *items, bool bulk_ok, char *err,
+                                    size_t errlen)
 {
     if (!json_is_array(items)) {
         snprintf(err, errlen, "manifest: \"items\" must be a list");
@@ -557,7 +560,7 @@ struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, si
     int64_t library = 0;
     if (db_int(db, &library, "SELECT count(*) FROM library_items", NULL) != SQLITE_ROW)
         goto db_error;
-    if (c->pending >= BULK_ITEMS && 3 * c->pending >= (size_t)library) {
+    if (bulk_ok && c->pending >= BULK_ITEMS && 3 * c->pending >= (size_t)library) {
         if (bulk_suspend(db, c->bulk_sql) != 0)
             goto db_error;
         c->bulk = true;
@@ -568,6 +571,16 @@ db_error:
 fail:
     library_hub_free(c);
     return NULL;
+}
+
+struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, size_t errlen)
+{
+    return hub_begin(db, items, true, err, errlen);
+}
+
+struct hub_change *library_hub_begin_steps(struct db *db, json_t *items, char *err, size_t errlen)
+{
+    return hub_begin(db, items, false, err, errlen);
 }
 
 /* Writes entry i from its document; `absent` as write_item's. 0, or -1 with err. */
@@ -673,6 +686,29 @@ int library_hub_end(struct hub_change *c,
 db_error:
     snprintf(err, errlen, "database: %s", db_errmsg(db));
     return -1;
+}
+
+long library_hub_step(struct hub_change *c, struct db *db,
+                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
+                      void *ctx, size_t max, char *err, size_t errlen)
+{
+    c->db = db;
+    for (size_t done = 0; c->next < c->n && done < max; c->next++) {
+        if (c->state[c->next] == 0)
+            continue;
+        json_t *item = load(ctx, json_array_get(c->items, c->next), err, errlen);
+        if (item == NULL)
+            return -1;
+        int rc = hub_write(c, c->next, item, NULL, err, errlen);
+        json_decref(item);
+        if (rc != 0)
+            return -1;
+        done++;
+    }
+    long left = 0;
+    for (size_t i = c->next; i < c->n; i++)
+        left += c->state[i] != 0;
+    return left;
 }
 
 void library_hub_free(struct hub_change *c)

@@ -104,6 +104,17 @@ int library_hub_end(struct hub_change *c,
                     json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen), void *ctx,
                     long *changed, long *removed, char *err, size_t errlen);
 void library_hub_free(struct hub_change *c);
+/* The same in short write transactions of their own (a large import that must not hold the
+ * write lock for long): begin_steps works out what changes, reading only (call it outside a
+ * write transaction; the full-text index is never set aside, since other writers go on);
+ * step, inside a write transaction on `db` (the writer's connection, say), writes up to `max`
+ * of the entries still to write, read with load, and makes `db` the change's connection for
+ * what follows (end, inside the last transaction). The number of entries still to write, or
+ * -1 with err (the caller rolls that transaction back). */
+struct hub_change *library_hub_begin_steps(struct db *db, json_t *items, char *err, size_t errlen);
+long library_hub_step(struct hub_change *c, struct db *db,
+                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
+                      void *ctx, size_t max, char *err, size_t errlen);
 
 /* At the hub: writes a region's contributed item (exchange JSON, validated as a channel item;
  * its blobs already stored) as a submitted item of origin "region" under `uid`, its authors

@@ -196,7 +196,7 @@ def w(node):
 
 def run(*args, cwd=None):
     """Runs `mesnode ARGS...` to its end; the CompletedProcess, output as text."""
-    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=1800)
 
 
 def free_port():

@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *in = fmemopen(bundle, blen, "rb");
     if (in != NULL) {
         struct channel_import res;
-        channel_import_bundle(scratch, &pk, in, &res, err, sizeof(err));
+        channel_import_bundle(scratch, NULL, &pk, in, &res, err, sizeof(err));
         fclose(in);
     }
     /* The same bytes as a library package, unpacked into a scratch directory. */

@@ -28,7 +28,8 @@ static inline struct db *scratch_db(const struct mes_config *cfg, char path[64])
 
 static inline void scratch_db_remove(struct db *db, const char *path)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm", ".blobs.db", ".blobs.db-journal"};
+    static const char *const suffixes[] = {
+        "", "-wal", "-shm", ".blobs.db", ".blobs.db-journal", ".stage.lock"};
     db_close(db);
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         char p[96];

@@ -1,0 +1,96 @@
+/*
+ * Unit tests of writer_call (writer.h): a function run as a job of the writer's batch keeps its
+ * work when it returns 0, has it rolled back when it returns anything else or fails on storage
+ * (the caller hears -1 then, not a success); without a writer it runs in a transaction of its
+ * own on the caller's connection, with the same outcomes and no transaction left open.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "node.h"
+#include "scratch_db.h"
+#include "writer.h"
+
+static struct node n;
+static char path[64];
+
+/* A counter row of scope `*ctx`, then what the test asks the job to answer. */
+struct job {
+    int64_t scope;
+    int answer;
+    bool fail; /* a statement that does not prepare: a storage failure */
+};
+
+static int count_up(struct db *db, void *ctx)
+{
+    struct job *j = ctx;
+    if (db_run(db,
+               "INSERT INTO change_counters (scope, gen) VALUES (:s, 1) ON CONFLICT (scope) DO "
+               "UPDATE SET gen = gen + 1",
+               DB_ARGS(DB_INT(":s", j->scope))) != SQLITE_DONE)
+        return -1;
+    if (j->fail)
+        db_run(db, "SELECT no_such_column FROM change_counters", NULL);
+    return j->answer;
+}
+
+static int64_t gen_of(struct db *db, int64_t scope)
+{
+    int64_t v = 0;
+    int rc = db_int(db, &v, "SELECT gen FROM change_counters WHERE scope = :s",
+                    DB_ARGS(DB_INT(":s", scope)));
+    assert_true(rc == SQLITE_ROW || rc == SQLITE_DONE);
+    return rc == SQLITE_ROW ? v : 0;
+}
+
+/* The outcomes, through `w` or (w NULL) on `db`. */
+static void outcomes(struct writer *w, struct db *db, struct db *reader, int64_t scope)
+{
+    struct job kept = {scope, 0, false}, refused = {scope, 7, false}, failed = {scope, 0, true};
+    assert_int_equal(writer_call(w, db, count_up, &kept), 0);
+    assert_int_equal(gen_of(reader, scope), 1);
+    assert_int_equal(writer_call(w, db, count_up, &refused), 7);
+    assert_int_equal(gen_of(reader, scope), 1);
+    assert_int_equal(writer_call(w, db, count_up, &failed), -1);
+    assert_int_equal(gen_of(reader, scope), 1);
+    assert_int_equal(writer_call(w, db, count_up, &kept), 0);
+    assert_int_equal(gen_of(reader, scope), 2);
+    assert_int_equal(db_failure(), 0); /* the caller's thread carries no failure of the job's */
+}
+
+static void test_calls_keep_or_roll_back(void **state)
+{
+    (void)state;
+    struct db *db = scratch_db(&n.cfg, path);
+    snprintf(n.db_path, sizeof(n.db_path), "%s", path);
+    char err[256];
+    struct writer *w = writer_start(&n, err, sizeof(err));
+    assert_non_null(w);
+    outcomes(w, NULL, db, 1001);
+    long long batches, requests;
+    writer_stats(w, &batches, &requests);
+    assert_int_equal(requests, 4);
+    writer_stop(w);
+    /* Without a writer: a transaction of its own, none left open afterwards. */
+    outcomes(NULL, db, db, 1002);
+    assert_true(sqlite3_get_autocommit(db_handle(db)));
+    scratch_db_remove(db, path);
+}
+
+int main(void)
+{
+    log_set_quiet(1);
+    config_defaults(&n.cfg);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_calls_keep_or_roll_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
