@@ -38,22 +38,21 @@ static int channel_part(struct req *r, bool signature)
     long long version = v[0] ? strtoll(v, &end, 10) : 0;
     if (v[0] && (*end != '\0' || version < 1))
         return reply_error(r, 400, "bad_request", "version must be a positive number");
-    sqlite3_stmt *st =
-        db_stmt(r->db, signature ? "SELECT version, signature FROM channel_versions WHERE "
-                                   "version = coalesce(nullif(:v, 0), (SELECT "
-                                   "max(version) FROM channel_versions))"
-                                 : "SELECT version, manifest FROM channel_versions WHERE "
-                                   "version = coalesce(nullif(:v, 0), (SELECT "
-                                   "max(version) FROM channel_versions))");
-    if (st == NULL)
-        return reply_db_error(r);
-    db_bind_int(st, ":v", version);
-    if (db_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return reply_error(r, 404, "not_found",
-                           version ? "no such version of the channel"
-                                   : "no version of the channel has been published yet");
-    }
+    sqlite3_stmt *st = db_query(r->db,
+                                signature ? "SELECT version, signature FROM channel_versions WHERE "
+                                            "version = coalesce(nullif(:v, 0), (SELECT "
+                                            "max(version) FROM channel_versions))"
+                                          : "SELECT version, manifest FROM channel_versions WHERE "
+                                            "version = coalesce(nullif(:v, 0), (SELECT "
+                                            "max(version) FROM channel_versions))",
+                                DB_ARGS(DB_INT(":v", version)));
+    int rc;
+    if (!db_next(st, &rc))
+        return rc != SQLITE_DONE ? reply_db_error(r)
+                                 : reply_error(r, 404, "not_found",
+                                               version ? "no such version of the channel"
+                                                       : "no version of the channel has been "
+                                                         "published yet");
     size_t n = (size_t)sqlite3_column_bytes(st, 1);
     char *body = malloc(n ? n : 1);
     if (body != NULL)
@@ -82,13 +81,9 @@ static int federation_manifest_sig(struct req *r)
 /* 1 when the channel published this blob, 0 when not; -1 after answering 500. */
 static int db_exists_blob_published(struct req *r, const unsigned char hash[32])
 {
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT 1 FROM channel_blobs WHERE hash = :h");
-    if (st == NULL)
-        return reply_db_error(r), -1;
-    db_bind_blob(st, ":h", hash, 32);
-    int found = db_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
-    return found;
+    int found = db_exists(r->db, "SELECT 1 FROM channel_blobs WHERE hash = :h",
+                          DB_ARGS(DB_BLOB(":h", hash, 32)));
+    return found < 0 ? (reply_db_error(r), -1) : found;
 }
 
 /* GET /federation/v1/blobs/HASH: a blob the channel published, whole or from an offset
@@ -124,13 +119,12 @@ static int federation_blob(struct req *r)
     return reply_raw(r, 206, "application/octet-stream", data, size - (size_t)from, true);
 }
 
-/* One integer from a query without parameters, or 0. */
+/* One integer from a query without parameters, or 0 (a failure is the thread's: db.h; the
+ * handler then answers 500). */
 static json_int_t scalar(struct req *r, const char *sql)
 {
-    sqlite3_stmt *st = db_stmt(r->db, sql);
-    json_int_t v = st && db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    if (st)
-        sqlite3_reset(st);
+    int64_t v = 0;
+    db_int(r->db, &v, sql, NULL);
     return v;
 }
 
@@ -159,14 +153,20 @@ static int federation_status(struct req *r)
             scalar(r, "SELECT coalesce((SELECT version FROM channel_state), 0)"), "imported_at",
             scalar(r, "SELECT coalesce((SELECT imported_at FROM channel_state), 0)"), "expires_at",
             scalar(r, "SELECT coalesce((SELECT expires_at FROM channel_state), 0)")));
-    sqlite3_stmt *st = db_stmt(r->db, "SELECT last_error, next_attempt FROM fed_outbox WHERE "
-                                      "sent_at IS NULL ORDER BY sequence LIMIT 1");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT last_error, next_attempt FROM fed_outbox WHERE "
+                                "sent_at IS NULL ORDER BY sequence LIMIT 1",
+                                NULL);
     json_t *first = json_null();
-    if (st != NULL && db_step(st) == SQLITE_ROW)
+    int rc;
+    if (db_next(st, &rc)) {
         first = json_pack("{s:s,s:I}", "last_error", db_col_text(st, 0), "next_attempt",
                           (json_int_t)sqlite3_column_int64(st, 1));
-    if (st != NULL)
         sqlite3_reset(st);
+    } else if (rc != SQLITE_DONE) {
+        json_decref(o);
+        return reply_db_error(r);
+    }
     json_object_set_new(
         o, "outbox",
         json_pack("{s:I,s:I,s:o}", "waiting",
