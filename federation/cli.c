@@ -825,7 +825,7 @@ int fed_cmd_report(int argc, char **argv)
         }
     } else {
         int64_t seq = 0;
-        if (report_queue(db, &n.cfg, n.key, period, &seq, err, sizeof(err)) == 0) {
+        if (report_queue(db, NULL, &n.cfg, n.key, period, &seq, err, sizeof(err)) == 0) {
             printf("report %lld (%s) signed and queued; `mesnode sync` sends it\n", (long long)seq,
                    period);
             rc = 0;

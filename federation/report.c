@@ -20,6 +20,7 @@
 #include "http.h"
 #include "lib/input.h"
 #include "node.h"
+#include "writer.h"
 
 /* ---- suppression ---- */
 
@@ -422,50 +423,73 @@ out:
     return report;
 }
 
-int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_secret *sk,
-                 const char *month, int64_t *sequence, char *err, size_t errlen)
+/* The write of report_queue: the next sequence number into the report, its text signed (an
+ * Ed25519 signature: microseconds) and appended to the outbox. */
+struct queued {
+    json_t *report;
+    const struct mes_config *cfg;
+    const struct ms_secret *sk;
+    const char *month;
+    int64_t sequence;
+    char *err;
+    size_t errlen;
+};
+
+static int queue_write(struct db *db, void *ctx)
 {
-    if (db_begin_write(db) != SQLITE_OK) {
+    struct queued *q = ctx;
+    if (db_int(db, &q->sequence, "SELECT coalesce(max(sequence), 0) + 1 FROM fed_outbox", NULL) !=
+        SQLITE_ROW)
+        return snprintf(q->err, q->errlen, "database: %s", db_errmsg(db)), -1;
+    json_object_set_new(q->report, "sequence", json_integer(q->sequence));
+    char *text = json_dumps(q->report, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
+    char trusted[160];
+    snprintf(trusted, sizeof(trusted), "mes report region=%s sequence=%lld period=%s",
+             q->cfg->region.code, (long long)q->sequence, q->month);
+    char *sig = text ? ms_sign(q->sk, text, strlen(text), "mes statistics report", trusted) : NULL;
+    int rc = -1;
+    if (sig == NULL)
+        snprintf(q->err, q->errlen, "out of memory");
+    else if (db_run(db,
+                    "INSERT INTO fed_outbox (sequence, period, created_at, body, signature) "
+                    "VALUES (:s, :p, unixepoch(), :b, :sig)",
+                    DB_ARGS(DB_INT(":s", q->sequence), DB_TEXT(":p", q->month),
+                            DB_BLOB(":b", text, (int)strlen(text)), DB_TEXT(":sig", sig))) !=
+             SQLITE_DONE)
+        snprintf(q->err, q->errlen, "database: %s", db_errmsg(db));
+    else
+        rc = 0;
+    free(text);
+    free(sig);
+    return rc;
+}
+
+int report_queue(struct db *db, struct writer *w, const struct mes_config *cfg,
+                 const struct ms_secret *sk, const char *month, int64_t *sequence, char *err,
+                 size_t errlen)
+{
+    /* The month's aggregates in one read snapshot, outside the write lock (a region's month
+     * reads millions of marks); then one short write through the writer. */
+    if (db_begin_read(db) != SQLITE_OK) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         return -1;
     }
     json_t *report = report_build(db, cfg, month, err, errlen);
-    char *text = NULL, *sig = NULL;
-    int rc = -1;
+    db_rollback(db);
     if (report == NULL)
-        goto out;
-    if (db_int(db, sequence, "SELECT coalesce(max(sequence), 0) + 1 FROM fed_outbox", NULL) !=
-        SQLITE_ROW)
-        goto db_error;
-    json_object_set_new(report, "sequence", json_integer(*sequence));
-    text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
-    char trusted[160];
-    snprintf(trusted, sizeof(trusted), "mes report region=%s sequence=%lld period=%s",
-             cfg->region.code, (long long)*sequence, month);
-    if (text == NULL ||
-        (sig = ms_sign(sk, text, strlen(text), "mes statistics report", trusted)) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    if (db_run(db,
-               "INSERT INTO fed_outbox (sequence, period, created_at, body, signature) VALUES "
-               "(:s, :p, unixepoch(), :b, :sig)",
-               DB_ARGS(DB_INT(":s", *sequence), DB_TEXT(":p", month),
-                       DB_BLOB(":b", text, (int)strlen(text)), DB_TEXT(":sig", sig))) !=
-            SQLITE_DONE ||
-        db_commit(db) != SQLITE_OK)
-        goto db_error;
-    rc = 0;
-    goto out;
-db_error:
-    snprintf(err, errlen, "database: %s", db_errmsg(db));
-out:
-    if (rc != 0)
-        db_rollback(db);
+        return -1;
+    err[0] = '\0';
+    struct queued q = {
+        .report = report, .cfg = cfg, .sk = sk, .month = month, .err = err, .errlen = errlen};
+    int rc = writer_call(w, db, queue_write, &q);
     json_decref(report);
-    free(text);
-    free(sig);
-    return rc;
+    if (rc != 0) {
+        if (err[0] == '\0')
+            snprintf(err, errlen, "the write failed (storage busy or failing: logged)");
+        return -1;
+    }
+    *sequence = q.sequence;
+    return 0;
 }
 
 int report_push(struct node *n, struct db *db, int due_only, long *sent, char *err, size_t errlen)

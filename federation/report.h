@@ -17,6 +17,7 @@
 #include "lib/minisign.h"
 
 struct db;
+struct writer;
 struct mes_config;
 struct node;
 struct req;
@@ -46,10 +47,12 @@ bool report_suppress(struct report_cell *cells, size_t n, long total, long k);
 json_t *report_build(struct db *db, const struct mes_config *cfg, const char *month, char *err,
                      size_t errlen);
 
-/* Signs the report of `month` and appends it to the outbox under the next sequence number
- * (into *sequence). 0, or -1 with err. */
-int report_queue(struct db *db, const struct mes_config *cfg, const struct ms_secret *sk,
-                 const char *month, int64_t *sequence, char *err, size_t errlen);
+/* Builds the report of `month` in a read transaction on `db`, then signs it and appends it to
+ * the outbox under the next sequence number (into *sequence) through the writer `w`
+ * (writer_call: NULL in a command, a short transaction of its own). 0, or -1 with err. */
+int report_queue(struct db *db, struct writer *w, const struct mes_config *cfg,
+                 const struct ms_secret *sk, const char *month, int64_t *sequence, char *err,
+                 size_t errlen);
 
 /* Pushes the outbox's unsent reports to the hub in sequence order (each as its own request,
  * signed), stopping at the first failure; with `due_only`, only those whose backoff has

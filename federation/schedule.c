@@ -68,7 +68,7 @@ static bool queue_last_month(struct node *n, struct db *db, char *err, size_t er
         db_exists(db, "SELECT 1 FROM fed_outbox WHERE period = :p", DB_ARGS(DB_TEXT(":p", month)));
     int64_t seq;
     if (have == 1 ||
-        (have == 0 && report_queue(db, &n->cfg, n->key, month, &seq, err, errlen) == 0))
+        (have == 0 && report_queue(db, n->writer, &n->cfg, n->key, month, &seq, err, errlen) == 0))
         return true;
     if (have < 0)
         snprintf(err, errlen, "database: %s", db_errmsg(db));
