@@ -726,19 +726,6 @@ void library_hub_free(struct hub_change *c)
     free(c);
 }
 
-int library_hub_apply(struct db *db, json_t *items,
-                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
-                      void *ctx, long *changed, long *removed, char *err, size_t errlen)
-{
-    *changed = *removed = 0;
-    struct hub_change *c = library_hub_begin(db, items, err, errlen);
-    if (c == NULL)
-        return -1;
-    int rc = library_hub_end(c, load, ctx, changed, removed, err, errlen);
-    library_hub_free(c);
-    return rc;
-}
-
 int64_t library_contribution_write(struct db *db, json_t *item, const char *uid,
                                    const char *region_name, char *err, size_t errlen)
 {

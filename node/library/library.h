@@ -79,23 +79,19 @@ bool library_uid_ok(const char *uid);
 int library_item_export(struct db *db, int64_t id, bool with_keys, json_t *items, json_t *blobs,
                         json_t *blob_ids);
 
-/* Applies the hub channel's `items` to this region's library inside the caller's write
+/* Applying the hub channel's `items` to this region's library inside the caller's write
  * transaction. Each entry is {"uid", "doc": hash of the item's document}: an item that came
- * from that very document is left as it is, any other is read with load(ctx, entry) (a new
- * reference, or NULL with err), validated and inserted or updated by uid as an approved item
- * of origin "hub" (files by blob hash, which must already be stored; questions with their
- * keys); the hub's items that are no longer listed are removed unless a lesson or a homework uses
- * them; blobs nothing names any more are released. *changed and *removed count items.
- * 0, or -1 with err (the caller rolls back). */
-int library_hub_apply(struct db *db, json_t *items,
-                      json_t *(*load)(void *ctx, json_t *entry, char *err, size_t errlen),
-                      void *ctx, long *changed, long *removed, char *err, size_t errlen);
-/* The same in steps, for a reader that meets the documents as it goes (a bundle's): begin
+ * from that very document is left as it is, any other is read, validated and inserted or
+ * updated by uid as an approved item of origin "hub" (files by blob hash, which must already be
+ * stored; questions with their keys); the hub's items that are no longer listed are removed
+ * unless a lesson or a homework uses them; blobs nothing names any more are released.
+ * In steps, for a reader that meets the documents as it goes (a bundle's): begin
  * works out what changes (and sets the full-text index aside for a large change) and returns
  * the change, NULL with err; offer gives a document whose hash the caller checked, and the
  * entries it is the document of are written now when their blobs are already stored (at the
  * end otherwise), 0 or -1 with err; end writes the entries not offered (read with load), then
- * removes and releases as library_hub_apply does; free frees the change in every case. */
+ * removes and releases; *changed and *removed count items; free frees the change in every
+ * case. The channel's imports use the step functions below; these serve one transaction. */
 struct hub_change;
 struct hub_change *library_hub_begin(struct db *db, json_t *items, char *err, size_t errlen);
 int library_hub_offer(struct hub_change *c, const unsigned char hash[32], json_t *doc, char *err,
