@@ -53,4 +53,24 @@ int64_t accounts_add(struct db *db, int64_t person_id, const char *login,
                      const char *password_hash);
 int accounts_grant(struct db *db, int64_t account_id, uint32_t role, int64_t institution_id);
 
+/* Logins made for imported and generated people (accounts/logins.c). */
+#define ACCOUNT_LOGIN_MAX  64 /* the longest login (accounts.login) */
+#define ACCOUNT_LOGIN_BASE 40 /* the transliterated last name's share of it */
+
+/* Transliterates a name as Russian passports do (ICAO 2013), lowercase; characters other than
+ * Cyrillic, latin letters and digits are dropped, spaces and hyphens become one '-'. Writes at
+ * most size-1 bytes and a NUL (cutting at a whole letter); returns the length. */
+size_t accounts_translit(const char *name, char *out, size_t size);
+
+/* The login for a person: translit(last name) + id, "-N" appended on the Nth attempt (N > 1);
+ * "user" + id when the name has no letter to keep. 0, or -1 if it does not fit `size`. */
+int accounts_make_login(const char *last_name, int64_t person_id, int attempt, char *out,
+                        size_t size);
+
+/* Creates the person's account that cannot log in until activated (no password), with a
+ * made login written to `login`; tries another suffix while a hand-chosen login is in the
+ * way. The account id, or -1 (see db_errmsg; a person with an account already fails). */
+int64_t accounts_add_inactive(struct db *db, int64_t person_id, const char *last_name,
+                              char login[ACCOUNT_LOGIN_MAX + 1]);
+
 #endif
