@@ -227,6 +227,54 @@ static int timetable_generate(struct req *r)
     return reply_json(r, 201, json_pack("{s:i}", "created", n));
 }
 
+/* GET /api/v1/classes/{id}/lessons?date=YYYY-MM-DD: the class's lessons of that day, with
+ * their teacher and replacement, for the school's admin choosing a replacement. */
+static int timetable_day(struct req *r)
+{
+    int64_t class_id = r->params[0];
+    char date[16];
+    int has = journal_query_date_or_respond(r, "date", date);
+    if (has < 0)
+        return r->status;
+    if (has == 0)
+        return reply_error(r, 400, "bad_date", "date must be a date YYYY-MM-DD");
+    if (authz_class_or_respond(r, class_id, AUTHZ_READ) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT l.id, l.number, s.id, s.name, t.id, t.last_name, t.first_name, t.middle_name, "
+        "x.id, x.last_name, x.first_name, x.middle_name, l.cancelled, g.id, g.name, l.room "
+        "FROM lessons l JOIN subjects s ON s.id = l.subject_id "
+        "JOIN persons t ON t.id = l.teacher_id LEFT JOIN persons x ON x.id = l.replacement_id "
+        "LEFT JOIN groups g ON g.id = l.group_id "
+        "WHERE l.class_id = :c AND l.date = :d ORDER BY l.number, g.name",
+        DB_ARGS(DB_INT(":c", class_id), DB_TEXT(":d", date)));
+    if (st == NULL)
+        return reply_db_error(r);
+    json_t *list = json_array();
+    int rc;
+    while (db_next(st, &rc)) {
+        json_t *e = json_pack(
+            "{s:I,s:s,s:i,s:o,s:{s:I,s:o},s:o,s:b,s:s}", "id",
+            (json_int_t)sqlite3_column_int64(st, 0), "date", date, "number",
+            sqlite3_column_int(st, 1), "subject", ref_named(st, 2), "teacher", "id",
+            (json_int_t)sqlite3_column_int64(st, 4), "name", ref_person_name(st, 5), "replacement",
+            sqlite3_column_type(st, 8) == SQLITE_NULL
+                ? json_null()
+                : json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 8), "name",
+                            ref_person_name(st, 9)),
+            "cancelled", sqlite3_column_int(st, 12), "room", db_col_text(st, 15));
+        if (sqlite3_column_type(st, 13) != SQLITE_NULL)
+            json_object_set_new(e, "group", ref_named(st, 13));
+        json_array_append_new(list, e);
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, json_pack("{s:o}", "items", list));
+}
+
 /* PATCH /api/v1/lessons/{id} {topic?, cancelled?, replacement_id?}: the topic by a teacher
  * who may write the lesson; cancellation and replacement by the school's admin. */
 static int timetable_lesson_patch(struct req *r)
@@ -320,6 +368,12 @@ const struct route timetable_routes[] = {
      .allow = ADMINS,
      .writes = true,
      .name = "lessons_generate"},
+    {.method = "GET",
+     .path = "/api/v1/classes/{id}/lessons",
+     .handler = timetable_day,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "lessons_of_day"},
     {.method = "PATCH",
      .path = "/api/v1/lessons/{id}",
      .handler = timetable_lesson_patch,

@@ -393,11 +393,15 @@ static int school_enrollment_create(struct req *r)
     if (too_early)
         return reply_error(r, 400, "bad_request",
                            "enrolled_on is before the start of the current enrollment");
-    if (old) {
+    if (old) { /* the old enrolment ends (kept), and with it the old class's groups */
         if (db_run(r->db,
                    "UPDATE enrollments SET left_on = :on WHERE student_id = :s AND "
                    "left_on IS NULL",
-                   DB_ARGS(DB_TEXT(":on", on), DB_INT(":s", student))) != SQLITE_DONE)
+                   DB_ARGS(DB_TEXT(":on", on), DB_INT(":s", student))) != SQLITE_DONE ||
+            db_run(r->db,
+                   "DELETE FROM group_members WHERE student_id = :s AND group_id IN "
+                   "(SELECT id FROM groups WHERE class_id = :c)",
+                   DB_ARGS(DB_INT(":s", student), DB_INT(":c", old))) != SQLITE_DONE)
             return reply_db_error(r);
     }
     if (db_run(r->db,

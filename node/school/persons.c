@@ -184,7 +184,13 @@ static int person_create_tx(struct req *r, const struct new_person *np)
     if (id < 0)
         return school_reply_write_error(r, "person");
     if (np->account) {
-        int64_t acc = accounts_add(r->db, id, np->login, np->hash);
+        /* Without a login the account gets a made one (accounts_add_inactive) and waits for
+         * its activation. */
+        char made[ACCOUNT_LOGIN_MAX + 1];
+        int64_t acc = np->login ? accounts_add(r->db, id, np->login, np->hash)
+                                : accounts_add_inactive(r->db, id, np->last, made);
+        if (acc < 0 && np->login == NULL)
+            return reply_db_error(r);
         if (acc < 0) {
             if ((sqlite3_extended_errcode(db_handle(r->db)) & 0xff) == SQLITE_CONSTRAINT)
                 return reply_error(r, 409, "conflict", "the login %s is taken", np->login);
@@ -203,6 +209,8 @@ static int person_create_tx(struct req *r, const struct new_person *np)
     json_t *detail = json_pack("{s:s,s:s}", "last_name", np->last, "first_name", np->first);
     if (np->login)
         json_object_set_new(detail, "login", json_string(np->login));
+    else if (np->account)
+        json_object_set_new(detail, "login_made", json_true());
     if (np->roles)
         json_object_set(detail, "roles", np->roles);
     if (school_audit_or_respond(r, audit_inst, "person.create", "person", id, detail) != 0)
@@ -242,10 +250,14 @@ static int persons_create_prepare(struct req *r)
         return reply_error(r, 400, "bad_request", "birth_date must be a date YYYY-MM-DD");
     if (np.account) {
         json_error_t e;
-        if (json_unpack_ex(np.account, &e, JSON_STRICT, "{s:s,s?s,s:o}", "login", &np.login,
+        if (json_unpack_ex(np.account, &e, JSON_STRICT, "{s?s,s?s,s:o}", "login", &np.login,
                            "password", &password, "roles", &np.roles) != 0)
             return reply_error(r, 400, "bad_request", "account: %s", e.text);
-        if (!login_ok(np.login))
+        if (np.login == NULL && password)
+            return reply_error(r, 400, "bad_request",
+                               "account: a password needs a login (without one, the login is "
+                               "made and the account waits for activation)");
+        if (np.login && !login_ok(np.login))
             return reply_error(r, 400, "bad_request",
                                "login: 1-64 of latin letters, digits, '.', '_', '-'");
         if (password && (strlen(password) < 8 || strlen(password) > 256))
@@ -268,8 +280,9 @@ static int persons_create_prepare(struct req *r)
     return 0;
 }
 
-/* POST /api/v1/persons {last_name, first_name, middle_name?, birth_date?, account?: {login,
- * password?, roles}}: in the write transaction, after persons_create_prepare. */
+/* POST /api/v1/persons {last_name, first_name, middle_name?, birth_date?, account?: {login?,
+ * password?, roles}}: in the write transaction, after persons_create_prepare. An account
+ * without a login gets a made one and no password: it waits for activation. */
 static int persons_create(struct req *r)
 {
     const struct person_prep *pp = r->prep;

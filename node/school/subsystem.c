@@ -9,11 +9,14 @@
 extern const struct route institutions_routes[]; /* institutions.c */
 extern const struct route classes_routes[];      /* classes.c */
 extern const struct route persons_routes[];      /* persons.c */
+extern const struct route staff_routes[];        /* staff.c */
+extern const struct route members_routes[];      /* members.c */
 
 const struct subsystem school_subsystem = {
     .name = "school",
     .routes =
-        (const struct route *const[]){institutions_routes, classes_routes, persons_routes, NULL},
+        (const struct route *const[]){institutions_routes, classes_routes, persons_routes,
+                                      staff_routes, members_routes, NULL},
     .migrations = (const struct migration[]){{1, "node/school/school.sql"}, {0}},
     /* The tables the journal's cached views read: a class's members by its class, the rest
      * for every view (scope 0). */
@@ -31,4 +34,15 @@ const struct subsystem school_subsystem = {
             {0},
         },
     .storage_init = school_seed_subjects,
+    /* One school's administration (school_admin.js), for its admin and the region admin. */
+    .pages =
+        (const struct page[]){
+            {"/admin/schools/{id}/classes", "web_page_school_classes"},
+            {"/admin/classes/{id}", "web_page_school_class"},
+            {"/admin/schools/{id}/staff", "web_page_school_staff"},
+            {"/admin/schools/{id}/assignments", "web_page_school_assignments"},
+            {"/admin/schools/{id}/timetable", "web_page_school_timetable"},
+            {0},
+        },
+    .scripts = (const char *const[]){"school_admin.js", NULL},
 };
