@@ -2,7 +2,10 @@
 // students, groups, enrolments, transfers and leavers), staff and their roles, teaching
 // assignments, bells, weekly timetables and replacements. Every page first asks for the
 // school's staff list, which only those two may read: anyone else sees the denial.
-import { api, el, pages, section, show, t, table } from "./app.js";
+import { api, el, pages, section, show as showAll, t, table } from "./app.js";
+
+// The shell's show, leaving out the parts a page does not have (null).
+const show = (...nodes) => showAll(...nodes.flat().filter((n) => n != null));
 
 pages.push(
   { path: /^\/admin\/schools\/(\d+)\/classes$/, view: classesView },
@@ -356,8 +359,8 @@ async function timetableView(id, classId) {
       .filter((b) => b.starts_at && b.ends_at);
     write(out, "PUT", `/api/v1/institutions/${id}/bells`, { bells: list }, () => { out.textContent = t("schooladmin.saved"); });
   } },
-  el("table", { class: "sa-bells" }, el("thead", {}, el("tr", {}, ["schooladmin.lesson_no", "schooladmin.starts", "schooladmin.ends"]
-    .map((k) => el("th", { text: t(k) })))), bellRows),
+  el("div", { class: "sa-scroll" }, el("table", { class: "sa-bells" }, el("thead", {}, el("tr", {}, ["schooladmin.lesson_no", "schooladmin.starts", "schooladmin.ends"]
+    .map((k) => el("th", { text: t(k) })))), bellRows)),
   el("p", { class: "sa-row" },
     el("button", { type: "button", class: "secondary", text: t("schooladmin.add_bell"), onclick: () => {
       const n = bellRows.querySelectorAll("tr").length + 1;
