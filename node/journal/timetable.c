@@ -158,7 +158,7 @@ static int timetable_put(struct req *r)
     }
     char object[48];
     snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
-    if (audit(r, 0, "timetable.set", object,
+    if (audit(r, school_class_institution(r, class_id), "timetable.set", object,
               json_pack("{s:I}", "entries", (json_int_t)json_array_size(entries))) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:I}", "entries", (json_int_t)json_array_size(entries)));
@@ -221,7 +221,7 @@ static int timetable_generate(struct req *r)
         return reply_db_error(r);
     char object[48];
     snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
-    if (audit(r, 0, "lessons.generate", object,
+    if (audit(r, school_class_institution(r, class_id), "lessons.generate", object,
               json_pack("{s:I,s:i}", "period_id", (json_int_t)period, "created", n)) != 0)
         return reply_db_error(r);
     return reply_json(r, 201, json_pack("{s:i}", "created", n));

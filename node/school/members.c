@@ -136,9 +136,9 @@ static int members_enrollments(struct req *r)
         "SELECT e.id, e.enrolled_on, e.left_on, p.id, p.last_name, p.first_name, "
         "p.middle_name, n.id, n.grade, n.letter FROM enrollments e "
         "JOIN persons p ON p.id = e.student_id "
-        "LEFT JOIN enrollments x ON e.left_on IS NOT NULL AND x.student_id = e.student_id AND "
-        "x.id > e.id AND x.enrolled_on = e.left_on "
-        "LEFT JOIN classes n ON n.id = x.class_id "
+        "LEFT JOIN classes n ON e.left_on IS NOT NULL AND n.id = (SELECT x.class_id FROM "
+        "enrollments x WHERE x.student_id = e.student_id AND x.id > e.id AND x.enrolled_on = "
+        "e.left_on ORDER BY x.id LIMIT 1) "
         "WHERE e.class_id = :c ORDER BY e.left_on IS NOT NULL, e.left_on DESC, p.last_name, "
         "p.first_name, e.id",
         DB_ARGS(DB_INT(":c", class_id)));
