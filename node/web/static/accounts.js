@@ -274,7 +274,8 @@ async function lettersView(id) {
 
 function showLetters(d) {
   const region = document.getElementById("region")?.textContent ?? "";
-  const letters = d.items.map((p) => el("article", { class: "letter", "data-person": String(p.person_id) },
+  const letters = d.items.map((p) => el("article", { class: "letter", "data-person": String(p.person_id), "data-role": p.role,
+    "data-student": p.student?.name ?? "" },
     el("p", { class: "muted", text: `${region} · ${d.institution.name} · ${d.class.name}` }),
     el("h2", { text: t("accounts.letter_title") }),
     el("p", { class: "letter-to", text: t("accounts.letter_to", { name: p.name }) }),
