@@ -155,18 +155,19 @@ async function adminAccountsView() {
   const st = el("select", { id: "acc-state", "aria-label": t("accounts.state_label") },
     ["", "inactive", "active", "disabled"].map((s) => el("option", { value: s, text: t(s ? `accounts.state.${s}` : "accounts.state_any") })));
   const results = el("ul", { class: "accounts", id: "acc-results" });
-  const more = el("button", { type: "button", class: "secondary", id: "acc-more", hidden: "" });
+  const more = el("button", { type: "button", class: "secondary", id: "acc-more", text: t("accounts.more") });
+  more.style.display = "none";
   let offset = 0;
   async function search(reset) {
     if (reset) { offset = 0; results.replaceChildren(); }
     const u = new URLSearchParams({ q: q.value.trim(), state: st.value, limit: "30", offset: String(offset) });
     for (const k of ["institution_id", "class_id"]) if (params.get(k)) u.set(k, params.get(k));
     const r = await api("GET", `/api/v1/accounts?${u}`);
-    if (r.status !== 200) { results.replaceChildren(el("li", { class: "error", text: errorText(r) })); more.hidden = true; return; }
+    if (r.status !== 200) { results.replaceChildren(el("li", { class: "error", text: errorText(r) })); more.style.display = "none"; return; }
     if (reset && !r.data.items.length) results.append(el("li", { class: "muted", text: t("accounts.nothing_found") }));
     for (const p of r.data.items) results.append(personItem(p, () => search(true)));
     offset = r.data.next_offset ?? offset;
-    more.hidden = r.data.next_offset == null;
+    more.style.display = r.data.next_offset == null ? "none" : "";
   }
   more.addEventListener("click", () => search(false));
   show(
@@ -202,7 +203,7 @@ function personItem(p, refresh) {
       el("span", { class: `acc-state state-${p.state}`, text: t(`accounts.state.${p.state}`) })),
     el("div", { class: "muted" },
       p.login ? `${t("accounts.login")}: ` : "", p.login ? el("code", { class: "acc-login", text: p.login }) : null,
-      roles ? ` · ${roles}` : "", where ? ` · ${where}` : ""),
+      [p.login ? "" : null, roles || null, where || null].filter((x) => x != null).join(" · ")),
     buttons.length ? el("div", { class: "acc-actions" }, buttons) : null,
     out);
   if (p.student) li.append(guardianLinks(p, refresh));
