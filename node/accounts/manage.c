@@ -16,6 +16,7 @@
  * (about a thousand) or, for the region admin without a school, the accounts in pages.
  */
 #include <assert.h>
+#include <civetweb.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,7 +490,10 @@ static int accounts_search(struct req *r)
         query_int_or_respond(r, "limit", 200, &limit) ||
         query_int_or_respond(r, "offset", 1000000000, &offset))
         return r->status;
-    if (req_query(r, "q", q, sizeof(q)) > 128)
+    const char *qs = r->ri->query_string ? r->ri->query_string : "";
+    bool has_q = strncmp(qs, "q=", 2) == 0 || strstr(qs, "&q=") != NULL;
+    int qn = req_query(r, "q", q, sizeof(q));
+    if (qn > 128 || (qn < 0 && has_q)) /* -1 with a q: longer than the buffer */
         return reply_error(r, 400, "bad_request", "q must be at most 128 bytes");
     req_query(r, "state", state, sizeof(state));
     if (state[0] && strcmp(state, "inactive") && strcmp(state, "active") &&
