@@ -561,26 +561,27 @@ static int activation_record(struct req *r)
     assert(c != NULL); /* the route's prepare made it */
     if (c->result != ACT_OK)
         return activation_failed(r, c);
-    /* The code is used up now, unless it was used or replaced since it was checked. */
-    if (db_run(r->db,
-               "DELETE FROM activation_codes WHERE account_id = :a AND code_hash = :h AND "
-               "expires_at > :now",
-               DB_ARGS(DB_INT(":a", c->account), DB_BLOB(":h", c->code_hash, 32),
-                       DB_INT(":now", c->now_ms / 1000))) != SQLITE_DONE)
+    /* Still the account's live code and the account still enabled? (Used, replaced or disabled
+     * since the check: a failure, with nothing written.) */
+    int still = db_exists(r->db,
+                          "SELECT 1 FROM activation_codes c JOIN accounts a ON a.id = c.account_id "
+                          "WHERE c.account_id = :a AND c.code_hash = :h AND c.expires_at > :now "
+                          "AND a.disabled = 0",
+                          DB_ARGS(DB_INT(":a", c->account), DB_BLOB(":h", c->code_hash, 32),
+                                  DB_INT(":now", c->now_ms / 1000)));
+    if (still < 0)
         return reply_db_error(r);
-    if (db_changes(r->db) != 1) {
+    if (still == 0) {
         c->result = ACT_WRONG;
         return activation_failed(r, c);
     }
     char token[TOKEN_CHARS], csrf[TOKEN_CHARS];
     int64_t expires, person = 0;
-    if (db_run(r->db, "UPDATE accounts SET password_hash = :h WHERE id = :a AND disabled = 0",
+    if (db_run(r->db, "DELETE FROM activation_codes WHERE account_id = :a",
+               DB_ARGS(DB_INT(":a", c->account))) != SQLITE_DONE ||
+        db_run(r->db, "UPDATE accounts SET password_hash = :h WHERE id = :a",
                DB_ARGS(DB_TEXT(":h", c->hash), DB_INT(":a", c->account))) != SQLITE_DONE)
         return reply_db_error(r);
-    if (db_changes(r->db) != 1) {
-        c->result = ACT_DISABLED;
-        return activation_failed(r, c);
-    }
     if (db_int(r->db, &person, "SELECT person_id FROM accounts WHERE id = :a",
                DB_ARGS(DB_INT(":a", c->account))) != SQLITE_ROW ||
         accounts_sessions_end(r, c->account, NULL) < 0 ||
