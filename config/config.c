@@ -179,6 +179,9 @@ static const struct field auth_fields[] = {
     LLONG("argon2_opslimit", auth.argon2_opslimit, 1, 64),
     LLONG("argon2_memlimit_kib", auth.argon2_memlimit_kib, 8, 4 * 1024 * 1024),
     BOOL("cookie_secure", auth.cookie_secure),
+    INT("activation_days", auth.activation_days, 1, 365),
+    INT("password_min_length", auth.password_min_length, 6, 128),
+    BOOL("password_letters_and_digits", auth.password_letters_and_digits),
     END,
 };
 static const struct field federation_fields[] = {
@@ -319,6 +322,9 @@ void config_defaults(struct mes_config *cfg)
     cfg->auth.argon2_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     cfg->auth.argon2_memlimit_kib = crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024;
     cfg->auth.cookie_secure = false;
+    cfg->auth.activation_days = 30;
+    cfg->auth.password_min_length = 8;
+    cfg->auth.password_letters_and_digits = true;
     cfg->federation.enabled = false;
     cfg->federation.sync_interval_s = 300;
     cfg->federation.k_suppression = 5;

@@ -122,6 +122,11 @@ struct mes_config {
         long long argon2_opslimit;
         long long argon2_memlimit_kib;
         bool cookie_secure; /* set Secure on cookies (behind TLS) */
+        /* Accounts for everyone (accounts/activation.h): how long an activation code lives,
+         * and the rules of a chosen password. */
+        int activation_days;
+        int password_min_length;          /* characters */
+        bool password_letters_and_digits; /* at least one letter and one digit */
     } auth;
 
     struct {

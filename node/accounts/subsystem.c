@@ -1,7 +1,9 @@
 /*
  * The accounts subsystem's registration (subsystem.h): login, sessions, devices and the audit
- * log; the caller's resolution and the CSRF check for the dispatcher; the login throttle,
- * started with the node.
+ * log; activation letters and codes (activation.c); passwords, resets, disabling, sessions,
+ * guardian links and finding accounts (manage.c), with their pages (accounts.js); the
+ * caller's resolution and the CSRF check for the dispatcher; the login throttle, started with
+ * the node.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -11,7 +13,9 @@
 #include "node.h"
 #include "subsystem.h"
 
-extern const struct route auth_routes[]; /* accounts.c */
+extern const struct route auth_routes[];       /* accounts.c */
+extern const struct route activation_routes[]; /* activation.c */
+extern const struct route manage_routes[];     /* manage.c */
 
 /* The login throttle, with the key of its device cookies (made at the first start). */
 static int accounts_start(struct node *n, char *err, size_t errlen)
@@ -44,13 +48,23 @@ static void accounts_stop(struct node *n)
 
 const struct subsystem accounts_subsystem = {
     .name = "accounts",
-    .routes = (const struct route *const[]){auth_routes, NULL},
+    .routes = (const struct route *const[]){auth_routes, activation_routes, manage_routes, NULL},
     .migrations =
         (const struct migration[]){
             {2, "node/accounts/accounts.sql"},
             {20, "node/accounts/secrets.sql"},
+            {22, "node/accounts/activation.sql"},
             {0},
         },
+    .pages =
+        (const struct page[]){
+            {"/activate", "web_page_activate"},
+            {"/account", "web_page_account"},
+            {"/admin/accounts", "web_page_admin_accounts"},
+            {"/admin/classes/{id}/letters", "web_page_letters"},
+            {0},
+        },
+    .scripts = (const char *const[]){"accounts.js", NULL},
     .start = accounts_start,
     .stop = accounts_stop,
     .resolve_caller = auth_resolve,

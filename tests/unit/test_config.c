@@ -517,6 +517,29 @@ static void test_login_throttle(void **state)
     refused("auth:\n  max_delay_s: 10\n", 1, "auth.delay_s", "(30 s)");
 }
 
+/* Accounts for everyone: the activation codes' lifetime and the password rules. */
+static void test_account_keys(void **state)
+{
+    (void)state;
+    config_defaults(&cfg);
+    assert_int_equal(cfg.auth.activation_days, 30);
+    assert_int_equal(cfg.auth.password_min_length, 8);
+    assert_true(cfg.auth.password_letters_and_digits);
+    assert_int_equal(load("auth:\n  activation_days: 14\n  password_min_length: 10\n"
+                          "  password_letters_and_digits: false\n"),
+                     0);
+    assert_int_equal(cfg.auth.activation_days, 14);
+    assert_int_equal(cfg.auth.password_min_length, 10);
+    assert_false(cfg.auth.password_letters_and_digits);
+    refused("auth:\n  activation_days: 0\n", 2, "auth.activation_days", "between 1 and 365");
+    refused("auth:\n  activation_days: 400\n", 2, "auth.activation_days", NULL);
+    refused("auth:\n  password_min_length: 5\n", 2, "auth.password_min_length",
+            "between 6 and 128");
+    refused("auth:\n  password_min_length: 129\n", 2, "auth.password_min_length", NULL);
+    refused("auth:\n  password_letters_and_digits: maybe\n", 2,
+            "auth.password_letters_and_digits", NULL);
+}
+
 /* http.public_url and http.trusted_proxies (the rules themselves: tests/unit/test_proxy.c). */
 static void test_proxy_keys(void **state)
 {
@@ -696,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_hub_url_is_a_base_address),
         cmocka_unit_test(test_ca_file),
         cmocka_unit_test(test_login_throttle),
+        cmocka_unit_test(test_account_keys),
         cmocka_unit_test(test_proxy_keys),
         cmocka_unit_test(test_too_long_strings_refused),
         cmocka_unit_test(test_syntax_and_shape),

@@ -127,7 +127,7 @@ function header() {
     nav.append(el("a", { href, "data-link": "", text: t(n.key) }));
   }
   who.append(
-    el("span", { class: "who-name", text: state.me.name }),
+    el("a", { href: "/account", "data-link": "", id: "account-link", class: "who-name", title: t("accounts.account_link"), text: state.me.name }),
     el("button", { id: "logout", type: "button", onclick: logout, text: t("logout") }),
   );
 }
