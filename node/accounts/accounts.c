@@ -382,13 +382,13 @@ static int accounts_logout(struct req *r)
  * after answering 400. */
 static int query_int_or_respond(struct req *r, const char *name, int64_t *out)
 {
-    char buf[24];
+    char buf[256]; /* a longer value than fits reads as absent (req_query): room for nonsense */
     int n = req_query(r, name, buf, sizeof(buf));
     if (n < 0)
         return 0;
     char *end = NULL;
     long long v = strtoll(buf, &end, 10);
-    if (n == 0 || n >= (int)sizeof(buf) - 1 || *end != '\0' || buf[0] < '0' || buf[0] > '9' ||
+    if (n == 0 || n > 18 || *end != '\0' || buf[0] < '0' || buf[0] > '9' ||
         v < 1) {
         reply_error(r, 400, "bad_request", "%s must be a positive integer", name);
         return -1;
@@ -546,25 +546,34 @@ static int accounts_devices(struct req *r)
 /* The audit log's filters, read from the query string. */
 struct audit_filter {
     int64_t limit, before, account, inst;
-    char login[65], action[65], from[16], to[16];
+    char login[256], action[256], from[256], to[256]; /* room to refuse what is too long */
     bool has_login, has_action, has_from, has_to;
 };
 
-/* Reads an optional date parameter into out: 0 absent, 1 a date YYYY-MM-DD, or -1 after
- * answering 400. */
-static int query_date_or_respond(struct req *r, const char *name, char out[16])
+/* Reads an optional date parameter into out: 0 absent, 1 a date YYYY-MM-DD that exists, or -1
+ * after answering 400. */
+static int query_date_or_respond(struct req *r, const char *name, char out[256])
 {
-    int n = req_query(r, name, out, 16);
+    int n = req_query(r, name, out, 256);
     if (n < 0)
         return 0;
-    int64_t ok = 0;
-    if (n != 10 || db_int(r->db, &ok, "SELECT date(:d) IS :d", DB_ARGS(DB_TEXT(":d", out))) !=
-                       SQLITE_ROW ||
-        !ok) {
-        if (db_failure())
-            reply_db_error(r);
-        else
-            reply_error(r, 400, "bad_date", "%s must be a date YYYY-MM-DD", name);
+    struct tm tm = {0};
+    int y = 0, m = 0, d = 0;
+    char tail;
+    bool ok = n == 10 && out[4] == '-' && out[7] == '-' &&
+              sscanf(out, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 1970 && y <= 9999;
+    if (ok) {
+        /* timegm normalises 30 February to 2 March: a date that exists comes back as itself. */
+        tm.tm_year = y - 1900;
+        tm.tm_mon = m - 1;
+        tm.tm_mday = d;
+        time_t t = timegm(&tm);
+        struct tm back;
+        ok = t != (time_t)-1 && gmtime_r(&t, &back) && back.tm_year == y - 1900 &&
+             back.tm_mon == m - 1 && back.tm_mday == d;
+    }
+    if (!ok) {
+        reply_error(r, 400, "bad_date", "%s must be a date YYYY-MM-DD", name);
         return -1;
     }
     return 1;
@@ -587,14 +596,14 @@ static int audit_filter_or_respond(struct req *r, struct audit_filter *f)
     }
     if ((n = req_query(r, "login", f->login, sizeof(f->login))) >= 0) {
         f->has_login = true;
-        if (n < 1 || n >= (int)sizeof(f->login) - 1) {
+        if (n < 1 || n > 64) {
             reply_error(r, 400, "bad_request", "login must be 1-64 characters");
             return -1;
         }
     }
     if ((n = req_query(r, "action", f->action, sizeof(f->action))) >= 0) {
         f->has_action = true;
-        bool ok = n >= 1 && n < (int)sizeof(f->action) - 1;
+        bool ok = n >= 1 && n <= 64;
         for (const char *p = f->action; ok && *p; p++)
             ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.';
         if (!ok) {
