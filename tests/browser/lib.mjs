@@ -2,7 +2,7 @@
 // run.mjs holds the web shell's own tests and loads every *.test.mjs beside it; such a file
 // exports `tests`, an object of named async functions taking { page, base, browser }.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
