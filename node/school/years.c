@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "accounts/authz.h"
+#include "http.h"
 #include "node.h"
 #include "school/school.h"
 
