@@ -1,5 +1,5 @@
 /*
- * Accounts routes: login, logout, who am I, device tokens, the audit log.
+ * Accounts routes: login, logout, who am I, device tokens, the audit log (with its filters).
  * Login checks the password (argon2id: tens of milliseconds) in its route's prepare step,
  * before and outside the write transaction, and records the outcome on the writer.
  */
@@ -378,6 +378,25 @@ static int accounts_logout(struct req *r)
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/* Reads an optional positive integer query parameter into *out: 0 absent, 1 read, or -1
+ * after answering 400. */
+static int query_int_or_respond(struct req *r, const char *name, int64_t *out)
+{
+    char buf[256]; /* a longer value than fits reads as absent (req_query): room for nonsense */
+    int n = req_query(r, name, buf, sizeof(buf));
+    if (n < 0)
+        return 0;
+    char *end = NULL;
+    long long v = strtoll(buf, &end, 10);
+    if (n == 0 || n > 18 || *end != '\0' || buf[0] < '0' || buf[0] > '9' ||
+        v < 1) {
+        reply_error(r, 400, "bad_request", "%s must be a positive integer", name);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
 /* POST /api/v1/devices {"name", "scopes": [...], "institution_id"?} -> {"id", "token"}.
  * The token is shown once; only its hash is kept. */
 static int accounts_device_create(struct req *r)
@@ -470,51 +489,210 @@ static int accounts_device_me(struct req *r)
     return reply_json(r, 200, o);
 }
 
-/* GET /api/v1/audit?limit=N&before=ID: newest first. Region admins see everything; school
- * admins only entries about their institutions. */
-static int accounts_audit(struct req *r)
+/* GET /api/v1/devices?institution_id=N: device tokens, newest first, revoked ones too. The
+ * region admin sees every token; a school admin the tokens of the schools they administer
+ * (403 for another school's); institution_id narrows to one school. */
+static int accounts_devices(struct req *r)
 {
-    char buf[24];
-    int64_t limit = 100, before = INT64_MAX;
-    if (req_query(r, "limit", buf, sizeof(buf)) > 0)
-        limit = strtoll(buf, NULL, 10);
-    if (req_query(r, "before", buf, sizeof(buf)) > 0)
-        before = strtoll(buf, NULL, 10);
-    if (limit < 1 || limit > 1000 || before < 1)
-        return reply_error(r, 400, "bad_request", "limit must be 1-1000, before positive");
-    sqlite3_stmt *st =
-        db_query(r->db,
-                 "SELECT l.id, l.at, l.account_id, a.login, l.institution_id, l.action, l.object, "
-                 "l.detail, l.address FROM audit_log l LEFT JOIN accounts a ON a.id = l.account_id "
-                 "WHERE l.id < :before AND (:all OR l.institution_id IN (SELECT institution_id "
-                 "FROM role_grants WHERE account_id = :me AND role = 'school_admin')) "
-                 "ORDER BY l.id DESC LIMIT :limit",
-                 DB_ARGS(DB_INT(":before", before), DB_INT(":all", caller_is_admin(r)),
-                         DB_INT(":me", r->caller.account_id), DB_INT(":limit", limit)));
+    int64_t inst = 0;
+    int given = query_int_or_respond(r, "institution_id", &inst);
+    if (given < 0)
+        return r->status;
+    if (given && authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT d.id, d.name, d.scopes, d.institution_id, i.short_name, d.created_at, "
+        "d.revoked_at, a.login FROM device_tokens d "
+        "LEFT JOIN institutions i ON i.id = d.institution_id "
+        "LEFT JOIN accounts a ON a.id = d.created_by "
+        "WHERE (:inst = 0 OR d.institution_id = :inst) AND (:all OR d.institution_id IN "
+        "(SELECT institution_id FROM role_grants WHERE account_id = :me AND role = 'school_admin')) "
+        "ORDER BY d.id DESC",
+        DB_ARGS(DB_INT(":inst", inst), DB_INT(":all", caller_is_admin(r)),
+                DB_INT(":me", r->caller.account_id)));
     json_t *items = json_array();
     int rc;
     while (db_next(st, &rc)) {
-        int64_t inst = sqlite3_column_int64(st, 4);
-        json_t *detail = json_loads(db_col_text(st, 7), 0, NULL);
-        json_t *e =
-            json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                      "at", (json_int_t)sqlite3_column_int64(st, 1), "action", db_col_text(st, 5),
-                      "object", db_col_text(st, 6), "detail", detail ? detail : json_object(),
-                      "address", db_col_text(st, 8));
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-            json_object_set_new(e, "account",
-                                json_pack("{s:I,s:s}", "id",
-                                          (json_int_t)sqlite3_column_int64(st, 2), "login",
-                                          db_col_text(st, 3)));
-        if (inst)
-            json_object_set_new(e, "institution_id", json_integer(inst));
-        json_array_append_new(items, e);
+        json_t *scopes = json_array();
+        char text[64];
+        snprintf(text, sizeof(text), "%s", db_col_text(st, 2));
+        char *save = NULL;
+        for (char *w = strtok_r(text, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            json_array_append_new(scopes, json_string(w));
+        json_t *d = json_pack("{s:I,s:s,s:o,s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                              "name", db_col_text(st, 1), "scopes", scopes, "created_at",
+                              (json_int_t)sqlite3_column_int64(st, 5), "created_by",
+                              db_col_text(st, 7));
+        json_object_set_new(d, "institution",
+                            sqlite3_column_type(st, 3) == SQLITE_NULL
+                                ? json_null()
+                                : json_pack("{s:I,s:s}", "id",
+                                            (json_int_t)sqlite3_column_int64(st, 3), "name",
+                                            db_col_text(st, 4)));
+        json_object_set_new(d, "revoked_at",
+                            sqlite3_column_type(st, 6) == SQLITE_NULL
+                                ? json_null()
+                                : json_integer(sqlite3_column_int64(st, 6)));
+        json_array_append_new(items, d);
     }
     if (rc != SQLITE_DONE) {
         json_decref(items);
         return reply_db_error(r);
     }
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* The audit log's filters, read from the query string. */
+struct audit_filter {
+    int64_t limit, before, account, inst;
+    char login[256], action[256], from[256], to[256]; /* room to refuse what is too long */
+    bool has_login, has_action, has_from, has_to;
+};
+
+/* Reads an optional date parameter into out: 0 absent, 1 a date YYYY-MM-DD that exists, or -1
+ * after answering 400. */
+static int query_date_or_respond(struct req *r, const char *name, char out[256])
+{
+    int n = req_query(r, name, out, 256);
+    if (n < 0)
+        return 0;
+    struct tm tm = {0};
+    int y = 0, m = 0, d = 0;
+    char tail;
+    bool ok = n == 10 && out[4] == '-' && out[7] == '-' &&
+              sscanf(out, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 1970 && y <= 9999;
+    if (ok) {
+        /* timegm normalises 30 February to 2 March: a date that exists comes back as itself. */
+        tm.tm_year = y - 1900;
+        tm.tm_mon = m - 1;
+        tm.tm_mday = d;
+        time_t t = timegm(&tm);
+        struct tm back;
+        ok = t != (time_t)-1 && gmtime_r(&t, &back) && back.tm_year == y - 1900 &&
+             back.tm_mon == m - 1 && back.tm_mday == d;
+    }
+    if (!ok) {
+        reply_error(r, 400, "bad_date", "%s must be a date YYYY-MM-DD", name);
+        return -1;
+    }
+    return 1;
+}
+
+/* Reads and checks the audit log's query: 0, or -1 after answering 400 (or 403 for another
+ * school's log). */
+static int audit_filter_or_respond(struct req *r, struct audit_filter *f)
+{
+    *f = (struct audit_filter){.limit = 100, .before = INT64_MAX};
+    int n;
+    if (query_int_or_respond(r, "limit", &f->limit) < 0 ||
+        query_int_or_respond(r, "before", &f->before) < 0 ||
+        query_int_or_respond(r, "account_id", &f->account) < 0 ||
+        query_int_or_respond(r, "institution_id", &f->inst) < 0)
+        return -1;
+    if (f->limit > 1000) {
+        reply_error(r, 400, "bad_request", "limit must be 1-1000");
+        return -1;
+    }
+    if ((n = req_query(r, "login", f->login, sizeof(f->login))) >= 0) {
+        f->has_login = true;
+        if (n < 1 || n > 64) {
+            reply_error(r, 400, "bad_request", "login must be 1-64 characters");
+            return -1;
+        }
+    }
+    if ((n = req_query(r, "action", f->action, sizeof(f->action))) >= 0) {
+        f->has_action = true;
+        bool ok = n >= 1 && n <= 64;
+        for (const char *p = f->action; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.';
+        if (!ok) {
+            reply_error(r, 400, "bad_action", "action must be 1-64 of a-z 0-9 _ .");
+            return -1;
+        }
+    }
+    if ((n = query_date_or_respond(r, "from", f->from)) < 0)
+        return -1;
+    f->has_from = n;
+    if ((n = query_date_or_respond(r, "to", f->to)) < 0)
+        return -1;
+    f->has_to = n;
+    if (f->has_from && f->has_to && strcmp(f->from, f->to) > 0) {
+        reply_error(r, 400, "bad_range", "from must not be after to");
+        return -1;
+    }
+    if (f->inst && !caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, f->inst)) {
+        reply_error(r, 403, "forbidden", "not your school's log");
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *audit_row(sqlite3_stmt *st)
+{
+    int64_t inst = sqlite3_column_int64(st, 4);
+    json_t *detail = json_loads(db_col_text(st, 7), 0, NULL);
+    json_t *e = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                          "at", (json_int_t)sqlite3_column_int64(st, 1), "action",
+                          db_col_text(st, 5), "object", db_col_text(st, 6), "detail",
+                          detail ? detail : json_object(), "address", db_col_text(st, 8));
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+        json_object_set_new(e, "account",
+                            json_pack("{s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 2),
+                                      "login", db_col_text(st, 3)));
+    if (inst) {
+        json_object_set_new(e, "institution_id", json_integer(inst));
+        json_object_set_new(e, "institution",
+                            json_pack("{s:I,s:s}", "id", (json_int_t)inst, "name",
+                                      db_col_text(st, 9)));
+    }
+    return e;
+}
+
+/* GET /api/v1/audit?limit=N&before=ID&account_id=|login=&action=&from=&to=&institution_id=:
+ * newest first; from and to are days (the node's local time), both included. Region admins see
+ * everything; school admins only entries about their institutions. "next_before" pages on
+ * when the page is full. */
+static int accounts_audit(struct req *r)
+{
+    struct audit_filter f;
+    if (audit_filter_or_respond(r, &f) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT l.id, l.at, l.account_id, a.login, l.institution_id, l.action, l.object, "
+        "l.detail, l.address, i.short_name FROM audit_log l "
+        "LEFT JOIN accounts a ON a.id = l.account_id "
+        "LEFT JOIN institutions i ON i.id = l.institution_id "
+        "WHERE l.id < :before AND (:all OR l.institution_id IN (SELECT institution_id "
+        "FROM role_grants WHERE account_id = :me AND role = 'school_admin')) "
+        "AND (:acc = 0 OR l.account_id = :acc) "
+        "AND (:login IS NULL OR l.account_id = (SELECT id FROM accounts WHERE login = :login)) "
+        "AND (:action IS NULL OR l.action = :action) "
+        "AND (:from IS NULL OR l.at >= unixepoch(:from, 'utc')) "
+        "AND (:to IS NULL OR l.at < unixepoch(:to, '+1 day', 'utc')) "
+        "AND (:inst = 0 OR l.institution_id = :inst) "
+        "ORDER BY l.id DESC LIMIT :limit",
+        DB_ARGS(DB_INT(":before", f.before), DB_INT(":all", caller_is_admin(r)),
+                DB_INT(":me", r->caller.account_id), DB_INT(":acc", f.account),
+                DB_TEXT(":login", f.has_login ? f.login : NULL),
+                DB_TEXT(":action", f.has_action ? f.action : NULL),
+                DB_TEXT(":from", f.has_from ? f.from : NULL),
+                DB_TEXT(":to", f.has_to ? f.to : NULL), DB_INT(":inst", f.inst),
+                DB_INT(":limit", f.limit)));
+    json_t *items = json_array();
+    int rc;
+    while (db_next(st, &rc))
+        json_array_append_new(items, audit_row(st));
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return reply_db_error(r);
+    }
+    json_t *out = json_pack("{s:o}", "items", items);
+    if ((int64_t)json_array_size(items) == f.limit)
+        json_object_set(out, "next_before",
+                        json_object_get(json_array_get(items, json_array_size(items) - 1), "id"));
+    return reply_json(r, 200, out);
 }
 
 #define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
@@ -547,6 +725,12 @@ const struct route auth_routes[] = {
      .allow = ADMINS,
      .writes = true,
      .name = "device_create"},
+    {.method = "GET",
+     .path = "/api/v1/devices",
+     .handler = accounts_devices,
+     .access = ACCESS_USER,
+     .allow = ADMINS,
+     .name = "device_list"},
     {.method = "DELETE",
      .path = "/api/v1/devices/{id}",
      .handler = accounts_device_revoke,

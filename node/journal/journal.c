@@ -41,36 +41,36 @@ time_t journal_day(const char *s)
     return timegm(&tm);
 }
 
-static bool holiday(const struct mes_config *cfg, const struct tm *tm)
-{
-    for (int i = 0; i < cfg->school_year.nholidays; i++)
-        if (cfg->school_year.holidays[i].month == tm->tm_mon + 1 &&
-            cfg->school_year.holidays[i].day == tm->tm_mday)
-            return true;
-    return false;
-}
-
 int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_t class_id,
                              int64_t period_id)
 {
-    sqlite3_stmt *st = db_query(db, "SELECT starts_on, ends_on FROM periods WHERE id = :id",
-                                DB_ARGS(DB_INT(":id", period_id)));
+    sqlite3_stmt *st =
+        db_query(db, "SELECT starts_on, ends_on, year_id FROM periods WHERE id = :id",
+                 DB_ARGS(DB_INT(":id", period_id)));
     int rc;
     if (!db_next(st, &rc))
         return -1;
     time_t from = journal_day(db_col_text(st, 0)), to = journal_day(db_col_text(st, 1));
+    int64_t year = sqlite3_column_int64(st, 2);
     sqlite3_reset(st);
-    if (from < 0 || to < 0)
+    /* The year's days off, made from the configuration if it has no list yet. */
+    if (from < 0 || to < 0 || school_seed_holidays(db, cfg, year) != 0)
         return -1;
     int created = 0;
     for (time_t day = from; day <= to; day += 86400) {
         struct tm tm;
         gmtime_r(&day, &tm);
         int weekday = tm.tm_wday == 0 ? 7 : tm.tm_wday; /* Monday = 1 */
-        if (weekday == 7 || holiday(cfg, &tm))
+        if (weekday == 7)
             continue;
         char date[16];
         strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        int off = db_exists(db, "SELECT 1 FROM holidays WHERE year_id = :y AND date = :d",
+                            DB_ARGS(DB_INT(":y", year), DB_TEXT(":d", date)));
+        if (off < 0)
+            return -1;
+        if (off)
+            continue;
         if (db_run(db,
                    "INSERT INTO lessons (class_id, group_id, subject_id, teacher_id, period_id, "
                    "date, number, room) SELECT class_id, group_id, subject_id, teacher_id, :p, "

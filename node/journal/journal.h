@@ -25,7 +25,8 @@ struct req;
 int journal_seed_forms(struct db *db, const struct mes_config *cfg, char *err, size_t errlen);
 
 /* Creates the dated lessons of `class_id` for `period_id` from its weekly timetable, skipping
- * the configuration's holidays and slots that already have a lesson. Returns the number of
+ * the year's days off (made from the configuration's holidays when the year has no list yet:
+ * school_seed_holidays) and slots that already have a lesson. Returns the number of
  * lessons created, or -1 (see db_errmsg). Runs in the caller's transaction. */
 int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_t class_id,
                              int64_t period_id);

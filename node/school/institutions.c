@@ -50,6 +50,44 @@ static int school_municipality_create(struct req *r)
         r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "name", name, "okato", okato));
 }
 
+/* PATCH /api/v1/municipalities/{id} {name?, okato?} (region admin): a rename; 409 when
+ * another municipality has the name. */
+static int school_municipality_patch(struct req *r)
+{
+    const char *name = NULL, *okato = NULL;
+    if (body_unpack_or_respond(r, "{s?s,s?s}", "name", &name, "okato", &okato) != 0)
+        return r->status;
+    if ((name && !school_text_ok(name, 1, 200)) || (okato && !school_text_ok(okato, 0, 20)))
+        return reply_error(r, 400, "bad_request", "name must be 1-200 characters, okato 0-20");
+    int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id",
+                      DB_ARGS(DB_INT(":id", r->params[0])));
+    if (e < 0)
+        return reply_db_error(r);
+    if (e == 0)
+        return reply_error(r, 404, "not_found", "no such municipality");
+    if (db_run(r->db,
+               "UPDATE municipalities SET name = coalesce(:n, name), okato = coalesce(:o, okato) "
+               "WHERE id = :id",
+               DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":o", okato), DB_INT(":id", r->params[0]))) !=
+        SQLITE_DONE)
+        return school_reply_write_error(r, "municipality");
+    if (school_audit_or_respond(r, 0, "municipality.update", "municipality", r->params[0],
+                                json_deep_copy(r->body)) != 0)
+        return r->status;
+    sqlite3_stmt *st = db_query(r->db, "SELECT id, name, okato FROM municipalities WHERE id = :id",
+                                DB_ARGS(DB_INT(":id", r->params[0])));
+    json_t *o = NULL;
+    int rc;
+    while (db_next(st, &rc))
+        if (o == NULL)
+            o = municipality_row(st);
+    if (rc != SQLITE_DONE || o == NULL) {
+        json_decref(o);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200, o);
+}
+
 /* ---- institutions ------------------------------------------------------------------------ */
 
 #define INSTITUTION_COLUMNS                                                                        \
@@ -135,15 +173,18 @@ static int school_institution_create(struct req *r)
     return reply_institution(r, 201, id);
 }
 
-/* PATCH /api/v1/institutions/{id} {name?, short_name?, address?}: the region admin or
- * that school's admin. */
+/* PATCH /api/v1/institutions/{id} {name?, short_name?, address?, municipality_id?}: the region
+ * admin or that school's admin; moving it to another municipality, the region admin only. */
 static int school_institution_patch(struct req *r)
 {
     int64_t id = r->params[0];
     const char *name = NULL, *short_name = NULL, *address = NULL;
-    if (body_unpack_or_respond(r, "{s?s,s?s,s?s}", "name", &name, "short_name", &short_name,
-                               "address", &address) != 0)
+    json_int_t mun = 0;
+    if (body_unpack_or_respond(r, "{s?s,s?s,s?s,s?I}", "name", &name, "short_name", &short_name,
+                               "address", &address, "municipality_id", &mun) != 0)
         return r->status;
+    if (json_object_get(r->body, "municipality_id") && mun < 1)
+        return reply_error(r, 400, "bad_request", "municipality_id must be positive");
     if ((name && !school_text_ok(name, 1, 300)) ||
         (short_name && !school_text_ok(short_name, 1, 100)) ||
         (address && !school_text_ok(address, 0, 300)))
@@ -151,12 +192,24 @@ static int school_institution_patch(struct req *r)
                            "name 1-300, short_name 1-100, address 0-300 characters");
     if (authz_institution_or_respond(r, id, AUTHZ_WRITE) != 0)
         return r->status;
+    if (mun) {
+        if (!caller_is_admin(r))
+            return reply_error(r, 403, "forbidden",
+                               "only the region admin moves a school to another municipality");
+        int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id",
+                          DB_ARGS(DB_INT(":id", mun)));
+        if (e < 0)
+            return reply_db_error(r);
+        if (e == 0)
+            return reply_error(r, 400, "bad_request", "no municipality %lld", (long long)mun);
+    }
     if (db_run(r->db,
                "UPDATE institutions SET name = coalesce(:n, name), "
                "short_name = coalesce(:s, short_name), "
-               "address = coalesce(:a, address) WHERE id = :id",
+               "address = coalesce(:a, address), "
+               "municipality_id = coalesce(nullif(:m, 0), municipality_id) WHERE id = :id",
                DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":s", short_name), DB_TEXT(":a", address),
-                       DB_INT(":id", id))) != SQLITE_DONE)
+                       DB_INT(":m", mun), DB_INT(":id", id))) != SQLITE_DONE)
         return school_reply_write_error(r, "institution");
     if (school_audit_or_respond(r, id, "institution.update", "institution", id,
                                 json_deep_copy(r->body)))
@@ -275,6 +328,13 @@ const struct route institutions_routes[] = {
      .allow = ROLE_ADMIN,
      .writes = true,
      .name = "municipality_create"},
+    {.method = "PATCH",
+     .path = "/api/v1/municipalities/{id}",
+     .handler = school_municipality_patch,
+     .access = ACCESS_USER,
+     .allow = ROLE_ADMIN,
+     .writes = true,
+     .name = "municipality_update"},
     {.method = "GET",
      .path = "/api/v1/institutions",
      .handler = school_institutions,

@@ -32,6 +32,30 @@ int64_t school_ensure_year(struct db *db, const struct mes_config *cfg, time_t w
 int64_t school_create_year(struct db *db, const struct mes_config *cfg, int first_year, char *err,
                            size_t errlen);
 
+/* ---- Days off and periods of a year (years.c; schema holidays.sql) ---- */
+
+/* The date (YYYY-MM-DD) a configured day off, month-day, falls on in the year running from
+ * starts_on to ends_on: in the year's first calendar year when that is inside it, else in
+ * its last. False when neither is (or the day does not exist that year, as 29 February). */
+bool school_holiday_date(int month, int day, const char *starts_on, const char *ends_on,
+                         char out[11]);
+
+/* Makes year `year_id`'s list of days off from the configuration unless it was made. 0, or -1
+ * (see db_errmsg). Runs in the caller's write transaction. */
+int school_seed_holidays(struct db *db, const struct mes_config *cfg, int64_t year_id);
+
+/* The school's storage_init: the regional subjects, and the days off of every year without a
+ * list. 0 or -1 with err. */
+int school_storage_init(struct db *db, const struct mes_config *cfg, char *err, size_t errlen);
+
+/* Whether a period may run from `starts` to `ends` (dates already checked): NULL when it may,
+ * else the error code: "period_order" (ends before it starts), "period_outside_year" (not
+ * inside year_start..year_end), "period_overlap" (it does not start after prev_end, the end
+ * of the period before it, or end before next_start, the start of the one after; either
+ * NULL when there is none). */
+const char *school_period_check(const char *year_start, const char *year_end, const char *prev_end,
+                                const char *next_start, const char *starts, const char *ends);
+
 /* Inserts a person; birth_date may be NULL. Returns the id or -1 (see db_errmsg). */
 int64_t school_add_person(struct db *db, const char *last, const char *first, const char *middle,
                           const char *birth_date);

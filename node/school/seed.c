@@ -59,6 +59,8 @@ int64_t school_create_year(struct db *db, const struct mes_config *cfg, int firs
                            DB_TEXT(":s", ps), DB_TEXT(":e", pe))) != SQLITE_DONE)
             goto fail;
     }
+    if (school_seed_holidays(db, cfg, year) != 0)
+        goto fail;
     return year;
 fail:
     snprintf(err, errlen, "creating year %s: %s", name, db_errmsg(db));

@@ -1,6 +1,7 @@
 /*
  * The school subsystem's registration (subsystem.h): institutions, classes and persons; the
- * region's subjects seeded from the configuration at every start.
+ * region's subjects, and the days off of years that have no list yet, seeded from the
+ * configuration at every start.
  */
 #include "school/school.h"
 #include "cache/cache.h"
@@ -11,13 +12,19 @@ extern const struct route classes_routes[];      /* classes.c */
 extern const struct route persons_routes[];      /* persons.c */
 extern const struct route staff_routes[];        /* staff.c */
 extern const struct route members_routes[];      /* members.c */
+extern const struct route years_routes[];        /* years.c */
 
 const struct subsystem school_subsystem = {
     .name = "school",
     .routes =
         (const struct route *const[]){institutions_routes, classes_routes, persons_routes,
-                                      staff_routes, members_routes, NULL},
-    .migrations = (const struct migration[]){{1, "node/school/school.sql"}, {0}},
+                                      staff_routes, members_routes, years_routes, NULL},
+    .migrations =
+        (const struct migration[]){
+            {1, "node/school/school.sql"},
+            {24, "node/school/holidays.sql"},
+            {0},
+        },
     /* The tables the journal's cached views read: a class's members by its class, the rest
      * for every view (scope 0). */
     .cache_watches =
@@ -33,7 +40,7 @@ const struct subsystem school_subsystem = {
             {"classes", "0", NULL},
             {0},
         },
-    .storage_init = school_seed_subjects,
+    .storage_init = school_storage_init,
     /* One school's administration (school_admin.js), for its admin and the region admin. */
     .pages =
         (const struct page[]){

@@ -234,7 +234,7 @@ def test_institution_patch_validation(node, ids):
     url = f"/api/v1/institutions/{ids['s1']}"
     before = admin.get(url).json()
     for body in ({"name": ""}, {"short_name": "ш" * 101}, {"address": 5}, {"kind": "college"},
-                 {"municipality_id": 2}, {"address": "ok", "phone": "x"}):
+                 {"municipality_id": 999999}, {"municipality_id": "2"}, {"address": "ok", "phone": "x"}):
         r = admin.patch(url, body)
         assert r.status == 400 and code(r) == "bad_request", body
     assert admin.get(url).json() == before

@@ -226,8 +226,10 @@ function homeView() {
   }
   if (me.roles.includes("class_teacher") && me.classes)
     parts.push(section("home.homeroom", el("p", { text: me.classes.map((c) => c.name).join(", ") })));
-  if (me.roles.includes("admin")) parts.push(el("p", { class: "card", text: t("home.admin") }));
-  if (me.roles.includes("school_admin")) parts.push(el("p", { class: "card", text: t("home.school_admin") }));
+  for (const role of ["admin", "school_admin"])
+    if (me.roles.includes(role))
+      parts.push(el("p", { class: "card home-admin" }, `${t(`home.${role}`)} `,
+        el("a", { href: "/admin", "data-link": "", class: "admin-link", id: `home-${role}`, text: t("admin.open") })));
   if (me.roles.includes("medic")) parts.push(el("p", { class: "card", text: t("home.medic") }));
   show(...parts);
 }
