@@ -16,6 +16,7 @@ extern const struct subsystem files_subsystem;
 extern const struct subsystem cache_subsystem;
 extern const struct subsystem library_subsystem;
 extern const struct subsystem federation_subsystem;
+extern const struct subsystem roster_subsystem;
 extern const struct subsystem demo_subsystem;
 extern const struct subsystem web_subsystem;
 
@@ -30,6 +31,7 @@ const struct subsystem *const subsystems[] = {
     &cache_subsystem,
     &library_subsystem,
     &federation_subsystem,
+    &roster_subsystem,
     &demo_subsystem,
     &web_subsystem,
     NULL,
