@@ -474,6 +474,9 @@ static void apply_links(struct apply *a)
             struct user *s = u->role == ROLE_PARENT ? u->agents[j] : u;
             if (g->e.bad || s->e.bad || g->e.tbd || s->e.tbd || !g->e.local || !s->e.local)
                 continue;
+            struct user *other = u->agents[j];
+            if (other->e.ghost && (other->e.ids->left || m->mode[RF_USERS] == FM_BULK))
+                continue; /* gone */
             uint64_t gk = (uint64_t)g->e.local, sk = (uint64_t)s->e.local;
             if (imap_put(&want, gk, sk, 1) != 0) {
                 a->failed = true;
@@ -565,6 +568,9 @@ static void apply_enrolments(struct apply *a)
         struct enrol *en = &m->enrols[i];
         struct user *u = en->user;
         if (en->bad || u == NULL || u->e.bad || u->e.tbd || u->enrol_bad || u->e.local == 0)
+            continue;
+        /* a person not in a bulk users file has left; one who left before stays out */
+        if (u->e.ghost && (u->e.ids->left || m->mode[RF_USERS] == FM_BULK))
             continue;
         if (en->role == ROLE_STUDENT && en->cls->kind == E_CLASS) {
             if (imap_has(&a->done, (uint64_t)u->e.local, 0))

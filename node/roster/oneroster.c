@@ -626,6 +626,19 @@ uint32_t roster_role(const char *s)
     return 0;
 }
 
+/* The key a homeroom is found by from its scheduled classes: school, year and classCode as
+ * the rows write them (so that a refused homeroom is still found, and its sections refused
+ * as depending on it). */
+static char *homeroom_key(struct roster_model *m, struct ent *e, const char *code)
+{
+    char term[256];
+    first_item(e->raw_term, term, sizeof(term));
+    struct ent *y = year_of(m, term);
+    char key[800];
+    snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", e->raw_school, y ? y->sid : term, code);
+    return arena_strdup(m, key);
+}
+
 static void link_class(struct roster_model *m, struct roster_report *rep, struct ent *e,
                        struct smap *homerooms)
 {
@@ -663,11 +676,6 @@ static void link_class(struct roster_model *m, struct roster_report *rep, struct
         for (size_t n = strlen(letter); n > 0 && letter[n - 1] == ' '; n--)
             letter[n - 1] = '\0';
         e->letter = letter;
-        char key[700];
-        snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", e->school->sid, e->parent->sid, code);
-        char *k = arena_strdup(m, key);
-        if (k != NULL)
-            smap_put(homerooms, k, e);
         return;
     }
     /* a scheduled class: a subject of a homeroom */
@@ -685,9 +693,8 @@ static void link_class(struct roster_model *m, struct roster_report *rep, struct
         err_ent(rep, e, "unknown_subject", e->raw_subject[0] ? e->raw_subject : e->name);
         return;
     }
-    char key[700];
-    snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", e->school->sid, e->parent->sid, e->code);
-    struct ent *h = smap_get(homerooms, key);
+    char *key = homeroom_key(m, e, e->code);
+    struct ent *h = key ? smap_get(homerooms, key) : NULL;
     if (h == NULL && e->school->local && e->parent->local) {
         /* a homeroom of an earlier import, in the database */
         const char *l = e->code;
@@ -748,7 +755,10 @@ static void link_user(struct roster_model *m, struct roster_report *rep, struct 
         }
         if (!ref_ok(rep, &u->e, o))
             return;
-        if (o->kind == E_SCHOOL && u->norgs <= cap)
+        bool again = false;
+        for (int i = 0; i < u->norgs; i++)
+            again |= u->orgs[i] == o;
+        if (o->kind == E_SCHOOL && !again && u->norgs <= cap)
             u->orgs[u->norgs++] = o;
     }
 }
@@ -865,7 +875,14 @@ void roster_link(struct roster_model *m, struct roster_report *rep)
         for (size_t i = 0; i < m->nlist; i++) {
             struct ent *e = m->list[i];
             int want = e->kind == E_CLASS ? 1 : e->kind == E_SECTION ? 2 : 0;
-            if (e->ghost || e->bad || want != pass)
+            if (e->ghost || want != pass)
+                continue;
+            if (e->kind == E_CLASS) { /* found by its sections, even when refused */
+                char *k = homeroom_key(m, e, e->code[0] ? e->code : e->name);
+                if (k != NULL)
+                    smap_put(&homerooms, k, e);
+            }
+            if (e->bad)
                 continue;
             switch (e->kind) {
             case E_DISTRICT:
