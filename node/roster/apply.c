@@ -39,7 +39,17 @@ static int ids_put(struct apply *a, char kind, const char *sid, int64_t local, i
                    int64_t digest, bool left)
 {
     char k[2] = {kind, '\0'};
-    int rc = db_run(a->db,
+    char key[300];
+    snprintf(key, sizeof(key), "%c%s", kind, sid);
+    int rc;
+    if (smap_get(&a->m->ids, key) == NULL) /* new: a plain insert, cheaper than the upsert */
+        rc = db_run(a->db,
+                    "INSERT INTO roster_ids (kind, source_id, local_id, extra, digest, left) "
+                    "VALUES (:k, :s, :l, :x, :d, :left)",
+                    DB_ARGS(DB_TEXT(":k", k), DB_TEXT(":s", sid), DB_INT(":l", local),
+                            DB_INT(":x", extra), DB_INT(":d", digest), DB_INT(":left", left)));
+    else
+        rc = db_run(a->db,
                     "INSERT INTO roster_ids (kind, source_id, local_id, extra, digest, left) "
                     "VALUES (:k, :s, :l, :x, :d, :left) ON CONFLICT (kind, source_id) DO UPDATE "
                     "SET local_id = excluded.local_id, extra = excluded.extra, "
@@ -445,7 +455,12 @@ static void apply_user(struct apply *a, struct user *u)
         }
     } else
         grant(a, account, u->role, 0);
-    if (u->email[0] || u->phone[0] || !fresh)
+    if (fresh && (u->email[0] || u->phone[0])) {
+        if (write(a, "INSERT INTO roster_contacts (person_id, phone, email) VALUES (:p, :ph, :e)",
+                  DB_ARGS(DB_INT(":p", person), DB_TEXT(":ph", u->phone),
+                          DB_TEXT(":e", u->email))))
+            return;
+    } else if (!fresh)
         if (write(a,
                   "INSERT INTO roster_contacts (person_id, phone, email) VALUES (:p, :ph, :e) "
                   "ON CONFLICT (person_id) DO UPDATE SET phone = excluded.phone, "
@@ -688,6 +703,9 @@ int roster_apply(struct roster_model *m, struct db *db, struct roster_report *re
     if (rep->errors_total > 0 && !opt->skip_invalid)
         return 1;
     struct apply a = {.m = m, .db = db, .rep = rep, .opt = opt};
+    /* a region is a transaction of a few hundred megabytes: pages kept rather than spilled */
+    if (m->nusers > 10000)
+        db_cache_mib(db, 512);
     /* organisations, years, courses, classes: in the order they refer to each other */
     static const char order[] = {E_DISTRICT, E_SCHOOL, E_YEAR, E_TERM, E_COURSE, E_CLASS,
                                  E_SECTION};
