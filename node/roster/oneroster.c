@@ -686,7 +686,8 @@ static void link_class(struct roster_model *m, struct roster_report *rep, struct
     }
     if (course != NULL && !ref_ok(rep, e, course))
         return;
-    e->subject_id = roster_subject(m, e->raw_subject, NULL);
+    if (e->subject_id == 0) /* the template knows it already */
+        e->subject_id = roster_subject(m, e->raw_subject, NULL);
     if (e->subject_id == 0 && course != NULL)
         e->subject_id = course->subject_id;
     if (e->subject_id == 0) {

@@ -298,3 +298,45 @@ def test_usage_errors(region):
     assert run("import", "--config", region.config, "--format", "oneroster").returncode == 2
     r = run("import", "--config", region.config, "--format", "oneroster", str(region.dir / "none"))
     assert r.returncode == 1
+
+
+SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "roster-sample.csv")
+
+
+def test_russian_template(region):
+    s = oneroster_set.make(schools=1, classes=1, students=1)
+    s["orgs.csv"][1]["identifier"] = "Школа № 1"
+    assert region.imp(s).returncode == 0
+    r = run("import", "--config", region.config, "--format", "csv", SAMPLE)
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = counts(r.stdout)
+    assert c["students"] == (3, 0, 0, 0)
+    assert c["guardians"] == (3, 0, 0, 0)  # Иванова Елена is the mother of two
+    assert c["staff"] == (2, 0, 0, 0)
+    assert c["assignments"] == (4, 0, 0, 0)
+    assert region.q("SELECT count(*) FROM guardians g JOIN persons p ON p.id = g.guardian_id "
+                    "WHERE p.last_name = 'Иванова' AND p.first_name = 'Елена'")[0][0] == 2
+    assert region.q("SELECT position FROM staff s JOIN persons p ON p.id = s.person_id "
+                    "WHERE p.last_name = 'Гасанов'") == [("директор",)]
+    assert region.q("SELECT count(*) FROM role_grants g JOIN accounts a ON a.id = g.account_id "
+                    "JOIN persons p ON p.id = a.person_id WHERE p.last_name = 'Гасанов' "
+                    "AND g.role = 'school_admin'")[0][0] == 1
+    again = run("import", "--config", region.config, "--format", "csv", SAMPLE)
+    assert all(v == (0, 0, 0, 0) for v in counts(again.stdout).values()), again.stdout
+    # Windows-1251 with commas, and the errors of a messy file
+    bad = region.dir / "bad.csv"
+    bad.write_bytes(("Тип,Школа,Класс,ФИО,Дата рождения,Родитель 1,Телефон родителя 1\n"
+                     "ученик,Школа № 1,5А,Петров Пётр,31.02.2015,,\n"
+                     "ученик,Школа № 404,5А,Сидоров Иван,01.02.2015,,\n"
+                     "ученик,Школа № 1,5А,Одно,01.02.2015,,\n"
+                     "ученик,Школа № 1,5А,Кузнецов Иван,01.02.2015,Кузнецова Анна,\n"
+                     "директор,Школа № 1,,Кто То,,,\n").encode("cp1251"))
+    r = run("import", "--config", region.config, "--format", "csv", str(bad))
+    assert r.returncode == 1
+    out = r.stdout
+    assert "read as Windows-1251" in out
+    assert re.search(r"^bad\.csv:2: bad_date: ", out, re.M), out
+    assert re.search(r"^bad\.csv:3: unknown_school: .*Школа № 404", out, re.M), out
+    assert re.search(r"^bad\.csv:4: bad_name: ", out, re.M), out
+    assert re.search(r"^bad\.csv:5: bad_contact: ", out, re.M), out
+    assert re.search(r"^bad\.csv:6: bad_kind: ", out, re.M), out
