@@ -66,7 +66,7 @@ static void clash(struct apply *a, struct ent *e, const char *what)
 {
     roster_error(a->rep, e->file, e->line, "conflict", e->sid, what);
     e->bad = true;
-    if (!a->opt->skip_invalid)
+    if (!a->opt->skip_invalid && !a->opt->dry_run)
         a->refused = true;
 }
 
@@ -700,7 +700,8 @@ static void apply_enrolments(struct apply *a)
 int roster_apply(struct roster_model *m, struct db *db, struct roster_report *rep,
                  const struct roster_options *opt)
 {
-    if (rep->errors_total > 0 && !opt->skip_invalid)
+    /* a dry run counts what the valid rows would change, errors or not */
+    if (rep->errors_total > 0 && !opt->skip_invalid && !opt->dry_run)
         return 1;
     struct apply a = {.m = m, .db = db, .rep = rep, .opt = opt};
     /* a region is a transaction of a few hundred megabytes: pages kept rather than spilled */

@@ -620,7 +620,8 @@ json_t *roster_report_json(const struct roster_report *rep)
     }
     json_t *notices = json_array();
     for (int i = 0; i < rep->nnotices; i++)
-        json_array_append_new(notices, json_string(rep->notices[i]));
+        json_array_append_new(notices,
+                              json_pack("{s:s,s:s}", "file", rep->notices[i], "code", "cp1251"));
     return json_pack("{s:o,s:o,s:I,s:o}", "counts", counts, "errors", errors, "errors_total",
                      (json_int_t)rep->errors_total, "notices", notices);
 }
@@ -628,7 +629,7 @@ json_t *roster_report_json(const struct roster_report *rep)
 void roster_report_print(const struct roster_report *rep, FILE *out)
 {
     for (int i = 0; i < rep->nnotices; i++)
-        fprintf(out, "note: %s\n", rep->notices[i]);
+        fprintf(out, "note: %s: not UTF-8, read as Windows-1251\n", rep->notices[i]);
     fprintf(out, "%-16s %8s %8s %8s %8s\n", "", "added", "updated", "moved", "left");
     for (int k = 0; k < RK_COUNT; k++) {
         const struct roster_count *c = &rep->counts[k];

@@ -46,8 +46,7 @@ static int table_open(struct table *t, const char *name, char *data, size_t len,
         return -1;
     }
     if (t->csv.encoding == ROSTER_CP1251 && rep->nnotices < 8)
-        snprintf(rep->notices[rep->nnotices++], sizeof(rep->notices[0]),
-                 "%s: not UTF-8, read as Windows-1251", name);
+        snprintf(rep->notices[rep->nnotices++], sizeof(rep->notices[0]), "%s", name);
     const char *code = NULL;
     int rc = roster_csv_next(&t->csv, &t->line, &code);
     if (rc <= 0) {

@@ -97,7 +97,7 @@ struct roster_report {
     struct roster_error *errors;
     size_t nerrors, cap;
     long errors_total; /* every error, also those past ROSTER_MAX_ERRORS */
-    char notices[8][160]; /* what the reader did on its own (an encoding converted) */
+    char notices[8][160]; /* the files read as Windows-1251 (converted to UTF-8) */
     int nnotices;
 };
 
@@ -107,7 +107,8 @@ void roster_error(struct roster_report *rep, const char *file, long line, const 
 /* The English message for an error, as the CLI prints it. */
 void roster_error_message(const struct roster_error *e, char *out, size_t size);
 /* The report as JSON: {"counts": {kind: {added, updated, moved, left}}, "errors": [{file, line,
- * code, params: {id, value}, message}], "errors_total", "notices": [...]}. New reference. */
+ * code, params: {id, value}, message}], "errors_total", "notices": [{file, code: "cp1251"}]}.
+ * New reference. */
 json_t *roster_report_json(const struct roster_report *rep);
 /* Prints the report as text (counts, then every error as FILE:LINE: CODE: message). */
 void roster_report_print(const struct roster_report *rep, FILE *out);
@@ -144,13 +145,17 @@ int roster_read_oneroster(struct roster_model *m, const char *dir, struct roster
 int roster_read_oneroster_mem(struct roster_model *m, int n, const char *const *names,
                               char **data, const size_t *lens, struct roster_report *rep,
                               const struct roster_options *opt);
+/* Reads a OneRoster set zipped (its .csv entries by base name), as above. 0 or -1. */
+int roster_read_zip(struct roster_model *m, const void *zip, size_t len, struct roster_report *rep,
+                    const struct roster_options *opt);
 /* Reads the Russian CSV template (docs/roster.md): `data` taken as above; `name` is the file's
  * name for the errors. 0, or -1 as above. */
 int roster_read_template(struct roster_model *m, struct db *db, const char *name, char *data,
                          size_t len, struct roster_report *rep, const struct roster_options *opt);
 
 /* Brings the database to the model, inside the caller's write transaction, counting into
- * `rep`. Refuses (returns 1, nothing written) when `rep` holds errors and not skip_invalid.
+ * `rep`. Refuses (returns 1, nothing written) when `rep` holds errors and not skip_invalid
+ * (a dry run goes on as with skip_invalid: its counts are those of the valid rows).
  * 0 when applied, 1 refused, -1 on a storage failure (the caller rolls back). */
 int roster_apply(struct roster_model *m, struct db *db, struct roster_report *rep,
                  const struct roster_options *opt);
@@ -163,6 +168,14 @@ int roster_apply(struct roster_model *m, struct db *db, struct roster_report *re
  * applied), -1 when it could not run (storage, memory: in the report's last error or logged). */
 int roster_run(struct writer *w, struct db *db, const char *format, const char *path,
                const struct roster_options *opt, struct roster_report *rep);
+
+/* An upload's import in the caller's write transaction (the HTTP routes, on the writer):
+ * `data` is a zip of a OneRoster set when `format` is "oneroster", else the template's CSV
+ * (copied: the caller keeps its bytes). With opt->dry_run everything is rolled back to a
+ * savepoint; the report is filled in any case. 0 applied (or nothing wrong), 1 errors
+ * (without skip_invalid nothing was written), -1 a storage failure. */
+int roster_import_upload(struct db *db, const char *format, const void *data, size_t len,
+                         const struct roster_options *opt, struct roster_report *rep);
 
 /* Reads a whole file into memory (malloc'ed, NUL-terminated). NULL when it cannot. */
 char *roster_slurp(const char *path, size_t *len);

@@ -25,3 +25,18 @@ CREATE TABLE roster_contacts (
     phone      TEXT NOT NULL DEFAULT '',
     email      TEXT NOT NULL DEFAULT ''
 );
+
+-- An upload from /admin/import waiting to be applied: its bytes (a zip of a OneRoster set, or
+-- the template's CSV; a zstd frame when `zstd`), who sent it and for which school (NULL: the
+-- region admin, the whole region). The bytes are dropped once applied.
+CREATE TABLE roster_uploads (
+    id             INTEGER PRIMARY KEY,
+    account_id     INTEGER NOT NULL REFERENCES accounts(id),
+    institution_id INTEGER REFERENCES institutions(id),
+    format         TEXT NOT NULL CHECK (format IN ('oneroster', 'csv')),
+    size           INTEGER NOT NULL,
+    zstd           INTEGER NOT NULL,
+    data           BLOB NOT NULL,
+    created_at     INTEGER NOT NULL DEFAULT (unixepoch()),
+    applied_at     INTEGER
+);

@@ -73,3 +73,35 @@ int roster_run(struct writer *w, struct db *db, const char *format, const char *
     }
     return j.result;
 }
+
+int roster_import_upload(struct db *db, const char *format, const void *data, size_t len,
+                         const struct roster_options *opt, struct roster_report *rep)
+{
+    if (opt->dry_run && db_exec(db, "SAVEPOINT roster_preview") != SQLITE_OK)
+        return -1;
+    struct roster_model *m = roster_model_new();
+    int rc = m == NULL ? -1 : roster_load(m, db);
+    if (rc == 0) {
+        if (strcmp(format, "oneroster") == 0)
+            rc = roster_read_zip(m, data, len, rep, opt) == 0 ? 0 : 1;
+        else {
+            char *copy = malloc(len + 1);
+            if (copy == NULL)
+                rc = -1;
+            else {
+                memcpy(copy, data, len);
+                rc = roster_read_template(m, db, "roster.csv", copy, len, rep, opt) == 0 ? 0 : 1;
+            }
+        }
+    }
+    if (rc == 0)
+        rc = roster_apply(m, db, rep, opt);
+    roster_model_free(m);
+    if (rc == 0 && rep->errors_total > 0)
+        rc = 1;
+    if (opt->dry_run &&
+        (db_exec(db, "ROLLBACK TO roster_preview") != SQLITE_OK ||
+         db_exec(db, "RELEASE roster_preview") != SQLITE_OK))
+        return -1;
+    return rc;
+}

@@ -420,8 +420,7 @@ int roster_read_template(struct roster_model *m, struct db *db, const char *name
         return -1;
     }
     if (csv.encoding == ROSTER_CP1251 && rep->nnotices < 8)
-        snprintf(rep->notices[rep->nnotices++], sizeof(rep->notices[0]),
-                 "%s: not UTF-8, read as Windows-1251", name);
+        snprintf(rep->notices[rep->nnotices++], sizeof(rep->notices[0]), "%s", name);
     /* the current academic year */
     int64_t year = 0;
     char *yname = NULL;

@@ -340,3 +340,97 @@ def test_russian_template(region):
     assert re.search(r"^bad\.csv:4: bad_name: ", out, re.M), out
     assert re.search(r"^bad\.csv:5: bad_contact: ", out, re.M), out
     assert re.search(r"^bad\.csv:6: bad_kind: ", out, re.M), out
+
+
+# ---- HTTP: upload, preview, apply -------------------------------------------------------------
+
+def zipped(s, version="1.1"):
+    """A OneRoster set as the bytes of a zip (its files under a folder, as people zip them)."""
+    import io
+    import tempfile
+    import zipfile
+    with tempfile.TemporaryDirectory() as d:
+        oneroster_set.write(s, d, version)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for name in sorted(os.listdir(d)):
+                z.write(os.path.join(d, name), "export/" + name)
+        return buf.getvalue()
+
+
+def post_file(c, path, data, ctype):
+    return c.request("POST", path, raw=data, headers={"Content-Type": ctype})
+
+
+def test_http_preview_then_apply(node):
+    admin = node.login("admin")
+    s = oneroster_set.make(schools=1, classes=1, students=2, year=2031)
+    s["enrollments.csv"][-1]["classSourcedId"] = "missing-class"
+    r = post_file(admin, "/api/v1/roster/uploads", zipped(s), "application/zip")
+    assert r.status == 201, r
+    p = r.json()
+    assert p["format"] == "oneroster" and p["valid"] is False
+    err = [e for e in p["report"]["errors"] if e["code"] == "unknown_class"]
+    assert err and err[0]["file"] == "enrollments.csv" and err[0]["line"] > 1
+    assert err[0]["params"]["value"] == "missing-class"
+    assert p["report"]["counts"]["students"]["added"] == 2
+    # the preview changed nothing
+    students = admin.get("/api/v1/institutions/1/classes")
+    # applying it as it is: refused, nothing imported
+    bad = admin.post(f"/api/v1/roster/uploads/{p['id']}/apply", {})
+    assert bad.status == 422 and bad.json()["error"]["code"] == "invalid"
+    # fixed and uploaded again: applied
+    s["enrollments.csv"][-1]["classSourcedId"] = "s0-c0"
+    r = post_file(admin, "/api/v1/roster/uploads", zipped(s), "application/zip")
+    assert r.status == 201 and r.json()["valid"] is True, r
+    up = r.json()["id"]
+    ok = admin.post(f"/api/v1/roster/uploads/{up}/apply", {})
+    assert ok.status == 200, ok
+    assert ok.json()["report"]["counts"]["students"]["added"] == 2
+    again = admin.post(f"/api/v1/roster/uploads/{up}/apply", {})
+    assert again.status == 409 and again.json()["error"]["code"] == "already_applied"
+    # the imported students are there
+    found = admin.get("/api/v1/institutions").json()["items"]
+    school = next(i for i in found if i["name"] == "МБОУ СОШ № 1")
+    classes = admin.get(f"/api/v1/institutions/{school['id']}/classes").json()["items"]
+    assert [c["name"] for c in classes] == ["1А"]
+    kids = admin.get(f"/api/v1/classes/{classes[0]['id']}/students").json()["items"]
+    assert len(kids) == 2
+    assert students.status == 200
+
+
+def test_http_denials(node):
+    s = oneroster_set.make(schools=1, classes=1, students=1, year=2032)
+    data = zipped(s)
+    # not logged in, and roles that do not import
+    assert post_file(node.client(), "/api/v1/roster/uploads", data, "application/zip").status == 401
+    for who in ("teacher", "parent", "student", "classteacher"):
+        c = node.login(who)
+        assert post_file(c, "/api/v1/roster/uploads", data, "application/zip").status == 403, who
+    # a school admin: no OneRoster set
+    sa = node.login("schooladmin")
+    r = post_file(sa, "/api/v1/roster/uploads", data, "application/zip")
+    assert r.status == 403 and r.json()["error"]["code"] == "forbidden"
+    # the template for another school: an error in the preview; for their own: fine
+    other = ("Тип;Школа;Класс;ФИО;Дата рождения;Родитель 1;Телефон родителя 1\n"
+             "ученик;Гимназия № 2;5А;Чужой Ученик;01.01.2015;Чужая Мама;+79280000001\n").encode()
+    r = post_file(sa, "/api/v1/roster/uploads", other, "text/csv")
+    assert r.status == 201
+    assert [e["code"] for e in r.json()["report"]["errors"]] == ["other_school"]
+    own = ("Тип;Школа;Класс;ФИО;Дата рождения;Родитель 1;Телефон родителя 1\n"
+           "ученик;Школа № 1;5А;Новый Ученик Иванович;01.01.2015;Новая Мама;+79280000002\n").encode()
+    r = post_file(sa, "/api/v1/roster/uploads", own, "text/csv")
+    assert r.status == 201 and r.json()["valid"], r
+    own_id = r.json()["id"]
+    # the region admin's upload is not the school admin's to apply
+    admin = node.login("admin")
+    ra = post_file(admin, "/api/v1/roster/uploads", data, "application/zip").json()["id"]
+    assert sa.post(f"/api/v1/roster/uploads/{ra}/apply", {}).status == 404
+    assert sa.post("/api/v1/roster/uploads/999999/apply", {}).status == 404
+    assert node.login("teacher").post(f"/api/v1/roster/uploads/{own_id}/apply", {}).status == 403
+    # bad input
+    assert sa.post(f"/api/v1/roster/uploads/{own_id}/apply", {"skip": True}).status == 400
+    assert post_file(admin, "/api/v1/roster/uploads", b"", "text/csv").status == 400
+    ok = sa.post(f"/api/v1/roster/uploads/{own_id}/apply", {"skip_invalid": False})
+    assert ok.status == 200, ok
+    assert ok.json()["report"]["counts"]["students"]["added"] == 1
