@@ -127,6 +127,7 @@ struct roster_options {
     const char *today;            /* "YYYY-MM-DD": enrolments begin and end on it; NULL: today */
     roster_progress_fn progress;  /* may be NULL */
     int64_t only_institution;     /* non-zero: the template may name this school only */
+    const char *file_name;        /* an upload's template: its name in the errors */
 };
 
 struct roster_model *roster_model_new(void);

@@ -63,6 +63,13 @@ static int roster_upload(struct req *r)
     int64_t id = db_last_id(r->db);
     struct roster_options opt = {.dry_run = true, .cfg = &r->node->cfg, .only_institution = school};
     struct roster_report rep = {0};
+    char name[201];
+    if (req_query(r, "name", name, sizeof(name)) > 0 && !strpbrk(name, "/\\")) {
+        json_t *utf8 = json_string(name); /* jansson takes only valid UTF-8 */
+        if (utf8 != NULL)
+            opt.file_name = name;
+        json_decref(utf8);
+    }
     rc = roster_import_upload(r->db, format, bytes, len, &opt, &rep);
     free(bytes);
     if (rc < 0) {

@@ -90,7 +90,10 @@ int roster_import_upload(struct db *db, const char *format, const void *data, si
                 rc = -1;
             else {
                 memcpy(copy, data, len);
-                rc = roster_read_template(m, db, "roster.csv", copy, len, rep, opt) == 0 ? 0 : 1;
+                rc = roster_read_template(m, db, opt->file_name ? opt->file_name : "roster.csv",
+                                          copy, len, rep, opt) == 0
+                         ? 0
+                         : 1;
             }
         }
     }
