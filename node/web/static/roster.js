@@ -19,13 +19,15 @@ function httpError(r) {
   return known === `roster.http.${code}` ? t("roster.http.unknown") : known;
 }
 
+// Only the kinds and the columns with something in them: a first import is one column.
 function countsTable(counts) {
-  const rows = KINDS.filter((k) => COLUMNS.some((c) => counts[k][c]))
-    .map((k) => el("tr", { "data-kind": k }, el("th", { text: t(`roster.kind.${k}`) }),
-      ...COLUMNS.map((c) => el("td", { class: "num", text: number.format(counts[k][c]) }))));
-  if (!rows.length) return el("p", { class: "muted", text: t("roster.nothing") });
+  const kinds = KINDS.filter((k) => COLUMNS.some((c) => counts[k][c]));
+  const columns = COLUMNS.filter((c) => KINDS.some((k) => counts[k][c]));
+  if (!kinds.length) return el("p", { class: "muted", text: t("roster.nothing") });
+  const rows = kinds.map((k) => el("tr", { "data-kind": k }, el("th", { text: t(`roster.kind.${k}`) }),
+    ...columns.map((c) => el("td", { class: "num", "data-col": c, text: number.format(counts[k][c]) }))));
   return el("div", { class: "roster-scroll" }, el("table", { class: "roster-counts" },
-    el("thead", {}, el("tr", {}, el("th", {}), ...COLUMNS.map((c) => el("th", { text: t(`roster.col.${c}`) })))),
+    el("thead", {}, el("tr", {}, el("th", {}), ...columns.map((c) => el("th", { class: "num", text: t(`roster.col.${c}`) })))),
     el("tbody", {}, rows)));
 }
 
