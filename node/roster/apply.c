@@ -104,9 +104,10 @@ static void apply_district(struct apply *a, struct ent *e)
             return;
         }
         if (rc == SQLITE_DONE) {
-            if (write(a, "INSERT INTO municipalities (name) VALUES (:n)",
-                      DB_ARGS(DB_TEXT(":n", e->name))) != 0)
-                return;
+            rc = write(a, "INSERT INTO municipalities (name) VALUES (:n)",
+                       DB_ARGS(DB_TEXT(":n", e->name)));
+            if (rc != 0)
+                return rc == 1 ? clash(a, e, e->name) : (void)0;
             id = db_last_id(a->db);
             a->rep->counts[RK_MUNICIPALITIES].added++;
         }
@@ -144,12 +145,13 @@ static void apply_school(struct apply *a, struct ent *e)
             return;
         }
         if (rc == SQLITE_DONE) {
-            if (write(a,
-                      "INSERT INTO institutions (municipality_id, kind, name, short_name) "
-                      "VALUES (:m, 'school', :n, :s)",
-                      DB_ARGS(DB_INT(":m", muni), DB_TEXT(":n", e->name),
-                              DB_TEXT(":s", shortname))) != 0)
-                return;
+            rc = write(a,
+                       "INSERT INTO institutions (municipality_id, kind, name, short_name) "
+                       "VALUES (:m, 'school', :n, :s)",
+                       DB_ARGS(DB_INT(":m", muni), DB_TEXT(":n", e->name),
+                               DB_TEXT(":s", shortname)));
+            if (rc != 0)
+                return rc == 1 ? clash(a, e, e->name) : (void)0;
             id = db_last_id(a->db);
             a->rep->counts[RK_SCHOOLS].added++;
         }
@@ -196,12 +198,13 @@ static void apply_year(struct apply *a, struct ent *e)
                     return;
                 }
             } else {
-                if (write(a,
-                          "INSERT INTO academic_years (name, starts_on, ends_on) "
-                          "VALUES (:n, :s, :e)",
-                          DB_ARGS(DB_TEXT(":n", e->name), DB_TEXT(":s", e->start),
-                                  DB_TEXT(":e", e->end))) != 0)
-                    return;
+                rc = write(a,
+                           "INSERT INTO academic_years (name, starts_on, ends_on) "
+                           "VALUES (:n, :s, :e)",
+                           DB_ARGS(DB_TEXT(":n", e->name), DB_TEXT(":s", e->start),
+                                   DB_TEXT(":e", e->end)));
+                if (rc != 0)
+                    return rc == 1 ? clash(a, e, e->name) : (void)0;
                 id = db_last_id(a->db);
             }
             a->rep->counts[RK_YEARS].added++;
@@ -238,12 +241,13 @@ static void apply_class(struct apply *a, struct ent *e)
         if (found != NULL) {
             e->local = (int64_t)(intptr_t)found;
         } else {
-            if (write(a,
-                      "INSERT INTO classes (institution_id, year_id, grade, letter) "
-                      "VALUES (:i, :y, :g, :l)",
-                      DB_ARGS(DB_INT(":i", inst), DB_INT(":y", year), DB_INT(":g", e->grade),
-                              DB_TEXT(":l", e->letter))) != 0)
-                return;
+            int rc = write(a,
+                           "INSERT INTO classes (institution_id, year_id, grade, letter) "
+                           "VALUES (:i, :y, :g, :l)",
+                           DB_ARGS(DB_INT(":i", inst), DB_INT(":y", year),
+                                   DB_INT(":g", e->grade), DB_TEXT(":l", e->letter)));
+            if (rc != 0)
+                return rc == 1 ? clash(a, e, e->name) : (void)0;
             e->local = db_last_id(a->db);
             char *k = arena_strdup(a->m, key);
             if (k == NULL || smap_put(&a->m->classes_db, k, (void *)(intptr_t)e->local) != 0) {

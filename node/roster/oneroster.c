@@ -580,11 +580,12 @@ static void err_ent(struct roster_report *rep, struct ent *e, const char *code, 
 /* A reference that resolved: refused when what it names was refused. */
 static bool ref_ok(struct roster_report *rep, struct ent *e, struct ent *ref)
 {
-    if (ref != NULL && ref->bad && !e->bad) {
+    /* a row tobedeleted is not there to refer to either */
+    if (ref != NULL && (ref->bad || ref->tbd) && !e->bad) {
         err_ent(rep, e, "depends_on_invalid", ref->sid);
         return false;
     }
-    return ref != NULL && !ref->bad;
+    return ref != NULL && !ref->bad && !ref->tbd;
 }
 
 int64_t roster_subject(struct roster_model *m, const char *codes, const char *title)
