@@ -21,7 +21,7 @@ INCDIRS := . node
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers $(SANFLAGS) $(INCDIRS:%=-I%) -I$(BUILD)/gen
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := -lcivetweb -lsqlite3 -lsodium -ljansson -lyaml -lzstd -lqrencode -lstemmer -lcurl -lpthread -lm
+LDLIBS  := -lcivetweb -lsqlite3 -lsodium -ljansson -lyaml -lzstd -lqrencode -lstemmer -lcurl -larchive -lpthread -lm
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS  += -DMES_VERSION=\"$(VERSION)\"

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "node.h"
 #include "http.h"
+#include "roster/roster.h"
 #include "school/school.h"
 
 static const char usage_main[] =
@@ -32,6 +33,7 @@ static const char usage_main[] =
     "  demo      create (if absent) and serve a demo region\n"
     "  gen       create a synthetic region (demo, small, medium, dagestan)\n"
     "  init      create a node's data directory and its first administrator\n"
+    "  import    import schools, classes and people (OneRoster CSV or the Russian template)\n"
     "  serve     run a node from its configuration file\n"
     "  keygen    write a key pair in minisign's formats\n"
     "  sign      sign a file (FILE.minisig, as minisign -S)\n"
@@ -397,6 +399,87 @@ static int cmd_serve(int argc, char **argv)
     return node_serve(&n);
 }
 
+static const char usage_import[] =
+    "usage: mesnode import --config FILE --format oneroster DIR [--dry-run] [--skip-invalid]\n"
+    "       mesnode import --config FILE --format csv ROSTER.csv [--dry-run] [--skip-invalid]\n"
+    "\n"
+    "Imports a region's schools, classes, students, guardians and staff into a stopped node:\n"
+    "a OneRoster 1.1 or 1.2 CSV set (a directory with manifest.csv), or the node's Russian CSV\n"
+    "template (docs/roster.md). Importing the same files again changes nothing; a later export\n"
+    "updates in place. Prints, per kind, what was added, updated, moved and left, and every\n"
+    "error as FILE:LINE: CODE: message.\n"
+    "  --dry-run        check and count, change nothing\n"
+    "  --skip-invalid   import the valid rows, leaving out the bad ones (and rows that\n"
+    "                   depend on them); without it any error imports nothing\n"
+    "Exit status: 0 imported, 1 errors (with --skip-invalid the rest was imported), 2 usage.\n";
+
+static int cmd_import(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"dry-run", no_argument, 0, 'n'},
+                                         {"skip-invalid", no_argument, 0, 's'},
+                                         {0, 0, 0, 0}};
+    const char *config = NULL, *format = NULL;
+    struct roster_options opt = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'n':
+            opt.dry_run = true;
+            break;
+        case 's':
+            opt.skip_invalid = true;
+            break;
+        default:
+            fputs(usage_import, stderr);
+            return 2;
+        }
+    }
+    if (config == NULL || format == NULL || optind != argc - 1 ||
+        (strcmp(format, "oneroster") != 0 && strcmp(format, "csv") != 0)) {
+        fputs(usage_import, stderr);
+        return 2;
+    }
+    static struct node n;
+    if (load_config_or_die(config, &n.cfg) != 0)
+        return 1;
+    int refused = owner_or_refuse(n.cfg.storage.data_dir, "import");
+    if (refused != 0)
+        return refused;
+    char err[1024];
+    struct db *db;
+    if (node_open_storage(&n, err, sizeof(err)) != 0 ||
+        (db = db_open(n.db_path, &n.cfg, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "mesnode import: %s\n", err);
+        return 1;
+    }
+    opt.cfg = &n.cfg;
+    opt.progress = isatty(STDERR_FILENO) || getenv("MES_PROGRESS") ? gen_progress : NULL;
+    struct roster_report rep = {0};
+    time_t t0 = time(NULL);
+    int rc = roster_run(NULL, db, format, argv[optind], &opt, &rep);
+    db_close(db);
+    roster_report_print(&rep, stdout);
+    if (rc < 0)
+        fprintf(stderr, "mesnode import: the import failed (see the log)\n");
+    else if (opt.dry_run)
+        printf("dry run: nothing was changed (%ld s)\n", (long)(time(NULL) - t0));
+    else if (rc == 0 || (opt.skip_invalid && rep.errors_total > 0))
+        printf("imported in %ld s%s\n", (long)(time(NULL) - t0),
+               rep.errors_total > 0 ? ", leaving out the rows with errors" : "");
+    else
+        printf("nothing was imported: fix the errors, or use --skip-invalid\n");
+    roster_report_free(&rep);
+    return rc == 0 ? 0 : 1;
+}
+
 static int cmd_routes(int argc, char **argv)
 {
     (void)argc;
@@ -433,6 +516,7 @@ static const struct command commands[] = {
     {"gen", cmd_gen, usage_gen},
     {"init", cmd_init, usage_init},
     {"serve", cmd_serve, usage_serve},
+    {"import", cmd_import, usage_import},
     {"keygen", fed_cmd_keygen, fed_usage_keygen},
     {"sign", fed_cmd_sign, fed_usage_sign},
     {"verify", fed_cmd_verify, fed_usage_verify},

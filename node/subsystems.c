@@ -17,6 +17,7 @@ extern const struct subsystem cache_subsystem;
 extern const struct subsystem library_subsystem;
 extern const struct subsystem federation_subsystem;
 extern const struct subsystem admin_subsystem;
+extern const struct subsystem roster_subsystem;
 extern const struct subsystem demo_subsystem;
 extern const struct subsystem web_subsystem;
 
@@ -32,6 +33,7 @@ const struct subsystem *const subsystems[] = {
     &library_subsystem,
     &federation_subsystem,
     &admin_subsystem,
+    &roster_subsystem,
     &demo_subsystem,
     &web_subsystem,
     NULL,

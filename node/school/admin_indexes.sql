@@ -1,7 +1,4 @@
 -- A school's administration (migration 25): the indexes its lists need at a region's size.
--- Not registered yet: migrations 22-24 come from other branches, and a gap stops the node;
--- register it in node/school/subsystem.c as {25, "node/school/admin_indexes.sql"} once they
--- are in.
 -- enrollments_current and enrollments_by_class cover only current enrolments: a class's
 -- enrolments past and present (GET /api/v1/classes/{id}/enrollments), a student's former
 -- classes (the person search; a transferred student's old marks) need all of them.

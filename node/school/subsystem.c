@@ -23,6 +23,7 @@ const struct subsystem school_subsystem = {
         (const struct migration[]){
             {1, "node/school/school.sql"},
             {24, "node/school/holidays.sql"},
+            {25, "node/school/admin_indexes.sql"},
             {0},
         },
     /* The tables the journal's cached views read: a class's members by its class, the rest
