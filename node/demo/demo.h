@@ -41,6 +41,14 @@ int demo_generate_library(struct node *n, long count, long long file_bytes,
                           void (*progress)(const char *stage, long done, long total), char *err,
                           size_t errlen);
 
+/* Writes the region in the node's database as a OneRoster 1.1 CSV set into `dir` (created
+ * when absent; files of the same names are replaced): manifest, orgs, academicSessions,
+ * courses, classes, users, enrollments and demographics (demo/export.c says how the records
+ * map). Rows are streamed from one read snapshot. 0, or -1 with err. */
+int demo_export_oneroster(struct node *n, const char *dir,
+                          void (*progress)(const char *stage, long done, long total), char *err,
+                          size_t errlen);
+
 /* Prints the address and the demo logins to standard output. */
 void demo_print_banner(struct node *n);
 
