@@ -143,6 +143,7 @@ bench:
 	@bash bench/run.sh
 	@bash bench/library.sh
 	@bash bench/federation.sh
+	@bash bench/import.sh
 
 install: $(BUILD)/mesnode
 	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode
