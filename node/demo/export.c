@@ -380,9 +380,10 @@ static int users(struct db *db, const char *dir,
         return -1;
     }
     int64_t total = 0;
-    db_int(db, &total, "SELECT count(*) FROM persons", NULL);
+    int rc = db_int(db, &total, "SELECT count(*) FROM persons", NULL) == SQLITE_ROW
+                 ? SQLITE_DONE
+                 : SQLITE_ERROR;
     char id[32], grade[8];
-    int rc = SQLITE_DONE;
     for (int q = 0; q < 3 && rc == SQLITE_DONE; q++) {
         sqlite3_stmt *st = db_query(db, user_sql[q], NULL);
         while (db_next(st, &rc)) {
