@@ -260,8 +260,7 @@ static void sessions(const char *dir)
     struct csv c;
     open_csv(&c, dir, "academicSessions.csv");
     int id = col(&c, "sourcedId"), title = col(&c, "title"), type = col(&c, "type"),
-        start = col(&c, "startDate"), end = col(&c, "endDate"),
-        parent = col(&c, "parentSourcedId");
+        start = col(&c, "startDate"), end = col(&c, "endDate"), parent = col(&c, "parentSourcedId");
     for (int pass = 0; pass < 2; pass++) {
         rewind(c.f);
         next(&c);
@@ -377,7 +376,9 @@ static void demographics(const char *dir)
             used++;
         }
         snprintf(e->birth, sizeof(e->birth), "%s", get(&c, birth));
-        e->sex = strcmp(get(&c, sex), "male") == 0 ? 'm' : strcmp(get(&c, sex), "female") == 0 ? 'f' : 0;
+        e->sex = strcmp(get(&c, sex), "male") == 0     ? 'm'
+                 : strcmp(get(&c, sex), "female") == 0 ? 'f'
+                                                       : 0;
     }
     close_csv(&c);
 }
@@ -430,13 +431,15 @@ static void users(const char *dir)
             int64_t inst = lookup(o, NULL);
             sqlite3_bind_int64(staff, 1, p);
             sqlite3_bind_int64(staff, 2, inst);
-            sqlite3_bind_text(staff, 3, admin ? "директор" : teacher ? "учитель" : "сотрудник",
+            sqlite3_bind_text(staff, 3,
+                              admin     ? "директор"
+                              : teacher ? "учитель"
+                                        : "сотрудник",
                               -1, SQLITE_STATIC);
             step_id(staff);
             if (admin || teacher) {
                 sqlite3_bind_int64(grant, 1, a);
-                sqlite3_bind_text(grant, 2, admin ? "school_admin" : "teacher", -1,
-                                  SQLITE_STATIC);
+                sqlite3_bind_text(grant, 2, admin ? "school_admin" : "teacher", -1, SQLITE_STATIC);
                 sqlite3_bind_int64(grant, 3, inst);
                 step_id(grant);
             }
@@ -452,9 +455,9 @@ static void users(const char *dir)
         int64_t g = lookup(get(&c, id), NULL);
         struct demo_entry *d = demo_slot(get(&c, id));
         const char *relation = strcmp(r, "guardian") == 0 ? "guardian"
-                               : d->key && d->sex == 'f' ? "mother"
-                               : d->key && d->sex == 'm' ? "father"
-                                                         : "parent";
+                               : d->key && d->sex == 'f'  ? "mother"
+                               : d->key && d->sex == 'm'  ? "father"
+                                                          : "parent";
         char list[4096];
         snprintf(list, sizeof(list), "%s", get(&c, agents));
         for (char *save, *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
@@ -484,9 +487,8 @@ static void enrollments(const char *dir)
                                "FROM classes WHERE id = ?2");
     struct csv c;
     open_csv(&c, dir, "enrollments.csv");
-    int id = col(&c, "sourcedId"), cls = col(&c, "classSourcedId"),
-        user = col(&c, "userSourcedId"), role = col(&c, "role"), primary = col(&c, "primary"),
-        begin = col(&c, "beginDate");
+    int id = col(&c, "sourcedId"), cls = col(&c, "classSourcedId"), user = col(&c, "userSourcedId"),
+        role = col(&c, "role"), primary = col(&c, "primary"), begin = col(&c, "beginDate");
     while (next(&c)) {
         rows_read++;
         int64_t account = 0, subject = 0;

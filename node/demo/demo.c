@@ -88,9 +88,9 @@ static int64_t person(struct demo *d, int female, const char *surname, int birth
     snprintf(lastbuf, sizeof(lastbuf), "%s%s", last, female ? "а" : "");
     char birth[16];
     snprintf(birth, sizeof(birth), "%04d-%02u-%02u", birth_year, 1 + pick(d, 12), 1 + pick(d, 28));
-    int64_t id =
-        school_add_person(d->db, lastbuf, female ? girls[pick(d, N(girls))] : boys[pick(d, N(boys))],
-                          patronymics[pick(d, N(patronymics))][female ? 1 : 0], birth);
+    int64_t id = school_add_person(d->db, lastbuf,
+                                   female ? girls[pick(d, N(girls))] : boys[pick(d, N(boys))],
+                                   patronymics[pick(d, N(patronymics))][female ? 1 : 0], birth);
     /* Everyone a region holds has an account, waiting for its activation letter. */
     char login[ACCOUNT_LOGIN_MAX + 1];
     return id < 0 || accounts_add_inactive(d->db, id, lastbuf, login) < 0 ? -1 : id;

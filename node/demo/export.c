@@ -31,27 +31,48 @@ struct out {
 };
 
 /* The columns of each file, in the order of the OneRoster 1.1 CSV binding. */
-static const char *const orgs_cols[] = {"sourcedId",       "status", "dateLastModified", "name",
-                                        "type",            "identifier", "parentSourcedId", NULL};
-static const char *const sessions_cols[] = {"sourcedId", "status",    "dateLastModified",
-                                            "title",     "type",      "startDate",
-                                            "endDate",   "parentSourcedId", "schoolYear",
-                                            NULL};
+static const char *const orgs_cols[] = {"sourcedId", "status",     "dateLastModified", "name",
+                                        "type",      "identifier", "parentSourcedId",  NULL};
+static const char *const sessions_cols[] = {
+    "sourcedId", "status",  "dateLastModified", "title",      "type",
+    "startDate", "endDate", "parentSourcedId",  "schoolYear", NULL};
 static const char *const courses_cols[] = {
-    "sourcedId",    "status", "dateLastModified", "schoolYearSourcedId", "title", "courseCode",
-    "grades",       "orgSourcedId", "subjects",   "subjectCodes",        NULL};
+    "sourcedId", "status",       "dateLastModified", "schoolYearSourcedId", "title", "courseCode",
+    "grades",    "orgSourcedId", "subjects",         "subjectCodes",        NULL};
 static const char *const classes_cols[] = {
-    "sourcedId",    "status",   "dateLastModified", "title",           "grades",
-    "courseSourcedId", "classCode", "classType",    "location",        "schoolSourcedId",
-    "termSourcedIds",  "subjects",  "subjectCodes", "periods",         NULL};
-static const char *const users_cols[] = {
-    "sourcedId",  "status",     "dateLastModified", "enabledUser", "orgSourcedIds", "role",
-    "username",   "userIds",    "givenName",        "familyName",  "middleName",    "identifier",
-    "email",      "sms",        "phone",            "agentSourcedIds", "grades",    "password",
-    NULL};
-static const char *const enrollments_cols[] = {
-    "sourcedId", "status", "dateLastModified", "classSourcedId", "schoolSourcedId",
-    "userSourcedId", "role", "primary", "beginDate", "endDate", NULL};
+    "sourcedId",       "status",    "dateLastModified", "title",    "grades",
+    "courseSourcedId", "classCode", "classType",        "location", "schoolSourcedId",
+    "termSourcedIds",  "subjects",  "subjectCodes",     "periods",  NULL};
+static const char *const users_cols[] = {"sourcedId",
+                                         "status",
+                                         "dateLastModified",
+                                         "enabledUser",
+                                         "orgSourcedIds",
+                                         "role",
+                                         "username",
+                                         "userIds",
+                                         "givenName",
+                                         "familyName",
+                                         "middleName",
+                                         "identifier",
+                                         "email",
+                                         "sms",
+                                         "phone",
+                                         "agentSourcedIds",
+                                         "grades",
+                                         "password",
+                                         NULL};
+static const char *const enrollments_cols[] = {"sourcedId",
+                                               "status",
+                                               "dateLastModified",
+                                               "classSourcedId",
+                                               "schoolSourcedId",
+                                               "userSourcedId",
+                                               "role",
+                                               "primary",
+                                               "beginDate",
+                                               "endDate",
+                                               NULL};
 static const char *const demographics_cols[] = {"sourcedId",
                                                 "status",
                                                 "dateLastModified",
@@ -198,9 +219,8 @@ static int orgs(struct db *db, const char *dir, char *err, size_t errlen)
                       NULL);
         while (db_next(st, &rc))
             row(&o, 7,
-                (const char *const[]){ref(a, sizeof(a), "org", st, 0), "", "", col(st, 1),
-                                      "school", col(st, 2),
-                                      ref(b, sizeof(b), "district", st, 3)});
+                (const char *const[]){ref(a, sizeof(a), "org", st, 0), "", "", col(st, 1), "school",
+                                      col(st, 2), ref(b, sizeof(b), "district", st, 3)});
     }
     if (rc != SQLITE_DONE)
         snprintf(err, errlen, "orgs: %s", db_errmsg(db));
@@ -230,9 +250,9 @@ static int sessions(struct db *db, const char *dir, char *err, size_t errlen)
                       NULL);
         while (db_next(st, &rc))
             row(&o, 9,
-                (const char *const[]){ref(a, sizeof(a), "term", st, 0), "", "", col(st, 1),
-                                      "term", col(st, 2), col(st, 3),
-                                      ref(b, sizeof(b), "year", st, 4), col(st, 5)});
+                (const char *const[]){ref(a, sizeof(a), "term", st, 0), "", "", col(st, 1), "term",
+                                      col(st, 2), col(st, 3), ref(b, sizeof(b), "year", st, 4),
+                                      col(st, 5)});
     }
     if (rc != SQLITE_DONE)
         snprintf(err, errlen, "academic sessions: %s", db_errmsg(db));
@@ -246,12 +266,12 @@ static int courses(struct db *db, const char *dir, char *err, size_t errlen)
         return -1;
     char a[64], b[32], c[32];
     int rc;
-    sqlite3_stmt *st = db_query(
-        db,
-        "SELECT DISTINCT c.year_id, c.institution_id, s.id, s.code, s.name FROM "
-        "teaching_assignments t JOIN classes c ON c.id = t.class_id JOIN subjects s ON "
-        "s.id = t.subject_id ORDER BY c.year_id, c.institution_id, s.id",
-        NULL);
+    sqlite3_stmt *st =
+        db_query(db,
+                 "SELECT DISTINCT c.year_id, c.institution_id, s.id, s.code, s.name FROM "
+                 "teaching_assignments t JOIN classes c ON c.id = t.class_id JOIN subjects s ON "
+                 "s.id = t.subject_id ORDER BY c.year_id, c.institution_id, s.id",
+                 NULL);
     while (db_next(st, &rc)) {
         snprintf(a, sizeof(a), "course-%lld-%lld-%lld", (long long)sqlite3_column_int64(st, 0),
                  (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
@@ -267,7 +287,7 @@ static int courses(struct db *db, const char *dir, char *err, size_t errlen)
 
 /* The terms of each class's year ("term-1,term-2..."), or the year when it has none. */
 #define CLASS_TERMS                                                                                \
-    "coalesce((SELECT group_concat('term-' || p.id, ',') FROM periods p WHERE p.year_id = "       \
+    "coalesce((SELECT group_concat('term-' || p.id, ',') FROM periods p WHERE p.year_id = "        \
     "c.year_id), 'year-' || c.year_id)"
 
 static int classes(struct db *db, const char *dir, char *err, size_t errlen)
@@ -285,9 +305,9 @@ static int classes(struct db *db, const char *dir, char *err, size_t errlen)
         snprintf(grade, sizeof(grade), "%02d", sqlite3_column_int(st, 1));
         snprintf(code, sizeof(code), "%d%s", sqlite3_column_int(st, 1), col(st, 2));
         row(&o, 14,
-            (const char *const[]){ref(a, sizeof(a), "class", st, 0), "", "", code, grade, "",
-                                  code, "homeroom", "", ref(b, sizeof(b), "org", st, 3),
-                                  col(st, 4), "", "", ""});
+            (const char *const[]){ref(a, sizeof(a), "class", st, 0), "", "", code, grade, "", code,
+                                  "homeroom", "", ref(b, sizeof(b), "org", st, 3), col(st, 4), "",
+                                  "", ""});
     }
     if (rc == SQLITE_DONE) {
         st = db_query(db,
@@ -304,8 +324,7 @@ static int classes(struct db *db, const char *dir, char *err, size_t errlen)
             else
                 snprintf(title, sizeof(title), "%s %s (%s)", code, col(st, 8), col(st, 9));
             snprintf(course, sizeof(course), "course-%lld-%lld-%lld",
-                     (long long)sqlite3_column_int64(st, 5),
-                     (long long)sqlite3_column_int64(st, 3),
+                     (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 3),
                      (long long)sqlite3_column_int64(st, 6));
             row(&o, 14,
                 (const char *const[]){ref(a, sizeof(a), "sched", st, 0), "", "", title, grade,
@@ -321,14 +340,15 @@ static int classes(struct db *db, const char *dir, char *err, size_t errlen)
 
 /* Who works at a school: the staff, and anyone who teaches or leads a class. */
 #define WORKS                                                                                      \
-    "(EXISTS (SELECT 1 FROM staff s WHERE s.person_id = p.id) OR EXISTS (SELECT 1 FROM "         \
-    "teaching_assignments t WHERE t.teacher_id = p.id) OR EXISTS (SELECT 1 FROM classes k "      \
+    "(EXISTS (SELECT 1 FROM staff s WHERE s.person_id = p.id) OR EXISTS (SELECT 1 FROM "           \
+    "teaching_assignments t WHERE t.teacher_id = p.id) OR EXISTS (SELECT 1 FROM classes k "        \
     "WHERE k.class_teacher_id = p.id))"
-#define STUDIES "EXISTS (SELECT 1 FROM enrollments e WHERE e.student_id = p.id AND e.left_on IS NULL)"
+#define STUDIES                                                                                    \
+    "EXISTS (SELECT 1 FROM enrollments e WHERE e.student_id = p.id AND e.left_on IS NULL)"
 /* A person's children who are students now, as agents. */
 #define CHILDREN                                                                                   \
-    "(SELECT group_concat('user-' || g.student_id, ',') FROM guardians g WHERE g.guardian_id = " \
-    "p.id AND EXISTS (SELECT 1 FROM enrollments e WHERE e.student_id = g.student_id AND "        \
+    "(SELECT group_concat('user-' || g.student_id, ',') FROM guardians g WHERE g.guardian_id = "   \
+    "p.id AND EXISTS (SELECT 1 FROM enrollments e WHERE e.student_id = g.student_id AND "          \
     "e.left_on IS NULL))"
 
 /* Columns every users query returns first: 0 id, 1 last, 2 first, 3 middle, 4 birth date,
@@ -380,9 +400,8 @@ static int users(struct db *db, const char *dir,
         return -1;
     }
     int64_t total = 0;
-    int rc = db_int(db, &total, "SELECT count(*) FROM persons", NULL) == SQLITE_ROW
-                 ? SQLITE_DONE
-                 : SQLITE_ERROR;
+    int rc = db_int(db, &total, "SELECT count(*) FROM persons", NULL) == SQLITE_ROW ? SQLITE_DONE
+                                                                                    : SQLITE_ERROR;
     char id[32], grade[8];
     for (int q = 0; q < 3 && rc == SQLITE_DONE; q++) {
         sqlite3_stmt *st = db_query(db, user_sql[q], NULL);
@@ -397,13 +416,12 @@ static int users(struct db *db, const char *dir,
                 snprintf(grade, sizeof(grade), "%02d", sqlite3_column_int(st, 10));
             ref(id, sizeof(id), "user", st, 0);
             row(&o, 18,
-                (const char *const[]){id, "", "",
-                                      sqlite3_column_int(st, 6) ? "false" : "true",
+                (const char *const[]){id, "", "", sqlite3_column_int(st, 6) ? "false" : "true",
                                       col(st, 7), role, col(st, 5), "", col(st, 2), col(st, 1),
                                       col(st, 3), "", "", "", "", col(st, 9), grade, ""});
             row(&dem, 16,
-                (const char *const[]){id, "", "", col(st, 4), sex_of(relation, col(st, 3)), "",
-                                      "", "", "", "", "", "", "", "", "", ""});
+                (const char *const[]){id, "", "", col(st, 4), sex_of(relation, col(st, 3)), "", "",
+                                      "", "", "", "", "", "", "", "", ""});
             if (progress && o.rows % 20000 == 0)
                 progress("users", o.rows, (long)total);
         }
@@ -456,18 +474,25 @@ static int enrollments(struct db *db, const char *dir, char *err, size_t errlen)
 static int manifest(const char *dir, char *err, size_t errlen)
 {
     static const char *const files[][2] = {
-        {"file.academicSessions", "bulk"}, {"file.categories", "absent"},
-        {"file.classes", "bulk"},          {"file.classResources", "absent"},
-        {"file.courses", "bulk"},          {"file.courseResources", "absent"},
-        {"file.demographics", "bulk"},     {"file.enrollments", "bulk"},
-        {"file.lineItems", "absent"},      {"file.orgs", "bulk"},
-        {"file.resources", "absent"},      {"file.results", "absent"},
-        {"file.users", "bulk"},            {"source.systemName", "MES regional node"},
+        {"file.academicSessions", "bulk"},
+        {"file.categories", "absent"},
+        {"file.classes", "bulk"},
+        {"file.classResources", "absent"},
+        {"file.courses", "bulk"},
+        {"file.courseResources", "absent"},
+        {"file.demographics", "bulk"},
+        {"file.enrollments", "bulk"},
+        {"file.lineItems", "absent"},
+        {"file.orgs", "bulk"},
+        {"file.resources", "absent"},
+        {"file.results", "absent"},
+        {"file.users", "bulk"},
+        {"source.systemName", "MES regional node"},
         {"source.systemCode", "mesnode"},
     };
     struct out o;
-    if (open_out(&o, dir, "manifest.csv", (const char *const[]){"propertyName", "value", NULL},
-                 err, errlen) != 0)
+    if (open_out(&o, dir, "manifest.csv", (const char *const[]){"propertyName", "value", NULL}, err,
+                 errlen) != 0)
         return -1;
     row(&o, 2, (const char *const[]){"manifest.version", "1.0"});
     row(&o, 2, (const char *const[]){"oneroster.version", "1.1"});
