@@ -17,7 +17,9 @@ int demo_populate(struct node *n, char *err, size_t errlen);
 /* Fills an empty database with a synthetic region of the named scale ("demo", "small",
  * "medium", "dagestan"): the demo's schools and logins, plus generated schools, people,
  * timetables, lessons of every period begun, and marks, attendance and homework on the past
- * lessons. `progress` (may be NULL) is called now and then. Same returns as demo_populate. */
+ * lessons. Every other person gets an account waiting for activation (accounts_add_inactive)
+ * with the grants their records give: student, parent; teacher, class teacher and (directors)
+ * school admin at their school. `progress` (may be NULL) is called now and then. Same returns as demo_populate. */
 int demo_generate(struct node *n, const char *scale,
                   void (*progress)(const char *stage, long done, long total), char *err,
                   size_t errlen);
