@@ -19,7 +19,8 @@ int demo_populate(struct node *n, char *err, size_t errlen);
  * timetables, lessons of every period begun, and marks, attendance and homework on the past
  * lessons. Every other person gets an account waiting for activation (accounts_add_inactive)
  * with the grants their records give: student, parent; teacher, class teacher and (directors)
- * school admin at their school. `progress` (may be NULL) is called now and then. Same returns as demo_populate. */
+ * school admin at their school. `progress` (may be NULL) is called now and then. Same returns as
+ * demo_populate. */
 int demo_generate(struct node *n, const char *scale,
                   void (*progress)(const char *stage, long done, long total), char *err,
                   size_t errlen);
