@@ -64,6 +64,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS) -lcmocka
 
+# Benchmark programs built on the node's own code (bench/roster_raw.c: the node's migrations).
+$(BUILD)/bench/%: bench/%.c $(LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS)
+
 # Fuzzers of outside input (libFuzzer): each runs FUZZ_SECONDS on its corpus in `make fuzz`
 # (the request path, which reaches the most code, FUZZ_REQUEST_SECONDS), with
 # tests/fuzz/NAME.dict as its dictionary when there is one. The request path's target checks for
@@ -138,6 +143,7 @@ bench:
 	@bash bench/run.sh
 	@bash bench/library.sh
 	@bash bench/federation.sh
+	@bash bench/import.sh
 
 install: $(BUILD)/mesnode
 	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode

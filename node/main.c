@@ -63,15 +63,22 @@ static const char usage_demo[] =
 
 static const char usage_gen[] =
     "usage: mesnode gen --scale NAME --data DIR [--library N [--library-bytes B]]\n"
+    "                   [--export-oneroster OUT]\n"
     "       mesnode gen --library N [--library-bytes B] --data DIR\n"
+    "       mesnode gen --export-oneroster OUT --data DIR\n"
     "\n"
     "Creates a synthetic region in an empty data directory: the demo's schools and logins\n"
     "(password \"demo\"), generated schools, classes, teachers, students and parents, weekly\n"
     "timetables, the lessons of every period begun, and marks, attendance and homework on\n"
-    "the past lessons at realistic rates. Serve it with `mesnode demo --data DIR`.\n"
+    "the past lessons at realistic rates. Everyone but the demo logins gets an account that\n"
+    "waits for activation (a made login, no password) and the roles their records give.\n"
+    "Serve it with `mesnode demo --data DIR`.\n"
     "--library N adds N library items (up to 10,000,000) to the new region, or to the region\n"
     "already in DIR when no scale is given; --library-bytes B gives them files of B bytes in\n"
     "all (one file each, incompressible, as media are).\n"
+    "--export-oneroster OUT writes the new region, or the one already in DIR when no scale is\n"
+    "given, as a OneRoster 1.1 CSV set into the directory OUT (what `mesnode import --format\n"
+    "oneroster` reads).\n"
     "Scales:\n";
 
 static const char usage_init[] =
@@ -200,8 +207,9 @@ static int cmd_gen(int argc, char **argv)
                                          {"data", required_argument, 0, 'd'},
                                          {"library", required_argument, 0, 'l'},
                                          {"library-bytes", required_argument, 0, 'b'},
+                                         {"export-oneroster", required_argument, 0, 'e'},
                                          {0, 0, 0, 0}};
-    const char *scale = NULL, *data = NULL;
+    const char *scale = NULL, *data = NULL, *export_dir = NULL;
     long library = -1;
     long long library_bytes = 0;
     char *end;
@@ -213,6 +221,9 @@ static int cmd_gen(int argc, char **argv)
             break;
         case 'd':
             data = optarg;
+            break;
+        case 'e':
+            export_dir = optarg;
             break;
         case 'b':
             library_bytes = strtoll(optarg, &end, 10);
@@ -233,7 +244,7 @@ static int cmd_gen(int argc, char **argv)
             return 2;
         }
     }
-    if ((scale == NULL && library < 0) || data == NULL || optind != argc) {
+    if ((scale == NULL && library < 0 && export_dir == NULL) || data == NULL || optind != argc) {
         fprintf(stderr, "%s%s", usage_gen, demo_scales());
         return 2;
     }
@@ -263,7 +274,8 @@ static int cmd_gen(int argc, char **argv)
         }
         printf("generated the %s region in %s in %ld s\n", scale, data, (long)(time(NULL) - t0));
     } else if (!demo_has_region(&n)) {
-        fprintf(stderr, "mesnode gen: %s holds no region to add a library to\n", data);
+        fprintf(stderr, "mesnode gen: %s holds no region to %s\n", data,
+                library >= 0 ? "add a library to" : "export");
         return 1;
     }
     if (library > 0) {
@@ -274,6 +286,17 @@ static int cmd_gen(int argc, char **argv)
             return 1;
         }
         printf("added %ld library items in %ld s\n", library, (long)(time(NULL) - t1));
+    }
+    if (export_dir != NULL) {
+        struct timespec e0, e1;
+        clock_gettime(CLOCK_MONOTONIC, &e0);
+        if (demo_export_oneroster(&n, export_dir, gen_progress, err, sizeof(err)) != 0) {
+            fprintf(stderr, "mesnode gen: %s\n", err);
+            return 1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &e1);
+        printf("exported the region as OneRoster 1.1 to %s in %.1f s\n", export_dir,
+               (double)(e1.tv_sec - e0.tv_sec) + (double)(e1.tv_nsec - e0.tv_nsec) / 1e9);
     }
     return 0;
 }

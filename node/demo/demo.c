@@ -88,9 +88,12 @@ static int64_t person(struct demo *d, int female, const char *surname, int birth
     snprintf(lastbuf, sizeof(lastbuf), "%s%s", last, female ? "а" : "");
     char birth[16];
     snprintf(birth, sizeof(birth), "%04d-%02u-%02u", birth_year, 1 + pick(d, 12), 1 + pick(d, 28));
-    return school_add_person(d->db, lastbuf,
-                             female ? girls[pick(d, N(girls))] : boys[pick(d, N(boys))],
-                             patronymics[pick(d, N(patronymics))][female ? 1 : 0], birth);
+    int64_t id = school_add_person(d->db, lastbuf,
+                                   female ? girls[pick(d, N(girls))] : boys[pick(d, N(boys))],
+                                   patronymics[pick(d, N(patronymics))][female ? 1 : 0], birth);
+    /* Everyone a region holds has an account, waiting for its activation letter. */
+    char login[ACCOUNT_LOGIN_MAX + 1];
+    return id < 0 || accounts_add_inactive(d->db, id, lastbuf, login) < 0 ? -1 : id;
 }
 
 static int64_t named(struct demo *d, const char *last, const char *first, const char *middle,
@@ -482,6 +485,33 @@ static int logins(struct demo *d, const struct named_people *p, int64_t s1)
         if (list[i].role2 && accounts_grant(d->db, acc, list[i].role2, inst))
             return -1;
     }
+    char login[ACCOUNT_LOGIN_MAX + 1];
+    return accounts_add_inactive(d->db, p->sister, "Иванова", login) < 0 ? -1 : 0;
+}
+
+/* The roles a region's own records give the accounts not yet activated (every one but the
+ * demo logins): students and parents region-wide, as the demo's are; teachers, class
+ * teachers and directors (school administrators) at their school. One statement per role. */
+static int grants(struct demo *d)
+{
+    static const char *const sql[] = {
+        "INSERT INTO role_grants (account_id, role, institution_id) SELECT a.id, 'student', "
+        "NULL FROM enrollments e JOIN accounts a ON a.person_id = e.student_id WHERE "
+        "e.left_on IS NULL AND a.password_hash IS NULL",
+        "INSERT INTO role_grants (account_id, role, institution_id) SELECT a.id, 'parent', "
+        "NULL FROM accounts a WHERE a.password_hash IS NULL AND EXISTS (SELECT 1 FROM "
+        "guardians g WHERE g.guardian_id = a.person_id)",
+        "INSERT INTO role_grants (account_id, role, institution_id) SELECT a.id, CASE WHEN "
+        "s.position = 'директор' THEN 'school_admin' ELSE 'teacher' END, s.institution_id "
+        "FROM staff s JOIN accounts a ON a.person_id = s.person_id WHERE a.password_hash IS "
+        "NULL AND (s.position = 'директор' OR s.position LIKE 'учитель%')",
+        "INSERT INTO role_grants (account_id, role, institution_id) SELECT DISTINCT a.id, "
+        "'class_teacher', c.institution_id FROM classes c JOIN accounts a ON a.person_id = "
+        "c.class_teacher_id WHERE a.password_hash IS NULL",
+    };
+    for (int i = 0; i < N(sql); i++)
+        if (run(d, sql[i], NULL) != 0)
+            return -1;
     return 0;
 }
 
@@ -502,7 +532,7 @@ static int build(struct demo *d)
         school(d, s[2], g3, l3, 3, c3))
         return -1;
     if (generated_schools(d) != 0 || teaching(d, &p, s[0], c1[1], c1[2], c1[3]) != 0 ||
-        logins(d, &p, s[0]) != 0)
+        logins(d, &p, s[0]) != 0 || grants(d) != 0)
         return -1;
     return demo_sample_library(d->db, d->cfg->region.code, p.teacher, p.methodologist);
 }

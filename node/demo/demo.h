@@ -17,7 +17,10 @@ int demo_populate(struct node *n, char *err, size_t errlen);
 /* Fills an empty database with a synthetic region of the named scale ("demo", "small",
  * "medium", "dagestan"): the demo's schools and logins, plus generated schools, people,
  * timetables, lessons of every period begun, and marks, attendance and homework on the past
- * lessons. `progress` (may be NULL) is called now and then. Same returns as demo_populate. */
+ * lessons. Every other person gets an account waiting for activation (accounts_add_inactive)
+ * with the grants their records give: student, parent; teacher, class teacher and (directors)
+ * school admin at their school. `progress` (may be NULL) is called now and then. Same returns as
+ * demo_populate. */
 int demo_generate(struct node *n, const char *scale,
                   void (*progress)(const char *stage, long done, long total), char *err,
                   size_t errlen);
@@ -38,6 +41,14 @@ bool demo_has_region(struct node *n);
  * --library N): every type, the main subjects' topics, grades, origins and uses; the search
  * index is rebuilt once at the end. 0, or -1 with err. */
 int demo_generate_library(struct node *n, long count, long long file_bytes,
+                          void (*progress)(const char *stage, long done, long total), char *err,
+                          size_t errlen);
+
+/* Writes the region in the node's database as a OneRoster 1.1 CSV set into `dir` (created
+ * when absent; files of the same names are replaced): manifest, orgs, academicSessions,
+ * courses, classes, users, enrollments and demographics (demo/export.c says how the records
+ * map). Rows are streamed from one read snapshot. 0, or -1 with err. */
+int demo_export_oneroster(struct node *n, const char *dir,
                           void (*progress)(const char *stage, long done, long total), char *err,
                           size_t errlen);
 
