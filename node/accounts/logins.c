@@ -14,9 +14,8 @@
 
 /* Lowercase Cyrillic а..я (U+0430..U+044F) in order, then ё (U+0451). */
 static const char *const cyr[33] = {
-    "a", "b", "v",  "g",  "d",    "e",  "zh", "z", "i", "i",  "k",  "l",  "m",  "n",  "o", "p",
-    "r", "s", "t",  "u",  "f",    "kh", "ts", "ch", "sh", "shch", "ie", "y", "",  "e",  "iu", "ia",
-    "e",
+    "a", "b", "v", "g", "d",  "e",  "zh", "z",  "i",    "i",  "k", "l", "m", "n",  "o",  "p", "r",
+    "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "ie", "y", "",  "e", "iu", "ia", "e",
 };
 
 size_t accounts_translit(const char *name, char *out, size_t size)

@@ -30,7 +30,7 @@ CREATE TABLE roster_contacts (
 -- the template's CSV; a zstd frame when `zstd`), who sent it and for which school (NULL: the
 -- region admin, the whole region). The bytes are dropped once applied.
 CREATE TABLE roster_uploads (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a replaced upload stays gone
     account_id     INTEGER NOT NULL REFERENCES accounts(id),
     institution_id INTEGER REFERENCES institutions(id),
     format         TEXT NOT NULL CHECK (format IN ('oneroster', 'csv')),

@@ -49,13 +49,23 @@ static int roster_upload(struct req *r)
         free(bytes);
         return reply_error(r, 400, "empty", "the file is empty");
     }
+    /* Waiting uploads do not pile up: a new one replaces the sender's earlier one, and any left
+     * unapplied for a day is dropped. */
     int rc = db_run(r->db,
-                    "INSERT INTO roster_uploads (account_id, institution_id, format, size, zstd, "
-                    "data) VALUES (:a, nullif(:i, 0), :f, :s, :z, :d)",
-                    DB_ARGS(DB_INT(":a", r->caller.account_id), DB_INT(":i", school),
-                            DB_TEXT(":f", format), DB_INT(":s", (int64_t)r->upload->size),
-                            DB_INT(":z", r->upload->zstd),
-                            DB_BLOB(":d", r->upload->data, (int)r->upload->len)));
+                    "DELETE FROM roster_uploads WHERE applied_at IS NULL AND (account_id = :a "
+                    "OR created_at < unixepoch() - 86400)",
+                    DB_ARGS(DB_INT(":a", r->caller.account_id)));
+    if (rc != SQLITE_DONE) {
+        free(bytes);
+        return reply_db_error(r);
+    }
+    rc = db_run(r->db,
+                "INSERT INTO roster_uploads (account_id, institution_id, format, size, zstd, "
+                "data) VALUES (:a, nullif(:i, 0), :f, :s, :z, :d)",
+                DB_ARGS(DB_INT(":a", r->caller.account_id), DB_INT(":i", school),
+                        DB_TEXT(":f", format), DB_INT(":s", (int64_t)r->upload->size),
+                        DB_INT(":z", r->upload->zstd),
+                        DB_BLOB(":d", r->upload->data, (int)r->upload->len)));
     if (rc != SQLITE_DONE) {
         free(bytes);
         return reply_db_error(r);

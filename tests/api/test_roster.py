@@ -384,6 +384,9 @@ def test_http_preview_then_apply(node):
     r = post_file(admin, "/api/v1/roster/uploads", zipped(s), "application/zip")
     assert r.status == 201 and r.json()["valid"] is True, r
     up = r.json()["id"]
+    # the new upload replaced the sender's earlier one, which is gone
+    gone = admin.post(f"/api/v1/roster/uploads/{p['id']}/apply", {})
+    assert gone.status == 404, gone
     ok = admin.post(f"/api/v1/roster/uploads/{up}/apply", {})
     assert ok.status == 200, ok
     assert ok.json()["report"]["counts"]["students"]["added"] == 2
