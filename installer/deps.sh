@@ -10,7 +10,7 @@ packages=(
   gcc libc6-dev make pkg-config clang-format
   libcivetweb-dev libsqlite3-dev libsodium-dev libzstd-dev libyaml-dev libjansson-dev
   libqrencode-dev libstemmer-dev libcurl4-openssl-dev libcmocka-dev libarchive-dev
-  python3 python3-pytest python3-yaml openssl zbar-tools minisign zstd
+  python3 python3-pytest python3-yaml python3-cryptography openssl zbar-tools minisign zstd
   chromium prometheus clang
   nginx  # tests/api/test_nginx.py runs it, from a temporary prefix, in front of the node
 )

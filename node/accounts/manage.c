@@ -478,7 +478,8 @@ static int search_links(struct req *r, json_t *o, int64_t person, bool student)
 }
 
 /* GET /api/v1/accounts?q=&institution_id=&class_id=&state=&limit=&offset=: people and their
- * accounts, by name or login (a part of either), in pages: {"items": [{person_id, name,
+ * accounts, by name or login (in a school or class a part of either; region-wide, where q is
+ * required, the start of the last name or of the login), in pages: {"items": [{person_id, name,
  * account_id?, login, roles, state (none|inactive|active|disabled), class?, institution?,
  * guardians|children}], "next_offset"}. A school admin sees the people of their school only. */
 static int accounts_search(struct req *r)
@@ -524,8 +525,20 @@ static int accounts_search(struct req *r)
     } else if (inst && authz_institution_or_respond(r, inst, AUTHZ_READ) != 0) {
         return r->status;
     }
+    /* The whole region (a region admin naming no school) holds a million people: there a
+     * query is needed, and it finds by the beginning of the last name or of the login, over
+     * their indexes; in a school, any part of either. */
+    char lo[140], hi[150], qhi[140];
+    if (inst == 0 && q[0] == '\0')
+        return reply_error(r, 400, "q_required",
+                           "name a school or class, or search by last name or login");
     like_pattern(q, false, like1, sizeof(like1));
     like_pattern(q, true, like2, sizeof(like2));
+    /* like2 is "%Q%" with Q's first letter capital: its first word is the last name's start. */
+    size_t w = strcspn(like2 + 1, " %");
+    snprintf(lo, sizeof(lo), "%.*s", (int)w, like2 + 1);
+    snprintf(hi, sizeof(hi), "%s\xf4\x8f\xbf\xbf", lo); /* past every name that starts so */
+    snprintf(qhi, sizeof(qhi), "%s\xf4\x8f\xbf\xbf", q);
     sqlite3_stmt *st = db_query(
         r->db,
         "WITH people(pid) AS ("
@@ -541,7 +554,8 @@ static int accounts_search(struct req *r)
         " UNION SELECT person_id FROM staff WHERE :cls = 0 AND institution_id = :inst"
         " UNION SELECT a.person_id FROM role_grants rg JOIN accounts a ON a.id = rg.account_id "
         "  WHERE :cls = 0 AND rg.institution_id = :inst"
-        " UNION SELECT person_id FROM accounts WHERE :inst = 0) "
+        " UNION SELECT id FROM persons WHERE :inst = 0 AND last_name >= :lo AND last_name < :hi"
+        " UNION SELECT person_id FROM accounts WHERE :inst = 0 AND login >= :q AND login < :qhi) "
         "SELECT p.id, p.last_name, p.first_name, p.middle_name, coalesce(a.id, 0), "
         "coalesce(a.login, ''), CASE WHEN a.id IS NULL THEN 'none' WHEN a.disabled THEN "
         "'disabled' WHEN a.password_hash IS NULL THEN 'inactive' ELSE 'active' END AS state, "
@@ -559,7 +573,8 @@ static int accounts_search(struct req *r)
         "AND (:state = '' OR state = :state OR (:state = 'inactive' AND state = 'none')) "
         "ORDER BY p.last_name, p.first_name, p.id LIMIT :limit OFFSET :offset",
         DB_ARGS(DB_INT(":cls", cls), DB_INT(":inst", inst), DB_TEXT(":q", q),
-                DB_TEXT(":l1", like1), DB_TEXT(":l2", like2), DB_TEXT(":state", state),
+                DB_TEXT(":l1", like1), DB_TEXT(":l2", like2), DB_TEXT(":lo", lo),
+                DB_TEXT(":hi", hi), DB_TEXT(":qhi", qhi), DB_TEXT(":state", state),
                 DB_INT(":limit", limit + 1), DB_INT(":offset", offset)));
     json_t *items = json_array();
     int64_t count = 0;

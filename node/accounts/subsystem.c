@@ -54,6 +54,7 @@ const struct subsystem accounts_subsystem = {
             {2, "node/accounts/accounts.sql"},
             {20, "node/accounts/secrets.sql"},
             {22, "node/accounts/activation.sql"},
+            {26, "node/accounts/search.sql"},
             {0},
         },
     .pages =

@@ -320,10 +320,15 @@ def test_search(node, ids):
     assert artem["login"] == "student" and artem["state"] == "active" and artem["class"]["name"] == "5А"
     assert "student" in artem["roles"] and artem["guardians"][0]["login"] == "parent"
     # Paging.
-    page1 = admin.get("/api/v1/accounts?limit=2").json()
+    page1 = admin.get("/api/v1/accounts?q=" + urllib.parse.quote("И") + "&limit=2").json()
     assert len(page1["items"]) == 2 and page1["next_offset"] == 2
-    page2 = admin.get("/api/v1/accounts?limit=2&offset=2").json()
+    page2 = admin.get("/api/v1/accounts?q=" + urllib.parse.quote("И") + "&limit=2&offset=2").json()
     assert {i["person_id"] for i in page1["items"]}.isdisjoint(i["person_id"] for i in page2["items"])
+    # Region-wide, a query is needed, and it finds by the start of the last name or login only.
+    assert admin.get("/api/v1/accounts").json()["error"]["code"] == "q_required"
+    assert admin.get("/api/v1/accounts?state=active").status == 400
+    assert admin.get("/api/v1/accounts?q=" + urllib.parse.quote("ванов")).json()["items"] == []
+    assert [i["login"] for i in admin.get("/api/v1/accounts?q=STUD").json()["items"]] == ["student"]
     # States and classes.
     inactive = sa.get(f"/api/v1/accounts?class_id={ids['c5a']}&state=inactive&limit=200").json()["items"]
     assert inactive and all(i["state"] in ("inactive", "none") for i in inactive)

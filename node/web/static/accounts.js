@@ -163,7 +163,13 @@ async function adminAccountsView() {
     const u = new URLSearchParams({ q: q.value.trim(), state: st.value, limit: "30", offset: String(offset) });
     for (const k of ["institution_id", "class_id"]) if (params.get(k)) u.set(k, params.get(k));
     const r = await api("GET", `/api/v1/accounts?${u}`);
-    if (r.status !== 200) { results.replaceChildren(el("li", { class: "error", text: errorText(r) })); more.style.display = "none"; return; }
+    if (r.status !== 200) {
+      // Region-wide, the page waits for a name or login instead of listing a million people.
+      const cls = r.data?.error?.code === "q_required" ? "muted" : "error";
+      results.replaceChildren(el("li", { class: cls, text: errorText(r) }));
+      more.style.display = "none";
+      return;
+    }
     if (reset && !r.data.items.length) results.append(el("li", { class: "muted", text: t("accounts.nothing_found") }));
     for (const p of r.data.items) results.append(personItem(p, () => search(true)));
     offset = r.data.next_offset ?? offset;
