@@ -283,7 +283,7 @@ int req_query(struct req *r, const char *name, char *buf, size_t size)
     if (qs == NULL)
         return -1;
     int n = mg_get_var(qs, strlen(qs), name, buf, size);
-    return n >= 0 ? n : -1;
+    return n >= 0 ? n : n == -2 ? -2 : -1; /* -2: CivetWeb's "does not fit" */
 }
 
 int req_query_id_or_respond(struct req *r, const char *name, int64_t *out)

@@ -154,7 +154,9 @@ int reply_header(struct req *r, const char *name, const char *fmt, ...)
 /* Input helpers. The *_or_respond ones answer 400 themselves and return -1. */
 /* Unpacks r->body with json_unpack's format in strict mode: unknown fields are refused. */
 int body_unpack_or_respond(struct req *r, const char *fmt, ...);
-/* Reads query parameter `name` into buf; returns its length, or -1 when absent. */
+/* Reads query parameter `name` into buf; returns its length, -1 when absent, or -2 when its
+ * value does not fit in `size` (a caller that only asks "given?" reads both as absent; one
+ * that must refuse nonsense answers 400 on -2). */
 int req_query(struct req *r, const char *name, char *buf, size_t size);
 /* Required positive integer query parameter. */
 int req_query_id_or_respond(struct req *r, const char *name, int64_t *out);

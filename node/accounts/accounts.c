@@ -382,14 +382,15 @@ static int accounts_logout(struct req *r)
  * after answering 400. */
 static int query_int_or_respond(struct req *r, const char *name, int64_t *out)
 {
-    char buf[256]; /* a longer value than fits reads as absent (req_query): room for nonsense */
+    char buf[32];
     int n = req_query(r, name, buf, sizeof(buf));
-    if (n < 0)
+    if (n == -1)
         return 0;
+    if (n < 0)
+        buf[0] = '\0'; /* too long: refused below */
     char *end = NULL;
     long long v = strtoll(buf, &end, 10);
-    if (n == 0 || n > 18 || *end != '\0' || buf[0] < '0' || buf[0] > '9' ||
-        v < 1) {
+    if (n < 1 || n > 18 || *end != '\0' || buf[0] < '0' || buf[0] > '9' || v < 1) {
         reply_error(r, 400, "bad_request", "%s must be a positive integer", name);
         return -1;
     }
@@ -552,16 +553,16 @@ static int accounts_devices(struct req *r)
 /* The audit log's filters, read from the query string. */
 struct audit_filter {
     int64_t limit, before, account, inst;
-    char login[256], action[256], from[256], to[256]; /* room to refuse what is too long */
+    char login[72], action[72], from[16], to[16]; /* longer values are refused (req_query -2) */
     bool has_login, has_action, has_from, has_to;
 };
 
 /* Reads an optional date parameter into out: 0 absent, 1 a date YYYY-MM-DD that exists, or -1
  * after answering 400. */
-static int query_date_or_respond(struct req *r, const char *name, char out[256])
+static int query_date_or_respond(struct req *r, const char *name, char out[16])
 {
-    int n = req_query(r, name, out, 256);
-    if (n < 0)
+    int n = req_query(r, name, out, 16);
+    if (n == -1)
         return 0;
     struct tm tm = {0};
     int y = 0, m = 0, d = 0;
@@ -600,14 +601,14 @@ static int audit_filter_or_respond(struct req *r, struct audit_filter *f)
         reply_error(r, 400, "bad_request", "limit must be 1-1000");
         return -1;
     }
-    if ((n = req_query(r, "login", f->login, sizeof(f->login))) >= 0) {
+    if ((n = req_query(r, "login", f->login, sizeof(f->login))) != -1) {
         f->has_login = true;
         if (n < 1 || n > 64) {
             reply_error(r, 400, "bad_request", "login must be 1-64 characters");
             return -1;
         }
     }
-    if ((n = req_query(r, "action", f->action, sizeof(f->action))) >= 0) {
+    if ((n = req_query(r, "action", f->action, sizeof(f->action))) != -1) {
         f->has_action = true;
         bool ok = n >= 1 && n <= 64;
         for (const char *p = f->action; ok && *p; p++)

@@ -153,9 +153,9 @@ int journal_notify_lesson(struct db *db, int64_t student, int64_t lesson, const 
 int journal_query_date_or_respond(struct req *r, const char *name, char out[16])
 {
     int n = req_query(r, name, out, 16);
-    if (n < 0)
+    if (n == -1)
         return 0;
-    if (!school_date_ok(out)) {
+    if (n < 0 || !school_date_ok(out)) {
         reply_error(r, 400, "bad_request", "%s must be a date YYYY-MM-DD", name);
         return -1;
     }

@@ -218,7 +218,9 @@ def test_audit_bad_filters_are_400(admin):
                    ("account_id=0", "bad_request"), ("account_id=abc", "bad_request"),
                    ("institution_id=1x", "bad_request"), ("limit=0", "bad_request"),
                    ("limit=1001", "bad_request"), ("before=-5", "bad_request"), ("login=", "bad_request"),
-                   ("login=" + "x" * 80, "bad_request")):
+                   ("login=" + "x" * 80, "bad_request"), ("login=" + "x" * 400, "bad_request"),
+                   ("action=" + "a" * 400, "bad_action"), ("from=" + "2" * 400, "bad_date"),
+                   ("account_id=" + "1" * 400, "bad_request")):
         r = admin.get(f"/api/v1/audit?{q}")
         assert r.status == 400 and code(r) == err, (q, r)
 
