@@ -333,8 +333,7 @@ void cache_key_student(struct req *r, struct cache_key *k, int64_t student_id)
     sqlite3_stmt *st = db_query(r->db,
                                 "SELECT e.class_id, coalesce(c.gen, 0) FROM enrollments e "
                                 "LEFT JOIN change_counters c ON c.scope = e.class_id "
-                                "WHERE e.student_id = :s AND e.left_on IS NULL "
-                                "ORDER BY e.class_id",
+                                "WHERE e.student_id = :s ORDER BY e.class_id",
                                 DB_ARGS(DB_INT(":s", student_id)));
     int rc;
     while (db_next(st, &rc))

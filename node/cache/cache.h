@@ -50,7 +50,8 @@ void cache_key_class(struct req *r, struct cache_key *k, int64_t class_id);
 void cache_key_library(struct req *r, struct cache_key *k);
 /* Adds a part the answer depends on beyond its URL (the dates a default stands for). */
 void cache_key_text(struct cache_key *k, const char *text);
-/* Adds the counters of every class the student is enrolled in. */
+/* Adds the counters of every class the student is or was enrolled in (their marks view
+ * shows the lessons of a class they were transferred from). */
 void cache_key_student(struct req *r, struct cache_key *k, int64_t student_id);
 
 /* Answers the request from the cache when it holds this exact key; true when it did. */

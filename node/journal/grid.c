@@ -255,7 +255,9 @@ static json_t *subject_find(json_t *subjects, int64_t id)
 }
 
 /* The student's marks of the period by subject (every subject with a lesson in the period),
- * each with its weighted average, appended to `subjects`. SQLITE_DONE or the failure's code. */
+ * each with its weighted average, appended to `subjects`: the current class's lessons, and
+ * those of a class the student left (a transfer) while they were in it, so that marks follow
+ * the student. SQLITE_DONE or the failure's code. */
 static int student_marks_subjects(struct req *r, int64_t student, int64_t period, json_t *subjects)
 {
     sqlite3_stmt *st =
@@ -266,8 +268,9 @@ static int student_marks_subjects(struct req *r, int64_t student, int64_t period
                  "JOIN subjects s ON s.id = l.subject_id "
                  "LEFT JOIN marks m ON m.lesson_id = l.id AND m.student_id = :s "
                  "LEFT JOIN control_forms f ON f.id = m.control_form_id "
-                 "WHERE e.student_id = :s AND e.left_on IS NULL AND (l.group_id IS NULL OR EXISTS "
-                 "(SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND "
+                 "WHERE e.student_id = :s AND (e.left_on IS NULL OR (l.date >= e.enrolled_on "
+                 "AND l.date < e.left_on)) AND (l.group_id IS NULL OR m.id IS NOT NULL OR "
+                 "EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = l.group_id AND "
                  "gm.student_id = :s)) ORDER BY s.name, l.date, l.number, m.id",
                  DB_ARGS(DB_INT(":s", student), DB_INT(":p", period)));
     json_t *cur = NULL;

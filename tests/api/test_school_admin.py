@@ -228,6 +228,11 @@ def test_transfer_keeps_marks_and_groups_end(node, who, ids, w):
     trail = history.json()["items"]
     assert [h["action"] for h in trail] == ["create"] and trail[0]["new"]["student_id"] == kid["id"]
     assert teacher.patch(f"/api/v1/marks/{m.json()['id']}", {"comment": "до перевода"}).status == 200
+    # ... and in the student's marks view, which shows the old class's lessons while they were
+    # in it beside the new class's.
+    marks = sa.get(f"/api/v1/students/{kid['id']}/marks?period={w['period']['id']}").json()
+    math = next(s for s in marks["subjects"] if s["subject"]["id"] == w["math"])
+    assert any(x["id"] == m.json()["id"] for x in math["marks"]), math
     old = next(e for e in sa.get(f"/api/v1/classes/{c5a}/enrollments").json()["items"]
                if e["student"]["id"] == kid["id"])
     assert old["left_on"] == today and old["to_class"]["id"] == c5b
