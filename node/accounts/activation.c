@@ -346,6 +346,8 @@ static int letters_preview(struct req *r)
         snprintf(name, sizeof(name), "%s %s%s%s", a->last, a->first, a->middle[0] ? " " : "",
                  a->middle);
         json_object_set_new(o, "name", json_string(name));
+        if (a->account)
+            json_object_set_new(o, "account_id", json_integer(a->account));
         if (a->parent)
             json_object_set_new(o, "student",
                                 json_pack("{s:I,s:O}", "id", (json_int_t)a->student, "name",

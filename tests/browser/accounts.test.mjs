@@ -72,6 +72,42 @@ export const tests = {
     await waitForTrue(page, () => document.querySelector("#act-code-error")?.textContent);
     assert((await page.textContent("#act-code-error")) === "Неверный логин или код активации.", "reuse error");
   },
+  async "class teacher gives one parent a new code; the old one stops, the new one activates"(ctx) {
+    const { page, base } = ctx;
+    await printLetters(page, base);
+    const first = await page.$eval("article.letter[data-role=parent]", (a) => ({
+      person: a.dataset.person, login: a.querySelector(".letter-login").textContent,
+      code: a.querySelector(".letter-code").textContent, student: a.dataset.student }));
+    // Back on the class's page: that parent's own button, one letter.
+    await page.goto(page.url());
+    await page.waitForSelector(`button.letter-reset[data-person="${first.person}"]`);
+    await page.click(`button.letter-reset[data-person="${first.person}"]`);
+    await page.waitForSelector("article.letter");
+    const again = await page.$$eval("article.letter", (as) => as.map((a) => ({
+      person: a.dataset.person, login: a.querySelector(".letter-login").textContent,
+      code: a.querySelector(".letter-code").textContent })));
+    assert(again.length === 1 && again[0].person === first.person && again[0].login === first.login,
+      "one letter for that parent: " + JSON.stringify(again));
+    assert(again[0].code !== first.code, "the code is new");
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+    for (const [code, works] of [[first.code, false], [again[0].code, true]]) {
+      await page.goto(base + "/activate");
+      await page.waitForSelector("#act-login");
+      await page.fill("#act-login", first.login);
+      await page.fill("#act-code", code);
+      await page.fill("#act-password", "Roditel2028");
+      await page.fill("#act-password2", "Roditel2028");
+      await page.click("form.activate button[type=submit]");
+      if (works) {
+        await page.waitForSelector("a.child");
+        const names = await page.$$eval("a.child", (as) => as.map((a) => a.textContent));
+        assert(names.includes(first.student), `child ${first.student} not in ${names}`);
+      } else {
+        await waitForTrue(page, () => document.querySelector("#act-code-error")?.textContent);
+      }
+    }
+  },
   async "school admin cannot open another school's class letters"(ctx) {
     const { page, base } = ctx;
     const token = (await (await fetch(`${base}/api/v1/auth/login`, { method: "POST",

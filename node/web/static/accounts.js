@@ -276,7 +276,17 @@ async function lettersView(id) {
       el("div", { class: "toolbar" }, make), status),
     el("ul", { class: "letters-people no-print" }, c.items.map((p) => el("li", {},
       p.name, " · ", t(p.role === "parent" ? "accounts.role_parent_of" : "accounts.role_student", { student: p.student?.name ?? "" }),
-      " · ", el("span", { class: `acc-state state-${p.state}`, text: t(`accounts.state.${p.state}`) })))));
+      " · ", el("span", { class: `acc-state state-${p.state}`, text: t(`accounts.state.${p.state}`) }),
+      // One lost letter or forgotten password: a new code for this person only (their password
+      // and sessions end), printed as one letter.
+      p.account_id ? el("button", { type: "button", class: "secondary letter-reset", "data-person": String(p.person_id),
+        onclick: async () => {
+          if (p.state === "active" && !window.confirm(t("accounts.reset_confirm", { name: p.name }))) return;
+          const m = await api("POST", `/api/v1/accounts/${p.account_id}/reset`, {});
+          if (m.status !== 200) { status.textContent = errorText(m); return; }
+          showLetters({ class: c.class, institution: c.institution, url: m.data.url,
+            items: [{ ...p, login: m.data.login, code: m.data.code, expires_at: m.data.expires_at }] });
+        }, text: t("accounts.letter_one") }) : null))));
 }
 
 function showLetters(d) {
