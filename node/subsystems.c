@@ -22,19 +22,9 @@ extern const struct subsystem demo_subsystem;
 extern const struct subsystem web_subsystem;
 
 const struct subsystem *const subsystems[] = {
-    &accounts_subsystem,
-    &school_subsystem,
-    &journal_subsystem,
-    &notify_subsystem,
-    &messages_subsystem,
-    &certificates_subsystem,
-    &files_subsystem,
-    &cache_subsystem,
-    &library_subsystem,
-    &federation_subsystem,
-    &admin_subsystem,
-    &roster_subsystem,
-    &demo_subsystem,
-    &web_subsystem,
-    NULL,
+    &accounts_subsystem,   &school_subsystem,   &journal_subsystem,
+    &notify_subsystem,     &messages_subsystem, &certificates_subsystem,
+    &files_subsystem,      &cache_subsystem,    &library_subsystem,
+    &federation_subsystem, &admin_subsystem,    &roster_subsystem,
+    &demo_subsystem,       &web_subsystem,      NULL,
 };

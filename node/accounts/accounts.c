@@ -501,10 +501,10 @@ static int accounts_devices(struct req *r)
         return r->status;
     if (given && authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
-#define DEVICE_ROWS                                                                          \
-    "SELECT d.id, d.name, d.scopes, d.institution_id, i.short_name, d.created_at, "          \
-    "d.revoked_at, a.login FROM device_tokens d "                                             \
-    "LEFT JOIN institutions i ON i.id = d.institution_id "                                    \
+#define DEVICE_ROWS                                                                                \
+    "SELECT d.id, d.name, d.scopes, d.institution_id, i.short_name, d.created_at, "                \
+    "d.revoked_at, a.login FROM device_tokens d "                                                  \
+    "LEFT JOIN institutions i ON i.id = d.institution_id "                                         \
     "LEFT JOIN accounts a ON a.id = d.created_by "
     /* The region admin's whole list reads every token; one school's, or a school admin's
      * schools', go by the index on the institution. */
@@ -527,10 +527,10 @@ static int accounts_devices(struct req *r)
         char *save = NULL;
         for (char *w = strtok_r(text, " ", &save); w; w = strtok_r(NULL, " ", &save))
             json_array_append_new(scopes, json_string(w));
-        json_t *d = json_pack("{s:I,s:s,s:o,s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                              "name", db_col_text(st, 1), "scopes", scopes, "created_at",
-                              (json_int_t)sqlite3_column_int64(st, 5), "created_by",
-                              db_col_text(st, 7));
+        json_t *d =
+            json_pack("{s:I,s:s,s:o,s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "name", db_col_text(st, 1), "scopes", scopes, "created_at",
+                      (json_int_t)sqlite3_column_int64(st, 5), "created_by", db_col_text(st, 7));
         json_object_set_new(d, "institution",
                             sqlite3_column_type(st, 3) == SQLITE_NULL
                                 ? json_null()
@@ -639,19 +639,20 @@ static json_t *audit_row(sqlite3_stmt *st)
 {
     int64_t inst = sqlite3_column_int64(st, 4);
     json_t *detail = json_loads(db_col_text(st, 7), 0, NULL);
-    json_t *e = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                          "at", (json_int_t)sqlite3_column_int64(st, 1), "action",
-                          db_col_text(st, 5), "object", db_col_text(st, 6), "detail",
-                          detail ? detail : json_object(), "address", db_col_text(st, 8));
+    json_t *e =
+        json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0), "at",
+                  (json_int_t)sqlite3_column_int64(st, 1), "action", db_col_text(st, 5), "object",
+                  db_col_text(st, 6), "detail", detail ? detail : json_object(), "address",
+                  db_col_text(st, 8));
     if (sqlite3_column_type(st, 2) != SQLITE_NULL)
         json_object_set_new(e, "account",
                             json_pack("{s:I,s:s}", "id", (json_int_t)sqlite3_column_int64(st, 2),
                                       "login", db_col_text(st, 3)));
     if (inst) {
         json_object_set_new(e, "institution_id", json_integer(inst));
-        json_object_set_new(e, "institution",
-                            json_pack("{s:I,s:s}", "id", (json_int_t)inst, "name",
-                                      db_col_text(st, 9)));
+        json_object_set_new(
+            e, "institution",
+            json_pack("{s:I,s:s}", "id", (json_int_t)inst, "name", db_col_text(st, 9)));
     }
     return e;
 }

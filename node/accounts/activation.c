@@ -311,10 +311,11 @@ static void letters_people_free(struct addressee *list, size_t n)
 /* Gives the account `role` (region-wide) unless it holds it. 0 or -1. */
 static int grant_missing(struct db *db, int64_t account, const char *role)
 {
-    return db_run(db,
-                  "INSERT INTO role_grants (account_id, role, institution_id) SELECT :a, :r, NULL "
-                  "WHERE NOT EXISTS (SELECT 1 FROM role_grants WHERE account_id = :a AND role = :r)",
-                  DB_ARGS(DB_INT(":a", account), DB_TEXT(":r", role))) == SQLITE_DONE
+    return db_run(
+               db,
+               "INSERT INTO role_grants (account_id, role, institution_id) SELECT :a, :r, NULL "
+               "WHERE NOT EXISTS (SELECT 1 FROM role_grants WHERE account_id = :a AND role = :r)",
+               DB_ARGS(DB_INT(":a", account), DB_TEXT(":r", role))) == SQLITE_DONE
                ? 0
                : -1;
 }
@@ -349,15 +350,15 @@ static int letters_preview(struct req *r)
         if (a->account)
             json_object_set_new(o, "account_id", json_integer(a->account));
         if (a->parent)
-            json_object_set_new(o, "student",
-                                json_pack("{s:I,s:O}", "id", (json_int_t)a->student, "name",
-                                          a->student_name));
+            json_object_set_new(
+                o, "student",
+                json_pack("{s:I,s:O}", "id", (json_int_t)a->student, "name", a->student_name));
         json_array_append_new(items, o);
     }
     letters_people_free(list, n);
-    return reply_json(r, 200,
-                      json_pack("{s:o,s:o,s:o}", "class", c.ref, "institution", c.institution,
-                                "items", items));
+    return reply_json(
+        r, 200,
+        json_pack("{s:o,s:o,s:o}", "class", c.ref, "institution", c.institution, "items", items));
 }
 
 /* POST /api/v1/classes/{id}/letters {"all"?: bool}: new codes for the class's students and
@@ -384,8 +385,8 @@ static int letters_create(struct req *r)
         struct addressee *a = &list[i];
         if (a->disabled || (a->active && !all))
             continue;
-        if (a->account == 0 && (a->account = accounts_add_inactive(r->db, a->person, a->last,
-                                                                   a->login)) < 0)
+        if (a->account == 0 &&
+            (a->account = accounts_add_inactive(r->db, a->person, a->last, a->login)) < 0)
             goto fail;
         if (grant_missing(r->db, a->account, a->parent ? "parent" : "student") != 0)
             goto fail;
@@ -490,10 +491,10 @@ static int activation_compare(struct req *r, struct activation_check *c, const c
     bool match = sodium_memcmp(given, stored, 32) == 0 && has_code && k == 1;
     sodium_memzero(key, sizeof(key));
     memcpy(c->code_hash, stored, 32);
-    c->result = !match                                     ? ACT_WRONG
+    c->result = !match                                        ? ACT_WRONG
                 : !activation_live(expires, c->now_ms / 1000) ? ACT_EXPIRED
-                : disabled                                  ? ACT_DISABLED
-                                                            : ACT_OK;
+                : disabled                                    ? ACT_DISABLED
+                                                              : ACT_OK;
     return SQLITE_DONE;
 }
 
@@ -546,8 +547,8 @@ static int activation_failed(struct req *r, struct activation_check *c)
     const char *why = c->result == ACT_EXPIRED    ? "code_expired"
                       : c->result == ACT_DISABLED ? "account_disabled"
                                                   : "invalid_code";
-    if (audit(r, 0, "account.activate_failed", "", json_pack("{s:s,s:s}", "login", c->login,
-                                                             "reason", why)) != 0)
+    if (audit(r, 0, "account.activate_failed", "",
+              json_pack("{s:s,s:s}", "login", c->login, "reason", why)) != 0)
         return reply_db_error(r);
     if (c->result == ACT_EXPIRED)
         return reply_error(r, 401, why, "the code has expired: ask the school for a new one");

@@ -114,8 +114,8 @@ static int password_change(struct req *r)
     if (db_changes(r->db) != 1)
         return reply_error(r, 409, "conflict", "the password changed meanwhile; try again");
     int ended = accounts_sessions_end(r, r->caller.account_id, r->caller.session_hash);
-    if (ended < 0 || audit(r, 0, "account.password", "",
-                           json_pack("{s:i}", "sessions_ended", ended)) != 0)
+    if (ended < 0 ||
+        audit(r, 0, "account.password", "", json_pack("{s:i}", "sessions_ended", ended)) != 0)
         return reply_db_error(r);
     throttle_end(c->throttle, &c->attempt, THROTTLE_SUCCEEDED);
     c->ended = true;
@@ -133,12 +133,12 @@ static void session_id(const unsigned char *hash, char out[33])
 /* GET /api/v1/account/sessions -> {"items": [{id, created_at, expires_at, address, current}]}. */
 static int sessions_list(struct req *r)
 {
-    sqlite3_stmt *st = db_query(r->db,
-                                "SELECT token_hash, created_at, expires_at, address FROM sessions "
-                                "WHERE account_id = :a AND expires_at > :now "
-                                "ORDER BY created_at DESC",
-                                DB_ARGS(DB_INT(":a", r->caller.account_id),
-                                        DB_INT(":now", time(NULL))));
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT token_hash, created_at, expires_at, address FROM sessions "
+                 "WHERE account_id = :a AND expires_at > :now "
+                 "ORDER BY created_at DESC",
+                 DB_ARGS(DB_INT(":a", r->caller.account_id), DB_INT(":now", time(NULL))));
     json_t *items = json_array();
     int rc;
     while (db_next(st, &rc)) {
@@ -150,9 +150,8 @@ static int sessions_list(struct req *r)
         json_array_append_new(
             items, json_pack("{s:s,s:I,s:I,s:s,s:b}", "id", id, "created_at",
                              (json_int_t)sqlite3_column_int64(st, 1), "expires_at",
-                             (json_int_t)sqlite3_column_int64(st, 2), "address",
-                             db_col_text(st, 3), "current",
-                             memcmp(h, r->caller.session_hash, 32) == 0));
+                             (json_int_t)sqlite3_column_int64(st, 2), "address", db_col_text(st, 3),
+                             "current", memcmp(h, r->caller.session_hash, 32) == 0));
     }
     if (rc != SQLITE_DONE) {
         json_decref(items);
@@ -169,20 +168,20 @@ static int sessions_end_one(struct req *r)
         return r->status;
     unsigned char prefix[16];
     size_t len = 0;
-    if (strlen(id) != 32 ||
-        sodium_hex2bin(prefix, sizeof(prefix), id, 32, NULL, &len, NULL) != 0 || len != 16)
+    if (strlen(id) != 32 || sodium_hex2bin(prefix, sizeof(prefix), id, 32, NULL, &len, NULL) != 0 ||
+        len != 16)
         return reply_error(r, 400, "bad_request", "id must be a session's id (32 hex digits)");
-    if (db_run(r->db,
-               "DELETE FROM sessions WHERE account_id = :a AND substr(token_hash, 1, 16) = :p",
-               DB_ARGS(DB_INT(":a", r->caller.account_id), DB_BLOB(":p", prefix, 16))) !=
-        SQLITE_DONE)
+    if (db_run(
+            r->db, "DELETE FROM sessions WHERE account_id = :a AND substr(token_hash, 1, 16) = :p",
+            DB_ARGS(DB_INT(":a", r->caller.account_id), DB_BLOB(":p", prefix, 16))) != SQLITE_DONE)
         return reply_db_error(r);
     if (db_changes(r->db) == 0)
         return reply_error(r, 404, "not_found", "no such session of yours");
     if (audit(r, 0, "account.session_end", "", NULL) != 0)
         return reply_db_error(r);
-    return reply_json(r, 200, json_pack("{s:b,s:b}", "ok", 1, "current",
-                                        memcmp(prefix, r->caller.session_hash, 16) == 0));
+    return reply_json(r, 200,
+                      json_pack("{s:b,s:b}", "ok", 1, "current",
+                                memcmp(prefix, r->caller.session_hash, 16) == 0));
 }
 
 /* POST /api/v1/account/logout-everywhere: ends every session of the account, this one too. */
@@ -209,14 +208,14 @@ struct target {
  * a guardian of one. Sets t->institution. 1 yes, 0 no, -1 database error. */
 static int led_by_caller(struct req *r, struct target *t)
 {
-    sqlite3_stmt *st = db_query(r->db,
-                                "SELECT c.institution_id FROM classes c JOIN enrollments e "
-                                "ON e.class_id = c.id AND e.left_on IS NULL "
-                                "WHERE c.class_teacher_id = :me AND (e.student_id = :p OR "
-                                "e.student_id IN (SELECT student_id FROM guardians "
-                                "WHERE guardian_id = :p))",
-                                DB_ARGS(DB_INT(":me", r->caller.person_id),
-                                        DB_INT(":p", t->person)));
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT c.institution_id FROM classes c JOIN enrollments e "
+                 "ON e.class_id = c.id AND e.left_on IS NULL "
+                 "WHERE c.class_teacher_id = :me AND (e.student_id = :p OR "
+                 "e.student_id IN (SELECT student_id FROM guardians "
+                 "WHERE guardian_id = :p))",
+                 DB_ARGS(DB_INT(":me", r->caller.person_id), DB_INT(":p", t->person)));
     int found = 0, rc;
     while (db_next(st, &rc))
         if (!found && caller_has(r, ROLE_CLASS_TEACHER, sqlite3_column_int64(st, 0))) {
@@ -269,8 +268,8 @@ static int account_target_or_respond(struct req *r, int64_t id, bool reset, stru
         int64_t inst = sqlite3_column_int64(st, 4);
         if (role != 0 && !(role & (ROLE_STUDENT | ROLE_PARENT)))
             t->staff = true;
-        if ((role & ROLE_SCHOOL_ADMIN) || (role != 0 && inst == 0 &&
-                                           !(role & (ROLE_STUDENT | ROLE_PARENT))))
+        if ((role & ROLE_SCHOOL_ADMIN) ||
+            (role != 0 && inst == 0 && !(role & (ROLE_STUDENT | ROLE_PARENT))))
             t->privileged = true;
     }
     if (rc != SQLITE_DONE)
@@ -338,9 +337,9 @@ static int account_reset(struct req *r)
         return reply_db_error(r);
     }
     snprintf(url, sizeof(url), "%s/activate", r->node->public_url);
-    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s}", "account_id", (json_int_t)t.account,
-                          "login", t.login, "name", name, "code", code, "expires_at",
-                          (json_int_t)expires, "url", url);
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s}", "account_id", (json_int_t)t.account, "login",
+                          t.login, "name", name, "code", code, "expires_at", (json_int_t)expires,
+                          "url", url);
     free(name);
     sodium_memzero(code, sizeof(code));
     return reply_json(r, 200, o);
@@ -361,9 +360,8 @@ static int account_set_disabled(struct req *r, bool disable)
         audit(r, t.institution, disable ? "account.disable" : "account.enable", object,
               json_pack("{s:s,s:i}", "login", t.login, "sessions_ended", ended)) != 0)
         return reply_db_error(r);
-    return reply_json(r, 200,
-                      json_pack("{s:b,s:b,s:i}", "ok", 1, "disabled", disable, "sessions_ended",
-                                ended));
+    return reply_json(
+        r, 200, json_pack("{s:b,s:b,s:i}", "ok", 1, "disabled", disable, "sessions_ended", ended));
 }
 
 static int account_disable(struct req *r)
@@ -572,20 +570,18 @@ static int accounts_search(struct req *r)
         " LIKE :l1 ESCAPE '\\') "
         "AND (:state = '' OR state = :state OR (:state = 'inactive' AND state = 'none')) "
         "ORDER BY p.last_name, p.first_name, p.id LIMIT :limit OFFSET :offset",
-        DB_ARGS(DB_INT(":cls", cls), DB_INT(":inst", inst), DB_TEXT(":q", q),
-                DB_TEXT(":l1", like1), DB_TEXT(":l2", like2), DB_TEXT(":lo", lo),
-                DB_TEXT(":hi", hi), DB_TEXT(":qhi", qhi), DB_TEXT(":state", state),
-                DB_INT(":limit", limit + 1), DB_INT(":offset", offset)));
+        DB_ARGS(DB_INT(":cls", cls), DB_INT(":inst", inst), DB_TEXT(":q", q), DB_TEXT(":l1", like1),
+                DB_TEXT(":l2", like2), DB_TEXT(":lo", lo), DB_TEXT(":hi", hi), DB_TEXT(":qhi", qhi),
+                DB_TEXT(":state", state), DB_INT(":limit", limit + 1), DB_INT(":offset", offset)));
     json_t *items = json_array();
     int64_t count = 0;
     int rc;
     while (db_next(st, &rc)) {
         if (++count > limit)
             continue;
-        json_t *o = json_pack("{s:I,s:o,s:s,s:s}", "person_id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "name",
-                              ref_person_name(st, 1), "login", db_col_text(st, 5), "state",
-                              db_col_text(st, 6));
+        json_t *o = json_pack(
+            "{s:I,s:o,s:s,s:s}", "person_id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+            ref_person_name(st, 1), "login", db_col_text(st, 5), "state", db_col_text(st, 6));
         if (sqlite3_column_int64(st, 4))
             json_object_set_new(o, "account_id", json_integer(sqlite3_column_int64(st, 4)));
         json_t *roles = json_array();

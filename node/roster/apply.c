@@ -25,8 +25,8 @@ struct apply {
     struct db *db;
     struct roster_report *rep;
     const struct roster_options *opt;
-    bool failed;  /* storage */
-    bool refused; /* an error met while applying (a clash), without skip_invalid */
+    bool failed;      /* storage */
+    bool refused;     /* an error met while applying (a clash), without skip_invalid */
     struct imap done; /* (person, 0): students whose class this import decided */
 };
 
@@ -82,7 +82,8 @@ static int write(struct apply *a, const char *sql, const struct db_arg *args)
     return -1;
 }
 
-/* ---- organisations, years, classes ------------------------------------------------------------ */
+/* ---- organisations, years, classes ------------------------------------------------------------
+ */
 
 static void apply_district(struct apply *a, struct ent *e)
 {
@@ -120,8 +121,8 @@ static void apply_school(struct apply *a, struct ent *e)
 {
     int64_t muni = e->parent ? e->parent->local : e->extra;
     const char *shortname = e->ident[0] ? e->ident : e->name;
-    int64_t digest = roster_digest(
-        (const char *[]){e->name, shortname, e->parent ? e->parent->sid : "", NULL});
+    int64_t digest =
+        roster_digest((const char *[]){e->name, shortname, e->parent ? e->parent->sid : "", NULL});
     if (e->preset_local) /* the template: a school found by name */
         return;
     if (e->ids) {
@@ -130,8 +131,8 @@ static void apply_school(struct apply *a, struct ent *e)
         int rc = write(a,
                        "UPDATE institutions SET name = :n, short_name = :s, municipality_id = :m "
                        "WHERE id = :id",
-                       DB_ARGS(DB_TEXT(":n", e->name), DB_TEXT(":s", shortname),
-                               DB_INT(":m", muni), DB_INT(":id", e->local)));
+                       DB_ARGS(DB_TEXT(":n", e->name), DB_TEXT(":s", shortname), DB_INT(":m", muni),
+                               DB_INT(":id", e->local)));
         if (rc == 1)
             return clash(a, e, e->name);
         a->rep->counts[RK_SCHOOLS].updated++;
@@ -145,11 +146,11 @@ static void apply_school(struct apply *a, struct ent *e)
             return;
         }
         if (rc == SQLITE_DONE) {
-            rc = write(a,
-                       "INSERT INTO institutions (municipality_id, kind, name, short_name) "
-                       "VALUES (:m, 'school', :n, :s)",
-                       DB_ARGS(DB_INT(":m", muni), DB_TEXT(":n", e->name),
-                               DB_TEXT(":s", shortname)));
+            rc = write(
+                a,
+                "INSERT INTO institutions (municipality_id, kind, name, short_name) "
+                "VALUES (:m, 'school', :n, :s)",
+                DB_ARGS(DB_INT(":m", muni), DB_TEXT(":n", e->name), DB_TEXT(":s", shortname)));
             if (rc != 0)
                 return rc == 1 ? clash(a, e, e->name) : (void)0;
             id = db_last_id(a->db);
@@ -228,8 +229,8 @@ static void apply_class(struct apply *a, struct ent *e)
         int rc = write(a,
                        "UPDATE classes SET grade = :g, letter = :l, institution_id = :i, "
                        "year_id = :y WHERE id = :id",
-                       DB_ARGS(DB_INT(":g", e->grade), DB_TEXT(":l", e->letter),
-                               DB_INT(":i", inst), DB_INT(":y", year), DB_INT(":id", e->local)));
+                       DB_ARGS(DB_INT(":g", e->grade), DB_TEXT(":l", e->letter), DB_INT(":i", inst),
+                               DB_INT(":y", year), DB_INT(":id", e->local)));
         if (rc == 1)
             return clash(a, e, e->name);
         a->rep->counts[RK_CLASSES].updated++;
@@ -244,8 +245,8 @@ static void apply_class(struct apply *a, struct ent *e)
             int rc = write(a,
                            "INSERT INTO classes (institution_id, year_id, grade, letter) "
                            "VALUES (:i, :y, :g, :l)",
-                           DB_ARGS(DB_INT(":i", inst), DB_INT(":y", year),
-                                   DB_INT(":g", e->grade), DB_TEXT(":l", e->letter)));
+                           DB_ARGS(DB_INT(":i", inst), DB_INT(":y", year), DB_INT(":g", e->grade),
+                                   DB_TEXT(":l", e->letter)));
             if (rc != 0)
                 return rc == 1 ? clash(a, e, e->name) : (void)0;
             e->local = db_last_id(a->db);
@@ -262,7 +263,8 @@ static void apply_class(struct apply *a, struct ent *e)
     ids_put(a, E_CLASS, e->sid, e->local, inst, digest, false);
 }
 
-/* ---- people ------------------------------------------------------------------------------------ */
+/* ---- people ------------------------------------------------------------------------------------
+ */
 
 static int64_t account_of(struct apply *a, int64_t person)
 {
@@ -281,8 +283,8 @@ static void grant(struct apply *a, int64_t account, uint32_t role, int64_t inst)
               "INSERT INTO role_grants (account_id, role, institution_id) "
               "SELECT :a, :r, nullif(:i, 0) WHERE NOT EXISTS (SELECT 1 FROM role_grants "
               "WHERE account_id = :a AND role = :r AND institution_id IS nullif(:i, 0))",
-              DB_ARGS(DB_INT(":a", account), DB_TEXT(":r", role_name(role)),
-                      DB_INT(":i", inst))) != 0)
+              DB_ARGS(DB_INT(":a", account), DB_TEXT(":r", role_name(role)), DB_INT(":i", inst))) !=
+        0)
         a->failed = true;
 }
 
@@ -426,8 +428,8 @@ static void apply_user(struct apply *a, struct user *u)
     bool fresh = ids == NULL;
     if (role_at_school(u->role)) {
         const char *position = u->position && u->position[0] ? u->position
-                               : u->role == ROLE_TEACHER    ? "учитель"
-                                                            : "администратор";
+                               : u->role == ROLE_TEACHER     ? "учитель"
+                                                             : "администратор";
         for (int i = 0; i < u->norgs; i++) {
             int64_t inst = u->orgs[i]->local;
             if (!imap_has(&a->m->staff, (uint64_t)person, (uint64_t)inst)) {
@@ -461,16 +463,14 @@ static void apply_user(struct apply *a, struct user *u)
         grant(a, account, u->role, 0);
     if (fresh && (u->email[0] || u->phone[0])) {
         if (write(a, "INSERT INTO roster_contacts (person_id, phone, email) VALUES (:p, :ph, :e)",
-                  DB_ARGS(DB_INT(":p", person), DB_TEXT(":ph", u->phone),
-                          DB_TEXT(":e", u->email))))
+                  DB_ARGS(DB_INT(":p", person), DB_TEXT(":ph", u->phone), DB_TEXT(":e", u->email))))
             return;
     } else if (!fresh)
         if (write(a,
                   "INSERT INTO roster_contacts (person_id, phone, email) VALUES (:p, :ph, :e) "
                   "ON CONFLICT (person_id) DO UPDATE SET phone = excluded.phone, "
                   "email = excluded.email",
-                  DB_ARGS(DB_INT(":p", person), DB_TEXT(":ph", u->phone),
-                          DB_TEXT(":e", u->email))))
+                  DB_ARGS(DB_INT(":p", person), DB_TEXT(":ph", u->phone), DB_TEXT(":e", u->email))))
             return;
     imap_put(&a->m->imported_people, (uint64_t)person, 0, u->role);
     ids_put(a, E_USER, u->e.sid, person, u->role, digest, false);
@@ -712,8 +712,8 @@ int roster_apply(struct roster_model *m, struct db *db, struct roster_report *re
     if (m->nusers > 10000)
         db_cache_mib(db, 512);
     /* organisations, years, courses, classes: in the order they refer to each other */
-    static const char order[] = {E_DISTRICT, E_SCHOOL, E_YEAR, E_TERM, E_COURSE, E_CLASS,
-                                 E_SECTION};
+    static const char order[] = {E_DISTRICT, E_SCHOOL, E_YEAR,   E_TERM,
+                                 E_COURSE,   E_CLASS,  E_SECTION};
     for (size_t k = 0; k < sizeof(order) && !a.failed && !a.refused; k++)
         for (size_t i = 0; i < m->nlist && !a.failed && !a.refused; i++) {
             struct ent *e = m->list[i];

@@ -507,7 +507,7 @@ int roster_load(struct roster_model *m, struct db *db)
 /* ---- the report ---------------------------------------------------------------------------- */
 
 const char *const roster_kind_names[RK_COUNT] = {
-    "municipalities", "schools",   "years",       "classes",        "students", "guardians",
+    "municipalities", "schools",    "years",       "classes",        "students", "guardians",
     "staff",          "enrolments", "assignments", "guardian_links", "accounts",
 };
 
@@ -602,21 +602,20 @@ json_t *roster_report_json(const struct roster_report *rep)
 {
     json_t *counts = json_object();
     for (int k = 0; k < RK_COUNT; k++)
-        json_object_set_new(counts, roster_kind_names[k],
-                            json_pack("{s:I,s:I,s:I,s:I}", "added",
-                                      (json_int_t)rep->counts[k].added, "updated",
-                                      (json_int_t)rep->counts[k].updated, "moved",
-                                      (json_int_t)rep->counts[k].moved, "left",
-                                      (json_int_t)rep->counts[k].left));
+        json_object_set_new(
+            counts, roster_kind_names[k],
+            json_pack("{s:I,s:I,s:I,s:I}", "added", (json_int_t)rep->counts[k].added, "updated",
+                      (json_int_t)rep->counts[k].updated, "moved", (json_int_t)rep->counts[k].moved,
+                      "left", (json_int_t)rep->counts[k].left));
     json_t *errors = json_array();
     for (size_t i = 0; i < rep->nerrors; i++) {
         const struct roster_error *e = &rep->errors[i];
         char msg[400];
         roster_error_message(e, msg, sizeof(msg));
-        json_array_append_new(errors, json_pack("{s:s,s:I,s:s,s:{s:s,s:s},s:s}", "file", e->file,
-                                                "line", (json_int_t)e->line, "code", e->code,
-                                                "params", "id", e->id, "value", e->value,
-                                                "message", msg));
+        json_array_append_new(errors,
+                              json_pack("{s:s,s:I,s:s,s:{s:s,s:s},s:s}", "file", e->file, "line",
+                                        (json_int_t)e->line, "code", e->code, "params", "id", e->id,
+                                        "value", e->value, "message", msg));
     }
     json_t *notices = json_array();
     for (int i = 0; i < rep->nnotices; i++)

@@ -44,8 +44,8 @@ enum ent_kind {
     E_DISTRICT = 'd', /* a municipality */
     E_SCHOOL = 's',   /* an institution */
     E_OTHER_ORG = 'o',
-    E_YEAR = 'y',  /* an academic year */
-    E_TERM = 't',  /* a term, semester, grading period: locates its year */
+    E_YEAR = 'y', /* an academic year */
+    E_TERM = 't', /* a term, semester, grading period: locates its year */
     E_COURSE = 'c',
     E_CLASS = 'h',   /* a homeroom: a class */
     E_SECTION = 'x', /* a scheduled class: one subject of one homeroom */
@@ -71,8 +71,8 @@ struct ent {
     int64_t local;       /* the database id, once known */
     int64_t extra;       /* class: its institution; section: its subject */
     /* orgs, sessions, courses, classes */
-    const char *name, *ident, *start, *end, *code, *raw_parent, *raw_school, *raw_term,
-        *raw_course, *raw_subject, *raw_grades, *type;
+    const char *name, *ident, *start, *end, *code, *raw_parent, *raw_school, *raw_term, *raw_course,
+        *raw_subject, *raw_grades, *type;
     struct ent *parent; /* school: district; term: year; section: homeroom; class: year */
     struct ent *school; /* class, section, course */
     int grade;
@@ -85,16 +85,16 @@ struct user {
     struct ent e; /* kind E_USER */
     const char *given, *family, *middle, *email, *phone, *birth, *sex, *raw_orgs, *raw_agents,
         *raw_role;
-    uint32_t role; /* one of ROLE_STUDENT, ROLE_PARENT, ROLE_TEACHER, ROLE_SCHOOL_ADMIN */
+    uint32_t role;     /* one of ROLE_STUDENT, ROLE_PARENT, ROLE_TEACHER, ROLE_SCHOOL_ADMIN */
     struct ent **orgs; /* the schools */
     int norgs;
     struct user **agents;
     int nagents;
-    struct ent *homeroom;   /* the class a valid current enrolment puts a student in */
+    struct ent *homeroom; /* the class a valid current enrolment puts a student in */
     const char *enrolled_on;
-    bool enrol_bad;         /* a row about the student's class was refused: leave it alone */
-    bool enrol_seen;        /* a row placed (or removed) the student in these files */
-    const char *position;   /* the template's «Должность» */
+    bool enrol_bad;       /* a row about the student's class was refused: leave it alone */
+    bool enrol_seen;      /* a row placed (or removed) the student in these files */
+    const char *position; /* the template's «Должность» */
 };
 
 struct enrol {
@@ -130,13 +130,13 @@ struct roster_model {
     int ncsvs, capcsvs;
     /* the database as loaded */
     bool loaded;
-    struct smap ids;      /* "k" + sid -> struct ids_row* (roster_ids) */
-    struct smap subjects; /* code -> (void*)(intptr_t)id, and "=" + name */
-    struct smap classes_db; /* "inst:year:grade:letter" -> id */
-    struct imap current;  /* (student, 0) -> enrolment id; (student, 1) -> class id */
-    struct imap links;    /* (guardian, student) -> 1 */
-    struct imap staff;    /* (person, institution) -> 1 */
-    struct imap assign;   /* (teacher, class << 20 | subject) -> 1 */
+    struct smap ids;              /* "k" + sid -> struct ids_row* (roster_ids) */
+    struct smap subjects;         /* code -> (void*)(intptr_t)id, and "=" + name */
+    struct smap classes_db;       /* "inst:year:grade:letter" -> id */
+    struct imap current;          /* (student, 0) -> enrolment id; (student, 1) -> class id */
+    struct imap links;            /* (guardian, student) -> 1 */
+    struct imap staff;            /* (person, institution) -> 1 */
+    struct imap assign;           /* (teacher, class << 20 | subject) -> 1 */
     struct imap imported_classes; /* (class, 0) -> 1: classes some import brought */
     struct imap imported_people;  /* (person, 0) -> role bits: people some import brought */
     /* the files */
@@ -144,8 +144,8 @@ struct roster_model {
     enum file_mode mode[RF_COUNT];
     bool template; /* the Russian CSV: no leavers */
     char today[11];
-    struct smap ents; /* "k" + sid -> struct ent* (users too) */
-    struct ent **list;  /* every non-user entity in reading order */
+    struct smap ents;  /* "k" + sid -> struct ent* (users too) */
+    struct ent **list; /* every non-user entity in reading order */
     size_t nlist, caplist;
     struct user **users;
     size_t nusers, capusers;

@@ -15,12 +15,12 @@
 #include "roster/model.h"
 
 static const char *const file_names[RF_COUNT] = {
-    "orgs.csv",  "academicSessions.csv", "courses.csv",    "classes.csv",
-    "users.csv", "roles.csv",            "enrollments.csv", "demographics.csv",
+    "orgs.csv",  "academicSessions.csv", "courses.csv",      "classes.csv", "users.csv",
+    "roles.csv", "enrollments.csv",      "demographics.csv",
 };
 static const char *const manifest_keys[RF_COUNT] = {
-    "file.orgs",  "file.academicSessions", "file.courses",     "file.classes",
-    "file.users", "file.roles",            "file.enrollments", "file.demographics",
+    "file.orgs",  "file.academicSessions", "file.courses",      "file.classes", "file.users",
+    "file.roles", "file.enrollments",      "file.demographics",
 };
 
 /* ---- a table: a CSV with its header --------------------------------------------------------- */
@@ -231,8 +231,8 @@ static void read_courses(struct roster_model *m, struct table *t)
 
 static void read_classes(struct roster_model *m, struct table *t)
 {
-    static const char *const need[] = {"sourcedId", "title", "classType", "schoolSourcedId",
-                                       "termSourcedIds", NULL};
+    static const char *const need[] = {"sourcedId",       "title",          "classType",
+                                       "schoolSourcedId", "termSourcedIds", NULL};
     if (!table_has(t, need))
         return;
     int c_id = table_col(t, "sourcedId"), c_st = table_col(t, "status"),
@@ -352,8 +352,8 @@ static void read_demographics(struct roster_model *m, struct table *t)
 
 static void read_enrollments(struct roster_model *m, struct table *t)
 {
-    static const char *const need[] = {"sourcedId",       "classSourcedId", "schoolSourcedId",
-                                       "userSourcedId",   "role",           NULL};
+    static const char *const need[] = {"sourcedId",     "classSourcedId", "schoolSourcedId",
+                                       "userSourcedId", "role",           NULL};
     if (!table_has(t, need))
         return;
     int c_id = table_col(t, "sourcedId"), c_st = table_col(t, "status"),
@@ -387,7 +387,8 @@ static void read_enrollments(struct roster_model *m, struct table *t)
     }
 }
 
-/* ---- the set ---------------------------------------------------------------------------------- */
+/* ---- the set ----------------------------------------------------------------------------------
+ */
 
 static void read_manifest(struct roster_model *m, struct table *t)
 {
@@ -422,8 +423,8 @@ static void read_manifest(struct roster_model *m, struct table *t)
     }
 }
 
-int roster_read_oneroster_mem(struct roster_model *m, int n, const char *const *names,
-                              char **data, const size_t *lens, struct roster_report *rep,
+int roster_read_oneroster_mem(struct roster_model *m, int n, const char *const *names, char **data,
+                              const size_t *lens, struct roster_report *rep,
                               const struct roster_options *opt)
 {
     if (opt && opt->today)
@@ -492,8 +493,8 @@ int roster_read_oneroster(struct roster_model *m, const char *dir, struct roster
                           const struct roster_options *opt)
 {
     static const char *const all[] = {
-        "manifest.csv",  "orgs.csv",  "academicSessions.csv", "courses.csv",      "classes.csv",
-        "users.csv",     "roles.csv", "enrollments.csv",      "demographics.csv",
+        "manifest.csv", "orgs.csv",  "academicSessions.csv", "courses.csv",      "classes.csv",
+        "users.csv",    "roles.csv", "enrollments.csv",      "demographics.csv",
     };
     enum { N = sizeof(all) / sizeof(all[0]) };
     const char *names[N];
@@ -613,11 +614,11 @@ uint32_t roster_role(const char *s)
         const char *name;
         uint32_t role;
     } map[] = {
-        {"student", ROLE_STUDENT},          {"teacher", ROLE_TEACHER},
-        {"aide", ROLE_TEACHER},             {"proctor", ROLE_TEACHER},
-        {"counselor", ROLE_TEACHER},        {"administrator", ROLE_SCHOOL_ADMIN},
-        {"principal", ROLE_SCHOOL_ADMIN},   {"siteAdministrator", ROLE_SCHOOL_ADMIN},
-        {"guardian", ROLE_PARENT},          {"parent", ROLE_PARENT},
+        {"student", ROLE_STUDENT},        {"teacher", ROLE_TEACHER},
+        {"aide", ROLE_TEACHER},           {"proctor", ROLE_TEACHER},
+        {"counselor", ROLE_TEACHER},      {"administrator", ROLE_SCHOOL_ADMIN},
+        {"principal", ROLE_SCHOOL_ADMIN}, {"siteAdministrator", ROLE_SCHOOL_ADMIN},
+        {"guardian", ROLE_PARENT},        {"parent", ROLE_PARENT},
         {"relative", ROLE_PARENT},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -836,8 +837,8 @@ static void link_enrol(struct roster_model *m, struct roster_report *rep, struct
             en->user->enrol_bad = true;
             return;
         }
-    bool same = en->cls->ghost ? en->cls->extra == en->school->local
-                               : en->cls->school == en->school;
+    bool same =
+        en->cls->ghost ? en->cls->extra == en->school->local : en->cls->school == en->school;
     if (!same) {
         EN_ERR("class_other_school", en->raw_class);
         en->user->enrol_bad = true;

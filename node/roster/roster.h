@@ -40,8 +40,8 @@ struct roster_csv {
     char *buf; /* the whole text, UTF-8, NUL-terminated (owned) */
     size_t len;
     size_t pos;
-    long line;    /* the line the next record starts on (1-based) */
-    char sep;     /* ',' or ';' */
+    long line; /* the line the next record starts on (1-based) */
+    char sep;  /* ',' or ';' */
     enum roster_encoding encoding;
     char **fields; /* the current record's fields (pointers into buf) */
     int nfields, capfields;
@@ -96,7 +96,7 @@ struct roster_report {
     struct roster_count counts[RK_COUNT];
     struct roster_error *errors;
     size_t nerrors, cap;
-    long errors_total; /* every error, also those past ROSTER_MAX_ERRORS */
+    long errors_total;    /* every error, also those past ROSTER_MAX_ERRORS */
     char notices[8][160]; /* the files read as Windows-1251 (converted to UTF-8) */
     int nnotices;
 };
@@ -143,8 +143,8 @@ int roster_read_oneroster(struct roster_model *m, const char *dir, struct roster
                           const struct roster_options *opt);
 /* The same for a set already in memory: `files` are n names ("users.csv") with their bytes
  * (the buffers are taken: owned and freed by the model). */
-int roster_read_oneroster_mem(struct roster_model *m, int n, const char *const *names,
-                              char **data, const size_t *lens, struct roster_report *rep,
+int roster_read_oneroster_mem(struct roster_model *m, int n, const char *const *names, char **data,
+                              const size_t *lens, struct roster_report *rep,
                               const struct roster_options *opt);
 /* Reads a OneRoster set zipped (its .csv entries by base name), as above. 0 or -1. */
 int roster_read_zip(struct roster_model *m, const void *zip, size_t len, struct roster_report *rep,

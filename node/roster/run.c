@@ -102,9 +102,8 @@ int roster_import_upload(struct db *db, const char *format, const void *data, si
     roster_model_free(m);
     if (rc == 0 && rep->errors_total > 0)
         rc = 1;
-    if (opt->dry_run &&
-        (db_exec(db, "ROLLBACK TO roster_preview") != SQLITE_OK ||
-         db_exec(db, "RELEASE roster_preview") != SQLITE_OK))
+    if (opt->dry_run && (db_exec(db, "ROLLBACK TO roster_preview") != SQLITE_OK ||
+                         db_exec(db, "RELEASE roster_preview") != SQLITE_OK))
         return -1;
     return rc;
 }

@@ -38,9 +38,20 @@ enum col {
     C_COUNT
 };
 static const char *const col_names[C_COUNT] = {
-    "Тип",        "Школа",      "Класс",       "ФИО",       "Дата рождения",
-    "Должность",  "Предметы",   "Классы",      "Родитель 1", "Телефон родителя 1",
-    "E-mail родителя 1", "Родитель 2", "Телефон родителя 2", "E-mail родителя 2",
+    "Тип",
+    "Школа",
+    "Класс",
+    "ФИО",
+    "Дата рождения",
+    "Должность",
+    "Предметы",
+    "Классы",
+    "Родитель 1",
+    "Телефон родителя 1",
+    "E-mail родителя 1",
+    "Родитель 2",
+    "Телефон родителя 2",
+    "E-mail родителя 2",
 };
 
 struct tpl {
@@ -136,8 +147,8 @@ static bool date_ru(const char *s, char out[11])
 {
     int d, mo, y;
     char tail;
-    if (sscanf(s, "%2d.%2d.%4d%c", &d, &mo, &y, &tail) == 3 && y >= 1000 && y <= 9999 &&
-        mo >= 1 && mo <= 12 && d >= 1 && d <= 31)
+    if (sscanf(s, "%2d.%2d.%4d%c", &d, &mo, &y, &tail) == 3 && y >= 1000 && y <= 9999 && mo >= 1 &&
+        mo <= 12 && d >= 1 && d <= 31)
         snprintf(out, 11, "%04d-%02d-%02d", (unsigned)y % 10000u, (unsigned)mo % 100u,
                  (unsigned)d % 100u);
     else
@@ -170,8 +181,8 @@ static struct ent *homeroom(struct tpl *t, struct ent *school, const char *code)
     return e;
 }
 
-static struct ent *section(struct tpl *t, struct ent *school, const char *code,
-                           const char *subject, int64_t subject_id)
+static struct ent *section(struct tpl *t, struct ent *school, const char *code, const char *subject,
+                           int64_t subject_id)
 {
     char sid[200];
     snprintf(sid, sizeof(sid), "ru:x:%lld:%lld:%s:%lld", (long long)school->local,
@@ -197,8 +208,8 @@ static struct ent *section(struct tpl *t, struct ent *school, const char *code,
     return e;
 }
 
-static struct enrol *enrol_add(struct tpl *t, const char *cls, const char *school,
-                               const char *user, const char *role)
+static struct enrol *enrol_add(struct tpl *t, const char *cls, const char *school, const char *user,
+                               const char *role)
 {
     struct roster_model *m = t->m;
     if (m->nenrols == m->capenrols) {
@@ -242,8 +253,7 @@ static bool split_name(char *s, const char **last, const char **first, const cha
     return **last && **first;
 }
 
-static struct user *person(struct tpl *t, const char *sid, char *fio, uint32_t role,
-                           bool *again)
+static struct user *person(struct tpl *t, const char *sid, char *fio, uint32_t role, bool *again)
 {
     *again = false;
     char key[400];
@@ -268,8 +278,8 @@ static struct user *person(struct tpl *t, const char *sid, char *fio, uint32_t r
     u->birth = u->sex = u->email = u->phone = u->raw_agents = "";
     u->raw_orgs = "";
     static const char *const roles[] = {"student", "parent", "teacher", "administrator"};
-    u->raw_role = role == ROLE_STUDENT ? roles[0]
-                  : role == ROLE_PARENT ? roles[1]
+    u->raw_role = role == ROLE_STUDENT   ? roles[0]
+                  : role == ROLE_PARENT  ? roles[1]
                   : role == ROLE_TEACHER ? roles[2]
                                          : roles[3];
     return u;
@@ -292,8 +302,7 @@ static void student_row(struct tpl *t, char **f, struct ent *school)
     }
     struct ent *cls = homeroom(t, school, code);
     char sid[400];
-    snprintf(sid, sizeof(sid), "ru:s:%lld:%s:%s", (long long)school->local, trim(f[C_NAME]),
-             birth);
+    snprintf(sid, sizeof(sid), "ru:s:%lld:%s:%s", (long long)school->local, trim(f[C_NAME]), birth);
     bool again;
     struct user *u = person(t, arena_strdup(t->m, sid), f[C_NAME], ROLE_STUDENT, &again);
     if (u == NULL || cls == NULL)
@@ -352,8 +361,7 @@ static void staff_row(struct tpl *t, char **f, struct ent *school)
     bool admin = strstr(pos, "иректор") || strstr(pos, "аместитель") || strstr(pos, "авуч") ||
                  strstr(pos, "дминистратор");
     char sid[400];
-    snprintf(sid, sizeof(sid), "ru:t:%lld:%s:%s", (long long)school->local, trim(f[C_NAME]),
-             birth);
+    snprintf(sid, sizeof(sid), "ru:t:%lld:%s:%s", (long long)school->local, trim(f[C_NAME]), birth);
     bool again;
     struct user *u = person(t, arena_strdup(t->m, sid), f[C_NAME],
                             admin ? ROLE_SCHOOL_ADMIN : ROLE_TEACHER, &again);

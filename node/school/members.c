@@ -88,9 +88,9 @@ static int members_group_add(struct req *r)
         SQLITE_DONE)
         return reply_db_error(r);
     if (db_changes(r->db) != 1) {
-        int in = db_exists(r->db,
-                           "SELECT 1 FROM group_members WHERE group_id = :g AND student_id = :s",
-                           DB_ARGS(DB_INT(":g", group), DB_INT(":s", student)));
+        int in =
+            db_exists(r->db, "SELECT 1 FROM group_members WHERE group_id = :g AND student_id = :s",
+                      DB_ARGS(DB_INT(":g", group), DB_INT(":s", student)));
         if (in < 0)
             return reply_db_error(r);
         return in ? reply_error(r, 409, "already_member", "the student is in the group already")
@@ -101,8 +101,7 @@ static int members_group_add(struct req *r)
                                 "group", group, json_pack("{s:I}", "student_id", student)) != 0)
         return r->status;
     return reply_json(r, 201,
-                      json_pack("{s:I,s:I}", "group_id", (json_int_t)group, "student_id",
-                                student));
+                      json_pack("{s:I,s:I}", "group_id", (json_int_t)group, "student_id", student));
 }
 
 /* DELETE /api/v1/groups/{id}/members/{student}. */
@@ -147,13 +146,13 @@ static int members_enrollments(struct req *r)
     json_t *items = json_array();
     int rc;
     while (db_next(st, &rc)) {
-        json_t *o = json_pack(
-            "{s:I,s:s,s:o,s:{s:I,s:o}}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-            "enrolled_on", db_col_text(st, 1), "left_on",
-            sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null()
-                                                      : json_string(db_col_text(st, 2)),
-            "student", "id", (json_int_t)sqlite3_column_int64(st, 3), "name",
-            ref_person_name(st, 4));
+        json_t *o =
+            json_pack("{s:I,s:s,s:o,s:{s:I,s:o}}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "enrolled_on", db_col_text(st, 1), "left_on",
+                      sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null()
+                                                                : json_string(db_col_text(st, 2)),
+                      "student", "id", (json_int_t)sqlite3_column_int64(st, 3), "name",
+                      ref_person_name(st, 4));
         if (sqlite3_column_type(st, 7) != SQLITE_NULL)
             json_object_set_new(o, "to_class", ref_class(st, 7));
         json_array_append_new(items, o);
@@ -237,11 +236,10 @@ static int members_assignments(struct req *r)
     json_t *items = json_array();
     int rc;
     while (db_next(st, &rc)) {
-        json_t *o = json_pack("{s:I,s:{s:I,s:o},s:o,s:o}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "teacher", "id",
-                              (json_int_t)sqlite3_column_int64(st, 1), "name",
-                              ref_person_name(st, 2), "class", ref_class(st, 5), "subject",
-                              ref_named(st, 8));
+        json_t *o = json_pack(
+            "{s:I,s:{s:I,s:o},s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "teacher",
+            "id", (json_int_t)sqlite3_column_int64(st, 1), "name", ref_person_name(st, 2), "class",
+            ref_class(st, 5), "subject", ref_named(st, 8));
         if (sqlite3_column_type(st, 10) != SQLITE_NULL)
             json_object_set_new(o, "group", ref_named(st, 10));
         json_array_append_new(items, o);

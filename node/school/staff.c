@@ -28,16 +28,16 @@ static int staff_list(struct req *r)
     int64_t inst = r->params[0];
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
-    sqlite3_stmt *st = db_query(
-        r->db,
-        "SELECT p.id, p.last_name, p.first_name, p.middle_name, s.position, a.login, "
-        "a.password_hash IS NOT NULL AND NOT a.disabled, "
-        "(SELECT group_concat(g.role, ' ') FROM (SELECT role FROM role_grants WHERE "
-        "account_id = a.id AND institution_id = :i ORDER BY role) g) "
-        "FROM staff s JOIN persons p ON p.id = s.person_id "
-        "LEFT JOIN accounts a ON a.person_id = p.id WHERE s.institution_id = :i "
-        "ORDER BY p.last_name, p.first_name, p.id",
-        DB_ARGS(DB_INT(":i", inst)));
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT p.id, p.last_name, p.first_name, p.middle_name, s.position, a.login, "
+                 "a.password_hash IS NOT NULL AND NOT a.disabled, "
+                 "(SELECT group_concat(g.role, ' ') FROM (SELECT role FROM role_grants WHERE "
+                 "account_id = a.id AND institution_id = :i ORDER BY role) g) "
+                 "FROM staff s JOIN persons p ON p.id = s.person_id "
+                 "LEFT JOIN accounts a ON a.person_id = p.id WHERE s.institution_id = :i "
+                 "ORDER BY p.last_name, p.first_name, p.id",
+                 DB_ARGS(DB_INT(":i", inst)));
     if (st == NULL)
         return reply_db_error(r);
     json_t *items = json_array();
@@ -49,13 +49,12 @@ static int staff_list(struct req *r)
         char *save = NULL;
         for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
             json_array_append_new(roles, json_string(w));
-        json_t *o = json_pack("{s:I,s:o,s:s,s:o,s:b,s:o}", "id",
-                              (json_int_t)sqlite3_column_int64(st, 0), "name",
-                              ref_person_name(st, 1), "position", db_col_text(st, 4), "login",
-                              sqlite3_column_type(st, 5) == SQLITE_NULL
-                                  ? json_null()
-                                  : json_string(db_col_text(st, 5)),
-                              "active", sqlite3_column_int(st, 6), "roles", roles);
+        json_t *o =
+            json_pack("{s:I,s:o,s:s,s:o,s:b,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "name", ref_person_name(st, 1), "position", db_col_text(st, 4), "login",
+                      sqlite3_column_type(st, 5) == SQLITE_NULL ? json_null()
+                                                                : json_string(db_col_text(st, 5)),
+                      "active", sqlite3_column_int(st, 6), "roles", roles);
         json_array_append_new(items, o);
     }
     if (rc != SQLITE_DONE) {
@@ -88,9 +87,8 @@ static int64_t staff_account(struct req *r, int64_t person)
     if (rc == SQLITE_ROW)
         return acc;
     char *last = NULL;
-    if (rc != SQLITE_DONE ||
-        db_text(r->db, &last, "SELECT last_name FROM persons WHERE id = :p",
-                DB_ARGS(DB_INT(":p", person))) != SQLITE_ROW)
+    if (rc != SQLITE_DONE || db_text(r->db, &last, "SELECT last_name FROM persons WHERE id = :p",
+                                     DB_ARGS(DB_INT(":p", person))) != SQLITE_ROW)
         return reply_db_error(r), -1;
     char login[ACCOUNT_LOGIN_MAX + 1];
     acc = accounts_add_inactive(r->db, person, last, login);
@@ -117,7 +115,8 @@ static int staff_roles_put(struct req *r)
     json_array_foreach(roles, i, v)
     {
         size_t k = 0;
-        while (k < NSTAFF_ROLES && !(json_is_string(v) && !strcmp(json_string_value(v), staff_roles[k])))
+        while (k < NSTAFF_ROLES &&
+               !(json_is_string(v) && !strcmp(json_string_value(v), staff_roles[k])))
             k++;
         if (k == NSTAFF_ROLES || (want & (1u << k)))
             return reply_error(r, 400, "bad_role",
@@ -143,16 +142,16 @@ static int staff_roles_put(struct req *r)
                               : "DELETE FROM role_grants WHERE account_id = :a AND role = :r "
                                 "AND institution_id = :i";
         if (db_run(r->db, sql,
-                   DB_ARGS(DB_INT(":a", acc), DB_TEXT(":r", staff_roles[k]),
-                           DB_INT(":i", inst))) != SQLITE_DONE)
+                   DB_ARGS(DB_INT(":a", acc), DB_TEXT(":r", staff_roles[k]), DB_INT(":i", inst))) !=
+            SQLITE_DONE)
             return reply_db_error(r);
     }
     if (school_audit_or_respond(r, inst, "staff.roles", "person", person,
                                 json_pack("{s:O}", "roles", roles)) != 0)
         return r->status;
     return reply_json(r, 200,
-                      json_pack("{s:I,s:I,s:O}", "person_id", (json_int_t)person,
-                                "institution_id", (json_int_t)inst, "roles", roles));
+                      json_pack("{s:I,s:I,s:O}", "person_id", (json_int_t)person, "institution_id",
+                                (json_int_t)inst, "roles", roles));
 }
 
 /* POST /api/v1/institutions/{id}/staff/{person}/leave {"left_on"}: the member leaves the
@@ -172,7 +171,8 @@ static int staff_leave(struct req *r)
     if (staff_member_or_respond(r, person, inst) != 0)
         return r->status;
     if (person == r->caller.person_id && !caller_is_admin(r))
-        return reply_error(r, 409, "own_admin_role", "a school admin cannot record their own leaving");
+        return reply_error(r, 409, "own_admin_role",
+                           "a school admin cannot record their own leaving");
     char *position = NULL;
     if (db_text(r->db, &position,
                 "SELECT position FROM staff WHERE person_id = :p AND institution_id = :i",
@@ -238,11 +238,11 @@ static int staff_person_search(struct req *r)
     json_t *items = json_array();
     int rc;
     while (db_next(st, &rc)) {
-        json_t *o = json_pack("{s:I,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                              "name", ref_person_name(st, 1), "birth_date",
-                              sqlite3_column_type(st, 4) == SQLITE_NULL
-                                  ? json_null()
-                                  : json_string(db_col_text(st, 4)));
+        json_t *o =
+            json_pack("{s:I,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+                      ref_person_name(st, 1), "birth_date",
+                      sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null()
+                                                                : json_string(db_col_text(st, 4)));
         if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
             json_t *c = ref_class(st, 5);
             json_object_set_new(c, "institution_id", json_integer(sqlite3_column_int64(st, 8)));

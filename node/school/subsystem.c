@@ -16,9 +16,8 @@ extern const struct route years_routes[];        /* years.c */
 
 const struct subsystem school_subsystem = {
     .name = "school",
-    .routes =
-        (const struct route *const[]){institutions_routes, classes_routes, persons_routes,
-                                      staff_routes, members_routes, years_routes, NULL},
+    .routes = (const struct route *const[]){institutions_routes, classes_routes, persons_routes,
+                                            staff_routes, members_routes, years_routes, NULL},
     .migrations =
         (const struct migration[]){
             {1, "node/school/school.sql"},

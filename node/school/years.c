@@ -97,7 +97,8 @@ const char *school_period_check(const char *year_start, const char *year_end, co
         return "period_order";
     if (strcmp(starts, year_start) < 0 || strcmp(ends, year_end) > 0)
         return "period_outside_year";
-    if ((prev_end && strcmp(starts, prev_end) <= 0) || (next_start && strcmp(ends, next_start) >= 0))
+    if ((prev_end && strcmp(starts, prev_end) <= 0) ||
+        (next_start && strcmp(ends, next_start) >= 0))
         return "period_overlap";
     return NULL;
 }
@@ -188,8 +189,9 @@ static int school_period_patch(struct req *r)
 /* Year `id`'s dates into ys/ye: SQLITE_ROW, SQLITE_DONE (no such year) or a failure's code. */
 static int year_bounds(struct req *r, int64_t id, char ys[11], char ye[11])
 {
-    sqlite3_stmt *st = db_query(r->db, "SELECT starts_on, ends_on FROM academic_years WHERE id = :id",
-                                DB_ARGS(DB_INT(":id", id)));
+    sqlite3_stmt *st =
+        db_query(r->db, "SELECT starts_on, ends_on FROM academic_years WHERE id = :id",
+                 DB_ARGS(DB_INT(":id", id)));
     int rc, found = SQLITE_DONE;
     while (db_next(st, &rc)) {
         found = SQLITE_ROW;

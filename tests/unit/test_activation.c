@@ -146,9 +146,9 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_code_format),   cmocka_unit_test(test_code_as_typed),
-        cmocka_unit_test(test_code_hash),     cmocka_unit_test(test_expiry),
-        cmocka_unit_test(test_key),           cmocka_unit_test(test_password_rules),
+        cmocka_unit_test(test_code_format), cmocka_unit_test(test_code_as_typed),
+        cmocka_unit_test(test_code_hash),   cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_key),         cmocka_unit_test(test_password_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

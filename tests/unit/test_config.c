@@ -536,8 +536,8 @@ static void test_account_keys(void **state)
     refused("auth:\n  password_min_length: 5\n", 2, "auth.password_min_length",
             "between 6 and 128");
     refused("auth:\n  password_min_length: 129\n", 2, "auth.password_min_length", NULL);
-    refused("auth:\n  password_letters_and_digits: maybe\n", 2,
-            "auth.password_letters_and_digits", NULL);
+    refused("auth:\n  password_letters_and_digits: maybe\n", 2, "auth.password_letters_and_digits",
+            NULL);
 }
 
 /* http.public_url and http.trusted_proxies (the rules themselves: tests/unit/test_proxy.c). */

@@ -42,7 +42,8 @@ static void test_translit_cuts_at_a_whole_letter(void **state)
 {
     (void)state;
     char out[5];
-    assert_int_equal(accounts_translit("Щукина", out, sizeof(out)), 4); /* "shch" and no room for "u" */
+    assert_int_equal(accounts_translit("Щукина", out, sizeof(out)),
+                     4); /* "shch" and no room for "u" */
     assert_string_equal(out, "shch");
     char tiny[3];
     assert_int_equal(accounts_translit("Щука", tiny, sizeof(tiny)), 0);

@@ -110,8 +110,8 @@ static void test_csv_windows_1251(void **state)
 /* ---- OneRoster sets -------------------------------------------------------------------------- */
 
 #define MANIFEST                                                                                   \
-    "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\n"           \
-    "file.academicSessions,bulk\nfile.courses,bulk\nfile.classes,bulk\nfile.users,bulk\n"         \
+    "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\n"            \
+    "file.academicSessions,bulk\nfile.courses,bulk\nfile.classes,bulk\nfile.users,bulk\n"          \
     "file.enrollments,bulk\nfile.demographics,bulk\n"
 #define ORGS                                                                                       \
     "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"                     \
@@ -125,23 +125,24 @@ static void test_csv_windows_1251(void **state)
 #define CLASSES                                                                                    \
     "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,"          \
     "schoolSourcedId,termSourcedIds,subjectCodes\n"                                                \
-    "c5a,,,5А,05,,5А,homeroom,s1,y1,\nc5b,,,5Б,05,,5Б,homeroom,s1,y1,\n"                          \
+    "c5a,,,5А,05,,5А,homeroom,s1,y1,\nc5b,,,5Б,05,,5Б,homeroom,s1,y1,\n"                       \
     "c5am,,,5А Математика,05,m1,5А,scheduled,s1,y1,math\n"
 #define USERS_HEAD                                                                                 \
     "sourcedId,status,dateLastModified,orgSourcedIds,role,givenName,familyName,middleName,"        \
     "email,phone,agentSourcedIds\n"
 #define USERS                                                                                      \
-    USERS_HEAD "t1,,,s1,teacher,Ольга,Учителева,Ивановна,,,\n"                                   \
-               "st1,,,s1,student,Артём,Иванов,Сергеевич,,,g1\n"                                    \
-               "st2,,,s1,student,Мария,Петрова,,,,\n"                                              \
+    USERS_HEAD "t1,,,s1,teacher,Ольга,Учителева,Ивановна,,,\n"               \
+               "st1,,,s1,student,Артём,Иванов,Сергеевич,,,g1\n"                \
+               "st2,,,s1,student,Мария,Петрова,,,,\n"                                  \
                "g1,,,s1,parent,Елена,Иванова,Викторовна,e@example.ru,+79280000000,st1\n"
 #define ENROL_HEAD                                                                                 \
-    "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,"        \
+    "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,"         \
     "primary,beginDate,endDate\n"
 #define ENROLS                                                                                     \
     ENROL_HEAD "e1,,,c5a,s1,st1,student,false,2026-09-01,\ne2,,,c5a,s1,st2,student,false,,\n"      \
                "e3,,,c5am,s1,t1,teacher,false,,\ne4,,,c5a,s1,t1,teacher,true,,\n"
-#define DEMO "sourcedId,status,dateLastModified,birthDate,sex\nst1,,,2015-03-04,male\ng1,,,,female\n"
+#define DEMO                                                                                       \
+    "sourcedId,status,dateLastModified,birthDate,sex\nst1,,,2015-03-04,male\ng1,,,,female\n"
 
 struct set {
     const char *manifest, *orgs, *sessions, *courses, *classes, *users, *enrols, *demo;
@@ -154,9 +155,8 @@ static struct mes_config cfg;
 /* Imports `s` into `db` (one write transaction, committed unless refused); the report. */
 static int import(struct db *db, const struct set *s, bool skip, struct roster_report *rep)
 {
-    const char *names[] = {"manifest.csv", "orgs.csv",    "academicSessions.csv",
-                           "courses.csv",  "classes.csv", "users.csv",
-                           "enrollments.csv", "demographics.csv"};
+    const char *names[] = {"manifest.csv", "orgs.csv",  "academicSessions.csv", "courses.csv",
+                           "classes.csv",  "users.csv", "enrollments.csv",      "demographics.csv"};
     const char *texts[] = {s->manifest, s->orgs,  s->sessions, s->courses,
                            s->classes,  s->users, s->enrols,   s->demo};
     char *data[8];
@@ -247,7 +247,7 @@ static void test_errors_have_file_and_line(void **state)
     struct db *db = scratch_db(&cfg, path);
     struct set s = base;
     s.orgs = ORGS "s2,,,Школа без района,school,,d9\n";
-    s.users = USERS "st9,,,s1,student,Без,Фамилии\n"   /* a short row */
+    s.users = USERS "st9,,,s1,student,Без,Фамилии\n"       /* a short row */
                     "st1,,,s1,student,Дважды,Иванов,,,,\n" /* a duplicate id */
                     "g2,,,s1,parent,Кто,То,,,,nobody\n";   /* an agent who is no user */
     s.enrols = ENROL_HEAD "e1,,,c5a,s1,st1,student,false,2026-13-01,\n"

@@ -43,7 +43,8 @@ static void test_period_check(void **state)
     (void)state;
     const char *ys = "2026-09-01", *ye = "2027-08-31";
     assert_null(school_period_check(ys, ye, NULL, "2026-11-05", "2026-09-01", "2026-10-26"));
-    assert_null(school_period_check(ys, ye, "2026-10-26", "2027-01-09", "2026-10-27", "2027-01-08"));
+    assert_null(
+        school_period_check(ys, ye, "2026-10-26", "2027-01-09", "2026-10-27", "2027-01-08"));
     assert_null(school_period_check(ys, ye, NULL, NULL, "2027-08-31", "2027-08-31"));
     assert_string_equal(school_period_check(ys, ye, NULL, NULL, "2026-10-02", "2026-10-01"),
                         "period_order");
@@ -90,7 +91,8 @@ static void test_year_days_off_drive_lesson_generation(void **state)
         SQLITE_OK);
     /* Tuesdays 23.02 (no longer off) and 02.03 (now off): one lesson, on 23 February. */
     assert_int_equal(journal_generate_lessons(db, &cfg, 1, 70), 1);
-    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM lessons WHERE date = '2027-02-23'"), 1);
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM lessons WHERE date = '2027-02-23'"),
+                     1);
     assert_int_equal(db_commit(db), SQLITE_OK);
     scratch_db_remove(db, path);
 }
