@@ -3,6 +3,7 @@
  * every command answers --help. Exit codes: 0 success, 1 failure, 2 usage error.
  */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
@@ -436,6 +437,23 @@ static const char usage_import[] =
     "                   depend on them); without it any error imports nothing\n"
     "Exit status: 0 imported, 1 errors (with --skip-invalid the rest was imported), 2 usage.\n";
 
+/* Removes a scratch data directory and every file in it (the database and its companions). */
+static void scratch_dir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
 static int cmd_import(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
@@ -476,11 +494,30 @@ static int cmd_import(int argc, char **argv)
     int refused = owner_or_refuse(n.cfg.storage.data_dir, "import");
     if (refused != 0)
         return refused;
+    /* A dry run for a node that holds no database yet compares with an empty one, made in a
+     * scratch directory and removed afterwards: the data directory is not created. */
+    char scratch[PATH_MAX] = "";
+    if (opt.dry_run) {
+        char probe[PATH_MAX + 8];
+        snprintf(probe, sizeof(probe), "%s/mes.db", n.cfg.storage.data_dir);
+        const char *tmp = getenv("TMPDIR");
+        snprintf(scratch, sizeof(scratch), "%s/mesnode-dry-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (access(probe, F_OK) == 0) {
+            scratch[0] = '\0';
+        } else if (mkdtemp(scratch) == NULL) {
+            fprintf(stderr, "mesnode import: %s: %s\n", scratch, strerror(errno));
+            return 1;
+        } else {
+            snprintf(n.cfg.storage.data_dir, sizeof(n.cfg.storage.data_dir), "%s", scratch);
+        }
+    }
     char err[1024];
     struct db *db;
     if (node_open_storage(&n, err, sizeof(err)) != 0 ||
         (db = db_open(n.db_path, &n.cfg, err, sizeof(err))) == NULL) {
         fprintf(stderr, "mesnode import: %s\n", err);
+        if (scratch[0])
+            scratch_dir_remove(scratch);
         return 1;
     }
     opt.cfg = &n.cfg;
@@ -489,6 +526,8 @@ static int cmd_import(int argc, char **argv)
     time_t t0 = time(NULL);
     int rc = roster_run(NULL, db, format, argv[optind], &opt, &rep);
     db_close(db);
+    if (scratch[0])
+        scratch_dir_remove(scratch);
     roster_report_print(&rep, stdout);
     if (rc < 0)
         fprintf(stderr, "mesnode import: the import failed (see the log)\n");

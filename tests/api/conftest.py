@@ -194,9 +194,11 @@ def w(node):
             "year_id": years[0]["id"], "subjects": subjects}
 
 
-def run(*args, cwd=None):
-    """Runs `mesnode ARGS...` to its end; the CompletedProcess, output as text."""
-    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=1800)
+def run(*args, cwd=None, env=None):
+    """Runs `mesnode ARGS...` to its end; the CompletedProcess, output as text. `env` adds to
+    the environment."""
+    return subprocess.run([MESNODE, *args], cwd=cwd, capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, **env} if env else None)
 
 
 def free_port():

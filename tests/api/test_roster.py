@@ -5,23 +5,18 @@ import copy
 import os
 import re
 import sqlite3
-import subprocess
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import oneroster_set  # noqa: E402
-from conftest import MESNODE  # noqa: E402
+from conftest import run  # noqa: E402
 
 
 DUMPED = ["municipalities", "institutions", "academic_years", "periods", "classes", "persons",
           "accounts", "role_grants", "staff", "teaching_assignments", "enrollments", "guardians",
           "roster_ids", "roster_contacts"]
-
-
-def run(*args):
-    return subprocess.run([MESNODE, *args], capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture
@@ -133,6 +128,25 @@ def test_dry_run_changes_nothing(region):
     assert counts(dry.stdout)["students"] == (0, 0, 0, 1)
     assert "dry run" in dry.stdout
     assert region.dump() == before
+
+
+def test_dry_run_for_a_node_not_made_yet_creates_nothing(tmp_path):
+    """A first import checked before the node exists: compared with an empty database, and
+    the data directory is still not there afterwards."""
+    data = tmp_path / "not-yet"
+    cfg = tmp_path / "node.yaml"
+    cfg.write_text(f'region:\n  name: "Тест"\n  code: "50"\nstorage:\n  data_dir: "{data}"\n')
+    d = tmp_path / "set"
+    d.mkdir()
+    oneroster_set.write(oneroster_set.make(schools=1, classes=1, students=2), str(d), "1.1")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    dry = run("import", "--config", str(cfg), "--format", "oneroster", str(d), "--dry-run",
+              env={"TMPDIR": str(scratch)})
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert counts(dry.stdout)["students"] == (2, 0, 0, 0)
+    assert not data.exists()
+    assert list(scratch.iterdir()) == []
 
 
 def test_errors_give_file_line_and_import_nothing(region):
