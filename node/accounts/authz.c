@@ -159,17 +159,8 @@ int authz_student_or_respond(struct req *r, int64_t student_id, enum authz_op op
     return a == 1 ? 0 : deny(r, a);
 }
 
-int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
+int64_t authz_admin_school_of(struct req *r, int64_t person_id)
 {
-    int e =
-        db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", DB_ARGS(DB_INT(":id", person_id)));
-    if (e != 1)
-        return deny(r, e == 0 ? -1 : -2);
-    if (caller_is_admin(r))
-        return 0;
-    if (op == AUTHZ_READ && person_id == r->caller.person_id)
-        return 0;
-    /* A school admin reaches persons tied to one of their institutions. */
     sqlite3_stmt *st =
         db_query(r->db,
                  "SELECT institution_id FROM staff WHERE person_id = :p "
@@ -181,13 +172,29 @@ int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
                  "UNION SELECT institution_id FROM role_grants rg JOIN accounts a "
                  "  ON a.id = rg.account_id WHERE a.person_id = :p AND institution_id IS NOT NULL",
                  DB_ARGS(DB_INT(":p", person_id)));
-    int allowed = 0, rc;
+    int64_t school = 0;
+    int rc;
     while (db_next(st, &rc))
-        if (caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
-            allowed = 1;
-    if (rc != SQLITE_DONE)
+        if (school == 0 && caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
+            school = sqlite3_column_int64(st, 0);
+    return rc == SQLITE_DONE ? school : -1;
+}
+
+int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op)
+{
+    int e =
+        db_exists(r->db, "SELECT 1 FROM persons WHERE id = :id", DB_ARGS(DB_INT(":id", person_id)));
+    if (e != 1)
+        return deny(r, e == 0 ? -1 : -2);
+    if (caller_is_admin(r))
+        return 0;
+    if (op == AUTHZ_READ && person_id == r->caller.person_id)
+        return 0;
+    /* A school admin reaches persons tied to one of their institutions. */
+    int64_t school = authz_admin_school_of(r, person_id);
+    if (school < 0)
         return deny(r, -2);
-    if (allowed)
+    if (school > 0)
         return 0;
     if (op == AUTHZ_READ) {
         int s = authz_student(r, person_id, AUTHZ_READ);

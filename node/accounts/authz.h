@@ -46,6 +46,9 @@ int authz_student(struct req *r, int64_t student_id, enum authz_op op);
 /* 1 when `person` is a parent or guardian of the student, 0 not, -1 database error. */
 int authz_guardian(struct req *r, int64_t person, int64_t student);
 
+/* The first institution the caller administers (school admin) that `person_id` is tied to:
+ * works at, studies at, has a child at, or holds a role at. 0 none, -1 database error. */
+int64_t authz_admin_school_of(struct req *r, int64_t person_id);
 /* Persons in general (staff, parents): admin; school admin of an institution the person
  * works or studies at, or whose child studies at; the person themselves for reads. */
 int authz_person_or_respond(struct req *r, int64_t person_id, enum authz_op op);

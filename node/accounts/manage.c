@@ -225,29 +225,6 @@ static int led_by_caller(struct req *r, struct target *t)
     return rc == SQLITE_DONE ? found : -1;
 }
 
-/* The school a school admin acts for on the person: the first of the caller's institutions the
- * person is tied to, or 0. -1 on a database error. */
-static int64_t school_of_caller(struct req *r, int64_t person)
-{
-    sqlite3_stmt *st =
-        db_query(r->db,
-                 "SELECT institution_id FROM staff WHERE person_id = :p "
-                 "UNION SELECT c.institution_id FROM enrollments e JOIN classes c "
-                 "  ON c.id = e.class_id WHERE e.student_id = :p AND e.left_on IS NULL "
-                 "UNION SELECT c.institution_id FROM guardians g JOIN enrollments e "
-                 "  ON e.student_id = g.student_id AND e.left_on IS NULL "
-                 "  JOIN classes c ON c.id = e.class_id WHERE g.guardian_id = :p "
-                 "UNION SELECT institution_id FROM role_grants rg JOIN accounts a "
-                 "  ON a.id = rg.account_id WHERE a.person_id = :p AND institution_id IS NOT NULL",
-                 DB_ARGS(DB_INT(":p", person)));
-    int64_t inst = 0;
-    int rc;
-    while (db_next(st, &rc))
-        if (inst == 0 && caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
-            inst = sqlite3_column_int64(st, 0);
-    return rc == SQLITE_DONE ? inst : -1;
-}
-
 /* Reads account `id` and checks that the caller may reset it (`reset`) or disable and enable
  * it: the rules at the top. 0, or -1 after answering 400/403/404. */
 static int account_target_or_respond(struct req *r, int64_t id, bool reset, struct target *t)
@@ -287,7 +264,7 @@ static int account_target_or_respond(struct req *r, int64_t id, bool reset, stru
                            "only the region admin acts on the accounts of admins and region staff"),
                -1;
     if (r->caller.roles & ROLE_SCHOOL_ADMIN) {
-        int64_t inst = school_of_caller(r, t->person);
+        int64_t inst = authz_admin_school_of(r, t->person);
         if (inst < 0)
             return reply_db_error(r), -1;
         if (inst > 0) {
