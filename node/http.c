@@ -171,19 +171,39 @@ int reply_json(struct req *r, int status, json_t *obj)
     return status;
 }
 
-int reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
+/* The error answer {"error": {"code", "message"[, "field"]}}. */
+static int reply_verror(struct req *r, int status, const char *code, const char *field,
+                        const char *fmt, va_list ap)
 {
     char msg[512], clean[512];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     /* A message may quote client input; jansson makes no string of invalid UTF-8 (the answer
      * would go out empty). */
     size_t len = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
     input_text_printable(msg, len, clean, sizeof(clean));
-    return reply_json(r, status,
-                      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", clean));
+    json_t *err = json_pack("{s:s,s:s}", "code", code, "message", clean);
+    if (field && err)
+        json_object_set_new(err, "field", json_string(field));
+    return reply_json(r, status, json_pack("{s:o}", "error", err));
+}
+
+int reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = reply_verror(r, status, code, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int reply_field_error(struct req *r, int status, const char *code, const char *field,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = reply_verror(r, status, code, field, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int reply_raw(struct req *r, int status, const char *type, const void *data, size_t len, bool owned)

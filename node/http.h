@@ -145,6 +145,11 @@ extern const struct route system_routes[];
 int reply_json(struct req *r, int status, json_t *obj); /* steals the reference */
 int reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* As reply_error, naming the request field the error is about ("field" in the answer) so that
+ * a page shows its message beside that field. The message stays English, for operators and
+ * API clients; pages show the catalog's text for the code and field ("error.CODE.FIELD"). */
+int reply_field_error(struct req *r, int status, const char *code, const char *field,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int reply_raw(struct req *r, int status, const char *type, const void *data, size_t len,
               bool owned);
 /* Adds a response header line; returns 0 or -1 when the header buffer is full. */

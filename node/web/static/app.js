@@ -46,6 +46,86 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// ---- Russian for people: dates, numbers, plurals, server errors ----------------------------
+//
+// Every page formats through these, never by hand: dates of the calendar ("2026-12-05") are
+// read as such (no time zone can move them a day), instants are seconds since the epoch.
+
+const LOCALE = () => (state.lang === "ru" ? "ru-RU" : state.lang);
+const fmtCache = new Map();
+function intl(kind, opts) {
+  const key = `${state.lang}|${kind}|${JSON.stringify(opts)}`;
+  if (!fmtCache.has(key))
+    fmtCache.set(key, kind === "n" ? new Intl.NumberFormat(LOCALE(), opts)
+      : kind === "p" ? new Intl.PluralRules(LOCALE()) : new Intl.DateTimeFormat(LOCALE(), opts));
+  return fmtCache.get(key);
+}
+const calendarDay = (iso) => new Date(`${String(iso).slice(0, 10)}T00:00:00Z`);
+
+export const fmt = {
+  // «5 декабря 2026 г.»
+  date: (iso) => (iso ? intl("d", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(calendarDay(iso)) : "—"),
+  // «5 декабря»
+  dayMonth: (iso) => intl("d", { day: "numeric", month: "long", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «пятница, 5 декабря»
+  weekday: (iso) => intl("d", { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «пт» (a weekday's short name)
+  weekdayShort: (iso) => intl("d", { weekday: "short", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «05.12»: a grid's column heads
+  short: (iso) => intl("d", { day: "2-digit", month: "2-digit", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «5 дек. 2026 г., 14:05»: an instant (seconds since the epoch)
+  when: (seconds) => intl("d", { dateStyle: "medium", timeStyle: "short" }).format(new Date(seconds * 1000)),
+  // «3,9»: at most `digits` decimals, the locale's separator
+  number: (x, digits = 2) => (x == null || Number.isNaN(Number(x)) ? "—"
+    : intl("n", { maximumFractionDigits: digits }).format(Number(x))),
+  // «3 урока»: the catalog holds KEY.one, KEY.few, KEY.many (and KEY.other when needed) with {n}
+  plural: (key, n, params = {}) => {
+    const cat = intl("p").select(Number(n));
+    const k = state.msg[`${key}.${cat}`] !== undefined ? `${key}.${cat}` : `${key}.many`;
+    return t(k, { ...params, n: intl("n", {}).format(Number(n)) });
+  },
+};
+// The calendar day of today in the node's sense (the browser's local date), as "YYYY-MM-DD".
+export function today() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+// The catalog's text for a failed answer: "error.CODE.FIELD", then "error.CODE", then one by
+// status. The server's English "message" never reaches a person.
+export function errorText(r) {
+  const e = r?.data?.error;
+  const has = (k) => state.msg[k] !== undefined;
+  if (e?.code && e.field && has(`error.${e.code}.${e.field}`)) return t(`error.${e.code}.${e.field}`, e);
+  if (e?.code && has(`error.${e.code}`)) return t(`error.${e.code}`, e);
+  if (r?.status === 403) return t("app.forbidden");
+  if (r?.status === 404) return t("app.not_found");
+  if (r?.status === 409) return t("error.conflict");
+  if (r?.status === 400) return t("error.bad_request");
+  return t("app.error");
+}
+
+// Shows a failed answer's text beside the field it names (an element with data-error-for=FIELD
+// inside `scope`), else in `general`. Clears the other error lines of the scope first.
+export function showError(r, scope, general) {
+  for (const e of scope?.querySelectorAll?.("[data-error-for]") ?? []) e.textContent = "";
+  if (general) general.textContent = "";
+  const f = r?.data?.error?.field;
+  const spot = f && scope?.querySelector?.(`[data-error-for="${CSS.escape(f)}"]`);
+  (spot || general).textContent = errorText(r);
+}
+
+// A labelled form field: <label for=id>, the control, and its own error line. `control` is an
+// element (input, select, textarea); its id and name are set here when missing.
+let fieldSeq = 0;
+export function field(labelKey, control, name = control.getAttribute("name")) {
+  if (!control.id) control.id = `f${++fieldSeq}-${name ?? "field"}`;
+  if (name && !control.getAttribute("name")) control.setAttribute("name", name);
+  const error = el("p", { class: "error field-error", role: "alert", "data-error-for": name ?? "" });
+  control.setAttribute("aria-describedby", error.id = `${control.id}-error`);
+  return el("div", { class: "field" }, el("label", { for: control.id, text: t(labelKey) }), control, error);
+}
+
 export async function api(method, path, body) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
