@@ -1,10 +1,14 @@
 /*
- * Certificates of study («справка об обучении»). A parent requests one for their child; the
- * node writes the facts as canonical JSON, signs that exact text with its Ed25519 key, and
- * answers a link carrying the signature. Anyone with the link checks it without logging in:
- * the node verifies the signature against its public key (published at
- * /api/v1/certificates/key, so a third party can also check offline). Without the right
- * signature in the link, a certificate does not exist (ids are not secrets).
+ * Certificates of study («справка об обучении»). A parent (or the school's admin) requests one
+ * for a student with a purpose; the node writes the facts and the document's Russian text
+ * (the name in the dative case, dates in words: declension.c) as canonical JSON, signs that
+ * exact text with its Ed25519 key, and answers a link carrying the signature. Asking again on
+ * the same day for the same student and purpose answers the certificate already issued: one
+ * number per request, not per click (writes are serialized by the writer, so the look-up and
+ * the insert cannot interleave). Anyone with the link checks it without logging in: the node
+ * verifies the signature against its public key (published at /api/v1/certificates/key, so a
+ * third party can also check offline). Without the right signature in the link, a
+ * certificate does not exist (ids are not secrets).
  */
 #include <civetweb.h>
 #include <qrencode.h>
@@ -16,11 +20,31 @@
 #include <time.h>
 
 #include "accounts/authz.h"
+#include "certificates/declension.h"
 #include "node.h"
 #include "school/school.h"
 
 #define SIG_B64                                                                                    \
     (sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+
+/* The document's main sentence: «Дана Иванову Артёму Сергеевичу (дата рождения: 17 апреля
+ * 2015 г.) в том, что он действительно обучается в 5 «А» классе данной образовательной
+ * организации в 2026/2027 учебном году.» The name stays in the nominative, and the pronoun is
+ * «он(а)», when the name does not tell the gender. NULL when out of memory. */
+static json_t *certificate_text(const char *last, const char *first, const char *middle,
+                                const char *birth, int grade, const char *letter, const char *year)
+{
+    char name[512], born[64] = "", birth_words[32];
+    enum declension_gender g;
+    if (declension_full_dative(last, first, middle, name, sizeof(name), &g) != 0)
+        snprintf(name, sizeof(name), "%s %s%s%s", last, first, middle[0] ? " " : "", middle);
+    if (declension_date_words(birth, birth_words, sizeof(birth_words)) == 0)
+        snprintf(born, sizeof(born), " (дата рождения: %s)", birth_words);
+    const char *pronoun = g == DECLENSION_MALE ? "он" : g == DECLENSION_FEMALE ? "она" : "он(а)";
+    return json_sprintf("Дана %s%s в том, что %s действительно обучается в %d «%s» классе данной "
+                        "образовательной организации в %s учебном году.",
+                        name, born, pronoun, grade, letter, year);
+}
 
 /* The facts of a student for the certificate, or NULL. */
 static json_t *facts(struct req *r, int64_t student)
@@ -37,11 +61,15 @@ static json_t *facts(struct req *r, int64_t student)
     int rc;
     while (db_next(st, &rc))
         if (o == NULL) /* the first current enrollment */
-            o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s}", "student", ref_person_name(st, 0),
+            o = json_pack("{s:o,s:s,s:o,s:s,s:s,s:s,s:o}", "student", ref_person_name(st, 0),
                           "birth_date", db_col_text(st, 3), "class",
                           json_sprintf("%d%s", sqlite3_column_int(st, 4), db_col_text(st, 5)),
                           "institution", db_col_text(st, 6), "year", db_col_text(st, 7), "region",
-                          r->node->cfg.region.name);
+                          r->node->cfg.region.name, "text",
+                          certificate_text(db_col_text(st, 0), db_col_text(st, 1),
+                                           db_col_text(st, 2), db_col_text(st, 3),
+                                           sqlite3_column_int(st, 4), db_col_text(st, 5),
+                                           db_col_text(st, 7)));
     if (rc != SQLITE_DONE) {
         json_decref(o);
         return NULL;
@@ -49,24 +77,126 @@ static json_t *facts(struct req *r, int64_t student)
     return o;
 }
 
-/* POST /api/v1/students/{id}/certificates {"purpose"}: by a parent of the student. */
+/* Who may request and list a student's certificates: the student's parents and the admin of
+ * the student's school. 0 to go on; -1 once answered (404 no such student, 403 not theirs). */
+static int certificates_access_or_respond(struct req *r, int64_t student)
+{
+    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+        return -1;
+    int g = authz_guardian(r, r->caller.person_id, student);
+    if (g == 1)
+        return 0;
+    if (g < 0) {
+        reply_db_error(r);
+        return -1;
+    }
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT c.institution_id FROM enrollments e JOIN classes c ON "
+                                "c.id = e.class_id WHERE e.student_id = :s AND e.left_on IS NULL",
+                                DB_ARGS(DB_INT(":s", student)));
+    bool admin = false;
+    int rc;
+    while (db_next(st, &rc))
+        if (caller_has(r, ROLE_SCHOOL_ADMIN, sqlite3_column_int64(st, 0)))
+            admin = true;
+    if (rc != SQLITE_DONE) {
+        reply_db_error(r);
+        return -1;
+    }
+    if (admin)
+        return 0;
+    reply_error(r, 403, "forbidden",
+                "certificates are issued to the student's parents and the school's admin");
+    return -1;
+}
+
+/* The purpose with its spaces trimmed and runs of white space made one space, into out. False
+ * when it does not fit. */
+static bool purpose_normalize(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    bool space = false;
+    for (const char *p = in; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            space = n > 0;
+            continue;
+        }
+        if (space) {
+            if (n + 1 >= size)
+                return false;
+            out[n++] = ' ';
+            space = false;
+        }
+        if (n + 1 >= size)
+            return false;
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+/* The answer naming a certificate: its number, purpose, day and links (with the signature). */
+static json_t *certificate_ref(struct req *r, int64_t id, const unsigned char *sig,
+                               const char *purpose, const char *issued_on)
+{
+    char s64[SIG_B64];
+    sodium_bin2base64(s64, sizeof(s64), sig, crypto_sign_BYTES,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return json_pack(
+        "{s:I,s:I,s:s,s:s,s:s,s:o,s:o}", "id", (json_int_t)id, "number", (json_int_t)id, "purpose",
+        purpose, "issued_on", issued_on, "signature", s64, "url",
+        json_sprintf("/certificates/%lld?s=%s", (long long)id, s64), "link",
+        json_sprintf("%s/certificates/%lld?s=%s", r->node->public_url, (long long)id, s64));
+}
+
+/* The purpose and day of a certificate, read from its signed payload (NULL while a row is
+ * being written: its payload is empty then). */
+#define CERT_PURPOSE   "CASE WHEN json_valid(payload) THEN json_extract(payload, '$.purpose') END"
+#define CERT_ISSUED_ON "CASE WHEN json_valid(payload) THEN json_extract(payload, '$.issued_on') END"
+
+/* POST /api/v1/students/{id}/certificates {"purpose"}: by a parent of the student or the
+ * school's admin. 201 with a new certificate, or 200 with the one issued today for the same
+ * student and purpose. */
 static int certificates_issue(struct req *r)
 {
     int64_t student = r->params[0];
-    const char *purpose;
-    if (body_unpack_or_respond(r, "{s:s}", "purpose", &purpose) != 0)
+    const char *given;
+    char purpose[1024];
+    if (body_unpack_or_respond(r, "{s:s}", "purpose", &given) != 0)
         return r->status;
-    if (!school_text_ok(purpose, 1, 200))
-        return reply_error(r, 400, "bad_request", "purpose must be 1-200 characters");
-    if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
+    if (!purpose_normalize(given, purpose, sizeof(purpose)) || !school_text_ok(purpose, 1, 200))
+        return reply_field_error(r, 400, "bad_request", "purpose",
+                                 "purpose must be 1-200 characters");
+    if (certificates_access_or_respond(r, student) != 0)
         return r->status;
-    int g = authz_guardian(r, r->caller.person_id, student);
-    if (g != 1)
-        return g < 0 ? reply_db_error(r)
-                     : reply_error(r, 403, "forbidden",
-                                   "certificates are issued to the student's parents");
     if (r->node->key == NULL)
         return reply_error(r, 503, "unavailable", "the node has no signing key");
+    char today[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+
+    /* The one issued today for this purpose, if any. */
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT id, signature FROM certificates WHERE student_id = :s "
+                 "AND " CERT_ISSUED_ON " = :d AND " CERT_PURPOSE " = :p "
+                 "ORDER BY id LIMIT 1",
+                 DB_ARGS(DB_INT(":s", student), DB_TEXT(":d", today), DB_TEXT(":p", purpose)));
+    json_t *existing = NULL;
+    int rc;
+    while (db_next(st, &rc))
+        if (sqlite3_column_bytes(st, 1) == crypto_sign_BYTES)
+            existing = certificate_ref(r, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                                       purpose, today);
+    if (rc != SQLITE_DONE) {
+        json_decref(existing);
+        return reply_db_error(r);
+    }
+    if (existing != NULL)
+        return reply_json(r, 200, existing);
+
     json_t *payload = facts(r, student);
     if (payload == NULL)
         return reply_db_error(r);
@@ -78,33 +208,56 @@ static int certificates_issue(struct req *r)
         return reply_db_error(r);
     }
     int64_t id = db_last_id(r->db);
-    char today[16];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    char issued_words[32];
+    if (declension_date_words(today, issued_words, sizeof(issued_words)) != 0)
+        issued_words[0] = '\0';
     json_object_set_new(payload, "number", json_integer(id));
     json_object_set_new(payload, "purpose", json_string(purpose));
     json_object_set_new(payload, "issued_on", json_string(today));
+    json_object_set_new(payload, "issued_words", json_string(issued_words));
     char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(payload);
     if (text == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
     unsigned char sig[crypto_sign_BYTES];
     crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), r->node->key->sk);
-    int rc =
-        db_run(r->db, "UPDATE certificates SET payload = :p, signature = :sig WHERE id = :id",
-               DB_ARGS(DB_TEXT(":p", text), DB_BLOB(":sig", sig, sizeof(sig)), DB_INT(":id", id)));
+    rc = db_run(r->db, "UPDATE certificates SET payload = :p, signature = :sig WHERE id = :id",
+                DB_ARGS(DB_TEXT(":p", text), DB_BLOB(":sig", sig, sizeof(sig)), DB_INT(":id", id)));
     free(text);
     if (rc != SQLITE_DONE)
         return reply_db_error(r);
-    char s64[SIG_B64];
-    sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return reply_json(r, 201,
-                      json_pack("{s:I,s:s,s:o,s:o}", "id", (json_int_t)id, "signature", s64, "url",
-                                json_sprintf("/certificates/%lld?s=%s", (long long)id, s64), "link",
-                                json_sprintf("%s/certificates/%lld?s=%s", r->node->public_url,
-                                             (long long)id, s64)));
+    return reply_json(r, 201, certificate_ref(r, id, sig, purpose, today));
+}
+
+static json_t *certificates_list_row(sqlite3_stmt *st)
+{
+    char s64[SIG_B64] = "";
+    if (sqlite3_column_bytes(st, 3) == crypto_sign_BYTES)
+        sodium_bin2base64(s64, sizeof(s64), sqlite3_column_blob(st, 3), crypto_sign_BYTES,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    int64_t id = sqlite3_column_int64(st, 0);
+    return json_pack("{s:I,s:I,s:s,s:s,s:o,s:{s:I,s:o}}", "id", (json_int_t)id, "number",
+                     (json_int_t)id, "purpose", db_col_text(st, 1), "issued_on", db_col_text(st, 2),
+                     "url", json_sprintf("/certificates/%lld?s=%s", (long long)id, s64),
+                     "requested_by", "id", (json_int_t)sqlite3_column_int64(st, 4), "name",
+                     ref_person_name(st, 5));
+}
+
+/* GET /api/v1/students/{id}/certificates: the certificates issued for the student, newest
+ * first, with their links; for those who may request them. */
+static int certificates_list(struct req *r)
+{
+    int64_t student = r->params[0];
+    if (certificates_access_or_respond(r, student) != 0)
+        return r->status;
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT c.id, coalesce(" CERT_PURPOSE ", ''), coalesce(" CERT_ISSUED_ON
+                 ", ''), c.signature, c.requested_by, p.last_name, p.first_name, p.middle_name "
+                 "FROM certificates c JOIN persons p ON p.id = c.requested_by "
+                 "WHERE c.student_id = :s AND length(c.signature) > 0 ORDER BY c.id DESC",
+                 DB_ARGS(DB_INT(":s", student)));
+    return reply_rows(r, st, certificates_list_row);
 }
 
 /* Finds certificate r->params[0] whose signature is the link's `s` (into s64, given) and
@@ -230,9 +383,15 @@ const struct route certificates_routes[] = {
      .path = "/api/v1/students/{id}/certificates",
      .handler = certificates_issue,
      .access = ACCESS_USER,
-     .allow = ROLE_PARENT,
+     .allow = ROLE_PARENT | ROLE_SCHOOL_ADMIN,
      .writes = true,
      .name = "certificate_issue"},
+    {.method = "GET",
+     .path = "/api/v1/students/{id}/certificates",
+     .handler = certificates_list,
+     .access = ACCESS_USER,
+     .allow = ROLE_PARENT | ROLE_SCHOOL_ADMIN,
+     .name = "certificate_list"},
     {.method = "GET",
      .path = "/api/v1/certificates/key",
      .handler = certificates_key,

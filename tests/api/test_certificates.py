@@ -1,6 +1,7 @@
 """Certificates of study: a parent gets one signed by the node; anyone holding the link checks
 it without logging in; a forged or missing signature shows nothing; only parents request."""
 import base64
+import datetime
 import subprocess
 
 from conftest import Client, decode_qr
@@ -84,3 +85,142 @@ def test_qr_code_decodes_to_the_public_link(node, tmp_path):
     bad = cert["signature"][:-2] + ("AA" if not cert["signature"].endswith("AA") else "BB")
     assert anyone.get(f"/api/v1/certificates/{cert['id']}/qr?s={bad}").status == 404
     assert anyone.get(f"/api/v1/certificates/{cert['id']}/qr").status == 404
+
+
+# ---- the list, one number per request, the Russian text, who may ------------------------------
+
+MONTHS = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
+          "октября", "ноября", "декабря"]
+
+
+def words(iso):
+    y, m, d = (int(x) for x in iso.split("-"))
+    return f"{d} {MONTHS[m - 1]} {y} г."
+
+
+def child(parent, prefix):
+    return next(c["id"] for c in parent.user["children"] if c["name"].startswith(prefix))
+
+
+def listed(client, student):
+    r = client.get(f"/api/v1/students/{student}/certificates")
+    assert r.status == 200, r
+    return r.json()["items"]
+
+
+def test_the_same_request_on_the_same_day_is_one_certificate(node):
+    parent = node.login("parent")
+    artem = child(parent, "Иванов Артём")
+    before = listed(parent, artem)
+    r = parent.post(f"/api/v1/students/{artem}/certificates", {"purpose": "по месту требования"})
+    assert r.status == 201, r
+    first = r.json()
+    today = datetime.date.today().isoformat()  # the node runs on this machine, in its time zone
+    assert first["number"] == first["id"] and first["purpose"] == "по месту требования"
+    assert first["issued_on"] == today
+    # Again, and with other spaces: the same certificate, 200, no new number.
+    for purpose in ("по месту требования", "  по месту   требования "):
+        again = parent.post(f"/api/v1/students/{artem}/certificates", {"purpose": purpose})
+        assert again.status == 200, again
+        assert again.json() == first
+    # Another purpose, or the other child: new ones.
+    other = parent.post(f"/api/v1/students/{artem}/certificates", {"purpose": "в поликлинику"})
+    assert other.status == 201 and other.json()["id"] > first["id"]
+    maria = child(parent, "Иванова Мария")
+    sister = parent.post(f"/api/v1/students/{maria}/certificates", {"purpose": "по месту требования"})
+    assert sister.status == 201 and sister.json()["id"] not in (first["id"], other.json()["id"])
+    # The list: newest first, with purpose, day, number, link and who asked.
+    items = listed(parent, artem)
+    assert len(items) == len(before) + 2
+    assert [i["id"] for i in items[:2]] == [other.json()["id"], first["id"]]
+    top = items[1]
+    assert top["purpose"] == "по месту требования" and top["issued_on"] == today
+    assert top["number"] == first["id"] and top["url"] == first["url"]
+    assert top["requested_by"] == {"id": parent.user["person_id"], "name": "Иванова Елена Викторовна"}
+    assert all(i["id"] != sister.json()["id"] for i in items)
+    assert [i["id"] for i in listed(parent, maria)][0] == sister.json()["id"]
+    # The link in the list opens the certificate.
+    sig = top["url"].split("s=")[1]
+    assert Client(node.base).get(f"/api/v1/certificates/{top['id']}?s={sig}").json()["valid"] is True
+
+
+def test_the_text_in_russian(node):
+    parent = node.login("parent")
+    admin = node.login("admin")
+    for prefix, dative, pronoun in (("Иванов Артём", "Иванову Артёму Сергеевичу", "он"),
+                                    ("Иванова Мария", "Ивановой Марии Сергеевне", "она")):
+        sid = child(parent, prefix)
+        student = admin.get(f"/api/v1/students/{sid}").json()
+        cert = parent.post(f"/api/v1/students/{sid}/certificates", {"purpose": "в бассейн"}).json()
+        c = Client(node.base).get(f"/api/v1/certificates/{cert['id']}?s={cert['signature']}").json()
+        body = c["certificate"]
+        grade, letter = student["class"]["name"][:-1], student["class"]["name"][-1]
+        assert body["text"] == (
+            f"Дана {dative} (дата рождения: {words(student['birth_date'])}) в том, что {pronoun} "
+            f"действительно обучается в {grade} «{letter}» классе данной образовательной "
+            f"организации в {body['year']} учебном году."), body["text"]
+        assert body["issued_words"] == words(body["issued_on"])
+        # What is shown is what is signed.
+        assert dative in c["signed_text"] and body["issued_words"] in c["signed_text"]
+        assert c["valid"] is True
+
+
+def test_who_may_list_and_request(node):
+    admin = node.login("admin")
+    parent = node.login("parent")
+    artem = child(parent, "Иванов Артём")
+    schools = {s["short_name"]: s["id"] for s in admin.get("/api/v1/institutions").json()["items"]}
+    path = f"/api/v1/students/{artem}/certificates"
+    count = len(listed(parent, artem))
+
+    def person(last, first, login, roles):
+        r = admin.post("/api/v1/persons", {"last_name": last, "first_name": first, "middle_name": "Иванович",
+                                           "account": {"login": login, "password": "12345678", "roles": roles}})
+        assert r.status == 201, r
+        return r.json()["id"], node.login(login, "12345678")
+
+    # Another parent: a classmate's.
+    classmates = admin.get(f"/api/v1/classes/{parent.user['children'][0]['class']['id']}/students").json()["items"]
+    mate = next(s["id"] for s in classmates if s["id"] != artem and not s["name"].startswith("Иванова Мария"))
+    pid, other_parent = person("Сидоров", "Пётр", "certparent", [{"role": "parent"}])
+    assert admin.post("/api/v1/guardians", {"guardian_id": pid, "student_id": mate, "relation": "father"}).status == 201
+    assert other_parent.post(f"/api/v1/students/{mate}/certificates", {"purpose": "в бассейн"}).status == 201
+    assert [i["purpose"] for i in listed(other_parent, mate)] == ["в бассейн"]
+    # A teacher of another school, a school admin of another school.
+    _, gym_teacher = person("Учитель", "Гимназии", "certgymteacher",
+                            [{"role": "teacher", "institution_id": schools["Гимназия № 2"]}])
+    _, gym_admin = person("Директор", "Гимназии", "certgymadmin",
+                          [{"role": "school_admin", "institution_id": schools["Гимназия № 2"]}])
+    denied = {"another parent": other_parent, "teacher of another school": gym_teacher,
+              "school admin of another school": gym_admin}
+    for who in ("teacher", "classteacher", "medic", "student"):
+        denied[who] = node.login(who)
+    for who, c in denied.items():
+        assert c.get(path).status == 403, who
+        assert c.post(path, {"purpose": "в бассейн"}).status == 403, who
+    anon = node.client()
+    assert anon.get(path).status == 401 and anon.post(path, {"purpose": "в бассейн"}).status == 401
+    assert len(listed(parent, artem)) == count  # none of them made one
+    # The school's admin lists and requests; a student that does not exist is 404.
+    sa = node.login("schooladmin")
+    assert len(listed(sa, artem)) == count
+    r = sa.post(path, {"purpose": "для военкомата"})
+    assert r.status == 201, r
+    assert listed(parent, artem)[0]["requested_by"]["name"].startswith("Петров Андрей")
+    assert sa.get("/api/v1/students/999999/certificates").status == 404
+    assert parent.get("/api/v1/students/999999/certificates").status == 404
+
+
+def test_bad_purpose_changes_nothing(node):
+    parent = node.login("parent")
+    artem = child(parent, "Иванов Артём")
+    path = f"/api/v1/students/{artem}/certificates"
+    count = len(listed(parent, artem))
+    for body in ({"purpose": ""}, {"purpose": "   "}, {"purpose": "я" * 201}, {"purpose": "a\u0001b"}):
+        r = parent.post(path, body)
+        assert r.status == 400, body
+        assert r.json()["error"]["code"] == "bad_request" and r.json()["error"]["field"] == "purpose", r
+    for body in ({}, {"purpose": 5}, {"purpose": "в бассейн", "copies": 2}):
+        assert parent.post(path, body).status == 400, body
+    assert parent.post(path, {"purpose": "я" * 200}).status == 201
+    assert len(listed(parent, artem)) == count + 1
