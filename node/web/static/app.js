@@ -322,11 +322,11 @@ async function studentView(id) {
     return;
   }
   const s = r.data;
-  const certificate = state.me.roles.includes("parent") && (state.me.children ?? []).some((c) => c.id === s.id)
-    ? el("button", { type: "button", id: "certificate", onclick: async () => {
-        const c = await api("POST", `/api/v1/students/${s.id}/certificates`, { purpose: t("certificate.purpose_default") });
-        if (c.status === 201) go(c.data.url);
-      }, text: t("certificate.request") })
+  // Certificates of study: the child's parents and the school's admin (certificates.js).
+  const certificate = (state.me.roles.includes("parent") && (state.me.children ?? []).some((c) => c.id === s.id))
+    || state.me.roles.includes("school_admin")
+    ? el("p", {}, el("a", { href: `/students/${s.id}/certificates`, "data-link": "", id: "certificate",
+        text: t("certificate.request") }))
     : null;
   show(
     el("a", { href: "/home", "data-link": "", text: t("student.back") }),
