@@ -224,3 +224,40 @@ def test_bad_purpose_changes_nothing(node):
         assert parent.post(path, body).status == 400, body
     assert parent.post(path, {"purpose": "я" * 200}).status == 201
     assert len(listed(parent, artem)) == count + 1
+
+
+def test_simultaneous_requests_make_one_certificate(node):
+    """Clicks that arrive together (a double click, two tabs) still make one number."""
+    import concurrent.futures
+    parent = node.login("parent")
+    artem = child(parent, "Иванов Артём")
+    count = len(listed(parent, artem))
+    path = f"/api/v1/students/{artem}/certificates"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: parent.post(path, {"purpose": "в спортивную секцию"}), range(8)))
+    assert sorted(a.status for a in answers) == [200] * 7 + [201], [a.status for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert len(listed(parent, artem)) == count + 1
+
+
+def test_a_name_that_does_not_tell_the_gender_stays_in_the_nominative(node):
+    """«Ким Марат», no patronymic, no birth date: the nominative and «он(а)», never a guess."""
+    sa = node.login("schooladmin")
+    parent = node.login("parent")
+    class_id = parent.user["children"][0]["class"]["id"]
+    for last, first, middle, dative, pronoun in (
+            ("Ким", "Марат", "", "Ким Марат", "он(а)"),
+            ("Магомедова", "Патимат", "Магомедовна", "Магомедовой Патимат Магомедовне", "она"),
+            ("Алиев", "Руслан", "Ильхам оглы", "Алиеву Руслану Ильхам оглы", "он")):
+        r = sa.post("/api/v1/persons", {"last_name": last, "first_name": first, "middle_name": middle})
+        assert r.status == 201, r
+        pid = r.json()["id"]
+        r = sa.post("/api/v1/enrollments", {"student_id": pid, "class_id": class_id,
+                                            "enrolled_on": datetime.date.today().isoformat()})
+        assert r.status in (200, 201), r
+        cert = sa.post(f"/api/v1/students/{pid}/certificates", {"purpose": "по месту требования"})
+        assert cert.status == 201, cert
+        cert = cert.json()
+        c = Client(node.base).get(f"/api/v1/certificates/{cert['id']}?s={cert['signature']}").json()["certificate"]
+        assert c["birth_date"] == ""  # none given: no «дата рождения» in the text
+        assert c["text"].startswith(f"Дана {dative} в том, что {pronoun} действительно обучается"), c["text"]

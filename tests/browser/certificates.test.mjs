@@ -32,6 +32,7 @@ export const tests = {
     const label = await page.$eval("form.certificate-request select", (s) => document.querySelector(`label[for="${s.id}"]`)?.textContent);
     assert(label === "Для чего справка", "select label: " + label);
     const before = await rows(page);
+    assert(!(await page.locator("form.certificate-request input[name=purpose]").isVisible()), "free text before «другое»");
     await page.selectOption("form.certificate-request select", { label: "другое — указать самому" });
     const input = page.locator("form.certificate-request input[name=purpose]");
     assert(await input.isVisible(), "the free text is shown");
