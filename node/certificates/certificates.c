@@ -34,7 +34,7 @@
 static json_t *certificate_text(const char *last, const char *first, const char *middle,
                                 const char *birth, int grade, const char *letter, const char *year)
 {
-    char name[512], born[64] = "", birth_words[32];
+    char name[512], born[128] = "", birth_words[48];
     enum declension_gender g;
     if (declension_full_dative(last, first, middle, name, sizeof(name), &g) != 0)
         snprintf(name, sizeof(name), "%s %s%s%s", last, first, middle[0] ? " " : "", middle);
@@ -208,7 +208,7 @@ static int certificates_issue(struct req *r)
         return reply_db_error(r);
     }
     int64_t id = db_last_id(r->db);
-    char issued_words[32];
+    char issued_words[48];
     if (declension_date_words(today, issued_words, sizeof(issued_words)) != 0)
         issued_words[0] = '\0';
     json_object_set_new(payload, "number", json_integer(id));

@@ -204,6 +204,9 @@ static void test_dates(void **state)
     assert_string_equal(out, "29 февраля 2028 г.");
     assert_int_equal(declension_date_words("2026-05-31", out, sizeof(out)), 0);
     assert_string_equal(out, "31 мая 2026 г.");
+    assert_int_equal(declension_date_words("2015-09-17", out, sizeof(out)), 0);
+    assert_string_equal(out, "17 сентября 2015 г."); /* the longest: 28 bytes */
+    assert_int_equal(strlen(out), 28);
     const char *bad[] = {"2026-02-29", "2026-13-01", "2026-00-10",  "2026-04-31", "2026-1-05",
                          "05.12.2026", "",           "2026-12-05x", "2026-12-0x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
