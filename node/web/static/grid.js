@@ -418,6 +418,7 @@ function journalGrid(data, forms, scale, form) {
     // Scales beyond 9 take the digits typed within a moment as one number.
     if (scale.max < 10) {
       if (values.includes(d)) enter(d, true);
+      else error.textContent = t("error.bad_request.value");
       return;
     }
     digits += d;
@@ -426,6 +427,7 @@ function journalGrid(data, forms, scale, form) {
       const v = String(Number(digits));
       digits = "";
       if (values.includes(v)) enter(v, true);
+      else error.textContent = t("error.bad_request.value");
     };
     if (Number(digits) * 10 > scale.max) commit();
     else digitTimer = setTimeout(commit, 700);
@@ -505,7 +507,7 @@ function journalGrid(data, forms, scale, form) {
         });
       });
       box.append(el("fieldset", {},
-        el("legend", { text: m ? t("grid.mark_n", { n }) : t("grid.add_mark") }),
+        el("legend", { text: m ? t("grid.mark_n", { n }) : t(marksAt(s, lesson).length ? "grid.add_mark" : "grid.new_mark") }),
         el("div", { class: "grid-mark-fields" },
           field("grid.value", value), field("journal.form", control), field("grid.weight", weight)),
         field("journal.comment", comment),
