@@ -167,10 +167,10 @@ function journalGrid(data, forms, scale, form) {
     const c = cols[ci];
     if (c.kind !== "lesson") {
       const value = c.kind === "period" ? s.period_mark : s.final_mark;
-      const hint = value ? markText(value)
-        : (c.kind === "period" ? periodSuggestion(s) : finalSuggestion(s))
-          ? t("grid.suggested", { value: markText(c.kind === "period" ? periodSuggestion(s) : finalSuggestion(s)) })
-          : t("grid.empty");
+      const suggestion = c.kind === "period" ? periodSuggestion(s) : finalSuggestion(s);
+      let hint = t("grid.empty");
+      if (value) hint = markText(value);
+      else if (suggestion) hint = t("grid.suggested", { value: markText(suggestion) });
       return `${shortName(s.name)}, ${t(c.kind === "period" ? "grid.period_cell" : "grid.final_cell")}: ${hint}`;
     }
     const parts = marksAt(s, c.lesson).map((m) => `${markText(m.value)} (${m.control_form.name})`);
@@ -292,7 +292,13 @@ function journalGrid(data, forms, scale, form) {
 
   // ---- writes, one at a time ----
   let queue = Promise.resolve();
-  const enqueue = (fn) => { queue = queue.then(fn).catch(() => {}); return queue; };
+  const enqueue = (fn) => {
+    queue = queue.then(fn).catch(() => { // the network, not the server: nothing was confirmed
+      error.textContent = t("app.error");
+      for (const td of table.querySelectorAll("td.saving")) td.classList.remove("saving");
+    });
+    return queue;
+  };
   function busy(at, on) { cells[at.r][at.c].classList.toggle("saving", on); }
   function failed(at, r) {
     error.textContent = `${describeShort(at)}: ${errorText(r)}`;
