@@ -1,7 +1,8 @@
 /*
  * Attendance: a teacher of the lesson marks a student absent, late or ill (or present again);
  * an absence inside one of the student's absence notices (notices.c) is justified at once, and
- * the family is notified. Load: as marks, a few indexed statements per entry.
+ * the family is notified. Not on a lesson dated after today, nor on a cancelled one. Load: as
+ * marks, a few indexed statements per entry.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -26,15 +27,25 @@ static int attendance_set(struct req *r)
     const char *s = json_string_value(status);
     if (!json_is_null(status) &&
         !(s && (!strcmp(s, "absent") || !strcmp(s, "late") || !strcmp(s, "ill"))))
-        return reply_error(r, 400, "bad_request", "status must be absent, late, ill or null");
+        return reply_field_error(r, 400, "bad_request", "status",
+                                 "status must be absent, late, ill or null");
     struct lesson_ref l;
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
         return r->status;
+    /* Nobody is absent from a lesson that has not taken place (or will not): clearing an entry
+     * stays possible. */
+    if (s != NULL && l.cancelled)
+        return reply_error(r, 409, "lesson_cancelled", "the lesson is cancelled");
+    int future = s != NULL ? journal_lesson_future(r->db, lesson) : 0;
+    if (future != 0)
+        return future < 0
+                   ? reply_db_error(r)
+                   : reply_error(r, 409, "future_lesson", "the lesson has not taken place yet");
     int in = journal_student_in_lesson(r->db, l.class_id, l.group_id, student);
     if (in <= 0)
         return in < 0 ? reply_db_error(r)
-                      : reply_error(r, 400, "bad_request", "student %lld is not in this lesson",
-                                    (long long)student);
+                      : reply_field_error(r, 400, "bad_request", "student_id",
+                                          "student %lld is not in this lesson", (long long)student);
     if (s == NULL) {
         if (db_run(r->db, "DELETE FROM attendance WHERE lesson_id = :l AND student_id = :s",
                    DB_ARGS(DB_INT(":l", lesson), DB_INT(":s", student))) != SQLITE_DONE)

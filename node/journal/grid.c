@@ -1,6 +1,7 @@
 /*
  * The journal grid and averages: the teacher's grid (class x subject x period: lessons with
- * homework and items, students with marks, attendance and weighted averages), a student's
+ * homework and items, students with marks, attendance, weighted averages, period and final
+ * marks), a student's
  * marks by subject with averages, attendance and period marks, and "what do I need" (the marks
  * that would lift an average to a target). Hot reads, kept in the read cache: a few indexed
  * range queries assembled in memory.
@@ -35,13 +36,13 @@ static json_t *average_json(const struct average *a)
 /* A student entry of the grid, found by id (the class is a few dozen students). */
 struct grid_student {
     int64_t id;
-    json_t *marks, *attendance; /* borrowed: owned by the answer's "students" */
+    json_t *marks, *attendance, *periods; /* borrowed: owned by the answer's "students" */
     struct average avg;
 };
 
 /* The grid being built: what it is of, and its students in the order of the answer. */
 struct grid {
-    int64_t class_id, subject_id, period_id;
+    int64_t class_id, subject_id, period_id, year_id;
     json_t *out;      /* the answer */
     json_t *students; /* borrowed from out */
     struct grid_student *s;
@@ -62,9 +63,10 @@ static int grid_head_or_respond(struct req *r, struct grid *g)
 {
     sqlite3_stmt *st = db_query(r->db,
                                 "SELECT c.id, c.grade, c.letter, s.id, s.name, p.id, p.name, "
-                                "p.starts_on, p.ends_on FROM classes c, subjects s, periods p "
-                                "WHERE c.id = :c AND s.id = :s AND p.id = :p AND "
-                                "p.year_id = c.year_id",
+                                "p.starts_on, p.ends_on, p.year_id, NOT EXISTS (SELECT 1 FROM "
+                                "periods q WHERE q.year_id = p.year_id AND q.number > p.number) "
+                                "FROM classes c, subjects s, periods p WHERE c.id = :c AND "
+                                "s.id = :s AND p.id = :p AND p.year_id = c.year_id",
                                 DB_ARGS(DB_INT(":c", g->class_id), DB_INT(":s", g->subject_id),
                                         DB_INT(":p", g->period_id)));
     int rc;
@@ -75,11 +77,12 @@ static int grid_head_or_respond(struct req *r, struct grid *g)
             reply_db_error(r);
         return -1;
     }
-    g->out =
-        json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s},s:[],s:[]}", "class", ref_class(st, 0), "subject",
-                  ref_named(st, 3), "period", "id", (json_int_t)sqlite3_column_int64(st, 5), "name",
-                  db_col_text(st, 6), "starts_on", db_col_text(st, 7), "ends_on",
-                  db_col_text(st, 8), "lessons", "students");
+    g->year_id = sqlite3_column_int64(st, 9);
+    g->out = json_pack("{s:o,s:o,s:{s:I,s:s,s:s,s:s,s:b},s:[],s:[]}", "class", ref_class(st, 0),
+                       "subject", ref_named(st, 3), "period", "id",
+                       (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
+                       "starts_on", db_col_text(st, 7), "ends_on", db_col_text(st, 8), "last",
+                       sqlite3_column_int(st, 10), "lessons", "students");
     sqlite3_reset(st);
     if (g->out == NULL)
         return reply_error(r, 500, "internal", "out of memory"), -1;
@@ -138,8 +141,10 @@ static int grid_add_student(struct grid *g, sqlite3_stmt *st)
     *s = (struct grid_student){.id = sqlite3_column_int64(st, 0)};
     s->marks = json_array();
     s->attendance = json_array();
-    json_t *o = json_pack("{s:I,s:o,s:o,s:o}", "id", (json_int_t)s->id, "name",
-                          ref_person_name(st, 1), "marks", s->marks, "attendance", s->attendance);
+    s->periods = json_array();
+    json_t *o = json_pack("{s:I,s:o,s:o,s:o,s:o,s:n,s:n}", "id", (json_int_t)s->id, "name",
+                          ref_person_name(st, 1), "marks", s->marks, "attendance", s->attendance,
+                          "period_marks", s->periods, "period_mark", "final_mark");
     if (o == NULL || json_array_append_new(g->students, o) != 0)
         return -1;
     g->n++;
@@ -210,9 +215,41 @@ static int grid_attendance(struct req *r, struct grid *g)
     return rc;
 }
 
+/* The period and final marks of the grid's subject and year onto its students: every period
+ * mark of the year in "period_marks" (the final mark is suggested from them), this period's in
+ * "period_mark", the year's final mark in "final_mark". SQLITE_DONE or the failure's code. */
+static int grid_period_marks(struct req *r, struct grid *g)
+{
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT pm.student_id, pm.period_id, pm.value FROM enrollments e "
+        "JOIN period_marks pm ON pm.student_id = e.student_id AND "
+        "pm.subject_id = :s AND pm.year_id = :y WHERE e.class_id = :c "
+        "AND e.left_on IS NULL ORDER BY pm.period_id",
+        DB_ARGS(DB_INT(":c", g->class_id), DB_INT(":s", g->subject_id), DB_INT(":y", g->year_id)));
+    int rc;
+    while (db_next(st, &rc)) {
+        struct grid_student *s = grid_find(g, sqlite3_column_int64(st, 0));
+        if (s == NULL)
+            continue;
+        json_t *o = json_array_get(g->students, (size_t)(s - g->s));
+        const char *value = db_col_text(st, 2);
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+            json_object_set_new(o, "final_mark", json_string(value));
+            continue;
+        }
+        int64_t period = sqlite3_column_int64(st, 1);
+        json_array_append_new(
+            s->periods, json_pack("{s:I,s:s}", "period_id", (json_int_t)period, "value", value));
+        if (period == g->period_id)
+            json_object_set_new(o, "period_mark", json_string(value));
+    }
+    return rc;
+}
+
 /* GET /api/v1/journal?class=ID&subject=ID&period=ID: the grid, built in steps (heading,
- * lessons, students, marks, attendance, averages); any step that fails answers 500 and
- * nothing is cached. */
+ * lessons, students, marks, attendance, period marks, averages); any step that fails answers
+ * 500 and nothing is cached. */
 static int grid_journal(struct req *r)
 {
     struct grid g = {0};
@@ -230,7 +267,8 @@ static int grid_journal(struct req *r)
     if (grid_head_or_respond(r, &g) != 0)
         return r->status;
     if (grid_lessons(r, &g) != SQLITE_DONE || grid_students(r, &g) != SQLITE_DONE ||
-        grid_marks(r, &g) != SQLITE_DONE || grid_attendance(r, &g) != SQLITE_DONE) {
+        grid_marks(r, &g) != SQLITE_DONE || grid_attendance(r, &g) != SQLITE_DONE ||
+        grid_period_marks(r, &g) != SQLITE_DONE) {
         free(g.s);
         json_decref(g.out);
         return reply_db_error(r);

@@ -41,6 +41,22 @@ time_t journal_day(const char *s)
     return timegm(&tm);
 }
 
+void journal_today(char out[16])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+int journal_lesson_future(struct db *db, int64_t lesson)
+{
+    char today[16];
+    journal_today(today);
+    return db_exists(db, "SELECT 1 FROM lessons WHERE id = :l AND date > :today",
+                     DB_ARGS(DB_INT(":l", lesson), DB_TEXT(":today", today)));
+}
+
 int journal_generate_lessons(struct db *db, const struct mes_config *cfg, int64_t class_id,
                              int64_t period_id)
 {

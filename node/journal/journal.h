@@ -98,4 +98,11 @@ extern const char notices_justify_sql[];
 /* A YYYY-MM-DD date as the time of its UTC midnight; -1 when malformed. */
 time_t journal_day(const char *s);
 
+/* Today's date in the node's local time zone (as the diary's "this week"), "YYYY-MM-DD". */
+void journal_today(char out[16]);
+
+/* Whether lesson `lesson` is dated after today (journal_today): no marks or attendance may be
+ * put on it yet. 1 yes, 0 no (or no such lesson), -1 on a storage failure. */
+int journal_lesson_future(struct db *db, int64_t lesson);
+
 #endif

@@ -2,7 +2,8 @@
  * Marks: a teacher gives, changes and deletes marks (each change kept in mark_history, the
  * family notified), the school's admin reads a mark's trail, a teacher sets period and final
  * marks; the region's control forms and their weights. Only a teacher who may write the lesson
- * (authz.c) writes here. Expected load: the busiest writes of the node (a teacher fills a class
+ * (authz.c) writes here, and only on a lesson that has taken place (not cancelled, not dated
+ * after today). Expected load: the busiest writes of the node (a teacher fills a class
  * in a minute), each a few indexed statements in one short transaction.
  */
 #include <sqlite3.h>
@@ -75,6 +76,22 @@ static int64_t form_by_code(struct req *r, const char *code, int *weight)
     return id;
 }
 
+/* Whether marks may be put on lesson `l` now: not on a cancelled lesson, nor on one dated after
+ * today (journal_today). 0; -1 after answering 409 (lesson_cancelled, future_lesson) or 500. */
+static int lesson_writable_or_respond(struct req *r, const struct lesson_ref *l)
+{
+    if (l->cancelled) {
+        reply_error(r, 409, "lesson_cancelled", "the lesson is cancelled");
+        return -1;
+    }
+    int future = journal_lesson_future(r->db, l->id);
+    if (future < 0)
+        reply_db_error(r);
+    else if (future > 0)
+        reply_error(r, 409, "future_lesson", "the lesson has not taken place yet");
+    return future != 0 ? -1 : 0;
+}
+
 /* POST /api/v1/lessons/{id}/marks {student_id, value, control_form, weight?, comment?, exam?} */
 static int marks_create(struct req *r)
 {
@@ -87,26 +104,30 @@ static int marks_create(struct req *r)
                                &comment, "exam", &exam) != 0)
         return r->status;
     if (!journal_mark_valid(&r->node->cfg, value))
-        return reply_error(r, 400, "bad_request", "value '%s' is not a mark of the scale %d-%d%s",
-                           value, r->node->cfg.grading.min, r->node->cfg.grading.max,
-                           r->node->cfg.grading.pass_fail ? " or pass/fail" : "");
-    if (weight < 0 || weight > 10 || !school_text_ok(comment, 0, 1000))
-        return reply_error(r, 400, "bad_request", "weight 1-10; comment up to 1000 characters");
+        return reply_field_error(r, 400, "bad_request", "value",
+                                 "value '%s' is not a mark of the scale %d-%d%s", value,
+                                 r->node->cfg.grading.min, r->node->cfg.grading.max,
+                                 r->node->cfg.grading.pass_fail ? " or pass/fail" : "");
+    if (weight < 0 || weight > 10)
+        return reply_field_error(r, 400, "bad_request", "weight", "weight 1-10");
+    if (!school_text_ok(comment, 0, 1000))
+        return reply_field_error(r, 400, "bad_request", "comment", "comment up to 1000 characters");
     struct lesson_ref l;
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
         return r->status;
-    if (l.cancelled)
-        return reply_error(r, 409, "conflict", "the lesson is cancelled");
+    if (lesson_writable_or_respond(r, &l) != 0)
+        return r->status;
     int in = journal_student_in_lesson(r->db, l.class_id, l.group_id, student);
     if (in <= 0)
         return in < 0 ? reply_db_error(r)
-                      : reply_error(r, 400, "bad_request", "student %lld is not in this lesson",
-                                    (long long)student);
+                      : reply_field_error(r, 400, "bad_request", "student_id",
+                                          "student %lld is not in this lesson", (long long)student);
     int default_weight = 0;
     int64_t form_id = form_by_code(r, form, &default_weight);
     if (form_id <= 0)
         return form_id < 0 ? reply_db_error(r)
-                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
+                           : reply_field_error(r, 400, "bad_request", "control_form",
+                                               "unknown control_form '%s'", form);
     if (db_run(r->db,
                "INSERT INTO marks (lesson_id, student_id, value, control_form_id, weight, "
                "comment, exam, created_by) VALUES (:l, :s, :v, :f, :w, :c, :e, :by)",
@@ -158,20 +179,29 @@ static int marks_update(struct req *r)
     if (body_unpack_or_respond(r, "{s?s,s?s,s?I,s?s,s?b}", "value", &value, "control_form", &form,
                                "weight", &weight, "comment", &comment, "exam", &exam) != 0)
         return r->status;
-    if ((value && !journal_mark_valid(&r->node->cfg, value)) || weight < 0 || weight > 10 ||
-        (comment && !school_text_ok(comment, 0, 1000)))
-        return reply_error(r, 400, "bad_request",
-                           "value on the scale, weight 1-10, comment up "
-                           "to 1000 characters");
+    if (value && !journal_mark_valid(&r->node->cfg, value))
+        return reply_field_error(r, 400, "bad_request", "value", "value '%s' is not on the scale",
+                                 value);
+    if (weight < 0 || weight > 10)
+        return reply_field_error(r, 400, "bad_request", "weight", "weight 1-10");
+    if (comment && !school_text_ok(comment, 0, 1000))
+        return reply_field_error(r, 400, "bad_request", "comment", "comment up to 1000 characters");
     struct lesson_ref l;
     int64_t student;
     if (mark_lesson_or_respond(r, id, &l, &student) != 0)
         return r->status;
+    /* A mark is changed as it is put: not on a future lesson (deleting one stays possible). */
+    int future = journal_lesson_future(r->db, l.id);
+    if (future != 0)
+        return future < 0
+                   ? reply_db_error(r)
+                   : reply_error(r, 409, "future_lesson", "the lesson has not taken place yet");
     int64_t form_id = 0;
     int default_weight = 0;
     if (form && (form_id = form_by_code(r, form, &default_weight)) <= 0)
         return form_id < 0 ? reply_db_error(r)
-                           : reply_error(r, 400, "bad_request", "unknown control_form '%s'", form);
+                           : reply_field_error(r, 400, "bad_request", "control_form",
+                                               "unknown control_form '%s'", form);
     json_t *old = mark_json(r, id);
     if (old == NULL)
         return reply_db_error(r);
@@ -284,11 +314,13 @@ static int marks_period_set(struct req *r)
     if (body_unpack_or_respond(r, "{s:I,s:I,s:o,s:o}", "student_id", &student, "subject_id",
                                &subject, "period_id", &period, "value", &value) != 0)
         return r->status;
-    if (!(json_is_null(period) || json_is_integer(period)) ||
-        !(json_is_null(value) ||
+    if (!(json_is_null(period) || json_is_integer(period)))
+        return reply_field_error(r, 400, "bad_request", "period_id",
+                                 "period_id an id or null (the final mark)");
+    if (!(json_is_null(value) ||
           (json_is_string(value) && journal_mark_valid(&r->node->cfg, json_string_value(value)))))
-        return reply_error(r, 400, "bad_request",
-                           "period_id an id or null (final); value a mark of the scale or null");
+        return reply_field_error(r, 400, "bad_request", "value",
+                                 "value a mark of the scale or null");
     int64_t class_id = student_class(r, student);
     if (class_id <= 0)
         return class_id < 0 ? reply_db_error(r)
@@ -304,7 +336,8 @@ static int marks_period_set(struct req *r)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return reply_db_error(r);
     if (year == 0)
-        return reply_error(r, 400, "bad_request", "the period is not in the class's year");
+        return reply_field_error(r, 400, "bad_request", "period_id",
+                                 "the period is not in the class's year");
     rc = json_is_null(value)
              ? db_run(r->db,
                       "DELETE FROM period_marks WHERE student_id = :s AND subject_id = :sub AND "

@@ -1,7 +1,8 @@
 /*
  * The journal subsystem's registration (subsystem.h): the timetable, marks, attendance,
  * homework, absence notices, the grid and the diary, the thematic plan; control forms seeded
- * from the configuration at every start; the teacher's, student's, parent's and medic's pages.
+ * from the configuration at every start; the teacher's grid (grid.js), the student's, parent's
+ * and medic's pages.
  */
 #include "journal/journal.h"
 #include "cache/cache.h"
@@ -64,5 +65,5 @@ const struct subsystem journal_subsystem = {
             {"/homework/{id}", "web_page_homework"},
             {0},
         },
-    .scripts = (const char *const[]){"journal.js", "notices.js", NULL},
+    .scripts = (const char *const[]){"grid.js", "journal.js", "notices.js", NULL},
 };

@@ -3,6 +3,8 @@ class and subject (a replacement only in that lesson); students and parents read
 own; every change of a mark is kept for the school's admin; averages are weighted."""
 import datetime
 
+import pytest
+
 
 def code(r):
     return r.json()["error"]["code"]
@@ -234,10 +236,29 @@ def test_period_and_final_marks(node, w):
     assert node.login("parent").request("PUT", "/api/v1/period-marks", body=body).status == 403
     assert teacher.request("PUT", "/api/v1/period-marks", body=dict(body, value="7")).status == 400
     assert teacher.request("PUT", "/api/v1/period-marks", body=dict(body, student_id=999999)).status == 404
+    r = teacher.request("PUT", "/api/v1/period-marks", body=dict(body, value="7"))
+    assert code(r) == "bad_request" and r.json()["error"]["field"] == "value"
+    # The teacher's grid shows them: this period's, the year's by period, the final one.
+    q = f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={w['period']['id']}"
+    grid = teacher.get(q).json()
+    artem = next(s for s in grid["students"] if s["id"] == w["artem"])
+    assert artem["period_mark"] == "4" and artem["final_mark"] == "4"
+    assert {"period_id": w["period"]["id"], "value": "4"} in artem["period_marks"]
+    other = next(s for s in grid["students"] if s["id"] != w["artem"])
+    assert other["period_mark"] is None and other["final_mark"] is None
+    last = max(w["periods"], key=lambda p: p["number"])
+    assert grid["period"]["last"] is (w["period"]["id"] == last["id"])
+    g4 = teacher.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={last['id']}").json()
+    assert g4["period"]["last"] is True
+    a4 = next(s for s in g4["students"] if s["id"] == w["artem"])
+    assert a4["final_mark"] == "4"
+    if last["id"] != w["period"]["id"]:
+        assert a4["period_mark"] is None  # another period's grid
     # Removing.
     assert teacher.request("PUT", "/api/v1/period-marks", body=dict(final, value=None)).status == 200
     marks = node.login("parent").get(f"/api/v1/students/{w['artem']}/marks?period={w['period']['id']}").json()
     assert "final_mark" not in next(s for s in marks["subjects"] if s["subject"]["id"] == w["math"])
+    assert next(s for s in teacher.get(q).json()["students"] if s["id"] == w["artem"])["final_mark"] is None
 
 
 def test_what_do_i_need(node, w):
@@ -333,7 +354,7 @@ def test_absence_notice_justifies(node, w):
 
 def test_medical_note_justifies(node, w):
     teacher, medic = node.login("teacher"), node.login("medic")
-    lesson = w["lessons"][9]
+    lesson = w["lessons"][5]  # taken place: no absence is put on a future lesson
     assert teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
                            body={"student_id": w["artem"], "status": "ill"}).json()["justified"] is False
     r = medic.post(f"/api/v1/students/{w['artem']}/medical-notes",
@@ -407,7 +428,7 @@ def test_notifications(node, w):
     teacher = node.login("teacher")
     parent = node.login("parent")
     student = node.login("student")
-    lesson = w["lessons"][9]
+    lesson = w["lessons"][8]  # taken place: no mark is put on a future lesson
     before = parent.get("/api/v1/notifications").json()["unread"]
     m = teacher.post(f"/api/v1/lessons/{lesson['id']}/marks", {"student_id": w["artem"], "value": "4",
                      "control_form": "test", "comment": "Хорошо"}).json()
@@ -524,3 +545,85 @@ def test_attendance_counts_per_period(node, w):
     assert total["ill"] == before["ill"] + 1 and total["unjustified"] == before["unjustified"] + 2
     sub = next(s for s in after["subjects"] if s["subject"]["id"] == algebra["subject"]["id"])
     assert sub["attendance"]["absent"] >= 1 and sub["attendance"]["late"] >= 1 and sub["attendance"]["ill"] >= 1
+
+
+def future_lesson(node, w):
+    """A lesson of 5А in mathematics dated after today: of the current period, else of a later
+    one (its lessons made by the school's admin)."""
+    today = datetime.date.today().isoformat()
+    later = [l for l in w["lessons"] if l["date"] > today and not l["cancelled"]]
+    if later:
+        return later[0]
+    sa = node.login("schooladmin")
+    for p in sorted(w["periods"], key=lambda p: p["number"]):
+        if p["starts_on"] > today:
+            sa.post(f"/api/v1/classes/{w['c5a']}/lessons", {"period_id": p["id"]})
+            grid = sa.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={p['id']}").json()
+            return next(l for l in grid["lessons"] if not l["cancelled"])
+    pytest.skip("no lesson after today in this academic year")
+
+
+def test_no_marks_or_attendance_on_future_lessons(node, w):
+    teacher = node.login("teacher")
+    lesson = future_lesson(node, w)
+    mark = {"student_id": w["artem"], "value": "5", "control_form": "oral"}
+    r = teacher.post(f"/api/v1/lessons/{lesson['id']}/marks", mark)
+    assert r.status == 409 and code(r) == "future_lesson", r
+    r = teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
+                        body={"student_id": w["artem"], "status": "absent"})
+    assert r.status == 409 and code(r) == "future_lesson", r
+    # Clearing an entry stays possible; nothing was written.
+    assert teacher.request("PUT", f"/api/v1/lessons/{lesson['id']}/attendance",
+                           body={"student_id": w["artem"], "status": None}).status == 200
+    period = next(p for p in w["periods"] if p["starts_on"] <= lesson["date"] <= p["ends_on"])
+    grid = teacher.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={period['id']}").json()
+    for s in grid["students"]:
+        assert not any(m["lesson_id"] == lesson["id"] for m in s["marks"])
+        assert not any(a["lesson_id"] == lesson["id"] for a in s["attendance"])
+    # Who may not write at all is told so first (403, not 409).
+    for login in ("classteacher", "parent", "student", "schooladmin"):
+        assert node.login(login).post(f"/api/v1/lessons/{lesson['id']}/marks", mark).status == 403, login
+    # Today's and past lessons take marks; a mark there cannot be moved into the future, and
+    # changing one of the past stays possible.
+    today = datetime.date.today().isoformat()
+    past = [l for l in w["lessons"] if l["date"] <= today and not l["cancelled"]]
+    assert past, "no lesson has taken place in this period yet"
+    r = teacher.post(f"/api/v1/lessons/{past[-1]['id']}/marks", mark)
+    assert r.status == 201, r
+    assert teacher.patch(f"/api/v1/marks/{r.json()['id']}", {"value": "4"}).json()["value"] == "4"
+    # A cancelled lesson is its own refusal.
+    sa = node.login("schooladmin")
+    assert sa.patch(f"/api/v1/lessons/{lesson['id']}", {"cancelled": True}).status == 200
+    r = teacher.post(f"/api/v1/lessons/{lesson['id']}/marks", mark)
+    assert r.status == 409 and code(r) == "lesson_cancelled"
+    assert sa.patch(f"/api/v1/lessons/{lesson['id']}", {"cancelled": False}).status == 200
+
+
+def test_the_demo_has_no_marks_on_future_lessons(node, w):
+    today = datetime.date.today().isoformat()
+    teacher = node.login("teacher")
+    for a in teacher.user["assignments"]:
+        grid = teacher.get(f"/api/v1/journal?class={a['class']['id']}&subject={a['subject']['id']}"
+                           f"&period={w['period']['id']}").json()
+        future = {l["id"] for l in grid["lessons"] if l["date"] > today}
+        for s in grid["students"]:
+            assert not [m for m in s["marks"] if m["lesson_id"] in future], (a, s["name"])
+            assert not [x for x in s["attendance"] if x["lesson_id"] in future], (a, s["name"])
+
+
+def test_mark_errors_name_their_field(node, w):
+    teacher = node.login("teacher")
+    lesson = w["lessons"][1]["id"]
+    base = {"student_id": w["artem"], "value": "4", "control_form": "oral"}
+    for bad, field in (({"value": "6"}, "value"), ({"control_form": "poem"}, "control_form"),
+                       ({"weight": 11}, "weight"), ({"comment": "x" * 1001}, "comment"),
+                       ({"student_id": w["maria"]}, "student_id")):
+        r = teacher.post(f"/api/v1/lessons/{lesson}/marks", dict(base, **bad))
+        assert r.status == 400 and code(r) == "bad_request", (bad, r)
+        assert r.json()["error"]["field"] == field, (bad, r)
+    r = teacher.request("PUT", f"/api/v1/lessons/{lesson}/attendance",
+                        body={"student_id": w["artem"], "status": "asleep"})
+    assert r.status == 400 and r.json()["error"]["field"] == "status"
+    m = teacher.post(f"/api/v1/lessons/{lesson}/marks", base).json()
+    r = teacher.patch(f"/api/v1/marks/{m['id']}", {"value": "0"})
+    assert r.status == 400 and r.json()["error"]["field"] == "value"

@@ -60,23 +60,33 @@ const tests = {
     await page.waitForSelector("#journal-grid");
     const pick = await page.$eval("#journal-pick option:checked", (o) => o.textContent);
     assert(pick === "5А · Математика", "first assignment: " + pick);
-    // Artem's cell in the last lesson that is not cancelled.
+    // Artem's cell in the last lesson that has taken place (none is put on a future one).
     const target = await page.evaluate(() => {
+      const d = new Date();
+      const now = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
       const row = [...document.querySelectorAll("#journal-grid tbody tr")]
         .find((tr) => tr.querySelector("th").textContent.startsWith("Иванов Артём"));
       const cells = [...row.querySelectorAll("td.cell")];
       const heads = [...document.querySelectorAll("#journal-grid thead th[data-lesson]")];
-      const i = heads.map((h) => !h.classList.contains("cancelled")).lastIndexOf(true);
+      const i = heads.map((h) => !h.classList.contains("cancelled") && h.dataset.date <= now).lastIndexOf(true);
       return { lesson: cells[i].dataset.lesson, student: cells[i].dataset.student, date: heads[i].dataset.date };
     });
-    await page.click(`td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
-    await page.waitForSelector(".mark-dialog");
-    await page.selectOption(".mark-dialog select", "control");
-    await page.fill(".mark-dialog input[name=comment]", "Браузерная проверка");
-    await page.click(".mark-dialog button[data-value='5']");
-    await page.waitForSelector(".mark-dialog", { state: "detached" });
-    await waitForTrue(page, (sel) => document.querySelector(sel)?.textContent.includes("5"),
-      `td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
+    // The control form is chosen once in the toolbar; a click selects, the key 5 puts the mark.
+    const cell = `td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`;
+    await page.selectOption("#grid-form", "control");
+    await page.click(cell);
+    await page.keyboard.press("5");
+    await waitForTrue(page, (sel) => [...document.querySelectorAll(`${sel} .mark`)].some((m) => m.textContent === "5"), cell);
+    // Its details (Enter on the cell): the comment of that mark.
+    await page.click(cell);
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("dialog.cell-dialog[open]");
+    const form = "dialog.cell-dialog form.existing:has(select[name=control_form] option[value=control]:checked)";
+    await page.fill(`${form} input[name=comment]`, "Браузерная проверка");
+    await page.click(`${form} button.save`);
+    await waitForTrue(page, (sel) => [...document.querySelectorAll(`${sel} .mark`)].some((m) => m.title.includes("Браузерная проверка")), cell);
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("dialog.cell-dialog", { state: "detached" });
     await page.click("#logout");
     await page.waitForSelector("#login");
 
@@ -120,12 +130,14 @@ const tests = {
     await page.click(".lesson-dialog button.add-homework");
     await page.waitForSelector(".lesson-dialog", { state: "detached" });
     await page.waitForSelector(`th.has-homework[data-lesson='${target.lesson}']`);
-    // Artem's cell: absent.
+    // Artem's cell: absent, from the cell's details («Подробнее…» above the grid).
     await page.click(`td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
-    await page.waitForSelector(".mark-dialog");
-    await page.click(".mark-dialog button.attendance[data-status='absent']");
+    await page.click(".grid-keys button.details");
+    await page.waitForSelector("dialog.cell-dialog[open]");
+    await page.check("dialog.cell-dialog input[type=radio][value=absent]");
     await waitForTrue(page, (sel) => document.querySelector(sel)?.textContent.includes("н"),
       `td.cell[data-lesson='${target.lesson}'][data-student='${target.student}']`);
+    await page.keyboard.press("Escape");
     await page.click("#logout");
     await page.waitForSelector("#login");
 

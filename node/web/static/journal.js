@@ -1,18 +1,15 @@
-// Journal pages: the teacher's grid (class × subject × period: marks and attendance put in
-// place, a lesson's topic and homework with files from its column head), the diary week of a
-// student (homework files, hand-ins), and a student's marks by subject with weighted averages.
+// Journal pages of the family: the diary week of a student (homework files, hand-ins), a
+// student's marks by subject with weighted averages, and the homework due. The teacher's grid
+// is in grid.js (it uses itemLinks and fileLinks from here).
 import { api, el, go, navigation, pages, section, show, state, t, upload } from "./app.js";
-import { librarySearchBox } from "./library.js";
 
 navigation.push(
-  { key: "nav.journal", href: "/journal", roles: ["teacher", "class_teacher", "school_admin"] },
   { key: "nav.diary", href: (me) => `/diary/${me.student?.id ?? me.person_id}`, roles: ["student"] },
   { key: "nav.marks", href: (me) => `/marks/${me.student?.id ?? me.person_id}`, roles: ["student"] },
   { key: "nav.homework", href: (me) => `/homework/${me.student?.id ?? me.person_id}`, roles: ["student"] },
 );
 
 pages.push(
-  { path: /^\/journal$/, view: journalView },
   { path: /^\/diary\/(\d+)$/, view: diaryView },
   { path: /^\/marks\/(\d+)$/, view: marksView },
   { path: /^\/homework\/(\d+)$/, view: homeworkView },
@@ -41,152 +38,12 @@ function errorText(status) {
   return t(status === 403 ? "app.forbidden" : status === 404 ? "app.not_found" : "app.error");
 }
 
-// ---- the teacher's journal -------------------------------------------------------------
-
-async function journalView() {
-  const params = new URLSearchParams(location.search);
-  const assignments = state.me.assignments ?? [];
-  const { all, current } = await periods();
-  const chosen = assignments.find((a) => `${a.class.id}` === params.get("class")
-    && `${a.subject.id}` === params.get("subject")) ?? assignments[0];
-  const period = all.find((p) => `${p.id}` === params.get("period")) ?? current;
-  if (!chosen || !period) { show(el("p", { text: t("journal.none") })); return; }
-
-  const pick = el("select", { id: "journal-pick" }, assignments.map((a, i) =>
-    el("option", { value: String(i), text: `${a.class.name} · ${a.subject.name}` })));
-  pick.value = String(assignments.indexOf(chosen));
-  const per = el("select", { id: "journal-period" }, all.map((p) =>
-    el("option", { value: String(p.id), text: p.name })));
-  per.value = String(period.id);
-  const reload = () => {
-    const a = assignments[Number(pick.value)];
-    go(`/journal?class=${a.class.id}&subject=${a.subject.id}&period=${per.value}`, true);
-  };
-  pick.addEventListener("change", reload);
-  per.addEventListener("change", reload);
-
-  const r = await api("GET", `/api/v1/journal?class=${chosen.class.id}&subject=${chosen.subject.id}&period=${period.id}`);
-  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r.status) })); return; }
-  const forms = (await api("GET", "/api/v1/control-forms")).data;
-  const grid = r.data;
-  const lessons = grid.lessons;
-  const head = el("tr", {}, el("th", { text: t("journal.student") }),
-    lessons.map((l) => {
-      const th = el("th", { class: `lesson-head${l.cancelled ? " cancelled" : ""}${l.homework.length ? " has-homework" : ""}`,
-        title: l.topic || "", "data-lesson": String(l.id), "data-date": l.date, text: ddmm(l.date) });
-      th.addEventListener("click", () => lessonDialog(l, reload));
-      return th;
-    }),
-    el("th", { text: t("journal.average") }));
-  const rows = grid.students.map((s) => {
-    const byLesson = new Map();
-    for (const m of s.marks) byLesson.set(m.lesson_id, [...(byLesson.get(m.lesson_id) ?? []), m]);
-    const absent = new Map(s.attendance.map((a) => [a.lesson_id, a.status]));
-    return el("tr", {}, el("th", { class: "student", text: s.name }),
-      lessons.map((l) => {
-        const marks = byLesson.get(l.id) ?? [];
-        const cell = el("td", { class: "cell", "data-student": String(s.id), "data-lesson": String(l.id) },
-          marks.map((m) => el("span", { class: `mark w${m.weight}`, title: `${m.control_form.name} · ${t("journal.weight")} ${m.weight}${m.comment ? " · " + m.comment : ""}`, text: markText(m.value) })),
-          absent.has(l.id) ? el("span", { class: "absent", text: t(`attendance.short.${absent.get(l.id)}`) }) : null);
-        if (!l.cancelled) cell.addEventListener("click", () => markDialog(cell, s, l, forms, reload));
-        return cell;
-      }),
-      el("td", { class: "avg", text: s.average == null ? "—" : s.average.toFixed(2) }));
-  });
-  show(
-    el("h1", { text: t("journal.title") }),
-    el("div", { class: "toolbar" }, pick, per),
-    el("div", { class: "grid-wrap" }, el("table", { class: "grid", id: "journal-grid" },
-      el("thead", {}, head), el("tbody", {}, rows))),
-    el("p", { class: "muted", text: t("journal.hint") }));
-}
-
 function markText(v) {
   return v === "pass" ? t("mark.pass") : v === "fail" ? t("mark.fail") : v;
 }
 
-function markDialog(cell, student, lesson, forms, done) {
-  document.querySelector(".mark-dialog")?.remove();
-  const scale = forms.scale;
-  const values = [];
-  for (let v = scale.max; v >= scale.min; v--) values.push(String(v));
-  if (scale.pass_fail) values.push("pass", "fail");
-  const form = el("select", { name: "control_form" }, forms.items.map((f) =>
-    el("option", { value: f.code, text: `${f.name} (${t("journal.weight")} ${f.weight})` })));
-  const comment = el("input", { name: "comment", placeholder: t("journal.comment") });
-  const error = el("p", { class: "error" });
-  const save = async (value) => {
-    const r = await api("POST", `/api/v1/lessons/${lesson.id}/marks`,
-      { student_id: student.id, value, control_form: form.value, comment: comment.value });
-    if (r.status === 201) { dialog.remove(); done(); } else error.textContent = r.data?.error?.message ?? t("app.error");
-  };
-  const attend = async (status) => {
-    const r = await api("PUT", `/api/v1/lessons/${lesson.id}/attendance`, { student_id: student.id, status });
-    if (r.status === 200) { dialog.remove(); done(); } else error.textContent = r.data?.error?.message ?? t("app.error");
-  };
-  const dialog = el("div", { class: "card mark-dialog", role: "dialog" },
-    el("h2", { text: `${student.name} · ${ddmm(lesson.date)}` }),
-    el("div", { class: "values" }, values.map((v) =>
-      el("button", { type: "button", class: "value", "data-value": v, onclick: () => save(v), text: markText(v) }))),
-    el("label", { text: t("journal.form") }), form,
-    el("label", { text: t("journal.comment") }), comment,
-    el("label", { text: t("journal.attendance") }),
-    el("div", { class: "values" }, ["absent", "late", "ill"].map((s) =>
-      el("button", { type: "button", class: "secondary attendance", "data-status": s, onclick: () => attend(s), text: t(`attendance.${s}`) })),
-    el("button", { type: "button", class: "secondary attendance", "data-status": "", onclick: () => attend(null), text: t("journal.present") })),
-    error,
-    el("button", { type: "button", class: "secondary", onclick: () => dialog.remove(), text: t("journal.close") }));
-  document.getElementById("main").append(dialog);
-}
-
-// A lesson's column head: its topic, its homework with their files, and a form for new
-// homework with an optional file.
-function lessonDialog(lesson, done) {
-  document.querySelector(".mark-dialog")?.remove();
-  const error = el("p", { class: "error" });
-  const fail = (r) => { error.textContent = r.data?.error?.message ?? t("app.error"); };
-  const topic = el("input", { name: "topic", value: lesson.topic ?? "" });
-  const text = el("textarea", { name: "homework", rows: "3", placeholder: t("journal.homework_text") });
-  const due = el("input", { type: "date", name: "due_date", value: lesson.date });
-  const file = el("input", { type: "file", name: "file" });
-  const saveTopic = async () => {
-    const r = await api("PATCH", `/api/v1/lessons/${lesson.id}`, { topic: topic.value });
-    if (r.status === 200) { dialog.remove(); done(); } else fail(r);
-  };
-  const addHomework = async () => {
-    const r = await api("POST", `/api/v1/lessons/${lesson.id}/homework`, { text: text.value, due_date: due.value });
-    if (r.status !== 201) return fail(r);
-    if (file.files.length) {
-      const f = await upload(`/api/v1/homework/${r.data.id}/files`, file.files[0]);
-      if (f.status !== 201) return fail(f);
-    }
-    dialog.remove();
-    done();
-  };
-  const dialog = el("div", { class: "card mark-dialog lesson-dialog", role: "dialog" },
-    el("h2", { text: `${ddmm(lesson.date)} · ${t("journal.lesson")} ${lesson.number}` }),
-    el("label", { text: t("diary.topic") }), topic,
-    el("button", { type: "button", class: "save-topic", onclick: saveTopic, text: t("journal.save") }),
-    lesson.homework.map((h) => el("div", { class: "homework" }, `${t("diary.homework")}: ${h.text}`, fileLinks(h.files), itemLinks(h.items))),
-    el("h3", { text: t("journal.materials") }),
-    itemLinks(lesson.items),
-    el("details", { class: "attach-library" }, el("summary", { text: t("journal.attach_from_library") }),
-      librarySearchBox(async (item) => {
-        const r = await api("POST", `/api/v1/lessons/${lesson.id}/items`, { item_id: item.id });
-        if (r.status === 201) { dialog.remove(); done(); } else fail(r);
-      })),
-    el("h3", { text: t("journal.add_homework") }),
-    text,
-    el("label", { text: t("journal.due") }), due,
-    el("label", { text: t("journal.file") }), file,
-    el("button", { type: "button", class: "add-homework", onclick: addHomework, text: t("journal.add") }),
-    error,
-    el("button", { type: "button", class: "secondary", onclick: () => dialog.remove(), text: t("journal.close") }));
-  document.getElementById("main").append(dialog);
-}
-
 // Links to library items on a lesson or a homework.
-function itemLinks(items) {
+export function itemLinks(items) {
   if (!items?.length) return null;
   return el("ul", { class: "lesson-items" }, items.map((i) => el("li", {},
     el("a", { href: `/library/items/${i.id}`, "data-link": "", class: "library-item", text: i.title }),
@@ -194,7 +51,7 @@ function itemLinks(items) {
 }
 
 // Download links of homework files.
-function fileLinks(files) {
+export function fileLinks(files) {
   if (!files?.length) return null;
   return el("ul", { class: "files" }, files.map((f) => el("li", {},
     el("a", { href: `/api/v1/homework-files/${f.id}`, target: "_blank", rel: "noopener", class: "file", text: f.name }),
