@@ -66,7 +66,9 @@ const struct subsystem journal_subsystem = {
             {"/medic", "web_page_medic"},
             {"/medic/classes/{id}", "web_page_medic_class"},
             {"/homework/{id}", "web_page_homework"},
+            {"/homework/{id}/submissions", "web_page_homework_submissions"},
+            {"/plan/{id}", "web_page_plan"},
             {0},
         },
-    .scripts = (const char *const[]){"journal.js", "notices.js", NULL},
+    .scripts = (const char *const[]){"family.js", "journal.js", "notices.js", NULL},
 };
