@@ -48,7 +48,8 @@ static int lesson_audience(struct req *r, int64_t lesson, int64_t person, bool p
         DB_ARGS(DB_INT(":l", lesson), DB_INT(":me", person), DB_INT(":parents", parents)));
 }
 
-/* PUT /api/v1/homework/{id}/submission {done?, text?}: by the student the homework is for. */
+/* PUT /api/v1/homework/{id}/submission {done?, text?}: by the student the homework is for. The
+ * answer may change after the teacher has seen it, but not be emptied (409 "seen"). */
 static int homework_submit(struct req *r)
 {
     int64_t hw = r->params[0];
@@ -68,6 +69,17 @@ static int homework_submit(struct req *r)
         return in < 0
                    ? reply_db_error(r)
                    : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
+    if (text && text[0] == '\0') {
+        /* Emptying the answer takes it back: not once the teacher has seen it. */
+        int seen = db_exists(r->db,
+                             "SELECT 1 FROM homework_submissions WHERE homework_id = :h AND "
+                             "student_id = :me AND seen_at IS NOT NULL AND text <> ''",
+                             DB_ARGS(DB_INT(":h", hw), DB_INT(":me", r->caller.person_id)));
+        if (seen != 0)
+            return seen < 0 ? reply_db_error(r)
+                            : reply_field_error(r, 409, "seen", "text",
+                                                "the teacher has seen the answer");
+    }
     if (db_run(r->db,
                "INSERT INTO homework_submissions (homework_id, student_id, done, text) "
                "VALUES (:h, :me, max(:d, 0), coalesce(:t, '')) ON CONFLICT DO UPDATE "

@@ -86,6 +86,8 @@ def test_withdraw_until_the_teacher_has_seen(node, w):
     assert r.status == 409 and code(r) == "seen"
     r = student.delete(f"/api/v1/homework-files/{f['id']}")
     assert r.status == 409 and code(r) == "seen"
+    r = student.request("PUT", path, body={"text": ""})
+    assert r.status == 409 and code(r) == "seen" and r.json()["error"]["field"] == "text"
     assert mine(teacher, hw, w["artem"])["text"] == "Окончательно"
     # A change after that (in a later second: times are whole seconds) is new to the teacher
     # again, and still seen.

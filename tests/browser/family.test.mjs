@@ -198,7 +198,6 @@ export const tests = {
     await page.click(`${box} button.hw-send`);
     await waitForTrue(page, (b) => document.querySelector(`${b} .hw-state`)?.textContent === "Сдано, учитель ещё не посмотрел", box);
     assert((await text(page, box)).includes("1) 12; 2) 7; 3) 30"), "the answer is not shown");
-    await page.click(`${box} details.hw-hand-in summary`);
     await page.click(`${box} button.hw-withdraw`);
     await waitForTrue(page, (b) => document.querySelector(b) && !document.querySelector(`${b} .hw-state`), box);
     assert(!(await text(page, box)).includes("1) 12; 2) 7; 3) 30"), "withdrawn answer still shown");

@@ -267,13 +267,27 @@ function homeworkLine(h, own) {
     h.answer ? el("div", { class: "muted hw-answer", text: `${t("diary.answer")}: ${h.answer}` }) : null,
     handed.length ? el("div", { class: "muted", text: `${t("diary.handed_in")}:` }) : null,
     fileLinks(handed),
-    h.handed_in ? el("div", { class: `hw-state${h.seen ? " seen" : ""}`, text: t(h.seen ? "handin.seen" : "handin.waiting") }) : null,
+    h.handed_in ? el("div", { class: `hw-state-line` },
+      el("span", { class: `hw-state${h.seen ? " seen" : ""}`, text: t(h.seen ? "handin.seen" : "handin.waiting") }),
+      own && !h.seen ? withdrawButton(h) : null) : null,
     own ? handInForm(h) : null,
     h.feedback ? el("div", { class: "comment hw-feedback", text: `${t("diary.feedback")}: ${h.feedback}` }) : null);
 }
 
-// The student's hand-in: an answer, a file, and «Забрать работу» while the teacher has not seen
-// it. The page reloads after each change.
+// «Забрать работу»: the student takes back a hand-in the teacher has not seen (answer, done and
+// files); the server refuses once the teacher has seen it.
+function withdrawButton(h) {
+  const error = el("span", { class: "error", role: "alert" });
+  const withdraw = async () => {
+    if (!confirm(t("handin.withdraw_confirm"))) return;
+    const r = await api("DELETE", `/api/v1/homework/${h.id}/submission`);
+    if (r.status === 200) reload(); else error.textContent = errorText(r);
+  };
+  return el("span", {}, el("button", { type: "button", class: "secondary hw-withdraw", "data-homework": String(h.id),
+    onclick: withdraw, text: t("handin.withdraw") }), error);
+}
+
+// The student's hand-in: an answer and files, added to while the page reloads after each change.
 function handInForm(h) {
   const answer = el("textarea", { rows: "2", maxlength: "20000", class: "hw-answer-input" });
   answer.value = h.answer;
@@ -291,21 +305,13 @@ function handInForm(h) {
     const r = await api("PUT", `/api/v1/homework/${h.id}/submission`, { text: answer.value });
     if (r.status === 200) reload(); else failed(r);
   };
-  const withdraw = async () => {
-    if (!confirm(t("handin.withdraw_confirm"))) return;
-    const r = await api("DELETE", `/api/v1/homework/${h.id}/submission`);
-    if (r.status === 200) reload(); else failed(r);
-  };
   return el("details", { class: "hw-hand-in" },
     el("summary", { text: t(h.handed_in ? "handin.change" : "handin.open") }),
     el("form", { class: "hw-form", onsubmit: send },
       field("handin.your_answer", answer, "text"),
       el("button", { type: "submit", class: "hw-send", text: t("handin.send") }),
       field("diary.hand_in_file", file, "file"),
-      general),
-    h.handed_in && !h.seen
-      ? el("button", { type: "button", class: "secondary hw-withdraw", "data-homework": String(h.id), onclick: withdraw, text: t("handin.withdraw") })
-      : null);
+      general));
 }
 
 function dayTitle(date) {
