@@ -177,7 +177,8 @@ static int diary_homework(struct req *r, struct diary *d)
         "coalesce(hs.text, ''), coalesce(hs.feedback, ''), (SELECT "
         "json_group_array(json_object('id', i.id, 'title', i.title, 'type', "
         "i.type)) FROM homework_items hi JOIN library_items i ON i.id = "
-        "hi.item_id WHERE hi.homework_id = h.id) FROM enrollments e "
+        "hi.item_id WHERE hi.homework_id = h.id), hs.student_id IS NOT NULL, hs.seen_at IS "
+        "NOT NULL FROM enrollments e "
         "JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN :from AND "
         ":to JOIN homework h ON h.lesson_id = l.id LEFT JOIN "
         "homework_submissions hs ON hs.homework_id = h.id AND hs.student_id = :s "
@@ -189,11 +190,12 @@ static int diary_homework(struct req *r, struct diary *d)
         if (lesson == NULL)
             continue; /* a lesson of another group */
         json_t *items = json_loads(db_col_text(st, 7), 0, NULL);
-        json_t *h = json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:[],s:o}", "id",
+        json_t *h = json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:[],s:o,s:b,s:b}", "id",
                               (json_int_t)sqlite3_column_int64(st, 1), "text", db_col_text(st, 2),
                               "due_date", db_col_text(st, 3), "done", sqlite3_column_int(st, 4),
                               "answer", db_col_text(st, 5), "feedback", db_col_text(st, 6), "files",
-                              "items", items ? items : json_array());
+                              "items", items ? items : json_array(), "handed_in",
+                              sqlite3_column_int(st, 8), "seen", sqlite3_column_int(st, 9));
         if (h == NULL || refs_add(&d->homework, sqlite3_column_int64(st, 1), h) != 0) {
             json_decref(h);
             sqlite3_reset(st);

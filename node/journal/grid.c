@@ -425,11 +425,14 @@ static int grid_plan(struct req *r)
         req_query_id_or_respond(r, "subject", &subject) != 0)
         return r->status;
     const struct mes_config *cfg = &r->node->cfg;
-    double target = req_query(r, "target", buf, sizeof(buf)) > 0 ? strtod(buf, NULL) : 0;
-    if (target < cfg->grading.min || target > cfg->grading.max)
-        return reply_error(r, 400, "bad_request", "target must be between %d and %d",
-                           cfg->grading.min, cfg->grading.max);
-    req_query(r, "form", form, sizeof(form));
+    char *end = buf;
+    double target = req_query(r, "target", buf, sizeof(buf)) > 0 ? strtod(buf, &end) : 0;
+    if (*end != '\0' || target < cfg->grading.min || target > cfg->grading.max)
+        return reply_field_error(r, 400, "bad_request", "target",
+                                 "target must be between %d and %d", cfg->grading.min,
+                                 cfg->grading.max);
+    if (req_query(r, "form", buf, sizeof(buf)) > 0) /* absent: it would clear `form` */
+        snprintf(form, sizeof(form), "%s", buf);
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
         return r->status;
     int64_t w = 0;
@@ -439,7 +442,7 @@ static int grid_plan(struct req *r)
         return reply_db_error(r);
     int weight = (int)w;
     if (weight == 0)
-        return reply_error(r, 400, "bad_request", "unknown control form '%s'", form);
+        return reply_field_error(r, 400, "bad_request", "form", "unknown control form '%s'", form);
     sqlite3_stmt *st =
         db_query(r->db,
                  "SELECT m.value, m.weight FROM marks m JOIN lessons l ON l.id = "

@@ -5,9 +5,12 @@
  * the teacher of the lesson sees every hand-in of the class and answers with feedback (a mark,
  * when deserved, goes through the marks route). Students see only their own. The teacher may
  * attach files (material) to the homework, which the lesson's students and their parents read.
+ * A hand-in the teacher has seen (the hand-ins page marks what it shows; feedback does too)
+ * can no longer be withdrawn or lose files; until then the student may withdraw it whole.
  */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -45,7 +48,8 @@ static int lesson_audience(struct req *r, int64_t lesson, int64_t person, bool p
         DB_ARGS(DB_INT(":l", lesson), DB_INT(":me", person), DB_INT(":parents", parents)));
 }
 
-/* PUT /api/v1/homework/{id}/submission {done?, text?}: by the student the homework is for. */
+/* PUT /api/v1/homework/{id}/submission {done?, text?}: by the student the homework is for. The
+ * answer may change after the teacher has seen it, but not be emptied (409 "seen"). */
 static int homework_submit(struct req *r)
 {
     int64_t hw = r->params[0];
@@ -53,8 +57,10 @@ static int homework_submit(struct req *r)
     const char *text = NULL;
     if (body_unpack_or_respond(r, "{s?b,s?s}", "done", &done, "text", &text) != 0)
         return r->status;
-    if ((done == -1 && text == NULL) || (text && !school_text_ok(text, 0, 20000)))
-        return reply_error(r, 400, "bad_request", "give done and/or text (up to 20000)");
+    if (done == -1 && text == NULL)
+        return reply_field_error(r, 400, "bad_request", "done", "give done and/or text");
+    if (text && !school_text_ok(text, 0, 20000))
+        return reply_field_error(r, 400, "bad_request", "text", "text up to 20000 characters");
     int64_t lesson = homework_lesson_or_respond(r, hw);
     if (lesson == 0)
         return r->status;
@@ -63,6 +69,17 @@ static int homework_submit(struct req *r)
         return in < 0
                    ? reply_db_error(r)
                    : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
+    if (text && text[0] == '\0') {
+        /* Emptying the answer takes it back: not once the teacher has seen it. */
+        int seen = db_exists(r->db,
+                             "SELECT 1 FROM homework_submissions WHERE homework_id = :h AND "
+                             "student_id = :me AND seen_at IS NOT NULL AND text <> ''",
+                             DB_ARGS(DB_INT(":h", hw), DB_INT(":me", r->caller.person_id)));
+        if (seen != 0)
+            return seen < 0 ? reply_db_error(r)
+                            : reply_field_error(r, 409, "seen", "text",
+                                                "the teacher has seen the answer");
+    }
     if (db_run(r->db,
                "INSERT INTO homework_submissions (homework_id, student_id, done, text) "
                "VALUES (:h, :me, max(:d, 0), coalesce(:t, '')) ON CONFLICT DO UPDATE "
@@ -77,38 +94,185 @@ static int homework_submit(struct req *r)
 static json_t *submission_row(sqlite3_stmt *st)
 {
     json_t *files = json_loads(db_col_text(st, 8), 0, NULL);
-    return json_pack("{s:{s:I,s:o},s:b,s:s,s:I,s:s,s:o}", "student", "id",
-                     (json_int_t)sqlite3_column_int64(st, 0), "name", ref_person_name(st, 1),
-                     "done", sqlite3_column_int(st, 4), "text", db_col_text(st, 5), "updated_at",
-                     (json_int_t)sqlite3_column_int64(st, 6), "feedback", db_col_text(st, 7),
-                     "files", files ? files : json_array());
+    json_t *marks = json_loads(db_col_text(st, 12), 0, NULL);
+    json_t *o =
+        json_pack("{s:{s:I,s:o},s:b,s:s,s:I,s:s,s:o,s:o}", "student", "id",
+                  (json_int_t)sqlite3_column_int64(st, 0), "name", ref_person_name(st, 1), "done",
+                  sqlite3_column_int(st, 4), "text", db_col_text(st, 5), "updated_at",
+                  (json_int_t)sqlite3_column_int64(st, 6), "feedback", db_col_text(st, 7), "files",
+                  files ? files : json_array(), "marks", marks ? marks : json_array());
+    for (int i = 9; i <= 10; i++)
+        json_object_set_new(o, i == 9 ? "feedback_at" : "seen_at",
+                            sqlite3_column_type(st, i) == SQLITE_NULL
+                                ? json_null()
+                                : json_integer(sqlite3_column_int64(st, i)));
+    json_object_set_new(o, "new", json_boolean(sqlite3_column_int(st, 11)));
+    return o;
 }
 
-/* GET /api/v1/homework/{id}/submissions: for a teacher who may write the lesson. */
+/* The homework and its lesson as the hand-ins page heads them: a new object or NULL (none, or
+ * a storage failure: db_failure tells). */
+static json_t *submissions_head(struct req *r, int64_t hw)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT h.id, h.text, h.due_date, l.id, l.date, l.number, "
+                                "c.id, c.grade, c.letter, s.id, s.name FROM homework h JOIN "
+                                "lessons l ON l.id = h.lesson_id JOIN classes c ON c.id = "
+                                "l.class_id JOIN subjects s ON s.id = l.subject_id WHERE "
+                                "h.id = :h",
+                                DB_ARGS(DB_INT(":h", hw)));
+    int rc;
+    if (!db_next(st, &rc))
+        return NULL;
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:{s:I,s:s,s:i,s:o,s:o}}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+        "text", db_col_text(st, 1), "due_date", db_col_text(st, 2), "lesson", "id",
+        (json_int_t)sqlite3_column_int64(st, 3), "date", db_col_text(st, 4), "number",
+        sqlite3_column_int(st, 5), "class", ref_class(st, 6), "subject", ref_named(st, 9));
+    sqlite3_reset(st);
+    return o;
+}
+
+static json_t *missing_row(sqlite3_stmt *st)
+{
+    return json_pack("{s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+                     ref_person_name(st, 1));
+}
+
+/* GET /api/v1/homework/{id}/submissions: for a teacher who may write the lesson. The homework
+ * with its lesson, every hand-in (answer, files, feedback, when the teacher saw it, "new" when
+ * unseen or changed since, the student's marks on the lesson) and the lesson's students who
+ * handed nothing in ("missing"). Reading marks nothing seen: the page posts .../seen for what
+ * it shows. */
 static int homework_submissions(struct req *r)
 {
     int64_t hw = r->params[0];
+    struct lesson_ref l;
     int64_t lesson = homework_lesson_or_respond(r, hw);
     if (lesson == 0)
         return r->status;
-    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
+    if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, &l) != 0)
         return r->status;
-    sqlite3_stmt *st = db_query(r->db,
-                                "SELECT p.id, p.last_name, p.first_name, p.middle_name, "
-                                "s.done, s.text, s.updated_at, s.feedback, (SELECT "
-                                "json_group_array(json_object('id', f.id, 'name', f.name, "
-                                "'type', f.type)) FROM homework_files f WHERE "
-                                "f.homework_id = s.homework_id AND f.student_id = "
-                                "s.student_id) FROM homework_submissions s JOIN persons p "
-                                "ON p.id = s.student_id WHERE s.homework_id = :h ORDER BY "
-                                "p.last_name, p.first_name",
-                                DB_ARGS(DB_INT(":h", hw)));
-    if (st == NULL)
+    json_t *head = submissions_head(r, hw);
+    if (head == NULL)
         return reply_db_error(r);
-    return reply_rows(r, st, submission_row);
+    sqlite3_stmt *st = db_query(
+        r->db,
+        "SELECT p.id, p.last_name, p.first_name, p.middle_name, s.done, s.text, s.updated_at, "
+        "s.feedback, (SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'type', "
+        "f.type)) FROM homework_files f WHERE f.homework_id = s.homework_id AND f.student_id = "
+        "s.student_id), s.feedback_at, s.seen_at, s.seen_at IS NULL OR s.updated_at > "
+        "s.seen_at, (SELECT json_group_array(json_object('id', m.id, 'value', m.value, "
+        "'control_form', json_object('code', cf.code, 'name', cf.name), 'weight', m.weight)) "
+        "FROM marks m JOIN control_forms cf ON cf.id = m.control_form_id WHERE m.lesson_id = "
+        ":l AND m.student_id = s.student_id) FROM homework_submissions s JOIN persons p ON "
+        "p.id = s.student_id WHERE s.homework_id = :h ORDER BY p.last_name, p.first_name",
+        DB_ARGS(DB_INT(":h", hw), DB_INT(":l", lesson)));
+    json_t *items = json_array(), *missing = json_array();
+    int rc;
+    while (db_next(st, &rc))
+        json_array_append_new(items, submission_row(st));
+    if (rc == SQLITE_DONE) {
+        st =
+            db_query(r->db,
+                     "SELECT p.id, p.last_name, p.first_name, p.middle_name FROM enrollments e "
+                     "JOIN persons p ON p.id = e.student_id WHERE e.class_id = :c AND "
+                     "e.left_on IS NULL AND (:g = 0 OR EXISTS (SELECT 1 FROM group_members m "
+                     "WHERE m.group_id = :g AND m.student_id = e.student_id)) AND NOT EXISTS "
+                     "(SELECT 1 FROM homework_submissions s WHERE s.homework_id = :h AND "
+                     "s.student_id = e.student_id) ORDER BY p.last_name, p.first_name",
+                     DB_ARGS(DB_INT(":c", l.class_id), DB_INT(":g", l.group_id), DB_INT(":h", hw)));
+        while (db_next(st, &rc))
+            json_array_append_new(missing, missing_row(st));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(head);
+        json_decref(items);
+        json_decref(missing);
+        return reply_db_error(r);
+    }
+    return reply_json(
+        r, 200, json_pack("{s:o,s:o,s:o}", "homework", head, "items", items, "missing", missing));
 }
 
-/* PUT /api/v1/homework/{id}/submissions/{student} {feedback}: the teacher answers. */
+/* POST /api/v1/homework/{id}/submissions/seen {students?: [id, ...]}: the teacher has seen the
+ * hand-ins of these students (all of the homework's when absent). Answers how many. */
+static int homework_seen(struct req *r)
+{
+    int64_t hw = r->params[0];
+    json_t *students = NULL;
+    if (body_unpack_or_respond(r, "{s?o}", "students", &students) != 0)
+        return r->status;
+    if (students && !json_is_array(students))
+        return reply_field_error(r, 400, "bad_request", "students", "students: an array of ids");
+    size_t i;
+    json_t *v;
+    json_array_foreach(students, i, v) if (!json_is_integer(v)) return reply_field_error(
+        r, 400, "bad_request", "students", "students: an array of ids");
+    int64_t lesson = homework_lesson_or_respond(r, hw);
+    if (lesson == 0 || authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
+        return r->status;
+    char *ids = students ? json_dumps(students, JSON_COMPACT) : NULL;
+    int rc = db_run(r->db,
+                    "UPDATE homework_submissions SET seen_at = max(unixepoch(), updated_at) "
+                    "WHERE homework_id = :h AND (:ids IS NULL OR student_id IN (SELECT value "
+                    "FROM json_each(:ids)))",
+                    DB_ARGS(DB_INT(":h", hw), DB_TEXT(":ids", ids)));
+    free(ids);
+    if (rc != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:I}", "seen", (json_int_t)db_changes(r->db)));
+}
+
+/* DELETE /api/v1/homework/{id}/submission: the student withdraws their hand-in (answer, done
+ * and files) while the teacher has not seen it: 409 "seen" after. */
+static int homework_withdraw(struct req *r)
+{
+    int64_t hw = r->params[0], me = r->caller.person_id;
+    int64_t lesson = homework_lesson_or_respond(r, hw);
+    if (lesson == 0)
+        return r->status;
+    int in = lesson_audience(r, lesson, me, false);
+    if (in != 1)
+        return in < 0
+                   ? reply_db_error(r)
+                   : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
+    int64_t seen = 0;
+    int rc = db_int(r->db, &seen,
+                    "SELECT seen_at IS NOT NULL FROM homework_submissions WHERE homework_id = "
+                    ":h AND student_id = :me",
+                    DB_ARGS(DB_INT(":h", hw), DB_INT(":me", me)));
+    if (rc == SQLITE_DONE)
+        return reply_error(r, 404, "not_found", "nothing handed in");
+    if (rc != SQLITE_ROW)
+        return reply_db_error(r);
+    if (seen)
+        return reply_error(r, 409, "seen", "the teacher has seen the hand-in");
+    /* The files' blobs are released one by one: a hand-in holds a few files. */
+    for (;;) {
+        sqlite3_stmt *st = db_query(r->db,
+                                    "SELECT id, blob_id FROM homework_files WHERE homework_id = "
+                                    ":h AND student_id = :me LIMIT 1",
+                                    DB_ARGS(DB_INT(":h", hw), DB_INT(":me", me)));
+        if (!db_next(st, &rc))
+            break;
+        int64_t file = sqlite3_column_int64(st, 0), blob = sqlite3_column_int64(st, 1);
+        sqlite3_reset(st);
+        if (db_run(r->db, "DELETE FROM homework_files WHERE id = :id",
+                   DB_ARGS(DB_INT(":id", file))) != SQLITE_DONE ||
+            blob_release(r->db, blob) != 0)
+            return reply_db_error(r);
+    }
+    if (rc != SQLITE_DONE ||
+        db_run(r->db,
+               "DELETE FROM homework_submissions WHERE homework_id = :h AND student_id = :me",
+               DB_ARGS(DB_INT(":h", hw), DB_INT(":me", me))) != SQLITE_DONE)
+        return reply_db_error(r);
+    return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* PUT /api/v1/homework/{id}/submissions/{student} {feedback}: the teacher answers (the
+ * hand-in is seen from then on). */
 static int homework_feedback(struct req *r)
 {
     int64_t hw = r->params[0], student = r->params[1];
@@ -116,15 +280,16 @@ static int homework_feedback(struct req *r)
     if (body_unpack_or_respond(r, "{s:s}", "feedback", &feedback) != 0)
         return r->status;
     if (!school_text_ok(feedback, 1, 5000))
-        return reply_error(r, 400, "bad_request", "feedback must be 1-5000 characters");
+        return reply_field_error(r, 400, "bad_request", "feedback",
+                                 "feedback must be 1-5000 characters");
     int64_t lesson = homework_lesson_or_respond(r, hw);
     if (lesson == 0)
         return r->status;
     if (authz_lesson_or_respond(r, lesson, AUTHZ_WRITE, NULL) != 0)
         return r->status;
     if (db_run(r->db,
-               "UPDATE homework_submissions SET feedback = :f, "
-               "feedback_by = :me, feedback_at = unixepoch() WHERE "
+               "UPDATE homework_submissions SET feedback = :f, feedback_by = :me, "
+               "feedback_at = unixepoch(), seen_at = max(unixepoch(), updated_at) WHERE "
                "homework_id = :h AND student_id = :s",
                DB_ARGS(DB_TEXT(":f", feedback), DB_INT(":me", r->caller.person_id),
                        DB_INT(":h", hw), DB_INT(":s", student))) != SQLITE_DONE)
@@ -255,6 +420,15 @@ static int homework_file_delete(struct req *r)
         (f.student != 0 || authz_lesson_or_respond(r, f.lesson, AUTHZ_WRITE, NULL) != 0))
         return r->status ? r->status
                          : reply_error(r, 403, "forbidden", "only its author removes a hand-in");
+    if (f.student != 0) {
+        int seen = db_exists(r->db,
+                             "SELECT 1 FROM homework_submissions WHERE homework_id = :h AND "
+                             "student_id = :s AND seen_at IS NOT NULL",
+                             DB_ARGS(DB_INT(":h", f.homework), DB_INT(":s", f.student)));
+        if (seen != 0)
+            return seen < 0 ? reply_db_error(r)
+                            : reply_error(r, 409, "seen", "the teacher has seen the hand-in");
+    }
     if (db_run(r->db, "DELETE FROM homework_files WHERE id = :id", DB_ARGS(DB_INT(":id", f.id))) !=
             SQLITE_DONE ||
         blob_release(r->db, f.blob) != 0)
@@ -296,13 +470,14 @@ static int homework_create(struct req *r)
 static json_t *homework_item(sqlite3_stmt *st)
 {
     json_t *files = json_loads(db_col_text(st, 10), 0, NULL);
-    return json_pack("{s:I,s:s,s:s,s:{s:I,s:s,s:{s:I,s:s}},s:b,s:s,s:s,s:o}", "id",
+    return json_pack("{s:I,s:s,s:s,s:{s:I,s:s,s:{s:I,s:s}},s:b,s:s,s:s,s:o,s:b,s:b}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "text", db_col_text(st, 1),
                      "due_date", db_col_text(st, 2), "lesson", "id",
                      (json_int_t)sqlite3_column_int64(st, 3), "date", db_col_text(st, 4), "subject",
                      "id", (json_int_t)sqlite3_column_int64(st, 5), "name", db_col_text(st, 6),
                      "done", sqlite3_column_int(st, 7), "answer", db_col_text(st, 8), "feedback",
-                     db_col_text(st, 9), "files", files ? files : json_array());
+                     db_col_text(st, 9), "files", files ? files : json_array(), "handed_in",
+                     sqlite3_column_int(st, 11), "seen", sqlite3_column_int(st, 12));
 }
 
 /* GET /api/v1/students/{id}/homework?from=YYYY-MM-DD&to=YYYY-MM-DD: the homework due in the
@@ -346,7 +521,8 @@ static int homework_of_student(struct req *r)
         "coalesce(hs.text, ''), coalesce(hs.feedback, ''), (SELECT json_group_array("
         "json_object('id', f.id, 'name', f.name, 'type', f.type, 'handed_in', json(CASE WHEN "
         "f.student_id IS NULL THEN 'false' ELSE 'true' END))) FROM homework_files f WHERE "
-        "f.homework_id = h.id AND (f.student_id IS NULL OR f.student_id = :s)) "
+        "f.homework_id = h.id AND (f.student_id IS NULL OR f.student_id = :s)), "
+        "hs.student_id IS NOT NULL, hs.seen_at IS NOT NULL "
         "FROM enrollments e JOIN lessons l ON l.class_id = e.class_id AND l.date BETWEEN "
         "date(:from, '-62 days') AND :to JOIN homework h ON h.lesson_id = l.id AND h.due_date "
         "BETWEEN :from AND :to JOIN subjects s ON s.id = l.subject_id LEFT JOIN "
@@ -408,6 +584,20 @@ const struct route homework_routes[] = {
      .allow = ROLE_STUDENT,
      .writes = true,
      .name = "homework_submit"},
+    {.method = "DELETE",
+     .path = "/api/v1/homework/{id}/submission",
+     .handler = homework_withdraw,
+     .access = ACCESS_USER,
+     .allow = ROLE_STUDENT,
+     .writes = true,
+     .name = "homework_withdraw"},
+    {.method = "POST",
+     .path = "/api/v1/homework/{id}/submissions/seen",
+     .handler = homework_seen,
+     .access = ACCESS_USER,
+     .allow = ROLE_TEACHER,
+     .writes = true,
+     .name = "homework_seen"},
     {.method = "GET",
      .path = "/api/v1/homework/{id}/submissions",
      .handler = homework_submissions,

@@ -37,6 +37,7 @@ const struct subsystem journal_subsystem = {
             {3, "node/journal/journal.sql"},
             {9, "node/journal/homework_files.sql"},
             {10, "node/journal/medical_notes.sql"},
+            {27, "node/journal/handin_seen.sql"},
             {0},
         },
     /* What the cached diary, grid and marks read: a row's class, or its lesson's. */
@@ -63,7 +64,9 @@ const struct subsystem journal_subsystem = {
             {"/medic", "web_page_medic"},
             {"/medic/classes/{id}", "web_page_medic_class"},
             {"/homework/{id}", "web_page_homework"},
+            {"/homework/{id}/submissions", "web_page_homework_submissions"},
+            {"/plan/{id}", "web_page_plan"},
             {0},
         },
-    .scripts = (const char *const[]){"grid.js", "journal.js", "notices.js", NULL},
+    .scripts = (const char *const[]){"grid.js", "family.js", "journal.js", "notices.js", NULL},
 };

@@ -20,6 +20,10 @@ export const navigation = [{ key: "nav.home", href: "/home", roles: null }];
 
 export { state };
 
+// Set by subsystems' scripts: childHead(titleKey, id, hrefOf) gives the head of a page about one
+// child (family.js: a parent's child switcher and a title naming the child).
+export const hooks = { childHead: null };
+
 export const pages = [
   { path: /^\/(login)?$/, view: loginView, public: true },
   { path: /^\/home$/, view: homeView },
@@ -173,9 +177,11 @@ export function go(path, replace = false) {
 
 function main() { return document.getElementById("main"); }
 
+// Shows `nodes` in the page's main part; null ones (an absent optional part) are left out,
+// never written as the text «null».
 export function show(...nodes) {
   const m = main();
-  m.replaceChildren(...nodes);
+  m.replaceChildren(...nodes.filter((n) => n != null));
 }
 
 function header() {
@@ -291,7 +297,9 @@ function homeView() {
           c.class ? el("span", { class: "muted where", text: `${c.class.name} · ${c.institution.name}` }) : null,
           el("span", { class: "links" },
             el("a", { href: `/diary/${c.id}`, "data-link": "", class: "diary-link", text: t("nav.diary") }),
-            el("a", { href: `/marks/${c.id}`, "data-link": "", text: t("nav.marks") })))))
+            el("a", { href: `/marks/${c.id}`, "data-link": "", class: "marks-link", text: t("nav.marks") }),
+            el("a", { href: `/homework/${c.id}`, "data-link": "", class: "homework-link", text: t("nav.homework") }),
+            el("a", { href: `/students/${c.id}/notices`, "data-link": "", class: "notices-link", text: t("nav.notices") })))))
       : el("p", { text: t("home.no_children") })));
   }
   if (me.roles.includes("student") && me.student && me.student.class)
@@ -328,13 +336,16 @@ async function studentView(id) {
     ? el("p", {}, el("a", { href: `/students/${s.id}/certificates`, "data-link": "", id: "certificate",
         text: t("certificate.request") }))
     : null;
+  const head = hooks.childHead ? await hooks.childHead("student.title", s.id, (c) => `/students/${c}`)
+    : [el("h1", { text: s.name })];
   show(
     el("a", { href: "/home", "data-link": "", text: t("student.back") }),
-    el("h1", { text: s.name }),
+    ...head,
+    el("p", { class: "student-name", text: s.name }),
     el("dl", { class: "card facts" },
-      el("dt", { text: t("student.class") }), el("dd", { text: s.class.name }),
-      el("dt", { text: t("student.school") }), el("dd", { text: s.institution.name }),
-      el("dt", { text: t("student.birth_date") }), el("dd", { text: s.birth_date ?? "—" })),
+      el("dt", { text: t("student.class") }), el("dd", { text: s.class?.name ?? "—" }),
+      el("dt", { text: t("student.school") }), el("dd", { text: s.institution?.name ?? "—" }),
+      el("dt", { text: t("student.birth_date") }), el("dd", { text: fmt.date(s.birth_date) })),
     section("student.guardians", el("ul", {}, s.guardians.map((g) =>
       el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))),
     el("p", {}, el("a", { href: `/students/${s.id}/notices`, "data-link": "", id: "notices-link",
@@ -344,6 +355,7 @@ async function studentView(id) {
 
 export async function render() {
   const path = location.pathname;
+  document.title = t("app.title");
   header();
   for (const p of pages) {
     const m = path.match(p.path);

@@ -2,6 +2,7 @@
 // medical note (both justify the absences in their dates), and the class teacher sees the
 // notices of the class. The medic finds students through the school's classes.
 import { api, el, navigation, pages, section, show, state, t } from "./app.js";
+import { childHead } from "./family.js";
 
 navigation.push(
   { key: "nav.notices", href: "/notices", roles: ["class_teacher"] },
@@ -39,7 +40,8 @@ async function classNoticesView() {
 // A student's notices, with the form their parent (an absence) or the school's medic (a
 // medical note) fills in.
 async function studentNoticesView(id) {
-  const r = await api("GET", `/api/v1/students/${id}/absence-notices`);
+  const [r, head] = await Promise.all([api("GET", `/api/v1/students/${id}/absence-notices`),
+    childHead(state.me.roles.includes("medic") ? "notices.medical_title" : "notices.student_title", id, (c) => `/students/${c}/notices`)]);
   if (r.status !== 200) { show(el("p", { class: "error", text: t(r.status === 403 ? "app.forbidden" : "app.error") })); return; }
   const medic = state.me.roles.includes("medic");
   const parent = (state.me.children ?? []).some((c) => c.id === Number(id));
@@ -57,7 +59,7 @@ async function studentNoticesView(id) {
   };
   show(
     el("a", { href: medic ? "/medic" : "/home", "data-link": "", text: t("student.back") }),
-    el("h1", { text: t(medic ? "notices.medical_title" : "notices.student_title") }),
+    ...head,
     medic || parent ? el("form", { class: "card notice-form", onsubmit: send },
       el("label", { text: t("notices.from") }), from,
       el("label", { text: t("notices.to") }), to,
