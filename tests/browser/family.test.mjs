@@ -215,7 +215,10 @@ export const tests = {
     await login(page, base, "teacher");
     await page.waitForSelector("#nav a");
     const seen = page.waitForResponse((r) => r.url().endsWith(`/homework/${hw}/submissions/seen`) && r.status() === 200);
-    await page.goto(`${base}/homework/${hw}/submissions`);
+    // From the journal: the lesson's column head, then its homework's hand-ins.
+    await page.goto(`${base}/journal?class=${a.class.id}&subject=${a.subject.id}&period=${period.id}`);
+    await page.click(`th[data-lesson='${lesson.id}'] button`);
+    await page.click(`.lesson-dialog a.handins-link[href='/homework/${hw}/submissions']`);
     const card = `li.handin[data-student='${kids.artem}']`;
     await page.waitForSelector(card);
     await seen;
