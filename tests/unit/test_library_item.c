@@ -67,7 +67,7 @@ static void test_types_and_kinds_are_the_schemas(void **state)
     json_decref(c);
     sql = check_list(db, "library_questions", "kind");
     c = c_list(library_question_kinds);
-    assert_int_equal(json_array_size(c), 3);
+    assert_int_equal(json_array_size(c), 4);
     assert_true(json_equal(sql, c));
     json_decref(sql);
     json_decref(c);
