@@ -389,6 +389,7 @@ static json_t *item_full(struct req *r, const struct item *it)
     json_object_set_new(o, "language", json_string(db_col_text(st, 16)));
     json_object_set_new(o, "review_comment", json_string(db_col_text(st, 17)));
     json_object_set_new(o, "body", json_string(db_col_text(st, 18)));
+    json_object_set_new(o, "updated_at", json_integer(sqlite3_column_int64(st, 19)));
     json_object_set_new(o, "mine", json_boolean(it->author == r->caller.person_id));
     sqlite3_reset(st);
     json_object_set_new(o, "revision_of",
