@@ -172,7 +172,7 @@ export const tests = {
     await page.click("#nav a[href='/library/favourites']");
     await page.waitForSelector("#no-favourites");
     const text = await page.textContent("main");
-    assert(text.includes("Избранного пока нет"), "empty favourites: " + text);
+    assert(text.includes("Избранного пока нет") && !/null|undefined|NaN/.test(text), "empty favourites: " + text);
     await page.click("#nav a[href='/library']");
     await page.waitForSelector("#library-total");
     for (const sel of [".library-search input[name=q]", ".library-search select[name=type]", ".library-search select[name=grade]"])

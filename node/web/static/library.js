@@ -159,7 +159,7 @@ function authorTools(i) {
   const body = el("textarea", { name: "body", rows: "8" }, i.body);
   const file = el("input", { type: "file", name: "file" });
   // A test goes to review with its questions: the editor below must have saved them.
-  const hint = i.type === "test" ? el("p", { class: "muted small", text: t("library.editor.submit_hint") }) : null;
+  const hint = i.type === "test" ? el("p", { class: "muted q-hint", text: t("library.editor.submit_hint") }) : null;
   const save = async (ev) => {
     ev.preventDefault();
     const r = await api("PATCH", `/api/v1/library/items/${i.id}`, { title: title.value,
@@ -196,12 +196,13 @@ async function favouritesView() {
   const r = await api("GET", "/api/v1/library/favourites");
   if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r) })); return; }
   const items = r.data.items ?? [];
-  show(el("h1", { text: t("library.favourites") }),
+  // show() would write a left-out part as the text «null»: only what is there goes in.
+  show(...[el("h1", { text: t("library.favourites") }),
     items.length ? el("p", {}, el("a", { href: packageHref(items.slice(0, 100).map((i) => i.id)), download: "",
       id: "download-favourites", class: "button", text: t("library.download_all") }),
       el("span", { class: "muted small", text: ` ${t("library.download_hint")}` })) : null,
     items.length ? el("ul", { class: "items" }, items.map((i) => itemCard(i)))
-      : el("p", { class: "card", id: "no-favourites", text: t("library.no_favourites") }));
+      : el("p", { class: "card", id: "no-favourites", text: t("library.no_favourites") })].filter(Boolean));
 }
 
 // A test: the questions to answer; the server scores them and says which were right. Each
@@ -367,7 +368,7 @@ function questionCard(q, n, qs, redraw) {
 function choiceRows(q, n, redraw) {
   const type = q.kind === "single" ? "radio" : "checkbox";
   return el("div", { class: "q-options" },
-    el("p", { class: "muted small", text: t(q.kind === "single" ? "library.editor.mark_one" : "library.editor.mark_some") }),
+    el("p", { class: "muted q-hint", text: t(q.kind === "single" ? "library.editor.mark_one" : "library.editor.mark_some") }),
     q.options.map((o, k) => {
       const right = el("input", { type, name: `q-${n}-right`, id: `q-${n}-right-${k}` });
       right.checked = q.answer.includes(k);
@@ -393,7 +394,7 @@ function choiceRows(q, n, redraw) {
 // A short answer: the accepted texts.
 function textAnswers(q, n, redraw) {
   return el("div", { class: "q-options" },
-    el("p", { class: "muted small", text: t("library.editor.accepted_hint") }),
+    el("p", { class: "muted q-hint", text: t("library.editor.accepted_hint") }),
     q.answer.map((a, k) => {
       const text = input({ id: `q-${n}-accepted-${k}`, class: "q-accepted" }, a, (v) => { q.answer[k] = v; });
       return el("div", { class: "q-option" },
@@ -409,7 +410,7 @@ function textAnswers(q, n, redraw) {
 // gets the right-hand items shuffled.
 function pairRows(q, n, redraw) {
   return el("div", { class: "q-options" },
-    el("p", { class: "muted small", text: t("library.editor.pairs_hint") }),
+    el("p", { class: "muted q-hint", text: t("library.editor.pairs_hint") }),
     q.options.map((left, k) => {
       const l = input({ id: `q-${n}-left-${k}`, class: "q-left" }, left, (v) => { q.options[k] = v; });
       const r = input({ id: `q-${n}-right-${k}`, class: "q-right" }, q.answer[k], (v) => { q.answer[k] = v; });
