@@ -116,6 +116,13 @@ export const tests = {
 
     // The methodologist: returning needs a comment (Russian, beside it); then approves.
     await login(page, base, "methodologist");
+    await page.waitForSelector("#logout");
+    // The reviewer reads the questions with their answers on the test's page.
+    await page.goto(base + itemPath);
+    await page.waitForSelector("#answer-key li[data-kind=matching] li");
+    const key = await page.textContent("#answer-key");
+    assert(key.includes("Москва → Россия") && key.includes("Рим → Италия") && key.includes("✓ 4 — верный"), "answer key: " + key);
+    assert(!(await page.$("#test-form")), "the reviewer is not asked to take the test");
     await page.click("#nav a[href='/library/review']");
     const card = `ul.items li.item[data-item='${itemPath.split("/").pop()}']`;
     await page.waitForSelector(card);

@@ -112,6 +112,7 @@ async function itemView(id) {
   ];
   if (i.mine) parts.push(authorTools(i));
   if (i.mine && i.questions && (i.status === "draft" || i.status === "rejected")) parts.push(questionEditor(i));
+  else if (i.questions && !i.mine && i.status === "submitted") parts.push(answerKey(i));
   else if (i.questions) parts.push(testForm(i));
   show(...parts);
 }
@@ -249,6 +250,22 @@ function testForm(i) {
     inputs.map(({ q, parts }, n) => el("fieldset", { "data-question": String(q.id), "data-kind": q.kind },
       el("legend", { text: `${n + 1}. ${q.prompt}` }), parts)),
     el("button", { type: "submit", text: t("library.check") }), result);
+}
+
+// A submitted test as its reviewer reads it: each question with its right answers.
+function answerKey(i) {
+  const box = el("section", { class: "card q-key", id: "answer-key" }, el("h2", { text: t("library.editor.key_title") }));
+  (async () => {
+    const r = await api("GET", `/api/v1/library/items/${i.id}/questions`);
+    if (r.status !== 200) { box.append(el("p", { class: "error", text: errorText(r) })); return; }
+    box.append(el("ol", {}, r.data.questions.map((q) => el("li", { "data-kind": q.kind },
+      el("p", {}, el("strong", { text: q.prompt }), ` (${t(`library.editor.kind.${q.kind}`)}, ${fmt.plural("library.editor.points_n", q.points)})`),
+      q.kind === "text" ? el("p", { text: `${t("library.editor.accepted_list")}: ${q.answer.join("; ")}` })
+        : q.kind === "matching" ? el("ul", {}, q.options.map((l, k) => el("li", { text: `${l} → ${q.answer[k]}` })))
+          : el("ul", {}, q.options.map((o, k) => el("li", { class: q.answer.includes(k) ? "right" : "" },
+            q.answer.includes(k) ? `✓ ${o} — ${t("library.editor.right_mark")}` : o)))))));
+  })();
+  return box;
 }
 
 // ---- The question editor: the author of a test, while it is a draft or was returned ----
