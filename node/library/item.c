@@ -33,31 +33,40 @@ bool library_type_ok(const char *type)
     return listed(type, library_item_types);
 }
 
-bool library_fields_ok(const struct library_fields *f, char *err, size_t errlen)
+bool library_fields_check(const struct library_fields *f, char *err, size_t errlen,
+                          const char **field)
 {
-    const char *why = NULL;
+    const char *why = NULL, *at = NULL;
     if (f->type != NULL && !library_type_ok(f->type))
-        why = "type is not among the item types";
+        why = "type is not among the item types", at = "type";
     else if (f->title != NULL && !school_text_ok(f->title, 1, 300))
-        why = "title must be 1-300 characters";
+        why = "title must be 1-300 characters", at = "title";
     else if (f->description != NULL && !school_text_ok(f->description, 0, 5000))
-        why = "description must be up to 5000 characters";
+        why = "description must be up to 5000 characters", at = "description";
     else if (f->authors != NULL && !school_text_ok(f->authors, 0, 500))
-        why = "authors must be up to 500 characters";
+        why = "authors must be up to 500 characters", at = "authors";
     else if (f->licence != NULL && !school_text_ok(f->licence, 1, 100))
-        why = "licence must be 1-100 characters";
+        why = "licence must be 1-100 characters", at = "licence";
     else if (f->language != NULL && !school_text_ok(f->language, 2, 8))
-        why = "language must be 2-8 characters";
+        why = "language must be 2-8 characters", at = "language";
     else if (f->body != NULL && strlen(f->body) > LIBRARY_BODY_MAX)
-        why = "body must be up to 200000 bytes";
-    else if ((f->grade_min != 0 && (f->grade_min < 1 || f->grade_min > 11)) ||
-             (f->grade_max != 0 && (f->grade_max < 1 || f->grade_max > 11)))
-        why = "grades must be 1-11";
+        why = "body must be up to 200000 bytes", at = "body";
+    else if (f->grade_min != 0 && (f->grade_min < 1 || f->grade_min > 11))
+        why = "grades must be 1-11", at = "grade_min";
+    else if (f->grade_max != 0 && (f->grade_max < 1 || f->grade_max > 11))
+        why = "grades must be 1-11", at = "grade_max";
     else if (f->grade_min != 0 && f->grade_max != 0 && f->grade_min > f->grade_max)
-        why = "grade_min must not exceed grade_max";
+        why = "grade_min must not exceed grade_max", at = "grade_min";
     if (why != NULL)
         snprintf(err, errlen, "%s", why);
+    if (field != NULL)
+        *field = at;
     return why == NULL;
+}
+
+bool library_fields_ok(const struct library_fields *f, char *err, size_t errlen)
+{
+    return library_fields_check(f, err, errlen, NULL);
 }
 
 /* Why a question is refused: the error code the API answers, the question's field it names

@@ -459,25 +459,32 @@ static int fields_or_respond(struct req *r, struct item_fields *fs, bool create)
     f->grade_max = gmax;
     if (subject && !json_is_null(subject)) {
         if (!json_is_integer(subject) || json_integer_value(subject) <= 0)
-            return reply_error(r, 400, "bad_request", "subject_id must be an id or null"), -1;
+            return reply_field_error(r, 400, "bad_item", "subject_id",
+                                     "subject_id must be an id or null"),
+                   -1;
         fs->subject = json_integer_value(subject);
     } else if (subject) {
         fs->subject = -1; /* explicitly none */
     }
     if (create && (f->type == NULL || f->title == NULL || gmin == 0 || gmax == 0))
-        return reply_error(r, 400, "bad_request",
-                           "type, title, grade_min and grade_max are required"),
+        return reply_field_error(r, 400, "bad_item",
+                                 f->type == NULL    ? "type"
+                                 : f->title == NULL ? "title"
+                                 : gmin == 0        ? "grade_min"
+                                                    : "grade_max",
+                                 "type, title, grade_min and grade_max are required"),
                -1;
     char why[128];
-    if (!library_fields_ok(f, why, sizeof(why)))
-        return reply_error(r, 400, "bad_request", "%s", why), -1;
+    const char *at = NULL;
+    if (!library_fields_check(f, why, sizeof(why), &at))
+        return reply_field_error(r, 400, "bad_item", at, "%s", why), -1;
     int e = fs->subject > 0 ? db_exists(r->db, "SELECT 1 FROM subjects WHERE id = :id",
                                         DB_ARGS(DB_INT(":id", fs->subject)))
                             : 1;
     if (e < 0)
         return reply_db_error(r), -1;
     if (e == 0)
-        return reply_error(r, 400, "bad_request", "no such subject"), -1;
+        return reply_field_error(r, 400, "bad_item", "subject_id", "no such subject"), -1;
     return 0;
 }
 
@@ -569,7 +576,8 @@ static int library_item_patch(struct req *r)
                "language), updated_at = unixepoch() WHERE id = :id",
                fields_args(&f, DB_ARGS(DB_INT(":id", it.id)), args));
     if ((rc & 0xff) == SQLITE_CONSTRAINT) /* the grades' CHECK on the merged values */
-        return reply_error(r, 400, "bad_request", "grade_min must not exceed grade_max");
+        return reply_field_error(r, 400, "bad_item", "grade_min",
+                                 "grade_min must not exceed grade_max");
     if (rc != SQLITE_DONE)
         return reply_db_error(r);
     return library_item_get(r);
@@ -586,7 +594,7 @@ static int library_item_submit(struct req *r)
                             DB_ARGS(DB_INT(":id", it.id)));
         if (has != 1)
             return has < 0 ? reply_db_error(r)
-                           : reply_field_error(r, 409, "conflict", "questions",
+                           : reply_field_error(r, 409, "no_questions", "questions",
                                                "a test needs its questions before review");
     }
     if (db_run(r->db,
@@ -740,12 +748,12 @@ static int library_item_review(struct req *r)
         return r->status;
     bool approve = strcmp(verdict, "approve") == 0, back = strcmp(verdict, "return") == 0;
     if (!approve && !back && strcmp(verdict, "reject") != 0)
-        return reply_field_error(r, 400, "bad_request", "verdict",
+        return reply_field_error(r, 400, "bad_review", "verdict",
                                  "verdict is approve, return or reject");
     if (!school_text_ok(comment, 0, 5000))
-        return reply_field_error(r, 400, "bad_request", "comment", "comment up to 5000");
+        return reply_field_error(r, 400, "bad_review", "comment", "comment up to 5000");
     if (!approve && comment[0] == '\0')
-        return reply_field_error(r, 400, "bad_request", "comment",
+        return reply_field_error(r, 400, "bad_review", "comment",
                                  "returning or rejecting needs a comment for the author");
     struct item it;
     if (item_visible_or_respond(r, r->params[0], &it) != 0)
@@ -756,7 +764,7 @@ static int library_item_review(struct req *r)
         return reply_error(r, 409, "conflict", "only submitted items are reviewed (this one is %s)",
                            it.status);
     if (back && it.author == 0)
-        return reply_field_error(r, 409, "conflict", "verdict",
+        return reply_field_error(r, 409, "no_author", "verdict",
                                  "an item without an author here cannot go back for changes");
     const char *kind = approve ? "library_approved"
                        : back  ? "library_returned"
@@ -787,7 +795,7 @@ static int library_questions_put(struct req *r)
     if (body_unpack_or_respond(r, "{s:o}", "questions", &qs) != 0)
         return r->status;
     if (!json_is_array(qs) || json_array_size(qs) == 0 || json_array_size(qs) > 200)
-        return reply_field_error(r, 400, "bad_request", "questions",
+        return reply_field_error(r, 400, "bad_questions", "questions",
                                  "questions must be a list of 1-200");
     struct item it;
     if (item_editable_or_respond(r, r->params[0], &it) != 0)

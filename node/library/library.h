@@ -51,6 +51,11 @@ struct library_fields {
  * control characters), body up to LIBRARY_BODY_MAX bytes, grades 1-11 and grade_min <=
  * grade_max when both are given. true, or false with the reason in err. */
 bool library_fields_ok(const struct library_fields *f, char *err, size_t errlen);
+/* The same, also naming the JSON field at fault in *field on failure (a static string:
+ * "type", "title", "description", "authors", "licence", "language", "body", "grade_min" or
+ * "grade_max"); *field is NULL when every field is good. */
+bool library_fields_check(const struct library_fields *f, char *err, size_t errlen,
+                          const char **field);
 
 /* A checked test question: kind and prompt point into the question's JSON; options (a JSON
  * list of strings) and answer (the key: option indexes, accepted texts, or for a matching

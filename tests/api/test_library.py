@@ -386,6 +386,7 @@ def test_matching_questions_are_checked_kept_and_scored(node):
     for bad in ([], "all", [single] * 201):
         r = put_questions(teacher, tid, bad)
         assert r.status == 400 and r.json()["error"]["field"] == "questions", r
+        assert r.json()["error"]["code"] == "bad_questions", r
     # Nothing changed: the author's editor reads the two saved questions with their keys.
     saved = teacher.get(f"/api/v1/library/items/{tid}/questions")
     assert saved.status == 200, saved
@@ -459,14 +460,14 @@ def test_verdicts_notify_the_author_alone(node):
     tid = new_test(teacher, "Уведомления о решении")
     # Submitting a test without questions says which field is missing.
     r = teacher.post(f"/api/v1/library/items/{tid}/submit")
-    assert r.status == 409 and r.json()["error"]["field"] == "questions", r
+    assert r.status == 409 and (r.json()["error"]["code"], r.json()["error"]["field"]) == ("no_questions", "questions"), r
     assert put_questions(teacher, tid, [MATCHING]).status == 200
     assert teacher.post(f"/api/v1/library/items/{tid}/submit").status == 200
     # Bad verdicts name their field and change nothing.
     for bad, field in (({"verdict": "maybe"}, "verdict"), ({"verdict": "return"}, "comment"),
                        ({"verdict": "reject", "comment": ""}, "comment")):
         r = methodologist.post(f"/api/v1/library/items/{tid}/review", bad)
-        assert r.status == 400 and r.json()["error"]["field"] == field, (bad, r)
+        assert r.status == 400 and (r.json()["error"]["code"], r.json()["error"]["field"]) == ("bad_review", field), (bad, r)
     assert teacher.post(f"/api/v1/library/items/{tid}/review", {"verdict": "return", "comment": "x"}).status == 403
     assert library_notes(teacher) == [] or all(n["data"]["item_id"] != tid for n in library_notes(teacher))
     # Returned for changes: a draft again, with the comment; the author edits the questions.
@@ -493,3 +494,19 @@ def test_verdicts_notify_the_author_alone(node):
     # Nobody else heard of any of it.
     for o in others:
         assert len(library_notes(o)) == before[id(o)], o.user
+
+
+def test_bad_item_fields_name_their_field(node):
+    teacher = node.login("teacher")
+    base = {"type": "scenario", "title": "Поля", "grade_min": 5, "grade_max": 6}
+    for change, field in (({"type": "poem"}, "type"), ({"title": ""}, "title"), ({"title": None}, "title"),
+                          ({"grade_min": 12}, "grade_min"), ({"grade_max": 0}, "grade_max"),
+                          ({"grade_min": 7, "grade_max": 6}, "grade_min"), ({"subject_id": 99999}, "subject_id"),
+                          ({"subject_id": "x"}, "subject_id"), ({"description": "д" * 5001}, "description")):
+        body = {k: v for k, v in {**base, **change}.items() if v is not None}
+        r = teacher.post("/api/v1/library/items", body)
+        assert r.status == 400 and (r.json()["error"]["code"], r.json()["error"]["field"]) == ("bad_item", field), (change, r)
+    iid = teacher.post("/api/v1/library/items", base).json()["id"]
+    r = teacher.patch(f"/api/v1/library/items/{iid}", {"grade_min": 8})  # above the kept grade_max
+    assert r.status == 400 and r.json()["error"]["field"] == "grade_min", r
+    assert teacher.get(f"/api/v1/library/items/{iid}").json()["grades"] == {"min": 5, "max": 6}

@@ -39,6 +39,11 @@ export const tests = {
     await login(page, base, "teacher");
     await page.click("#nav a[href='/library/mine']");
     await page.waitForSelector("#new-item");
+    // A draft without a title is refused: Russian, beside the title.
+    await page.click("#new-item button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("#new-item [data-error-for=title]")?.textContent);
+    const noTitle = await page.textContent("#new-item [data-error-for=title]");
+    assert(noTitle === "Напишите название (до 300 знаков).", "empty title: " + noTitle);
     await fillLabelled(page, "#new-item", "Название", title);
     await page.selectOption("#new-item select[name=type]", "test");
     await page.click("#new-item button[type=submit]");
