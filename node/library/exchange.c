@@ -38,8 +38,9 @@ static int export_files(struct db *db, int64_t id, json_t *files, json_t *blobs,
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Appends test `id`'s questions to the exported `questions`, with their keys when with_keys.
- * 0, or -1 on a database error. */
+/* Appends test `id`'s questions to the exported `questions`, with their keys when with_keys;
+ * without them, a matching question's right-hand items come shuffled as "matches". 0, or -1
+ * on a database error. */
 static int export_questions(struct db *db, int64_t id, bool with_keys, json_t *questions)
 {
     sqlite3_stmt *st = db_query(db,
@@ -54,6 +55,8 @@ static int export_questions(struct db *db, int64_t id, bool with_keys, json_t *q
                       "options", opts ? opts : json_array(), "points", sqlite3_column_int(st, 3));
         if (q != NULL && with_keys)
             json_object_set_new(q, "answer", json_loads(db_col_text(st, 4), 0, NULL));
+        else if (q != NULL && strcmp(db_col_text(st, 0), "matching") == 0)
+            json_object_set_new(q, "matches", library_matching_shuffle(db_col_text(st, 4)));
         json_array_append_new(questions, q);
     }
     return rc == SQLITE_DONE ? 0 : -1;

@@ -20,6 +20,7 @@
 #include "files/files.h"
 #include "journal/journal.h"
 #include "node.h"
+#include "notify/notify.h"
 #include "school/school.h"
 
 static bool reviewer(const struct req *r)
@@ -350,22 +351,25 @@ static int item_files(struct req *r, int64_t id, json_t *files)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Appends test `id`'s questions, without their answers, to `questions`. 0, or -1 on a
+/* Appends test `id`'s questions, without their answers, to `questions`: a matching question's
+ * right-hand items come as "matches", in a new random order each time. 0, or -1 on a
  * database error. */
 static int item_questions(struct req *r, int64_t id, json_t *questions)
 {
     sqlite3_stmt *st = db_query(r->db,
-                                "SELECT id, kind, prompt, options, points FROM library_questions "
-                                "WHERE item_id = :id ORDER BY position",
+                                "SELECT id, kind, prompt, options, points, answer FROM "
+                                "library_questions WHERE item_id = :id ORDER BY position",
                                 DB_ARGS(DB_INT(":id", id)));
     int rc;
     while (db_next(st, &rc)) {
         json_t *opts = json_loads(db_col_text(st, 3), 0, NULL);
-        json_array_append_new(questions, json_pack("{s:I,s:s,s:s,s:o,s:i}", "id",
-                                                   (json_int_t)sqlite3_column_int64(st, 0), "kind",
-                                                   db_col_text(st, 1), "prompt", db_col_text(st, 2),
-                                                   "options", opts ? opts : json_array(), "points",
-                                                   sqlite3_column_int(st, 4)));
+        json_t *q =
+            json_pack("{s:I,s:s,s:s,s:o,s:i}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "kind", db_col_text(st, 1), "prompt", db_col_text(st, 2), "options",
+                      opts ? opts : json_array(), "points", sqlite3_column_int(st, 4));
+        if (strcmp(db_col_text(st, 1), "matching") == 0)
+            json_object_set_new(q, "matches", library_matching_shuffle(db_col_text(st, 5)));
+        json_array_append_new(questions, q);
     }
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -385,6 +389,7 @@ static json_t *item_full(struct req *r, const struct item *it)
     json_object_set_new(o, "language", json_string(db_col_text(st, 16)));
     json_object_set_new(o, "review_comment", json_string(db_col_text(st, 17)));
     json_object_set_new(o, "body", json_string(db_col_text(st, 18)));
+    json_object_set_new(o, "updated_at", json_integer(sqlite3_column_int64(st, 19)));
     json_object_set_new(o, "mine", json_boolean(it->author == r->caller.person_id));
     sqlite3_reset(st);
     json_object_set_new(o, "revision_of",
@@ -454,25 +459,32 @@ static int fields_or_respond(struct req *r, struct item_fields *fs, bool create)
     f->grade_max = gmax;
     if (subject && !json_is_null(subject)) {
         if (!json_is_integer(subject) || json_integer_value(subject) <= 0)
-            return reply_error(r, 400, "bad_request", "subject_id must be an id or null"), -1;
+            return reply_field_error(r, 400, "bad_item", "subject_id",
+                                     "subject_id must be an id or null"),
+                   -1;
         fs->subject = json_integer_value(subject);
     } else if (subject) {
         fs->subject = -1; /* explicitly none */
     }
     if (create && (f->type == NULL || f->title == NULL || gmin == 0 || gmax == 0))
-        return reply_error(r, 400, "bad_request",
-                           "type, title, grade_min and grade_max are required"),
+        return reply_field_error(r, 400, "bad_item",
+                                 f->type == NULL    ? "type"
+                                 : f->title == NULL ? "title"
+                                 : gmin == 0        ? "grade_min"
+                                                    : "grade_max",
+                                 "type, title, grade_min and grade_max are required"),
                -1;
     char why[128];
-    if (!library_fields_ok(f, why, sizeof(why)))
-        return reply_error(r, 400, "bad_request", "%s", why), -1;
+    const char *at = NULL;
+    if (!library_fields_check(f, why, sizeof(why), &at))
+        return reply_field_error(r, 400, "bad_item", at, "%s", why), -1;
     int e = fs->subject > 0 ? db_exists(r->db, "SELECT 1 FROM subjects WHERE id = :id",
                                         DB_ARGS(DB_INT(":id", fs->subject)))
                             : 1;
     if (e < 0)
         return reply_db_error(r), -1;
     if (e == 0)
-        return reply_error(r, 400, "bad_request", "no such subject"), -1;
+        return reply_field_error(r, 400, "bad_item", "subject_id", "no such subject"), -1;
     return 0;
 }
 
@@ -564,7 +576,8 @@ static int library_item_patch(struct req *r)
                "language), updated_at = unixepoch() WHERE id = :id",
                fields_args(&f, DB_ARGS(DB_INT(":id", it.id)), args));
     if ((rc & 0xff) == SQLITE_CONSTRAINT) /* the grades' CHECK on the merged values */
-        return reply_error(r, 400, "bad_request", "grade_min must not exceed grade_max");
+        return reply_field_error(r, 400, "bad_item", "grade_min",
+                                 "grade_min must not exceed grade_max");
     if (rc != SQLITE_DONE)
         return reply_db_error(r);
     return library_item_get(r);
@@ -581,8 +594,8 @@ static int library_item_submit(struct req *r)
                             DB_ARGS(DB_INT(":id", it.id)));
         if (has != 1)
             return has < 0 ? reply_db_error(r)
-                           : reply_error(r, 409, "conflict",
-                                         "a test needs its questions before review");
+                           : reply_field_error(r, 409, "no_questions", "questions",
+                                               "a test needs its questions before review");
     }
     if (db_run(r->db,
                "UPDATE library_items SET status = 'submitted', updated_at = unixepoch() WHERE id "
@@ -698,20 +711,50 @@ fail:
     return reply_db_error(r);
 }
 
-/* POST /api/v1/library/items/{id}/review {verdict: approve|reject, comment}: a methodologist
- * decides on a submitted item (not one of their own); the author sees the verdict and the
- * comment on the item. */
+/* Tells the author of item `it` the verdict `kind` (library_approved, library_returned or
+ * library_rejected) with the methodologist's comment and the item's title (data: item_id,
+ * text, comment), in the review's transaction; items
+ * without an author here (the hub's, the regions' contributions) tell nobody. 0, or -1 on a
+ * database error. */
+static int review_notify(struct req *r, const struct item *it, const char *kind,
+                         const char *comment)
+{
+    if (it->author == 0)
+        return 0;
+    /* An approved revision becomes the item it revises; any other verdict leaves it as is. */
+    int64_t target =
+        strcmp(kind, "library_approved") == 0 && it->revision_of ? it->revision_of : it->id;
+    char *title = NULL;
+    if (db_text(r->db, &title, "SELECT title FROM library_items WHERE id = :id",
+                DB_ARGS(DB_INT(":id", it->id))) != SQLITE_ROW)
+        return free(title), -1;
+    json_t *data = json_pack("{s:I,s:s,s:s}", "item_id", (json_int_t)target, "text", title,
+                             "comment", comment);
+    free(title);
+    int rc = data ? notify_person(r->db, it->author, 0, kind, data) : -1;
+    json_decref(data);
+    return rc;
+}
+
+/* POST /api/v1/library/items/{id}/review {verdict: approve|return|reject, comment}: a
+ * methodologist decides on a submitted item (not one of their own). approve publishes it;
+ * return sends it back to its author as a draft to change and submit again; reject closes
+ * it (the author may still change it and submit it anew). return and reject need a comment
+ * for the author, who sees it on the item and is notified of every verdict. */
 static int library_item_review(struct req *r)
 {
     const char *verdict, *comment = "";
     if (body_unpack_or_respond(r, "{s:s,s?s}", "verdict", &verdict, "comment", &comment) != 0)
         return r->status;
-    bool approve = strcmp(verdict, "approve") == 0;
-    if ((!approve && strcmp(verdict, "reject") != 0) || !school_text_ok(comment, 0, 5000))
-        return reply_error(r, 400, "bad_request",
-                           "verdict is approve or reject; comment up to 5000");
+    bool approve = strcmp(verdict, "approve") == 0, back = strcmp(verdict, "return") == 0;
+    if (!approve && !back && strcmp(verdict, "reject") != 0)
+        return reply_field_error(r, 400, "bad_review", "verdict",
+                                 "verdict is approve, return or reject");
+    if (!school_text_ok(comment, 0, 5000))
+        return reply_field_error(r, 400, "bad_review", "comment", "comment up to 5000");
     if (!approve && comment[0] == '\0')
-        return reply_error(r, 400, "bad_request", "a rejection needs a comment for the author");
+        return reply_field_error(r, 400, "bad_review", "comment",
+                                 "returning or rejecting needs a comment for the author");
     struct item it;
     if (item_visible_or_respond(r, r->params[0], &it) != 0)
         return r->status;
@@ -720,28 +763,40 @@ static int library_item_review(struct req *r)
     if (strcmp(it.status, "submitted") != 0)
         return reply_error(r, 409, "conflict", "only submitted items are reviewed (this one is %s)",
                            it.status);
+    if (back && it.author == 0)
+        return reply_field_error(r, 409, "no_author", "verdict",
+                                 "an item without an author here cannot go back for changes");
+    const char *kind = approve ? "library_approved"
+                       : back  ? "library_returned"
+                               : "library_rejected";
+    if (review_notify(r, &it, kind, comment) != 0)
+        return reply_db_error(r);
     if (approve && it.revision_of != 0)
         return revision_merge(r, &it, comment);
+    const char *status = approve ? "approved" : back ? "draft" : "rejected";
     if (db_run(r->db,
                "UPDATE library_items SET status = :s, review_comment = :c, reviewed_by = :me, "
                "reviewed_at = unixepoch(), updated_at = unixepoch() WHERE id = :id",
-               DB_ARGS(DB_TEXT(":s", approve ? "approved" : "rejected"), DB_TEXT(":c", comment),
+               DB_ARGS(DB_TEXT(":s", status), DB_TEXT(":c", comment),
                        DB_INT(":me", r->caller.person_id), DB_INT(":id", it.id))) != SQLITE_DONE)
         return reply_db_error(r);
-    return reply_json(r, 200,
-                      json_pack("{s:I,s:s,s:s}", "id", (json_int_t)it.id, "status",
-                                approve ? "approved" : "rejected", "comment", comment));
+    return reply_json(
+        r, 200,
+        json_pack("{s:I,s:s,s:s}", "id", (json_int_t)it.id, "status", status, "comment", comment));
 }
 
 /* PUT /api/v1/library/items/{id}/questions {questions: [...]}: the author sets a test's
- * questions with their answer keys (library_question_check), replacing the previous ones. */
+ * questions with their answer keys (library_question_check), replacing the previous ones.
+ * A refused question answers 400 with its code and field ("questions[N].FIELD", N from 0)
+ * and changes nothing. */
 static int library_questions_put(struct req *r)
 {
     json_t *qs;
     if (body_unpack_or_respond(r, "{s:o}", "questions", &qs) != 0)
         return r->status;
     if (!json_is_array(qs) || json_array_size(qs) == 0 || json_array_size(qs) > 200)
-        return reply_error(r, 400, "bad_request", "questions must be a list of 1-200");
+        return reply_field_error(r, 400, "bad_questions", "questions",
+                                 "questions must be a list of 1-200");
     struct item it;
     if (item_editable_or_respond(r, r->params[0], &it) != 0)
         return r->status;
@@ -755,13 +810,14 @@ static int library_questions_put(struct req *r)
     json_array_foreach(qs, i, q)
     {
         struct library_question lq;
-        char why[128];
-        if (library_question_check(q, &lq, why, sizeof(why)) != 0)
-            return reply_error(r, 400, "bad_request",
-                               "question %zu: %s (kind single|multiple with 2-20 options and "
-                               "the answer their indexes, or text with accepted answers; "
-                               "prompt 1-2000; points 1-100)",
-                               i + 1, why);
+        char why[128], where[48];
+        const char *code = "bad_request", *field = NULL;
+        if (library_question_check_field(q, &lq, why, sizeof(why), &code, &field) != 0) {
+            if (field == NULL)
+                return reply_error(r, 503, code, "%s", why);
+            snprintf(where, sizeof(where), "questions[%zu].%s", i, field);
+            return reply_field_error(r, 400, code, where, "question %zu: %s", i + 1, why);
+        }
         int rc = db_run(r->db,
                         "INSERT INTO library_questions (item_id, position, kind, prompt, "
                         "options, answer, points) VALUES (:id, :pos, :k, :p, :o, :a, :pts)",
@@ -776,6 +832,44 @@ static int library_questions_put(struct req *r)
     return reply_json(r, 200,
                       json_pack("{s:I,s:I}", "id", (json_int_t)it.id, "questions",
                                 (json_int_t)json_array_size(qs)));
+}
+
+/* GET /api/v1/library/items/{id}/questions: a test's questions with their answer keys, in the
+ * form PUT takes them, for the editor: to its author, and to the methodologists while it is
+ * under review. Nobody else ever gets a key. */
+static int library_questions_get(struct req *r)
+{
+    struct item it;
+    if (item_visible_or_respond(r, r->params[0], &it) != 0)
+        return r->status;
+    bool mine = it.author != 0 && it.author == r->caller.person_id;
+    if (!mine && !(reviewer(r) && strcmp(it.status, "submitted") == 0))
+        return reply_error(r, 403, "forbidden",
+                           "a test's answers are for its author and its reviewers");
+    if (strcmp(it.type, "test") != 0)
+        return reply_error(r, 409, "conflict", "only test items have questions");
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT id, kind, prompt, options, answer, points FROM "
+                                "library_questions WHERE item_id = :id ORDER BY position",
+                                DB_ARGS(DB_INT(":id", it.id)));
+    json_t *questions = json_array();
+    int rc;
+    while (db_next(st, &rc)) {
+        json_t *opts = json_loads(db_col_text(st, 3), 0, NULL);
+        json_t *key = json_loads(db_col_text(st, 4), 0, NULL);
+        json_array_append_new(questions, json_pack("{s:I,s:s,s:s,s:o,s:o,s:i}", "id",
+                                                   (json_int_t)sqlite3_column_int64(st, 0), "kind",
+                                                   db_col_text(st, 1), "prompt", db_col_text(st, 2),
+                                                   "options", opts ? opts : json_array(), "answer",
+                                                   key ? key : json_array(), "points",
+                                                   sqlite3_column_int(st, 5)));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(questions);
+        return reply_db_error(r);
+    }
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:o}", "id", (json_int_t)it.id, "questions", questions));
 }
 
 /* Compares a text answer with an accepted one: case-insensitive for Latin letters, exact
@@ -800,6 +894,17 @@ static bool answer_right(const char *kind, json_t *key, json_t *given)
             if (text_matches(json_string_value(given), json_string_value(json_array_get(key, i))))
                 return true;
         return false;
+    }
+    if (strcmp(kind, "matching") == 0) {
+        /* The right-hand item of every left-hand one, in the options' order. */
+        if (!json_is_array(given) || json_array_size(given) != json_array_size(key))
+            return false;
+        for (size_t i = 0; i < json_array_size(key); i++)
+            if (!json_is_string(json_array_get(given, i)) ||
+                strcmp(json_string_value(json_array_get(given, i)),
+                       json_string_value(json_array_get(key, i))) != 0)
+                return false;
+        return true;
     }
     /* single, multiple: the same set of option indexes. */
     if (json_is_integer(given)) {
@@ -1174,6 +1279,12 @@ const struct route library_routes[] = {
      .allow = AUTHORS,
      .writes = true,
      .name = "library_questions_put"},
+    {.method = "GET",
+     .path = "/api/v1/library/items/{id}/questions",
+     .handler = library_questions_get,
+     .access = ACCESS_USER,
+     .allow = AUTHORS | ROLE_ADMIN,
+     .name = "library_questions_get"},
     {.method = "POST",
      .path = "/api/v1/library/items/{id}/attempts",
      .handler = library_attempt,

@@ -35,7 +35,7 @@ struct db;
 /* The item types, NULL-terminated: the one list. library.sql's CHECK names the same (a unit
  * test compares them) and the web interface reads it from GET /api/v1/library/types. */
 extern const char *const library_item_types[];
-/* A test question's kinds, NULL-terminated (library.sql's CHECK on library_questions.kind). */
+/* A test question's kinds, NULL-terminated (matching.sql's CHECK on library_questions.kind). */
 extern const char *const library_question_kinds[];
 bool library_type_ok(const char *type);
 
@@ -51,21 +51,37 @@ struct library_fields {
  * control characters), body up to LIBRARY_BODY_MAX bytes, grades 1-11 and grade_min <=
  * grade_max when both are given. true, or false with the reason in err. */
 bool library_fields_ok(const struct library_fields *f, char *err, size_t errlen);
+/* The same, also naming the JSON field at fault in *field on failure (a static string:
+ * "type", "title", "description", "authors", "licence", "language", "body", "grade_min" or
+ * "grade_max"); *field is NULL when every field is good. */
+bool library_fields_check(const struct library_fields *f, char *err, size_t errlen,
+                          const char **field);
 
 /* A checked test question: kind and prompt point into the question's JSON; options (a JSON
- * list of strings) and answer (the key: option indexes, or accepted texts) are compact JSON
- * text, malloc'ed, freed by library_question_free. */
+ * list of strings) and answer (the key: option indexes, accepted texts, or for a matching
+ * question the right-hand item of each option) are compact JSON text, malloc'ed, freed by
+ * library_question_free. */
 struct library_question {
     const char *kind, *prompt;
     char *options, *answer;
     int64_t points;
 };
 /* Checks question `q` ({kind, prompt, options, answer, points}; other fields are ignored): kind
- * single or multiple with 2-20 options of 1-500 characters and a key of option indexes (one
- * for single), or text with no options and 1-200-character accepted answers; a prompt of
- * 1-2000 characters; points 1-100 (1 when absent). 0 with `out` filled, or -1 with the reason
- * in err and nothing to free. */
+ * single or multiple with 2-20 options of 1-500 characters and a key of distinct option
+ * indexes (one for single); text with no options and 1-200-character accepted answers; or
+ * matching with 2-20 left-hand items as options and the key the right-hand item of each, in
+ * the same order (1-500 characters, no item twice on a side); a prompt of 1-2000 characters;
+ * points 1-100 (1 when absent). 0 with `out` filled, or -1 with the reason in err and nothing
+ * to free. */
 int library_question_check(json_t *q, struct library_question *out, char *err, size_t errlen);
+/* The same, also naming on failure the API's error code (*code, e.g. "question_pairs") and the
+ * question's field at fault (*field: "kind", "prompt", "options", "answer" or "points"); both
+ * static strings, either pointer may be NULL. */
+int library_question_check_field(json_t *q, struct library_question *out, char *err, size_t errlen,
+                                 const char **code, const char **field);
+/* A matching question's right-hand items (its key, JSON text) in a random order, for the one
+ * who answers it: a new list (an empty one when the key is not a list). */
+json_t *library_matching_shuffle(const char *key);
 void library_question_free(struct library_question *q);
 
 /* An item's uid as exchanges carry it: 1-64 letters, digits, '-', '_' or '.', not starting

@@ -331,7 +331,18 @@ static int write_index(const char *dir, json_t *m)
                 html_text(f, json_string_value(opt));
                 fputs("</li>", f);
             }
-            fputs("</ul></li>\n", f);
+            fputs("</ul>", f);
+            if (json_array_size(json_object_get(x, "matches")) > 0) {
+                fputs("<ul>", f); /* a matching question's right-hand items */
+                json_array_foreach(json_object_get(x, "matches"), k, opt)
+                {
+                    fputs("<li>", f);
+                    html_text(f, json_string_value(opt));
+                    fputs("</li>", f);
+                }
+                fputs("</ul>", f);
+            }
+            fputs("</li>\n", f);
         }
         fputs("</ol>\n</section>\n", f);
     }

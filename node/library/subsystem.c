@@ -17,6 +17,7 @@ const struct subsystem library_subsystem = {
             {12, "node/library/revisions.sql"},
             {13, "node/library/rank.sql"},
             {19, "node/library/exchange.sql"},
+            {28, "node/library/matching.sql"},
             {0},
         },
     /* Library items given with a lesson or its homework, shown in the diary (library.sql made

@@ -55,7 +55,7 @@ int notify_person(struct db *db, int64_t person_id, int64_t student_id, const ch
     if (text != NULL)
         rc = db_run(db,
                     "INSERT INTO notifications (person_id, kind, student_id, "
-                    "data) VALUES (:p, :k, :s, :d)",
+                    "data) VALUES (:p, :k, nullif(:s, 0), :d)",
                     DB_ARGS(DB_INT(":p", person_id), DB_TEXT(":k", kind), DB_INT(":s", student_id),
                             DB_TEXT(":d", text))) == SQLITE_DONE
                  ? 0

@@ -17,7 +17,8 @@ int notify_family(struct db *db, int64_t student_id, const char *kind, json_t *d
 /* Notifies every current student of a class and their guardians (homework). 0 or -1. */
 int notify_class(struct db *db, int64_t class_id, const char *kind, json_t *data);
 
-/* Notifies one person (e.g. the class teacher) about a student. 0 or -1. */
+/* Notifies one person (e.g. the class teacher) about a student (0: about nobody, e.g. the
+ * verdict on a library item for its author). 0 or -1. */
 int notify_person(struct db *db, int64_t person_id, int64_t student_id, const char *kind,
                   json_t *data);
 

@@ -340,3 +340,173 @@ def test_favourites_and_authors_come_in_pages(node):
     assert methodologist.get("/api/v1/library/authors?limit=501").status == 400
     for item in approved:
         assert student.delete(f"/api/v1/library/items/{item['id']}/favourite").status == 200
+
+
+def put_questions(client, tid, questions):
+    return client.request("PUT", f"/api/v1/library/items/{tid}/questions", body={"questions": questions})
+
+
+def new_test(teacher, title):
+    r = teacher.post("/api/v1/library/items", {"type": "test", "title": title, "grade_min": 7, "grade_max": 8})
+    assert r.status == 201, r
+    return r.json()["id"]
+
+
+MATCHING = {"kind": "matching", "prompt": "Столица и страна", "options": ["Москва", "Париж", "Рим"],
+            "answer": ["Россия", "Франция", "Италия"], "points": 3}
+
+
+def test_matching_questions_are_checked_kept_and_scored(node):
+    teacher, student = node.login("teacher"), node.login("student")
+    tid = new_test(teacher, "Столицы: сопоставление")
+    single = {"kind": "single", "prompt": "2 + 2 =", "options": ["3", "4"], "answer": [1]}
+    assert put_questions(teacher, tid, [single, MATCHING]).status == 200
+    # Bad input: 400 with the question's field and a code for its fault; the saved questions stay.
+    bad_cases = [
+        (dict(MATCHING, answer=["Россия", "Франция"]), "question_pairs_mismatched", "answer"),
+        (dict(MATCHING, answer=["Россия", "Россия", "Италия"]), "question_pairs_duplicate", "answer"),
+        (dict(MATCHING, options=["Москва", "Москва", "Рим"]), "question_pairs_duplicate", "options"),
+        (dict(MATCHING, options=["Москва"], answer=["Россия"]), "question_pairs", "options"),
+        (dict(MATCHING, options=[], answer=[]), "question_pairs", "options"),
+        (dict(MATCHING, answer=["Россия", "", "Италия"]), "question_pair_text", "answer"),
+        (dict(MATCHING, options=["Москва", "", "Рим"]), "question_option_text", "options"),
+        (dict(MATCHING, answer="Россия"), "question_pairs_mismatched", "answer"),
+        (dict(MATCHING, prompt=""), "question_prompt", "prompt"),
+        (dict(MATCHING, kind="essay"), "question_kind", "kind"),
+        (dict(MATCHING, points=0), "question_points", "points"),
+        (dict(single, answer=[]), "question_no_answer", "answer"),
+        (dict(single, answer=[0, 1]), "question_single_answer", "answer"),
+        (dict(single, kind="multiple", answer=[1, 1]), "question_answer_index", "answer"),
+    ]
+    for bad, code, field in bad_cases:
+        r = put_questions(teacher, tid, [single, bad])
+        assert r.status == 400, (bad, r)
+        err = r.json()["error"]
+        assert (err["code"], err["field"]) == (code, f"questions[1].{field}"), (bad, err)
+    for bad in ([], "all", [single] * 201):
+        r = put_questions(teacher, tid, bad)
+        assert r.status == 400 and r.json()["error"]["field"] == "questions", r
+        assert r.json()["error"]["code"] == "bad_questions", r
+    # Nothing changed: the author's editor reads the two saved questions with their keys.
+    saved = teacher.get(f"/api/v1/library/items/{tid}/questions")
+    assert saved.status == 200, saved
+    qs = saved.json()["questions"]
+    assert [q["kind"] for q in qs] == ["single", "matching"]
+    assert qs[1]["options"] == MATCHING["options"] and qs[1]["answer"] == MATCHING["answer"]
+    assert qs[1]["points"] == 3
+    # The item as others see it: the right-hand side shuffled, no key; every order is a permutation,
+    # and over a few reads more than one order is seen (a fresh shuffle, not the key's order).
+    assert teacher.post(f"/api/v1/library/items/{tid}/submit").status == 200
+    methodologist = node.login("methodologist")
+    assert methodologist.post(f"/api/v1/library/items/{tid}/review", {"verdict": "approve"}).status == 200
+    orders = set()
+    for _ in range(12):
+        body = student.get(f"/api/v1/library/items/{tid}").json()
+        assert not keys_in(body) & {"answer", "answers", "key", "correct"}
+        m = next(q for q in body["questions"] if q["kind"] == "matching")
+        assert m["options"] == MATCHING["options"]
+        assert sorted(m["matches"]) == sorted(MATCHING["answer"])
+        orders.add(tuple(m["matches"]))
+    assert len(orders) > 1
+    # Scoring: all pairs right earns the points; one swap earns none; garbage is just wrong.
+    ids = {q["kind"]: q["id"] for q in body["questions"]}
+    def attempt(matching_answer):
+        r = student.post(f"/api/v1/library/items/{tid}/attempts", {"answers": [
+            {"question_id": ids["single"], "answer": 1},
+            {"question_id": ids["matching"], "answer": matching_answer}]})
+        assert r.status == 201, r
+        return r.json()
+    right = attempt(["Россия", "Франция", "Италия"])
+    assert right["score"] == 4 and right["max_score"] == 4
+    assert not keys_in(right) & {"answer", "answers", "key", "matches"}
+    swapped = attempt(["Франция", "Россия", "Италия"])
+    assert swapped["score"] == 1 and [x["correct"] for x in swapped["results"]] == [True, False]
+    for junk in (["Россия", "Франция"], "Россия", [1, 2, 3], None, ["Россия", "Франция", "Италия", "Испания"]):
+        assert attempt(junk)["score"] == 1, junk
+    # The keys stay with the author: nobody else reads them of an approved test.
+    for who in ("student", "parent", "classteacher", "methodologist"):
+        assert node.login(who).get(f"/api/v1/library/items/{tid}/questions").status in (403, 404), who
+    assert teacher.get(f"/api/v1/library/items/{tid}/questions").status == 200
+
+
+def test_the_editor_keys_are_for_the_author_and_the_reviewers(node):
+    teacher, methodologist = node.login("teacher"), node.login("methodologist")
+    tid = new_test(teacher, "Ключи: кто видит")
+    assert put_questions(teacher, tid, [MATCHING]).status == 200
+    # A draft: its author only (a methodologist does not even see the item yet).
+    assert methodologist.get(f"/api/v1/library/items/{tid}/questions").status == 404
+    assert node.login("classteacher").get(f"/api/v1/library/items/{tid}/questions").status == 404
+    assert node.login("student").get(f"/api/v1/library/items/{tid}/questions").status == 403  # not an author's role
+    # Submitted: the methodologists check the key too; a teacher who is not its author may not.
+    r = teacher.post(f"/api/v1/library/items/{tid}/submit")
+    assert r.status == 200, r
+    got = methodologist.get(f"/api/v1/library/items/{tid}/questions")
+    assert got.status == 200 and got.json()["questions"][0]["answer"] == MATCHING["answer"]
+    # Not a test: no questions to read.
+    scen = teacher.post("/api/v1/library/items", {"type": "scenario", "title": "Сценарий", "grade_min": 5, "grade_max": 5}).json()
+    assert teacher.get(f"/api/v1/library/items/{scen['id']}/questions").status == 409
+
+
+def library_notes(client):
+    feed = client.get("/api/v1/notifications?limit=200")
+    assert feed.status == 200, feed
+    return [n for n in feed.json()["items"] if n["kind"].startswith("library_")]
+
+
+def test_verdicts_notify_the_author_alone(node):
+    teacher, methodologist = node.login("teacher"), node.login("methodologist")
+    others = [node.login(w) for w in ("student", "parent", "classteacher", "methodologist", "admin")]
+    before = {id(o): len(library_notes(o)) for o in others}
+    tid = new_test(teacher, "Уведомления о решении")
+    # Submitting a test without questions says which field is missing.
+    r = teacher.post(f"/api/v1/library/items/{tid}/submit")
+    assert r.status == 409 and (r.json()["error"]["code"], r.json()["error"]["field"]) == ("no_questions", "questions"), r
+    assert put_questions(teacher, tid, [MATCHING]).status == 200
+    assert teacher.post(f"/api/v1/library/items/{tid}/submit").status == 200
+    # Bad verdicts name their field and change nothing.
+    for bad, field in (({"verdict": "maybe"}, "verdict"), ({"verdict": "return"}, "comment"),
+                       ({"verdict": "reject", "comment": ""}, "comment")):
+        r = methodologist.post(f"/api/v1/library/items/{tid}/review", bad)
+        assert r.status == 400 and (r.json()["error"]["code"], r.json()["error"]["field"]) == ("bad_review", field), (bad, r)
+    assert teacher.post(f"/api/v1/library/items/{tid}/review", {"verdict": "return", "comment": "x"}).status == 403
+    assert library_notes(teacher) == [] or all(n["data"]["item_id"] != tid for n in library_notes(teacher))
+    # Returned for changes: a draft again, with the comment; the author edits the questions.
+    r = methodologist.post(f"/api/v1/library/items/{tid}/review", {"verdict": "return", "comment": "Добавьте пару"})
+    assert r.status == 200 and r.json()["status"] == "draft", r
+    item = teacher.get(f"/api/v1/library/items/{tid}").json()
+    assert item["status"] == "draft" and item["review_comment"] == "Добавьте пару"
+    notes = [n for n in library_notes(teacher) if n["data"]["item_id"] == tid]
+    assert [(n["kind"], n["data"]["text"], n["data"]["comment"]) for n in notes] == [
+        ("library_returned", "Уведомления о решении", "Добавьте пару")]
+    assert "student" not in notes[0]
+    more = dict(MATCHING, options=MATCHING["options"] + ["Мадрид"], answer=MATCHING["answer"] + ["Испания"])
+    assert put_questions(teacher, tid, [more]).status == 200
+    assert teacher.post(f"/api/v1/library/items/{tid}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{tid}/review", {"verdict": "approve"}).status == 200
+    kinds = [n["kind"] for n in library_notes(teacher) if n["data"]["item_id"] == tid]
+    assert kinds == ["library_approved", "library_returned"]  # newest first
+    # A rejection is told too.
+    other = new_test(teacher, "Отклонённый тест")
+    assert put_questions(teacher, other, [MATCHING]).status == 200
+    assert teacher.post(f"/api/v1/library/items/{other}/submit").status == 200
+    assert methodologist.post(f"/api/v1/library/items/{other}/review", {"verdict": "reject", "comment": "Не по программе"}).json()["status"] == "rejected"
+    assert [n["kind"] for n in library_notes(teacher) if n["data"]["item_id"] == other] == ["library_rejected"]
+    # Nobody else heard of any of it.
+    for o in others:
+        assert len(library_notes(o)) == before[id(o)], o.user
+
+
+def test_bad_item_fields_name_their_field(node):
+    teacher = node.login("teacher")
+    base = {"type": "scenario", "title": "Поля", "grade_min": 5, "grade_max": 6}
+    for change, field in (({"type": "poem"}, "type"), ({"title": ""}, "title"), ({"title": None}, "title"),
+                          ({"grade_min": 12}, "grade_min"), ({"grade_max": 0}, "grade_max"),
+                          ({"grade_min": 7, "grade_max": 6}, "grade_min"), ({"subject_id": 99999}, "subject_id"),
+                          ({"subject_id": "x"}, "subject_id"), ({"description": "д" * 5001}, "description")):
+        body = {k: v for k, v in {**base, **change}.items() if v is not None}
+        r = teacher.post("/api/v1/library/items", body)
+        assert r.status == 400 and (r.json()["error"]["code"], r.json()["error"]["field"]) == ("bad_item", field), (change, r)
+    iid = teacher.post("/api/v1/library/items", base).json()["id"]
+    r = teacher.patch(f"/api/v1/library/items/{iid}", {"grade_min": 8})  # above the kept grade_max
+    assert r.status == 400 and r.json()["error"]["field"] == "grade_min", r
+    assert teacher.get(f"/api/v1/library/items/{iid}").json()["grades"] == {"min": 5, "max": 6}

@@ -41,7 +41,8 @@ def pkg(node, tmp_path_factory):
                       [("Алгебра 7.pdf", "application/pdf", pdf), ("cover.svg", "image/svg+xml", svg)])
     b = approved_item(node, "test", "Степени: проверочная", questions=[
         {"kind": "text", "prompt": "2^3 = ?", "answer": [SECRET_ANSWER]},
-        {"kind": "single", "prompt": "2^0 =", "options": ["0", "1"], "answer": [1]}])
+        {"kind": "single", "prompt": "2^0 =", "options": ["0", "1"], "answer": [1]},
+        {"kind": "matching", "prompt": "Степень и значение", "options": ["2^2", "2^4"], "answer": ["4", "16"]}])
     student = node.login("student")
     r = student.get(f"/api/v1/library/package?items={a},{b}")
     assert r.status == 200, r
@@ -70,7 +71,12 @@ def test_package_verifies_and_opens(pkg):
     index = (d / "opened" / "index.html").read_text()
     assert "Алгебра 7: &lt;b&gt;учебник&lt;/b&gt; &amp; задачник" in index and "<b>учебник" not in index
     test = items["Степени: проверочная"]
-    assert [q["prompt"] for q in test["questions"]] == ["2^3 = ?", "2^0 ="]
+    assert [q["prompt"] for q in test["questions"]] == ["2^3 = ?", "2^0 =", "Степень и значение"]
+    # A matching question travels with its right-hand items shuffled, never its pairs.
+    matching = test["questions"][2]
+    assert matching["options"] == ["2^2", "2^4"] and sorted(matching["matches"]) == ["16", "4"]
+    assert "answer" not in matching
+    assert "<li>16</li>" in index and "<li>2^4</li>" in index
 
 
 def test_answer_keys_never_travel(pkg):

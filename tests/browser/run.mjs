@@ -265,8 +265,9 @@ const tests = {
     await page.click("#nav a[href='/library/mine']");
     await page.fill(".new-item input[name=title]", "Проценты в жизни");
     await page.click(".new-item button[type=submit]");
-    await page.click("a.item-title >> text=Проценты в жизни");
+    // A new draft opens at once, ready to edit.
     await page.waitForSelector("#edit-item");
+    assert((await page.textContent("article.library-item h1")) === "Проценты в жизни", "the new draft's page");
     await page.fill("#edit-item textarea[name=body]", "Скидки, вклады и налоги: задачи на проценты.");
     await page.setInputFiles("#edit-item input[type=file]", { name: "задачи.txt", mimeType: "text/plain",
       buffer: Buffer.from("1. Найдите 10% от 250.") });

@@ -67,7 +67,7 @@ static void test_types_and_kinds_are_the_schemas(void **state)
     json_decref(c);
     sql = check_list(db, "library_questions", "kind");
     c = c_list(library_question_kinds);
-    assert_int_equal(json_array_size(c), 3);
+    assert_int_equal(json_array_size(c), 4);
     assert_true(json_equal(sql, c));
     json_decref(sql);
     json_decref(c);
@@ -306,6 +306,150 @@ static void test_exchanged_fields_are_checked(void **state)
     scratch_db_remove(db, path);
 }
 
+/* Matching questions: the left-hand items as options, the right-hand item of each as the key;
+ * each refusal names its API code and the question's field. */
+static void test_matching_questions(void **state)
+{
+    (void)state;
+    struct library_question q;
+    char why[128];
+    assert_int_equal(check("{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"Москва\", "
+                           "\"Париж\"], \"answer\": [\"Россия\", \"Франция\"], \"points\": 2}",
+                           &q, why),
+                     0);
+    assert_string_equal(q.kind, "matching");
+    assert_string_equal(q.options, "[\"Москва\",\"Париж\"]");
+    assert_string_equal(q.answer, "[\"Россия\",\"Франция\"]");
+    library_question_free(&q);
+    static const struct {
+        const char *q, *code, *field;
+    } bad[] = {
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"a\", \"b\"], \"answer\": "
+         "[\"x\"]}",
+         "question_pairs_mismatched", "answer"},
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"a\", \"b\"], \"answer\": "
+         "\"x\"}",
+         "question_pairs_mismatched", "answer"},
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"a\"], \"answer\": [\"x\"]}",
+         "question_pairs", "options"},
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"answer\": []}", "question_pairs",
+         "options"},
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"a\", \"a\"], \"answer\": "
+         "[\"x\", \"y\"]}",
+         "question_pairs_duplicate", "options"},
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"a\", \"b\"], \"answer\": "
+         "[\"x\", \"x\"]}",
+         "question_pairs_duplicate", "answer"},
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"a\", \"b\"], \"answer\": "
+         "[\"x\", \"\"]}",
+         "question_pair_text", "answer"},
+        {"{\"kind\": \"matching\", \"prompt\": \"p\", \"options\": [\"a\", \"b\"], \"answer\": "
+         "[\"x\", 1]}",
+         "question_pair_text", "answer"},
+        {"{\"kind\": \"multiple\", \"prompt\": \"p\", \"options\": [\"a\", \"b\"], \"answer\": "
+         "[1, 1]}",
+         "question_answer_index", "answer"},
+        {"{\"kind\": \"single\", \"prompt\": \"\", \"options\": [\"a\", \"b\"], \"answer\": [1]}",
+         "question_prompt", "prompt"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *j = json_loads(bad[i].q, 0, NULL);
+        assert_non_null(j);
+        const char *code = NULL, *field = NULL;
+        if (library_question_check_field(j, &q, why, sizeof(why), &code, &field) == 0)
+            fail_msg("accepted: %s", bad[i].q);
+        if (strcmp(code, bad[i].code) != 0 || strcmp(field, bad[i].field) != 0)
+            fail_msg("%s: %s/%s, not %s/%s", bad[i].q, code, field, bad[i].code, bad[i].field);
+        assert_null(q.options);
+        json_decref(j);
+    }
+    /* The student's right-hand side: the same items, in an order that changes. */
+    bool moved = false;
+    for (int i = 0; i < 40 && !moved; i++) {
+        json_t *m = library_matching_shuffle("[\"a\",\"b\",\"c\",\"d\"]");
+        assert_int_equal(json_array_size(m), 4);
+        char seen[5] = "";
+        for (size_t k = 0; k < 4; k++)
+            strncat(seen, json_string_value(json_array_get(m, k)), 1);
+        char sorted[5];
+        memcpy(sorted, seen, 5);
+        for (int a = 0; a < 4; a++)
+            for (int b = a + 1; b < 4; b++)
+                if (sorted[b] < sorted[a]) {
+                    char c = sorted[a];
+                    sorted[a] = sorted[b];
+                    sorted[b] = c;
+                }
+        assert_string_equal(sorted, "abcd");
+        moved = strcmp(seen, "abcd") != 0;
+        json_decref(m);
+    }
+    assert_true(moved);
+    json_t *none = library_matching_shuffle("not json");
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
+}
+
+/* Migration 28 makes library_questions and notifications anew: what they held stays. */
+static void test_migration_28_keeps_questions_and_notifications(void **state)
+{
+    (void)state;
+    char err[256];
+    snprintf(path, sizeof(path), "/tmp/mes-test-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    struct db *db = db_open(path, &cfg, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(db_migrate(db, 27, err, sizeof(err)), 0);
+    assert_int_equal(
+        db_exec(db, "INSERT INTO persons (id, last_name, first_name) VALUES (7, 'Смирнова', "
+                    "'Ольга');"
+                    "INSERT INTO library_items (id, uid, type, title, grade_min, grade_max, "
+                    "origin, author_id, status) VALUES (3, 'r1-3', 'test', 'Т', 5, 5, 'region', "
+                    "7, 'draft');"
+                    "INSERT INTO library_questions (id, item_id, position, kind, prompt, options, "
+                    "answer, points) VALUES (11, 3, 1, 'single', '2+2', '[\"3\",\"4\"]', '[1]', 2);"
+                    "INSERT INTO notifications (id, person_id, kind, data, read_at) VALUES (5, 7, "
+                    "'message', '{\"thread_id\":1}', 42);"),
+        SQLITE_OK);
+    assert_int_not_equal(db_exec(db, "INSERT INTO library_questions (item_id, position, kind, "
+                                     "prompt, answer) VALUES (3, 2, 'matching', 'p', '[]')"),
+                         SQLITE_OK);
+    assert_int_equal(db_migrate(db, 28, err, sizeof(err)), 0);
+    int64_t n = 0;
+    assert_int_equal(db_int(db, &n,
+                            "SELECT count(*) FROM library_questions WHERE id = 11 AND item_id = 3 "
+                            "AND kind = 'single' AND options = '[\"3\",\"4\"]' AND answer = '[1]' "
+                            "AND points = 2",
+                            NULL),
+                     SQLITE_ROW);
+    assert_int_equal(n, 1);
+    assert_int_equal(db_int(db, &n,
+                            "SELECT count(*) FROM notifications WHERE id = 5 AND person_id = 7 AND "
+                            "kind = 'message' AND read_at = 42",
+                            NULL),
+                     SQLITE_ROW);
+    assert_int_equal(n, 1);
+    assert_int_equal(db_exec(db, "INSERT INTO library_questions (item_id, position, kind, prompt, "
+                                 "answer) VALUES (3, 2, 'matching', 'p', '[]');"
+                                 "INSERT INTO notifications (person_id, kind) VALUES (7, "
+                                 "'library_returned')"),
+                     SQLITE_OK);
+    /* The indexes came back with the table; the cascade from the item still holds. */
+    assert_int_equal(db_int(db, &n,
+                            "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                            "('notifications_inbox', 'notifications_unread')",
+                            NULL),
+                     SQLITE_ROW);
+    assert_int_equal(n, 2);
+    assert_int_equal(db_exec(db, "DELETE FROM library_items WHERE id = 3"), SQLITE_OK);
+    assert_int_equal(db_int(db, &n, "SELECT count(*) FROM library_questions", NULL), SQLITE_ROW);
+    assert_int_equal(n, 0);
+    scratch_db_remove(db, path);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -319,6 +463,8 @@ int main(void)
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_exchanged_questions_are_checked),
         cmocka_unit_test(test_exchanged_fields_are_checked),
+        cmocka_unit_test(test_matching_questions),
+        cmocka_unit_test(test_migration_28_keeps_questions_and_notifications),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
