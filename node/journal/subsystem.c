@@ -1,7 +1,8 @@
 /*
  * The journal subsystem's registration (subsystem.h): the timetable, marks, attendance,
- * homework, absence notices, the grid and the diary, the thematic plan; control forms seeded
- * from the configuration at every start; the teacher's, student's, parent's and medic's pages.
+ * homework, absence notices, the grid and the diary, the thematic plan, the teacher's day and
+ * the class teacher's summary; control forms seeded from the configuration at every start; the
+ * teacher's, student's, parent's and medic's pages.
  */
 #include "journal/journal.h"
 #include "cache/cache.h"
@@ -16,6 +17,8 @@ extern const struct route homework_routes[];
 extern const struct route diary_routes[];
 extern const struct route grid_routes[];
 extern const struct route plan_routes[];
+extern const struct route day_routes[];
+extern const struct route summary_routes[];
 
 const struct subsystem journal_subsystem = {
     .name = "journal",
@@ -29,6 +32,8 @@ const struct subsystem journal_subsystem = {
             diary_routes,
             grid_routes,
             plan_routes,
+            day_routes,
+            summary_routes,
             NULL,
         },
     .migrations =
@@ -62,7 +67,10 @@ const struct subsystem journal_subsystem = {
             {"/medic", "web_page_medic"},
             {"/medic/classes/{id}", "web_page_medic_class"},
             {"/homework/{id}", "web_page_homework"},
+            {"/day", "web_page_teacher_day"},
+            {"/classes/{id}/summary", "web_page_class_summary"},
+            {"/plans", "web_page_plans"},
             {0},
         },
-    .scripts = (const char *const[]){"journal.js", "notices.js", NULL},
+    .scripts = (const char *const[]){"journal.js", "notices.js", "teacher.js", NULL},
 };

@@ -197,7 +197,30 @@ static int timetable_get(struct req *r)
     return reply_json(r, 200, json_pack("{s:o}", "entries", list));
 }
 
-/* POST /api/v1/classes/{id}/lessons {"period_id"}: generates the period's lessons. */
+/* Gives the class's lessons their plan's topics again (plan_apply) after lessons came or a
+ * cancellation changed: for `subject`, or for every subject with a plan when 0. 0, or -1 on a
+ * storage failure. */
+static int timetable_replan(struct req *r, int64_t class_id, int64_t subject)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT DISTINCT subject_id FROM plan_topics WHERE class_id = :c "
+                                "AND (:s = 0 OR subject_id = :s)",
+                                DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject)));
+    int64_t subjects[64];
+    int n = 0, rc;
+    while (db_next(st, &rc))
+        if (n < 64)
+            subjects[n++] = sqlite3_column_int64(st, 0);
+    if (rc != SQLITE_DONE)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (plan_apply(r->db, class_id, subjects[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* POST /api/v1/classes/{id}/lessons {"period_id"}: generates the period's lessons, which take
+ * their topics from the plans. */
 static int timetable_generate(struct req *r)
 {
     int64_t class_id = r->params[0];
@@ -217,7 +240,7 @@ static int timetable_generate(struct req *r)
         return reply_error(r, 400, "bad_request", "period %lld is not in the class's year",
                            (long long)period);
     int n = journal_generate_lessons(r->db, &r->node->cfg, class_id, period);
-    if (n < 0)
+    if (n < 0 || timetable_replan(r, class_id, 0) != 0)
         return reply_db_error(r);
     char object[48];
     snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
@@ -324,6 +347,9 @@ static int timetable_lesson_patch(struct req *r)
                DB_ARGS(DB_TEXT(":topic", topic), DB_INT(":c", cancelled),
                        DB_INT(":setr", replacement != NULL), DB_INT(":r", repl),
                        DB_INT(":id", id))) != SQLITE_DONE)
+        return reply_db_error(r);
+    /* A lesson cancelled or given back: the plan's topics move along. */
+    if (cancelled != -1 && timetable_replan(r, l.class_id, l.subject_id) != 0)
         return reply_db_error(r);
     if (admin_change) {
         char object[48];

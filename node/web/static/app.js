@@ -20,6 +20,10 @@ export const navigation = [{ key: "nav.home", href: "/home", roles: null }];
 
 export { state };
 
+// Cards a subsystem's script puts at the top of the home page, in order: (me) => an element, or
+// null when the card is not for this person (the teacher's day, the class teacher's class).
+export const homeCards = [];
+
 export const pages = [
   { path: /^\/(login)?$/, view: loginView, public: true },
   { path: /^\/home$/, view: homeView },
@@ -279,6 +283,7 @@ export function table(headKeys, rows) {
 function homeView() {
   const me = state.me;
   const parts = [el("h1", { text: t("home.title", { name: me.name }) })];
+  parts.push(...homeCards.map((card) => card(me)).filter(Boolean));
   parts.push(el("p", { class: "roles" }, `${t("home.roles")}: `,
     me.roles.map((r) => t(`role.${r}`)).join(", ")));
   if (me.institutions && me.institutions.length)
@@ -305,7 +310,8 @@ function homeView() {
       : el("p", { text: t("home.no_assignments") })));
   }
   if (me.roles.includes("class_teacher") && me.classes)
-    parts.push(section("home.homeroom", el("p", { text: me.classes.map((c) => c.name).join(", ") })));
+    parts.push(section("home.homeroom", el("ul", { class: "homeroom" }, me.classes.map((c) => el("li", {},
+      el("a", { href: `/classes/${c.id}/summary`, "data-link": "", class: "summary-link", text: c.name }))))));
   for (const role of ["admin", "school_admin"])
     if (me.roles.includes(role))
       parts.push(el("p", { class: "card home-admin" }, `${t(`home.${role}`)} `,
