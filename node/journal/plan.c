@@ -84,6 +84,12 @@ static void csv_eol(struct csv *c)
     }
 }
 
+/* A topic's title: 1-500 characters, not only spaces. */
+static bool title_ok(const char *s)
+{
+    return school_text_ok(s, 1, 500) && s[strspn(s, " \t")] != '\0';
+}
+
 static int parse_hours(const char *s)
 {
     while (*s == ' ')
@@ -136,7 +142,7 @@ int plan_parse_csv(const char *text, size_t len, struct plan_topic *out, int max
             snprintf(err, errlen, "line %d: hours must be a whole number 1-50", line);
             return -1;
         }
-        if (!school_text_ok(title, 1, 500)) {
+        if (!title_ok(title)) {
             snprintf(err, errlen, "line %d: the title must have 1-500 characters", line);
             return -1;
         }
@@ -372,10 +378,10 @@ static int plan_put(struct req *r)
             json_error_t e;
             bool shape = json_unpack_ex(t, &e, JSON_STRICT, "{s:s,s?I}", "title", &title, "hours",
                                         &hours) == 0;
-            if (!shape || !school_text_ok(title, 1, 500) || hours < 1 || hours > 50) {
+            if (!shape || !title_ok(title) || hours < 1 || hours > 50) {
                 free(list);
                 reply_field_error(r, 400, "bad_request",
-                                  shape && school_text_ok(title, 1, 500) ? "hours" : "title",
+                                  shape && title_ok(title) ? "hours" : "title",
                                   "topics[%zu]: a title of 1-500 characters, hours 1-50", i);
                 error_detail(r, "index", (json_int_t)i);
                 return r->status;
@@ -399,10 +405,12 @@ static int plan_put(struct req *r)
             goto dberr;
     }
     free(list);
-    /* The topics past the new end: their lessons let go of them first (by the class's index). */
+    /* The topics past the new end: their lessons let go of them, and of the topic they gave,
+     * first (by the class's index). */
     if (db_run(r->db,
-               "UPDATE lessons SET plan_topic_id = NULL WHERE class_id = :c AND subject_id = :s "
-               "AND plan_topic_id IN (SELECT id FROM plan_topics WHERE class_id = :c AND "
+               "UPDATE lessons SET plan_topic_id = NULL, topic = CASE WHEN topic_manual THEN "
+               "topic ELSE '' END WHERE class_id = :c AND subject_id = :s AND plan_topic_id IN "
+               "(SELECT id FROM plan_topics WHERE class_id = :c AND "
                "subject_id = :s AND number > :n)",
                DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id), DB_INT(":n", n))) !=
             SQLITE_DONE ||
