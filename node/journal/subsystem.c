@@ -41,6 +41,7 @@ const struct subsystem journal_subsystem = {
             {3, "node/journal/journal.sql"},
             {9, "node/journal/homework_files.sql"},
             {10, "node/journal/medical_notes.sql"},
+            {27, "node/journal/placeholder_27.sql"},
             {0},
         },
     /* What the cached diary, grid and marks read: a row's class, or its lesson's. */
