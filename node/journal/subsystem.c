@@ -42,6 +42,7 @@ const struct subsystem journal_subsystem = {
             {9, "node/journal/homework_files.sql"},
             {10, "node/journal/medical_notes.sql"},
             {27, "node/journal/placeholder_27.sql"},
+            {28, "node/journal/plan_index.sql"},
             {0},
         },
     /* What the cached diary, grid and marks read: a row's class, or its lesson's. */
