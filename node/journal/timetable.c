@@ -299,7 +299,8 @@ static int timetable_day(struct req *r)
 }
 
 /* PATCH /api/v1/lessons/{id} {topic?, cancelled?, replacement_id?}: the topic by a teacher
- * who may write the lesson; cancellation and replacement by the school's admin. */
+ * who may write the lesson (a written topic stays whatever the plan says; an empty one gives
+ * the lesson back to the plan); cancellation and replacement by the school's admin. */
 static int timetable_lesson_patch(struct req *r)
 {
     int64_t id = r->params[0];
@@ -340,16 +341,19 @@ static int timetable_lesson_patch(struct req *r)
             return reply_error(r, 400, "bad_request", "the replacement is not on the staff");
     }
     if (db_run(r->db,
-               "UPDATE lessons SET topic = coalesce(:topic, topic), topic_manual = topic_manual "
-               "OR :topic IS NOT NULL, cancelled = CASE WHEN :c < 0 THEN cancelled ELSE :c END, "
+               "UPDATE lessons SET topic = coalesce(:topic, topic), topic_manual = CASE WHEN "
+               ":topic IS NULL THEN topic_manual ELSE :topic <> '' END, cancelled = CASE WHEN :c < "
+               "0 THEN cancelled ELSE :c END, "
                "replacement_id = CASE WHEN :setr THEN nullif(:r, 0) ELSE replacement_id END "
                "WHERE id = :id",
                DB_ARGS(DB_TEXT(":topic", topic), DB_INT(":c", cancelled),
                        DB_INT(":setr", replacement != NULL), DB_INT(":r", repl),
                        DB_INT(":id", id))) != SQLITE_DONE)
         return reply_db_error(r);
-    /* A lesson cancelled or given back: the plan's topics move along. */
-    if (cancelled != -1 && timetable_replan(r, l.class_id, l.subject_id) != 0)
+    /* A lesson cancelled or given back: the plan's topics move along; a topic cleared by its
+     * teacher is the plan's again. */
+    if ((cancelled != -1 || (topic && topic[0] == '\0')) &&
+        timetable_replan(r, l.class_id, l.subject_id) != 0)
         return reply_db_error(r);
     if (admin_change) {
         char object[48];

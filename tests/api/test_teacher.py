@@ -277,6 +277,10 @@ def test_plan_follows_a_cancellation_and_keeps_written_topics(node, w, ids):
     assert plan(teacher, ids, w)["topics"][0]["dates"] == [live[1]["date"]]
     assert sa.patch(f"/api/v1/lessons/{live[0]['id']}", {"cancelled": False}).status == 200
     assert live_lessons(node, w, ids)[0]["topic"] == "Тема 1"
+    # The teacher clears the written topic: the plan's is back.
+    assert teacher.patch(f"/api/v1/lessons/{live[1]['id']}", {"topic": ""}).status == 200
+    assert [l["topic"] for l in live_lessons(node, w, ids)[:3]] == ["Тема 1", "Тема 2", "Тема 3"]
+    assert plan(teacher, ids, w)["lessons_manual"] == 0
 
 
 def test_plan_errors_name_the_field(node, w, ids):
