@@ -8,6 +8,7 @@
  * nearest earlier and later dates with a lesson for the page's arrows.
  */
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,10 @@
 #include "node.h"
 #include "school/school.h"
 
-/* How far the arrows look for a day on which the teacher replaces someone (their own lessons
- * are found at any distance through their index). */
-#define DAY_REPLACEMENT_WINDOW "'+31 days'"
+/* How far the arrows look, either way, for a day on which the teacher replaces someone (their
+ * own lessons are found at any distance through their index): a bounded range of each class. */
+#define DAY_WINDOW_BACK  "'-31 days'"
+#define DAY_WINDOW_AHEAD "'+31 days'"
 
 /* The ids of the lessons the teacher `:me` is concerned with on `:d`: their own (teacher_id),
  * and those of the classes of their schools they replace someone in. */
@@ -65,11 +67,11 @@ static json_t *day_neighbour(struct req *r, const char *date, bool later)
         "SELECT max(d) FROM (SELECT max(date) AS d FROM lessons WHERE teacher_id = :me AND "
         "date < :d UNION ALL SELECT max(l.date) FROM staff st JOIN classes c ON c.institution_id "
         "= st.institution_id JOIN lessons l ON l.class_id = c.id AND l.date < :d AND l.date >= "
-        "date(:d, '-31 days') WHERE st.person_id = :me AND l.replacement_id = :me)",
+        "date(:d, " DAY_WINDOW_BACK ") WHERE st.person_id = :me AND l.replacement_id = :me)",
         "SELECT min(d) FROM (SELECT min(date) AS d FROM lessons WHERE teacher_id = :me AND "
         "date > :d UNION ALL SELECT min(l.date) FROM staff st JOIN classes c ON c.institution_id "
         "= st.institution_id JOIN lessons l ON l.class_id = c.id AND l.date > :d AND l.date <= "
-        "date(:d, " DAY_REPLACEMENT_WINDOW ") WHERE st.person_id = :me AND l.replacement_id = "
+        "date(:d, " DAY_WINDOW_AHEAD ") WHERE st.person_id = :me AND l.replacement_id = "
         ":me)",
     };
     char *text = NULL;
