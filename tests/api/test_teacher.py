@@ -302,3 +302,30 @@ def test_plan_errors_name_the_field(node, w, ids):
     assert node.login("classteacher").request("PUT", q, body={"topics": [{"title": "x"}]}).status == 403
     assert node.login("classteacher").get(q).status == 403  # not 5Б's class teacher nor its mathematics teacher
     assert node.login("parent").get(q).status == 403
+
+
+def test_plan_goes_through_each_group_on_its_own(node, w, ids):
+    """A class split into two groups for a subject: each group's lessons take the plan from its
+    first topic, in their own date order (not one sequence shared by both groups)."""
+    sa = node.login("schooladmin")
+    s1 = sa.user["grants"][0]["institution_id"]
+    c = sa.post(f"/api/v1/institutions/{s1}/classes", {"year_id": w["year_id"], "grade": 7, "letter": "Г"})
+    assert c.status == 201, c
+    cid = c.json()["id"]
+    g1 = sa.post(f"/api/v1/classes/{cid}/groups", {"name": "Группа 1", "student_ids": []}).json()["id"]
+    g2 = sa.post(f"/api/v1/classes/{cid}/groups", {"name": "Группа 2", "student_ids": []}).json()["id"]
+    eng = w["subjects"]["eng"]
+    entries = [{"weekday": 1, "number": 1, "subject_id": eng, "teacher_id": ids["teacher"], "group_id": g1},
+               {"weekday": 2, "number": 1, "subject_id": eng, "teacher_id": ids["teacher"], "group_id": g2},
+               {"weekday": 3, "number": 1, "subject_id": eng, "teacher_id": ids["teacher"], "group_id": g1}]
+    assert sa.request("PUT", f"/api/v1/classes/{cid}/timetable", body={"entries": entries}).status == 200
+    q = f"/api/v1/plans?class={cid}&subject={eng}"
+    # The plan first, the lessons after: generated lessons take it too.
+    r = sa.request("PUT", q, body={"topics": [{"title": "Знакомство", "hours": 1}, {"title": "Семья", "hours": 2}]})
+    assert r.status == 200
+    assert sa.post(f"/api/v1/classes/{cid}/lessons", {"period_id": w["period"]["id"]}).status == 201
+    lessons = [l for l in node.login("admin").get(
+        f"/api/v1/journal?class={cid}&subject={eng}&period={w['period']['id']}").json()["lessons"] if not l["cancelled"]]
+    for g in (g1, g2):
+        mine = [l["topic"] for l in lessons if l.get("group_id") == g]
+        assert mine[:4] == ["Знакомство", "Семья", "Семья", ""], (g, mine[:4])
