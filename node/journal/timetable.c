@@ -206,17 +206,14 @@ static int timetable_replan(struct req *r, int64_t class_id, int64_t subject)
                                 "SELECT DISTINCT subject_id FROM plan_topics WHERE class_id = :c "
                                 "AND (:s = 0 OR subject_id = :s)",
                                 DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject)));
-    int64_t subjects[64];
-    int n = 0, rc;
+    int rc;
+    /* plan_apply writes lessons only: the plans read here stay as they are. */
     while (db_next(st, &rc))
-        if (n < 64)
-            subjects[n++] = sqlite3_column_int64(st, 0);
-    if (rc != SQLITE_DONE)
-        return -1;
-    for (int i = 0; i < n; i++)
-        if (plan_apply(r->db, class_id, subjects[i]) < 0)
+        if (plan_apply(r->db, class_id, sqlite3_column_int64(st, 0)) < 0) {
+            sqlite3_reset(st);
             return -1;
-    return 0;
+        }
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* POST /api/v1/classes/{id}/lessons {"period_id"}: generates the period's lessons, which take
