@@ -293,6 +293,20 @@ int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_i
     return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
 }
 
+int authz_homeroom_or_respond(struct req *r, int64_t class_id)
+{
+    int64_t class_teacher = 0;
+    int64_t inst = class_institution(r, class_id, &class_teacher);
+    if (inst < 0)
+        return deny(r, (int)inst);
+    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst))
+        return 0;
+    int64_t me = r->caller.person_id;
+    if (me != 0 && me == class_teacher && caller_has(r, ROLE_CLASS_TEACHER, inst))
+        return 0;
+    return deny(r, 0);
+}
+
 /* 1 when `person` teaches the student's current class or leads it. */
 static int teaches_student(struct req *r, int64_t person, int64_t student)
 {

@@ -74,6 +74,11 @@ int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id
  * calendar-thematic plan). The school's admin and the region admin may too when `admins`. */
 int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_id, bool admins);
 
+/* A class as its class teacher («классный руководитель») leads it, across all its subjects:
+ * the class teacher of this very class, the school's admin and the region admin. Teachers of
+ * the class are not (they see their own subjects' journals). */
+int authz_homeroom_or_respond(struct req *r, int64_t class_id);
+
 /* Messages: who may open a thread with whom about a student. A parent of the student with a
  * teacher or the class teacher of the student's class ("parent_teacher"; the child does not
  * see it), or such a teacher with the student ("teacher_student"). Returns the kind, or NULL

@@ -5,7 +5,8 @@
  * (bells, timetables, lessons), marks.c (marks, period marks, control forms), attendance.c,
  * notices.c (absence notices and medical notes), homework.c (homework from its creation to the
  * hand-ins and the student's list), diary.c (the student's diary), grid.c (the journal grid and
- * averages), plan.c (calendar-thematic plans); journal.c holds the logic they share.
+ * averages), plan.c (calendar-thematic plans), day.c (the teacher's day), summary.c (the class
+ * teacher's summary of a class); journal.c holds the logic they share.
  */
 #ifndef MES_JOURNAL_H
 #define MES_JOURNAL_H

@@ -84,6 +84,12 @@ static void csv_eol(struct csv *c)
     }
 }
 
+/* A topic's title: 1-500 characters, not only spaces. */
+static bool title_ok(const char *s)
+{
+    return school_text_ok(s, 1, 500) && s[strspn(s, " \t")] != '\0';
+}
+
 static int parse_hours(const char *s)
 {
     while (*s == ' ')
@@ -136,7 +142,7 @@ int plan_parse_csv(const char *text, size_t len, struct plan_topic *out, int max
             snprintf(err, errlen, "line %d: hours must be a whole number 1-50", line);
             return -1;
         }
-        if (!school_text_ok(title, 1, 500)) {
+        if (!title_ok(title)) {
             snprintf(err, errlen, "line %d: the title must have 1-500 characters", line);
             return -1;
         }
@@ -193,18 +199,21 @@ static int plan_hours(struct db *db, int64_t class_id, int64_t subject_id, struc
     return rc;
 }
 
-/* The class's lessons of the subject that take place, in date order, into `lessons`.
- * SQLITE_DONE, SQLITE_NOMEM or the failure's code. */
+/* The class's lessons of the subject that take place into `lessons`, with the group of each
+ * (0: the whole class) at the same index of `groups`: by group, then in date order. Each group
+ * goes through the plan on its own. SQLITE_DONE, SQLITE_NOMEM or the failure's code. */
 static int plan_lessons(struct db *db, int64_t class_id, int64_t subject_id,
-                        struct id_list *lessons)
+                        struct id_list *lessons, struct id_list *groups)
 {
     sqlite3_stmt *st = db_query(db,
-                                "SELECT id FROM lessons WHERE class_id = :c AND subject_id = :s "
-                                "AND cancelled = 0 ORDER BY date, number",
+                                "SELECT id, coalesce(group_id, 0) AS g FROM lessons WHERE "
+                                "class_id = :c AND subject_id = :s AND cancelled = 0 ORDER BY "
+                                "g, date, number",
                                 DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id)));
     int rc;
     while (db_next(st, &rc))
-        if (ids_push(lessons, sqlite3_column_int64(st, 0)) != 0) {
+        if (ids_push(lessons, sqlite3_column_int64(st, 0)) != 0 ||
+            ids_push(groups, sqlite3_column_int64(st, 1)) != 0) {
             sqlite3_reset(st);
             return SQLITE_NOMEM;
         }
@@ -213,32 +222,52 @@ static int plan_lessons(struct db *db, int64_t class_id, int64_t subject_id,
 
 int plan_apply(struct db *db, int64_t class_id, int64_t subject_id)
 {
-    struct id_list hours = {0}, lessons = {0};
+    struct id_list hours = {0}, lessons = {0}, groups = {0};
     int changed = -1;
     if (plan_hours(db, class_id, subject_id, &hours) != SQLITE_DONE ||
-        plan_lessons(db, class_id, subject_id, &lessons) != SQLITE_DONE)
+        plan_lessons(db, class_id, subject_id, &lessons, &groups) != SQLITE_DONE)
         goto out;
     changed = 0;
-    for (size_t i = 0; i < lessons.n; i++) {
-        /* Lessons past the plan's hours lose their planned topic (:t 0 is none). */
+    size_t hour = 0;
+    for (size_t i = 0; i < lessons.n; i++, hour++) {
+        if (i > 0 && groups.v[i] != groups.v[i - 1])
+            hour = 0; /* the next group starts the plan again */
+        /* Every lesson takes its hour of the plan; a topic the teacher wrote stays, and so does
+         * one past the plan's end that the plan did not give (:t 0 is past the end). Only rows
+         * that change are written. */
         if (db_run(db,
-                   "UPDATE lessons SET plan_topic_id = nullif(:t, 0), topic = coalesce((SELECT "
-                   "title FROM plan_topics WHERE id = :t), '') WHERE id = :id AND "
-                   "topic_manual = 0",
-                   DB_ARGS(DB_INT(":t", i < hours.n ? hours.v[i] : 0),
+                   "UPDATE lessons SET plan_topic_id = nullif(:t, 0), topic = CASE WHEN "
+                   "topic_manual OR (:t = 0 AND plan_topic_id IS NULL) THEN topic ELSE "
+                   "coalesce((SELECT title FROM plan_topics WHERE id = :t), '') END WHERE id = "
+                   ":id AND (plan_topic_id IS NOT nullif(:t, 0) OR (topic_manual = 0 AND :t <> 0 "
+                   "AND topic IS NOT (SELECT title FROM plan_topics WHERE id = :t)))",
+                   DB_ARGS(DB_INT(":t", hour < hours.n ? hours.v[hour] : 0),
                            DB_INT(":id", lessons.v[i]))) != SQLITE_DONE) {
             changed = -1;
             goto out;
         }
         changed += db_changes(db);
     }
+    /* Cancelled lessons give their planned topic back (the next lessons took it over). */
+    if (db_run(db,
+               "UPDATE lessons SET plan_topic_id = NULL, topic = CASE WHEN topic_manual THEN "
+               "topic ELSE '' END WHERE class_id = :c AND subject_id = :s AND cancelled <> 0 AND "
+               "plan_topic_id IS NOT NULL",
+               DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id))) != SQLITE_DONE) {
+        changed = -1;
+        goto out;
+    }
+    changed += db_changes(db);
 out:
     free(hours.v);
     free(lessons.v);
+    free(groups.v);
     return changed;
 }
 
-/* GET /api/v1/plans?class=ID&subject=ID */
+/* GET /api/v1/plans?class=ID&subject=ID: the topics, each with the dates of the lessons it
+ * falls on (a group's lessons too), and how many lessons of the subject the class has in the
+ * year (taking place) and how many of them have a topic their teacher wrote. */
 static int plan_get(struct req *r)
 {
     int64_t class_id, subject_id;
@@ -248,29 +277,65 @@ static int plan_get(struct req *r)
     if (authz_journal_or_respond(r, class_id, subject_id) != 0)
         return r->status;
     sqlite3_stmt *st = db_query(r->db,
-                                "SELECT t.number, t.title, t.hours, (SELECT count(*) FROM "
-                                "lessons l WHERE l.plan_topic_id = t.id) FROM plan_topics "
-                                "t WHERE t.class_id = :c AND t.subject_id = :s ORDER BY "
-                                "t.number",
+                                "SELECT id, number, title, hours FROM plan_topics WHERE "
+                                "class_id = :c AND subject_id = :s ORDER BY number",
                                 DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id)));
     if (st == NULL)
         return reply_db_error(r);
-    json_t *topics = json_array();
+    json_t *topics = json_array(), *by_id = json_object();
     int rc;
-    while (db_next(st, &rc))
-        json_array_append_new(
-            topics, json_pack("{s:i,s:s,s:i,s:i}", "number", sqlite3_column_int(st, 0), "title",
-                              db_col_text(st, 1), "hours", sqlite3_column_int(st, 2), "lessons",
-                              sqlite3_column_int(st, 3)));
+    while (db_next(st, &rc)) {
+        json_t *t = json_pack("{s:i,s:s,s:i,s:i,s:[]}", "number", sqlite3_column_int(st, 1),
+                              "title", db_col_text(st, 2), "hours", sqlite3_column_int(st, 3),
+                              "lessons", 0, "dates");
+        char key[24];
+        snprintf(key, sizeof(key), "%lld", (long long)sqlite3_column_int64(st, 0));
+        json_object_set(by_id, key, t);
+        json_array_append_new(topics, t);
+    }
+    /* The lessons of the class and subject (lessons_journal), in date order, onto their topic. */
+    json_int_t total = 0, manual = 0;
+    if (rc == SQLITE_DONE) {
+        st = db_query(r->db,
+                      "SELECT plan_topic_id, date, topic_manual FROM lessons WHERE class_id = "
+                      ":c AND subject_id = :s AND cancelled = 0 ORDER BY date, number",
+                      DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id)));
+        while (db_next(st, &rc)) {
+            total++;
+            manual += sqlite3_column_int(st, 2) != 0;
+            char key[24];
+            snprintf(key, sizeof(key), "%lld", (long long)sqlite3_column_int64(st, 0));
+            json_t *t =
+                sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : json_object_get(by_id, key);
+            if (t == NULL)
+                continue;
+            json_object_set_new(
+                t, "lessons", json_integer(json_integer_value(json_object_get(t, "lessons")) + 1));
+            json_array_append_new(json_object_get(t, "dates"), json_string(db_col_text(st, 1)));
+        }
+    }
+    json_decref(by_id);
     if (rc != SQLITE_DONE) {
         json_decref(topics);
         return reply_db_error(r);
     }
-    return reply_json(r, 200, json_pack("{s:o}", "topics", topics));
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:I,s:I}", "topics", topics, "lessons_total", total,
+                                "lessons_manual", manual));
+}
+
+/* Adds `key`: `value` to the error answer just made (which line of a CSV, which topic). */
+static void error_detail(struct req *r, const char *key, json_int_t value)
+{
+    json_t *err = json_object_get(r->out_json, "error");
+    if (err)
+        json_object_set_new(err, key, json_integer(value));
 }
 
 /* PUT /api/v1/plans?class=ID&subject=ID {"topics": [{title, hours}]} or {"csv": "..."}:
- * replaces the plan and gives its topics to the lessons. */
+ * replaces the plan and gives its topics to the lessons. Topics are written in place by their
+ * number (a plan that keeps its length deletes no row, so no lesson has to be searched for a
+ * topic that goes), and those past the new end are deleted. */
 static int plan_put(struct req *r)
 {
     int64_t class_id, subject_id;
@@ -292,27 +357,34 @@ static int plan_put(struct req *r)
         n = plan_parse_csv(csv, strlen(csv), list, PLAN_MAX_TOPICS, err, sizeof(err));
         if (n < 0) {
             free(list);
-            return reply_error(r, 400, "bad_csv", "%s", err);
+            int line = 0;
+            reply_field_error(r, 400, "bad_csv", "csv", "%s", err);
+            if (sscanf(err, "line %d", &line) == 1)
+                error_detail(r, "line", line);
+            return r->status;
         }
     } else {
         size_t i;
         json_t *t;
         if (!json_is_array(topics) || json_array_size(topics) > PLAN_MAX_TOPICS) {
             free(list);
-            return reply_error(r, 400, "bad_request", "topics must be an array of at most %d",
-                               PLAN_MAX_TOPICS);
+            return reply_field_error(r, 400, "bad_request", "topics",
+                                     "topics must be an array of at most %d", PLAN_MAX_TOPICS);
         }
         json_array_foreach(topics, i, t)
         {
             const char *title;
             json_int_t hours = 1;
             json_error_t e;
-            if (json_unpack_ex(t, &e, JSON_STRICT, "{s:s,s?I}", "title", &title, "hours", &hours) !=
-                    0 ||
-                !school_text_ok(title, 1, 500) || hours < 1 || hours > 50) {
+            bool shape = json_unpack_ex(t, &e, JSON_STRICT, "{s:s,s?I}", "title", &title, "hours",
+                                        &hours) == 0;
+            if (!shape || !title_ok(title) || hours < 1 || hours > 50) {
                 free(list);
-                return reply_error(r, 400, "bad_request",
-                                   "topics[%zu]: a title of 1-500 characters, hours 1-50", i);
+                reply_field_error(r, 400, "bad_request",
+                                  shape && title_ok(title) ? "hours" : "title",
+                                  "topics[%zu]: a title of 1-500 characters, hours 1-50", i);
+                error_detail(r, "index", (json_int_t)i);
+                return r->status;
             }
             snprintf(list[n].title, sizeof(list[n].title), "%s", title);
             list[n++].hours = (int)hours;
@@ -322,27 +394,37 @@ static int plan_put(struct req *r)
         free(list);
         return r->status;
     }
-    if (db_run(r->db,
-               "DELETE FROM plan_topics WHERE class_id = :c AND "
-               "subject_id = :s",
-               DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id))) != SQLITE_DONE)
-        goto dberr;
     for (int i = 0; i < n; i++) {
         if (db_run(r->db,
-                   "INSERT INTO plan_topics (class_id, subject_id, number, title, "
-                   "hours) VALUES (:c, :s, :n, :t, :h)",
+                   "INSERT INTO plan_topics (class_id, subject_id, number, title, hours) VALUES "
+                   "(:c, :s, :n, :t, :h) ON CONFLICT (class_id, subject_id, number) DO UPDATE "
+                   "SET title = excluded.title, hours = excluded.hours",
                    DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id), DB_INT(":n", i + 1),
                            DB_TEXT(":t", list[i].title), DB_INT(":h", list[i].hours))) !=
             SQLITE_DONE)
             goto dberr;
     }
     free(list);
+    /* The topics past the new end: their lessons let go of them, and of the topic they gave,
+     * first (by the class's index). */
+    if (db_run(r->db,
+               "UPDATE lessons SET plan_topic_id = NULL, topic = CASE WHEN topic_manual THEN "
+               "topic ELSE '' END WHERE class_id = :c AND subject_id = :s AND plan_topic_id IN "
+               "(SELECT id FROM plan_topics WHERE class_id = :c AND "
+               "subject_id = :s AND number > :n)",
+               DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id), DB_INT(":n", n))) !=
+            SQLITE_DONE ||
+        db_run(r->db,
+               "DELETE FROM plan_topics WHERE class_id = :c AND subject_id = :s AND number > :n",
+               DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject_id), DB_INT(":n", n))) !=
+            SQLITE_DONE)
+        return reply_db_error(r);
     int changed = plan_apply(r->db, class_id, subject_id);
     if (changed < 0)
         return reply_db_error(r);
     char object[48];
     snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
-    if (audit(r, 0, "plan.set", object,
+    if (audit(r, school_class_institution(r, class_id), "plan.set", object,
               json_pack("{s:I,s:i}", "subject_id", (json_int_t)subject_id, "topics", n)) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:i,s:i}", "topics", n, "lessons", changed));

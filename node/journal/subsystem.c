@@ -1,8 +1,8 @@
 /*
  * The journal subsystem's registration (subsystem.h): the timetable, marks, attendance,
- * homework, absence notices, the grid and the diary, the thematic plan; control forms seeded
- * from the configuration at every start; the teacher's grid (grid.js), the student's, parent's
- * and medic's pages.
+ * homework, absence notices, the grid and the diary, the thematic plan, the teacher's day and
+ * the class teacher's summary; control forms seeded from the configuration at every start; the
+ * teacher's grid (grid.js), day and plans (teacher.js), the student's, parent's and medic's pages.
  */
 #include "journal/journal.h"
 #include "cache/cache.h"
@@ -17,6 +17,8 @@ extern const struct route homework_routes[];
 extern const struct route diary_routes[];
 extern const struct route grid_routes[];
 extern const struct route plan_routes[];
+extern const struct route day_routes[];
+extern const struct route summary_routes[];
 
 const struct subsystem journal_subsystem = {
     .name = "journal",
@@ -30,6 +32,8 @@ const struct subsystem journal_subsystem = {
             diary_routes,
             grid_routes,
             plan_routes,
+            day_routes,
+            summary_routes,
             NULL,
         },
     .migrations =
@@ -38,6 +42,7 @@ const struct subsystem journal_subsystem = {
             {9, "node/journal/homework_files.sql"},
             {10, "node/journal/medical_notes.sql"},
             {27, "node/journal/handin_seen.sql"},
+            {29, "node/journal/plan_index.sql"},
             {0},
         },
     /* What the cached diary, grid and marks read: a row's class, or its lesson's. */
@@ -66,7 +71,10 @@ const struct subsystem journal_subsystem = {
             {"/homework/{id}", "web_page_homework"},
             {"/homework/{id}/submissions", "web_page_homework_submissions"},
             {"/plan/{id}", "web_page_plan"},
+            {"/day", "web_page_teacher_day"},
+            {"/classes/{id}/summary", "web_page_class_summary"},
+            {"/plans", "web_page_plans"},
             {0},
         },
-    .scripts = (const char *const[]){"grid.js", "family.js", "journal.js", "notices.js", NULL},
+    .scripts = (const char *const[]){"grid.js", "family.js", "journal.js", "notices.js", "teacher.js", NULL},
 };

@@ -197,7 +197,27 @@ static int timetable_get(struct req *r)
     return reply_json(r, 200, json_pack("{s:o}", "entries", list));
 }
 
-/* POST /api/v1/classes/{id}/lessons {"period_id"}: generates the period's lessons. */
+/* Gives the class's lessons their plan's topics again (plan_apply) after lessons came or a
+ * cancellation changed: for `subject`, or for every subject with a plan when 0. 0, or -1 on a
+ * storage failure. */
+static int timetable_replan(struct req *r, int64_t class_id, int64_t subject)
+{
+    sqlite3_stmt *st = db_query(r->db,
+                                "SELECT DISTINCT subject_id FROM plan_topics WHERE class_id = :c "
+                                "AND (:s = 0 OR subject_id = :s)",
+                                DB_ARGS(DB_INT(":c", class_id), DB_INT(":s", subject)));
+    int rc;
+    /* plan_apply writes lessons only: the plans read here stay as they are. */
+    while (db_next(st, &rc))
+        if (plan_apply(r->db, class_id, sqlite3_column_int64(st, 0)) < 0) {
+            sqlite3_reset(st);
+            return -1;
+        }
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* POST /api/v1/classes/{id}/lessons {"period_id"}: generates the period's lessons, which take
+ * their topics from the plans. */
 static int timetable_generate(struct req *r)
 {
     int64_t class_id = r->params[0];
@@ -217,7 +237,7 @@ static int timetable_generate(struct req *r)
         return reply_error(r, 400, "bad_request", "period %lld is not in the class's year",
                            (long long)period);
     int n = journal_generate_lessons(r->db, &r->node->cfg, class_id, period);
-    if (n < 0)
+    if (n < 0 || timetable_replan(r, class_id, 0) != 0)
         return reply_db_error(r);
     char object[48];
     snprintf(object, sizeof(object), "class/%lld", (long long)class_id);
@@ -276,7 +296,8 @@ static int timetable_day(struct req *r)
 }
 
 /* PATCH /api/v1/lessons/{id} {topic?, cancelled?, replacement_id?}: the topic by a teacher
- * who may write the lesson; cancellation and replacement by the school's admin. */
+ * who may write the lesson (a written topic stays whatever the plan says; an empty one gives
+ * the lesson back to the plan); cancellation and replacement by the school's admin. */
 static int timetable_lesson_patch(struct req *r)
 {
     int64_t id = r->params[0];
@@ -317,13 +338,19 @@ static int timetable_lesson_patch(struct req *r)
             return reply_error(r, 400, "bad_request", "the replacement is not on the staff");
     }
     if (db_run(r->db,
-               "UPDATE lessons SET topic = coalesce(:topic, topic), topic_manual = topic_manual "
-               "OR :topic IS NOT NULL, cancelled = CASE WHEN :c < 0 THEN cancelled ELSE :c END, "
+               "UPDATE lessons SET topic = coalesce(:topic, topic), topic_manual = CASE WHEN "
+               ":topic IS NULL THEN topic_manual ELSE :topic <> '' END, cancelled = CASE WHEN :c < "
+               "0 THEN cancelled ELSE :c END, "
                "replacement_id = CASE WHEN :setr THEN nullif(:r, 0) ELSE replacement_id END "
                "WHERE id = :id",
                DB_ARGS(DB_TEXT(":topic", topic), DB_INT(":c", cancelled),
                        DB_INT(":setr", replacement != NULL), DB_INT(":r", repl),
                        DB_INT(":id", id))) != SQLITE_DONE)
+        return reply_db_error(r);
+    /* A lesson cancelled or given back: the plan's topics move along; a topic cleared by its
+     * teacher is the plan's again. */
+    if ((cancelled != -1 || (topic && topic[0] == '\0')) &&
+        timetable_replan(r, l.class_id, l.subject_id) != 0)
         return reply_db_error(r);
     if (admin_change) {
         char object[48];

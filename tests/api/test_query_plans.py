@@ -132,6 +132,14 @@ def school_day(node, w):
     ok(teacher.get(f"/api/v1/journal?class={w['c5a']}&subject={w['math']}&period={period}"))
     ok(parent.get(f"/api/v1/students/{w['artem']}/marks?period={period}"))
     ok(classteacher.get(f"/api/v1/classes/{w['c5a']}/absence-notices"))
+    # The teacher's day, the class teacher's summary, the plan read, written and shrunk.
+    ok(teacher.get(f"/api/v1/teachers/me/lessons?date={lesson['date']}"))
+    ok(classteacher.get("/api/v1/teachers/me/lessons"))
+    ok(classteacher.get(f"/api/v1/classes/{w['c5a']}/summary?period={period}"))
+    plan = f"/api/v1/plans?class={w['c5a']}&subject={w['math']}"
+    ok(teacher.request("PUT", plan, body={"topics": [{"title": "Числа", "hours": 2}, {"title": "Дроби", "hours": 1}]}))
+    ok(teacher.request("PUT", plan, body={"topics": [{"title": "Числа", "hours": 1}]}))
+    ok(teacher.get(plan))
     feed = parent.get("/api/v1/notifications")
     ok(feed)
     ids = [i["id"] for i in feed.json()["items"]]

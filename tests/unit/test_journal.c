@@ -122,6 +122,8 @@ static void test_plan_csv(void **state)
     assert_int_equal(csv("\"А;2\n"), -1);
     assert_non_null(strstr(err, "unterminated"));
     assert_int_equal(csv(";2\n"), -1);
+    assert_int_equal(csv("А;1\n  ;2\n"), -1); /* a title of spaces only */
+    assert_string_equal(err, "line 2: the title must have 1-500 characters");
     assert_int_equal(csv(""), -1);
     assert_int_equal(csv("А;1\nБ;1\nВ;1\nГ;1\nД;1\nЕ;1\nЖ;1\nЗ;1\nИ;1\n"), -1);
     assert_non_null(strstr(err, "more than 8"));

@@ -23,6 +23,9 @@ export { state };
 // Set by subsystems' scripts: childHead(titleKey, id, hrefOf) gives the head of a page about one
 // child (family.js: a parent's child switcher and a title naming the child).
 export const hooks = { childHead: null };
+// Cards a subsystem's script puts at the top of the home page, in order: (me) => an element, or
+// null when the card is not for this person (the teacher's day, the class teacher's class).
+export const homeCards = [];
 
 export const pages = [
   { path: /^\/(login)?$/, view: loginView, public: true },
@@ -285,6 +288,7 @@ export function table(headKeys, rows) {
 function homeView() {
   const me = state.me;
   const parts = [el("h1", { text: t("home.title", { name: me.name }) })];
+  parts.push(...homeCards.map((card) => card(me)).filter(Boolean));
   parts.push(el("p", { class: "roles" }, `${t("home.roles")}: `,
     me.roles.map((r) => t(`role.${r}`)).join(", ")));
   if (me.institutions && me.institutions.length)
@@ -313,7 +317,8 @@ function homeView() {
       : el("p", { text: t("home.no_assignments") })));
   }
   if (me.roles.includes("class_teacher") && me.classes)
-    parts.push(section("home.homeroom", el("p", { text: me.classes.map((c) => c.name).join(", ") })));
+    parts.push(section("home.homeroom", el("ul", { class: "homeroom" }, me.classes.map((c) => el("li", {},
+      el("a", { href: `/classes/${c.id}/summary`, "data-link": "", class: "summary-link", text: c.name }))))));
   for (const role of ["admin", "school_admin"])
     if (me.roles.includes(role))
       parts.push(el("p", { class: "card home-admin" }, `${t(`home.${role}`)} `,
