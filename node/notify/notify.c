@@ -5,6 +5,7 @@
 #include "notify/notify.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,32 @@ int notify_person(struct db *db, int64_t person_id, int64_t student_id, const ch
     return rc;
 }
 
+int notify_unread(struct db *db, int64_t person_id, int64_t *n)
+{
+    /* Through the partial index notifications_unread. */
+    return db_int(db, n,
+                  "SELECT count(*) FROM notifications WHERE person_id = :me AND read_at IS NULL",
+                  DB_ARGS(DB_INT(":me", person_id))) == SQLITE_ROW
+               ? 0
+               : -1;
+}
+
+int notify_read_about(struct db *db, int64_t person_id, const char *kind, const char *key,
+                      int64_t value)
+{
+    char path[64];
+    int n = snprintf(path, sizeof(path), "$.%s", key);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -1;
+    return db_run(db,
+                  "UPDATE notifications SET read_at = unixepoch() WHERE person_id = :me AND "
+                  "read_at IS NULL AND kind = :k AND json_extract(data, :path) = :v",
+                  DB_ARGS(DB_INT(":me", person_id), DB_TEXT(":k", kind), DB_TEXT(":path", path),
+                          DB_INT(":v", value))) == SQLITE_DONE
+               ? 0
+               : -1;
+}
+
 /* GET /api/v1/notifications?unread=1&before=ID&limit=N: the caller's feed, newest first. */
 static int notify_list(struct req *r)
 {
@@ -100,10 +127,7 @@ static int notify_list(struct req *r)
         json_array_append_new(items, o);
     }
     int64_t unread = 0;
-    if (rc != SQLITE_DONE || db_int(r->db, &unread,
-                                    "SELECT count(*) FROM notifications WHERE person_id = :me AND "
-                                    "read_at IS NULL",
-                                    DB_ARGS(DB_INT(":me", r->caller.person_id))) != SQLITE_ROW) {
+    if (rc != SQLITE_DONE || notify_unread(r->db, r->caller.person_id, &unread) != 0) {
         json_decref(items);
         return reply_db_error(r);
     }
