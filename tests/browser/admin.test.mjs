@@ -201,7 +201,7 @@ export const tests = {
         "/admin/devices?institution=1", "/admin/audit?institution=1"]]]) {
         const page = await context.newPage();
         await login(page, base, user);
-        await page.waitForSelector("#logout");
+        await page.waitForSelector("#menu-toggle"); // the header is folded into its menu
         for (const p of paths) {
           await page.goto(base + p);
           await page.waitForSelector("main h1");

@@ -15,7 +15,8 @@
 
 const state = { me: null, csrf: sessionStorage.getItem("mes.csrf"), msg: {}, lang: "ru", languages: ["ru"] };
 
-// href may be a function of the logged-in person (for links to one's own pages).
+// href may be a function of the logged-in person (for links to one's own pages); `unread`
+// names a count of GET /api/v1/unread ("messages", "notifications") shown beside the link.
 export const navigation = [{ key: "nav.home", href: "/home", roles: null }];
 
 export { state };
@@ -161,6 +162,7 @@ export async function upload(path, file) {
 // Drops what the shell knows of the logged-in person.
 function forget() {
   state.me = null;
+  state.unread = null;
   state.csrf = null;
   sessionStorage.removeItem("mes.csrf");
 }
@@ -178,9 +180,82 @@ export function show(...nodes) {
   m.replaceChildren(...nodes);
 }
 
+// ---- the header: navigation, account links, the phone menu, unread counts -------------------
+//
+// On a phone (CSS, max-width 480px) the navigation and the account links fold into #menu,
+// opened by the «Меню» button (#menu-toggle, aria-expanded/aria-controls); at desktop width the
+// button is hidden and #menu lays its parts out in the header's row as before.
+
+function setMenu(open) {
+  const top = document.querySelector("header.top");
+  const button = document.getElementById("menu-toggle");
+  if (!top || !button) return;
+  top.classList.toggle("open", open);
+  button.setAttribute("aria-expanded", String(open));
+}
+
+let menuWired = false;
+function wireMenu() {
+  if (menuWired) return;
+  menuWired = true;
+  document.getElementById("menu-toggle")?.addEventListener("click", () =>
+    setMenu(document.getElementById("menu-toggle").getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || !document.querySelector("header.top.open")) return;
+    setMenu(false);
+    document.getElementById("menu-toggle")?.focus();
+  });
+}
+
+// The unread counts beside the navigation's links: asked on every page and after reading
+// (refreshUnread), only the latest answer drawn. A count of 0 shows nothing.
+let unreadSeq = 0;
+export async function refreshUnread() {
+  if (!state.me) return;
+  const seq = ++unreadSeq;
+  const r = await api("GET", "/api/v1/unread");
+  if (seq !== unreadSeq || r.status !== 200 || !state.me) return;
+  state.unread = r.data;
+  drawUnread();
+}
+
+function drawUnread() {
+  let total = 0;
+  for (const a of document.querySelectorAll("#nav a[data-unread]")) {
+    const n = Number(state.unread?.[a.dataset.unread] ?? 0);
+    a.querySelector(".badge")?.remove();
+    const name = a.dataset.name;
+    if (n > 0) {
+      total += n;
+      a.append(el("span", { class: "badge", "aria-hidden": "true", text: fmt.number(n, 0) }));
+      a.setAttribute("aria-label", t("shell.unread_link", { name, unread: fmt.plural("shell.unread", n) }));
+    } else {
+      a.removeAttribute("aria-label");
+    }
+  }
+  // The folded menu's button says that something inside is new.
+  const dot = document.getElementById("menu-unread");
+  if (dot) {
+    dot.hidden = total === 0;
+    dot.textContent = total ? fmt.number(total, 0) : "";
+    const button = document.getElementById("menu-toggle");
+    if (total) button.setAttribute("aria-label", t("shell.menu_unread", { unread: fmt.plural("shell.unread", total) }));
+    else button.removeAttribute("aria-label");
+  }
+}
+
 function header() {
   const nav = document.getElementById("nav");
   const who = document.getElementById("who");
+  wireMenu();
+  setMenu(false);
+  const toggle = document.getElementById("menu-toggle");
+  if (toggle) {
+    toggle.querySelector(".menu-label").textContent = t("shell.menu");
+    toggle.hidden = !state.me;
+  }
+  document.querySelector("header.top")?.classList.toggle("has-menu", Boolean(state.me));
+  nav.setAttribute("aria-label", t("shell.navigation"));
   nav.replaceChildren();
   who.replaceChildren();
   if (state.languages.length > 1) {
@@ -204,8 +279,12 @@ function header() {
   for (const n of navigation) {
     if (n.roles && !n.roles.some((r) => state.me.roles.includes(r))) continue;
     const href = typeof n.href === "function" ? n.href(state.me) : n.href;
-    nav.append(el("a", { href, "data-link": "", text: t(n.key) }));
+    const a = el("a", { href, "data-link": "", text: t(n.key) });
+    if (href === location.pathname) a.setAttribute("aria-current", "page");
+    if (n.unread) { a.dataset.unread = n.unread; a.dataset.name = t(n.key); }
+    nav.append(a);
   }
+  drawUnread();
   who.append(
     el("a", { href: "/account", "data-link": "", id: "account-link", class: "who-name", title: t("accounts.account_link"), text: state.me.name }),
     el("button", { id: "logout", type: "button", onclick: logout, text: t("logout") }),
@@ -345,6 +424,7 @@ async function studentView(id) {
 export async function render() {
   const path = location.pathname;
   header();
+  refreshUnread();
   for (const p of pages) {
     const m = path.match(p.path);
     if (!m) continue;

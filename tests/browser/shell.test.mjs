@@ -1,0 +1,127 @@
+// The shell everywhere: the phone menu, unread counts in the navigation, field errors in
+// Russian beside their fields, the Ministry's page with names instead of codes.
+import { assert, login, startHubWithReport, waitForTrue } from "./lib.mjs";
+
+// A bearer token for `user`, for setting the scene through the API.
+async function token(base, user) {
+  const r = await fetch(`${base}/api/v1/auth/login`, { method: "POST", body: JSON.stringify({ login: user, password: "demo" }) });
+  return (await r.json()).token;
+}
+async function call(base, tok, method, path, body) {
+  const r = await fetch(base + path, { method, headers: { Authorization: `Bearer ${tok}` },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, data: await r.json().catch(() => null) };
+}
+const visible = (page, sel) => page.isVisible(sel);
+const badge = (page, href) => page.evaluate((h) => document.querySelector(`#nav a[href='${h}'] .badge`)?.textContent ?? null, href);
+
+export const tests = {
+  async "shell: the header folds into a menu at 390 px; it opens, closes and its links work"({ browser, base }) {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    try {
+      await login(page, base, "parent");
+      await page.waitForSelector("#menu-toggle");
+      const toggle = "#menu-toggle";
+      assert(await page.getAttribute(toggle, "aria-controls") === "menu", "aria-controls");
+      assert(await page.getAttribute(toggle, "aria-expanded") === "false", "starts closed");
+      assert((await page.textContent(toggle)).includes("Меню"), "button text: " + await page.textContent(toggle));
+      assert(!(await visible(page, "#nav a[href='/messages']")) && !(await visible(page, "#logout")), "links shown while folded");
+      const h = await page.evaluate(() => document.querySelector("header.top").getBoundingClientRect().height);
+      assert(h < 844 / 8, `the folded header is ${h} px high`);
+      await page.click(toggle);
+      assert(await page.getAttribute(toggle, "aria-expanded") === "true", "opened");
+      assert(await visible(page, "#nav a[href='/messages']") && await visible(page, "#logout") && await visible(page, "#account-link"),
+        "the menu shows the navigation and the account links");
+      // Closes again by the button and by Escape.
+      await page.click(toggle);
+      assert(!(await visible(page, "#nav a[href='/messages']")), "closed by the button");
+      await page.click(toggle);
+      await page.keyboard.press("Escape");
+      assert(await page.getAttribute(toggle, "aria-expanded") === "false" && !(await visible(page, "#nav a")), "closed by Escape");
+      // A link of the menu goes to its page and the menu folds.
+      await page.click(toggle);
+      await page.click("#nav a[href='/messages']");
+      await page.waitForSelector("form.thread-new");
+      assert(new URL(page.url()).pathname === "/messages", "at " + page.url());
+      assert(await page.getAttribute(toggle, "aria-expanded") === "false" && !(await visible(page, "#nav a")), "folded after the link");
+      const [sw, w] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+      assert(sw <= w, `${sw} px wide at ${w}`);
+      // At desktop width: no button, the links in the header's row.
+      await page.setViewportSize({ width: 1366, height: 800 });
+      assert(!(await visible(page, toggle)) && await visible(page, "#nav a[href='/messages']") && await visible(page, "#logout"),
+        "desktop header");
+    } finally {
+      await context.close();
+    }
+  },
+
+  async "shell: unread counts of messages and notifications appear and go to zero"({ page, base }) {
+    const parent = await token(base, "parent");
+    const teacherTok = await token(base, "teacher");
+    const me = (await call(base, teacherTok, "GET", "/api/v1/me")).data;
+    const kids = (await call(base, parent, "GET", "/api/v1/me")).data.children;
+    const artem = kids.find((c) => c.name.startsWith("Иванов Артём")).id;
+    // Whatever the teacher had before is read, so the counts start at zero.
+    await call(base, teacherTok, "POST", "/api/v1/notifications/read", { all: true });
+    for (const x of (await call(base, teacherTok, "GET", "/api/v1/threads")).data.items)
+      if (x.unread) await call(base, teacherTok, "POST", `/api/v1/threads/${x.id}/read`, {});
+    const t = await call(base, parent, "POST", "/api/v1/threads", { student_id: artem, with_id: me.person_id,
+      title: "Счётчики", text: "Первое" });
+    assert(t.status === 201, "thread: " + t.status);
+    assert((await call(base, parent, "POST", `/api/v1/threads/${t.data.id}/messages`, { text: "Второе" })).status === 201, "message");
+    await login(page, base, "teacher");
+    await waitForTrue(page, () => document.querySelector("#nav a[href='/messages'] .badge")?.textContent === "2");
+    const label = await page.getAttribute("#nav a[href='/messages']", "aria-label");
+    assert(label === "Сообщения, 2 непрочитанных", "label: " + label);
+    assert(await badge(page, "/notifications") === "2", "notifications: " + await badge(page, "/notifications"));
+    // Reading the thread: both counts go (its notifications are read with it).
+    await page.click("#nav a[href='/messages']");
+    await page.click("a.thread >> text=Счётчики");
+    await page.waitForSelector("#reply-text");
+    await waitForTrue(page, () => !document.querySelector("#nav a[href='/messages'] .badge"));
+    assert(await badge(page, "/notifications") === null, "notifications still counted");
+    assert(await page.getAttribute("#nav a[href='/messages']", "aria-label") === null, "label left at zero");
+    // A new message shows on the next page; reading all notifications clears that count.
+    assert((await call(base, parent, "POST", `/api/v1/threads/${t.data.id}/messages`, { text: "Третье" })).status === 201, "third");
+    await page.click("#nav a[href='/notifications']");
+    await waitForTrue(page, () => document.querySelector("#nav a[href='/notifications'] .badge")?.textContent === "1");
+    assert(await page.getAttribute("#nav a[href='/notifications']", "aria-label") === "Уведомления, 1 непрочитанное", "one");
+    await page.click("#read-all");
+    await waitForTrue(page, () => !document.querySelector("#nav a[href='/notifications'] .badge"));
+    assert(await badge(page, "/messages") === "1", "the message stays unread until its thread is read");
+  },
+
+  async "shell: a notice's errors show in Russian beside their fields"({ page, base }) {
+    const parent = await token(base, "parent");
+    const kids = (await call(base, parent, "GET", "/api/v1/me")).data.children;
+    const artem = kids.find((c) => c.name.startsWith("Иванов Артём")).id;
+    await login(page, base, "parent");
+    await page.waitForSelector("a.child");
+    await page.goto(`${base}/students/${artem}/notices`);
+    await page.waitForSelector("form.notice-form");
+    // Every control has its label.
+    const unlabelled = await page.$$eval("form.notice-form input", (xs) => xs.filter((x) => !x.labels?.length).map((x) => x.name));
+    assert(!unlabelled.length, "unlabelled: " + unlabelled);
+    await page.fill("form.notice-form input[name=from]", "2026-11-05");
+    await page.fill("form.notice-form input[name=to]", "2026-11-01");
+    await page.fill("form.notice-form input[name=reason]", "Болезнь");
+    await page.click("form.notice-form button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("[data-error-for=to]")?.textContent);
+    const to = await page.textContent("[data-error-for=to]");
+    assert(to === "Дата окончания не может быть раньше даты начала.", "to: " + to);
+    assert(!(await page.textContent("form.notice-form")).match(/[a-z]{3,}/i), "English in the form");
+    await page.fill("form.notice-form input[name=to]", "2026-11-06");
+    await page.fill("form.notice-form input[name=reason]", "");
+    await page.click("form.notice-form button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("[data-error-for=reason]")?.textContent);
+    assert(await page.textContent("[data-error-for=to]") === "", "the old error stays");
+    assert((await page.textContent("[data-error-for=reason]")).startsWith("Укажите причину"), "reason");
+    await page.fill("form.notice-form input[name=reason]", "Семейные обстоятельства");
+    await page.click("form.notice-form button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("ul.notices")?.textContent.includes("Семейные обстоятельства"));
+    const line = await page.evaluate(() => [...document.querySelectorAll("ul.notices li")]
+      .map((li) => li.textContent).find((x) => x.includes("Семейные обстоятельства")));
+    assert(line.includes("5 ноября") && line.includes("6 ноября 2026"), "dates in Russian: " + line);
+  },
+};
