@@ -124,4 +124,38 @@ export const tests = {
       .map((li) => li.textContent).find((x) => x.includes("Семейные обстоятельства")));
     assert(line.includes("5 ноября") && line.includes("6 ноября 2026"), "dates in Russian: " + line);
   },
+
+  async "shell: the Ministry's page names regions and subjects, numbers in Russian"({ browser }) {
+    const hub = await startHubWithReport();
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    try {
+      await login(page, hub.base, "ministry1", "ministry-pass-1");
+      await page.waitForSelector("#menu-toggle");
+      await page.goto(hub.base + "/ministry");
+      await page.waitForSelector("#ministry-subjects tr[data-subject]");
+      const subjects = await page.$$eval("#ministry-subjects tbody tr", (trs) => trs.map((tr) =>
+        ({ code: tr.dataset.subject, cells: [...tr.cells].map((c) => c.textContent) })));
+      const math = subjects.find((r) => r.code === "math");
+      assert(math && math.cells[0] === "Республика Пример" && math.cells[1] === "Математика", JSON.stringify(math));
+      for (const r of subjects) {
+        assert(r.cells[1] !== r.code && !/^[a-z_]+$/.test(r.cells[1]), "a subject code shown: " + r.cells[1]);
+        assert(r.cells[0] !== "50", "a region code shown");
+        assert(/^(\d(,\d{1,2})?|—)$/.test(r.cells[2]), "mark: " + r.cells[2]);
+      }
+      const text = await page.textContent("main");
+      for (const bad of ["null", "undefined", "NaN", "obzr", "lit_read"]) assert(!text.includes(bad), "page shows " + bad);
+      const summary = await page.$$eval("#ministry-summary tr[data-region='50'] td", (tds) => tds.map((td) => td.textContent));
+      assert(summary[0] === "Республика Пример", "summary: " + summary);
+      assert(/^\d+(,\d)? %$/.test(summary[6]), "attendance: " + summary[6]);
+      const fresh = await page.$$eval("#ministry-regions tr[data-region='50'] td", (tds) => tds.map((td) => td.textContent));
+      assert(fresh[0] === "Республика Пример" && /^[а-я]+ \d{4} г\.$/.test(fresh[1]), "freshness: " + fresh);
+      // Nothing but the tables' own boxes scrolls sideways on the phone.
+      const [sw, w] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+      assert(sw <= w, `${sw} px wide at ${w}`);
+    } finally {
+      await context.close();
+      hub.stop();
+    }
+  },
 };

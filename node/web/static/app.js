@@ -72,6 +72,8 @@ export const fmt = {
   weekday: (iso) => intl("d", { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(calendarDay(iso)),
   // «пт» (a weekday's short name)
   weekdayShort: (iso) => intl("d", { weekday: "short", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «ноябрь 2026 г.»: a month ("2026-11")
+  month: (ym) => (ym ? intl("d", { month: "long", year: "numeric", timeZone: "UTC" }).format(calendarDay(`${String(ym).slice(0, 7)}-01`)) : "—"),
   // «05.12»: a grid's column heads
   short: (iso) => intl("d", { day: "2-digit", month: "2-digit", timeZone: "UTC" }).format(calendarDay(iso)),
   // «5 дек. 2026 г., 14:05»: an instant (seconds since the epoch)
