@@ -104,3 +104,39 @@ def test_message_errors_name_their_field(node):
     assert r.status == 201
     e = error(parent.post(f"/api/v1/threads/{r.json()['id']}/messages", {"text": "x" * 10001}))
     assert (e["code"], e["field"]) == ("bad_request", "text")
+
+
+def test_admin_and_account_errors_name_their_field(node):
+    """The routes of the administration's and the account's pages name the field at fault, and
+    the refused writes change nothing."""
+    admin = node.login("admin")
+    e = error(admin.post("/api/v1/municipalities", {"name": ""}))
+    assert (e["code"], e["field"]) == ("bad_request", "name")
+    assert error(admin.post("/api/v1/municipalities", {"name": "Новый район", "okato": "1" * 21}))["field"] == "okato"
+    assert not any(m["name"] == "Новый район" for m in admin.get("/api/v1/municipalities").json()["items"])
+    year = admin.get("/api/v1/academic-years").json()["items"][0]
+    p1 = year["periods"][0]
+    e = error(admin.patch(f"/api/v1/periods/{p1['id']}", {"starts_on": "2000-01-01"}))
+    assert (e["code"], e["field"]) == ("period_outside_year", "starts_on")
+    e = error(admin.patch(f"/api/v1/periods/{p1['id']}", {"ends_on": "2100-01-01"}))
+    assert (e["code"], e["field"]) == ("period_outside_year", "ends_on")
+    e = error(admin.patch(f"/api/v1/periods/{p1['id']}", {"ends_on": "завтра"}))
+    assert (e["code"], e["field"]) == ("bad_request", "ends_on")
+    e = error(admin.post(f"/api/v1/academic-years/{year['id']}/holidays", {"date": "1999-01-01"}))
+    assert (e["code"], e["field"]) == ("holiday_outside_year", "date")
+    e = error(admin.get("/api/v1/audit?from=2026-12-05&to=2026-12-01"))
+    assert (e["code"], e["field"]) == ("bad_range", "to")
+    assert error(admin.get("/api/v1/audit?from=5.12.2026"))["field"] == "from"
+    e = error(admin.post("/api/v1/devices", {"name": "Турникет", "scopes": []}))
+    assert e["field"] == "scopes"
+    e = error(admin.post("/api/v1/persons", {"last_name": "", "first_name": "Анна"}))
+    assert e["field"] == "last_name"
+    # One's own password: the wrong current one, a new one breaking the rules.
+    parent = node.login("parent")
+    r = parent.post("/api/v1/account/password", {"current": "not-it", "password": "newpass123"})
+    assert r.status == 403 and (r.json()["error"]["code"], r.json()["error"]["field"]) == ("wrong_password", "current")
+    e = error(parent.post("/api/v1/account/password", {"current": "demo", "password": "short"}))
+    assert e["field"] == "password" and e["code"].startswith("password_") and e["min_length"] >= 8
+    # Activation: a code that is not one.
+    e = error(node.client().post("/api/v1/auth/activate", {"login": "parent", "code": "K7QM", "password": "newpass123"}))
+    assert (e["code"], e["field"]) == ("bad_code", "code")

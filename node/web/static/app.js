@@ -76,6 +76,8 @@ export const fmt = {
   month: (ym) => (ym ? intl("d", { month: "long", year: "numeric", timeZone: "UTC" }).format(calendarDay(`${String(ym).slice(0, 7)}-01`)) : "—"),
   // «05.12»: a grid's column heads
   short: (iso) => intl("d", { day: "2-digit", month: "2-digit", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «5 декабря 2026 г.»: the calendar day of an instant (seconds since the epoch), here
+  day: (seconds) => intl("d", { day: "numeric", month: "long", year: "numeric" }).format(new Date(seconds * 1000)),
   // «5 дек. 2026 г., 14:05»: an instant (seconds since the epoch)
   when: (seconds) => intl("d", { dateStyle: "medium", timeStyle: "short" }).format(new Date(seconds * 1000)),
   // «3,9»: at most `digits` decimals, the locale's separator
@@ -95,12 +97,17 @@ export function today() {
 }
 
 // The catalog's text for a failed answer: "error.CODE.FIELD", then "error.CODE", then one by
-// status. The server's English "message" never reaches a person.
-export function errorText(r) {
+// status. The server's English "message" never reaches a person. `context` is a key prefix of
+// a page whose texts for some codes are its own (e.g. "admin.error": a conflict there is a
+// duplicate): "CONTEXT.CODE.FIELD" and "CONTEXT.CODE" come first. The error's members (e.g.
+// {min_length}) fill the text.
+export function errorText(r, context) {
   const e = r?.data?.error;
   const has = (k) => state.msg[k] !== undefined;
-  if (e?.code && e.field && has(`error.${e.code}.${e.field}`)) return t(`error.${e.code}.${e.field}`, e);
-  if (e?.code && has(`error.${e.code}`)) return t(`error.${e.code}`, e);
+  for (const prefix of context ? [context, "error"] : ["error"]) {
+    if (e?.code && e.field && has(`${prefix}.${e.code}.${e.field}`)) return t(`${prefix}.${e.code}.${e.field}`, e);
+    if (e?.code && has(`${prefix}.${e.code}`)) return t(`${prefix}.${e.code}`, e);
+  }
   if (r?.status === 403) return t("app.forbidden");
   if (r?.status === 404) return t("app.not_found");
   if (r?.status === 409) return t("error.conflict");
@@ -110,12 +117,18 @@ export function errorText(r) {
 
 // Shows a failed answer's text beside the field it names (an element with data-error-for=FIELD
 // inside `scope`), else in `general`. Clears the other error lines of the scope first.
-export function showError(r, scope, general) {
-  for (const e of scope?.querySelectorAll?.("[data-error-for]") ?? []) e.textContent = "";
-  if (general) general.textContent = "";
+// `context`: as for errorText.
+export function showError(r, scope, general, context) {
+  clearErrors(scope, general);
   const f = r?.data?.error?.field;
   const spot = f && scope?.querySelector?.(`[data-error-for="${CSS.escape(f)}"]`);
-  (spot || general).textContent = errorText(r);
+  (spot || general).textContent = errorText(r, context);
+}
+
+// Empties the error lines of `scope` (and `general`), e.g. before sending a form again.
+export function clearErrors(scope, general) {
+  for (const e of scope?.querySelectorAll?.("[data-error-for]") ?? []) e.textContent = "";
+  if (general) general.textContent = "";
 }
 
 // A labelled form field: <label for=id>, the control, and its own error line. `control` is an

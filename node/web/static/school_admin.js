@@ -2,7 +2,7 @@
 // students, groups, enrolments, transfers and leavers), staff and their roles, teaching
 // assignments, bells, weekly timetables and replacements. Every page first asks for the
 // school's staff list, which only those two may read: anyone else sees the denial.
-import { api, el, pages, section, show as showAll, t, table } from "./app.js";
+import { api, el, errorText, field as shellField, fmt, pages, section, show as showAll, t, table, today } from "./app.js";
 
 // The shell's show, leaving out the parts a page does not have (null).
 const show = (...nodes) => showAll(...nodes.flat().filter((n) => n != null));
@@ -19,32 +19,14 @@ const STAFF_ROLES = ["teacher", "class_teacher", "school_admin", "medic"];
 
 // ---- shared -----------------------------------------------------------------------------------
 
-function today() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
+const date = (iso) => fmt.date(iso);
 
-function date(iso) {
-  if (!iso) return "—";
-  const [y, m, d] = iso.split("-").map(Number);
-  return new Intl.DateTimeFormat("ru-RU").format(new Date(y, m - 1, d));
-}
+// "25 учеников": the catalog's forms (schooladmin.students.one/few/many, with {n}).
+const count = (n, key) => fmt.plural(key, n);
 
-// "25 учеников": the catalog's forms by Intl's plural category.
-function count(n, key) {
-  const cat = new Intl.PluralRules("ru-RU").select(n);
-  return `${new Intl.NumberFormat("ru-RU").format(n)} ${t(`${key}.${cat === "one" || cat === "few" ? cat : "many"}`)}`;
-}
-
-// A server error in Russian: its code when the catalog knows it, else by status.
-function errText(r) {
-  const code = r.data?.error?.code;
-  const key = `schooladmin.error.${code}`;
-  if (code && t(key) !== key) return t(key);
-  if (r.status === 403) return t("schooladmin.error.forbidden");
-  if (r.status === 404) return t("schooladmin.error.not_found");
-  return t("app.error");
-}
+// A server error in Russian: the shell's text, with this page's own for some codes
+// ("schooladmin.error.CODE").
+const errText = (r) => errorText(r, "schooladmin.error");
 
 function denied() {
   show(el("h1", { text: t("schooladmin.title") }),
@@ -73,8 +55,11 @@ function options(list, selected, emptyKey) {
   return o;
 }
 
+// A labelled control (the shell's field()), laid out in a form's row.
 function field(labelKey, input) {
-  return el("label", { class: "sa-field" }, el("span", { text: t(labelKey) }), input);
+  const f = shellField(labelKey, input);
+  f.classList.add("sa-field");
+  return f;
 }
 
 function tabs(id, active) {
