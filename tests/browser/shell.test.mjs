@@ -75,12 +75,18 @@ export const tests = {
     const label = await page.getAttribute("#nav a[href='/messages']", "aria-label");
     assert(label === "Сообщения, 2 непрочитанных", "label: " + label);
     assert(await badge(page, "/notifications") === "2", "notifications: " + await badge(page, "/notifications"));
+    // Folded on a phone, the menu's button says there is something new; the counts are inside.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert(await page.isVisible("#menu-unread") && await page.getAttribute("#menu-toggle", "aria-label") === "Меню: есть непрочитанное",
+      "the menu's button does not tell");
+    await page.setViewportSize({ width: 1280, height: 800 });
     // Reading the thread: both counts go (its notifications are read with it).
     await page.click("#nav a[href='/messages']");
     await page.click("a.thread >> text=Счётчики");
     await page.waitForSelector("#reply-text");
     await waitForTrue(page, () => !document.querySelector("#nav a[href='/messages'] .badge"));
     assert(await badge(page, "/notifications") === null, "notifications still counted");
+    assert(await page.getAttribute("#menu-toggle", "aria-label") === null && await page.$eval("#menu-unread", (d) => d.hidden), "the menu still tells");
     assert(await page.getAttribute("#nav a[href='/messages']", "aria-label") === null, "label left at zero");
     // A new message shows on the next page; reading all notifications clears that count.
     assert((await call(base, parent, "POST", `/api/v1/threads/${t.data.id}/messages`, { text: "Третье" })).status === 201, "third");

@@ -148,7 +148,8 @@ const RELATIONS = ["mother", "father", "parent", "guardian"];
 
 async function adminAccountsView() {
   const params = new URLSearchParams(location.search);
-  const q = el("input", { type: "search", id: "acc-q", name: "q", placeholder: t("accounts.search_placeholder"), value: params.get("q") ?? "" });
+  const q = el("input", { type: "search", id: "acc-q", name: "q", placeholder: t("accounts.search_placeholder"),
+    "aria-label": t("accounts.search_placeholder"), value: params.get("q") ?? "" });
   const st = el("select", { id: "acc-state", "aria-label": t("accounts.state_label") },
     ["", "inactive", "active", "disabled"].map((s) => el("option", { value: s, text: t(s ? `accounts.state.${s}` : "accounts.state_any") })));
   const results = el("ul", { class: "accounts", id: "acc-results" });
@@ -158,8 +159,13 @@ async function adminAccountsView() {
   async function search(reset) {
     if (reset) { offset = 0; results.replaceChildren(); }
     const u = new URLSearchParams({ q: q.value.trim(), state: st.value, limit: "30", offset: String(offset) });
-    for (const k of ["institution_id", "class_id"]) if (params.get(k)) u.set(k, params.get(k));
-    const r = await api("GET", `/api/v1/accounts?${u}`);
+    // ?class= and ?institution= (the school pages' links) as well as the API's own names.
+    for (const [k, p] of [["institution_id", "institution_id"], ["institution_id", "institution"], ["class_id", "class_id"], ["class_id", "class"]])
+      if (params.get(p)) u.set(k, params.get(p));
+    // Region-wide, the page waits for a name or login instead of listing a million people.
+    const r = !q.value.trim() && !u.has("institution_id") && !u.has("class_id") && state.me.roles.includes("admin")
+      ? { status: 400, data: { error: { code: "q_required" } } }
+      : await api("GET", `/api/v1/accounts?${u}`);
     if (r.status !== 200) {
       // Region-wide, the page waits for a name or login instead of listing a million people.
       const cls = r.data?.error?.code === "q_required" ? "muted" : "error";

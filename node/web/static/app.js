@@ -248,13 +248,13 @@ function drawUnread() {
       a.removeAttribute("aria-label");
     }
   }
-  // The folded menu's button says that something inside is new.
+  // The folded menu's button says that something inside is new (a dot: a new message is
+  // also a notification, so a sum would count it twice).
   const dot = document.getElementById("menu-unread");
   if (dot) {
     dot.hidden = total === 0;
-    dot.textContent = total ? fmt.number(total, 0) : "";
     const button = document.getElementById("menu-toggle");
-    if (total) button.setAttribute("aria-label", t("shell.menu_unread", { unread: fmt.plural("shell.unread", total) }));
+    if (total) button.setAttribute("aria-label", t("shell.menu_unread"));
     else button.removeAttribute("aria-label");
   }
 }
@@ -376,13 +376,13 @@ function homeView() {
   parts.push(el("p", { class: "roles" }, `${t("home.roles")}: `,
     me.roles.map((r) => t(`role.${r}`)).join(", ")));
   if (me.institutions && me.institutions.length)
-    parts.push(el("p", {}, `${t("home.institutions")}: `, me.institutions.map((i) => i.name).join(", ")));
+    parts.push(el("p", {}, `${t("home.institutions")}: `, me.institutions.map((i) => i.name).filter(Boolean).join(", ")));
   if (me.roles.includes("parent")) {
     const kids = me.children || [];
     parts.push(section("home.children", kids.length
       ? el("ul", { class: "children" }, kids.map((c) => el("li", {},
           el("a", { href: `/students/${c.id}`, "data-link": "", class: "child", text: c.name }),
-          c.class ? el("span", { class: "muted where", text: `${c.class.name} · ${c.institution.name}` }) : null,
+          c.class ? el("span", { class: "muted where", text: [c.class.name, c.institution?.name].filter(Boolean).join(" · ") }) : null,
           el("span", { class: "links" },
             el("a", { href: `/diary/${c.id}`, "data-link": "", class: "diary-link", text: t("nav.diary") }),
             el("a", { href: `/marks/${c.id}`, "data-link": "", text: t("nav.marks") })))))
@@ -390,7 +390,7 @@ function homeView() {
   }
   if (me.roles.includes("student") && me.student && me.student.class)
     parts.push(section("home.my_class", el("p", {},
-      el("strong", { text: me.student.class.name }), ` · ${me.student.institution.name}`)));
+      el("strong", { text: me.student.class.name }), me.student.institution?.name ? ` · ${me.student.institution.name}` : null)));
   if (me.roles.includes("teacher")) {
     const a = me.assignments || [];
     parts.push(section("home.assignments", a.length
@@ -411,10 +411,7 @@ function homeView() {
 async function studentView(id) {
   show(el("p", { text: t("app.loading") }));
   const r = await api("GET", `/api/v1/students/${id}`);
-  if (r.status !== 200) {
-    show(el("p", { class: "error", text: t(r.status === 404 ? "app.not_found" : r.status === 403 ? "app.forbidden" : "app.error") }));
-    return;
-  }
+  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r) })); return; }
   const s = r.data;
   const certificate = state.me.roles.includes("parent") && (state.me.children ?? []).some((c) => c.id === s.id)
     ? el("button", { type: "button", id: "certificate", onclick: async () => {
@@ -426,11 +423,12 @@ async function studentView(id) {
     el("a", { href: "/home", "data-link": "", text: t("student.back") }),
     el("h1", { text: s.name }),
     el("dl", { class: "card facts" },
-      el("dt", { text: t("student.class") }), el("dd", { text: s.class.name }),
-      el("dt", { text: t("student.school") }), el("dd", { text: s.institution.name }),
-      el("dt", { text: t("student.birth_date") }), el("dd", { text: s.birth_date ?? "—" })),
-    section("student.guardians", el("ul", {}, s.guardians.map((g) =>
-      el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))),
+      el("dt", { text: t("student.class") }), el("dd", { text: s.class?.name ?? "—" }),
+      el("dt", { text: t("student.school") }), el("dd", { text: s.institution?.name ?? "—" }),
+      el("dt", { text: t("student.birth_date") }), el("dd", { text: s.birth_date ? fmt.date(s.birth_date) : "—" })),
+    section("student.guardians", (s.guardians ?? []).length
+      ? el("ul", {}, s.guardians.map((g) => el("li", { text: g.relation ? `${g.name} (${t(`relation.${g.relation}`)})` : g.name })))
+      : el("p", { class: "muted", text: t("shell.no_guardians") })),
     el("p", {}, el("a", { href: `/students/${s.id}/notices`, "data-link": "", id: "notices-link",
       text: t(state.me.roles.includes("medic") ? "notices.medical_title" : "notices.student_title") })),
     certificate);

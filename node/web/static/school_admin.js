@@ -390,7 +390,7 @@ async function timetableView(id, classId) {
       if (e.group_id) x.group_id = e.group_id;
       return x;
     }) }, () => { out.textContent = t("schooladmin.saved"); }) });
-  const period = el("select", { name: "period" }, options(s.year?.periods ?? [], null, null));
+  const period = el("select", { name: "period", "aria-label": t("schooladmin.generate_title") }, options(s.year?.periods ?? [], null, null));
   const generate = el("span", { class: "sa-row" }, period, el("button", { type: "button", id: "generate", class: "secondary",
     text: t("schooladmin.generate"), onclick: () => write(out, "POST", `/api/v1/classes/${cid}/lessons`,
       { period_id: Number(period.value) }, (r) => { out.textContent = t("schooladmin.generated", { n: r.data.created }); }) }));
