@@ -164,4 +164,29 @@ export const tests = {
       hub.stop();
     }
   },
+
+  async "shell: the family's home and the child's profile: no «null», dates in Russian, every control labelled"({ page, base }) {
+    for (const [user, path] of [["student", "/home"], ["parent", "/home"], ["parent", "child"], ["parent", "/account"], ["parent", "/messages"]]) {
+      await login(page, base, user);
+      await page.waitForURL("**/home");
+      if (path === "child") {
+        await page.click("a.child >> text=Иванов Артём");
+        await page.waitForSelector("dl.facts");
+        const born = await page.textContent("dl.facts dd:nth-of-type(3)");
+        assert(/^\d{1,2} [а-я]+ \d{4} г\.$/.test(born), "birth date: " + born);
+      } else {
+        await page.goto(base + path);
+        await page.waitForSelector("main h1");
+        await page.waitForTimeout(300);
+      }
+      const text = await page.textContent("main");
+      for (const bad of ["null", "undefined", "NaN"]) assert(!text.includes(bad), `${user} ${path}: ${bad}`);
+      assert(!/\d{4}-\d{2}-\d{2}/.test(text), `${user} ${path}: an ISO date`);
+      const unlabelled = await page.$$eval("main input, main select, main textarea", (xs) => xs
+        .filter((x) => x.type !== "hidden" && !x.labels?.length && !x.getAttribute("aria-label")).map((x) => x.name || x.id));
+      assert(!unlabelled.length, `${user} ${path}: unlabelled ${unlabelled}`);
+      await page.evaluate(() => fetch("/api/v1/auth/logout", { method: "POST", headers: { "X-CSRF-Token": sessionStorage.getItem("mes.csrf") } }));
+      await page.context().clearCookies();
+    }
+  },
 };

@@ -146,6 +146,7 @@ export async function api(method, path, body) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const asked = state.me; // logged in when asking (another answer may end the session first)
   const r = await fetch(path, {
     method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -153,10 +154,13 @@ export async function api(method, path, body) {
   let data = null;
   try { data = await r.json(); } catch { data = null; }
   // The session ended (expired, or logged out elsewhere): back to the login page. The caller's
-  // promise never settles, so the view that asked draws nothing over the login form.
-  if (r.status === 401 && state.me && !path.startsWith("/api/v1/auth/")) {
-    forget();
-    go("/login", true);
+  // promise never settles, so the view that asked draws nothing over the login form (also
+  // when another request, e.g. the unread counts, found the session ended first).
+  if (r.status === 401 && asked && !path.startsWith("/api/v1/auth/")) {
+    if (state.me) {
+      forget();
+      go("/login", true);
+    }
     return new Promise(() => {});
   }
   return { status: r.status, data, headers: r.headers };
