@@ -189,4 +189,20 @@ export const tests = {
       await page.context().clearCookies();
     }
   },
+
+  async "shell: the audit filter's wrong dates are refused beside the date field"({ page, base }) {
+    await login(page, base, "admin");
+    await page.waitForURL("**/home");
+    await page.goto(base + "/admin/audit");
+    await page.waitForSelector("form.audit-filters");
+    await page.fill("form.audit-filters input[name=from]", "2026-12-05");
+    await page.fill("form.audit-filters input[name=to]", "2026-12-01");
+    await page.click("form.audit-filters button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("form.audit-filters [data-error-for=to]")?.textContent);
+    const text = await page.textContent("form.audit-filters [data-error-for=to]");
+    assert(text === "Дата окончания не может быть раньше даты начала.", "to: " + text);
+    await page.fill("form.audit-filters input[name=to]", "2026-12-06");
+    await page.click("form.audit-filters button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("form.audit-filters [data-error-for=to]")?.textContent === "");
+  },
 };

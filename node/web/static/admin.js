@@ -397,8 +397,8 @@ async function auditView() {
     for (const [k, v] of q) a.set(k === "institution" ? "institution_id" : k, v);
     if (append && before) a.set("before", String(before));
     const r = await api("GET", `/api/v1/audit?${a}`);
-    status.textContent = "";
-    if (r.status !== 200) { status.textContent = failure(r); return; }
+    clearErrors(filters, status);
+    if (r.status !== 200) { showError(r, filters, status, "admin.error"); return; }
     const rows = r.data.items.map((e) => el("tr", { "data-action": e.action },
       el("td", { text: moment(e.at) }),
       el("td", { text: e.account?.login ?? "—" }),
@@ -412,7 +412,7 @@ async function auditView() {
   };
   const empty = el("p", { class: "muted", text: t("admin.audit.none"), hidden: "" });
   more.addEventListener("click", () => load(true));
-  const filters = el("form", { class: "admin-form audit-filters", onsubmit: (ev) => {
+  const filters = el("form", { class: "admin-form audit-filters", novalidate: "", onsubmit: (ev) => {
     ev.preventDefault();
     const q = query().toString();
     history.replaceState(null, "", `/admin/audit${q ? `?${q}` : ""}`);
