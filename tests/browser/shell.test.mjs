@@ -205,4 +205,21 @@ export const tests = {
     await page.click("form.audit-filters button[type=submit]");
     await waitForTrue(page, () => document.querySelector("form.audit-filters [data-error-for=to]")?.textContent === "");
   },
+
+  async "shell: a school admin's new student without a last name is refused beside that field"({ page, base }) {
+    await login(page, base, "schooladmin");
+    await page.waitForURL("**/home");
+    const c5a = await page.evaluate(async () => {
+      const me = await (await fetch("/api/v1/me")).json();
+      const r = await (await fetch(`/api/v1/institutions/${me.institutions[0].id}/classes`)).json();
+      return r.items.find((c) => c.name === "5А").id;
+    });
+    await page.goto(`${base}/admin/classes/${c5a}`);
+    await page.waitForSelector("#enrol-new");
+    await page.fill("#enrol-new input[name=first_name]", "Анна");
+    await page.click("#enrol-new button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("#enrol-new [data-error-for=last_name]")?.textContent);
+    assert(await page.textContent("#enrol-new [data-error-for=last_name]") === "Укажите фамилию.", "last name's error");
+    assert(await page.$$eval("#enrol-new label", (ls) => ls.every((l) => l.control)), "a label without its control");
+  },
 };
