@@ -113,9 +113,9 @@ static int messages_threads(struct req *r)
     if (req_query(r, "limit", buf, sizeof(buf)) > 0)
         limit = strtoll(buf, NULL, 10);
     if (req_query(r, "before", buf, sizeof(buf)) > 0 && (before = strtoll(buf, NULL, 10)) < 1)
-        return reply_error(r, 400, "bad_request", "before must be a thread id");
+        return reply_field_error(r, 400, "bad_request", "before", "before must be a thread id");
     if (limit < 1 || limit > 200)
-        return reply_error(r, 400, "bad_request", "limit must be 1-200");
+        return reply_field_error(r, 400, "bad_request", "limit", "limit must be 1-200");
     sqlite3_stmt *st =
         db_query(r->db,
                  "SELECT t.id, t.kind, t.title, t.last_at, s.id, s.last_name, s.first_name, "

@@ -101,8 +101,10 @@ static int notify_list(struct req *r)
         limit = strtoll(buf, NULL, 10);
     if (req_query(r, "before", buf, sizeof(buf)) > 0)
         before = strtoll(buf, NULL, 10);
-    if (limit < 1 || limit > 200 || before < 1)
-        return reply_error(r, 400, "bad_request", "limit 1-200, before a positive id");
+    if (limit < 1 || limit > 200)
+        return reply_field_error(r, 400, "bad_request", "limit", "limit 1-200");
+    if (before < 1)
+        return reply_field_error(r, 400, "bad_request", "before", "before: a positive id");
     sqlite3_stmt *st =
         db_query(r->db,
                  "SELECT n.id, n.kind, n.data, n.created_at, n.read_at IS NOT NULL, p.id, "
@@ -146,7 +148,7 @@ static int notify_read(struct req *r)
     if (body_unpack_or_respond(r, "{s?o,s?b}", "ids", &ids, "all", &all) != 0)
         return r->status;
     if ((ids == NULL) == (all == 0) || (ids && !json_is_array(ids)))
-        return reply_error(r, 400, "bad_request", "give ids (an array) or all: true");
+        return reply_field_error(r, 400, "bad_request", "ids", "give ids (an array) or all: true");
     int rc;
     if (all) {
         rc = db_run(r->db,
@@ -155,14 +157,14 @@ static int notify_read(struct req *r)
                     DB_ARGS(DB_INT(":me", r->caller.person_id)));
     } else {
         if (json_array_size(ids) > NOTIFY_READ_MAX_IDS)
-            return reply_error(r, 400, "bad_request", "at most %d ids at a time",
-                               NOTIFY_READ_MAX_IDS);
+            return reply_field_error(r, 400, "bad_request", "ids", "at most %d ids at a time",
+                                     NOTIFY_READ_MAX_IDS);
         size_t i;
         json_t *v;
         json_array_foreach(ids, i, v)
         {
             if (!json_is_integer(v))
-                return reply_error(r, 400, "bad_request", "ids[%zu] is not an id", i);
+                return reply_field_error(r, 400, "bad_request", "ids", "ids[%zu] is not an id", i);
         }
         char *list = json_dumps(ids, JSON_COMPACT);
         if (list == NULL)

@@ -140,3 +140,12 @@ def test_admin_and_account_errors_name_their_field(node):
     # Activation: a code that is not one.
     e = error(node.client().post("/api/v1/auth/activate", {"login": "parent", "code": "K7QM", "password": "newpass123"}))
     assert (e["code"], e["field"]) == ("bad_code", "code")
+
+
+def test_feed_paging_errors_name_their_parameter(node):
+    teacher = node.login("teacher")
+    assert error(teacher.get("/api/v1/notifications?limit=0"))["field"] == "limit"
+    assert error(teacher.get("/api/v1/notifications?before=0"))["field"] == "before"
+    assert error(teacher.post("/api/v1/notifications/read", {"ids": ["x"]}))["field"] == "ids"
+    assert error(teacher.get("/api/v1/threads?limit=201"))["field"] == "limit"
+    assert error(teacher.get("/api/v1/threads?before=-1"))["field"] == "before"
