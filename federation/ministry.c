@@ -234,8 +234,24 @@ static int ministry_summary(struct req *r)
     return reply_json(r, 200, json_pack("{s:s,s:o}", "period", month, "regions", rows));
 }
 
+/* The name of the subject `code` in the hub's own list (the federal subjects every node seeds,
+ * and any the hub added), as a JSON string; a code the hub does not know (a region's own
+ * subject) names itself. NULL on a database error. */
+static json_t *subject_name(struct req *r, const char *code)
+{
+    char *name = NULL;
+    int rc = db_text(r->db, &name, "SELECT name FROM subjects WHERE code = :c",
+                     DB_ARGS(DB_TEXT(":c", code)));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return NULL;
+    json_t *out = json_string(name && name[0] ? name : code);
+    free(name);
+    return out;
+}
+
 /* GET /api/v1/ministry/subjects?period=YYYY-MM[&format=csv]: each region's marks-weighted
- * average per subject, over the cells it published. */
+ * average per subject, over the cells it published, with the region's and the subject's
+ * names beside their codes. */
 static int ministry_subjects(struct req *r)
 {
     char month[8], format[8] = "";
@@ -257,16 +273,25 @@ static int ministry_subjects(struct req *r)
                 continue;
             json_object_set_new(seen, s, json_true());
             double marks = 0, avg = marks_average(rep, s, &marks);
-            json_array_append_new(rows,
-                                  json_pack("{s:O,s:s,s:o,s:o}", "region",
-                                            json_object_get(x, "region"), "subject", s,
-                                            "average_mark", jnum(avg, 2), "marks", jnum(marks, 0)));
+            json_t *name = subject_name(r, s);
+            if (name == NULL) {
+                json_decref(seen);
+                json_decref(rows);
+                json_decref(reports);
+                return reply_db_error(r);
+            }
+            json_array_append_new(rows, json_pack("{s:O,s:O,s:s,s:o,s:o,s:o}", "region",
+                                                  json_object_get(x, "region"), "region_name",
+                                                  json_object_get(x, "name"), "subject", s,
+                                                  "subject_name", name, "average_mark",
+                                                  jnum(avg, 2), "marks", jnum(marks, 0)));
         }
         json_decref(seen);
     }
     json_decref(reports);
     if (strcmp(format, "csv") == 0) {
-        static const char *const cols[] = {"region", "subject", "average_mark", "marks", NULL};
+        static const char *const cols[] = {"region",       "region_name", "subject", "subject_name",
+                                           "average_mark", "marks",       NULL};
         char file[48];
         snprintf(file, sizeof(file), "mes-subjects-%s.csv", month);
         return reply_csv(r, rows, cols, file);

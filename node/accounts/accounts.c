@@ -409,9 +409,10 @@ static int accounts_device_create(struct req *r)
                                "institution_id", &inst) != 0)
         return r->status;
     if (strlen(name) == 0 || strlen(name) > 200)
-        return reply_error(r, 400, "bad_request", "name must be 1-200 characters");
+        return reply_field_error(r, 400, "bad_request", "name", "name must be 1-200 characters");
     if (!json_is_array(scopes) || json_array_size(scopes) == 0)
-        return reply_error(r, 400, "bad_request", "scopes must be a non-empty array");
+        return reply_field_error(r, 400, "bad_request", "scopes",
+                                 "scopes must be a non-empty array");
     char text[64] = "";
     size_t i;
     json_t *v;
@@ -580,7 +581,7 @@ static int query_date_or_respond(struct req *r, const char *name, char out[16])
              back.tm_mon == m - 1 && back.tm_mday == d;
     }
     if (!ok) {
-        reply_error(r, 400, "bad_date", "%s must be a date YYYY-MM-DD", name);
+        reply_field_error(r, 400, "bad_date", name, "%s must be a date YYYY-MM-DD", name);
         return -1;
     }
     return 1;
@@ -604,7 +605,7 @@ static int audit_filter_or_respond(struct req *r, struct audit_filter *f)
     if ((n = req_query(r, "login", f->login, sizeof(f->login))) != -1) {
         f->has_login = true;
         if (n < 1 || n > 64) {
-            reply_error(r, 400, "bad_request", "login must be 1-64 characters");
+            reply_field_error(r, 400, "bad_request", "login", "login must be 1-64 characters");
             return -1;
         }
     }
@@ -625,7 +626,7 @@ static int audit_filter_or_respond(struct req *r, struct audit_filter *f)
         return -1;
     f->has_to = n;
     if (f->has_from && f->has_to && strcmp(f->from, f->to) > 0) {
-        reply_error(r, 400, "bad_range", "from must not be after to");
+        reply_field_error(r, 400, "bad_range", "to", "from must not be after to");
         return -1;
     }
     if (f->inst && !caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, f->inst)) {

@@ -153,9 +153,9 @@ int accounts_password_or_respond(struct req *r, const char *login, const char *p
     if (problem == NULL)
         return 0;
     reply_json(r, 400,
-               json_pack("{s:{s:s,s:s,s:i}}", "error", "code", problem, "message",
+               json_pack("{s:{s:s,s:s,s:s,s:i}}", "error", "code", problem, "message",
                          "the password breaks the rules (auth.password_* in the configuration)",
-                         "min_length", r->node->cfg.auth.password_min_length));
+                         "field", "password", "min_length", r->node->cfg.auth.password_min_length));
     return -1;
 }
 
@@ -505,12 +505,12 @@ static int activation_check(struct req *r)
     if (body_unpack_or_respond(r, "{s:s,s:s,s:s}", "login", &login, "code", &code, "password",
                                &password) != 0)
         return r->status;
-    if (strlen(login) == 0 || strlen(login) > ACCOUNT_LOGIN_MAX || strlen(code) > 64)
-        return reply_error(r, 400, "bad_request", "login must be 1-64, code at most 64 characters");
+    if (strlen(login) == 0 || strlen(login) > ACCOUNT_LOGIN_MAX)
+        return reply_field_error(r, 400, "bad_request", "login", "login must be 1-64 characters");
     char norm[ACTIVATION_CODE_LEN + 1];
-    if (activation_code_normalize(code, norm) != 0)
-        return reply_error(r, 400, "bad_code",
-                           "a code is 12 letters and digits, as printed in the letter");
+    if (strlen(code) > 64 || activation_code_normalize(code, norm) != 0)
+        return reply_field_error(r, 400, "bad_code", "code",
+                                 "a code is 12 letters and digits, as printed in the letter");
     if (accounts_password_or_respond(r, login, password) != 0)
         return r->status;
     struct timespec ts;
@@ -551,10 +551,11 @@ static int activation_failed(struct req *r, struct activation_check *c)
               json_pack("{s:s,s:s}", "login", c->login, "reason", why)) != 0)
         return reply_db_error(r);
     if (c->result == ACT_EXPIRED)
-        return reply_error(r, 401, why, "the code has expired: ask the school for a new one");
+        return reply_field_error(r, 401, why, "code",
+                                 "the code has expired: ask the school for a new one");
     if (c->result == ACT_DISABLED)
-        return reply_error(r, 403, why, "the account is disabled");
-    return reply_error(r, 401, why, "wrong login or code");
+        return reply_field_error(r, 403, why, "login", "the account is disabled");
+    return reply_field_error(r, 401, why, "code", "wrong login or code");
 }
 
 /* POST /api/v1/auth/activate -> {"token", "csrf_token", "expires_at"}, the session cookie. */

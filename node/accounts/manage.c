@@ -59,7 +59,8 @@ static int password_check(struct req *r)
     if (body_unpack_or_respond(r, "{s:s,s:s}", "current", &current, "password", &password) != 0)
         return r->status;
     if (strlen(current) > PASSWORD_MAX_BYTES)
-        return reply_error(r, 400, "bad_request", "current must be at most 256 bytes");
+        return reply_field_error(r, 400, "bad_request", "current",
+                                 "current must be at most 256 bytes");
     char *login = NULL, *old = NULL;
     if (db_text(r->db, &login, "SELECT login FROM accounts WHERE id = :a",
                 DB_ARGS(DB_INT(":a", r->caller.account_id))) != SQLITE_ROW ||
@@ -104,7 +105,8 @@ static int password_change(struct req *r)
     if (!c->ok) {
         throttle_end(c->throttle, &c->attempt, THROTTLE_FAILED);
         c->ended = true;
-        return reply_error(r, 403, "wrong_password", "the current password is wrong");
+        return reply_field_error(r, 403, "wrong_password", "current",
+                                 "the current password is wrong");
     }
     if (db_run(r->db,
                "UPDATE accounts SET password_hash = :h WHERE id = :a AND password_hash = :old",

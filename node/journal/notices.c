@@ -66,10 +66,14 @@ static int notice_create(struct req *r, const char *kind)
     if (body_unpack_or_respond(r, "{s:s,s:s,s:s}", "from", &from, "to", &to, "reason", &reason) !=
         0)
         return r->status;
-    if (!school_date_ok(from) || !school_date_ok(to) || strcmp(from, to) > 0 ||
-        !school_text_ok(reason, 1, 1000))
-        return reply_error(r, 400, "bad_request",
-                           "from <= to, dates YYYY-MM-DD; reason 1-1000 characters");
+    if (!school_date_ok(from))
+        return reply_field_error(r, 400, "bad_date", "from", "from: a date YYYY-MM-DD");
+    if (!school_date_ok(to))
+        return reply_field_error(r, 400, "bad_date", "to", "to: a date YYYY-MM-DD");
+    if (strcmp(from, to) > 0)
+        return reply_field_error(r, 400, "bad_range", "to", "to must not be before from");
+    if (!school_text_ok(reason, 1, 1000))
+        return reply_field_error(r, 400, "bad_request", "reason", "reason 1-1000 characters");
     if (authz_student_or_respond(r, student, AUTHZ_READ) != 0)
         return r->status;
     bool medical = strcmp(kind, "medical") == 0;

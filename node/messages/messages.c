@@ -71,8 +71,10 @@ static int messages_thread_create(struct req *r)
     if (body_unpack_or_respond(r, "{s:I,s:I,s:s,s:s}", "student_id", &student, "with_id", &with,
                                "title", &title, "text", &text) != 0)
         return r->status;
-    if (!school_text_ok(title, 1, 200) || !school_text_ok(text, 1, 10000))
-        return reply_error(r, 400, "bad_request", "title 1-200, text 1-10000 characters");
+    if (!school_text_ok(title, 1, 200))
+        return reply_field_error(r, 400, "bad_request", "title", "title 1-200 characters");
+    if (!school_text_ok(text, 1, 10000))
+        return reply_field_error(r, 400, "bad_request", "text", "text 1-10000 characters");
     const char *kind = authz_message_pair_or_respond(r, student, with);
     if (kind == NULL)
         return r->status;
@@ -111,9 +113,9 @@ static int messages_threads(struct req *r)
     if (req_query(r, "limit", buf, sizeof(buf)) > 0)
         limit = strtoll(buf, NULL, 10);
     if (req_query(r, "before", buf, sizeof(buf)) > 0 && (before = strtoll(buf, NULL, 10)) < 1)
-        return reply_error(r, 400, "bad_request", "before must be a thread id");
+        return reply_field_error(r, 400, "bad_request", "before", "before must be a thread id");
     if (limit < 1 || limit > 200)
-        return reply_error(r, 400, "bad_request", "limit must be 1-200");
+        return reply_field_error(r, 400, "bad_request", "limit", "limit must be 1-200");
     sqlite3_stmt *st =
         db_query(r->db,
                  "SELECT t.id, t.kind, t.title, t.last_at, s.id, s.last_name, s.first_name, "
@@ -186,9 +188,29 @@ static int messages_read(struct req *r)
                            "FROM messages WHERE thread_id = :t) WHERE id = :t"
                          : "UPDATE threads SET b_read = (SELECT coalesce(max(id), 0) "
                            "FROM messages WHERE thread_id = :t) WHERE id = :t",
-               DB_ARGS(DB_INT(":t", r->params[0]))) != SQLITE_DONE)
+               DB_ARGS(DB_INT(":t", r->params[0]))) != SQLITE_DONE ||
+        notify_read_about(r->db, r->caller.person_id, "message", "thread_id", r->params[0]) != 0)
         return reply_db_error(r);
     return reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* GET /api/v1/unread: the caller's unread messages (over all their threads) and unread
+ * notifications, for the counts in the navigation: {"messages": N, "notifications": M}. Two
+ * indexed reads: the caller's threads by threads_of_a/threads_of_b, each thread's newer
+ * messages by messages_of_thread; the notifications by their partial unread index. */
+static int messages_unread(struct req *r)
+{
+    int64_t messages = 0, notifications = 0;
+    if (db_int(r->db, &messages,
+               "SELECT coalesce(sum((SELECT count(*) FROM messages m WHERE m.thread_id = t.id "
+               "AND m.id > CASE WHEN t.a_id = :me THEN t.a_read ELSE t.b_read END)), 0) "
+               "FROM threads t WHERE t.a_id = :me OR t.b_id = :me",
+               DB_ARGS(DB_INT(":me", r->caller.person_id))) != SQLITE_ROW ||
+        notify_unread(r->db, r->caller.person_id, &notifications) != 0)
+        return reply_db_error(r);
+    return reply_json(r, 200,
+                      json_pack("{s:I,s:I}", "messages", (json_int_t)messages, "notifications",
+                                (json_int_t)notifications));
 }
 
 /* POST /api/v1/threads/{id}/messages {text} */
@@ -198,7 +220,7 @@ static int messages_post(struct req *r)
     if (body_unpack_or_respond(r, "{s:s}", "text", &text) != 0)
         return r->status;
     if (!school_text_ok(text, 1, 10000))
-        return reply_error(r, 400, "bad_request", "text 1-10000 characters");
+        return reply_field_error(r, 400, "bad_request", "text", "text 1-10000 characters");
     int side;
     int64_t other, student;
     if (thread_or_respond(r, r->params[0], &side, &other, &student) != 0)
@@ -238,6 +260,12 @@ const struct route messages_routes[] = {
      .allow = PEOPLE,
      .writes = true,
      .name = "thread_read"},
+    {.method = "GET",
+     .path = "/api/v1/unread",
+     .handler = messages_unread,
+     .access = ACCESS_USER,
+     .allow = ROLES_ANY,
+     .name = "unread_counts"},
     {.method = "POST",
      .path = "/api/v1/threads/{id}/messages",
      .handler = messages_post,

@@ -5,6 +5,7 @@
 #include "notify/notify.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,32 @@ int notify_person(struct db *db, int64_t person_id, int64_t student_id, const ch
     return rc;
 }
 
+int notify_unread(struct db *db, int64_t person_id, int64_t *n)
+{
+    /* Through the partial index notifications_unread. */
+    return db_int(db, n,
+                  "SELECT count(*) FROM notifications WHERE person_id = :me AND read_at IS NULL",
+                  DB_ARGS(DB_INT(":me", person_id))) == SQLITE_ROW
+               ? 0
+               : -1;
+}
+
+int notify_read_about(struct db *db, int64_t person_id, const char *kind, const char *key,
+                      int64_t value)
+{
+    char path[64];
+    int n = snprintf(path, sizeof(path), "$.%s", key);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -1;
+    return db_run(db,
+                  "UPDATE notifications SET read_at = unixepoch() WHERE person_id = :me AND "
+                  "read_at IS NULL AND kind = :k AND json_extract(data, :path) = :v",
+                  DB_ARGS(DB_INT(":me", person_id), DB_TEXT(":k", kind), DB_TEXT(":path", path),
+                          DB_INT(":v", value))) == SQLITE_DONE
+               ? 0
+               : -1;
+}
+
 /* GET /api/v1/notifications?unread=1&before=ID&limit=N: the caller's feed, newest first. */
 static int notify_list(struct req *r)
 {
@@ -74,8 +101,10 @@ static int notify_list(struct req *r)
         limit = strtoll(buf, NULL, 10);
     if (req_query(r, "before", buf, sizeof(buf)) > 0)
         before = strtoll(buf, NULL, 10);
-    if (limit < 1 || limit > 200 || before < 1)
-        return reply_error(r, 400, "bad_request", "limit 1-200, before a positive id");
+    if (limit < 1 || limit > 200)
+        return reply_field_error(r, 400, "bad_request", "limit", "limit 1-200");
+    if (before < 1)
+        return reply_field_error(r, 400, "bad_request", "before", "before: a positive id");
     sqlite3_stmt *st =
         db_query(r->db,
                  "SELECT n.id, n.kind, n.data, n.created_at, n.read_at IS NOT NULL, p.id, "
@@ -100,10 +129,7 @@ static int notify_list(struct req *r)
         json_array_append_new(items, o);
     }
     int64_t unread = 0;
-    if (rc != SQLITE_DONE || db_int(r->db, &unread,
-                                    "SELECT count(*) FROM notifications WHERE person_id = :me AND "
-                                    "read_at IS NULL",
-                                    DB_ARGS(DB_INT(":me", r->caller.person_id))) != SQLITE_ROW) {
+    if (rc != SQLITE_DONE || notify_unread(r->db, r->caller.person_id, &unread) != 0) {
         json_decref(items);
         return reply_db_error(r);
     }
@@ -122,7 +148,7 @@ static int notify_read(struct req *r)
     if (body_unpack_or_respond(r, "{s?o,s?b}", "ids", &ids, "all", &all) != 0)
         return r->status;
     if ((ids == NULL) == (all == 0) || (ids && !json_is_array(ids)))
-        return reply_error(r, 400, "bad_request", "give ids (an array) or all: true");
+        return reply_field_error(r, 400, "bad_request", "ids", "give ids (an array) or all: true");
     int rc;
     if (all) {
         rc = db_run(r->db,
@@ -131,14 +157,14 @@ static int notify_read(struct req *r)
                     DB_ARGS(DB_INT(":me", r->caller.person_id)));
     } else {
         if (json_array_size(ids) > NOTIFY_READ_MAX_IDS)
-            return reply_error(r, 400, "bad_request", "at most %d ids at a time",
-                               NOTIFY_READ_MAX_IDS);
+            return reply_field_error(r, 400, "bad_request", "ids", "at most %d ids at a time",
+                                     NOTIFY_READ_MAX_IDS);
         size_t i;
         json_t *v;
         json_array_foreach(ids, i, v)
         {
             if (!json_is_integer(v))
-                return reply_error(r, 400, "bad_request", "ids[%zu] is not an id", i);
+                return reply_field_error(r, 400, "bad_request", "ids", "ids[%zu] is not an id", i);
         }
         char *list = json_dumps(ids, JSON_COMPACT);
         if (list == NULL)

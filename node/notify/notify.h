@@ -22,4 +22,12 @@ int notify_class(struct db *db, int64_t class_id, const char *kind, json_t *data
 int notify_person(struct db *db, int64_t person_id, int64_t student_id, const char *kind,
                   json_t *data);
 
+/* How many of the person's notifications are unread, in *n. 0, or -1 on a storage failure. */
+int notify_unread(struct db *db, int64_t person_id, int64_t *n);
+
+/* Marks read the person's unread notifications of `kind` whose data has `key` equal to
+ * `value` (a thread's "message" notifications when the thread is read). 0 or -1. */
+int notify_read_about(struct db *db, int64_t person_id, const char *kind, const char *key,
+                      int64_t value);
+
 #endif

@@ -168,8 +168,10 @@ static int school_class_create(struct req *r)
     if (body_unpack_or_respond(r, "{s:I,s:I,s:s,s?I}", "year_id", &year, "grade", &grade, "letter",
                                &letter, "class_teacher_id", &teacher) != 0)
         return r->status;
-    if (grade < 1 || grade > 11 || !letter_ok(letter))
-        return reply_error(r, 400, "bad_request", "grade must be 1-11 and letter 1-2 characters");
+    if (grade < 1 || grade > 11)
+        return reply_field_error(r, 400, "bad_request", "grade", "grade must be 1-11");
+    if (!letter_ok(letter))
+        return reply_field_error(r, 400, "bad_request", "letter", "letter: 1-2 characters");
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
     int e = db_exists(r->db, "SELECT 1 FROM academic_years WHERE id = :id",
@@ -366,7 +368,8 @@ static int school_enrollment_create(struct req *r)
                                "enrolled_on", &on) != 0)
         return r->status;
     if (!school_date_ok(on))
-        return reply_error(r, 400, "bad_request", "enrolled_on must be a date YYYY-MM-DD");
+        return reply_field_error(r, 400, "bad_request", "enrolled_on",
+                                 "enrolled_on must be a date YYYY-MM-DD");
     if (authz_class_or_respond(r, class_id, AUTHZ_WRITE) != 0)
         return r->status;
     int e =

@@ -37,8 +37,10 @@ static int school_municipality_create(struct req *r)
     const char *name, *okato = "";
     if (body_unpack_or_respond(r, "{s:s,s?s}", "name", &name, "okato", &okato) != 0)
         return r->status;
-    if (!school_text_ok(name, 1, 200) || !school_text_ok(okato, 0, 20))
-        return reply_error(r, 400, "bad_request", "name must be 1-200 characters, okato 0-20");
+    if (!school_text_ok(name, 1, 200))
+        return reply_field_error(r, 400, "bad_request", "name", "name must be 1-200 characters");
+    if (!school_text_ok(okato, 0, 20))
+        return reply_field_error(r, 400, "bad_request", "okato", "okato must be 0-20 characters");
     if (db_run(r->db, "INSERT INTO municipalities (name, okato) VALUES (:n, :o)",
                DB_ARGS(DB_TEXT(":n", name), DB_TEXT(":o", okato))) != SQLITE_DONE)
         return school_reply_write_error(r, "municipality");
@@ -57,8 +59,10 @@ static int school_municipality_patch(struct req *r)
     const char *name = NULL, *okato = NULL;
     if (body_unpack_or_respond(r, "{s?s,s?s}", "name", &name, "okato", &okato) != 0)
         return r->status;
-    if ((name && !school_text_ok(name, 1, 200)) || (okato && !school_text_ok(okato, 0, 20)))
-        return reply_error(r, 400, "bad_request", "name must be 1-200 characters, okato 0-20");
+    if (name && !school_text_ok(name, 1, 200))
+        return reply_field_error(r, 400, "bad_request", "name", "name must be 1-200 characters");
+    if (okato && !school_text_ok(okato, 0, 20))
+        return reply_field_error(r, 400, "bad_request", "okato", "okato must be 0-20 characters");
     int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id",
                       DB_ARGS(DB_INT(":id", r->params[0])));
     if (e < 0)
@@ -150,10 +154,13 @@ static int school_institution_create(struct req *r)
         return r->status;
     if (strcmp(kind, "school") != 0 && strcmp(kind, "college") != 0)
         return reply_error(r, 400, "bad_request", "kind must be school or college");
-    if (!school_text_ok(name, 1, 300) || !school_text_ok(short_name, 1, 100) ||
-        !school_text_ok(address, 0, 300))
-        return reply_error(r, 400, "bad_request",
-                           "name 1-300, short_name 1-100, address 0-300 characters");
+    if (!school_text_ok(name, 1, 300))
+        return reply_field_error(r, 400, "bad_request", "name", "name 1-300 characters");
+    if (!school_text_ok(short_name, 1, 100))
+        return reply_field_error(r, 400, "bad_request", "short_name",
+                                 "short_name 1-100 characters");
+    if (!school_text_ok(address, 0, 300))
+        return reply_field_error(r, 400, "bad_request", "address", "address 0-300 characters");
     int e = db_exists(r->db, "SELECT 1 FROM municipalities WHERE id = :id",
                       DB_ARGS(DB_INT(":id", mun)));
     if (e < 0)
@@ -185,11 +192,13 @@ static int school_institution_patch(struct req *r)
         return r->status;
     if (json_object_get(r->body, "municipality_id") && mun < 1)
         return reply_error(r, 400, "bad_request", "municipality_id must be positive");
-    if ((name && !school_text_ok(name, 1, 300)) ||
-        (short_name && !school_text_ok(short_name, 1, 100)) ||
-        (address && !school_text_ok(address, 0, 300)))
-        return reply_error(r, 400, "bad_request",
-                           "name 1-300, short_name 1-100, address 0-300 characters");
+    if (name && !school_text_ok(name, 1, 300))
+        return reply_field_error(r, 400, "bad_request", "name", "name 1-300 characters");
+    if (short_name && !school_text_ok(short_name, 1, 100))
+        return reply_field_error(r, 400, "bad_request", "short_name",
+                                 "short_name 1-100 characters");
+    if (address && !school_text_ok(address, 0, 300))
+        return reply_field_error(r, 400, "bad_request", "address", "address 0-300 characters");
     if (authz_institution_or_respond(r, id, AUTHZ_WRITE) != 0)
         return r->status;
     if (mun) {
@@ -262,7 +271,8 @@ static int school_year_create(struct req *r)
     if (body_unpack_or_respond(r, "{s:I}", "first_year", &first) != 0)
         return r->status;
     if (first < 2000 || first > 2100)
-        return reply_error(r, 400, "bad_request", "first_year must be 2000-2100");
+        return reply_field_error(r, 400, "bad_request", "first_year",
+                                 "first_year must be 2000-2100");
     char err[256];
     int64_t id = school_create_year(r->db, &r->node->cfg, (int)first, err, sizeof(err));
     if (id < 0)

@@ -173,7 +173,8 @@ static int members_leave(struct req *r)
     if (body_unpack_or_respond(r, "{s:s}", "left_on", &on) != 0)
         return r->status;
     if (!school_date_ok(on))
-        return reply_error(r, 400, "bad_date", "left_on must be a date YYYY-MM-DD");
+        return reply_field_error(r, 400, "bad_date", "left_on",
+                                 "left_on must be a date YYYY-MM-DD");
     sqlite3_stmt *st = db_query(r->db,
                                 "SELECT class_id, student_id, enrolled_on, left_on IS NULL "
                                 "FROM enrollments WHERE id = :id",

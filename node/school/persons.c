@@ -242,12 +242,17 @@ static int persons_create_prepare(struct req *r)
                                &np.first, "middle_name", &np.middle, "birth_date", &np.birth,
                                "account", &np.account) != 0)
         return r->status;
-    if (!school_text_ok(np.last, 1, 100) || !school_text_ok(np.first, 1, 100) ||
-        !school_text_ok(np.middle, 0, 100))
-        return reply_error(r, 400, "bad_request",
-                           "last and first names must be 1-100 characters, middle 0-100");
+    if (!school_text_ok(np.last, 1, 100))
+        return reply_field_error(r, 400, "bad_request", "last_name", "last_name 1-100 characters");
+    if (!school_text_ok(np.first, 1, 100))
+        return reply_field_error(r, 400, "bad_request", "first_name",
+                                 "first_name 1-100 characters");
+    if (!school_text_ok(np.middle, 0, 100))
+        return reply_field_error(r, 400, "bad_request", "middle_name",
+                                 "middle_name 0-100 characters");
     if (np.birth && !school_date_ok(np.birth))
-        return reply_error(r, 400, "bad_request", "birth_date must be a date YYYY-MM-DD");
+        return reply_field_error(r, 400, "bad_request", "birth_date",
+                                 "birth_date must be a date YYYY-MM-DD");
     if (np.account) {
         json_error_t e;
         if (json_unpack_ex(np.account, &e, JSON_STRICT, "{s?s,s?s,s:o}", "login", &np.login,
@@ -307,7 +312,8 @@ static int school_staff_add(struct req *r)
     if (body_unpack_or_respond(r, "{s:I,s:s}", "person_id", &person, "position", &position))
         return r->status;
     if (!school_text_ok(position, 1, 100))
-        return reply_error(r, 400, "bad_request", "position must be 1-100 characters");
+        return reply_field_error(r, 400, "bad_request", "position",
+                                 "position must be 1-100 characters");
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
     if (db_run(r->db,

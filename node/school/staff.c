@@ -165,7 +165,8 @@ static int staff_leave(struct req *r)
     if (body_unpack_or_respond(r, "{s:s}", "left_on", &on) != 0)
         return r->status;
     if (!school_date_ok(on))
-        return reply_error(r, 400, "bad_date", "left_on must be a date YYYY-MM-DD");
+        return reply_field_error(r, 400, "bad_date", "left_on",
+                                 "left_on must be a date YYYY-MM-DD");
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
     if (staff_member_or_respond(r, person, inst) != 0)

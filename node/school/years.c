@@ -151,10 +151,13 @@ static int school_period_patch(struct req *r)
     if (body_unpack_or_respond(r, "{s?s,s?s,s?s}", "name", &name, "starts_on", &starts, "ends_on",
                                &ends) != 0)
         return r->status;
-    if ((name && !school_text_ok(name, 1, 100)) || (starts && !school_date_ok(starts)) ||
-        (ends && !school_date_ok(ends)))
-        return reply_error(r, 400, "bad_request",
-                           "name 1-100 characters, starts_on and ends_on dates YYYY-MM-DD");
+    if (name && !school_text_ok(name, 1, 100))
+        return reply_field_error(r, 400, "bad_request", "name", "name 1-100 characters");
+    if (starts && !school_date_ok(starts))
+        return reply_field_error(r, 400, "bad_request", "starts_on",
+                                 "starts_on: a date YYYY-MM-DD");
+    if (ends && !school_date_ok(ends))
+        return reply_field_error(r, 400, "bad_request", "ends_on", "ends_on: a date YYYY-MM-DD");
     struct period_frame f;
     int rc = period_frame(r, r->params[0], &f);
     if (rc == SQLITE_DONE)
@@ -164,11 +167,18 @@ static int school_period_patch(struct req *r)
     const char *s = starts ? starts : f.starts, *e = ends ? ends : f.ends;
     const char *bad = school_period_check(f.year_start, f.year_end, f.has_prev ? f.prev_end : NULL,
                                           f.has_next ? f.next_start : NULL, s, e);
-    if (bad)
-        return reply_error(r, 400, bad,
-                           "a period runs from %s to %s inside its year (%s to %s), after the "
-                           "one before it and before the one after it",
-                           s, e, f.year_start, f.year_end);
+    if (bad) {
+        /* The field at fault: the start when it is before the year or inside the period
+         * before; else the end. */
+        bool start_wrong =
+            strcmp(bad, "period_outside_year") == 0
+                ? strcmp(s, f.year_start) < 0
+                : strcmp(bad, "period_overlap") == 0 && f.has_prev && strcmp(s, f.prev_end) <= 0;
+        return reply_field_error(r, 400, bad, start_wrong ? "starts_on" : "ends_on",
+                                 "a period runs from %s to %s inside its year (%s to %s), after "
+                                 "the one before it and before the one after it",
+                                 s, e, f.year_start, f.year_end);
+    }
     if (db_run(r->db,
                "UPDATE periods SET name = coalesce(:n, name), starts_on = :s, ends_on = :e "
                "WHERE id = :id",
@@ -253,8 +263,10 @@ static int school_holiday_create(struct req *r)
     const char *date, *name = "";
     if (body_unpack_or_respond(r, "{s:s,s?s}", "date", &date, "name", &name) != 0)
         return r->status;
-    if (!school_date_ok(date) || !school_text_ok(name, 0, 200))
-        return reply_error(r, 400, "bad_request", "date YYYY-MM-DD, name 0-200 characters");
+    if (!school_date_ok(date))
+        return reply_field_error(r, 400, "bad_request", "date", "date: a date YYYY-MM-DD");
+    if (!school_text_ok(name, 0, 200))
+        return reply_field_error(r, 400, "bad_request", "name", "name 0-200 characters");
     char ys[11], ye[11];
     int rc = year_bounds(r, r->params[0], ys, ye);
     if (rc == SQLITE_DONE)
@@ -262,7 +274,8 @@ static int school_holiday_create(struct req *r)
     if (rc != SQLITE_ROW)
         return reply_db_error(r);
     if (strcmp(date, ys) < 0 || strcmp(date, ye) > 0)
-        return reply_error(r, 400, "holiday_outside_year", "the year runs from %s to %s", ys, ye);
+        return reply_field_error(r, 400, "holiday_outside_year", "date",
+                                 "the year runs from %s to %s", ys, ye);
     if (school_seed_holidays(r->db, &r->node->cfg, r->params[0]) != 0)
         return reply_db_error(r);
     if (db_run(r->db, "INSERT INTO holidays (year_id, date, name) VALUES (:y, :d, :n)",

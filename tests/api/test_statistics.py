@@ -178,6 +178,12 @@ def test_ministry_reports_from_both_regions(world):
     own = json.loads(run("report", "--config", str(world["cfg"]), "--print").stdout)
     marked = {m["subject"] for m in own["marks"]}
     assert marked and marked <= {x["subject"] for x in subjects if x["region"] == "50"}
+    # Names beside the codes: the subject's from the hub's list, the region's as enrolled.
+    names = {x["subject"]: x["subject_name"] for x in subjects}
+    assert names.get("math") == "Математика" and all(names[c] and names[c] != c for c in marked), names
+    assert {x["region_name"] for x in subjects if x["region"] == "51"} == {"Регион <51> & Co"}
+    sub_csv = ministry.get("/api/v1/ministry/subjects?format=csv").body.decode("utf-8-sig")
+    assert sub_csv.startswith("region,region_name,subject,subject_name,average_mark,marks") and "Математика" in sub_csv
     for chart in ("coverage", "performance", "attendance", "usage"):
         svg = ministry.get(f"/api/v1/ministry/charts/{chart}.svg")
         assert svg.status == 200 and svg.headers["Content-Type"] == "image/svg+xml", chart

@@ -67,8 +67,15 @@ export const tests = {
     await waitForTrue(page, () => [...document.querySelectorAll("#municipalities .m-name")].some((s) => s.textContent === "Гунибский муниципальный район"));
     await page.fill("form.municipality-add input[name=name]", "Гунибский муниципальный район");
     await page.click("form.municipality-add button[type=submit]");
-    await waitForTrue(page, () => document.querySelector("form.municipality-add .error")?.textContent);
-    assert(await page.textContent("form.municipality-add .error") === "Такая запись уже есть.", "duplicate's error");
+    await waitForTrue(page, () => document.querySelector("form.municipality-add .form-status")?.textContent);
+    assert(await page.textContent("form.municipality-add .form-status") === "Такая запись уже есть.", "duplicate's error");
+    // An empty name: the error beside the name field, in Russian.
+    await page.fill("form.municipality-add input[name=name]", "");
+    await page.click("form.municipality-add button[type=submit]");
+    await waitForTrue(page, () => document.querySelector("form.municipality-add [data-error-for=name]")?.textContent);
+    assert(await page.textContent("form.municipality-add [data-error-for=name]") === "Название не указано или слишком длинное.",
+      "name's error: " + await page.textContent("form.municipality-add [data-error-for=name]"));
+    assert(await page.textContent("form.municipality-add .form-status") === "", "the old error stays");
 
     await page.goto(base + "/admin/schools");
     await page.waitForSelector("form.school-add");
@@ -182,9 +189,10 @@ export const tests = {
     const first = Number(year.match(/(\d{4})\//)[1]);
     await page.$eval("form.period-edit input[name=starts_on]", (i, d) => { i.removeAttribute("min"); i.value = d; }, `${first - 1}-08-01`);
     await page.click(`${f} >> button[type=submit]`);
-    await waitForTrue(page, () => document.querySelector("form.period-edit .error")?.textContent);
-    assert(await page.textContent("form.period-edit .error") === "Период должен лежать внутри учебного года.",
-      "error: " + await page.textContent("form.period-edit .error"));
+    // Beside the start date, the field at fault.
+    await waitForTrue(page, () => document.querySelector("form.period-edit [data-error-for=starts_on]")?.textContent);
+    assert(await page.textContent("form.period-edit [data-error-for=starts_on]") === "Период должен лежать внутри учебного года.",
+      "error: " + await page.textContent("form.period-edit [data-error-for=starts_on]"));
     // A day off added to the year appears in its list.
     await page.fill("section.admin-year form.holiday-add input[name=date]", `${first}-12-31`);
     await page.fill("section.admin-year form.holiday-add input[name=name]", "Новогодний день");
@@ -201,7 +209,7 @@ export const tests = {
         "/admin/devices?institution=1", "/admin/audit?institution=1"]]]) {
         const page = await context.newPage();
         await login(page, base, user);
-        await page.waitForSelector("#logout");
+        await page.waitForSelector("#menu-toggle"); // the header is folded into its menu
         for (const p of paths) {
           await page.goto(base + p);
           await page.waitForSelector("main h1");

@@ -4,7 +4,7 @@ import { assert, login, waitForTrue } from "./lib.mjs";
 // Logs in as the demo's school admin; returns the ids of their school and of another one.
 async function schoolAdmin(page, base) {
   await login(page, base, "schooladmin");
-  await page.waitForSelector("#logout");
+  await page.waitForSelector("#logout", { state: "attached" }); // folded into the menu on a phone
   return page.evaluate(async () => {
     const me = await (await fetch("/api/v1/me")).json();
     const all = await (await fetch("/api/v1/institutions")).json();

@@ -2,8 +2,10 @@
 // one's own password and sessions (/account), finding accounts and acting on them
 // (/admin/accounts, admins), and a class's printable activation letters
 // (/admin/classes/{id}/letters: its class teacher, the school admin, the region admin).
-// Server error codes become texts of the catalog ("accounts.error.<code>").
-import { api, el, go, navigation, pages, section, show, state, t } from "./app.js";
+// Server errors become texts of the catalog through the shell's errorText (error.CODE[.FIELD],
+// "accounts.error.CODE" where this page's text differs), shown beside the field they name.
+import { api, clearErrors, el, errorText as shellErrorText, field as shellField, fmt, go, navigation, pages, section,
+  show, showError, state, t } from "./app.js";
 
 navigation.push(
   { key: "accounts.nav_admin", href: "/admin/accounts", roles: ["admin", "school_admin"] },
@@ -18,46 +20,46 @@ pages.push(
   { path: /^\/admin\/classes\/(\d+)\/letters$/, view: lettersView },
 );
 
-const dateFmt = new Intl.DateTimeFormat("ru-RU", { day: "numeric", month: "long", year: "numeric" });
-const timeFmt = new Intl.DateTimeFormat("ru-RU", { dateStyle: "medium", timeStyle: "short" });
-const day = (s) => dateFmt.format(new Date(s * 1000));
-const when = (s) => timeFmt.format(new Date(s * 1000));
+// A date (seconds since the epoch) as «5 декабря 2026 г.», an instant with its time.
+const day = (s) => fmt.day(s);
+const when = (s) => fmt.when(s);
 
-// The catalog's text for a server error (code and its details), or the generic one.
+// The shell's text for a failed answer, with this page's own texts ("accounts.error.CODE"),
+// and the wait of a throttled one in minutes.
 function errorText(r) {
-  const e = r.data?.error;
   if (r.status === 429) return t("accounts.error.throttled", { n: Math.ceil((Number(r.headers?.get("Retry-After")) || 60) / 60) });
-  if (!e) return t("app.error");
-  const key = `accounts.error.${e.code}`;
-  const s = t(key, { n: e.min_length ?? "" });
-  return s === key ? t(r.status === 403 ? "app.forbidden" : "app.error") : s;
+  return shellErrorText(r, "accounts.error");
 }
 
-// A labelled input with its own error line beside it.
-function field(id, labelKey, attrs = {}) {
-  const input = el("input", { id, name: id, ...attrs });
-  const error = el("p", { class: "error field-error", id: `${id}-error`, role: "alert" });
-  return { input, error, nodes: [el("label", { for: id, text: t(labelKey) }), input, error] };
+// A labelled input (the shell's field()) named as the server's field `name`, with its own
+// error line (#ID-error).
+function field(id, labelKey, attrs = {}, name = id) {
+  const input = el("input", { id, name, ...attrs });
+  const node = shellField(labelKey, input, name);
+  return { input, error: node.querySelector(".field-error"), node };
 }
 
-function clearErrors(...fields) { for (const f of fields) f.error.textContent = ""; }
+// A refused form: the text beside the field the server names, else in `general`.
+function failed(r, form, general) {
+  if (r.status === 429) { clearErrors(form, general); general.textContent = errorText(r); }
+  else showError(r, form, general, "accounts.error");
+}
 
 // ---- /activate ------------------------------------------------------------------------------
 
 function activateView() {
   const q = new URLSearchParams(location.search);
-  const login = field("act-login", "accounts.login", { autocomplete: "username", value: q.get("login") ?? "" });
+  const login = field("act-login", "accounts.login", { autocomplete: "username", value: q.get("login") ?? "" }, "login");
   const code = field("act-code", "accounts.code", { autocomplete: "one-time-code", value: q.get("code") ?? "",
-    placeholder: "XXXX-XXXX-XXXX", autocapitalize: "characters", spellcheck: "false" });
-  const pw = field("act-password", "accounts.new_password", { type: "password", autocomplete: "new-password" });
-  const pw2 = field("act-password2", "accounts.new_password2", { type: "password", autocomplete: "new-password" });
+    placeholder: "XXXX-XXXX-XXXX", autocapitalize: "characters", spellcheck: "false" }, "code");
+  const pw = field("act-password", "accounts.new_password", { type: "password", autocomplete: "new-password" }, "password");
+  const pw2 = field("act-password2", "accounts.new_password2", { type: "password", autocomplete: "new-password" }, "password2");
   const general = el("p", { class: "error", id: "act-error", role: "alert" });
   const submit = el("button", { type: "submit", text: t("accounts.activate_submit") });
   const all = [login, code, pw, pw2];
   const form = el("form", { class: "card login activate", onsubmit: async (ev) => {
     ev.preventDefault();
-    clearErrors(...all);
-    general.textContent = "";
+    clearErrors(form, general);
     let bad = false;
     for (const f of all) if (!f.input.value) { f.error.textContent = t("accounts.error.required"); bad = true; }
     if (!bad && pw.input.value !== pw2.input.value) { pw2.error.textContent = t("accounts.error.mismatch"); bad = true; }
@@ -74,16 +76,13 @@ function activateView() {
       go("/home", true);
       return;
     }
-    const c = r.data?.error?.code ?? "";
-    const target = c.startsWith("password_") ? pw : ["bad_code", "invalid_code", "code_expired"].includes(c) ? code
-      : c === "account_disabled" ? login : null;
-    (target ? target.error : general).textContent = errorText(r);
+    failed(r, form, general);
   } },
     el("h1", { text: t("accounts.activate_title") }),
     el("p", { class: "muted", text: t("accounts.activate_intro") }),
-    ...login.nodes, ...code.nodes, ...pw.nodes,
+    login.node, code.node, pw.node,
     el("p", { class: "muted small-note", text: t("accounts.password_rules") }),
-    ...pw2.nodes, general, submit,
+    pw2.node, general, submit,
     el("a", { href: "/login", "data-link": "", text: t("accounts.to_login") }));
   show(form);
   (login.input.value ? code.input : login.input).focus();
@@ -92,14 +91,13 @@ function activateView() {
 // ---- /account -------------------------------------------------------------------------------
 
 async function accountView() {
-  const cur = field("pw-current", "accounts.current_password", { type: "password", autocomplete: "current-password" });
-  const pw = field("pw-new", "accounts.new_password", { type: "password", autocomplete: "new-password" });
-  const pw2 = field("pw-new2", "accounts.new_password2", { type: "password", autocomplete: "new-password" });
+  const cur = field("pw-current", "accounts.current_password", { type: "password", autocomplete: "current-password" }, "current");
+  const pw = field("pw-new", "accounts.new_password", { type: "password", autocomplete: "new-password" }, "password");
+  const pw2 = field("pw-new2", "accounts.new_password2", { type: "password", autocomplete: "new-password" }, "password2");
   const status = el("p", { id: "pw-status", role: "status" });
   const form = el("form", { class: "card password-form", onsubmit: async (ev) => {
     ev.preventDefault();
-    clearErrors(cur, pw, pw2);
-    status.textContent = "";
+    clearErrors(form, status);
     let bad = false;
     for (const f of [cur, pw, pw2]) if (!f.input.value) { f.error.textContent = t("accounts.error.required"); bad = true; }
     if (!bad && pw.input.value !== pw2.input.value) { pw2.error.textContent = t("accounts.error.mismatch"); bad = true; }
@@ -111,11 +109,10 @@ async function accountView() {
       loadSessions();
       return;
     }
-    const c = r.data?.error?.code ?? "";
-    (c === "wrong_password" ? cur : c.startsWith("password_") ? pw : { error: status }).error.textContent = errorText(r);
+    failed(r, form, status);
   } },
     el("h2", { text: t("accounts.change_password") }),
-    ...cur.nodes, ...pw.nodes, el("p", { class: "muted", text: t("accounts.password_rules") }), ...pw2.nodes,
+    cur.node, pw.node, el("p", { class: "muted", text: t("accounts.password_rules") }), pw2.node,
     el("button", { type: "submit", id: "pw-submit", text: t("accounts.change_password_submit") }), status);
   const list = el("ul", { class: "sessions", id: "sessions" });
   const everywhere = el("button", { type: "button", id: "logout-everywhere", class: "secondary", onclick: async () => {
@@ -151,7 +148,8 @@ const RELATIONS = ["mother", "father", "parent", "guardian"];
 
 async function adminAccountsView() {
   const params = new URLSearchParams(location.search);
-  const q = el("input", { type: "search", id: "acc-q", name: "q", placeholder: t("accounts.search_placeholder"), value: params.get("q") ?? "" });
+  const q = el("input", { type: "search", id: "acc-q", name: "q", placeholder: t("accounts.search_placeholder"),
+    "aria-label": t("accounts.search_placeholder"), value: params.get("q") ?? "" });
   const st = el("select", { id: "acc-state", "aria-label": t("accounts.state_label") },
     ["", "inactive", "active", "disabled"].map((s) => el("option", { value: s, text: t(s ? `accounts.state.${s}` : "accounts.state_any") })));
   const results = el("ul", { class: "accounts", id: "acc-results" });
@@ -161,8 +159,13 @@ async function adminAccountsView() {
   async function search(reset) {
     if (reset) { offset = 0; results.replaceChildren(); }
     const u = new URLSearchParams({ q: q.value.trim(), state: st.value, limit: "30", offset: String(offset) });
-    for (const k of ["institution_id", "class_id"]) if (params.get(k)) u.set(k, params.get(k));
-    const r = await api("GET", `/api/v1/accounts?${u}`);
+    // ?class= and ?institution= (the school pages' links) as well as the API's own names.
+    for (const [k, p] of [["institution_id", "institution_id"], ["institution_id", "institution"], ["class_id", "class_id"], ["class_id", "class"]])
+      if (params.get(p)) u.set(k, params.get(p));
+    // Region-wide, the page waits for a name or login instead of listing a million people.
+    const r = !q.value.trim() && !u.has("institution_id") && !u.has("class_id") && state.me.roles.includes("admin")
+      ? { status: 400, data: { error: { code: "q_required" } } }
+      : await api("GET", `/api/v1/accounts?${u}`);
     if (r.status !== 200) {
       // Region-wide, the page waits for a name or login instead of listing a million people.
       const cls = r.data?.error?.code === "q_required" ? "muted" : "error";

@@ -4,7 +4,7 @@
 // finds, for each school they administer, its sections (classes, staff, teaching assignments,
 // the timetable, accounts, devices, the school's audit log). A link is shown only to whom it
 // serves, and a page opened by someone else says so in Russian (the APIs refuse anyway).
-import { api, el, navigation, pages, section, show, state, t } from "./app.js";
+import { api, clearErrors, el, errorText, field as shellField, fmt, navigation, pages, section, show, showError, state, t } from "./app.js";
 
 navigation.push({ key: "admin.nav", href: "/admin", roles: ["admin", "school_admin"] });
 
@@ -39,24 +39,23 @@ const administers = (id) => isRegion() || mySchools().some((s) => s.id === Numbe
 // A catalog text when the key exists, else null.
 function known(key) { return Object.hasOwn(state.msg, key) ? t(key) : null; }
 
-// The Russian for a failed answer: the error code's own text, or the status's.
-function failure(r) {
-  const code = r.data?.error?.code;
-  return (code && known(`admin.error.${code}`)) ||
-    t(r.status === 403 ? "app.forbidden" : r.status === 404 ? "app.not_found" : r.status === 409
-      ? "admin.error.conflict" : r.status === 400 ? "admin.error.bad_request" : "app.error");
-}
+// The Russian for a failed answer: the shell's, with this page's own texts ("admin.error.CODE":
+// a conflict here is a duplicate).
+const failure = (r) => errorText(r, "admin.error");
 
 const back = () => el("a", { href: "/admin", "data-link": "", class: "admin-back", text: t("admin.back") });
 const denied = (key = "admin.denied") => show(back(), el("p", { class: "error admin-denied", role: "alert", text: t(key) }));
 const link = (href, key, extra = {}) => el("a", { href, "data-link": "", ...extra, text: t(key) });
 const wrap = (tableEl) => el("div", { class: "table-wrap" }, tableEl);
-const day = (d) => new Date(`${d}T00:00:00`).toLocaleDateString("ru-RU", { day: "numeric", month: "long", year: "numeric" });
-const moment = (ts) => new Date(ts * 1000).toLocaleString("ru-RU", { dateStyle: "short", timeStyle: "short" });
+const day = (d) => fmt.date(d);
+const moment = (ts) => fmt.when(ts);
 const actionName = (a) => known(`admin.action.${a}`) ?? a;
 
+// A labelled control with its own error line (the shell's field()), laid out in a form's row.
 function field(labelKey, input) {
-  return el("label", { class: "admin-field" }, el("span", { text: t(labelKey) }), input);
+  const f = shellField(labelKey, input);
+  f.classList.add("admin-field");
+  return f;
 }
 
 function options(items, selected, emptyKey) {
@@ -70,18 +69,18 @@ function options(items, selected, emptyKey) {
 }
 
 // A form whose submit runs `send` (which returns the answer) and then `done`; the failure's
-// Russian text in the form's status line.
+// Russian text beside the field the server names, else in the form's status line.
 function form(cls, send, done, ...fields) {
-  const status = el("p", { class: "error", role: "alert" });
+  const status = el("p", { class: "error form-status", role: "alert" });
   const button = el("button", { type: "submit", text: t("admin.save") });
-  const f = el("form", { class: `admin-form ${cls}`, onsubmit: async (ev) => {
+  const f = el("form", { class: `admin-form ${cls}`, novalidate: "", onsubmit: async (ev) => {
     ev.preventDefault();
-    status.textContent = "";
+    clearErrors(f, status);
     button.disabled = true;
     const r = await send();
     button.disabled = false;
     if (r.status >= 200 && r.status < 300) await done(r);
-    else status.textContent = failure(r);
+    else showError(r, f, status, "admin.error");
   } }, ...fields, button, status);
   f.button = button;
   return f;
@@ -141,14 +140,14 @@ async function municipalitiesView() {
   const rows = m.data.items.map((x) => {
     const cell = el("td", {}, el("span", { class: "m-name", text: x.name }));
     const rename = el("button", { type: "button", class: "secondary", text: t("admin.rename"), onclick: () => {
-      const input = el("input", { name: "name", value: x.name, required: "", maxlength: "200" });
+      const input = el("input", { name: "name", value: x.name, required: "", maxlength: "200", "aria-label": t("admin.municipality.name") });
       const f = form("municipality-rename", () => api("PATCH", `/api/v1/municipalities/${x.id}`,
         { name: input.value.trim() }), () => municipalitiesView(), input);
       cell.replaceChildren(f);
       input.focus();
     } });
     return el("tr", { "data-id": String(x.id) }, cell, el("td", { text: x.okato || "—" }),
-      el("td", { text: String(count[x.id] ?? 0) }), el("td", {}, rename));
+      el("td", { text: fmt.number(count[x.id] ?? 0, 0) }), el("td", {}, rename));
   });
   show(back(), el("h1", { text: t("admin.municipalities") }),
     section("admin.municipality.add", add),
@@ -180,8 +179,8 @@ async function schoolsView() {
       el("td", {}, el("a", { href: `/admin/schools/${s.id}`, "data-link": "", class: "school-link", text: s.short_name }),
         el("div", { class: "muted small-text", text: s.name })),
       el("td", { text: s.municipality.name }),
-      el("td", { text: new Intl.NumberFormat("ru-RU").format(s.classes) }),
-      el("td", { text: new Intl.NumberFormat("ru-RU").format(s.students) }))));
+      el("td", { text: fmt.number(s.classes, 0) }),
+      el("td", { text: fmt.number(s.students, 0) }))));
     empty.hidden = list.length > 0;
   };
   muni.addEventListener("change", draw);
@@ -339,7 +338,8 @@ async function devicesView() {
   },
   field("admin.device.name", name),
   el("fieldset", { class: "scopes" }, el("legend", { text: t("admin.device.scopes") }),
-    boxes.map((b) => el("label", { class: "scope" }, b, ` ${t(`admin.scope.${b.value}`)}`))),
+    boxes.map((b) => el("label", { class: "scope" }, b, ` ${t(`admin.scope.${b.value}`)}`)),
+    el("p", { class: "error field-error", role: "alert", "data-error-for": "scopes" })),
   field("admin.device.school", school));
   add.button.textContent = t("admin.device.create");
   const rows = r.data.items.map((d) => el("tr", { "data-id": String(d.id), class: d.revoked_at ? "revoked" : "" },
@@ -397,8 +397,8 @@ async function auditView() {
     for (const [k, v] of q) a.set(k === "institution" ? "institution_id" : k, v);
     if (append && before) a.set("before", String(before));
     const r = await api("GET", `/api/v1/audit?${a}`);
-    status.textContent = "";
-    if (r.status !== 200) { status.textContent = failure(r); return; }
+    clearErrors(filters, status);
+    if (r.status !== 200) { showError(r, filters, status, "admin.error"); return; }
     const rows = r.data.items.map((e) => el("tr", { "data-action": e.action },
       el("td", { text: moment(e.at) }),
       el("td", { text: e.account?.login ?? "—" }),
@@ -412,7 +412,7 @@ async function auditView() {
   };
   const empty = el("p", { class: "muted", text: t("admin.audit.none"), hidden: "" });
   more.addEventListener("click", () => load(true));
-  const filters = el("form", { class: "admin-form audit-filters", onsubmit: (ev) => {
+  const filters = el("form", { class: "admin-form audit-filters", novalidate: "", onsubmit: (ev) => {
     ev.preventDefault();
     const q = query().toString();
     history.replaceState(null, "", `/admin/audit${q ? `?${q}` : ""}`);

@@ -15,7 +15,8 @@
 
 const state = { me: null, csrf: sessionStorage.getItem("mes.csrf"), msg: {}, lang: "ru", languages: ["ru"] };
 
-// href may be a function of the logged-in person (for links to one's own pages).
+// href may be a function of the logged-in person (for links to one's own pages); `unread`
+// names a count of GET /api/v1/unread ("messages", "notifications") shown beside the link.
 export const navigation = [{ key: "nav.home", href: "/home", roles: null }];
 
 export { state };
@@ -78,8 +79,12 @@ export const fmt = {
   weekday: (iso) => intl("d", { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(calendarDay(iso)),
   // «пт» (a weekday's short name)
   weekdayShort: (iso) => intl("d", { weekday: "short", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «ноябрь 2026 г.»: a month ("2026-11")
+  month: (ym) => (ym ? intl("d", { month: "long", year: "numeric", timeZone: "UTC" }).format(calendarDay(`${String(ym).slice(0, 7)}-01`)) : "—"),
   // «05.12»: a grid's column heads
   short: (iso) => intl("d", { day: "2-digit", month: "2-digit", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «5 декабря 2026 г.»: the calendar day of an instant (seconds since the epoch), here
+  day: (seconds) => intl("d", { day: "numeric", month: "long", year: "numeric" }).format(new Date(seconds * 1000)),
   // «5 дек. 2026 г., 14:05»: an instant (seconds since the epoch)
   when: (seconds) => intl("d", { dateStyle: "medium", timeStyle: "short" }).format(new Date(seconds * 1000)),
   // «3,9»: at most `digits` decimals, the locale's separator
@@ -99,12 +104,17 @@ export function today() {
 }
 
 // The catalog's text for a failed answer: "error.CODE.FIELD", then "error.CODE", then one by
-// status. The server's English "message" never reaches a person.
-export function errorText(r) {
+// status. The server's English "message" never reaches a person. `context` is a key prefix of
+// a page whose texts for some codes are its own (e.g. "admin.error": a conflict there is a
+// duplicate): "CONTEXT.CODE.FIELD" and "CONTEXT.CODE" come first. The error's members (e.g.
+// {min_length}) fill the text.
+export function errorText(r, context) {
   const e = r?.data?.error;
   const has = (k) => state.msg[k] !== undefined;
-  if (e?.code && e.field && has(`error.${e.code}.${e.field}`)) return t(`error.${e.code}.${e.field}`, e);
-  if (e?.code && has(`error.${e.code}`)) return t(`error.${e.code}`, e);
+  for (const prefix of context ? [context, "error"] : ["error"]) {
+    if (e?.code && e.field && has(`${prefix}.${e.code}.${e.field}`)) return t(`${prefix}.${e.code}.${e.field}`, e);
+    if (e?.code && has(`${prefix}.${e.code}`)) return t(`${prefix}.${e.code}`, e);
+  }
   if (r?.status === 403) return t("app.forbidden");
   if (r?.status === 404) return t("app.not_found");
   if (r?.status === 409) return t("error.conflict");
@@ -114,12 +124,18 @@ export function errorText(r) {
 
 // Shows a failed answer's text beside the field it names (an element with data-error-for=FIELD
 // inside `scope`), else in `general`. Clears the other error lines of the scope first.
-export function showError(r, scope, general) {
-  for (const e of scope?.querySelectorAll?.("[data-error-for]") ?? []) e.textContent = "";
-  if (general) general.textContent = "";
+// `context`: as for errorText.
+export function showError(r, scope, general, context) {
+  clearErrors(scope, general);
   const f = r?.data?.error?.field;
   const spot = f && scope?.querySelector?.(`[data-error-for="${CSS.escape(f)}"]`);
-  (spot || general).textContent = errorText(r);
+  (spot || general).textContent = errorText(r, context);
+}
+
+// Empties the error lines of `scope` (and `general`), e.g. before sending a form again.
+export function clearErrors(scope, general) {
+  for (const e of scope?.querySelectorAll?.("[data-error-for]") ?? []) e.textContent = "";
+  if (general) general.textContent = "";
 }
 
 // A labelled form field: <label for=id>, the control, and its own error line. `control` is an
@@ -137,6 +153,7 @@ export async function api(method, path, body) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const asked = state.me; // logged in when asking (another answer may end the session first)
   const r = await fetch(path, {
     method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -144,10 +161,13 @@ export async function api(method, path, body) {
   let data = null;
   try { data = await r.json(); } catch { data = null; }
   // The session ended (expired, or logged out elsewhere): back to the login page. The caller's
-  // promise never settles, so the view that asked draws nothing over the login form.
-  if (r.status === 401 && state.me && !path.startsWith("/api/v1/auth/")) {
-    forget();
-    go("/login", true);
+  // promise never settles, so the view that asked draws nothing over the login form (also
+  // when another request, e.g. the unread counts, found the session ended first).
+  if (r.status === 401 && asked && !path.startsWith("/api/v1/auth/")) {
+    if (state.me) {
+      forget();
+      go("/login", true);
+    }
     return new Promise(() => {});
   }
   return { status: r.status, data, headers: r.headers };
@@ -168,6 +188,7 @@ export async function upload(path, file) {
 // Drops what the shell knows of the logged-in person.
 function forget() {
   state.me = null;
+  state.unread = null;
   state.csrf = null;
   sessionStorage.removeItem("mes.csrf");
 }
@@ -187,9 +208,82 @@ export function show(...nodes) {
   m.replaceChildren(...nodes.filter((n) => n != null));
 }
 
+// ---- the header: navigation, account links, the phone menu, unread counts -------------------
+//
+// On a phone (CSS, max-width 480px) the navigation and the account links fold into #menu,
+// opened by the «Меню» button (#menu-toggle, aria-expanded/aria-controls); at desktop width the
+// button is hidden and #menu lays its parts out in the header's row as before.
+
+function setMenu(open) {
+  const top = document.querySelector("header.top");
+  const button = document.getElementById("menu-toggle");
+  if (!top || !button) return;
+  top.classList.toggle("open", open);
+  button.setAttribute("aria-expanded", String(open));
+}
+
+let menuWired = false;
+function wireMenu() {
+  if (menuWired) return;
+  menuWired = true;
+  document.getElementById("menu-toggle")?.addEventListener("click", () =>
+    setMenu(document.getElementById("menu-toggle").getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || !document.querySelector("header.top.open")) return;
+    setMenu(false);
+    document.getElementById("menu-toggle")?.focus();
+  });
+}
+
+// The unread counts beside the navigation's links: asked on every page and after reading
+// (refreshUnread), only the latest answer drawn. A count of 0 shows nothing.
+let unreadSeq = 0;
+export async function refreshUnread() {
+  if (!state.me) return;
+  const seq = ++unreadSeq;
+  const r = await api("GET", "/api/v1/unread");
+  if (seq !== unreadSeq || r.status !== 200 || !state.me) return;
+  state.unread = r.data;
+  drawUnread();
+}
+
+function drawUnread() {
+  let total = 0;
+  for (const a of document.querySelectorAll("#nav a[data-unread]")) {
+    const n = Number(state.unread?.[a.dataset.unread] ?? 0);
+    a.querySelector(".badge")?.remove();
+    const name = a.dataset.name;
+    if (n > 0) {
+      total += n;
+      a.append(el("span", { class: "badge", "aria-hidden": "true", text: fmt.number(n, 0) }));
+      a.setAttribute("aria-label", t("shell.unread_link", { name, unread: fmt.plural("shell.unread", n) }));
+    } else {
+      a.removeAttribute("aria-label");
+    }
+  }
+  // The folded menu's button says that something inside is new (a dot: a new message is
+  // also a notification, so a sum would count it twice).
+  const dot = document.getElementById("menu-unread");
+  if (dot) {
+    dot.hidden = total === 0;
+    const button = document.getElementById("menu-toggle");
+    if (total) button.setAttribute("aria-label", t("shell.menu_unread"));
+    else button.removeAttribute("aria-label");
+  }
+}
+
 function header() {
   const nav = document.getElementById("nav");
   const who = document.getElementById("who");
+  wireMenu();
+  setMenu(false);
+  const toggle = document.getElementById("menu-toggle");
+  if (toggle) {
+    toggle.querySelector(".menu-label").textContent = t("shell.menu");
+    toggle.hidden = !state.me;
+  }
+  document.querySelector("header.top")?.classList.toggle("has-menu", Boolean(state.me));
+  nav.setAttribute("aria-label", t("shell.navigation"));
   nav.replaceChildren();
   who.replaceChildren();
   if (state.languages.length > 1) {
@@ -213,8 +307,12 @@ function header() {
   for (const n of navigation) {
     if (n.roles && !n.roles.some((r) => state.me.roles.includes(r))) continue;
     const href = typeof n.href === "function" ? n.href(state.me) : n.href;
-    nav.append(el("a", { href, "data-link": "", text: t(n.key) }));
+    const a = el("a", { href, "data-link": "", text: t(n.key) });
+    if (href === location.pathname) a.setAttribute("aria-current", "page");
+    if (n.unread) { a.dataset.unread = n.unread; a.dataset.name = t(n.key); }
+    nav.append(a);
   }
+  drawUnread();
   who.append(
     el("a", { href: "/account", "data-link": "", id: "account-link", class: "who-name", title: t("accounts.account_link"), text: state.me.name }),
     el("button", { id: "logout", type: "button", onclick: logout, text: t("logout") }),
@@ -292,13 +390,13 @@ function homeView() {
   parts.push(el("p", { class: "roles" }, `${t("home.roles")}: `,
     me.roles.map((r) => t(`role.${r}`)).join(", ")));
   if (me.institutions && me.institutions.length)
-    parts.push(el("p", {}, `${t("home.institutions")}: `, me.institutions.map((i) => i.name).join(", ")));
+    parts.push(el("p", {}, `${t("home.institutions")}: `, me.institutions.map((i) => i.name).filter(Boolean).join(", ")));
   if (me.roles.includes("parent")) {
     const kids = me.children || [];
     parts.push(section("home.children", kids.length
       ? el("ul", { class: "children" }, kids.map((c) => el("li", {},
           el("a", { href: `/students/${c.id}`, "data-link": "", class: "child", text: c.name }),
-          c.class ? el("span", { class: "muted where", text: `${c.class.name} · ${c.institution.name}` }) : null,
+          c.class ? el("span", { class: "muted where", text: [c.class.name, c.institution?.name].filter(Boolean).join(" · ") }) : null,
           el("span", { class: "links" },
             el("a", { href: `/diary/${c.id}`, "data-link": "", class: "diary-link", text: t("nav.diary") }),
             el("a", { href: `/marks/${c.id}`, "data-link": "", class: "marks-link", text: t("nav.marks") }),
@@ -308,7 +406,7 @@ function homeView() {
   }
   if (me.roles.includes("student") && me.student && me.student.class)
     parts.push(section("home.my_class", el("p", {},
-      el("strong", { text: me.student.class.name }), ` · ${me.student.institution.name}`)));
+      el("strong", { text: me.student.class.name }), me.student.institution?.name ? ` · ${me.student.institution.name}` : null)));
   if (me.roles.includes("teacher")) {
     const a = me.assignments || [];
     parts.push(section("home.assignments", a.length
@@ -330,10 +428,7 @@ function homeView() {
 async function studentView(id) {
   show(el("p", { text: t("app.loading") }));
   const r = await api("GET", `/api/v1/students/${id}`);
-  if (r.status !== 200) {
-    show(el("p", { class: "error", text: t(r.status === 404 ? "app.not_found" : r.status === 403 ? "app.forbidden" : "app.error") }));
-    return;
-  }
+  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r) })); return; }
   const s = r.data;
   // Certificates of study: the child's parents and the school's admin (certificates.js).
   const certificate = (state.me.roles.includes("parent") && (state.me.children ?? []).some((c) => c.id === s.id))
@@ -350,9 +445,10 @@ async function studentView(id) {
     el("dl", { class: "card facts" },
       el("dt", { text: t("student.class") }), el("dd", { text: s.class?.name ?? "—" }),
       el("dt", { text: t("student.school") }), el("dd", { text: s.institution?.name ?? "—" }),
-      el("dt", { text: t("student.birth_date") }), el("dd", { text: fmt.date(s.birth_date) })),
-    section("student.guardians", el("ul", {}, s.guardians.map((g) =>
-      el("li", { text: `${g.name} (${t(`relation.${g.relation}`)})` })))),
+      el("dt", { text: t("student.birth_date") }), el("dd", { text: s.birth_date ? fmt.date(s.birth_date) : "—" })),
+    section("student.guardians", (s.guardians ?? []).length
+      ? el("ul", {}, s.guardians.map((g) => el("li", { text: g.relation ? `${g.name} (${t(`relation.${g.relation}`)})` : g.name })))
+      : el("p", { class: "muted", text: t("shell.no_guardians") })),
     el("p", {}, el("a", { href: `/students/${s.id}/notices`, "data-link": "", id: "notices-link",
       text: t(state.me.roles.includes("medic") ? "notices.medical_title" : "notices.student_title") })),
     certificate);
@@ -362,6 +458,7 @@ export async function render() {
   const path = location.pathname;
   document.title = t("app.title");
   header();
+  refreshUnread();
   for (const p of pages) {
     const m = path.match(p.path);
     if (!m) continue;

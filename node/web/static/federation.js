@@ -1,21 +1,22 @@
 // The operator's view of the federation: at a region, the hub's library channel held, the
 // reports waiting in the outbox and the schedule; at the hub, versions, regions and reports.
-import { api, el, navigation, pages, show, t } from "./app.js";
+import { api, el, errorText, fmt, navigation, pages, show, t } from "./app.js";
 
 navigation.push({ key: "nav.federation", href: "/federation", roles: ["admin", "operator"] });
 pages.push({ path: /^\/federation$/, view: federationView });
 
 function when(ts) {
-  return ts ? new Date(ts * 1000).toLocaleString("ru-RU") : t("federation.never");
+  return ts ? fmt.when(ts) : t("federation.never");
 }
 
 function facts(pairs) {
-  return el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [el("dt", { text: t(k) }), el("dd", { text: String(v) })]));
+  return el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [el("dt", { text: t(k) }),
+    el("dd", { text: typeof v === "number" ? fmt.number(v, 0) : v == null || v === "" ? "—" : String(v) })]));
 }
 
 async function federationView() {
   const r = await api("GET", "/api/v1/federation/status");
-  if (r.status !== 200) { show(el("p", { class: "error", text: t(r.status === 403 ? "app.forbidden" : "app.error") })); return; }
+  if (r.status !== 200) { show(el("p", { class: "error", text: errorText(r) })); return; }
   const s = r.data;
   const parts = [el("h1", { text: t("federation.title") }),
     facts([["federation.mode", t(`federation.mode.${s.mode}`)], ["federation.hub_url", s.hub_url || "—"],

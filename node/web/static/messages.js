@@ -1,15 +1,15 @@
 // Messages: the list of one's threads, a thread with its messages and a reply box, and a new
 // thread: to one of a child's teachers (parents), to one's own teachers (students), or from a
 // teacher to a student of their classes or that student's parents.
-import { api, el, go, navigation, pages, show, state, t } from "./app.js";
+import { api, el, field, fmt, go, navigation, pages, refreshUnread, show, showError, state, t } from "./app.js";
 
-navigation.push({ key: "nav.messages", href: "/messages", roles: ["parent", "teacher", "class_teacher", "student"] });
+navigation.push({ key: "nav.messages", href: "/messages", roles: ["parent", "teacher", "class_teacher", "student"], unread: "messages" });
 pages.push(
   { path: /^\/messages$/, view: threadsView },
   { path: /^\/messages\/(\d+)$/, view: threadView },
 );
 
-const when = (s) => new Date(s * 1000).toLocaleString(document.documentElement.lang);
+const when = (s) => fmt.when(s);
 
 // The children (or oneself) a new thread can be about.
 function subjectsOfThreads() {
@@ -19,22 +19,24 @@ function subjectsOfThreads() {
   return [];
 }
 
-// The form that sends the first message of a new thread.
+// The form that sends the first message of a new thread; a refused one shows the catalog's
+// text beside the field the server names (title, text), else under the form.
 function threadForm(fields, target) {
-  const title = el("input", { id: "thread-title", placeholder: t("messages.title_placeholder") });
-  const text = el("textarea", { id: "thread-text", rows: "4", placeholder: t("messages.text_placeholder") });
-  const error = el("p", { class: "error" });
-  return el("form", { class: "card thread-new", onsubmit: async (ev) => {
+  const title = el("input", { id: "thread-title", name: "title", maxlength: "200", placeholder: t("messages.title_placeholder") });
+  const text = el("textarea", { id: "thread-text", name: "text", rows: "4", placeholder: t("messages.text_placeholder") });
+  const error = el("p", { class: "error", role: "alert" });
+  const form = el("form", { class: "card thread-new", onsubmit: async (ev) => {
     ev.preventDefault();
     const r = await api("POST", "/api/v1/threads", { ...target(), title: title.value, text: text.value });
     if (r.status === 201) go(`/messages/${r.data.id}`);
-    else error.textContent = r.data?.error?.message ?? t("app.error");
+    else showError(r, form, error);
   } },
     el("h2", { text: t("messages.new") }),
     ...fields,
-    el("label", { text: t("messages.subject") }), title,
-    text, error,
+    field("messages.subject", title), field("shell.message_text", text),
+    error,
     el("button", { type: "submit", text: t("messages.send") }));
+  return form;
 }
 
 // A teacher writes to a student of their classes or to that student's parents.
@@ -68,8 +70,8 @@ async function teacherThreadForm() {
   cls.addEventListener("change", fillStudents);
   student.addEventListener("change", fillWhom);
   await fillStudents();
-  return threadForm([el("label", { text: t("messages.class") }), cls, el("label", { text: t("messages.about") }), student,
-    el("label", { text: t("messages.to") }), whom],
+  return threadForm([field("messages.class", cls, "class_id"), field("messages.about", student, "student_id"),
+    field("messages.to", whom, "with_id")],
   () => ({ student_id: Number(student.value), with_id: Number(whom.value) }));
 }
 
@@ -91,7 +93,7 @@ async function newThreadForm() {
   };
   child.addEventListener("change", fill);
   await fill();
-  return threadForm([el("label", { text: t("messages.about") }), child, el("label", { text: t("messages.to") }), teacher],
+  return threadForm([field("messages.about", child, "student_id"), field("messages.to", teacher, "with_id")],
     () => ({ student_id: Number(child.value), with_id: Number(teacher.value) }));
 }
 
@@ -101,7 +103,7 @@ async function threadsView() {
   const list = r.data.items.length
     ? el("ul", { class: "card feed threads" }, r.data.items.map((x) => el("li", { class: x.unread ? "unread" : "read" },
         el("a", { href: `/messages/${x.id}`, "data-link": "", class: "thread", text: x.title }),
-        el("span", { class: "when", text: `${x.with.name} · ${x.student.name} · ${when(x.last_at)}${x.unread ? " · " + t("messages.unread", { count: x.unread }) : ""}` }))))
+        el("span", { class: "when", text: `${x.with.name} · ${x.student.name} · ${when(x.last_at)}${x.unread ? " · " + fmt.plural("shell.new_messages", x.unread) : ""}` }))))
     : el("p", { class: "card", text: t("messages.empty") });
   show(el("h1", { text: t("messages.heading") }), list, await newThreadForm());
 }
@@ -110,16 +112,17 @@ async function threadView(id) {
   const r = await api("GET", `/api/v1/threads/${id}`);
   if (r.status !== 200) { show(el("p", { class: "error", text: t(r.status === 404 ? "app.not_found" : "app.error") })); return; }
   await api("POST", `/api/v1/threads/${id}/read`, {});
-  const text = el("textarea", { id: "reply-text", rows: "3" });
-  const error = el("p", { class: "error" });
+  refreshUnread();
+  const text = el("textarea", { id: "reply-text", name: "text", rows: "3" });
+  const error = el("p", { class: "error", role: "alert" });
   show(
     el("a", { href: "/messages", "data-link": "", text: t("messages.back") }),
     el("ul", { class: "card feed messages" }, r.data.messages.map((m) => el("li", { class: m.author.id === state.me.person_id ? "mine" : "" },
       el("span", { class: "when", text: `${m.author.name} · ${when(m.created_at)}` }),
       el("span", { class: "message-text", text: m.text })))),
-    el("form", { class: "card", onsubmit: async (ev) => {
+    el("form", { class: "card reply", onsubmit: async (ev) => {
       ev.preventDefault();
       const p = await api("POST", `/api/v1/threads/${id}/messages`, { text: text.value });
-      if (p.status === 201) threadView(id); else error.textContent = p.data?.error?.message ?? t("app.error");
-    } }, text, error, el("button", { type: "submit", text: t("messages.send") })));
+      if (p.status === 201) threadView(id); else showError(p, ev.target, error);
+    } }, field("shell.reply", text), error, el("button", { type: "submit", text: t("messages.send") })));
 }

@@ -1,7 +1,7 @@
 // Absence notices: a parent tells the school about an absence, the school's medic records a
 // medical note (both justify the absences in their dates), and the class teacher sees the
 // notices of the class. The medic finds students through the school's classes.
-import { api, el, navigation, pages, section, show, state, t } from "./app.js";
+import { api, el, field, fmt, navigation, pages, section, show, showError, state, t, today } from "./app.js";
 import { childHead } from "./family.js";
 
 navigation.push(
@@ -20,7 +20,7 @@ function noticeList(items) {
   if (!items.length) return el("p", { class: "muted", text: t("notices.none") });
   return el("ul", { class: "notices" }, items.map((n) => el("li", { class: `notice ${n.kind}`, "data-kind": n.kind },
     el("strong", { text: n.student.name }),
-    ` · ${n.from === n.to ? n.from : `${n.from} – ${n.to}`} · `,
+    ` · ${n.from === n.to ? fmt.date(n.from) : `${fmt.dayMonth(n.from)} – ${fmt.date(n.to)}`} · `,
     el("span", { class: "kind", text: t(`notices.kind.${n.kind}`) }),
     el("div", { text: n.reason }),
     el("div", { class: "muted small", text: `${t("notices.by")}: ${n.by.name}` }))));
@@ -45,25 +45,23 @@ async function studentNoticesView(id) {
   if (r.status !== 200) { show(el("p", { class: "error", text: t(r.status === 403 ? "app.forbidden" : "app.error") })); return; }
   const medic = state.me.roles.includes("medic");
   const parent = (state.me.children ?? []).some((c) => c.id === Number(id));
-  const today = new Date().toISOString().slice(0, 10);
-  const from = el("input", { type: "date", name: "from", value: today });
-  const to = el("input", { type: "date", name: "to", value: today });
-  const reason = el("input", { name: "reason", placeholder: t(medic ? "notices.diagnosis" : "notices.reason") });
-  const status = el("p", { class: "status" });
+  const from = el("input", { type: "date", name: "from", value: today(), required: "" });
+  const to = el("input", { type: "date", name: "to", value: today(), required: "" });
+  const reason = el("input", { name: "reason", maxlength: "1000", required: "" });
+  const status = el("p", { class: "status error", role: "alert" });
   const send = async (ev) => {
     ev.preventDefault();
     const path = medic ? "medical-notes" : "absence-notices";
     const s = await api("POST", `/api/v1/students/${id}/${path}`, { from: from.value, to: to.value, reason: reason.value });
     if (s.status === 201) studentNoticesView(id);
-    else status.textContent = s.data?.error?.message ?? t("app.error");
+    else showError(s, ev.target, status);
   };
   show(
     el("a", { href: medic ? "/medic" : "/home", "data-link": "", text: t("student.back") }),
     ...head,
-    medic || parent ? el("form", { class: "card notice-form", onsubmit: send },
-      el("label", { text: t("notices.from") }), from,
-      el("label", { text: t("notices.to") }), to,
-      el("label", { text: t(medic ? "notices.diagnosis" : "notices.reason") }), reason,
+    medic || parent ? el("form", { class: "card notice-form", onsubmit: send, novalidate: "" },
+      el("div", { class: "dates" }, field("notices.from", from), field("notices.to", to)),
+      field(medic ? "notices.diagnosis" : "notices.reason", reason),
       el("button", { type: "submit", text: t(medic ? "notices.record" : "notices.send") }), status) : null,
     noticeList(r.data.items));
 }

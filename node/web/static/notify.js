@@ -1,11 +1,11 @@
 // Notifications: the feed of new and changed marks, homework, absences and parents' notices.
 // The text of each comes from the catalog ("notify.KIND"), filled from its data.
-import { api, el, navigation, pages, show, t } from "./app.js";
+import { api, el, fmt, navigation, pages, refreshUnread, show, t } from "./app.js";
 
-navigation.push({ key: "nav.notifications", href: "/notifications", roles: null });
+navigation.push({ key: "nav.notifications", href: "/notifications", roles: null, unread: "notifications" });
 pages.push({ path: /^\/notifications$/, view: notificationsView });
 
-const ddmm = (s) => (s ? `${s.slice(8, 10)}.${s.slice(5, 7)}` : "");
+const ddmm = (s) => (s ? fmt.dayMonth(s) : "");
 
 function text(n) {
   const d = n.data ?? {};
@@ -22,6 +22,7 @@ async function notificationsView() {
   const items = r.data.items;
   const readAll = el("button", { type: "button", class: "secondary", id: "read-all", onclick: async () => {
     await api("POST", "/api/v1/notifications/read", { all: true });
+    refreshUnread();
     notificationsView();
   }, text: t("notify.read_all") });
   show(
@@ -30,7 +31,7 @@ async function notificationsView() {
       r.data.unread ? readAll : null),
     items.length
       ? el("ul", { class: "card feed" }, items.map((n) => el("li", { class: n.read ? "read" : "unread", "data-kind": n.kind },
-          el("span", { class: "when", text: new Date(n.created_at * 1000).toLocaleString(document.documentElement.lang) }),
+          el("span", { class: "when", text: fmt.when(n.created_at) }),
           el("span", { text: text(n) }))))
       : el("p", { class: "card", text: t("notify.empty") }));
 }

@@ -2,7 +2,7 @@
 // Russian CSV template, sees what would change and every error beside its file and line, and
 // applies it; a school admin imports the template for their own school. The server's error
 // codes are turned into Russian here (roster.error.CODE, roster.http.CODE).
-import { api, el, navigation, pages, section, show, t, upload } from "./app.js";
+import { api, el, errorText, field, fmt, navigation, pages, section, show, t, upload } from "./app.js";
 
 navigation.push({ key: "roster.nav", href: "/admin/import", roles: ["admin", "school_admin"] });
 
@@ -11,13 +11,10 @@ pages.push({ path: /^\/admin\/import$/, view: importView });
 const KINDS = ["municipalities", "schools", "years", "classes", "students", "guardians", "staff",
   "enrolments", "assignments", "guardian_links", "accounts"];
 const COLUMNS = ["added", "updated", "moved", "left"];
-const number = new Intl.NumberFormat("ru-RU");
+const number = { format: (n) => fmt.number(n, 0) };
 
-function httpError(r) {
-  const code = r.data?.error?.code ?? "unknown";
-  const known = t(`roster.http.${code}`);
-  return known === `roster.http.${code}` ? t("roster.http.unknown") : known;
-}
+// A refused upload or apply: this page's texts ("roster.http.CODE"), else the shell's.
+const httpError = (r) => errorText(r, "roster.http");
 
 // Only the kinds and the columns with something in them: a first import is one column.
 function countsTable(counts) {
@@ -69,7 +66,7 @@ function importView() {
     section(null,
       el("p", { text: t("roster.intro") }),
       el("form", { class: "roster-form", onsubmit: check },
-        el("label", { text: t("roster.file") }), file,
+        field("roster.file", file),
         el("button", { type: "submit", text: t("roster.check") })),
       status),
     result);

@@ -2,7 +2,7 @@
 // students, groups, enrolments, transfers and leavers), staff and their roles, teaching
 // assignments, bells, weekly timetables and replacements. Every page first asks for the
 // school's staff list, which only those two may read: anyone else sees the denial.
-import { api, el, pages, section, show as showAll, t, table } from "./app.js";
+import { api, clearErrors, el, errorText, field as shellField, fmt, pages, section, show as showAll, showError, t, table, today } from "./app.js";
 
 // The shell's show, leaving out the parts a page does not have (null).
 const show = (...nodes) => showAll(...nodes.flat().filter((n) => n != null));
@@ -19,32 +19,14 @@ const STAFF_ROLES = ["teacher", "class_teacher", "school_admin", "medic"];
 
 // ---- shared -----------------------------------------------------------------------------------
 
-function today() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
+const date = (iso) => fmt.date(iso);
 
-function date(iso) {
-  if (!iso) return "—";
-  const [y, m, d] = iso.split("-").map(Number);
-  return new Intl.DateTimeFormat("ru-RU").format(new Date(y, m - 1, d));
-}
+// "25 учеников": the catalog's forms (schooladmin.students.one/few/many, with {n}).
+const count = (n, key) => fmt.plural(key, n);
 
-// "25 учеников": the catalog's forms by Intl's plural category.
-function count(n, key) {
-  const cat = new Intl.PluralRules("ru-RU").select(n);
-  return `${new Intl.NumberFormat("ru-RU").format(n)} ${t(`${key}.${cat === "one" || cat === "few" ? cat : "many"}`)}`;
-}
-
-// A server error in Russian: its code when the catalog knows it, else by status.
-function errText(r) {
-  const code = r.data?.error?.code;
-  const key = `schooladmin.error.${code}`;
-  if (code && t(key) !== key) return t(key);
-  if (r.status === 403) return t("schooladmin.error.forbidden");
-  if (r.status === 404) return t("schooladmin.error.not_found");
-  return t("app.error");
-}
+// A server error in Russian: the shell's text, with this page's own for some codes
+// ("schooladmin.error.CODE").
+const errText = (r) => errorText(r, "schooladmin.error");
 
 function denied() {
   show(el("h1", { text: t("schooladmin.title") }),
@@ -53,12 +35,14 @@ function denied() {
 
 function status() { return el("p", { class: "status error", role: "status" }); }
 
-// Runs a write; on success calls then(), else shows the error in `out`.
-async function write(out, method, path, body, then) {
-  out.textContent = "";
+// Runs a write; on success calls then(), else shows the error beside the field of `form` the
+// server names (when the write comes from a form), or in `out`.
+async function write(out, method, path, body, then, form) {
+  clearErrors(form, out);
   const r = await api(method, path, body);
   if (r.status >= 200 && r.status < 300) { if (then) await then(r); return r; }
-  out.textContent = errText(r);
+  if (form) showError(r, form, out, "schooladmin.error");
+  else out.textContent = errText(r);
   return null;
 }
 
@@ -73,8 +57,11 @@ function options(list, selected, emptyKey) {
   return o;
 }
 
+// A labelled control (the shell's field()), laid out in a form's row.
 function field(labelKey, input) {
-  return el("label", { class: "sa-field" }, el("span", { text: t(labelKey) }), input);
+  const f = shellField(labelKey, input);
+  f.classList.add("sa-field");
+  return f;
 }
 
 function tabs(id, active) {
@@ -128,11 +115,11 @@ async function classesView(id) {
     Array.from({ length: 11 }, (_, i) => el("option", { value: String(i + 1), text: String(i + 1) })));
   const letter = el("input", { name: "letter", maxlength: "2", required: "", value: "" });
   const teacher = el("select", { name: "class_teacher" }, options(teachers, null, "schooladmin.none"));
-  const add = el("form", { class: "card sa-form", id: "add-class", onsubmit: async (ev) => {
+  const add = el("form", { class: "card sa-form", id: "add-class", novalidate: "", onsubmit: async (ev) => {
     ev.preventDefault();
     const body = { year_id: s.year.id, grade: Number(grade.value), letter: letter.value.trim() };
     if (teacher.value) body.class_teacher_id = Number(teacher.value);
-    await write(out, "POST", `/api/v1/institutions/${s.id}/classes`, body, () => classesView(id));
+    await write(out, "POST", `/api/v1/institutions/${s.id}/classes`, body, () => classesView(id), ev.target);
   } },
   el("h2", { text: t("schooladmin.add_class") }),
   field("schooladmin.grade", grade), field("schooladmin.letter", letter),
@@ -199,12 +186,12 @@ async function classView(id) {
   const first = el("input", { name: "first_name", required: "" });
   const middle = el("input", { name: "middle_name" });
   const birth = el("input", { type: "date", name: "birth_date" });
-  const fresh = el("form", { class: "sa-form", id: "enrol-new", onsubmit: async (ev) => {
+  const fresh = el("form", { class: "sa-form", id: "enrol-new", novalidate: "", onsubmit: async (ev) => {
     ev.preventDefault();
     const body = { last_name: last.value.trim(), first_name: first.value.trim(), middle_name: middle.value.trim(),
       account: { roles: [{ role: "student" }] } };
     if (birth.value) body.birth_date = birth.value;
-    const p = await write(out, "POST", "/api/v1/persons", body);
+    const p = await write(out, "POST", "/api/v1/persons", body, null, ev.target);
     if (p) await enrol(p.data.id);
   } },
   el("h3", { text: t("schooladmin.new_student") }),
@@ -278,12 +265,12 @@ async function staffView(id) {
   const middle = el("input", { name: "middle_name" });
   const position = el("input", { name: "position", required: "", placeholder: t("schooladmin.position_hint") });
   const boxes = el("span", { class: "sa-roles" }, roleBoxes(["teacher"], "new"));
-  const add = el("form", { class: "card sa-form", id: "add-staff", onsubmit: async (ev) => {
+  const add = el("form", { class: "card sa-form", id: "add-staff", novalidate: "", onsubmit: async (ev) => {
     ev.preventDefault();
     const roles = checked(boxes).map((role) => ({ role, institution_id: s.id }));
     const p = await write(out, "POST", "/api/v1/persons", { last_name: last.value.trim(), first_name: first.value.trim(),
-      middle_name: middle.value.trim(), account: { roles } });
-    if (p) await write(out, "POST", `/api/v1/institutions/${id}/staff`, { person_id: p.data.id, position: position.value.trim() }, again);
+      middle_name: middle.value.trim(), account: { roles } }, null, ev.target);
+    if (p) await write(out, "POST", `/api/v1/institutions/${id}/staff`, { person_id: p.data.id, position: position.value.trim() }, again, ev.target);
   } },
   el("h2", { text: t("schooladmin.add_staff") }),
   field("schooladmin.last_name", last), field("schooladmin.first_name", first), field("schooladmin.middle_name", middle),
@@ -405,7 +392,7 @@ async function timetableView(id, classId) {
       if (e.group_id) x.group_id = e.group_id;
       return x;
     }) }, () => { out.textContent = t("schooladmin.saved"); }) });
-  const period = el("select", { name: "period" }, options(s.year?.periods ?? [], null, null));
+  const period = el("select", { name: "period", "aria-label": t("schooladmin.generate_title") }, options(s.year?.periods ?? [], null, null));
   const generate = el("span", { class: "sa-row" }, period, el("button", { type: "button", id: "generate", class: "secondary",
     text: t("schooladmin.generate"), onclick: () => write(out, "POST", `/api/v1/classes/${cid}/lessons`,
       { period_id: Number(period.value) }, (r) => { out.textContent = t("schooladmin.generated", { n: r.data.created }); }) }));
