@@ -10,12 +10,16 @@ const CELL = (x) => `td.cell[data-lesson='${x.lesson}'][data-student='${x.studen
 // Logs in as the teacher and opens the journal; collects the page's errors from then on.
 async function openGrid(page, base, query = "") {
   await login(page, base, "teacher");
-  await page.waitForSelector("#nav a[href='/journal']");
+  await page.waitForSelector("#nav a[href='/journal']", { state: "attached" });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   if (query) await page.goto(`${base}/journal${query}`);
-  else await page.click("#nav a[href='/journal']");
+  else {
+    // At phone width the navigation is folded into the menu.
+    if (!(await page.isVisible("#nav a[href='/journal']"))) await page.click("#menu-toggle");
+    await page.click("#nav a[href='/journal']");
+  }
   await page.waitForSelector("#journal-grid td.cell");
   return errors;
 }

@@ -174,7 +174,7 @@ export const tests = {
     await page.click("#plan-save");
     await waitForTrue(page, () => document.querySelector('#plan-topics li[data-index="2"] [data-error-for=title]')?.textContent);
     const err = await page.textContent('#plan-topics li[data-index="2"] [data-error-for=title]');
-    assert(err === "Напишите тему (не длиннее 500 символов).", "error: " + err);
+    assert(err === "Заполните название: оно не может быть пустым или слишком длинным.", "error: " + err);
     await page.fill('#plan-topics li[data-index="2"] input.plan-title', "Параллельные прямые");
     // Reorder: the third goes up; then the first is deleted.
     await page.click('#plan-topics li[data-index="2"] button.up');
