@@ -192,8 +192,9 @@ function slug(href) {
 
 // ---- Driving the browser -------------------------------------------------------------------
 
-// Waits until the page has had no request in flight for `quiet` ms (the shell's views fetch,
-// then draw): playwright's "networkidle" would wait 500 ms on every page.
+// Waits until the page is done drawing: no request in flight and no change to the DOM for
+// `quiet` ms (a view fetches, draws, and may fetch again: a select's options after the form);
+// playwright's "networkidle" alone would wait 500 ms on every page and miss the drawing.
 function tracker(page) {
   let inflight = 0, last = Date.now();
   const up = () => { inflight++; last = Date.now(); };
@@ -201,13 +202,29 @@ function tracker(page) {
   page.on("request", up);
   page.on("requestfinished", down);
   page.on("requestfailed", down);
+  const network = async (quiet, deadline) => {
+    while (Date.now() < deadline) {
+      if (inflight === 0 && Date.now() - last >= quiet) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  // Resolves once the DOM has not changed for `quiet` ms; true when it changed meanwhile.
+  const dom = (quiet, timeout) => page.evaluate(([quiet, timeout]) => new Promise((resolve) => {
+    let changed = false;
+    const done = () => { obs.disconnect(); clearTimeout(timer); clearTimeout(stop); resolve(changed); };
+    let timer = setTimeout(done, quiet);
+    const obs = new MutationObserver(() => { changed = true; clearTimeout(timer); timer = setTimeout(done, quiet); });
+    obs.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    const stop = setTimeout(done, timeout);
+  }), [quiet, timeout]);
   return {
     reset() { inflight = 0; last = Date.now(); },
-    async settle(quiet = 200, timeout = 15000) {
+    async settle(quiet = 150, timeout = 15000) {
       const deadline = Date.now() + timeout;
-      while (Date.now() < deadline) {
-        if (inflight === 0 && Date.now() - last >= quiet) return;
-        await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 5 && Date.now() < deadline; i++) {
+        await network(quiet, deadline);
+        const changed = await dom(quiet, Math.max(quiet, deadline - Date.now())).catch(() => true);
+        if (!changed && inflight === 0) return;
       }
     },
   };
