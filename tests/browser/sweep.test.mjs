@@ -6,7 +6,8 @@
 //   english    no Latin words in the interface: data is exempt (form values, <code>, <kbd>,
 //              <samp>, elements with translate="no" or data-verbatim, e-mail, URL, file-name
 //              and login-looking tokens)
-//   format     no ISO date (2026-12-05) and no raw float (3.8999) outside data
+//   format     no ISO date (2026-12-05), no raw float (3.8999) and no number alone in its
+//              element with a decimal point (4.00), outside data
 //   label      every input, select, textarea and button has an accessible name
 //   console    no console error and no uncaught exception
 //   axe        axe-core (npm, tests/browser/node_modules) finds no serious or critical violation
@@ -108,6 +109,11 @@ function inspect(terms) {
     if (bad) out.empty.push(`${describe(e)}${where === "text" ? "" : ` (${where})`} shows «${bad[0]}»`);
     if (isData(e)) continue;
     const unformatted = text.match(/\b\d{4}-\d{2}-\d{2}\b|(?<![\d.,])\d+\.\d{3,}(?![\d.])/g);
+    // A number standing alone in its element (a table's cell, a badge) with a dot for its
+    // decimal comma, «4.00»: fmt.number writes «4» and «3,33». «05.12» (fmt.short) is a date.
+    const alone = text.trim();
+    if (!unformatted && where === "text" && /^\d+\.\d+$/.test(alone) && !/^(0[1-9]|[12]\d|3[01])\.(0[1-9]|1[0-2])$/.test(alone))
+      out.format.push(`${describe(e)} shows «${alone}» with a decimal point`);
     if (unformatted) out.format.push(`${describe(e)}${where === "text" ? "" : ` (${where})`} shows «${unformatted.join("», «")}»`);
     const words = [];
     for (const raw of text.split(/\s+/)) {
@@ -450,6 +456,7 @@ const BAD_PAGE = `<!doctype html><html lang="ru"><head><meta charset="utf-8"><ti
   <span lang="en">English Grammar</span></p>
 <p id="iso">Дата: 2026-12-05, балл 3.8999999</p>
 <p>Выдана 05.12.2026 в 16:18, zip-архив, версия 1.2</p>
+<table><tr><td id="avg">4.00</td><td>05.12</td><td>4,5</td></tr></table>
 <input id="nolabel"> <label for="ok">Имя</label><input id="ok"> <input aria-label="Поиск">
 <button id="empty"></button> <button>Сохранить</button>
 <select id="pick"><option>один</option></select>
@@ -469,12 +476,12 @@ export const tests = {
       const has = (re) => found.some((f) => re.test(f));
       const expected = [/^overflow: the page scrolls sideways/, /^overflow: div#wide spans/, /^empty: p#nul .*«null»/,
         /^english: Save changes in p#eng/, /^format: p#iso .*«2026-12-05», «3\.8999999»/,
-        /^label: input#nolabel/, /^label: button#empty/, /^label: select#pick/, /^error: shows «Ошибка загрузки»/,
+        /^format: td#avg «4\.00» shows «4\.00» with a decimal point/, /^label: input#nolabel/, /^label: button#empty/, /^label: select#pick/, /^error: shows «Ошибка загрузки»/,
         /^console: console: boom/, /^console: uncaught: bang/, /^axe: label \(critical\): #nolabel/,
         /^axe: button-name \(critical\): #empty/, /^axe: select-name \(critical\): #pick/];
       const missed = expected.filter((re) => !has(re));
       assert(!missed.length, `missed ${missed.join(", ")} in:\n${found.join("\n")}`);
-      const wrong = [/boxed/, /input#ok/, /Поиск/, /Сохранить/, /2026»|\.2026|1\.2/,
+      const wrong = [/boxed/, /input#ok/, /Поиск/, /Сохранить/, /2026»|\.2026|1\.2|05\.12»|4,5/,
         /english: .*\b(QR|CSV|zip|ivanova|example|mos|pdf|teacher|admin|schooladmin|English|Grammar|II)\b/];
       const flagged = wrong.filter(has);
       assert(!flagged.length, `flagged ${flagged.join(", ")} in:\n${found.join("\n")}`);
