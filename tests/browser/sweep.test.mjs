@@ -21,7 +21,7 @@
 // hub (lib.mjs, startHubWithReport). A screenshot of every page at both sizes goes to
 // build/screenshots/ROLE-PAGE-WIDTH.png, and every finding to build/screenshots/findings.md.
 // Each role's test checks all its pages and fails at the end with the list of what it found.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -304,7 +304,7 @@ async function logIn(s, base, user, password) {
 }
 
 // Shortens a certificate's signature (?s=...) for the findings.
-const shown = (href) => href.replace(/([?&]s=)[^&]{8}[^&]+/, "$1…");
+const display = (href) => href.replace(/([?&]s=)[^&]{8}[^&]+/, "$1…");
 
 // Sweeps the pages of one role: the navigation, /account, and what they link to, then the
 // `extra` pages; each page at both sizes at once, in a browser context per size. Returns the
@@ -338,7 +338,7 @@ async function sweepRole(browser, base, role, { user = role, password = "demo", 
       visited.push(href);
       const results = await Promise.all(SIZES.map((size, i) => visit(sessions[i], base, role, href, size)));
       SIZES.forEach((size, i) => {
-        for (const [what, detail] of results[i]) findings.push(`${shown(href)} ${size.width} ${what}: ${detail}`);
+        for (const [what, detail] of results[i]) findings.push(`${display(href)} ${size.width} ${what}: ${detail}`);
       });
     };
     // The navigation's pages and their links, breadth first, one page per route pattern.
@@ -355,7 +355,7 @@ async function sweepRole(browser, base, role, { user = role, password = "demo", 
       findings.push(`* * sweep: more than ${MAX_PAGES} pages; raise MAX_PAGES`);
     // Detail pages the first of their pattern does not show (a test, a draft, a thread).
     for (const href of extra) if (!visited.includes(href)) await check(href);
-    return { visited: visited.map(shown), findings };
+    return { visited: visited.map(display), findings };
   } finally {
     for (const s of sessions) await s.context.close();
   }
@@ -394,12 +394,14 @@ async function prepare(base) {
   const test = (await parent.call("GET", "/api/v1/library/items?type=test&limit=1")).items[0];
   const draft = (await teacher.call("GET", "/api/v1/library/items?mine=1&status=draft&limit=1")).items[0];
   const review = (await methodologist.call("GET", "/api/v1/library/items?status=submitted&limit=1")).items[0];
-  const item = (id) => (id ? [`/library/items/${id}`] : []);
+  assert(test && draft && review, `the demo lacks a test (${test?.id}), the teacher's draft (${draft?.id}) ` +
+    `or an item under review (${review?.id})`);
+  const item = (i) => `/library/items/${i.id}`;
   return {
-    parent: [`/messages/${family.id}`, cert.url, ...item(test?.id)],
-    student: [`/messages/${pupil.id}`, ...item(test?.id)],
-    teacher: [`/messages/${family.id}`, ...item(draft?.id)],
-    methodologist: item(review?.id),
+    parent: [`/messages/${family.id}`, cert.url, item(test)],
+    student: [`/messages/${pupil.id}`, item(test)],
+    teacher: [`/messages/${family.id}`, item(draft)],
+    methodologist: [item(review)],
     anonymous: [cert.url],
   };
 }
@@ -413,8 +415,8 @@ async function demo() {
     shared = (async () => {
       const node = await startNode();
       process.on("exit", () => { node.proc.kill("SIGTERM"); rmSync(node.dir, { recursive: true, force: true }); });
-      rmSync(SHOTS, { recursive: true, force: true });
       mkdirSync(SHOTS, { recursive: true });
+      for (const f of readdirSync(SHOTS)) if (/\.png$|^findings\.md$/.test(f)) rmSync(join(SHOTS, f));
       writeFileSync(join(SHOTS, "findings.md"), "# Findings of the sweep (tests/browser/sweep.test.mjs)\n\n" +
         "One line per finding: the page, the width, the check and what it found.\n");
       return { base: node.base, extra: await prepare(node.base) };
@@ -437,7 +439,7 @@ function report(role, { visited, findings }) {
     groups.get(key).push(`${m[1]}@${m[2]}`);
   }
   const lines = [...groups].map(([k, at]) => `  ${k}\n      at ${at.join(" ")}`);
-  throw new Error(`${findings.length} findings on ${role}'s pages (build/screenshots/findings.md):\n${lines.join("\n")}`);
+  throw new Error(`${findings.length} findings on ${role}'s pages (${join(SHOTS, "findings.md")}):\n${lines.join("\n")}`);
 }
 
 const roles = ["parent", "student", "teacher", "classteacher", "medic", "schooladmin", "admin", "methodologist"];
