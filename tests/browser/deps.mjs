@@ -1,12 +1,17 @@
 // Checks, before the browser tests load playwright-core, that this Node.js is new enough for
 // every package of package-lock.json (its "engines" field) and that node_modules holds the
-// versions the lock file names. Either failing is a clear failure of the browser tests, never a
-// skip: a Debian 12 machine's Node.js 18 must run them.
-import { readFileSync } from "node:fs";
+// versions the lock file names, among them the two the tests use: playwright-core, which drives
+// Chromium, and axe-core, whose axe.min.js the sweep (sweep.test.mjs) runs in every page.
+// Either failing is a clear failure of the browser tests, never a skip: a Debian 12 machine's
+// Node.js 18 must run them.
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+
+// The packages the browser tests load, and the file of each they need.
+export const REQUIRED = { "playwright-core": "index.mjs", "axe-core": "axe.min.js" };
 
 function parseVersion(v) {
   const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(v.trim());
@@ -49,18 +54,23 @@ export function browserDepsProblem({ node = process.versions.node, dir = HERE } 
   } catch (e) {
     return `cannot read ${join(dir, "package-lock.json")}: ${e.message}`;
   }
-  for (const [path, pkg] of Object.entries(lock.packages ?? {})) {
-    if (!path.startsWith("node_modules/")) continue;
-    const name = path.slice("node_modules/".length);
+  for (const name of Object.keys(REQUIRED))
+    if (!lock.packages?.[`node_modules/${name}`])
+      return `package-lock.json does not lock ${name}, which the browser tests need`;
+  const locked = Object.entries(lock.packages ?? {}).filter(([path]) => path.startsWith("node_modules/"))
+    .map(([path, pkg]) => [path, path.slice("node_modules/".length), pkg]);
+  // The Node.js first: no `make deps` helps when it is too old.
+  for (const [, name, pkg] of locked) {
     const range = pkg.engines?.node;
-    if (range) {
-      const ok = satisfies(node, range);
-      if (ok === null) return `cannot read the Node.js range "${range}" that ${name} ${pkg.version} declares`;
-      if (!ok) {
-        return `Node.js ${node} is older than ${name} ${pkg.version} of package-lock.json needs ` +
-          `(${range}); install a Node.js that satisfies it or lock a ${name} that supports ${node}`;
-      }
+    if (!range) continue;
+    const ok = satisfies(node, range);
+    if (ok === null) return `cannot read the Node.js range "${range}" that ${name} ${pkg.version} declares`;
+    if (!ok) {
+      return `Node.js ${node} is older than ${name} ${pkg.version} of package-lock.json needs ` +
+        `(${range}); install a Node.js that satisfies it or lock a ${name} that supports ${node}`;
     }
+  }
+  for (const [path, name, pkg] of locked) {
     let installed;
     try {
       installed = JSON.parse(readFileSync(join(dir, path, "package.json"), "utf8")).version;
@@ -70,6 +80,8 @@ export function browserDepsProblem({ node = process.versions.node, dir = HERE } 
     if (installed !== pkg.version) {
       return `${name} ${installed} is installed but package-lock.json locks ${pkg.version}: run \`make deps\``;
     }
+    if (REQUIRED[name] && !existsSync(join(dir, path, REQUIRED[name])))
+      return `${name} ${installed} lacks ${REQUIRED[name]}: run \`make deps\``;
   }
   return null;
 }
