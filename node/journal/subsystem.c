@@ -76,5 +76,6 @@ const struct subsystem journal_subsystem = {
             {"/plans", "web_page_plans"},
             {0},
         },
-    .scripts = (const char *const[]){"grid.js", "family.js", "journal.js", "notices.js", "teacher.js", NULL},
+    .scripts = (const char *const[]){"grid.js", "family.js", "journal.js", "notices.js",
+                                     "teacher.js", NULL},
 };

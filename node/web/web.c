@@ -201,7 +201,9 @@ static int web_static(struct req *r)
     return reply_asset(r, w);
 }
 
-/* GET /api/v1/ui: what the shell needs before anyone logs in. */
+/* GET /api/v1/ui: what the shell needs before anyone logs in, and whether the request came
+ * with a live session (signed_in), so that the shell asks /api/v1/me only then (a 401 there
+ * would be an error in every anonymous visitor's console). */
 static int web_ui(struct req *r)
 {
     const struct mes_config *cfg = &r->node->cfg;
@@ -209,9 +211,10 @@ static int web_ui(struct req *r)
     for (int i = 0; i < cfg->region.nlanguages; i++)
         json_array_append_new(langs, json_string(cfg->region.languages[i]));
     return reply_json(r, 200,
-                      json_pack("{s:{s:s,s:s},s:o,s:s,s:s}", "region", "name", cfg->region.name,
+                      json_pack("{s:{s:s,s:s},s:o,s:s,s:s,s:b}", "region", "name", cfg->region.name,
                                 "code", cfg->region.code, "languages", langs, "default_language",
-                                cfg->region.languages[0], "version", MES_VERSION));
+                                cfg->region.languages[0], "version", MES_VERSION, "signed_in",
+                                r->caller.account_id != 0));
 }
 
 static const struct route web_routes[] = {

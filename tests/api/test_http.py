@@ -184,7 +184,17 @@ def test_web_assets_have_etags(node):
     catalog = c.get("/i18n/ru.json").json()
     assert catalog["login.error.invalid"] == "Неверный логин или пароль"
     ui = c.get("/api/v1/ui").json()
-    assert ui["default_language"] == "ru"
+    assert ui["default_language"] == "ru" and ui["signed_in"] is False
+
+
+def test_ui_tells_whether_the_request_has_a_session(node):
+    """/api/v1/ui says signed_in only for a live session's cookie: a visitor's shell then asks
+    nothing more, and a logged-out cookie counts as none."""
+    assert node.client().get("/api/v1/ui").json()["signed_in"] is False
+    c = node.login("teacher", cookies=True)
+    assert c.get("/api/v1/ui").json()["signed_in"] is True
+    assert c.post("/api/v1/auth/logout", {}).status in (200, 204)
+    assert c.get("/api/v1/ui").json()["signed_in"] is False
 
 
 def test_every_page_of_the_shell_is_served(node):

@@ -289,7 +289,9 @@ async function visit(s, base, role, href, size, shots = SHOTS) {
   }
   await net.settle();
   const at = new URL(page.url());
-  if (at.pathname + at.search !== href)
+  // A page may write its choices into its own query (the planner's subject and period); only
+  // another path is a redirect.
+  if (at.pathname !== new URL(href, base).pathname)
     found.push(["redirect", `the page went to ${at.pathname + at.search}`]);
   const r = await page.evaluate(inspect, [...LATIN_TERMS].map((w) => w.toLowerCase()));
   for (const check of ["overflow", "empty", "english", "format", "label", "error"])

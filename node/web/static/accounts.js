@@ -136,7 +136,7 @@ async function accountView() {
   }
   show(
     el("h1", { text: t("accounts.account_title") }),
-    el("p", {}, `${t("accounts.login")}: `, el("strong", { id: "my-login", text: state.me.login ?? "" })),
+    el("p", {}, `${t("accounts.login")}: `, el("strong", { id: "my-login", translate: "no", text: state.me.login ?? "" })),
     form,
     section("accounts.sessions_title", list, everywhere));
   await loadSessions();

@@ -401,7 +401,7 @@ async function auditView() {
     if (r.status !== 200) { showError(r, filters, status, "admin.error"); return; }
     const rows = r.data.items.map((e) => el("tr", { "data-action": e.action },
       el("td", { text: moment(e.at) }),
-      el("td", { text: e.account?.login ?? "—" }),
+      el("td", {}, e.account?.login ? el("code", { class: "login", text: e.account.login }) : "—"),
       el("td", {}, el("span", { class: "action", text: actionName(e.action) }),
         e.object ? el("div", { class: "muted small-text", text: e.object }) : null),
       el("td", { text: e.institution?.name ?? "—" })));

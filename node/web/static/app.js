@@ -252,13 +252,13 @@ function drawUnread() {
   for (const a of document.querySelectorAll("#nav a[data-unread]")) {
     const n = Number(state.unread?.[a.dataset.unread] ?? 0);
     a.querySelector(".badge")?.remove();
-    const name = a.dataset.name;
+    a.querySelector(".unread-text")?.remove();
     if (n > 0) {
       total += n;
-      a.append(el("span", { class: "badge", "aria-hidden": "true", text: fmt.number(n, 0) }));
-      a.setAttribute("aria-label", t("shell.unread_link", { name, unread: fmt.plural("shell.unread", n) }));
-    } else {
-      a.removeAttribute("aria-label");
+      // The number is seen; a screen reader hears the words instead (the link's name keeps
+      // its visible text first, as a spoken command would name it).
+      a.append(el("span", { class: "badge", "aria-hidden": "true", text: fmt.number(n, 0) }),
+        el("span", { class: "sr-only unread-text", text: t("shell.unread_suffix", { unread: fmt.plural("shell.unread", n) }) }));
     }
   }
   // The folded menu's button says that something inside is new (a dot: a new message is
@@ -491,7 +491,8 @@ export async function boot() {
   const lang = state.languages.includes(chosen) ? chosen : ui.data?.default_language ?? "ru";
   await loadCatalog(lang);
   document.getElementById("region").textContent = ui.data?.region?.name ?? "";
-  const me = await api("GET", "/api/v1/me");
+  // Only a request that came with a live session asks who it is (no 401 for a visitor).
+  const me = ui.data?.signed_in === false ? { status: 401 } : await api("GET", "/api/v1/me");
   if (me.status === 200) {
     state.me = me.data;
     if (me.data.csrf_token) { state.csrf = me.data.csrf_token; sessionStorage.setItem("mes.csrf", state.csrf); }

@@ -201,10 +201,10 @@ function journalGrid(data, forms, scale, form) {
   const head = el("tr", {},
     el("th", { scope: "col", class: "grid-corner", text: t("journal.student") }),
     lessons.map((l) => {
-      const b = el("button", { type: "button", class: "grid-date",
-        "aria-label": t(l.cancelled ? "grid.lesson_cancelled_label" : "grid.lesson_label", { date: fmt.weekday(l.date) }) },
-      el("span", { class: "grid-day", text: fmt.short(l.date) }),
-      el("span", { class: "grid-weekday", text: fmt.weekdayShort(l.date) }));
+      const b = el("button", { type: "button", class: "grid-date" },
+        el("span", { class: "grid-day", text: fmt.short(l.date) }),
+        el("span", { class: "grid-weekday", text: fmt.weekdayShort(l.date) }),
+        el("span", { class: "sr-only", text: t(l.cancelled ? "grid.lesson_cancelled_label" : "grid.lesson_label", { date: fmt.weekday(l.date) }) }));
       b.addEventListener("click", () => lessonDialog(l, () => paintHead(l)));
       heads[l.id] = el("th", {
         scope: "col", "data-lesson": String(l.id), "data-date": l.date, title: l.topic || "",
@@ -248,7 +248,13 @@ function journalGrid(data, forms, scale, form) {
       else if (suggestion) td.replaceChildren(el("span", { class: "suggested", title: t("grid.suggested", { value: markText(suggestion) }), text: markText(suggestion) }));
       else td.replaceChildren();
     }
-    td.setAttribute("aria-label", describe(ri, ci));
+    // The cell's name says what it holds in words and keeps the text it shows ("5н") in it, so
+    // that the name a screen reader speaks contains what a sighted user reads (WCAG's label in
+    // name; a parenthesis would not do: checkers read past parentheticals).
+    const said = describe(ri, ci);
+    const shown = td.textContent;
+    const words = said.split(/[^\p{L}\p{N}]+/u);
+    td.setAttribute("aria-label", shown && !words.includes(shown) ? `${said} · ${shown}` : said);
   }
   // A lesson's head after its dialog changed it: topic (its title), homework.
   function paintHead(l) {
@@ -464,8 +470,12 @@ function journalGrid(data, forms, scale, form) {
   const keys = el("div", { class: "grid-keys", role: "toolbar", "aria-label": t("grid.keys"), "aria-controls": "journal-grid" },
     values.map((v) => button(markText(v), () => enter(v, false), { class: "value", "data-value": v,
       "aria-label": t("grid.put", { value: markText(v) }) })),
-    ["absent", "late", "ill"].map((st) => button(t(`attendance.short.${st}`), () => attend(st, false),
-      { class: "secondary attendance", "data-status": st, title: t(`attendance.${st}`), "aria-label": t(`attendance.${st}`) })),
+    ["absent", "late", "ill"].map((st) => {
+      const b = button(t(`attendance.short.${st}`), () => attend(st, false),
+        { class: "secondary attendance", "data-status": st, title: t(`attendance.${st}`) });
+      b.append(el("span", { class: "sr-only", text: ` (${t(`attendance.${st}`)})` }));
+      return b;
+    }),
     button(t("grid.erase"), erase, { class: "secondary erase" }),
     button(t("grid.details"), () => details(), { class: "secondary details" }));
 

@@ -39,11 +39,11 @@ function itemCard(i, extra) {
   return el("li", { class: "item", "data-item": String(i.id) },
     i.cover ? el("img", { class: "cover", src: i.cover, alt: "", width: 48, height: 48 }) : null,
     el("div", {},
-      el("a", { href: `/library/items/${i.id}`, "data-link": "", class: "item-title", text: i.title }),
+      el("a", { href: `/library/items/${i.id}`, "data-link": "", class: "item-title", "data-verbatim": "", text: i.title }),
       el("div", { class: "muted small", text: [t(`library.type.${i.type}`), i.subject?.name,
         t("library.grades", { min: i.grades.min, max: i.grades.max }), t(`library.origin.${i.origin}`),
         i.status !== "approved" ? t(`library.status.${i.status}`) : null].filter(Boolean).join(" · ") }),
-      i.description ? el("div", { class: "small", text: i.description }) : null,
+      i.description ? el("div", { class: "small", "data-verbatim": "", text: i.description }) : null,
       extra ?? null));
 }
 
@@ -96,12 +96,16 @@ async function itemView(id) {
     el("a", { href: "/library", "data-link": "", text: t("library.back") }),
     el("article", { class: "card library-item" },
       i.cover ? el("img", { class: "cover-large", src: i.cover, alt: t("library.cover") }) : null,
-      el("h1", { text: i.title }),
-      el("p", { class: "muted", text: [t(`library.type.${i.type}`), i.subject?.name,
-        t("library.grades", { min: i.grades.min, max: i.grades.max }), i.authors, i.licence,
-        t(`library.origin.${i.origin}`), t(`library.status.${i.status}`)].filter(Boolean).join(" · ") }),
+      el("h1", { "data-verbatim": "", text: i.title }),
+      // What the catalog names, and what the item's authors wrote (names, its licence) as data.
+      el("p", { class: "muted" }, [t(`library.type.${i.type}`), i.subject?.name,
+        t("library.grades", { min: i.grades.min, max: i.grades.max }),
+        i.authors ? el("span", { "data-verbatim": "", text: i.authors }) : null,
+        i.licence ? el("span", { translate: "no", text: i.licence }) : null,
+        t(`library.origin.${i.origin}`), t(`library.status.${i.status}`)].filter(Boolean)
+        .flatMap((x, n) => (n ? [" · ", x] : [x]))),
       i.updated_at ? el("p", { class: "muted small", id: "item-updated", text: t("library.editor.updated", { when: fmt.when(i.updated_at) }) }) : null,
-      i.description ? el("p", { text: i.description }) : null,
+      i.description ? el("p", { "data-verbatim": "", text: i.description }) : null,
       i.body ? el("div", { class: "body", text: i.body }) : null,
       i.review_comment ? el("p", { class: "comment", id: "review-comment", text: `${t("library.review_comment")}: ${i.review_comment}` }) : null,
       i.files.length ? el("ul", { class: "files" }, i.files.map((f) => el("li", {},

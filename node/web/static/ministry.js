@@ -20,7 +20,11 @@ function cell(v, col) {
 }
 
 const head = (cols) => el("thead", {}, el("tr", {}, cols.map((c) => el("th", { text: t(`ministry.col.${c}`) }))));
-const wrap = (table) => el("div", { class: "grid-wrap ministry-wrap" }, table);
+// A table's own scroll box: reachable from the keyboard (a box that scrolls must take focus)
+// and named by the table's caption or heading for a screen reader.
+const TABLE_NAMES = { "ministry-summary": "ministry.title", "ministry-subjects": "ministry.subjects", "ministry-regions": "ministry.freshness" };
+const wrap = (table) => el("div", { class: "grid-wrap ministry-wrap", tabindex: "0", role: "region",
+  "aria-label": t(TABLE_NAMES[table.id] ?? "ministry.title") }, table);
 
 async function ministryView() {
   const params = new URLSearchParams(location.search);

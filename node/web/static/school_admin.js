@@ -255,7 +255,9 @@ async function staffView(id) {
     return [el("span", {}, el("strong", { text: m.name }), el("br"), el("span", { class: "muted", text: m.position })),
       el("span", {}, boxes, el("button", { type: "button", class: "save-roles", text: t("schooladmin.save"),
         onclick: () => write(out, "PUT", `/api/v1/institutions/${id}/staff/${m.id}/roles`, { roles: checked(boxes) }, again) })),
-      el("span", { class: m.active ? "" : "muted", text: m.login ? `${m.login}${m.active ? "" : ` (${t("schooladmin.inactive")})`}` : "—" }),
+      el("span", { class: m.active ? "" : "muted" },
+        m.login ? el("code", { class: "login", text: m.login }) : "—",
+        m.login && !m.active ? ` (${t("schooladmin.inactive")})` : null),
       el("details", { class: "sa-actions" }, el("summary", { text: t("schooladmin.actions") }), on,
         el("button", { type: "button", class: "staff-leave secondary", text: t("schooladmin.staff_leave"),
           onclick: () => write(out, "POST", `/api/v1/institutions/${id}/staff/${m.id}/leave`, { left_on: on.value }, again) }))];
