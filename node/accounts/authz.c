@@ -266,7 +266,8 @@ int authz_lesson_or_respond(struct req *r, int64_t lesson_id, enum authz_op op,
     return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
 }
 
-int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id)
+/* The class's admins and its class teacher; with a subject (not 0), also who teaches it there. */
+static int class_staff_or_respond(struct req *r, int64_t class_id, int64_t subject_id)
 {
     int64_t class_teacher = 0;
     int64_t inst = class_institution(r, class_id, &class_teacher);
@@ -277,8 +278,15 @@ int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id
     int64_t me = r->caller.person_id;
     if (me != 0 && me == class_teacher && caller_has(r, ROLE_CLASS_TEACHER, inst))
         return 0;
+    if (subject_id == 0)
+        return deny(r, 0);
     int t = caller_has(r, ROLE_TEACHER, inst) ? teaches_subject(r, class_id, subject_id) : 0;
     return t == 1 ? 0 : deny(r, t < 0 ? -2 : 0);
+}
+
+int authz_journal_or_respond(struct req *r, int64_t class_id, int64_t subject_id)
+{
+    return class_staff_or_respond(r, class_id, subject_id);
 }
 
 int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_id, bool admins)
@@ -295,16 +303,7 @@ int authz_teaching_or_respond(struct req *r, int64_t class_id, int64_t subject_i
 
 int authz_homeroom_or_respond(struct req *r, int64_t class_id)
 {
-    int64_t class_teacher = 0;
-    int64_t inst = class_institution(r, class_id, &class_teacher);
-    if (inst < 0)
-        return deny(r, (int)inst);
-    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst))
-        return 0;
-    int64_t me = r->caller.person_id;
-    if (me != 0 && me == class_teacher && caller_has(r, ROLE_CLASS_TEACHER, inst))
-        return 0;
-    return deny(r, 0);
+    return class_staff_or_respond(r, class_id, 0);
 }
 
 /* 1 when `person` teaches the student's current class or leads it. */

@@ -48,6 +48,22 @@ static int lesson_audience(struct req *r, int64_t lesson, int64_t person, bool p
         DB_ARGS(DB_INT(":l", lesson), DB_INT(":me", person), DB_INT(":parents", parents)));
 }
 
+/* The homework's lesson when the caller is one of the students it was set to; 0 after
+ * answering otherwise (404 no such homework, 403 not theirs). */
+static int64_t student_homework_lesson_or_respond(struct req *r, int64_t hw)
+{
+    int64_t lesson = homework_lesson_or_respond(r, hw);
+    if (lesson == 0)
+        return 0;
+    int in = lesson_audience(r, lesson, r->caller.person_id, false);
+    if (in == 1)
+        return lesson;
+    if (in < 0)
+        reply_db_error(r);
+    else
+        reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
+    return 0;
+}
 /* PUT /api/v1/homework/{id}/submission {done?, text?}: by the student the homework is for. The
  * answer may change after the teacher has seen it, but not be emptied (409 "seen"). */
 static int homework_submit(struct req *r)
@@ -61,14 +77,8 @@ static int homework_submit(struct req *r)
         return reply_field_error(r, 400, "bad_request", "done", "give done and/or text");
     if (text && !school_text_ok(text, 0, 20000))
         return reply_field_error(r, 400, "bad_request", "text", "text up to 20000 characters");
-    int64_t lesson = homework_lesson_or_respond(r, hw);
-    if (lesson == 0)
+    if (student_homework_lesson_or_respond(r, hw) == 0)
         return r->status;
-    int in = lesson_audience(r, lesson, r->caller.person_id, false);
-    if (in != 1)
-        return in < 0
-                   ? reply_db_error(r)
-                   : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
     if (text && text[0] == '\0') {
         /* Emptying the answer takes it back: not once the teacher has seen it. */
         int seen = db_exists(r->db,
@@ -229,14 +239,8 @@ static int homework_seen(struct req *r)
 static int homework_withdraw(struct req *r)
 {
     int64_t hw = r->params[0], me = r->caller.person_id;
-    int64_t lesson = homework_lesson_or_respond(r, hw);
-    if (lesson == 0)
+    if (student_homework_lesson_or_respond(r, hw) == 0)
         return r->status;
-    int in = lesson_audience(r, lesson, me, false);
-    if (in != 1)
-        return in < 0
-                   ? reply_db_error(r)
-                   : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
     int64_t seen = 0;
     int rc = db_int(r->db, &seen,
                     "SELECT seen_at IS NOT NULL FROM homework_submissions WHERE homework_id = "
@@ -338,14 +342,8 @@ static int homework_file_add(struct req *r)
 static int homework_submission_file_add(struct req *r)
 {
     int64_t hw = r->params[0], me = r->caller.person_id;
-    int64_t lesson = homework_lesson_or_respond(r, hw);
-    if (lesson == 0)
+    if (student_homework_lesson_or_respond(r, hw) == 0)
         return r->status;
-    int in = lesson_audience(r, lesson, me, false);
-    if (in != 1)
-        return in < 0
-                   ? reply_db_error(r)
-                   : reply_error(r, 403, "forbidden", "only the students of the lesson hand it in");
     if (db_run(r->db,
                "INSERT INTO homework_submissions (homework_id, student_id) "
                "VALUES (:h, :me) ON CONFLICT DO UPDATE SET updated_at = "

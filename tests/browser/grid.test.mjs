@@ -249,7 +249,7 @@ export const tests = {
       const cells = [...row.children];
       return {
         count: [heads.length, cells.length],
-        dates: heads.filter((h) => h.dataset.lesson).map((h) => h.textContent),
+        dates: heads.filter((h) => h.dataset.lesson).map((h) => [...h.querySelectorAll(".grid-day, .grid-weekday")].map((s) => s.textContent).join("")),
         days: heads.filter((h) => h.dataset.lesson).map((h) => h.querySelectorAll(".grid-day").length),
         heights: heads.filter((h) => h.dataset.lesson).map((h) => h.getBoundingClientRect().height),
         x: heads.map((h, i) => [h.getBoundingClientRect().left, cells[i].getBoundingClientRect().left,

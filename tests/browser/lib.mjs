@@ -35,6 +35,19 @@ export function startNode() {
 
 export function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
+// A bearer token of a demo login, for setting the scene through the API behind a page's back.
+export async function token(base, user) {
+  const r = await fetch(`${base}/api/v1/auth/login`, { method: "POST", body: JSON.stringify({ login: user, password: "demo" }) });
+  return (await r.json()).token;
+}
+
+// One API call with a bearer token: { status, data } (data null when the answer is not JSON).
+export async function call(base, tok, method, path, body) {
+  const r = await fetch(base + path, { method, headers: { Authorization: `Bearer ${tok}` },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, data: await r.json().catch(() => null) };
+}
+
 // Waits until fn(arg), run in the page, is truthy, like page.waitForFunction. That one, in
 // playwright-core 1.49, evaluates its predicate with eval() inside the page, which the shell's
 // Content-Security-Policy (no 'unsafe-eval') refuses; page.evaluate is not subject to the CSP.

@@ -1,17 +1,7 @@
 // The shell everywhere: the phone menu, unread counts in the navigation, field errors in
 // Russian beside their fields, the Ministry's page with names instead of codes.
-import { assert, login, startHubWithReport, waitForTrue } from "./lib.mjs";
+import { assert, call, login, startHubWithReport, token, waitForTrue } from "./lib.mjs";
 
-// A bearer token for `user`, for setting the scene through the API.
-async function token(base, user) {
-  const r = await fetch(`${base}/api/v1/auth/login`, { method: "POST", body: JSON.stringify({ login: user, password: "demo" }) });
-  return (await r.json()).token;
-}
-async function call(base, tok, method, path, body) {
-  const r = await fetch(base + path, { method, headers: { Authorization: `Bearer ${tok}` },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: r.status, data: await r.json().catch(() => null) };
-}
 const visible = (page, sel) => page.isVisible(sel);
 const badge = (page, href) => page.evaluate((h) => document.querySelector(`#nav a[href='${h}'] .badge`)?.textContent ?? null, href);
 

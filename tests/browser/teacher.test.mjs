@@ -1,19 +1,7 @@
 // The teacher's pages (teacher.js): the day with replacements and cancellations, the class
 // teacher's summary of a class, and the calendar-thematic plan editor whose topics reach the
 // lessons, the journal and the diary.
-import { assert, login, waitForTrue } from "./lib.mjs";
-
-// A bearer token of a demo login, for changes made behind the page's back (the school's admin).
-async function token(base, user) {
-  const r = await fetch(`${base}/api/v1/auth/login`, { method: "POST", body: JSON.stringify({ login: user, password: "demo" }) });
-  return (await r.json()).token;
-}
-
-async function call(base, tok, method, path, body) {
-  const r = await fetch(base + path, { method, headers: { Authorization: `Bearer ${tok}` },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: r.status, data: await r.json().catch(() => null) };
-}
+import { assert, call, login, token, waitForTrue } from "./lib.mjs";
 
 // Logs in and waits for the home page.
 async function enter(page, base, user) {

@@ -103,6 +103,16 @@ export function today() {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
+// The academic years' periods, and the one today falls in (or the last begun, or the first).
+export async function yearPeriods() {
+  const r = await api("GET", "/api/v1/academic-years");
+  const all = (r.data?.items ?? []).flatMap((y) => y.periods);
+  const now = today();
+  const current = all.find((p) => p.starts_on <= now && now <= p.ends_on)
+    ?? [...all].reverse().find((p) => p.starts_on <= now) ?? all[0];
+  return { all, current };
+}
+
 // The catalog's text for a failed answer: "error.CODE.FIELD", then "error.CODE", then one by
 // status. The server's English "message" never reaches a person. `context` is a key prefix of
 // a page whose texts for some codes are its own (e.g. "admin.error": a conflict there is a

@@ -3,7 +3,7 @@
 // page); the planner «какая оценка нужна» (/plan/{student}); and the teacher's page of a
 // homework's hand-ins (/homework/{id}/submissions: answers, files, feedback and a mark; what it
 // shows is marked seen, after which the student can no longer withdraw the hand-in).
-import { api, el, errorText, field, fmt, go, hooks, pages, section, show, showError, state, t, today } from "./app.js";
+import { api, el, errorText, field, fmt, go, hooks, pages, section, show, showError, state, t, today, yearPeriods } from "./app.js";
 
 pages.push(
   { path: /^\/plan\/(\d+)$/, view: planView },
@@ -62,14 +62,6 @@ hooks.childHead = childHead;
 // week, the period, the subject).
 export const samePage = (make) => (child) => `${make(child)}${location.search}`;
 
-async function yearPeriods() {
-  const r = await api("GET", "/api/v1/academic-years");
-  const all = (r.data?.items ?? []).flatMap((y) => y.periods);
-  const now = today();
-  const current = all.find((p) => p.starts_on <= now && now <= p.ends_on)
-    ?? [...all].reverse().find((p) => p.starts_on <= now) ?? all[0];
-  return { all, current };
-}
 
 // Empties a form's error lines (its fields' and the general one).
 function clearErrors(scope, general) {

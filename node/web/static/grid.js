@@ -19,9 +19,7 @@
 // what is allowed (no marks on future or cancelled lessons): its refusals are shown in Russian
 // from the catalog. A lesson's column head opens the lesson: topic, homework with files,
 // library items.
-import {
-  api, el, errorText, field, fmt, go, navigation, pages, show, showError, state, t, today, upload,
-} from "./app.js";
+import { api, el, errorText, field, fmt, go, navigation, pages, show, showError, state, t, today, upload, yearPeriods } from "./app.js";
 import { fileLinks, itemLinks } from "./journal.js";
 import { librarySearchBox } from "./library.js";
 
@@ -65,14 +63,6 @@ const classes = (...names) => names.filter(Boolean).join(" ");
 // node.replaceChildren(...) without the absent parts (null, undefined), arrays flattened.
 const fill = (node, ...children) => node.replaceChildren(...children.flat().filter((c) => c != null));
 
-async function yearPeriods() {
-  const r = await api("GET", "/api/v1/academic-years");
-  const all = (r.data?.items ?? []).flatMap((y) => y.periods);
-  const now = today();
-  const current = all.find((p) => p.starts_on <= now && now <= p.ends_on)
-    ?? [...all].reverse().find((p) => p.starts_on <= now) ?? all[0];
-  return { all, current };
-}
 
 async function journalView() {
   const params = new URLSearchParams(location.search);

@@ -3,7 +3,7 @@
 // is in grid.js (it uses itemLinks and fileLinks from here). The diary, marks and homework pages
 // name their child and, for a parent of several, switch between them keeping the page and the
 // week (family.js).
-import { api, el, errorText, field, fmt, go, navigation, pages, section, show, state, t, upload } from "./app.js";
+import { api, el, errorText, field, fmt, go, navigation, pages, section, show, state, t, upload, yearPeriods } from "./app.js";
 import { childHead, samePage } from "./family.js";
 
 navigation.push(
@@ -26,15 +26,6 @@ function mondayOf(dateStr) {
   return d;
 }
 
-async function periods() {
-  const r = await api("GET", "/api/v1/academic-years");
-  const years = r.data?.items ?? [];
-  const today = iso(new Date());
-  const all = years.flatMap((y) => y.periods);
-  const current = all.find((p) => p.starts_on <= today && today <= p.ends_on)
-    ?? [...all].reverse().find((p) => p.starts_on <= today) ?? all[0];
-  return { all, current };
-}
 
 function markText(v) {
   return v === "pass" ? t("mark.pass") : v === "fail" ? t("mark.fail") : v;
@@ -174,7 +165,7 @@ function dayTitle(date) {
 // ---- marks by subject ---------------------------------------------------------------------
 
 async function marksView(id) {
-  const { all, current } = await periods();
+  const { all, current } = await yearPeriods();
   const params = new URLSearchParams(location.search);
   const period = all.find((p) => `${p.id}` === params.get("period")) ?? current;
   const [r, head] = await Promise.all([

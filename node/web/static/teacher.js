@@ -3,7 +3,7 @@
 // all subjects (weighted averages, period marks, absences), and the calendar-thematic plan
 // (КТП) editor whose topics fill the lessons. The home page's first card is the teacher's day;
 // the class teacher's classes there lead to their summaries.
-import { api, el, errorText, field, fmt, go, homeCards, navigation, pages, show, showError, state, t, today } from "./app.js";
+import { api, el, errorText, field, fmt, go, homeCards, navigation, pages, show, showError, state, t, today, yearPeriods } from "./app.js";
 
 const TEACHERS = ["teacher", "class_teacher"];
 
@@ -29,15 +29,6 @@ function shiftDay(iso, days) {
   return d.toISOString().slice(0, 10);
 }
 
-// The academic years' periods and the one today falls in (or the last begun, or the first).
-async function periods() {
-  const r = await api("GET", "/api/v1/academic-years");
-  const all = (r.data?.items ?? []).flatMap((y) => y.periods);
-  const now = today();
-  const current = all.find((p) => p.starts_on <= now && now <= p.ends_on)
-    ?? [...all].reverse().find((p) => p.starts_on <= now) ?? all[0];
-  return { all, current };
-}
 
 function failure(r) {
   show(el("p", { class: "error", role: "alert", text: errorText(r) }));
@@ -146,7 +137,7 @@ homeCards.push((me) => {
 async function summaryView(id) {
   const params = new URLSearchParams(location.search);
   show(el("p", { text: t("app.loading") }));
-  const { all, current } = await periods();
+  const { all, current } = await yearPeriods();
   const period = all.find((p) => `${p.id}` === params.get("period")) ?? current;
   if (!period) { show(el("p", { class: "card", text: t("teacher.summary.no_period") })); return; }
   const r = await api("GET", `/api/v1/classes/${id}/summary?period=${period.id}`);
