@@ -509,6 +509,13 @@ static size_t send_reply(struct req *r)
     /* Headers and body leave in one write: two small writes meet Nagle's algorithm and the
      * peer's delayed ACK, 40 ms a response. */
     char head_buf[2048];
+    /* How long an idle connection stays open, so that a client closes it first rather than
+     * send its next request into a socket the node is closing (HTTP clients such as Node's
+     * fetch otherwise assume 4 s and now and then fail a request). Whole seconds, rounded down. */
+    char keep_alive[48] = "";
+    int idle_s = r->node->cfg.http.keep_alive_timeout_ms / 1000;
+    if (idle_s > 0 && strstr(r->out_headers, "Connection: close") == NULL)
+        snprintf(keep_alive, sizeof(keep_alive), "Keep-Alive: timeout=%d\r\n", idle_s);
     int n = snprintf(head_buf, sizeof(head_buf),
                      "HTTP/1.1 %d %s\r\n"
                      "Content-Type: %s\r\n"
@@ -516,9 +523,10 @@ static size_t send_reply(struct req *r)
                      "X-Content-Type-Options: nosniff\r\n"
                      "%s"
                      "%s"
+                     "%s"
                      "\r\n",
                      r->status, status_text(r->status), r->out_type ? r->out_type : "text/plain",
-                     len, api ? "Cache-Control: no-store\r\n" : "", r->out_headers);
+                     len, api ? "Cache-Control: no-store\r\n" : "", keep_alive, r->out_headers);
     if (n < 0 || (size_t)n >= sizeof(head_buf))
         n = 0;
     char *out = malloc((size_t)n + body);

@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import re
+import time
 
 
 def error_code(r):
@@ -105,6 +106,28 @@ def test_keep_alive_and_content_length(node):
     assert r3.status == 404
     assert conn.sock is sock, "the connection was not kept alive"
     assert json.loads(body1)["status"] == "ok"
+    conn.close()
+
+
+def test_idle_connections_announce_how_long_they_stay_open(node):
+    """Keep-Alive: timeout=N tells a client when the node will close an idle connection, so the
+    client closes it first rather than send a request into a closing socket. The promise holds:
+    a connection idle for just under N seconds still answers."""
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+    conn.request("GET", "/healthz")
+    r = conn.getresponse()
+    r.read()
+    m = re.fullmatch(r"timeout=(\d+)", r.getheader("Keep-Alive") or "")
+    assert m, r.getheader("Keep-Alive")
+    idle = int(m.group(1))
+    assert idle >= 1
+    sock = conn.sock
+    time.sleep(idle - 0.3)
+    conn.request("GET", "/api/v1/nowhere")
+    r = conn.getresponse()
+    r.read()
+    assert r.status == 404 and r.getheader("Keep-Alive") == f"timeout={idle}"
+    assert conn.sock is sock, "the connection closed before the announced timeout"
     conn.close()
 
 
