@@ -55,6 +55,7 @@ enum kind {
     K_SUBJECTS,
     K_FORMS,
     K_PROXIES,
+    K_BENEFITS,
     K_SECTION
 };
 
@@ -194,6 +195,18 @@ static const struct field federation_fields[] = {
     INT("k_suppression", federation.k_suppression, 2, 1000),
     END,
 };
+static const struct field meals_fields[] = {
+    LLONG("overdraft_kopecks", meals.overdraft_kopecks, 0, 10000000),
+    LLONG("low_balance_kopecks", meals.low_balance_kopecks, 0, 10000000),
+    INT("free_grade_from", meals.free_grade_from, 0, 11),
+    INT("free_grade_to", meals.free_grade_to, 0, 11),
+    STR("free_complexes", meals.free_complexes),
+    LIST("benefit_categories", K_BENEFITS),
+    STR("benefit_complexes", meals.benefit_complexes),
+    STR("payment_secret", meals.payment_secret),
+    STR("payment_url", meals.payment_url),
+    END,
+};
 static const struct field top_fields[] = {
     ENUM("mode", mode, mode_names),
     SECTION("region", region_fields),
@@ -204,6 +217,7 @@ static const struct field top_fields[] = {
     SECTION("storage", storage_fields),
     SECTION("auth", auth_fields),
     SECTION("federation", federation_fields),
+    SECTION("meals", meals_fields),
     END,
 };
 
@@ -328,6 +342,13 @@ void config_defaults(struct mes_config *cfg)
     cfg->federation.enabled = false;
     cfg->federation.sync_interval_s = 300;
     cfg->federation.k_suppression = 5;
+    cfg->meals.overdraft_kopecks = 0;
+    cfg->meals.low_balance_kopecks = 10000;
+    cfg->meals.free_grade_from = 1;
+    cfg->meals.free_grade_to = 4;
+    set_default(cfg->meals.free_complexes, sizeof(cfg->meals.free_complexes), "breakfast");
+    set_default(cfg->meals.benefit_complexes, sizeof(cfg->meals.benefit_complexes),
+                "breakfast lunch");
 }
 
 /* ---- messages ---- */
@@ -855,6 +876,21 @@ static int proxy_item(struct ctx *c, const char *key, yaml_node_t *item, int i, 
     return 0;
 }
 
+static int benefit_item(struct ctx *c, const char *key, yaml_node_t *item, int i, void *out)
+{
+    struct mes_config *cfg = out;
+    char(*list)[96] = cfg->meals.benefit_categories;
+    char shown[SHOW_BUF];
+    if (copy_str(c, item, key, list[i], sizeof(list[i])) != 0)
+        return -1;
+    if (list[i][0] == '\0')
+        return fail(c, item, key, "a benefit category needs a name");
+    for (int j = 0; j < i; j++)
+        if (strcmp(list[j], list[i]) == 0)
+            return fail(c, item, key, "%s is listed twice", show(list[i], strlen(list[i]), shown));
+    return 0;
+}
+
 /* One key of a section (or of the top level): finds its field and stores the value. */
 static int field_pair(struct ctx *c, const char *key, const char *word, yaml_node_t *k,
                       yaml_node_t *v, void *out, const void *table)
@@ -922,6 +958,9 @@ static int field_pair(struct ctx *c, const char *key, const char *word, yaml_nod
     case K_PROXIES:
         return each_item(c, v, key, "trusted proxies", CFG_MAX_PROXIES, proxy_item, cfg,
                          &cfg->http.ntrusted_proxies);
+    case K_BENEFITS:
+        return each_item(c, v, key, "benefit categories", CFG_MAX_BENEFITS, benefit_item, cfg,
+                         &cfg->meals.nbenefit_categories);
     case K_SECTION:
         return each_pair(c, v, key, field_pair, cfg, f->section);
     }
@@ -929,6 +968,27 @@ static int field_pair(struct ctx *c, const char *key, const char *word, yaml_nod
 }
 
 /* ---- relations between keys ---- */
+
+/* Whether `list` is space-separated words of breakfast, lunch and snack, none twice. */
+static bool valid_complexes(const char *list)
+{
+    static const char *const kinds[] = {"breakfast", "lunch", "snack"};
+    bool seen[3] = {false, false, false};
+    const char *p = list;
+    for (;;) {
+        p += strspn(p, " ");
+        if (*p == '\0')
+            return true;
+        size_t n = strcspn(p, " ");
+        int k = 0;
+        while (k < 3 && !(strlen(kinds[k]) == n && strncmp(p, kinds[k], n) == 0))
+            k++;
+        if (k == 3 || seen[k])
+            return false;
+        seen[k] = true;
+        p += n;
+    }
+}
 
 /* The value of `section.key` in the file, or NULL if the file does not name it. */
 static yaml_node_t *find_value(struct ctx *c, const char *section, const char *key)
@@ -1095,6 +1155,38 @@ static bool valid_ca_file(const char *path, const char **why)
     return found;
 }
 
+static int check_meals(struct ctx *c)
+{
+    const struct mes_config *cfg = c->cfg;
+    char shown[SHOW_BUF];
+    int from = cfg->meals.free_grade_from, to = cfg->meals.free_grade_to;
+    if ((from == 0) != (to == 0) || from > to)
+        return fail(c, find(c, "meals", "free_grade_from"), "meals.free_grade_from",
+                    "grades %d to %d: expected 1 <= from <= to <= 11, or both 0 (no free meals "
+                    "by grade)",
+                    from, to);
+    const char *lists[][2] = {{"free_complexes", cfg->meals.free_complexes},
+                              {"benefit_complexes", cfg->meals.benefit_complexes}};
+    for (int i = 0; i < 2; i++)
+        if (!valid_complexes(lists[i][1])) {
+            char key[40];
+            snprintf(key, sizeof(key), "meals.%s", lists[i][0]);
+            return fail(c, find(c, "meals", lists[i][0]), key,
+                        "expected words of breakfast, lunch and snack, each once, got %s",
+                        show(lists[i][1], strlen(lists[i][1]), shown));
+        }
+    const char *secret = cfg->meals.payment_secret;
+    if (secret[0] != '\0' && strlen(secret) < 32)
+        return fail(c, find(c, "meals", "payment_secret"), "meals.payment_secret",
+                    "a secret of at least 32 characters is needed (%zu given)", strlen(secret));
+    const char *url = cfg->meals.payment_url;
+    if (url[0] != '\0' && !valid_url(url))
+        return fail(c, find(c, "meals", "payment_url"), "meals.payment_url",
+                    "expected an https:// (or http://) address, got %s",
+                    show(url, strlen(url), shown));
+    return 0;
+}
+
 static int validate(struct ctx *c)
 {
     struct mes_config *cfg = c->cfg;
@@ -1161,6 +1253,8 @@ static int validate(struct ctx *c)
                     "not a minisign public key (base64 \"RW...\" of 42 bytes starting with Ed), "
                     "got %s",
                     show(pk, strlen(pk), shown));
+    if (check_meals(c) != 0)
+        return -1;
     if (cfg->federation.enabled && (url[0] == '\0' || pk[0] == '\0'))
         return fail(c, find(c, "federation", "enabled"), "federation.enabled",
                     "federation needs hub_url and hub_public_key (%s is empty)",

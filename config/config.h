@@ -20,6 +20,7 @@
 #define CFG_MAX_FORMS     16
 #define CFG_MAX_HOLIDAYS  32
 #define CFG_MAX_PROXIES   32
+#define CFG_MAX_BENEFITS  16
 
 enum node_mode { NODE_REGION, NODE_HUB };
 enum period_system { PERIODS_QUARTERS, PERIODS_TRIMESTERS, PERIODS_SEMESTERS };
@@ -138,6 +139,24 @@ struct mes_config {
         int sync_interval_s;
         int k_suppression; /* cells counting fewer persons are suppressed */
     } federation;
+
+    /* «Москвёнок»'s meals (node/moskvenok/, docs/moskvenok.md). Money is in kopecks. */
+    struct {
+        long long overdraft_kopecks;        /* how far below zero a sale may take a balance */
+        long long low_balance_kopecks;      /* parents are told when a balance falls below it */
+        int free_grade_from, free_grade_to; /* grades whose students eat free_complexes free
+                                               (0 and 0: none) */
+        char free_complexes[64];            /* "breakfast lunch": of breakfast, lunch, snack */
+        /* Benefit categories (многодетная семья, ...): a student given one eats
+         * benefit_complexes free, whatever the grade. */
+        char benefit_categories[CFG_MAX_BENEFITS][96];
+        int nbenefit_categories;
+        char benefit_complexes[64];
+        /* The payment provider's notifications are signed with HMAC-SHA-256 under this secret
+         * ("": top-ups are refused). */
+        char payment_secret[256];
+        char payment_url[256]; /* where parents top up, shown on their page ("": not shown) */
+    } meals;
 };
 
 /* Fills `cfg` with every default (documented in docs/configuration.md). */

@@ -6,8 +6,8 @@
 #include <string.h>
 
 static const char *const role_names[ROLES_COUNT] = {
-    "admin",  "school_admin", "teacher",       "class_teacher", "student",
-    "parent", "medic",        "methodologist", "operator",      "ministry",
+    "admin", "school_admin",  "teacher",  "class_teacher", "student", "parent",
+    "medic", "methodologist", "operator", "ministry",      "canteen",
 };
 static const char *const scope_names[SCOPES_COUNT] = {"passage", "meals", "health"};
 

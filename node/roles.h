@@ -21,9 +21,10 @@ enum role {
     ROLE_METHODOLOGIST = 1u << 7,
     ROLE_OPERATOR = 1u << 8,
     ROLE_MINISTRY = 1u << 9,
+    ROLE_CANTEEN = 1u << 10, /* a school's canteen operator («Москвёнок»: sales, refunds) */
 };
-#define ROLES_ANY   0x3ffu
-#define ROLES_COUNT 10
+#define ROLES_ANY   0x7ffu
+#define ROLES_COUNT 11
 
 enum scope {
     SCOPE_PASSAGE = 1u << 0,

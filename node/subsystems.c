@@ -15,6 +15,7 @@ extern const struct subsystem certificates_subsystem;
 extern const struct subsystem files_subsystem;
 extern const struct subsystem cache_subsystem;
 extern const struct subsystem library_subsystem;
+extern const struct subsystem moskvenok_subsystem;
 extern const struct subsystem federation_subsystem;
 extern const struct subsystem admin_subsystem;
 extern const struct subsystem roster_subsystem;
@@ -22,9 +23,8 @@ extern const struct subsystem demo_subsystem;
 extern const struct subsystem web_subsystem;
 
 const struct subsystem *const subsystems[] = {
-    &accounts_subsystem,   &school_subsystem,   &journal_subsystem,
-    &notify_subsystem,     &messages_subsystem, &certificates_subsystem,
-    &files_subsystem,      &cache_subsystem,    &library_subsystem,
-    &federation_subsystem, &admin_subsystem,    &roster_subsystem,
-    &demo_subsystem,       &web_subsystem,      NULL,
+    &accounts_subsystem, &school_subsystem,       &journal_subsystem,    &notify_subsystem,
+    &messages_subsystem, &certificates_subsystem, &files_subsystem,      &cache_subsystem,
+    &library_subsystem,  &moskvenok_subsystem,    &federation_subsystem, &admin_subsystem,
+    &roster_subsystem,   &demo_subsystem,         &web_subsystem,        NULL,
 };

@@ -435,6 +435,12 @@ static int accounts_device_create(struct req *r)
                            "only a region admin creates region-wide "
                            "device tokens");
     }
+    /* A turnstile or a buffet terminal serves one school: what it posts is checked against
+     * that school (docs/moskvenok.md). */
+    if (inst == 0 && (seen & (SCOPE_PASSAGE | SCOPE_MEALS)))
+        return reply_field_error(r, 400, "device_school_needed", "institution_id",
+                                 "passage and meals tokens are bound to one school: give "
+                                 "institution_id");
     char token[TOKEN_CHARS];
     unsigned char hash[32];
     auth_new_token(token, hash);

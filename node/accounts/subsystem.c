@@ -55,6 +55,7 @@ const struct subsystem accounts_subsystem = {
             {20, "node/accounts/secrets.sql"},
             {22, "node/accounts/activation.sql"},
             {26, "node/accounts/search.sql"},
+            {30, "node/accounts/canteen_role.sql"},
             {0},
         },
     .pages =

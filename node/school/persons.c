@@ -33,7 +33,8 @@ static bool login_ok(const char *s)
 /* Roles that belong to one institution; the others are region-wide. */
 static bool role_scoped(uint32_t role)
 {
-    return role & (ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER | ROLE_MEDIC);
+    return role &
+           (ROLE_SCHOOL_ADMIN | ROLE_TEACHER | ROLE_CLASS_TEACHER | ROLE_MEDIC | ROLE_CANTEEN);
 }
 
 /* The first institution the caller administers (0 for a region admin). */

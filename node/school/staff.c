@@ -18,7 +18,8 @@
 #define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
 
 /* The roles a school admin hands out at their school. */
-static const char *const staff_roles[] = {"teacher", "class_teacher", "school_admin", "medic"};
+static const char *const staff_roles[] = {"teacher", "class_teacher", "school_admin", "medic",
+                                          "canteen"};
 #define NSTAFF_ROLES (sizeof(staff_roles) / sizeof(staff_roles[0]))
 
 /* GET /api/v1/institutions/{id}/staff: every member with position, login, whether the account
@@ -119,10 +120,11 @@ static int staff_roles_put(struct req *r)
                !(json_is_string(v) && !strcmp(json_string_value(v), staff_roles[k])))
             k++;
         if (k == NSTAFF_ROLES || (want & (1u << k)))
-            return reply_error(r, 400, "bad_role",
-                               "roles[%zu]: one of teacher, class_teacher, school_admin, medic, "
-                               "each once",
-                               i);
+            return reply_error(
+                r, 400, "bad_role",
+                "roles[%zu]: one of teacher, class_teacher, school_admin, medic, canteen, "
+                "each once",
+                i);
         want |= 1u << k;
     }
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)

@@ -12,7 +12,7 @@ import yaml
 from conftest import MESNODE
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-ALL_ROLES = "admin,school_admin,teacher,class_teacher,student,parent,medic,methodologist,operator,ministry"
+ALL_ROLES = "admin,school_admin,teacher,class_teacher,student,parent,medic,methodologist,operator,ministry,canteen"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 

@@ -579,6 +579,44 @@ static void test_proxy_keys(void **state)
     refused(text, 3 + CFG_MAX_PROXIES, "http.trusted_proxies", "at most 32 trusted proxies");
 }
 
+/* The meals section («Москвёнок»): defaults, a full section, and each refusal. */
+static void test_meals_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(load("region:\n  name: x\n"), 0);
+    assert_int_equal(cfg.meals.overdraft_kopecks, 0);
+    assert_int_equal(cfg.meals.low_balance_kopecks, 10000);
+    assert_int_equal(cfg.meals.free_grade_from, 1);
+    assert_int_equal(cfg.meals.free_grade_to, 4);
+    assert_string_equal(cfg.meals.free_complexes, "breakfast");
+    assert_int_equal(cfg.meals.nbenefit_categories, 0);
+    assert_string_equal(cfg.meals.payment_secret, "");
+    assert_int_equal(load("meals:\n  overdraft_kopecks: 5000\n  free_grade_from: 0\n"
+                          "  free_grade_to: 0\n  free_complexes: \"breakfast lunch\"\n"
+                          "  benefit_categories: [\"многодетная семья\", \"ОВЗ\"]\n"
+                          "  payment_secret: \"0123456789abcdef0123456789abcdef\"\n"
+                          "  payment_url: \"https://pay.example/mes\"\n"),
+                     0);
+    assert_int_equal(cfg.meals.overdraft_kopecks, 5000);
+    assert_int_equal(cfg.meals.nbenefit_categories, 2);
+    assert_string_equal(cfg.meals.benefit_categories[1], "ОВЗ");
+    assert_string_equal(cfg.meals.payment_url, "https://pay.example/mes");
+
+    refused("meals:\n  free_grade_from: 5\n  free_grade_to: 4\n", 2, "meals.free_grade_from",
+            "1 <= from <= to <= 11");
+    refused("meals:\n  free_grade_from: 0\n", 2, "meals.free_grade_from", "both 0");
+    refused("meals:\n  free_complexes: \"breakfast dinner\"\n", 2, "meals.free_complexes",
+            "\"breakfast dinner\"");
+    refused("meals:\n  benefit_complexes: \"lunch lunch\"\n", 2, "meals.benefit_complexes",
+            "each once");
+    refused("meals:\n  payment_secret: \"short\"\n", 2, "meals.payment_secret", "at least 32");
+    refused("meals:\n  payment_url: \"pay.example\"\n", 2, "meals.payment_url", NULL);
+    refused("meals:\n  benefit_categories: [\"ОВЗ\", \"ОВЗ\"]\n", 2, "meals.benefit_categories[1]",
+            "listed twice");
+    refused("meals:\n  overdraft_kopecks: -1\n", 2, "meals.overdraft_kopecks", NULL);
+    refused("meals:\n  tips: 1\n", 2, "meals.tips", NULL);
+}
+
 static void test_too_long_strings_refused(void **state)
 {
     (void)state;
@@ -721,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_login_throttle),
         cmocka_unit_test(test_account_keys),
         cmocka_unit_test(test_proxy_keys),
+        cmocka_unit_test(test_meals_keys),
         cmocka_unit_test(test_too_long_strings_refused),
         cmocka_unit_test(test_syntax_and_shape),
         cmocka_unit_test(test_file_errors),

@@ -24,6 +24,9 @@ export { state };
 // Set by subsystems' scripts: childHead(titleKey, id, hrefOf) gives the head of a page about one
 // child (family.js: a parent's child switcher and a title naming the child).
 export const hooks = { childHead: null };
+// Set by subsystems' scripts: more links beside each child on a parent's home page, each
+// { key (catalog), href: (childId) => path, class }.
+export const childLinks = [];
 // Cards a subsystem's script puts at the top of the home page, in order: (me) => an element, or
 // null when the card is not for this person (the teacher's day, the class teacher's class).
 export const homeCards = [];
@@ -411,7 +414,8 @@ function homeView() {
             el("a", { href: `/diary/${c.id}`, "data-link": "", class: "diary-link", text: t("nav.diary") }),
             el("a", { href: `/marks/${c.id}`, "data-link": "", class: "marks-link", text: t("nav.marks") }),
             el("a", { href: `/homework/${c.id}`, "data-link": "", class: "homework-link", text: t("nav.homework") }),
-            el("a", { href: `/students/${c.id}/notices`, "data-link": "", class: "notices-link", text: t("nav.notices") })))))
+            el("a", { href: `/students/${c.id}/notices`, "data-link": "", class: "notices-link", text: t("nav.notices") }),
+            childLinks.map((l) => el("a", { href: l.href(c.id), "data-link": "", class: l.class, text: t(l.key) }))))))
       : el("p", { text: t("home.no_children") })));
   }
   if (me.roles.includes("student") && me.student && me.student.class)

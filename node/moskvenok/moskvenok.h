@@ -1,0 +1,103 @@
+/*
+ * «Москвёнок»: passage and meals (docs/moskvenok.md). What its parts share: carriers as a
+ * terminal reads them, the meal account and its ledger, and the exactly-once bookkeeping of
+ * what terminals send. Schema: moskvenok.sql; passage (passage.c), the menu and free meals
+ * (meals.c), buffet sales and refunds (sales.c), cards (cards.c), top-ups and the
+ * reconciliation (money.c) build on it.
+ */
+#ifndef MES_MOSKVENOK_H
+#define MES_MOSKVENOK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "db.h"
+
+struct mes_config;
+
+/* A carrier as a terminal reads it. */
+struct mosk_card {
+    int64_t id;
+    int64_t student_id;
+    int64_t school_id; /* the student's school now (an enrolment not ended), 0: none */
+    bool blocked;
+};
+
+/* Finds a carrier by its identifier: 1 found (blocked or not), 0 unknown, -1 on a storage
+ * failure. */
+int mosk_card_find(struct db *db, const char *card, struct mosk_card *out);
+
+/* The student's school now (their enrolment not ended): its id, 0 when none, -1 on a storage
+ * failure. */
+int64_t mosk_student_school(struct db *db, int64_t student);
+
+/* The kinds of set meals (complexes). */
+enum mosk_complex {
+    MOSK_BREAKFAST = 1u << 0,
+    MOSK_LUNCH = 1u << 1,
+    MOSK_SNACK = 1u << 2,
+};
+/* The bit of a kind's name ("lunch"), 0 when unknown; and the name of one bit. */
+unsigned mosk_complex_bit(const char *kind);
+const char *mosk_complex_name(unsigned bit);
+
+/* The complexes the student eats free by the region's rules (config meals.*): those of
+ * meals.free_complexes when their class's grade is within meals.free_grade_from..to, and those
+ * of meals.benefit_complexes when their account names one of meals.benefit_categories. *mask
+ * of enum mosk_complex bits. 0, or -1 on a storage failure. */
+int mosk_free_complexes(struct db *db, const struct mes_config *cfg, int64_t student,
+                        unsigned *mask);
+
+/* Makes sure the student has a meal account (balance 0). 0, or -1 on a storage failure. */
+int mosk_account_ensure(struct db *db, int64_t student);
+
+/* The outcomes of mosk_ledger_post. */
+enum mosk_post {
+    MOSK_POSTED = 0,       /* the ledger row is in and the balance changed */
+    MOSK_INSUFFICIENT = 1, /* a debit would take the balance below -meals.overdraft_kopecks */
+    MOSK_FAILED = -1,      /* storage */
+};
+
+/* Moves `amount` kopecks (+ in, - out) on the student's account (made if missing) as one
+ * ledger row of `kind` ("topup", "sale", "refund") naming `ref`, at `at` (its day in the
+ * node's time zone). A debit that would take the balance below the region's overdraft is
+ * refused and changes nothing. The family is told once when the balance falls below
+ * meals.low_balance_kopecks (again only after it rose above). *balance: the balance after
+ * (or, refused, as it is). */
+enum mosk_post mosk_ledger_post(struct db *db, const struct mes_config *cfg, int64_t student,
+                                int64_t institution, const char *kind, int64_t amount, int64_t ref,
+                                time_t at, int64_t *balance);
+
+/* Whether `key` is a terminal event's key: 1 to 64 printable ASCII characters. */
+bool mosk_key_valid(const char *key);
+
+/* The outcomes of mosk_event_claim. */
+enum mosk_claim {
+    MOSK_NEW = 1,       /* first seen: apply it, then mosk_event_reply */
+    MOSK_DUPLICATE = 0, /* held already: *reply is what was answered the first time */
+    MOSK_SEQ_TAKEN = 2, /* another key holds this sequence number: refused */
+    MOSK_CLAIM_FAILED = -1,
+};
+
+/* Records that terminal `device` sent the event `key` with sequence number `seq` (>= 1).
+ * On MOSK_DUPLICATE, *reply is the stored answer (malloc'ed, the caller frees it). */
+enum mosk_claim mosk_event_claim(struct db *db, int64_t device, const char *key, int64_t seq,
+                                 char **reply);
+
+/* Stores the answer to a claimed event (JSON text), repeated for its duplicates. 0 or -1. */
+int mosk_event_reply(struct db *db, int64_t device, const char *key, const char *reply);
+
+/* After a batch: advances the terminal's held sequence over every number now held without a
+ * gap, notes when it was seen, and gives *held (every number up to it is held) and *last
+ * (the highest held). 0, or -1 on a storage failure. */
+int mosk_terminal_update(struct db *db, int64_t device, int64_t *held, int64_t *last);
+
+/* Parses an RFC 3339 time ("2026-12-05T08:12:00+03:00", "...Z", fractions allowed). 0, or -1
+ * when it is not one. */
+int mosk_parse_time(const char *s, time_t *out);
+
+/* The day of `t` in the node's time zone, "YYYY-MM-DD". */
+void mosk_local_day(time_t t, char out[16]);
+
+#endif
