@@ -58,7 +58,7 @@ def test_unread_counts_are_ones_own(node):
     assert (unread(ct)["messages"], unread(student)["messages"]) == (seen[0]["messages"], seen[1]["messages"])
     assert node.client().get("/api/v1/unread").status == 401
     admin = node.login("admin")
-    d = admin.post("/api/v1/devices", {"name": "Турникет", "scopes": ["passage"]})
+    d = admin.post("/api/v1/devices", {"name": "Турникет", "scopes": ["passage"], "institution_id": 1})
     assert d.status == 201, d
     device = node.client(token=d.json()["token"])
     assert device.get("/api/v1/unread").status in (401, 403)
