@@ -20,6 +20,7 @@
 #include "nginx.h"
 #include "federation/cli.h"
 #include "log.h"
+#include "moskvenok/terminal.h"
 #include "node.h"
 #include "http.h"
 #include "roster/roster.h"
@@ -46,6 +47,7 @@ static const char usage_main[] =
     "  report    compute, sign and queue a month's statistics report (a region)\n"
     "  rotate-key  announce and take a new key (the hub)\n"
     "  nginx-site  print the nginx site that terminates TLS in front of the node\n"
+    "  terminal  simulate a turnstile, a buffet terminal or the payment provider\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -589,6 +591,7 @@ static const struct command commands[] = {
     {"report", fed_cmd_report, fed_usage_report},
     {"rotate-key", fed_cmd_rotate_key, fed_usage_rotate_key},
     {"nginx-site", nginx_cmd_site, nginx_usage_site},
+    {"terminal", terminal_cmd, terminal_usage},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},
