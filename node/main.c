@@ -75,6 +75,10 @@ static const char usage_gen[] =
     "timetables, the lessons of every period begun, and marks, attendance and homework on\n"
     "the past lessons at realistic rates. Everyone but the demo logins gets an account that\n"
     "waits for activation (a made login, no password) and the roles their records give.\n"
+    "In the generated schools (not the demo's three) every student gets a card and a meal\n"
+    "account with an opening balance, every school a small buffet and two terminals (device\n"
+    "tokens of scope passage and meals): the tokens are written to DIR/moskvenok-tokens.tsv,\n"
+    "the cards to DIR/moskvenok-cards.tsv, for `mesnode terminal rush`.\n"
     "Serve it with `mesnode demo --data DIR`.\n"
     "--library N adds N library items (up to 10,000,000) to the new region, or to the region\n"
     "already in DIR when no scale is given; --library-bytes B gives them files of B bytes in\n"
@@ -276,6 +280,12 @@ static int cmd_gen(int argc, char **argv)
             return 1;
         }
         printf("generated the %s region in %s in %ld s\n", scale, data, (long)(time(NULL) - t0));
+        char tokens[PATH_MAX + 32];
+        snprintf(tokens, sizeof(tokens), "%s/" DEMO_TOKENS_FILE, data);
+        if (access(tokens, F_OK) == 0)
+            printf("terminals' device tokens in %s, cards in %s/" DEMO_CARDS_FILE
+                   " (mesnode terminal rush reads them)\n",
+                   tokens, data);
     } else if (!demo_has_region(&n)) {
         fprintf(stderr, "mesnode gen: %s holds no region to %s\n", data,
                 library >= 0 ? "add a library to" : "export");

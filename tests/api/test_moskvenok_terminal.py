@@ -16,6 +16,8 @@ import hmac
 import json
 import os
 import re
+import sqlite3
+import stat
 import subprocess
 import threading
 import time
@@ -23,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import MESNODE, Client, ServedNode
+from conftest import MESNODE, Client, Served, ServedNode, run
 
 SECRET = "test-payment-secret-0123456789abcdef"
 
@@ -614,3 +616,94 @@ def test_real_node_buffet_offline_and_forged_payments(served, tmp_path):
     r = terminal("buffet", "--url", served.base, "--token", token, "--state", state, "--card", "TERM-ARTEM-2",
                  "--item", item)
     assert r.returncode == 0 and "sale 6: approved" in r.stdout
+
+
+# ---- mesnode gen's cards, accounts and terminals ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A small generated region (six schools: the demo's three and three generated)."""
+    d = tmp_path_factory.mktemp("small")
+    r = run("gen", "--scale", "small", "--data", str(d / "data"))
+    assert r.returncode == 0, r.stderr
+    return d, r.stdout
+
+
+def test_gen_gives_the_generated_schools_cards_accounts_and_terminals(small):
+    d, out = small
+    data = d / "data"
+    tokens_file, cards_file = data / "moskvenok-tokens.tsv", data / "moskvenok-cards.tsv"
+    assert str(tokens_file) in out and str(cards_file) in out
+    for f in (tokens_file, cards_file):
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600  # tokens are secrets
+    db = sqlite3.connect(data / "mes.db")
+    q = lambda sql, *a: db.execute(sql, a).fetchall()
+    generated = [i for (i,) in q("SELECT id FROM institutions WHERE id > 3 ORDER BY id")]
+    assert len(generated) == 3
+    students = q("SELECT e.student_id, c.institution_id FROM enrollments e JOIN classes c ON c.id = e.class_id "
+                 "WHERE e.left_on IS NULL AND c.institution_id > 3")
+    assert len(students) > 300
+    # One card each, in its school; none for the demo's three schools (the demo seeds those).
+    cards = q("SELECT card, student_id, institution_id, blocked_at FROM cards")
+    assert sorted((s, i) for _, s, i, _ in cards) == sorted(students)
+    assert all(re.fullmatch(r"[0-9A-F]{8}", c) and b is None for c, _, _, b in cards)
+    assert len({c for c, *_ in cards}) == len(cards)
+    # A balance of 1,000-5,000 ₽ each, and the ledger says where it came from.
+    accounts = dict(q("SELECT student_id, balance FROM meal_accounts"))
+    assert set(accounts) == {s for s, _ in students}
+    assert all(100000 <= b <= 500000 and b % 10000 == 0 for b in accounts.values())
+    assert len(set(accounts.values())) > 10
+    ledger = q("SELECT student_id, institution_id, kind, amount, balance, day FROM ledger")
+    assert len(ledger) == len(accounts)
+    assert all(k == "topup" and a == b == accounts[s] for s, _, k, a, b, _ in ledger)
+    assert dict((s, i) for s, i, *_ in ledger) == dict(students)
+    # A buffet at each generated school.
+    assert q("SELECT count(*), count(DISTINCT institution_id), min(institution_id) FROM buffet_items "
+             "WHERE active = 1") == [(15, 3, 4)]
+    # Two terminals a school; the file holds the tokens whose hashes the node keeps.
+    lines = [l.split("\t") for l in tokens_file.read_text().splitlines() if not l.startswith("#")]
+    assert sorted((int(s), sc) for s, sc, _ in lines) == sorted((i, sc) for i in generated for sc in ("passage", "meals"))
+    rows = {bytes(h): (i, sc) for h, i, sc in q("SELECT token_hash, institution_id, scopes FROM device_tokens")}
+    for school, scope, token in lines:
+        assert rows[hashlib.blake2b(token.encode(), digest_size=32).digest()] == (int(school), scope)
+    # The cards file: every card with its school.
+    listed = [l.split("\t") for l in cards_file.read_text().splitlines() if not l.startswith("#")]
+    assert sorted((c, int(i)) for c, i in listed) == sorted((c, i) for c, _, i, _ in cards)
+    db.close()
+    # The demo scale (the three named schools) gets none of it.
+    demo = d / "demo"
+    assert run("gen", "--scale", "demo", "--data", str(demo)).returncode == 0
+    assert not (demo / "moskvenok-tokens.tsv").exists()
+    db = sqlite3.connect(demo / "mes.db")
+    assert db.execute("SELECT (SELECT count(*) FROM cards) + (SELECT count(*) FROM meal_accounts) + "
+                      "(SELECT count(*) FROM device_tokens)").fetchone() == (0,)
+    db.close()
+
+
+def test_real_node_rush_over_the_generated_region(small, tmp_path):
+    """The benchmark's load at a small scale: every event acknowledged once, sales answered."""
+    d, _ = small
+    data = d / "data"
+    node = Served(tmp_path, "rush", f'http:\n  listen: "127.0.0.1:PORT"\n  threads: 8\n  access_log: "off"\n'
+                  f'storage:\n  data_dir: "{data}"\n  synchronous: normal\n')
+    base = node.start()
+    try:
+        if Client(base).post("/api/v1/passage/events", {}).status == 404 or \
+                Client(base).post("/api/v1/meals/sales", {}).status == 404:
+            pytest.skip("/api/v1/passage/events or /api/v1/meals/sales is not served yet (the lead turns this on at merge)")
+        tokens = [l.split("\t") for l in (data / "moskvenok-tokens.tsv").read_text().splitlines() if not l.startswith("#")]
+        meals = next(t for s, sc, t in tokens if sc == "meals")
+        db = sqlite3.connect(data / "mes.db")
+        school = next(int(s) for s, sc, t in tokens if t == meals)
+        item = db.execute("SELECT id FROM buffet_items WHERE institution_id = ? AND price = 1000", (school,)).fetchone()[0]
+        db.close()
+        r = terminal("rush", "--url", base, "--tokens", data / "moskvenok-tokens.tsv", "--cards",
+                     data / "moskvenok-cards.tsv", "--events", 3000, "--connections", 4, "--batch", 100,
+                     "--sales-token", meals, "--sales-item", item, "--sales-rate", 100, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        m = dict(re.findall(r"(\w+)=([\d.]+)", r.stdout.splitlines()[-1]))
+        assert int(m["events"]) == 3000 and int(m["failed"]) == 0 and int(m["sales_failed"]) == 0
+        assert re.search(r"applied 3000, duplicates 0, denied 0", r.stdout)
+        assert int(m["sales"]) > 0 and "approved" in r.stdout
+    finally:
+        node.stop()
