@@ -43,7 +43,7 @@ const char terminal_usage[] =
     "                                 --amount KOPECKS [--payment-id ID] [--paid-at TIME]\n"
     "                                 [--timestamp UNIX] [--replay] [--forge]\n"
     "       mesnode terminal rush --url URL --tokens FILE --cards FILE --events N\n"
-    "                             --connections C [--batch N] [--schools K]\n"
+    "                             --connections C [--batch N] [--schools K] [--seq-from S]\n"
     "                             [--sales-token T --sales-item ID --sales-rate R\n"
     "                              [--sales-connections S]]\n"
     "\n"
@@ -70,7 +70,8 @@ const char terminal_usage[] =
     "           passage tokens of FILE (lines SCHOOL<TAB>SCOPE<TAB>TOKEN, as `mesnode gen`\n"
     "           writes them) and the cards of their schools (lines CARD<TAB>SCHOOL), and\n"
     "           report events/s and the acknowledgements' p50/p99; with --sales-token, buffet\n"
-    "           sales of item ID at R a second during the rush, with their latency.\n"
+    "           sales of item ID at R a second during the rush, with their latency. Each\n"
+    "           terminal numbers from 1 (or S: a later run on the same node's data).\n"
     "Exit status: 0 done (uploads: everything held by the node), 1 failure, 2 usage.\n";
 
 #define PASSAGE_MAX 1000 /* events in one POST /api/v1/passage/events */
@@ -1042,6 +1043,7 @@ enum {
     OPT_SALES_RATE,
     OPT_SALES_CONNECTIONS,
     OPT_RETRIES,
+    OPT_SEQ_FROM,
 };
 
 static const struct option options[] = {
@@ -1075,6 +1077,7 @@ static const struct option options[] = {
     {"sales-rate", required_argument, 0, OPT_SALES_RATE},
     {"sales-connections", required_argument, 0, OPT_SALES_CONNECTIONS},
     {"retries", required_argument, 0, OPT_RETRIES},
+    {"seq-from", required_argument, 0, OPT_SEQ_FROM},
     {0, 0, 0, 0},
 };
 
@@ -1084,7 +1087,7 @@ struct args {
         *payment_id, *paid_at, *tokens, *sales_token;
     bool offline, shuffle, repeat, replay, forge;
     long long batch, events, amount, timestamp, connections, schools, sales_rate,
-        sales_connections, sales_item, retries;
+        sales_connections, sales_item, retries, seq_from;
     bool has_amount, has_timestamp;
     json_t *lines; /* buffet: the sale's items and complexes */
     char **rest;   /* positional arguments */
@@ -1217,6 +1220,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             break;
         case OPT_RETRIES:
             rc = number_opt("retries", optarg, 0, 20, &a->retries);
+            break;
+        case OPT_SEQ_FROM:
+            rc = number_opt("seq-from", optarg, 1, INT64_MAX / 2, &a->seq_from);
             break;
         default:
             rc = usage_error("unknown or incomplete option");
@@ -2021,6 +2027,7 @@ static int cmd_rush(struct args *a)
         struct rush_terminal *ts = &r.turnstiles[r.nturnstiles++];
         snprintf(ts->auth, sizeof(ts->auth), "Authorization: Bearer %s", token);
         ts->school = s;
+        atomic_store(&ts->seq, a->seq_from > 0 ? a->seq_from - 1 : 0);
     }
     if (r.nturnstiles == 0) {
         fprintf(stderr,
@@ -2045,6 +2052,7 @@ static int cmd_rush(struct args *a)
         }
         snprintf(r.buffet.auth, sizeof(r.buffet.auth), "Authorization: Bearer %s",
                  a->sales_token);
+        atomic_store(&r.buffet.seq, a->seq_from > 0 ? a->seq_from - 1 : 0);
         r.item = a->sales_item;
         r.rate = a->sales_rate;
         r.nsales = (int)a->sales_connections;
