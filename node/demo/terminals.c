@@ -37,8 +37,10 @@ static const struct {
     const char *name, *category;
     int price;
 } buffet[] = {
-    {"Чай с сахаром", "drinks", 1000}, {"Булочка с маком", "bakery", 3500},
-    {"Йогурт питьевой", "dairy", 4500}, {"Яблоко", "fruit", 2000},
+    {"Чай с сахаром", "drinks", 1000},
+    {"Булочка с маком", "bakery", 3500},
+    {"Йогурт питьевой", "dairy", 4500},
+    {"Яблоко", "fruit", 2000},
     {"Сырник", "hot", 5500},
 };
 
@@ -69,8 +71,8 @@ int demo_moskvenok(struct db *db, long long first_school, time_t now, struct dem
      * generated opening balance, no payment behind it. */
     if (db_run(db,
                "INSERT INTO ledger (student_id, institution_id, day, at, kind, amount, ref, "
-               "balance) SELECT sid, school, :day, :at, 'topup', " OPENING_OF("sid") ", 0, "
-                   OPENING_OF("sid") " FROM " STUDENTS,
+               "balance) SELECT sid, school, :day, :at, 'topup', " OPENING_OF(
+                   "sid") ", 0, " OPENING_OF("sid") " FROM " STUDENTS,
                DB_ARGS(DB_INT(":first", first_school), DB_TEXT(":day", day),
                        DB_INT(":at", evening))) != SQLITE_DONE)
         return -1;

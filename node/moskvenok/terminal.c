@@ -323,9 +323,8 @@ static int write_journal(struct term_state *s, int *fd_out)
     }
     for (size_t i = 0; i < s->n && !bad; i++) {
         n = snprintf(head, sizeof(head), "Q %" PRId64 " ", s->items[i].seq);
-        bad = write_all(fd, head, (size_t)n) || write_all(fd, s->items[i].json,
-                                                          strlen(s->items[i].json)) ||
-              write_all(fd, "\n", 1);
+        bad = write_all(fd, head, (size_t)n) ||
+              write_all(fd, s->items[i].json, strlen(s->items[i].json)) || write_all(fd, "\n", 1);
     }
     if (bad || fsync(fd) != 0 || rename(tmp, path) != 0 || fsync_dir(s->dir) != 0) {
         close(fd);
@@ -434,9 +433,8 @@ int term_state_add(struct term_state *s, json_t *obj, int64_t *seq)
     snprintf(key, sizeof(key), "%s-%" PRId64, s->id, q);
     /* The key and seq first, for whoever reads the journal. */
     json_t *full = json_pack("{s:s,s:I}", "key", key, "seq", (json_int_t)q);
-    char *json = full != NULL && json_object_update(full, obj) == 0
-                     ? json_dumps(full, JSON_COMPACT)
-                     : NULL;
+    char *json =
+        full != NULL && json_object_update(full, obj) == 0 ? json_dumps(full, JSON_COMPACT) : NULL;
     json_decref(full);
     if (json == NULL)
         return -1;
@@ -758,7 +756,9 @@ static long http_post(struct http *h, const char *path, const char *body, size_t
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "%s: %s", url,
-                 a.over ? "the answer is too large" : detail[0] ? detail : curl_easy_strerror(rc));
+                 a.over      ? "the answer is too large"
+                 : detail[0] ? detail
+                             : curl_easy_strerror(rc));
         free(a.buf);
         return -1;
     }
@@ -988,8 +988,7 @@ static int upload(struct term_state *s, struct http *h, size_t per, bool shuffle
             char label[48];
             snprintf(label, sizeof(label), "%zu/%zu", round * nbatches + k + 1,
                      nbatches * (size_t)rounds);
-            rc = send_batch(s, h, snap, idx + k * per, k + 1 < nbatches ? per : n - k * per,
-                            label);
+            rc = send_batch(s, h, snap, idx + k * per, k + 1 < nbatches ? per : n - k * per, label);
         }
     for (size_t i = 0; snap && i < n; i++)
         free(snap[i].json);
@@ -1086,8 +1085,8 @@ struct args {
     const char *url, *token, *state, *turnstile, *cards, *card, *at, *secret_file, *account,
         *payment_id, *paid_at, *tokens, *sales_token;
     bool offline, shuffle, repeat, replay, forge;
-    long long batch, events, amount, timestamp, connections, schools, sales_rate,
-        sales_connections, sales_item, retries, seq_from;
+    long long batch, events, amount, timestamp, connections, schools, sales_rate, sales_connections,
+        sales_item, retries, seq_from;
     bool has_amount, has_timestamp;
     json_t *lines; /* buffet: the sale's items and complexes */
     char **rest;   /* positional arguments */
@@ -1100,8 +1099,7 @@ static int usage_error(const char *why)
     return 2;
 }
 
-static int number_opt(const char *name, const char *v, long long min, long long max,
-                      long long *out)
+static int number_opt(const char *name, const char *v, long long min, long long max, long long *out)
 {
     if (parse_int(v, min, max, out) == 0)
         return 0;
@@ -1354,8 +1352,8 @@ static int cmd_turnstile(struct args *a)
         } else {
             term_parse_event(a->rest[i], card, dir, at);
         }
-        json_t *ev = json_pack("{s:s,s:s,s:s}", "card", card, "direction", dir, "at",
-                               at[0] ? at : now);
+        json_t *ev =
+            json_pack("{s:s,s:s,s:s}", "card", card, "direction", dir, "at", at[0] ? at : now);
         if (a->turnstile)
             json_object_set_new(ev, "turnstile", json_string(a->turnstile));
         if (ev == NULL || term_state_add(&s, ev, &seq) != 0) {
@@ -1448,8 +1446,8 @@ static int cmd_buffet(struct args *a)
     json_t *j = status == 200 && answer ? json_loads(answer, 0, NULL) : NULL;
     if (j != NULL && json_is_integer(json_object_get(j, "held_seq"))) {
         print_sale(seq, j);
-        if (term_state_answered(&s, json_integer_value(json_object_get(j, "held_seq")), &seq,
-                                1) != 0) {
+        if (term_state_answered(&s, json_integer_value(json_object_get(j, "held_seq")), &seq, 1) !=
+            0) {
             fprintf(stderr, "mesnode terminal: %s/journal: %s\n", s.dir, strerror(errno));
             rc = 1;
         }
@@ -1575,8 +1573,8 @@ static int cmd_provider(struct args *a)
         sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
         snprintf(id, sizeof(id), "pay-%s", hex);
     }
-    json_t *obj = json_pack("{s:s,s:s,s:I,s:s}", "payment_id", id, "account", a->account,
-                            "amount", (json_int_t)a->amount, "paid_at", paid_at);
+    json_t *obj = json_pack("{s:s,s:s,s:I,s:s}", "payment_id", id, "account", a->account, "amount",
+                            (json_int_t)a->amount, "paid_at", paid_at);
     char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
     size_t slen = 0;
@@ -1607,8 +1605,8 @@ static int cmd_provider(struct args *a)
     int rc = 0;
     for (int i = 0; i < (a->replay ? 2 : 1); i++) {
         char *answer = NULL;
-        long status = http_post(&h, "/api/v1/meals/topups", body, strlen(body), extra, &answer,
-                                err, sizeof(err));
+        long status = http_post(&h, "/api/v1/meals/topups", body, strlen(body), extra, &answer, err,
+                                sizeof(err));
         if (status < 0) {
             fprintf(stderr, "mesnode terminal: %s\n", err);
             rc = 1;
@@ -1675,9 +1673,9 @@ struct rush_thread {
     struct timespec last; /* when its last answer came */
 };
 
-static const char *const sale_reasons[8] = {
-    "unknown_card", "card_blocked", "other_school",       "account_blocked",
-    "stop_list",    "daily_limit",  "insufficient_funds", "unknown_item"};
+static const char *const sale_reasons[8] = {"unknown_card",       "card_blocked", "other_school",
+                                            "account_blocked",    "stop_list",    "daily_limit",
+                                            "insufficient_funds", "unknown_item"};
 
 static double since_ms(const struct timespec *a, const struct timespec *b)
 {
@@ -1959,8 +1957,8 @@ static long long rush_report(const struct rush *r, const struct rush_thread *thr
            "failed=%lld sales=%lld sales_per_s=%.0f sale_p50_ms=%.2f sale_p99_ms=%.2f "
            "sales_failed=%lld\n",
            p.acked, secs, eps, term_percentile(p.lat, p.n, 50), term_percentile(p.lat, p.n, 99),
-           p.failed, s.acked, sps, term_percentile(s.lat, s.n, 50),
-           term_percentile(s.lat, s.n, 99), s.failed);
+           p.failed, s.acked, sps, term_percentile(s.lat, s.n, 50), term_percentile(s.lat, s.n, 99),
+           s.failed);
     free(p.lat);
     free(s.lat);
     return p.failed + s.failed;
@@ -2040,8 +2038,7 @@ static int cmd_rush(struct args *a)
         for (long i = 0; i < nt; i++) {
             char scope[16], token[300];
             int64_t id;
-            if (token_line(tlines[i], &id, scope, token) == 0 &&
-                strcmp(token, a->sales_token) == 0)
+            if (token_line(tlines[i], &id, scope, token) == 0 && strcmp(token, a->sales_token) == 0)
                 school = id;
         }
         r.buffet.school = school_of(schools, nschools, school);
@@ -2050,8 +2047,7 @@ static int cmd_rush(struct args *a)
                     a->cards);
             goto out;
         }
-        snprintf(r.buffet.auth, sizeof(r.buffet.auth), "Authorization: Bearer %s",
-                 a->sales_token);
+        snprintf(r.buffet.auth, sizeof(r.buffet.auth), "Authorization: Bearer %s", a->sales_token);
         atomic_store(&r.buffet.seq, a->seq_from > 0 ? a->seq_from - 1 : 0);
         r.item = a->sales_item;
         r.rate = a->sales_rate;
@@ -2090,8 +2086,7 @@ static int cmd_rush(struct args *a)
     for (int i = r.nthreads; i < started; i++)
         pthread_join(threads[i].tid, NULL);
     if (started < r.nthreads + r.nsales) {
-        fprintf(stderr, "mesnode terminal: could not start %d threads\n",
-                r.nthreads + r.nsales);
+        fprintf(stderr, "mesnode terminal: could not start %d threads\n", r.nthreads + r.nsales);
     } else {
         rc = rush_report(&r, threads) == 0 ? 0 : 1;
     }

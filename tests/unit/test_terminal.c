@@ -269,7 +269,8 @@ static void test_refuse_replace_and_one_process(void **state)
     open_turnstile(&s);
     assert_int_equal(s.n, 2);
     assert_null(term_state_find(&s, 2));
-    assert_string_equal(term_state_find(&s, 3)->json, "{\"key\":\"k-3\",\"seq\":3,\"offline\":true}");
+    assert_string_equal(term_state_find(&s, 3)->json,
+                        "{\"key\":\"k-3\",\"seq\":3,\"offline\":true}");
     assert_int_equal(s.next_seq, 4);
     term_state_close(&s);
     char p[128], line[512];
@@ -326,8 +327,15 @@ static void test_event_arguments(void **state)
     assert_string_equal(at, "2026-12-05T08:12:00+03:00");
     assert_int_equal(term_parse_event("X:in@2026-12-05T05:12:00.5Z", card, d, at), 0);
     static const char *const bad[] = {
-        "",          "04A23B4C",         ":in",        "A:",     "A:inn", "A:IN",
-        "A:in@",     "A:in@tomorrow",    "A:in@2026-12-05T08:12:00", /* no offset */
+        "",
+        "04A23B4C",
+        ":in",
+        "A:",
+        "A:inn",
+        "A:IN",
+        "A:in@",
+        "A:in@tomorrow",
+        "A:in@2026-12-05T08:12:00", /* no offset */
         "A:sideways@2026-12-05T08:12:00Z",
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:in", /* 65 */
     };
@@ -341,8 +349,8 @@ static void test_event_arguments(void **state)
     assert_int_equal(term_parse_item("17x3", &id, &q), 0);
     assert_int_equal(q, 3);
     assert_int_equal(term_parse_item("5x1000", &id, &q), 0);
-    static const char *const bad_items[] = {"", "x", "0", "-3", "17x", "17x0", "17x1001",
-                                            "1 7", "+5", "5x+2", "a", "17x3x"};
+    static const char *const bad_items[] = {"",        "x",   "0",  "-3",   "17x", "17x0",
+                                            "17x1001", "1 7", "+5", "5x+2", "a",   "17x3x"};
     for (size_t i = 0; i < sizeof(bad_items) / sizeof(bad_items[0]); i++)
         if (term_parse_item(bad_items[i], &id, &q) != -1)
             fail_msg("'%s' parsed", bad_items[i]);
@@ -380,18 +388,15 @@ static void test_signature_vectors(void **state)
                        "\"paid_at\":\"2026-12-05T08:12:00+03:00\"}";
     const char *secret = "demo-payment-secret-0123456789abcdef";
     char hex[65];
-    term_sign((const unsigned char *)secret, strlen(secret), "1796447520", body, strlen(body),
-              hex);
+    term_sign((const unsigned char *)secret, strlen(secret), "1796447520", body, strlen(body), hex);
     assert_string_equal(hex, "0a6adc3d3a0ffa22959468b84f5206e3de5bb03acdcdbf0cd81663b475238b5e");
     /* A key longer than SHA-256's 64-byte block is hashed first (RFC 2104), as openssl does. */
     const char *longer = "demo-payment-secret-0123456789abcdef-this-key-is-longer-than-the-64-"
                          "byte-block-of-sha256!";
-    term_sign((const unsigned char *)longer, strlen(longer), "1796447520", body, strlen(body),
-              hex);
+    term_sign((const unsigned char *)longer, strlen(longer), "1796447520", body, strlen(body), hex);
     assert_string_equal(hex, "35922f1d7d034334ec54208787997fef1ae54d58c7c34a8c2031fe34df4c174e");
     /* One byte anywhere changes it. */
-    term_sign((const unsigned char *)secret, strlen(secret), "1796447521", body, strlen(body),
-              hex);
+    term_sign((const unsigned char *)secret, strlen(secret), "1796447521", body, strlen(body), hex);
     assert_string_not_equal(hex,
                             "0a6adc3d3a0ffa22959468b84f5206e3de5bb03acdcdbf0cd81663b475238b5e");
 }
