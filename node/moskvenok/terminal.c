@@ -285,6 +285,8 @@ static int load(struct term_state *s, const char *path, char *err, size_t errlen
             drop_upto(s, s->held);
         } else if (type == 'X') {
             drop_one(s, seq);
+        } else if (type == 'N') {
+            seq--; /* the next seq to give: the last given is one below */
         } else {
             snprintf(err, errlen, "%s:%ld: not a journal record", path, lineno);
             goto out;
@@ -317,6 +319,12 @@ static int write_journal(struct term_state *s, int *fd_out)
     char head[96];
     int n = snprintf(head, sizeof(head), "mesnode-terminal 1 %s %s\n", s->kind, s->id);
     int bad = write_all(fd, head, (size_t)n);
+    /* The next seq: the numbers given to items no longer queued (answered above a gap) are
+     * never given again. */
+    if (!bad && s->next_seq > 1) {
+        n = snprintf(head, sizeof(head), "N %" PRId64 "\n", s->next_seq);
+        bad = write_all(fd, head, (size_t)n);
+    }
     if (!bad && s->held > 0) {
         n = snprintf(head, sizeof(head), "H %" PRId64 "\n", s->held);
         bad = write_all(fd, head, (size_t)n);
@@ -336,7 +344,7 @@ static int write_journal(struct term_state *s, int *fd_out)
     if (fd < 0)
         return -1;
     *fd_out = fd;
-    s->lines = (s->held > 0) + s->n;
+    s->lines = (s->next_seq > 1) + (s->held > 0) + s->n;
     return 0;
 }
 
@@ -450,12 +458,13 @@ int term_state_sync(struct term_state *s)
     return fsync(s->fd);
 }
 
-/* Rewrites the journal when the queue is empty, or when most of its records (and more than
- * 64) are dead: the work is paid for by the records that died since the last time. */
+/* Rewrites the journal when the queue is empty (and the journal holds more than the N and H
+ * records a rewrite leaves), or when most of its records (and more than 64) are dead: the work
+ * is paid for by the records that died since the last time. */
 static int maybe_compact(struct term_state *s)
 {
     size_t dead = s->lines > s->n ? s->lines - s->n : 0;
-    return (s->n == 0 && dead > 1) || (dead > 64 && dead > s->n) ? term_state_compact(s) : 0;
+    return (s->n == 0 && s->lines > 2) || (dead > 64 && dead > s->n) ? term_state_compact(s) : 0;
 }
 
 int term_state_answered(struct term_state *s, int64_t held, const int64_t *seqs, size_t n)

@@ -27,6 +27,7 @@ extern const char terminal_usage[];
  *   A SEQ...     the node answered the batch of these: held, dropped (held_seq stops at a gap
  *                left by a refused item; the answer does not)
  *   X SEQ        the node refused it as malformed (400): dropped, copied to DIR/refused
+ *   N SEQ        the next seq to give (written when the journal is rewritten)
  * A torn last line (a crash in the middle of a write) is cut off when the journal is opened.
  * DIR/lock is held (flock) while a process uses the state. */
 

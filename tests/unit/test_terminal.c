@@ -283,6 +283,29 @@ static void test_refuse_replace_and_one_process(void **state)
     assert_non_null(strstr(line, "\t400 bad_request events[1].card\n"));
 }
 
+static void test_numbers_never_given_twice(void **state)
+{
+    (void)state;
+    struct term_state s;
+    open_turnstile(&s);
+    for (int i = 0; i < 4; i++)
+        add_event(&s, "A");
+    term_state_sync(&s);
+    /* 2 refused as malformed: a gap, held_seq stays 1; 3 and 4 answered above it. */
+    assert_int_equal(term_state_refuse(&s, 2, "400 bad_request events[1].card"), 0);
+    int64_t answered[] = {1, 3, 4};
+    assert_int_equal(term_state_answered(&s, 1, answered, 3), 0);
+    assert_int_equal(s.n, 0);
+    /* The queue is empty: the journal was rewritten, and still knows the numbers given. */
+    assert_null(strstr(journal_text(), "Q "));
+    term_state_close(&s);
+    open_turnstile(&s);
+    assert_int_equal(s.held, 1);
+    assert_int_equal(s.next_seq, 5);
+    assert_int_equal(add_event(&s, "B"), 5);
+    term_state_close(&s);
+}
+
 static void test_journal_rewritten_when_dead(void **state)
 {
     (void)state;
@@ -297,11 +320,11 @@ static void test_journal_rewritten_when_dead(void **state)
     assert_int_equal(journal_lines(), 302);
     /* 200 dead of 300 records: rewritten as the header, the held seq and the 100 left. */
     assert_int_equal(term_state_held(&s, 200), 0);
-    assert_int_equal(journal_lines(), 102);
-    assert_non_null(strstr(journal_text(), "\nH 200\nQ 201 "));
-    /* Everything held: the header and the held seq. */
+    assert_int_equal(journal_lines(), 103);
+    assert_non_null(strstr(journal_text(), "\nN 301\nH 200\nQ 201 "));
+    /* Everything held: the header, the next and the held seq. */
     assert_int_equal(term_state_held(&s, 300), 0);
-    assert_int_equal(journal_lines(), 2);
+    assert_int_equal(journal_lines(), 3);
     assert_int_equal(add_event(&s, "B"), 301);
     term_state_sync(&s);
     term_state_close(&s);
@@ -435,6 +458,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_torn_last_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_journal_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuse_replace_and_one_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numbers_never_given_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_rewritten_when_dead, setup, teardown),
         cmocka_unit_test(test_event_arguments),
         cmocka_unit_test(test_time_with_offset),
