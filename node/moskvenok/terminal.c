@@ -171,6 +171,8 @@ static int put(struct term_state *s, int64_t seq, char *json)
 static void drop_upto(struct term_state *s, int64_t held)
 {
     size_t k = slot(s, held + 1);
+    if (k == 0)
+        return;
     for (size_t i = 0; i < k; i++)
         free(s->items[i].json);
     memmove(s->items, s->items + k, (s->n - k) * sizeof(*s->items));
