@@ -583,7 +583,8 @@ def test_real_node_turnstile_offline_hour_replays_exactly_once(served, tmp_path)
 
 
 def test_real_node_buffet_offline_and_forged_payments(served, tmp_path):
-    need(served, "/api/v1/meals/sales", "/api/v1/meals/topups", "/api/v1/students/1/cards")
+    need(served, "/api/v1/meals/sales", "/api/v1/meals/topups", "/api/v1/students/1/cards",
+         "/api/v1/institutions/1/buffet/items", "/api/v1/students/1/meals/account")
     admin = served.login("schooladmin")
     parent = served.login("parent")
     artem = next(c["id"] for c in parent.user["children"] if c["name"] == "Иванов Артём Сергеевич")
