@@ -144,6 +144,7 @@ bench:
 	@bash bench/library.sh
 	@bash bench/federation.sh
 	@bash bench/import.sh
+	@bash bench/moskvenok.sh
 
 install: $(BUILD)/mesnode
 	install -D -m 0755 $(BUILD)/mesnode $(DESTDIR)$(PREFIX)/bin/mesnode

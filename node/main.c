@@ -20,6 +20,7 @@
 #include "nginx.h"
 #include "federation/cli.h"
 #include "log.h"
+#include "moskvenok/terminal.h"
 #include "node.h"
 #include "http.h"
 #include "roster/roster.h"
@@ -46,6 +47,7 @@ static const char usage_main[] =
     "  report    compute, sign and queue a month's statistics report (a region)\n"
     "  rotate-key  announce and take a new key (the hub)\n"
     "  nginx-site  print the nginx site that terminates TLS in front of the node\n"
+    "  terminal  simulate a turnstile, a buffet terminal or the payment provider\n"
     "  routes    list the HTTP routes and their access policy\n"
     "  version   print the version\n"
     "  help      this text; `mesnode COMMAND --help` explains a command\n";
@@ -73,6 +75,10 @@ static const char usage_gen[] =
     "timetables, the lessons of every period begun, and marks, attendance and homework on\n"
     "the past lessons at realistic rates. Everyone but the demo logins gets an account that\n"
     "waits for activation (a made login, no password) and the roles their records give.\n"
+    "In the generated schools (not the demo's three) every student gets a card and a meal\n"
+    "account with an opening balance, every school a small buffet and two terminals (device\n"
+    "tokens of scope passage and meals): the tokens are written to DIR/moskvenok-tokens.tsv,\n"
+    "the cards to DIR/moskvenok-cards.tsv, for `mesnode terminal rush`.\n"
     "Serve it with `mesnode demo --data DIR`.\n"
     "--library N adds N library items (up to 10,000,000) to the new region, or to the region\n"
     "already in DIR when no scale is given; --library-bytes B gives them files of B bytes in\n"
@@ -274,6 +280,12 @@ static int cmd_gen(int argc, char **argv)
             return 1;
         }
         printf("generated the %s region in %s in %ld s\n", scale, data, (long)(time(NULL) - t0));
+        char tokens[PATH_MAX + 32];
+        snprintf(tokens, sizeof(tokens), "%s/" DEMO_TOKENS_FILE, data);
+        if (access(tokens, F_OK) == 0)
+            printf("terminals' device tokens in %s, cards in %s/" DEMO_CARDS_FILE
+                   " (mesnode terminal rush reads them)\n",
+                   tokens, data);
     } else if (!demo_has_region(&n)) {
         fprintf(stderr, "mesnode gen: %s holds no region to %s\n", data,
                 library >= 0 ? "add a library to" : "export");
@@ -589,6 +601,7 @@ static const struct command commands[] = {
     {"report", fed_cmd_report, fed_usage_report},
     {"rotate-key", fed_cmd_rotate_key, fed_usage_rotate_key},
     {"nginx-site", nginx_cmd_site, nginx_usage_site},
+    {"terminal", terminal_cmd, terminal_usage},
     {"routes", cmd_routes,
      "usage: mesnode routes\n\nLists every HTTP route: method, path, "
      "who may call it, name.\n"},

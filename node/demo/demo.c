@@ -68,6 +68,8 @@ struct demo {
     char hash[crypto_pwhash_STRBYTES];
     int64_t year;
     int first_year;
+    int64_t first_school;      /* the first generated school (0: none, the demo scale) */
+    struct demo_tokens tokens; /* their terminals' device tokens (demo/terminals.c) */
     char err[512];
 };
 
@@ -354,6 +356,8 @@ static int generated_schools(struct demo *d)
         int64_t inst = institution(d, mun[i % sc->municipalities], name, short_name, address);
         if (inst < 0)
             return -1;
+        if (i == 0)
+            d->first_school = inst;
         int grades[33];
         const char *ls[33];
         int n = 0;
@@ -808,8 +812,20 @@ int demo_generate(struct node *n, const char *scale_name,
     strftime(today, sizeof(today), "%Y-%m-%d", &tm);
     if (build(&d) != 0 || bells(&d) != 0 || timetables(&d) != 0 || term(&d, today) != 0)
         goto dberr;
+    /* «Москвёнок» for the generated schools: cards, accounts, buffets, terminals' tokens. */
+    if (d.first_school > 0) {
+        if (progress)
+            progress("cards and terminals", 0, 1);
+        if (demo_moskvenok(d.db, d.first_school, now, &d.tokens) != 0)
+            goto dberr;
+        if (progress)
+            progress("cards and terminals", 1, 1);
+    }
     if (db_commit(d.db) != SQLITE_OK)
         goto dberr;
+    if (d.first_school > 0 && demo_moskvenok_files(d.db, n->cfg.storage.data_dir, d.first_school,
+                                                   &d.tokens, err, errlen) != 0)
+        goto out;
     rc = 1;
     goto out;
 dberr:
@@ -817,6 +833,7 @@ dberr:
 out:
     db_rollback(d.db);
     db_close(d.db);
+    free(d.tokens.items);
     return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 struct node;
 
@@ -51,6 +52,32 @@ int demo_generate_library(struct node *n, long count, long long file_bytes,
 int demo_export_oneroster(struct node *n, const char *dir,
                           void (*progress)(const char *stage, long done, long total), char *err,
                           size_t errlen);
+
+/* «Москвёнок» in a generated region (demo/terminals.c): the device tokens made, to be written
+ * out once the region is committed. */
+struct demo_token {
+    long long school;
+    const char *scope; /* "passage" or "meals" (static) */
+    char token[48];
+};
+struct demo_tokens {
+    struct demo_token *items; /* malloc'ed */
+    size_t n;
+};
+/* The files beside the database: "SCHOOL<TAB>SCOPE<TAB>TOKEN" and "CARD<TAB>SCHOOL" lines after
+ * a '#' comment (what `mesnode terminal rush --tokens --cards` reads). */
+#define DEMO_TOKENS_FILE "moskvenok-tokens.tsv"
+#define DEMO_CARDS_FILE  "moskvenok-cards.tsv"
+
+/* For every school from id `first_school` on: a card and a meal account for each student
+ * enrolled there, with an opening balance (a ledger top-up the evening before `now`), a small
+ * buffet, and a passage and a meals device token (their plain tokens in *out, to free). In the
+ * caller's transaction. 0, or -1 on a storage failure. */
+int demo_moskvenok(struct db *db, long long first_school, time_t now, struct demo_tokens *out);
+
+/* Writes DEMO_TOKENS_FILE and DEMO_CARDS_FILE into `data_dir` (mode 0600). 0, or -1 with err. */
+int demo_moskvenok_files(struct db *db, const char *data_dir, long long first_school,
+                         const struct demo_tokens *tokens, char *err, size_t errlen);
 
 /* Prints the address and the demo logins to standard output. */
 void demo_print_banner(struct node *n);
