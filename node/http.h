@@ -124,8 +124,8 @@ struct req {
     const char *rest;           /* what a trailing "*" matched */
     struct db *db;
     struct caller caller;
-    json_t *body;          /* parsed JSON object for requests with a body, else NULL */
-    char *raw;             /* a raw_body route's body as sent (NUL-terminated), else NULL */
+    json_t *body; /* parsed JSON object for requests with a body, else NULL */
+    char *raw;    /* a raw_body route's body as sent (NUL-terminated), else NULL */
     size_t raw_len;
     struct upload *upload; /* the file of an upload route, else NULL */
     /* The reply, sent by the dispatcher after the transaction ends. */

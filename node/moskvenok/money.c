@@ -170,8 +170,7 @@ static int topup_fields_or_respond(struct req *r, struct topup *t)
     json_t *amount = json_object_get(r->body, "amount");
     if (!json_is_integer(amount) || json_integer_value(amount) <= 0 ||
         json_integer_value(amount) > TOPUP_MAX) {
-        reply_field_error(r, 400, "bad_request", "amount", "amount: kopecks, 1 to %lld",
-                          TOPUP_MAX);
+        reply_field_error(r, 400, "bad_request", "amount", "amount: kopecks, 1 to %lld", TOPUP_MAX);
         return -1;
     }
     const char *paid = json_string_value(json_object_get(r->body, "paid_at"));
@@ -266,9 +265,8 @@ static int topups_apply(struct req *r)
     if (db_run(r->db,
                "INSERT INTO topups (payment_id, student_id, amount, paid_at, received_at, "
                "content_hash) VALUES (:p, :s, :a, :paid, :now, :h)",
-               DB_ARGS(DB_TEXT(":p", t->payment_id), DB_INT(":s", student),
-                       DB_INT(":a", t->amount), DB_INT(":paid", (int64_t)t->paid_at),
-                       DB_INT(":now", (int64_t)now),
+               DB_ARGS(DB_TEXT(":p", t->payment_id), DB_INT(":s", student), DB_INT(":a", t->amount),
+                       DB_INT(":paid", (int64_t)t->paid_at), DB_INT(":now", (int64_t)now),
                        DB_BLOB(":h", t->hash, (int)sizeof(t->hash)))) != SQLITE_DONE)
         return reply_db_error(r);
     int64_t id = db_last_id(r->db), balance = 0;
@@ -331,8 +329,8 @@ static int money_account(struct req *r)
         number[0] = '\0';
     mosk_local_day(time(NULL), today);
     json_t *o = json_pack("{s:I,s:s?,s:n,s:b,s:n,s:I,s:I,s:I,s:s?}", "balance", (json_int_t)0,
-                          "account_number", number[0] ? number : NULL, "daily_limit", "blocked",
-                          0, "benefit", "spent_today", (json_int_t)0, "low_balance_threshold",
+                          "account_number", number[0] ? number : NULL, "daily_limit", "blocked", 0,
+                          "benefit", "spent_today", (json_int_t)0, "low_balance_threshold",
                           (json_int_t)cfg->meals.low_balance_kopecks, "overdraft",
                           (json_int_t)cfg->meals.overdraft_kopecks, "payment_url",
                           cfg->meals.payment_url[0] ? cfg->meals.payment_url : NULL);
@@ -409,13 +407,13 @@ static int money_history(struct req *r)
         return r->status;
     if (money_student_or_respond(r, student, &school) != 0)
         return r->status;
-    sqlite3_stmt *st = db_query(r->db,
-                                "SELECT at, day, kind, amount, balance, ref FROM ledger "
-                                "WHERE student_id = :s AND at >= :t0 AND at < :t1 "
-                                "ORDER BY at DESC, id DESC",
-                                DB_ARGS(DB_INT(":s", student),
-                                        DB_INT(":t0", (int64_t)money_day_start(from, 0)),
-                                        DB_INT(":t1", (int64_t)money_day_start(to, 1))));
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT at, day, kind, amount, balance, ref FROM ledger "
+                 "WHERE student_id = :s AND at >= :t0 AND at < :t1 "
+                 "ORDER BY at DESC, id DESC",
+                 DB_ARGS(DB_INT(":s", student), DB_INT(":t0", (int64_t)money_day_start(from, 0)),
+                         DB_INT(":t1", (int64_t)money_day_start(to, 1))));
     return reply_rows(r, st, history_row);
 }
 
@@ -468,11 +466,11 @@ static int recon_student(struct db *db, int64_t student, int64_t inst, const cha
     if (balance_at(db, student, t0, &o->opening) != 0 ||
         balance_at(db, student, t1, &o->closing) != 0)
         return -1;
-    sqlite3_stmt *st = db_query(db,
-                                "SELECT kind, coalesce(sum(amount), 0) FROM ledger WHERE "
-                                "student_id = :s AND at >= :t0 AND at < :t1 GROUP BY kind",
-                                DB_ARGS(DB_INT(":s", student), DB_INT(":t0", (int64_t)t0),
-                                        DB_INT(":t1", (int64_t)t1)));
+    sqlite3_stmt *st = db_query(
+        db,
+        "SELECT kind, coalesce(sum(amount), 0) FROM ledger WHERE "
+        "student_id = :s AND at >= :t0 AND at < :t1 GROUP BY kind",
+        DB_ARGS(DB_INT(":s", student), DB_INT(":t0", (int64_t)t0), DB_INT(":t1", (int64_t)t1)));
     int rc;
     while (db_next(st, &rc)) {
         const char *kind = db_col_text(st, 0);
@@ -486,13 +484,14 @@ static int recon_student(struct db *db, int64_t student, int64_t inst, const cha
     }
     if (rc != SQLITE_DONE)
         return -1;
+    /* By the student's index (the school's would read every sale of its day per student). */
     st = db_query(db,
                   "SELECT s.status, s.offline, s.free_value, "
                   "(SELECT coalesce(sum(quantity), 0) FROM sale_lines WHERE sale_id = s.id AND "
                   "free = 1), "
                   "(SELECT coalesce(sum(quantity * price), 0) FROM sale_lines WHERE sale_id = "
                   "s.id AND free = 0) "
-                  "FROM sales s WHERE s.student_id = :s AND s.day = :d AND s.institution_id = :i",
+                  "FROM sales s WHERE s.student_id = :s AND s.day = :d AND +s.institution_id = :i",
                   DB_ARGS(DB_INT(":s", student), DB_TEXT(":d", day), DB_INT(":i", inst)));
     while (db_next(st, &rc)) {
         bool approved = strcmp(db_col_text(st, 0), "approved") == 0;
@@ -539,19 +538,17 @@ static void recon_add(struct recon *sum, const struct recon *x)
 
 static json_t *recon_json(const struct recon *x)
 {
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "opening",
-                     (json_int_t)x->opening, "topups", (json_int_t)x->topups, "sales",
-                     (json_int_t)x->sales, "refunds", (json_int_t)x->refunds, "closing",
-                     (json_int_t)x->closing, "free_count", (json_int_t)x->free_count,
-                     "free_value", (json_int_t)x->free_value, "declined_offline_count",
-                     (json_int_t)x->declined_count, "declined_offline_value",
-                     (json_int_t)x->declined_value, "adds_up", recon_adds_up(x));
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "opening", (json_int_t)x->opening, "topups",
+        (json_int_t)x->topups, "sales", (json_int_t)x->sales, "refunds", (json_int_t)x->refunds,
+        "closing", (json_int_t)x->closing, "free_count", (json_int_t)x->free_count, "free_value",
+        (json_int_t)x->free_value, "declined_offline_count", (json_int_t)x->declined_count,
+        "declined_offline_value", (json_int_t)x->declined_value, "adds_up", recon_adds_up(x));
 }
 
 /* A problem the check found: a row (or the totals, student 0) that does not add up, or an
  * account whose balance is not its ledger's last. */
-static json_t *recon_problem(int64_t student, const char *problem, int64_t expected,
-                             int64_t actual)
+static json_t *recon_problem(int64_t student, const char *problem, int64_t expected, int64_t actual)
 {
     json_t *p = json_pack("{s:s,s:I,s:I}", "problem", problem, "expected", (json_int_t)expected,
                           "actual", (json_int_t)actual);
@@ -582,9 +579,9 @@ static void csv_text(FILE *f, const char *s)
 static void csv_amounts(FILE *f, const struct recon *x)
 {
     fprintf(f, ";%lld;%lld;%lld;%lld;%lld;%lld;%lld;%lld;%lld;%d\r\n", (long long)x->opening,
-            (long long)x->topups, (long long)x->sales, (long long)x->refunds,
-            (long long)x->closing, (long long)x->free_count, (long long)x->free_value,
-            (long long)x->declined_count, (long long)x->declined_value, recon_adds_up(x));
+            (long long)x->topups, (long long)x->sales, (long long)x->refunds, (long long)x->closing,
+            (long long)x->free_count, (long long)x->free_value, (long long)x->declined_count,
+            (long long)x->declined_value, recon_adds_up(x));
 }
 
 /* The CSV form of the answer `o` (its items and totals), as an owned reply. */
@@ -604,9 +601,9 @@ static int recon_csv(struct req *r, json_t *o, int64_t inst, const char *day)
     json_array_foreach(json_object_get(o, "items"), i, row)
     {
         json_t *cls = json_object_get(row, "class");
-        fprintf(f, "%lld;",
-                (long long)json_integer_value(json_object_get(json_object_get(row, "student"),
-                                                              "id")));
+        fprintf(
+            f, "%lld;",
+            (long long)json_integer_value(json_object_get(json_object_get(row, "student"), "id")));
         csv_text(f, json_string_value(json_object_get(json_object_get(row, "student"), "name")));
         fputc(';', f);
         csv_text(f, cls != NULL && !json_is_null(cls)
@@ -667,13 +664,15 @@ static int money_reconciliation(struct req *r)
     if (n != -1 && !csv && strcmp(format, "json") != 0)
         return reply_field_error(r, 400, "bad_request", "format", "format: json or csv");
     char *name = NULL;
-    int rc = db_text(r->db, &name, "SELECT name FROM institutions WHERE id = :i",
-                     DB_ARGS(DB_INT(":i", inst)));
+    int rc =
+        db_text(r->db, &name,
+                "SELECT coalesce(nullif(short_name, ''), name) FROM institutions WHERE id = :i",
+                DB_ARGS(DB_INT(":i", inst)));
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such institution")
                                  : reply_db_error(r);
-    json_t *o = json_pack("{s:{s:I,s:s},s:s}", "institution", "id", (json_int_t)inst, "name",
-                          name, "date", day);
+    json_t *o = json_pack("{s:{s:I,s:s},s:s}", "institution", "id", (json_int_t)inst, "name", name,
+                          "date", day);
     free(name);
     if (o == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
@@ -718,12 +717,11 @@ static int money_reconciliation(struct req *r)
         }
         int64_t id = sqlite3_column_int64(st, 0);
         char number[16];
-        json_t *row = json_pack("{s:{s:I,s:o},s:o,s:s?}", "student", "id", (json_int_t)id, "name",
-                                ref_person_name(st, 1), "class",
-                                sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null()
-                                                                          : ref_class(st, 4),
-                                "account_number",
-                                mosk_account_number(id, number) == 0 ? number : NULL);
+        json_t *row =
+            json_pack("{s:{s:I,s:o},s:o,s:s?}", "student", "id", (json_int_t)id, "name",
+                      ref_person_name(st, 1), "class",
+                      sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null() : ref_class(st, 4),
+                      "account_number", mosk_account_number(id, number) == 0 ? number : NULL);
         if (json_array_append_new(items, row) != 0)
             oom = true;
         else
@@ -752,10 +750,9 @@ static int money_reconciliation(struct req *r)
         json_decref(sums);
         recon_add(&total, &x);
         if (!recon_adds_up(&x))
-            json_array_append_new(problems,
-                                  recon_problem(ids[i], "sum",
-                                                x.opening + x.topups - x.sales + x.refunds,
-                                                x.closing));
+            json_array_append_new(
+                problems, recon_problem(ids[i], "sum", x.opening + x.topups - x.sales + x.refunds,
+                                        x.closing));
         if (x.account != x.ledger_last)
             json_array_append_new(problems,
                                   recon_problem(ids[i], "account", x.ledger_last, x.account));
@@ -786,11 +783,10 @@ static int money_reconciliation(struct req *r)
         return reply_db_error(r);
     }
     if (!recon_adds_up(&total))
-        json_array_append_new(problems,
-                              recon_problem(0, "sum",
-                                            total.opening + total.topups - total.sales +
-                                                total.refunds,
-                                            total.closing));
+        json_array_append_new(
+            problems,
+            recon_problem(0, "sum", total.opening + total.topups - total.sales + total.refunds,
+                          total.closing));
     json_t *totals = recon_json(&total);
     json_object_set_new(totals, "students", json_integer((json_int_t)count));
     json_object_set_new(o, "items", items);

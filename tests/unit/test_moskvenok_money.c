@@ -76,8 +76,8 @@ static void test_account_parse_refuses_mistypes(void **state)
             assert_int_equal(mosk_account_parse(swapped, &got), -1);
         }
     }
-    const char *bad[] = {"", "000000083", "00000000830", "00000000 3", "000000008a", "-000000083",
-                         "0000000000", "+000000083"};
+    const char *bad[] = {"",           "000000083",  "00000000830", "00000000 3",
+                         "000000008a", "-000000083", "0000000000",  "+000000083"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(mosk_account_parse(bad[i], &got), -1);
 }
@@ -86,7 +86,7 @@ static void test_account_parse_refuses_mistypes(void **state)
 #define SECRET "test-payment-secret-0123456789-abcdefghij"
 #define STAMP  "1796450400"
 #define BODY                                                                                       \
-    "{\"payment_id\":\"p-1\",\"account\":\"0000000083\",\"amount\":50000,\"paid_at\":\"2026-12-"  \
+    "{\"payment_id\":\"p-1\",\"account\":\"0000000083\",\"amount\":50000,\"paid_at\":\"2026-12-"   \
     "05T08:00:00+03:00\"}"
 #define SIG "2efc8f1dedf3b4aa5f355532c5d18df36f3bc739c05c3c9b8b91b8842bbebfe6"
 
@@ -137,8 +137,8 @@ static void test_signature(void **state)
     snprintf(longer, sizeof(longer), "%s00", SIG);
     assert_int_equal(money_signature_check(SECRET, STAMP, longer, BODY, strlen(BODY), at),
                      MONEY_SIG_BAD);
-    const char *stamps[] = {"", "-1796450400", "1796450400.0", " 1796450400", "1e9",
-                            "9999999999999"};
+    const char *stamps[] = {"",    "-1796450400",  "1796450400.0", " 1796450400",
+                            "1e9", "9999999999999"};
     for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
         money_sign(SECRET, stamps[i], BODY, strlen(BODY), made);
         assert_int_equal(money_signature_check(SECRET, stamps[i], made, BODY, strlen(BODY), at),
@@ -154,10 +154,8 @@ static void test_signature_window(void **state)
     size_t n = strlen(body);
     assert_int_equal(money_signature_check(SECRET, STAMP, SIG, body, n, at + 300), MONEY_SIG_OK);
     assert_int_equal(money_signature_check(SECRET, STAMP, SIG, body, n, at - 300), MONEY_SIG_OK);
-    assert_int_equal(money_signature_check(SECRET, STAMP, SIG, body, n, at + 301),
-                     MONEY_SIG_STALE);
-    assert_int_equal(money_signature_check(SECRET, STAMP, SIG, body, n, at - 301),
-                     MONEY_SIG_STALE);
+    assert_int_equal(money_signature_check(SECRET, STAMP, SIG, body, n, at + 301), MONEY_SIG_STALE);
+    assert_int_equal(money_signature_check(SECRET, STAMP, SIG, body, n, at - 301), MONEY_SIG_STALE);
     /* A forged notification learns nothing of the window: bad before stale. */
     assert_int_equal(money_signature_check(SECRET "x", STAMP, SIG, body, n, at + 3600),
                      MONEY_SIG_BAD);
@@ -215,8 +213,7 @@ static void test_low_balance_notice_once(void **state)
                      MOSK_POSTED);
     assert_int_equal(scratch_scalar(db, count), 1);
     /* A top-up that leaves it below says nothing; one above resets; the next fall tells. */
-    assert_int_equal(mosk_ledger_post(db, &cfg, 1, 0, "topup", 500, 2, now, &balance),
-                     MOSK_POSTED);
+    assert_int_equal(mosk_ledger_post(db, &cfg, 1, 0, "topup", 500, 2, now, &balance), MOSK_POSTED);
     assert_int_equal(scratch_scalar(db, count), 1);
     assert_int_equal(mosk_ledger_post(db, &cfg, 1, 0, "topup", 10000, 3, now, &balance),
                      MOSK_POSTED);
