@@ -354,7 +354,7 @@ static void resolve_remote_addr(struct req *r)
  * "Connection: close": CivetWeb reads what is left of a body that is still coming (so that
  * the client, still sending, gets the answer rather than a reset) and closes after a broken
  * or short one. When `hash` is not NULL, the BLAKE2b-256 of the bytes read goes there (of
- * nothing when there is no body). */
+ * nothing when there is no body). A raw_body route keeps the bytes read in r->raw. */
 static int read_body_or_respond(struct req *r, long long max, unsigned char hash[32])
 {
     long long len = r->ri->content_length;
@@ -408,7 +408,12 @@ static int read_body_or_respond(struct req *r, long long max, unsigned char hash
     json_error_t err;
     int depth = r->node->cfg.http.max_json_depth;
     r->body = input_json_loadb(buf, got, JSON_REJECT_DUPLICATES, depth, &err);
-    free(buf);
+    if (r->route->raw_body) { /* freed when the request ends */
+        r->raw = buf;
+        r->raw_len = got;
+    } else {
+        free(buf);
+    }
     if (r->body == NULL && json_error_code(&err) == json_error_stack_overflow) {
         reply_error(r, 400, "bad_json", "the JSON body is nested deeper than %d levels", depth);
         return -1;
@@ -747,6 +752,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     access_log_line(&r, bytes, now_seconds() - t0);
     reply_reset(&r);
     json_decref(r.body);
+    free(r.raw);
     if (r.upload != NULL && registry_hooks()->upload_free != NULL)
         registry_hooks()->upload_free(r.upload);
     if (r.prep_free != NULL)

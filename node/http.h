@@ -97,6 +97,8 @@ struct route {
                            for a writing route), or the status of the reply it made. What it
                            found goes to the handler in r->prep. */
     enum signer signer; /* ACCESS_NODE: which nodes may sign (SIGNER_NONE otherwise) */
+    bool raw_body;      /* keep the JSON body's bytes as sent in r->raw (a signature over them:
+                           the payment provider's top-ups) */
 };
 
 /* A file body as the dispatcher prepared it for an upload route (files/files.c). */
@@ -122,7 +124,9 @@ struct req {
     const char *rest;           /* what a trailing "*" matched */
     struct db *db;
     struct caller caller;
-    json_t *body;          /* parsed JSON object for requests with a body, else NULL */
+    json_t *body; /* parsed JSON object for requests with a body, else NULL */
+    char *raw;    /* a raw_body route's body as sent (NUL-terminated), else NULL */
+    size_t raw_len;
     struct upload *upload; /* the file of an upload route, else NULL */
     /* The reply, sent by the dispatcher after the transaction ends. */
     int status;

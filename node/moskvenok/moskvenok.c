@@ -307,3 +307,45 @@ void mosk_local_day(time_t t, char out[16])
     localtime_r(&t, &tm);
     strftime(out, 16, "%Y-%m-%d", &tm);
 }
+
+/* The Luhn check digit of `n` digits: from the rightmost, every other digit (that one first)
+ * doubled, its digits summed; the check digit brings the total to a multiple of 10. */
+static int luhn_digit(const char *digits, size_t n)
+{
+    int sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = digits[n - 1 - i] - '0';
+        if (i % 2 == 0) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+    }
+    return (10 - sum % 10) % 10;
+}
+
+int mosk_account_number(int64_t student, char out[16])
+{
+    if (student <= 0 || student > 999999999) {
+        out[0] = '\0';
+        return -1;
+    }
+    snprintf(out, 16, "%09lld", (long long)student);
+    out[9] = (char)('0' + luhn_digit(out, 9));
+    out[10] = '\0';
+    return 0;
+}
+
+int mosk_account_parse(const char *s, int64_t *student)
+{
+    if (strlen(s) != 10 || strspn(s, "0123456789") != 10 || luhn_digit(s, 9) != s[9] - '0')
+        return -1;
+    int64_t id = 0;
+    for (int i = 0; i < 9; i++)
+        id = id * 10 + (s[i] - '0');
+    if (id == 0)
+        return -1;
+    *student = id;
+    return 0;
+}

@@ -100,4 +100,14 @@ int mosk_parse_time(const char *s, time_t *out);
 /* The day of `t` in the node's time zone, "YYYY-MM-DD". */
 void mosk_local_day(time_t t, char out[16]);
 
+/* The meal account number parents pay to: the student's id as 9 digits (leading zeros) and a
+ * Luhn check digit, 10 digits in all ("0000000422" for student 42). 0, or -1 when the id does
+ * not fit in 9 digits (or is not positive). */
+int mosk_account_number(int64_t student, char out[16]);
+
+/* The student of an account number: exactly 10 digits whose last is the Luhn check digit of
+ * the first 9, naming an id above 0. 0 with *student set, or -1 (malformed, a wrong check
+ * digit: a mistyped number). */
+int mosk_account_parse(const char *s, int64_t *student);
+
 #endif

@@ -408,8 +408,9 @@ async function prepare(base) {
     `or an item under review (${review?.id})`);
   const item = (i) => `/library/items/${i.id}`;
   return {
-    parent: [`/messages/${family.id}`, cert.url, item(test)],
-    student: [`/messages/${pupil.id}`, item(test)],
+    parent: [`/messages/${family.id}`, cert.url, item(test), `/students/${artem.id}/account`],
+    student: [`/messages/${pupil.id}`, item(test), `/students/${artem.id}/account`],
+    schooladmin: ["/school/reconciliation"],
     teacher: [`/messages/${family.id}`, item(draft)],
     methodologist: [item(review)],
     anonymous: [cert.url],

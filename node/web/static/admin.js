@@ -117,6 +117,7 @@ function hubView() {
         ["/admin/accounts", "admin.accounts"],
         [`/admin/devices?institution=${s.id}`, "admin.devices"],
         [`/admin/audit?institution=${s.id}`, "admin.school.audit"],
+        [`/school/reconciliation?school=${s.id}`, "reconciliation.nav"],
       ].map(([href, key]) => el("li", {}, link(href, key))))));
   }
   if (parts.length === 1) { denied(); return; }

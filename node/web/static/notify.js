@@ -13,6 +13,7 @@ function text(n) {
     student: n.student?.name ?? "", subject: d.subject ?? "", value: d.value ?? "",
     old: d.old ?? "", date: ddmm(d.date), text: d.text ?? "", status: t(`attendance.${d.status}`),
     from: ddmm(d.from), to: ddmm(d.to), reason: d.reason ?? "", comment: d.comment ?? "",
+    amount: fmt.money(d.amount), balance: fmt.money(d.balance), threshold: fmt.money(d.threshold),
   });
 }
 
