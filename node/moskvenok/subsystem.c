@@ -4,9 +4,21 @@
  */
 #include "subsystem.h"
 
+/* Its route tables, one per file. */
+extern const struct route cards_routes[];   /* cards.c */
+extern const struct route passage_routes[]; /* passage.c */
+
 const struct subsystem moskvenok_subsystem = {
     .name = "moskvenok",
+    .routes = (const struct route *const[]){cards_routes, passage_routes, NULL},
     .migrations = (const struct migration[]){{32, "node/moskvenok/moskvenok.sql"},
                                              {33, "node/moskvenok/meals.sql"},
+                                             {34, "node/moskvenok/passage.sql"},
                                              {0}},
+    .pages = (const struct page[]){{"/students/{id}/passage", "web_page_passage"},
+                                   {"/classes/{id}/presence", "web_page_presence"},
+                                   {"/school/cards", "web_page_school_cards"},
+                                   {"/school/passage", "web_page_school_passage"},
+                                   {0}},
+    .scripts = (const char *const[]){"passage.js", NULL},
 };
