@@ -394,7 +394,7 @@ static int passage_of_student(struct req *r)
     if (span < 0)
         return reply_field_error(r, 400, "bad_range", "to", "to must not be before from");
     if (span >= PASSAGE_MAX_RANGE_DAYS)
-        return reply_field_error(r, 400, "bad_range", "to", "at most %d days",
+        return reply_field_error(r, 400, "range_too_long", "to", "at most %d days",
                                  PASSAGE_MAX_RANGE_DAYS);
     if (passage_reader_or_respond(r, student) != 0)
         return r->status;

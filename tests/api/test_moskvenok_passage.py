@@ -511,10 +511,11 @@ def test_who_reads_a_students_passage(node, ids, people):
     assert node.client().get(path).status == 401
     dev = Terminal(node, people["schooladmin"], ids["school"])
     assert dev.client.get(path).status == 403
-    for q, f in (("from=2026-02-30", "from"), ("to=tomorrow", "to"), ("from=2026-01-10&to=2026-01-01", "to"),
-                 ("from=2026-01-01&to=2026-04-03", "to")):
+    for q, c, f in (("from=2026-02-30", "bad_date", "from"), ("to=tomorrow", "bad_date", "to"),
+                    ("from=2026-01-10&to=2026-01-01", "bad_range", "to"),
+                    ("from=2026-01-01&to=2026-04-03", "range_too_long", "to")):
         r = people["parent"].get(f"{path}?{q}")
-        assert r.status == 400 and field(r) == f, q
+        assert r.status == 400 and code(r) == c and field(r) == f, q
     assert people["parent"].get(f"{path}?from=2026-01-01&to=2026-04-02").status == 200  # 92 days
 
 
