@@ -9,7 +9,7 @@ import {
   api, childLinks, classLinks, clearErrors, el, errorText, field, fmt, go, homeCards, pages,
   schoolSections, section, show, showError, state, t, today,
 } from "./app.js";
-import { childHead, samePage } from "./family.js";
+import { childHead, samePage, shortName } from "./family.js";
 
 pages.push(
   { path: /^\/students\/(\d+)\/passage$/, view: passageView },
@@ -70,7 +70,8 @@ async function passageView(id) {
     const items = byDay.get(day) ?? [];
     if (day > now && !items.length) break;
     if (i >= 5 && !items.length) continue; // a weekend without passage
-    days.push(section(null, el("h2", { text: dayTitle(day) }),
+    days.push(el("div", { class: items.length ? "passage-day" : "passage-day empty" },
+      el("h2", { text: dayTitle(day) }),
       items.length ? el("ul", { class: "passage-log", "data-day": day }, items.map(eventLine))
         : el("p", { class: "muted", text: t("passage.none_day") })));
   }
@@ -81,7 +82,7 @@ async function passageView(id) {
       el("span", { class: "week", text: `${fmt.dayMonth(monday)} – ${fmt.dayMonth(sunday)}` }),
       monday < mondayOf(now) ? el("button", { type: "button", class: "secondary", onclick: () => week(7), text: t("diary.next") }) : null,
       el("a", { href: `/diary/${id}?week=${monday}`, "data-link": "", text: t("nav.diary") })),
-    ...(days.length ? days : [el("p", { class: "card", text: t("passage.none_week") })]));
+    days.length ? el("section", { class: "card passage-week" }, days) : el("p", { class: "card", text: t("passage.none_week") }));
 }
 
 // The student's home: today's first entry and last exit, and the log.
@@ -95,7 +96,8 @@ homeCards.push((me) => {
     const last = r.data.items.filter((e) => e.direction === "out").pop();
     body.className = "home-passage-today";
     body.textContent = first || last
-      ? [first ? t("passage.diary.in", { time: first.time }) : null, last ? t("passage.diary.out", { time: last.time }) : null].filter(Boolean).join(" · ")
+      ? t("passage.home.today", { text: [first ? t("passage.diary.in", { time: first.time }) : null,
+        last ? t("passage.diary.out", { time: last.time }) : null].filter(Boolean).join(" · ") })
       : t("passage.home.none");
   });
   return el("section", { class: "card home-passage", id: "home-passage" },
@@ -145,16 +147,19 @@ async function presenceView(id) {
     pick.addEventListener("change", () => go(`/classes/${pick.value}/presence?date=${p.date}`));
   }
   const n = p.counts.students;
-  const flagged = p.students.filter((s) => s.flag);
-  const lessons = (s) => s.lessons.present + s.lessons.absent
-    ? t("passage.presence.lessons_cell", { present: s.lessons.present, absent: s.lessons.absent }) : "—";
+  const none = () => el("span", { class: "muted", text: "—" });
+  const lessons = (s) => (s.lessons.present + s.lessons.absent
+    ? t("passage.presence.lessons_cell", { present: s.lessons.present, absent: s.lessons.absent }) : none());
   const rows = p.students.map((s) => el("tr", { class: s.flag ? "flagged" : "", "data-student": String(s.student.id) },
-    el("th", { scope: "row", text: s.student.name }),
+    el("th", { scope: "row", title: s.student.name, text: shortName(s.student.name) }),
     p.today ? el("td", { class: s.in_school ? "in-school" : "muted", text: t(s.in_school ? "passage.presence.here" : "passage.presence.away") }) : null,
-    el("td", { class: "first-in", text: s.first_in?.time ?? "—" }),
-    el("td", { class: "last-out", text: s.last_out?.time ?? "—" }),
-    el("td", { text: lessons(s) }),
+    el("td", { class: "first-in" }, s.first_in?.time ?? none()),
+    el("td", { class: "last-out" }, s.last_out?.time ?? none()),
+    el("td", { class: "lessons" }, lessons(s)),
     el("td", { class: "flag" }, s.flag ? el("span", { class: "badge flag", text: t(`passage.flag.${s.flag}`) }) : null)));
+  // The flags by kind, each with the names it holds.
+  const flags = ["absent_with_entry", "present_no_entry"].map((f) => [f, p.students.filter((s) => s.flag === f)])
+    .filter(([, list]) => list.length);
   show(
     el("h1", { text: title }),
     el("div", { class: "toolbar presence-toolbar" },
@@ -166,10 +171,10 @@ async function presenceView(id) {
       p.today ? t("passage.presence.in_now", { n: p.counts.in_school, of: n }) : t("passage.presence.on_day", { date: fmt.date(p.date) }),
       " · ", t("passage.presence.entered", { n: p.counts.entered, of: n })),
     p.turnstiles ? null : el("p", { class: "card muted", id: "presence-no-turnstiles", text: t("passage.presence.no_turnstiles") }),
-    flagged.length ? section("passage.presence.flags_title", el("ul", { class: "presence-flags" }, flagged.map((s) =>
-      el("li", { "data-student": String(s.student.id), "data-flag": s.flag },
-        el("strong", { text: s.student.name }), " — ", t(`passage.flag_long.${s.flag}`))))) : null,
-    el("div", { class: "table-wrap" }, el("table", { class: "card presence" },
+    flags.length ? section("passage.presence.flags_title", el("ul", { class: "presence-flags" }, flags.map(([f, list]) =>
+      el("li", { "data-flag": f }, el("strong", { text: `${t(`passage.flag_long.${f}`)} (${fmt.number(list.length, 0)}): ` }),
+        list.flatMap((s, i) => [i ? ", " : "", el("span", { "data-student": String(s.student.id), text: shortName(s.student.name) })]))))) : null,
+    el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": title }, el("table", { class: "card presence" },
       el("thead", {}, el("tr", {},
         el("th", { scope: "col", text: t("passage.presence.col.student") }),
         p.today ? el("th", { scope: "col", text: t("passage.presence.col.now") }) : null,
@@ -251,10 +256,10 @@ async function cardsView() {
     query.delete("school");
     const r = await api("GET", `/api/v1/institutions/${school.id}/cards?${query}`);
     if (r.status !== 200) { showError(r, search, general); results.replaceChildren(); return; }
-    results.replaceChildren(
+    results.replaceChildren(...[
       r.data.items.length ? el("ul", { class: "card-students" }, r.data.items.map(studentCard))
         : el("p", { class: "card muted", id: "cards-none", text: t("cards.none") }),
-      r.data.more ? el("p", { class: "muted", text: t("cards.more") }) : null);
+      r.data.more ? el("p", { class: "muted", text: t("cards.more") }) : null].filter(Boolean));
   }
 
   // Runs a write and, when it is done, says so and searches again. An identifier that cannot be
@@ -352,7 +357,7 @@ async function schoolPassageView() {
       el("a", { href: `/school/cards?school=${school.id}`, "data-link": "", text: t("cards.title") })),
     el("dl", { class: "card facts school-passage-facts", id: "school-passage-facts" },
       facts.flatMap(([k, v]) => [el("dt", { text: t(k) }), el("dd", { "data-fact": k.split(".").pop(), text: fmt.number(v, 0) })])),
-    section("passage.school.classes", d.classes.length ? el("div", { class: "table-wrap" }, el("table", { class: "school-passage-classes" },
+    section("passage.school.classes", d.classes.length ? el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("passage.school.classes") }, el("table", { class: "school-passage-classes" },
       el("thead", {}, el("tr", {},
         el("th", { scope: "col", text: t("passage.school.col.class") }),
         el("th", { scope: "col", text: t("passage.school.col.students") }),
@@ -363,7 +368,7 @@ async function schoolPassageView() {
         el("td", { text: fmt.number(c.students, 0) }), el("td", { text: fmt.number(c.entered, 0) }),
         d.today ? el("td", { text: fmt.number(c.in_school, 0) }) : null)))))
       : el("p", { class: "muted", text: t("passage.school.no_classes") })),
-    section("passage.school.denials", d.denials.length ? el("div", { class: "table-wrap" }, el("table", { class: "denials" },
+    section("passage.school.denials", d.denials.length ? el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("passage.school.denials") }, el("table", { class: "denials" },
       el("thead", {}, el("tr", {},
         el("th", { scope: "col", text: t("passage.school.col.time") }),
         el("th", { scope: "col", text: t("passage.school.col.card") }),
