@@ -50,12 +50,12 @@ static bool kind_valid(const char *k)
 static json_t *card_json(sqlite3_stmt *st, int i)
 {
     bool blocked = sqlite3_column_type(st, i + 6) != SQLITE_NULL;
-    json_t *o = json_pack(
-        "{s:I,s:s,s:s,s:I,s:I,s:I,s:b}", "id", (json_int_t)sqlite3_column_int64(st, i), "card",
-        db_col_text(st, i + 1), "kind", db_col_text(st, i + 2), "student_id",
-        (json_int_t)sqlite3_column_int64(st, i + 3), "institution_id",
-        (json_int_t)sqlite3_column_int64(st, i + 4), "issued_at",
-        (json_int_t)sqlite3_column_int64(st, i + 5), "blocked", blocked);
+    json_t *o =
+        json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:b}", "id", (json_int_t)sqlite3_column_int64(st, i),
+                  "card", db_col_text(st, i + 1), "kind", db_col_text(st, i + 2), "student_id",
+                  (json_int_t)sqlite3_column_int64(st, i + 3), "institution_id",
+                  (json_int_t)sqlite3_column_int64(st, i + 4), "issued_at",
+                  (json_int_t)sqlite3_column_int64(st, i + 5), "blocked", blocked);
     json_object_set_new(o, "blocked_at",
                         blocked ? json_integer(sqlite3_column_int64(st, i + 6)) : json_null());
     json_object_set_new(o, "blocked_reason",
@@ -231,9 +231,9 @@ static int cards_block(struct req *r)
                "UPDATE cards SET blocked_at = unixepoch(), blocked_reason = :r WHERE id = :id",
                DB_ARGS(DB_TEXT(":r", reason), DB_INT(":id", c.id))) != SQLITE_DONE)
         return reply_db_error(r);
-    if (school_audit_or_respond(r, c.institution, "card.block", "card", c.id,
-                                json_pack("{s:I,s:s}", "student_id", (json_int_t)c.student,
-                                          "reason", reason)) != 0)
+    if (school_audit_or_respond(
+            r, c.institution, "card.block", "card", c.id,
+            json_pack("{s:I,s:s}", "student_id", (json_int_t)c.student, "reason", reason)) != 0)
         return r->status;
     json_t *o = card_get(r->db, c.id);
     return o ? reply_json(r, 200, o) : reply_db_error(r);

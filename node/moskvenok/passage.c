@@ -26,8 +26,8 @@
 #include "notify/notify.h"
 #include "school/school.h"
 
-#define ADMINS (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
-#define PASSAGE_MAX_EVENTS 1000
+#define ADMINS                 (ROLE_ADMIN | ROLE_SCHOOL_ADMIN)
+#define PASSAGE_MAX_EVENTS     1000
 #define PASSAGE_MAX_RANGE_DAYS 92
 
 void passage_hhmm(time_t t, char out[8])
@@ -186,8 +186,8 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
         int found = mosk_card_find(db, e->card, &card);
         if (found < 0)
             goto done;
-        const char *reason = found == 0         ? "unknown_card"
-                             : card.blocked     ? "card_blocked"
+        const char *reason = found == 0                 ? "unknown_card"
+                             : card.blocked             ? "card_blocked"
                              : card.school_id != school ? "other_school"
                                                         : NULL;
         char day[16];
@@ -218,8 +218,7 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
             /* An earlier day's event (a terminal's late upload) is kept, not told. */
             if (strcmp(day, today) == 0) {
                 if (school_name == NULL &&
-                    db_text(db, &school_name,
-                            "SELECT short_name FROM institutions WHERE id = :i",
+                    db_text(db, &school_name, "SELECT short_name FROM institutions WHERE id = :i",
                             DB_ARGS(DB_INT(":i", school))) != SQLITE_ROW)
                     goto done;
                 if (passage_notify(db, card.student_id, e->in, e->at, school_name) != 0)
@@ -288,8 +287,8 @@ static int passage_events_post(struct req *r)
     }
     return reply_json(r, 200,
                       json_pack("{s:i,s:i,s:i,s:o,s:I,s:I}", "applied", b.applied, "duplicates",
-                                b.duplicates, "denied", b.denied, "results", b.results,
-                                "held_seq", (json_int_t)held, "last_seq", (json_int_t)last));
+                                b.duplicates, "denied", b.denied, "results", b.results, "held_seq",
+                                (json_int_t)held, "last_seq", (json_int_t)last));
 }
 
 /* ---- what the school and the family read ------------------------------------------------- */
@@ -363,8 +362,7 @@ static json_t *passage_row(sqlite3_stmt *st)
     char hhmm[8];
     passage_hhmm((time_t)sqlite3_column_int64(st, 0), hhmm);
     json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "at", (json_int_t)sqlite3_column_int64(st, 0),
-                          "time", hhmm, "day", db_col_text(st, 1), "direction",
-                          db_col_text(st, 2));
+                          "time", hhmm, "day", db_col_text(st, 1), "direction", db_col_text(st, 2));
     if (sqlite3_column_type(st, 3) != SQLITE_NULL)
         json_object_set_new(o, "turnstile", json_string(db_col_text(st, 3)));
     return o;
@@ -398,11 +396,11 @@ static int passage_of_student(struct req *r)
                                  PASSAGE_MAX_RANGE_DAYS);
     if (passage_reader_or_respond(r, student) != 0)
         return r->status;
-    sqlite3_stmt *st = db_query(r->db,
-                                "SELECT at, day, direction, turnstile FROM passage_events WHERE "
-                                "student_id = :s AND day BETWEEN :f AND :t ORDER BY day, at, id",
-                                DB_ARGS(DB_INT(":s", student), DB_TEXT(":f", from),
-                                        DB_TEXT(":t", to)));
+    sqlite3_stmt *st =
+        db_query(r->db,
+                 "SELECT at, day, direction, turnstile FROM passage_events WHERE "
+                 "student_id = :s AND day BETWEEN :f AND :t ORDER BY day, at, id",
+                 DB_ARGS(DB_INT(":s", student), DB_TEXT(":f", from), DB_TEXT(":t", to)));
     json_t *items = json_array();
     int rc;
     while (db_next(st, &rc))
@@ -459,9 +457,9 @@ static int passage_presence(struct req *r)
         return reply_db_error(r);
     }
     bool is_today = strcmp(date, today) == 0;
-    int used = db_exists(r->db,
-                         "SELECT 1 FROM passage_events WHERE institution_id = :i AND day = :d",
-                         DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", date)));
+    int used =
+        db_exists(r->db, "SELECT 1 FROM passage_events WHERE institution_id = :i AND day = :d",
+                  DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", date)));
     if (used < 0) {
         json_decref(class_ref);
         return reply_db_error(r);
@@ -502,11 +500,11 @@ static int passage_presence(struct req *r)
         in_school += in;
         entered_n += entered;
         flags += flag != NULL;
-        json_t *o = json_pack(
-            "{s:{s:I,s:o},s:b,s:o,s:o,s:{s:i,s:i,s:i}}", "student", "id",
-            (json_int_t)sqlite3_column_int64(st, 0), "name", ref_person_name(st, 1), "in_school",
-            in, "first_in", moment(st, 7), "last_out", moment(st, 8), "lessons", "present",
-            present, "absent", absent, "late", sqlite3_column_int(st, 6));
+        json_t *o = json_pack("{s:{s:I,s:o},s:b,s:o,s:o,s:{s:i,s:i,s:i}}", "student", "id",
+                              (json_int_t)sqlite3_column_int64(st, 0), "name",
+                              ref_person_name(st, 1), "in_school", in, "first_in", moment(st, 7),
+                              "last_out", moment(st, 8), "lessons", "present", present, "absent",
+                              absent, "late", sqlite3_column_int(st, 6));
         json_object_set_new(o, "flag", flag ? json_string(flag) : json_null());
         json_array_append_new(students, o);
     }
@@ -515,12 +513,12 @@ static int passage_presence(struct req *r)
         json_decref(students);
         return reply_db_error(r);
     }
-    return reply_json(
-        r, 200,
-        json_pack("{s:o,s:s,s:b,s:b,s:{s:I,s:i,s:i,s:i},s:o}", "class", class_ref, "date", date,
-                  "today", is_today, "turnstiles", used == 1, "counts", "students",
-                  (json_int_t)json_array_size(students), "in_school", in_school, "entered",
-                  entered_n, "flags", flags, "students", students));
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:s,s:b,s:b,s:{s:I,s:i,s:i,s:i},s:o}", "class", class_ref,
+                                "date", date, "today", is_today, "turnstiles", used == 1, "counts",
+                                "students", (json_int_t)json_array_size(students), "in_school",
+                                in_school, "entered", entered_n, "flags", flags, "students",
+                                students));
 }
 
 #define DENIALS_SHOWN 200
@@ -573,11 +571,11 @@ static int passage_of_school(struct req *r)
     while (db_next(st, &rc)) {
         int64_t here = is_today ? sqlite3_column_int64(st, 5) : 0;
         in_now += here;
-        json_array_append_new(
-            classes, json_pack("{s:o,s:I,s:I,s:I}", "class", ref_class(st, 0), "students",
-                               (json_int_t)sqlite3_column_int64(st, 3), "entered",
-                               (json_int_t)sqlite3_column_int64(st, 4), "in_school",
-                               (json_int_t)here));
+        json_array_append_new(classes,
+                              json_pack("{s:o,s:I,s:I,s:I}", "class", ref_class(st, 0), "students",
+                                        (json_int_t)sqlite3_column_int64(st, 3), "entered",
+                                        (json_int_t)sqlite3_column_int64(st, 4), "in_school",
+                                        (json_int_t)here));
     }
     if (rc != SQLITE_DONE)
         goto failed;

@@ -23,7 +23,7 @@ struct passage_event {
     const char *key;
     int64_t seq;
     const char *card;
-    bool in;               /* direction "in" (else "out") */
+    bool in; /* direction "in" (else "out") */
     time_t at;
     const char *turnstile; /* NULL when not given */
 };

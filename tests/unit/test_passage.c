@@ -82,10 +82,9 @@ static void test_event_parse(void **state)
 #define EVENT(...) json_pack(__VA_ARGS__)
     const char *at = "2026-12-05T08:00:00Z";
     assert_string_equal(parse(json_string("x"), &ev), "");
-    assert_string_equal(parse(EVENT("{s:i,s:s,s:s,s:s}", "seq", 1, "card", "A", "direction", "in",
-                                    "at", at),
-                              &ev),
-                        "key");
+    assert_string_equal(
+        parse(EVENT("{s:i,s:s,s:s,s:s}", "seq", 1, "card", "A", "direction", "in", "at", at), &ev),
+        "key");
     assert_string_equal(parse(EVENT("{s:s,s:i,s:s,s:s,s:s}", "key", "a b", "seq", 1, "card", "A",
                                     "direction", "in", "at", at),
                               &ev),
@@ -119,15 +118,15 @@ static void test_event_parse(void **state)
                                     "direction", "in", "at", "2026-12-07T08:00:00Z"),
                               &ev),
                         "at");
-    assert_null(parse(EVENT("{s:s,s:i,s:s,s:s,s:s}", "key", "k", "seq", 1, "card", "A",
-                            "direction", "in", "at", "2026-12-06T08:00:00Z"),
+    assert_null(parse(EVENT("{s:s,s:i,s:s,s:s,s:s}", "key", "k", "seq", 1, "card", "A", "direction",
+                            "in", "at", "2026-12-06T08:00:00Z"),
                       &ev));
-    assert_string_equal(parse(EVENT("{s:s,s:i,s:s,s:s,s:s,s:s}", "key", "k", "seq", 1, "card",
-                                    "A", "direction", "in", "at", at, "turnstile", ""),
+    assert_string_equal(parse(EVENT("{s:s,s:i,s:s,s:s,s:s,s:s}", "key", "k", "seq", 1, "card", "A",
+                                    "direction", "in", "at", at, "turnstile", ""),
                               &ev),
                         "turnstile");
-    assert_string_equal(parse(EVENT("{s:s,s:i,s:s,s:s,s:s,s:i}", "key", "k", "seq", 1, "card",
-                                    "A", "direction", "in", "at", at, "gate", 2),
+    assert_string_equal(parse(EVENT("{s:s,s:i,s:s,s:s,s:s,s:i}", "key", "k", "seq", 1, "card", "A",
+                                    "direction", "in", "at", at, "gate", 2),
                               &ev),
                         "gate");
 #undef EVENT
