@@ -407,13 +407,48 @@ async function prepare(base) {
   assert(test && draft && review, `the demo lacks a test (${test?.id}), the teacher's draft (${draft?.id}) ` +
     `or an item under review (${review?.id})`);
   const item = (i) => `/library/items/${i.id}`;
+  const passage = await passageScene(base, artem);
   return {
-    parent: [`/messages/${family.id}`, cert.url, item(test), `/students/${artem.id}/account`],
-    student: [`/messages/${pupil.id}`, item(test), `/students/${artem.id}/account`],
-    schooladmin: ["/school/reconciliation"],
+    parent: [`/messages/${family.id}`, cert.url, item(test), `/students/${artem.id}/account`, ...passage.family],
+    student: [`/messages/${pupil.id}`, item(test), `/students/${artem.id}/account`, ...passage.family],
     teacher: [`/messages/${family.id}`, item(draft)],
+    classteacher: passage.classteacher,
+    schooladmin: ["/school/reconciliation", ...passage.schooladmin],
+    admin: passage.admin,
     methodologist: [item(review)],
     anonymous: [cert.url],
+  };
+}
+
+// «Москвёнок»: carriers for Артём and a classmate (one blocked), a turnstile's morning today and
+// on a day of last week, an unknown card denied; the pages of the family, the class teacher and
+// the school admin that show them.
+async function passageScene(base, artem) {
+  const sa = await apiAs(base, "schooladmin");
+  const school = sa.me.grants.find((g) => g.role === "school_admin").institution_id;
+  const mate = (await sa.call("GET", `/api/v1/classes/${artem.class.id}/students`)).items.find((s) => s.id !== artem.id);
+  const a = await sa.call("POST", `/api/v1/students/${artem.id}/cards`, { card: "SWEEP0001" });
+  const m = await sa.call("POST", `/api/v1/students/${mate.id}/cards`, { card: "04:A2:19:FF", kind: "bracelet" });
+  await sa.call("POST", `/api/v1/cards/${m.id}/replace`, { card: "04:A2:19:FE" });
+  const dev = await sa.call("POST", "/api/v1/devices", { name: "Турникет у входа", scopes: ["passage"], institution_id: school });
+  const pad = (n) => String(n).padStart(2, "0");
+  const d = new Date();
+  const today = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  d.setDate(d.getDate() - 7);
+  const past = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const at = (day, hh, mm) => new Date(`${day}T${pad(hh)}:${pad(mm)}:00`).toISOString();
+  const events = [[a.card, "in", at(past, 8, 12)], [a.card, "out", at(past, 14, 5)], ["04:A2:19:FE", "in", at(past, 8, 20)],
+    [a.card, "in", at(today, 0, 1)], ["04:A2:19:FF", "in", at(today, 0, 2)], ["UNKNOWN01", "in", at(today, 0, 3)]]
+    .map(([card, direction, when], i) => ({ key: `sweep-${i + 1}`, seq: i + 1, card, direction, at: when, turnstile: "Вход 1" }));
+  const r = await fetch(`${base}/api/v1/passage/events`, { method: "POST", headers: { Authorization: `Bearer ${dev.token}` },
+    body: JSON.stringify({ events }) });
+  assert(r.status === 200, `passage events: ${r.status}`);
+  return {
+    family: [`/students/${artem.id}/passage`, `/students/${artem.id}/passage?week=${past}`],
+    classteacher: [`/classes/${artem.class.id}/presence`, `/classes/${artem.class.id}/presence?date=${past}`],
+    schooladmin: [`/school/cards?school=${school}&class=${artem.class.id}`, `/school/passage?school=${school}`,
+      `/classes/${artem.class.id}/presence?date=${past}`],
+    admin: ["/school/cards", `/school/passage?school=${school}`],
   };
 }
 

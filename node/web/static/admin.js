@@ -4,7 +4,7 @@
 // finds, for each school they administer, its sections (classes, staff, teaching assignments,
 // the timetable, accounts, devices, the school's audit log). A link is shown only to whom it
 // serves, and a page opened by someone else says so in Russian (the APIs refuse anyway).
-import { api, clearErrors, el, errorText, field as shellField, fmt, navigation, pages, section, show, showError, state, t } from "./app.js";
+import { api, clearErrors, el, errorText, field as shellField, fmt, navigation, pages, schoolSections, section, show, showError, state, t } from "./app.js";
 
 navigation.push({ key: "admin.nav", href: "/admin", roles: ["admin", "school_admin"] });
 
@@ -24,7 +24,8 @@ const ACTIONS = ["login", "login_failed", "logout", "municipality.create", "muni
   "holiday.delete", "subject.create", "class.create", "class.update", "group.create",
   "person.create", "staff.add", "guardian.create", "enrollment.create", "assignment.create",
   "assignment.delete", "bells.set", "timetable.set", "lessons.generate", "lesson.update",
-  "period_mark.set", "plan.set", "device.create", "device.revoke"];
+  "period_mark.set", "plan.set", "device.create", "device.revoke", "card.issue", "card.block",
+  "card.replace"];
 const SCOPES = ["passage", "meals", "health"];
 
 const isRegion = () => state.me.roles.includes("admin");
@@ -117,7 +118,7 @@ function hubView() {
         ["/admin/accounts", "admin.accounts"],
         [`/admin/devices?institution=${s.id}`, "admin.devices"],
         [`/admin/audit?institution=${s.id}`, "admin.school.audit"],
-        [`/school/reconciliation?school=${s.id}`, "reconciliation.nav"],
+        ...schoolSections.map((x) => [x.href(s.id), x.key]),
       ].map(([href, key]) => el("li", {}, link(href, key))))));
   }
   if (parts.length === 1) { denied(); return; }
@@ -248,6 +249,7 @@ async function schoolView(id) {
       [`/admin/schools/${id}/timetable`, "admin.school.timetable"],
       [`/admin/devices?institution=${id}`, "admin.devices"],
       [`/admin/audit?institution=${id}`, "admin.school.audit"],
+      ...schoolSections.map((x) => [x.href(id), x.key]),
     ].map(([href, key]) => el("li", {}, link(href, key))))));
 }
 

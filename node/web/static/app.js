@@ -27,6 +27,12 @@ export const hooks = { childHead: null };
 // Set by subsystems' scripts: more links beside each child on a parent's home page, each
 // { key (catalog), href: (childId) => path, class }.
 export const childLinks = [];
+// Set by subsystems' scripts: more links beside each class in a class teacher's home list, each
+// { key (catalog), href: (classId) => path, class }.
+export const classLinks = [];
+// Set by subsystems' scripts: more sections of a school in the administration hub (/admin) and
+// on the school's card, each { key (catalog), href: (schoolId) => path }.
+export const schoolSections = [];
 // Cards a subsystem's script puts at the top of the home page, in order: (me) => an element, or
 // null when the card is not for this person (the teacher's day, the class teacher's class).
 export const homeCards = [];
@@ -433,7 +439,9 @@ function homeView() {
   }
   if (me.roles.includes("class_teacher") && me.classes)
     parts.push(section("home.homeroom", el("ul", { class: "homeroom" }, me.classes.map((c) => el("li", {},
-      el("a", { href: `/classes/${c.id}/summary`, "data-link": "", class: "summary-link", text: c.name }))))));
+      el("a", { href: `/classes/${c.id}/summary`, "data-link": "", class: "summary-link", text: c.name }),
+      classLinks.length ? el("span", { class: "links" }, classLinks.map((l) =>
+        el("a", { href: l.href(c.id), "data-link": "", class: l.class, text: t(l.key) }))) : null)))));
   for (const role of ["admin", "school_admin"])
     if (me.roles.includes(role))
       parts.push(el("p", { class: "card home-admin" }, `${t(`home.${role}`)} `,

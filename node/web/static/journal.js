@@ -49,23 +49,47 @@ export function fileLinks(files) {
 
 // ---- the diary ----------------------------------------------------------------------------
 
+// Whether the logged-in person is student `id` or one of their parents.
+function family(id) {
+  const n = Number(id);
+  return state.me.student?.id === n || (state.me.roles.includes("student") && state.me.person_id === n)
+    || (state.me.children ?? []).some((c) => c.id === n);
+}
+
 async function diaryView(id) {
   const params = new URLSearchParams(location.search);
   const monday = mondayOf(params.get("week") ?? iso(new Date()));
   const sunday = new Date(monday);
   sunday.setUTCDate(sunday.getUTCDate() + 6);
-  const [r, head] = await Promise.all([
+  const [r, head, passage] = await Promise.all([
     api("GET", `/api/v1/students/${id}/diary?from=${iso(monday)}&to=${iso(sunday)}`),
     childHead("diary.title", id, samePage((c) => `/diary/${c}`)),
+    family(id) ? api("GET", `/api/v1/students/${id}/passage?from=${iso(monday)}&to=${iso(sunday)}`) : null,
   ]);
   if (r.status !== 200) { show(...head, el("p", { class: "error", text: errorText(r) })); return; }
+  // The day's first entry and last exit through the school's turnstiles («Москвёнок»), for the
+  // student and the parents (the diary's other readers are not asked).
+  const gates = new Map();
+  for (const e of passage?.status === 200 ? passage.data.items : []) {
+    const g = gates.get(e.day) ?? {};
+    if (e.direction === "in" && !g.in) g.in = e.time;
+    if (e.direction === "out") g.out = e.time;
+    gates.set(e.day, g);
+  }
+  const gateLine = (day) => {
+    const g = gates.get(day);
+    if (!g) return null;
+    return el("p", { class: "muted diary-passage", "data-day": day },
+      [g.in ? t("passage.diary.in", { time: g.in }) : null, g.out ? t("passage.diary.out", { time: g.out }) : null]
+        .filter(Boolean).join(" · "));
+  };
   const own = Number(id) === state.me.student?.id;
   const shift = (days) => {
     const d = new Date(monday);
     d.setUTCDate(d.getUTCDate() + days);
     go(`/diary/${id}?week=${iso(d)}`);
   };
-  const days = r.data.days.map((d) => section(null, el("h2", { text: dayTitle(d.date) }),
+  const days = r.data.days.map((d) => section(null, el("h2", { text: dayTitle(d.date) }), gateLine(d.date),
     el("ol", { class: "day" }, d.lessons.map((l) => el("li", { class: l.cancelled ? "lesson cancelled" : "lesson", "data-lesson": String(l.id) },
       el("div", { class: "lesson-head" },
         el("span", { class: "time", text: l.starts_at ? `${l.starts_at}–${l.ends_at}` : `${l.number}` }),

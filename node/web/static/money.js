@@ -4,7 +4,7 @@
 // meal accounts for its admin and canteen operator: each student's opening balance, top-ups,
 // purchases, refunds and closing balance, the totals with free meals and unpaid offline sales,
 // whether it all adds up, and the CSV.
-import { api, childLinks, el, errorText, field, fmt, homeCards, hooks, navigation, pages, section, show, showError, state, t, today } from "./app.js";
+import { api, childLinks, el, errorText, field, fmt, homeCards, hooks, navigation, pages, schoolSections, section, show, showError, state, t, today } from "./app.js";
 
 pages.push(
   { path: /^\/students\/(\d+)\/account$/, view: accountView },
@@ -12,6 +12,7 @@ pages.push(
 );
 navigation.push({ key: "reconciliation.nav", href: "/school/reconciliation", roles: ["canteen"] });
 childLinks.push({ key: "money.link", href: (id) => `/students/${id}/account`, class: "account-link" });
+schoolSections.push({ key: "reconciliation.nav", href: (id) => `/school/reconciliation?school=${id}` });
 
 // A signed amount: «+500,00 ₽» in, «−70,00 ₽» out.
 const signed = (kopecks) => (kopecks > 0 ? `+${fmt.money(kopecks)}` : fmt.money(kopecks));

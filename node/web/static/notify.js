@@ -1,6 +1,6 @@
 // Notifications: the feed of new and changed marks, homework, absences and parents' notices.
 // The text of each comes from the catalog ("notify.KIND"), filled from its data.
-import { api, el, fmt, navigation, pages, refreshUnread, show, t } from "./app.js";
+import { api, el, fmt, navigation, pages, refreshUnread, show, state, t } from "./app.js";
 
 navigation.push({ key: "nav.notifications", href: "/notifications", roles: null, unread: "notifications" });
 pages.push({ path: /^\/notifications$/, view: notificationsView });
@@ -9,7 +9,11 @@ const ddmm = (s) => (s ? fmt.dayMonth(s) : "");
 
 function text(n) {
   const d = n.data ?? {};
-  return t(`notify.${n.kind}`, {
+  // A kind whose words follow the person's grammatical gender (вошёл, вошла) has its texts
+  // KIND.m and KIND.f beside KIND, chosen by data.gender.
+  const gendered = d.gender && state.msg[`notify.${n.kind}.${d.gender}`] !== undefined;
+  return t(gendered ? `notify.${n.kind}.${d.gender}` : `notify.${n.kind}`, {
+    name: d.name ?? "", time: d.time ?? "", school: d.school ?? "",
     student: n.student?.name ?? "", subject: d.subject ?? "", value: d.value ?? "",
     old: d.old ?? "", date: ddmm(d.date), text: d.text ?? "", status: t(`attendance.${d.status}`),
     from: ddmm(d.from), to: ddmm(d.to), reason: d.reason ?? "", comment: d.comment ?? "",
