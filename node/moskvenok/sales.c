@@ -839,17 +839,21 @@ static int meals_stoplist_put(struct req *r)
     size_t i;
     json_t *v;
     int64_t id;
-    json_array_foreach(items, i, v) if (!positive_id(v, &id))
+    json_array_foreach(items, i, v)
     {
-        snprintf(field, sizeof(field), "items[%zu]", i);
-        return reply_field_error(r, 400, "bad_request", field, "%s: a buffet item's id", field);
+        if (!positive_id(v, &id)) {
+            snprintf(field, sizeof(field), "items[%zu]", i);
+            return reply_field_error(r, 400, "bad_request", field, "%s: a buffet item's id", field);
+        }
     }
-    json_array_foreach(cats, i, v) if (!json_is_string(v) || !category_known(json_string_value(v)))
+    json_array_foreach(cats, i, v)
     {
-        snprintf(field, sizeof(field), "categories[%zu]", i);
-        return reply_field_error(r, 400, "bad_category", field,
-                                 "%s: one of hot, bakery, dairy, drinks, fruit, sweets, snacks",
-                                 field);
+        if (!json_is_string(v) || !category_known(json_string_value(v))) {
+            snprintf(field, sizeof(field), "categories[%zu]", i);
+            return reply_field_error(r, 400, "bad_category", field,
+                                     "%s: one of hot, bakery, dairy, drinks, fruit, sweets, snacks",
+                                     field);
+        }
     }
     if (meals_student_or_respond(r, student, WHO_PARENTS, &school, NULL) != 0)
         return r->status;
@@ -871,18 +875,20 @@ static int meals_stoplist_put(struct req *r)
         db_run(r->db, "DELETE FROM meal_stoplist WHERE student_id = :s AND category IS NOT NULL",
                DB_ARGS(DB_INT(":s", student))) != SQLITE_DONE)
         return reply_db_error(r);
-    json_array_foreach(items, i, v) if (db_run(r->db,
-                                               "INSERT OR IGNORE INTO meal_stoplist (student_id, "
-                                               "item_id) VALUES (:s, :i)",
-                                               DB_ARGS(DB_INT(":s", student),
-                                                       DB_INT(":i", json_integer_value(v)))) !=
-                                        SQLITE_DONE) return reply_db_error(r);
-    json_array_foreach(cats, i, v) if (db_run(r->db,
-                                              "INSERT OR IGNORE INTO meal_stoplist (student_id, "
-                                              "category) VALUES (:s, :c)",
-                                              DB_ARGS(DB_INT(":s", student),
-                                                      DB_TEXT(":c", json_string_value(v)))) !=
-                                       SQLITE_DONE) return reply_db_error(r);
+    json_array_foreach(items, i, v)
+    {
+        if (db_run(
+                r->db, "INSERT OR IGNORE INTO meal_stoplist (student_id, item_id) VALUES (:s, :i)",
+                DB_ARGS(DB_INT(":s", student), DB_INT(":i", json_integer_value(v)))) != SQLITE_DONE)
+            return reply_db_error(r);
+    }
+    json_array_foreach(cats, i, v)
+    {
+        if (db_run(
+                r->db, "INSERT OR IGNORE INTO meal_stoplist (student_id, category) VALUES (:s, :c)",
+                DB_ARGS(DB_INT(":s", student), DB_TEXT(":c", json_string_value(v)))) != SQLITE_DONE)
+            return reply_db_error(r);
+    }
     json_t *o = stoplist_json(r, student);
     return o ? reply_json(r, 200, o) : reply_db_error(r);
 }
