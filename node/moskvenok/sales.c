@@ -29,6 +29,8 @@
  * sold while cut off and uploads later, with its time) follows the same rules at upload; one
  * that cannot be paid is stored declined and shown to the canteen as handed out unpaid.
  *
+ * Reading a sale and applying it (sales_parse, sales_apply) are in sales.h for the unit tests.
+ *
  * Load: a sale is some twenty indexed point queries; a batch of up to 500 runs as one write
  * request. Family and canteen reads go by sales(student_id, day) and sales(institution_id, day).
  */
@@ -42,14 +44,12 @@
 #include "accounts/auth.h"
 #include "accounts/authz.h"
 #include "moskvenok/moskvenok.h"
+#include "moskvenok/sales.h"
 #include "node.h"
 #include "notify/notify.h"
 #include "school/school.h"
 
-#define SALE_LINES_MAX     50       /* lines of one sale */
-#define SALE_QUANTITY_MAX  100      /* units of one line */
 #define SALE_BATCH_MAX     500      /* sales of one upload */
-#define SALE_CARD_MAX      128      /* bytes of a carrier's identifier */
 #define STOPLIST_ITEMS_MAX 500      /* items on one stop list */
 #define LIMIT_MAX          10000000 /* kopecks: 100 000 rubles a day */
 #define RANGE_DAYS_MAX     92       /* days of the family's purchases at once */
@@ -69,31 +69,6 @@ static bool category_known(const char *c)
 }
 
 /* ---- a sale as the terminal sent it ------------------------------------------------------ */
-
-struct line_in {
-    int64_t id;   /* a buffet item's or a complex's id */
-    bool complex; /* {"complex": id} rather than {"id": id} */
-    int64_t quantity;
-};
-
-struct sale_in {
-    const char *key, *card; /* borrowed from the request's body */
-    int64_t seq;
-    time_t at;
-    bool offline;
-    struct line_in lines[SALE_LINES_MAX];
-    int nlines;
-};
-
-/* Answers 400 bad_request naming the field `prefix`.`name` (or `name` alone, or `prefix` alone
- * when `name` is ""). Returns -1. */
-static int bad_field(struct req *r, const char *prefix, const char *name, const char *why)
-{
-    char field[96];
-    snprintf(field, sizeof(field), "%s%s%s", prefix, prefix[0] && name[0] ? "." : "", name);
-    reply_field_error(r, 400, "bad_request", field, "%s: %s", field, why);
-    return -1;
-}
 
 /* Whether `s` is a carrier's identifier: 1 to SALE_CARD_MAX bytes, no control characters. */
 static bool card_valid(const char *s)
@@ -117,11 +92,22 @@ static bool positive_id(json_t *v, int64_t *out)
     return true;
 }
 
-/* One line of a sale, `o`, into *l; `field` names it ("items[2]"). 0, or -1 after answering. */
-static int line_parse_or_respond(struct req *r, json_t *o, const char *field, struct line_in *l)
+/* Names the field `prefix`.`name` (`name` alone, or `prefix` alone when `name` is "") in
+ * `field` and the reason in *why. Returns -1. */
+static int bad(const char *prefix, const char *name, const char *reason, char *field, size_t size,
+               const char **why)
+{
+    snprintf(field, size, "%s%s%s", prefix, prefix[0] && name[0] ? "." : "", name);
+    *why = reason;
+    return -1;
+}
+
+/* One line of a sale, `o`, into *l; `prefix` names it ("items[2]"). 0, or -1 as sales_parse. */
+static int line_parse(json_t *o, const char *prefix, struct sale_line_in *l, char *field,
+                      size_t size, const char **why)
 {
     if (!json_is_object(o))
-        return bad_field(r, field, "", "a line is {\"id\" or \"complex\", \"quantity\"}");
+        return bad(prefix, "", "a line is {\"id\" or \"complex\", \"quantity\"}", field, size, why);
     const char *k;
     json_t *v;
     bool has_id = false, has_quantity = false;
@@ -129,49 +115,51 @@ static int line_parse_or_respond(struct req *r, json_t *o, const char *field, st
     {
         if (strcmp(k, "id") == 0 || strcmp(k, "complex") == 0) {
             if (has_id)
-                return bad_field(r, field, k, "give either id (a buffet item) or complex");
+                return bad(prefix, k, "give either id (a buffet item) or complex", field, size,
+                           why);
             if (!positive_id(v, &l->id))
-                return bad_field(r, field, k, "a positive integer");
+                return bad(prefix, k, "a positive integer", field, size, why);
             l->complex = k[0] == 'c';
             has_id = true;
         } else if (strcmp(k, "quantity") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                 json_integer_value(v) > SALE_QUANTITY_MAX)
-                return bad_field(r, field, k, "an integer of 1-100");
+                return bad(prefix, k, "an integer of 1-100", field, size, why);
             l->quantity = json_integer_value(v);
             has_quantity = true;
         } else {
-            return bad_field(r, field, k, "unknown field");
+            return bad(prefix, k, "unknown field", field, size, why);
         }
     }
     if (!has_id)
-        return bad_field(r, field, "id", "a buffet item's id, or complex: a complex's id");
+        return bad(prefix, "id", "a buffet item's id, or complex: a complex's id", field, size,
+                   why);
     if (!has_quantity)
-        return bad_field(r, field, "quantity", "required: an integer of 1-100");
+        return bad(prefix, "quantity", "required: an integer of 1-100", field, size, why);
     return 0;
 }
 
-/* Reads one sale object `o` into *s. `prefix` names it in errors ("" for the single sale,
- * "sales[3]" in a batch). 0, or -1 after answering 400 with the field. */
-static int sale_parse_or_respond(struct req *r, json_t *o, const char *prefix, struct sale_in *s)
+int sales_parse(json_t *o, const char *prefix, struct sale_in *s, char *field, size_t size,
+                const char **why)
 {
     memset(s, 0, sizeof(*s));
     if (!json_is_object(o))
-        return bad_field(r, prefix, "", "a sale is an object");
+        return bad(prefix, "", "a sale is an object", field, size, why);
     const char *k;
     json_t *v, *items = NULL, *at = NULL;
     json_object_foreach(o, k, v)
     {
         if (strcmp(k, "key") == 0) {
             if (!json_is_string(v) || !mosk_key_valid(json_string_value(v)))
-                return bad_field(r, prefix, k, "1-64 printable ASCII characters");
+                return bad(prefix, k, "1-64 printable ASCII characters", field, size, why);
             s->key = json_string_value(v);
         } else if (strcmp(k, "seq") == 0) {
             if (!positive_id(v, &s->seq))
-                return bad_field(r, prefix, k, "the terminal's sequence number, 1, 2, 3...");
+                return bad(prefix, k, "the terminal's sequence number, 1, 2, 3...", field, size,
+                           why);
         } else if (strcmp(k, "card") == 0) {
             if (!json_is_string(v) || !card_valid(json_string_value(v)))
-                return bad_field(r, prefix, k, "the carrier's identifier, 1-128 bytes");
+                return bad(prefix, k, "the carrier's identifier, 1-128 bytes", field, size, why);
             s->card = json_string_value(v);
         } else if (strcmp(k, "items") == 0) {
             items = v;
@@ -179,39 +167,50 @@ static int sale_parse_or_respond(struct req *r, json_t *o, const char *prefix, s
             at = v;
         } else if (strcmp(k, "offline") == 0) {
             if (!json_is_boolean(v))
-                return bad_field(r, prefix, k, "true or false");
+                return bad(prefix, k, "true or false", field, size, why);
             s->offline = json_is_true(v);
         } else {
-            return bad_field(r, prefix, k, "unknown field");
+            return bad(prefix, k, "unknown field", field, size, why);
         }
     }
     if (s->key == NULL)
-        return bad_field(r, prefix, "key", "required");
+        return bad(prefix, "key", "required", field, size, why);
     if (s->seq == 0)
-        return bad_field(r, prefix, "seq", "required");
+        return bad(prefix, "seq", "required", field, size, why);
     if (s->card == NULL)
-        return bad_field(r, prefix, "card", "required");
+        return bad(prefix, "card", "required", field, size, why);
     if (!json_is_array(items) || json_array_size(items) < 1 ||
         json_array_size(items) > SALE_LINES_MAX)
-        return bad_field(r, prefix, "items", "1-50 lines");
+        return bad(prefix, "items", "1-50 lines", field, size, why);
     for (size_t i = 0; i < json_array_size(items); i++) {
-        char field[64];
-        snprintf(field, sizeof(field), "%s%sitems[%zu]", prefix, prefix[0] ? "." : "", i);
-        if (line_parse_or_respond(r, json_array_get(items, i), field, &s->lines[i]) != 0)
+        char line[64];
+        snprintf(line, sizeof(line), "%s%sitems[%zu]", prefix, prefix[0] ? "." : "", i);
+        if (line_parse(json_array_get(items, i), line, &s->lines[i], field, size, why) != 0)
             return -1;
     }
     s->nlines = (int)json_array_size(items);
     s->at = time(NULL);
     if (at != NULL && (!json_is_string(at) || mosk_parse_time(json_string_value(at), &s->at) != 0))
-        return bad_field(r, prefix, "at", "an RFC 3339 time");
+        return bad(prefix, "at", "an RFC 3339 time", field, size, why);
     return 0;
+}
+
+/* sales_parse, answering 400 bad_request with the field on bad input. 0, or -1 once answered. */
+static int sale_parse_or_respond(struct req *r, json_t *o, const char *prefix, struct sale_in *s)
+{
+    char field[96];
+    const char *why = "";
+    if (sales_parse(o, prefix, s, field, sizeof(field), &why) == 0)
+        return 0;
+    reply_field_error(r, 400, "bad_request", field, "%s: %s", field, why);
+    return -1;
 }
 
 /* ---- the decision ---------------------------------------------------------------------- */
 
 /* A line as the menu prices it. */
 struct line {
-    const struct line_in *in;
+    const struct sale_line_in *in;
     bool valid;         /* this school's, on sale (an item), of the sale's day (a complex) */
     char category[16];  /* an item's category, or a complex's kind */
     unsigned bit;       /* a complex's kind (enum mosk_complex), 0 for an item */
@@ -348,21 +347,9 @@ static int free_units(struct db *db, int64_t student, const char *day, unsigned 
     return 0;
 }
 
-/* What applying a sale came to. */
-enum apply {
-    APPLIED,   /* *result: the answer, new */
-    DUPLICATE, /* *result: the first answer, with "duplicate": true */
-    SEQ_TAKEN, /* another key holds the sequence number: the request is refused */
-    FAILED,    /* storage */
-};
-
-/* Decides sale `s` of terminal r->caller.device_id at its school, stores it and debits it:
- * see the top of this file. *result is a new reference (APPLIED, DUPLICATE). */
-static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **result)
+enum sales_apply sales_apply(struct db *db, const struct mes_config *cfg, int64_t device,
+                             int64_t school, const struct sale_in *s, json_t **result)
 {
-    struct db *db = r->db;
-    const struct mes_config *cfg = &r->node->cfg;
-    int64_t device = r->caller.device_id, school = r->caller.device_institution_id;
     *result = NULL;
     char *stored = NULL;
     switch (mosk_event_claim(db, device, s->key, s->seq, &stored)) {
@@ -374,14 +361,14 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
         if (!json_is_object(*result)) {
             json_decref(*result);
             *result = NULL;
-            return FAILED;
+            return SALES_FAILED;
         }
         json_object_set_new(*result, "duplicate", json_true());
-        return DUPLICATE;
+        return SALES_DUPLICATE;
     case MOSK_SEQ_TAKEN:
-        return SEQ_TAKEN;
+        return SALES_SEQ_TAKEN;
     default:
-        return FAILED;
+        return SALES_FAILED;
     }
 
     char day[16];
@@ -391,14 +378,14 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
     for (int i = 0; i < s->nlines; i++) {
         lines[i].in = &s->lines[i];
         if (line_resolve(db, school, day, &lines[i]) != 0)
-            return FAILED;
+            return SALES_FAILED;
     }
 
     const char *reason = NULL;
     struct mosk_card card = {0};
     int found = mosk_card_find(db, s->card, &card);
     if (found < 0)
-        return FAILED;
+        return SALES_FAILED;
     if (found == 0)
         reason = "unknown_card";
     else if (card.blocked)
@@ -412,13 +399,13 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
             reason = "unknown_item";
     struct account acc = {0, -1, false};
     if (ours && account_read(db, card.student_id, &acc) != 0)
-        return FAILED;
+        return SALES_FAILED;
     if (reason == NULL && acc.blocked)
         reason = "account_blocked";
     if (reason == NULL) {
         int e = stopped(db, card.student_id, lines, s->nlines);
         if (e < 0)
-            return FAILED;
+            return SALES_FAILED;
         if (e)
             reason = "stop_list";
     }
@@ -426,7 +413,7 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
         unsigned mask = 0;
         if (mosk_free_complexes(db, cfg, card.student_id, &mask) != 0 ||
             free_units(db, card.student_id, day, mask, lines, s->nlines) != 0)
-            return FAILED;
+            return SALES_FAILED;
     }
     int64_t total = 0, free_value = 0;
     for (int i = 0; i < s->nlines; i++)
@@ -440,7 +427,7 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
                    "SELECT coalesce(sum(total), 0) FROM sales WHERE student_id = :s AND day = :d "
                    "AND status = 'approved' AND refunded_at IS NULL",
                    DB_ARGS(DB_INT(":s", card.student_id), DB_TEXT(":d", day))) != SQLITE_ROW)
-            return FAILED;
+            return SALES_FAILED;
         if (spent + total > acc.daily_limit)
             reason = "daily_limit";
     }
@@ -458,16 +445,16 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
                        DB_TEXT(":r", reason), DB_INT(":t", approved ? total : 0),
                        DB_INT(":f", approved ? free_value : 0), DB_INT(":o", s->offline))) !=
         SQLITE_DONE)
-        return FAILED;
+        return SALES_FAILED;
     int64_t sale = db_last_id(db);
     if (lines_store(db, sale, lines, s->nlines) != 0)
-        return FAILED;
+        return SALES_FAILED;
     int64_t balance = acc.balance;
     if (approved && total > 0) {
         enum mosk_post p = mosk_ledger_post(db, cfg, card.student_id, school, "sale", -total, sale,
                                             s->at, &balance);
         if (p == MOSK_FAILED)
-            return FAILED;
+            return SALES_FAILED;
         if (p == MOSK_INSUFFICIENT) { /* the check above read the same row: never expected */
             approved = false;
             reason = "insufficient_funds";
@@ -475,7 +462,7 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
                        "UPDATE sales SET status = 'declined', reason = :r, total = 0, "
                        "free_value = 0 WHERE id = :id",
                        DB_ARGS(DB_TEXT(":r", reason), DB_INT(":id", sale))) != SQLITE_DONE)
-                return FAILED;
+                return SALES_FAILED;
         }
     }
     json_t *o = json_pack("{s:s,s:b,s:o,s:o,s:I,s:I,s:I}", "key", s->key, "approved", approved,
@@ -488,10 +475,10 @@ static enum apply sale_apply(struct req *r, const struct sale_in *s, json_t **re
     free(text);
     if (rc != 0) {
         json_decref(o);
-        return FAILED;
+        return SALES_FAILED;
     }
     *result = o;
-    return APPLIED;
+    return SALES_APPLIED;
 }
 
 /* The terminal's held and last sequence numbers put into `o` after a request. 0 or -1. */
@@ -524,11 +511,12 @@ static int sales_post(struct req *r)
     if (sale_parse_or_respond(r, r->body, "", &s) != 0 || terminal_school_or_respond(r) != 0)
         return r->status;
     json_t *o = NULL;
-    switch (sale_apply(r, &s, &o)) {
-    case SEQ_TAKEN:
+    switch (sales_apply(r->db, &r->node->cfg, r->caller.device_id, r->caller.device_institution_id,
+                        &s, &o)) {
+    case SALES_SEQ_TAKEN:
         return reply_field_error(r, 409, "seq_taken", "seq", "seq %lld is held under another key",
                                  (long long)s.seq);
-    case FAILED:
+    case SALES_FAILED:
         return reply_db_error(r);
     default:
         break;
@@ -568,12 +556,13 @@ static int sales_batch(struct req *r)
     int applied = 0, duplicates = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *o = NULL;
-        enum apply a = sale_apply(r, &in[i], &o);
-        if (a == SEQ_TAKEN || a == FAILED) {
+        enum sales_apply a = sales_apply(r->db, &r->node->cfg, r->caller.device_id,
+                                         r->caller.device_institution_id, &in[i], &o);
+        if (a == SALES_SEQ_TAKEN || a == SALES_FAILED) {
             json_decref(results);
             int64_t seq = in[i].seq;
             free(in);
-            if (a == FAILED)
+            if (a == SALES_FAILED)
                 return reply_db_error(r);
             char field[48];
             snprintf(field, sizeof(field), "sales[%zu].seq", i);
@@ -581,7 +570,7 @@ static int sales_batch(struct req *r)
                                      "%s: seq %lld is held under another key", field,
                                      (long long)seq);
         }
-        if (a == DUPLICATE)
+        if (a == SALES_DUPLICATE)
             duplicates++;
         else
             applied++;
