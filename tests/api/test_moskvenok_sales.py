@@ -459,6 +459,9 @@ def test_blocking_the_account(node, w):
     assert w["sa"].request("PUT", path, {"blocked": False}).status == 200
     for who in ("other_parent", "student", "canteen", "teacher", "sadmin2", "admin"):
         assert w[who].request("PUT", path, {"blocked": True}).status == 403, who
+    for who in ("other_parent", "canteen2", "sadmin2", "teacher"):
+        assert w[who].get(path).status == 403, who
+    assert w["canteen"].get(path).status == 200 and w["admin"].get(path).status == 200
     for body in ({"blocked": 1}, {"blocked": "yes"}, {}, {"blocked": True, "x": 1}):
         assert parent.request("PUT", path, body).status == 400, body
     assert parent.get(path).json()["blocked"] is False
@@ -769,3 +772,11 @@ def test_terminal_route_denials(node, w, fresh):
     assert gone.ok(card(s), [{"id": w["items"]["Яблоко"], "quantity": 1}])["approved"]
     assert admin.delete(f"/api/v1/devices/{r.json()['id']}").status == 200
     assert gone.sell(card(s), [{"id": w["items"]["Яблоко"], "quantity": 1}]).status == 401
+    # A meals token of no school (made before tokens were bound to one) sells nothing.
+    r = admin.post("/api/v1/devices", {"name": "Без школы", "scopes": ["meals"], "institution_id": w["s1"]})
+    with sqlite3.connect(node.db_path) as db:
+        db.execute("UPDATE device_tokens SET institution_id = NULL WHERE id = ?", (r.json()["id"],))
+    nowhere = Terminal(node, r.json()["token"], "nowhere")
+    r = nowhere.sell(card(s), [{"id": w["items"]["Яблоко"], "quantity": 1}])
+    assert r.status == 403 and code(r) == "device_school_needed", r
+    assert node.sql("SELECT count(*) FROM sales WHERE key = 'nowhere-1'") == [(0,)]
