@@ -7,11 +7,13 @@
 /* Its route tables, one per file. */
 extern const struct route cards_routes[];   /* cards.c */
 extern const struct route passage_routes[]; /* passage.c */
+extern const struct route sales_routes[];   /* sales.c */
 extern const struct route money_routes[];   /* money.c */
 
 const struct subsystem moskvenok_subsystem = {
     .name = "moskvenok",
-    .routes = (const struct route *const[]){cards_routes, passage_routes, money_routes, NULL},
+    .routes = (const struct route *const[]){cards_routes, passage_routes, sales_routes,
+                                            money_routes, NULL},
     .migrations = (const struct migration[]){{32, "node/moskvenok/moskvenok.sql"},
                                              {33, "node/moskvenok/meals.sql"},
                                              {34, "node/moskvenok/passage.sql"},
@@ -21,8 +23,10 @@ const struct subsystem moskvenok_subsystem = {
                                    {"/classes/{id}/presence", "web_page_presence"},
                                    {"/school/cards", "web_page_school_cards"},
                                    {"/school/passage", "web_page_school_passage"},
+                                   {"/students/{id}/meals", "web_page_meals"},
+                                   {"/canteen", "web_page_canteen"},
                                    {"/students/{id}/account", "web_page_meals_account"},
                                    {"/school/reconciliation", "web_page_reconciliation"},
                                    {0}},
-    .scripts = (const char *const[]){"passage.js", "money.js", NULL},
+    .scripts = (const char *const[]){"passage.js", "meals.js", "canteen.js", "money.js", NULL},
 };

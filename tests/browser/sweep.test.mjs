@@ -386,6 +386,9 @@ async function apiAs(base, user) {
   return { me, call };
 }
 
+// The canteen operator the sweep makes (prepare): the demo has no such login.
+const CANTEEN = { login: "sweepcanteen", password: "canteen-pass-1" };
+
 // A thread from the parent to the teacher about Артём, one from the teacher to Артём, a
 // certificate of study; the ids of a test, the teacher's draft and an item under review.
 async function prepare(base) {
@@ -408,12 +411,19 @@ async function prepare(base) {
     `or an item under review (${review?.id})`);
   const item = (i) => `/library/items/${i.id}`;
   const passage = await passageScene(base, artem);
+  // A canteen operator of Школа № 1 (the demo has no such login).
+  const admin = await apiAs(base, "admin");
+  const school = tme.institutions.find((i) => i.name === "Школа № 1");
+  await admin.call("POST", "/api/v1/persons", { last_name: "Поварова", first_name: "Анна",
+    account: { ...CANTEEN, roles: [{ role: "canteen", institution_id: school.id }] } });
   return {
-    parent: [`/messages/${family.id}`, cert.url, item(test), `/students/${artem.id}/account`, ...passage.family],
+    parent: [`/messages/${family.id}`, cert.url, item(test), `/students/${artem.id}/account`,
+      `/students/${artem.id}/meals`, ...passage.family],
     student: [`/messages/${pupil.id}`, item(test), `/students/${artem.id}/account`, ...passage.family],
+    canteen: ["/canteen", "/school/reconciliation"],
     teacher: [`/messages/${family.id}`, item(draft)],
     classteacher: passage.classteacher,
-    schooladmin: ["/school/reconciliation", ...passage.schooladmin],
+    schooladmin: ["/school/reconciliation", "/canteen", `/students/${artem.id}/meals`, ...passage.schooladmin],
     admin: passage.admin,
     methodologist: [item(review)],
     anonymous: [cert.url],
@@ -548,6 +558,11 @@ export const tests = {
     const { base, extra } = await demo();
     report(role, await sweepRole(ctx.browser, base, role, { extra: extra[role] ?? [] }));
   }])),
+  async "sweep: every page of the canteen operator"(ctx) {
+    const { base, extra } = await demo();
+    report("canteen", await sweepRole(ctx.browser, base, "canteen", { user: CANTEEN.login, password: CANTEEN.password,
+      extra: extra.canteen }));
+  },
   async "sweep: every page of the Ministry on a hub"(ctx) {
     await demo(); // the screenshots' folder and findings.md
     const hub = await startHubWithReport();
