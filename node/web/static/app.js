@@ -93,6 +93,9 @@ export const fmt = {
   // «3,9»: at most `digits` decimals, the locale's separator
   number: (x, digits = 2) => (x == null || Number.isNaN(Number(x)) ? "—"
     : intl("n", { maximumFractionDigits: digits }).format(Number(x))),
+  // «1 234,50 ₽»: money, which the API gives in kopecks (integers)
+  money: (kopecks) => (kopecks == null || Number.isNaN(Number(kopecks)) ? "—"
+    : intl("n", { style: "currency", currency: "RUB" }).format(Number(kopecks) / 100)),
   // «3 урока»: the catalog holds KEY.one, KEY.few, KEY.many (and KEY.other when needed) with {n}
   plural: (key, n, params = {}) => {
     const cat = intl("p").select(Number(n));
