@@ -194,12 +194,13 @@ static int date_query_or_respond(struct req *r, const char *name, const char *fa
 /* ---- who may see and change a school's menu ---------------------------------------------------
  */
 
-/* Whether the caller holds a role scoped to `inst`: its staff (teachers, the medic, the
- * canteen operator, its admin). */
+/* Whether the caller holds a staff role scoped to `inst` (a teacher, the medic, the canteen
+ * operator, its admin); a student's or a parent's grant never makes one staff. */
 static bool works_at(const struct req *r, int64_t inst)
 {
     for (int i = 0; i < r->caller.ngrants; i++)
-        if (r->caller.grants[i].institution_id == inst)
+        if (r->caller.grants[i].institution_id == inst &&
+            !(r->caller.grants[i].role & (ROLE_STUDENT | ROLE_PARENT)))
             return true;
     return false;
 }

@@ -387,7 +387,8 @@ async function apiAs(base, user) {
 }
 
 // A thread from the parent to the teacher about Артём, one from the teacher to Артём, a
-// certificate of study; the ids of a test, the teacher's draft and an item under review.
+// certificate of study; the ids of a test, the teacher's draft and an item under review; a canteen
+// operator (login canteen), today's menu and a buffet item.
 async function prepare(base) {
   const parent = await apiAs(base, "parent");
   const teacher = await apiAs(base, "teacher");
@@ -407,6 +408,16 @@ async function prepare(base) {
   assert(test && draft && review, `the demo lacks a test (${test?.id}), the teacher's draft (${draft?.id}) ` +
     `or an item under review (${review?.id})`);
   const item = (i) => `/library/items/${i.id}`;
+  // «Москвёнок»'s menu: a canteen operator of school 1, today's complexes and a buffet item.
+  const schooladmin = await apiAs(base, "schooladmin");
+  const school = (await schooladmin.call("GET", "/api/v1/me")).institutions[0].id;
+  await schooladmin.call("POST", "/api/v1/persons", { last_name: "Поварова", first_name: "Галина",
+    account: { login: "canteen", password: "canteen-pass-1", roles: [{ role: "canteen", institution_id: school }] } });
+  const now = new Date();
+  const todayIso = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  await schooladmin.call("PUT", `/api/v1/institutions/${school}/menu`, { date: todayIso, complexes: [
+    { kind: "breakfast", price: 8550, dishes: ["Каша пшённая", "Чай"] }, { kind: "lunch", price: 15000, dishes: ["Борщ", "Гуляш"] }] });
+  await schooladmin.call("POST", `/api/v1/institutions/${school}/buffet/items`, { name: "Булочка с маком", category: "bakery", price: 3500 });
   return {
     parent: [`/messages/${family.id}`, cert.url, item(test)],
     student: [`/messages/${pupil.id}`, item(test)],
@@ -512,6 +523,10 @@ export const tests = {
     const { base, extra } = await demo();
     report(role, await sweepRole(ctx.browser, base, role, { extra: extra[role] ?? [] }));
   }])),
+  async "sweep: every page of the canteen operator"(ctx) {
+    const { base } = await demo();
+    report("canteen", await sweepRole(ctx.browser, base, "canteen", { user: "canteen", password: "canteen-pass-1" }));
+  },
   async "sweep: every page of the Ministry on a hub"(ctx) {
     await demo(); // the screenshots' folder and findings.md
     const hub = await startHubWithReport();

@@ -95,7 +95,7 @@ function dayNav(date, hrefOf, labelKey = "menu.date") {
     el("a", { href: hrefOf(addDays(date, 1)), "data-link": "", class: "button secondary day-next", text: t("menu.next_day") }));
 }
 
-const status = () => el("p", { class: "form-status", role: "status" });
+const status = (id) => el("p", { class: "form-status", role: "status", id });
 const general = () => el("p", { class: "error form-status", role: "alert" });
 
 // The text of a refused complex_sold: which complex and day.
@@ -123,7 +123,8 @@ async function menuView() {
     return;
   }
   show(
-    el("h1", { text: school.name ? t("menu.title_of", { school: school.name }) : t("menu.title") }),
+    el("h1", { text: t("menu.title") }),
+    school.name ? el("p", { class: "muted canteen-school", text: school.name }) : null,
     schoolPicker(list, school, (id) => here(date, id)),
     dayNav(date, (d) => here(d)),
     complexesForm(school, date, menu.data),
@@ -134,6 +135,7 @@ async function menuView() {
 // The day's complexes: each kind served or not, its price and dishes.
 function complexesForm(school, date, menu) {
   const byKind = Object.fromEntries(menu.complexes.map((c) => [c.kind, c]));
+  const done = status("menu-saved");
   const rows = KINDS.map((kind) => {
     const c = byKind[kind];
     const served = el("input", { type: "checkbox", name: `${kind}.served`, class: "complex-served" });
@@ -154,7 +156,6 @@ function complexesForm(school, date, menu) {
       body);
     return { kind, served, price, dishes, box };
   });
-  const done = status();
   const error = general();
   const save = el("button", { type: "submit", id: "menu-save", text: t("menu.save") });
   const form = el("form", { class: "canteen-complexes", id: "menu-form", novalidate: "", onsubmit: async (ev) => {
@@ -202,7 +203,7 @@ function copyForm(school, date) {
   const days = el("select", { name: "days" },
     el("option", { value: "1", text: t("menu.copy.one") }),
     el("option", { value: "5", text: t("menu.copy.week") }));
-  const done = status();
+  const done = status("menu-copied");
   const error = general();
   const submit = el("button", { type: "submit", class: "secondary", id: "menu-copy", text: t("menu.copy.submit") });
   const form = el("form", { class: "canteen-copy", novalidate: "", onsubmit: async (ev) => {
@@ -230,7 +231,7 @@ function copyForm(school, date) {
 // the form of a new one.
 function buffetSection(school, items) {
   const list = el("ul", { class: "canteen-items", id: "buffet-items" });
-  const done = status();
+  const done = status("items-status");
   const categorySelect = (value) => {
     const s = el("select", { name: "category" }, CATEGORIES.map((c) => el("option", { value: c, text: t(`menu.category.${c}`) })));
     if (value) s.value = value;
