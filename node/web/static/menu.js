@@ -397,12 +397,10 @@ async function benefitsView() {
   const benefitText = (s) => (s.listed ? s.benefit : t("benefit.unlisted", { benefit: s.benefit }));
   const withBox = el("div", { id: "benefit-list" });
   const drawWith = (items) => withBox.replaceChildren(items.length
-    ? el("div", { class: "table-wrap" }, el("table", { class: "benefits" },
-        el("thead", {}, el("tr", {}, ["benefit.col.student", "benefit.col.class", "benefit.col.benefit", "benefit.col.free"]
-          .map((k) => el("th", { scope: "col", text: t(k) })))),
-        el("tbody", {}, items.map((s) => el("tr", { "data-student": String(s.student.id) },
-          el("td", { text: s.student.name }), el("td", { text: s.class.name }),
-          el("td", { class: "benefit-name", text: benefitText(s) }), el("td", { text: freeText(s.free) }))))))
+    ? el("ul", { class: "benefit-list" }, items.map((s) => el("li", { "data-student": String(s.student.id) },
+        el("span", { class: "benefit-who" }, el("strong", { text: s.student.name }), ` · ${s.class.name}`),
+        el("span", { class: "benefit-name", text: benefitText(s) }),
+        el("span", { class: "muted benefit-free", text: t("benefit.free_list", { kinds: freeText(s.free) }) }))))
     : el("p", { class: "muted", text: t("benefit.nobody") }));
   drawWith(r.data.items);
   const refreshWith = async () => {
@@ -411,7 +409,7 @@ async function benefitsView() {
   };
 
   // Giving a benefit: a class's students, each with a choice of category.
-  let assign = null;
+  let assign = categories.length ? section("benefit.assign", el("p", { class: "muted", text: t("benefit.no_classes") })) : null;
   if (categories.length && classes.data.items.length) {
     const pick = el("select", { name: "class" }, classes.data.items.map((c) => el("option", { value: String(c.id), text: c.name })));
     if (classes.data.items.some((c) => String(c.id) === params.get("class"))) pick.value = params.get("class");
