@@ -548,7 +548,7 @@ static void complexes_free(struct complex_in *c, int n)
         free(c[i].dishes);
 }
 
-/* The complexes of a request (a JSON array under `name`) into c[0..KINDS), their number into
+/* The complexes of a request (`list`, the body's array) into c[0..KINDS), their number into
  * *n. 0, or -1 after answering 400 naming the field ("complexes[1].price"). */
 static int complexes_parse_or_respond(struct req *r, json_t *list, struct complex_in c[KINDS],
                                       int *n)
