@@ -390,7 +390,8 @@ async function apiAs(base, user) {
 const CANTEEN = { login: "sweepcanteen", password: "canteen-pass-1" };
 
 // A thread from the parent to the teacher about Артём, one from the teacher to Артём, a
-// certificate of study; the ids of a test, the teacher's draft and an item under review.
+// certificate of study; the ids of a test, the teacher's draft and an item under review; a canteen
+// operator, today's menu and a buffet item.
 async function prepare(base) {
   const parent = await apiAs(base, "parent");
   const teacher = await apiAs(base, "teacher");
@@ -411,16 +412,22 @@ async function prepare(base) {
     `or an item under review (${review?.id})`);
   const item = (i) => `/library/items/${i.id}`;
   const passage = await passageScene(base, artem);
-  // A canteen operator of Школа № 1 (the demo has no such login).
+  // A canteen operator of Школа № 1 (the demo has no such login), today's complexes and a
+  // buffet item.
   const admin = await apiAs(base, "admin");
   const school = tme.institutions.find((i) => i.name === "Школа № 1");
   await admin.call("POST", "/api/v1/persons", { last_name: "Поварова", first_name: "Анна",
     account: { ...CANTEEN, roles: [{ role: "canteen", institution_id: school.id }] } });
+  const now = new Date();
+  const todayIso = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  await admin.call("PUT", `/api/v1/institutions/${school.id}/menu`, { date: todayIso, complexes: [
+    { kind: "breakfast", price: 8550, dishes: ["Каша пшённая", "Чай"] }, { kind: "lunch", price: 15000, dishes: ["Борщ", "Гуляш"] }] });
+  await admin.call("POST", `/api/v1/institutions/${school.id}/buffet/items`, { name: "Булочка с маком", category: "bakery", price: 3500 });
   return {
     parent: [`/messages/${family.id}`, cert.url, item(test), `/students/${artem.id}/account`,
-      `/students/${artem.id}/meals`, ...passage.family],
+      `/students/${artem.id}/meals`, `/students/${artem.id}/menu`, ...passage.family],
     student: [`/messages/${pupil.id}`, item(test), `/students/${artem.id}/account`, ...passage.family],
-    canteen: ["/canteen", "/school/reconciliation"],
+    canteen: ["/canteen", "/school/reconciliation", "/canteen/menu", "/canteen/order"],
     teacher: [`/messages/${family.id}`, item(draft)],
     classteacher: passage.classteacher,
     schooladmin: ["/school/reconciliation", "/canteen", `/students/${artem.id}/meals`, ...passage.schooladmin],
