@@ -599,17 +599,17 @@ def test_real_node_buffet_offline_and_forged_payments(served, tmp_path):
     secret.write_text(SECRET + "\n")
     # A forged notification changes nothing; a replayed one is applied once.
     r = terminal("provider", "--url", served.base, "--secret-file", secret, "--account", account["account_number"],
-                 "--amount", 20000, "--forge")
+                 "--amount", 30000, "--forge")
     assert r.returncode == 1 and "HTTP 401" in r.stdout
     assert parent.get(f"/api/v1/students/{artem}/meals/account").json()["balance"] == account["balance"]
     r = terminal("provider", "--url", served.base, "--secret-file", secret, "--account", account["account_number"],
-                 "--amount", 20000, "--replay")
+                 "--amount", 30000, "--replay")
     assert r.returncode == 0, r.stdout
     answers = re.findall(r"^HTTP (\d+) (.*)$", r.stdout, re.M)
     assert json.loads(answers[0][1])["applied"] is True
     assert json.loads(answers[1][1]) == {"applied": False, "duplicate": True}
     balance = parent.get(f"/api/v1/students/{artem}/meals/account").json()["balance"]
-    assert balance == account["balance"] + 20000
+    assert balance == account["balance"] + 30000
     # An hour offline: five sales queued, uploaded shuffled and twice, debited once each.
     token = device(admin, school, "meals")
     state = tmp_path / "buffet"
