@@ -105,12 +105,6 @@ export const tests = {
     const bun = await sell([{ id: world.items["Булочка с маком"], quantity: 2 }]);
     assert(bun.approved, "the bun was not sold");
     const tok = await token(base, "parent");
-    // The school's goods come from the menu's API; where this node lacks it (built without the
-    // menu's part), the page is given the seeded goods in its shape.
-    const goodsPath = `/api/v1/institutions/${world.s1}/buffet/items`;
-    if ((await call(base, tok, "GET", goodsPath)).status === 404)
-      await page.route(`**${goodsPath}`, (r) => r.fulfill({ json: { items: Object.entries(world.items).map(([name, id]) =>
-        ({ id, name, category: world.categories[name], price: world.prices[name], active: true })) } }));
     await login(page, base, "parent");
     await page.click(`a.meals-link[href='/students/${world.artem}/meals']`);
     await page.waitForSelector("#meals-purchases");
