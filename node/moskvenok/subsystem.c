@@ -34,6 +34,6 @@ const struct subsystem moskvenok_subsystem = {
                                    {"/students/{id}/account", "web_page_meals_account"},
                                    {"/school/reconciliation", "web_page_reconciliation"},
                                    {0}},
-    .scripts = (const char *const[]){"passage.js", "menu.js", "meals.js", "canteen.js",
-                                     "money.js", NULL},
+    .scripts =
+        (const char *const[]){"passage.js", "menu.js", "meals.js", "canteen.js", "money.js", NULL},
 };
