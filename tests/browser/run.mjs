@@ -437,8 +437,8 @@ const tests = {
     await ctx.page.click("#logout");
     await ctx.page.waitForSelector("#login");
     await login(ctx.page, ctx.base, "student");
-    await ctx.page.waitForSelector("main section");
-    const text = await ctx.page.textContent("main section");
+    await ctx.page.waitForSelector("main section:has-text('Мой класс')");
+    const text = await ctx.page.textContent("main section:has-text('Мой класс')");
     assert(text.includes("5А") && text.includes("Школа № 1"), "student's class: " + text);
   },
   async "an ended session sends the shell back to the login page"(ctx) {
