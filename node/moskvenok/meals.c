@@ -39,48 +39,6 @@ static const char *const categories[] = {"hot",   "bakery", "dairy",  "drinks",
 
 /* ---- the free rules --------------------------------------------------------------------- */
 
-/* The bits of a space-separated list of kinds, as mosk_free_complexes reads the
- * configuration. */
-static unsigned kinds_mask(const char *list)
-{
-    unsigned mask = 0;
-    char word[16];
-    for (const char *p = list; *p;) {
-        p += strspn(p, " ");
-        size_t n = strcspn(p, " ");
-        if (n > 0 && n < sizeof(word)) {
-            memcpy(word, p, n);
-            word[n] = '\0';
-            mask |= mosk_complex_bit(word);
-        }
-        p += n;
-    }
-    return mask;
-}
-
-bool meals_benefit_listed(const struct mes_config *cfg, const char *benefit)
-{
-    for (int i = 0; benefit[0] != '\0' && i < cfg->meals.nbenefit_categories; i++)
-        if (strcmp(benefit, cfg->meals.benefit_categories[i]) == 0)
-            return true;
-    return false;
-}
-
-unsigned meals_free_mask(const struct mes_config *cfg, int grade, const char *benefit,
-                         unsigned *by_grade, unsigned *by_benefit)
-{
-    unsigned g = 0, b = 0;
-    if (grade > 0 && grade >= cfg->meals.free_grade_from && grade <= cfg->meals.free_grade_to)
-        g = kinds_mask(cfg->meals.free_complexes);
-    if (meals_benefit_listed(cfg, benefit))
-        b = kinds_mask(cfg->meals.benefit_complexes);
-    if (by_grade)
-        *by_grade = g;
-    if (by_benefit)
-        *by_benefit = b;
-    return g | b;
-}
-
 /* The kinds of `mask` as a JSON array of names, in the order breakfast, lunch, snack. */
 static json_t *kinds_json(unsigned mask)
 {
@@ -900,8 +858,8 @@ static int student_facts(struct db *db, int64_t student, int *grade, int64_t *sc
 static json_t *entitlement_json(const struct mes_config *cfg, int grade, const char *benefit)
 {
     unsigned by_grade, by_benefit;
-    unsigned all = meals_free_mask(cfg, grade, benefit, &by_grade, &by_benefit);
-    bool listed = meals_benefit_listed(cfg, benefit);
+    unsigned all = mosk_free_mask(cfg, grade, benefit, &by_grade, &by_benefit);
+    bool listed = mosk_benefit_listed(cfg, benefit);
     const char *reason = by_benefit ? "benefit" : by_grade ? "grade" : NULL;
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "free", kinds_json(all), "reason",
                      reason ? json_string(reason) : json_null(), "benefit",
@@ -955,7 +913,7 @@ static int meals_benefit_set(struct req *r)
         return reply_field_error(r, 400, "bad_request", "benefit",
                                  "benefit: a category's name, or \"\"");
     const char *benefit = json_string_value(v);
-    if (benefit[0] != '\0' && !meals_benefit_listed(&r->node->cfg, benefit))
+    if (benefit[0] != '\0' && !mosk_benefit_listed(&r->node->cfg, benefit))
         return reply_field_error(r, 400, "unknown_benefit", "benefit",
                                  "benefit: not one of meals.benefit_categories");
     if (authz_student_or_respond(r, student, AUTHZ_WRITE) != 0)
@@ -1012,12 +970,12 @@ static int meals_benefits_list(struct req *r)
     int rc;
     while (db_next(st, &rc)) {
         const char *benefit = db_col_text(st, 7);
-        unsigned free = meals_free_mask(cfg, sqlite3_column_int(st, 5), benefit, NULL, NULL);
+        unsigned free = mosk_free_mask(cfg, sqlite3_column_int(st, 5), benefit, NULL, NULL);
         json_array_append_new(
             items, json_pack("{s:{s:I,s:o},s:o,s:s,s:b,s:o}", "student", "id",
                              (json_int_t)sqlite3_column_int64(st, 0), "name",
                              ref_person_name(st, 1), "class", ref_class(st, 4), "benefit", benefit,
-                             "listed", benefit[0] == '\0' || meals_benefit_listed(cfg, benefit),
+                             "listed", benefit[0] == '\0' || mosk_benefit_listed(cfg, benefit),
                              "free", kinds_json(free)));
     }
     if (rc != SQLITE_DONE) {
@@ -1027,14 +985,15 @@ static int meals_benefits_list(struct req *r)
     json_t *cats = json_array();
     for (int i = 0; i < cfg->meals.nbenefit_categories; i++)
         json_array_append_new(cats, json_string(cfg->meals.benefit_categories[i]));
-    return reply_json(
-        r, 200,
-        json_pack("{s:o,s:o,s:o,s:{s:i,s:i,s:o}}", "categories", cats, "items", items,
-                  "benefit_complexes", kinds_json(kinds_mask(cfg->meals.benefit_complexes)),
-                  "free_grades", "from", cfg->meals.free_grade_from, "to", cfg->meals.free_grade_to,
-                  "complexes",
-                  kinds_json(cfg->meals.free_grade_from > 0 ? kinds_mask(cfg->meals.free_complexes)
-                                                            : 0)));
+    return reply_json(r, 200,
+                      json_pack("{s:o,s:o,s:o,s:{s:i,s:i,s:o}}", "categories", cats, "items", items,
+                                "benefit_complexes",
+                                kinds_json(mosk_kinds_mask(cfg->meals.benefit_complexes)),
+                                "free_grades", "from", cfg->meals.free_grade_from, "to",
+                                cfg->meals.free_grade_to, "complexes",
+                                kinds_json(cfg->meals.free_grade_from > 0
+                                               ? mosk_kinds_mask(cfg->meals.free_complexes)
+                                               : 0)));
 }
 
 /* ---- the kitchen's order ----------------------------------------------------------------------
@@ -1110,7 +1069,7 @@ json_t *meals_order(struct db *db, const struct mes_config *cfg, int64_t institu
         if (sqlite3_column_int(st, 4))
             continue;
         c->expected++;
-        unsigned free = meals_free_mask(cfg, c->grade, db_col_text(st, 3), NULL, NULL);
+        unsigned free = mosk_free_mask(cfg, c->grade, db_col_text(st, 3), NULL, NULL);
         for (unsigned k = 0; k < KINDS; k++)
             if (free & kinds & (1u << k))
                 c->free[k]++;

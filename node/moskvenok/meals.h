@@ -17,17 +17,6 @@
 /* The highest price of a buffet item or a complex, in kopecks (100 000 ₽). */
 #define MEALS_MAX_PRICE 10000000
 
-/* Whether `benefit` is one of the region's benefit categories (meals.benefit_categories). */
-bool meals_benefit_listed(const struct mes_config *cfg, const char *benefit);
-
-/* The complexes (enum mosk_complex bits) a student of `grade` (0: not in a class) with
- * `benefit` ("" for none) eats free by the region's rules, the same rules as
- * mosk_free_complexes: *by_grade those of meals.free_complexes when the grade is within
- * meals.free_grade_from..to, *by_benefit those of meals.benefit_complexes when the benefit is
- * a listed category. Returns their union. */
-unsigned meals_free_mask(const struct mes_config *cfg, int grade, const char *benefit,
-                         unsigned *by_grade, unsigned *by_benefit);
-
 /* The calendar day `n` days after `day` (YYYY-MM-DD; n may be negative) into out. 0, or -1
  * when `day` is not a date. */
 int meals_day_add(const char *day, int n, char out[16]);

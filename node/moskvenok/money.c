@@ -288,40 +288,11 @@ static int topups_apply(struct req *r)
 
 /* ---- the account and its history ----------------------------------------------------------- */
 
-/* Who reads a student's account and history: the student, their parents, the school admin and
- * canteen operator of the student's school now, the region admin. 0 to go on, with *school;
- * -1 once answered (404 no such student, 403 not theirs). */
-static int money_student_or_respond(struct req *r, int64_t student, int64_t *school)
-{
-    int64_t inst = mosk_student_school(r->db, student);
-    if (inst < 0)
-        return reply_db_error(r), -1;
-    if (inst == 0)
-        return reply_error(r, 404, "not_found", "no such student"), -1;
-    *school = inst;
-    if (caller_is_admin(r) || caller_has(r, ROLE_SCHOOL_ADMIN, inst) ||
-        caller_has(r, ROLE_CANTEEN, inst))
-        return 0;
-    if (r->caller.person_id != 0 && r->caller.person_id == student)
-        return 0;
-    if (r->caller.person_id != 0 && caller_has(r, ROLE_PARENT, 0)) {
-        int g = authz_guardian(r, r->caller.person_id, student);
-        if (g < 0)
-            return reply_db_error(r), -1;
-        if (g == 1)
-            return 0;
-    }
-    reply_error(r, 403, "forbidden",
-                "a meal account is read by the student, their parents, and the school admin "
-                "and canteen of the student's school");
-    return -1;
-}
-
 /* GET /api/v1/students/{id}/meals/account */
 static int money_account(struct req *r)
 {
     int64_t student = r->params[0], school = 0;
-    if (money_student_or_respond(r, student, &school) != 0)
+    if (mosk_student_or_respond(r, student, MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;
     const struct mes_config *cfg = &r->node->cfg;
     char number[16], today[16];
@@ -405,7 +376,7 @@ static int money_history(struct req *r)
     char from[16], to[16];
     if (range_or_respond(r, from, to, HISTORY_DAYS) != 0)
         return r->status;
-    if (money_student_or_respond(r, student, &school) != 0)
+    if (mosk_student_or_respond(r, student, MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;
     sqlite3_stmt *st =
         db_query(r->db,

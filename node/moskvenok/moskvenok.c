@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts/authz.h"
 #include "config/config.h"
+#include "roles.h"
 #include "notify/notify.h"
 
 int64_t mosk_student_school(struct db *db, int64_t student)
@@ -65,8 +67,7 @@ const char *mosk_complex_name(unsigned bit)
     return NULL;
 }
 
-/* The bits of a space-separated list of kinds (checked by the configuration's loader). */
-static unsigned complex_mask(const char *list)
+unsigned mosk_kinds_mask(const char *list)
 {
     unsigned mask = 0;
     char word[16];
@@ -83,6 +84,29 @@ static unsigned complex_mask(const char *list)
     return mask;
 }
 
+bool mosk_benefit_listed(const struct mes_config *cfg, const char *benefit)
+{
+    for (int i = 0; benefit[0] != '\0' && i < cfg->meals.nbenefit_categories; i++)
+        if (strcmp(benefit, cfg->meals.benefit_categories[i]) == 0)
+            return true;
+    return false;
+}
+
+unsigned mosk_free_mask(const struct mes_config *cfg, int grade, const char *benefit,
+                        unsigned *by_grade, unsigned *by_benefit)
+{
+    unsigned g = 0, b = 0;
+    if (grade > 0 && grade >= cfg->meals.free_grade_from && grade <= cfg->meals.free_grade_to)
+        g = mosk_kinds_mask(cfg->meals.free_complexes);
+    if (mosk_benefit_listed(cfg, benefit))
+        b = mosk_kinds_mask(cfg->meals.benefit_complexes);
+    if (by_grade)
+        *by_grade = g;
+    if (by_benefit)
+        *by_benefit = b;
+    return g | b;
+}
+
 int mosk_free_complexes(struct db *db, const struct mes_config *cfg, int64_t student,
                         unsigned *mask)
 {
@@ -96,12 +120,7 @@ int mosk_free_complexes(struct db *db, const struct mes_config *cfg, int64_t stu
     int rc;
     while (db_next(st, &rc)) {
         int grade = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int(st, 0);
-        const char *benefit = db_col_text(st, 1);
-        if (grade > 0 && grade >= cfg->meals.free_grade_from && grade <= cfg->meals.free_grade_to)
-            *mask |= complex_mask(cfg->meals.free_complexes);
-        for (int i = 0; benefit[0] != '\0' && i < cfg->meals.nbenefit_categories; i++)
-            if (strcmp(benefit, cfg->meals.benefit_categories[i]) == 0)
-                *mask |= complex_mask(cfg->meals.benefit_complexes);
+        *mask = mosk_free_mask(cfg, grade, db_col_text(st, 1), NULL, NULL);
     }
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -348,4 +367,33 @@ int mosk_account_parse(const char *s, int64_t *student)
         return -1;
     *student = id;
     return 0;
+}
+
+int mosk_student_or_respond(struct req *r, int64_t student, unsigned who, int64_t *school,
+                            bool *guardian)
+{
+    int64_t inst = mosk_student_school(r->db, student);
+    if (inst < 0)
+        return reply_db_error(r), -1;
+    if (inst == 0)
+        return reply_error(r, 404, "not_found", "no such student"), -1;
+    *school = inst;
+    int g = 0;
+    if (r->caller.roles & ROLE_PARENT) {
+        g = authz_guardian(r, r->caller.person_id, student);
+        if (g < 0)
+            return reply_db_error(r), -1;
+    }
+    if (guardian != NULL)
+        *guardian = g == 1;
+    if (((who & MOSK_WHO_PARENTS) && g == 1) ||
+        ((who & MOSK_WHO_SELF) && (r->caller.roles & ROLE_STUDENT) &&
+         r->caller.person_id == student) ||
+        ((who & MOSK_WHO_SCHOOL_ADMIN) && caller_has(r, ROLE_SCHOOL_ADMIN, inst)) ||
+        ((who & MOSK_WHO_CANTEEN) && caller_has(r, ROLE_CANTEEN, inst)) ||
+        ((who & MOSK_WHO_ADMIN) && caller_is_admin(r)))
+        return 0;
+    reply_error(r, 403, "forbidden", "this student's meals are not yours to %s",
+                r->route->writes ? "change" : "see");
+    return -1;
 }

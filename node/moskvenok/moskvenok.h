@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "http.h"
 
 struct mes_config;
 
@@ -41,6 +42,20 @@ enum mosk_complex {
 /* The bit of a kind's name ("lunch"), 0 when unknown; and the name of one bit. */
 unsigned mosk_complex_bit(const char *kind);
 const char *mosk_complex_name(unsigned bit);
+
+/* The bits of a space-separated list of kinds ("breakfast lunch", as the configuration's
+ * loader checked it). */
+unsigned mosk_kinds_mask(const char *list);
+
+/* Whether `benefit` is one of the region's benefit categories (meals.benefit_categories). */
+bool mosk_benefit_listed(const struct mes_config *cfg, const char *benefit);
+
+/* The region's rules themselves: the complexes a student of `grade` (0: not in a class) with
+ * `benefit` ("" for none) eats free. *by_grade those of meals.free_complexes when the grade is
+ * within meals.free_grade_from..to, *by_benefit those of meals.benefit_complexes when the
+ * benefit is a listed category (either may be NULL). Returns their union. */
+unsigned mosk_free_mask(const struct mes_config *cfg, int grade, const char *benefit,
+                        unsigned *by_grade, unsigned *by_benefit);
 
 /* The complexes the student eats free by the region's rules (config meals.*): those of
  * meals.free_complexes when their class's grade is within meals.free_grade_from..to, and those
@@ -109,5 +124,24 @@ int mosk_account_number(int64_t student, char out[16]);
  * the first 9, naming an id above 0. 0 with *student set, or -1 (malformed, a wrong check
  * digit: a mistyped number). */
 int mosk_account_parse(const char *s, int64_t *student);
+
+/* Who a route lets at a student's meals (mosk_student_or_respond). */
+enum mosk_who {
+    MOSK_WHO_SELF = 1u << 0,         /* the student */
+    MOSK_WHO_PARENTS = 1u << 1,      /* their parents and guardians */
+    MOSK_WHO_SCHOOL_ADMIN = 1u << 2, /* the admin of the student's school */
+    MOSK_WHO_CANTEEN = 1u << 3,      /* the canteen operator of the student's school */
+    MOSK_WHO_ADMIN = 1u << 4,        /* the region admin */
+};
+/* Who reads a student's meal account, its history, purchases, stop list and limit. */
+#define MOSK_WHO_READERS                                                                           \
+    (MOSK_WHO_SELF | MOSK_WHO_PARENTS | MOSK_WHO_SCHOOL_ADMIN | MOSK_WHO_CANTEEN | MOSK_WHO_ADMIN)
+
+/* Checks the caller against `who` (enum mosk_who bits) for student `student` and gives the
+ * student's school now in *school. 0 to go on; -1 once answered (404 no such student or none
+ * enrolled now, 403 not theirs). *guardian (may be NULL): the caller is a parent of the
+ * student. */
+int mosk_student_or_respond(struct req *r, int64_t student, unsigned who, int64_t *school,
+                            bool *guardian);
 
 #endif

@@ -588,47 +588,6 @@ static int sales_batch(struct req *r)
 
 /* ---- who may see and change a student's meals ------------------------------------------ */
 
-/* Who a route lets at a student's meals. */
-enum who {
-    WHO_SELF = 1u << 0,         /* the student */
-    WHO_PARENTS = 1u << 1,      /* their parents and guardians */
-    WHO_SCHOOL_ADMIN = 1u << 2, /* the admin of the student's school */
-    WHO_CANTEEN = 1u << 3,      /* the canteen operator of the student's school */
-    WHO_ADMIN = 1u << 4,        /* the region admin */
-};
-#define WHO_READERS (WHO_SELF | WHO_PARENTS | WHO_SCHOOL_ADMIN | WHO_CANTEEN | WHO_ADMIN)
-
-/* Checks the caller against `who` for student `student` and gives the student's school in
- * *school. 0 to go on; -1 once answered (404 no such student, 403 not theirs). *guardian: the
- * caller is a parent of the student (given: may be NULL). */
-static int meals_student_or_respond(struct req *r, int64_t student, unsigned who, int64_t *school,
-                                    bool *guardian)
-{
-    int64_t inst = mosk_student_school(r->db, student);
-    if (inst < 0)
-        return reply_db_error(r), -1;
-    if (inst == 0)
-        return reply_error(r, 404, "not_found", "no such student"), -1;
-    *school = inst;
-    int g = 0;
-    if (r->caller.roles & ROLE_PARENT) {
-        g = authz_guardian(r, r->caller.person_id, student);
-        if (g < 0)
-            return reply_db_error(r), -1;
-    }
-    if (guardian != NULL)
-        *guardian = g == 1;
-    if (((who & WHO_PARENTS) && g == 1) ||
-        ((who & WHO_SELF) && (r->caller.roles & ROLE_STUDENT) && r->caller.person_id == student) ||
-        ((who & WHO_SCHOOL_ADMIN) && caller_has(r, ROLE_SCHOOL_ADMIN, inst)) ||
-        ((who & WHO_CANTEEN) && caller_has(r, ROLE_CANTEEN, inst)) ||
-        ((who & WHO_ADMIN) && caller_is_admin(r)))
-        return 0;
-    reply_error(r, 403, "forbidden", "this student's meals are not yours to %s",
-                r->route->writes ? "change" : "see");
-    return -1;
-}
-
 /* Today in the node's time zone. */
 static void today(char out[16])
 {
@@ -731,7 +690,7 @@ static int meals_purchases(struct req *r)
         return reply_field_error(r, 400, "bad_range", "to", "from must not be after to");
     if (difftime(day_seconds(to), day_seconds(from)) > RANGE_DAYS_MAX * 86400.0)
         return reply_field_error(r, 400, "bad_range", "from", "at most 92 days at once");
-    if (meals_student_or_respond(r, student, WHO_READERS, &school, NULL) != 0)
+    if (mosk_student_or_respond(r, student, MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;
     const struct db_arg *args =
         DB_ARGS(DB_INT(":s", student), DB_TEXT(":f", from), DB_TEXT(":t", to));
@@ -803,7 +762,7 @@ static json_t *stoplist_json(struct req *r, int64_t student)
 static int meals_stoplist_get(struct req *r)
 {
     int64_t school = 0;
-    if (meals_student_or_respond(r, r->params[0], WHO_READERS, &school, NULL) != 0)
+    if (mosk_student_or_respond(r, r->params[0], MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;
     json_t *o = stoplist_json(r, r->params[0]);
     return o ? reply_json(r, 200, o) : reply_db_error(r);
@@ -844,7 +803,7 @@ static int meals_stoplist_put(struct req *r)
                                      field);
         }
     }
-    if (meals_student_or_respond(r, student, WHO_PARENTS, &school, NULL) != 0)
+    if (mosk_student_or_respond(r, student, MOSK_WHO_PARENTS, &school, NULL) != 0)
         return r->status;
     json_array_foreach(items, i, v)
     {
@@ -906,7 +865,7 @@ static json_t *limit_json(struct req *r, int64_t student)
 static int meals_limit_get(struct req *r)
 {
     int64_t school = 0;
-    if (meals_student_or_respond(r, r->params[0], WHO_READERS, &school, NULL) != 0)
+    if (mosk_student_or_respond(r, r->params[0], MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;
     json_t *o = limit_json(r, r->params[0]);
     return o ? reply_json(r, 200, o) : reply_db_error(r);
@@ -924,7 +883,7 @@ static int meals_limit_put(struct req *r)
         (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > LIMIT_MAX))
         return reply_field_error(r, 400, "bad_limit", "daily_limit",
                                  "daily_limit: kopecks 0-10000000, or null for none");
-    if (meals_student_or_respond(r, student, WHO_PARENTS, &school, NULL) != 0)
+    if (mosk_student_or_respond(r, student, MOSK_WHO_PARENTS, &school, NULL) != 0)
         return r->status;
     if (mosk_account_ensure(r->db, student) != 0 ||
         db_run(r->db, "UPDATE meal_accounts SET daily_limit = nullif(:l, -1) WHERE student_id = :s",
@@ -952,7 +911,7 @@ static json_t *blocked_json(struct req *r, int64_t student)
 static int meals_blocked_get(struct req *r)
 {
     int64_t school = 0;
-    if (meals_student_or_respond(r, r->params[0], WHO_READERS, &school, NULL) != 0)
+    if (mosk_student_or_respond(r, r->params[0], MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;
     json_t *o = blocked_json(r, r->params[0]);
     return o ? reply_json(r, 200, o) : reply_db_error(r);
@@ -968,8 +927,8 @@ static int meals_blocked_put(struct req *r)
     bool guardian = false;
     if (body_unpack_or_respond(r, "{s:b}", "blocked", &blocked) != 0)
         return r->status;
-    if (meals_student_or_respond(r, student, WHO_PARENTS | WHO_SCHOOL_ADMIN, &school, &guardian) !=
-        0)
+    if (mosk_student_or_respond(r, student, MOSK_WHO_PARENTS | MOSK_WHO_SCHOOL_ADMIN, &school,
+                                &guardian) != 0)
         return r->status;
     if (mosk_account_ensure(r->db, student) != 0 ||
         db_run(r->db,

@@ -31,33 +31,33 @@ static void test_free_mask_by_grade_and_benefit(void **state)
     c.meals.nbenefit_categories = 2;
     unsigned g, b;
     /* The defaults: breakfast for grades 1-4, breakfast and lunch by a benefit. */
-    assert_int_equal(meals_free_mask(&c, 1, "", &g, &b), MOSK_BREAKFAST);
+    assert_int_equal(mosk_free_mask(&c, 1, "", &g, &b), MOSK_BREAKFAST);
     assert_int_equal(g, MOSK_BREAKFAST);
     assert_int_equal(b, 0);
-    assert_int_equal(meals_free_mask(&c, 4, "", NULL, NULL), MOSK_BREAKFAST);
-    assert_int_equal(meals_free_mask(&c, 5, "", &g, &b), 0);
-    assert_int_equal(meals_free_mask(&c, 0, "", NULL, NULL), 0); /* in no class */
-    assert_int_equal(meals_free_mask(&c, 9, "ОВЗ", &g, &b), MOSK_BREAKFAST | MOSK_LUNCH);
+    assert_int_equal(mosk_free_mask(&c, 4, "", NULL, NULL), MOSK_BREAKFAST);
+    assert_int_equal(mosk_free_mask(&c, 5, "", &g, &b), 0);
+    assert_int_equal(mosk_free_mask(&c, 0, "", NULL, NULL), 0); /* in no class */
+    assert_int_equal(mosk_free_mask(&c, 9, "ОВЗ", &g, &b), MOSK_BREAKFAST | MOSK_LUNCH);
     assert_int_equal(g, 0);
     assert_int_equal(b, MOSK_BREAKFAST | MOSK_LUNCH);
-    assert_int_equal(meals_free_mask(&c, 2, "многодетная семья", &g, &b),
+    assert_int_equal(mosk_free_mask(&c, 2, "многодетная семья", &g, &b),
                      MOSK_BREAKFAST | MOSK_LUNCH);
     assert_int_equal(g, MOSK_BREAKFAST);
     /* A category the region does not list (any more) gives nothing; nor does a near name. */
-    assert_int_equal(meals_free_mask(&c, 9, "сирота", &g, &b), 0);
-    assert_int_equal(meals_free_mask(&c, 9, "овз", NULL, NULL), 0);
-    assert_false(meals_benefit_listed(&c, ""));
-    assert_true(meals_benefit_listed(&c, "ОВЗ"));
+    assert_int_equal(mosk_free_mask(&c, 9, "сирота", &g, &b), 0);
+    assert_int_equal(mosk_free_mask(&c, 9, "овз", NULL, NULL), 0);
+    assert_false(mosk_benefit_listed(&c, ""));
+    assert_true(mosk_benefit_listed(&c, "ОВЗ"));
     /* Nobody by grade (0 and 0), a snack by grade 5-11, lists with extra spaces. */
     c.meals.free_grade_from = c.meals.free_grade_to = 0;
-    assert_int_equal(meals_free_mask(&c, 1, "", NULL, NULL), 0);
+    assert_int_equal(mosk_free_mask(&c, 1, "", NULL, NULL), 0);
     c.meals.free_grade_from = 5;
     c.meals.free_grade_to = 11;
     snprintf(c.meals.free_complexes, sizeof(c.meals.free_complexes), "  snack  lunch ");
-    assert_int_equal(meals_free_mask(&c, 11, "", NULL, NULL), MOSK_SNACK | MOSK_LUNCH);
-    assert_int_equal(meals_free_mask(&c, 4, "", NULL, NULL), 0);
+    assert_int_equal(mosk_free_mask(&c, 11, "", NULL, NULL), MOSK_SNACK | MOSK_LUNCH);
+    assert_int_equal(mosk_free_mask(&c, 4, "", NULL, NULL), 0);
     snprintf(c.meals.benefit_complexes, sizeof(c.meals.benefit_complexes), "%s", "");
-    assert_int_equal(meals_free_mask(&c, 1, "ОВЗ", &g, &b), 0);
+    assert_int_equal(mosk_free_mask(&c, 1, "ОВЗ", &g, &b), 0);
     assert_int_equal(b, 0);
 }
 
@@ -96,7 +96,7 @@ static void test_free_mask_agrees_with_the_ledger_rules(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         unsigned ledger = 99;
         assert_int_equal(mosk_free_complexes(db, &c, cases[i].student, &ledger), 0);
-        assert_int_equal(meals_free_mask(&c, cases[i].grade, cases[i].benefit, NULL, NULL), ledger);
+        assert_int_equal(mosk_free_mask(&c, cases[i].grade, cases[i].benefit, NULL, NULL), ledger);
     }
     scratch_db_remove(db, path);
 }
