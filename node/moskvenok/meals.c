@@ -130,25 +130,6 @@ static void meals_today(char out[16])
     mosk_local_day(time(NULL), out);
 }
 
-/* The date of query parameter `name` into out, `fallback` when absent (NULL: required). 0, or
- * -1 after answering 400 bad_date naming the parameter. */
-static int date_query_or_respond(struct req *r, const char *name, const char *fallback,
-                                 char out[16])
-{
-    char buf[32];
-    int n = req_query(r, name, buf, sizeof(buf));
-    if (n == -1 && fallback != NULL) {
-        snprintf(out, 16, "%s", fallback);
-        return 0;
-    }
-    if (n < 0 || !school_date_ok(buf)) {
-        reply_field_error(r, 400, "bad_date", name, "%s: a date YYYY-MM-DD", name);
-        return -1;
-    }
-    memcpy(out, buf, 11);
-    return 0;
-}
-
 /* ---- who may see and change a school's menu ---------------------------------------------------
  */
 
@@ -711,7 +692,7 @@ static int meals_menu_get(struct req *r)
     int64_t inst = r->params[0];
     char today[16], day[16];
     meals_today(today);
-    if (date_query_or_respond(r, "date", today, day) != 0)
+    if (mosk_query_day_or_respond(r, "date", today, day) != 0)
         return r->status;
     if (meals_reader_or_respond(r, inst) != 0)
         return r->status;
@@ -1274,7 +1255,7 @@ static int meals_order_get(struct req *r)
     int f = req_query(r, "format", format, sizeof(format));
     if (f < -1 || (f >= 0 && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0))
         return reply_field_error(r, 400, "bad_request", "format", "format: json or csv");
-    if (date_query_or_respond(r, "date", "", day) != 0)
+    if (mosk_query_day_or_respond(r, "date", "", day) != 0)
         return r->status;
     if (meals_writer_or_respond(r, inst) != 0)
         return r->status;

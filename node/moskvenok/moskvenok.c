@@ -16,6 +16,7 @@
 #include "accounts/authz.h"
 #include "config/config.h"
 #include "roles.h"
+#include "school/school.h"
 #include "notify/notify.h"
 
 int64_t mosk_student_school(struct db *db, int64_t student)
@@ -396,4 +397,20 @@ int mosk_student_or_respond(struct req *r, int64_t student, unsigned who, int64_
     reply_error(r, 403, "forbidden", "this student's meals are not yours to %s",
                 r->route->writes ? "change" : "see");
     return -1;
+}
+
+int mosk_query_day_or_respond(struct req *r, const char *name, const char *fallback, char out[16])
+{
+    char buf[32];
+    int n = req_query(r, name, buf, sizeof(buf));
+    if (n == -1 && fallback != NULL) {
+        snprintf(out, 16, "%s", fallback);
+        return 0;
+    }
+    if (n < 0 || !school_date_ok(buf)) {
+        reply_field_error(r, 400, "bad_date", name, "%s: a date YYYY-MM-DD", name);
+        return -1;
+    }
+    memcpy(out, buf, 11);
+    return 0;
 }

@@ -144,4 +144,8 @@ enum mosk_who {
 int mosk_student_or_respond(struct req *r, int64_t student, unsigned who, int64_t *school,
                             bool *guardian);
 
+/* Reads the date query parameter `name` (YYYY-MM-DD) into out, or `fallback` when it is
+ * absent (NULL: it is required). 0, or -1 after answering 400 bad_date naming it. */
+int mosk_query_day_or_respond(struct req *r, const char *name, const char *fallback, char out[16]);
+
 #endif

@@ -604,22 +604,6 @@ static time_t day_seconds(const char *day)
     return timegm(&tm);
 }
 
-/* Reads date parameter `name` into out (`fallback` when absent). 0, or -1 after answering 400
- * bad_date naming it. */
-static int query_day_or_respond(struct req *r, const char *name, const char *fallback, char out[16])
-{
-    int n = req_query(r, name, out, 16);
-    if (n == -1) {
-        snprintf(out, 16, "%s", fallback);
-        return 0;
-    }
-    if (n < 0 || !school_date_ok(out)) {
-        reply_field_error(r, 400, "bad_date", name, "%s must be a date YYYY-MM-DD", name);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- the lines of listed sales --------------------------------------------------------- */
 
 /* A sale line as the pages show it. */
@@ -683,8 +667,8 @@ static int meals_purchases(struct req *r)
     char from[16], to[16], now[16], back[16];
     today(now);
     mosk_local_day(time(NULL) - 30 * 86400, back);
-    if (query_day_or_respond(r, "from", back, from) != 0 ||
-        query_day_or_respond(r, "to", now, to) != 0)
+    if (mosk_query_day_or_respond(r, "from", back, from) != 0 ||
+        mosk_query_day_or_respond(r, "to", now, to) != 0)
         return r->status;
     if (strcmp(from, to) > 0)
         return reply_field_error(r, 400, "bad_range", "to", "from must not be after to");
@@ -970,7 +954,8 @@ static int meals_school_sales(struct req *r)
     int64_t inst = r->params[0];
     char day[16], now[16];
     today(now);
-    if (query_day_or_respond(r, "date", now, day) != 0 || canteen_or_respond(r, inst, true) != 0)
+    if (mosk_query_day_or_respond(r, "date", now, day) != 0 ||
+        canteen_or_respond(r, inst, true) != 0)
         return r->status;
     const struct db_arg *args = DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", day));
     json_t *items = json_array(), *index = json_object();
