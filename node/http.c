@@ -14,6 +14,7 @@
 #include "http.h"
 
 #include <civetweb.h>
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "lib/input.h"
@@ -974,9 +976,36 @@ int http_start(struct node *n, char *err, size_t errlen)
     return 0;
 }
 
+/* CivetWeb's listening thread polls its sockets in rounds of 2 s and looks at the stop flag
+ * between rounds, so mg_stop waits up to 2 s for it. Shutting the node's own listening sockets
+ * first (found by their ports among the process's descriptors) ends the round at once: the
+ * socket stops accepting, its poll returns, the thread sees the flag that mg_stop sets next.
+ * In-flight requests are not touched; they finish as mg_stop lets them. */
+static void close_listeners(const struct mg_context *ctx)
+{
+    struct mg_server_port ports[4];
+    int np = mg_get_server_ports(ctx, 4, ports);
+    for (int fd = 0; np > 0 && fd < 1024; fd++) {
+        int listening = 0;
+        socklen_t len = sizeof(listening);
+        struct sockaddr_storage a;
+        socklen_t alen = sizeof(a);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+            getsockname(fd, (struct sockaddr *)&a, &alen) != 0)
+            continue;
+        int p = a.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&a)->sin_port)
+                : a.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&a)->sin6_port)
+                                          : -1;
+        for (int i = 0; i < np; i++)
+            if (p == ports[i].port)
+                shutdown(fd, SHUT_RD);
+    }
+}
+
 void http_stop(struct node *n)
 {
     if (n->ctx) {
+        close_listeners(n->ctx);
         mg_stop(n->ctx);
         n->ctx = NULL;
     }

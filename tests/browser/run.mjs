@@ -535,10 +535,11 @@ try {
     if (only && !name.includes(only)) continue;
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
+    const started = Date.now();
     try {
       await fn({ page, base: node.base, browser });
       passed++;
-      console.log(`ok - ${name}`);
+      console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (e) {
       failed++;
       console.log(`FAIL - ${name}: ${e.message}`);
