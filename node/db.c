@@ -959,6 +959,32 @@ const char *db_col_text(sqlite3_stmt *st, int i)
     return s ? (const char *)s : "";
 }
 
+void db_like_pattern(const char *q, bool capital, char *out, size_t size)
+{
+    size_t n = 0;
+    out[n++] = '%';
+    for (const unsigned char *p = (const unsigned char *)q; *p && n + 4 < size; p++) {
+        unsigned char c = *p;
+        if (capital && (p == (const unsigned char *)q || p[-1] == ' ')) {
+            int upper = c == 0xd0 && p[1] >= 0xb0 && p[1] <= 0xbf   ? p[1] - 0x20 /* а..п */
+                        : c == 0xd1 && p[1] >= 0x80 && p[1] <= 0x8f ? p[1] + 0x20 /* р..я */
+                        : c == 0xd1 && p[1] == 0x91                 ? 0x81        /* ё */
+                                                                    : 0;
+            if (upper != 0) {
+                out[n++] = (char)0xd0;
+                out[n++] = (char)upper;
+                p++;
+                continue;
+            }
+        }
+        if (c == '%' || c == '_' || c == '\\')
+            out[n++] = '\\';
+        out[n++] = (char)c;
+    }
+    out[n++] = '%';
+    out[n] = '\0';
+}
+
 void db_sync_relaxed(struct db *db, bool relaxed)
 {
     bool full = !relaxed && db->cfg->storage.synchronous == SYNC_FULL;

@@ -208,6 +208,12 @@ int db_stage_end(struct db *db, struct db_stage *sg, const int64_t *drop, size_t
 /* Column helpers: NULL text comes back as "". */
 const char *db_col_text(sqlite3_stmt *st, int i);
 
+/* `q` as a LIKE pattern "%q%" (with ESCAPE '\\': % _ \ escaped) into `out`, cut short to fit
+ * `size` (at least 8). With `capital`, the first letter of each word of `q` upper-cased when it
+ * is Cyrillic, since SQLite's LIKE folds only ASCII: matched against "Фамилия Имя Отчество",
+ * "иванов арт" finds «Иванов Артём». */
+void db_like_pattern(const char *q, bool capital, char *out, size_t size);
+
 /* relaxed: this connection's commits stop waiting for the disk (synchronous=NORMAL: in WAL mode
  * a power loss may undo the last ones, never corrupt), for a succession of steps that the
  * next attempt redoes anyway (a staged import's switch-over); false: the configured setting

@@ -399,36 +399,6 @@ static int query_int_or_respond(struct req *r, const char *name, int64_t max, in
     return 0;
 }
 
-/* `q` as a LIKE pattern "%q%" with % _ \ escaped; with `capital`, its first letter (Latin or
- * Cyrillic) upper-cased, since SQLite folds only ASCII. */
-static void like_pattern(const char *q, bool capital, char *out, size_t size)
-{
-    size_t n = 0;
-    out[n++] = '%';
-    for (const unsigned char *p = (const unsigned char *)q; *p && n + 4 < size; p++) {
-        unsigned char c = *p;
-        if (capital && p == (const unsigned char *)q) {
-            if (c == 0xd0 && p[1] >= 0xb0 && p[1] <= 0xbf) { /* а..п */
-                out[n++] = (char)0xd0;
-                out[n++] = (char)(p[1] - 0x20);
-                p++;
-                continue;
-            }
-            if (c == 0xd1 && p[1] >= 0x80 && p[1] <= 0x8f) { /* р..я */
-                out[n++] = (char)0xd0;
-                out[n++] = (char)(p[1] + 0x20);
-                p++;
-                continue;
-            }
-        }
-        if (c == '%' || c == '_' || c == '\\')
-            out[n++] = '\\';
-        out[n++] = (char)c;
-    }
-    out[n++] = '%';
-    out[n] = '\0';
-}
-
 /* Adds a student's "guardians" or a parent's "children" to o. 0, or -1 on a database error. */
 static int search_links(struct req *r, json_t *o, int64_t person, bool student)
 {
@@ -509,8 +479,8 @@ static int accounts_search(struct req *r)
     if (inst == 0 && q[0] == '\0')
         return reply_error(r, 400, "q_required",
                            "name a school or class, or search by last name or login");
-    like_pattern(q, false, like1, sizeof(like1));
-    like_pattern(q, true, like2, sizeof(like2));
+    db_like_pattern(q, false, like1, sizeof(like1));
+    db_like_pattern(q, true, like2, sizeof(like2));
     /* like2 is "%Q%" with Q's first letter capital: its first word is the last name's start. */
     size_t w = strcspn(like2 + 1, " %");
     snprintf(lo, sizeof(lo), "%.*s", (int)w, like2 + 1);

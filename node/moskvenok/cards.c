@@ -276,43 +276,6 @@ static int cards_replace(struct req *r)
     return reply_json(r, 201, fresh);
 }
 
-/* `q` as a LIKE pattern "%q%" with % _ \ escaped; with `capital`, the first letter of each of
- * its words upper-cased when Cyrillic (SQLite folds only ASCII): "иванов арт" finds «Иванов
- * Артём». */
-static void like_pattern(const char *q, bool capital, char *out, size_t size)
-{
-    size_t n = 0;
-    out[n++] = '%';
-    for (const unsigned char *p = (const unsigned char *)q; *p && n + 4 < size; p++) {
-        unsigned char c = *p;
-        if (capital && (p == (const unsigned char *)q || p[-1] == ' ')) {
-            if (c == 0xd0 && p[1] >= 0xb0 && p[1] <= 0xbf) { /* а..п */
-                out[n++] = (char)0xd0;
-                out[n++] = (char)(p[1] - 0x20);
-                p++;
-                continue;
-            }
-            if (c == 0xd1 && p[1] >= 0x80 && p[1] <= 0x8f) { /* р..я */
-                out[n++] = (char)0xd0;
-                out[n++] = (char)(p[1] + 0x20);
-                p++;
-                continue;
-            }
-            if (c == 0xd1 && p[1] == 0x91) { /* ё */
-                out[n++] = (char)0xd0;
-                out[n++] = (char)0x81;
-                p++;
-                continue;
-            }
-        }
-        if (c == '%' || c == '_' || c == '\\')
-            out[n++] = '\\';
-        out[n++] = (char)c;
-    }
-    out[n++] = '%';
-    out[n] = '\0';
-}
-
 #define SCHOOL_CARDS_MAX 300
 
 /* GET /api/v1/institutions/{id}/cards?class=&q=: the school's students (of one class, or whose
@@ -339,8 +302,8 @@ static int cards_of_school(struct req *r)
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
     char like1[520], like2[520];
-    like_pattern(q, false, like1, sizeof(like1));
-    like_pattern(q, true, like2, sizeof(like2));
+    db_like_pattern(q, false, like1, sizeof(like1));
+    db_like_pattern(q, true, like2, sizeof(like2));
     sqlite3_stmt *st = db_query(
         r->db,
         "SELECT s.pid, s.last_name, s.first_name, s.middle_name, s.cid, s.grade, s.letter, "

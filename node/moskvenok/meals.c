@@ -51,45 +51,10 @@ static json_t *kinds_json(unsigned mask)
 
 /* ---- days ---------------------------------------------------------------------------------- */
 
-/* A date as the UTC midnight that starts it, or -1. */
-static time_t day_time(const char *day)
-{
-    if (!school_date_ok(day))
-        return -1;
-    struct tm tm = {0};
-    if (sscanf(day, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return timegm(&tm);
-}
-
-int meals_day_add(const char *day, int n, char out[16])
-{
-    time_t t = day_time(day);
-    if (t < 0)
-        return -1;
-    t += (time_t)n * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
-    return 0;
-}
-
-int meals_weekday(const char *day)
-{
-    time_t t = day_time(day);
-    if (t < 0)
-        return 0;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return tm.tm_wday == 0 ? 7 : tm.tm_wday;
-}
-
 int meals_next_school_day(struct db *db, int64_t institution, const char *today, char out[16])
 {
     char limit[16];
-    if (meals_day_add(today, 28, limit) != 0 || meals_day_add(today, 1, out) != 0)
+    if (mosk_day_add(today, 28, limit) != 0 || mosk_day_add(today, 1, out) != 0)
         return -1;
     char *first = NULL;
     int rc =
@@ -108,9 +73,9 @@ int meals_next_school_day(struct db *db, int64_t institution, const char *today,
         return 0;
     for (int i = 1; i <= 14; i++) {
         char d[16];
-        if (meals_day_add(today, i, d) != 0)
+        if (mosk_day_add(today, i, d) != 0)
             return -1;
-        if (meals_weekday(d) >= 6)
+        if (mosk_weekday(d) >= 6)
             continue;
         int off =
             db_exists(db, "SELECT 1 FROM holidays WHERE date = :d", DB_ARGS(DB_TEXT(":d", d)));
@@ -762,8 +727,8 @@ static int meals_menu_copy(struct req *r)
             return reply_field_error(r, 400, "bad_request", "days", "days: 1 to %d", MAX_COPY_DAYS);
         days = json_integer_value(days_v);
     }
-    time_t f = day_time(json_string_value(from)), t = day_time(json_string_value(to));
-    if (llabs((long long)(t - f)) < days * 86400)
+    long f = mosk_day_number(json_string_value(from)), t = mosk_day_number(json_string_value(to));
+    if (labs(t - f) < days)
         return reply_field_error(r, 400, "bad_range", "to",
                                  "to: the days copied to may not overlap those copied from");
     if (meals_writer_or_respond(r, inst) != 0)
@@ -771,8 +736,8 @@ static int meals_menu_copy(struct req *r)
     json_t *copied = json_array(), *skipped = json_array();
     for (int i = 0; i < days; i++) {
         char src[16], dst[16];
-        meals_day_add(json_string_value(from), i, src);
-        meals_day_add(json_string_value(to), i, dst);
+        mosk_day_add(json_string_value(from), i, src);
+        mosk_day_add(json_string_value(to), i, dst);
         struct complex_in c[KINDS];
         int n = 0;
         sqlite3_stmt *st = db_query(r->db,

@@ -17,13 +17,6 @@
 /* The highest price of a buffet item or a complex, in kopecks (100 000 ₽). */
 #define MEALS_MAX_PRICE 10000000
 
-/* The calendar day `n` days after `day` (YYYY-MM-DD; n may be negative) into out. 0, or -1
- * when `day` is not a date. */
-int meals_day_add(const char *day, int n, char out[16]);
-
-/* The weekday of a date: 1 Monday .. 7 Sunday; 0 when it is not a date. */
-int meals_weekday(const char *day);
-
 /* The school day after `today` at `institution`: the first date within four weeks on which
  * one of its classes has a lesson that is not cancelled; when its timetable has made none, the
  * first Monday to Friday that is not one of the region's days off (holidays), else the day

@@ -104,30 +104,6 @@ time_t money_day_start(const char *day, int next)
     return mktime(&tm);
 }
 
-/* Days since the epoch of a calendar date (checked by the caller). */
-static long day_number(const char *day)
-{
-    int y = 0, m = 0, d = 0;
-    if (sscanf(day, "%4d-%2d-%2d", &y, &m, &d) != 3)
-        return 0;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    return (long)(timegm(&tm) / 86400);
-}
-
-/* The calendar date `days` before `day`, into out. */
-static void day_before(const char *day, int days, char out[16])
-{
-    int y = 0, m = 0, d = 0;
-    if (sscanf(day, "%4d-%2d-%2d", &y, &m, &d) != 3) {
-        snprintf(out, 16, "%s", day);
-        return;
-    }
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d - days};
-    time_t t = timegm(&tm);
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
 /* ---- top-ups ------------------------------------------------------------------------------- */
 
 /* What the prepare step found in a notification, for the handler on the writer. */
@@ -347,34 +323,13 @@ static json_t *history_row(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 5));
 }
 
-/* Reads ?from=&to= (default: the 30 days to today), at most `max` days. 0, or -1 after
- * answering 400 naming the field. */
-static int range_or_respond(struct req *r, char from[16], char to[16], int max)
-{
-    int nf = req_query(r, "from", from, 16), nt = req_query(r, "to", to, 16);
-    if (nt == -1)
-        mosk_local_day(time(NULL), to);
-    else if (nt < 0 || !school_date_ok(to))
-        return reply_field_error(r, 400, "bad_date", "to", "to: a date YYYY-MM-DD"), -1;
-    if (nf == -1)
-        day_before(to, 29, from);
-    else if (nf < 0 || !school_date_ok(from))
-        return reply_field_error(r, 400, "bad_date", "from", "from: a date YYYY-MM-DD"), -1;
-    if (strcmp(from, to) > 0)
-        return reply_field_error(r, 400, "bad_range", "to", "to must not be before from"), -1;
-    if (day_number(to) - day_number(from) + 1 > max)
-        return reply_field_error(r, 400, "range_too_long", "from", "at most %d days at once", max),
-               -1;
-    return 0;
-}
-
 /* GET /api/v1/students/{id}/meals/history?from=&to=: the ledger's rows of those days (the
  * node's), newest first. */
 static int money_history(struct req *r)
 {
     int64_t student = r->params[0], school = 0;
     char from[16], to[16];
-    if (range_or_respond(r, from, to, HISTORY_DAYS) != 0)
+    if (mosk_query_range_or_respond(r, 30, HISTORY_DAYS, from, to) != 0)
         return r->status;
     if (mosk_student_or_respond(r, student, MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;

@@ -144,8 +144,21 @@ enum mosk_who {
 int mosk_student_or_respond(struct req *r, int64_t student, unsigned who, int64_t *school,
                             bool *guardian);
 
+/* Calendar arithmetic of dates YYYY-MM-DD. The days since 1970-01-01 of `day`, -1 when it is
+ * not a date; the date `n` days after `day` (n may be negative) into out, 0 or -1 when `day` is
+ * not a date; its weekday, 1 Monday .. 7 Sunday, 0 when it is not a date. */
+long mosk_day_number(const char *day);
+int mosk_day_add(const char *day, long n, char out[16]);
+int mosk_weekday(const char *day);
+
 /* Reads the date query parameter `name` (YYYY-MM-DD) into out, or `fallback` when it is
  * absent (NULL: it is required). 0, or -1 after answering 400 bad_date naming it. */
 int mosk_query_day_or_respond(struct req *r, const char *name, const char *fallback, char out[16]);
+
+/* Reads the days ?from=&to= of a list: by default the `days` days up to today (the node's);
+ * `from` alone: the `days` days from it; `to` alone: the `days` days up to it. At most `max`
+ * days. 0, or -1 after answering 400: bad_date (field from or to), bad_range (to before from,
+ * field to), range_too_long (field to). */
+int mosk_query_range_or_respond(struct req *r, int days, int max, char from[16], char to[16]);
 
 #endif

@@ -293,41 +293,6 @@ static int passage_events_post(struct req *r)
 
 /* ---- what the school and the family read ------------------------------------------------- */
 
-/* Days since the epoch of a date YYYY-MM-DD (checked). */
-static long day_number(const char *iso)
-{
-    struct tm tm = {0};
-    sscanf(iso, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (long)(timegm(&tm) / 86400);
-}
-
-/* The date `days` after `iso` (negative: before), into out. */
-static void day_shift(const char *iso, long days, char out[16])
-{
-    time_t t = (time_t)(day_number(iso) + days) * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
-/* Reads the date parameter `name` into out: 1 given, 0 absent (out untouched), -1 once answered
- * 400 bad_date (field `name`). */
-static int query_date_or_respond(struct req *r, const char *name, char out[16])
-{
-    char buf[16];
-    int n = req_query(r, name, buf, sizeof(buf));
-    if (n == -1 || n == 0)
-        return 0;
-    if (n < 0 || !school_date_ok(buf)) {
-        reply_field_error(r, 400, "bad_date", name, "%s: a date YYYY-MM-DD", name);
-        return -1;
-    }
-    memcpy(out, buf, 16);
-    return 1;
-}
-
 /* Who reads a student's passage: the student, their parents, the class teacher of their class,
  * the admin of their school, the region admin. 0 to go on; -1 once answered (404, 403, 500). */
 static int passage_reader_or_respond(struct req *r, int64_t student)
@@ -373,27 +338,9 @@ static json_t *passage_row(sqlite3_stmt *st)
 static int passage_of_student(struct req *r)
 {
     int64_t student = r->params[0];
-    char from[16] = "", to[16] = "";
-    int hf = query_date_or_respond(r, "from", from);
-    if (hf < 0)
+    char from[16], to[16];
+    if (mosk_query_range_or_respond(r, 7, PASSAGE_MAX_RANGE_DAYS, from, to) != 0)
         return r->status;
-    int ht = query_date_or_respond(r, "to", to);
-    if (ht < 0)
-        return r->status;
-    if (!ht) {
-        if (hf)
-            day_shift(from, 6, to);
-        else
-            mosk_local_day(time(NULL), to);
-    }
-    if (!hf)
-        day_shift(to, -6, from);
-    long span = day_number(to) - day_number(from);
-    if (span < 0)
-        return reply_field_error(r, 400, "bad_range", "to", "to must not be before from");
-    if (span >= PASSAGE_MAX_RANGE_DAYS)
-        return reply_field_error(r, 400, "range_too_long", "to", "at most %d days",
-                                 PASSAGE_MAX_RANGE_DAYS);
     if (passage_reader_or_respond(r, student) != 0)
         return r->status;
     sqlite3_stmt *st =
@@ -435,8 +382,7 @@ static int passage_presence(struct req *r)
     char date[16], today[16];
     time_t now = time(NULL);
     mosk_local_day(now, today);
-    memcpy(date, today, sizeof(date));
-    if (query_date_or_respond(r, "date", date) < 0)
+    if (mosk_query_day_or_respond(r, "date", today, date) != 0)
         return r->status;
     if (authz_homeroom_or_respond(r, cls) != 0)
         return r->status;
@@ -532,8 +478,7 @@ static int passage_of_school(struct req *r)
     int64_t inst = r->params[0];
     char date[16], today[16];
     mosk_local_day(time(NULL), today);
-    memcpy(date, today, sizeof(date));
-    if (query_date_or_respond(r, "date", date) < 0)
+    if (mosk_query_day_or_respond(r, "date", today, date) != 0)
         return r->status;
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;

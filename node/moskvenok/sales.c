@@ -594,16 +594,6 @@ static void today(char out[16])
     mosk_local_day(time(NULL), out);
 }
 
-/* Seconds of a day "YYYY-MM-DD" at midnight UTC (for counting days between two dates). */
-static time_t day_seconds(const char *day)
-{
-    struct tm tm = {0};
-    sscanf(day, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return timegm(&tm);
-}
-
 /* ---- the lines of listed sales --------------------------------------------------------- */
 
 /* A sale line as the pages show it. */
@@ -664,16 +654,9 @@ static void sale_listed(json_t *items, json_t *index, int64_t id, json_t *o)
 static int meals_purchases(struct req *r)
 {
     int64_t student = r->params[0], school = 0;
-    char from[16], to[16], now[16], back[16];
-    today(now);
-    mosk_local_day(time(NULL) - 30 * 86400, back);
-    if (mosk_query_day_or_respond(r, "from", back, from) != 0 ||
-        mosk_query_day_or_respond(r, "to", now, to) != 0)
+    char from[16], to[16];
+    if (mosk_query_range_or_respond(r, 30, RANGE_DAYS_MAX, from, to) != 0)
         return r->status;
-    if (strcmp(from, to) > 0)
-        return reply_field_error(r, 400, "bad_range", "to", "from must not be after to");
-    if (difftime(day_seconds(to), day_seconds(from)) > RANGE_DAYS_MAX * 86400.0)
-        return reply_field_error(r, 400, "bad_range", "from", "at most 92 days at once");
     if (mosk_student_or_respond(r, student, MOSK_WHO_READERS, &school, NULL) != 0)
         return r->status;
     const struct db_arg *args =

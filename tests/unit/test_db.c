@@ -250,6 +250,44 @@ static void test_loop_reports_failure_midway(void **state)
     db_close(db);
 }
 
+/* The LIKE pattern of a name search: wildcards escaped, each word's Cyrillic first letter
+ * capital on request, and what it finds in SQLite (which folds only ASCII). */
+static void test_like_pattern(void **state)
+{
+    (void)state;
+    char out[64];
+    db_like_pattern("иванов арт", false, out, sizeof(out));
+    assert_string_equal(out, "%иванов арт%");
+    db_like_pattern("иванов арт", true, out, sizeof(out));
+    assert_string_equal(out, "%Иванов Арт%");
+    db_like_pattern("ёлкина яна", true, out, sizeof(out));
+    assert_string_equal(out, "%Ёлкина Яна%");
+    db_like_pattern("Петров ivan", true, out, sizeof(out));
+    assert_string_equal(out, "%Петров ivan%");
+    db_like_pattern("50%_a\\b", false, out, sizeof(out));
+    assert_string_equal(out, "%50\\%\\_a\\\\b%");
+    db_like_pattern("абвгдеёжзийклмнопрстуфхцчшщ", false, out, 12); /* cut short, still closed */
+    assert_int_equal(out[0], '%');
+    assert_int_equal(out[strlen(out) - 1], '%');
+    assert_true(strlen(out) < 12);
+    struct db *db = numbers_db();
+    assert_int_equal(db_run(db, "CREATE TABLE names (n TEXT)", NULL), SQLITE_DONE);
+    assert_int_equal(
+        db_run(db, "INSERT INTO names VALUES ('Иванов Артём Сергеевич'), ('100% sure')", NULL),
+        SQLITE_DONE);
+    const char *qs[] = {"иванов артём", "ИВАНОВ", "0% s", "0_ s"};
+    const int found[] = {1, 0, 1, 0};
+    for (int i = 0; i < 4; i++) {
+        db_like_pattern(qs[i], true, out, sizeof(out));
+        int64_t n = -1;
+        assert_int_equal(db_int(db, &n, "SELECT count(*) FROM names WHERE n LIKE :l ESCAPE '\\'",
+                                DB_ARGS(DB_TEXT(":l", out))),
+                         SQLITE_ROW);
+        assert_int_equal(n, found[i]);
+    }
+    db_close(db);
+}
+
 static void test_one_shot_helpers(void **state)
 {
     (void)state;
@@ -354,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_reports_failure_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_shot_helpers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_like_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_plans_written, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,20 +105,20 @@ static void test_days(void **state)
 {
     (void)state;
     char d[16];
-    assert_int_equal(meals_day_add("2026-12-31", 1, d), 0);
+    assert_int_equal(mosk_day_add("2026-12-31", 1, d), 0);
     assert_string_equal(d, "2027-01-01");
-    assert_int_equal(meals_day_add("2028-02-28", 1, d), 0);
+    assert_int_equal(mosk_day_add("2028-02-28", 1, d), 0);
     assert_string_equal(d, "2028-02-29");
-    assert_int_equal(meals_day_add("2027-03-01", -1, d), 0);
+    assert_int_equal(mosk_day_add("2027-03-01", -1, d), 0);
     assert_string_equal(d, "2027-02-28");
-    assert_int_equal(meals_day_add("2026-12-07", 28, d), 0);
+    assert_int_equal(mosk_day_add("2026-12-07", 28, d), 0);
     assert_string_equal(d, "2027-01-04");
-    assert_int_equal(meals_day_add("2026-02-30", 1, d), -1);
-    assert_int_equal(meals_day_add("tomorrow", 1, d), -1);
-    assert_int_equal(meals_weekday("2026-12-07"), 1); /* a Monday */
-    assert_int_equal(meals_weekday("2026-12-05"), 6);
-    assert_int_equal(meals_weekday("2026-12-06"), 7);
-    assert_int_equal(meals_weekday("2026-13-01"), 0);
+    assert_int_equal(mosk_day_add("2026-02-30", 1, d), -1);
+    assert_int_equal(mosk_day_add("tomorrow", 1, d), -1);
+    assert_int_equal(mosk_weekday("2026-12-07"), 1); /* a Monday */
+    assert_int_equal(mosk_weekday("2026-12-05"), 6);
+    assert_int_equal(mosk_weekday("2026-12-06"), 7);
+    assert_int_equal(mosk_weekday("2026-13-01"), 0);
 }
 
 /* The school day after today: the first day with a lesson that is not cancelled, within four
