@@ -136,8 +136,11 @@ test-unit: $(UNIT_BIN)
 test-api: $(BUILD)/mesnode
 	MESNODE=$(abspath $(BUILD)/mesnode) /usr/bin/python3 -m pytest -q tests/api
 
+# The sanitized run leaves out the sweep's axe-core and screenshots (docs/testing.md): the same
+# pages in the same browser, already checked by the plain run.
 test-browser: $(BUILD)/mesnode
-	MESNODE=$(abspath $(BUILD)/mesnode) node tests/browser/run.mjs
+	MESNODE=$(abspath $(BUILD)/mesnode) SWEEP_BROWSER_CHECKS=$(if $(filter 1,$(SANITIZE)),0,1) \
+	  node tests/browser/run.mjs
 
 bench:
 	@bash bench/run.sh
