@@ -8,6 +8,8 @@
 #      turnstile token shared by 8 connections: a school's turnstiles behind one device);
 #   2. the region: every school at once, BENCH_EVENTS events, with buffet sales at
 #      BENCH_SALES_RATE a second at one school during it.
+# The machine's own limit in the same run: raw SQLite inserting rows in commits of BATCH rows at
+# the same durability (bench/sqlite_commits.c), the most any node could store.
 # Issue 17's targets: >= 10,000 events/s with the acknowledgement's p99 < 50 ms; >= 2,000
 # sale decisions/s with p99 < 20 ms. Prints a Markdown report (docs/benchmarks.md,
 # "«Москвёнок»: the morning rush", keeps one).
@@ -37,6 +39,7 @@ cleanup() { [[ -z $NODE_PID ]] || kill "$NODE_PID" 2>/dev/null || true; rm -rf "
 trap cleanup EXIT
 
 make -s all
+cc -O2 -o "$WORK/sqlite_commits" bench/sqlite_commits.c -lsqlite3
 
 # A region generated before gen made cards and terminals has no tokens file: made anew.
 if [[ ! -f "$DATA/mes.db" || ! -f "$DATA/moskvenok-tokens.tsv" ]]; then
@@ -107,6 +110,11 @@ read -r r_ev r_eps r_p50 r_p99 r_fail s_n s_ps s_p50 s_p99 s_fail < <(rush --eve
   --connections "$CONN" --batch "$BATCH" --seq-from 1000001 --sales-token "$MEALS_TOKEN" \
   --sales-item "$ITEM" --sales-rate "$RATE" --sales-connections "$SALES_CONN")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$NODE_PID/status")
+kill "$NODE_PID"
+wait "$NODE_PID" 2>/dev/null || true
+NODE_PID=
+RAW=$("$WORK/sqlite_commits" "$WORK/raw.db" full 10 "$BATCH")
+ratio() { /usr/bin/python3 -c "import sys; a, b = sys.argv[1:]; print(f'{100 * float(a) / float(b):.1f} %' if a != '-' and float(b) else '-')" "$1" "$2"; }
 
 echo "## «Москвёнок»: the morning rush ($(date -u +%Y-%m-%d), $(nproc) cores, $SCALE region, synchronous=full)"
 echo
@@ -118,5 +126,7 @@ echo
 echo "| buffet sales during the region's run | decisions | asked /s | decisions/s | p50 ms | p99 ms | failed |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 echo "| one school's terminal, $SALES_CONN connections | $s_n | $RATE | $s_ps | $s_p50 | $s_p99 | $s_fail |"
+echo
+echo "Raw SQLite, rows in commits of $BATCH at synchronous=full (the machine's limit): $RAW rows/s; the region's events/s are $(ratio "$r_eps" "$RAW") of it, the one school's $(ratio "$o_eps" "$RAW")."
 echo
 echo "Targets (issue 17): >= 10,000 events/s with p99 < 50 ms; >= 2,000 decisions/s with p99 < 20 ms. Node peak memory: $((HWM / 1024)) MiB."

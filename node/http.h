@@ -99,6 +99,9 @@ struct route {
     enum signer signer; /* ACCESS_NODE: which nodes may sign (SIGNER_NONE otherwise) */
     bool raw_body;      /* keep the JSON body's bytes as sent in r->raw (a signature over them:
                            the payment provider's top-ups) */
+    bool bulk;          /* a writing route whose request is many writes at once (a terminal's
+                           upload): the writer commits it apart from the interactive ones, so
+                           that they never wait behind a queue of uploads (writer.c) */
 };
 
 /* A file body as the dispatcher prepared it for an upload route (files/files.c). */

@@ -6,6 +6,13 @@
  *
  * Each worker waits on a semaphore of its own, so a batch's commit wakes exactly its own
  * workers, not every thread waiting for a later batch.
+ *
+ * Two lanes. A bulk request (route.bulk: a terminal's upload of a hundred events) costs as
+ * much as a hundred interactive ones; were both in one batch, a buffet's sale would wait for
+ * every upload queued before it. So bulk jobs run in batches of their own, at most WRITER_BULK_MAX
+ * at once, and while both lanes wait the batches alternate: an interactive request waits at most
+ * for one bulk batch and then commits with its own kind, and uploads are never starved by a
+ * stream of interactive writes.
  */
 #include "writer.h"
 
@@ -25,6 +32,7 @@
 /* A request (r), or a call (fn, ctx; its result in `result`). */
 struct job {
     struct req *r;
+    bool bulk; /* r->route->bulk */
     writer_fn fn;
     void *ctx;
     int result;
@@ -37,7 +45,9 @@ struct writer {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t submitted;
-    struct job *head, *tail;
+    struct job *head, *tail;   /* interactive jobs, in order of arrival */
+    struct job *bhead, *btail; /* bulk jobs */
+    bool last_bulk;            /* the last batch was a bulk one */
     bool stopping;
     long long batches, requests;
 };
@@ -107,21 +117,26 @@ static void *writer_main(void *arg)
     struct writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (w->head == NULL && !w->stopping)
+        while (w->head == NULL && w->bhead == NULL && !w->stopping)
             pthread_cond_wait(&w->submitted, &w->lock);
-        if (w->head == NULL && w->stopping)
+        if (w->head == NULL && w->bhead == NULL && w->stopping)
             break;
-        /* Take up to BATCH_MAX jobs; later arrivals wait for the next batch. */
-        struct job *batch = w->head, *last = batch;
+        /* Interactive jobs unless only bulk ones wait, or the last batch was theirs. */
+        bool bulk = w->bhead != NULL && (w->head == NULL || !w->last_bulk);
+        struct job **head = bulk ? &w->bhead : &w->head, **tail = bulk ? &w->btail : &w->tail;
+        int max = bulk ? WRITER_BULK_MAX : BATCH_MAX;
+        /* Take up to `max` jobs; later arrivals wait for the next batch. */
+        struct job *batch = *head, *last = batch;
         int n = 1;
-        while (last->next && n < BATCH_MAX) {
+        while (last->next && n < max) {
             last = last->next;
             n++;
         }
-        w->head = last->next;
-        if (w->head == NULL)
-            w->tail = NULL;
+        *head = last->next;
+        if (*head == NULL)
+            *tail = NULL;
         last->next = NULL;
+        w->last_bulk = bulk;
         pthread_mutex_unlock(&w->lock);
 
         run_batch(w, batch);
@@ -183,11 +198,12 @@ static void submit(struct writer *w, struct job *job)
 {
     sem_init(&job->done, 0, 0);
     pthread_mutex_lock(&w->lock);
-    if (w->tail)
-        w->tail->next = job;
+    struct job **head = job->bulk ? &w->bhead : &w->head, **tail = job->bulk ? &w->btail : &w->tail;
+    if (*tail)
+        (*tail)->next = job;
     else
-        w->head = job;
-    w->tail = job;
+        *head = job;
+    *tail = job;
     pthread_cond_signal(&w->submitted);
     pthread_mutex_unlock(&w->lock);
     while (sem_wait(&job->done) != 0)
@@ -197,7 +213,7 @@ static void submit(struct writer *w, struct job *job)
 
 void writer_run(struct writer *w, struct req *r)
 {
-    struct job job = {.r = r};
+    struct job job = {.r = r, .bulk = r->route != NULL && r->route->bulk};
     submit(w, &job);
 }
 
@@ -225,13 +241,23 @@ static int call_alone(struct db *db, writer_fn fn, void *ctx)
     return rc;
 }
 
-int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx)
+static int call(struct writer *w, struct db *db, writer_fn fn, void *ctx, bool bulk)
 {
     if (w == NULL)
         return call_alone(db, fn, ctx);
-    struct job job = {.fn = fn, .ctx = ctx};
+    struct job job = {.fn = fn, .ctx = ctx, .bulk = bulk};
     submit(w, &job);
     return job.result;
+}
+
+int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx)
+{
+    return call(w, db, fn, ctx, false);
+}
+
+int writer_call_bulk(struct writer *w, struct db *db, writer_fn fn, void *ctx)
+{
+    return call(w, db, fn, ctx, true);
 }
 
 void writer_stats(struct writer *w, long long *batches, long long *requests)

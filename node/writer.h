@@ -42,6 +42,14 @@ void writer_run(struct writer *w, struct req *r);
  * long as fn takes. `db` is unused when `w` is set. Called from any thread but the writer's. */
 int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx);
 
+/* Bulk jobs in one batch: a passage upload of 100 events is about 10 ms of the writer's work,
+ * as long as an interactive write may wait for the bulk batch ahead of it. */
+#define WRITER_BULK_MAX 1
+
+/* writer_call for work as large as a terminal's upload: run in the bulk lane, in batches apart
+ * from the interactive writes (writer.c). */
+int writer_call_bulk(struct writer *w, struct db *db, writer_fn fn, void *ctx);
+
 /* Figures for /metrics. */
 void writer_stats(struct writer *w, long long *batches, long long *requests);
 
