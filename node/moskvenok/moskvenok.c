@@ -199,26 +199,32 @@ enum mosk_claim mosk_event_claim(struct db *db, int64_t device, const char *key,
                                  char **reply)
 {
     *reply = NULL;
+    /* The insert first: a new key (nearly every one) costs one statement. The key's conflict
+     * is the upsert's, checked before the sequence number's: a duplicate does nothing here,
+     * another key holding the number fails the insert. */
+    int rc = db_run(db,
+                    "INSERT INTO terminal_events (device_id, key, seq) VALUES (:d, :k, :q) "
+                    "ON CONFLICT (device_id, key) DO NOTHING",
+                    DB_ARGS(DB_INT(":d", device), DB_TEXT(":k", key), DB_INT(":q", seq)));
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return MOSK_SEQ_TAKEN;
+    if (rc != SQLITE_DONE)
+        return MOSK_CLAIM_FAILED;
+    if (sqlite3_changes(db_handle(db)) == 1)
+        return MOSK_NEW;
     sqlite3_stmt *st = db_query(db,
                                 "SELECT reply FROM terminal_events WHERE device_id = :d AND "
                                 "key = :k",
                                 DB_ARGS(DB_INT(":d", device), DB_TEXT(":k", key)));
-    int rc;
     while (db_next(st, &rc))
         if (*reply == NULL)
             *reply = strdup(db_col_text(st, 0));
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE || *reply == NULL) {
         free(*reply);
         *reply = NULL;
         return MOSK_CLAIM_FAILED;
     }
-    if (*reply != NULL)
-        return MOSK_DUPLICATE;
-    rc = db_run(db, "INSERT INTO terminal_events (device_id, key, seq) VALUES (:d, :k, :q)",
-                DB_ARGS(DB_INT(":d", device), DB_TEXT(":k", key), DB_INT(":q", seq)));
-    if (rc == SQLITE_DONE)
-        return MOSK_NEW;
-    return (rc & 0xff) == SQLITE_CONSTRAINT ? MOSK_SEQ_TAKEN : MOSK_CLAIM_FAILED;
+    return MOSK_DUPLICATE;
 }
 
 int mosk_event_reply(struct db *db, int64_t device, const char *key, const char *reply)
