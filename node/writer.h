@@ -42,9 +42,11 @@ void writer_run(struct writer *w, struct req *r);
  * long as fn takes. `db` is unused when `w` is set. Called from any thread but the writer's. */
 int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx);
 
-/* Bulk jobs in one batch: a passage upload of 100 events is about 10 ms of the writer's work,
- * as long as an interactive write may wait for the bulk batch ahead of it. */
-#define WRITER_BULK_MAX 1
+/* Bulk jobs in one batch. A passage upload of 100 events is 6 to 10 ms of the writer's work:
+ * two of them are as long as an interactive write may wait, and half as many commits as one
+ * (bench/moskvenok.sh: at one, a rush of 10,000 events/s with 2,000 sales/s beside it fell to
+ * 5,600 events/s). */
+#define WRITER_BULK_MAX 2
 
 /* writer_call for work as large as a terminal's upload: run in the bulk lane, in batches apart
  * from the interactive writes (writer.c). */

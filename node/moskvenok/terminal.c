@@ -44,6 +44,7 @@ const char terminal_usage[] =
     "                                 [--timestamp UNIX] [--replay] [--forge]\n"
     "       mesnode terminal rush --url URL --tokens FILE --cards FILE --events N\n"
     "                             --connections C [--batch N] [--schools K] [--seq-from S]\n"
+    "                             [--rate EVENTS_PER_S]\n"
     "                             [--sales-token T --sales-item ID --sales-rate R\n"
     "                              [--sales-connections S]]\n"
     "\n"
@@ -69,7 +70,10 @@ const char terminal_usage[] =
     "rush       C connections post N passage events in batches (default 100) with the\n"
     "           passage tokens of FILE (lines SCHOOL<TAB>SCOPE<TAB>TOKEN, as `mesnode gen`\n"
     "           writes them) and the cards of their schools (lines CARD<TAB>SCHOOL), and\n"
-    "           report events/s and the acknowledgements' p50/p99; with --sales-token, buffet\n"
+    "           report events/s and the acknowledgements' p50/p99 (with --rate, the batches are\n"
+    "           sent at that many events a second whatever the answers' pace); with "
+    "--sales-token,\n"
+    "           buffet\n"
     "           sales of item ID at R a second during the rush, with their latency. Each\n"
     "           terminal numbers from 1 (or S: a later run on the same node's data).\n"
     "Exit status: 0 done (uploads: everything held by the node), 1 failure, 2 usage.\n";
@@ -1051,6 +1055,7 @@ enum {
     OPT_SALES_TOKEN,
     OPT_SALES_ITEM,
     OPT_SALES_RATE,
+    OPT_RATE,
     OPT_SALES_CONNECTIONS,
     OPT_RETRIES,
     OPT_SEQ_FROM,
@@ -1085,6 +1090,7 @@ static const struct option options[] = {
     {"sales-token", required_argument, 0, OPT_SALES_TOKEN},
     {"sales-item", required_argument, 0, OPT_SALES_ITEM},
     {"sales-rate", required_argument, 0, OPT_SALES_RATE},
+    {"rate", required_argument, 0, OPT_RATE},
     {"sales-connections", required_argument, 0, OPT_SALES_CONNECTIONS},
     {"retries", required_argument, 0, OPT_RETRIES},
     {"seq-from", required_argument, 0, OPT_SEQ_FROM},
@@ -1097,7 +1103,7 @@ struct args {
         *payment_id, *paid_at, *tokens, *sales_token;
     bool offline, shuffle, repeat, replay, forge;
     long long batch, events, amount, timestamp, connections, schools, sales_rate, sales_connections,
-        sales_item, retries, seq_from;
+        sales_item, retries, seq_from, rate;
     bool has_amount, has_timestamp;
     json_t *lines; /* buffet: the sale's items and complexes */
     char **rest;   /* positional arguments */
@@ -1223,6 +1229,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             break;
         case OPT_SALES_RATE:
             rc = number_opt("sales-rate", optarg, 1, 1000000, &a->sales_rate);
+            break;
+        case OPT_RATE:
+            rc = number_opt("rate", optarg, 1, 10000000, &a->rate);
             break;
         case OPT_SALES_CONNECTIONS:
             rc = number_opt("sales-connections", optarg, 1, 256, &a->sales_connections);
@@ -1664,7 +1673,8 @@ struct rush {
     size_t nturnstiles;
     int nthreads;
     long long events, per;
-    atomic_llong claimed; /* events the threads took */
+    long long passage_rate; /* events a second on a fixed schedule; 0: as fast as answered */
+    atomic_llong claimed;   /* events the threads took */
     atomic_bool passage_done;
     struct rush_terminal buffet;
     long long item, rate;
@@ -1748,8 +1758,23 @@ static void rush_failed(struct rush_thread *t, long status, const struct answer 
                  a->buf && a->len ? a->buf : "(no answer)");
 }
 
+/* Sleeps until `next` ms after the run's start; false at once when it is already past. */
+static bool wait_until(const struct rush *r, double next)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double wait = next - since_ms(&r->start, &now);
+    if (wait <= 0)
+        return false;
+    struct timespec ts = {(time_t)(wait / 1000), (long)(fmod(wait, 1000) * 1e6)};
+    nanosleep(&ts, NULL);
+    return true;
+}
+
 /* A passage thread: takes `per` events at a time until `events` are taken, each batch from
- * the next of its turnstiles (index, index + C, ...: every turnstile is used). */
+ * the next of its turnstiles (index, index + C, ...: every turnstile is used). With a rate,
+ * the threads' batches follow a fixed schedule (an open load: a slow answer does not slow
+ * the arrivals), else each thread sends its next batch as soon as the last is answered. */
 static void *rush_passage(void *arg)
 {
     struct rush_thread *t = arg;
@@ -1761,7 +1786,16 @@ static void *rush_passage(void *arg)
     char *body = malloc(cap);
     struct answer a = {0};
     size_t turn = (size_t)t->index;
+    double interval = r->passage_rate
+                          ? 1000.0 * (double)(r->per * r->nthreads) / (double)r->passage_rate
+                          : 0; /* ms between this thread's batches */
+    double next = interval * t->index / r->nthreads;
     while (c != NULL && body != NULL) {
+        if (interval > 0) {
+            while (wait_until(r, next))
+                ;
+            next += interval;
+        }
         long long from = atomic_fetch_add(&r->claimed, r->per);
         if (from >= r->events)
             break;
@@ -2069,6 +2103,7 @@ static int cmd_rush(struct args *a)
     snprintf(r.run, sizeof(r.run), "r%02x%02x%02x", raw[0], raw[1], raw[2]);
     r.events = a->events;
     r.per = a->batch;
+    r.passage_rate = a->rate;
     r.nthreads = (int)a->connections;
     threads = calloc((size_t)(r.nthreads + r.nsales), sizeof(*threads));
     if (threads == NULL)
@@ -2076,6 +2111,8 @@ static int cmd_rush(struct args *a)
     printf("rush: %lld passage events in batches of %lld over %d connections, %zu turnstiles "
            "(one per school)",
            r.events, r.per, r.nthreads, r.nturnstiles);
+    if (r.passage_rate)
+        printf(", sent at %lld/s", r.passage_rate);
     if (r.nsales)
         printf("; buffet sales at %lld/s over %d connections", r.rate, r.nsales);
     printf("\n");
