@@ -11,7 +11,8 @@
  * student who came entered in the morning and left after lessons, and bought breakfast, lunch
  * or something at the buffet. Those go through passage_apply and sales_apply, the code behind
  * the terminals' routes, so the day is what the node itself would have recorded; being of an
- * earlier day, it notifies nobody.
+ * earlier day, it notifies nobody. Its cards are issued and its balances topped up the evening
+ * before that day, so that each purchase is paid from money already there.
  *
  * Load: set-based INSERT ... SELECT over the region's enrolments (about 456,000 students in the
  * Dagestan region: a few seconds), two tokens a school.
@@ -57,10 +58,11 @@ static const struct {
     {"Сырник", "hot", 5500},
 };
 
-/* Cards, meal accounts with their opening top-up, and a buffet for the schools lo to hi. */
+/* Cards, meal accounts with their opening top-up, and a buffet for the schools lo to hi. The
+ * cards are issued and the opening top-up made the evening before the day of `now`, in the
+ * node's time zone. */
 static int cards_and_accounts(struct db *db, int64_t lo, int64_t hi, time_t now)
 {
-    /* The opening top-up: the evening before the region was made, in the node's time zone. */
     time_t evening = now - 86400;
     struct tm tm;
     localtime_r(&evening, &tm);
@@ -365,7 +367,10 @@ int demo_moskvenok_showcase(struct db *db, const struct mes_config *cfg, int64_t
     while (db_next(st, &rc))
         if (sqlite3_column_type(st, 0) != SQLITE_NULL)
             snprintf(day, sizeof(day), "%s", db_col_text(st, 0));
-    if (rc != SQLITE_DONE || cards_and_accounts(db, school, school, now) != 0)
+    /* The cards and the money the evening before that day (before today when there is none),
+     * so that its purchases are paid from a balance already there. */
+    if (rc != SQLITE_DONE ||
+        cards_and_accounts(db, school, school, day[0] != '\0' ? at_time(day, 12 * 60) : now) != 0)
         return -1;
     /* The complexes from that day (or this week's Monday) to next week's Friday. */
     int wd = meals_weekday(today);
