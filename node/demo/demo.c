@@ -68,7 +68,8 @@ struct demo {
     char hash[crypto_pwhash_STRBYTES];
     int64_t year;
     int first_year;
-    int64_t first_school;      /* the first generated school (0: none, the demo scale) */
+    int64_t first_school; /* the first generated school (0: none, the demo scale) */
+    int64_t showcase; /* «Школа № 1», «Москвёнок»'s showcase (demo/terminals.c) */
     struct demo_tokens tokens; /* their terminals' device tokens (demo/terminals.c) */
     char err[512];
 };
@@ -383,7 +384,8 @@ static int generated_schools(struct demo *d)
 
 /* The named people of the demo (their logins in docs), made first so their ids are stable. */
 struct named_people {
-    int64_t admin, sadmin, teacher, cteacher, medic, parent, methodologist, student, sister;
+    int64_t admin, sadmin, teacher, cteacher, medic, canteen, parent, methodologist, student,
+        sister;
 };
 
 /* The two municipalities and the three schools the named people work in: s[0..2]. */
@@ -415,6 +417,7 @@ static int people(struct demo *d, struct named_people *p)
     p->teacher = named(d, "Смирнова", "Ольга", "Петровна", "1982-05-21");
     p->cteacher = named(d, "Кузнецова", "Марина", "Игоревна", "1979-09-09");
     p->medic = named(d, "Соколова", "Наталья", "Андреевна", "1985-01-30");
+    p->canteen = named(d, "Белова", "Галина", "Петровна", "1977-08-25");
     p->parent = named(d, "Иванова", "Елена", "Викторовна", "1986-07-12");
     p->methodologist = named(d, "Орлова", "Светлана", "Николаевна", "1975-03-14");
     char b1[32], b2[32];
@@ -423,7 +426,8 @@ static int people(struct demo *d, struct named_people *p)
     p->student = named(d, "Иванов", "Артём", "Сергеевич", b1);
     p->sister = named(d, "Иванова", "Мария", "Сергеевна", b2);
     return p->admin < 0 || p->sadmin < 0 || p->teacher < 0 || p->cteacher < 0 || p->medic < 0 ||
-                   p->parent < 0 || p->student < 0 || p->sister < 0 || p->methodologist < 0
+                   p->canteen < 0 || p->parent < 0 || p->student < 0 || p->sister < 0 ||
+                   p->methodologist < 0
                ? -1
                : 0;
 }
@@ -434,7 +438,8 @@ static int teaching(struct demo *d, const struct named_people *p, int64_t s1, in
 {
     if (staff(d, p->sadmin, s1, "директор") || staff(d, p->teacher, s1, "учитель математики") ||
         staff(d, p->cteacher, s1, "учитель русского языка и литературы") ||
-        staff(d, p->medic, s1, "медицинская сестра"))
+        staff(d, p->medic, s1, "медицинская сестра") ||
+        staff(d, p->canteen, s1, "заведующая столовой"))
         return -1;
     if (assign(d, p->teacher, c5a, "math") || assign(d, p->teacher, c5b, "math") ||
         assign(d, p->teacher, c9a, "algebra") || assign(d, p->teacher, c9a, "geometry") ||
@@ -476,6 +481,7 @@ static int logins(struct demo *d, const struct named_people *p, int64_t s1)
         {p->student, "student", ROLE_STUDENT, 0, s1},
         {p->parent, "parent", ROLE_PARENT, 0, 0},
         {p->medic, "medic", ROLE_MEDIC, 0, s1},
+        {p->canteen, "canteen", ROLE_CANTEEN, 0, s1},
         {p->methodologist, "methodologist", ROLE_METHODOLOGIST, 0, 0},
     };
     for (int i = 0; i < N(list); i++) {
@@ -525,6 +531,7 @@ static int build(struct demo *d)
     struct named_people p;
     if (places(d, s) != 0 || people(d, &p) != 0)
         return -1;
+    d->showcase = s[0];
     static const int g1[] = {2, 5, 5, 9};
     static const char *const l1[] = {"А", "А", "Б", "А"};
     static const int g2[] = {3, 6, 10};
@@ -810,7 +817,8 @@ int demo_generate(struct node *n, const char *scale_name,
         goto out;
     char today[16];
     strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-    if (build(&d) != 0 || bells(&d) != 0 || timetables(&d) != 0 || term(&d, today) != 0)
+    if (build(&d) != 0 || bells(&d) != 0 || timetables(&d) != 0 || term(&d, today) != 0 ||
+        demo_moskvenok_showcase(d.db, d.cfg, d.showcase, now) != 0)
         goto dberr;
     /* «Москвёнок» for the generated schools: cards, accounts, buffets, terminals' tokens. */
     if (d.first_school > 0) {
@@ -853,6 +861,7 @@ void demo_print_banner(struct node *n)
            "  student       Артём Иванов, 5А\n"
            "  parent        Елена Иванова, mother of Артём (5А) and Мария (9А)\n"
            "  medic         school nurse of «Школа № 1»\n"
+           "  canteen       canteen of «Школа № 1»: the menu, the buffet's sales\n"
            "  methodologist reviews the region's library items\n\n"
            "Data in %s. Stop with Ctrl-C.\n",
            host, n->port, n->cfg.storage.data_dir);

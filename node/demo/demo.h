@@ -1,14 +1,18 @@
 /*
  * The demo region (`mesnode demo`): three schools with classes, teachers, students, parents,
- * a medical worker and administrators, and the fixed demo logins, all with password "demo".
+ * a medical worker, a canteen operator and administrators, and the fixed demo logins, all with
+ * password "demo". «Школа № 1» is also «Москвёнок»'s showcase (demo/terminals.c).
  */
 #ifndef MES_DEMO_H
 #define MES_DEMO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
+struct db;
+struct mes_config;
 struct node;
 
 /* Fills an empty database with the demo region. Returns 1 when it created it, 0 when the
@@ -74,6 +78,14 @@ struct demo_tokens {
  * buffet, and a passage and a meals device token (their plain tokens in *out, to free). In the
  * caller's transaction. 0, or -1 on a storage failure. */
 int demo_moskvenok(struct db *db, long long first_school, time_t now, struct demo_tokens *out);
+
+/* «Москвёнок» at the demo's showcase school `school` (demo/terminals.c): cards, meal accounts,
+ * a buffet, the complexes of this week and the next, its turnstile and buffet terminal, and the
+ * last school day before `now` as they recorded it (passage, breakfasts, lunches, buffet
+ * sales). In the caller's transaction, after the term's lessons and attendance. 0, or -1 on a
+ * storage failure. */
+int demo_moskvenok_showcase(struct db *db, const struct mes_config *cfg, int64_t school,
+                            time_t now);
 
 /* Writes DEMO_TOKENS_FILE and DEMO_CARDS_FILE into `data_dir` (mode 0600). 0, or -1 with err. */
 int demo_moskvenok_files(struct db *db, const char *data_dir, long long first_school,

@@ -12,7 +12,7 @@ from conftest import run
 from oneroster_set import COLUMNS as ONEROSTER_COLUMNS
 
 DEMO_LOGINS = {"admin", "schooladmin", "teacher", "classteacher", "student", "parent", "medic",
-               "methodologist"}
+               "canteen", "methodologist"}
 
 # The export writes every column of OneRoster 1.1, as the roster's test sets do (one list of
 # them, in oneroster_set.py), and demographics' optional ones too.

@@ -448,8 +448,10 @@ def test_order_counts_expected_free_and_paid(node, x):
                                     {"from": iso(day_d - datetime.timedelta(days=5)), "to": iso(day_d - datetime.timedelta(days=1)),
                                      "reason": "Грипп"}).status == 201
 
-    # Sales on three days before: 5А pays for 2 + 2 lunches; free lines, refunded and declined
-    # sales, another school's sales and sales on the day itself or after do not count.
+    # Sales on ten days before (the estimate's window; the demo's own day of sales, weeks
+    # earlier, falls out of it): 5А pays for 2 + 2 lunches and a breakfast; free lines, buffet
+    # items, refunded and declined sales, another school's sales and sales on the day itself or
+    # after do not count.
     sale_days = [day_d - datetime.timedelta(days=n) for n in (14, 10, 7)]
     for d in sale_days:
         assert put(x.canteen, path, {"date": iso(d), "complexes": [BREAKFAST, LUNCH]}).status == 200
@@ -463,6 +465,8 @@ def test_order_counts_expected_free_and_paid(node, x):
     sell(node, x.device, x.s1, x.c5a[3], iso(sale_days[0]), [(None, lunch[0], 1, 15550, False)], status="declined")
     sell(node, x.device, x.s1, x.c5a[1], iso(sale_days[1]), [(None, lunch[1], 2, 15550, False)])
     sell(node, x.device, x.s1, x.c5a[1], iso(sale_days[2]), [(bun["id"], None, 1, 3000, False)])
+    for n in (13, 12, 11, 9, 8, 6, 5):  # seven more days of the buffet's goods only
+        sell(node, x.device, x.s1, x.c5a[1], iso(day_d - datetime.timedelta(days=n)), [(bun["id"], None, 1, 3000, False)])
     sell(node, x.device, x.s1, x.c5a[1], day, [(None, complex_id(x.sa, x.s1, day, "lunch"), 5, 15550, False)])
     gym_day = iso(day_d - datetime.timedelta(days=3))
     assert put(x.canteen2, f"/api/v1/institutions/{x.s2}/menu", {"date": gym_day, "complexes": [LUNCH]}).status == 200
@@ -472,7 +476,7 @@ def test_order_counts_expected_free_and_paid(node, x):
     assert r.status == 200, r
     o = r.json()
     assert o["date"] == day and o["kinds"] == ["breakfast", "lunch"] and o["menu"] is True
-    assert o["sales_days"] == 3
+    assert o["sales_days"] == 10
     assert [c["class"]["name"] for c in o["classes"]] == ["2А", "5А", "5Б", "9А"]
     c2a, b2a = row(o, "2А", "breakfast")
     assert c2a["enrolled"] == len(x.c2a) and c2a["expected"] == len(x.c2a) - 1
@@ -481,20 +485,22 @@ def test_order_counts_expected_free_and_paid(node, x):
     assert l2a["free"] == 0 and l2a["portions"] == 0
     c5a, l5a = row(o, "5А", "lunch")
     assert c5a["enrolled"] == len(x.c5a) and c5a["expected"] == len(x.c5a) - 1
-    # 4 paid lunches over 3 days with sales: 1.3 a day, 2 portions to cook.
-    assert l5a == {"kind": "lunch", "free": 0, "paid_estimate": 1.3, "portions": 2}
+    # 4 paid lunches over 10 days with sales: 0.4 a day, 1 portion to cook.
+    assert l5a == {"kind": "lunch", "free": 0, "paid_estimate": 0.4, "portions": 1}
     _, b5a = row(o, "5А", "breakfast")
-    assert b5a["paid_estimate"] == 0.3 and b5a["portions"] == 1
+    assert b5a["paid_estimate"] == 0.1 and b5a["portions"] == 1
     t = o["totals"]
     assert t["enrolled"] == sum(c["enrolled"] for c in o["classes"]) and t["expected"] == t["enrolled"] - 2
-    assert t["complexes"][0] == {"kind": "breakfast", "free": len(x.c2a) - 1, "paid_estimate": 0.3,
+    assert t["complexes"][0] == {"kind": "breakfast", "free": len(x.c2a) - 1, "paid_estimate": 0.1,
                                  "portions": len(x.c2a) - 1 + 1}
-    assert t["complexes"][1] == {"kind": "lunch", "free": 0, "paid_estimate": 1.3, "portions": 2}
+    assert t["complexes"][1] == {"kind": "lunch", "free": 0, "paid_estimate": 0.4, "portions": 1}
 
-    # A day without a menu: every kind, and the estimate from the days before it.
+    # A day without a menu: every kind, and the estimate from the ten days with sales before
+    # it: the day itself (5 lunches) in, the first day (2 lunches, the breakfast) out.
     empty = iso(day_d + datetime.timedelta(days=1))
     o2 = order(x.sa, x.s1, empty).json()
-    assert o2["kinds"] == ["breakfast", "lunch", "snack"] and o2["menu"] is False and o2["sales_days"] == 4
+    assert o2["kinds"] == ["breakfast", "lunch", "snack"] and o2["menu"] is False and o2["sales_days"] == 10
+    assert row(o2, "5А", "lunch")[1]["paid_estimate"] == 0.7 and row(o2, "5А", "breakfast")[1]["paid_estimate"] == 0
 
     # CSV for a spreadsheet: a byte order mark, ';', the catalog's heads, decimal commas.
     r = order(x.canteen, x.s1, day, "csv")
@@ -503,9 +509,9 @@ def test_order_counts_expected_free_and_paid(node, x):
     assert r.body.startswith(b"\xef\xbb\xbf")
     lines = r.body.decode("utf-8-sig").split("\r\n")
     assert lines[0] == "Класс;Комплекс;Учеников;Придут;Бесплатно;Платно (оценка);Порций"
-    assert f"5А;Обед;{len(x.c5a)};{len(x.c5a) - 1};0;1,3;2" in lines
+    assert f"5А;Обед;{len(x.c5a)};{len(x.c5a) - 1};0;0,4;1" in lines
     assert f"2А;Завтрак;{len(x.c2a)};{len(x.c2a) - 1};{len(x.c2a) - 1};0,0;{len(x.c2a) - 1}" in lines
-    assert f"Итого;Обед;{t['enrolled']};{t['expected']};0;1,3;2" in lines
+    assert f"Итого;Обед;{t['enrolled']};{t['expected']};0;0,4;1" in lines
     assert lines[-1] == "" and len(lines) == 1 + 4 * 2 + 2 + 1
     assert not any("lunch" in l or "kitchen." in l for l in lines)
 

@@ -282,13 +282,16 @@ def test_payments_off_without_a_secret():
     try:
         parent = demo.login("parent")
         artem = next(c["id"] for c in parent.user["children"] if c["name"].startswith("Иванов Артём"))
+        # The demo's opening balance and its last school day's meals: nothing of a payment.
+        opening = parent.get(f"/api/v1/students/{artem}/meals/account").json()["balance"]
+        moves = parent.get(f"/api/v1/students/{artem}/meals/history").json()["items"]
         raw = notification("pay-off", luhn_number(artem), 100)
         r = post_topup(demo, raw)
         assert r.status == 503, r
         assert r.json()["error"]["code"] == "payments_off"
         a = parent.get(f"/api/v1/students/{artem}/meals/account").json()
-        assert a["balance"] == 0 and a["payment_url"] is None
-        assert parent.get(f"/api/v1/students/{artem}/meals/history").json()["items"] == []
+        assert a["balance"] == opening and a["payment_url"] is None
+        assert parent.get(f"/api/v1/students/{artem}/meals/history").json()["items"] == moves
     finally:
         assert demo.stop() == 0
 
@@ -317,9 +320,24 @@ def test_history_range(node, ids):
     parent = node.login("parent")
     url = f"/api/v1/students/{ids['artem']}/meals/history"
     today = datetime.date.today()
-    ok = parent.get(f"{url}?from={today - datetime.timedelta(days=91)}&to={today}")
+    first = today - datetime.timedelta(days=91)
+    ok = parent.get(f"{url}?from={first}&to={today}")
     assert ok.status == 200
-    assert all(i["kind"] == "topup" for i in ok.json()["items"])
+    items = ok.json()["items"]
+    assert all(first.isoformat() <= i["day"] <= today.isoformat() for i in items)
+    # The 30 days of the default are the newest part of it; today's top-ups (the tests' above)
+    # are in it, and the demo's opening balance (a top-up of no payment, the evening before its
+    # last school day) when that evening is within the range.
+    recent = (today - datetime.timedelta(days=29)).isoformat()
+    assert [i for i in items if i["day"] >= recent] == parent.get(url).json()["items"]
+    assert any(i["kind"] == "topup" and i["day"] == today.isoformat() and i["ref"] > 0 for i in items)
+    db = sqlite3.connect(f"file:{node.db_path}?mode=ro", uri=True)
+    try:
+        opening = db.execute("SELECT day FROM ledger WHERE student_id = ? AND kind = 'topup' AND ref = 0",
+                             (ids["artem"],)).fetchone()[0]
+    finally:
+        db.close()
+    assert any(i["kind"] == "topup" and i["ref"] == 0 for i in items) == (opening >= first.isoformat())
     long = parent.get(f"{url}?from={today - datetime.timedelta(days=92)}&to={today}")
     assert long.status == 400 and long.json()["error"] == {**long.json()["error"], "code": "range_too_long", "field": "to"}
     for q, code, field in (("from=2026-13-01", "bad_date", "from"), ("to=yesterday", "bad_date", "to"),
@@ -355,7 +373,7 @@ def test_reconciliation_adds_up_after_topups(node, ids):
     assert rec["check"] is True
     row = row_of(rec, artem)
     assert row["topups"] == start["topups"] + 12345
-    assert row["opening"] == start["opening"] == 0
+    assert row["opening"] == start["opening"]
     assert row["closing"] == account(node, artem)["balance"]
     assert row["opening"] + row["topups"] - row["sales"] + row["refunds"] == row["closing"]
     assert row["adds_up"] is True and row["account_number"] == luhn_number(artem)
@@ -368,10 +386,14 @@ def test_reconciliation_adds_up_after_topups(node, ids):
     # Maria is at another school of the demo? Either way she is listed only where she studies.
     sisters = [i for i in rec["items"] if i["student"]["id"] == ids["maria"]]
     assert len(sisters) <= 1
-    # The day before: no movement yet, every balance 0.
+    # The day before (the demo's opening balances, perhaps its last school day's meals) adds up
+    # and closes with today's opening balances.
     yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
     old = reconciliation(node, ids, yesterday)
-    assert old["check"] is True and all(i["closing"] == 0 and i["topups"] == 0 for i in old["items"])
+    assert old["check"] is True and all(i["adds_up"] for i in old["items"])
+    opening = {i["student"]["id"]: i["opening"] for i in rec["items"]}
+    assert {i["student"]["id"]: i["closing"] for i in old["items"]} == opening
+    assert old["totals"]["closing"] == t["opening"]
 
 
 def test_reconciliation_csv(node, ids):
@@ -432,7 +454,8 @@ def midnight(day_offset=0):
 
 def device(db, school):
     """A meals terminal's device token row (the sales' device)."""
-    row = db.execute("SELECT id FROM device_tokens WHERE institution_id = ?", (school,)).fetchone()
+    row = db.execute("SELECT id FROM device_tokens WHERE institution_id = ? AND ' ' || scopes || ' ' LIKE '% meals %'",
+                     (school,)).fetchone()
     if row:
         return row[0]
     return db.execute("INSERT INTO device_tokens (name, scopes, institution_id, token_hash) "
@@ -473,6 +496,10 @@ def sale(db, dev, student, school, at, status, lines, offline=False, key=None):
 def test_reconciliation_with_sales_refunds_and_a_late_upload(node, ids):
     artem, school = ids["artem"], ids["school"]
     base_balance = account(node, artem)["balance"]
+    today = datetime.date.today().isoformat()
+    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    opening = row_of(reconciliation(node, ids, today), artem)["opening"]
+    old_before = row_of(reconciliation(node, ids, yesterday), artem)
     now = int(time.time())
     today0 = midnight(0)
     yesterday_noon = midnight(-1) + 12 * 3600
@@ -493,8 +520,6 @@ def test_reconciliation_with_sales_refunds_and_a_late_upload(node, ids):
         # yesterday, entered after today's rows.
         s3, paid3 = sale(db, dev, artem, school, yesterday_noon, "approved", [("Какао", "drinks", 1, 4000, False)],
                          offline=True)
-    today = datetime.date.today().isoformat()
-    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
     rec = reconciliation(node, ids, today)
     assert rec["check"] is True, rec["check"]
     row = row_of(rec, artem)
@@ -503,9 +528,10 @@ def test_reconciliation_with_sales_refunds_and_a_late_upload(node, ids):
     assert row["free_count"] == 1 and row["free_value"] == 9000
     assert row["declined_offline_count"] == 1 and row["declined_offline_value"] == 15000
     assert row["closing"] == account(node, artem)["balance"] == base_balance - paid2 - paid3
-    assert row["opening"] == -paid3  # yesterday's closing: only the late-uploaded sale
+    assert row["opening"] == opening - paid3  # yesterday's closing, less the late-uploaded sale
     old = row_of(reconciliation(node, ids, yesterday), artem)
-    assert old["opening"] == 0 and old["sales"] == paid3 and old["closing"] == -paid3 and old["adds_up"]
+    assert old["opening"] == old_before["opening"] and old["sales"] == old_before["sales"] + paid3
+    assert old["closing"] == old_before["closing"] - paid3 == row["opening"] and old["adds_up"]
     t_ = rec["totals"]
     assert t_["free_value"] >= 9000 and t_["declined_offline_count"] >= 1
     assert t_["declined_offline_value"] >= 15000
@@ -563,18 +589,28 @@ def test_low_balance_notice_sent_once(node, ids):
         pytest.skip("POST /api/v1/meals/sales is not on this branch yet (the sales part); runs after the merge")
     token = sa.post("/api/v1/devices", {"name": "Касса", "scopes": ["meals"], "institution_id": school}).json()["token"]
     maria_school = node.login("parent").get(f"/api/v1/students/{maria}").json()["institution"]["id"]
+    assert post_topup(node, notification("pay-low", luhn_number(maria), LOW + 5000)).status == 200
+    # Above the top-up, the demo's opening balance (less its last school day's meals): a first
+    # purchase of exactly that much leaves LOW + 5000, still above the threshold.
+    extra = account(node, maria)["balance"] - (LOW + 5000)
+    assert extra >= 0
     with node.stopped() as db:
         db.execute("INSERT INTO cards (card, student_id, institution_id) VALUES ('MONEY-LOW-1', ?, ?)",
                    (maria, maria_school))
         item = db.execute("INSERT INTO buffet_items (institution_id, name, category, price) VALUES "
                           "(?, 'Обед', 'hot', 6000)", (maria_school,)).lastrowid
+        feast = db.execute("INSERT INTO buffet_items (institution_id, name, category, price) VALUES "
+                           "(?, 'Торт на класс', 'sweets', ?)", (maria_school, extra)).lastrowid
     if maria_school != school:
         token = sa.post("/api/v1/devices", {"name": "Касса", "scopes": ["meals"],
                                             "institution_id": maria_school}).json()["token"]
-    assert post_topup(node, notification("pay-low", luhn_number(maria), LOW + 5000)).status == 200
     before = len([n for n in feed(node) if n["kind"] == "meals_low_balance"])
     terminal = Client(node.base, token=token)
-    for seq in (1, 2):
+    r = terminal.post("/api/v1/meals/sales", {"key": "low-0", "seq": 1, "card": "MONEY-LOW-1",
+                                               "items": [{"id": feast, "quantity": 1}]})
+    assert r.status == 200 and r.json()["approved"] is True and r.json()["balance"] == LOW + 5000, r
+    assert len([n for n in feed(node) if n["kind"] == "meals_low_balance"]) == before
+    for seq in (2, 3):
         r = terminal.post("/api/v1/meals/sales", {"key": f"low-{seq}", "seq": seq, "card": "MONEY-LOW-1",
                                                    "items": [{"id": item, "quantity": 1}]})
         assert r.status == 200 and r.json()["approved"] is True, r

@@ -73,9 +73,10 @@ def ids(node):
     c5a = artem["class"]["id"]
     mates = admin.get(f"/api/v1/classes/{c5a}/students").json()["items"]
     gym_classes = admin.get(f"/api/v1/institutions/{schools['Гимназия № 2']}/classes").json()["items"]
-    gym_student = admin.get(f"/api/v1/classes/{gym_classes[0]['id']}/students").json()["items"][0]["id"]
+    gym_students = [s["id"] for s in admin.get(f"/api/v1/classes/{gym_classes[0]['id']}/students").json()["items"]]
     return {"artem": artem["id"], "maria": maria["id"], "c5a": c5a, "c9a": maria["class"]["id"],
-            "school": schools["Школа № 1"], "gym": schools["Гимназия № 2"], "gym_student": gym_student,
+            "school": schools["Школа № 1"], "gym": schools["Гимназия № 2"], "gym_student": gym_students[0],
+            "gym_class": gym_classes[0]["id"], "gym_students": gym_students,
             "mates": [s["id"] for s in mates if s["id"] != artem["id"]]}
 
 
@@ -120,28 +121,48 @@ def issue(client, student, card=None, kind=None):
 # ---- cards ---------------------------------------------------------------------------------
 
 
+def accounts_of(node, student):
+    return scalar(node, "SELECT count(*) FROM meal_accounts WHERE student_id = ?", student)
+
+
 def test_issue_lists_and_makes_the_meal_account(node, ids, people):
-    sa = people["schooladmin"]
-    student = ids["mates"][3]
-    assert scalar(node, "SELECT count(*) FROM meal_accounts WHERE student_id = ?", student) == 0
+    # Every student of Школа № 1 has a card and a meal account already (the demo's showcase of
+    # «Москвёнок»); the gymnasium's have neither, and its admin issues their first carriers.
+    sa = people["gym_admin"]
+    student = ids["gym_students"][1]
+    assert sa.get(f"/api/v1/students/{student}/cards").json()["items"] == []
+    assert accounts_of(node, student) == 0
     c = issue(sa, student, "04:A2:19:FF", "bracelet")
     assert c["card"] == "04:A2:19:FF" and c["kind"] == "bracelet" and c["student_id"] == student
-    assert c["institution_id"] == ids["school"] and c["blocked"] is False and c["blocked_reason"] is None
-    assert scalar(node, "SELECT count(*) FROM meal_accounts WHERE student_id = ?", student) == 1
+    assert c["institution_id"] == ids["gym"] and c["blocked"] is False and c["blocked_reason"] is None
+    assert accounts_of(node, student) == 1
     d = issue(sa, student)
     assert d["kind"] == "card"
     listed = sa.get(f"/api/v1/students/{student}/cards").json()["items"]
     assert [x["id"] for x in listed] == [d["id"], c["id"]]
     # The region admin issues too; a second carrier keeps one meal account.
     issue(people["admin"], student, kind="fob")
-    assert scalar(node, "SELECT count(*) FROM meal_accounts WHERE student_id = ?", student) == 1
+    assert accounts_of(node, student) == 1
     audit = [a for a in sa.get("/api/v1/audit?limit=1000").json()["items"] if a["action"] == "card.issue"]
     assert any(a["object"] == f"card/{c['id']}" for a in audit)
+    # At Школа № 1 a student's further carrier keeps the one account and its balance.
+    mate = ids["mates"][3]
+    shown = people["schooladmin"].get(f"/api/v1/students/{mate}/cards").json()["items"]
+    balance = scalar(node, "SELECT balance FROM meal_accounts WHERE student_id = ?", mate)
+    assert len(shown) == 1 and accounts_of(node, mate) == 1
+    e = issue(people["schooladmin"], mate)
+    listed = people["schooladmin"].get(f"/api/v1/students/{mate}/cards").json()["items"]
+    assert [x["id"] for x in listed] == [e["id"], shown[0]["id"]]
+    assert accounts_of(node, mate) == 1
+    assert scalar(node, "SELECT balance FROM meal_accounts WHERE student_id = ?", mate) == balance
 
 
 def test_issue_refuses_bad_input_and_taken_identifiers(node, ids, people):
-    sa = people["schooladmin"]
-    student = ids["mates"][4]
+    # A student of the gymnasium, with no carrier and no meal account yet (Школа № 1's all have
+    # them: the demo's showcase): a refused issue must leave them without either.
+    sa = people["gym_admin"]
+    student = ids["gym_students"][2]
+    assert accounts_of(node, student) == 0
     before = scalar(node, "SELECT count(*) FROM cards")
     for bad in ("abc", "x" * 65, "AB CD", "ÄÖÜÄ", "12_34", ""):
         r = sa.post(f"/api/v1/students/{student}/cards", {"card": bad})
@@ -150,11 +171,15 @@ def test_issue_refuses_bad_input_and_taken_identifiers(node, ids, people):
     assert r.status == 400 and code(r) == "bad_card_kind" and field(r) == "kind"
     for body in ({"card": "GOOD1234", "extra": 1}, {"card": 12345678}, {}):
         assert sa.post(f"/api/v1/students/{student}/cards", body).status == 400, body
-    taken = issue(sa, ids["mates"][5])["card"]
+    taken = issue(sa, ids["gym_students"][3])["card"]
     r = sa.post(f"/api/v1/students/{student}/cards", {"card": taken})
     assert r.status == 409 and code(r) == "card_taken" and field(r) == "card"
+    # Identifiers are the region's: one of Школа № 1 is taken here too.
+    school_card = people["schooladmin"].get(f"/api/v1/students/{ids['mates'][4]}/cards").json()["items"][0]["card"]
+    r = sa.post(f"/api/v1/students/{student}/cards", {"card": school_card})
+    assert r.status == 409 and code(r) == "card_taken"
     # A blocked identifier stays taken.
-    blocked = issue(sa, ids["mates"][5])
+    blocked = issue(sa, ids["gym_students"][3])
     assert sa.post(f"/api/v1/cards/{blocked['id']}/block", {"reason": "lost"}).status == 200
     r = sa.post(f"/api/v1/students/{student}/cards", {"card": blocked["card"]})
     assert r.status == 409 and code(r) == "card_taken"
@@ -192,6 +217,7 @@ def test_who_issues_and_reads_cards(node, ids, people):
 def test_block_and_replace(node, ids, people):
     sa = people["schooladmin"]
     student = ids["mates"][6]
+    had = {x["id"] for x in sa.get(f"/api/v1/students/{student}/cards").json()["items"]}  # the demo's card
     c = issue(sa, student)
     for bad in ({"reason": "stolen"}, {}, {"reason": "lost", "x": 1}):
         r = sa.post(f"/api/v1/cards/{c['id']}/block", bad)
@@ -229,7 +255,7 @@ def test_block_and_replace(node, ids, people):
     assert r.status == 200 and r.json()["blocked"] and r.json()["blocked_reason"] == "lost"
     listed = sa.get(f"/api/v1/students/{student}/cards").json()["items"]
     assert listed[0]["id"] == fresh["id"] and not listed[0]["blocked"]  # in use first
-    assert {x["id"] for x in listed} == {c["id"], fresh["id"], other["id"]}
+    assert {x["id"] for x in listed} == had | {c["id"], fresh["id"], other["id"]}
     actions = {(a["action"], a["object"]) for a in sa.get("/api/v1/audit?limit=1000").json()["items"]}
     assert ("card.replace", f"card/{c['id']}") in actions and ("card.block", f"card/{other['id']}") in actions
 
@@ -244,7 +270,11 @@ def test_school_cards_list(node, ids, people):
     assert {i["class"]["name"] for i in items} == {"5А"} and r.json()["more"] is False
     mine = next(i for i in items if i["student"]["id"] == artem)
     assert mine["student"]["name"] == "Иванов Артём Сергеевич" and c["id"] in [x["id"] for x in mine["cards"]]
-    assert any(i["cards"] == [] for i in items)  # students without carriers are listed too
+    # Every student of Школа № 1 has the demo's card; students without carriers are listed too
+    # (the gymnasium's, listed by its admin).
+    assert all(i["cards"] for i in items)
+    gym = people["gym_admin"].get(f"/api/v1/institutions/{ids['gym']}/cards?class={ids['gym_class']}").json()["items"]
+    assert {i["student"]["id"] for i in gym} == set(ids["gym_students"]) and any(i["cards"] == [] for i in gym)
     # By name (any case of the first letter), by identifier.
     for q in ("иванов арт", "Иванов Артём", "артём"):
         found = sa.get(f"/api/v1/institutions/{ids['school']}/cards?q={quote(q)}").json()["items"]
@@ -282,6 +312,7 @@ def notes(client, kind=None, student=None):
 def test_who_may_post_events(node, ids, people):
     sa = people["schooladmin"]
     card = issue(sa, ids["mates"][7])["card"]
+    before = passage_count(node, ids["mates"][7])  # the demo's last school day
     body = {"events": [{"key": "a", "seq": 1, "card": card, "direction": "in", "at": at(TODAY, 8, 0)}]}
     meals = Terminal(node, sa, ids["school"], "Касса", scopes=("meals",))
     assert meals.client.post("/api/v1/passage/events", body).status == 403
@@ -295,7 +326,7 @@ def test_who_may_post_events(node, ids, people):
     t = Terminal(node, sa, ids["school"])
     assert sa.delete(f"/api/v1/devices/{t.id}").status == 200
     assert t.post(body["events"]).status == 401
-    assert passage_count(node, ids["mates"][7]) == 0
+    assert passage_count(node, ids["mates"][7]) == before
 
 
 def test_a_bad_event_refuses_the_batch(node, ids, people):
@@ -448,6 +479,7 @@ def test_the_family_is_told_of_today_only(node, ids, people):
     ca, cm = issue(sa, artem)["card"], issue(sa, maria)["card"]
     t = Terminal(node, sa, ids["school"])
     yesterday = TODAY - datetime.timedelta(days=1)
+    logged = parent.get(f"/api/v1/students/{artem}/passage?from={yesterday}&to={yesterday}").json()["items"]
     before = {k: len(notes(parent, k)) for k in ("passage_in", "passage_out")}
     other_before = len(notes(people["other_parent"]))
     ct_before = len(notes(people["classteacher"]))
@@ -466,9 +498,10 @@ def test_the_family_is_told_of_today_only(node, ids, people):
     assert "08:12" in [n["data"]["time"] for n in notes(people["student"], "passage_in", artem)]
     assert len(notes(people["other_parent"])) == other_before
     assert len(notes(people["classteacher"])) == ct_before
-    # Yesterday's is stored all the same.
+    # Yesterday's is stored all the same (beside the demo's, if yesterday was its school day).
     log = parent.get(f"/api/v1/students/{artem}/passage?from={yesterday}&to={yesterday}").json()["items"]
-    assert [(x["time"], x["direction"]) for x in log] == [("08:03", "in")]
+    assert [(x["time"], x["direction"]) for x in log] == sorted(
+        [(x["time"], x["direction"]) for x in logged] + [("08:03", "in")])
 
 
 # ---- what the family and the school read --------------------------------------------------
@@ -479,7 +512,11 @@ def test_student_passage_log(node, ids, people):
     student = ids["mates"][16]
     card = issue(sa, student)["card"]
     t = Terminal(node, sa, ids["school"])
-    d1, d2 = TODAY - datetime.timedelta(days=10), TODAY - datetime.timedelta(days=9)
+    # Days before the demo's last school day (whose passage the demo recorded): none logged yet.
+    last = scalar(node, "SELECT max(day) FROM passage_events WHERE student_id = ?", student)
+    last = datetime.date.fromisoformat(last) if last else TODAY
+    d1, d2 = last - datetime.timedelta(days=10), last - datetime.timedelta(days=9)
+    assert sa.get(f"/api/v1/students/{student}/passage?from={d1}&to={d2}").json()["items"] == []
     t.post([t.event(card, "out", at(d1, 14, 30), turnstile="Выход"), t.event(card, "in", at(d1, 8, 5)),
             t.event(card, "in", at(d2, 8, 20))])
     r = sa.get(f"/api/v1/students/{student}/passage?from={d1}&to={d2}")
@@ -491,9 +528,13 @@ def test_student_passage_log(node, ids, people):
     assert isinstance(items[0]["at"], int)
     only = sa.get(f"/api/v1/students/{student}/passage?from={d2}&to={d2}").json()["items"]
     assert len(only) == 1
+    # The default: the week to today, the same as asking for it, in time order.
+    week = TODAY - datetime.timedelta(days=6)
     default = sa.get(f"/api/v1/students/{student}/passage").json()
-    assert default["to"] == TODAY.isoformat() and default["from"] == (TODAY - datetime.timedelta(days=6)).isoformat()
-    assert default["items"] == []
+    assert default["to"] == TODAY.isoformat() and default["from"] == week.isoformat()
+    assert default["items"] == sa.get(f"/api/v1/students/{student}/passage?from={week}&to={TODAY}").json()["items"]
+    assert all(week.isoformat() <= x["day"] <= TODAY.isoformat() for x in default["items"])
+    assert [x["at"] for x in default["items"]] == sorted(x["at"] for x in default["items"])
 
 
 def test_who_reads_a_students_passage(node, ids, people):
@@ -520,7 +561,9 @@ def test_who_reads_a_students_passage(node, ids, people):
 
 
 def past_lesson_day(node, ids):
-    """A past weekday of 5А with lessons that took place, and one of its math lessons."""
+    """A past weekday of 5А with lessons that took place and nobody passed the school's
+    turnstiles (not the demo's last school day, whose passage the demo recorded), and one of its
+    math lessons."""
     teacher = node.login("teacher")
     a = next(x for x in teacher.user["assignments"] if x["class"]["name"] == "5А" and x["subject"]["name"] == "Математика")
     years = teacher.get("/api/v1/academic-years").json()["items"]
@@ -528,7 +571,8 @@ def past_lesson_day(node, ids):
     today = TODAY.isoformat()
     for p in reversed([p for p in periods if p["starts_on"] <= today]):
         grid = teacher.get(f"/api/v1/journal?class={ids['c5a']}&subject={a['subject']['id']}&period={p['id']}").json()
-        past = [l for l in grid["lessons"] if l["date"] < today and not l["cancelled"]]
+        past = [l for l in grid["lessons"] if l["date"] < today and not l["cancelled"] and not scalar(
+            node, "SELECT count(*) FROM passage_events WHERE institution_id = ? AND day = ?", ids["school"], l["date"])]
         if past:
             return datetime.date.fromisoformat(past[-1]["date"]), past[-1]
     raise AssertionError("no past lesson of 5А")
@@ -543,8 +587,8 @@ def test_presence_and_flags(node, ids, people):
     p = r.json()
     assert p["class"]["name"] == "5А" and p["date"] == day.isoformat() and p["today"] is False
     # No one passed a turnstile of the school that day: nobody is flagged for not entering.
-    if not p["turnstiles"]:
-        assert all(s["flag"] is None for s in p["students"])
+    assert p["turnstiles"] is False
+    assert all(s["flag"] is None for s in p["students"])
     by = {s["student"]["id"]: s for s in p["students"]}
     assert set(by) == set(ids["mates"]) | {ids["artem"]}
     calm = [sid for sid, s in by.items() if s["lessons"]["present"] > 0 and s["lessons"]["absent"] == 0

@@ -26,9 +26,12 @@ CONFIG = f"meals:\n  overdraft_kopecks: {OVERDRAFT}\n  low_balance_kopecks: 1000
 
 def seed_meals(path):
     """Writes the buffet's world into the demo region's database at `path`: the goods and the
-    day's complexes of Школа № 1 and Гимназия № 2, a card and a balance for every student of
-    those two schools, and one blocked card. Returns the ids the tests use. (Until merge, in
-    place of the menu's, cards' and top-ups' APIs.)"""
+    day's complexes of Школа № 1 and Гимназия № 2, a card CARD-<id> and a top-up of 1000 ₽ for
+    the students of 2nd and 5th grade of Школа № 1 and 3rd of Гимназия № 2, and one blocked card.
+    Returns the ids the tests use. (Until merge, in place of the menu's, cards' and top-ups'
+    APIs.) Школа № 1 is the demo's showcase of «Москвёнок» besides: its students have a card,
+    an opening balance and the last school day's purchases already, and the complexes of this
+    week and the next, which the day's complexes here replace."""
     db = sqlite3.connect(path)
     db.execute("PRAGMA foreign_keys = ON")
     q = lambda sql, *a: db.execute(sql, a).fetchall()  # noqa: E731
@@ -57,8 +60,10 @@ def seed_meals(path):
             (s1, day, "snack", 7000, []), (s1, tomorrow, "breakfast", 9000, ["Сырники"]),
             (s2, day, "lunch", 16000, ["Борщ"])]:
         cur = db.execute("INSERT INTO meal_complexes (institution_id, day, kind, price, dishes) "
-                         "VALUES (?, ?, ?, ?, ?)", (school, d, kind, price, json.dumps(dishes, ensure_ascii=False)))
-        complexes[(school, d, kind)] = cur.lastrowid
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (institution_id, day, kind) DO UPDATE SET "
+                         "price = excluded.price, dishes = excluded.dishes RETURNING id",
+                         (school, d, kind, price, json.dumps(dishes, ensure_ascii=False)))
+        complexes[(school, d, kind)] = cur.fetchone()[0]
     world = {"s1": s1, "s2": s2, "items": items, "day": day,
              "breakfast": complexes[(s1, day, "breakfast")], "lunch": complexes[(s1, day, "lunch")],
              "snack": complexes[(s1, day, "snack")], "tomorrow": complexes[(s1, tomorrow, "breakfast")],
@@ -206,8 +211,8 @@ def field(r):
 
 
 class Pool:
-    """Hands out students nobody else in this module sold to, so that each test starts from a
-    known balance and an empty day."""
+    """Hands out students nobody else in this module sold to, so that each test starts from an
+    empty day (the demo's purchases are of an earlier day) and a balance it reads first."""
 
     def __init__(self, ids):
         self.ids = list(ids)
@@ -228,7 +233,7 @@ def fresh(w):
 def test_an_approved_sale_is_debited_once(node, w, fresh):
     t1, s = w["t1"], fresh["grade5"].take()
     items = w["items"]
-    before = node.balance(s)
+    before, ledger = node.balance(s), node.ledger(s, "sale")  # the demo's last school day's
     body = t1.body(card(s), [{"id": items["Булочка с маком"], "quantity": 2}, {"id": items["Сок яблочный"], "quantity": 1}])
     r = t1.client.post("/api/v1/meals/sales", body)
     assert r.status == 200, r
@@ -237,7 +242,7 @@ def test_an_approved_sale_is_debited_once(node, w, fresh):
     assert a["total"] == 2 * 4500 + 6000 and a["free"] == 0
     assert a["balance"] == before - 15000 == node.balance(s)
     assert a["held_seq"] == a["last_seq"] == t1.seq
-    assert node.ledger(s, "sale") == [("sale", -15000, a["sale"], before - 15000)]
+    assert node.ledger(s, "sale") == ledger + [("sale", -15000, a["sale"], before - 15000)]
     row = node.sql("SELECT status, reason, total, free_value, offline, student_id, day FROM sales WHERE id = ?", a["sale"])
     assert row == [("approved", None, 15000, 0, 0, s, w["day"])]
     lines = node.sql("SELECT name, category, quantity, price, free FROM sale_lines WHERE sale_id = ? ORDER BY rowid", a["sale"])
@@ -249,7 +254,7 @@ def test_an_approved_sale_is_debited_once(node, w, fresh):
         assert d.status == 200, d
         first = {k: v for k, v in d.json().items() if k != "duplicate"}
         assert d.json()["duplicate"] is True and first == a
-    assert node.balance(s) == before - 15000 and len(node.ledger(s, "sale")) == 1
+    assert node.balance(s) == before - 15000 and len(node.ledger(s, "sale")) == len(ledger) + 1
     assert node.sql("SELECT count(*) FROM sales WHERE key = ?", body["key"]) == [(1,)]
 
 
@@ -261,10 +266,15 @@ def test_the_at_and_offline_of_a_sale_are_kept(node, w, fresh):
     assert node.sql("SELECT at, offline FROM sales WHERE id = ?", a["sale"]) == [(int(at.timestamp()), 1)]
 
 
+def money(node, s):
+    """A student's balance and ledger."""
+    return node.balance(s), node.ledger(s)
+
+
 def sold_nothing(node, s, before, sale):
-    """The sale was stored declined and moved no money."""
-    assert node.balance(s) == before
-    assert node.ledger(s, "sale") == []
+    """The sale was stored declined and moved no money: the balance and the ledger are still
+    `before` (money())."""
+    assert money(node, s) == before
     assert node.sql("SELECT status, total, free_value FROM sales WHERE id = ?", sale) == [("declined", 0, 0)]
 
 
@@ -283,24 +293,24 @@ def test_each_decline_reason_in_order(node, w, fresh):
     a = declined("NO-SUCH-CARD", bun, "unknown_card", balance_shown=False)
     assert node.sql("SELECT student_id, card_id FROM sales WHERE id = ?", a["sale"]) == [(None, None)]
     lost = w["grade5"][1]
-    before = node.balance(lost)
+    before = money(node, lost)
     sold_nothing(node, lost, before, declined("LOST-1", bun, "card_blocked", balance_shown=False)["sale"])
     # A card of Гимназия № 2 at Школа № 1's terminal, and the other way round.
     g = fresh["gym"].take()
-    before = node.balance(g)
+    before = money(node, g)
     sold_nothing(node, g, before, declined(card(g), bun, "other_school", balance_shown=False)["sale"])
     s = fresh["grade5"].take()
     a = w["t2"].ok(card(s), [{"id": items["Кекс"], "quantity": 1}])
     assert a["approved"] is False and a["reason"] == "other_school" and a["balance"] is None
     # Items: another school's, off sale, unknown; a complex of another day or school. The
     # card's problems come first.
-    before = node.balance(s)
+    before = money(node, s)
     for lines in ([{"id": items["Кекс"], "quantity": 1}], [{"id": items["Пирожок с капустой"], "quantity": 1}],
                   [{"id": 999999, "quantity": 1}], [{"complex": w["tomorrow"], "quantity": 1}],
                   [{"complex": w["s2_lunch"], "quantity": 1}], [{"complex": items["Яблоко"] + 999999, "quantity": 1}],
                   bun + [{"id": items["Кекс"], "quantity": 1}]):
         a = declined(card(s), lines, "unknown_item")
-        assert a["balance"] == before
+        assert a["balance"] == before[0]
         sold_nothing(node, s, before, a["sale"])
     assert declined("LOST-1", [{"id": items["Кекс"], "quantity": 1}], "card_blocked", False)
     # The account stopped by the school, then the stop list, the limit and the balance, each
@@ -329,10 +339,10 @@ def test_free_complexes_by_grade_once_a_day(node, w, fresh):
     """Default rules: breakfast is free in grades 1-4; a 5А student pays for it."""
     t1 = w["t1"]
     small = fresh["grade2"].take()
-    before = node.balance(small)
+    before, ledger = money(node, small)
     a = t1.ok(card(small), [{"complex": w["breakfast"], "quantity": 1}])
     assert a["approved"] and a["total"] == 0 and a["free"] == 9000 and a["balance"] == before
-    assert node.ledger(small, "sale") == []  # nothing debited, no ledger row
+    assert node.ledger(small) == ledger  # nothing debited, no ledger row
     assert node.sql("SELECT status, total, free_value FROM sales WHERE id = ?", a["sale"]) == [("approved", 0, 9000)]
     assert node.sql("SELECT name, category, quantity, price, free FROM sale_lines WHERE sale_id = ?", a["sale"]) == [
         ("Каша овсяная, Чай", "breakfast", 1, 9000, 1)]
@@ -416,9 +426,13 @@ def test_daily_limit_over_a_day(node, w):
     assert t1.ok(card(mate), [{"id": items["Сок яблочный"], "quantity": 1}])["approved"]
     assert parent.get(path).json() == {"daily_limit": 20000, "spent_today": 20000}
     assert t1.ok(card(mate), [{"id": items["Яблоко"], "quantity": 1}])["reason"] == "daily_limit"
-    # A sale of another day does not count; a refund gives its share of the day back.
-    yesterday = (datetime.datetime.now().astimezone() - datetime.timedelta(days=1)).replace(hour=12)
-    assert t1.ok(card(mate), [{"id": items["Яблоко"], "quantity": 1}], at=yesterday.isoformat(), offline=True)["approved"]
+    # A sale of another day does not count; a refund gives its share of the day back. (Another
+    # day with nothing bought: the demo's last school day has its own meals under the limit.)
+    other = datetime.datetime.now().astimezone() - datetime.timedelta(days=1)
+    while node.sql("SELECT count(*) FROM sales WHERE student_id = ? AND day = ?", mate, other.date().isoformat())[0][0]:
+        other -= datetime.timedelta(days=1)
+    other = other.replace(hour=12)
+    assert t1.ok(card(mate), [{"id": items["Яблоко"], "quantity": 1}], at=other.isoformat(), offline=True)["approved"]
     assert w["canteen"].post(f"/api/v1/meals/sales/{a['sale']}/refund", {"reason": "Сок пролит"}).status == 200
     assert parent.get(path).json()["spent_today"] == 14000
     assert t1.ok(card(mate), [{"id": items["Яблоко"], "quantity": 2}])["approved"]
@@ -472,6 +486,7 @@ def test_blocking_the_account(node, w):
 def test_seq_taken_and_malformed_batches_change_nothing(node, w, fresh):
     t = Terminal(node, w["device"]("Касса 2", ["meals"], w["s1"]), "q")
     s = fresh["grade5"].take()
+    sold = node.sql("SELECT count(*) FROM sales WHERE student_id = ?", s)[0][0]  # the demo's
     bun = [{"id": w["items"]["Булочка с маком"], "quantity": 1}]
     first = t.ok(card(s), bun)
     assert first["held_seq"] == first["last_seq"] == 1
@@ -510,7 +525,7 @@ def test_seq_taken_and_malformed_batches_change_nothing(node, w, fresh):
         assert t.client.post("/api/v1/meals/sales/batch", body).status == 400
     assert t.sell(card(s), [{"id": w["items"]["Яблоко"], "quantity": 1}], extra=1).status == 400
     assert node.balance(s) == before
-    assert node.sql("SELECT count(*) FROM sales WHERE student_id = ?", s) == [(2,)]
+    assert node.sql("SELECT count(*) FROM sales WHERE student_id = ?", s) == [(sold + 2,)]
     # The gap filled: held_seq runs on to 3.
     a = t.ok(card(s), bun, seq=2)
     assert a["held_seq"] == a["last_seq"] == 3
@@ -522,6 +537,7 @@ def test_an_hour_offline_replays_without_loss_or_double_charge(node, w, fresh):
     with sqlite3.connect(node.db_path) as db:  # two of them with little money: some sales cannot be paid
         db.execute("UPDATE meal_accounts SET balance = 2000 WHERE student_id IN (?, ?)", (students[0], students[1]))
     start = {s: node.balance(s) for s in students}
+    debits = {s: len(node.ledger(s, "sale")) for s in students}  # the demo's last school day's
     now = datetime.datetime.now().astimezone().replace(microsecond=0)
     midnight = now.replace(hour=0, minute=0, second=0)
     rnd = random.Random(17)
@@ -570,7 +586,7 @@ def test_an_hour_offline_replays_without_loss_or_double_charge(node, w, fresh):
     for s in students:
         paid = sum(r[2] for r in rows if r[3] == s and r[1] == "approved")
         assert node.balance(s) == start[s] - paid >= -OVERDRAFT, s
-        sales = node.ledger(s, "sale")
+        sales = node.ledger(s, "sale")[debits[s]:]
         assert len(sales) == sum(1 for r in rows if r[3] == s and r[1] == "approved" and r[2] > 0)
         assert sum(x[1] for x in sales) == -paid and node.ledger(s)[-1][3] == node.balance(s)
     # The canteen sees what was handed out and not paid.
@@ -582,10 +598,14 @@ def test_an_hour_offline_replays_without_loss_or_double_charge(node, w, fresh):
 
 def test_two_terminals_selling_to_one_card_never_overdraw(node, w, fresh):
     s = fresh["grade5"].take()
-    # 100000 to begin with; half of it spent first.
+    # The demo's opening balance less its day's meals, and the 1000 ₽ above: spent first down to
+    # 50000 and less than a bar of chocolate (8000) more.
+    start = node.balance(s)
+    bars = (start - 50000 - 30000 - 12000) // 8000
     a = w["t1"].ok(card(s), [{"complex": w["lunch"], "quantity": 2}, {"id": w["items"]["Сок яблочный"], "quantity": 2},
-                             {"id": w["items"]["Шоколад"], "quantity": 1}])
-    assert a["approved"] and node.balance(s) == 50000
+                             {"id": w["items"]["Шоколад"], "quantity": bars}])
+    left = start - 30000 - 12000 - 8000 * bars
+    assert a["approved"] and node.balance(s) == left and 50000 <= left < 58000
     terminals = [Terminal(node, w["device"](f"Касса {i}", ["meals"], w["s1"]), f"race{i}") for i in range(2)]
     bun = [{"id": w["items"]["Булочка с маком"], "quantity": 1}]
     rounds, answers = 40, []
@@ -605,11 +625,12 @@ def test_two_terminals_selling_to_one_card_never_overdraw(node, w, fresh):
     for th in threads:
         th.join()
     approved = [a for a in answers if a["approved"]]
-    # (50000 + 5000 overdraft) // 4500 = 12 buns, never a 13th.
-    assert len(answers) == 2 * rounds and len(approved) == 12
+    # (left + 5000 overdraft) // 4500 buns (12 to 13), never one more.
+    buns = (left + OVERDRAFT) // 4500
+    assert len(answers) == 2 * rounds and len(approved) == buns
     assert all(a["reason"] == "insufficient_funds" for a in answers if not a["approved"])
-    assert node.balance(s) == 50000 - 12 * 4500 >= -OVERDRAFT
-    assert sorted(a["balance"] for a in approved) == [50000 - 4500 * k for k in range(12, 0, -1)]
+    assert node.balance(s) == left - buns * 4500 >= -OVERDRAFT
+    assert sorted(a["balance"] for a in approved) == [left - 4500 * k for k in range(buns, 0, -1)]
     ledger = node.ledger(s)
     assert sum(x[1] for x in ledger) == node.balance(s) and ledger[-1][3] == node.balance(s)
 

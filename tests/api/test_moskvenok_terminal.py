@@ -563,6 +563,9 @@ def test_real_node_turnstile_offline_hour_replays_exactly_once(served, tmp_path)
     token = device(admin, school, "passage")
     state = tmp_path / "turnstile"
     start = time.time() - 3600
+    day = time.strftime("%Y-%m-%d", time.localtime(start))
+    today = time.strftime("%Y-%m-%d")
+    logged = len(parent.get(f"/api/v1/students/{artem}/passage?from={day}&to={today}").json()["items"])
     events = [f"TERM-ARTEM-1:{'in' if i % 2 == 0 else 'out'}@"
               + time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(start + i * 60)) for i in range(60)]
     events.append("UNKNOWN-CARD-1:in")
@@ -576,10 +579,8 @@ def test_real_node_turnstile_offline_hour_replays_exactly_once(served, tmp_path)
     # The unknown card: denied (counted once, or again with its duplicate).
     assert 1 <= sum(b["denied"] for b in rows) <= 2
     assert rows[-1]["held"] == 61
-    day = time.strftime("%Y-%m-%d", time.localtime(start))
-    today = time.strftime("%Y-%m-%d")
     items = parent.get(f"/api/v1/students/{artem}/passage?from={day}&to={today}").json()["items"]
-    assert len(items) == 60
+    assert len(items) == logged + 60  # and the demo's last school day's, if it was yesterday
 
 
 def test_real_node_buffet_offline_and_forged_payments(served, tmp_path):
@@ -651,43 +652,66 @@ def test_gen_gives_the_generated_schools_cards_accounts_and_terminals(small):
     q = lambda sql, *a: db.execute(sql, a).fetchall()
     generated = [i for (i,) in q("SELECT id FROM institutions WHERE id > 3 ORDER BY id")]
     assert len(generated) == 3
-    students = q("SELECT e.student_id, c.institution_id FROM enrollments e JOIN classes c ON c.id = e.class_id "
-                 "WHERE e.left_on IS NULL AND c.institution_id > 3")
-    assert len(students) > 300
-    # One card each, in its school; none for the demo's three schools (the demo seeds those).
+    showcase = q("SELECT id FROM institutions WHERE short_name = 'Школа № 1'")[0][0]
+    assert showcase <= 3
+    enrolled = "SELECT e.student_id, c.institution_id FROM enrollments e JOIN classes c ON c.id = e.class_id " \
+               "WHERE e.left_on IS NULL AND "
+    students = q(enrolled + "c.institution_id > 3")
+    shown = q(enrolled + "c.institution_id = ?", showcase)
+    assert len(students) > 300 and len(shown) > 20
+    # One card each, in its school: the generated schools' students and the demo's Школа № 1's
+    # («Москвёнок»'s showcase); none for the other two of the demo's schools.
     cards = q("SELECT card, student_id, institution_id, blocked_at FROM cards")
-    assert sorted((s, i) for _, s, i, _ in cards) == sorted(students)
+    assert sorted((s, i) for _, s, i, _ in cards) == sorted(students + shown)
     assert all(re.fullmatch(r"[0-9A-F]{8}", c) and b is None for c, _, _, b in cards)
     assert len({c for c, *_ in cards}) == len(cards)
     # A balance of 1,000-5,000 ₽ each, and the ledger says where it came from.
     accounts = dict(q("SELECT student_id, balance FROM meal_accounts"))
-    assert set(accounts) == {s for s, _ in students}
-    assert all(100000 <= b <= 500000 and b % 10000 == 0 for b in accounts.values())
-    assert len(set(accounts.values())) > 10
-    ledger = q("SELECT student_id, institution_id, kind, amount, balance, day FROM ledger")
-    assert len(ledger) == len(accounts)
+    assert set(accounts) == {s for s, _ in students + shown}
+    assert all(100000 <= accounts[s] <= 500000 and accounts[s] % 10000 == 0 for s, _ in students)
+    assert len({accounts[s] for s, _ in students}) > 10
+    ledger = q("SELECT student_id, institution_id, kind, amount, balance, day FROM ledger WHERE institution_id > 3")
+    assert len(ledger) == len(students)
     assert all(k == "topup" and a == b == accounts[s] for s, _, k, a, b, _ in ledger)
     assert dict((s, i) for s, i, *_ in ledger) == dict(students)
-    # A buffet at each generated school.
-    assert q("SELECT count(*), count(DISTINCT institution_id), min(institution_id) FROM buffet_items "
-             "WHERE active = 1") == [(15, 3, 4)]
-    # Two terminals a school; the file holds the tokens whose hashes the node keeps.
+    # Школа № 1's: the same opening top-up, then the purchases of the demo's last school day
+    # (when it has one), each row's balance the one before plus its amount, the last the account's.
+    for s, _ in shown:
+        rows = q("SELECT kind, amount, balance, institution_id FROM ledger WHERE student_id = ? ORDER BY id", s)
+        assert rows[0][0] == "topup" and rows[0][1] == rows[0][2] and 100000 <= rows[0][1] <= 500000, s
+        assert all(k == "sale" and a < 0 for k, a, _, _ in rows[1:]) and {i for *_, i in rows} == {showcase}, s
+        assert all(rows[k][2] == rows[k - 1][2] + rows[k][1] for k in range(1, len(rows))), s
+        assert rows[-1][2] == accounts[s], s
+    # A buffet at each generated school and at Школа № 1.
+    assert q("SELECT count(*), count(DISTINCT institution_id) FROM buffet_items WHERE active = 1") == [(20, 4)]
+    assert {i for (i,) in q("SELECT institution_id FROM buffet_items")} == set(generated) | {showcase}
+    # Two terminals a generated school; the file holds the tokens whose hashes the node keeps.
     lines = [l.split("\t") for l in tokens_file.read_text().splitlines() if not l.startswith("#")]
     assert sorted((int(s), sc) for s, sc, _ in lines) == sorted((i, sc) for i in generated for sc in ("passage", "meals"))
     rows = {bytes(h): (i, sc) for h, i, sc in q("SELECT token_hash, institution_id, scopes FROM device_tokens")}
     for school, scope, token in lines:
         assert rows[hashlib.blake2b(token.encode(), digest_size=32).digest()] == (int(school), scope)
-    # The cards file: every card with its school.
+    # Школа № 1's turnstile and buffet are in the database only: their tokens are nobody's.
+    assert len(rows) == len(lines) + 2
+    assert sorted(v for v in rows.values() if v[0] not in generated) == [(showcase, "meals"), (showcase, "passage")]
+    # The cards file: every card of the generated schools with its school.
     listed = [l.split("\t") for l in cards_file.read_text().splitlines() if not l.startswith("#")]
-    assert sorted((c, int(i)) for c, i in listed) == sorted((c, i) for c, _, i, _ in cards)
+    assert sorted((c, int(i)) for c, i in listed) == sorted((c, i) for c, _, i, _ in cards if i in generated)
     db.close()
-    # The demo scale (the three named schools) gets none of it.
+    # The demo scale (the three named schools): Школа № 1's showcase alone, and no files.
     demo = d / "demo"
     assert run("gen", "--scale", "demo", "--data", str(demo)).returncode == 0
-    assert not (demo / "moskvenok-tokens.tsv").exists()
+    assert not (demo / "moskvenok-tokens.tsv").exists() and not (demo / "moskvenok-cards.tsv").exists()
     db = sqlite3.connect(demo / "mes.db")
-    assert db.execute("SELECT (SELECT count(*) FROM cards) + (SELECT count(*) FROM meal_accounts) + "
-                      "(SELECT count(*) FROM device_tokens)").fetchone() == (0,)
+    q = lambda sql, *a: db.execute(sql, a).fetchall()
+    showcase = q("SELECT id FROM institutions WHERE short_name = 'Школа № 1'")[0][0]
+    shown = q(enrolled + "c.institution_id = ?", showcase)
+    assert q("SELECT institution_id, count(*), count(DISTINCT student_id) FROM cards GROUP BY 1") == \
+        [(showcase, len(shown), len(shown))]
+    assert q("SELECT count(*) FROM meal_accounts") == [(len(shown),)]
+    assert q("SELECT institution_id, scopes FROM device_tokens ORDER BY scopes") == \
+        [(showcase, "meals"), (showcase, "passage")]
+    assert q("SELECT DISTINCT institution_id FROM buffet_items") == [(showcase,)]
     db.close()
 
 

@@ -169,9 +169,20 @@ export const tests = {
     assert(!(await page.$("li.menu-complex[data-kind=lunch] .menu-free")), "lunch is not free");
     assert((await page.textContent("li.menu-complex[data-kind=lunch] .menu-price")).replace(/\s/g, " ") === "155,50 ₽", "lunch price");
     assert((await page.$$eval("li.menu-complex[data-kind=lunch] .menu-dishes li", (l) => l.map((x) => x.textContent))).join(",") === "Щи,Плов", "dishes");
-    // The next day has no menu yet; the switch keeps the child.
+    // The next day, as the school's menu has it (the demo's showcase has complexes every Monday
+    // to Friday of this week and the next); the switch keeps the child.
+    const next = plusDays(today, 1);
+    const tomorrow = (await call(base, parent.sa, "GET", `/api/v1/institutions/${parent.school}/menu?date=${next}`)).data.complexes;
     await page.click(".canteen-days .day-next");
-    await page.waitForSelector("#menu-none");
+    await waitForTrue(page, (d) => new URLSearchParams(location.search).get("date") === d, next);
+    if (tomorrow.length) {
+      const dishes = tomorrow.map((c) => c.dishes.join(","));
+      await waitForTrue(page, (want) => [...document.querySelectorAll("#menu-complexes li.menu-complex")]
+        .map((l) => [...l.querySelectorAll(".menu-dishes li")].map((x) => x.textContent).join(",")).join("|") === want,
+      dishes.join("|"));
+    } else {
+      await page.waitForSelector("#menu-none");
+    }
     assert(new URL(page.url()).pathname === `/students/${child.id}/menu`, page.url());
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goBack();

@@ -133,6 +133,17 @@ export const tests = {
     const { page } = ctx;
     const { base, artem } = await moneyNode();
     assert((await topUp(base, artem, 12300, `browser-rec-${Date.now()}`)).status === 200, "top-up");
+    // A student enrolled in 5А today, with no card and no meal account yet.
+    const sa = await token(base, "schooladmin");
+    const c5a = (await call(base, await token(base, "parent"), "GET", "/api/v1/me")).data.children
+      .find((c) => c.id === artem).class.id;
+    const person = await call(base, sa, "POST", "/api/v1/persons", { last_name: "Новенький", first_name: "Пётр" });
+    assert(person.status === 201, "newcomer: " + person.status);
+    const newcomer = person.data.id;
+    const d = new Date();
+    const enrolledOn = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    const enrolled = await call(base, sa, "POST", "/api/v1/enrollments", { student_id: newcomer, class_id: c5a, enrolled_on: enrolledOn });
+    assert(enrolled.status === 201, "enrolment: " + enrolled.status + " " + JSON.stringify(enrolled.data));
     await login(page, base, "schooladmin");
     await page.waitForSelector("#logout");
     const errors = errorsOf(page);
@@ -143,9 +154,13 @@ export const tests = {
     const row = await page.$$eval(`#recon-table tr[data-student="${artem}"] > *`, (c) => c.map((x) => x.textContent));
     assert(row[0] === "Иванов Артём Сергеевич" && row[1] === "5А", "row: " + row.join(" | "));
     assert(/₽$/.test(row[3]) && rubles(row[3]) !== "0,00 ₽", "top-ups of the day: " + row[3]);
+    // Everyone else of the demo's Школа № 1 has money too (its showcase of «Москвёнок»); the
+    // newcomer has none and is listed only with the others.
     const moved = await page.$$eval("#recon-table tbody tr", (r) => r.length);
+    assert(!(await page.$(`#recon-table tr[data-student="${newcomer}"]`)), "the newcomer among those with money");
     await page.uncheck("#recon-moved");
     await waitForTrue(page, (n) => document.querySelectorAll("#recon-table tbody tr").length > n, moved);
+    await page.waitForSelector(`#recon-table tr[data-student="${newcomer}"]`);
     // The CSV: UTF-8 with a BOM, ';'-separated, the same row.
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#recon-csv")]);
     const bytes = readFileSync(await download.path());

@@ -6,7 +6,9 @@
 //
 // The buffet's world (goods, the day's complexes, a card and a balance) is written with sqlite3
 // into a demo region of its own before its node starts (`salesNode`): the menu's, cards' and
-// top-ups' APIs are other parts of the same issue.
+// top-ups' APIs are other parts of the same issue. Школа № 1 is the demo's showcase of
+// «Москвёнок» besides (a buffet, the week's complexes, a card and a balance for everyone): the
+// goods here are the test's own, and its lunch replaces today's.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,22 +28,25 @@ function seed(db) {
   const s1 = sql("SELECT id FROM institutions WHERE short_name = 'Школа № 1'");
   const artem = sql("SELECT id FROM persons WHERE last_name = 'Иванов' AND first_name = 'Артём'");
   const day = today();
+  const known = sql("SELECT coalesce(max(id), 0) FROM buffet_items"); // the demo's buffet
   sql(`PRAGMA foreign_keys = ON;
     INSERT INTO buffet_items (institution_id, name, category, price) VALUES
       (${s1}, 'Булочка с маком', 'bakery', 4500), (${s1}, 'Сок яблочный', 'drinks', 6000),
       (${s1}, 'Шоколад', 'sweets', 8000);
     INSERT INTO meal_complexes (institution_id, day, kind, price, dishes) VALUES
-      (${s1}, '${day}', 'lunch', 15000, '["Щи", "Котлета с пюре"]');
+      (${s1}, '${day}', 'lunch', 15000, '["Щи", "Котлета с пюре"]')
+      ON CONFLICT (institution_id, day, kind) DO UPDATE SET price = excluded.price, dishes = excluded.dishes;
     INSERT INTO cards (card, student_id, institution_id) VALUES ('ARTEM-1', ${artem}, ${s1});
     INSERT INTO meal_accounts (student_id, balance) VALUES (${artem}, 100000)
       ON CONFLICT (student_id) DO UPDATE SET balance = balance + 100000;
     INSERT INTO ledger (student_id, day, at, kind, amount, ref, balance)
       SELECT ${artem}, '${day}', unixepoch(), 'topup', 100000, 0, balance FROM meal_accounts WHERE student_id = ${artem};`);
   const ids = (q) => Object.fromEntries(sql(q).split("\n").map((l) => l.split("|")).map(([k, v]) => [k, Number(v)]));
-  return { s1: Number(s1), artem: Number(artem), items: ids("SELECT name, id FROM buffet_items"),
-    prices: ids("SELECT name, price FROM buffet_items"),
-    categories: Object.fromEntries(sql("SELECT name, category FROM buffet_items").split("\n").map((l) => l.split("|"))),
-    lunch: Number(sql("SELECT id FROM meal_complexes")) };
+  const mine = `FROM buffet_items WHERE id > ${known}`;
+  return { s1: Number(s1), artem: Number(artem), items: ids(`SELECT name, id ${mine}`),
+    prices: ids(`SELECT name, price ${mine}`),
+    categories: Object.fromEntries(sql(`SELECT name, category ${mine}`).split("\n").map((l) => l.split("|"))),
+    lunch: Number(sql(`SELECT id FROM meal_complexes WHERE institution_id = ${s1} AND day = '${day}' AND kind = 'lunch'`)) };
 }
 
 let shared = null;
