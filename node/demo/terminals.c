@@ -190,7 +190,7 @@ static int complexes(struct db *db, int64_t school, const char *from, const char
     char day[16];
     snprintf(day, sizeof(day), "%s", from);
     for (int guard = 0; strcmp(day, to) <= 0 && guard < 60; guard++) {
-        int wd = meals_weekday(day);
+        int wd = mosk_weekday(day);
         for (int k = 0; wd >= 1 && wd <= 5 && k < 3; k++)
             if (db_run(db,
                        "INSERT INTO meal_complexes (institution_id, day, kind, price, dishes) "
@@ -199,7 +199,7 @@ static int complexes(struct db *db, int64_t school, const char *from, const char
                                DB_INT(":p", prices[k]), DB_TEXT(":m", week[wd - 1][k]))) !=
                 SQLITE_DONE)
                 return -1;
-        if (meals_day_add(day, 1, day) != 0)
+        if (mosk_day_add(day, 1, day) != 0)
             return -1;
     }
     return 0;
@@ -373,8 +373,8 @@ int demo_moskvenok_showcase(struct db *db, const struct mes_config *cfg, int64_t
         cards_and_accounts(db, school, school, day[0] != '\0' ? at_time(day, 12 * 60) : now) != 0)
         return -1;
     /* The complexes from that day (or this week's Monday) to next week's Friday. */
-    int wd = meals_weekday(today);
-    if (meals_day_add(today, 1 - wd, monday) != 0 || meals_day_add(monday, 11, last_friday) != 0 ||
+    int wd = mosk_weekday(today);
+    if (mosk_day_add(today, 1 - wd, monday) != 0 || mosk_day_add(monday, 11, last_friday) != 0 ||
         complexes(db, school, day[0] != '\0' && strcmp(day, monday) < 0 ? day : monday,
                   last_friday) != 0)
         return -1;
