@@ -222,14 +222,16 @@ static void render_storage(struct text *t, struct node *n)
         n->cfg.http.threads, http_thread_stack_bytes(), atomic_load(&n->active_requests),
         atomic_load(&n->db_connections), ds.statements_prepared, ds.commits, ds.rollbacks, ds.busy,
         file_size(n->db_path, ""), file_size(n->db_path, "-wal"), (long long)sqlite3_memory_used());
-    long long batches, grouped;
-    writer_stats(n->writer, &batches, &grouped);
+    long long batches, grouped, queued;
+    writer_stats(n->writer, &batches, &grouped, &queued);
     put(t,
         "# HELP mes_writer_batches_total Group-commit transactions (one fsync each).\n"
         "# TYPE mes_writer_batches_total counter\nmes_writer_batches_total %lld\n"
         "# HELP mes_writer_requests_total Write requests committed through the writer.\n"
-        "# TYPE mes_writer_requests_total counter\nmes_writer_requests_total %lld\n",
-        batches, grouped);
+        "# TYPE mes_writer_requests_total counter\nmes_writer_requests_total %lld\n"
+        "# HELP mes_writer_queued Write requests waiting for the writer (both lanes).\n"
+        "# TYPE mes_writer_queued gauge\nmes_writer_queued %lld\n",
+        batches, grouped, queued);
 }
 
 /* Every subsystem's own figures (the read cache, the federation). */

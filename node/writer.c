@@ -50,6 +50,7 @@ struct writer {
     bool last_bulk;            /* the last batch was a bulk one */
     bool stopping;
     long long batches, requests;
+    long long queued; /* jobs waiting in both lanes */
 };
 
 /* A call's job in the batch's transaction: its savepoint is rolled back unless fn kept it. */
@@ -137,6 +138,7 @@ static void *writer_main(void *arg)
             *tail = NULL;
         last->next = NULL;
         w->last_bulk = bulk;
+        w->queued -= n;
         pthread_mutex_unlock(&w->lock);
 
         run_batch(w, batch);
@@ -204,6 +206,7 @@ static void submit(struct writer *w, struct job *job)
     else
         *head = job;
     *tail = job;
+    w->queued++;
     pthread_cond_signal(&w->submitted);
     pthread_mutex_unlock(&w->lock);
     while (sem_wait(&job->done) != 0)
@@ -260,14 +263,15 @@ int writer_call_bulk(struct writer *w, struct db *db, writer_fn fn, void *ctx)
     return call(w, db, fn, ctx, true);
 }
 
-void writer_stats(struct writer *w, long long *batches, long long *requests)
+void writer_stats(struct writer *w, long long *batches, long long *requests, long long *queued)
 {
     if (w == NULL) {
-        *batches = *requests = 0;
+        *batches = *requests = *queued = 0;
         return;
     }
     pthread_mutex_lock(&w->lock);
     *batches = w->batches;
     *requests = w->requests;
+    *queued = w->queued;
     pthread_mutex_unlock(&w->lock);
 }

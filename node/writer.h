@@ -52,7 +52,8 @@ int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx);
  * from the interactive writes (writer.c). */
 int writer_call_bulk(struct writer *w, struct db *db, writer_fn fn, void *ctx);
 
-/* Figures for /metrics. */
-void writer_stats(struct writer *w, long long *batches, long long *requests);
+/* Figures for /metrics: batches committed, requests and calls they held, and those waiting now
+ * in both lanes. */
+void writer_stats(struct writer *w, long long *batches, long long *requests, long long *queued);
 
 #endif

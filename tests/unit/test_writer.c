@@ -79,9 +79,10 @@ static void test_calls_keep_or_roll_back(void **state)
     struct writer *w = writer_start(&n, err, sizeof(err));
     assert_non_null(w);
     outcomes(w, NULL, db, 1001);
-    long long batches, requests;
-    writer_stats(w, &batches, &requests);
+    long long batches, requests, queued;
+    writer_stats(w, &batches, &requests, &queued);
     assert_int_equal(requests, 4);
+    assert_int_equal(queued, 0);
     writer_stop(w);
     /* Without a writer: a transaction of its own, none left open afterwards. */
     outcomes(NULL, db, db, 1002);
@@ -94,13 +95,15 @@ static void test_calls_keep_or_roll_back(void **state)
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
-static atomic_int ran; /* calls run so far, in the writer's order */
+static atomic_bool holding; /* the writer runs hold() */
+static atomic_int ran;      /* calls run so far, in the writer's order */
 
 /* Holds the writer until the test opens the gate. */
 static int hold(struct db *db, void *ctx)
 {
     (void)db;
     (void)ctx;
+    atomic_store(&holding, true);
     pthread_mutex_lock(&gate_lock);
     while (!gate_open)
         pthread_cond_wait(&gate_cond, &gate_lock);
@@ -147,9 +150,17 @@ static void test_interactive_calls_pass_queued_bulk_ones(void **state)
     struct caller c[6] = {{.w = w, .fn = hold}};
     for (int i = 1; i < 6; i++)
         c[i] = (struct caller){.w = w, .fn = note, .bulk = i < 5, .place = -1};
+    long long batches, requests, queued;
     for (int i = 0; i < 6; i++) {
         assert_int_equal(pthread_create(&c[i].t, NULL, call_in_thread, &c[i]), 0);
-        usleep(50000); /* each queued before the next */
+        /* Each queued before the next; the first is running (the writer holds it). */
+        for (int k = 0; k < 2000; k++) {
+            writer_stats(w, &batches, &requests, &queued);
+            if (queued == i && atomic_load(&holding))
+                break;
+            usleep(5000);
+        }
+        assert_int_equal(queued, i);
     }
     pthread_mutex_lock(&gate_lock);
     gate_open = true;
@@ -162,9 +173,9 @@ static void test_interactive_calls_pass_queued_bulk_ones(void **state)
     for (int i = 1; i < 5; i++)
         assert_int_equal(c[i].place, i <= WRITER_BULK_MAX ? i - 1 : i);
     assert_int_equal(c[5].place, WRITER_BULK_MAX);
-    long long batches, requests;
-    writer_stats(w, &batches, &requests);
+    writer_stats(w, &batches, &requests, &queued);
     assert_int_equal(requests, 6);
+    assert_int_equal(queued, 0);
     assert_int_equal(batches, 2 + (4 + WRITER_BULK_MAX - 1) / WRITER_BULK_MAX);
     writer_stop(w);
     scratch_db_remove(db, path);
