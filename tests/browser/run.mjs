@@ -504,7 +504,8 @@ const tests = {
   },
 };
 
-// Every *.test.mjs beside this file adds its tests; ONLY=text runs the tests whose name has it.
+// Every *.test.mjs beside this file adds its tests; ONLY=text runs the tests whose name has it,
+// SKIP=text leaves out those whose name has it.
 const here = dirname(fileURLToPath(import.meta.url));
 for (const f of readdirSync(here).filter((f) => f.endsWith(".test.mjs")).sort()) {
   const mod = await import(join(here, f));
@@ -513,7 +514,7 @@ for (const f of readdirSync(here).filter((f) => f.endsWith(".test.mjs")).sort())
     tests[name] = fn;
   }
 }
-const only = process.env.ONLY;
+const only = process.env.ONLY, skip = process.env.SKIP;
 
 let node;
 try {
@@ -532,7 +533,7 @@ try {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   for (const [name, fn] of Object.entries(tests)) {
-    if (only && !name.includes(only)) continue;
+    if ((only && !name.includes(only)) || (skip && name.includes(skip))) continue;
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
     const started = Date.now();

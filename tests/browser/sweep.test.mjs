@@ -30,10 +30,8 @@ import { assert, startHubWithReport, startNode } from "./lib.mjs";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const AXE = join(HERE, "node_modules", "axe-core", "axe.min.js");
 export const SHOTS = process.env.SWEEP_SHOTS ?? join(HERE, "..", "..", "build", "screenshots");
-// SWEEP_BROWSER_CHECKS=0 leaves out axe-core and the screenshots: what only the browser's
-// rendering decides, the same whatever build of the node serves the pages. `make SANITIZE=1
-// test` sets it, since `make test` has just run them on the same pages; the sanitized run is
-// there for the node's side of every page.
+// SWEEP_BROWSER_CHECKS=0 leaves out axe-core and the screenshots (what only the browser's
+// rendering decides): a quicker pass over the other checks (docs/testing.md).
 export const BROWSER_CHECKS = process.env.SWEEP_BROWSER_CHECKS !== "0";
 const SIZES = [{ width: 1366, height: 800 }, { width: 390, height: 844 }];
 const DEPTH = 2; // links followed from the navigation's pages
