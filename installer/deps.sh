@@ -13,6 +13,7 @@ packages=(
   python3 python3-pytest python3-yaml python3-cryptography openssl zbar-tools minisign zstd
   chromium prometheus clang
   nginx  # tests/api/test_nginx.py runs it, from a temporary prefix, in front of the node
+  tzdata # region.timezone: the node keeps the region's clock
 )
 # The benchmark's tools (make bench only).
 [[ "${MES_BENCH:-0}" == 1 ]] && packages+=(nginx-light wrk sqlite3)

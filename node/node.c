@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -86,6 +88,23 @@ int node_open_storage(struct node *n, char *err, size_t errlen)
 {
     const char *dir = n->cfg.storage.data_dir;
     err[0] = '\0';
+    /* The schools' clock: "today", a lesson's day, a passage's hour and a meal's day are the
+     * region's local time wherever the server's own zone is set (config validated it is an
+     * IANA name). Set once, before any thread starts. A zone the system does not know would
+     * be UTC without a word: refused instead. */
+    const char *tz = n->cfg.region.timezone, *tzdir = getenv("TZDIR");
+    char zone[PATH_MAX];
+    snprintf(zone, sizeof(zone), "%s/%s", tzdir && tzdir[0] ? tzdir : "/usr/share/zoneinfo", tz);
+    if (access(zone, R_OK) != 0) {
+        snprintf(err, errlen, "region.timezone: %s is not a time zone of this system (%s: %s)", tz,
+                 zone, strerror(errno));
+        return -1;
+    }
+    if (setenv("TZ", tz, 1) != 0) {
+        snprintf(err, errlen, "region.timezone: %s", strerror(errno));
+        return -1;
+    }
+    tzset();
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create data directory: %s", dir, strerror(errno));
         return -1;

@@ -196,16 +196,17 @@ bool mosk_key_valid(const char *key)
 }
 
 enum mosk_claim mosk_event_claim(struct db *db, int64_t device, const char *key, int64_t seq,
-                                 char **reply)
+                                 const char *answer, char **reply)
 {
     *reply = NULL;
     /* The insert first: a new key (nearly every one) costs one statement. The key's conflict
      * is the upsert's, checked before the sequence number's: a duplicate does nothing here,
      * another key holding the number fails the insert. */
     int rc = db_run(db,
-                    "INSERT INTO terminal_events (device_id, key, seq) VALUES (:d, :k, :q) "
-                    "ON CONFLICT (device_id, key) DO NOTHING",
-                    DB_ARGS(DB_INT(":d", device), DB_TEXT(":k", key), DB_INT(":q", seq)));
+                    "INSERT INTO terminal_events (device_id, key, seq, reply) VALUES (:d, :k, :q, "
+                    "coalesce(:a, '{}')) ON CONFLICT (device_id, key) DO NOTHING",
+                    DB_ARGS(DB_INT(":d", device), DB_TEXT(":k", key), DB_INT(":q", seq),
+                            DB_TEXT(":a", answer)));
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return MOSK_SEQ_TAKEN;
     if (rc != SQLITE_DONE)

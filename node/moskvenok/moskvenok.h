@@ -89,16 +89,18 @@ bool mosk_key_valid(const char *key);
 
 /* The outcomes of mosk_event_claim. */
 enum mosk_claim {
-    MOSK_NEW = 1,       /* first seen: apply it, then mosk_event_reply */
+    MOSK_NEW = 1,       /* first seen: apply it (then mosk_event_reply, unless answered) */
     MOSK_DUPLICATE = 0, /* held already: *reply is what was answered the first time */
     MOSK_SEQ_TAKEN = 2, /* another key holds this sequence number: refused */
     MOSK_CLAIM_FAILED = -1,
 };
 
-/* Records that terminal `device` sent the event `key` with sequence number `seq` (>= 1).
- * On MOSK_DUPLICATE, *reply is the stored answer (malloc'ed, the caller frees it). */
+/* Records that terminal `device` sent the event `key` with sequence number `seq` (>= 1), with
+ * `answer` (JSON text) as its answer when it is known before the event is applied (a
+ * turnstile's allow or deny), else NULL and mosk_event_reply once it is. On MOSK_DUPLICATE,
+ * *reply is the stored answer (malloc'ed, the caller frees it). */
 enum mosk_claim mosk_event_claim(struct db *db, int64_t device, const char *key, int64_t seq,
-                                 char **reply);
+                                 const char *answer, char **reply);
 
 /* Stores the answer to a claimed event (JSON text), repeated for its duplicates. 0 or -1. */
 int mosk_event_reply(struct db *db, int64_t device, const char *key, const char *reply);

@@ -138,18 +138,6 @@ static int passage_notify(struct db *db, int64_t student, bool in, time_t at, co
     return n;
 }
 
-/* Stores the answer to a new event and appends it to the batch's results (stolen). 0 or -1. */
-static int answer(struct db *db, int64_t device, const char *key, json_t *res, json_t *results)
-{
-    if (res == NULL)
-        return -1;
-    char *text = json_dumps(res, JSON_COMPACT);
-    int rc = text != NULL ? mosk_event_reply(db, device, key, text) : -1;
-    free(text);
-    json_array_append_new(results, res);
-    return rc;
-}
-
 enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school,
                                    const struct passage_event *ev, size_t n, const char *today,
                                    struct passage_batch *b)
@@ -161,8 +149,26 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
     enum passage_outcome out = PASSAGE_FAILED;
     for (size_t i = 0; i < n; i++) {
         const struct passage_event *e = &ev[i];
+        /* The answer depends on the carrier alone, so it is known before the key is claimed
+         * and stored with the claim: one statement for the key and its answer. */
+        struct mosk_card card;
+        int found = mosk_card_find(db, e->card, &card);
+        if (found < 0)
+            goto done;
+        const char *reason = found == 0                 ? "unknown_card"
+                             : card.blocked             ? "card_blocked"
+                             : card.school_id != school ? "other_school"
+                                                        : NULL;
+        json_t *res = reason ? json_pack("{s:s,s:s,s:s}", "key", e->key, "decision", "deny",
+                                         "reason", reason)
+                             : json_pack("{s:s,s:s}", "key", e->key, "decision", "allow");
+        char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
         char *first = NULL;
-        enum mosk_claim c = mosk_event_claim(db, device, e->key, e->seq, &first);
+        enum mosk_claim c =
+            text ? mosk_event_claim(db, device, e->key, e->seq, text, &first) : MOSK_CLAIM_FAILED;
+        free(text);
+        if (c != MOSK_NEW)
+            json_decref(res);
         if (c == MOSK_CLAIM_FAILED)
             goto done;
         if (c == MOSK_SEQ_TAKEN) {
@@ -171,7 +177,7 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
             goto done;
         }
         if (c == MOSK_DUPLICATE) {
-            json_t *res = json_loads(first, 0, NULL);
+            res = json_loads(first, 0, NULL);
             free(first);
             if (!json_is_object(res)) {
                 json_decref(res);
@@ -182,17 +188,9 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
             b->duplicates++;
             continue;
         }
-        struct mosk_card card;
-        int found = mosk_card_find(db, e->card, &card);
-        if (found < 0)
-            goto done;
-        const char *reason = found == 0                 ? "unknown_card"
-                             : card.blocked             ? "card_blocked"
-                             : card.school_id != school ? "other_school"
-                                                        : NULL;
+        json_array_append_new(b->results, res);
         char day[16];
         mosk_local_day(e->at, day);
-        json_t *res;
         if (reason != NULL) {
             if (db_run(db,
                        "INSERT INTO passage_denials (institution_id, device_id, card, card_id, "
@@ -204,7 +202,6 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
                                DB_TEXT(":day", day), DB_TEXT(":t", e->turnstile))) != SQLITE_DONE)
                 goto done;
             b->denied++;
-            res = json_pack("{s:s,s:s,s:s}", "key", e->key, "decision", "deny", "reason", reason);
         } else {
             if (db_run(db,
                        "INSERT INTO passage_events (student_id, card_id, institution_id, "
@@ -224,10 +221,7 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
                 if (passage_notify(db, card.student_id, e->in, e->at, school_name) != 0)
                     goto done;
             }
-            res = json_pack("{s:s,s:s}", "key", e->key, "decision", "allow");
         }
-        if (answer(db, device, e->key, res, b->results) != 0)
-            goto done;
         b->applied++;
     }
     out = PASSAGE_DONE;
@@ -236,10 +230,18 @@ done:
     return out;
 }
 
+/* A turnstile's batch, read and checked on the worker thread before the writer's turn
+ * (route.prepare): the writer's thread only applies it. The events' strings point into r->body. */
+struct passage_prep {
+    size_t n;
+    char today[16]; /* the node's day when the batch arrived */
+    struct passage_event ev[];
+};
+
 /* POST /api/v1/passage/events {"events": [...]}: a turnstile's batch (a device token of scope
  * passage, bound to its school). A malformed event refuses the whole batch (400, field
  * events[i].FIELD), a seq another key holds too (409 seq_taken); nothing is applied then. */
-static int passage_events_post(struct req *r)
+static int passage_events_prepare(struct req *r)
 {
     json_t *events;
     if (body_unpack_or_respond(r, "{s:o}", "events", &events) != 0)
@@ -248,28 +250,35 @@ static int passage_events_post(struct req *r)
     if (n < 1 || n > PASSAGE_MAX_EVENTS)
         return reply_field_error(r, 400, "bad_request", "events", "events: 1 to %d events",
                                  PASSAGE_MAX_EVENTS);
-    int64_t school = r->caller.device_institution_id;
-    if (school <= 0)
+    if (r->caller.device_institution_id <= 0)
         return reply_error(r, 403, "forbidden", "a turnstile's token is bound to one school");
-    struct passage_event *ev = calloc(n, sizeof(*ev));
-    if (ev == NULL)
+    struct passage_prep *p = calloc(1, sizeof(*p) + n * sizeof(p->ev[0]));
+    if (p == NULL)
         return reply_error(r, 503, "unavailable", "out of memory");
     time_t now = time(NULL);
     for (size_t i = 0; i < n; i++) {
-        const char *bad = passage_event_parse(json_array_get(events, i), now, &ev[i]);
+        const char *bad = passage_event_parse(json_array_get(events, i), now, &p->ev[i]);
         if (bad != NULL) {
-            free(ev);
+            free(p);
             char field[96];
             snprintf(field, sizeof(field), "events[%zu]%s%.64s", i, bad[0] ? "." : "", bad);
             return reply_field_error(r, 400, "bad_request", field,
                                      "%s: missing, malformed or not a field of an event", field);
         }
     }
-    char today[16];
-    mosk_local_day(now, today);
+    p->n = n;
+    mosk_local_day(now, p->today);
+    r->prep = p;
+    r->prep_free = free;
+    return 0;
+}
+
+static int passage_events_post(struct req *r)
+{
+    const struct passage_prep *p = r->prep;
     struct passage_batch b;
-    enum passage_outcome o = passage_apply(r->db, r->caller.device_id, school, ev, n, today, &b);
-    free(ev);
+    enum passage_outcome o = passage_apply(r->db, r->caller.device_id,
+                                           r->caller.device_institution_id, p->ev, p->n, p->today, &b);
     if (o != PASSAGE_DONE) {
         json_decref(b.results);
         if (o == PASSAGE_SEQ_TAKEN) {
@@ -568,6 +577,7 @@ const struct route passage_routes[] = {
     {.method = "POST",
      .path = "/api/v1/passage/events",
      .handler = passage_events_post,
+     .prepare = passage_events_prepare,
      .access = ACCESS_DEVICE,
      .allow = SCOPE_PASSAGE,
      .writes = true,

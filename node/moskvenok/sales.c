@@ -352,7 +352,7 @@ enum sales_apply sales_apply(struct db *db, const struct mes_config *cfg, int64_
 {
     *result = NULL;
     char *stored = NULL;
-    switch (mosk_event_claim(db, device, s->key, s->seq, &stored)) {
+    switch (mosk_event_claim(db, device, s->key, s->seq, NULL, &stored)) {
     case MOSK_NEW:
         break;
     case MOSK_DUPLICATE:

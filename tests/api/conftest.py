@@ -21,6 +21,12 @@ import urllib.request
 
 import pytest
 
+# The node keeps the region's clock (region.timezone; every test node has the default), so
+# "today" here must be the region's day too, whatever the machine's own zone.
+REGION_TZ = "Europe/Moscow"
+os.environ["TZ"] = REGION_TZ
+time.tzset()
+
 MESNODE = os.environ.get("MESNODE", os.path.join(os.path.dirname(__file__), "..", "..", "build", "mesnode"))
 DEMO_PASSWORD = "demo"
 

@@ -7,6 +7,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+// The node keeps the region's clock (region.timezone, the demo's default): the tests' "today"
+// and the browser's (Chromium inherits this environment) must be the region's day too.
+process.env.TZ = "Europe/Moscow";
+
 export const MESNODE = process.env.MESNODE ?? "build/mesnode";
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 

@@ -259,17 +259,17 @@ static void test_ledger_low_balance_once(void **state)
     scratch_db_remove(db, path);
 }
 
-/* Claims an event in its own transaction. */
+/* Claims an event in its own transaction, its answer {"key": KEY} stored with the claim (an
+ * even seq: a turnstile's way) or after it (an odd one: the buffet's). */
 static enum mosk_claim claim(struct db *db, int64_t device, const char *key, int64_t seq,
                              char **reply)
 {
+    char answer[64];
+    snprintf(answer, sizeof(answer), "{\"key\":\"%s\"}", key);
     assert_int_equal(db_begin_write(db), SQLITE_OK);
-    enum mosk_claim rc = mosk_event_claim(db, device, key, seq, reply);
-    if (rc == MOSK_NEW) {
-        char answer[64];
-        snprintf(answer, sizeof(answer), "{\"key\":\"%s\"}", key);
+    enum mosk_claim rc = mosk_event_claim(db, device, key, seq, seq % 2 ? NULL : answer, reply);
+    if (rc == MOSK_NEW && seq % 2)
         assert_int_equal(mosk_event_reply(db, device, key, answer), 0);
-    }
     assert_int_equal(db_commit(db), SQLITE_OK);
     return rc;
 }
@@ -302,6 +302,9 @@ static void test_events_exactly_once(void **state)
     /* A key seen again: not applied, answered as the first time. */
     assert_int_equal(claim(db, 1, "t1-4", 4, &reply), MOSK_DUPLICATE);
     assert_string_equal(reply, "{\"key\":\"t1-4\"}");
+    free(reply);
+    assert_int_equal(claim(db, 1, "t1-5", 5, &reply), MOSK_DUPLICATE); /* answered after */
+    assert_string_equal(reply, "{\"key\":\"t1-5\"}");
     free(reply);
     /* Its seq does not matter to a duplicate: the key decides. */
     assert_int_equal(claim(db, 1, "t1-4", 99, &reply), MOSK_DUPLICATE);
