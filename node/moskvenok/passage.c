@@ -159,9 +159,9 @@ enum passage_outcome passage_apply(struct db *db, int64_t device, int64_t school
                              : card.blocked             ? "card_blocked"
                              : card.school_id != school ? "other_school"
                                                         : NULL;
-        json_t *res = reason ? json_pack("{s:s,s:s,s:s}", "key", e->key, "decision", "deny",
-                                         "reason", reason)
-                             : json_pack("{s:s,s:s}", "key", e->key, "decision", "allow");
+        json_t *res =
+            reason ? json_pack("{s:s,s:s,s:s}", "key", e->key, "decision", "deny", "reason", reason)
+                   : json_pack("{s:s,s:s}", "key", e->key, "decision", "allow");
         char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
         char *first = NULL;
         enum mosk_claim c =
@@ -277,8 +277,8 @@ static int passage_events_post(struct req *r)
 {
     const struct passage_prep *p = r->prep;
     struct passage_batch b;
-    enum passage_outcome o = passage_apply(r->db, r->caller.device_id,
-                                           r->caller.device_institution_id, p->ev, p->n, p->today, &b);
+    enum passage_outcome o = passage_apply(
+        r->db, r->caller.device_id, r->caller.device_institution_id, p->ev, p->n, p->today, &b);
     if (o != PASSAGE_DONE) {
         json_decref(b.results);
         if (o == PASSAGE_SEQ_TAKEN) {
