@@ -1,10 +1,12 @@
 /*
  * The Ministry's view at the hub (PRODUCT.md section 4, "Ministry reports"): cross-region
  * tables, CSV and SVG charts computed only from the reports the regions sent (fed_reports),
- * each region's latest report of a month, and every region's freshness. Suppressed cells stay
- * out of every sum and average: the hub never sees what a region withheld.
+ * each region's latest report of a month (coverage, marks, «Москвёнок»'s passage and meals
+ * volumes), and every region's freshness. Suppressed cells stay out of every sum and average:
+ * the hub never sees what a region withheld.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -333,6 +335,187 @@ static int ministry_regions(struct req *r)
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+/* ---- «Москвёнок»'s volumes ---- */
+
+/* The volumes of a day or a month, summed over the published cells of the reports' "passage"
+ * and "meals" sections (docs/federation.md, "Reports"): the key of each figure, and where it
+ * comes from (the section, the cell of a row, NULL for the row itself, and its count). */
+static const struct {
+    const char *key, *section, *cell, *count;
+} volume[] = {
+    {"students_entered", "passage", NULL, "students"},
+    {"entries", "passage", NULL, "entries"},
+    {"exits", "passage", NULL, "exits"},
+    {"sales", "meals", "sales", "count"},
+    {"sales_kopecks", "meals", "sales", "kopecks"},
+    {"free_meals", "meals", "free", "count"},
+    {"free_kopecks", "meals", "free", "kopecks"},
+    {"topups", "meals", "topups", "count"},
+    {"topups_kopecks", "meals", "topups", "kopecks"},
+    {"refunds", "meals", "refunds", "count"},
+    {"refunds_kopecks", "meals", "refunds", "kopecks"},
+};
+#define VOLUMES (sizeof(volume) / sizeof(volume[0]))
+
+/* One report's volumes by day of its month (1 to 31): whether the report has a row of the day,
+ * and each figure's sum with whether any published cell gave it. */
+struct volumes {
+    bool day[32];
+    bool has[32][VOLUMES];
+    json_int_t sum[32][VOLUMES];
+};
+
+/* The day of the month of `day` ("YYYY-MM-DD") when it is in `month`, else 0. */
+static int month_day(const char *day, const char *month)
+{
+    if (day == NULL || strlen(day) != 10 || strncmp(day, month, 7) != 0 || day[7] != '-' ||
+        strspn(day + 8, "0123456789") != 2)
+        return 0;
+    int d = (day[8] - '0') * 10 + (day[9] - '0');
+    return d >= 1 && d <= 31 ? d : 0;
+}
+
+/* a + b for counts (never below 0), held at the largest integer rather than overflowing. */
+static json_int_t add_counts(json_int_t a, json_int_t b)
+{
+    return a > LLONG_MAX - b ? LLONG_MAX : a + b;
+}
+
+/* The volumes of `rep`, a report of `month`, into *out; whatever the report's shape, rows of
+ * other days, absent, suppressed and ill-typed values are left out. */
+static void volumes_of(json_t *rep, const char *month, struct volumes *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t f = 0; f < VOLUMES; f++) {
+        json_t *row;
+        size_t i;
+        json_array_foreach(json_object_get(rep, volume[f].section), i, row)
+        {
+            int d = month_day(json_string_value(json_object_get(row, "day")), month);
+            json_t *cell = volume[f].cell ? json_object_get(row, volume[f].cell) : row;
+            json_t *v = json_object_get(cell, volume[f].count);
+            if (d == 0)
+                continue;
+            out->day[d] = true;
+            if (!json_is_integer(v) || json_integer_value(v) < 0)
+                continue;
+            out->has[d][f] = true;
+            out->sum[d][f] = add_counts(out->sum[d][f], json_integer_value(v));
+        }
+    }
+}
+
+/* A region's row of the month (`x`: one of latest_reports) into `rows`: the days with passage,
+ * the students who entered on such a day on average, and the month's sums of the other
+ * figures; null where no published cell gave one. */
+static void month_row(json_t *rows, json_t *x, const struct volumes *v)
+{
+    json_int_t sum[VOLUMES] = {0}, days = 0;
+    bool has[VOLUMES] = {false};
+    for (int d = 1; d <= 31; d++) {
+        days += v->has[d][0];
+        for (size_t f = 0; f < VOLUMES; f++)
+            if (v->has[d][f]) {
+                has[f] = true;
+                sum[f] = add_counts(sum[f], v->sum[d][f]);
+            }
+    }
+    json_t *row =
+        json_pack("{s:O,s:O,s:I,s:o}", "region", json_object_get(x, "region"), "name",
+                  json_object_get(x, "name"), "passage_days", days, "students_entered_per_day",
+                  jnum(days ? (double)sum[0] / (double)days : NAN, 1));
+    for (size_t f = 1; row && f < VOLUMES; f++)
+        json_object_set_new(row, volume[f].key, has[f] ? json_integer(sum[f]) : json_null());
+    json_array_append_new(rows, row);
+}
+
+/* A region's rows of each day of `month` its report has a row of into `rows`: each figure
+ * summed over the day's published cells (its grades), null where none gave it. */
+static void day_rows(json_t *rows, json_t *x, const struct volumes *v, const char *month)
+{
+    for (int d = 1; d <= 31; d++) {
+        if (!v->day[d])
+            continue;
+        char day[16];
+        snprintf(day, sizeof(day), "%s-%02d", month, d);
+        json_t *row = json_pack("{s:O,s:O,s:s}", "region", json_object_get(x, "region"),
+                                "region_name", json_object_get(x, "name"), "day", day);
+        for (size_t f = 0; row && f < VOLUMES; f++)
+            json_object_set_new(row, volume[f].key,
+                                v->has[d][f] ? json_integer(v->sum[d][f]) : json_null());
+        json_array_append_new(rows, row);
+    }
+}
+
+/* GET /api/v1/ministry/volumes?period=YYYY-MM[&format=csv] (`by_day` false): one row per region
+ * of «Москвёнок»'s volumes in the month (month_row); GET /api/v1/ministry/volumes/days (true):
+ * a row per region and day (day_rows). From each region's latest report of the month. */
+static int volumes_reply(struct req *r, bool by_day)
+{
+    char month[8], format[8] = "";
+    if (period_or_respond(r, month) != 0)
+        return r->status;
+    req_query(r, "format", format, sizeof(format));
+    json_t *reports = latest_reports(r, month), *x;
+    if (reports == NULL)
+        return reply_db_error(r);
+    struct volumes *v = malloc(sizeof(*v)); /* 3 KiB: not on a worker's stack */
+    json_t *rows = json_array();
+    size_t i;
+    if (v == NULL || rows == NULL) {
+        free(v);
+        json_decref(rows);
+        json_decref(reports);
+        return reply_error(r, 503, "unavailable", "out of memory");
+    }
+    json_array_foreach(reports, i, x)
+    {
+        volumes_of(json_object_get(x, "report"), month, v);
+        if (by_day)
+            day_rows(rows, x, v, month);
+        else
+            month_row(rows, x, v);
+    }
+    free(v);
+    json_decref(reports);
+    if (strcmp(format, "csv") == 0) {
+        static const char *const month_cols[] = {"region",
+                                                 "name",
+                                                 "passage_days",
+                                                 "students_entered_per_day",
+                                                 "entries",
+                                                 "exits",
+                                                 "sales",
+                                                 "sales_kopecks",
+                                                 "free_meals",
+                                                 "free_kopecks",
+                                                 "topups",
+                                                 "topups_kopecks",
+                                                 "refunds",
+                                                 "refunds_kopecks",
+                                                 NULL};
+        static const char *const day_cols[] = {
+            "region", "region_name",    "day",           "students_entered", "entries",
+            "exits",  "sales",          "sales_kopecks", "free_meals",       "free_kopecks",
+            "topups", "topups_kopecks", "refunds",       "refunds_kopecks",  NULL};
+        char file[48];
+        snprintf(file, sizeof(file), "mes-volumes%s-%s.csv", by_day ? "-days" : "", month);
+        return reply_csv(r, rows, by_day ? day_cols : month_cols, file);
+    }
+    return reply_json(r, 200,
+                      json_pack("{s:s,s:o}", "period", month, by_day ? "rows" : "regions", rows));
+}
+
+static int ministry_volumes(struct req *r)
+{
+    return volumes_reply(r, false);
+}
+
+static int ministry_volume_days(struct req *r)
+{
+    return volumes_reply(r, true);
+}
+
 /* ---- charts ---- */
 
 /* Text as XML character data or attribute value. */
@@ -539,6 +722,18 @@ const struct route ministry_routes[] = {
      .access = ACCESS_USER,
      .allow = READERS,
      .name = "ministry_subjects"},
+    {.method = "GET",
+     .path = "/api/v1/ministry/volumes",
+     .handler = ministry_volumes,
+     .access = ACCESS_USER,
+     .allow = READERS,
+     .name = "ministry_volumes"},
+    {.method = "GET",
+     .path = "/api/v1/ministry/volumes/days",
+     .handler = ministry_volume_days,
+     .access = ACCESS_USER,
+     .allow = READERS,
+     .name = "ministry_volume_days"},
     {.method = "GET",
      .path = "/api/v1/ministry/charts/*",
      .handler = ministry_chart,

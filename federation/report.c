@@ -212,12 +212,78 @@ static const char *const sql_usage =
     "'login' AND date(a.at, 'unixepoch') BETWEEN :from AND :to GROUP BY day, g.role ORDER BY "
     "day, g.role";
 
+/* «Москвёнок»'s volumes by day and grade. A student's grade on a day is their class's that day
+ * (an enrollment ends the day before its left_on); a student in no class that day is not
+ * counted. Each query goes school by school (institutions, a small table) through the
+ * per-school-day indexes, so that it reads the month's rows and no others; CROSS JOIN keeps
+ * that order of the loops. GRADE_OF_T joins the grade of the row `t` (student_id, day). */
+#define GRADE_OF_T                                                                                 \
+    " CROSS JOIN enrollments e ON e.student_id = t.student_id AND e.enrolled_on <= t.day AND "     \
+    "(e.left_on IS NULL OR e.left_on > t.day) CROSS JOIN classes c ON c.id = e.class_id "
+static const char *const sql_passage =
+    "SELECT t.day, c.grade, count(DISTINCT CASE WHEN t.direction = 'in' THEN t.student_id END), "
+    "sum(t.direction = 'in'), sum(t.direction = 'out') FROM institutions i CROSS JOIN "
+    "passage_events t ON t.institution_id = i.id AND t.day BETWEEN :from AND :to" GRADE_OF_T
+    "GROUP BY t.day, c.grade ORDER BY t.day, c.grade";
+/* Columns: day, grade, what (a key of the row: sales, free, topups, refunds), students, count,
+ * kopecks. Sales: approved ones that debited money, on the day sold; free: the complexes given
+ * free by the region's rules in approved sales; top-ups and refunds: the ledger's, on the day
+ * the money moved. */
+static const char *const sql_meals =
+    "SELECT day, grade, what, count(DISTINCT student), sum(n), sum(kopecks) FROM ("
+    "SELECT t.day AS day, c.grade AS grade, 'sales' AS what, t.student_id AS student, 1 AS n, "
+    "t.total AS kopecks FROM institutions i CROSS JOIN sales t ON t.institution_id = i.id AND "
+    "t.day BETWEEN :from AND :to" GRADE_OF_T "WHERE t.status = 'approved' AND t.total > 0 "
+    "UNION ALL SELECT t.day, c.grade, 'free', t.student_id, l.quantity, l.quantity * l.price "
+    "FROM institutions i CROSS JOIN sales t ON t.institution_id = i.id AND t.day BETWEEN :from "
+    "AND :to CROSS JOIN sale_lines l ON l.sale_id = t.id AND l.free = 1" GRADE_OF_T
+    "WHERE t.status = 'approved' "
+    "UNION ALL SELECT t.day, c.grade, CASE t.kind WHEN 'topup' THEN 'topups' ELSE 'refunds' END, "
+    "t.student_id, 1, t.amount FROM institutions i CROSS JOIN ledger t ON t.institution_id = "
+    "i.id AND t.day BETWEEN :from AND :to" GRADE_OF_T "WHERE t.kind IN ('topup', 'refund')) "
+    "GROUP BY day, grade, what ORDER BY day, grade, what";
+
+static void passage_rows(sqlite3_stmt *st, void *ctx)
+{
+    json_array_append_new(ctx, json_pack("{s:s,s:i,s:I,s:I,s:I}", "day", db_col_text(st, 0),
+                                         "grade", sqlite3_column_int(st, 1), "students",
+                                         (json_int_t)sqlite3_column_int64(st, 2), "entries",
+                                         (json_int_t)sqlite3_column_int64(st, 3), "exits",
+                                         (json_int_t)sqlite3_column_int64(st, 4)));
+}
+
+/* The cells of a day and grade's meals, each {students, count, kopecks}. */
+static const char *const meals_cells[] = {"sales", "free", "topups", "refunds", NULL};
+
+static void meals_rows(sqlite3_stmt *st, void *ctx)
+{
+    json_t *rows = ctx, *row = json_array_get(rows, json_array_size(rows) - 1);
+    const char *day = db_col_text(st, 0);
+    int grade = sqlite3_column_int(st, 1);
+    if (row == NULL || strcmp(json_string_value(json_object_get(row, "day")), day) != 0 ||
+        json_integer_value(json_object_get(row, "grade")) != grade) {
+        row = json_pack("{s:s,s:i}", "day", day, "grade", grade);
+        for (const char *const *k = meals_cells; row && *k; k++)
+            json_object_set_new(row, *k,
+                                json_pack("{s:I,s:I,s:I}", "students", (json_int_t)0, "count",
+                                          (json_int_t)0, "kopecks", (json_int_t)0));
+        if (json_array_append_new(rows, row) != 0)
+            return;
+    }
+    json_t *cell = json_object_get(row, db_col_text(st, 2));
+    json_object_set_new(cell, "students", json_integer(sqlite3_column_int64(st, 3)));
+    json_object_set_new(cell, "count", json_integer(sqlite3_column_int64(st, 4)));
+    json_object_set_new(cell, "kopecks", json_integer(sqlite3_column_int64(st, 5)));
+}
+
 /* What the queries found for one month, before suppression. */
 struct report_parts {
     json_t *coverage, *homework, *library; /* one object each */
     json_t *grades;                        /* "grade" -> attendance of the grade */
     json_t *usage;                         /* [{day, role, accounts, logins}] */
     struct marks_ctx marks;
+    json_t *passage; /* [{day, grade, students, entries, exits}] */
+    json_t *meals;   /* [{day, grade, sales, free, topups, refunds}] */
 };
 
 static void parts_free(struct report_parts *p)
@@ -229,6 +295,8 @@ static void parts_free(struct report_parts *p)
     json_decref(p->usage);
     json_decref(p->marks.cells);
     json_decref(p->marks.order);
+    json_decref(p->passage);
+    json_decref(p->meals);
 }
 
 /* Runs the queries of the month from..to into *p (freed with parts_free, also on failure).
@@ -237,9 +305,10 @@ static int parts_query(struct db *db, const char *from, const char *to, struct r
                        char *err, size_t errlen)
 {
     *p = (struct report_parts){json_object(), json_object(), json_object(),
-                               json_object(), json_array(),  {json_object(), json_array()}};
+                               json_object(), json_array(),  {json_object(), json_array()},
+                               json_array(),  json_array()};
     if (!p->coverage || !p->homework || !p->library || !p->grades || !p->usage || !p->marks.cells ||
-        !p->marks.order) {
+        !p->marks.order || !p->passage || !p->meals) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -249,7 +318,9 @@ static int parts_query(struct db *db, const char *from, const char *to, struct r
         each_row(db, sql_grades, from, to, grade_rows, p->grades) != 0 ||
         each_row(db, sql_homework, from, to, one_row, p->homework) != 0 ||
         each_row(db, sql_library, from, to, one_row, p->library) != 0 ||
-        each_row(db, sql_usage, from, to, usage_rows, p->usage) != 0) {
+        each_row(db, sql_usage, from, to, usage_rows, p->usage) != 0 ||
+        each_row(db, sql_passage, from, to, passage_rows, p->passage) != 0 ||
+        each_row(db, sql_meals, from, to, meals_rows, p->meals) != 0) {
         snprintf(err, errlen, "database: %s", db_errmsg(db));
         return -1;
     }
@@ -373,13 +444,16 @@ static void suppress_single(json_t *obj, const char *key, long k, const char *co
         blank(obj, keep);
 }
 
-/* Homework done, library attempts and each day's logins per role: fewer than k persons and
- * the counts go. */
+/* Homework done, library attempts, each day's logins per role, each day and grade's passage
+ * (by the students who entered) and each of its meals' cells (by the students it counts, its
+ * money with it): fewer than k persons and the counts go. None of these rows has a published
+ * total, so no complement goes with them. */
 static void suppress_singles(struct report_parts *p, long k)
 {
     static const char *const homework[] = {"assigned", NULL},
                              *const library[] = {"items", "uses", NULL},
-                             *const usage[] = {"day", "role", NULL};
+                             *const usage[] = {"day", "role", NULL},
+                             *const day_grade[] = {"day", "grade", NULL}, *const none[] = {NULL};
     suppress_single(p->homework, "students", k, homework);
     suppress_single(p->library, "attempt_persons", k, library);
     size_t i;
@@ -387,6 +461,15 @@ static void suppress_singles(struct report_parts *p, long k)
     json_array_foreach(p->usage, i, u)
     {
         suppress_single(u, "accounts", k, usage);
+    }
+    json_array_foreach(p->passage, i, u)
+    {
+        suppress_single(u, "students", k, day_grade);
+    }
+    json_array_foreach(p->meals, i, u)
+    {
+        for (const char *const *c = meals_cells; *c; c++)
+            suppress_single(json_object_get(u, *c), "students", k, none);
     }
 }
 
@@ -410,12 +493,12 @@ json_t *report_build(struct db *db, const struct mes_config *cfg, const char *mo
         goto out;
     }
     suppress_singles(&p, k);
-    report = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s},s:I,s:i,s:O,s:o,s:o,s:O,s:O,s:O}", "format",
-                       "mes-report-1", "region", cfg->region.code, "region_name", cfg->region.name,
-                       "period", "month", month, "from", from, "to", to, "created",
-                       (json_int_t)time(NULL), "k", (int)k, "coverage", p.coverage, "marks", marks,
-                       "attendance", attendance, "homework", p.homework, "library", p.library,
-                       "usage", p.usage);
+    report = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s},s:I,s:i,s:O,s:o,s:o,s:O,s:O,s:O,s:O,s:O}",
+                       "format", "mes-report-1", "region", cfg->region.code, "region_name",
+                       cfg->region.name, "period", "month", month, "from", from, "to", to,
+                       "created", (json_int_t)time(NULL), "k", (int)k, "coverage", p.coverage,
+                       "marks", marks, "attendance", attendance, "homework", p.homework, "library",
+                       p.library, "usage", p.usage, "passage", p.passage, "meals", p.meals);
     if (report == NULL)
         snprintf(err, errlen, "out of memory");
 out:
@@ -547,18 +630,162 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
 
 /* ---- the hub's side ---- */
 
-int report_check(const char *text, size_t len, const char *region, int64_t *sequence, char month[8])
+/* The shape of a row of cells the hub checks: its counts, the first the persons it counts, the
+ * second never fewer than those (each person counted did it once at least), the others whole
+ * numbers of 0 or more. */
+struct cell_shape {
+    const char *const *counts;
+    const char *const *fixed; /* the other keys of the cell, checked by the caller; NULL: none */
+};
+
+/* Whether `key` is one of `keys` (NULL-terminated; NULL: none). */
+static bool key_in(const char *key, const char *const *keys)
+{
+    for (; keys && *keys; keys++)
+        if (strcmp(key, *keys) == 0)
+            return true;
+    return false;
+}
+
+/* Checks a cell against its shape: published, every count as above and the persons at least k;
+ * suppressed ("suppressed": true), every count null; no other key. NULL when it is well formed,
+ * else what is wrong (with the key it concerns in *key, or NULL). */
+static const char *cell_problem(json_t *cell, const struct cell_shape *shape, json_int_t k,
+                                const char **key)
+{
+    *key = NULL;
+    if (cell == NULL)
+        return "is missing";
+    if (!json_is_object(cell))
+        return "is not an object";
+    json_t *flag = json_object_get(cell, "suppressed"), *v;
+    if (flag != NULL && !json_is_true(flag))
+        return *key = "suppressed", "is true or absent";
+    const char *name;
+    json_object_foreach(cell, name, v)
+    {
+        if (strcmp(name, "suppressed") != 0 && !key_in(name, shape->counts) &&
+            !key_in(name, shape->fixed))
+            return *key = name, "is not a key of the cell";
+    }
+    json_int_t persons = 0;
+    for (const char *const *c = shape->counts; *c; c++) {
+        v = json_object_get(cell, *key = *c);
+        if (v == NULL)
+            return "is missing";
+        if (flag != NULL) {
+            if (!json_is_null(v))
+                return "is shown in a suppressed cell";
+            continue;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return "is not a whole number of 0 or more";
+        if (c == shape->counts && (persons = json_integer_value(v)) < k)
+            return "counts fewer than k persons: the cell should be suppressed";
+        if (c == shape->counts + 1 && json_integer_value(v) < persons)
+            return "is smaller than the persons the cell counts";
+    }
+    *key = NULL;
+    return NULL;
+}
+
+/* The day `v` of a row when it is a day of the month from..to (YYYY-MM-DD): its day of the
+ * month, else 0. */
+static int day_of(json_t *v, const char *from, const char *to)
+{
+    const char *d = json_string_value(v);
+    if (d == NULL || strlen(d) != 10 || strncmp(d, from, 8) != 0 ||
+        strspn(d + 8, "0123456789") != 2 || strcmp(d, from) < 0 || strcmp(d, to) > 0)
+        return 0;
+    return (d[8] - '0') * 10 + (d[9] - '0');
+}
+
+/* Checks section `name` of the report `rep` of `month`, when the report carries it: an array of
+ * rows, each of a day of the month and a grade (1 to 11), each day and grade once; a passage
+ * row is one cell (students who entered, entries, exits), a meals row holds the cells of
+ * meals_cells (students, count, kopecks). 0, or -1 with what is wrong in why. */
+static int section_check(json_t *rep, const char *name, const char *month, char *why, size_t whylen)
+{
+    static const char *const passage_counts[] = {"students", "entries", "exits", NULL},
+                             *const meals_counts[] = {"students", "count", "kopecks", NULL},
+                             *const day_grade[] = {"day", "grade", NULL};
+    static const struct cell_shape passage = {passage_counts, day_grade},
+                                   meal = {meals_counts, NULL};
+    json_t *rows = json_object_get(rep, name), *row;
+    if (rows == NULL)
+        return 0;
+    char from[11], to[11];
+    json_t *kv = json_object_get(rep, "k");
+    json_int_t k = json_integer_value(kv);
+    if (month_range(month, from, to) != 0)
+        return snprintf(why, whylen, "%s: period.month is not a month", name), -1;
+    if (!json_is_integer(kv) || k < 2 || k > 1000)
+        return snprintf(why, whylen, "%s: the report's k is not 2 to 1000", name), -1;
+    if (!json_is_array(rows))
+        return snprintf(why, whylen, "%s: not an array of rows", name), -1;
+    bool seen[32][12] = {{false}};
+    bool is_passage = strcmp(name, "passage") == 0;
+    size_t i;
+    json_array_foreach(rows, i, row)
+    {
+        json_t *g = json_object_get(row, "grade");
+        int day = day_of(json_object_get(row, "day"), from, to);
+        json_int_t grade = json_is_integer(g) ? json_integer_value(g) : 0;
+        const char *problem = NULL, *key = NULL, *cell = NULL;
+        if (!json_is_object(row))
+            problem = "is not an object";
+        else if (day == 0)
+            key = "day", problem = "is not a day of the report's month";
+        else if (grade < 1 || grade > 11)
+            key = "grade", problem = "is not a grade from 1 to 11";
+        else if (seen[day][grade])
+            key = "day", problem = "and grade come twice";
+        else if (is_passage)
+            problem = cell_problem(row, &passage, k, &key);
+        else {
+            const char *k2;
+            json_t *v;
+            json_object_foreach(row, k2, v)
+            {
+                if (!key_in(k2, day_grade) && !key_in(k2, meals_cells)) {
+                    key = k2, problem = "is not a key of the row";
+                    break;
+                }
+            }
+            for (const char *const *c = meals_cells; problem == NULL && *c; c++)
+                if ((problem = cell_problem(json_object_get(row, *c), &meal, k, &key)) != NULL)
+                    cell = *c;
+        }
+        if (problem != NULL) {
+            snprintf(why, whylen, "%s[%zu]%s%s%s%.64s: %s", name, i, cell ? "." : "",
+                     cell ? cell : "", key ? "." : "", key ? key : "", problem);
+            return -1;
+        }
+        seen[day][grade] = true;
+    }
+    return 0;
+}
+
+int report_check(const char *text, size_t len, const char *region, int64_t *sequence, char month[8],
+                 char *why, size_t whylen)
 {
     json_t *rep =
         input_json_loadb(text, len, JSON_REJECT_DUPLICATES, INPUT_JSON_DEPTH_DOCUMENTS, NULL);
     const char *format = NULL, *from = NULL, *m = NULL;
     json_int_t seq = 0;
+    char scratch[8];
     int rc = -1;
+    if (why == NULL || whylen == 0)
+        why = scratch, whylen = sizeof(scratch);
     if (json_unpack(rep, "{s:s,s:s,s:I,s:{s:s}}", "format", &format, "region", &from, "sequence",
                     &seq, "period", "month", &m) == 0 &&
         strcmp(format, "mes-report-1") == 0 && seq >= 1 && strlen(m) == 7 && m[4] == '-' &&
         strspn(m, "0123456789-") == 7) {
-        rc = strcmp(from, region) == 0 ? 0 : 1;
+        rc = strcmp(from, region) != 0 ? 1
+             : section_check(rep, "passage", m, why, whylen) != 0 ||
+                     section_check(rep, "meals", m, why, whylen) != 0
+                 ? -2
+                 : 0;
         *sequence = seq;
         memcpy(month, m, 8);
     }
@@ -589,8 +816,12 @@ int report_verify(const void *body, size_t len, const struct ms_public *pk, cons
         verdict = REPORT_BAD_SIGNATURE;
         goto out;
     }
-    int check = report_check(out->text, out->len, region, &out->sequence, out->month);
-    if (check != 0) {
+    int check =
+        report_check(out->text, out->len, region, &out->sequence, out->month, why, sizeof(why));
+    if (check == -2) {
+        snprintf(err, errlen, "a section of the report is malformed: %s", why);
+        verdict = REPORT_BAD_SECTION;
+    } else if (check != 0) {
         snprintf(err, errlen, "%s",
                  check > 0 ? "a region sends only its own reports"
                            : "not a report (format, region, sequence, period.month)");
@@ -643,7 +874,10 @@ static int reports_verify(struct req *r)
     free(raw);
     if (verdict != REPORT_OK)
         return reply_error(r, verdict == REPORT_FOREIGN ? 403 : 400,
-                           verdict == REPORT_FOREIGN ? "forbidden" : "bad_request", "%s", why);
+                           verdict == REPORT_FOREIGN       ? "forbidden"
+                           : verdict == REPORT_BAD_SECTION ? "bad_section"
+                                                           : "bad_request",
+                           "%s", why);
     crypto_generichash(got->hash, sizeof(got->hash), (const unsigned char *)got->rep.text,
                        got->rep.len, NULL, 0);
     return 0;

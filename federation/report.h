@@ -64,9 +64,13 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
 /* The hub's check of a received report's text (its signature checked before): a
  * "mes-report-1" with a sequence of at least 1 and a month YYYY-MM. 0 when it is `region`'s
  * own (its sequence and month filled in), 1 when it names another region, -1 when it is not a
- * report. The hub's route POST /federation/v1/reports is report_routes, declared in http.h. */
-int report_check(const char *text, size_t len, const char *region, int64_t *sequence,
-                 char month[8]);
+ * report, -2 when it is `region`'s own but a section it carries is malformed (the «Москвёнок»
+ * volumes, "passage" and "meals", which a report may lack: rows of days of its month and
+ * grades 1 to 11, each once; each cell all its counts, whole and not negative, with at least
+ * the report's k persons, or suppressed with nulls; no other key), with what is wrong in `why`
+ * (may be NULL). The hub's route POST /federation/v1/reports is report_routes, in http.h. */
+int report_check(const char *text, size_t len, const char *region, int64_t *sequence, char month[8],
+                 char *why, size_t whylen);
 
 /* A report as the hub received it: the fields point into `doc` (the parsed body), which
  * json_decref(doc) frees. */
@@ -78,14 +82,22 @@ struct report_received {
     int64_t sequence;
     char month[8];
 };
-enum { REPORT_OK, REPORT_BAD_BODY, REPORT_BAD_SIGNATURE, REPORT_NOT_A_REPORT, REPORT_FOREIGN };
+enum {
+    REPORT_OK,
+    REPORT_BAD_BODY,
+    REPORT_BAD_SIGNATURE,
+    REPORT_NOT_A_REPORT,
+    REPORT_FOREIGN,
+    REPORT_BAD_SECTION
+};
 
 /* The hub's check of a received body (POST /federation/v1/reports, the request's own signature
  * checked before; no database): {"report": JSON text, "signature": minisig} (duplicate keys
  * refused), the report's signature by the region's key `pk`, then report_check against
  * `region`. REPORT_OK with *out filled (the caller frees out->doc); otherwise *out is empty, a
  * message is in err and the verdict says which: REPORT_BAD_BODY (not that shape),
- * REPORT_BAD_SIGNATURE, REPORT_NOT_A_REPORT, REPORT_FOREIGN (another region's report). */
+ * REPORT_BAD_SIGNATURE, REPORT_NOT_A_REPORT, REPORT_FOREIGN (another region's report),
+ * REPORT_BAD_SECTION (its own, with a malformed section: err names the row and key). */
 int report_verify(const void *body, size_t len, const struct ms_public *pk, const char *region,
                   struct report_received *out, char *err, size_t errlen);
 

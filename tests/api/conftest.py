@@ -4,9 +4,12 @@ Each test module gets its own demo node in a fresh data directory (module-scoped
 `node`), so tests that change state or trip the login throttle do not leak into others.
 What several modules share lives here, never imported from another test module (whose
 module-scoped state would then be shared too): the demo world's ids (fixture `w`), nodes
-served from a configuration (`ServedNode`, `Served`), the QR decoder.
+served from a configuration (`ServedNode`, `Served`), requests signed as a region's
+(`minisign_seed`, `signed_headers`), the QR decoder.
 """
+import base64
 import datetime
+import hashlib
 import http.cookiejar
 import json
 import os
@@ -18,8 +21,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 # The node keeps the region's clock (region.timezone; every test node has the default), so
 # "today" here must be the region's day too, whatever the machine's own zone.
@@ -251,6 +256,22 @@ def login(base, user, password):
     assert r.status == 200, r
     c.token = r.json()["token"]
     return c
+
+
+def minisign_seed(path):
+    """The Ed25519 seed of an unencrypted minisign secret key file (node.key, `mesnode keygen`)."""
+    raw = base64.b64decode(Path(path).read_text().splitlines()[1])
+    assert raw[2:4] == b"\0\0", "an encrypted key"
+    return raw[54 + 8:54 + 8 + 32]  # after the algorithms, salt and limits: key id, then the seed
+
+
+def signed_headers(seed, code, method, uri, body=b"", when=None):
+    """X-Mes-* headers of a request between nodes signed as docs/federation.md says."""
+    when = int(time.time()) if when is None else when
+    digest = hashlib.blake2b(body, digest_size=32).hexdigest()
+    msg = f"mes-fed-1\n{method}\n{uri}\n{when}\n{digest}".encode()
+    sig = Ed25519PrivateKey.from_private_bytes(seed).sign(msg)
+    return {"X-Mes-Region": code, "X-Mes-Time": str(when), "X-Mes-Signature": base64.b64encode(sig).decode()}
 
 
 def decode_qr(svg, tmp_path):

@@ -5,7 +5,6 @@ keys arrive so that tests score at the region yet never reach a client. The tamp
 flipped bytes, truncation, a wrong key, a replayed older version, the same version with other
 content, an expired version, an incremental bundle without its base: each refused with the
 region's library unchanged."""
-import base64
 import hashlib
 import json
 import os
@@ -22,9 +21,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from conftest import Client, Served, login, run
+from conftest import Client, Served, login, minisign_seed, run, signed_headers
 
 ADMIN_PASSWORD = "region-admin-pw"
 
@@ -296,22 +294,6 @@ def test_hub_routes_refuse_unsigned_requests_and_regions_serve_none(fed):
     assert r.status == 401 and "clock" in r.json()["error"]["message"]
     region = Client(fed["bases"]["r05"])
     assert region.get("/federation/v1/channel/library/manifest").status == 404
-
-
-def minisign_seed(path):
-    """The Ed25519 seed of an unencrypted minisign secret key file (node.key, `mesnode keygen`)."""
-    raw = base64.b64decode(Path(path).read_text().splitlines()[1])
-    assert raw[2:4] == b"\0\0", "an encrypted key"
-    return raw[54 + 8:54 + 8 + 32]  # after the algorithms, salt and limits: key id, then the seed
-
-
-def signed_headers(seed, code, method, uri, body=b"", when=None):
-    """X-Mes-* headers of a request signed as docs/federation.md says."""
-    when = int(time.time()) if when is None else when
-    digest = hashlib.blake2b(body, digest_size=32).hexdigest()
-    msg = f"mes-fed-1\n{method}\n{uri}\n{when}\n{digest}".encode()
-    sig = Ed25519PrivateKey.from_private_bytes(seed).sign(msg)
-    return {"X-Mes-Region": code, "X-Mes-Time": str(when), "X-Mes-Signature": base64.b64encode(sig).decode()}
 
 
 NODE_SIGNED = {("GET", "/federation/v1/channel/library/manifest"), ("GET", "/federation/v1/channel/library/manifest.minisig"),

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import ServedNode
+from conftest import ServedNode, run
 
 # Tables that stay small whatever the region's size (a row per school, year, subject, ...): a
 # scan of these is no cost. Every other table of the schema counts as large, new ones too.
@@ -170,12 +170,17 @@ def school_day(node, w):
         ok(teacher.get(f"/api/v1/library/items?{urlencode(q)}"))
 
 
-def test_no_full_scan_of_a_large_table(node, w, plans_file):
-    school_day(node, w)
+def large_tables(node):
+    """Every table of the node's schema but the SMALL ones."""
     db = sqlite3.connect(f"file:{os.path.join(node.dir, 'data', 'mes.db')}?mode=ro", uri=True)
     tables = {t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
-    large = {t for t in tables if t not in SMALL and not t.startswith(("sqlite_", "library_fts_"))}
+    return {t for t in tables if t not in SMALL and not t.startswith(("sqlite_", "library_fts_"))}
+
+
+def test_no_full_scan_of_a_large_table(node, w, plans_file):
+    school_day(node, w)
+    large = large_tables(node)
     assert {"lessons", "marks", "attendance", "persons", "enrollments", "notifications"} <= large
     records = {}
     with open(plans_file) as f:
@@ -197,6 +202,24 @@ def test_no_full_scan_of_a_large_table(node, w, plans_file):
                 bad.append(f"{detail}:\n{show(r)}")
     assert not bad, "full scans of large tables:\n\n" + "\n\n".join(bad)
     assert seen_known == KNOWN, f"no longer scanned, remove from KNOWN: {KNOWN - seen_known}"
+
+
+def test_the_reports_volumes_read_only_their_month(node, tmp_path):
+    """The monthly statistics report's «Москвёнок» volumes (federation/report.c: passage and
+    meals by day and grade) go school by school through the per-school-day indexes of
+    passage_events, sales and ledger, so that they read the month's rows however many months
+    the tables hold: no statement of theirs passes over a large table. The report's other
+    sections are not checked here."""
+    plans = tmp_path / "report-plans.jsonl"
+    r = run("report", "--config", node.config, "--print", env={"MES_QUERY_PLANS": str(plans)})
+    assert r.returncode == 0, r.stderr
+    large = large_tables(node)
+    with open(plans) as f:
+        records = [json.loads(line) for line in f]
+    volumes = [x for x in records if re.search(r"\b(passage_events|sales|ledger)\b", x["sql"])]
+    assert len(volumes) == 2, [x["sql"] for x in volumes]
+    bad = [f"{detail}:\n{show(x)}" for x in volumes for _table, detail in scans(x, large)]
+    assert not bad, "full scans of large tables:\n\n" + "\n\n".join(bad)
 
 
 def test_the_plan_reader_finds_scans():

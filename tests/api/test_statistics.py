@@ -1,15 +1,20 @@
 """Statistics for the Ministry: a region's monthly report with small cells suppressed (and
 their complements), nothing personal in it (every person's name and login is looked for),
 signed and queued in an outbox that survives the hub being down, pushed exactly once, and a
-forged or foreign report refused by the hub."""
+forged or foreign report refused by the hub. «Москвёнок»'s passage and meals volumes by day
+and grade: the demo's showcase day and today's turnstile, buffet, payments and refund as the
+report counts them, small cells suppressed with their money; malformed sections refused by the
+hub; the Ministry's tables and CSV of the volumes."""
+import datetime
+import hashlib
+import hmac
 import json
 import sqlite3
-import subprocess
 import time
 
 import pytest
 
-from conftest import Client, Served, login, run
+from conftest import Client, Served, login, minisign_seed, run, signed_headers
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +270,294 @@ def test_serve_syncs_on_its_schedule_and_shows_its_status(world):
         assert len(periods) == 2 and periods[0] > periods[1]  # this month's, then the one before
     finally:
         srv.stop()
+
+
+# ---- «Москвёнок»'s volumes: passage and meals by day and grade ---------------------------------
+
+def region_db(world):
+    return sqlite3.connect(f"file:{world['d'] / 'r50' / 'mes.db'}?mode=ro", uri=True)
+
+
+def volumes(world, month):
+    """The region's report of `month` (printed, not queued): its passage and meals rows by
+    (day, grade)."""
+    r = run("report", "--config", str(world["cfg"]), "--period", month, "--print")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    passage = {(x["day"], x["grade"]): x for x in rep["passage"]}
+    meals = {(x["day"], x["grade"]): x for x in rep["meals"]}
+    assert len(passage) == len(rep["passage"]) and len(meals) == len(rep["meals"])
+    return rep, passage, meals
+
+
+def suppressed(cell, keep=()):
+    return cell.get("suppressed") is True and all(v is None for k, v in cell.items() if k not in keep + ("suppressed",))
+
+
+def no_small_cells(rep):
+    """Every published passage row and meals cell counts at least k students; every other one
+    shows nothing but its day and grade."""
+    k = rep["k"]
+    for row in rep["passage"]:
+        assert suppressed(row, ("day", "grade")) or row["students"] >= k, row
+    for row in rep["meals"]:
+        for name in ("sales", "free", "topups", "refunds"):
+            cell = row[name]
+            assert set(cell) <= {"students", "count", "kopecks", "suppressed"}, cell
+            assert suppressed(cell) or cell["students"] >= k, row
+
+
+BUFFET = [1000, 3500, 4500, 2000, 5500]  # the demo's buffet by id: tea, a bun, a yoghurt, an apple, a сырник
+BREAKFAST, LUNCH = 9500, 14500
+
+
+def test_the_showcase_day_in_the_report(world):
+    """The demo's showcase (node/demo/terminals.c): each pupil of Школа № 1 who was not ill on its
+    last school day entered and left once, grades 1-4 had breakfast free, every third other
+    pupil paid for it, every other one for lunch and every fourth for a bun or an apple with
+    tea; every student's opening balance came the evening before. The report's cells are those
+    figures per grade, computed here from the showcase's rules, small ones suppressed."""
+    db = region_db(world)
+    school = db.execute("SELECT id FROM institutions WHERE short_name = 'Школа № 1'").fetchone()[0]
+    day = db.execute("SELECT max(day) FROM passage_events").fetchone()[0]
+    if day is None:
+        pytest.skip("no lesson has taken place at Школа № 1 yet this school year: the showcase has no day")
+    everyone = db.execute(
+        "SELECT e.student_id, c.grade FROM enrollments e JOIN classes c ON c.id = e.class_id "
+        "WHERE e.left_on IS NULL AND c.institution_id = ? ORDER BY e.student_id", (school,)).fetchall()
+    ill = {s for (s,) in db.execute("SELECT a.student_id FROM attendance a JOIN lessons l ON l.id = a.lesson_id "
+                                    "WHERE l.date = ? AND a.status = 'ill'", (day,))}
+    db.close()
+    pupils = [(s, g) for s, g in everyone if s not in ill]
+    grades = sorted({g for _, g in everyone})
+    rep, passage, meals = volumes(world, day[:7])
+    eve = (datetime.date.fromisoformat(day) - datetime.timedelta(days=1)).isoformat()
+    assert {d for d, _ in passage} == {day} and {d for d, _ in meals} <= {day, eve}
+    k = rep["k"]
+    for g in grades:
+        came = [s for s, gg in pupils if gg == g]
+        row = passage[(day, g)]
+        if len(came) >= k:
+            assert (row["students"], row["entries"], row["exits"]) == (len(came), len(came), len(came)), row
+        else:
+            assert suppressed(row, ("day", "grade")), row
+        # The buffet's day, sale by sale, as the showcase made it.
+        paid = {}
+        for i, (s, gg) in enumerate(pupils):
+            if gg != g:
+                continue
+            free = 1 <= g <= 4
+            prices = ([BREAKFAST] if not free and i % 3 == 0 else []) + ([LUNCH] if i % 2 == 0 else []) + \
+                     ([BUFFET[1 + (i // 4) % 4] + BUFFET[0]] if i % 4 == 1 else [])
+            if prices:
+                paid[s] = prices
+        expect = {"sales": (len(paid), sum(len(p) for p in paid.values()), sum(sum(p) for p in paid.values())),
+                  "free": (len(came), len(came), BREAKFAST * len(came)) if 1 <= g <= 4 else (0, 0, 0),
+                  "refunds": (0, 0, 0)}
+        for name, (students, count, kopecks) in expect.items():
+            cell = meals[(day, g)][name]
+            if students >= k:
+                assert (cell["students"], cell["count"], cell["kopecks"]) == (students, count, kopecks), (g, name, cell)
+            else:
+                assert suppressed(cell), (g, name, cell)
+        assert suppressed(meals[(day, g)]["topups"])
+        # The opening balances, the evening before (when that is in the same month).
+        if eve[:7] == day[:7]:
+            whole = [s for s, gg in everyone if gg == g]
+            cell = meals[(eve, g)]["topups"]
+            assert (cell["students"], cell["count"], cell["kopecks"]) == (
+                len(whole), len(whole), sum(100000 + (s * 7919 % 41) * 10000 for s in whole)), (g, cell)
+            assert all(suppressed(meals[(eve, g)][n]) for n in ("sales", "free", "refunds"))
+    no_small_cells(rep)
+    assert any(suppressed(meals[(day, g)]["free"]) for g in grades)  # grades 5 and up eat no free breakfast
+
+
+def card_of(student):
+    """The demo's card of a student of Школа № 1 (node/demo/terminals.c, CARD_OF)."""
+    return f"{student * 2654435761 % 4294967296:08X}"
+
+
+PAYMENT_SECRET = "statistics-payment-secret-0123456789"
+
+
+def topup(base, account, amount, payment_id):
+    raw = json.dumps({"payment_id": payment_id, "account": account, "amount": amount,
+                      "paid_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
+    ts = str(int(time.time()))
+    sig = hmac.new(PAYMENT_SECRET.encode(), ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    return Client(base).request("POST", "/api/v1/meals/topups", raw=raw,
+                                headers={"X-Payment-Timestamp": ts, "X-Payment-Signature": sig})
+
+
+def test_todays_passage_and_meals_through_the_terminals(world):
+    """Today at Школа № 1 through the real routes: six pupils of grade 5 enter and four leave,
+    three of grade 9 enter; five of grade 5 buy a bun and two of grade 9; five of grade 5 are
+    topped up by the payment provider and one of grade 9; the canteen refunds one of the buns.
+    Today's cells of grade 5 show exactly that; grade 9's, and the one refund, are suppressed
+    with their money."""
+    d = world["d"]
+    srv = Served(d, "r50-served", f'region:\n  name: "Регион 50"\n  code: "50"\nhttp:\n  listen: "127.0.0.1:PORT"\n'
+                                  f'  access_log: "off"\nstorage:\n  data_dir: "{d / "r50"}"\n'
+                                  f'meals:\n  payment_secret: "{PAYMENT_SECRET}"\n')
+    base = srv.start()
+    try:
+        sa = login(base, "schooladmin", "demo")
+        school = sa.get("/api/v1/me").json()["institutions"][0]["id"]
+        classes = sa.get(f"/api/v1/institutions/{school}/classes").json()["items"]
+        by_grade = {}
+        for c in classes:
+            by_grade.setdefault(c["grade"], []).extend(
+                s["id"] for s in sa.get(f"/api/v1/classes/{c['id']}/students").json()["items"])
+        five, nine = sorted(by_grade[5])[:6], sorted(by_grade[9])[:3]
+        tokens = {}
+        for scope in ("passage", "meals"):
+            r = sa.post("/api/v1/devices", {"name": f"Проверка {scope}", "scopes": [scope], "institution_id": school})
+            assert r.status == 201, r
+            tokens[scope] = Client(base, token=r.json()["token"])
+        now = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        events = [(s, "in") for s in five + nine] + [(s, "out") for s in five[:4]]
+        r = tokens["passage"].post("/api/v1/passage/events", {"events": [
+            {"key": f"stat-{i}", "seq": i + 1, "card": card_of(s), "direction": way, "at": now}
+            for i, (s, way) in enumerate(events)]})
+        assert r.status == 200, r
+        assert all(x["decision"] == "allow" for x in r.json()["results"]), r.json()
+        bun = next(i["id"] for i in sa.get(f"/api/v1/institutions/{school}/buffet/items").json()["items"]
+                   if i["name"] == "Булочка с маком")
+        sales = []
+        for i, s in enumerate(five[:5] + nine[:2]):
+            r = tokens["meals"].post("/api/v1/meals/sales", {"key": f"stat-sale-{i}", "seq": i + 1, "card": card_of(s),
+                                                             "items": [{"id": bun, "quantity": 1}]})
+            assert r.status == 200 and r.json()["approved"] is True, r
+            sales.append(r.json()["sale"])
+        for i, s in enumerate(five[:5] + nine[:1]):
+            account = sa.get(f"/api/v1/students/{s}/meals/account").json()["account_number"]
+            assert topup(base, account, 50000, f"stat-pay-{i}").status in (200, 201)
+        canteen = login(base, "canteen", "demo")
+        r = canteen.post(f"/api/v1/meals/sales/{sales[0]}/refund", {"reason": "Пробили дважды"})
+        assert r.status == 200, r
+    finally:
+        srv.stop()
+    today = datetime.date.today().isoformat()
+    rep, passage, meals = volumes(world, today[:7])
+    row = passage[(today, 5)]
+    assert (row["students"], row["entries"], row["exits"]) == (6, 6, 4), row
+    assert suppressed(passage[(today, 9)], ("day", "grade"))
+    five_today, nine_today = meals[(today, 5)], meals[(today, 9)]
+    assert five_today["sales"] == {"students": 5, "count": 5, "kopecks": 5 * 3500}  # the refunded one was sold too
+    assert five_today["topups"] == {"students": 5, "count": 5, "kopecks": 5 * 50000}
+    assert suppressed(five_today["refunds"]) and suppressed(five_today["free"])
+    for name in ("sales", "free", "topups", "refunds"):
+        assert suppressed(nine_today[name]), (name, nine_today)
+    no_small_cells(rep)
+    # Nothing about a person: no student's id or card.
+    text = json.dumps(rep)
+    for s in five + nine:
+        assert card_of(s) not in text
+
+
+def post_report(world, text):
+    """POSTs the report `text` (bytes) to the hub as region 50 would: signed by the region's key,
+    in a request signed by it too. The answer."""
+    d = world["d"]
+    path = d / "volumes-report.json"
+    path.write_bytes(text)
+    assert run("sign", "--key", str(d / "r50" / "node.key"), str(path)).returncode == 0
+    body = json.dumps({"report": text.decode(), "signature": (d / "volumes-report.json.minisig").read_text()}).encode()
+    uri = "/federation/v1/reports"
+    headers = signed_headers(minisign_seed(d / "r50" / "node.key"), "50", "POST", uri, body)
+    return Client(f"http://127.0.0.1:{world['hub'].port}").request(
+        "POST", uri, raw=body, headers={**headers, "Content-Type": "application/json"})
+
+
+def test_the_hub_takes_the_volumes_and_refuses_malformed_ones(world):
+    """The region's report with its volumes is taken by the hub, and the Ministry's tables and
+    CSV sum its published cells per region and per day. The same report with a malformed
+    passage or meals section is refused with 400 bad_section, naming what is wrong, and the
+    hub keeps nothing of it."""
+    today = datetime.date.today().isoformat()
+    month = today[:7]
+    rep, passage, meals = volumes(world, month)
+    rep["sequence"] = 50
+    text = lambda r: json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()  # noqa: E731
+    hubdb = sqlite3.connect(f"file:{world['d'] / 'hub' / 'mes.db'}?mode=ro", uri=True)
+    count = lambda: hubdb.execute("SELECT count(*) FROM fed_reports").fetchone()[0]  # noqa: E731
+    admin = login(f"http://127.0.0.1:{world['hub'].port}", "admin", "demo")
+    before = count()
+    good_meals = next(m for m in rep["meals"] if not m["sales"].get("suppressed"))
+    good_passage = next(p for p in rep["passage"] if not p.get("suppressed"))
+
+    def variant(section, change):
+        r = json.loads(json.dumps(rep))
+        change(r[section], r)
+        return r
+
+    def first_published(rows):
+        return next(x for x in rows if not x.get("suppressed") and not x.get("sales", {}).get("suppressed"))
+
+    bad = {
+        "small cell shown": (variant("passage", lambda rows, r: first_published(rows).update(students=rep["k"] - 1,
+                                                                                             entries=rep["k"] - 1)),
+                             "counts fewer than k persons"),
+        "a day of another month": (variant("passage", lambda rows, r: rows.append(dict(good_passage, day="2001-01-01"))),
+                                   "is not a day of the report's month"),
+        "grade 12": (variant("passage", lambda rows, r: first_published(rows).update(grade=12)), "is not a grade"),
+        "a day and grade twice": (variant("meals", lambda rows, r: rows.append(json.loads(json.dumps(good_meals)))),
+                                  "come twice"),
+        "a student's id": (variant("meals", lambda rows, r: first_published(rows)["sales"].update(student_id=17)),
+                           "sales.student_id: is not a key of the cell"),
+        "money shown in a suppressed cell": (
+            variant("meals", lambda rows, r: rows[0]["refunds"].update(kopecks=4000) if rows[0]["refunds"].get("suppressed")
+                    else None), "refunds.kopecks: is shown in a suppressed cell"),
+        "a negative sum": (variant("meals", lambda rows, r: first_published(rows)["sales"].update(kopecks=-1)),
+                           "sales.kopecks: is not a whole number"),
+        "not rows": (variant("meals", lambda rows, r: r.update(meals={"sales": 5})), "meals: not an array of rows"),
+    }
+    assert rep["meals"][0]["refunds"].get("suppressed")
+    for what, (r, says) in bad.items():
+        answer = post_report(world, text(r))
+        assert answer.status == 400, (what, answer)
+        error = answer.json()["error"]
+        assert error["code"] == "bad_section" and says in error["message"], (what, error)
+        assert count() == before, what
+    # A sequence the refused ones claimed stays free: the good report takes it.
+    answer = post_report(world, text(rep))
+    assert answer.status == 201, answer
+    assert count() == before + 1
+    # The Ministry's month per region: sums of the published cells.
+    regions = {x["region"]: x for x in admin.get(f"/api/v1/ministry/volumes?period={month}").json()["regions"]}
+    row = regions["50"]
+
+    def total(rows, pick):
+        values = [pick(x) for x in rows]
+        values = [v for v in values if v is not None]
+        return sum(values) if values else None
+
+    days_in = {x["day"] for x in rep["passage"] if x["students"] is not None}
+    assert row["passage_days"] == len(days_in) >= 1
+    assert row["entries"] == total(rep["passage"], lambda x: x["entries"])
+    assert row["students_entered_per_day"] == pytest.approx(total(rep["passage"], lambda x: x["students"]) / len(days_in), abs=0.05)
+    for key, cell, count_key in (("sales", "sales", "count"), ("sales_kopecks", "sales", "kopecks"),
+                                 ("free_meals", "free", "count"), ("topups_kopecks", "topups", "kopecks"),
+                                 ("refunds", "refunds", "count"), ("refunds_kopecks", "refunds", "kopecks")):
+        assert row[key] == total(rep["meals"], lambda x: x[cell][count_key]), key
+    # Per day: today's figures of grade 5 (grade 9's were suppressed), and the CSV of the same.
+    days = admin.get(f"/api/v1/ministry/volumes/days?period={month}").json()["rows"]
+    mine = {x["day"]: x for x in days if x["region"] == "50"}
+    t = mine[today]
+    assert (t["students_entered"], t["entries"], t["exits"]) == (6, 6, 4)
+    assert (t["sales"], t["sales_kopecks"], t["topups"], t["topups_kopecks"]) == (5, 17500, 5, 250000)
+    assert t["refunds"] is None and t["refunds_kopecks"] is None
+    csv = admin.get(f"/api/v1/ministry/volumes/days?period={month}&format=csv")
+    assert csv.status == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    lines = csv.body.decode("utf-8-sig").strip().split("\r\n")
+    assert lines[0] == ("region,region_name,day,students_entered,entries,exits,sales,sales_kopecks,free_meals,"
+                        "free_kopecks,topups,topups_kopecks,refunds,refunds_kopecks")
+    assert f'"50","Регион 50","{today}",6,6,4,5,17500,' in csv.body.decode("utf-8-sig")
+    month_csv = admin.get(f"/api/v1/ministry/volumes?period={month}&format=csv").body.decode("utf-8-sig")
+    assert month_csv.startswith("region,name,passage_days,students_entered_per_day,entries,exits,sales,sales_kopecks")
+    assert f'"50","Регион 50",{row["passage_days"]},' in month_csv
+    # Who may read them, and on which node.
+    base = f"http://127.0.0.1:{world['hub'].port}"
+    assert login(base, "teacher", "demo").get("/api/v1/ministry/volumes").status == 403
+    assert Client(base).get("/api/v1/ministry/volumes/days").status == 401
+    assert admin.get("/api/v1/ministry/volumes?period=2026-13").status == 400

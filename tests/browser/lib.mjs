@@ -76,6 +76,8 @@ export function freePort() {
 }
 
 // A hub with one region's report pushed to it, and a ministry account: for the Ministry's page.
+// Besides base and stop, `mesnode(...args)` runs the binary (its output as text) and
+// `regionConfig` is the region's configuration, for more reports of it.
 export async function startHubWithReport() {
   const dir = mkdtempSync(join(tmpdir(), "mesnode-hub-"));
   const run = (...args) => execFileSync(MESNODE, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
@@ -103,7 +105,8 @@ export async function startHubWithReport() {
     body: JSON.stringify({ last_name: "Аналитик", first_name: "Мария", account: { login: "ministry1",
       password: "ministry-pass-1", roles: [{ role: "ministry" }] } }) });
   assert(made.status === 201, `ministry account: ${made.status}`);
-  return { base, stop: () => { proc.kill("SIGTERM"); rmSync(dir, { recursive: true, force: true }); } };
+  return { base, mesnode: run, regionConfig: join(dir, "r50.yaml"),
+    stop: () => { proc.kill("SIGTERM"); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 export async function login(page, base, user, password = "demo") {

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int64_t seq = 0;
     char month[8];
-    report_check((const char *)data, size, "05", &seq, month);
+    report_check((const char *)data, size, "05", &seq, month, NULL, 0);
     json_t *rep = json_loadb((const char *)data, size, 0, NULL);
     if (rep != NULL) {
         json_t *region = json_string("05"), *name = json_string("R"), *at = json_integer(1);

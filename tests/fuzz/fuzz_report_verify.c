@@ -10,9 +10,9 @@
  * byte of the text after signing (at byte 1's share of its length).
  *
  * Oracles besides the sanitizers: a text signed by the region's key and left as signed gets the
- * verdict report_check alone gives it (accepted, not a report, another region's), and one
- * changed after signing or signed by another key is refused for its signature; an accepted
- * report comes back with the text, sequence and month that were signed.
+ * verdict report_check alone gives it (accepted, not a report, another region's, a malformed
+ * section), and one changed after signing or signed by another key is refused for its
+ * signature; an accepted report comes back with the text, sequence and month that were signed.
  *
  * MES_FUZZ_SEEDS=DIR writes this target's seed corpus into DIR and exits (see docs/benchmarks.md,
  * "Fuzzing").
@@ -94,6 +94,18 @@ static const char report[] =
     "\"period\":{\"from\":\"2026-11-01\",\"month\":\"2026-11\",\"to\":\"2026-11-30\"},"
     "\"region\":\"05\",\"region_name\":\"Республика Дагестан\",\"sequence\":1,\"usage\":[]}";
 
+/* A report with «Москвёнок»'s volumes: a published and a suppressed cell of each section. */
+static const char volumes[] =
+    "{\"format\":\"mes-report-1\",\"k\":5,\"meals\":[{\"day\":\"2026-11-09\",\"free\":{"
+    "\"count\":null,\"kopecks\":null,\"students\":null,\"suppressed\":true},\"grade\":5,"
+    "\"refunds\":{\"count\":null,\"kopecks\":null,\"students\":null,\"suppressed\":true},"
+    "\"sales\":{\"count\":46,\"kopecks\":490500,\"students\":36},\"topups\":{\"count\":5,"
+    "\"kopecks\":50000,\"students\":5}}],\"passage\":[{\"day\":\"2026-11-09\",\"entries\":"
+    "null,\"exits\":null,\"grade\":1,\"students\":null,\"suppressed\":true},{\"day\":"
+    "\"2026-11-09\",\"entries\":42,\"exits\":41,\"grade\":5,\"students\":42}],\"period\":{"
+    "\"from\":\"2026-11-01\",\"month\":\"2026-11\",\"to\":\"2026-11-30\"},\"region\":\"05\","
+    "\"sequence\":2}";
+
 static void write_seed(const char *dir, const char *name, uint8_t mode, const char *data)
 {
     char path[4096];
@@ -109,6 +121,7 @@ static void write_seed(const char *dir, const char *name, uint8_t mode, const ch
 static void write_seeds(const char *dir)
 {
     write_seed(dir, "signed", 1, report);
+    write_seed(dir, "signed_volumes", 1, volumes);
     write_seed(dir, "signed_foreign", 1,
                "{\"format\":\"mes-report-1\",\"region\":\"06\",\"sequence\":3,\"period\":{"
                "\"month\":\"2026-10\"}}");
@@ -164,8 +177,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int verdict = verify(body, strlen(body), &r);
     int64_t seq = 0;
     char month[8];
-    int check = report_check(text, len, REGION, &seq, month);
-    int expect = check == 0 ? REPORT_OK : check > 0 ? REPORT_FOREIGN : REPORT_NOT_A_REPORT;
+    int check = report_check(text, len, REGION, &seq, month, NULL, 0);
+    int expect = check == 0    ? REPORT_OK
+                 : check > 0   ? REPORT_FOREIGN
+                 : check == -2 ? REPORT_BAD_SECTION
+                               : REPORT_NOT_A_REPORT;
     bool refused = verdict == REPORT_BAD_BODY || verdict == REPORT_BAD_SIGNATURE, bad;
     if (mode & 2)
         bad = changed ? !refused : verdict != REPORT_BAD_SIGNATURE;

@@ -276,6 +276,8 @@ SEEDS = {
     "ministry_regions": request(ADMIN | HUB, "GET", "/api/v1/ministry/regions"),
     "ministry_summary": request(ADMIN | HUB, "GET", "/api/v1/ministry/summary?format=csv"),
     "ministry_subjects": request(ADMIN | HUB, "GET", "/api/v1/ministry/subjects?subject=4"),
+    "ministry_volumes": request(ADMIN | HUB, "GET", "/api/v1/ministry/volumes?format=csv"),
+    "ministry_volume_days": request(ADMIN | HUB, "GET", "/api/v1/ministry/volumes/days?period=2026-11"),
     "ministry_chart": request(ADMIN | HUB, "GET", "/api/v1/ministry/charts/coverage.svg"),
     "ministry_region_node": request(ADMIN, "GET", "/api/v1/ministry/regions"),
     # Framings and refusals.

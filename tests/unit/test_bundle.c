@@ -514,9 +514,9 @@ static void deep_json_from_peers_is_refused(void **state)
     int64_t seq = 0;
     char month[8];
     char *ok = nested(report, 10, "}"), *deep = nested(report, 2000, "}");
-    assert_int_equal(report_check(ok, strlen(ok), "05", &seq, month), 0);
+    assert_int_equal(report_check(ok, strlen(ok), "05", &seq, month, NULL, 0), 0);
     assert_int_equal(seq, 1);
-    assert_int_equal(report_check(deep, strlen(deep), "05", &seq, month), -1);
+    assert_int_equal(report_check(deep, strlen(deep), "05", &seq, month, NULL, 0), -1);
     free(ok);
     free(deep);
 }
