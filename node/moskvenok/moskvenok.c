@@ -440,10 +440,11 @@ int mosk_query_range_or_respond(struct req *r, int days, int max, char from[16],
 {
     char today[16];
     mosk_local_day(time(NULL), today);
-    bool has_from = req_query(r, "from", from, 16) != -1, has_to = req_query(r, "to", to, 16) != -1;
-    if ((has_from && mosk_query_day_or_respond(r, "from", NULL, from) != 0) ||
-        (has_to && mosk_query_day_or_respond(r, "to", NULL, to) != 0))
+    /* Each read once: an absent one comes back empty. */
+    if (mosk_query_day_or_respond(r, "from", "", from) != 0 ||
+        mosk_query_day_or_respond(r, "to", "", to) != 0)
         return -1;
+    bool has_from = from[0] != '\0', has_to = to[0] != '\0';
     if (!has_to && has_from)
         mosk_day_add(from, days - 1, to);
     else if (!has_to)
