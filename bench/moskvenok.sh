@@ -12,7 +12,8 @@
 #      whatever the answers' pace, with buffet sales at BENCH_SALES_RATE a second at one
 #      school during it: the acknowledgements' and the decisions' latency at that load.
 # The machine's own limit in the same run: raw SQLite inserting rows in commits of BATCH rows at
-# the same durability (bench/sqlite_commits.c), the most any node could store.
+# the same durability (bench/sqlite_commits.c), the most any node could store. And the writer
+# thread's CPU time per event, measured in-process (bench/passage_cost.c).
 # Issue 17's targets: >= 10,000 events/s with the acknowledgement's p99 < 50 ms; >= 2,000
 # sale decisions/s with p99 < 20 ms. Prints a Markdown report (docs/benchmarks.md,
 # "«Москвёнок»: the morning rush", keeps one).
@@ -43,7 +44,7 @@ NODE_PID=
 cleanup() { [[ -z $NODE_PID ]] || kill "$NODE_PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-make -s all
+make -s all build/bench/passage_cost
 cc -O2 -o "$WORK/sqlite_commits" bench/sqlite_commits.c -lsqlite3
 
 # A region generated before gen made cards and terminals has no tokens file: made anew.
@@ -125,6 +126,9 @@ kill "$NODE_PID"
 wait "$NODE_PID" 2>/dev/null || true
 NODE_PID=
 RAW=$("$WORK/sqlite_commits" "$WORK/raw.db" full 10 "$BATCH")
+# The writer thread's own CPU per event (bench/passage_cost.c: passage_apply in batches of 200,
+# each rolled back), whatever else the machine runs.
+read -r COST_PAST COST_TODAY < <(build/bench/passage_cost "$WORK/data/mes.db" 20000 200 64 | head -1 | tr -dc '0-9. \n' | sed 's/^ *//')
 ratio() { /usr/bin/python3 -c "import sys; a, b = sys.argv[1:]; print(f'{100 * float(a) / float(b):.1f} %' if a != '-' and float(b) else '-')" "$1" "$2"; }
 
 echo "## «Москвёнок»: the morning rush ($(date -u +%Y-%m-%d), $(nproc) cores, $SCALE region, synchronous=full)"
@@ -140,5 +144,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 echo "| one school's terminal, $SALES_CONN connections | $s_n | $RATE | $s_ps | $s_p50 | $s_p99 | $s_fail |"
 echo
 echo "Raw SQLite, rows in commits of $BATCH at synchronous=full (the machine's limit): $RAW rows/s; the region's events/s are $(ratio "$r_eps" "$RAW") of it, the one school's $(ratio "$o_eps" "$RAW")."
+echo
+echo "The writer's CPU per event, passage_apply alone: $COST_PAST µs of an earlier day, $COST_TODAY µs of today (the family told)."
 echo
 echo "Targets (issue 17): >= 10,000 events/s with p99 < 50 ms; >= 2,000 decisions/s with p99 < 20 ms. Node peak memory: $((HWM / 1024)) MiB."
