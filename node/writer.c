@@ -228,6 +228,17 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+/* What writer_start made, its threads stopped. */
+static void writer_free(struct writer *w)
+{
+    pthread_cond_destroy(&w->ckpt_wanted);
+    pthread_cond_destroy(&w->submitted);
+    pthread_mutex_destroy(&w->lock);
+    db_close(w->ckpt_db);
+    db_close(w->db);
+    free(w);
+}
+
 struct writer *writer_start(struct node *n, char *err, size_t errlen)
 {
     struct writer *w = calloc(1, sizeof(*w));
@@ -268,12 +279,7 @@ struct writer *writer_start(struct node *n, char *err, size_t errlen)
     pthread_setname_np(w->ckpt_thread, "mes-checkpoint");
     return w;
 fail:
-    pthread_cond_destroy(&w->ckpt_wanted);
-    pthread_cond_destroy(&w->submitted);
-    pthread_mutex_destroy(&w->lock);
-    db_close(w->ckpt_db);
-    db_close(w->db);
-    free(w);
+    writer_free(w);
     return NULL;
 }
 
@@ -288,12 +294,7 @@ void writer_stop(struct writer *w)
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
     pthread_join(w->ckpt_thread, NULL);
-    pthread_cond_destroy(&w->ckpt_wanted);
-    pthread_cond_destroy(&w->submitted);
-    pthread_mutex_destroy(&w->lock);
-    db_close(w->ckpt_db);
-    db_close(w->db);
-    free(w);
+    writer_free(w);
 }
 
 /* Queues `job` (on the caller's stack) and waits for its batch. */
