@@ -437,7 +437,7 @@ static void day_rows(json_t *rows, json_t *x, const struct volumes *v, const cha
         if (!v->day[d])
             continue;
         char day[16];
-        snprintf(day, sizeof(day), "%s-%02d", month, d);
+        snprintf(day, sizeof(day), "%.7s-%02d", month, d % 100);
         json_t *row = json_pack("{s:O,s:O,s:s}", "region", json_object_get(x, "region"),
                                 "region_name", json_object_get(x, "name"), "day", day);
         for (size_t f = 0; row && f < VOLUMES; f++)
