@@ -2,17 +2,10 @@
 // it: Белова Галина Петровна, the canteen of «Школа № 1», finds this week's menu (breakfast,
 // lunch and the snack every Monday to Friday) and, on the canteen's day, the last school day's
 // sales that the school's buffet terminal recorded. Only the demo's own data: nothing is set up.
-import { assert, call, login, token, waitForTrue } from "./lib.mjs";
+import { assert, call, errorsOf, login, token, waitForTrue } from "./lib.mjs";
 
 const pad = (n) => String(n).padStart(2, "0");
 const iso = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-
-function errorsOf(page) {
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
-}
 
 export const tests = {
   async "moskvenok demo: the canteen login sees this week's menu and the last school day's sales"(ctx) {

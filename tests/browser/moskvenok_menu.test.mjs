@@ -3,16 +3,9 @@
 // changes it and takes it off sale, copies the day, and reads the kitchen's order for it (one
 // table per complex, a CSV link); a parent opens a child's menu from the home page and sees
 // which complex is «бесплатно» for this child and why. At a phone's width nothing spills over.
-import { assert, call, login, token, waitForTrue } from "./lib.mjs";
+import { assert, call, errorsOf, login, token, waitForTrue } from "./lib.mjs";
 
 // Console errors and uncaught exceptions of the page, collected from now on.
-function errorsOf(page) {
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
-}
-
 // The Monday at least `days` days after today, as YYYY-MM-DD.
 function mondayAfter(days) {
   const d = new Date();
