@@ -219,7 +219,7 @@ def test_forged_or_stale_notifications_change_nothing(node, ids):
         assert r.status == 401, (what, r)
         assert r.json()["error"]["code"] == "bad_signature", (what, r)
     for skew in (301, -301, 3600):
-        r = post_topup(node, raw, ts - skew)
+        r = post_topup(node, raw, int(time.time()) - skew)  # now: the cases above took a while
         assert r.status == 401, (skew, r)
         assert r.json()["error"]["code"] == "stale", (skew, r)
     # A forged notification to an account that does not exist says no more than the others.
