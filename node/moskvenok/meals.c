@@ -650,17 +650,20 @@ static int reply_sold(struct req *r, const char *field, const char *day, const c
                                 "field", field, "date", day, "kind", kind));
 }
 
-/* GET /api/v1/institutions/{id}/menu?date=YYYY-MM-DD (default today): the day's complexes and
- * the goods on sale. */
+/* GET /api/v1/institutions/{id}/menu?date=YYYY-MM-DD (default today; `next`: the school day
+ * from today on, today when it is one): the day's complexes and the goods on sale. */
 static int meals_menu_get(struct req *r)
 {
     int64_t inst = r->params[0];
-    char today[16], day[16];
-    meals_today(today);
-    if (mosk_query_day_or_respond(r, "date", today, day) != 0)
+    char day[16], yesterday[16];
+    bool next = false;
+    if (mosk_query_view_day_or_respond(r, "date", "next", day, &next) != 0)
         return r->status;
     if (meals_reader_or_respond(r, inst) != 0)
         return r->status;
+    if (next && (mosk_day_add(day, -1, yesterday) != 0 ||
+                 meals_next_school_day(r->db, inst, yesterday, day) != 0))
+        return reply_db_error(r);
     json_t *menu = menu_json(r->db, inst, day);
     return menu ? reply_json(r, 200, menu) : reply_db_error(r);
 }

@@ -575,17 +575,17 @@ static int recon_csv(struct req *r, json_t *o, int64_t inst, const char *day)
 }
 
 /* GET /api/v1/institutions/{id}/meals/reconciliation?date=[&format=csv] (the school admin and
- * canteen operator of the school, the region admin). */
+ * canteen operator of the school, the region admin): a day, today by default; `latest`, the
+ * latest day up to today with a movement of money at the school. */
 static int money_reconciliation(struct req *r)
 {
     int64_t inst = r->params[0];
-    char day[16], format[8];
-    int n = req_query(r, "date", day, sizeof(day));
-    if (n == -1)
-        mosk_local_day(time(NULL), day);
-    else if (n < 0 || !school_date_ok(day))
-        return reply_field_error(r, 400, "bad_date", "date", "date: a date YYYY-MM-DD");
-    n = req_query(r, "format", format, sizeof(format));
+    char day[16], today[16], format[8];
+    bool latest = false;
+    mosk_local_day(time(NULL), today);
+    if (mosk_query_view_day_or_respond(r, "date", "latest", day, &latest) != 0)
+        return r->status;
+    int n = req_query(r, "format", format, sizeof(format));
     bool csv = n > 0 && strcmp(format, "csv") == 0;
     if (n != -1 && !csv && strcmp(format, "json") != 0)
         return reply_field_error(r, 400, "bad_request", "format", "format: json or csv");
@@ -597,17 +597,24 @@ static int money_reconciliation(struct req *r)
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? reply_error(r, 404, "not_found", "no such institution")
                                  : reply_db_error(r);
-    json_t *o = json_pack("{s:{s:I,s:s},s:s}", "institution", "id", (json_int_t)inst, "name", name,
-                          "date", day);
-    free(name);
-    if (o == NULL)
-        return reply_error(r, 503, "unavailable", "out of memory");
     if (!caller_is_admin(r) && !caller_has(r, ROLE_SCHOOL_ADMIN, inst) &&
         !caller_has(r, ROLE_CANTEEN, inst)) {
-        json_decref(o);
+        free(name);
         return reply_error(r, 403, "forbidden",
                            "the reconciliation is for the school's admin and canteen operator");
     }
+    static const char *const ledger_days[] = {"SELECT day FROM ledger WHERE institution_id = :i "
+                                              "AND day <= :t ORDER BY day DESC LIMIT 1",
+                                              NULL};
+    if (latest && mosk_latest_day(r->db, inst, ledger_days, day) != 0) {
+        free(name);
+        return reply_db_error(r);
+    }
+    json_t *o = json_pack("{s:{s:I,s:s},s:s,s:b}", "institution", "id", (json_int_t)inst, "name",
+                          name, "date", day, "today", strcmp(day, today) == 0);
+    free(name);
+    if (o == NULL)
+        return reply_error(r, 503, "unavailable", "out of memory");
     time_t t0 = money_day_start(day, 0), t1 = money_day_start(day, 1);
     /* The school's students that day: enrolled there (an enrolment begun by then and not
      * ended), or with a ledger row at the school. */

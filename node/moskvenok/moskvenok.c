@@ -475,3 +475,42 @@ int mosk_query_day_or_respond(struct req *r, const char *name, const char *fallb
     memcpy(out, buf, 11);
     return 0;
 }
+
+int mosk_query_view_day_or_respond(struct req *r, const char *name, const char *word, char out[16],
+                                   bool *chosen)
+{
+    char buf[32];
+    *chosen = false;
+    mosk_local_day(time(NULL), out);
+    int n = req_query(r, name, buf, sizeof(buf));
+    if (n == -1)
+        return 0;
+    if (n >= 0 && strcmp(buf, word) == 0) {
+        *chosen = true;
+        return 0;
+    }
+    if (n < 0 || !school_date_ok(buf)) {
+        reply_field_error(r, 400, "bad_date", name, "%s: a date YYYY-MM-DD, or %s", name, word);
+        return -1;
+    }
+    memcpy(out, buf, 11);
+    return 0;
+}
+
+int mosk_latest_day(struct db *db, int64_t inst, const char *const *queries, char day[16])
+{
+    char today[16], best[16] = "";
+    memcpy(today, day, 16);
+    for (; *queries; queries++) {
+        char *found = NULL;
+        int rc = db_text(db, &found, *queries, DB_ARGS(DB_INT(":i", inst), DB_TEXT(":t", today)));
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return -1;
+        if (found && school_date_ok(found) && strcmp(found, best) > 0)
+            snprintf(best, sizeof(best), "%s", found);
+        free(found);
+    }
+    if (best[0])
+        memcpy(day, best, 16);
+    return 0;
+}

@@ -157,6 +157,19 @@ int mosk_weekday(const char *day);
  * absent (NULL: it is required). 0, or -1 after answering 400 bad_date naming it. */
 int mosk_query_day_or_respond(struct req *r, const char *name, const char *fallback, char out[16]);
 
+/* Reads the date query parameter `name` of a school's day view: a date YYYY-MM-DD, today when
+ * it is absent, or the word `word` ("latest" or "next"): then *chosen is set and out holds today,
+ * for the caller to move once it has checked who asks (mosk_latest_day, meals_next_school_day).
+ * 0, or -1 after answering 400 bad_date naming it. */
+int mosk_query_view_day_or_respond(struct req *r, const char *name, const char *word, char out[16],
+                                   bool *chosen);
+
+/* The latest day up to `day` (YYYY-MM-DD, today) on which one of `queries` finds the school's
+ * data: each a NULL-terminated list's SELECT of one day with :i the school and :t `day`, through
+ * an index (`... WHERE institution_id = :i AND day <= :t ORDER BY day DESC LIMIT 1`). `day`
+ * becomes it; it stays when none finds any. 0, or -1 on a storage failure. */
+int mosk_latest_day(struct db *db, int64_t inst, const char *const *queries, char day[16]);
+
 /* Reads the days ?from=&to= of a list: by default the `days` days up to today (the node's);
  * `from` alone: the `days` days from it; `to` alone: the `days` days up to it. At most `max`
  * days. 0, or -1 after answering 400: bad_date (field from or to), bad_range (to before from,

@@ -380,18 +380,33 @@ static json_t *moment(sqlite3_stmt *st, int i)
     return json_pack("{s:I,s:s}", "at", (json_int_t)sqlite3_column_int64(st, i), "time", hhmm);
 }
 
+/* The latest day up to :t with passage at school :i: an entry or an exit (event_days), or a
+ * denial too (passage_days). */
+static const char *const event_days[] = {
+    "SELECT day FROM passage_events WHERE institution_id = :i AND day <= :t ORDER BY day DESC "
+    "LIMIT 1",
+    NULL};
+static const char *const passage_days[] = {
+    "SELECT day FROM passage_events WHERE institution_id = :i AND day <= :t ORDER BY day DESC "
+    "LIMIT 1",
+    "SELECT day FROM passage_denials WHERE institution_id = :i AND day <= :t ORDER BY day DESC "
+    "LIMIT 1",
+    NULL};
+
 /* GET /api/v1/classes/{id}/presence?date=: for the class teacher of the class, the school's
- * admin and the region admin, each current student's day (by default today): in school now
- * (the day's last event is an entry; today only), the first entry and the last exit, the
- * lessons that took place (today: those begun by the bells) where the journal marks them
- * present (no entry, or late) or absent (absent, ill), and the flag of passage_flag. */
+ * admin and the region admin, each current student's day (by default today; `latest`: the
+ * latest day up to today with entries or exits at the school): in school now (the day's last
+ * event is an entry; today only), the first entry and the last exit, the lessons that took
+ * place (today: those begun by the bells) where the journal marks them present (no entry, or
+ * late) or absent (absent, ill), and the flag of passage_flag. */
 static int passage_presence(struct req *r)
 {
     int64_t cls = r->params[0];
     char date[16], today[16];
+    bool latest = false;
     time_t now = time(NULL);
     mosk_local_day(now, today);
-    if (mosk_query_day_or_respond(r, "date", today, date) != 0)
+    if (mosk_query_view_day_or_respond(r, "date", "latest", date, &latest) != 0)
         return r->status;
     if (authz_homeroom_or_respond(r, cls) != 0)
         return r->status;
@@ -407,7 +422,8 @@ static int passage_presence(struct req *r)
         class_ref = ref_class(st, 0);
         inst = sqlite3_column_int64(st, 3);
     }
-    if (rc != SQLITE_DONE || class_ref == NULL) {
+    if (rc != SQLITE_DONE || class_ref == NULL ||
+        (latest && mosk_latest_day(r->db, inst, event_days, date) != 0)) {
         json_decref(class_ref);
         return reply_db_error(r);
     }
@@ -478,19 +494,23 @@ static int passage_presence(struct req *r)
 
 #define DENIALS_SHOWN 200
 
-/* GET /api/v1/institutions/{id}/passage?date=: a school's day (by default today) for its admin
- * and the region admin: entries and exits, students who entered, who is in now (today), the
- * same per class, and the day's denials (the latest DENIALS_SHOWN, with their count). A denied
- * carrier is named by its student only when blocked and the student's own school is this one. */
+/* GET /api/v1/institutions/{id}/passage?date=: a school's day (by default today; `latest`: the
+ * latest day up to today with passage or denials there) for its admin and the region admin:
+ * entries and exits, students who entered, who is in now (today), the same per class, and the
+ * day's denials (the latest DENIALS_SHOWN, with their count). A denied carrier is named by its
+ * student only when blocked and the student's own school is this one. */
 static int passage_of_school(struct req *r)
 {
     int64_t inst = r->params[0];
     char date[16], today[16];
+    bool latest = false;
     mosk_local_day(time(NULL), today);
-    if (mosk_query_day_or_respond(r, "date", today, date) != 0)
+    if (mosk_query_view_day_or_respond(r, "date", "latest", date, &latest) != 0)
         return r->status;
     if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
+    if (latest && mosk_latest_day(r->db, inst, passage_days, date) != 0)
+        return reply_db_error(r);
     bool is_today = strcmp(date, today) == 0;
     json_t *o = json_pack("{s:I,s:s,s:b}", "institution_id", (json_int_t)inst, "date", date,
                           "today", is_today);

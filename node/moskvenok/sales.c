@@ -32,7 +32,10 @@
  * Reading a sale and applying it (sales_parse, sales_apply) are in sales.h for the unit tests.
  *
  * Load: a sale is some twenty indexed point queries; a batch of up to 500 runs as one write
- * request. Family and canteen reads go by sales(student_id, day) and sales(institution_id, day).
+ * request. Family and canteen reads go by sales(student_id, day) and sales(institution_id, day):
+ * a page of the canteen's day, its totals and its summary each read that day's sales of the
+ * school (a few thousand at a big school) and no other, and the latest day with sales is one
+ * step down that index.
  */
 #include <ctype.h>
 #include <sqlite3.h>
@@ -929,21 +932,153 @@ static int canteen_or_respond(struct req *r, int64_t inst, bool region)
     return -1;
 }
 
-/* GET /api/v1/institutions/{id}/meals/sales?date=: the school's sales of a day (today by
- * default), newest first, approved and declined, with their lines, refunds and totals. A
- * student of another school whose card was tried here is not named. */
+/* A page of the canteen's day: SALES_PAGE sales by default, at most SALES_PAGE_MAX. */
+#define SALES_PAGE     50
+#define SALES_PAGE_MAX 200
+
+/* Reads the optional query parameter `name`, an integer min..max. 0 (absent: *out untouched),
+ * or -1 after answering 400 bad_request naming it. */
+static int query_int_or_respond(struct req *r, const char *name, int64_t min, int64_t max,
+                                int64_t *out)
+{
+    char buf[24];
+    int n = req_query(r, name, buf, sizeof(buf));
+    if (n == -1)
+        return 0;
+    char *end = NULL;
+    long long v = n > 0 && n <= 18 && isdigit((unsigned char)buf[0]) ? strtoll(buf, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || v < min || v > max) {
+        reply_field_error(r, 400, "bad_request", name, "%s: an integer %lld-%lld", name,
+                          (long long)min, (long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The day's sales of the school (:i, :d) after the cursor (:bat, :b; :b 0 for the first
+ * page), newest first: the page's order and its condition, for the sales and for their
+ * lines. */
+#define PAGE_WHERE                                                                                 \
+    "s.institution_id = :i AND s.day = :d AND (:b = 0 OR s.at < :bat OR (s.at = :bat AND s.id < "  \
+    ":b)) "
+#define PAGE_ORDER "ORDER BY s.at DESC, s.id DESC "
+
+/* The day's summary: per complex kind and per buffet item, the units of approved sales, those
+ * given free and what they are worth, what was debited for the others and what of it was
+ * refunded; complexes first (breakfast, lunch, snack), then the goods by category and name.
+ * Adds the free units to *free_quantity. NULL on a storage failure. */
+static json_t *sales_summary(struct db *db, int64_t inst, const char *day, int64_t *free_quantity)
+{
+    sqlite3_stmt *st = db_query(
+        db,
+        "SELECT l.complex_id IS NOT NULL AS complex, max(l.category), max(l.item_id), "
+        "max(l.name) AS name, sum(l.quantity), sum(CASE WHEN l.free THEN l.quantity ELSE 0 END), "
+        "sum(CASE WHEN l.free THEN l.quantity * l.price ELSE 0 END), sum(CASE WHEN l.free THEN 0 "
+        "ELSE l.quantity * l.price END), sum(CASE WHEN l.free OR s.refunded_at IS NULL THEN 0 "
+        "ELSE l.quantity * l.price END) FROM sales s JOIN sale_lines l ON l.sale_id = s.id WHERE "
+        "s.institution_id = :i AND s.day = :d AND s.status = 'approved' GROUP BY complex, "
+        "CASE WHEN l.complex_id IS NULL THEN l.item_id ELSE l.category END ORDER BY complex DESC, "
+        "instr(' breakfast lunch snack hot bakery dairy drinks fruit sweets snacks ', ' ' || "
+        "max(l.category) || ' '), name",
+        DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", day)));
+    json_t *lines = json_array();
+    int rc;
+    while (db_next(st, &rc)) {
+        bool is_complex = sqlite3_column_int(st, 0) != 0;
+        *free_quantity += sqlite3_column_int64(st, 5);
+        json_array_append_new(
+            lines,
+            json_pack("{s:s,s:s,s:o,s:s,s:I,s:I,s:I,s:I,s:I}", "kind",
+                      is_complex ? "complex" : "item", "category", db_col_text(st, 1), "item_id",
+                      is_complex ? json_null() : json_integer(sqlite3_column_int64(st, 2)), "name",
+                      db_col_text(st, 3), "quantity", (json_int_t)sqlite3_column_int64(st, 4),
+                      "free_quantity", (json_int_t)sqlite3_column_int64(st, 5), "free_value",
+                      (json_int_t)sqlite3_column_int64(st, 6), "amount",
+                      (json_int_t)sqlite3_column_int64(st, 7), "refunded",
+                      (json_int_t)sqlite3_column_int64(st, 8)));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(lines);
+        return NULL;
+    }
+    return lines;
+}
+
+/* The day's totals over all its sales (not only the page's); NULL on a storage failure. */
+static json_t *sales_totals(struct db *db, int64_t inst, const char *day, int64_t free_quantity)
+{
+    json_t *o = NULL;
+    sqlite3_stmt *st = db_query(
+        db,
+        "SELECT coalesce(sum(s.status = 'approved'), 0), coalesce(sum(s.status = 'declined'), 0), "
+        "coalesce(sum(CASE WHEN s.status = 'approved' THEN s.total END), 0), "
+        "coalesce(sum(CASE WHEN s.status = 'approved' AND s.refunded_at IS NOT NULL THEN "
+        "s.total END), 0), coalesce(sum(s.status = 'approved' AND s.refunded_at IS NOT NULL), 0), "
+        "coalesce(sum(s.free_value), 0), coalesce(sum(s.offline AND s.status = 'declined'), 0), "
+        "coalesce(sum(CASE WHEN s.offline AND s.status = 'declined' THEN (SELECT "
+        "coalesce(sum(l.quantity * l.price), 0) FROM sale_lines l WHERE l.sale_id = s.id AND "
+        "l.free = 0) END), 0) FROM sales s WHERE s.institution_id = :i AND s.day = :d",
+        DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", day)));
+    int rc;
+    while (db_next(st, &rc)) {
+        json_decref(o);
+        o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "approved",
+                      (json_int_t)sqlite3_column_int64(st, 0), "declined",
+                      (json_int_t)sqlite3_column_int64(st, 1), "debited",
+                      (json_int_t)sqlite3_column_int64(st, 2), "refunded",
+                      (json_int_t)sqlite3_column_int64(st, 3), "refunds",
+                      (json_int_t)sqlite3_column_int64(st, 4), "free",
+                      (json_int_t)sqlite3_column_int64(st, 5), "free_quantity",
+                      (json_int_t)free_quantity, "offline_unpaid",
+                      (json_int_t)sqlite3_column_int64(st, 6), "offline_unpaid_value",
+                      (json_int_t)sqlite3_column_int64(st, 7));
+    }
+    if (rc != SQLITE_DONE) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* GET /api/v1/institutions/{id}/meals/sales?date=&limit=&before=: the school's sales of a day
+ * (today by default; `latest`: the latest day up to today with sales), a page at a time,
+ * newest first, approved and declined, with their lines and refunds; and the whole day's
+ * totals and summary per complex and item. A page holds `limit` sales (1-200, 50 by default)
+ * that come after sale `before` (the last of the previous page, a sale of that day's list),
+ * and "more" when further ones follow. A student of another school whose card was tried here
+ * is not named. */
 static int meals_school_sales(struct req *r)
 {
-    int64_t inst = r->params[0];
+    int64_t inst = r->params[0], limit = SALES_PAGE, before = 0, before_at = 0;
     char day[16], now[16];
+    bool latest = false;
     today(now);
-    if (mosk_query_day_or_respond(r, "date", now, day) != 0 ||
+    if (mosk_query_view_day_or_respond(r, "date", "latest", day, &latest) != 0 ||
+        query_int_or_respond(r, "limit", 1, SALES_PAGE_MAX, &limit) != 0 ||
+        query_int_or_respond(r, "before", 1, INT64_MAX / 2, &before) != 0 ||
         canteen_or_respond(r, inst, true) != 0)
         return r->status;
-    const struct db_arg *args = DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", day));
+    static const char *const with_sales[] = {"SELECT day FROM sales WHERE institution_id = :i AND "
+                                             "day <= :t ORDER BY day DESC LIMIT 1",
+                                             NULL};
+    if (latest && mosk_latest_day(r->db, inst, with_sales, day) != 0)
+        return reply_db_error(r);
+    if (before != 0) {
+        int rc = db_int(r->db, &before_at,
+                        "SELECT at FROM sales WHERE id = :b AND institution_id = :i AND day = :d",
+                        DB_ARGS(DB_INT(":b", before), DB_INT(":i", inst), DB_TEXT(":d", day)));
+        if (rc == SQLITE_DONE)
+            return reply_field_error(r, 400, "bad_request", "before",
+                                     "before: a sale of this school's list of the day");
+        if (rc != SQLITE_ROW)
+            return reply_db_error(r);
+    }
+    const struct db_arg *args =
+        DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", day), DB_INT(":b", before),
+                DB_INT(":bat", before_at), DB_INT(":lim", limit));
     json_t *items = json_array(), *index = json_object();
-    int64_t approved = 0, declined = 0, debited = 0, refunded = 0, free = 0, unpaid = 0,
-            unpaid_value = 0;
+    bool more = false;
     sqlite3_stmt *st = db_query(
         r->db,
         "SELECT s.id, s.at, s.status, s.reason, s.total, s.free_value, s.offline, "
@@ -954,11 +1089,14 @@ static int meals_school_sales(struct req *r)
         "rp.last_name, rp.first_name, rp.middle_name FROM sales s JOIN device_tokens d ON d.id "
         "= s.device_id LEFT JOIN persons p ON p.id = s.student_id AND s.reason IS NOT "
         "'other_school' LEFT JOIN accounts a ON a.id = s.refunded_by LEFT JOIN persons rp ON "
-        "rp.id = a.person_id WHERE s.institution_id = :i AND s.day = :d ORDER BY s.at DESC, "
-        "s.id DESC",
+        "rp.id = a.person_id WHERE " PAGE_WHERE PAGE_ORDER "LIMIT :lim + 1",
         args);
     int rc;
     while (db_next(st, &rc)) {
+        if ((int64_t)json_array_size(items) == limit) {
+            more = true; /* the one row asked beyond the page */
+            continue;
+        }
         bool ok = strcmp(db_col_text(st, 2), "approved") == 0, off = sqlite3_column_int(st, 6);
         int64_t total = sqlite3_column_int64(st, 4), value = sqlite3_column_int64(st, 9);
         json_t *refund = refund_json(st, 7);
@@ -979,34 +1117,28 @@ static int meals_school_sales(struct req *r)
                               (json_int_t)sqlite3_column_int64(st, 5), "value", (json_int_t)value,
                               "offline", off, "unpaid", off && !ok, "terminal", db_col_text(st, 10),
                               "student", student, "refunded", refund, "lines"));
-        approved += ok;
-        declined += !ok;
-        debited += ok ? total : 0;
-        refunded += ok && json_is_object(refund) ? total : 0;
-        free += sqlite3_column_int64(st, 5);
-        unpaid += off && !ok;
-        unpaid_value += off && !ok ? value : 0;
     }
     if (rc == SQLITE_DONE)
         rc = lines_into(db_query(r->db,
                                  "SELECT l.sale_id, l.complex_id, l.name, l.category, "
-                                 "l.quantity, l.price, l.free FROM sales s JOIN sale_lines l ON "
-                                 "l.sale_id = s.id WHERE s.institution_id = :i AND s.day = :d "
-                                 "ORDER BY l.sale_id, l.rowid",
+                                 "l.quantity, l.price, l.free FROM sale_lines l WHERE l.sale_id "
+                                 "IN (SELECT s.id FROM sales s WHERE " PAGE_WHERE PAGE_ORDER
+                                 "LIMIT :lim) ORDER BY l.sale_id, l.rowid",
                                  args),
                         index);
     json_decref(index);
-    if (rc != SQLITE_DONE) {
+    int64_t free_quantity = 0;
+    json_t *summary = rc == SQLITE_DONE ? sales_summary(r->db, inst, day, &free_quantity) : NULL;
+    json_t *totals = summary ? sales_totals(r->db, inst, day, free_quantity) : NULL;
+    if (totals == NULL) {
         json_decref(items);
+        json_decref(summary);
         return reply_db_error(r);
     }
     return reply_json(r, 200,
-                      json_pack("{s:s,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "date", day, "items",
-                                items, "totals", "approved", (json_int_t)approved, "declined",
-                                (json_int_t)declined, "debited", (json_int_t)debited, "refunded",
-                                (json_int_t)refunded, "free", (json_int_t)free, "offline_unpaid",
-                                (json_int_t)unpaid, "offline_unpaid_value",
-                                (json_int_t)unpaid_value));
+                      json_pack("{s:s,s:b,s:o,s:b,s:o,s:o}", "date", day, "today",
+                                strcmp(day, now) == 0, "items", items, "more", more, "totals",
+                                totals, "summary", summary));
 }
 
 /* Whether `s` has a character other than white space. */

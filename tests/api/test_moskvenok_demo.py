@@ -147,9 +147,10 @@ def test_the_canteen_login_sees_the_days_sales(node, demo):
     canteen = node.login("canteen")
     assert canteen.user["name"] == "Белова Галина Петровна" and canteen.user["roles"] == ["canteen"]
     assert [(g["role"], g["institution_id"]) for g in canteen.user["grants"]] == [("canteen", demo["school"])]
-    r = canteen.get(f"/api/v1/institutions/{demo['school']}/meals/sales?date={day}")
+    r = canteen.get(f"/api/v1/institutions/{demo['school']}/meals/sales?date={day}&limit=200")
     assert r.status == 200, r
     sales = r.json()
+    assert sales["more"] is False, "the showcase sold more than a page of 200"
     items, totals = sales["items"], sales["totals"]
     assert items and all(s["status"] == "approved" and s["terminal"] == "Буфет" for s in items)
     assert all(s["student"]["id"] in demo["everyone"] - demo["ill"] for s in items)
@@ -165,9 +166,62 @@ def test_the_canteen_login_sees_the_days_sales(node, demo):
     assert canteen.get(f"/api/v1/institutions/{demo['school']}/menu").status == 200
     assert canteen.get(f"/api/v1/institutions/{demo['school']}/meals/order").status == 200
     assert canteen.get(f"/api/v1/institutions/{demo['school']}/meals/sales").json()["items"] == []
+    # The summary of the day: breakfasts (the free ones of 2А), lunches and the goods.
+    summary = {(x["kind"], x["category"]): x for x in sales["summary"]}
+    assert summary[("complex", "breakfast")]["free_quantity"] == len(came_2a) == totals["free_quantity"]
+    assert sum(x["amount"] for x in sales["summary"]) == totals["debited"]
+    assert sum(x["quantity"] for x in sales["summary"]) == sum(line["quantity"] for s in items for line in s["lines"])
     # Another school's canteen is not hers.
     gym = next(s["id"] for s in demo["admin"].get("/api/v1/institutions").json()["items"] if s["short_name"] == "Гимназия № 2")
     assert canteen.get(f"/api/v1/institutions/{gym}/meals/sales?date={day}").status == 403
+    assert canteen.get(f"/api/v1/institutions/{gym}/meals/sales?date=latest").status == 403
+
+
+def next_school_day(node, school):
+    """The school day from today on as meals.c finds it (an oracle of its own): the first day
+    within four weeks with a lesson that is not cancelled, else the first Monday to Friday that
+    is not a day off."""
+    last = (TODAY + datetime.timedelta(days=27)).isoformat()
+    first = sql(node, "SELECT min(l.date) FROM lessons l JOIN classes c ON c.id = l.class_id WHERE "
+                      "c.institution_id = ? AND l.date >= ? AND l.date <= ? AND l.cancelled = 0",
+                school, TODAY.isoformat(), last)[0][0]
+    if first:
+        return first
+    off = {d for (d,) in sql(node, "SELECT date FROM holidays")}
+    for n in range(14):
+        d = TODAY + datetime.timedelta(days=n)
+        if d.weekday() < 5 and d.isoformat() not in off:
+            return d.isoformat()
+    return TODAY.isoformat()
+
+
+def test_the_school_pages_open_on_the_showcases_day(node, demo):
+    """Today has no sales nor passage in the demo (the showcase is of the last school day before
+    today), whatever weekday it is: the day's pages asked for date=latest get the showcase's day,
+    and the menu asked for date=next the school day from today on."""
+    day = showcase_day(demo)
+    school, sa = demo["school"], demo["sa"]
+    canteen = node.login("canteen")
+    sales = canteen.get(f"/api/v1/institutions/{school}/meals/sales?date=latest")
+    assert sales.status == 200, sales
+    assert sales.json()["date"] == day and sales.json()["today"] is False and sales.json()["items"]
+    passage = sa.get(f"/api/v1/institutions/{school}/passage?date=latest").json()
+    assert passage["date"] == day and passage["today"] is False and passage["entered"] > 0
+    ct = node.login("classteacher")
+    cls = ct.user["classes"][0]["id"]
+    presence = ct.get(f"/api/v1/classes/{cls}/presence?date=latest").json()
+    assert presence["date"] == day and presence["today"] is False and presence["turnstiles"] is True
+    assert ct.get(f"/api/v1/classes/{cls}/presence").json()["date"] == TODAY.isoformat()
+    rec = canteen.get(f"/api/v1/institutions/{school}/meals/reconciliation?date=latest").json()
+    assert rec["date"] == day and rec["today"] is False and rec["check"] is True
+    assert rec["totals"]["sales"] == sales.json()["totals"]["debited"]
+    menu = demo["parent"].get(f"/api/v1/institutions/{school}/menu?date=next").json()
+    assert menu["date"] == next_school_day(node, school) >= TODAY.isoformat()
+    assert menu == demo["parent"].get(f"/api/v1/institutions/{school}/menu?date={menu['date']}").json()
+    # The words are the routes' own: a date, or the one word each takes.
+    for path, word in ((f"/api/v1/institutions/{school}/menu", "latest"), (f"/api/v1/institutions/{school}/meals/sales", "next")):
+        r = canteen.get(f"{path}?date={word}")
+        assert r.status == 400 and r.json()["error"]["code"] == "bad_date" and r.json()["error"]["field"] == "date", path
 
 
 def test_nobody_was_notified_of_the_showcases_day(node, demo):

@@ -543,6 +543,56 @@ def test_order_default_day_and_denials(node, x):
         assert r.status == 400 and field(r) == where, q
 
 
+def test_the_menu_of_the_next_school_day(node, x):
+    """date=next: today when the school has a lesson today, else its next day with one (on a
+    weekend or a holiday the menu opens on the next school day's), whatever weekday the test
+    runs on: it makes today a school day of the gymnasium's, then today and the two days after
+    days without lessons, and puts the timetable back."""
+    today = datetime.date.today()
+    days = [iso(today + datetime.timedelta(days=n)) for n in range(4)]
+    path = f"/api/v1/institutions/{x.s2}/menu"
+    db = sqlite3.connect(f"{node.dir}/data/mes.db", timeout=30)
+    classes = [c for (c,) in db.execute("SELECT id FROM classes WHERE institution_id = ?", (x.s2,))]
+    marks = ",".join("?" * len(classes))
+    held = [i for (i,) in db.execute(f"SELECT id FROM lessons WHERE class_id IN ({marks}) AND date IN (?, ?, ?) "
+                                     "AND cancelled = 0", (*classes, *days[:3]))]
+    added = []
+
+    def lesson(day):
+        cur = db.execute("INSERT INTO lessons (class_id, group_id, subject_id, teacher_id, period_id, date, number) "
+                         f"SELECT class_id, group_id, subject_id, teacher_id, period_id, ?, 15 FROM lessons WHERE "
+                         f"class_id IN ({marks}) LIMIT 1", (day, *classes))
+        added.append(cur.lastrowid)
+
+    def shown():
+        r = x.gymparent.get(f"{path}?date=next")
+        assert r.status == 200, r
+        assert r.json() == x.gymparent.get(f"{path}?date={r.json()['date']}").json()
+        return r.json()["date"]
+
+    try:
+        with db:
+            lesson(days[0])
+        assert shown() == days[0]
+        with db:
+            db.execute(f"UPDATE lessons SET cancelled = 1 WHERE id IN ({','.join('?' * len(held + added))})",
+                       (*held, *added))
+            lesson(days[3])
+        assert shown() == days[3]
+        assert x.gymparent.get(path).json()["date"] == days[0]  # the default is still today
+    finally:
+        with db:
+            db.execute(f"DELETE FROM lessons WHERE id IN ({','.join('?' * len(added))})", added)
+            if held:
+                db.execute(f"UPDATE lessons SET cancelled = 0 WHERE id IN ({','.join('?' * len(held))})", held)
+        db.close()
+    # Nobody learns another school's days; the menu takes `next`, not `latest`.
+    for who, status in ((x.parent, 403), (x.canteen, 403), (x.anon, 401)):
+        assert who.get(f"{path}?date=next").status == status
+    r = x.gymparent.get(f"{path}?date=latest")
+    assert r.status == 400 and code(r) == "bad_date" and field(r) == "date"
+
+
 # ---- benefit categories named by the region's configuration ------------------------------------
 
 @pytest.fixture(scope="module")

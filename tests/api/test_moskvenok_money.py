@@ -219,7 +219,7 @@ def test_forged_or_stale_notifications_change_nothing(node, ids):
         assert r.status == 401, (what, r)
         assert r.json()["error"]["code"] == "bad_signature", (what, r)
     for skew in (301, -301, 3600):
-        r = post_topup(node, raw, ts - skew)
+        r = post_topup(node, raw, int(time.time()) - skew)  # now: the cases above took a while
         assert r.status == 401, (skew, r)
         assert r.json()["error"]["code"] == "stale", (skew, r)
     # A forged notification to an account that does not exist says no more than the others.
@@ -617,3 +617,37 @@ def test_low_balance_notice_sent_once(node, ids):
     low = [n for n in feed(node) if n["kind"] == "meals_low_balance"]
     assert len(low) == before + 1
     assert low[0]["data"] == {"balance": LOW + 5000 - 6000, "threshold": LOW}
+
+
+def test_the_latest_day_with_money(node, ids):
+    """date=latest: today when money moved at the school today, else the latest earlier day it
+    did (the reconciliation's page opens on it), today when it never did; a day ahead is not one.
+    Лицей № 3 has no meal accounts in the demo."""
+    admin = node.login("admin")
+    lyceum = next(s["id"] for s in admin.get("/api/v1/institutions").json()["items"] if s["short_name"] == "Лицей № 3")
+    cls = admin.get(f"/api/v1/institutions/{lyceum}/classes").json()["items"][0]["id"]
+    pupil = admin.get(f"/api/v1/classes/{cls}/students").json()["items"][0]["id"]
+    url = f"/api/v1/institutions/{lyceum}/meals/reconciliation"
+    today = datetime.date.today()
+    never = admin.get(f"{url}?date=latest").json()
+    assert never["date"] == today.isoformat() and never["today"] is True
+    with node.stopped() as db:
+        post_ledger(db, pupil, lyceum, "topup", 30000, midnight(-6) + 12 * 3600, 0)
+        post_ledger(db, pupil, lyceum, "topup", 1000, midnight(3) + 12 * 3600, 0)  # a day ahead
+    r = admin.get(f"{url}?date=latest")
+    assert r.status == 200, r
+    rec = r.json()
+    assert rec["date"] == (today - datetime.timedelta(days=6)).isoformat() and rec["today"] is False
+    assert row_of(rec, pupil)["topups"] == 30000 and rec["check"] is True
+    csv = admin.get(f"{url}?date=latest&format=csv")
+    assert csv.status == 200 and rec["date"] in csv.headers["Content-Disposition"]
+    assert admin.get(url).json()["date"] == today.isoformat()  # the default is still today
+    with node.stopped() as db:
+        post_ledger(db, pupil, lyceum, "topup", 500, int(time.time()), 0)
+    rec = admin.get(f"{url}?date=latest").json()
+    assert rec["date"] == today.isoformat() and rec["today"] is True
+    # Nobody learns another school's days; a wrong word is a bad date.
+    for c in (ids["canteen"], ids["canteen2"], ids["admin2"], node.login("schooladmin"), node.login("parent")):
+        assert c.get(f"{url}?date=latest").status == 403, c.user["login"]
+    r = admin.get(f"{url}?date=next")
+    assert r.status == 400 and r.json()["error"]["code"] == "bad_date" and r.json()["error"]["field"] == "date"

@@ -663,3 +663,41 @@ def test_school_day(node, ids, people):
     assert sa.get(f"/api/v1/institutions/{ids['gym']}/passage").status == 403
     r = sa.get(f"{path}?date=05.12.2026")
     assert r.status == 400 and field(r) == "date"
+
+
+def test_the_latest_day_with_passage(node, ids, people):
+    """date=latest on a school's day and a class's presence: today when the school's turnstiles
+    saw something today, else the latest earlier day they did (a weekend, a holiday: the pages
+    open on it), today when they never did. A school's day counts its denials too, a class's
+    presence only entries and exits. Лицей № 3 has no passage in the demo."""
+    admin = people["admin"]
+    lyceum = next(s["id"] for s in admin.get("/api/v1/institutions").json()["items"] if s["short_name"] == "Лицей № 3")
+    cls = admin.get(f"/api/v1/institutions/{lyceum}/classes").json()["items"][0]["id"]
+    pupil = admin.get(f"/api/v1/classes/{cls}/students").json()["items"][0]["id"]
+    school, presence = f"/api/v1/institutions/{lyceum}/passage", f"/api/v1/classes/{cls}/presence"
+    for path in (school, presence):
+        never = admin.get(f"{path}?date=latest").json()
+        assert never["date"] == TODAY.isoformat() and never["today"] is True, path
+    t = Terminal(node, admin, lyceum)
+    card = issue(admin, pupil)["card"]
+    denied, entered = TODAY - datetime.timedelta(days=3), TODAY - datetime.timedelta(days=5)
+    r = t.post([t.event("LYCEUM-NOBODY", "in", at(denied, 8, 0)), t.event(card, "in", at(entered, 8, 5)),
+                t.event(card, "out", at(entered, 14, 0))])
+    assert r.status == 200 and r.json()["denied"] == 1, r
+    d = admin.get(f"{school}?date=latest").json()
+    assert d["date"] == denied.isoformat() and d["today"] is False and d["denied"] == 1 and d["entries"] == 0
+    p = admin.get(f"{presence}?date=latest").json()
+    assert p["date"] == entered.isoformat() and p["today"] is False and p["counts"]["entered"] == 1
+    assert admin.get(presence).json()["date"] == TODAY.isoformat()  # the default is still today
+    # An entry today makes today the latest.
+    t.post([t.event(card, "in", at(TODAY, 0, 5))])
+    for path in (school, presence):
+        now = admin.get(f"{path}?date=latest").json()
+        assert now["date"] == TODAY.isoformat() and now["today"] is True, path
+    # Nobody learns another school's days; a wrong word is a bad date.
+    for who in ("schooladmin", "gym_admin", "classteacher", "teacher", "parent"):
+        assert people[who].get(f"{school}?date=latest").status == 403, who
+        assert people[who].get(f"{presence}?date=latest").status == 403, who
+    for path in (school, presence):
+        r = admin.get(f"{path}?date=next")
+        assert r.status == 400 and code(r) == "bad_date" and field(r) == "date", path

@@ -206,6 +206,23 @@ def code(r):
     return r.json()["error"]["code"]
 
 
+def all_sales(client, path, query="", limit=200):
+    """Every sale of a canteen's day (GET path?query), page after page: the pages' items in order
+    and the last answer (its totals and summary)."""
+    items, before = [], None
+    while True:
+        q = f"{query}&limit={limit}" + (f"&before={before}" if before else "")
+        r = client.get(f"{path}?{q.lstrip('&')}")
+        assert r.status == 200, r
+        page = r.json()
+        items += page["items"]
+        assert len(page["items"]) <= limit
+        if not page["more"]:
+            return items, page
+        assert len(page["items"]) == limit
+        before = page["items"][-1]["id"]
+
+
 def field(r):
     return r.json()["error"].get("field")
 
@@ -590,8 +607,8 @@ def test_an_hour_offline_replays_without_loss_or_double_charge(node, w, fresh):
         assert len(sales) == sum(1 for r in rows if r[3] == s and r[1] == "approved" and r[2] > 0)
         assert sum(x[1] for x in sales) == -paid and node.ledger(s)[-1][3] == node.balance(s)
     # The canteen sees what was handed out and not paid.
-    day = w["canteen"].get(f"/api/v1/institutions/{w['s1']}/meals/sales").json()
-    unpaid = {x["id"] for x in day["items"] if x["unpaid"]}
+    listed, day = all_sales(w["canteen"], f"/api/v1/institutions/{w['s1']}/meals/sales")
+    unpaid = {x["id"] for x in listed if x["unpaid"]}
     assert {answers[r[0]]["sale"] for r in declined} <= unpaid
     assert day["totals"]["offline_unpaid"] >= len(declined)
 
@@ -693,9 +710,9 @@ def test_the_canteens_day(node, w, fresh):
     path = f"/api/v1/institutions/{w['s1']}/meals/sales"
     r = canteen.get(path)
     assert r.status == 200, r
-    day = r.json()
-    assert day["date"] == w["day"]
-    sales = {x["id"]: x for x in day["items"]}
+    assert r.json()["date"] == w["day"] and r.json()["today"] is True
+    listed, day = all_sales(canteen, path)
+    sales = {x["id"]: x for x in listed}
     x = sales[a["sale"]]
     assert x["status"] == "approved" and x["total"] == 19500 and x["value"] == 19500 and x["terminal"] == "Касса столовой 1"
     assert x["student"]["id"] == s and x["student"]["class"] == node.sql(
@@ -707,22 +724,22 @@ def test_the_canteens_day(node, w, fresh):
     y = sales[other["sale"]]
     assert y["status"] == "declined" and y["reason"] == "other_school" and y["student"] is None
     assert y["lines"][0]["name"] == "Яблоко"
-    assert [i["at"] for i in day["items"]] == sorted((i["at"] for i in day["items"]), reverse=True)
+    assert [i["at"] for i in listed] == sorted((i["at"] for i in listed), reverse=True)
     totals = day["totals"]
-    listed = day["items"]
     assert totals["approved"] == sum(1 for i in listed if i["status"] == "approved")
     assert totals["declined"] == sum(1 for i in listed if i["status"] == "declined")
     assert totals["debited"] == sum(i["total"] for i in listed)
     assert totals["refunded"] == sum(i["total"] for i in listed if i["refunded"])
     # Refunds show who gave them.
     canteen.post(f"/api/v1/meals/sales/{a['sale']}/refund", {"reason": "Не тот обед"})
-    x = {i["id"]: i for i in canteen.get(path).json()["items"]}[a["sale"]]
+    x = {i["id"]: i for i in all_sales(canteen, path)[0]}[a["sale"]]
     assert x["refunded"]["reason"] == "Не тот обед" and x["refunded"]["by"] == "Поварова Тест"
     # Another day; who may look.
-    assert canteen.get(path + "?date=2020-01-01").json() == {"date": "2020-01-01", "items": [], "totals": {
-        "approved": 0, "declined": 0, "debited": 0, "refunded": 0, "free": 0, "offline_unpaid": 0,
-        "offline_unpaid_value": 0}}
-    for bad in ("?date=2026-13-01", "?date=today", "?date=2026-02-30"):
+    assert canteen.get(path + "?date=2020-01-01").json() == {
+        "date": "2020-01-01", "today": False, "items": [], "more": False, "summary": [], "totals": {
+            "approved": 0, "declined": 0, "debited": 0, "refunded": 0, "refunds": 0, "free": 0,
+            "free_quantity": 0, "offline_unpaid": 0, "offline_unpaid_value": 0}}
+    for bad in ("?date=2026-13-01", "?date=today", "?date=2026-02-30", "?date=next", "?date=LATEST"):
         r = canteen.get(path + bad)
         assert r.status == 400 and code(r) == "bad_date" and field(r) == "date", bad
     assert w["sa"].get(path).status == 200 and w["admin"].get(path).status == 200
@@ -732,6 +749,132 @@ def test_the_canteens_day(node, w, fresh):
         assert w[who].get(path).status == 403, who
     assert canteen.get("/api/v1/institutions/999999/meals/sales").status == 404
     assert w["canteen2"].get(f"/api/v1/institutions/{w['s2']}/meals/sales").status == 200
+
+
+def test_the_canteens_day_in_pages(node, w, fresh):
+    """The day's sales come a page at a time, newest first: `limit` of them after sale `before`
+    (the last of the page before), `more` while others follow; every page carries the whole
+    day's totals and summary. Bad paging is a 400 naming its parameter."""
+    t1, items, canteen = w["t1"], w["items"], w["canteen"]
+    s = fresh["grade5"].take()
+    for n in range(7):
+        t1.ok(card(s), [{"id": items["Яблоко"], "quantity": 1 + n % 2}])
+    t1.ok(card(s), [{"id": items["Кекс"], "quantity": 1}])  # another school's item: declined
+    path = f"/api/v1/institutions/{w['s1']}/meals/sales"
+    whole = canteen.get(f"{path}?limit=200").json()
+    assert len(whole["items"]) >= 8
+    everything, last = all_sales(canteen, path, limit=200)
+    for limit in (1, 3, 7):
+        paged, page = all_sales(canteen, path, limit=limit)
+        assert [x["id"] for x in paged] == [x["id"] for x in everything], limit
+        assert page["totals"] == last["totals"] and page["summary"] == last["summary"], limit
+    keys = [(x["at"], x["id"]) for x in everything]
+    assert keys == sorted(keys, reverse=True) and len(set(keys)) == len(keys)
+    assert last["totals"]["approved"] + last["totals"]["declined"] == len(everything)
+    # 50 a page by default, 200 at most; the page's lines are the page's sales'.
+    first = canteen.get(path).json()
+    assert len(first["items"]) == min(50, len(everything)) and first["more"] == (len(everything) > 50)
+    two = canteen.get(f"{path}?limit=2").json()
+    assert two["more"] is True and [x["id"] for x in two["items"]] == [x["id"] for x in everything[:2]]
+    assert two["items"][0]["lines"] == everything[0]["lines"]
+    after = canteen.get(f"{path}?limit=2&before={two['items'][1]['id']}").json()
+    assert [x["id"] for x in after["items"]] == [x["id"] for x in everything[2:4]]
+    oldest = canteen.get(f"{path}?before={everything[-1]['id']}").json()
+    assert oldest["items"] == [] and oldest["more"] is False
+    # Bad paging names its parameter.
+    gym_sale = w["t2"].ok(card(fresh["gym"].take()), [{"id": items["Кекс"], "quantity": 1}])["sale"]
+    for q, f in (("limit=0", "limit"), ("limit=201", "limit"), ("limit=-1", "limit"), ("limit=abc", "limit"),
+                 ("limit=1.5", "limit"), ("limit=", "limit"), ("limit=" + "9" * 30, "limit"),
+                 ("before=0", "before"), ("before=-3", "before"), ("before=x", "before"), ("before=", "before"),
+                 ("before=999999999", "before"), (f"before={gym_sale}", "before"),
+                 (f"date=2020-01-01&before={everything[0]['id']}", "before")):
+        r = canteen.get(f"{path}?{q}")
+        assert r.status == 400 and code(r) == "bad_request" and field(r) == f, (q, r)
+    # Paging changes nobody's rights.
+    q = f"?limit=1&before={everything[0]['id']}"
+    for who in ("canteen2", "sadmin2", "parent", "teacher", "student"):
+        assert w[who].get(path + q).status == 403, who
+    assert node.client().get(path + q).status == 401
+    assert w["sa"].get(path + q).status == 200 and w["admin"].get(path + q).status == 200
+
+
+def test_the_canteens_summary(node, w, fresh):
+    """The summary counts the approved sales' lines per complex kind and per buffet item: units,
+    those given free and what they are worth, what was paid and what of it was refunded; the
+    totals count the refunds and the free portions."""
+    t1, items, canteen = w["t1"], w["items"], w["canteen"]
+    small = fresh["grade2"].take()  # grade 2 eats breakfast free
+    t1.ok(card(small), [{"complex": w["breakfast"], "quantity": 2}, {"id": items["Булочка с маком"], "quantity": 1}])
+    big = fresh["grade5"].take()
+    refunded = t1.ok(card(big), [{"complex": w["lunch"], "quantity": 1}, {"id": items["Сок яблочный"], "quantity": 2}])
+    assert canteen.post(f"/api/v1/meals/sales/{refunded['sale']}/refund", {"reason": "Ошибка"}).status == 200
+    listed, day = all_sales(canteen, f"/api/v1/institutions/{w['s1']}/meals/sales")
+    expected = {}
+    for x in listed:
+        if x["status"] != "approved":
+            continue
+        for line in x["lines"]:
+            key = (line["kind"], line["category"] if line["kind"] == "complex" else line["name"])
+            e = expected.setdefault(key, {"quantity": 0, "free_quantity": 0, "free_value": 0, "amount": 0, "refunded": 0})
+            cost = line["quantity"] * line["price"]
+            e["quantity"] += line["quantity"]
+            e["free_quantity"] += line["quantity"] if line["free"] else 0
+            e["free_value"] += cost if line["free"] else 0
+            e["amount"] += 0 if line["free"] else cost
+            e["refunded"] += cost if x["refunded"] and not line["free"] else 0
+    summary = day["summary"]
+    got = {(x["kind"], x["category"] if x["kind"] == "complex" else x["name"]):
+           {k: x[k] for k in ("quantity", "free_quantity", "free_value", "amount", "refunded")} for x in summary}
+    assert got == expected
+    # Complexes first, in the menu's order; then the goods by category.
+    kinds = [x["category"] for x in summary if x["kind"] == "complex"]
+    assert kinds == [k for k in ("breakfast", "lunch", "snack") if k in kinds]
+    assert [x["kind"] for x in summary] == sorted((x["kind"] for x in summary), key=lambda k: k != "complex")
+    assert all(x["item_id"] is None if x["kind"] == "complex" else x["item_id"] > 0 for x in summary)
+    assert got[("complex", "breakfast")]["free_quantity"] >= 1 and got[("complex", "lunch")]["refunded"] >= 15000
+    t = day["totals"]
+    assert t["free_quantity"] == sum(x["free_quantity"] for x in summary)
+    assert t["free"] == sum(x["free_value"] for x in summary)
+    assert t["refunds"] == sum(1 for x in listed if x["refunded"]) >= 1
+    assert t["debited"] == sum(x["amount"] for x in summary)
+
+
+def test_the_latest_day_with_sales(node, w):
+    """date=latest: today when the school sold something today, else the latest earlier day with
+    a sale (a weekend, a holiday: the canteen's page opens on it), today when it never sold;
+    a day ahead (a terminal's clock) is not one. Лицей № 3 has no sales in the demo."""
+    admin = w["admin"]
+    lyceum = next(s["id"] for s in admin.get("/api/v1/institutions").json()["items"] if s["short_name"] == "Лицей № 3")
+    path = f"/api/v1/institutions/{lyceum}/meals/sales"
+    today = datetime.date.today()
+    never = admin.get(f"{path}?date=latest").json()
+    assert never["date"] == today.isoformat() and never["today"] is True and never["items"] == []
+    till = Terminal(node, w["device"]("Касса лицея", ["meals"], lyceum), "lyceum")
+    now = datetime.datetime.now().astimezone()
+    past = till.ok("LYCEUM-UNKNOWN", [{"id": w["items"]["Яблоко"], "quantity": 1}],
+                   at=(now - datetime.timedelta(days=4)).isoformat(timespec="seconds"))
+    till.ok("LYCEUM-UNKNOWN", [{"id": w["items"]["Яблоко"], "quantity": 1}],
+            at=(now + datetime.timedelta(days=2)).isoformat(timespec="seconds"))
+    day = (now - datetime.timedelta(days=4)).date().isoformat()
+    r = admin.get(f"{path}?date=latest")
+    assert r.status == 200, r
+    latest = r.json()
+    assert latest["date"] == day and latest["today"] is False
+    assert [x["id"] for x in latest["items"]] == [past["sale"]] and latest["items"][0]["reason"] == "unknown_card"
+    assert latest["totals"]["declined"] == 1
+    # Today's default is still today, and empty.
+    assert admin.get(path).json()["items"] == [] and admin.get(path).json()["date"] == today.isoformat()
+    # Paging within the latest day.
+    assert admin.get(f"{path}?date=latest&limit=1&before={past['sale']}").json()["items"] == []
+    # A sale today makes today the latest.
+    sold = till.ok("LYCEUM-UNKNOWN", [{"id": w["items"]["Яблоко"], "quantity": 1}])
+    latest = admin.get(f"{path}?date=latest").json()
+    assert latest["date"] == today.isoformat() and latest["today"] is True
+    assert [x["id"] for x in latest["items"]] == [sold["sale"]]
+    # Nobody learns another school's days.
+    for who in ("canteen", "canteen2", "sa", "sadmin2", "parent"):
+        assert w[who].get(f"{path}?date=latest").status == 403, who
+    assert node.client().get(f"{path}?date=latest").status == 401
 
 
 def test_the_familys_purchases(node, w):

@@ -3,7 +3,7 @@ MES_QUERY_PLANS=FILE writes, for every statement the first time a connection pre
 EXPLAIN QUERY PLAN and whether the connection is the writer's (node/db.h, db_set_role). This
 module runs what a school day does (a teacher's marks, attendance, homework and period marks, a
 student's hand-in, a parent's absence notice; the diary, the journal grid, a student's marks,
-notifications read, library searches) and fails on any statement that reads a large table by a
+notifications read, library searches; «Москвёнок»'s day pages and the canteen's sales) and fails on any statement that reads a large table by a
 full SCAN, naming the statement and its plan. Every statement the writer ran is checked, and
 every read the flows made."""
 import json
@@ -164,6 +164,19 @@ def school_day(node, w):
     ok(admin.get("/api/v1/audit?action=login&from=2026-01-01"))
     ok(admin.get("/api/v1/devices"))
     ok(admin.get(f"/api/v1/devices?institution_id={s1}"))
+    # «Москвёнок»'s day pages as they open (the latest day with data, the next school day's
+    # menu), the canteen's sales a page at a time, and a student's purchases.
+    canteen = node.login("canteen")
+    for path in (f"/api/v1/institutions/{s1}/passage?date=latest", f"/api/v1/classes/{w['c5a']}/presence?date=latest",
+                 f"/api/v1/institutions/{s1}/meals/reconciliation?date=latest"):
+        ok(sa.get(path))
+    day = canteen.get(f"/api/v1/institutions/{s1}/meals/sales?date=latest&limit=5")
+    ok(day)
+    assert day.json()["items"], "the showcase sold nothing"
+    ok(canteen.get(f"/api/v1/institutions/{s1}/meals/sales?date={day.json()['date']}&limit=5"
+                   f"&before={day.json()['items'][-1]['id']}"))
+    ok(canteen.get(f"/api/v1/institutions/{s1}/menu?date=next"))
+    ok(parent.get(f"/api/v1/students/{w['artem']}/meals/purchases"))
     # The library: searches by words, by filters, and both.
     for q in ({"q": "уравнения"}, {"q": "строение клетки", "type": "scenario"}, {"subject": w["math"]},
               {"type": "test"}, {"q": "дробей", "grade": 5}):

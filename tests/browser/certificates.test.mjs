@@ -1,18 +1,11 @@
 // Certificates of study (certificates.js): a parent requests one for a child with a purpose,
 // sees it in the child's list, asking again adds none; the document reads in Russian (the
 // name in the dative case, dates in words); the pages fit a phone.
-import { assert, login, waitForTrue } from "./lib.mjs";
+import { assert, errorsOf, login, waitForTrue } from "./lib.mjs";
 
 const RUSSIAN_DATE = /^\d{1,2} (января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря) \d{4} г\.$/;
 
 // Console errors and uncaught exceptions of the page, collected from now on.
-function errorsOf(page) {
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
-}
-
 const rows = (page) => page.$$eval("#certificates-list tbody tr", (r) => r.length).catch(() => 0);
 
 async function openArtemsCertificates(page, base) {

@@ -3,7 +3,7 @@
 // mark following each change without a reload, the server's refusal of a future lesson shown
 // in Russian, the layout (one date per head, columns lined up) and the sticky student column
 // and date row of the grid's own scroll box. Artem's row is left to run.mjs's tests.
-import { assert, login, waitForTrue } from "./lib.mjs";
+import { assert, errorsOf, login, waitForTrue } from "./lib.mjs";
 
 const CELL = (x) => `td.cell[data-lesson='${x.lesson}'][data-student='${x.student}']`;
 
@@ -11,9 +11,7 @@ const CELL = (x) => `td.cell[data-lesson='${x.lesson}'][data-student='${x.studen
 async function openGrid(page, base, query = "") {
   await login(page, base, "teacher");
   await page.waitForSelector("#nav a[href='/journal']", { state: "attached" });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  const errors = errorsOf(page);
   if (query) await page.goto(`${base}/journal${query}`);
   else {
     // At phone width the navigation is folded into the menu.

@@ -39,6 +39,15 @@ export function startNode() {
 
 export function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
+// Collects the page's console errors and uncaught exceptions from now on, into the array it
+// returns (a test asserts it is empty at the end).
+export function errorsOf(page) {
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(e.message));
+  return errors;
+}
+
 // A bearer token of a demo login, for setting the scene through the API behind a page's back.
 export async function token(base, user) {
   const r = await fetch(`${base}/api/v1/auth/login`, { method: "POST", body: JSON.stringify({ login: user, password: "demo" }) });

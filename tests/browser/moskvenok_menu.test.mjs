@@ -3,16 +3,9 @@
 // changes it and takes it off sale, copies the day, and reads the kitchen's order for it (one
 // table per complex, a CSV link); a parent opens a child's menu from the home page and sees
 // which complex is «бесплатно» for this child and why. At a phone's width nothing spills over.
-import { assert, call, login, token, waitForTrue } from "./lib.mjs";
+import { assert, call, errorsOf, login, token, waitForTrue } from "./lib.mjs";
 
 // Console errors and uncaught exceptions of the page, collected from now on.
-function errorsOf(page) {
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
-}
-
 // The Monday at least `days` days after today, as YYYY-MM-DD.
 function mondayAfter(days) {
   const d = new Date();
@@ -150,7 +143,10 @@ export const tests = {
     const g = await call(base, parent.sa, "POST", "/api/v1/guardians", { guardian_id: parent.id, student_id: child.id, relation: "mother" });
     assert(g.status === 201, "guardian: " + g.status);
     const today = (() => { const d = new Date(); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`; })();
-    const set = await call(base, parent.sa, "PUT", `/api/v1/institutions/${parent.school}/menu`, { date: today, complexes: [
+    // The day the page opens on: the school day from today on (today when it is one).
+    const day = (await call(base, parent.sa, "GET", `/api/v1/institutions/${parent.school}/menu?date=next`)).data.date;
+    assert(day >= today, "the next school day: " + day);
+    const set = await call(base, parent.sa, "PUT", `/api/v1/institutions/${parent.school}/menu`, { date: day, complexes: [
       { kind: "breakfast", price: 9000, dishes: ["Омлет", "Какао"] }, { kind: "lunch", price: 15550, dishes: ["Щи", "Плов"] }] });
     assert(set.status === 200, "menu: " + set.status);
 
@@ -169,9 +165,13 @@ export const tests = {
     assert(!(await page.$("li.menu-complex[data-kind=lunch] .menu-free")), "lunch is not free");
     assert((await page.textContent("li.menu-complex[data-kind=lunch] .menu-price")).replace(/\s/g, " ") === "155,50 ₽", "lunch price");
     assert((await page.$$eval("li.menu-complex[data-kind=lunch] .menu-dishes li", (l) => l.map((x) => x.textContent))).join(",") === "Щи,Плов", "dishes");
+    assert(await page.getAttribute("#menu-day", "data-date") === day, "the day shown");
+    // Another day than today (a weekend, a holiday) says why.
+    const note = await page.$eval("#day-shown-note", (n) => n.textContent).catch(() => null);
+    assert(day === today ? note === null : note === "Сегодня не учебный день — показано меню ближайшего учебного дня.", "note: " + note);
     // The next day, as the school's menu has it (the demo's showcase has complexes every Monday
     // to Friday of this week and the next); the switch keeps the child.
-    const next = plusDays(today, 1);
+    const next = plusDays(day, 1);
     const tomorrow = (await call(base, parent.sa, "GET", `/api/v1/institutions/${parent.school}/menu?date=${next}`)).data.complexes;
     await page.click(".canteen-days .day-next");
     await waitForTrue(page, (d) => new URLSearchParams(location.search).get("date") === d, next);

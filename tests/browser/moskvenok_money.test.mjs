@@ -9,7 +9,7 @@ import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assert, call, freePort, login, MESNODE, token, waitForTrue } from "./lib.mjs";
+import { assert, call, errorsOf, freePort, login, MESNODE, token, waitForTrue } from "./lib.mjs";
 
 const SECRET = "browser-payment-secret-0123456789-abcdef";
 const PAY_URL = "https://pay.example.ru/meals";
@@ -64,13 +64,6 @@ async function topUp(base, student, amount, paymentId) {
   const r = await fetch(`${base}/api/v1/meals/topups`, { method: "POST", body,
     headers: { "Content-Type": "application/json", "X-Payment-Timestamp": ts, "X-Payment-Signature": signature } });
   return { status: r.status, data: await r.json() };
-}
-
-function errorsOf(page) {
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
 }
 
 const fitsWidth = () => document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth;

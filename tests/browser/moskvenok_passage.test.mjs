@@ -4,7 +4,7 @@
 // blocks and replaces a carrier, errors in Russian beside the field; the class teacher sees who
 // is in school now and the flag where the journal and the turnstiles disagree. The scene is set
 // through the API (a turnstile's token, its events) behind the pages' back.
-import { assert, call, login, token, waitForTrue } from "./lib.mjs";
+import { assert, call, errorsOf, login, token, waitForTrue } from "./lib.mjs";
 
 const pad = (n) => String(n).padStart(2, "0");
 const localDay = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
@@ -64,13 +64,6 @@ async function pastLessonDay(base, tok, student, subject = null, last = false) {
   const day = last ? days[days.length - 1] : days[0];
   assert(day, `no lesson last week (${subject ?? "any"})`);
   return { monday, day: day.date, lesson: day.lessons.find(fits) };
-}
-
-function errorsOf(page) {
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(e.message));
-  return errors;
 }
 
 export const tests = {

@@ -185,6 +185,10 @@ export const tests = {
     const unpaid = await text(page, `li.canteen-sale.unpaid[data-id='${lost.sale}']`);
     assert(unpaid.includes("Выдано без оплаты: 45,00 ₽") && unpaid.includes("Незарегистрированная карта"), "unpaid: " + unpaid);
     assert((await text(page, "#total-unpaid")).includes("45,00 ₽"), "unpaid total");
+    // What was sold today, on top: the lunch and the juice among the goods.
+    const lunch = await text(page, "#canteen-summary tr[data-category=lunch]");
+    assert(lunch.startsWith("Обед") && lunch.includes("150,00 ₽"), "the summary's lunch: " + lunch);
+    assert(await page.textContent("#canteen-summary tr[data-category=lunch] td.refunded") === "—", "nothing refunded yet");
 
     // A refund needs a reason; then the sale is marked and its money is back.
     await page.click(`${row} button.refund-open`);
@@ -194,7 +198,8 @@ export const tests = {
     await page.click(`${row} button.refund-send`);
     await waitForTrue(page, (sel) => document.querySelector(`${sel} .refund-note`)?.textContent.includes("Обед не выдан"), row);
     assert(!(await page.$(`${row} button.refund-open`)), "a refunded sale offers a refund again");
-    assert((await text(page, "#total-refunded")).includes("210,00 ₽"), "refunded total");
+    assert((await text(page, "#total-refunded")) === "1 продажа на 210,00 ₽", "refunded total: " + await text(page, "#total-refunded"));
+    assert((await text(page, "#canteen-summary tr[data-category=lunch] td.refunded")) === "150,00 ₽", "the lunch refunded");
     const parent = await token(base, "parent");
     const bought = await call(base, parent, "GET", `/api/v1/students/${world.artem}/meals/purchases`);
     const refunded = bought.data.items.find((p) => p.id === sale.sale).refunded;

@@ -84,6 +84,8 @@ export const fmt = {
   date: (iso) => (iso ? intl("d", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(calendarDay(iso)) : "—"),
   // «5 декабря»
   dayMonth: (iso) => intl("d", { day: "numeric", month: "long", timeZone: "UTC" }).format(calendarDay(iso)),
+  // «пятница, 5 декабря 2026 г.»
+  fullDate: (iso) => intl("d", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(calendarDay(iso)),
   // «пятница, 5 декабря»
   weekday: (iso) => intl("d", { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(calendarDay(iso)),
   // «пт» (a weekday's short name)
@@ -113,6 +115,23 @@ export const fmt = {
 export function today() {
   const d = new Date();
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+// Which day a page of one day shows, in words: «Пятница, 5 декабря 2026 г.» («Сегодня, ...» when
+// it is today), and a link to today's page (`todayHref`) when it is another day. A page opened
+// without a day lets the server choose it (`date=latest`: today, or the latest day with
+// something when today has nothing yet; `date=next`: the next school day); when that is not
+// today (`chosen`), `noteKey` says why. `line: false` leaves the date's line to the page's own
+// heading.
+export function dayShown({ date, isToday, chosen, noteKey, todayHref, line = true }) {
+  const full = fmt.fullDate(date);
+  const words = isToday ? t("day.today", { date: full }) : full.charAt(0).toUpperCase() + full.slice(1);
+  const note = chosen && !isToday ? t(noteKey) : null;
+  const link = !isToday && todayHref ? el("a", { href: todayHref, "data-link": "", id: "day-shown-today", text: t("day.to_today") }) : null;
+  if (!line && !note && !link) return null;
+  return el("div", { class: "day-shown", id: "day-shown", "data-date": date },
+    line ? el("p", { class: "day-shown-date" }, el("strong", { text: words })) : null,
+    note || link ? el("p", { class: "day-shown-note" }, note ? el("span", { id: "day-shown-note", text: note }) : null, note && link ? " " : null, link) : null);
 }
 
 // The academic years' periods, and the one today falls in (or the last begun, or the first).

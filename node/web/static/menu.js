@@ -3,9 +3,11 @@
 // and /canteen/order (the kitchen's order for the next school day: printable, as CSV); the
 // school admin's /school/benefits (who has a benefit category, and giving one); the family's
 // /students/{id}/menu (the day's menu of the child's school, what is free for this child and
-// why); the canteen operator's card on the home page. Money comes in kopecks and is shown with
+// why); the canteen operator's card on the home page. The menus opened without ?date= show the
+// school's next school day from today on (today when it is one: the server's date=next), and
+// say so when that is not today: on a weekend, Monday's menu is the one to see and to edit. Money comes in kopecks and is shown with
 // fmt.money; a price is typed in rubles («45» or «45,50»).
-import { api, childLinks, clearErrors, el, errorText, field, fmt, go, homeCards, navigation, pages, section, show, showError, state, t, today } from "./app.js";
+import { api, childLinks, clearErrors, dayShown, el, errorText, field, fmt, go, homeCards, navigation, pages, section, show, showError, state, t, today } from "./app.js";
 import { childHead, samePage } from "./family.js";
 
 navigation.push(
@@ -111,22 +113,25 @@ async function menuView() {
     show(el("h1", { text: t("menu.title") }), el("p", { class: "card", id: "menu-no-school", text: t("menu.no_school") }));
     return;
   }
-  const date = isDate(params.get("date")) ? params.get("date") : today();
-  const here = (d, s = school.id) => `/canteen/menu?${new URLSearchParams({ date: d, school: s })}`;
+  const asked = isDate(params.get("date")) ? params.get("date") : null;
+  const here = (d, s = school.id) => `/canteen/menu?${new URLSearchParams(d ? { date: d, school: s } : { school: s })}`;
   show(el("p", { text: t("app.loading") }));
   const [menu, items] = await Promise.all([
-    api("GET", `/api/v1/institutions/${school.id}/menu?date=${date}`),
+    api("GET", `/api/v1/institutions/${school.id}/menu?date=${asked ?? "next"}`),
     api("GET", `/api/v1/institutions/${school.id}/buffet/items?all=1`),
   ]);
   if (menu.status !== 200 || items.status !== 200) {
     show(el("h1", { text: t("menu.title") }), el("p", { class: "error", text: errorText(menu.status !== 200 ? menu : items) }));
     return;
   }
+  const date = menu.data.date;
   show(
     el("h1", { text: t("menu.title") }),
     school.name ? el("p", { class: "muted canteen-school", text: school.name }) : null,
-    schoolPicker(list, school, (id) => here(date, id)),
+    schoolPicker(list, school, (id) => here(asked, id)),
     dayNav(date, (d) => here(d)),
+    dayShown({ date, isToday: date === today(), chosen: !asked, noteKey: "menu.next_note", line: false,
+      todayHref: here(today()) }),
     complexesForm(school, date, menu.data),
     copyForm(school, date),
     buffetSection(school, items.data.items));
@@ -459,7 +464,7 @@ async function benefitsView() {
 
 async function familyMenuView(id) {
   const params = new URLSearchParams(location.search);
-  const date = isDate(params.get("date")) ? params.get("date") : today();
+  const asked = isDate(params.get("date")) ? params.get("date") : null;
   show(el("p", { text: t("app.loading") }));
   const s = await api("GET", `/api/v1/students/${id}`);
   const school = s.data?.institution?.id;
@@ -468,7 +473,7 @@ async function familyMenuView(id) {
     return;
   }
   const [menu, ent, head] = await Promise.all([
-    api("GET", `/api/v1/institutions/${school}/menu?date=${date}`),
+    api("GET", `/api/v1/institutions/${school}/menu?date=${asked ?? "next"}`),
     api("GET", `/api/v1/students/${id}/meals/entitlement`),
     childHead("menu.family.title", id, samePage((c) => `/students/${c}/menu`)),
   ]);
@@ -477,6 +482,7 @@ async function familyMenuView(id) {
     return;
   }
   const e = ent.data;
+  const date = menu.data.date;
   const free = new Set(e.free);
   const why = [];
   if (e.by_benefit.length) why.push(t("menu.free_by_benefit", { benefit: e.benefit, kinds: kindList(e.by_benefit) }));
@@ -490,6 +496,8 @@ async function familyMenuView(id) {
     el("div", { class: "card menu-entitlement", id: "menu-entitlement" }, why.map((w) => el("p", { text: w }))),
     dayNav(date, (d) => `/students/${id}/menu?date=${d}`),
     el("h2", { id: "menu-day", "data-date": date, text: t("menu.family.for", { date: fmt.weekday(date) }) }),
+    dayShown({ date, isToday: date === today(), chosen: !asked, noteKey: "menu.next_note", line: false,
+      todayHref: `/students/${id}/menu?date=${today()}` }),
     complexes.length
       ? el("ul", { class: "menu-complexes", id: "menu-complexes" }, complexes.map((c) => el("li", { class: "card menu-complex", "data-kind": c.kind },
           el("div", { class: "menu-complex-head" },

@@ -3,8 +3,9 @@
 // the history of top-ups, purchases and refunds. /school/reconciliation: a school's day of
 // meal accounts for its admin and canteen operator: each student's opening balance, top-ups,
 // purchases, refunds and closing balance, the totals with free meals and unpaid offline sales,
-// whether it all adds up, and the CSV.
-import { api, childLinks, el, errorText, field, fmt, homeCards, hooks, navigation, pages, schoolSections, section, show, showError, state, t, today } from "./app.js";
+// whether it all adds up, and the CSV. Opened without ?date= it shows today, or the latest day
+// with a movement of money when today has none yet (the server's date=latest), and says so.
+import { api, childLinks, dayShown, el, errorText, field, fmt, homeCards, hooks, navigation, pages, schoolSections, section, show, showError, state, t, today } from "./app.js";
 
 pages.push(
   { path: /^\/students\/(\d+)\/account$/, view: accountView },
@@ -160,7 +161,9 @@ async function reconciliationView() {
   }
   const school = el("select", { name: "school" }, schools.map((s) => el("option", { value: String(s.id), text: s.name })));
   if (schools.some((s) => String(s.id) === params.get("school"))) school.value = params.get("school");
-  const date = el("input", { type: "date", name: "date", value: params.get("date") ?? today(), max: today() });
+  // Without a day the server picks it (date=latest) until the person picks one.
+  let chosen = !/^\d{4}-\d{2}-\d{2}$/.test(params.get("date") ?? "");
+  const date = el("input", { type: "date", name: "date", value: chosen ? today() : params.get("date"), max: today() });
   const movedOnly = el("input", { type: "checkbox", name: "moved", id: "recon-moved" });
   movedOnly.checked = params.get("all") !== "1";
   const general = el("p", { class: "error", role: "alert" });
@@ -171,21 +174,25 @@ async function reconciliationView() {
   let last = null;
 
   async function load() {
-    const q = new URLSearchParams({ school: school.value, date: date.value });
+    const q = new URLSearchParams(chosen ? { school: school.value } : { school: school.value, date: date.value });
     if (!movedOnly.checked) q.set("all", "1");
     history.replaceState(null, "", `/school/reconciliation?${q}`);
-    const r = await api("GET", `/api/v1/institutions/${school.value}/meals/reconciliation?date=${encodeURIComponent(date.value)}`);
+    const day = chosen ? "latest" : date.value;
+    const r = await api("GET", `/api/v1/institutions/${school.value}/meals/reconciliation?date=${encodeURIComponent(day)}`);
     if (r.status !== 200) { showError(r, controls, general); body.replaceChildren(); return; }
     general.textContent = "";
     for (const e of controls.querySelectorAll("[data-error-for]")) e.textContent = "";
     last = r.data;
+    date.value = last.date;
     draw();
   }
   function draw() {
     const d = last;
     const csv = `/api/v1/institutions/${d.institution.id}/meals/reconciliation?date=${d.date}&format=csv`;
     const rows = movedOnly.checked ? d.items.filter(moved) : d.items;
-    body.replaceChildren(
+    body.replaceChildren(...[
+      dayShown({ date: d.date, isToday: d.today, chosen, noteKey: "reconciliation.latest", line: false,
+        todayHref: `/school/reconciliation?${new URLSearchParams({ school: school.value, date: today() })}` }),
       el("p", { class: "muted", id: "recon-where", text: t("reconciliation.where", { school: d.institution.name, date: fmt.date(d.date) }) }),
       checkBanner(d),
       totalsSection(d.totals),
@@ -193,10 +200,14 @@ async function reconciliationView() {
         el("a", { href: csv, download: `reconciliation-${d.institution.id}-${d.date}.csv`, class: "button", id: "recon-csv", text: t("reconciliation.csv") })),
       section("reconciliation.rows",
         el("label", { class: "check", for: "recon-moved" }, movedOnly, ` ${t("reconciliation.moved_only")}`),
-        rows.length ? rowsTable(rows) : el("p", { class: "muted", id: "recon-none", text: t("reconciliation.none") })));
+        rows.length ? rowsTable(rows) : el("p", { class: "muted", id: "recon-none", text: t("reconciliation.none") }))]
+      .filter(Boolean));
   }
   school.addEventListener("change", load);
-  date.addEventListener("change", load);
+  date.addEventListener("change", () => {
+    chosen = false;
+    load();
+  });
   movedOnly.addEventListener("change", () => {
     const q = new URLSearchParams(location.search);
     if (movedOnly.checked) q.delete("all"); else q.set("all", "1");

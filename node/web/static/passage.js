@@ -4,9 +4,11 @@
 // last exit, the journal's attendance and the flags where the two disagree; a home card when
 // today's class has flags, a link beside each class of the home page), and the school admin's
 // /school/cards (find a student, issue, block and replace a carrier) and /school/passage (a
-// day's counts, per class, and the turnstiles' denials), both in the /admin hub.
+// day's counts, per class, and the turnstiles' denials), both in the /admin hub. The day's pages
+// opened without ?date= show today, or the latest day with passage when today has none yet (a
+// weekend, a holiday, the early morning: the server's date=latest), and say so.
 import {
-  api, childLinks, classLinks, clearErrors, el, errorText, field, fmt, go, homeCards, pages,
+  api, childLinks, classLinks, clearErrors, dayShown, el, errorText, field, fmt, go, homeCards, pages,
   schoolSections, section, show, showError, state, t, today,
 } from "./app.js";
 import { childHead, samePage, shortName } from "./family.js";
@@ -127,9 +129,9 @@ homeCards.push((me) => {
 
 async function presenceView(id) {
   const params = new URLSearchParams(location.search);
-  const date = isDate(params.get("date")) ? params.get("date") : today();
+  const asked = isDate(params.get("date")) ? params.get("date") : null;
   show(el("p", { text: t("app.loading") }));
-  const r = await api("GET", `/api/v1/classes/${id}/presence?date=${date}`);
+  const r = await api("GET", `/api/v1/classes/${id}/presence?date=${asked ?? "latest"}`);
   if (r.status !== 200) {
     show(el("h1", { text: t("passage.presence.heading") }), el("p", { class: "error", role: "alert", text: errorText(r) }));
     return;
@@ -144,9 +146,10 @@ async function presenceView(id) {
   if (classes.length > 1) {
     pick = el("select", { name: "class" }, classes.map((c) => el("option", { value: String(c.id), text: c.name })));
     pick.value = String(id);
-    pick.addEventListener("change", () => go(`/classes/${pick.value}/presence?date=${p.date}`));
+    pick.addEventListener("change", () => go(`/classes/${pick.value}/presence${asked ? `?date=${asked}` : ""}`));
   }
   const n = p.counts.students;
+  const entered = t("passage.presence.entered", { n: p.counts.entered, of: n });
   const none = () => el("span", { class: "muted", text: "—" });
   const lessons = (s) => (s.lessons.present + s.lessons.absent
     ? t("passage.presence.lessons_cell", { present: s.lessons.present, absent: s.lessons.absent }) : none());
@@ -165,11 +168,12 @@ async function presenceView(id) {
     el("div", { class: "toolbar presence-toolbar" },
       field("passage.presence.date", day),
       pick ? field("passage.presence.class", pick) : null,
-      p.today ? null : el("a", { href: `/classes/${id}/presence`, "data-link": "", text: t("passage.presence.today") }),
       el("a", { href: `/classes/${id}/summary`, "data-link": "", text: t("passage.presence.summary") })),
-    el("p", { class: "presence-counts", id: "presence-counts" },
-      p.today ? t("passage.presence.in_now", { n: p.counts.in_school, of: n }) : t("passage.presence.on_day", { date: fmt.date(p.date) }),
-      " · ", t("passage.presence.entered", { n: p.counts.entered, of: n })),
+    dayShown({ date: p.date, isToday: p.today, chosen: !asked, noteKey: "passage.presence.latest",
+      todayHref: `/classes/${id}/presence?date=${today()}` }),
+    el("p", { class: "presence-counts", id: "presence-counts", text: p.today
+      ? `${t("passage.presence.in_now", { n: p.counts.in_school, of: n })} · ${entered}`
+      : entered.charAt(0).toUpperCase() + entered.slice(1) }),
     p.turnstiles ? null : el("p", { class: "card muted", id: "presence-no-turnstiles", text: t("passage.presence.no_turnstiles") }),
     flags.length ? section("passage.presence.flags_title", el("ul", { class: "presence-flags" }, flags.map(([f, list]) =>
       el("li", { "data-flag": f }, el("strong", { text: `${t(`passage.flag_long.${f}`)} (${fmt.number(list.length, 0)}): ` }),
@@ -340,9 +344,9 @@ async function schoolPassageView() {
   const school = await pickSchool("passage.school.title", "/school/passage");
   if (!school) return;
   const params = new URLSearchParams(location.search);
-  const date = isDate(params.get("date")) ? params.get("date") : today();
+  const asked = isDate(params.get("date")) ? params.get("date") : null;
   document.title = `${t("passage.school.title")} — ${t("app.title")}`;
-  const r = await api("GET", `/api/v1/institutions/${school.id}/passage?date=${date}`);
+  const r = await api("GET", `/api/v1/institutions/${school.id}/passage?date=${asked ?? "latest"}`);
   if (r.status !== 200) { show(back(), el("h1", { text: t("passage.school.title") }), el("p", { class: "error", role: "alert", text: errorText(r) })); return; }
   const d = r.data;
   const day = el("input", { type: "date", name: "date", value: d.date, max: today() });
@@ -351,10 +355,11 @@ async function schoolPassageView() {
     ["passage.school.entries", d.entries], ["passage.school.exits", d.exits], ["passage.school.entered", d.entered],
     ...(d.today ? [["passage.school.in_now", d.in_school]] : []), ["passage.school.refused", d.denied]];
   show(back(), el("h1", { text: t("passage.school.title") }),
-    el("p", { class: "muted", text: `${school.name} · ${fmt.date(d.date)}` }),
+    el("p", { class: "muted", text: school.name }),
     el("div", { class: "toolbar" }, field("passage.presence.date", day),
-      d.today ? null : el("a", { href: `/school/passage?school=${school.id}`, "data-link": "", text: t("passage.presence.today") }),
       el("a", { href: `/school/cards?school=${school.id}`, "data-link": "", text: t("cards.title") })),
+    dayShown({ date: d.date, isToday: d.today, chosen: !asked, noteKey: "passage.school.latest",
+      todayHref: `/school/passage?school=${school.id}&date=${today()}` }),
     el("dl", { class: "card facts school-passage-facts", id: "school-passage-facts" },
       facts.flatMap(([k, v]) => [el("dt", { text: t(k) }), el("dd", { "data-fact": k.split(".").pop(), text: fmt.number(v, 0) })])),
     section("passage.school.classes", d.classes.length ? el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("passage.school.classes") }, el("table", { class: "school-passage-classes" },
