@@ -83,11 +83,15 @@ export const tests = {
     await page.selectOption("#tt-class", { label: "5А" });
     await waitForTrue(page, (n) => document.querySelectorAll("#timetable tbody tr").length === n + 1, before);
     assert((await page.textContent("#timetable")).includes("Суббота"), "the Saturday lesson");
-    // A replacement for a lesson of a day with lessons (the demo's last Monday of the term).
+    // A replacement for a lesson of the last day before today on which 5А had lessons (the
+    // node's local days, as the page's date field has them).
     const c5a = await classId(page, s.mine, "5А");
     const day = await page.evaluate(async (c) => {
+      const pad = (n) => String(n).padStart(2, "0");
       for (let i = 1; i < 60; i++) {
-        const d = new Date(Date.now() - i * 86400000).toISOString().slice(0, 10);
+        const x = new Date();
+        x.setDate(x.getDate() - i);
+        const d = `${x.getFullYear()}-${pad(x.getMonth() + 1)}-${pad(x.getDate())}`;
         const r = await (await fetch(`/api/v1/classes/${c}/lessons?date=${d}`)).json();
         if (r.items.length) return d;
       }
@@ -98,9 +102,27 @@ export const tests = {
     await page.dispatchEvent("#repl-date", "change");
     await page.waitForSelector("#day-lessons li[data-lesson]");
     const li = page.locator("#day-lessons li[data-lesson]").first();
-    await li.locator("select").selectOption({ label: "Кузнецова Марина Игоревна" });
+    // The replacement: a teacher the list offers (never the lesson's own) who gives no lesson
+    // of that number on that day in any class of the school, as the API has the day. Who is
+    // busy depends on the weekday, so the choice is made from the data, not by name.
+    const lesson = Number(await li.getAttribute("data-lesson"));
+    const free = await page.evaluate(async ([school, d, id]) => {
+      const classes = (await (await fetch(`/api/v1/institutions/${school}/classes`)).json()).items;
+      const days = await Promise.all(classes.map(async (c) =>
+        (await (await fetch(`/api/v1/classes/${c.id}/lessons?date=${d}`)).json()).items));
+      const all = days.flat();
+      const number = all.find((l) => l.id === id).number;
+      const busy = new Set(all.filter((l) => l.number === number)
+        .flatMap((l) => [l.teacher.id, l.replacement?.id]).filter(Boolean).map(String));
+      const offered = [...document.querySelectorAll(`#day-lessons li[data-lesson='${id}'] select option`)];
+      const o = offered.find((x) => x.value && !busy.has(x.value));
+      return o ? { id: o.value, name: o.textContent } : null;
+    }, [s.mine, day, lesson]);
+    assert(free, `no teacher is free at lesson ${lesson} on ${day}`);
+    await li.locator("select").selectOption(free.id);
     await li.locator("button.set-replacement").click();
-    await page.waitForSelector("#day-lessons .sa-repl >> text=Кузнецова");
+    await waitForTrue(page, ([id, name]) => document.querySelector(`#day-lessons li[data-lesson='${id}'] .sa-repl`)
+      ?.textContent.includes(name), [lesson, free.name]);
   },
   async "a school admin opening another school's pages sees the Russian denial"(ctx) {
     const { page, base } = ctx;
