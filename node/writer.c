@@ -77,7 +77,8 @@ struct writer {
     struct db *ckpt_db;
     pthread_t ckpt_thread;
     pthread_cond_t ckpt_wanted;
-    int wal_frames, ckpt_from;
+    int wal_frames, ckpt_from, ckpt_done; /* ckpt_done: frames the last one copied */
+    unsigned wal_gen;                     /* how often the WAL started over */
     bool ckpt_running;
 };
 
@@ -188,11 +189,16 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
     (void)name;
     struct writer *w = arg;
     pthread_mutex_lock(&w->lock);
-    if (frames < w->wal_frames)
-        w->ckpt_from = 0; /* the WAL started over */
+    if (frames < w->wal_frames) { /* the WAL started over */
+        w->ckpt_from = w->ckpt_done = 0;
+        w->wal_gen++;
+    }
     w->wal_frames = frames;
-    bool finish = frames >= WRITER_WAL_RESTART_FRAMES && !w->ckpt_running;
-    if (frames < WRITER_WAL_RESTART_FRAMES && frames - w->ckpt_from >= WRITER_CHECKPOINT_FRAMES)
+    /* Finished here only when what is left is a few batches' frames: a larger rest (another
+     * process's writes, an import) is the checkpointer's to copy first. */
+    bool finish = frames >= WRITER_WAL_RESTART_FRAMES && !w->ckpt_running &&
+                  frames - w->ckpt_done <= WRITER_CHECKPOINT_FRAMES / 2;
+    if (!finish && frames - w->ckpt_from >= WRITER_CHECKPOINT_FRAMES)
         pthread_cond_signal(&w->ckpt_wanted);
     pthread_mutex_unlock(&w->lock);
     if (finish) {
@@ -208,21 +214,23 @@ static void *checkpointer_main(void *arg)
     struct writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while ((w->wal_frames - w->ckpt_from < WRITER_CHECKPOINT_FRAMES ||
-                w->wal_frames >= WRITER_WAL_RESTART_FRAMES) &&
-               !w->stopping)
+        while (w->wal_frames - w->ckpt_from < WRITER_CHECKPOINT_FRAMES && !w->stopping)
             pthread_cond_wait(&w->ckpt_wanted, &w->lock);
         if (w->stopping)
             break;
         w->ckpt_from = w->wal_frames;
         w->ckpt_running = true;
+        unsigned gen = w->wal_gen;
         pthread_mutex_unlock(&w->lock);
+        int log = 0, done = 0;
         int rc = sqlite3_wal_checkpoint_v2(db_handle(w->ckpt_db), NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                           NULL, NULL);
+                                           &log, &done);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_error("checkpoint: %s", db_errmsg(w->ckpt_db));
         pthread_mutex_lock(&w->lock);
         w->ckpt_running = false;
+        if (rc == SQLITE_OK && gen == w->wal_gen && done > w->ckpt_done)
+            w->ckpt_done = done; /* of this WAL: it has not started over meanwhile */
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
