@@ -13,20 +13,6 @@
  * at once, and while both lanes wait the batches alternate: an interactive request waits at most
  * for one bulk batch and then commits with its own kind, and uploads are never starved by a
  * stream of interactive writes.
- *
- * Checkpoints run beside it. SQLite's automatic checkpoint runs on the committing connection,
- * inside the commit: every thousand pages of WAL, one batch would wait while the pages are
- * copied into a database file of gigabytes and that file is synced (hundreds of milliseconds
- * under a morning's load, every request of the next batch with it). The writer's connection
- * has it off (its WAL hook replaces it) and tells a thread of its own, on a connection of its
- * own, to run a PASSIVE checkpoint when the WAL has grown by WRITER_CHECKPOINT_FRAMES; it takes
- * no lock a writer needs, so commits go on meanwhile, appended to the WAL. Such a checkpoint
- * never copies the frames committed while it runs, and the WAL starts over from its beginning
- * only once every frame is in the database: under a steady load that moment would not come and
- * the WAL would grow all morning (readers search it longer with every frame). So past
- * WRITER_WAL_RESTART_FRAMES the checkpointer is left idle and the writer, after its next
- * commit, copies what is left itself (the frames of the last few batches, where SQLite's own
- * copies a thousand every time); its next transaction then starts the WAL over.
  */
 #include "writer.h"
 
@@ -71,15 +57,6 @@ struct writer {
     bool stopping;
     long long batches, requests;
     long long queued; /* jobs waiting in both lanes */
-    /* The checkpointer: its connection and thread. Under `lock`: the frames in the WAL after
-     * the last commit (the writer's WAL hook sets it) and those it held when the last checkpoint
-     * began; a checkpoint is due when the WAL has grown by WRITER_CHECKPOINT_FRAMES since. */
-    struct db *ckpt_db;
-    pthread_t ckpt_thread;
-    pthread_cond_t ckpt_wanted;
-    int wal_frames, ckpt_from, ckpt_done; /* ckpt_done: frames the last one copied */
-    unsigned wal_gen;                     /* how often the WAL started over */
-    bool ckpt_running;
 };
 
 /* A call's job in the batch's transaction: its savepoint is rolled back unless fn kept it. */
@@ -183,70 +160,6 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* After each commit of the writer's connection (instead of SQLite's automatic checkpoint). */
-static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
-{
-    (void)name;
-    struct writer *w = arg;
-    pthread_mutex_lock(&w->lock);
-    if (frames < w->wal_frames) { /* the WAL started over */
-        w->ckpt_from = w->ckpt_done = 0;
-        w->wal_gen++;
-    }
-    w->wal_frames = frames;
-    /* Finished here only when what is left is a few batches' frames: a larger rest (another
-     * process's writes, an import) is the checkpointer's to copy first. */
-    bool finish = frames >= WRITER_WAL_RESTART_FRAMES && !w->ckpt_running &&
-                  frames - w->ckpt_done <= WRITER_CHECKPOINT_FRAMES / 2;
-    if (!finish && frames - w->ckpt_from >= WRITER_CHECKPOINT_FRAMES)
-        pthread_cond_signal(&w->ckpt_wanted);
-    pthread_mutex_unlock(&w->lock);
-    if (finish) {
-        int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            log_error("checkpoint: %s", sqlite3_errmsg(h));
-    }
-    return SQLITE_OK;
-}
-
-static void *checkpointer_main(void *arg)
-{
-    struct writer *w = arg;
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (w->wal_frames - w->ckpt_from < WRITER_CHECKPOINT_FRAMES && !w->stopping)
-            pthread_cond_wait(&w->ckpt_wanted, &w->lock);
-        if (w->stopping)
-            break;
-        w->ckpt_from = w->wal_frames;
-        w->ckpt_running = true;
-        unsigned gen = w->wal_gen;
-        pthread_mutex_unlock(&w->lock);
-        int log = 0, done = 0;
-        int rc = sqlite3_wal_checkpoint_v2(db_handle(w->ckpt_db), NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                           &log, &done);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            log_error("checkpoint: %s", db_errmsg(w->ckpt_db));
-        pthread_mutex_lock(&w->lock);
-        w->ckpt_running = false;
-        if (rc == SQLITE_OK && gen == w->wal_gen && done > w->ckpt_done)
-            w->ckpt_done = done; /* of this WAL: it has not started over meanwhile */
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
-/* What writer_start made, its threads stopped. */
-static void writer_free(struct writer *w)
-{
-    pthread_cond_destroy(&w->ckpt_wanted);
-    pthread_cond_destroy(&w->submitted);
-    pthread_mutex_destroy(&w->lock);
-    db_close(w->ckpt_db);
-    db_close(w->db);
-    free(w);
-}
-
 struct writer *writer_start(struct node *n, char *err, size_t errlen)
 {
     struct writer *w = calloc(1, sizeof(*w));
@@ -261,34 +174,18 @@ struct writer *writer_start(struct node *n, char *err, size_t errlen)
     }
     db_set_role(w->db, "writer");
     db_cache_mib(w->db, WRITER_CACHE_MIB);
-    if ((w->ckpt_db = db_open(n->db_path, &n->cfg, err, errlen)) == NULL) {
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->submitted, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        snprintf(err, errlen, "cannot start the writer thread");
+        pthread_cond_destroy(&w->submitted);
+        pthread_mutex_destroy(&w->lock);
         db_close(w->db);
         free(w);
         return NULL;
     }
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->submitted, NULL);
-    pthread_cond_init(&w->ckpt_wanted, NULL);
-    sqlite3_wal_hook(db_handle(w->db), wal_hook, w);
-    if (pthread_create(&w->ckpt_thread, NULL, checkpointer_main, w) != 0) {
-        snprintf(err, errlen, "cannot start the checkpoint thread");
-        goto fail;
-    }
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        snprintf(err, errlen, "cannot start the writer thread");
-        pthread_mutex_lock(&w->lock);
-        w->stopping = true;
-        pthread_cond_signal(&w->ckpt_wanted);
-        pthread_mutex_unlock(&w->lock);
-        pthread_join(w->ckpt_thread, NULL);
-        goto fail;
-    }
-    pthread_setname_np(w->thread, "mes-writer"); /* as top -H and perf show them */
-    pthread_setname_np(w->ckpt_thread, "mes-checkpoint");
+    pthread_setname_np(w->thread, "mes-writer"); /* as top -H and perf show it */
     return w;
-fail:
-    writer_free(w);
-    return NULL;
 }
 
 void writer_stop(struct writer *w)
@@ -298,11 +195,12 @@ void writer_stop(struct writer *w)
     pthread_mutex_lock(&w->lock);
     w->stopping = true;
     pthread_cond_signal(&w->submitted);
-    pthread_cond_signal(&w->ckpt_wanted);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
-    pthread_join(w->ckpt_thread, NULL);
-    writer_free(w);
+    pthread_cond_destroy(&w->submitted);
+    pthread_mutex_destroy(&w->lock);
+    db_close(w->db);
+    free(w);
 }
 
 /* Queues `job` (on the caller's stack) and waits for its batch. */

@@ -48,12 +48,6 @@ int writer_call(struct writer *w, struct db *db, writer_fn fn, void *ctx);
  * 5,600 events/s). */
 #define WRITER_BULK_MAX 2
 
-/* Checkpoints (writer.c): one is due, on a thread of its own, when the WAL has grown by SQLite's
- * own threshold for its automatic one; past WRITER_WAL_RESTART_FRAMES (16 MiB of 4 KiB pages)
- * the writer copies what is left itself after a commit, so that the WAL starts over. */
-#define WRITER_CHECKPOINT_FRAMES  1000
-#define WRITER_WAL_RESTART_FRAMES 4000
-
 /* writer_call for work as large as a terminal's upload: run in the bulk lane, in batches apart
  * from the interactive writes (writer.c). */
 int writer_call_bulk(struct writer *w, struct db *db, writer_fn fn, void *ctx);

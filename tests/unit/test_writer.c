@@ -4,8 +4,7 @@
  * (the caller hears -1 then, not a success); without a writer it runs in a transaction of its
  * own on the caller's connection, with the same outcomes and no transaction left open. Bulk
  * calls wait in a lane of their own: an interactive call queued behind four of them runs after
- * the first bulk batch (WRITER_BULK_MAX calls), not after all four. Checkpoints run beside
- * the writer and the WAL still starts over under writes that never pause.
+ * the first bulk batch (WRITER_BULK_MAX calls), not after all four.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -183,53 +181,6 @@ static void test_interactive_calls_pass_queued_bulk_ones(void **state)
     scratch_db_remove(db, path);
 }
 
-/* ---- checkpoints --------------------------------------------------------------------------- */
-
-/* About 40 pages of new rows. */
-static int fill(struct db *db, void *ctx)
-{
-    (void)ctx;
-    return db_run(db, "CREATE TABLE IF NOT EXISTS wal_fill (b BLOB)", NULL) == SQLITE_DONE &&
-                   db_run(db, "INSERT INTO wal_fill VALUES (randomblob(160000))", NULL) ==
-                       SQLITE_DONE
-               ? 0
-               : -1;
-}
-
-static long long file_size(const char *name)
-{
-    struct stat st;
-    return stat(name, &st) == 0 ? (long long)st.st_size : 0;
-}
-
-/* Under writes that never pause, the WAL is checkpointed beside the writer and still starts
- * over: it stays near WRITER_WAL_RESTART_FRAMES, where 400 commits of 40 pages would make it
- * 16,000 frames (66 MB) were it only checkpointed while the writer goes on. */
-static void test_wal_starts_over_under_steady_writes(void **state)
-{
-    (void)state;
-    struct db *db = scratch_db(&n.cfg, path);
-    snprintf(n.db_path, sizeof(n.db_path), "%s", path);
-    char err[256], wal[80];
-    snprintf(wal, sizeof(wal), "%s-wal", path);
-    struct writer *w = writer_start(&n, err, sizeof(err));
-    assert_non_null(w);
-    long long most = 0;
-    for (int i = 0; i < 400; i++) {
-        assert_int_equal(writer_call(w, NULL, fill, NULL), 0);
-        long long size = file_size(wal);
-        most = size > most ? size : most;
-    }
-    assert_true(most < (long long)(WRITER_WAL_RESTART_FRAMES + 1000) * (4096 + 24));
-    /* Most rows reached the database file (the last few thousand frames may wait in the WAL). */
-    assert_true(file_size(path) > 400LL * 160000 - (long long)WRITER_WAL_RESTART_FRAMES * 4096);
-    writer_stop(w);
-    int64_t rows = 0;
-    assert_int_equal(db_int(db, &rows, "SELECT count(*) FROM wal_fill", NULL), SQLITE_ROW);
-    assert_int_equal(rows, 400);
-    scratch_db_remove(db, path);
-}
-
 int main(void)
 {
     log_set_quiet(1);
@@ -237,7 +188,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calls_keep_or_roll_back),
         cmocka_unit_test(test_interactive_calls_pass_queued_bulk_ones),
-        cmocka_unit_test(test_wal_starts_over_under_steady_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
