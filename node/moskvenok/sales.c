@@ -328,7 +328,13 @@ static int stopped(struct db *db, int64_t student, const struct line *lines, int
 static int free_units(struct db *db, int64_t student, const char *day, unsigned mask,
                       struct line *lines, int n)
 {
-    if (mask == 0)
+    /* Only complexes are given free: a sale of buffet items (nearly every sale of a rush) or of
+     * kinds the student pays for asks nothing of the day's sales. */
+    unsigned asked = 0;
+    for (int i = 0; i < n; i++)
+        if (lines[i].valid)
+            asked |= lines[i].bit;
+    if ((mask & asked) == 0)
         return 0;
     unsigned used = 0;
     sqlite3_stmt *st = db_query(db,
