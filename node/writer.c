@@ -59,11 +59,19 @@ struct writer {
     long long queued; /* jobs waiting in both lanes */
 };
 
+/* A savepoint's statement (SAVEPOINT, ROLLBACK TO, RELEASE), prepared once from the statement
+ * cache: every job of a batch runs three of them. SQLITE_OK or an error code. */
+static int savepoint(struct db *db, const char *sql)
+{
+    int rc = db_run(db, sql, NULL);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* A call's job in the batch's transaction: its savepoint is rolled back unless fn kept it. */
 static void run_call(struct writer *w, struct job *j, bool began)
 {
     j->result = -1;
-    if (!began || db_exec(w->db, "SAVEPOINT call") != SQLITE_OK)
+    if (!began || savepoint(w->db, "SAVEPOINT call") != SQLITE_OK)
         return;
     db_failure_clear();
     j->result = j->fn(w->db, j->ctx);
@@ -71,8 +79,8 @@ static void run_call(struct writer *w, struct job *j, bool began)
         j->result = -1;
     db_failure_clear();
     if (j->result != 0)
-        db_exec(w->db, "ROLLBACK TO call");
-    db_exec(w->db, "RELEASE call");
+        savepoint(w->db, "ROLLBACK TO call");
+    savepoint(w->db, "RELEASE call");
 }
 
 static void run_batch(struct writer *w, struct job *jobs)
@@ -89,14 +97,14 @@ static void run_batch(struct writer *w, struct job *jobs)
             reply_error(r, 503, "unavailable", "storage busy, retry");
             continue;
         }
-        if (db_exec(w->db, "SAVEPOINT request") != SQLITE_OK) {
+        if (savepoint(w->db, "SAVEPOINT request") != SQLITE_OK) {
             reply_error(r, 503, "unavailable", "storage failed, retry");
             continue;
         }
         http_run_handler(r);
         if (r->status >= 400 && !r->keep_on_error)
-            db_exec(w->db, "ROLLBACK TO request");
-        db_exec(w->db, "RELEASE request");
+            savepoint(w->db, "ROLLBACK TO request");
+        savepoint(w->db, "RELEASE request");
     }
     if (began && db_commit(w->db) != SQLITE_OK) {
         log_error("group commit failed: %s", db_errmsg(w->db));
