@@ -402,8 +402,12 @@ async function timetableView(id, classId) {
   // Replacements: the class's lessons of a date, each with its teacher or a replacement.
   const day = el("input", { type: "date", id: "repl-date", value: today(), "aria-label": t("schooladmin.date") });
   const lessons = el("ul", { id: "day-lessons", class: "sa-lessons" });
+  // A date changed again before its answer came: only the latest request's answer is drawn.
+  let daySeq = 0;
   const loadDay = async () => {
+    const seq = ++daySeq;
     const r = await api("GET", `/api/v1/classes/${cid}/lessons?date=${day.value}`);
+    if (seq !== daySeq) return;
     if (r.status !== 200) { out.textContent = errText(r); return; }
     lessons.replaceChildren(...(r.data.items.length ? r.data.items.map((l) => {
       const who = el("select", { "aria-label": t("schooladmin.replacement") },
