@@ -11,10 +11,12 @@
 
 #include "db.h"
 
-/* Notifies a student and each of their guardians; `data` is borrowed. 0 or -1. */
+/* Notifies a student and each of their guardians: one family row (family.sql), which each of
+ * them reads, whoever the guardians are when they read; `data` is borrowed. 0 or -1. */
 int notify_family(struct db *db, int64_t student_id, const char *kind, json_t *data);
 
-/* Notifies every current student of a class and their guardians (homework). 0 or -1. */
+/* Notifies every current student of a class and their guardians (homework): a family row per
+ * student. 0 or -1. */
 int notify_class(struct db *db, int64_t class_id, const char *kind, json_t *data);
 
 /* Notifies one person (e.g. the class teacher) about a student (0: about nobody, e.g. the
@@ -22,7 +24,8 @@ int notify_class(struct db *db, int64_t class_id, const char *kind, json_t *data
 int notify_person(struct db *db, int64_t person_id, int64_t student_id, const char *kind,
                   json_t *data);
 
-/* How many of the person's notifications are unread, in *n. 0, or -1 on a storage failure. */
+/* How many of the person's notifications are unread, their own and their family rows, in *n.
+ * 0, or -1 on a storage failure. */
 int notify_unread(struct db *db, int64_t person_id, int64_t *n);
 
 /* Marks read the person's unread notifications of `kind` whose data has `key` equal to

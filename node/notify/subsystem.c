@@ -10,6 +10,7 @@ const struct subsystem notify_subsystem = {
     .routes = (const struct route *const[]){notify_routes, NULL},
     .migrations = (const struct migration[]){{4, "node/notify/notify.sql"},
                                              {31, "node/notify/open_kinds.sql"},
+                                             {37, "node/notify/family.sql"},
                                              {0}},
     .pages = (const struct page[]){{"/notifications", "web_page_notifications"}, {0}},
     .scripts = (const char *const[]){"notify.js", NULL},

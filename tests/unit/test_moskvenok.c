@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "log.h"
 #include "moskvenok/moskvenok.h"
+#include "notify/notify.h"
 #include "scratch_db.h"
 
 static struct mes_config cfg;
@@ -230,25 +231,31 @@ static void test_ledger_low_balance_once(void **state)
     assert_int_equal(post(db, &cfg, 2, "sale", -9000, &b), MOSK_POSTED);  /* 110 ₽ */
     assert_int_equal(count(db, told), 0);
     assert_int_equal(post(db, &cfg, 2, "sale", -2000, &b), MOSK_POSTED); /* 90 ₽: told */
-    /* The student and their parent, once each, with the balance and the threshold. */
-    assert_int_equal(count(db, told), 2);
+    /* The family, in one row that the student and their parent both read, with the balance
+     * and the threshold. */
+    assert_int_equal(count(db, told), 1);
     assert_int_equal(count(db, "SELECT count(*) FROM notifications WHERE kind = "
-                               "'meals_low_balance' AND student_id = 2 AND person_id IN (1, 2) "
-                               "AND json_extract(data, '$.balance') = 9000 AND "
+                               "'meals_low_balance' AND student_id = 2 AND person_id = 2 AND "
+                               "family = 1 AND json_extract(data, '$.balance') = 9000 AND "
                                "json_extract(data, '$.threshold') = 10000"),
-                     2);
+                     1);
+    int64_t unread = 0;
+    assert_int_equal(notify_unread(db, 1, &unread), 0); /* the parent */
+    assert_int_equal(unread, 1);
+    assert_int_equal(notify_unread(db, 2, &unread), 0); /* the student */
+    assert_int_equal(unread, 1);
     assert_int_equal(post(db, &cfg, 2, "sale", -1000, &b), MOSK_POSTED); /* 80 ₽: not again */
     assert_int_equal(post(db, &cfg, 2, "sale", -8000, &b), MOSK_POSTED); /* 0 ₽: not again */
-    assert_int_equal(count(db, told), 2);
+    assert_int_equal(count(db, told), 1);
     /* A top-up that stays below the threshold does not re-arm it... */
     assert_int_equal(post(db, &cfg, 2, "topup", 9999, &b), MOSK_POSTED);
     assert_int_equal(post(db, &cfg, 2, "sale", -1, &b), MOSK_POSTED);
-    assert_int_equal(count(db, told), 2);
+    assert_int_equal(count(db, told), 1);
     /* ...one that lifts the balance to it does, and the next fall tells them again. */
     assert_int_equal(post(db, &cfg, 2, "topup", 2, &b), MOSK_POSTED); /* 100 ₽ exactly */
     assert_int_equal(b, 10000);
     assert_int_equal(post(db, &cfg, 2, "sale", -1, &b), MOSK_POSTED);
-    assert_int_equal(count(db, told), 4);
+    assert_int_equal(count(db, told), 2);
     /* A refused debit tells nobody. */
     assert_int_equal(post(db, &cfg, 4, "topup", 20000, &b), MOSK_POSTED);
     assert_int_equal(post(db, &cfg, 4, "sale", -20001, &b), MOSK_INSUFFICIENT);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "moskvenok/money.h"
 #include "moskvenok/moskvenok.h"
+#include "notify/notify.h"
 #include "scratch_db.h"
 
 static struct mes_config cfg;
@@ -196,8 +197,9 @@ static void test_low_balance_notice_once(void **state)
                                  "(1, 'Иванов', 'Артём'), (2, 'Иванова', 'Елена');"
                                  "INSERT INTO guardians (guardian_id, student_id) VALUES (2, 1);"),
                      SQLITE_OK);
+    /* The family's row, one for Артём and his mother, and what his mother has unread. */
     const char *count = "SELECT count(*) FROM notifications WHERE kind = 'meals_low_balance' AND "
-                        "person_id = 2";
+                        "student_id = 1 AND family = 1";
     int64_t balance = 0;
     time_t now = time(NULL);
     int64_t low = cfg.meals.low_balance_kopecks;
@@ -220,6 +222,9 @@ static void test_low_balance_notice_once(void **state)
     assert_int_equal(mosk_ledger_post(db, &cfg, 1, 0, "sale", -10000, 3, now, &balance),
                      MOSK_POSTED);
     assert_int_equal(scratch_scalar(db, count), 2);
+    int64_t unread = 0;
+    assert_int_equal(notify_unread(db, 2, &unread), 0);
+    assert_int_equal(unread, 2);
     /* The ledger adds up to the account. */
     assert_int_equal(scratch_scalar(db, "SELECT sum(amount) FROM ledger WHERE student_id = 1"),
                      scratch_scalar(db, "SELECT balance FROM meal_accounts WHERE student_id = 1"));

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "moskvenok/moskvenok.h"
 #include "moskvenok/passage.h"
+#include "notify/notify.h"
 #include "scratch_db.h"
 
 static struct mes_config cfg;
@@ -237,15 +238,19 @@ static void test_apply_batch(void **state)
     assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM passage_denials WHERE card_id IS "
                                         "NULL AND card = 'garbled ~'"),
                      1);
-    /* Today's entry told Артём and his mother, once; yesterday's exit nobody. */
-    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM notifications"), 2);
+    /* Today's entry told Артём and his mother, in one family row; yesterday's exit nobody. */
+    assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM notifications"), 1);
+    int64_t unread = 0;
+    assert_int_equal(notify_unread(db, 3, &unread), 0);
+    assert_int_equal(unread, 1);
     assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM notifications WHERE kind = "
-                                        "'passage_in' AND student_id = 1 AND person_id IN (1, 3) "
+                                        "'passage_in' AND student_id = 1 AND person_id = 1 "
+                                        "AND family = 1 "
                                         "AND json_extract(data, '$.name') = 'Артём' AND "
                                         "json_extract(data, '$.gender') = 'm' AND "
                                         "json_extract(data, '$.time') = '08:12' AND "
                                         "json_extract(data, '$.school') = 'Школа № 1'"),
-                     2);
+                     1);
 
     /* The whole batch again: every key a duplicate with its first answer, nothing more kept. */
     assert_int_equal(passage_apply(db, 1, 1, ev, 5, today, &b), PASSAGE_DONE);
@@ -256,7 +261,7 @@ static void test_apply_batch(void **state)
     assert_int_equal(scratch_scalar(db, "SELECT count(*) FROM passage_events") +
                          scratch_scalar(db, "SELECT count(*) FROM passage_denials") +
                          scratch_scalar(db, "SELECT count(*) FROM notifications"),
-                     2 + 3 + 2);
+                     2 + 3 + 1);
 
     /* A new key under a held seq: refused, naming the event. */
     struct passage_event thief[] = {
