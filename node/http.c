@@ -874,6 +874,17 @@ size_t http_thread_stack_bytes(void)
     return size;
 }
 
+/* A worker thread opens its connection as it starts, not on its first request: a node started
+ * in the middle of a morning would otherwise make its first few hundred requests wait while
+ * dozens of threads open their connections at once. A failure here is retried on the first
+ * request, which answers 503 if it fails again. */
+static void *on_init_thread(const struct mg_context *ctx, int thread_type)
+{
+    if (thread_type == 1)
+        node_thread_db(mg_get_user_data(ctx));
+    return NULL;
+}
+
 static void on_exit_thread(const struct mg_context *ctx, int thread_type, void *thread_pointer)
 {
     (void)thread_type;
@@ -953,6 +964,7 @@ int http_start(struct node *n, char *err, size_t errlen)
                              "1",
                              NULL};
     struct mg_callbacks cb = {0};
+    cb.init_thread = on_init_thread;
     cb.exit_thread = on_exit_thread;
     cb.log_message = on_log_message;
     cb.http_error = on_http_error;
