@@ -19,6 +19,7 @@
 #include "files/files.h"
 #include "http.h"
 #include "lib/input.h"
+#include "log.h"
 #include "node.h"
 #include "writer.h"
 
@@ -575,20 +576,33 @@ int report_queue(struct db *db, struct writer *w, const struct mes_config *cfg,
     return 0;
 }
 
+/* Whether the hub's answer refuses a report for good: 400 (not a report, a bad signature, a
+ * malformed section) or 409 (other content under its sequence). Anything else (401 and 403,
+ * a region not enrolled yet or a key being rotated; 5xx; no answer) may pass later. */
+static bool refused_for_good(long status)
+{
+    return status == 400 || status == 409;
+}
+
 int report_push(struct node *n, struct db *db, int due_only, long *sent, char *err, size_t errlen)
 {
     *sent = 0;
+    char refusal[512] = ""; /* the first report the hub refused in this push, and why */
     for (;;) {
         sqlite3_stmt *st = db_query(db,
                                     "SELECT sequence, body, signature, attempts FROM fed_outbox "
-                                    "WHERE sent_at IS NULL AND (:all OR next_attempt <= "
-                                    "unixepoch()) ORDER BY sequence LIMIT 1",
+                                    "WHERE sent_at IS NULL AND refused_at IS NULL AND (:all OR "
+                                    "next_attempt <= unixepoch()) ORDER BY sequence LIMIT 1",
                                     DB_ARGS(DB_INT(":all", !due_only)));
         int rc;
         if (!db_next(st, &rc)) {
-            if (rc == SQLITE_DONE)
+            if (rc != SQLITE_DONE) {
+                snprintf(err, errlen, "database: %s", db_errmsg(db));
+                return -1;
+            }
+            if (refusal[0] == '\0')
                 return 0;
-            snprintf(err, errlen, "database: %s", db_errmsg(db));
+            snprintf(err, errlen, "%s", refusal);
             return -1;
         }
         int64_t seq = sqlite3_column_int64(st, 0);
@@ -599,6 +613,7 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
         sqlite3_reset(st);
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
+        err[0] = '\0';
         long status = text ? fed_hub_post(n, "/federation/v1/reports", NULL, text, strlen(text),
                                           NULL, err, errlen)
                            : -1;
@@ -606,6 +621,21 @@ int report_push(struct node *n, struct db *db, int due_only, long *sent, char *e
         bool ok = status == 200 || status == 201;
         if (status > 0 && !ok && err[0] == '\0')
             snprintf(err, errlen, "the hub answered %ld", status);
+        if (!ok && refused_for_good(status)) {
+            /* Kept with the hub's answer, never sent again: the next report goes on. */
+            log_error("federation: report %lld refused by the hub: %s", (long long)seq, err);
+            if (refusal[0] == '\0')
+                snprintf(refusal, sizeof(refusal), "report %lld refused by the hub: %s",
+                         (long long)seq, err);
+            if (db_run(db,
+                       "UPDATE fed_outbox SET refused_at = unixepoch(), attempts = attempts + 1, "
+                       "last_error = :e WHERE sequence = :s",
+                       DB_ARGS(DB_INT(":s", seq), DB_TEXT(":e", err))) != SQLITE_DONE) {
+                snprintf(err, errlen, "database: %s", db_errmsg(db));
+                return -1;
+            }
+            continue;
+        }
         if (!ok) {
             int64_t wait = attempts >= 9 ? 6 * 3600 : (int64_t)60 << attempts;
             db_run(db,

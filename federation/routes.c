@@ -155,7 +155,7 @@ static int federation_status(struct req *r)
             scalar(r, "SELECT coalesce((SELECT expires_at FROM channel_state), 0)")));
     sqlite3_stmt *st = db_query(r->db,
                                 "SELECT last_error, next_attempt FROM fed_outbox WHERE "
-                                "sent_at IS NULL ORDER BY sequence LIMIT 1",
+                                "sent_at IS NULL AND refused_at IS NULL ORDER BY sequence LIMIT 1",
                                 NULL);
     json_t *first = json_null();
     int rc;
@@ -169,10 +169,29 @@ static int federation_status(struct req *r)
     }
     json_object_set_new(
         o, "outbox",
-        json_pack("{s:I,s:I,s:o}", "waiting",
-                  scalar(r, "SELECT count(*) FROM fed_outbox WHERE sent_at IS NULL"), "sent",
-                  scalar(r, "SELECT count(*) FROM fed_outbox WHERE sent_at IS NOT NULL"),
+        json_pack("{s:I,s:I,s:I,s:o}", "waiting",
+                  scalar(r, "SELECT count(*) FROM fed_outbox WHERE sent_at IS NULL AND refused_at "
+                            "IS NULL"),
+                  "sent", scalar(r, "SELECT count(*) FROM fed_outbox WHERE sent_at IS NOT NULL"),
+                  "refused",
+                  scalar(r, "SELECT count(*) FROM fed_outbox WHERE refused_at IS NOT NULL"),
                   "first_waiting", first));
+    /* The last report the hub refused for good, and why (kept, never sent again). */
+    st = db_query(r->db,
+                  "SELECT sequence, last_error, refused_at FROM fed_outbox WHERE refused_at IS "
+                  "NOT NULL ORDER BY sequence DESC LIMIT 1",
+                  NULL);
+    json_t *refused = json_null();
+    if (db_next(st, &rc)) {
+        refused = json_pack("{s:I,s:s,s:I}", "sequence", (json_int_t)sqlite3_column_int64(st, 0),
+                            "last_error", db_col_text(st, 1), "refused_at",
+                            (json_int_t)sqlite3_column_int64(st, 2));
+        sqlite3_reset(st);
+    } else if (rc != SQLITE_DONE) {
+        json_decref(o);
+        return reply_db_error(r);
+    }
+    json_object_set_new(json_object_get(o, "outbox"), "last_refused", refused);
     struct fed_status fs;
     if (fed_status_get(r->node, &fs))
         json_object_set_new(

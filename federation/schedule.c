@@ -46,10 +46,11 @@ static void previous_month(char out[8])
 /* Reads the channel version held and the outbox depth into `st`. */
 static void read_state(struct db *db, struct fed_status *st)
 {
-    sqlite3_stmt *s = db_query(db,
-                               "SELECT coalesce((SELECT version FROM channel_state), 0), (SELECT "
-                               "count(*) FROM fed_outbox WHERE sent_at IS NULL)",
-                               NULL);
+    sqlite3_stmt *s =
+        db_query(db,
+                 "SELECT coalesce((SELECT version FROM channel_state), 0), (SELECT "
+                 "count(*) FROM fed_outbox WHERE sent_at IS NULL AND refused_at IS NULL)",
+                 NULL);
     int rc;
     if (db_next(s, &rc)) {
         st->channel_version = sqlite3_column_int64(s, 0);

@@ -69,6 +69,7 @@ const struct subsystem federation_subsystem = {
             {16, "federation/reports.sql"},
             {17, "federation/contributions.sql"},
             {18, "federation/rotation.sql"},
+            {38, "federation/outbox_refused.sql"},
             {0},
         },
     .serve_start = fed_serve_start,

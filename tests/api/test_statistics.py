@@ -127,21 +127,43 @@ def test_forged_and_foreign_reports_are_refused(world):
     assert forged != bytes(body)
     db.execute("UPDATE fed_outbox SET body = ? WHERE sequence = 3", (forged,))
     db.commit()
+    # The hub refuses it for good (400): kept with the hub's answer, never sent again, and the
+    # report queued after it goes on.
+    assert run("report", "--config", str(cfg)).returncode == 0  # report 4
     r = run("sync", "--config", str(cfg), "--only", "push")
-    assert r.returncode == 1 and "signature" in r.stderr, r.stderr
-    # A correctly signed report that claims another region.
+    assert r.returncode == 1 and "report 3 refused by the hub" in r.stderr and "signature" in r.stderr, r.stderr
+    assert "(1 sent" in r.stderr, r.stderr
+    kept = db.execute("SELECT refused_at IS NOT NULL, sent_at, last_error FROM fed_outbox WHERE sequence = 3").fetchone()
+    assert kept[0] == 1 and kept[1] is None and "signature" in kept[2], kept
+    r = run("sync", "--config", str(cfg), "--only", "push")
+    assert r.returncode == 0 and "reports: 0 sent" in r.stdout, r.stdout + r.stderr
+    hubdb = sqlite3.connect(f"file:{d / 'hub' / 'mes.db'}?mode=ro", uri=True)
+    assert hubdb.execute("SELECT sequence FROM fed_reports WHERE region = '50' ORDER BY sequence").fetchall() == [
+        (1,), (2,), (4,)]
+    # The region's operator sees it: refused, and why.
+    served = Served(d, "r50serve", world["cfg"].read_text() + 'http:\n  listen: "127.0.0.1:PORT"\n  access_log: "off"\n')
+    served.start()
+    try:
+        admin = login(f"http://127.0.0.1:{served.port}", "admin", "demo")
+        st = admin.get("/api/v1/federation/status").json()["outbox"]
+        assert st["refused"] == 1 and st["waiting"] == 0 and st["sent"] == 3, st
+        assert st["last_refused"]["sequence"] == 3 and "signature" in st["last_refused"]["last_error"], st
+    finally:
+        served.stop()
+    # A correctly signed report that claims another region: 403, which a region not enrolled
+    # yet also gets, so it waits in the outbox and is tried again.
     foreign = json.loads(bytes(body))
     foreign["region"] = "77"
     path = d / "foreign.json"
     path.write_text(json.dumps(foreign, separators=(",", ":")))
     assert run("sign", "--key", str(d / "r50" / "node.key"), str(path)).returncode == 0
-    db.execute("UPDATE fed_outbox SET body = ?, signature = ? WHERE sequence = 3",
+    db.execute("UPDATE fed_outbox SET body = ?, signature = ?, refused_at = NULL WHERE sequence = 3",
                (path.read_bytes(), (d / "foreign.json.minisig").read_text()))
     db.commit()
     r = run("sync", "--config", str(cfg), "--only", "push")
     assert r.returncode == 1 and "403" in r.stderr, r.stderr
-    hubdb = sqlite3.connect(f"file:{d / 'hub' / 'mes.db'}?mode=ro", uri=True)
-    assert hubdb.execute("SELECT count(*) FROM fed_reports").fetchone()[0] == 2
+    assert db.execute("SELECT refused_at, sent_at FROM fed_outbox WHERE sequence = 3").fetchone() == (None, None)
+    assert hubdb.execute("SELECT count(*) FROM fed_reports").fetchone()[0] == 3
 
 
 def test_ministry_reports_from_both_regions(world):
@@ -197,7 +219,7 @@ def test_ministry_reports_from_both_regions(world):
         if chart != "usage":
             assert "Регион &lt;51&gt; &amp; Co" in body and "<51>" not in body
     fresh = {x["region"]: x for x in ministry.get("/api/v1/ministry/regions").json()["items"]}
-    assert fresh["50"]["last_sequence"] == 2 and fresh["51"]["days_since_report"] == 0
+    assert fresh["50"]["last_sequence"] == 4 and fresh["51"]["days_since_report"] == 0
     assert fresh["52"]["last_report_at"] is None
     # Who may not look.
     teacher = login(hub_base, "teacher", "demo")
@@ -258,7 +280,8 @@ def test_serve_syncs_on_its_schedule_and_shows_its_status(world):
         assert "mes_federation_outbox_reports 0" in metrics
         admin = login(base, "admin", "demo")
         status = admin.get("/api/v1/federation/status").json()
-        assert status["mode"] == "region" and status["outbox"] == {"waiting": 0, "sent": 2, "first_waiting": None}
+        assert status["mode"] == "region" and status["outbox"] == {"waiting": 0, "sent": 2, "first_waiting": None,
+                                                                     "refused": 0, "last_refused": None}
         assert status["schedule"]["last_sync_at"] > 0 and status["schedule"]["interval_s"] == 10
         # The hub published nothing yet: the pull fails and says why.
         assert "published" in status["schedule"]["last_error"] and status["schedule"]["errors"] >= 1

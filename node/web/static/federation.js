@@ -31,7 +31,10 @@ async function federationView() {
           ["federation.expires", when(s.channel.expires_at)]])),
       el("section", { class: "card", id: "federation-outbox" }, el("h2", { text: t("federation.outbox") }),
         facts([["federation.waiting", s.outbox.waiting], ["federation.sent", s.outbox.sent],
-          ["federation.last_error", s.outbox.first_waiting?.last_error || "—"]])),
+          ["federation.last_error", s.outbox.first_waiting?.last_error || "—"],
+          ["federation.refused", s.outbox.refused],
+          ...(s.outbox.last_refused ? [["federation.last_refused", t("federation.refused_report",
+            { sequence: s.outbox.last_refused.sequence, error: s.outbox.last_refused.last_error })]] : [])])),
       el("section", { class: "card", id: "federation-schedule" }, el("h2", { text: t("federation.schedule") }),
         s.schedule ? facts([["federation.last_sync", when(s.schedule.last_sync_at)], ["federation.last_success", when(s.schedule.last_success_at)],
           ["federation.errors", s.schedule.errors], ["federation.last_error", s.schedule.last_error || "—"]])
