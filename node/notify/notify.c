@@ -184,13 +184,14 @@ static int notify_read(struct req *r)
                         "m.student_id = mine.s WHERE n.id > coalesce(m.upto, 0) AND "
                         "NOT " FAMILY_READ,
                    me) != SQLITE_ROW ||
-            (family > 0 &&
-             db_run(r->db,
-                    MINE "INSERT INTO notification_marks (person_id, student_id, upto) SELECT :me, "
-                         "mine.s, max(n.id) FROM mine JOIN notifications n ON n.student_id = "
-                         "mine.s AND n.family = 1 WHERE true GROUP BY mine.s ON CONFLICT "
-                         "(person_id, student_id) DO UPDATE SET upto = excluded.upto",
-                    me) != SQLITE_DONE) ||
+            /* Always, even with nothing unread: the single reads go below, so the mark must
+             * cover the rows they named. */
+            db_run(r->db,
+                   MINE "INSERT INTO notification_marks (person_id, student_id, upto) SELECT :me, "
+                        "mine.s, max(n.id) FROM mine JOIN notifications n ON n.student_id = "
+                        "mine.s AND n.family = 1 WHERE true GROUP BY mine.s ON CONFLICT "
+                        "(person_id, student_id) DO UPDATE SET upto = excluded.upto",
+                   me) != SQLITE_DONE ||
             db_run(r->db, "DELETE FROM notification_reads WHERE person_id = :me", me) !=
                 SQLITE_DONE ||
             db_run(r->db,

@@ -83,3 +83,7 @@ def test_a_family_row_is_read_by_each_reader_on_their_own(node, w):
     assert unread(parent) == 0 and unread(student) == 1
     assert student.post("/api/v1/notifications/read", {"ids": [changed["id"], n["id"]]}).json() == {"read": 1}
     assert unread(student) == 0
+    # «Read all» with nothing unread keeps what was read one by one.
+    assert student.post("/api/v1/notifications/read", {"all": True}).json() == {"read": 0}
+    assert unread(student) == 0
+    assert student.get("/api/v1/notifications").json()["items"][0] == dict(changed, read=True)
