@@ -285,7 +285,7 @@ static int cards_replace(struct req *r)
 static int cards_of_school(struct req *r)
 {
     int64_t inst = r->params[0], cls = 0;
-    char buf[32], q[260] = "";
+    char buf[32], q[MOSK_SEARCH_MAX], like1[2 * MOSK_SEARCH_MAX], like2[2 * MOSK_SEARCH_MAX];
     int n = req_query(r, "class", buf, sizeof(buf));
     if (n == -2)
         return reply_field_error(r, 400, "bad_request", "class", "class: a class id");
@@ -296,14 +296,9 @@ static int cards_of_school(struct req *r)
             return reply_field_error(r, 400, "bad_request", "class", "class: a class id");
         cls = v;
     }
-    n = req_query(r, "q", q, sizeof(q));
-    if (n == -2 || (n > 0 && !school_text_ok(q, 1, 100)))
-        return reply_field_error(r, 400, "bad_request", "q", "q: at most 100 characters");
-    if (authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
+    if (mosk_query_search_or_respond(r, q, like1, like2) != 0 ||
+        authz_institution_or_respond(r, inst, AUTHZ_WRITE) != 0)
         return r->status;
-    char like1[520], like2[520];
-    db_like_pattern(q, false, like1, sizeof(like1));
-    db_like_pattern(q, true, like2, sizeof(like2));
     sqlite3_stmt *st = db_query(
         r->db,
         "SELECT s.pid, s.last_name, s.first_name, s.middle_name, s.cid, s.grade, s.letter, "

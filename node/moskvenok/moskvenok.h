@@ -164,6 +164,14 @@ int mosk_query_day_or_respond(struct req *r, const char *name, const char *fallb
 int mosk_query_view_day_or_respond(struct req *r, const char *name, const char *word, char out[16],
                                    bool *chosen);
 
+/* A search's query parameter `q` (a student's name or a card, at most 100 characters): into q
+ * ("" when absent), with its two LIKE patterns for "last first middle" (db_like_pattern: as
+ * typed, and with each word's first letter capitalised). 0, or -1 after answering 400 naming
+ * q. */
+#define MOSK_SEARCH_MAX 260
+int mosk_query_search_or_respond(struct req *r, char q[MOSK_SEARCH_MAX],
+                                 char like1[2 * MOSK_SEARCH_MAX], char like2[2 * MOSK_SEARCH_MAX]);
+
 /* The latest day up to `day` (YYYY-MM-DD, today) on which one of `queries` finds the school's
  * data: each a NULL-terminated list's SELECT of one day with :i the school and :t `day`, through
  * an index (`... WHERE institution_id = :i AND day <= :t ORDER BY day DESC LIMIT 1`). `day`

@@ -967,7 +967,11 @@ static int query_int_or_respond(struct req *r, const char *name, int64_t min, in
  * lines. */
 #define PAGE_WHERE                                                                                 \
     "s.institution_id = :i AND s.day = :d AND (:b = 0 OR s.at < :bat OR (s.at = :bat AND s.id < "  \
-    ":b)) "
+    ":b)) AND (:q = '' OR EXISTS (SELECT 1 FROM persons f WHERE f.id = s.student_id AND "          \
+    "s.reason IS NOT 'other_school' AND (f.last_name || ' ' || f.first_name || ' ' || "            \
+    "f.middle_name LIKE :l1 ESCAPE '\\' OR f.last_name || ' ' || f.first_name || ' ' || "          \
+    "f.middle_name LIKE :l2 ESCAPE '\\')) OR EXISTS (SELECT 1 FROM cards x WHERE x.id = "          \
+    "s.card_id AND x.card = :q)) "
 #define PAGE_ORDER "ORDER BY s.at DESC, s.id DESC "
 
 /* The day's summary: per complex kind and per buffet item, the units of approved sales, those
@@ -1052,17 +1056,21 @@ static json_t *sales_totals(struct db *db, int64_t inst, const char *day, int64_
  * newest first, approved and declined, with their lines and refunds; and the whole day's
  * totals and summary per complex and item. A page holds `limit` sales (1-200, 50 by default)
  * that come after sale `before` (the last of the previous page, a sale of that day's list),
- * and "more" when further ones follow. A student of another school whose card was tried here
- * is not named. */
+ * and "more" when further ones follow. `q` keeps the sales of a student whose full name holds
+ * it (a refund asked for by a parent) or of the card it names; the totals and the summary stay
+ * the whole day's. A student of another school whose card was tried here is not named, nor
+ * found by name. */
 static int meals_school_sales(struct req *r)
 {
     int64_t inst = r->params[0], limit = SALES_PAGE, before = 0, before_at = 0;
-    char day[16], now[16];
+    char day[16], now[16], q[MOSK_SEARCH_MAX], like1[2 * MOSK_SEARCH_MAX],
+        like2[2 * MOSK_SEARCH_MAX];
     bool latest = false;
     today(now);
     if (mosk_query_view_day_or_respond(r, "date", "latest", day, &latest) != 0 ||
         query_int_or_respond(r, "limit", 1, SALES_PAGE_MAX, &limit) != 0 ||
         query_int_or_respond(r, "before", 1, INT64_MAX / 2, &before) != 0 ||
+        mosk_query_search_or_respond(r, q, like1, like2) != 0 ||
         canteen_or_respond(r, inst, true) != 0)
         return r->status;
     static const char *const with_sales[] = {"SELECT day FROM sales WHERE institution_id = :i AND "
@@ -1080,9 +1088,9 @@ static int meals_school_sales(struct req *r)
         if (rc != SQLITE_ROW)
             return reply_db_error(r);
     }
-    const struct db_arg *args =
-        DB_ARGS(DB_INT(":i", inst), DB_TEXT(":d", day), DB_INT(":b", before),
-                DB_INT(":bat", before_at), DB_INT(":lim", limit));
+    const struct db_arg *args = DB_ARGS(
+        DB_INT(":i", inst), DB_TEXT(":d", day), DB_INT(":b", before), DB_INT(":bat", before_at),
+        DB_INT(":lim", limit), DB_TEXT(":q", q), DB_TEXT(":l1", like1), DB_TEXT(":l2", like2));
     json_t *items = json_array(), *index = json_object();
     bool more = false;
     sqlite3_stmt *st = db_query(

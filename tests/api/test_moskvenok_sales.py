@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -796,6 +797,47 @@ def test_the_canteens_day_in_pages(node, w, fresh):
         assert w[who].get(path + q).status == 403, who
     assert node.client().get(path + q).status == 401
     assert w["sa"].get(path + q).status == 200 and w["admin"].get(path + q).status == 200
+
+
+def test_the_canteens_day_searched(node, w, fresh):
+    """`q` keeps the day's sales of a student whose full name holds it, or of the card it
+    names, page by page; the totals stay the day's. Another school's student tried here is
+    found by the card typed, never by name. Bad `q` is a 400 naming it; nobody's rights change."""
+    t1, items, canteen = w["t1"], w["items"], w["canteen"]
+    s, other = fresh["grade5"].take(), fresh["grade5"].take()
+    mine = [t1.ok(card(s), [{"id": items["Яблоко"], "quantity": 1 + n}])["sale"] for n in range(3)]
+    theirs = t1.ok(card(other), [{"id": items["Яблоко"], "quantity": 1}])["sale"]
+    g = fresh["gym"].take()
+    tried = t1.ok(card(g), [{"id": items["Яблоко"], "quantity": 1}])["sale"]
+    path = f"/api/v1/institutions/{w['s1']}/meals/sales"
+    _, whole = all_sales(canteen, path)
+    last, first, middle = node.sql("SELECT last_name, first_name, middle_name FROM persons WHERE id = ?", s)[0]
+    # By the name as a canteen operator types it, in lower case: every sale of that student,
+    # in pages too, and nobody else's.
+    q = quote(f"{last} {first}".lower())
+    for limit in (1, 2, 200):
+        found, page = all_sales(canteen, path, f"q={q}", limit=limit)
+        ids = [x["id"] for x in found]
+        assert set(mine) <= set(ids) and theirs not in ids and tried not in ids, limit
+        assert all(x["student"]["name"].startswith(f"{last} {first}") for x in found), limit
+        assert page["totals"] == whole["totals"] and page["summary"] == whole["summary"], limit
+    # By a card: its sales only; another school's card too, its student still unnamed.
+    found, _ = all_sales(canteen, path, f"q={quote(card(other))}")
+    assert [x["id"] for x in found] == [theirs]
+    found, _ = all_sales(canteen, path, f"q={quote(card(g))}")
+    assert [x["id"] for x in found] == [tried] and found[0]["student"] is None
+    gym_last, gym_first = node.sql("SELECT last_name, first_name FROM persons WHERE id = ?", g)[0]
+    found, _ = all_sales(canteen, path, f"q={quote(gym_last + ' ' + gym_first)}")
+    assert tried not in [x["id"] for x in found]
+    assert all_sales(canteen, path, "q=" + quote("Нетакогоученика"))[0] == []
+    # Bad q names itself; the rights are the page's.
+    for bad in ("x" * 101, "%0A", ""):
+        r = canteen.get(f"{path}?q={bad}")
+        assert (r.status, code(r) if r.status == 400 else None, field(r) if r.status == 400 else None) == (
+            (200, None, None) if bad == "" else (400, "bad_request", "q")), bad
+    for who in ("canteen2", "sadmin2", "parent", "teacher", "student"):
+        assert w[who].get(f"{path}?q={q}").status == 403, who
+    assert w["sa"].get(f"{path}?q={q}").status == 200
 
 
 def test_the_canteens_summary(node, w, fresh):

@@ -204,6 +204,24 @@ export const tests = {
     const bought = await call(base, parent, "GET", `/api/v1/students/${world.artem}/meals/purchases`);
     const refunded = bought.data.items.find((p) => p.id === sale.sale).refunded;
     assert(refunded?.reason === "Обед не выдан: закончился", "refund: " + JSON.stringify(refunded));
+
+    // A search by the student's name as typed, or by a card, keeps only their sales.
+    const listed = () => page.$$eval("li.canteen-sale", (li) => li.map((x) => Number(x.dataset.id)));
+    await page.fill("#canteen-q", "иванов арт");
+    await waitForTrue(page, () => document.querySelector("#canteen-shown")?.textContent.startsWith("Найдено"));
+    const found = await listed();
+    assert(found.includes(sale.sale) && !found.includes(lost.sale), "found by name: " + found);
+    assert((await text(page, row)).includes("Обед не выдан"), "the refund shows in the search");
+    await page.fill("#canteen-q", "");
+    await waitForTrue(page, (id) => document.querySelector(`li.canteen-sale[data-id='${id}']`), lost.sale);
+    await page.fill("#canteen-q", "ARTEM-1");
+    await waitForTrue(page, (id) => !document.querySelector(`li.canteen-sale[data-id='${id}']`), lost.sale);
+    const byCard = await page.$$eval("li.canteen-sale", (li) => li.map((x) => x.textContent));
+    assert(byCard.length > 0 && byCard.every((x) => x.includes("Иванов Артём")), "found by card: " + byCard);
+    await page.fill("#canteen-q", "Нет такого ученика");
+    await waitForTrue(page, () => document.querySelector("#canteen-shown")?.textContent === "Ничего не найдено.");
+    await page.fill("#canteen-q", "");
+    await waitForTrue(page, (ids) => ids.every((id) => document.querySelector(`li.canteen-sale[data-id='${id}']`)), [sale.sale, lost.sale]);
     await shots(page, "canteen");
   },
 };

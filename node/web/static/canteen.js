@@ -53,6 +53,13 @@ async function canteenView() {
   const more = el("button", { type: "button", class: "secondary", id: "canteen-more", text: t("canteen.more") });
   const moreError = el("p", { class: "error", role: "alert" });
   const salesHead = el("h2", {});
+  // A search among the day's sales by the student's name or a card (a refund a parent asks for):
+  // the list is asked anew, filtered; the totals stay the day's.
+  const search = el("input", { type: "search", name: "q", id: "canteen-q", maxlength: "100", autocomplete: "off" });
+  const searchForm = el("form", { class: "canteen-search", role: "search", onsubmit: (ev) => { ev.preventDefault(); find(); } },
+    field("canteen.search", search));
+  let query = "", findSeq = 0, findTimer = 0;
+  const withQuery = (q) => (query ? { ...q, q: query } : q);
   let totals = r.data.totals;
 
   // The totals and the summary, from the latest answer (new sales may have come since).
@@ -64,10 +71,28 @@ async function canteenView() {
   }
   function drawShown(hasMore) {
     const all = totals.approved + totals.declined;
-    shown.textContent = hasMore || loaded.length < all
-      ? t("canteen.shown", { n: fmt.number(loaded.length, 0), of: fmt.number(Math.max(all, loaded.length), 0) }) : "";
+    shown.textContent = query
+      ? (loaded.length ? t("canteen.found", { n: fmt.number(loaded.length, 0) }) : t("canteen.not_found"))
+      : hasMore || loaded.length < all
+        ? t("canteen.shown", { n: fmt.number(loaded.length, 0), of: fmt.number(Math.max(all, loaded.length), 0) }) : "";
     more.hidden = !hasMore;
   }
+  // The list anew for the search's text; only the latest search's answer is drawn.
+  async function find() {
+    clearTimeout(findTimer);
+    const seq = ++findSeq;
+    const asked = search.value.trim();
+    const found = await sales(asked ? { date: day, limit: PAGE, q: asked } : { date: day, limit: PAGE });
+    if (seq !== findSeq) return;
+    if (found.status !== 200) { moreError.textContent = errorText(found); return; }
+    moreError.textContent = "";
+    query = asked;
+    loaded.splice(0, loaded.length, ...found.data.items);
+    saleList.replaceChildren(...loaded.map((s) => saleItem(s, refunded)));
+    drawTop(found.data);
+    drawShown(found.data.more);
+  }
+  search.addEventListener("input", () => { clearTimeout(findTimer); findTimer = setTimeout(find, 300); });
   // After a refund: the totals asked anew, the sale marked where it is (the pages loaded stay).
   async function refunded(s, reason) {
     s.refunded = { at: Math.floor(Date.now() / 1000), by: state.me.name, reason };
@@ -77,7 +102,7 @@ async function canteenView() {
   }
   more.addEventListener("click", async () => {
     more.disabled = true;
-    const next = await sales({ date: day, limit: PAGE, before: loaded[loaded.length - 1].id });
+    const next = await sales(withQuery({ date: day, limit: PAGE, before: loaded[loaded.length - 1].id }));
     more.disabled = false;
     if (next.status !== 200) { moreError.textContent = errorText(next); return; }
     moreError.textContent = "";
@@ -95,7 +120,7 @@ async function canteenView() {
       todayHref: here(school.id, today()) }),
     top,
     loaded.length
-      ? el("section", { class: "canteen-list" }, salesHead, saleList, shown, moreError, more)
+      ? el("section", { class: "canteen-list" }, salesHead, searchForm, saleList, shown, moreError, more)
       : el("p", { class: "card muted", id: "canteen-none", text: t("canteen.none") }));
 }
 
