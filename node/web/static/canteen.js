@@ -102,8 +102,10 @@ async function canteenView() {
   }
   more.addEventListener("click", async () => {
     more.disabled = true;
+    const seq = findSeq; // a search since then has drawn another list: this page is not its
     const next = await sales(withQuery({ date: day, limit: PAGE, before: loaded[loaded.length - 1].id }));
     more.disabled = false;
+    if (seq !== findSeq) return;
     if (next.status !== 200) { moreError.textContent = errorText(next); return; }
     moreError.textContent = "";
     loaded.push(...next.data.items);
