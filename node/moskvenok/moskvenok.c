@@ -500,13 +500,12 @@ int mosk_query_view_day_or_respond(struct req *r, const char *name, const char *
 int mosk_query_search_or_respond(struct req *r, char q[MOSK_SEARCH_MAX],
                                  char like1[2 * MOSK_SEARCH_MAX], char like2[2 * MOSK_SEARCH_MAX])
 {
-    q[0] = '\0';
     int n = req_query(r, "q", q, MOSK_SEARCH_MAX);
     if (n == -2 || (n > 0 && !school_text_ok(q, 1, 100))) {
         reply_field_error(r, 400, "bad_request", "q", "q: at most 100 characters");
         return -1;
     }
-    if (n < 0)
+    if (n <= 0) /* absent or empty: no search */
         q[0] = '\0';
     db_like_pattern(q, false, like1, 2 * MOSK_SEARCH_MAX);
     db_like_pattern(q, true, like2, 2 * MOSK_SEARCH_MAX);
